@@ -1,0 +1,49 @@
+/* The module gate: every byte of a policy passes here before wasm3 sees it.
+ * wa_gate_check() decodes and validates the whole module against the feature profile
+ * (MVP + mutable-globals, sign-extension, nontrapping-f2i, bulk-memory, multi-value), the caps
+ * in wa_gate_config, and (unless validate_only) the ABI tables in abi.h: imports on the
+ * allow-list with exact signatures, required exports, hook signatures.
+ * wa_gate_meter() returns a copy of a checked module with fuel metering injected. */
+#ifndef WASM_AUTH_GATE_H
+#define WASM_AUTH_GATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "../abi.h"
+
+struct wa_gate_config {
+	uint32_t max_module_bytes;
+	uint32_t max_memory_pages;
+	uint32_t max_table_elems;
+	uint32_t max_functions;
+	uint32_t max_globals;
+	uint32_t max_data_bytes;
+	bool validate_only; /* WebAssembly validation against the profile only: no caps, no ABI rules */
+};
+
+struct wa_gate_report {
+	uint32_t hooks;             /* bit (1u << enum wa_hook) per exported hook */
+	uint8_t hook_sig[WA_HOOK_COUNT]; /* index into wa_hooks[h].signatures that matched */
+	uint32_t functions;         /* defined + imported */
+	uint32_t imports;
+	uint32_t memory_pages;      /* initial */
+	uint32_t data_bytes;
+};
+
+void wa_gate_config_defaults(struct wa_gate_config *cfg);
+
+/* 0 = accepted (rep filled if non-NULL). -1 = rejected: err holds one line without the file
+ * name, e.g. "code section, function 12, offset 0x1a3: type mismatch: expected i32, got f64". */
+int wa_gate_check(const uint8_t *bytes, size_t len, const struct wa_gate_config *cfg,
+                  struct wa_gate_report *rep, char *err, size_t errlen);
+
+/* Name of the exported mutable i64 global injected by wa_gate_meter(); the host stores the
+ * budget there before each call; it traps with "unreachable" when the budget goes below 0. */
+#define WA_FUEL_GLOBAL "__wasm_auth_fuel"
+
+/* 0 = *out (malloc'd, caller frees) holds the metered module. -1 = err says why. */
+int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outlen,
+                  char *err, size_t errlen);
+
+#endif
