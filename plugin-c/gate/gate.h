@@ -33,6 +33,13 @@ struct wa_gate_report {
 
 void wa_gate_config_defaults(struct wa_gate_config *cfg);
 
+/* The one message for a refused module, shared by the plugin's log and wasm-auth-check:
+ * "wasm-auth: " + WA_GATE_REFUSED_FMT with (path, err). */
+#define WA_GATE_REFUSED_FMT "cannot load policy %s: %s"
+
+/* Room for any gate message (err/errlen below). */
+#define WA_GATE_ERR_LEN 512
+
 /* 0 = accepted (rep filled if non-NULL). -1 = rejected: err holds one line without the file
  * name, e.g. "code section, function 12, offset 0x1a3: type mismatch: expected i32, got f64". */
 int wa_gate_check(const uint8_t *bytes, size_t len, const struct wa_gate_config *cfg,

@@ -1,0 +1,196 @@
+/* wasm-auth-check: the module gate as a command, so policy authors see at build time exactly
+ * what the plugin would say at load time (same checks, same message).
+ *   wasm-auth-check [options] FILE.wasm...
+ * Exit 0 if every file is accepted, 1 if any is refused, 2 on a usage error. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "gate.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: wasm-auth-check [options] FILE.wasm...\n"
+		"  Checks policy modules exactly as the mosquitto plugin does before loading them.\n"
+		"  --validate-only          WebAssembly validation against the feature profile only\n"
+		"                           (no caps, no ABI rules)\n"
+		"  --max-module-bytes N     cap (default %u, plugin_opt_wasm_max_module_bytes)\n"
+		"  --max-memory-pages N     cap (default %u, plugin_opt_wasm_max_memory_pages)\n"
+		"  --meter OUT.wasm         also write the fuel-metered module the plugin would run\n"
+		"                           (one FILE only)\n",
+		WA_MAX_MODULE_BYTES, WA_MAX_MEMORY_PAGES);
+}
+
+/* Reads at most cap+1 bytes, so an oversized file is reported by the gate, not read whole. */
+static uint8_t *read_file(const char *path, size_t cap, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = NULL;
+	size_t n = 0, size = 0;
+
+	if(!f){
+		snprintf(err, errlen, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	for(;;){
+		size_t want, got;
+		if(n == size){
+			size_t nsize = size ? size * 2 : 65536;
+			uint8_t *nb;
+			if(nsize > cap + 1) nsize = cap + 1;
+			if(nsize <= size) break;
+			nb = realloc(buf, nsize);
+			if(!nb){
+				snprintf(err, errlen, "out of memory");
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+			size = nsize;
+		}
+		want = size - n;
+		got = fread(buf + n, 1, want, f);
+		n += got;
+		if(got < want){
+			if(ferror(f)){
+				snprintf(err, errlen, "cannot read: %s", strerror(errno));
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			break;
+		}
+	}
+	fclose(f);
+	if(!buf){
+		buf = malloc(1);
+		if(!buf){
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+	}
+	*len = n;
+	return buf;
+}
+
+static int parse_u32(const char *s, uint32_t *v)
+{
+	char *end;
+	unsigned long long x;
+
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if(errno || end == s || *end || x > UINT32_MAX || s[0] == '-') return -1;
+	*v = (uint32_t)x;
+	return 0;
+}
+
+static void print_summary(const char *path, const struct wa_gate_report *rep, size_t len, bool validate_only)
+{
+	char hooks[256] = "";
+	size_t n = 0;
+
+	if(validate_only){
+		printf("%s: valid: %u functions (%u imported), %u memory pages, %zu bytes\n",
+		       path, rep->functions, rep->imports, rep->memory_pages, len);
+		return;
+	}
+	for(int h = 0; h < WA_HOOK_COUNT; h++){
+		if(!(rep->hooks & (1u << h))) continue;
+		int w = snprintf(hooks + n, sizeof hooks - n, "%s%s", n ? "," : "", wa_hooks[h].name);
+		if(w < 0 || (size_t)w >= sizeof hooks - n) break;
+		n += (size_t)w;
+	}
+	printf("%s: ok: hooks %s; %u functions (%u imported); %u memory pages; %zu bytes\n",
+	       path, hooks, rep->functions, rep->imports, rep->memory_pages, len);
+}
+
+static int write_file(const char *path, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "wb");
+
+	if(!f || fwrite(buf, 1, len, f) != len){
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		if(f) fclose(f);
+		return -1;
+	}
+	if(fclose(f)){
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int check_one(const char *path, const struct wa_gate_config *cfg, const char *meter_out)
+{
+	char err[WA_GATE_ERR_LEN];
+	struct wa_gate_report rep;
+	size_t len = 0, cap;
+	uint8_t *bytes;
+	int rc = -1;
+
+	/* validate-only has no size cap; 1 GiB keeps a mistaken argument from exhausting memory. */
+	cap = cfg->validate_only ? (size_t)1 << 30 : cfg->max_module_bytes;
+	bytes = read_file(path, cap, &len, err, sizeof err);
+	if(bytes){
+		rc = wa_gate_check(bytes, len, cfg, &rep, err, sizeof err);
+		if(rc == 0 && meter_out){
+			uint8_t *out;
+			size_t outlen;
+			rc = wa_gate_meter(bytes, len, &out, &outlen, err, sizeof err);
+			if(rc == 0){
+				rc = write_file(meter_out, out, outlen, err, sizeof err);
+				free(out);
+			}
+		}
+		free(bytes);
+	}
+	if(rc){
+		fprintf(stderr, "wasm-auth: " WA_GATE_REFUSED_FMT "\n", path, err);
+		return 1;
+	}
+	print_summary(path, &rep, len, cfg->validate_only);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct wa_gate_config cfg;
+	const char *meter_out = NULL;
+	int i, status = 0, nfiles;
+
+	/* One line per file: summaries on stdout, refusals on stderr; each names its file, so
+	 * callers checking many files at once (the conformance runner) can parse either stream. */
+	wa_gate_config_defaults(&cfg);
+	for(i = 1; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++){
+		const char *a = argv[i];
+		if(!strcmp(a, "--")){
+			i++;
+			break;
+		}else if(!strcmp(a, "--help")){
+			usage(stdout);
+			return 0;
+		}else if(!strcmp(a, "--validate-only")){
+			cfg.validate_only = true;
+		}else if(!strcmp(a, "--max-module-bytes") && i + 1 < argc){
+			if(parse_u32(argv[++i], &cfg.max_module_bytes)) goto bad;
+		}else if(!strcmp(a, "--max-memory-pages") && i + 1 < argc){
+			if(parse_u32(argv[++i], &cfg.max_memory_pages)) goto bad;
+		}else if(!strcmp(a, "--meter") && i + 1 < argc){
+			meter_out = argv[++i];
+		}else{
+			goto bad;
+		}
+	}
+	nfiles = argc - i;
+	if(nfiles < 1 || (meter_out && nfiles != 1)) goto bad;
+	for(; i < argc; i++){
+		if(check_one(argv[i], &cfg, meter_out)) status = 1;
+	}
+	return status;
+bad:
+	usage(stderr);
+	return 2;
+}

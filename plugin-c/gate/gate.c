@@ -1,0 +1,49 @@
+/* The gate's entry points: defaults, and the check that every policy's bytes pass before
+ * wasm3 sees them. Pure: the result depends only on (bytes, len, cfg). */
+#include <string.h>
+#include "gate_internal.h"
+
+void wa_gate_config_defaults(struct wa_gate_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->max_module_bytes = WA_MAX_MODULE_BYTES;
+	cfg->max_memory_pages = WA_MAX_MEMORY_PAGES;
+	cfg->max_table_elems = WA_MAX_TABLE_ELEMS;
+	cfg->max_functions = WA_MAX_FUNCTIONS;
+	cfg->max_globals = WA_MAX_GLOBALS;
+	cfg->max_data_bytes = WA_MAX_DATA_BYTES;
+	cfg->validate_only = false;
+}
+
+int wa_gate_check(const uint8_t *bytes, size_t len, const struct wa_gate_config *cfg,
+                  struct wa_gate_report *rep, char *err, size_t errlen)
+{
+	struct wa_err e = { err, errlen, false };
+	struct wa_module m;
+	int rc;
+
+	if(err && errlen) err[0] = '\0';
+	if(rep) memset(rep, 0, sizeof *rep);
+	if(!bytes || !cfg){
+		wa_err_set(&e, NULL, WA_NO_FUNC, WA_NO_OFF, "no module");
+		return -1;
+	}
+	if(!cfg->validate_only && len > cfg->max_module_bytes){
+		wa_err_set(&e, "module", WA_NO_FUNC, WA_NO_OFF, "%zu bytes exceed wasm_max_module_bytes %u",
+		           len, cfg->max_module_bytes);
+		return -1;
+	}
+	if(wa_module_decode(bytes, len, &m, &e)){
+		wa_module_free(&m);
+		return -1;
+	}
+	if(rep){
+		rep->functions = m.nfuncs;
+		rep->imports = m.nimports;
+		rep->memory_pages = m.nmems ? m.mem.min : 0;
+		rep->data_bytes = m.data_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)m.data_bytes;
+	}
+	rc = cfg->validate_only ? 0 : wa_gate_rules(&m, cfg, rep, &e);
+	wa_module_free(&m);
+	return rc;
+}

@@ -1,0 +1,160 @@
+/* Internal interface shared by the gate's files (decoder, body validator, ABI rules, metering).
+ * Nothing here keeps state between calls: every function works on the caller's structs, so
+ * the gate stays a pure function of (bytes, config). */
+#ifndef WASM_AUTH_GATE_INTERNAL_H
+#define WASM_AUTH_GATE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "gate.h"
+
+/* Value types in the feature profile (reference types are out of it). */
+#define WA_T_I32 0x7f
+#define WA_T_I64 0x7e
+#define WA_T_F32 0x7d
+#define WA_T_F64 0x7c
+#define WA_T_FUNCREF 0x70   /* only as a table element type */
+#define WA_T_EXTERNREF 0x6f /* never accepted: reference types */
+#define WA_T_ANY 0x00       /* validator: unknown type on a polymorphic stack */
+
+#define WA_PAGE_LIMIT 65536u /* the spec's ceiling for 32-bit memories */
+
+/* First error wins: later failures on the way out do not overwrite it. */
+struct wa_err {
+	char *buf;
+	size_t len;
+	bool set;
+};
+
+void wa_err_set(struct wa_err *e, const char *where, uint32_t func, size_t off, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+#define WA_NO_FUNC UINT32_MAX
+#define WA_NO_OFF SIZE_MAX
+
+/* Cursor over a byte range of the module; pos is an absolute file offset. */
+struct wa_rd {
+	const uint8_t *buf;
+	size_t pos;
+	size_t end;
+};
+
+/* Each returns 0 on success, or -1 with *why set to a static spec-style reason. */
+int wa_rd_u8(struct wa_rd *r, uint8_t *v, const char **why);
+int wa_rd_u32(struct wa_rd *r, uint32_t *v, const char **why);
+int wa_rd_s32(struct wa_rd *r, int32_t *v, const char **why);
+int wa_rd_s33(struct wa_rd *r, int64_t *v, const char **why);
+int wa_rd_s64(struct wa_rd *r, int64_t *v, const char **why);
+int wa_rd_bytes(struct wa_rd *r, size_t n, const uint8_t **p, const char **why);
+int wa_rd_name(struct wa_rd *r, const uint8_t **p, uint32_t *len, const char **why);
+bool wa_utf8_valid(const uint8_t *p, size_t n);
+
+struct wa_functype {
+	uint32_t nparams, nresults;
+	const uint8_t *params, *results; /* point into the module bytes; each byte a WA_T_* */
+};
+
+struct wa_limits {
+	uint32_t min, max;
+	bool has_max;
+};
+
+struct wa_global {
+	uint8_t type;
+	bool mut;
+	bool imported;
+};
+
+struct wa_import {
+	const uint8_t *module, *name;
+	uint32_t module_len, name_len;
+	uint8_t kind; /* 0 func, 1 table, 2 memory, 3 global */
+	uint32_t index; /* func: type index */
+	size_t offset;
+};
+
+struct wa_export {
+	const uint8_t *name;
+	uint32_t name_len;
+	uint8_t kind;
+	uint32_t index;
+	size_t offset;
+};
+
+struct wa_body {
+	size_t offset; /* first byte after the size: the locals vector */
+	size_t size;
+};
+
+/* Where each known section lies, for the metering rewrite. */
+struct wa_section_pos {
+	size_t start;   /* offset of the id byte; 0 = absent */
+	size_t content; /* first content byte */
+	size_t end;     /* one past the last content byte */
+};
+
+struct wa_module {
+	const uint8_t *bytes;
+	size_t len;
+
+	uint32_t ntypes;
+	struct wa_functype *types;
+
+	uint32_t nimports;
+	struct wa_import *imports;
+
+	uint32_t nfuncs, nfunc_imports; /* nfuncs counts imported + defined */
+	uint32_t *func_type;
+
+	uint32_t ntables, table_imports;
+	struct wa_limits table;
+
+	uint32_t nmems, mem_imports;
+	struct wa_limits mem;
+
+	uint32_t nglobals, nglobal_imports;
+	struct wa_global *globals;
+
+	uint32_t nexports;
+	struct wa_export *exports;
+
+	bool has_start;
+	uint32_t start;
+
+	uint32_t nelems;
+
+	bool has_datacount;
+	uint32_t datacount;
+
+	uint32_t nbodies;
+	struct wa_body *bodies;
+
+	uint32_t ndata;
+	uint64_t data_bytes;
+
+	struct wa_section_pos sec[13]; /* by section id; custom sections are not tracked */
+};
+
+/* Decodes and validates the whole module (bodies included) against the feature profile. */
+int wa_module_decode(const uint8_t *bytes, size_t len, struct wa_module *m, struct wa_err *e);
+void wa_module_free(struct wa_module *m);
+
+/* Validates one function body; body->offset..+size is inside m->bytes. */
+int wa_body_validate(const struct wa_module *m, uint32_t funcidx, const struct wa_body *body,
+                     struct wa_err *e);
+
+/* Caps from cfg and the ABI rules of abi.h; fills rep. */
+int wa_gate_rules(const struct wa_module *m, const struct wa_gate_config *cfg,
+                  struct wa_gate_report *rep, struct wa_err *e);
+
+/* Renders a function type in abi.h's notation ("i(ii)") and in wasm text ("(i32,i32)->i32"). */
+void wa_sig_abi(const struct wa_functype *t, char *buf, size_t len);
+void wa_sig_text(const struct wa_functype *t, char *buf, size_t len);
+/* Parses an abi.h signature and compares it with a function type. */
+bool wa_sig_matches(const struct wa_functype *t, const char *abi_sig);
+void wa_sig_text_abi(const char *abi_sig, char *buf, size_t len);
+
+const char *wa_type_name(uint8_t t);
+
+#endif
