@@ -1,0 +1,48 @@
+// as-pect configuration for every AssemblyScript spec in the repository.
+//
+// Which specs run is chosen with the ASPECT_SUITES environment variable, a comma-separated list of
+// suite names (default: all of them), so each part's make target runs only its own specs:
+//   sdk       sdk/assembly/__tests__/**/*.spec.ts        (make test-as)
+//   policies  assembly/__tests__/**/*.spec.ts            (make test-policies)
+//   examples  examples/**/__tests__/**/*.spec.ts         (make test-policies)
+// Run as:  ASPECT_SUITES=sdk npx asp --config as-pect.config.js --as-config sdk/as-pect.asconfig.json
+//
+// Specs get the `mosquitto` host imports from the Node host (build/js/sdk/host/imports.js, built by
+// `make` from sdk/host/imports.ts): a spec sees the same topic matching, password checks and logging
+// the policy gets in production. Test-only knobs: see sdk/host/aspect.ts.
+import { createAspectImports } from "./build/js/sdk/host/aspect.js";
+
+const SUITES = {
+  sdk: "sdk/assembly/__tests__/**/*.spec.ts",
+  policies: "assembly/__tests__/**/*.spec.ts",
+  examples: "examples/**/__tests__/**/*.spec.ts",
+};
+
+function selectedEntries() {
+  const wanted = (process.env.ASPECT_SUITES || Object.keys(SUITES).join(","))
+    .split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  return wanted.map((name) => {
+    if (!(name in SUITES)) {
+      throw new Error(`ASPECT_SUITES: unknown suite "${name}" (known: ${Object.keys(SUITES).join(", ")})`);
+    }
+    return SUITES[name];
+  });
+}
+
+export default {
+  entries: selectedEntries(),
+  include: [],
+  disclude: [/node_modules/],
+  async instantiate(memory, createImports, instantiate, binary) {
+    // The module exports its own memory; host imports read it once the instance exists.
+    let exports = null;
+    const mosquitto = createAspectImports(() => {
+      if (exports === null) throw new Error("mosquitto import called before instantiation finished");
+      return exports.memory;
+    });
+    const result = await instantiate(binary, createImports({ env: { memory }, mosquitto }));
+    exports = result.exports;
+    return result;
+  },
+  outputBinary: false,
+};

@@ -1,0 +1,42 @@
+// Host imports of module "mosquitto" (docs/ABI.md, "Host imports"). Declared once here so the
+// names and signatures cannot drift between SDK files; policy authors use the wrappers instead.
+
+/** `mosquitto_topic_matches_sub` on UTF-8 bytes: 1 match, 0 no match, -1 invalid. */
+// @ts-ignore: decorator
+@external("mosquitto", "topic_matches_sub")
+export declare function host_topic_matches_sub(subPtr: usize, subLen: u32, topicPtr: usize, topicLen: u32): i32;
+
+/** Writes UTF-16LE text (`byteLen` bytes at `ptr`) to the broker log at a MOSQ_LOG_* level. */
+// @ts-ignore: decorator
+@external("mosquitto", "log")
+export declare function host_log(level: i32, ptr: usize, byteLen: u32): void;
+
+/** Copies the current client's id (UTF-8) into the buffer; returns its full length or -1. */
+// @ts-ignore: decorator
+@external("mosquitto", "client_id")
+export declare function host_client_id(bufPtr: usize, bufCap: u32): i32;
+
+/** Copies the current client's address (UTF-8) into the buffer; returns its full length or -1. */
+// @ts-ignore: decorator
+@external("mosquitto", "client_address")
+export declare function host_client_address(bufPtr: usize, bufCap: u32): i32;
+
+/** MQTT protocol version of the current client (3, 4, 5), 0 without a client. */
+// @ts-ignore: decorator
+@external("mosquitto", "client_protocol_version")
+export declare function host_client_protocol_version(): i32;
+
+/** Checks a password against a mosquitto_passwd hash: 1 match, 0 no match, -1 bad hash. */
+// @ts-ignore: decorator
+@external("mosquitto", "pw_verify")
+export declare function host_pw_verify(hashPtr: usize, hashLen: u32, pwPtr: usize, pwLen: u32): i32;
+
+/** Size of the file named by option `key` (must end in `_file`), -1 if unavailable. */
+// @ts-ignore: decorator
+@external("mosquitto", "option_file_size")
+export declare function host_option_file_size(keyPtr: usize, keyLen: u32): i32;
+
+/** Reads the file named by option `key` into the buffer; bytes read or -1. */
+// @ts-ignore: decorator
+@external("mosquitto", "option_file_read")
+export declare function host_option_file_read(keyPtr: usize, keyLen: u32, bufPtr: usize, bufCap: u32): i32;

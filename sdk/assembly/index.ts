@@ -1,0 +1,25 @@
+// The policy author's API. A policy imports what it needs from here and re-exports the ABI:
+//
+//   export * from "<path>/sdk/assembly/abi";
+//   import { Str, Decision, Access, topicMatchesSub } from "<path>/sdk/assembly";
+//   export function acl_check(clientid: Str, username: Str | null, topic: Str, access: i32): Decision { ... }
+//
+// Hooks (all optional, at least one of unpwd_check / acl_check / psk_key_get), see docs/ABI.md:
+//   plugin_init(opts: Options): void | bool          plugin_cleanup(): void
+//   security_init(opts: Options, reload: bool): void | bool   security_cleanup(reload: bool): void
+//   unpwd_check(username: Str | null, password: Str | null): Decision | bool
+//   acl_check(clientid: Str, username: Str | null, topic: Str, access: i32): Decision | bool
+//   acl_check(clientid, username, topic, access, payload: Str, qos: i32, retain: bool): Decision | bool
+//   psk_key_get(identity: Str, hint: Str): string | null     (hex key, null = no key)
+
+export {
+  Access, Decision,
+  MOSQ_ACL_NONE, MOSQ_ACL_READ, MOSQ_ACL_WRITE, MOSQ_ACL_SUBSCRIBE, MOSQ_ACL_UNSUBSCRIBE,
+  LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR,
+} from "./constants";
+export { Str, Bytes } from "./str";
+export { topicMatchesSub, topicMatchesSubStr, hostTopicMatchesSub, topicMatchesPattern, topicMatchesPatternStr } from "./topic";
+export { log, logAt } from "./log";
+export { client } from "./client";
+export { verifyPassword, PasswordHash } from "./password";
+export { Options } from "./options";

@@ -1,0 +1,31 @@
+// Password checks against mosquitto_passwd hashes, done by the host (native crypto, constant-time
+// compare) so policies never carry their own hashing code.
+import { Str } from "./str";
+import { host_pw_verify } from "./imports";
+
+/**
+ * True when `password` matches `hash`, a mosquitto_passwd entry's hash part (`$7$iterations$salt$hash`
+ * PBKDF2-SHA512 or `$6$salt$hash` SHA512). False for a null password or a malformed hash.
+ * Encodes `hash` on every call; keep a {@link PasswordHash} for hashes checked repeatedly.
+ */
+export function verifyPassword(hash: string, password: Str | null): bool {
+  if (password === null) return false;
+  const h = String.UTF8.encode(hash);
+  return host_pw_verify(changetype<usize>(h), <u32>h.byteLength, password.ptr, password.len) == 1;
+}
+
+/** A mosquitto_passwd hash kept UTF-8 encoded, for repeated checks without allocation. */
+export class PasswordHash {
+  private utf8: ArrayBuffer;
+
+  /** Encodes `hash` (e.g. `$7$101$salt$hash`) once. */
+  constructor(hash: string) {
+    this.utf8 = String.UTF8.encode(hash);
+  }
+
+  /** True when `password` matches; false for null or when the hash is malformed. */
+  verify(password: Str | null): bool {
+    if (password === null) return false;
+    return host_pw_verify(changetype<usize>(this.utf8), <u32>this.utf8.byteLength, password.ptr, password.len) == 1;
+  }
+}

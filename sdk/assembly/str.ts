@@ -1,0 +1,171 @@
+// Str: the host's text/bytes descriptor, read in place (docs/ABI.md, "Descriptors").
+import { matchUtf16, utf8LengthOf, findByte, hasWildcardBytes, SLASH } from "./utf8";
+
+/**
+ * A view of `len` bytes at `ptr` in linear memory: how every request field reaches a hook.
+ * Text is UTF-8 but not guaranteed valid (passwords and payloads are arbitrary bytes).
+ * The bytes live until the hook returns; call `toString()` or `toBytes()` to keep a copy.
+ * Every method not marked "allocates" reads the bytes in place.
+ */
+@unmanaged
+export class Str {
+  /** Address of the first byte. */
+  ptr: usize;
+  /** Number of bytes. */
+  len: u32;
+
+  /** Copies a string (as UTF-8) into a new, never freed heap block; allocates. For tests and constants. */
+  static fromString(s: string): Str {
+    const n = String.UTF8.byteLength(s);
+    const d = Str.alloc(n);
+    String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, d.ptr);
+    return d;
+  }
+
+  /** Copies bytes into a new, never freed heap block; allocates. For tests and constants. */
+  static fromBytes(b: Uint8Array): Str {
+    const d = Str.alloc(b.length);
+    memory.copy(d.ptr, b.dataStart, <usize>b.length);
+    return d;
+  }
+
+  // One unmanaged block holds the descriptor followed by the bytes, so a Str built by the guest
+  // stays valid as long as the program runs and the GC can never free its bytes under it.
+  private static alloc(n: i32): Str {
+    const block = heap.alloc(offsetof<Str>() + <usize>n);
+    const d = changetype<Str>(block);
+    d.ptr = block + offsetof<Str>();
+    d.len = <u32>n;
+    return d;
+  }
+
+  /** Number of bytes (not characters). */
+  get length(): i32 {
+    return <i32>this.len;
+  }
+
+  /** Byte at index `i`; traps (abort) when `i` is out of range. */
+  byteAt(i: i32): u8 {
+    if (<u32>i >= this.len) throw new RangeError("Str.byteAt: index out of range");
+    return load<u8>(this.ptr + <usize>i);
+  }
+
+  /** True when there are no bytes. */
+  isEmpty(): bool {
+    return this.len == 0;
+  }
+
+  /** True when the bytes are exactly the UTF-8 encoding of `s`. */
+  equals(s: string): bool {
+    const end = <i32>this.len;
+    // A UTF-16 unit takes 1-3 bytes (a pair 4 bytes for 2 units): cheap length rejection first.
+    const units = s.length;
+    if (end < units || end > units * 3) return false;
+    return matchUtf16(changetype<usize>(s), 0, units, this.ptr, 0, end) == end;
+  }
+
+  /** True when both hold the same bytes. */
+  equalsStr(o: Str): bool {
+    return this.len == o.len && memory.compare(this.ptr, o.ptr, <usize>this.len) == 0;
+  }
+
+  /** True when the bytes begin with the UTF-8 encoding of `s`. */
+  startsWith(s: string): bool {
+    return matchUtf16(changetype<usize>(s), 0, s.length, this.ptr, 0, <i32>this.len) >= 0;
+  }
+
+  /** True when the bytes end with the UTF-8 encoding of `s`. */
+  endsWith(s: string): bool {
+    const sp = changetype<usize>(s);
+    const n = utf8LengthOf(sp, 0, s.length);
+    const off = <i32>this.len - n;
+    if (off < 0) return false;
+    return matchUtf16(sp, 0, s.length, this.ptr, off, <i32>this.len) == <i32>this.len;
+  }
+
+  /** True when the bytes begin with the bytes of `o`. */
+  startsWithStr(o: Str): bool {
+    return o.len <= this.len && memory.compare(this.ptr, o.ptr, <usize>o.len) == 0;
+  }
+
+  /** Index of the first byte `b` at or after `from`, or -1. */
+  indexOfByte(b: u8, from: i32 = 0): i32 {
+    const end = <i32>this.len;
+    if (from < 0) from = 0;
+    const i = findByte(this.ptr, from, end, <u32>b);
+    return i < end ? i : -1;
+  }
+
+  /** True when the bytes contain a topic wildcard (`+` or `#`). */
+  hasWildcard(): bool {
+    return hasWildcardBytes(this.ptr, 0, <i32>this.len);
+  }
+
+  /** Number of `/`-separated topic levels (empty levels count; "" has 1, "a/" has 2). */
+  levelCount(): i32 {
+    let n = 1;
+    const end = <i32>this.len;
+    for (let i = 0; i < end; i++) {
+      if (<u32>load<u8>(this.ptr + <usize>i) == SLASH) n++;
+    }
+    return n;
+  }
+
+  /** Byte offset where topic level `n` (0-based) starts, or -1 when there are fewer levels. */
+  levelStart(n: i32): i32 {
+    if (n < 0) return -1;
+    const end = <i32>this.len;
+    let i = 0;
+    while (n > 0) {
+      i = findByte(this.ptr, i, end, SLASH);
+      if (i >= end) return -1;
+      i++;
+      n--;
+    }
+    return i;
+  }
+
+  /** Byte offset just after topic level `n` given its start (see {@link levelStart}). */
+  levelEnd(start: i32): i32 {
+    return findByte(this.ptr, start, <i32>this.len, SLASH);
+  }
+
+  /** True when topic level `n` is exactly the UTF-8 encoding of `s`; false when there is no level `n`. */
+  levelEquals(n: i32, s: string): bool {
+    const start = this.levelStart(n);
+    if (start < 0) return false;
+    const end = this.levelEnd(start);
+    return matchUtf16(changetype<usize>(s), 0, s.length, this.ptr, start, end) == end;
+  }
+
+  /** True when topic level `n` holds exactly the bytes of `s`; false when there is no level `n`. */
+  levelEqualsStr(n: i32, s: Str): bool {
+    const start = this.levelStart(n);
+    if (start < 0) return false;
+    const end = this.levelEnd(start);
+    return <u32>(end - start) == s.len && memory.compare(this.ptr + <usize>start, s.ptr, <usize>s.len) == 0;
+  }
+
+  /** Decodes the bytes as UTF-8 into a new string; allocates. Invalid UTF-8 is decoded leniently, not rejected. */
+  toString(): string {
+    return String.UTF8.decodeUnsafe(this.ptr, <usize>this.len);
+  }
+
+  /** Copies the bytes into a new Uint8Array; allocates. */
+  toBytes(): Uint8Array {
+    const out = new Uint8Array(<i32>this.len);
+    memory.copy(out.dataStart, this.ptr, <usize>this.len);
+    return out;
+  }
+
+  /** Topic level `n` as a new string, "" when there is no level `n`; allocates. */
+  level(n: i32): string {
+    const start = this.levelStart(n);
+    if (start < 0) return "";
+    const end = this.levelEnd(start);
+    return String.UTF8.decodeUnsafe(this.ptr + <usize>start, <usize>(end - start));
+  }
+}
+
+/** Alias of {@link Str} for fields that are binary (passwords, payloads). */
+export type Bytes = Str;
