@@ -1,0 +1,39 @@
+/* A stand-in for the part of mosquitto 2.0.11 that a v5 plugin calls (mosquitto_broker.h), so a
+ * plugin .so can be dlopen'ed and driven without a broker (bench/inproc.c). The harness links
+ * with -rdynamic so the plugin resolves these symbols here; the topic helpers
+ * (mosquitto_topic_matches_sub etc.) come from libmosquitto, the same code the broker embeds. */
+#ifndef BENCH_BROKER_STUB_H
+#define BENCH_BROKER_STUB_H
+
+#include <stdbool.h>
+
+#include <mosquitto_broker.h>
+
+/* What the stand-in accessors return for a `struct mosquitto *`: the harness passes pointers to
+ * these, cast, as the opaque client. */
+struct stub_client {
+	const char *id;
+	const char *username;
+	const char *address;
+	int protocol_version; /* 3, 4 or 5 */
+};
+
+static inline struct mosquitto *stub_as_client(struct stub_client *c)
+{
+	return (struct mosquitto *)(void *)c;
+}
+
+/* The callback the plugin registered for `event` (first one), or NULL; *userdata receives its
+ * userdata. */
+MOSQ_FUNC_generic_callback stub_callback(int event, void **userdata);
+
+/* Number of callbacks currently registered (all events). */
+int stub_callback_count(void);
+
+/* Log lines at or above this importance go to stderr (MOSQ_LOG_* bit values; 0 = all). */
+void stub_set_log_quiet(bool quiet);
+
+/* Count of ERR/WARNING lines the plugin logged. */
+unsigned stub_error_logs(void);
+
+#endif

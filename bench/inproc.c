@@ -1,0 +1,520 @@
+/* In-process benchmark harness: loads a mosquitto v5 plugin .so with the broker stand-in
+ * (broker_stub.c), initialises it with the given options, and calls its registered callbacks
+ * directly. Prints one JSON object per measurement on stdout (human notes on stderr):
+ *   {"label":..,"metric":"acl_check","median_ns":..,"p99_ns":..,"calls":..}   policy P's request mix
+ *   {"label":..,"metric":"acl_check_L",...}       load L's pair: WRITE + READ of users/bench/x
+ *   {"label":..,"metric":"unpwd_check","median_ns":..,"p99_ns":..,"hash_median_ns":..,"ratio":..}
+ *   {"label":..,"metric":"init","median_us":..,"min_us":..}    plugin_init = load+validate+instantiate
+ *   {"label":..,"metric":"reload" | "reload_changed","median_us":..}
+ *   {"label":..,"metric":"rss","before_kb":..,"after_init_kb":..}
+ * Every request's decision is checked against policy P first: a plugin that answers wrongly is
+ * not timed (exit 1).
+ *
+ * Timing: calls run in batches of INPROC_BATCH, each batch timed with CLOCK_MONOTONIC; median
+ * and p99 are over the per-call means of the batches (one clock read per call would cost more
+ * than the call). --callgrind runs the ACL calls inside inproc_measured() only, for
+ *   valgrind --tool=callgrind --collect-atstart=no --toggle-collect=inproc_measured
+ * so that instructions per call = collected Ir / calls. */
+#define _POSIX_C_SOURCE 200809L
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "broker_stub.h"
+
+#include <mosquitto_plugin.h>
+#include <mosquitto.h>
+
+#define INPROC_BATCH       32
+#define INPROC_MAX_OPTS    64
+#define INPROC_WARMUP      50000
+#define INPROC_SALT_LEN    12
+#define INPROC_HASH_LEN    64
+#define INPROC_ITERATIONS  101
+
+typedef int (*version_fn)(int, const int *);
+typedef int (*init_fn)(mosquitto_plugin_id_t *, void **, struct mosquitto_opt *, int);
+typedef int (*cleanup_fn)(void *, struct mosquitto_opt *, int);
+
+enum expect { DENY = 0, ALLOW = 1 };
+
+struct acl_case {
+	int client;
+	const char *topic;
+	int access;
+	enum expect expect;
+};
+
+static struct stub_client inproc_clients[] = {
+	{ "bench-sub", "bench", "127.0.0.1", 5 },
+	{ "c-user0001", "user0001", "127.0.0.1", 4 },
+	{ "c-user0500", "user0500", "127.0.0.1", 5 },
+	{ "c-user0999", "user0999", "127.0.0.1", 4 },
+};
+
+/* Policy P's request mix: half allowed, half denied, every access type, several users. */
+static const struct acl_case inproc_mix[] = {
+	{ 0, "users/bench/x", MOSQ_ACL_WRITE, ALLOW },
+	{ 0, "users/bench/x", MOSQ_ACL_READ, ALLOW },
+	{ 0, "users/bench/#", MOSQ_ACL_SUBSCRIBE, ALLOW },
+	{ 0, "users/user0001/x", MOSQ_ACL_WRITE, DENY },
+	{ 0, "public/news", MOSQ_ACL_READ, ALLOW },
+	{ 0, "public/news", MOSQ_ACL_WRITE, DENY },
+	{ 0, "other/x", MOSQ_ACL_READ, DENY },
+	{ 0, "#", MOSQ_ACL_SUBSCRIBE, DENY },
+	{ 2, "users/user0500/a/b", MOSQ_ACL_WRITE, ALLOW },
+	{ 2, "users/user0999/a", MOSQ_ACL_READ, DENY },
+	{ 3, "public/#", MOSQ_ACL_SUBSCRIBE, ALLOW },
+	{ 1, "$SYS/broker/uptime", MOSQ_ACL_WRITE, DENY },
+};
+
+/* Load L: each delivered message costs the publisher's WRITE and the subscriber's READ. */
+static const struct acl_case inproc_load[] = {
+	{ 0, "users/bench/x", MOSQ_ACL_WRITE, ALLOW },
+	{ 0, "users/bench/x", MOSQ_ACL_READ, ALLOW },
+};
+
+#define NCASES(a) (sizeof(a) / sizeof((a)[0]))
+
+struct opts {
+	const char *plugin;
+	const char *label;
+	struct mosquitto_opt opt[INPROC_MAX_OPTS];
+	int nopt;
+	long acl_calls;
+	long auth_calls;
+	int init_repeat;
+	int reload;
+	int reload_changed;
+	int callgrind;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Sorts v in place; returns the q-quantile (nearest rank). */
+static double quantile(double *v, size_t n, double q)
+{
+	qsort(v, n, sizeof *v, cmp_double);
+	size_t i = (size_t)(q * (double)(n - 1) + 0.5);
+	return v[i < n ? i : n - 1];
+}
+
+static long vm_rss_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+	if(f == NULL) return -1;
+	while(fgets(line, sizeof line, f)){
+		if(strncmp(line, "VmRSS:", 6) == 0) kb = strtol(line + 6, NULL, 10);
+	}
+	fclose(f);
+	return kb;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: inproc [-l LABEL] [-o KEY=VALUE]... [--acl-calls N] [--auth-calls N]\n"
+		"              [--init-repeat N] [--reload N] [--reload-changed N] [--callgrind] PLUGIN.so\n");
+	exit(2);
+}
+
+static long num_arg(int argc, char **argv, int *i)
+{
+	if(*i + 1 >= argc) usage();
+	char *end;
+	long v = strtol(argv[++*i], &end, 10);
+	if(*end != '\0' || v < 0) usage();
+	return v;
+}
+
+static void parse_args(int argc, char **argv, struct opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->label = "plugin";
+	o->acl_calls = 2000000;
+	o->auth_calls = 1000;
+	o->init_repeat = 1;
+	for(int i = 1; i < argc; i++){
+		if(!strcmp(argv[i], "-l") && i + 1 < argc) o->label = argv[++i];
+		else if(!strcmp(argv[i], "-o") && i + 1 < argc){
+			char *kv = argv[++i];
+			char *eq = strchr(kv, '=');
+			if(eq == NULL || o->nopt == INPROC_MAX_OPTS) usage();
+			*eq = '\0';
+			o->opt[o->nopt].key = kv;
+			o->opt[o->nopt].value = eq + 1;
+			o->nopt++;
+		}
+		else if(!strcmp(argv[i], "--acl-calls")) o->acl_calls = num_arg(argc, argv, &i);
+		else if(!strcmp(argv[i], "--auth-calls")) o->auth_calls = num_arg(argc, argv, &i);
+		else if(!strcmp(argv[i], "--init-repeat")) o->init_repeat = (int)num_arg(argc, argv, &i);
+		else if(!strcmp(argv[i], "--reload")) o->reload = (int)num_arg(argc, argv, &i);
+		else if(!strcmp(argv[i], "--reload-changed")) o->reload_changed = (int)num_arg(argc, argv, &i);
+		else if(!strcmp(argv[i], "--callgrind")) o->callgrind = 1;
+		else if(argv[i][0] == '-') usage();
+		else o->plugin = argv[i];
+	}
+	if(o->plugin == NULL || o->init_repeat < 1) usage();
+}
+
+struct plugin {
+	void *dl;
+	init_fn init;
+	cleanup_fn cleanup;
+	void *userdata;
+};
+
+static int plugin_open(struct plugin *p, const char *path)
+{
+	p->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if(p->dl == NULL){
+		fprintf(stderr, "inproc: %s\n", dlerror());
+		return -1;
+	}
+	version_fn version = (version_fn)(uintptr_t)dlsym(p->dl, "mosquitto_plugin_version");
+	p->init = (init_fn)(uintptr_t)dlsym(p->dl, "mosquitto_plugin_init");
+	p->cleanup = (cleanup_fn)(uintptr_t)dlsym(p->dl, "mosquitto_plugin_cleanup");
+	if(version == NULL || p->init == NULL || p->cleanup == NULL){
+		fprintf(stderr, "inproc: %s is not a v5 plugin\n", path);
+		return -1;
+	}
+	static const int versions[] = { 5, 4, 3, 2 }; /* what 2.0.11 offers */
+	if(version(4, versions) != 5){
+		fprintf(stderr, "inproc: %s does not speak plugin API v5\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* One init: returns microseconds, or -1 on failure. */
+static double plugin_init(struct plugin *p, struct opts *o)
+{
+	static int ident; /* any non-NULL identifier: the stand-in ignores it */
+	uint64_t t0 = now_ns();
+	int rc = p->init((mosquitto_plugin_id_t *)(void *)&ident, &p->userdata, o->opt, o->nopt);
+	uint64_t t1 = now_ns();
+	if(rc != MOSQ_ERR_SUCCESS){
+		fprintf(stderr, "inproc: %s: mosquitto_plugin_init returned %d\n", o->label, rc);
+		return -1;
+	}
+	return (double)(t1 - t0) / 1000.0;
+}
+
+static void fill_acl_events(const struct acl_case *cases, size_t n, struct mosquitto_evt_acl_check *ev)
+{
+	for(size_t i = 0; i < n; i++){
+		memset(&ev[i], 0, sizeof ev[i]);
+		ev[i].client = stub_as_client(&inproc_clients[cases[i].client]);
+		ev[i].topic = cases[i].topic;
+		ev[i].access = cases[i].access;
+		ev[i].payload = "hello";
+		ev[i].payloadlen = 5;
+	}
+}
+
+/* Checks every case once; returns the number of wrong decisions. */
+static int verify_acl(MOSQ_FUNC_generic_callback cb, void *ud, const struct acl_case *cases,
+		struct mosquitto_evt_acl_check *ev, size_t n, const char *label)
+{
+	int wrong = 0;
+	for(size_t i = 0; i < n; i++){
+		int rc = cb(MOSQ_EVT_ACL_CHECK, &ev[i], ud);
+		int allowed = rc == MOSQ_ERR_SUCCESS;
+		if(allowed != (int)cases[i].expect){
+			fprintf(stderr, "inproc: %s: %s %s access %d: got rc %d, policy P says %s\n", label,
+					inproc_clients[cases[i].client].username, cases[i].topic, cases[i].access, rc,
+					cases[i].expect ? "allow" : "deny");
+			wrong++;
+		}
+	}
+	return wrong;
+}
+
+/* The timed inner loop: `calls` ACL checks cycling through ev[]. */
+__attribute__((noinline)) static int acl_loop(MOSQ_FUNC_generic_callback cb, void *ud,
+		struct mosquitto_evt_acl_check *ev, size_t nev, long calls)
+{
+	int acc = 0;
+	size_t k = 0;
+	for(long i = 0; i < calls; i++){
+		acc += cb(MOSQ_EVT_ACL_CHECK, &ev[k], ud);
+		if(++k == nev) k = 0;
+	}
+	return acc;
+}
+
+/* The marker for callgrind (see top): only calls made through here are collected. */
+__attribute__((noinline)) int inproc_measured(MOSQ_FUNC_generic_callback cb, void *ud,
+		struct mosquitto_evt_acl_check *ev, size_t nev, long calls);
+__attribute__((noinline)) int inproc_measured(MOSQ_FUNC_generic_callback cb, void *ud,
+		struct mosquitto_evt_acl_check *ev, size_t nev, long calls)
+{
+	return acl_loop(cb, ud, ev, nev, calls);
+}
+
+static void time_acl(MOSQ_FUNC_generic_callback cb, void *ud, struct mosquitto_evt_acl_check *ev,
+		size_t nev, long calls, const char *label, const char *metric)
+{
+	long batches = calls / INPROC_BATCH;
+	if(batches < 1) batches = 1;
+	double *per_call = malloc((size_t)batches * sizeof *per_call);
+	if(per_call == NULL){
+		fprintf(stderr, "inproc: out of memory\n");
+		exit(1);
+	}
+	volatile int sink = acl_loop(cb, ud, ev, nev, INPROC_WARMUP);
+	for(long b = 0; b < batches; b++){
+		uint64_t t0 = now_ns();
+		sink += acl_loop(cb, ud, ev, nev, INPROC_BATCH);
+		uint64_t t1 = now_ns();
+		per_call[b] = (double)(t1 - t0) / INPROC_BATCH;
+	}
+	(void)sink;
+	double p99 = quantile(per_call, (size_t)batches, 0.99);
+	double med = quantile(per_call, (size_t)batches, 0.5);
+	printf("{\"label\":\"%s\",\"metric\":\"%s\",\"median_ns\":%.1f,\"p99_ns\":%.1f,\"calls\":%ld,"
+			"\"batch\":%d}\n", label, metric, med, p99, batches * INPROC_BATCH, INPROC_BATCH);
+	free(per_call);
+}
+
+static double pbkdf2_alone(const char *password, const unsigned char *salt)
+{
+	unsigned char out[INPROC_HASH_LEN];
+	uint64_t t0 = now_ns();
+	PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, INPROC_SALT_LEN, INPROC_ITERATIONS,
+			EVP_sha512(), sizeof out, out);
+	return (double)(now_ns() - t0);
+}
+
+/* BASIC_AUTH: correct passwords timed call by call, interleaved with the bare PBKDF2-SHA512 of
+ * the same parameters so that both see the same machine state. */
+static int bench_auth(MOSQ_FUNC_generic_callback cb, void *ud, long calls, const char *label)
+{
+	struct { char *user, *pw; int want; } cases[] = {
+		{ "bench", "pw-bench", MOSQ_ERR_SUCCESS },
+		{ "user0500", "pw-user0500", MOSQ_ERR_SUCCESS },
+		{ "user0001", "wrong", MOSQ_ERR_AUTH },
+		{ "nobody", "pw-nobody", MOSQ_ERR_AUTH },
+	};
+	int wrong = 0;
+	for(size_t i = 0; i < NCASES(cases); i++){
+		struct mosquitto_evt_basic_auth ev = { 0 };
+		ev.client = stub_as_client(&inproc_clients[0]);
+		ev.username = cases[i].user;
+		ev.password = cases[i].pw;
+		int rc = cb(MOSQ_EVT_BASIC_AUTH, &ev, ud);
+		/* A refusal may come as AUTH or as DEFER (nobody else to ask: refused too). */
+		int ok = cases[i].want == MOSQ_ERR_SUCCESS ? rc == MOSQ_ERR_SUCCESS : rc != MOSQ_ERR_SUCCESS;
+		if(!ok){
+			fprintf(stderr, "inproc: %s: unpwd_check(%s, %s) = %d, want %d\n", label,
+					cases[i].user, cases[i].pw, rc, cases[i].want);
+			wrong++;
+		}
+	}
+	if(wrong) return -1;
+	double *a = malloc((size_t)calls * sizeof *a), *h = malloc((size_t)calls * sizeof *h);
+	if(a == NULL || h == NULL){
+		fprintf(stderr, "inproc: out of memory\n");
+		exit(1);
+	}
+	unsigned char salt[INPROC_SALT_LEN] = "saltsaltsalt";
+	struct mosquitto_evt_basic_auth ev = { 0 };
+	ev.client = stub_as_client(&inproc_clients[0]);
+	ev.username = "bench";
+	ev.password = "pw-bench";
+	for(long i = 0; i < calls; i++){
+		uint64_t t0 = now_ns();
+		int rc = cb(MOSQ_EVT_BASIC_AUTH, &ev, ud);
+		a[i] = (double)(now_ns() - t0);
+		h[i] = pbkdf2_alone("pw-bench", salt);
+		if(rc != MOSQ_ERR_SUCCESS){
+			fprintf(stderr, "inproc: %s: unpwd_check failed on call %ld\n", label, i);
+			return -1;
+		}
+	}
+	double hm = quantile(h, (size_t)calls, 0.5);
+	double p99 = quantile(a, (size_t)calls, 0.99);
+	double am = quantile(a, (size_t)calls, 0.5);
+	printf("{\"label\":\"%s\",\"metric\":\"unpwd_check\",\"median_ns\":%.0f,\"p99_ns\":%.0f,"
+			"\"hash_median_ns\":%.0f,\"ratio\":%.4f,\"calls\":%ld,\"iterations\":%d}\n",
+			label, am, p99, hm, am / hm, calls, INPROC_ITERATIONS);
+	free(a);
+	free(h);
+	return 0;
+}
+
+static const char *opt_value(const struct opts *o, const char *key)
+{
+	for(int i = 0; i < o->nopt; i++){
+		if(!strcmp(o->opt[i].key, key)) return o->opt[i].value;
+	}
+	return NULL;
+}
+
+/* Rewrites the module file with (odd) or without (even) a trailing 7-byte custom section, so
+ * that every reload sees a changed module that still validates. */
+static int flip_module(const char *path, const unsigned char *orig, size_t len, int odd)
+{
+	static const unsigned char custom[] = { 0x00, 0x05, 0x04, 'b', 'e', 'n', 'c' };
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "wb");
+	if(f == NULL) return -1;
+	int bad = fwrite(orig, 1, len, f) != len;
+	if(odd) bad |= fwrite(custom, 1, sizeof custom, f) != sizeof custom;
+	bad |= fclose(f) != 0;
+	if(bad || rename(tmp, path) != 0) return -1;
+	return 0;
+}
+
+static int bench_reload(struct opts *o, int n, int changed)
+{
+	void *ud;
+	MOSQ_FUNC_generic_callback cb = stub_callback(MOSQ_EVT_RELOAD, &ud);
+	if(cb == NULL){
+		fprintf(stderr, "inproc: %s registers no RELOAD callback\n", o->label);
+		return 0;
+	}
+	const char *path = opt_value(o, "wasm_module");
+	unsigned char *orig = NULL;
+	size_t len = 0;
+	if(changed){
+		FILE *f = path ? fopen(path, "rb") : NULL;
+		if(f == NULL){
+			fprintf(stderr, "inproc: --reload-changed needs -o wasm_module=FILE\n");
+			return -1;
+		}
+		fseek(f, 0, SEEK_END);
+		len = (size_t)ftell(f);
+		rewind(f);
+		orig = malloc(len);
+		if(orig == NULL || fread(orig, 1, len, f) != len){
+			fclose(f);
+			return -1;
+		}
+		fclose(f);
+	}
+	double *t = malloc((size_t)n * sizeof *t);
+	if(t == NULL) return -1;
+	unsigned errs = stub_error_logs();
+	for(int i = 0; i < n; i++){
+		if(changed && flip_module(path, orig, len, (i & 1) == 0) != 0){
+			fprintf(stderr, "inproc: cannot rewrite %s\n", path);
+			return -1;
+		}
+		struct mosquitto_evt_reload ev = { 0 };
+		ev.options = o->opt;
+		ev.option_count = o->nopt;
+		uint64_t t0 = now_ns();
+		int rc = cb(MOSQ_EVT_RELOAD, &ev, ud);
+		t[i] = (double)(now_ns() - t0) / 1000.0;
+		if(rc != MOSQ_ERR_SUCCESS){
+			fprintf(stderr, "inproc: %s: reload returned %d\n", o->label, rc);
+			return -1;
+		}
+	}
+	if(changed && flip_module(path, orig, len, 0) != 0) return -1;
+	if(stub_error_logs() != errs){
+		fprintf(stderr, "inproc: %s: the plugin logged errors during reload\n", o->label);
+		return -1;
+	}
+	printf("{\"label\":\"%s\",\"metric\":\"%s\",\"median_us\":%.1f,\"min_us\":%.1f,\"n\":%d}\n",
+			o->label, changed ? "reload_changed" : "reload", quantile(t, (size_t)n, 0.5), t[0], n);
+	free(t);
+	free(orig);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	parse_args(argc, argv, &o);
+	stub_set_log_quiet(1);
+
+	long rss0 = vm_rss_kb();
+	struct plugin p = { 0 };
+	if(plugin_open(&p, o.plugin) != 0) return 1;
+	long rss_dl = vm_rss_kb();
+
+	/* init/cleanup cycles first (each init is the full load, validate, instantiate), then the
+	 * final init that the other measurements use. */
+	double *ti = malloc((size_t)o.init_repeat * sizeof *ti);
+	if(ti == NULL) return 1;
+	for(int i = 0; i < o.init_repeat; i++){
+		ti[i] = plugin_init(&p, &o);
+		if(ti[i] < 0) return 1;
+		if(i + 1 < o.init_repeat){
+			p.cleanup(p.userdata, o.opt, o.nopt);
+			if(stub_callback_count() != 0){
+				fprintf(stderr, "inproc: %s: callbacks left registered after cleanup\n", o.label);
+				return 1;
+			}
+		}
+	}
+	long rss_init = vm_rss_kb();
+	if(!o.callgrind){
+		printf("{\"label\":\"%s\",\"metric\":\"init\",\"median_us\":%.1f,\"min_us\":%.1f,"
+				"\"first_us\":%.1f,\"n\":%d}\n", o.label, quantile(ti, (size_t)o.init_repeat, 0.5),
+				quantile(ti, (size_t)o.init_repeat, 0.0), ti[0], o.init_repeat);
+	}
+	free(ti);
+
+	void *ud = NULL;
+	MOSQ_FUNC_generic_callback acl = stub_callback(MOSQ_EVT_ACL_CHECK, &ud);
+	struct mosquitto_evt_acl_check mix[NCASES(inproc_mix)], load[NCASES(inproc_load)];
+	fill_acl_events(inproc_mix, NCASES(inproc_mix), mix);
+	fill_acl_events(inproc_load, NCASES(inproc_load), load);
+	if(o.acl_calls > 0){
+		if(acl == NULL){
+			fprintf(stderr, "inproc: %s registers no ACL_CHECK callback\n", o.label);
+			return 1;
+		}
+		if(verify_acl(acl, ud, inproc_mix, mix, NCASES(mix), o.label) != 0) return 1;
+		if(o.callgrind){
+			acl_loop(acl, ud, mix, NCASES(mix), 1000); /* warm: lazy compilation etc. */
+			inproc_measured(acl, ud, mix, NCASES(mix), o.acl_calls);
+			printf("{\"label\":\"%s\",\"metric\":\"callgrind\",\"calls\":%ld}\n", o.label, o.acl_calls);
+		}else{
+			time_acl(acl, ud, mix, NCASES(mix), o.acl_calls, o.label, "acl_check");
+			time_acl(acl, ud, load, NCASES(load), o.acl_calls / 2, o.label, "acl_check_L");
+		}
+	}
+	if(o.auth_calls > 0 && !o.callgrind){
+		MOSQ_FUNC_generic_callback auth = stub_callback(MOSQ_EVT_BASIC_AUTH, &ud);
+		if(auth == NULL){
+			fprintf(stderr, "inproc: %s registers no BASIC_AUTH callback\n", o.label);
+			return 1;
+		}
+		if(bench_auth(auth, ud, o.auth_calls, o.label) != 0) return 1;
+	}
+	if(o.reload > 0 && bench_reload(&o, o.reload, 0) != 0) return 1;
+	if(o.reload_changed > 0 && bench_reload(&o, o.reload_changed, 1) != 0) return 1;
+	if(!o.callgrind){
+		printf("{\"label\":\"%s\",\"metric\":\"rss\",\"before_kb\":%ld,\"after_dlopen_kb\":%ld,"
+				"\"after_init_kb\":%ld}\n", o.label, rss0, rss_dl, rss_init);
+	}
+	if(p.cleanup(p.userdata, o.opt, o.nopt) != MOSQ_ERR_SUCCESS){
+		fprintf(stderr, "inproc: %s: cleanup failed\n", o.label);
+		return 1;
+	}
+	return 0;
+}
