@@ -13,6 +13,7 @@
 #define WA_MAX_GLOBALS            1000u
 #define WA_MAX_DATA_BYTES         (4u * 1024u * 1024u)
 #define WA_MAX_LOCALS_PER_FUNC    50000u
+#define WA_MAX_BLOCK_DEPTH        1024u                  /* nested blocks per function: wasm3 compiles them recursively */
 
 /* Execution */
 #define WA_STACK_BYTES            (256u * 1024u)         /* wasm3 value stack per runtime */

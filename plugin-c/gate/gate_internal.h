@@ -30,6 +30,8 @@ struct wa_err {
 
 void wa_err_set(struct wa_err *e, const char *where, uint32_t func, size_t off, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+void wa_err_vset(struct wa_err *e, const char *where, uint32_t func, size_t off, const char *fmt, va_list ap)
+	__attribute__((format(printf, 5, 0)));
 #define WA_NO_FUNC UINT32_MAX
 #define WA_NO_OFF SIZE_MAX
 

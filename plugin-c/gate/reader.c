@@ -6,8 +6,15 @@
 
 void wa_err_set(struct wa_err *e, const char *where, uint32_t func, size_t off, const char *fmt, ...)
 {
-	char msg[256];
 	va_list ap;
+	va_start(ap, fmt);
+	wa_err_vset(e, where, func, off, fmt, ap);
+	va_end(ap);
+}
+
+void wa_err_vset(struct wa_err *e, const char *where, uint32_t func, size_t off, const char *fmt, va_list ap)
+{
+	char msg[256];
 	int n = 0;
 
 	if(e->set || !e->buf || e->len == 0){
@@ -15,9 +22,7 @@ void wa_err_set(struct wa_err *e, const char *where, uint32_t func, size_t off, 
 		return;
 	}
 	e->set = true;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	e->buf[0] = '\0';
 	if(where){
 		n = snprintf(e->buf, e->len, "%s", where);
