@@ -1,0 +1,60 @@
+// Where the built artifacts live. Tests run from build/js/tests/..., so the repository root is
+// found by walking up to our package.json instead of counting directories. Every path can be
+// overridden from the environment so tests.mk can pass its make variables through.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function findRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      const name = (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name;
+      if (name === 'mosquitto-wasm-auth') return dir;
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new Error('cannot find the mosquitto-wasm-auth repository root');
+    dir = up;
+  }
+}
+
+export const ROOT = process.env.WA_ROOT ? resolve(process.env.WA_ROOT) : findRoot();
+export const BUILD = resolve(ROOT, process.env.BUILD ?? 'build');
+
+function artifact(envName: string, rel: string): string {
+  const v = process.env[envName];
+  return v ? resolve(ROOT, v) : join(BUILD, rel);
+}
+
+export const PLUGIN_SO = artifact('PLUGIN_SO', 'mosquitto_wasm_auth.so');
+export const WA_CALL_BIN = artifact('WA_CALL_BIN', 'bin/wa-call');
+export const CHECK_BIN = artifact('CHECK_BIN', 'bin/wasm-auth-check');
+export const DEFAULT_POLICY_WASM = artifact('DEFAULT_POLICY_WASM', 'policies/default.wasm');
+export const HOST_INDEX_JS = join(BUILD, 'js/sdk/host/index.js');
+export const FIXTURES_DIR = join(BUILD, 'fixtures');
+
+export const MOSQUITTO_BIN = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
+export const DYNSEC_SO =
+  process.env.DYNSEC_SO ?? '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
+
+/** build/examples/NAME.wasm */
+export function example(name: string): string {
+  return join(BUILD, 'examples', `${name}.wasm`);
+}
+
+/** build/fixtures/NAME.wasm (tests/fixtures, compiled by tests.mk) */
+export function fixture(name: string): string {
+  return join(FIXTURES_DIR, `${name}.wasm`);
+}
+
+/**
+ * Fails with a message that says which part of the build is missing, instead of letting a test
+ * die later with a confusing broker or spawn error.
+ */
+export function requireFile(path: string, what: string): string {
+  if (!existsSync(path)) {
+    throw new Error(`${what} is missing: ${path} (run \`make test-integration\`, which builds it)`);
+  }
+  return path;
+}
