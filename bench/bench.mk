@@ -1,5 +1,64 @@
 # Benchmarks (docs/BENCHMARKS.md). Not part of `make test`.
-#   make bench-quick   in-process harness only (< 60 s); last line: acl_check_ns=.. example_ns=.. native_ns=..
-#   make bench         everything: in-process, callgrind, broker CPU, load/reload/RSS/size; writes
-#                      build/bench/results.json and docs/benchmarks.svg
-.PHONY: bench bench-quick
+#   make bench-quick   in-process harness only (< 60 s); last line:
+#                      acl_check_ns=<default policy> example_ns=<hand-written AS> native_ns=<native C>
+#   make bench         everything: in-process, callgrind, broker CPU (interleaved rounds),
+#                      load/reload/RSS/size; prints a table, writes $(BENCH_DIR)/results.json and
+#                      docs/benchmarks.svg. Several minutes.
+#   make bench BENCH_ARGS="--rounds 5 --msgs 200000 --cg-msgs 20000"   (see bench/run.ts)
+.PHONY: bench bench-quick bench-tools
+
+DEFAULT_POLICY_WASM ?= $(BUILD)/policies/default.wasm
+BENCH_DIR      := $(BUILD)/bench
+BENCH_CFLAGS   := -std=c11 -Wall -Wextra -Werror -O2 -g
+BENCH_INPROC   := $(BENCH_DIR)/inproc
+BENCH_LOAD     := $(BENCH_DIR)/load
+BENCH_NATIVE   := $(BENCH_DIR)/native_p.so
+BENCH_GEN      := $(BENCH_DIR)/gen_data
+BENCH_DATA     := $(BENCH_DIR)/data/passwd
+BENCH_POLICY_P := $(BENCH_DIR)/policy-p.wasm
+BENCH_BIG      := $(BENCH_DIR)/big-policy.wasm
+# Policy P as the hand-written AssemblyScript example (2).
+BENCH_EXAMPLE_WASM ?= $(BENCH_POLICY_P)
+BENCH_ARGS     ?=
+
+# The harness defines the broker's functions itself (-rdynamic exports them to the plugin);
+# libmosquitto supplies the topic helpers the broker also exports, so it must stay linked even
+# though the harness calls none of them.
+$(BENCH_INPROC): bench/inproc.c bench/broker_stub.c bench/broker_stub.h
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -rdynamic -o $@ bench/inproc.c bench/broker_stub.c \
+		-Wl,--no-as-needed -lmosquitto -Wl,--as-needed -lcrypto -ldl
+
+$(BENCH_NATIVE): bench/native_plugin.c
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -fPIC -shared -o $@ $< -lcrypto
+
+$(BENCH_LOAD): bench/load.c
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -lmosquitto -lpthread
+
+$(BENCH_GEN): bench/gen_data.c
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -lcrypto
+
+$(BENCH_DATA): $(BENCH_GEN)
+	@mkdir -p $(@D)
+	$(BENCH_GEN) $(@D)
+
+$(BENCH_POLICY_P): bench/assembly/policy-p.ts $(wildcard sdk/assembly/*.ts) asconfig.json node_modules/.package-lock.json
+	@mkdir -p $(@D)
+	$(ASC) $< --config asconfig.json --target release -o $@
+
+$(BENCH_BIG): bench/gen_big_policy.sh
+	@mkdir -p $(@D)
+	bench/gen_big_policy.sh $@
+
+bench-tools: $(BENCH_INPROC) $(BENCH_NATIVE) $(BENCH_LOAD) $(BENCH_DATA) $(BENCH_POLICY_P) $(BENCH_BIG)
+
+bench-quick: $(BENCH_INPROC) $(BENCH_NATIVE) $(BENCH_DATA) $(BENCH_EXAMPLE_WASM) $(PLUGIN_SO) $(DEFAULT_POLICY_WASM)
+	@bench/quick.sh $(BENCH_INPROC) $(PLUGIN_SO) $(DEFAULT_POLICY_WASM) $(BENCH_EXAMPLE_WASM) \
+		$(BENCH_NATIVE) $(BENCH_DIR)/data
+
+bench: bench-tools $(PLUGIN_SO) $(DEFAULT_POLICY_WASM) $(BENCH_EXAMPLE_WASM) $(HOST_JS)
+	node $(BUILD)/js/bench/run.js --build $(BUILD) --plugin $(PLUGIN_SO) \
+		--default-wasm $(DEFAULT_POLICY_WASM) --example-wasm $(BENCH_EXAMPLE_WASM) $(BENCH_ARGS)
