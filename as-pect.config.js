@@ -7,9 +7,10 @@
 //   examples  examples/**/__tests__/**/*.spec.ts         (make test-policies)
 // Run as:  ASPECT_SUITES=sdk npx asp --config as-pect.config.js --as-config sdk/as-pect.asconfig.json
 //
-// Specs get the `mosquitto` host imports from the Node host (build/js/sdk/host/imports.js, built by
-// `make` from sdk/host/imports.ts): a spec sees the same topic matching, password checks and logging
-// the policy gets in production. Test-only knobs: see sdk/host/aspect.ts.
+// Specs get the `mosquitto` host imports from the Node host (build/js/sdk/host/, built by `make`
+// from sdk/host/*.ts): a spec sees the same topic matching, password checks and logging a policy
+// gets in production. The test-only `wasm_auth_test` imports behind sdk/assembly/testing.ts
+// (setClient, setOptionFile, logged lines) are in sdk/host/aspect.ts.
 import { createAspectImports } from "./build/js/sdk/host/aspect.js";
 
 const SUITES = {
@@ -36,11 +37,11 @@ export default {
   async instantiate(memory, createImports, instantiate, binary) {
     // The module exports its own memory; host imports read it once the instance exists.
     let exports = null;
-    const mosquitto = createAspectImports(() => {
-      if (exports === null) throw new Error("mosquitto import called before instantiation finished");
+    const hostImports = createAspectImports(() => {
+      if (exports === null) throw new Error("host import called before instantiation finished");
       return exports.memory;
     });
-    const result = await instantiate(binary, createImports({ env: { memory }, mosquitto }));
+    const result = await instantiate(binary, createImports({ env: { memory }, ...hostImports }));
     exports = result.exports;
     return result;
   },

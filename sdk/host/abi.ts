@@ -1,0 +1,67 @@
+// The host<->guest ABI (docs/ABI.md) as data, mirroring plugin-c/abi.c: hook exports and host
+// imports with their signatures in wasm3's notation ("i(ii)" = (i32,i32)->i32, "v()" = no result,
+// F = f64, I = i64, f = f32). A test compares these tables with abi.c.
+
+export const EXPORT_ABI_VERSION = 'wasm_auth_abi_version';
+export const EXPORT_BUFFER = 'wasm_auth_buffer';
+export const EXPORT_MEMORY = 'memory';
+export const RESERVED_PREFIX = '__wasm_auth_';
+
+export type HookName =
+  | 'plugin_init'
+  | 'plugin_cleanup'
+  | 'security_init'
+  | 'security_cleanup'
+  | 'unpwd_check'
+  | 'acl_check'
+  | 'psk_key_get';
+
+export interface HookAbi {
+  name: HookName;
+  /** Accepted signatures; the index of the one a module uses tells the host how to call it. */
+  signatures: readonly string[];
+  isRequest: boolean;
+}
+
+export const HOOKS: readonly HookAbi[] = [
+  { name: 'plugin_init', signatures: ['v(i)', 'i(i)'], isRequest: false },
+  { name: 'plugin_cleanup', signatures: ['v()'], isRequest: false },
+  { name: 'security_init', signatures: ['v(ii)', 'i(ii)'], isRequest: false },
+  { name: 'security_cleanup', signatures: ['v(i)'], isRequest: false },
+  { name: 'unpwd_check', signatures: ['i(ii)'], isRequest: true },
+  { name: 'acl_check', signatures: ['i(iiii)', 'i(iiiiiii)'], isRequest: true },
+  { name: 'psk_key_get', signatures: ['i(ii)'], isRequest: true },
+];
+
+export interface ImportAbi {
+  module: string;
+  name: string;
+  signature: string;
+}
+
+export const IMPORTS: readonly ImportAbi[] = [
+  { module: 'mosquitto', name: 'topic_matches_sub', signature: 'i(iiii)' },
+  { module: 'mosquitto', name: 'log', signature: 'v(iii)' },
+  { module: 'mosquitto', name: 'client_id', signature: 'i(ii)' },
+  { module: 'mosquitto', name: 'client_address', signature: 'i(ii)' },
+  { module: 'mosquitto', name: 'client_protocol_version', signature: 'i()' },
+  { module: 'mosquitto', name: 'pw_verify', signature: 'i(iiii)' },
+  { module: 'mosquitto', name: 'option_file_size', signature: 'i(ii)' },
+  { module: 'mosquitto', name: 'option_file_read', signature: 'i(iiii)' },
+  { module: 'env', name: 'abort', signature: 'v(iiii)' },
+  { module: 'env', name: 'trace', signature: 'v(iiFFFFF)' },
+  { module: 'env', name: 'seed', signature: 'F()' },
+  { module: 'env', name: 'Date.now', signature: 'F()' },
+];
+
+/** Hook decision values (the i32 a request hook returns). */
+export const DECISION_DENY = 0;
+export const DECISION_ALLOW = 1;
+export const DECISION_DEFER = 2;
+
+/** mosquitto's MOSQ_LOG_* levels, as the guest passes them to `log`. */
+export const LOG_INFO = 1;
+export const LOG_NOTICE = 2;
+export const LOG_WARNING = 4;
+export const LOG_ERR = 8;
+export const LOG_DEBUG = 16;

@@ -1,0 +1,71 @@
+// Host imports for as-pect specs (as-pect.config.js): the Node host's `mosquitto` imports, plus a
+// test-only `wasm_auth_test` module that sdk/assembly/testing.ts uses to set the client and option
+// files a spec's hooks see and to read back what they logged. Production policies never import
+// `wasm_auth_test` (the plugin would refuse them), only specs do.
+import { createImports, type ClientInfo } from './imports.js';
+import { GuestMemory } from './memory.js';
+
+interface LogLine {
+  level: number;
+  message: string;
+}
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8');
+
+/** Import modules `mosquitto` and `wasm_auth_test` for one spec instance. `env` stays as-pect's. */
+export function createAspectImports(memory: () => WebAssembly.Memory): Record<string, Record<string, (...a: number[]) => number | void>> {
+  let client: ClientInfo | null = null;
+  const files = new Map<string, string>();
+  const logs: LogLine[] = [];
+  const echo = process.env.ASPECT_LOG === '1';
+  const mem = new GuestMemory(memory);
+  const text = (ptr: number, len: number, what: string): string => utf8Decoder.decode(mem.bytes(ptr, len, what));
+
+  const { mosquitto } = createImports({
+    memory,
+    client: () => client,
+    log: (level, message) => {
+      logs.push({ level, message });
+      if (echo) process.stdout.write(`[wasm-auth log ${level}] ${message}\n`);
+    },
+    optionFile: (key) => (key.endsWith('_file') ? files.get(key) ?? null : null),
+  });
+
+  const wasm_auth_test = {
+    /** Sets the client of later requests; `idLen` -1 = no client at all. */
+    set_client(idPtr: number, idLen: number, addrPtr: number, addrLen: number, protocol: number): void {
+      if (idLen < 0) {
+        client = null;
+        return;
+      }
+      client = {
+        id: text(idPtr, idLen, 'set_client(id)'),
+        address: addrLen < 0 ? null : text(addrPtr, addrLen, 'set_client(address)'),
+        protocolVersion: protocol,
+      };
+    },
+    /** Names the file option `key` reads (option files are always readable in specs). */
+    set_option_file(keyPtr: number, keyLen: number, pathPtr: number, pathLen: number): void {
+      files.set(text(keyPtr, keyLen, 'set_option_file(key)'), text(pathPtr, pathLen, 'set_option_file(path)'));
+    },
+    log_count(): number {
+      return logs.length;
+    },
+    log_level(i: number): number {
+      return i >= 0 && i < logs.length ? logs[i].level : -1;
+    },
+    /** Copies log line `i` (UTF-8) into the buffer; returns its full length, -1 if no such line. */
+    log_message(i: number, ptr: number, cap: number): number {
+      if (i < 0 || i >= logs.length) return -1;
+      const b = utf8.encode(logs[i].message);
+      mem.bytes(ptr, cap, 'log_message').set(b.subarray(0, Math.min(cap, b.length)));
+      return b.length;
+    },
+    log_clear(): void {
+      logs.length = 0;
+    },
+  };
+
+  return { mosquitto, wasm_auth_test };
+}

@@ -1,0 +1,10 @@
+// Public API of the Node host (package export "./host").
+export { loadPolicy, Policy, PolicyLoadError } from './policy.js';
+export type { Decision, PskOutcome, LoadOptions, AclRequest, ClientInfo } from './policy.js';
+export { topicMatchesSub } from './topic.js';
+export { pwVerify } from './password.js';
+export { createImports, type ImportContext } from './imports.js';
+export { checkModule } from './rules.js';
+export { ModuleError } from './wasm-binary.js';
+export * as abi from './abi.js';
+export * as limits from './limits.js';

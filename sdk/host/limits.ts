@@ -1,0 +1,13 @@
+// The caps of plugin-c/limits.h that the Node host enforces too. A test reads limits.h and checks
+// every value here against it, so the two hosts cannot drift apart.
+
+export const WA_ABI_VERSION = 1;
+export const WA_MAX_MODULE_BYTES = 8 * 1024 * 1024;
+export const WA_MAX_MEMORY_PAGES = 256;
+export const WA_MAX_FIELD_BYTES = 65535;
+export const WA_MAX_PAYLOAD_BYTES = 1024 * 1024;
+export const WA_INITIAL_REQUEST_BUFFER = 4096;
+export const WA_MAX_LOG_BYTES = 1024;
+export const WA_MAX_OPTIONS = 256;
+export const WA_MAX_OPTION_FILE_BYTES = 16 * 1024 * 1024;
+export const WA_MAX_PSK_KEY_CHARS = 512;

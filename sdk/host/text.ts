@@ -1,0 +1,50 @@
+// Text crossing the host/guest boundary, converted the way the plugin does (plugin-c/text.c).
+
+/**
+ * UTF-16LE bytes to a string whose UTF-8 form fits in `capBytes - 1` bytes (the C side keeps room
+ * for a NUL). Unpaired surrogates and an odd trailing byte become U+FFFD; the text is cut at a
+ * character boundary when it does not fit.
+ */
+export function utf16leToText(b: Uint8Array, capBytes: number): string {
+  let out = '';
+  let used = 0;
+  let i = 0;
+  while (i < b.length) {
+    let cp: number;
+    if (i + 1 >= b.length) {
+      cp = 0xfffd;
+      i = b.length;
+    } else {
+      const u = b[i] | (b[i + 1] << 8);
+      i += 2;
+      if (u >= 0xd800 && u <= 0xdbff && i + 1 < b.length) {
+        const lo = b[i] | (b[i + 1] << 8);
+        if (lo >= 0xdc00 && lo <= 0xdfff) {
+          cp = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+          i += 2;
+        } else {
+          cp = 0xfffd;
+        }
+      } else if (u >= 0xd800 && u <= 0xdfff) {
+        cp = 0xfffd;
+      } else {
+        cp = u;
+      }
+    }
+    const n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    if (used + n >= capBytes) break;
+    used += n;
+    out += String.fromCodePoint(cp);
+  }
+  return out;
+}
+
+/** Control characters (C0, DEL) become '?' so guest text can neither forge nor cut log lines. */
+export function sanitizeControls(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f]/g, '?');
+}
+
+/** True when `s` is non-empty and all hexadecimal digits. */
+export function isHex(s: string): boolean {
+  return /^[0-9a-fA-F]+$/.test(s);
+}
