@@ -499,8 +499,18 @@ static int op_one(struct val *v, bool *done)
 				return fail(v, "type mismatch: select operands %s and %s differ", wa_type_name(t2), wa_type_name(t1));
 			}
 			return push(v, t1 == WA_T_ANY ? t2 : t1);
-		case 0x1c:
-			return profile_fail(v, "reference types (typed select)");
+		case 0x1c: {
+			/* Typed select: kept for numeric types (wasm3 and wabt's profile accept it). */
+			uint8_t t;
+			RD(wa_rd_u32, &n);
+			if(n != 1) return fail(v, "invalid result arity for select (%u types)", n);
+			RD(wa_rd_u8, &t);
+			if(t == WA_T_FUNCREF || t == WA_T_EXTERNREF) return profile_fail(v, "reference types (select of references)");
+			if(t == 0x7b) return profile_fail(v, "SIMD (select of v128)");
+			if(t != WA_T_I32 && t != WA_T_I64 && t != WA_T_F32 && t != WA_T_F64) return fail(v, "malformed value type (select)");
+			if(pop_expect(v, WA_T_I32) || pop_expect(v, t) || pop_expect(v, t)) return -1;
+			return push(v, t);
+		}
 		case 0x20: case 0x21: case 0x22:
 			RD(wa_rd_u32, &idx);
 			if(idx >= v->nlocals) return fail(v, "unknown local");

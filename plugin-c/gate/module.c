@@ -136,8 +136,9 @@ static int read_globaltype(struct dec *d, struct wa_global *g)
 }
 
 /* Constant expressions: exactly one constant instruction of the expected type, then end.
- * ref.null func / ref.func x only where elem_expr (element segment items). globals_visible
- * bounds global.get (imported globals only, for global initialisers). */
+ * ref.null func / ref.func x only where elem_expr (element segment items). global.get may read
+ * only imported immutable globals (globals_visible): Wasm 2.0 also lets segment offsets read
+ * module-defined globals, the profile (like wabt without reference types) does not. */
 static int read_const_expr(struct dec *d, uint8_t want, uint32_t globals_visible, bool elem_expr)
 {
 	size_t at = d->r.pos;
@@ -152,7 +153,9 @@ static int read_const_expr(struct dec *d, uint8_t want, uint32_t globals_visible
 		case 0x23: {
 			uint32_t idx;
 			RD(wa_rd_u32, &idx);
-			if(idx >= globals_visible || idx >= d->m->nglobals) return fail(d, at, "unknown global");
+			if(idx >= globals_visible || idx >= d->m->nglobals){
+				return fail(d, at, "unknown global (constant expressions may only read imported globals)");
+			}
 			if(d->m->globals[idx].mut) return fail(d, at, "constant expression required (mutable global)");
 			got = d->m->globals[idx].type;
 			break;
@@ -419,13 +422,13 @@ static int sec_element(struct dec *d)
 		}
 		if(!passive){
 			if(table >= m->ntables) return fail(d, at, "unknown table");
-			if(read_const_expr(d, WA_T_I32, m->nglobals, false)) return -1;
+			if(read_const_expr(d, WA_T_I32, m->nglobal_imports, false)) return -1;
 		}
 		if(explicit_kind && read_elem_kind(d, exprs)) return -1;
 		if(read_count(d, &n, 1)) return -1;
 		for(uint32_t k = 0; k < n; k++){
 			if(exprs){
-				if(read_const_expr(d, WA_T_FUNCREF, m->nglobals, true)) return -1;
+				if(read_const_expr(d, WA_T_FUNCREF, m->nglobal_imports, true)) return -1;
 			}else{
 				uint32_t f;
 				at = d->r.pos;
@@ -496,7 +499,7 @@ static int sec_data(struct dec *d)
 		}
 		if(flags != 1){
 			if(mem >= m->nmems) return fail(d, at, "unknown memory");
-			if(read_const_expr(d, WA_T_I32, m->nglobals, false)) return -1;
+			if(read_const_expr(d, WA_T_I32, m->nglobal_imports, false)) return -1;
 		}
 		RD(wa_rd_u32, &n);
 		RD(wa_rd_bytes, n, &p);
