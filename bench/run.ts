@@ -1,0 +1,536 @@
+// `make bench`: the whole benchmark of docs/BENCHMARKS.md in one run.
+//   1. in-process: bench/inproc (ns per acl_check / unpwd_check) for the default policy, the
+//      hand-written AssemblyScript example and the native C floor, rounds interleaved;
+//   2. instructions per acl_check in-process (callgrind, toggled on inproc_measured);
+//   3. load+validate+instantiate (plugin_init) for the default policy and a ~1 MB policy,
+//      reload (unchanged and changed module);
+//   4. real broker: user CPU per message for every configuration of policy P and no-auth,
+//      round-robin, medians of --rounds; broker RSS; SIGHUP reload;
+//   5. real broker under callgrind: instructions per delivered message (counters zeroed after
+//      the clients connect, dumped when the last message arrived);
+//   6. stripped .so sizes.
+// Writes <build>/bench/results.json and docs/benchmarks.svg, prints a table and the targets.
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync,
+  statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { cpus, release } from "node:os";
+import { join, resolve } from "node:path";
+import { barChart, type Panel } from "./chart.js";
+import { Proc, cpuSample, freePort, median, rssKb, run, sleep, type CpuSample } from "./proc.js";
+
+interface Args {
+  build: string;
+  plugin: string;
+  defaultWasm: string;
+  exampleWasm: string;
+  rounds: number;
+  msgs: number;
+  cgMsgs: number;
+  inprocCalls: number;
+  window: number;
+  chart: string;
+  skip: Set<string>;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = {
+    build: "build", plugin: "", defaultWasm: "", exampleWasm: "", rounds: 3, msgs: 200000,
+    cgMsgs: 20000, inprocCalls: 2000000, window: 1000, chart: "docs/benchmarks.svg", skip: new Set(),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = (): string => {
+      if (i + 1 >= argv.length) throw new Error(`${k} needs a value`);
+      return argv[++i];
+    };
+    switch (k) {
+      case "--build": a.build = v(); break;
+      case "--plugin": a.plugin = v(); break;
+      case "--default-wasm": a.defaultWasm = v(); break;
+      case "--example-wasm": a.exampleWasm = v(); break;
+      case "--rounds": a.rounds = Number(v()); break;
+      case "--msgs": a.msgs = Number(v()); break;
+      case "--cg-msgs": a.cgMsgs = Number(v()); break;
+      case "--inproc-calls": a.inprocCalls = Number(v()); break;
+      case "--window": a.window = Number(v()); break;
+      case "--chart": a.chart = v(); break;
+      // inproc, inproc-callgrind, load, broker, broker-callgrind, reload, size
+      case "--skip": for (const s of v().split(",")) a.skip.add(s); break;
+      default: throw new Error(`unknown argument ${k}`);
+    }
+  }
+  a.plugin ||= join(a.build, "mosquitto_wasm_auth.so");
+  a.defaultWasm ||= join(a.build, "policies/default.wasm");
+  a.exampleWasm ||= join(a.build, "bench/policy-p.wasm");
+  return a;
+}
+
+const args = parseArgs(process.argv.slice(2));
+const B = resolve(args.build, "bench");
+const DATA = join(B, "data");
+const INPROC = join(B, "inproc");
+const LOAD = join(B, "load");
+const NATIVE = join(B, "native_p.so");
+const BIG = join(B, "big-policy.wasm");
+const DYNSEC_SO = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so";
+const MOSQUITTO = "/usr/sbin/mosquitto";
+const PLUGIN = resolve(args.plugin);
+const DEFAULT_WASM = resolve(args.defaultWasm);
+const EXAMPLE_WASM = resolve(args.exampleWasm);
+const RUN_DIR = join(B, "run");
+const CLK_TCK = 100; // USER_HZ on Linux/x86-64 (getconf CLK_TCK)
+const USER = "bench";
+const PASSWORD = "pw-bench";
+const TOPIC = "users/bench/x";
+const FILTER = "users/bench/#";
+
+function log(msg: string): void {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configurations of policy P (plus the no-auth baseline).
+interface Config {
+  key: string;
+  label: string;
+  ours: boolean;
+  needs: string[];
+  conf(dir: string): string[];
+}
+
+const CONFIGS: Config[] = [
+  { key: "noauth", label: "no auth (baseline)", ours: false, needs: [],
+    conf: () => ["allow_anonymous true"] },
+  { key: "default", label: "(1) default policy (wasm)", ours: true, needs: [PLUGIN, DEFAULT_WASM],
+    conf: () => ["allow_anonymous false", `plugin ${PLUGIN}`, `plugin_opt_wasm_module ${DEFAULT_WASM}`,
+      `plugin_opt_password_file ${DATA}/passwd`, `plugin_opt_acl_file ${DATA}/acl`] },
+  { key: "example", label: "(2) hand-written AS (wasm)", ours: true, needs: [PLUGIN, EXAMPLE_WASM],
+    conf: () => ["allow_anonymous false", `plugin ${PLUGIN}`, `plugin_opt_wasm_module ${EXAMPLE_WASM}`,
+      `plugin_opt_password_file ${DATA}/passwd`] },
+  { key: "native", label: "(3) native C plugin", ours: false, needs: [NATIVE],
+    conf: () => ["allow_anonymous false", `plugin ${NATIVE}`, `plugin_opt_password_file ${DATA}/passwd`] },
+  { key: "file", label: "(4) password_file + acl_file", ours: false, needs: [],
+    conf: () => ["allow_anonymous false", `password_file ${DATA}/passwd`, `acl_file ${DATA}/acl`] },
+  { key: "dynsec", label: "(5) dynamic-security", ours: false, needs: [DYNSEC_SO],
+    conf: (dir) => {
+      // dynsec rewrites its file: give every run its own copy.
+      copyFileSync(join(DATA, "dynsec.json"), join(dir, "dynsec.json"));
+      return ["allow_anonymous false", `plugin ${DYNSEC_SO}`, `plugin_opt_config_file ${dir}/dynsec.json`];
+    } },
+];
+
+const available = CONFIGS.filter((c) => {
+  const missing = c.needs.filter((f) => !existsSync(f));
+  if (missing.length) log(`skipping ${c.key}: missing ${missing.join(", ")}`);
+  return missing.length === 0;
+});
+const has = (k: string): boolean => available.some((c) => c.key === k);
+
+// ---------------------------------------------------------------------------------------------
+// In-process harness.
+type Json = Record<string, number | string>;
+
+function inprocOpts(label: string): string[] {
+  if (label === "default") {
+    return ["-o", `wasm_module=${DEFAULT_WASM}`, "-o", `password_file=${DATA}/passwd`, "-o", `acl_file=${DATA}/acl`, PLUGIN];
+  }
+  if (label === "example") return ["-o", `wasm_module=${EXAMPLE_WASM}`, "-o", `password_file=${DATA}/passwd`, PLUGIN];
+  return ["-o", `password_file=${DATA}/passwd`, NATIVE];
+}
+
+async function inproc(label: string, extra: string[]): Promise<Json[]> {
+  const out = await run(INPROC, ["-l", label, ...extra, ...inprocOpts(label)]);
+  return out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Json);
+}
+
+const num = (j: Json | undefined, k: string): number => (j && typeof j[k] === "number" ? j[k] as number : NaN);
+
+interface InprocResult {
+  acl_median_ns: number; acl_p99_ns: number; acl_L_median_ns: number; acl_L_p99_ns: number;
+  unpwd_median_ns: number; unpwd_p99_ns: number; hash_median_ns: number; unpwd_over_hash: number;
+  calls_per_run: number; runs: Json[];
+}
+
+async function benchInproc(labels: string[]): Promise<Record<string, InprocResult>> {
+  const runs: Record<string, Json[]> = {};
+  for (const l of labels) runs[l] = [];
+  for (let r = 0; r < args.rounds; r++) {
+    for (let i = 0; i < labels.length; i++) {
+      const l = labels[(i + r) % labels.length];
+      log(`in-process ${l}, round ${r + 1}/${args.rounds}`);
+      runs[l].push(...await inproc(l, ["--acl-calls", String(args.inprocCalls), "--auth-calls", "500"]));
+    }
+  }
+  const res: Record<string, InprocResult> = {};
+  for (const l of labels) {
+    const of = (m: string): Json[] => runs[l].filter((j) => j.metric === m);
+    const med = (m: string, k: string): number => median(of(m).map((j) => num(j, k)));
+    res[l] = {
+      acl_median_ns: med("acl_check", "median_ns"), acl_p99_ns: med("acl_check", "p99_ns"),
+      acl_L_median_ns: med("acl_check_L", "median_ns"), acl_L_p99_ns: med("acl_check_L", "p99_ns"),
+      unpwd_median_ns: med("unpwd_check", "median_ns"), unpwd_p99_ns: med("unpwd_check", "p99_ns"),
+      hash_median_ns: med("unpwd_check", "hash_median_ns"), unpwd_over_hash: med("unpwd_check", "ratio"),
+      calls_per_run: args.inprocCalls, runs: runs[l],
+    };
+  }
+  return res;
+}
+
+/** callgrind_annotate's per-function lines: Ir, name. */
+function annotateLines(text: string): { ir: number; fn: string }[] {
+  const rows: { ir: number; fn: string }[] = [];
+  for (const l of text.split("\n")) {
+    const m = /^\s*([\d,]+)\s+(?:\([\d. %]+\)\s+)?(\S.*)$/.exec(l);
+    if (m) rows.push({ ir: Number(m[1].replace(/,/g, "")), fn: m[2] });
+  }
+  return rows;
+}
+
+function callgrindTotal(file: string): number {
+  const m = /^totals:\s*(\d+)/m.exec(readFileSync(file, "utf8")) ?? /^summary:\s*(\d+)/m.exec(readFileSync(file, "utf8"));
+  if (!m) throw new Error(`no totals in ${file}`);
+  return Number(m[1]);
+}
+
+async function benchInprocCallgrind(labels: string[]): Promise<Record<string, Json>> {
+  const calls = 100000;
+  const res: Record<string, Json> = {};
+  for (const l of labels) {
+    log(`in-process callgrind ${l}`);
+    const out = join(RUN_DIR, `cg-inproc-${l}.out`);
+    await run("valgrind", ["--tool=callgrind", "--collect-atstart=no", "--toggle-collect=inproc_measured",
+      `--callgrind-out-file=${out}`, INPROC, "-l", l, "--callgrind", "--acl-calls", String(calls), ...inprocOpts(l)]);
+    const total = callgrindTotal(out);
+    const excl = await run("callgrind_annotate", ["--threshold=99.9", out]);
+    const loop = annotateLines(excl).filter((r) => /:acl_loop\b|:inproc_measured\b/.test(r.fn))
+      .reduce((s, r) => s + r.ir, 0);
+    const incl = await run("callgrind_annotate", ["--inclusive=yes", "--threshold=99.9", out]);
+    writeFileSync(join(B, `callgrind-inproc-${l}.txt`), `# exclusive\n${excl}\n\n# inclusive\n${incl}\n`);
+    res[l] = { calls, ir_total: total, ir_harness_loop: loop, ir_per_call: (total - loop) / calls };
+  }
+  return res;
+}
+
+async function benchLoad(): Promise<Record<string, Json>> {
+  const res: Record<string, Json> = {};
+  const initOf = async (label: string, extra: string[], opts: string[]): Promise<Json | undefined> => {
+    const out = await run(INPROC, ["-l", label, "--acl-calls", "0", "--auth-calls", "0", ...extra, ...opts]);
+    return out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Json)
+      .find((j) => j.metric === "init");
+  };
+  if (has("default")) {
+    log("load/instantiate: default policy");
+    const j = await initOf("default", ["--init-repeat", "30"], inprocOpts("default"));
+    if (j) res.default_with_P_data = j;
+    // The module alone: no data files, so plugin_init costs only read + gate + instantiate.
+    const bare = await initOf("default-bare", ["--init-repeat", "30"], ["-o", `wasm_module=${DEFAULT_WASM}`, PLUGIN])
+      .catch((e: Error) => { log(`default policy without options: ${e.message.split("\n")[0]}`); return undefined; });
+    if (bare) res.default_module_only = bare;
+    log("load/instantiate: ~1 MB policy");
+    const big = await initOf("big", ["--init-repeat", "10"], ["-o", `wasm_module=${BIG}`, PLUGIN]);
+    if (big) res.big_1mb = { ...big, bytes: statSync(BIG).size };
+  }
+  if (has("example")) {
+    const j = await initOf("example", ["--init-repeat", "30"], inprocOpts("example"));
+    if (j) res.example_with_P_data = j;
+  }
+  if (has("native")) {
+    const j = await initOf("native", ["--init-repeat", "30"], inprocOpts("native"));
+    if (j) res.native_with_P_data = j;
+  }
+  return res;
+}
+
+async function benchReloadInproc(): Promise<Record<string, Json>> {
+  const res: Record<string, Json> = {};
+  if (!has("default")) return res;
+  // The harness rewrites the module file for the "changed" case: work on a copy.
+  const dir = mkdtempSync(join(RUN_DIR, "reload-"));
+  const wasm = join(dir, "default.wasm");
+  copyFileSync(DEFAULT_WASM, wasm);
+  log("reload (in-process)");
+  const out = await run(INPROC, ["-l", "default", "--acl-calls", "0", "--auth-calls", "0", "--reload", "30",
+    "--reload-changed", "30", "-o", `wasm_module=${wasm}`, "-o", `password_file=${DATA}/passwd`,
+    "-o", `acl_file=${DATA}/acl`, PLUGIN]);
+  for (const j of out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Json)) {
+    if (j.metric === "reload" || j.metric === "reload_changed") res[j.metric as string] = j;
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return res;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real broker.
+interface BrokerRun {
+  key: string; round: number; sent: number; received: number; elapsed_ns: number;
+  user_us_per_msg: number; sys_us_per_msg: number; cpu_us_per_msg: number; rss_kb: number;
+  cg_total?: number;
+}
+
+async function startBroker(cfg: Config, dir: string, extraConf: string[], valgrindOut?: string): Promise<{ broker: Proc; port: number }> {
+  const port = await freePort();
+  const conf = join(dir, "mosquitto.conf");
+  writeFileSync(conf, [`listener ${port} 127.0.0.1`, "user root", ...cfg.conf(dir), ...extraConf].join("\n") + "\n");
+  const broker = valgrindOut
+    ? new Proc("valgrind", ["--tool=callgrind", `--callgrind-out-file=${valgrindOut}`, MOSQUITTO, "-c", conf])
+    : new Proc(MOSQUITTO, ["-c", conf]);
+  await broker.waitLine(/mosquitto version \S+ running/, valgrindOut ? 300000 : 30000);
+  return { broker, port };
+}
+
+async function brokerRun(cfg: Config, round: number, msgs: number, callgrind: boolean): Promise<BrokerRun> {
+  const dir = mkdtempSync(join(RUN_DIR, `${cfg.key}-`));
+  const cgOut = callgrind ? join(dir, "callgrind.out") : undefined;
+  const { broker, port } = await startBroker(cfg, dir, [], cgOut);
+  try {
+    const load = new Proc(LOAD, [String(port), USER, PASSWORD, String(msgs), TOPIC, FILTER,
+      String(callgrind ? Math.min(args.window, 500) : args.window)], { stdin: true });
+    await load.waitLine(/^READY/, callgrind ? 300000 : 30000);
+    const rss = rssKb(broker.pid);
+    if (callgrind) await run("callgrind_control", ["-z", String(broker.pid)]);
+    const c0: CpuSample = cpuSample(broker.pid);
+    load.write("go\n");
+    const done = await load.waitLine(/^DONE/, callgrind ? 3600000 : 600000);
+    const c1: CpuSample = cpuSample(broker.pid);
+    if (callgrind) await run("callgrind_control", ["-d", String(broker.pid)]);
+    load.endInput();
+    await load.wait();
+    const [, sent, received, elapsed] = done.split(" ").map(Number);
+    if (received !== sent || sent !== msgs) {
+      throw new Error(`${cfg.key}: sent ${sent}, received ${received} of ${msgs}: configuration does not implement P?`);
+    }
+    const per = (ticks: number): number => (ticks * 1e6 / CLK_TCK) / received;
+    const r: BrokerRun = {
+      key: cfg.key, round, sent, received, elapsed_ns: elapsed,
+      user_us_per_msg: per(c1.utime - c0.utime), sys_us_per_msg: per(c1.stime - c0.stime),
+      cpu_us_per_msg: (c1.runNs - c0.runNs) / 1000 / received, rss_kb: rss,
+    };
+    if (cgOut) {
+      const dumps = readdirSync(dir).filter((f) => /^callgrind\.out\.\d+$/.test(f)).sort();
+      if (dumps.length === 0) throw new Error(`${cfg.key}: callgrind_control -d wrote no dump`);
+      const dump = join(dir, dumps[dumps.length - 1]);
+      r.cg_total = callgrindTotal(dump);
+      if (cfg.key === "default" || cfg.key === "example" || cfg.key === "native") {
+        const excl = await run("callgrind_annotate", ["--threshold=99", dump]);
+        const incl = await run("callgrind_annotate", ["--inclusive=yes", "--threshold=99", dump]);
+        writeFileSync(join(B, `callgrind-broker-${cfg.key}.txt`), `# exclusive\n${excl}\n\n# inclusive\n${incl}\n`);
+      }
+    }
+    return r;
+  } finally {
+    await broker.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchBroker(): Promise<{ runs: BrokerRun[]; summary: Record<string, Json> }> {
+  const runs: BrokerRun[] = [];
+  for (let r = 0; r < args.rounds; r++) {
+    for (let i = 0; i < available.length; i++) {
+      const cfg = available[(i + r) % available.length];
+      log(`broker ${cfg.key}, round ${r + 1}/${args.rounds}, ${args.msgs} messages`);
+      runs.push(await brokerRun(cfg, r, args.msgs, false));
+    }
+  }
+  const summary: Record<string, Json> = {};
+  for (const c of available) {
+    const rs = runs.filter((x) => x.key === c.key);
+    summary[c.key] = {
+      user_us_per_msg: median(rs.map((x) => x.user_us_per_msg)),
+      sys_us_per_msg: median(rs.map((x) => x.sys_us_per_msg)),
+      cpu_us_per_msg: median(rs.map((x) => x.cpu_us_per_msg)),
+      msgs_per_s: median(rs.map((x) => x.received / (x.elapsed_ns / 1e9))),
+      rss_kb: median(rs.map((x) => x.rss_kb)),
+      rounds: rs.length,
+    };
+  }
+  return { runs, summary };
+}
+
+async function benchBrokerCallgrind(): Promise<Record<string, Json>> {
+  const res: Record<string, Json> = {};
+  for (const cfg of available) {
+    log(`broker under callgrind: ${cfg.key}, ${args.cgMsgs} messages`);
+    const r = await brokerRun(cfg, 0, args.cgMsgs, true);
+    res[cfg.key] = { ir_total: r.cg_total ?? NaN, ir_per_msg: (r.cg_total ?? NaN) / r.received, messages: r.received };
+  }
+  const base = res.noauth ? num(res.noauth, "ir_per_msg") : NaN;
+  for (const k of Object.keys(res)) {
+    const above = num(res[k], "ir_per_msg") - base;
+    res[k].ir_above_noauth_per_msg = above;
+    res[k].ir_per_acl_check = above / 2; // WRITE at ingress + READ at delivery
+  }
+  return res;
+}
+
+/** SIGHUP to the plugin's first log line after it, in a real broker running the default policy. */
+async function benchBrokerReload(): Promise<Json> {
+  const cfg = CONFIGS.find((c) => c.key === "default");
+  if (!cfg || !has("default")) return {};
+  const dir = mkdtempSync(join(RUN_DIR, "hup-"));
+  const { broker } = await startBroker(cfg, dir, ["log_type all"]);
+  const times: number[] = [];
+  let lastLine = "";
+  try {
+    for (let i = 0; i < 10; i++) {
+      const from = broker.lines.length;
+      const t0 = process.hrtime.bigint();
+      broker.child.kill("SIGHUP");
+      // The plugin's lines carry its "wasm-auth" prefix; the first one after the signal closes the reload.
+      lastLine = await broker.waitLine(/wasm-auth/i, 10000, from);
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      await sleep(200);
+    }
+  } catch (e) {
+    log(`broker reload: ${(e as Error).message.split("\n")[0]}`);
+  } finally {
+    await broker.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { median_ms: median(times), n: times.length, line: lastLine };
+}
+
+async function benchSizes(): Promise<Record<string, number>> {
+  const res: Record<string, number> = {};
+  const stripped = async (name: string, file: string): Promise<void> => {
+    if (!existsSync(file)) return;
+    const tmp = join(RUN_DIR, `${name}.stripped`);
+    await run("strip", ["-o", tmp, file]);
+    res[`${name}_bytes`] = statSync(file).size;
+    res[`${name}_stripped_bytes`] = statSync(tmp).size;
+    rmSync(tmp);
+  };
+  await stripped("plugin_so", PLUGIN);
+  await stripped("native_so", NATIVE);
+  for (const [k, f] of [["default_wasm", DEFAULT_WASM], ["example_wasm", EXAMPLE_WASM], ["big_wasm", BIG]]) {
+    if (existsSync(f)) res[`${k}_bytes`] = statSync(f).size;
+  }
+  return res;
+}
+
+// ---------------------------------------------------------------------------------------------
+function machine(): Json {
+  const c = cpus();
+  // `mosquitto -h` prints its version and exits non-zero.
+  const help = spawnSync(MOSQUITTO, ["-h"], { encoding: "utf8" });
+  const mosq = /mosquitto version (\S+)/.exec(`${help.stdout}${help.stderr}`)?.[1] ?? "?";
+  return { cpu: c[0]?.model ?? "?", cores: c.length, kernel: release(), node: process.version,
+    mosquitto: mosq, date: new Date().toISOString() };
+}
+
+interface Target { name: string; target: string; value: string; met: boolean | null }
+
+function fmt(v: number, d = 1): string {
+  return Number.isFinite(v) ? v.toFixed(d) : "n/a";
+}
+
+async function main(): Promise<void> {
+  mkdirSync(RUN_DIR, { recursive: true });
+  const results: Record<string, unknown> = { machine: machine(), params: { ...args, skip: [...args.skip] } };
+  const labels = ["default", "example", "native"].filter(has);
+
+  const inp = args.skip.has("inproc") ? {} : await benchInproc(labels);
+  results.inproc = inp;
+  const icg = args.skip.has("inproc-callgrind") ? {} : await benchInprocCallgrind(labels);
+  results.inproc_callgrind = icg;
+  const load = args.skip.has("load") ? {} : await benchLoad();
+  results.load = load;
+  const reload = args.skip.has("reload") ? {} : await benchReloadInproc();
+  results.reload = reload;
+  const broker = args.skip.has("broker") ? { runs: [], summary: {} as Record<string, Json> } : await benchBroker();
+  results.broker = broker;
+  const bcg = args.skip.has("broker-callgrind") ? {} as Record<string, Json> : await benchBrokerCallgrind();
+  results.broker_callgrind = bcg;
+  const hup = args.skip.has("reload") ? {} : await benchBrokerReload();
+  results.broker_reload = hup;
+  const sizes = await benchSizes();
+  results.sizes = sizes;
+
+  // --- targets ---
+  const d = (inp as Record<string, InprocResult>).default;
+  const bs = broker.summary;
+  const ratio = (a: number, b: number): number => a / b;
+  const rssAdded = num(bs.default, "rss_kb") - num(bs.noauth, "rss_kb");
+  const userAdded = (k: string): number => num(bs[k], "user_us_per_msg") - num(bs.noauth, "user_us_per_msg");
+  const targets: Target[] = [];
+  const t = (name: string, target: string, v: number, ok: (x: number) => boolean, show: string): void => {
+    targets.push({ name, target, value: show, met: Number.isFinite(v) ? ok(v) : null });
+  };
+  t("acl_check median in-process, default policy", "<= 150 ns", d?.acl_median_ns ?? NaN, (x) => x <= 150, `${fmt(d?.acl_median_ns ?? NaN)} ns`);
+  const irD = num(icg.default, "ir_per_call"), irN = num(icg.native, "ir_per_call");
+  t("instructions per acl_check vs native floor", "<= 2x", ratio(irD, irN), (x) => x <= 2, `${fmt(irD, 0)} vs ${fmt(irN, 0)} = ${fmt(ratio(irD, irN), 2)}x`);
+  t("acl_check vs pyauth (500-1100 ns)", ">= 5x faster than 500 ns", 500 / (d?.acl_median_ns ?? NaN), (x) => x >= 5,
+    `${fmt(500 / (d?.acl_median_ns ?? NaN), 1)}x-${fmt(1100 / (d?.acl_median_ns ?? NaN), 1)}x`);
+  t("unpwd_check / PBKDF2-SHA512 hash alone", "<= 1.10", d?.unpwd_over_hash ?? NaN, (x) => x <= 1.1, fmt(d?.unpwd_over_hash ?? NaN, 3));
+  const cpuRatio = ratio(num(bs.default, "user_us_per_msg"), num(bs.file, "user_us_per_msg"));
+  t("broker user CPU/msg, default policy vs password_file+acl_file", "<= 1.05", cpuRatio, (x) => x <= 1.05, fmt(cpuRatio, 3));
+  const initUs = num(load.default_with_P_data, "median_us");
+  t("load+validate+instantiate, default policy with P's data", "<= 5 ms", initUs, (x) => x <= 5000, `${fmt(initUs / 1000, 2)} ms`);
+  t("broker RSS added by plugin + default policy", "<= 4 MB", rssAdded, (x) => x <= 4096, `${fmt(rssAdded / 1024, 2)} MB`);
+  results.targets = targets;
+  results.derived = {
+    user_us_added_per_msg: Object.fromEntries(available.map((c) => [c.key, userAdded(c.key)])),
+    broker_user_cpu_vs_file: Object.fromEntries(available.map((c) => [c.key, ratio(num(bs[c.key], "user_us_per_msg"), num(bs.file, "user_us_per_msg"))])),
+    broker_total_cpu_vs_file: Object.fromEntries(available.map((c) => [c.key, ratio(num(bs[c.key], "cpu_us_per_msg"), num(bs.file, "cpu_us_per_msg"))])),
+  };
+  writeFileSync(join(B, "results.json"), JSON.stringify(results, null, 2) + "\n");
+
+  // --- table ---
+  const lines: string[] = [];
+  lines.push("", "In-process (ns per call, medians of rounds):");
+  lines.push("  config      acl_check  p99    acl_L  unpwd_check  hash alone  ratio   Ir/acl_check");
+  for (const l of labels) {
+    const r = (inp as Record<string, InprocResult>)[l];
+    if (!r) continue;
+    lines.push(`  ${l.padEnd(10)} ${fmt(r.acl_median_ns).padStart(9)} ${fmt(r.acl_p99_ns).padStart(6)} ${fmt(r.acl_L_median_ns).padStart(6)} ` +
+      `${fmt(r.unpwd_median_ns, 0).padStart(12)} ${fmt(r.hash_median_ns, 0).padStart(11)} ${fmt(r.unpwd_over_hash, 3).padStart(6)} ` +
+      `${fmt(num(icg[l], "ir_per_call"), 0).padStart(13)}`);
+  }
+  lines.push("", "Broker (per delivered message; user/sys from /proc/PID/stat, medians of rounds):");
+  lines.push("  config                          user us  +vs noauth  vs file  cpu us  msg/s    RSS MB  Ir/msg  Ir/ACL check");
+  for (const c of available) {
+    const s = bs[c.key];
+    const cg = bcg[c.key];
+    lines.push(`  ${c.label.padEnd(31)} ${fmt(num(s, "user_us_per_msg"), 3).padStart(7)} ${fmt(userAdded(c.key), 3).padStart(11)} ` +
+      `${fmt(ratio(num(s, "user_us_per_msg"), num(bs.file, "user_us_per_msg")), 3).padStart(8)} ${fmt(num(s, "cpu_us_per_msg"), 2).padStart(7)} ` +
+      `${fmt(num(s, "msgs_per_s"), 0).padStart(7)} ${fmt(num(s, "rss_kb") / 1024, 2).padStart(7)} ${fmt(num(cg, "ir_per_msg"), 0).padStart(7)} ` +
+      `${fmt(num(cg, "ir_per_acl_check"), 0).padStart(13)}`);
+  }
+  lines.push("", "Load / reload / size:");
+  for (const [k, v] of Object.entries(load)) lines.push(`  init ${k}: median ${fmt(num(v, "median_us"))} us, min ${fmt(num(v, "min_us"))} us`);
+  for (const [k, v] of Object.entries(reload)) lines.push(`  ${k} (in-process): median ${fmt(num(v, "median_us"))} us`);
+  if (Number.isFinite(num(hup, "median_ms"))) lines.push(`  broker SIGHUP -> "${String(hup.line ?? "").slice(0, 60)}": median ${fmt(num(hup, "median_ms"), 2)} ms`);
+  for (const [k, v] of Object.entries(sizes)) lines.push(`  ${k}: ${v}`);
+  lines.push("", "Targets:");
+  for (const x of targets) lines.push(`  [${x.met === null ? "n/a " : x.met ? "met " : "MISS"}] ${x.name}: ${x.value} (target ${x.target})`);
+  console.log(lines.join("\n"));
+
+  // --- chart ---
+  const panels: Panel[] = [];
+  if (labels.length) {
+    panels.push({ title: "In-process acl_check, policy P request mix", unit: "ns per call, median",
+      bars: labels.map((l) => ({ label: CONFIGS.find((c) => c.key === l)?.label ?? l,
+        value: (inp as Record<string, InprocResult>)[l]?.acl_median_ns ?? NaN, ours: l !== "native" })),
+      target: { value: 150, label: "target 150 ns" } });
+    panels.push({ title: "Instructions per acl_check (callgrind, in-process)", unit: "Ir per call",
+      bars: labels.map((l) => ({ label: CONFIGS.find((c) => c.key === l)?.label ?? l, value: num(icg[l], "ir_per_call"), ours: l !== "native" })),
+      target: Number.isFinite(irN) ? { value: 2 * irN, label: "2x native" } : undefined });
+  }
+  if (Object.keys(bs).length) {
+    panels.push({ title: "Broker user CPU per delivered message, load L", unit: "us, median of rounds",
+      bars: available.map((c) => ({ label: c.label, value: num(bs[c.key], "user_us_per_msg"), ours: c.ours })) });
+  }
+  if (Object.keys(bcg).length) {
+    panels.push({ title: "Broker instructions per ACL check above no-auth (callgrind)", unit: "Ir",
+      bars: available.filter((c) => c.key !== "noauth").map((c) => ({ label: c.label, value: num(bcg[c.key], "ir_per_acl_check"), ours: c.ours })) });
+  }
+  const m = results.machine as Json;
+  writeFileSync(args.chart, barChart("mosquitto-wasm-auth: policy P benchmarks",
+    `${m.cpu}, ${m.cores} cores, mosquitto ${m.mosquitto}, ${String(m.date).slice(0, 10)}; blue = wasm plugin`, panels));
+  log(`wrote ${join(B, "results.json")} and ${args.chart}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.stack ?? e.message : e);
+  process.exit(1);
+});
