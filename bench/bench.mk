@@ -16,6 +16,8 @@ BENCH_NATIVE   := $(BENCH_DIR)/native_p.so
 BENCH_GEN      := $(BENCH_DIR)/gen_data
 BENCH_DATA     := $(BENCH_DIR)/data/passwd
 BENCH_POLICY_P := $(BENCH_DIR)/policy-p.wasm
+# In-process extras: P with the SDK's topic helpers, and allow-all (the plugin's fixed cost).
+BENCH_EXTRA_WASMS := $(BENCH_DIR)/policy-p-sdk.wasm $(BENCH_DIR)/allow-all.wasm
 BENCH_BIG      := $(BENCH_DIR)/big-policy.wasm
 # Policy P as the hand-written AssemblyScript example (2).
 BENCH_EXAMPLE_WASM ?= $(BENCH_POLICY_P)
@@ -45,7 +47,7 @@ $(BENCH_DATA): $(BENCH_GEN)
 	@mkdir -p $(@D)
 	$(BENCH_GEN) $(@D)
 
-$(BENCH_POLICY_P): bench/assembly/policy-p.ts $(wildcard sdk/assembly/*.ts) asconfig.json node_modules/.package-lock.json
+$(BENCH_DIR)/%.wasm: bench/assembly/%.ts $(wildcard sdk/assembly/*.ts) asconfig.json node_modules/.package-lock.json
 	@mkdir -p $(@D)
 	$(ASC) $< --config asconfig.json --target release -o $@
 
@@ -53,7 +55,8 @@ $(BENCH_BIG): bench/gen_big_policy.sh
 	@mkdir -p $(@D)
 	bench/gen_big_policy.sh $@
 
-bench-tools: $(BENCH_INPROC) $(BENCH_NATIVE) $(BENCH_LOAD) $(BENCH_DATA) $(BENCH_POLICY_P) $(BENCH_BIG)
+bench-tools: $(BENCH_INPROC) $(BENCH_NATIVE) $(BENCH_LOAD) $(BENCH_DATA) $(BENCH_POLICY_P) $(BENCH_BIG) \
+             $(BENCH_EXTRA_WASMS)
 
 bench-quick: $(BENCH_INPROC) $(BENCH_NATIVE) $(BENCH_DATA) $(BENCH_EXAMPLE_WASM) $(PLUGIN_SO) $(DEFAULT_POLICY_WASM)
 	@bench/quick.sh $(BENCH_INPROC) $(PLUGIN_SO) $(DEFAULT_POLICY_WASM) $(BENCH_EXAMPLE_WASM) \

@@ -35,7 +35,7 @@ interface Args {
 function parseArgs(argv: string[]): Args {
   const a: Args = {
     build: "build", plugin: "", defaultWasm: "", exampleWasm: "", rounds: 3, msgs: 200000,
-    cgMsgs: 20000, inprocCalls: 2000000, window: 1000, chart: "docs/benchmarks.svg", skip: new Set(),
+    cgMsgs: 20000, inprocCalls: 2000000, window: 5000, chart: "docs/benchmarks.svg", skip: new Set(),
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -130,7 +130,21 @@ const has = (k: string): boolean => available.some((c) => c.key === k);
 // In-process harness.
 type Json = Record<string, number | string>;
 
+const EXAMPLE_SDK_WASM = join(B, "policy-p-sdk.wasm");
+const ALLOW_WASM = join(B, "allow-all.wasm");
+/** In-process only: P written with the SDK's topic helpers, and an allow-all policy whose cost is
+ * the plugin's fixed cost per call (marshalling, wasm3 call, metering entry). */
+const EXTRA_LABELS: { key: string; label: string; wasm: string }[] = [
+  { key: "example_sdk", label: "(2b) AS with SDK topic helpers", wasm: EXAMPLE_SDK_WASM },
+  { key: "allow_all", label: "allow-all policy (plugin floor)", wasm: ALLOW_WASM },
+];
+
 function inprocOpts(label: string): string[] {
+  const extra = EXTRA_LABELS.find((e) => e.key === label);
+  if (extra) {
+    return [...(label === "allow_all" ? ["--no-verify"] : []), "-o", `wasm_module=${extra.wasm}`,
+      "-o", `password_file=${DATA}/passwd`, PLUGIN];
+  }
   if (label === "default") {
     return ["-o", `wasm_module=${DEFAULT_WASM}`, "-o", `password_file=${DATA}/passwd`, "-o", `acl_file=${DATA}/acl`, PLUGIN];
   }
@@ -428,10 +442,13 @@ async function main(): Promise<void> {
   mkdirSync(RUN_DIR, { recursive: true });
   const results: Record<string, unknown> = { machine: machine(), params: { ...args, skip: [...args.skip] } };
   const labels = ["default", "example", "native"].filter(has);
+  const extraLabels = existsSync(PLUGIN) ? EXTRA_LABELS.filter((e) => existsSync(e.wasm)).map((e) => e.key) : [];
+  const loadavg = (): string => readFileSync("/proc/loadavg", "utf8").trim();
+  (results.machine as Json).loadavg_start = loadavg();
 
-  const inp = args.skip.has("inproc") ? {} : await benchInproc(labels);
+  const inp = args.skip.has("inproc") ? {} : await benchInproc([...labels, ...extraLabels]);
   results.inproc = inp;
-  const icg = args.skip.has("inproc-callgrind") ? {} : await benchInprocCallgrind(labels);
+  const icg = args.skip.has("inproc-callgrind") ? {} : await benchInprocCallgrind([...labels, ...extraLabels]);
   results.inproc_callgrind = icg;
   const load = args.skip.has("load") ? {} : await benchLoad();
   results.load = load;
@@ -445,6 +462,7 @@ async function main(): Promise<void> {
   results.broker_reload = hup;
   const sizes = await benchSizes();
   results.sizes = sizes;
+  (results.machine as Json).loadavg_end = loadavg();
 
   // --- targets ---
   const d = (inp as Record<string, InprocResult>).default;
@@ -478,11 +496,11 @@ async function main(): Promise<void> {
   // --- table ---
   const lines: string[] = [];
   lines.push("", "In-process (ns per call, medians of rounds):");
-  lines.push("  config      acl_check  p99    acl_L  unpwd_check  hash alone  ratio   Ir/acl_check");
-  for (const l of labels) {
+  lines.push("  config       acl_check  p99    acl_L  unpwd_check  hash alone  ratio   Ir/acl_check");
+  for (const l of [...labels, ...extraLabels]) {
     const r = (inp as Record<string, InprocResult>)[l];
     if (!r) continue;
-    lines.push(`  ${l.padEnd(10)} ${fmt(r.acl_median_ns).padStart(9)} ${fmt(r.acl_p99_ns).padStart(6)} ${fmt(r.acl_L_median_ns).padStart(6)} ` +
+    lines.push(`  ${l.padEnd(11)} ${fmt(r.acl_median_ns).padStart(9)} ${fmt(r.acl_p99_ns).padStart(6)} ${fmt(r.acl_L_median_ns).padStart(6)} ` +
       `${fmt(r.unpwd_median_ns, 0).padStart(12)} ${fmt(r.hash_median_ns, 0).padStart(11)} ${fmt(r.unpwd_over_hash, 3).padStart(6)} ` +
       `${fmt(num(icg[l], "ir_per_call"), 0).padStart(13)}`);
   }
@@ -508,12 +526,14 @@ async function main(): Promise<void> {
   // --- chart ---
   const panels: Panel[] = [];
   if (labels.length) {
+    const labelOf = (l: string): string => CONFIGS.find((c) => c.key === l)?.label ?? EXTRA_LABELS.find((e) => e.key === l)?.label ?? l;
+    const all = [...labels, ...extraLabels];
     panels.push({ title: "In-process acl_check, policy P request mix", unit: "ns per call, median",
-      bars: labels.map((l) => ({ label: CONFIGS.find((c) => c.key === l)?.label ?? l,
+      bars: all.map((l) => ({ label: labelOf(l),
         value: (inp as Record<string, InprocResult>)[l]?.acl_median_ns ?? NaN, ours: l !== "native" })),
       target: { value: 150, label: "target 150 ns" } });
     panels.push({ title: "Instructions per acl_check (callgrind, in-process)", unit: "Ir per call",
-      bars: labels.map((l) => ({ label: CONFIGS.find((c) => c.key === l)?.label ?? l, value: num(icg[l], "ir_per_call"), ours: l !== "native" })),
+      bars: all.map((l) => ({ label: labelOf(l), value: num(icg[l], "ir_per_call"), ours: l !== "native" })),
       target: Number.isFinite(irN) ? { value: 2 * irN, label: "2x native" } : undefined });
   }
   if (Object.keys(bs).length) {
