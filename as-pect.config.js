@@ -41,7 +41,9 @@ export default {
       if (exports === null) throw new Error("host import called before instantiation finished");
       return exports.memory;
     });
-    const result = await instantiate(binary, createImports({ env: { memory }, ...hostImports }));
+    const imports = createImports({ env: { memory }, ...hostImports.modules });
+    hostImports.countAllocations(imports);
+    const result = await instantiate(binary, imports);
     exports = result.exports;
     return result;
   },

@@ -33,3 +33,79 @@ export function options(pairs: string[][]): Options {
   }
   return changetype<Options>(block);
 }
+
+// Test-only host imports, provided by as-pect.config.js (sdk/host/aspect.ts). The plugin does not
+// provide them, so only specs may use the functions below.
+// @ts-ignore: decorator
+@external("wasm_auth_test", "set_client")
+declare function test_set_client(idPtr: usize, idLen: i32, addrPtr: usize, addrLen: i32, protocol: i32): void;
+// @ts-ignore: decorator
+@external("wasm_auth_test", "set_option_file")
+declare function test_set_option_file(keyPtr: usize, keyLen: i32, pathPtr: usize, pathLen: i32): void;
+// @ts-ignore: decorator
+@external("wasm_auth_test", "log_count")
+declare function test_log_count(): i32;
+// @ts-ignore: decorator
+@external("wasm_auth_test", "log_level")
+declare function test_log_level(i: i32): i32;
+// @ts-ignore: decorator
+@external("wasm_auth_test", "log_message")
+declare function test_log_message(i: i32, ptr: usize, cap: i32): i32;
+// @ts-ignore: decorator
+@external("wasm_auth_test", "log_clear")
+declare function test_log_clear(): void;
+
+/** Sets the client later hooks see through `client.*` (null id: no client at all). */
+export function setClient(id: string | null, address: string | null = null, protocolVersion: i32 = 4): void {
+  if (id === null) {
+    test_set_client(0, -1, 0, -1, 0);
+    return;
+  }
+  const i = String.UTF8.encode(id);
+  if (address === null) {
+    test_set_client(changetype<usize>(i), i.byteLength, 0, -1, protocolVersion);
+  } else {
+    const a = String.UTF8.encode(address);
+    test_set_client(changetype<usize>(i), i.byteLength, changetype<usize>(a), a.byteLength, protocolVersion);
+  }
+}
+
+/** Makes option `key` (ending in `_file`) name the file at `path` for Options.readFile(). */
+export function setOptionFile(key: string, path: string): void {
+  const k = String.UTF8.encode(key);
+  const p = String.UTF8.encode(path);
+  test_set_option_file(changetype<usize>(k), k.byteLength, changetype<usize>(p), p.byteLength);
+}
+
+/** Number of lines the guest logged since the start or the last clearLogs(). */
+export function logCount(): i32 {
+  return test_log_count();
+}
+
+/** MOSQ_LOG_* level of logged line `i`, -1 if there is none. */
+export function logLevel(i: i32): i32 {
+  return test_log_level(i);
+}
+
+/** Text of logged line `i` as the host received it (after conversion), null if there is none. */
+export function logMessage(i: i32): string | null {
+  const n = test_log_message(i, 0, 0);
+  if (n < 0) return null;
+  const buf = new ArrayBuffer(n > 0 ? n : 1);
+  test_log_message(i, changetype<usize>(buf), n);
+  return String.UTF8.decodeUnsafe(changetype<usize>(buf), <usize>n);
+}
+
+/** Forgets the logged lines. */
+export function clearLogs(): void {
+  test_log_clear();
+}
+
+// @ts-ignore: decorator
+@external("wasm_auth_test", "alloc_count")
+declare function test_alloc_count(): i32;
+
+/** Number of heap allocations the module has made so far (specs only: needs RTRACE). */
+export function allocations(): i32 {
+  return test_alloc_count();
+}

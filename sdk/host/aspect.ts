@@ -13,9 +13,22 @@ interface LogLine {
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8');
 
-/** Import modules `mosquitto` and `wasm_auth_test` for one spec instance. `env` stays as-pect's. */
-export function createAspectImports(memory: () => WebAssembly.Memory): Record<string, Record<string, (...a: number[]) => number | void>> {
+type Modules = Record<string, Record<string, (...a: number[]) => number | void>>;
+
+export interface AspectImports {
+  /** Import modules `mosquitto` and `wasm_auth_test`; `env` stays as-pect's. */
+  modules: Modules;
+  /**
+   * Counts the guest's allocations by wrapping the `rtrace.onalloc` import as-pect installs
+   * (specs are built with RTRACE=1), for `allocations()` in sdk/assembly/testing.ts.
+   */
+  countAllocations(finalImports: Record<string, Record<string, unknown>>): void;
+}
+
+/** Host imports for one spec instance. */
+export function createAspectImports(memory: () => WebAssembly.Memory): AspectImports {
   let client: ClientInfo | null = null;
+  let allocations = 0;
   const files = new Map<string, string>();
   const logs: LogLine[] = [];
   const echo = process.env.ASPECT_LOG === '1';
@@ -59,13 +72,27 @@ export function createAspectImports(memory: () => WebAssembly.Memory): Record<st
     log_message(i: number, ptr: number, cap: number): number {
       if (i < 0 || i >= logs.length) return -1;
       const b = utf8.encode(logs[i].message);
-      mem.bytes(ptr, cap, 'log_message').set(b.subarray(0, Math.min(cap, b.length)));
+      if (cap > 0) mem.bytes(ptr, cap, 'log_message').set(b.subarray(0, Math.min(cap, b.length)));
       return b.length;
     },
     log_clear(): void {
       logs.length = 0;
     },
+    alloc_count(): number {
+      return allocations;
+    },
   };
 
-  return { mosquitto, wasm_auth_test };
+  return {
+    modules: { mosquitto, wasm_auth_test },
+    countAllocations(finalImports) {
+      const rtrace = finalImports.rtrace;
+      const inner = rtrace?.onalloc;
+      if (rtrace === undefined || typeof inner !== 'function') return;
+      rtrace.onalloc = (...args: unknown[]): unknown => {
+        allocations++;
+        return (inner as (...a: unknown[]) => unknown)(...args);
+      };
+    },
+  };
 }

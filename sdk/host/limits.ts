@@ -4,6 +4,9 @@
 export const WA_ABI_VERSION = 1;
 export const WA_MAX_MODULE_BYTES = 8 * 1024 * 1024;
 export const WA_MAX_MEMORY_PAGES = 256;
+export const WA_DEFAULT_FUEL = 10000000;
+export const WA_INIT_BUDGET_FACTOR = 100;
+export const WA_RETRY_INTERVAL_MS = 1000;
 export const WA_MAX_FIELD_BYTES = 65535;
 export const WA_MAX_PAYLOAD_BYTES = 1024 * 1024;
 export const WA_INITIAL_REQUEST_BUFFER = 4096;
@@ -11,3 +14,6 @@ export const WA_MAX_LOG_BYTES = 1024;
 export const WA_MAX_OPTIONS = 256;
 export const WA_MAX_OPTION_FILE_BYTES = 16 * 1024 * 1024;
 export const WA_MAX_PSK_KEY_CHARS = 512;
+export const WA_ERROR_LOG_INTERVAL_S = 10;
+export const WA_MAX_PW_ITERATIONS = 1000000;
+export const WA_MAX_PW_SALT_BYTES = 256;

@@ -1,5 +1,6 @@
-// Bounds-checked access to a guest's linear memory. The memory can grow (and its ArrayBuffer be
-// replaced) during any guest call, so every access takes the current buffer.
+// Bounds-checked access to a guest's linear memory, by the rules of plugin-c/abi_marshal.c. The
+// memory can grow (and its ArrayBuffer be replaced) during any guest call, so every access takes
+// the current buffer.
 
 /** A policy error found by the host (bad pointer, bad result): the request gets the failure decision. */
 export class GuestError extends Error {
@@ -16,21 +17,25 @@ export class GuestMemory {
     return this.memory().buffer.byteLength;
   }
 
-  /** True when [ptr, ptr+len) is non-null and inside memory. */
+  /** True when [ptr, ptr+len) is inside memory; pointer 0 only for an empty range. */
   valid(ptr: number, len: number): boolean {
     ptr >>>= 0;
     len >>>= 0;
-    return ptr !== 0 && ptr + len <= this.size;
+    if (ptr === 0 && len !== 0) return false;
+    return ptr + len <= this.size;
   }
 
-  /** A live view of [ptr, ptr+len); throws GuestError when the range is null or out of bounds. */
-  bytes(ptr: number, len: number, what: string): Uint8Array {
-    ptr >>>= 0;
-    len >>>= 0;
-    if (!this.valid(ptr, len)) {
-      throw new GuestError(`${what}: invalid pointer 0x${ptr.toString(16)} (+${len}) for memory of ${this.size} bytes`);
-    }
-    return new Uint8Array(this.memory().buffer, ptr, len);
+  /** A live view of [ptr, ptr+len), or null when the range is not valid(). */
+  range(ptr: number, len: number): Uint8Array | null {
+    if (!this.valid(ptr, len)) return null;
+    return new Uint8Array(this.memory().buffer, ptr >>> 0, len >>> 0);
+  }
+
+  /** range(), throwing GuestError(`${fn}: ${what} out of bounds`) instead of returning null. */
+  bytes(ptr: number, len: number, fn: string, what = 'pointer'): Uint8Array {
+    const r = this.range(ptr, len);
+    if (r === null) throw new GuestError(`${fn}: ${what} out of bounds`);
+    return r;
   }
 
   u32(ptr: number): number {
@@ -43,13 +48,13 @@ export class GuestMemory {
 
   /**
    * The bytes of an AssemblyScript string (UTF-16LE, byte length in the u32 at ptr-4), or null
-   * when the pointer or length is out of bounds.
+   * when any part is out of bounds or the length is odd.
    */
   asString(ptr: number): Uint8Array | null {
     ptr >>>= 0;
-    if (ptr < 4 || ptr > this.size) return null;
+    if (ptr < 4 || this.range(ptr - 4, 4) === null) return null;
     const len = this.u32(ptr - 4);
-    if (!this.valid(ptr, len)) return null;
-    return new Uint8Array(this.memory().buffer, ptr, len);
+    if (len % 2 !== 0) return null;
+    return this.range(ptr, len);
   }
 }

@@ -48,3 +48,25 @@ export function sanitizeControls(s: string): string {
 export function isHex(s: string): boolean {
   return /^[0-9a-fA-F]+$/.test(s);
 }
+
+/** A double as C's printf("%.17g") writes it (trace arguments, like the plugin). */
+export function formatG17(x: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (!Number.isFinite(x)) return x < 0 ? '-inf' : 'inf';
+  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
+  const sign = x < 0 ? '-' : '';
+  // 17 significant digits, correctly rounded, and the decimal exponent.
+  const [mant, expText] = Math.abs(x).toExponential(16).split('e');
+  const exp = Number(expText);
+  const digits = mant.replace('.', '');
+  const trim = (s: string): string => s.replace(/\.?0+$/, '');
+  if (exp < -4 || exp >= 17) {
+    const m = trim(`${digits[0]}.${digits.slice(1)}`);
+    const e = Math.abs(exp);
+    return `${sign}${m}e${exp < 0 ? '-' : '+'}${e < 10 ? '0' : ''}${e}`;
+  }
+  if (exp < 0) return sign + trim(`0.${'0'.repeat(-exp - 1)}${digits}`);
+  const intPart = digits.slice(0, exp + 1);
+  const frac = digits.slice(exp + 1);
+  return sign + (frac.length ? trim(`${intPart}.${frac}`) : intPart);
+}

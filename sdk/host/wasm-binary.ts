@@ -118,7 +118,8 @@ export function sigMatches(t: FuncType, sig: string): boolean {
   return t.params.map(abiChar).join('') === sig.slice(2, sig.indexOf(')'));
 }
 
-class Reader {
+/** Bounds-checked little reader over a wasm binary. */
+export class Reader {
   pos: number;
   constructor(private readonly b: Uint8Array, pos: number, readonly end: number) {
     this.pos = pos;
@@ -241,7 +242,8 @@ export function summarize(bytes: Uint8Array): ModuleSummary {
   return s;
 }
 
-function leb(n: number): number[] {
+/** Unsigned LEB128 encoding of n (0 <= n < 2^53). */
+export function leb(n: number): number[] {
   const out: number[] = [];
   do {
     let byte = n & 0x7f;

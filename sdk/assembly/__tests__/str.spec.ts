@@ -1,0 +1,132 @@
+import { Str } from "../index";
+import { str, bytes, allocations } from "../testing";
+
+describe("Str", () => {
+  it("holds the UTF-8 bytes of a string", () => {
+    const s = str("aé€𝄞");
+    expect(s.length).toBe(1 + 2 + 3 + 4);
+    expect(s.byteAt(0)).toBe(0x61);
+    expect(s.byteAt(1)).toBe(0xc3);
+    expect(s.byteAt(2)).toBe(0xa9);
+    expect(s.byteAt(6)).toBe(0xf0);
+    expect(s.toString()).toBe("aé€𝄞");
+  });
+
+  it("compares with strings byte-exactly, ASCII and beyond", () => {
+    expect(str("hello").equals("hello")).toBe(true);
+    expect(str("hello").equals("hell")).toBe(false);
+    expect(str("hell").equals("hello")).toBe(false);
+    expect(str("hello").equals("hellO")).toBe(false);
+    expect(str("").equals("")).toBe(true);
+    expect(str("").equals("a")).toBe(false);
+    expect(str("grüße").equals("grüße")).toBe(true);
+    expect(str("grüße").equals("grusse")).toBe(false);
+    expect(str("€").equals("€")).toBe(true);
+    expect(str("€").equals("¢")).toBe(false);
+    expect(str("𝄞x").equals("𝄞x")).toBe(true);
+    expect(str("𝄞").equals("𝄢")).toBe(false);
+    // é as one code point vs e + combining accent: different bytes, not equal.
+    expect(str("\u00e9").equals("e\u0301")).toBe(false);
+  });
+
+  it("matches a lone surrogate the way String.UTF8.encode writes it", () => {
+    const lone = String.fromCharCode(0xd800);
+    expect(str(lone).equals(lone)).toBe(true);
+    expect(str(lone).length).toBe(3);
+    expect(str("\ufffd").equals(lone)).toBe(false);
+  });
+
+  it("compares raw bytes that are not valid UTF-8", () => {
+    const b = bytes([0xff, 0x00, 0x41]);
+    expect(b.length).toBe(3);
+    expect(b.equals("\u00ff\u0000A")).toBe(false);
+    expect(b.equalsStr(bytes([0xff, 0x00, 0x41]))).toBe(true);
+    expect(b.equalsStr(bytes([0xff, 0x00]))).toBe(false);
+    expect(b.indexOfByte(0)).toBe(1);
+  });
+
+  it("tests prefixes and suffixes", () => {
+    const s = str("sensors/küche/temp");
+    expect(s.startsWith("sensors/")).toBe(true);
+    expect(s.startsWith("sensors/kü")).toBe(true);
+    expect(s.startsWith("sensors/ku")).toBe(false);
+    expect(s.startsWith("")).toBe(true);
+    expect(s.startsWith("sensors/küche/temp/x")).toBe(false);
+    expect(s.endsWith("/temp")).toBe(true);
+    expect(s.endsWith("küche/temp")).toBe(true);
+    expect(s.endsWith("kuche/temp")).toBe(false);
+    expect(s.endsWith("")).toBe(true);
+    expect(s.endsWith("x/sensors/küche/temp")).toBe(false);
+    expect(s.startsWithStr(str("sensors"))).toBe(true);
+    expect(s.startsWithStr(str("sensorz"))).toBe(false);
+    expect(str("ab").startsWithStr(str("abc"))).toBe(false);
+  });
+
+  it("finds bytes and wildcards", () => {
+    const s = str("a/b/c");
+    expect(s.indexOfByte(0x2f)).toBe(1);
+    expect(s.indexOfByte(0x2f, 2)).toBe(3);
+    expect(s.indexOfByte(0x2f, 4)).toBe(-1);
+    expect(s.indexOfByte(0x78)).toBe(-1);
+    expect(s.hasWildcard()).toBe(false);
+    expect(str("a/+/c").hasWildcard()).toBe(true);
+    expect(str("a/#").hasWildcard()).toBe(true);
+    expect(str("").isEmpty()).toBe(true);
+    expect(s.isEmpty()).toBe(false);
+  });
+
+  it("splits topic levels, empty ones included", () => {
+    const s = str("a//ü/");
+    expect(s.levelCount()).toBe(4);
+    expect(s.level(0)).toBe("a");
+    expect(s.level(1)).toBe("");
+    expect(s.level(2)).toBe("ü");
+    expect(s.level(3)).toBe("");
+    expect(s.level(4)).toBe("");
+    expect(s.levelEquals(0, "a")).toBe(true);
+    expect(s.levelEquals(1, "")).toBe(true);
+    expect(s.levelEquals(2, "ü")).toBe(true);
+    expect(s.levelEquals(2, "u")).toBe(false);
+    expect(s.levelEquals(4, "")).toBe(false);
+    expect(s.levelEquals(-1, "a")).toBe(false);
+    expect(s.levelEqualsStr(2, str("ü"))).toBe(true);
+    expect(s.levelEqualsStr(0, str("ab"))).toBe(false);
+    expect(str("").levelCount()).toBe(1);
+    expect(str("abc").levelEquals(0, "ab")).toBe(false);
+    expect(str("abc").levelEquals(0, "abcd")).toBe(false);
+  });
+
+  it("copies bytes out", () => {
+    const b = str("hi€").toBytes();
+    expect(b.length).toBe(5);
+    expect(b[0]).toBe(0x68);
+    expect(b[4]).toBe(0xac);
+    const again = Str.fromBytes(b);
+    expect(again.equals("hi€")).toBe(true);
+  });
+
+  it("traps on an out-of-range byteAt", () => {
+    expect(() => { str("ab").byteAt(2); }).toThrow();
+    expect(() => { str("ab").byteAt(-1); }).toThrow();
+  });
+
+  it("compares and inspects without allocating", () => {
+    const s = str("sensors/küche/temp");
+    const o = str("sensors/küche/temp");
+    const before = allocations();
+    let n = 0;
+    for (let i = 0; i < 100; i++) {
+      if (s.equals("sensors/küche/temp")) n++;
+      if (s.equalsStr(o)) n++;
+      if (s.startsWith("sensors/")) n++;
+      if (s.endsWith("/temp")) n++;
+      if (s.levelEquals(1, "küche")) n++;
+      if (s.levelEqualsStr(0, o)) n++; // false: level 0 is "sensors"
+      if (s.hasWildcard()) n++;        // false
+      n += s.levelCount() + s.indexOfByte(0x2f) + <i32>s.byteAt(0) + s.length;
+    }
+    const after = allocations();
+    expect(n).toBe(100 * (5 + 3 + 7 + 0x73 + 19));
+    expect(after).toBe(before);
+  });
+});

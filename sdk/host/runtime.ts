@@ -1,0 +1,488 @@
+// One loaded policy module and the ABI's calls into it: the Node counterpart of
+// plugin-c/policy.c, with the same rules, messages and failure recovery.
+//
+// Failure recovery: after a trap, an invalid decision or a bad result pointer the instance may be
+// half-way through updating its heap, so it is never called again. It is dropped, and the next
+// request re-creates it from the checked bytes (start function, plugin_init, security_init(0)).
+// What the policy derives from its options comes back; what it accumulated while serving
+// requests is lost. If re-creation fails, requests get the failure decision and the next attempt
+// waits WA_RETRY_INTERVAL_MS.
+import { GuestError, GuestMemory } from './memory.js';
+import { createImports, type ClientInfo } from './imports.js';
+import { checkModule, type HookSignatures } from './rules.js';
+import { ModuleError, NO_OFFSET, withMemoryMaximum } from './wasm-binary.js';
+import { isHex } from './text.js';
+import { meter, FUEL_GLOBAL } from './meter.js';
+import {
+  DECISION_ALLOW, DECISION_DEFER, DECISION_DENY, EXPORT_ABI_VERSION, EXPORT_BUFFER, LOG_ERR, LOG_WARNING,
+  type HookName,
+} from './abi.js';
+import {
+  WA_ABI_VERSION, WA_ERROR_LOG_INTERVAL_S, WA_INITIAL_REQUEST_BUFFER, WA_INIT_BUDGET_FACTOR,
+  WA_MAX_FIELD_BYTES, WA_MAX_PSK_KEY_CHARS, WA_RETRY_INTERVAL_MS,
+} from './limits.js';
+
+export type Decision = 'allow' | 'deny' | 'defer';
+
+/** The host settings (plugin_opt_wasm_* in the plugin). */
+export interface RuntimeConfig {
+  onError: 'deny' | 'defer';
+  maxModuleBytes: number;
+  maxMemoryPages: number;
+  maxPayload: number;
+  /** Fuel units per request hook call (the gate's metering); 0 = unmetered. */
+  fuel: number;
+  /** Per-request error lines are logged at most once per this many ms (0 = every one). */
+  errorLogIntervalMs: number;
+}
+
+export type LogFn = (level: number, message: string) => void;
+
+/** Bytes of one Str argument; null = absent (descriptor pointer 0). */
+export type Field = Uint8Array | null;
+
+/** Why an init hook did not succeed (the policy refuses to start / keeps the previous one). */
+export class HookRefused extends Error {}
+
+type GuestFn = (...args: number[]) => number | undefined;
+
+interface Instance {
+  exports: Record<string, GuestFn> & { memory: WebAssembly.Memory; [FUEL_GLOBAL]?: WebAssembly.Global };
+  mem: GuestMemory;
+}
+
+/** Gate-checked, metered and compiled module bytes, reusable for any number of instances. */
+export interface CompiledModule {
+  bytes: Uint8Array;
+  hooks: HookSignatures;
+  module: WebAssembly.Module;
+  metered: boolean;
+}
+
+const STR_BYTES = 8;
+const ALIGN_SLACK = 3; // descriptors are 4-byte aligned: the buffer start may need slack
+
+const UNLIMITED_FUEL = (1n << 63n) - 1n;
+
+// V8's trap messages in wasm3's words, so both hosts log the same reason.
+const TRAP_WORDS: [RegExp, string][] = [
+  [/^unreachable$/, 'unreachable executed'],
+  [/^memory access out of bounds$/, 'out of bounds memory access'],
+  [/^divide by zero$/, 'integer divide by zero'],
+  [/^remainder by zero$/, 'integer divide by zero'],
+  [/^divide result unrepresentable$/, 'integer overflow'],
+  [/^float unrepresentable in integer range$/, 'invalid conversion to integer'],
+  [/^table index is out of bounds$/, 'undefined element'],
+  [/^null function or function signature mismatch$/, 'indirect call signature mismatch'],
+  [/call stack size exceeded/i, 'stack overflow'],
+];
+
+function errorText(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  if (e instanceof GuestError) return e.message;
+  for (const [re, words] of TRAP_WORDS) if (re.test(e.message)) return words;
+  return e.message;
+}
+
+/** Applies the gate's rules, the memory cap and (if fuel > 0) metering; compiles. Throws ModuleError. */
+export function compileModule(wasm: Uint8Array, cfg: RuntimeConfig): CompiledModule {
+  const bytes = new Uint8Array(wasm); // own copy: the caller may reuse its buffer
+  const checked = checkModule(bytes, cfg);
+  let code: Uint8Array<ArrayBuffer> = bytes;
+  const mem = checked.summary.memory;
+  if (mem !== null) code = withMemoryMaximum(code, mem, mem.max ?? cfg.maxMemoryPages);
+  const metered = cfg.fuel > 0;
+  code = meter(code, metered ? BigInt(cfg.fuel) * BigInt(WA_INIT_BUDGET_FACTOR) : UNLIMITED_FUEL);
+  let module: WebAssembly.Module;
+  try {
+    module = new WebAssembly.Module(code);
+  } catch (e) {
+    throw new ModuleError(null, NO_OFFSET, `invalid module: ${errorText(e)}`);
+  }
+  return { bytes, hooks: checked.hooks, module, metered };
+}
+
+export class Runtime {
+  private inst: Instance | null = null;
+  private buf = 0;
+  private cap = 0;
+  private retryAt = 0;
+  private requestClient: ClientInfo | null = null;
+  private inInit = false;
+  // Rate limit of per-request error lines.
+  private reported = false;
+  private lastReport = 0;
+  private suppressed = 0;
+
+  /** Instances created so far (the first one, then one per re-creation). */
+  instances = 0;
+
+  /** Instantiates, runs the start function, checks the ABI version, gets the request buffer. */
+  constructor(
+    readonly compiled: CompiledModule,
+    private readonly cfg: RuntimeConfig,
+    private readonly options: readonly (readonly [string, string])[],
+    private readonly log: LogFn,
+  ) {
+    this.instantiate();
+  }
+
+  get hooks(): HookSignatures {
+    return this.compiled.hooks;
+  }
+
+  // ---- lifecycle ----
+
+  pluginInit(): void {
+    this.initHook('plugin_init', []);
+  }
+
+  securityInit(reload: 0 | 1): void {
+    this.initHook('security_init', [reload]);
+  }
+
+  securityCleanup(reload: 0 | 1): void {
+    this.cleanupHook('security_cleanup', [reload]);
+  }
+
+  pluginCleanup(): void {
+    this.cleanupHook('plugin_cleanup', []);
+  }
+
+  // ---- requests ----
+
+  unpwdCheck(client: ClientInfo | null, username: Field, password: Field): Decision {
+    const hook = 'unpwd_check';
+    if (!this.ready(hook)) return this.cfg.onError;
+    if (this.tooLong([username, password])) return this.fail(hook, false, `a field is longer than ${WA_MAX_FIELD_BYTES} bytes`);
+    return this.call(hook, client, [username, password], (e, d) => e.unpwd_check(d[0], d[1]), (v) => this.decide(hook, v));
+  }
+
+  aclCheck(client: ClientInfo | null, clientid: Uint8Array, username: Field, topic: Uint8Array, access: number,
+    payload: Uint8Array, qos: number, retain: boolean): Decision {
+    const hook = 'acl_check';
+    if (!this.ready(hook)) return this.cfg.onError;
+    const fields: Field[] = [clientid, username, topic];
+    if (this.tooLong(fields)) return this.fail(hook, false, `a field is longer than ${WA_MAX_FIELD_BYTES} bytes`);
+    // Only the 7-argument form sees the payload: only it pays for the copy.
+    const long = this.compiled.hooks.acl_check === 1;
+    if (long) {
+      if (payload.length > this.cfg.maxPayload) {
+        return this.fail(hook, false, `payload of ${payload.length} bytes exceeds wasm_max_payload (${this.cfg.maxPayload})`);
+      }
+      fields.push(payload);
+    }
+    return this.call(hook, client, fields,
+      (e, d) => (long ? e.acl_check(d[0], d[1], d[2], access, d[3], qos, retain ? 1 : 0) : e.acl_check(d[0], d[1], d[2], access)),
+      (v) => this.decide(hook, v));
+  }
+
+  /** The hex key, null for no key (deny), or 'defer' (the failure decision when it is defer). */
+  pskKeyGet(client: ClientInfo | null, identity: Uint8Array, hint: Uint8Array): string | null | 'deny' | 'defer' {
+    const hook = 'psk_key_get';
+    if (!this.ready(hook)) return this.cfg.onError;
+    if (this.tooLong([identity, hint])) return this.fail(hook, false, `a field is longer than ${WA_MAX_FIELD_BYTES} bytes`);
+    const out: { key: string | null } = { key: null };
+    const d = this.call(hook, client, [identity, hint], (e, a) => e.psk_key_get(a[0], a[1]), (v) => {
+      if (v === 0) return 'deny';
+      const r = this.readKey(v);
+      if (r === 'deny' || r === 'defer' || r === 'allow') return r;
+      out.key = r;
+      return 'allow';
+    });
+    return d === 'allow' ? out.key : d;
+  }
+
+  // ---- internals ----
+
+  // Sets the fuel for the next guest call: fuel x factor (lifecycle hooks get WA_INIT_BUDGET_FACTOR).
+  private budget(factor: number): void {
+    const g = this.inst?.exports[FUEL_GLOBAL];
+    if (g !== undefined) g.value = this.cfg.fuel > 0 ? BigInt(this.cfg.fuel) * BigInt(factor) : UNLIMITED_FUEL;
+  }
+
+  // Why a guest call failed: the host's reason, fuel exhaustion, or the trap.
+  private trapText(e: unknown): string {
+    if (e instanceof GuestError) return e.message;
+    const g = this.inst?.exports[FUEL_GLOBAL];
+    if (g !== undefined && (g.value as bigint) < 0n) return 'fuel exhausted';
+    return errorText(e);
+  }
+
+  private instantiate(): void {
+    this.drop();
+    let exportsRef: Instance['exports'] | null = null;
+    const imports = createImports({
+      memory: () => {
+        if (exportsRef === null) throw new GuestError('host import called before the instance exists');
+        return exportsRef.memory;
+      },
+      client: () => this.requestClient,
+      log: (level, message) => this.log(level, message),
+      optionFile: (key) => this.optionFile(key),
+    });
+    this.instances++;
+    let instance: WebAssembly.Instance;
+    try {
+      // V8 runs the start function inside the constructor. The budget of the start function is
+      // the initial value of the fuel global; the metering gives it the lifecycle budget.
+      instance = new WebAssembly.Instance(this.compiled.module, imports as WebAssembly.Imports);
+    } catch (e) {
+      if (e instanceof WebAssembly.LinkError) throw e;
+      throw new Error(`start function trapped: ${errorText(e)}`);
+    }
+    const exports = instance.exports as Instance['exports'];
+    exportsRef = exports;
+    const inst: Instance = { exports, mem: new GuestMemory(() => exports.memory) };
+    this.inst = inst;
+    try {
+      this.budget(1);
+      let version: number;
+      try {
+        version = exports[EXPORT_ABI_VERSION]() as number;
+      } catch (e) {
+        throw new Error(`${EXPORT_ABI_VERSION} trapped: ${this.trapText(e)}`);
+      }
+      if (version !== WA_ABI_VERSION) throw new Error(`built for ABI ${version}, this plugin speaks ${WA_ABI_VERSION}`);
+      const trap = this.ensureBuffer(WA_INITIAL_REQUEST_BUFFER);
+      if (trap !== null) throw new Error(`${EXPORT_BUFFER}(${WA_INITIAL_REQUEST_BUFFER}): ${trap}`);
+    } catch (e) {
+      this.drop();
+      throw e;
+    }
+  }
+
+  private drop(): void {
+    this.inst = null;
+    this.buf = 0;
+    this.cap = 0;
+  }
+
+  // Makes the request buffer hold at least `need` bytes; null, or why it could not.
+  private ensureBuffer(need: number): string | null {
+    const inst = this.inst;
+    if (inst === null) return 'no instance';
+    if (need <= this.cap && this.buf !== 0) return null;
+    let size = Math.max(need, WA_INITIAL_REQUEST_BUFFER);
+    // Grow geometrically so a slowly growing request size does not ask every time.
+    if (this.cap !== 0 && size < this.cap * 2) size = this.cap * 2;
+    if (size > 0x7fffffff) return 'request too large';
+    let ptr: number;
+    try {
+      this.budget(1);
+      ptr = inst.exports[EXPORT_BUFFER](size) as number;
+    } catch (e) {
+      return this.trapText(e);
+    }
+    if (ptr === 0 || !inst.mem.valid(ptr, size)) {
+      this.buf = this.cap = 0;
+      return `${EXPORT_BUFFER} returned a buffer outside memory`;
+    }
+    this.buf = ptr >>> 0;
+    this.cap = size;
+    return null;
+  }
+
+  private optionsSize(): number {
+    return this.options.reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), ALIGN_SLACK + 4 + this.options.length * 2 * STR_BYTES);
+  }
+
+  // Options descriptor { count, [key Str, value Str]... } then the bytes; its guest pointer.
+  private marshalOptions(): number {
+    const inst = this.inst!;
+    const start = (this.buf + 3) & ~3;
+    inst.mem.setU32(start, this.options.length);
+    let entry = start + 4;
+    let data = entry + this.options.length * 2 * STR_BYTES;
+    for (const [k, v] of this.options) {
+      for (const text of [k, v]) {
+        const b = Buffer.from(text, 'utf8');
+        inst.mem.setU32(entry, data);
+        inst.mem.setU32(entry + 4, b.length);
+        if (b.length) inst.mem.bytes(data, b.length, 'options').set(b);
+        data += b.length;
+        entry += STR_BYTES;
+      }
+    }
+    return start;
+  }
+
+  private fieldsSize(f: Field[]): number {
+    return f.reduce((n, x) => n + (x === null ? 0 : x.length), ALIGN_SLACK + f.length * STR_BYTES);
+  }
+
+  // Writes Str descriptors and their bytes into the request buffer; their guest pointers (0 = absent).
+  private marshalFields(f: Field[]): number[] {
+    const inst = this.inst!;
+    const start = (this.buf + 3) & ~3;
+    let data = start + f.length * STR_BYTES;
+    return f.map((x, i) => {
+      if (x === null) return 0;
+      const desc = start + i * STR_BYTES;
+      inst.mem.setU32(desc, data);
+      inst.mem.setU32(desc + 4, x.length);
+      if (x.length) inst.mem.bytes(data, x.length, 'request').set(x);
+      data += x.length;
+      return desc;
+    });
+  }
+
+  // Runs a lifecycle hook: null, or why it trapped. Sets `refused` when an i32 variant returned 0.
+  private callLifecycle(hook: HookName, withOpts: boolean, args: number[]): { trap: string | null; refused: boolean } {
+    const sig = this.compiled.hooks[hook];
+    const inst = this.inst;
+    if (inst === null || sig === undefined) return { trap: null, refused: false };
+    const full = [...args];
+    if (withOpts) {
+      const trap = this.ensureBuffer(this.optionsSize());
+      if (trap !== null) return { trap, refused: false };
+      full.unshift(this.marshalOptions());
+    }
+    this.inInit = withOpts;
+    try {
+      this.budget(WA_INIT_BUDGET_FACTOR);
+      const r = inst.exports[hook](...full);
+      // plugin_init / security_init: signature 1 is the i32 variant (abi.ts HOOKS).
+      return { trap: null, refused: sig === 1 && withOpts && r === 0 };
+    } catch (e) {
+      return { trap: this.trapText(e), refused: false };
+    } finally {
+      this.inInit = false;
+    }
+  }
+
+  private initHook(hook: 'plugin_init' | 'security_init', args: number[]): void {
+    // security_init on a dropped instance (a cleanup hook trapped): re-create it first.
+    if (this.inst === null) this.recreate(false);
+    const { trap, refused } = this.callLifecycle(hook, true, args);
+    if (trap !== null) {
+      this.drop();
+      throw new HookRefused(`${hook} trapped: ${trap}`);
+    }
+    if (refused) throw new HookRefused(`${hook} returned 0 (refused)`);
+  }
+
+  private cleanupHook(hook: 'plugin_cleanup' | 'security_cleanup', args: number[]): void {
+    const { trap } = this.callLifecycle(hook, false, args);
+    if (trap !== null) {
+      this.report(LOG_ERR, `${hook} trapped: ${trap}`);
+      this.drop();
+    }
+  }
+
+  // A new instance from the module, with plugin_init (and security_init(0)). Throws on failure.
+  private recreate(withSecurityInit: boolean): void {
+    try {
+      this.instantiate();
+      this.pluginInit();
+      if (withSecurityInit) this.securityInit(0);
+    } catch (e) {
+      this.drop();
+      throw e;
+    }
+  }
+
+  // Before a request: re-create a dropped instance. True = ready.
+  private ready(hook: HookName): boolean {
+    if (this.inst !== null) return true;
+    if (performance.now() < this.retryAt) {
+      this.fail(hook, false, 'the policy instance is unavailable (re-creating it failed)');
+      return false;
+    }
+    try {
+      this.recreate(true);
+      return true;
+    } catch (e) {
+      this.retryAt = performance.now() + WA_RETRY_INTERVAL_MS;
+      this.fail(hook, false, `re-creating the policy instance failed: ${errorText(e)}`);
+      return false;
+    }
+  }
+
+  private tooLong(f: Field[]): boolean {
+    return f.some((x) => x !== null && x.length > WA_MAX_FIELD_BYTES);
+  }
+
+  private call(hook: HookName, client: ClientInfo | null, fields: Field[],
+    invoke: (e: Instance['exports'], descs: number[]) => number | undefined, result: (v: number) => Decision): Decision {
+    let trap = this.ensureBuffer(this.fieldsSize(fields));
+    let v = 0;
+    if (trap === null) {
+      const descs = this.marshalFields(fields);
+      this.requestClient = client;
+      try {
+        this.budget(1);
+        v = (invoke(this.inst!.exports, descs) ?? 0) | 0;
+      } catch (e) {
+        trap = this.trapText(e);
+      } finally {
+        this.requestClient = null;
+      }
+    }
+    if (trap !== null) return this.fail(hook, true, trap);
+    return result(v);
+  }
+
+  private decide(hook: HookName, v: number): Decision {
+    if (v === DECISION_DENY) return 'deny';
+    if (v === DECISION_ALLOW) return 'allow';
+    if (v === DECISION_DEFER) return 'defer';
+    return this.fail(hook, true, `returned ${v}, not a decision (0 deny, 1 allow, 2 defer)`);
+  }
+
+  // The key comes back as a guest string (UTF-16LE): hex digits only, copied as ASCII.
+  private readKey(ptr: number): string | Decision {
+    const data = this.inst!.mem.asString(ptr);
+    if (data === null) return this.fail('psk_key_get', true, 'returned a string pointer outside memory');
+    const chars = data.length / 2;
+    if (chars > WA_MAX_PSK_KEY_CHARS) {
+      this.report(LOG_WARNING, `psk_key_get: key of ${chars} hex digits is too long, denying`);
+      return 'deny';
+    }
+    let key = '';
+    for (let i = 0; i < chars; i++) {
+      const u = data[2 * i] | (data[2 * i + 1] << 8);
+      key += u < 0x80 ? String.fromCharCode(u) : '?';
+    }
+    if (!isHex(key)) {
+      this.report(LOG_WARNING, 'psk_key_get: the key is not hexadecimal, denying');
+      return 'deny';
+    }
+    return key;
+  }
+
+  // The failure decision for a request, logged; discard = the instance is no longer trusted.
+  private fail(hook: HookName, discard: boolean, why: string): Decision {
+    const word = this.cfg.onError === 'defer' ? 'deferred' : 'denied';
+    this.report(LOG_ERR, `${hook} failed, request ${word}: ${why}`);
+    if (discard) this.drop();
+    return this.cfg.onError;
+  }
+
+  // One line per interval: a broken policy must not flood the log. The next line says how many were left out.
+  private report(level: number, line: string): void {
+    const now = performance.now();
+    const interval = this.cfg.errorLogIntervalMs;
+    if (this.reported && interval > 0 && now - this.lastReport < interval) {
+      this.suppressed++;
+      return;
+    }
+    if (this.suppressed) {
+      line += ` (${this.suppressed} more errors in the last ${Math.floor((now - this.lastReport) / 1000)} s not logged)`;
+    }
+    this.log(level, line);
+    this.reported = true;
+    this.lastReport = now;
+    this.suppressed = 0;
+  }
+
+  private optionFile(key: string): string | null {
+    if (!this.inInit) return null;
+    for (let i = this.options.length - 1; i >= 0; i--) {
+      if (this.options[i][0] === key) return this.options[i][1];
+    }
+    return null;
+  }
+}
+
+export const DEFAULT_ERROR_LOG_INTERVAL_MS = WA_ERROR_LOG_INTERVAL_S * 1000;
