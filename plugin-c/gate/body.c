@@ -140,7 +140,7 @@ static int push_ctrl(struct val *v, uint8_t op, const uint8_t *params, uint32_t 
 	struct frame *f;
 
 	if(v->nctrl >= WA_MAX_BLOCK_DEPTH){
-		return fail(v, "blocks nested deeper than %u", WA_MAX_BLOCK_DEPTH);
+		return fail(v, "blocks nested deeper than %u (implementation limit)", WA_MAX_BLOCK_DEPTH);
 	}
 	if(v->nctrl == v->capctrl){
 		size_t ncap = v->capctrl ? v->capctrl * 2 : 16;
@@ -577,7 +577,10 @@ static int read_locals(struct val *v, const struct wa_functype *t)
 		uint8_t ty;
 		RD(wa_rd_u32, &n);
 		total += n;
-		if(total - t->nparams > WA_MAX_LOCALS_PER_FUNC) return fail_why(v, "too many locals");
+		if(total - t->nparams > WA_MAX_LOCALS_PER_FUNC){
+			v->op_at = v->r.pos;
+			return fail(v, "too many locals (implementation limit %u)", WA_MAX_LOCALS_PER_FUNC);
+		}
 		RD(wa_rd_u8, &ty);
 	}
 	v->locals = malloc(total ? total : 1);

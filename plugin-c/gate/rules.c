@@ -155,7 +155,7 @@ static int check_caps(const struct wa_module *m, const struct wa_gate_config *cf
 
 static int check_imports(const struct wa_module *m, struct wa_err *e)
 {
-	static const char *kinds[4] = { "function", "table", "memory", "global" };
+	static const char *kinds[4] = { "functions", "tables", "memories", "globals" };
 
 	for(uint32_t i = 0; i < m->nimports; i++){
 		const struct wa_import *im = &m->imports[i];
@@ -165,7 +165,7 @@ static int check_imports(const struct wa_module *m, struct wa_err *e)
 
 		if(im->kind != 0){
 			wa_err_set(e, "import section", WA_NO_FUNC, im->offset,
-			           "import %.*s.%.*s: imported %ss are not allowed (the module must define its own)",
+			           "import %.*s.%.*s: imported %s are not allowed (the module must define its own)",
 			           ml, (const char *)im->module, nl, (const char *)im->name, kinds[im->kind]);
 			return -1;
 		}

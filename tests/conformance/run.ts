@@ -145,6 +145,13 @@ async function oracleVerdicts(files: string[]): Promise<Map<string, Verdict>> {
   return out;
 }
 
+/** Gate test modules that wabt 1.0.32 accepts although the spec (or the profile) does not:
+ *  the gate is right to reject them. Keyed by file name, each with the reason. */
+const KNOWN_ORACLE_GAPS = new Map<string, string>([
+  ["data_kind.wasm", "wabt reads data segment flags 3 as passive + explicit memory; the spec only defines 0-2"],
+  ["elem_externref.wasm", "wabt accepts an externref element segment with reference types disabled"],
+]);
+
 /** The gate may be stricter than the oracle only where it enforces an implementation limit. */
 function isLimit(v: Verdict): boolean {
   return v.reason.includes("implementation limit");
@@ -202,10 +209,13 @@ async function main(): Promise<number> {
     }
   }
   let crossAgree = 0;
+  const gaps: string[] = [];
   for (const f of crossFiles) {
     const g = gate.get(f)!;
     const o = oracle.get(f)!;
+    const gap = KNOWN_ORACLE_GAPS.get(basename(f));
     if (g.ok === o.ok || (!g.ok && o.ok && isLimit(g))) crossAgree++;
+    else if (!g.ok && o.ok && gap !== undefined) gaps.push(`${basename(f)}: ${gap}`);
     else problems.push(`${f}: gate ${g.ok ? "accepts" : `rejects (${g.reason})`}, wasm-validate ${o.ok ? "accepts" : `rejects (${o.reason})`}`);
   }
 
@@ -217,7 +227,10 @@ async function main(): Promise<number> {
     if (count.oracleLoose) console.log(`  (wasm-validate accepts ${count.oracleLoose} of the invalid/malformed ones; the gate rejects them)`);
     if (unparsable.length) console.log(`  not parsed by wast2json (skipped): ${unparsable.join(" ")}`);
   }
-  if (crossFiles.length) console.log(`cross-check: ${crossAgree}/${crossFiles.length} gate test modules agree with wasm-validate`);
+  if (crossFiles.length) {
+    console.log(`cross-check: ${crossAgree}/${crossFiles.length} gate test modules agree with wasm-validate`);
+    for (const g of gaps) console.log(`  known wabt gap (gate rejects, correctly): ${g}`);
+  }
   for (const p of problems) console.log(`MISMATCH ${p}`);
   console.log(problems.length ? `FAIL: ${problems.length} mismatch(es)` : "conformance: OK");
   return problems.length ? 1 : 0;
