@@ -172,7 +172,8 @@ async function benchInproc(labels: string[]): Promise<Record<string, InprocResul
     for (let i = 0; i < labels.length; i++) {
       const l = labels[(i + r) % labels.length];
       log(`in-process ${l}, round ${r + 1}/${args.rounds}`);
-      runs[l].push(...await inproc(l, ["--acl-calls", String(args.inprocCalls), "--auth-calls", "500"]));
+      const auth = l === "allow_all" ? "0" : "500"; // allow-all has no unpwd_check
+      runs[l].push(...await inproc(l, ["--acl-calls", String(args.inprocCalls), "--auth-calls", auth]));
     }
   }
   const res: Record<string, InprocResult> = {};
@@ -190,10 +191,13 @@ async function benchInproc(labels: string[]): Promise<Record<string, InprocResul
   return res;
 }
 
-/** callgrind_annotate's per-function lines: Ir, name. */
+/** callgrind_annotate's per-function summary lines (not the annotated source after them): Ir, name. */
 function annotateLines(text: string): { ir: number; fn: string }[] {
   const rows: { ir: number; fn: string }[] = [];
-  for (const l of text.split("\n")) {
+  const all = text.split("\n");
+  const start = all.findIndex((l) => /file:function/.test(l));
+  for (const l of all.slice(start + 2)) {
+    if (/^--/.test(l)) break;
     const m = /^\s*([\d,]+)\s+(?:\([\d. %]+\)\s+)?(\S.*)$/.exec(l);
     if (m) rows.push({ ir: Number(m[1].replace(/,/g, "")), fn: m[2] });
   }
@@ -215,10 +219,10 @@ async function benchInprocCallgrind(labels: string[]): Promise<Record<string, Js
     await run("valgrind", ["--tool=callgrind", "--collect-atstart=no", "--toggle-collect=inproc_measured",
       `--callgrind-out-file=${out}`, INPROC, "-l", l, "--callgrind", "--acl-calls", String(calls), ...inprocOpts(l)]);
     const total = callgrindTotal(out);
-    const excl = await run("callgrind_annotate", ["--threshold=99.9", out]);
+    const excl = await run("callgrind_annotate", ["--threshold=99.9", "--auto=no", out]);
     const loop = annotateLines(excl).filter((r) => /:acl_loop\b|:inproc_measured\b/.test(r.fn))
       .reduce((s, r) => s + r.ir, 0);
-    const incl = await run("callgrind_annotate", ["--inclusive=yes", "--threshold=99.9", out]);
+    const incl = await run("callgrind_annotate", ["--inclusive=yes", "--threshold=99.9", "--auto=no", out]);
     writeFileSync(join(B, `callgrind-inproc-${l}.txt`), `# exclusive\n${excl}\n\n# inclusive\n${incl}\n`);
     res[l] = { calls, ir_total: total, ir_harness_loop: loop, ir_per_call: (total - loop) / calls };
   }
@@ -325,8 +329,8 @@ async function brokerRun(cfg: Config, round: number, msgs: number, callgrind: bo
       const dump = join(dir, dumps[dumps.length - 1]);
       r.cg_total = callgrindTotal(dump);
       if (cfg.key === "default" || cfg.key === "example" || cfg.key === "native") {
-        const excl = await run("callgrind_annotate", ["--threshold=99", dump]);
-        const incl = await run("callgrind_annotate", ["--inclusive=yes", "--threshold=99", dump]);
+        const excl = await run("callgrind_annotate", ["--threshold=99", "--auto=no", dump]);
+        const incl = await run("callgrind_annotate", ["--inclusive=yes", "--threshold=99", "--auto=no", dump]);
         writeFileSync(join(B, `callgrind-broker-${cfg.key}.txt`), `# exclusive\n${excl}\n\n# inclusive\n${incl}\n`);
       }
     }
@@ -498,10 +502,11 @@ async function main(): Promise<void> {
   lines.push("", "In-process (ns per call, medians of rounds):");
   lines.push("  config       acl_check  p99    acl_L  unpwd_check  hash alone  ratio   Ir/acl_check");
   for (const l of [...labels, ...extraLabels]) {
-    const r = (inp as Record<string, InprocResult>)[l];
-    if (!r) continue;
-    lines.push(`  ${l.padEnd(11)} ${fmt(r.acl_median_ns).padStart(9)} ${fmt(r.acl_p99_ns).padStart(6)} ${fmt(r.acl_L_median_ns).padStart(6)} ` +
-      `${fmt(r.unpwd_median_ns, 0).padStart(12)} ${fmt(r.hash_median_ns, 0).padStart(11)} ${fmt(r.unpwd_over_hash, 3).padStart(6)} ` +
+    const r: Partial<InprocResult> = (inp as Record<string, InprocResult>)[l] ?? {};
+    if (!(l in inp) && !(l in icg)) continue;
+    const f = (v: number | undefined, dp = 1): string => fmt(v ?? NaN, dp);
+    lines.push(`  ${l.padEnd(11)} ${f(r.acl_median_ns).padStart(9)} ${f(r.acl_p99_ns).padStart(6)} ${f(r.acl_L_median_ns).padStart(6)} ` +
+      `${f(r.unpwd_median_ns, 0).padStart(12)} ${f(r.hash_median_ns, 0).padStart(11)} ${f(r.unpwd_over_hash, 3).padStart(6)} ` +
       `${fmt(num(icg[l], "ir_per_call"), 0).padStart(13)}`);
   }
   lines.push("", "Broker (per delivered message; user/sys from /proc/PID/stat, medians of rounds):");
