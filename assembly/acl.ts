@@ -1,0 +1,275 @@
+// mosquitto's acl_file, parsed the way mosquitto 2.0.11 parses it and enforced the way it
+// enforces it (checked line by line against the real broker, see assembly/README.md):
+//
+//   # comment            only when `#` is the line's first byte
+//   topic [read|write|readwrite|deny] TOPIC     access defaults to readwrite
+//   user NAME            following `topic` lines belong to NAME (blocks of one name merge);
+//                        `topic` lines before the first `user` apply to anonymous clients
+//   pattern [access] PATTERN                    for every client, %u/%c substituted
+//
+// A check (READ or WRITE; mosquitto's acl_file grants every SUBSCRIBE/UNSUBSCRIBE and filters at
+// delivery instead) goes: the client's own `topic` rules (its `user` block, or the anonymous
+// rules): any matching `deny` denies, else a matching rule with the access bit allows; then, if
+// there are patterns, a username or client id containing `+` or `#` is denied outright
+// (CVE-2017-7650); then the patterns the same way (those using %u skipped for anonymous
+// clients); otherwise deny.
+import { ByteBuf, IntBuf, hasWildcardAt } from "./buf";
+import { compileFilter, matchFilter, validFilter } from "./filter";
+import { LineReader, isSpace } from "./lines";
+import { NameTable } from "./names";
+import { Str } from "../sdk/assembly";
+
+/** Rule access bits as mosquitto stores them: deny is 0. */
+const A_DENY: i32 = 0;
+const A_READ: i32 = 1;
+const A_WRITE: i32 = 2;
+// Set in a pattern rule's access word when the pattern uses %u.
+const NEEDS_USER: i32 = 0x100;
+
+const OWNER_PATTERN: i32 = -2;
+const OWNER_ANON: i32 = -1;
+
+/** A parse error: the 1-based line and what is wrong with it. */
+export class ParseError {
+  constructor(public line: i32, public message: string) {}
+}
+
+/** The compiled acl_file. Immutable once built; checks never allocate. */
+export class Acl {
+  /** Set when parsing failed; the other fields are then meaningless. */
+  error: ParseError | null = null;
+  /** Warnings to log (e.g. a pattern without %u or %c), as mosquitto logs them. */
+  warnings: string[] = [];
+
+  // Rule records, two i32 each: [access (| NEEDS_USER), filter program index]. Each owner's rules
+  // are contiguous, deny rules first.
+  private rules: StaticArray<i32> = new StaticArray<i32>(1);
+  private code: StaticArray<i32> = new StaticArray<i32>(1);
+  private arena: StaticArray<u8> = new StaticArray<u8>(1);
+  private rulesPtr: usize = 0;
+  private codePtr: usize = 0;
+  private arenaPtr: usize = 0;
+  // Per user: [first rule, first allow rule, end].
+  private users: NameTable = new NameTable(3);
+  private anonStart: i32 = 0;
+  private anonAllow: i32 = 0;
+  private anonEnd: i32 = 0;
+  private patStart: i32 = 0;
+  private patAllow: i32 = 0;
+  private patEnd: i32 = 0;
+
+  /** Number of `user` names with at least one rule. */
+  userCount: i32 = 0;
+  /** Number of `topic` rules (all owners). */
+  topicRuleCount: i32 = 0;
+  /** Number of `pattern` rules. */
+  patternCount: i32 = 0;
+
+  /** Parses an acl_file's bytes. Check `error` afterwards. */
+  static parse(data: Uint8Array): Acl {
+    const acl = new Acl();
+    acl.build(data);
+    return acl;
+  }
+
+  private fail(line: i32, message: string): void {
+    if (this.error === null) this.error = new ParseError(line, message);
+  }
+
+  private build(data: Uint8Array): void {
+    const arena = new ByteBuf();
+    const code = new IntBuf();
+    // Raw rules in file order, four i32 each: [owner, access, program, 0].
+    const raw = new IntBuf();
+    const r = new LineReader(data);
+    let owner = OWNER_ANON;
+    while (r.next()) {
+      if (r.hasNul()) {
+        this.fail(r.lineNo, "NUL byte in line");
+        return;
+      }
+      r.trimEnd();
+      if (r.end == r.start || r.at(r.start) == 0x23 /* # */) continue;
+      // Tokens are separated by spaces only (strtok with " "): a tab is part of a token.
+      let p = r.start;
+      while (p < r.end && r.at(p) == 0x20) p++;
+      if (p == r.end) continue;
+      let q = p;
+      while (q < r.end && r.at(q) != 0x20) q++;
+      const isTopic = r.equals(p, q, "topic");
+      const isPattern = !isTopic && r.equals(p, q, "pattern");
+      if (isTopic || isPattern) {
+        let a = q;
+        while (a < r.end && r.at(a) == 0x20) a++;
+        if (a == r.end) {
+          this.fail(r.lineNo, "empty topic");
+          return;
+        }
+        let ae = a;
+        while (ae < r.end && r.at(ae) != 0x20) ae++;
+        let access = A_READ | A_WRITE;
+        let ts = a;
+        let te = ae;
+        if (ae < r.end) {
+          // "topic ACCESS TOPIC": the topic is the rest of the line, blanks trimmed; it may hold
+          // spaces. With a single word, that word is the topic and access is readwrite.
+          if (r.equals(a, ae, "read")) access = A_READ;
+          else if (r.equals(a, ae, "write")) access = A_WRITE;
+          else if (r.equals(a, ae, "readwrite")) access = A_READ | A_WRITE;
+          else if (r.equals(a, ae, "deny")) access = A_DENY;
+          else {
+            this.fail(r.lineNo, "invalid topic access type \"" + r.text(a, ae) + "\"");
+            return;
+          }
+          ts = ae + 1;
+          te = r.end;
+          while (ts < te && isSpace(r.at(ts))) ts++;
+        }
+        if (!validFilter(r.base + <usize>ts, te - ts)) {
+          this.fail(r.lineNo, "invalid ACL topic \"" + r.text(ts, te) + "\"");
+          return;
+        }
+        const f = compileFilter(r.base + <usize>ts, te - ts, isPattern, arena, code);
+        if (isPattern) {
+          if (!f.usesUser && !f.usesClient) {
+            this.warnings.push("ACL pattern '" + r.text(ts, te) + "' (line " + r.lineNo.toString() + ") does not contain '%c' or '%u'");
+          }
+          raw.push(OWNER_PATTERN);
+          raw.push(f.usesUser ? access | NEEDS_USER : access);
+          this.patternCount++;
+        } else {
+          raw.push(owner);
+          raw.push(access);
+          this.topicRuleCount++;
+        }
+        raw.push(f.index);
+        raw.push(0);
+      } else if (r.equals(p, q, "user")) {
+        if (q == r.end) {
+          this.fail(r.lineNo, "missing username");
+          return;
+        }
+        let ns = q + 1;
+        while (ns < r.end && isSpace(r.at(ns))) ns++;
+        const name = r.base + <usize>ns;
+        const n = r.end - ns;
+        let i = this.users.find(arena, name, n);
+        if (i < 0) i = this.users.add(arena, name, n);
+        owner = i;
+      } else {
+        this.fail(r.lineNo, "invalid line \"" + r.text(p, q) + "\"");
+        return;
+      }
+    }
+    this.layout(raw);
+    this.arena = arena.finish();
+    this.code = code.finish();
+    this.arenaPtr = changetype<usize>(this.arena);
+    this.codePtr = changetype<usize>(this.code);
+    this.users.seal(this.arena);
+  }
+
+  // Groups the raw rules by owner (users in index order, then anonymous, then patterns), deny
+  // rules first within each group, and records each group's range. Counting sort: O(rules).
+  private layout(raw: IntBuf): void {
+    const nUsers = this.users.count;
+    const groups = nUsers + 2; // users..., anonymous, patterns
+    const denyCount = new StaticArray<i32>(groups);
+    const allCount = new StaticArray<i32>(groups);
+    const nRules = raw.length >> 2;
+    for (let i = 0; i < nRules; i++) {
+      const g = groupOf(raw.get(i * 4), nUsers);
+      allCount[g]++;
+      if ((raw.get(i * 4 + 1) & 0xff) == A_DENY) denyCount[g]++;
+    }
+    const nextDeny = new StaticArray<i32>(groups);
+    const nextAllow = new StaticArray<i32>(groups);
+    let at = 0;
+    for (let g = 0; g < groups; g++) {
+      nextDeny[g] = at;
+      nextAllow[g] = at + denyCount[g];
+      const end = at + allCount[g];
+      if (g < nUsers) {
+        this.users.setValue(g, 0, at);
+        this.users.setValue(g, 1, nextAllow[g]);
+        this.users.setValue(g, 2, end);
+        if (end > at) this.userCount++;
+      } else if (g == nUsers) {
+        this.anonStart = at;
+        this.anonAllow = nextAllow[g];
+        this.anonEnd = end;
+      } else {
+        this.patStart = at;
+        this.patAllow = nextAllow[g];
+        this.patEnd = end;
+      }
+      at = end;
+    }
+    const rules = new StaticArray<i32>(nRules * 2 + 2);
+    for (let i = 0; i < nRules; i++) {
+      const g = groupOf(raw.get(i * 4), nUsers);
+      const access = raw.get(i * 4 + 1);
+      let slot: i32;
+      if ((access & 0xff) == A_DENY) {
+        slot = nextDeny[g]++;
+      } else {
+        slot = nextAllow[g]++;
+      }
+      rules[slot * 2] = access;
+      rules[slot * 2 + 1] = raw.get(i * 4 + 2);
+    }
+    this.rules = rules;
+    this.rulesPtr = changetype<usize>(rules);
+  }
+
+  // Hot path ------------------------------------------------------------------------------------
+
+  // Rules [from, allowFrom) deny, [allowFrom, to) grant; 1 allow, 0 deny, -1 undecided.
+  private scan(from: i32, allowFrom: i32, to: i32, topic: Str, access: i32, user: Str | null, client: Str | null): i32 {
+    const rules = this.rulesPtr;
+    const code = this.codePtr;
+    const arena = this.arenaPtr;
+    const anonymous = user === null;
+    for (let i = from; i < allowFrom; i++) {
+      const rec = rules + (<usize>i << 3);
+      if (anonymous && (load<i32>(rec) & NEEDS_USER) != 0) continue;
+      if (matchFilter(code + (<usize>load<i32>(rec, 4) << 2), arena, topic, user, client)) return 0;
+    }
+    for (let i = allowFrom; i < to; i++) {
+      const rec = rules + (<usize>i << 3);
+      const a = load<i32>(rec);
+      if ((a & access) == 0) continue;
+      if (anonymous && (a & NEEDS_USER) != 0) continue;
+      if (matchFilter(code + (<usize>load<i32>(rec, 4) << 2), arena, topic, user, client)) return 1;
+    }
+    return -1;
+  }
+
+  /**
+   * mosquitto 2.0.11's acl_file decision for a READ or WRITE of `topic` (the caller handles
+   * SUBSCRIBE/UNSUBSCRIBE). `access` is the MOSQ_ACL_* bit. No allocation.
+   */
+  check(clientid: Str, username: Str | null, topic: Str, access: i32): bool {
+    if (username !== null) {
+      const rec = this.users.lookup(username);
+      if (rec != 0) {
+        const d = this.scan(load<i32>(rec), load<i32>(rec, 4), load<i32>(rec, 8), topic, access, null, null);
+        if (d >= 0) return d == 1;
+      }
+    } else if (this.anonEnd > this.anonStart) {
+      const d = this.scan(this.anonStart, this.anonAllow, this.anonEnd, topic, access, null, null);
+      if (d >= 0) return d == 1;
+    }
+    if (this.patEnd == this.patStart) return false;
+    if (username !== null && hasWildcardAt(username.ptr, <i32>username.len)) return false;
+    if (hasWildcardAt(clientid.ptr, <i32>clientid.len)) return false;
+    return this.scan(this.patStart, this.patAllow, this.patEnd, topic, access, username, clientid) == 1;
+  }
+}
+
+// Group index of a raw rule's owner: users 0..n-1, anonymous n, patterns n+1.
+function groupOf(owner: i32, nUsers: i32): i32 {
+  if (owner == OWNER_ANON) return nUsers;
+  if (owner == OWNER_PATTERN) return nUsers + 1;
+  return owner;
+}

@@ -1,0 +1,151 @@
+// Growable byte and i32 buffers used while a configuration is parsed, and the in-place byte
+// helpers the hot path uses on the finished tables. Parsing allocates freely (it runs once per
+// start or reload); the helpers below `// Hot path` never allocate.
+
+/** Appends bytes and i32s during parsing; `finish()` returns the compact, final array. */
+export class ByteBuf {
+  /** Backing store; only the first `length` bytes are used. */
+  data: Uint8Array = new Uint8Array(256);
+  /** Bytes written so far. */
+  length: i32 = 0;
+
+  private reserve(n: i32): void {
+    if (this.length + n <= this.data.length) return;
+    let cap = this.data.length << 1;
+    while (cap < this.length + n) cap <<= 1;
+    const next = new Uint8Array(cap);
+    memory.copy(next.dataStart, this.data.dataStart, <usize>this.length);
+    this.data = next;
+  }
+
+  /** Copies `n` bytes from `src`; returns the offset where they start. */
+  append(src: usize, n: i32): i32 {
+    this.reserve(n);
+    const off = this.length;
+    memory.copy(this.data.dataStart + <usize>off, src, <usize>n);
+    this.length += n;
+    return off;
+  }
+
+  /** The bytes written, in a right-sized array that never moves (the GC does not compact). */
+  finish(): StaticArray<u8> {
+    // One spare byte so an empty arena still has a valid, distinct address.
+    const out = new StaticArray<u8>(this.length + 1);
+    memory.copy(changetype<usize>(out), this.data.dataStart, <usize>this.length);
+    return out;
+  }
+}
+
+/** Growable list of i32 used to lay out rule and filter tables. */
+export class IntBuf {
+  /** Backing store; only the first `length` entries are used. */
+  data: StaticArray<i32> = new StaticArray<i32>(64);
+  /** Entries written so far. */
+  length: i32 = 0;
+
+  /** Appends `v`; returns its index. */
+  push(v: i32): i32 {
+    if (this.length == this.data.length) {
+      const next = new StaticArray<i32>(this.length << 1);
+      memory.copy(changetype<usize>(next), changetype<usize>(this.data), <usize>this.length << 2);
+      this.data = next;
+    }
+    const i = this.length;
+    unchecked((this.data[i] = v));
+    this.length = i + 1;
+    return i;
+  }
+
+  /** Entry `i`. */
+  get(i: i32): i32 {
+    return this.data[i];
+  }
+
+  /** Overwrites entry `i`. */
+  set(i: i32, v: i32): void {
+    this.data[i] = v;
+  }
+
+  /** Drops entries from index `n` on. */
+  truncate(n: i32): void {
+    this.length = n;
+  }
+
+  /** The entries written, right-sized (at least one entry, so the address is always valid). */
+  finish(): StaticArray<i32> {
+    const out = new StaticArray<i32>(this.length > 0 ? this.length : 1);
+    memory.copy(changetype<usize>(out), changetype<usize>(this.data), <usize>this.length << 2);
+    return out;
+  }
+}
+
+// Hot path ------------------------------------------------------------------------------------
+
+/** True when the `n` bytes at `a` and `b` are equal. Compares 8 bytes per step. */
+// @ts-ignore: decorator
+@inline
+export function eqBytes(a: usize, b: usize, n: i32): bool {
+  while (n >= 8) {
+    if (load<u64>(a) != load<u64>(b)) return false;
+    a += 8;
+    b += 8;
+    n -= 8;
+  }
+  if (n >= 4) {
+    if (load<u32>(a) != load<u32>(b)) return false;
+    a += 4;
+    b += 4;
+    n -= 4;
+  }
+  while (n > 0) {
+    if (load<u8>(a) != load<u8>(b)) return false;
+    a++;
+    b++;
+    n--;
+  }
+  return true;
+}
+
+const ONES: u64 = 0x0101010101010101;
+const HIGHS: u64 = 0x8080808080808080;
+const PLUSES: u64 = 0x2b2b2b2b2b2b2b2b;
+const HASHES: u64 = 0x2323232323232323;
+
+/**
+ * True when the `n` bytes at `p` contain `+` or `#`. Eight bytes per step with the classic
+ * "word has a zero byte" test on `w ^ '+'...` and `w ^ '#'...`: under the interpreter a step
+ * costs about what one byte costs in a byte loop.
+ */
+export function hasWildcardAt(p: usize, n: i32): bool {
+  while (n >= 8) {
+    const w = load<u64>(p);
+    const x = w ^ PLUSES;
+    const y = w ^ HASHES;
+    if ((((x - ONES) & ~x) | ((y - ONES) & ~y)) & HIGHS) return true;
+    p += 8;
+    n -= 8;
+  }
+  while (n > 0) {
+    const c = <u32>load<u8>(p);
+    if (c == 0x2b || c == 0x23) return true;
+    p++;
+    n--;
+  }
+  return false;
+}
+
+/** Hash of `n` bytes at `p` for the name tables (not cryptographic; 4 bytes per step). */
+export function hashBytes(p: usize, n: i32): u32 {
+  let h: u32 = 0x811c9dc5 ^ <u32>n;
+  while (n >= 4) {
+    h = rotl<u32>((h ^ load<u32>(p)) * 0x9e3779b1, 13);
+    p += 4;
+    n -= 4;
+  }
+  while (n > 0) {
+    h = (h ^ <u32>load<u8>(p)) * 0x01000193;
+    p++;
+    n--;
+  }
+  return h ^ (h >> 16);
+}

@@ -1,0 +1,147 @@
+// The default policy: mosquitto's own password_file + acl_file, as a wasm policy.
+//
+//   plugin_opt_password_file PATH   mosquitto_passwd file ($6$ and $7$ hashes)
+//   plugin_opt_acl_file PATH        mosquitto acl_file (topic / user / pattern lines)
+//   plugin_opt_allow_anonymous B    true/false; unset: clients without a username are left to
+//                                   the broker's own allow_anonymous (which defaults to false)
+//
+// Semantics are mosquitto 2.0.11's, checked against the real broker (assembly/README.md); the
+// files are parsed once per start or reload into compact tables, and acl_check never allocates.
+export * from "../sdk/assembly/abi";
+import { Access, Decision, Options, Str, log } from "../sdk/assembly";
+import { Acl } from "./acl";
+import { Passwords } from "./passwd";
+
+const NAME = "default policy";
+
+// Anonymous-client handling, from plugin_opt_allow_anonymous.
+const ANON_DEFER: i32 = -1;
+const ANON_DENY: i32 = 0;
+const ANON_ALLOW: i32 = 1;
+
+/** Everything the configuration says, built at once so a failed reload leaves the old one in force. */
+class Config {
+  passwords: Passwords | null = null;
+  acl: Acl | null = null;
+  anonymous: i32 = ANON_DEFER;
+}
+
+let current: Config | null = null;
+
+function fileError(key: string, opts: Options, line: i32, message: string): void {
+  const path = opts.get(key);
+  log.error(NAME + ": " + key + " " + (path !== null ? path : "") + " line " + line.toString() + ": " + message);
+}
+
+// Reads the file named by option `key`: null with an error logged when set but unreadable.
+function readOption(opts: Options, key: string): Uint8Array | null {
+  const data = opts.readFile(key);
+  if (data === null) {
+    const path = opts.get(key);
+    log.error(NAME + ": cannot read " + key + " " + (path !== null ? path : "") + " (missing, unreadable or too big)");
+  }
+  return data;
+}
+
+function load(opts: Options): Config | null {
+  const cfg = new Config();
+  const anon = opts.get("allow_anonymous");
+  if (anon !== null) {
+    if (anon == "true") cfg.anonymous = ANON_ALLOW;
+    else if (anon == "false") cfg.anonymous = ANON_DENY;
+    else {
+      log.error(NAME + ": allow_anonymous must be true or false, not \"" + anon + "\"");
+      return null;
+    }
+  }
+  if (opts.has("password_file")) {
+    const data = readOption(opts, "password_file");
+    if (data === null) return null;
+    const pw = Passwords.parse(data);
+    const err = pw.error;
+    if (err !== null) {
+      fileError("password_file", opts, err.line, err.message);
+      return null;
+    }
+    cfg.passwords = pw;
+  }
+  if (opts.has("acl_file")) {
+    const data = readOption(opts, "acl_file");
+    if (data === null) return null;
+    const acl = Acl.parse(data);
+    const err = acl.error;
+    if (err !== null) {
+      fileError("acl_file", opts, err.line, err.message);
+      return null;
+    }
+    for (let i = 0; i < acl.warnings.length; i++) log.warning(NAME + ": " + acl.warnings[i]);
+    cfg.acl = acl;
+  }
+  return cfg;
+}
+
+function describe(cfg: Config): string {
+  const pw = cfg.passwords;
+  const acl = cfg.acl;
+  let s = NAME + ": ";
+  s += pw !== null ? pw.count.toString() + " users" : "no password_file";
+  s += acl !== null
+    ? ", " + acl.topicRuleCount.toString() + " topic rules for " + acl.userCount.toString() + " users and anonymous, " + acl.patternCount.toString() + " patterns"
+    : ", no acl_file (every authenticated client may publish and subscribe anywhere)";
+  return s;
+}
+
+/**
+ * Parses password_file and acl_file (on start and on every reload). Returns false, with the file
+ * and line logged, when a file is unreadable or malformed: the broker then refuses to start, or
+ * keeps the previous configuration on reload.
+ */
+export function security_init(opts: Options, reload: bool): bool {
+  const cfg = load(opts);
+  if (cfg === null) {
+    if (reload && current !== null) log.error(NAME + ": reload failed, keeping the previous configuration");
+    return false;
+  }
+  current = cfg;
+  log.info(describe(cfg));
+  return true;
+}
+
+/**
+ * Nothing to release on reload: the tables stay in force until security_init has built their
+ * replacement, so a reload that fails changes nothing. On unload they are dropped.
+ */
+export function security_cleanup(reload: bool): void {
+  if (!reload) current = null;
+}
+
+/**
+ * Username/password check against password_file. A client without a username gets
+ * plugin_opt_allow_anonymous (defer to the broker when unset). Without a password_file every
+ * client with a username is deferred, as mosquitto's own check does.
+ */
+export function unpwd_check(username: Str | null, password: Str | null): Decision {
+  const cfg = current;
+  if (cfg === null) return Decision.Deny;
+  if (username === null) {
+    if (cfg.anonymous == ANON_DEFER) return Decision.Defer;
+    return cfg.anonymous == ANON_ALLOW ? Decision.Allow : Decision.Deny;
+  }
+  const pw = cfg.passwords;
+  if (pw === null) return Decision.Defer;
+  return pw.verify(username, password) ? Decision.Allow : Decision.Deny;
+}
+
+/**
+ * acl_file check, mosquitto 2.0.11 semantics: SUBSCRIBE and UNSUBSCRIBE are always allowed (the
+ * READ check at delivery filters what a subscription receives); READ and WRITE follow the rules;
+ * with no acl_file everything is allowed. Never allocates.
+ */
+export function acl_check(clientid: Str, username: Str | null, topic: Str, access: i32): Decision {
+  if (access == Access.Subscribe || access == Access.Unsubscribe) return Decision.Allow;
+  const cfg = current;
+  if (cfg === null) return Decision.Deny;
+  const acl = cfg.acl;
+  if (acl === null) return Decision.Allow;
+  return acl.check(clientid, username, topic, access) ? Decision.Allow : Decision.Deny;
+}
