@@ -12,14 +12,24 @@
 #define WA_MAX_FUNCTIONS          50000u
 #define WA_MAX_GLOBALS            1000u
 #define WA_MAX_DATA_BYTES         (4u * 1024u * 1024u)
-#define WA_MAX_LOCALS_PER_FUNC    50000u
-#define WA_MAX_BLOCK_DEPTH        1024u                  /* nested blocks per function: wasm3 compiles them recursively */
+/* Implementation limits: the gate applies them even with --validate-only. They match wasm3's own
+ * validator (d_m3ValStack, d_m3ValCtrlDepth, d_m3MaxSaneFunctionArgRetCount, d_m3MaxSaneUtf8Length),
+ * so a module the gate accepts is one wasm3 loads; they also bound the gate's time and memory. */
+#define WA_MAX_LOCALS_PER_FUNC    8000u                  /* parameters + declared locals of one function */
+#define WA_MAX_OPERAND_STACK      8000u                  /* values on the operand stack of one function */
+#define WA_MAX_BLOCK_DEPTH        1000u                  /* control frames, the function's own included */
+#define WA_MAX_FUNC_ARITY         1000u                  /* parameters, and results, of one function type */
+#define WA_MAX_NAME_BYTES         10000u                 /* an import, export or custom section name */
 
 /* Execution */
 #define WA_STACK_BYTES            (256u * 1024u)         /* wasm3 value stack per runtime */
 #define WA_MAX_NATIVE_STACK       (1024u * 1024u)        /* C stack wasm3 may use per call */
 #define WA_DEFAULT_FUEL           10000000u              /* option wasm_fuel: units per hook call */
 #define WA_DEFAULT_TIMEOUT_MS     100u                   /* option wasm_timeout_ms: wall clock per hook call */
+#define WA_INIT_BUDGET_FACTOR     100u                   /* plugin_init/security_init get this many times the
+                                                            fuel and time: they may parse option files */
+#define WA_RETRY_INTERVAL_MS      1000u                  /* after a failed re-instantiation, wait this long
+                                                            before trying again (requests get the failure decision) */
 
 /* Host buffers */
 #define WA_MAX_FIELD_BYTES        65535u                 /* MQTT string fields are at most this long */
@@ -30,5 +40,7 @@
 #define WA_MAX_OPTION_FILE_BYTES  (16u * 1024u * 1024u)
 #define WA_MAX_PSK_KEY_CHARS      512u                   /* hex chars; mosquitto allows 64 bytes of key */
 #define WA_ERROR_LOG_INTERVAL_S   10u                    /* rate limit for per-request failure logs */
+#define WA_MAX_PW_ITERATIONS      1000000u               /* pw_verify: PBKDF2 iterations a $7$ hash may ask for */
+#define WA_MAX_PW_SALT_BYTES      256u                   /* pw_verify: decoded salt */
 
 #endif

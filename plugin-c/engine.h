@@ -1,0 +1,53 @@
+/* The interpreter behind the policy runtime. policy.c talks only to this interface; the one
+ * implementation is engine_wasm3.c. No interpreter types leak out of it, so swapping the
+ * engine means writing another engine_*.c. */
+#ifndef WASM_AUTH_ENGINE_H
+#define WASM_AUTH_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "abi.h"
+#include "abi_marshal.h"
+#include "hostfns.h"
+
+/* Exports the runtime calls: the hooks (enum wa_hook values), then the two ABI functions. */
+enum wa_export {
+	WA_EXPORT_ABI_FN = WA_HOOK_COUNT, /* wasm_auth_abi_version */
+	WA_EXPORT_BUFFER_FN,              /* wasm_auth_buffer */
+	WA_EXPORT_COUNT
+};
+
+struct wa_engine;
+
+/* Parses, instantiates (start function not run yet), links every import in wa_imports to the
+ * host functions (with host as their state), caps linear memory at max_pages, compiles every
+ * function and finds the exports. bytes must stay valid and unchanged for the engine's life.
+ * NULL with err on failure. */
+struct wa_engine *wa_engine_new(const uint8_t *bytes, size_t len, uint32_t max_pages,
+                                struct wa_host *host, char *err, size_t errlen);
+void wa_engine_free(struct wa_engine *e);
+
+/* Whether an export exists, and its parameter / result counts (all i32 by the gate's rules). */
+int wa_engine_has(const struct wa_engine *e, unsigned export);
+unsigned wa_engine_params(const struct wa_engine *e, unsigned export);
+unsigned wa_engine_results(const struct wa_engine *e, unsigned export);
+
+/* Linear memory now. Moves when it grows: fetch again after every guest call. */
+struct wa_mem wa_engine_memory(struct wa_engine *e);
+
+/* Budget for one guest call: fuel units (the gate's metering) and wall-clock milliseconds. */
+struct wa_budget {
+	int64_t fuel;
+	uint32_t timeout_ms;
+};
+
+/* Runs the start function. NULL = done, else why it trapped (valid until the next call). */
+const char *wa_engine_start(struct wa_engine *e, struct wa_budget budget);
+
+/* Calls an export with i32 arguments; *result gets its i32 result if it has one. NULL = done,
+ * else a one-line trap message ("fuel exhausted", "unreachable executed", an abort's text...). */
+const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t *args, unsigned nargs,
+                           int32_t *result, struct wa_budget budget);
+
+#endif

@@ -1,0 +1,463 @@
+/* engine.h on wasm3 (docs/WASM3.md). Compiled with plugin-c/wasm3_config.h force-included, like
+ * wasm3 itself, because it reads wasm3's internal structs (m3_env.h): the memory cap, the fuel
+ * global and the export check need them and the public API has no accessor. */
+#define _GNU_SOURCE /* CLOCK_MONOTONIC_COARSE */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "wasm3.h"
+#include "m3_env.h"
+
+#include "engine.h"
+#include "gate/gate.h"
+
+struct wa_engine {
+	IM3Environment env;
+	IM3Runtime rt;
+	IM3Module mod;          /* owned by rt once loaded */
+	IM3Function fn[WA_EXPORT_COUNT];
+	IM3Global fuel;         /* WA_FUEL_GLOBAL, injected by the gate's metering */
+	struct wa_host *host;
+	char msg[256];
+};
+
+static const char *const export_names[WA_EXPORT_COUNT] = {
+	[WA_HOOK_PLUGIN_INIT] = "plugin_init",
+	[WA_HOOK_PLUGIN_CLEANUP] = "plugin_cleanup",
+	[WA_HOOK_SECURITY_INIT] = "security_init",
+	[WA_HOOK_SECURITY_CLEANUP] = "security_cleanup",
+	[WA_HOOK_UNPWD_CHECK] = "unpwd_check",
+	[WA_HOOK_ACL_CHECK] = "acl_check",
+	[WA_HOOK_PSK_KEY_GET] = "psk_key_get",
+	[WA_EXPORT_ABI_FN] = WA_EXPORT_ABI_VERSION,
+	[WA_EXPORT_BUFFER_FN] = WA_EXPORT_BUFFER,
+};
+
+/* ---- wall-clock ceiling ------------------------------------------------------------------------
+ * wasm3 calls m3_Yield() (a weak symbol) on every call and tail call. Overriding it is the only
+ * hook into a running guest: every 1024th yield reads the coarse monotonic clock (a few ns via
+ * the vDSO) and traps once the call's deadline has passed. Loops without calls are bounded by
+ * the fuel metering instead. One deadline per thread: a runtime is only ever used by one. */
+static const char timeout_trap[] = "[trap] wall-clock timeout";
+static const char host_trap[] = "[trap] host function";
+
+static _Thread_local struct {
+	int armed;
+	unsigned ticks;
+	struct timespec deadline;
+} watchdog;
+
+static int past(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	return now.tv_sec > deadline->tv_sec ||
+	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+M3Result m3_Yield(void)
+{
+	if (!watchdog.armed || (++watchdog.ticks & 1023u) != 0) return m3Err_none;
+	return past(&watchdog.deadline) ? timeout_trap : m3Err_none;
+}
+
+static void arm(struct wa_engine *e, struct wa_budget b)
+{
+	struct timespec *d = &watchdog.deadline;
+
+	if (e->fuel) e->fuel->i64Value = b.fuel;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, d);
+	d->tv_sec += (time_t)(b.timeout_ms / 1000u);
+	d->tv_nsec += (long)(b.timeout_ms % 1000u) * 1000000L;
+	if (d->tv_nsec >= 1000000000L) {
+		d->tv_sec++;
+		d->tv_nsec -= 1000000000L;
+	}
+	watchdog.ticks = 0;
+	watchdog.armed = 1;
+	e->host->trap[0] = '\0';
+}
+
+/* Turns a wasm3 result into the one-line reason policy.c logs. */
+static const char *outcome(struct wa_engine *e, M3Result r, struct wa_budget b)
+{
+	watchdog.armed = 0;
+	if (!r) return NULL;
+	if (r == host_trap && e->host->trap[0]) return e->host->trap;
+	if (r == timeout_trap) {
+		snprintf(e->msg, sizeof e->msg, "timeout: ran longer than %u ms", b.timeout_ms);
+		return e->msg;
+	}
+	if (e->fuel && e->fuel->i64Value < 0) return "fuel exhausted";
+	if (strncmp(r, "[trap] ", 7) == 0) r += 7;
+	snprintf(e->msg, sizeof e->msg, "%s", r);
+	return e->msg;
+}
+
+/* ---- host function bindings ------------------------------------------------------------------
+ * wasm3 hands raw functions a slot array: the result slot first (if any), then one 64-bit slot
+ * per argument; _mem is the base of linear memory. Each binding unpacks and calls hostfns.c. */
+
+static uint32_t arg_u32(const uint64_t *sp, unsigned i)
+{
+	uint32_t v;
+	memcpy(&v, &sp[i], sizeof v);
+	return v;
+}
+
+static double arg_f64(const uint64_t *sp, unsigned i)
+{
+	double v;
+	memcpy(&v, &sp[i], sizeof v);
+	return v;
+}
+
+static void ret_i32(uint64_t *sp, int32_t v)
+{
+	memcpy(&sp[0], &v, sizeof v);
+}
+
+static void ret_f64(uint64_t *sp, double v)
+{
+	memcpy(&sp[0], &v, sizeof v);
+}
+
+static struct wa_mem mem_of(IM3Runtime rt, void *mem)
+{
+	struct wa_mem m = { (uint8_t *)mem, m3_GetMemorySize(rt) };
+	return m;
+}
+
+#define HOST(ctx) ((struct wa_host *)(ctx)->userdata)
+#define HOSTFN(name) static const void *name(IM3Runtime rt, IM3ImportContext ctx, uint64_t *sp, void *mem)
+
+HOSTFN(bind_topic_matches_sub)
+{
+	int32_t r;
+	if (wa_host_topic_matches_sub(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2),
+	                              arg_u32(sp, 3), arg_u32(sp, 4), &r)) return host_trap;
+	ret_i32(sp, r);
+	return m3Err_none;
+}
+
+HOSTFN(bind_log)
+{
+	if (wa_host_log(HOST(ctx), mem_of(rt, mem), (int32_t)arg_u32(sp, 0), arg_u32(sp, 1), arg_u32(sp, 2))) {
+		return host_trap;
+	}
+	return m3Err_none;
+}
+
+HOSTFN(bind_client_id)
+{
+	int32_t r;
+	if (wa_host_client_id(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2), &r)) return host_trap;
+	ret_i32(sp, r);
+	return m3Err_none;
+}
+
+HOSTFN(bind_client_address)
+{
+	int32_t r;
+	if (wa_host_client_address(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2), &r)) return host_trap;
+	ret_i32(sp, r);
+	return m3Err_none;
+}
+
+HOSTFN(bind_client_protocol_version)
+{
+	int32_t r;
+	(void)rt;
+	(void)mem;
+	if (wa_host_client_protocol_version(HOST(ctx), &r)) return host_trap;
+	ret_i32(sp, r);
+	return m3Err_none;
+}
+
+HOSTFN(bind_pw_verify)
+{
+	int32_t r;
+	if (wa_host_pw_verify(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2), arg_u32(sp, 3),
+	                      arg_u32(sp, 4), &r)) return host_trap;
+	ret_i32(sp, r);
+	return m3Err_none;
+}
+
+HOSTFN(bind_option_file_size)
+{
+	int32_t r;
+	if (wa_host_option_file_size(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2), &r)) return host_trap;
+	ret_i32(sp, r);
+	return m3Err_none;
+}
+
+HOSTFN(bind_option_file_read)
+{
+	int32_t r;
+	if (wa_host_option_file_read(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2),
+	                             arg_u32(sp, 3), arg_u32(sp, 4), &r)) return host_trap;
+	ret_i32(sp, r);
+	return m3Err_none;
+}
+
+HOSTFN(bind_abort)
+{
+	wa_host_abort(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 0), arg_u32(sp, 1), arg_u32(sp, 2), arg_u32(sp, 3));
+	return host_trap;
+}
+
+HOSTFN(bind_trace)
+{
+	double a[5];
+	for (unsigned i = 0; i < 5; i++) a[i] = arg_f64(sp, 2 + i);
+	if (wa_host_trace(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 0), (int32_t)arg_u32(sp, 1), a)) return host_trap;
+	return m3Err_none;
+}
+
+HOSTFN(bind_seed)
+{
+	double r;
+	(void)rt;
+	(void)mem;
+	if (wa_host_seed(HOST(ctx), &r)) return host_trap;
+	ret_f64(sp, r);
+	return m3Err_none;
+}
+
+HOSTFN(bind_date_now)
+{
+	double r;
+	(void)rt;
+	(void)mem;
+	if (wa_host_date_now(HOST(ctx), &r)) return host_trap;
+	ret_f64(sp, r);
+	return m3Err_none;
+}
+
+static const struct {
+	const char *module, *name;
+	M3RawCall fn;
+} bindings[] = {
+	{ "mosquitto", "topic_matches_sub", bind_topic_matches_sub },
+	{ "mosquitto", "log", bind_log },
+	{ "mosquitto", "client_id", bind_client_id },
+	{ "mosquitto", "client_address", bind_client_address },
+	{ "mosquitto", "client_protocol_version", bind_client_protocol_version },
+	{ "mosquitto", "pw_verify", bind_pw_verify },
+	{ "mosquitto", "option_file_size", bind_option_file_size },
+	{ "mosquitto", "option_file_read", bind_option_file_read },
+	{ "env", "abort", bind_abort },
+	{ "env", "trace", bind_trace },
+	{ "env", "seed", bind_seed },
+	{ "env", "Date.now", bind_date_now },
+};
+
+static M3RawCall binding_for(const struct wa_import_abi *imp)
+{
+	for (size_t i = 0; i < sizeof bindings / sizeof bindings[0]; i++) {
+		if (strcmp(bindings[i].module, imp->module) == 0 && strcmp(bindings[i].name, imp->name) == 0) {
+			return bindings[i].fn;
+		}
+	}
+	return NULL;
+}
+
+/* ---- instantiation ----------------------------------------------------------------------------- */
+
+/* wasm3's lookup falls back to debug names; only a real export under that name counts. */
+static int exported_as(IM3Function f, const char *name)
+{
+	if (!f->export_name) return 0;
+	for (unsigned i = 0; i < f->numNames; i++) {
+		if (f->names[i] && strcmp(f->names[i], name) == 0) return 1;
+	}
+	return 0;
+}
+
+static int all_i32(IM3Function f)
+{
+	for (uint32_t i = 0; i < m3_GetArgCount(f); i++) {
+		if (m3_GetArgType(f, i) != c_m3Type_i32) return 0;
+	}
+	return m3_GetRetCount(f) == 0 || (m3_GetRetCount(f) == 1 && m3_GetRetType(f, 0) == c_m3Type_i32);
+}
+
+/* "missing imported function" alone does not say which: add wasm3's detail when it has one. */
+static void describe(struct wa_engine *e, const char *what, M3Result r, char *err, size_t errlen)
+{
+	M3ErrorInfo info;
+
+	memset(&info, 0, sizeof info);
+	if (e->rt) m3_GetErrorInfo(e->rt, &info);
+	if (info.message && info.message[0]) {
+		snprintf(err, errlen, "%s: %s (%s)", what, r, info.message);
+	} else {
+		snprintf(err, errlen, "%s: %s", what, r);
+	}
+}
+
+static int link_imports(struct wa_engine *e, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < wa_import_count; i++) {
+		const struct wa_import_abi *imp = &wa_imports[i];
+		M3RawCall fn = binding_for(imp);
+		M3Result r;
+
+		if (!fn) {
+			snprintf(err, errlen, "internal error: no host function for %s.%s", imp->module, imp->name);
+			return -1;
+		}
+		r = m3_LinkRawFunctionEx(e->mod, imp->module, imp->name, imp->signature, fn, e->host);
+		/* functionLookupFailed: the module does not import this one, which is fine. */
+		if (r && r != m3Err_functionLookupFailed) {
+			char what[128];
+			snprintf(what, sizeof what, "linking import %s.%s", imp->module, imp->name);
+			describe(e, what, r, err, errlen);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int find_exports(struct wa_engine *e, char *err, size_t errlen)
+{
+	for (unsigned x = 0; x < WA_EXPORT_COUNT; x++) {
+		IM3Function f = NULL;
+
+		if (m3_FindFunction(&f, e->rt, export_names[x]) != m3Err_none || !f) continue;
+		if (!exported_as(f, export_names[x])) continue;
+		if (!all_i32(f)) {
+			snprintf(err, errlen, "export %s: parameters and result must be i32", export_names[x]);
+			return -1;
+		}
+		e->fn[x] = f;
+	}
+	e->fuel = m3_FindGlobal(e->mod, WA_FUEL_GLOBAL);
+	if (!e->fuel || e->fuel->type != c_m3Type_i64 || !e->fuel->isMutable || e->fuel->imported) {
+		snprintf(err, errlen, "no fuel counter %s: the module was not metered", WA_FUEL_GLOBAL);
+		return -1;
+	}
+	return 0;
+}
+
+struct wa_engine *wa_engine_new(const uint8_t *bytes, size_t len, uint32_t max_pages,
+                                struct wa_host *host, char *err, size_t errlen)
+{
+	struct wa_engine *e = calloc(1, sizeof *e);
+	IM3Module mod = NULL;
+	M3Result r;
+
+	if (!e || len > UINT32_MAX) {
+		snprintf(err, errlen, e ? "module too large" : "out of memory");
+		free(e);
+		return NULL;
+	}
+	e->host = host;
+	e->env = m3_NewEnvironment();
+	if (e->env) e->rt = m3_NewRuntime(e->env, WA_STACK_BYTES, NULL);
+	if (!e->env || !e->rt) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	r = m3_ParseModule(e->env, &mod, bytes, (uint32_t)len);
+	if (r) {
+		describe(e, "parsing", r, err, errlen);
+		goto fail;
+	}
+	if (!mod->memoryDeclared || mod->memoryImported || !mod->memoryExportName ||
+	    strcmp(mod->memoryExportName, WA_EXPORT_MEMORY) != 0) {
+		snprintf(err, errlen, "the module must define and export its memory as \"%s\"", WA_EXPORT_MEMORY);
+		m3_FreeModule(mod);
+		goto fail;
+	}
+	if (mod->memoryInfo.initPages > max_pages) {
+		snprintf(err, errlen, "memory starts at %u pages, above the cap of %u (wasm_max_memory_pages)",
+		         mod->memoryInfo.initPages, max_pages);
+		m3_FreeModule(mod);
+		goto fail;
+	}
+	r = m3_LoadModule(e->rt, mod);
+	if (r) {
+		describe(e, "instantiating", r, err, errlen);
+		m3_FreeModule(mod);
+		goto fail;
+	}
+	e->mod = mod;
+	/* Per-runtime memory cap: memory.grow past it returns -1 (m3_env.h: ResizeMemory). */
+	if (e->rt->memory.maxPages > max_pages) e->rt->memory.maxPages = max_pages;
+	if (link_imports(e, err, errlen)) goto fail;
+	r = m3_CompileModule(e->mod);
+	if (r) {
+		describe(e, "compiling", r, err, errlen);
+		goto fail;
+	}
+	if (find_exports(e, err, errlen)) goto fail;
+	return e;
+fail:
+	wa_engine_free(e);
+	return NULL;
+}
+
+void wa_engine_free(struct wa_engine *e)
+{
+	if (!e) return;
+	if (e->rt) m3_FreeRuntime(e->rt); /* frees the loaded module too */
+	if (e->env) m3_FreeEnvironment(e->env);
+	free(e);
+}
+
+int wa_engine_has(const struct wa_engine *e, unsigned export)
+{
+	return export < WA_EXPORT_COUNT && e->fn[export] != NULL;
+}
+
+unsigned wa_engine_params(const struct wa_engine *e, unsigned export)
+{
+	return wa_engine_has(e, export) ? m3_GetArgCount(e->fn[export]) : 0;
+}
+
+unsigned wa_engine_results(const struct wa_engine *e, unsigned export)
+{
+	return wa_engine_has(e, export) ? m3_GetRetCount(e->fn[export]) : 0;
+}
+
+struct wa_mem wa_engine_memory(struct wa_engine *e)
+{
+	struct wa_mem m = { NULL, 0 };
+	uint32_t size = 0;
+
+	m.base = m3_GetMemory(e->rt, &size, 0);
+	m.size = m.base ? size : 0;
+	return m;
+}
+
+const char *wa_engine_start(struct wa_engine *e, struct wa_budget budget)
+{
+	arm(e, budget);
+	return outcome(e, m3_RunStart(e->mod), budget);
+}
+
+const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t *args, unsigned nargs,
+                           int32_t *result, struct wa_budget budget)
+{
+	const void *argp[8];
+	IM3Function f;
+	M3Result r;
+
+	if (!wa_engine_has(e, export)) return "export missing";
+	f = e->fn[export];
+	if (nargs != m3_GetArgCount(f) || nargs > 8) return "argument count mismatch";
+	for (unsigned i = 0; i < nargs; i++) argp[i] = &args[i];
+	arm(e, budget);
+	r = m3_Call(f, nargs, argp);
+	if (!r && m3_GetRetCount(f) == 1) {
+		int32_t v = 0;
+		const void *retp[1] = { &v };
+		r = m3_GetResults(f, 1, retp);
+		if (result) *result = v;
+	}
+	return outcome(e, r, budget);
+}

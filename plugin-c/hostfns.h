@@ -1,0 +1,50 @@
+/* The host functions a policy may import (abi.c's wa_imports, docs/ABI.md), engine-neutral:
+ * each gets the guest memory as it is at the moment of the call and plain integer arguments.
+ * The engine binding (engine_wasm3.c) only unpacks arguments and forwards here. */
+#ifndef WASM_AUTH_HOSTFNS_H
+#define WASM_AUTH_HOSTFNS_H
+
+#include <stdint.h>
+
+#include "abi_marshal.h"
+#include "limits.h"
+#include "options.h"
+
+/* How the runtime asks the embedder about the client behind the current request: the plugin
+ * answers with mosquitto_client_id() etc., wa-call with its command line. A NULL callback or
+ * result means "not known". */
+struct wa_client_ops {
+	const char *(*id)(const void *client);
+	const char *(*address)(const void *client);
+	int (*protocol_version)(const void *client);
+};
+
+/* Per-instance state the host functions read and write. */
+struct wa_host {
+	const struct wa_options *opts;          /* option_file_* look keys up here */
+	const struct wa_client_ops *client_ops;
+	const void *client;                     /* the current request's client, NULL if none */
+	int in_init;                            /* 1 while plugin_init/security_init run */
+	/* Why the last host function trapped ("" if none): an abort's message, a bad pointer. */
+	char trap[WA_MAX_LOG_BYTES * 3 + 64];
+};
+
+/* Every function returns 0 (result in *ret where there is one) or -1 when the guest must trap;
+ * host->trap then says why. */
+int wa_host_topic_matches_sub(struct wa_host *h, struct wa_mem m, uint32_t sub, uint32_t sublen,
+                              uint32_t topic, uint32_t topiclen, int32_t *ret);
+int wa_host_log(struct wa_host *h, struct wa_mem m, int32_t level, uint32_t ptr, uint32_t len);
+int wa_host_client_id(struct wa_host *h, struct wa_mem m, uint32_t buf, uint32_t cap, int32_t *ret);
+int wa_host_client_address(struct wa_host *h, struct wa_mem m, uint32_t buf, uint32_t cap, int32_t *ret);
+int wa_host_client_protocol_version(struct wa_host *h, int32_t *ret);
+int wa_host_pw_verify(struct wa_host *h, struct wa_mem m, uint32_t hash, uint32_t hashlen,
+                      uint32_t pw, uint32_t pwlen, int32_t *ret);
+int wa_host_option_file_size(struct wa_host *h, struct wa_mem m, uint32_t key, uint32_t keylen, int32_t *ret);
+int wa_host_option_file_read(struct wa_host *h, struct wa_mem m, uint32_t key, uint32_t keylen,
+                             uint32_t buf, uint32_t cap, int32_t *ret);
+int wa_host_abort(struct wa_host *h, struct wa_mem m, uint32_t msg, uint32_t file, uint32_t line, uint32_t col);
+int wa_host_trace(struct wa_host *h, struct wa_mem m, uint32_t msg, int32_t n, const double a[5]);
+int wa_host_seed(struct wa_host *h, double *ret);
+int wa_host_date_now(struct wa_host *h, double *ret);
+
+#endif

@@ -1,0 +1,130 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "limits.h"
+#include "options.h"
+
+static char *dup_or_empty(const char *s, size_t *len)
+{
+	char *copy;
+
+	*len = s ? strlen(s) : 0;
+	copy = malloc(*len + 1);
+	if (copy) {
+		if (*len) memcpy(copy, s, *len);
+		copy[*len] = '\0';
+	}
+	return copy;
+}
+
+struct wa_options *wa_options_new(const struct wa_kv *kv, unsigned n, char *err, size_t errlen)
+{
+	struct wa_options *opts;
+
+	if (n > WA_MAX_OPTIONS) {
+		snprintf(err, errlen, "%u options given, at most %u are supported", n, WA_MAX_OPTIONS);
+		return NULL;
+	}
+	opts = calloc(1, sizeof *opts);
+	if (opts && n) opts->items = calloc(n, sizeof *opts->items);
+	if (!opts || (n && !opts->items)) goto nomem;
+	for (unsigned i = 0; i < n; i++) {
+		struct wa_opt *o = &opts->items[i];
+		o->key = dup_or_empty(kv[i].key, &o->keylen);
+		o->value = dup_or_empty(kv[i].value, &o->valuelen);
+		opts->count = i + 1;
+		if (!o->key || !o->value) goto nomem;
+	}
+	return opts;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	wa_options_free(opts);
+	return NULL;
+}
+
+void wa_options_free(struct wa_options *opts)
+{
+	if (!opts) return;
+	for (unsigned i = 0; i < opts->count; i++) {
+		free(opts->items[i].key);
+		free(opts->items[i].value);
+	}
+	free(opts->items);
+	free(opts);
+}
+
+const struct wa_opt *wa_options_find(const struct wa_options *opts, const char *key, size_t keylen)
+{
+	for (unsigned i = opts->count; i-- > 0;) {
+		const struct wa_opt *o = &opts->items[i];
+		if (o->keylen == keylen && memcmp(o->key, key, keylen) == 0) return o;
+	}
+	return NULL;
+}
+
+static const char *get(const struct wa_options *opts, const char *key)
+{
+	const struct wa_opt *o = wa_options_find(opts, key, strlen(key));
+	return o ? o->value : NULL;
+}
+
+/* Unsigned decimal in [min, max]; absent keeps *out (the default). */
+static int parse_number(const struct wa_options *opts, const char *key, uint64_t min, uint64_t max,
+                        uint64_t *out, char *err, size_t errlen)
+{
+	const char *s = get(opts, key);
+	uint64_t v = 0;
+
+	if (!s) return 0;
+	if (!*s) goto bad;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9') goto bad;
+		v = v * 10 + (uint64_t)(*p - '0');
+		if (v > max) goto bad;
+	}
+	if (v < min) goto bad;
+	*out = v;
+	return 0;
+bad:
+	snprintf(err, errlen, "option %s: \"%s\" is not a whole number from %llu to %llu", key, s,
+	         (unsigned long long)min, (unsigned long long)max);
+	return -1;
+}
+
+int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *err, size_t errlen)
+{
+	uint64_t module_bytes = WA_MAX_MODULE_BYTES, pages = WA_MAX_MEMORY_PAGES;
+	uint64_t payload = WA_MAX_PAYLOAD_BYTES, fuel = WA_DEFAULT_FUEL, timeout = WA_DEFAULT_TIMEOUT_MS;
+	const char *on_error = get(opts, WA_OPT_ON_ERROR);
+
+	memset(cfg, 0, sizeof *cfg);
+	cfg->module_path = get(opts, WA_OPT_MODULE);
+	if (!cfg->module_path || !*cfg->module_path) {
+		snprintf(err, errlen, "option %s (the policy .wasm file) is required", WA_OPT_MODULE);
+		return -1;
+	}
+	if (!on_error || strcmp(on_error, "deny") == 0) {
+		cfg->on_error = WA_DENY;
+	} else if (strcmp(on_error, "defer") == 0) {
+		cfg->on_error = WA_DEFER;
+	} else {
+		snprintf(err, errlen, "option %s: \"%s\" is neither deny nor defer", WA_OPT_ON_ERROR, on_error);
+		return -1;
+	}
+	/* Upper bounds: a module the gate can still hold in memory, wasm's 4 GiB address space,
+	 * MQTT's largest payload, and budgets whose init multiples (WA_INIT_BUDGET_FACTOR) fit. */
+	if (parse_number(opts, WA_OPT_MAX_MODULE_BYTES, 8, 1u << 30, &module_bytes, err, errlen) ||
+	    parse_number(opts, WA_OPT_MAX_MEMORY_PAGES, 1, 65536, &pages, err, errlen) ||
+	    parse_number(opts, WA_OPT_MAX_PAYLOAD, 0, 268435455, &payload, err, errlen) ||
+	    parse_number(opts, WA_OPT_FUEL, 1, 1000000000000000ull, &fuel, err, errlen) ||
+	    parse_number(opts, WA_OPT_TIMEOUT_MS, 1, 3600000, &timeout, err, errlen)) {
+		return -1;
+	}
+	cfg->max_module_bytes = (uint32_t)module_bytes;
+	cfg->max_memory_pages = (uint32_t)pages;
+	cfg->max_payload = (uint32_t)payload;
+	cfg->fuel = (int64_t)fuel;
+	cfg->timeout_ms = (uint32_t)timeout;
+	return 0;
+}

@@ -1,0 +1,60 @@
+/* Plugin options: an owned copy of every plugin_opt_* / auth_opt_* pair (prefix stripped, in
+ * configuration order: the policy sees them all as its Options), and the host's own settings
+ * parsed from them. */
+#ifndef WASM_AUTH_OPTIONS_H
+#define WASM_AUTH_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "abi.h"
+
+struct wa_kv {
+	const char *key;
+	const char *value;
+};
+
+struct wa_opt {
+	char *key;
+	size_t keylen;
+	char *value;
+	size_t valuelen;
+};
+
+struct wa_options {
+	unsigned count;
+	struct wa_opt *items;
+};
+
+/* The host's settings (docs/ABI.md, limits.h). */
+struct wa_config {
+	const char *module_path;    /* wasm_module (required), points into the options */
+	enum wa_decision on_error;  /* wasm_on_error: deny (default) | defer */
+	uint32_t max_module_bytes;  /* wasm_max_module_bytes */
+	uint32_t max_memory_pages;  /* wasm_max_memory_pages */
+	uint32_t max_payload;       /* wasm_max_payload */
+	int64_t fuel;               /* wasm_fuel: per request hook call */
+	uint32_t timeout_ms;        /* wasm_timeout_ms: per request hook call */
+};
+
+#define WA_OPT_MODULE           "wasm_module"
+#define WA_OPT_ON_ERROR         "wasm_on_error"
+#define WA_OPT_MAX_MODULE_BYTES "wasm_max_module_bytes"
+#define WA_OPT_MAX_MEMORY_PAGES "wasm_max_memory_pages"
+#define WA_OPT_MAX_PAYLOAD      "wasm_max_payload"
+#define WA_OPT_FUEL             "wasm_fuel"
+#define WA_OPT_TIMEOUT_MS       "wasm_timeout_ms"
+
+/* Copies n pairs (NULL keys or values count as empty). NULL on allocation failure or when n is
+ * above WA_MAX_OPTIONS (err says which). */
+struct wa_options *wa_options_new(const struct wa_kv *kv, unsigned n, char *err, size_t errlen);
+void wa_options_free(struct wa_options *opts);
+
+/* The last pair with this key (later lines win), or NULL. */
+const struct wa_opt *wa_options_find(const struct wa_options *opts, const char *key, size_t keylen);
+
+/* Fills cfg from opts (defaults from limits.h). -1 with err ("option wasm_fuel: ...") if an
+ * option is missing or out of range. */
+int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *err, size_t errlen);
+
+#endif

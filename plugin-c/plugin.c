@@ -1,0 +1,197 @@
+/* The mosquitto glue (plugin API v5): options in, events to the policy runtime, decisions back
+ * as mosquitto return codes. Everything else lives in the runtime (auth.h, policy.h). */
+#include <stdlib.h>
+
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+#include <mosquitto.h>
+
+#include "auth.h"
+#include "limits.h"
+#include "log.h"
+
+struct plugin {
+	mosquitto_plugin_id_t *id;
+	struct wa_auth *auth;
+	unsigned registered; /* bit (1u << enum wa_hook) per request callback currently registered */
+};
+
+static void log_to_mosquitto(int level, const char *line)
+{
+	mosquitto_log_printf(level, "%s", line);
+}
+
+static const char *client_id(const void *client)
+{
+	return mosquitto_client_id(client);
+}
+
+static const char *client_address(const void *client)
+{
+	return mosquitto_client_address(client);
+}
+
+static int client_protocol_version(const void *client)
+{
+	return mosquitto_client_protocol_version(client);
+}
+
+static const struct wa_client_ops client_ops = { client_id, client_address, client_protocol_version };
+
+static int decision_rc(enum wa_decision d, int deny_rc)
+{
+	switch (d) {
+	case WA_ALLOW:
+		return MOSQ_ERR_SUCCESS;
+	case WA_DEFER:
+		return MOSQ_ERR_PLUGIN_DEFER;
+	default:
+		return deny_rc;
+	}
+}
+
+static int on_basic_auth(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_basic_auth *ed = event_data;
+	struct plugin *pl = userdata;
+
+	(void)event;
+	return decision_rc(wa_policy_unpwd_check(wa_auth_policy(pl->auth), ed->client, ed->username, ed->password),
+	                   MOSQ_ERR_AUTH);
+}
+
+static int on_acl_check(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_acl_check *ed = event_data;
+	struct plugin *pl = userdata;
+	enum wa_decision d;
+
+	(void)event;
+	d = wa_policy_acl_check(wa_auth_policy(pl->auth), ed->client, mosquitto_client_id(ed->client),
+	                        mosquitto_client_username(ed->client), ed->topic, ed->access, ed->payload,
+	                        ed->payloadlen, ed->qos, ed->retain);
+	return decision_rc(d, MOSQ_ERR_ACL_DENIED);
+}
+
+static int on_psk_key(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_psk_key *ed = event_data;
+	struct plugin *pl = userdata;
+	enum wa_decision d;
+
+	(void)event;
+	if (!ed->key || ed->max_key_len <= 0) return MOSQ_ERR_AUTH;
+	d = wa_policy_psk_key_get(wa_auth_policy(pl->auth), ed->client, ed->identity, ed->hint, ed->key,
+	                          (size_t)ed->max_key_len);
+	return decision_rc(d, MOSQ_ERR_AUTH);
+}
+
+static const struct {
+	enum wa_hook hook;
+	int event;
+	MOSQ_FUNC_generic_callback cb;
+} request_events[] = {
+	{ WA_HOOK_UNPWD_CHECK, MOSQ_EVT_BASIC_AUTH, on_basic_auth },
+	{ WA_HOOK_ACL_CHECK, MOSQ_EVT_ACL_CHECK, on_acl_check },
+	{ WA_HOOK_PSK_KEY_GET, MOSQ_EVT_PSK_KEY, on_psk_key },
+};
+#define N_REQUEST_EVENTS (sizeof request_events / sizeof request_events[0])
+
+/* Registers exactly the request callbacks whose hooks the current policy exports (a reload may
+ * change the set). Returns 0, or the first mosquitto error. */
+static int sync_callbacks(struct plugin *pl, unsigned hooks)
+{
+	for (unsigned i = 0; i < N_REQUEST_EVENTS; i++) {
+		unsigned bit = 1u << request_events[i].hook;
+		int rc;
+
+		if ((hooks & bit) && !(pl->registered & bit)) {
+			rc = mosquitto_callback_register(pl->id, request_events[i].event, request_events[i].cb, NULL, pl);
+			if (rc != MOSQ_ERR_SUCCESS) {
+				wa_log(WA_LOG_ERR, "cannot register the %s callback: %s", wa_hooks[request_events[i].hook].name,
+				       mosquitto_strerror(rc));
+				return rc;
+			}
+			pl->registered |= bit;
+		} else if (!(hooks & bit) && (pl->registered & bit)) {
+			mosquitto_callback_unregister(pl->id, request_events[i].event, request_events[i].cb, NULL);
+			pl->registered &= ~bit;
+		}
+	}
+	return MOSQ_ERR_SUCCESS;
+}
+
+static int on_reload(int event, void *event_data, void *userdata)
+{
+	struct plugin *pl = userdata;
+
+	(void)event;
+	(void)event_data; /* the options stay those the plugin was started with */
+	wa_auth_reload(pl->auth);
+	sync_callbacks(pl, wa_policy_hooks(wa_auth_policy(pl->auth)));
+	return MOSQ_ERR_SUCCESS;
+}
+
+int mosquitto_plugin_version(int supported_version_count, const int *supported_versions)
+{
+	for (int i = 0; i < supported_version_count; i++) {
+		if (supported_versions[i] == 5) return 5;
+	}
+	return -1;
+}
+
+static void plugin_free(struct plugin *pl)
+{
+	if (!pl) return;
+	sync_callbacks(pl, 0);
+	mosquitto_callback_unregister(pl->id, MOSQ_EVT_RELOAD, on_reload, NULL);
+	wa_auth_free(pl->auth);
+	free(pl);
+}
+
+int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, struct mosquitto_opt *options,
+                          int option_count)
+{
+	struct wa_kv kv[WA_MAX_OPTIONS];
+	struct plugin *pl;
+	unsigned n = option_count > 0 ? (unsigned)option_count : 0u;
+	int rc;
+
+	wa_log_set_sink(log_to_mosquitto);
+	if (n > WA_MAX_OPTIONS) {
+		wa_log(WA_LOG_ERR, "cannot load policy: %u options given, at most %u are supported", n, WA_MAX_OPTIONS);
+		return MOSQ_ERR_INVAL;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		kv[i].key = options[i].key;
+		kv[i].value = options[i].value;
+	}
+	pl = calloc(1, sizeof *pl);
+	if (!pl) {
+		wa_log(WA_LOG_ERR, "cannot load policy: out of memory");
+		return MOSQ_ERR_NOMEM;
+	}
+	pl->id = identifier;
+	pl->auth = wa_auth_new(kv, n, &client_ops);
+	if (!pl->auth) {
+		free(pl);
+		return MOSQ_ERR_UNKNOWN;
+	}
+	rc = mosquitto_callback_register(identifier, MOSQ_EVT_RELOAD, on_reload, NULL, pl);
+	if (rc == MOSQ_ERR_SUCCESS) rc = sync_callbacks(pl, wa_policy_hooks(wa_auth_policy(pl->auth)));
+	if (rc != MOSQ_ERR_SUCCESS) {
+		plugin_free(pl);
+		return rc;
+	}
+	*userdata = pl;
+	return MOSQ_ERR_SUCCESS;
+}
+
+int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int option_count)
+{
+	(void)options;
+	(void)option_count;
+	plugin_free(userdata);
+	wa_log_set_sink(NULL);
+	return MOSQ_ERR_SUCCESS;
+}

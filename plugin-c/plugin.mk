@@ -1,0 +1,147 @@
+# The C plugin: wasm3 (fetched from crates.io), the policy runtime, the mosquitto glue, wa-call
+# and the C unit tests. Included by the top-level Makefile; paths are relative to the repo root.
+#
+#   make WASM3_SRC=/path/to/wasm3/source     use a wasm3 checkout instead of fetching
+#   make MOSQUITTO_SRC=/path/to/mosquitto    mosquitto headers from a source tree, not /usr/include
+#   make install PREFIX=/usr DESTDIR=...     install the plugin into mosquitto's plugin directory
+#
+# Others link the runtime as: $(RUNTIME_LIB) $(RUNTIME_LDLIBS), headers from plugin-c/ (include
+# them by relative path: do not put plugin-c on -I, its limits.h would shadow <limits.h>).
+.PHONY: test-c install-plugin wasm3-fetch
+
+CC       ?= cc
+PREFIX   ?= /usr
+DESTDIR  ?=
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+PLUGIN_INSTALL_DIR := $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
+
+PLUGIN_SO      := $(BUILD)/mosquitto_wasm_auth.so
+WA_CALL_BIN    := $(BUILD)/bin/wa-call
+RUNTIME_LIB    := $(BUILD)/libwasm_auth_runtime.a
+RUNTIME_LDLIBS := -lcrypto -lm
+
+# --- wasm3 -------------------------------------------------------------------------------------
+# wasm3 v0.9.0 as shipped in crates.io's wasm3x-sys 0.2.1 (docs/WASM3.md). The .crate's sha256 is
+# pinned: a mismatch stops the build.
+WASM3_CRATE         := wasm3x-sys
+WASM3_CRATE_VERSION := 0.2.1
+WASM3_CRATE_SHA256  := 348492b8c2fb4902087770a26c3500e12b375e687a6d7f4155b7953a26ff8f7c
+WASM3_FETCHED       := $(BUILD)/wasm3/source
+WASM3_SRC           ?= $(WASM3_FETCHED)
+# Only the interpreter core: no WASI, uvwasi, tracer, libc API or extensions.
+WASM3_CORE := m3_bind m3_code m3_compile m3_core m3_env m3_exec m3_function m3_info m3_module \
+              m3_parse m3_validate
+WASM3_OBJS := $(WASM3_CORE:%=$(BUILD)/obj/wasm3/%.o)
+WASM3_LIB  := $(BUILD)/libwasm3.a
+# wasm3 is third-party code: its own (relaxed) warning level, -O2 so the op handlers become tail
+# calls, the shared configuration header force-included.
+WASM3_CFLAGS := -std=gnu11 -O2 -g -fPIC -fvisibility=hidden -w \
+                -include plugin-c/wasm3_config.h -I$(WASM3_SRC)
+
+$(WASM3_FETCHED)/wasm3.h: plugin-c/fetch-wasm3.sh plugin-c/plugin.mk
+	plugin-c/fetch-wasm3.sh $(WASM3_CRATE) $(WASM3_CRATE_VERSION) $(WASM3_CRATE_SHA256) \
+		$(BUILD)/wasm3-fetch $(WASM3_FETCHED)
+	@touch $@
+
+wasm3-fetch: $(WASM3_SRC)/wasm3.h
+
+$(BUILD)/obj/wasm3/%.o: $(WASM3_SRC)/wasm3.h plugin-c/wasm3_config.h plugin-c/limits.h
+	@mkdir -p $(@D)
+	$(CC) $(WASM3_CFLAGS) -c $(WASM3_SRC)/$*.c -o $@
+
+$(WASM3_LIB): $(WASM3_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# --- our code ----------------------------------------------------------------------------------
+ifneq ($(MOSQUITTO_SRC),)
+MOSQ_CPPFLAGS := -I$(MOSQUITTO_SRC)/include -I$(MOSQUITTO_SRC)/lib -I$(MOSQUITTO_SRC)
+endif
+
+WA_CFLAGS  := -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -fvisibility=hidden -MMD -MP
+# engine_wasm3.c reads wasm3's internal structs: same configuration header, wasm3's headers as
+# system headers (their style is not ours to warn about).
+ENGINE_CFLAGS := -include plugin-c/wasm3_config.h -isystem $(WASM3_SRC)
+
+RUNTIME_SRCS := abi.c abi_marshal.c auth.c engine_wasm3.c hostfns.c log.c options.c policy.c \
+                pwhash.c text.c topic.c
+RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/obj/plugin-c/%.o)
+
+# GATE_OBJS comes from plugin-c/gate/gate.mk (H5): the gate's objects, compiled -fPIC.
+$(RUNTIME_LIB): $(RUNTIME_OBJS) $(GATE_OBJS) $(WASM3_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/obj/plugin-c/engine_wasm3.o: plugin-c/engine_wasm3.c $(WASM3_SRC)/wasm3.h plugin-c/wasm3_config.h
+	@mkdir -p $(@D)
+	$(CC) $(WA_CFLAGS) $(ENGINE_CFLAGS) -c $< -o $@
+
+# plugin.c defines the three entry points mosquitto looks up: default visibility for it.
+$(BUILD)/obj/plugin-c/plugin.o: plugin-c/plugin.c
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -fvisibility=hidden,$(WA_CFLAGS)) $(MOSQ_CPPFLAGS) -c $< -o $@
+
+$(BUILD)/obj/plugin-c/%.o: plugin-c/%.c
+	@mkdir -p $(@D)
+	$(CC) $(WA_CFLAGS) -c $< -o $@
+
+# Only the mosquitto_plugin_* entry points leave the .so; the runtime and wasm3 stay private so
+# they cannot clash with the broker or other plugins.
+$(PLUGIN_SO): $(BUILD)/obj/plugin-c/plugin.o $(RUNTIME_LIB) plugin-c/plugin.map
+	$(CC) -shared -o $@ $(BUILD)/obj/plugin-c/plugin.o $(RUNTIME_LIB) $(RUNTIME_LDLIBS) \
+		-Wl,--version-script=plugin-c/plugin.map
+
+$(WA_CALL_BIN): $(BUILD)/obj/plugin-c/wa_call.o $(RUNTIME_LIB)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(RUNTIME_LDLIBS)
+
+all: $(PLUGIN_SO) $(WA_CALL_BIN)
+
+install-plugin: $(PLUGIN_SO)
+	install -d $(DESTDIR)$(PLUGIN_INSTALL_DIR)
+	install -m 0644 $(PLUGIN_SO) $(DESTDIR)$(PLUGIN_INSTALL_DIR)/mosquitto_wasm_auth.so
+
+install: install-plugin
+
+# --- C unit tests ------------------------------------------------------------------------------
+# Our code again with AddressSanitizer and UBSan (wasm3 itself stays uninstrumented: it relies on
+# tail calls, which ASan's stack instrumentation defeats).
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+TEST_CFLAGS := -std=c11 -Wall -Wextra -Werror -O1 -g -MMD -MP $(SAN_FLAGS)
+C_TESTS := test_topic test_pwhash test_text test_marshal test_options test_runtime
+C_TEST_BINS := $(C_TESTS:%=$(BUILD)/tests-c/%)
+SAN_RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/obj-san/plugin-c/%.o)
+C_TEST_FIXTURES := $(patsubst plugin-c/tests/fixtures/%.ts,$(BUILD)/tests-c/fixtures/%.wasm,\
+                   $(wildcard plugin-c/tests/fixtures/*.ts))
+
+$(BUILD)/obj-san/plugin-c/engine_wasm3.o: plugin-c/engine_wasm3.c $(WASM3_SRC)/wasm3.h plugin-c/wasm3_config.h
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(ENGINE_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj-san/plugin-c/%.o: plugin-c/%.c
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/libwasm_auth_runtime_san.a: $(SAN_RUNTIME_OBJS) $(GATE_OBJS) $(WASM3_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# test_topic compares against libmosquitto's matcher: only this test links -lmosquitto.
+$(BUILD)/tests-c/test_topic: LDLIBS_EXTRA := -lmosquitto
+$(BUILD)/tests-c/%: plugin-c/tests/%.c plugin-c/tests/check.h $(BUILD)/libwasm_auth_runtime_san.a
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(MOSQ_CPPFLAGS) -o $@ $< $(BUILD)/libwasm_auth_runtime_san.a \
+		$(RUNTIME_LDLIBS) $(LDLIBS_EXTRA)
+
+$(BUILD)/tests-c/fixtures/%.wasm: plugin-c/tests/fixtures/%.ts node_modules/.package-lock.json
+	@mkdir -p $(@D)
+	$(ASC) $< -o $@ --runtime incremental -O2
+
+test-c: $(C_TEST_BINS) $(C_TEST_FIXTURES) $(WA_CALL_BIN) $(PLUGIN_SO)
+	@set -e; for t in $(C_TEST_BINS); do echo "== $$t"; \
+		WA_TEST_FIXTURES=$(BUILD)/tests-c/fixtures WA_CALL=$(WA_CALL_BIN) $$t; done
+
+test: test-c
+
+-include $(RUNTIME_OBJS:.o=.d) $(SAN_RUNTIME_OBJS:.o=.d) $(BUILD)/obj/plugin-c/plugin.d \
+         $(BUILD)/obj/plugin-c/wa_call.d $(C_TEST_BINS:=.d)

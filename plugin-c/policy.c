@@ -1,0 +1,495 @@
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "abi_marshal.h"
+#include "engine.h"
+#include "gate/gate.h"
+#include "limits.h"
+#include "log.h"
+#include "policy.h"
+#include "text.h"
+
+/* Failure recovery. After a trap, an invalid decision or a bad result pointer the instance may
+ * be half-way through updating its heap, so it is never called again: it is dropped, and the
+ * next request re-creates it from the cached, already gated and metered bytes, running the
+ * start function, plugin_init and security_init(reload = 0) again. What the policy derives
+ * from its options and option files therefore comes back; everything it accumulated while
+ * serving requests (counters, caches, rate-limit windows, anything in globals or on its heap)
+ * is lost. If re-creation fails, requests get the failure decision and the next attempt waits
+ * WA_RETRY_INTERVAL_MS. */
+
+struct wa_policy {
+	const struct wa_config *cfg;
+	const struct wa_options *opts;
+	uint8_t *bytes;           /* gated + metered module, kept for re-instantiation */
+	size_t len;
+	unsigned hooks;           /* from the gate's report */
+	struct wa_engine *eng;    /* NULL after a failure, until re-created */
+	struct wa_host host;
+	uint32_t buf, cap;        /* the guest's request buffer */
+	struct timespec retry_at; /* no re-instantiation before this (after a failed one) */
+	/* Rate limit for per-request error lines. */
+	int reported;
+	time_t last_report;
+	unsigned suppressed;
+};
+
+static struct wa_budget request_budget(const struct wa_policy *p)
+{
+	struct wa_budget b = { p->cfg->fuel, p->cfg->timeout_ms };
+	return b;
+}
+
+/* Lifecycle hooks may parse option files: a larger budget (limits.h). */
+static struct wa_budget lifecycle_budget(const struct wa_policy *p)
+{
+	struct wa_budget b = { p->cfg->fuel * WA_INIT_BUDGET_FACTOR, p->cfg->timeout_ms * WA_INIT_BUDGET_FACTOR };
+	return b;
+}
+
+static struct timespec now_monotonic(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts;
+}
+
+/* One line per WA_ERROR_LOG_INTERVAL_S per policy: a broken policy must not flood the log with
+ * a line per message. The next line says how many were left out. */
+static void report(struct wa_policy *p, int level, const char *fmt, ...)
+{
+	time_t now = now_monotonic().tv_sec;
+	char line[1536];
+	va_list ap;
+
+	if (p->reported && now - p->last_report < (time_t)WA_ERROR_LOG_INTERVAL_S) {
+		p->suppressed++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (p->suppressed) {
+		wa_log(level, "%s (%u more errors in the last %u s not logged)", line, p->suppressed,
+		       (unsigned)(now - p->last_report));
+	} else {
+		wa_log(level, "%s", line);
+	}
+	p->reported = 1;
+	p->last_report = now;
+	p->suppressed = 0;
+}
+
+static const char *decision_text(enum wa_decision d)
+{
+	return d == WA_DEFER ? "deferred" : "denied";
+}
+
+/* Discards an instance that can no longer be trusted (see the comment at the top). */
+static void drop(struct wa_policy *p)
+{
+	wa_engine_free(p->eng);
+	p->eng = NULL;
+}
+
+/* The failure decision for a request, logged. discard = 1 when the instance is no longer trusted. */
+static enum wa_decision fail(struct wa_policy *p, enum wa_hook hook, int discard, const char *fmt, ...)
+{
+	char why[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	report(p, WA_LOG_ERR, "%s failed, request %s: %s", wa_hooks[hook].name,
+	       decision_text(p->cfg->on_error), why);
+	if (discard) drop(p);
+	return p->cfg->on_error;
+}
+
+/* Makes the request buffer hold at least need bytes (asking the guest only when it must). */
+static const char *ensure_buffer(struct wa_policy *p, uint32_t need)
+{
+	uint32_t size, args[1];
+	int32_t ptr = 0;
+	const char *trap;
+
+	if (need <= p->cap && p->buf) return NULL;
+	size = need < WA_INITIAL_REQUEST_BUFFER ? WA_INITIAL_REQUEST_BUFFER : need;
+	/* Grow geometrically so a slowly growing request size does not ask every time. */
+	if (p->cap && size < p->cap * 2u && p->cap * 2u > p->cap) size = p->cap * 2u;
+	if (size > INT32_MAX) return "request too large";
+	args[0] = size;
+	trap = wa_engine_call(p->eng, WA_EXPORT_BUFFER_FN, args, 1, &ptr, request_budget(p));
+	if (trap) return trap;
+	if (ptr == 0 || !wa_mem_range(wa_engine_memory(p->eng), (uint32_t)ptr, size)) {
+		p->buf = p->cap = 0;
+		return WA_EXPORT_BUFFER " returned a buffer outside memory";
+	}
+	p->buf = (uint32_t)ptr;
+	p->cap = size;
+	return NULL;
+}
+
+/* A fresh engine from p->bytes: start function, ABI version, first request buffer. */
+static int instantiate(struct wa_policy *p, char *err, size_t errlen)
+{
+	const char *trap;
+	int32_t version = 0;
+
+	p->buf = p->cap = 0;
+	p->eng = wa_engine_new(p->bytes, p->len, p->cfg->max_memory_pages, &p->host, err, errlen);
+	if (!p->eng) return -1;
+	for (unsigned h = 0; h < WA_HOOK_COUNT; h++) {
+		if (!!(p->hooks & (1u << h)) != wa_engine_has(p->eng, h)) {
+			snprintf(err, errlen, "export %s: the gate and the interpreter disagree", wa_hooks[h].name);
+			goto fail;
+		}
+	}
+	if (!wa_engine_has(p->eng, WA_EXPORT_ABI_FN) || !wa_engine_has(p->eng, WA_EXPORT_BUFFER_FN)) {
+		snprintf(err, errlen, "missing export %s or %s", WA_EXPORT_ABI_VERSION, WA_EXPORT_BUFFER);
+		goto fail;
+	}
+	trap = wa_engine_start(p->eng, lifecycle_budget(p));
+	if (trap) {
+		snprintf(err, errlen, "start function trapped: %s", trap);
+		goto fail;
+	}
+	trap = wa_engine_call(p->eng, WA_EXPORT_ABI_FN, NULL, 0, &version, request_budget(p));
+	if (trap) {
+		snprintf(err, errlen, "%s trapped: %s", WA_EXPORT_ABI_VERSION, trap);
+		goto fail;
+	}
+	if (version != WA_ABI_VERSION) {
+		snprintf(err, errlen, "built for ABI %d, this plugin speaks %d", version, WA_ABI_VERSION);
+		goto fail;
+	}
+	trap = ensure_buffer(p, WA_INITIAL_REQUEST_BUFFER);
+	if (trap) {
+		snprintf(err, errlen, "%s(%u): %s", WA_EXPORT_BUFFER, WA_INITIAL_REQUEST_BUFFER, trap);
+		goto fail;
+	}
+	return 0;
+fail:
+	drop(p);
+	return -1;
+}
+
+struct wa_policy *wa_policy_new(const uint8_t *bytes, size_t len, const struct wa_config *cfg,
+                                const struct wa_options *opts, const struct wa_client_ops *client_ops,
+                                char *err, size_t errlen)
+{
+	struct wa_gate_config gc;
+	struct wa_gate_report rep;
+	struct wa_policy *p = calloc(1, sizeof *p);
+
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->cfg = cfg;
+	p->opts = opts;
+	p->host.opts = opts;
+	p->host.client_ops = client_ops;
+
+	/* Every byte passes the gate before the interpreter sees any. */
+	wa_gate_config_defaults(&gc);
+	gc.max_module_bytes = cfg->max_module_bytes;
+	gc.max_memory_pages = cfg->max_memory_pages;
+	memset(&rep, 0, sizeof rep);
+	if (wa_gate_check(bytes, len, &gc, &rep, err, errlen) != 0) goto fail;
+	if (wa_gate_meter(bytes, len, &p->bytes, &p->len, err, errlen) != 0) goto fail;
+	p->hooks = rep.hooks;
+	if (!(p->hooks & ((1u << WA_HOOK_UNPWD_CHECK) | (1u << WA_HOOK_ACL_CHECK) | (1u << WA_HOOK_PSK_KEY_GET)))) {
+		snprintf(err, errlen, "exports no request hook (unpwd_check, acl_check, psk_key_get)");
+		goto fail;
+	}
+	if (instantiate(p, err, errlen) != 0) goto fail;
+	return p;
+fail:
+	wa_policy_free(p);
+	return NULL;
+}
+
+void wa_policy_free(struct wa_policy *p)
+{
+	if (!p) return;
+	wa_engine_free(p->eng);
+	free(p->bytes);
+	free(p);
+}
+
+unsigned wa_policy_hooks(const struct wa_policy *p)
+{
+	return p->hooks;
+}
+
+/* Calls a lifecycle hook with the Options descriptor (plugin_init, security_init) or plain
+ * arguments. *refused = 1 if it returned 0. NULL or the trap message. */
+static const char *call_lifecycle(struct wa_policy *p, enum wa_hook hook, int with_opts, int has_flag,
+                                  uint32_t flag, int *refused)
+{
+	uint32_t args[2];
+	unsigned n = 0;
+	int32_t result = 1;
+	const char *trap;
+
+	*refused = 0;
+	if (!p->eng || !wa_engine_has(p->eng, hook)) return NULL;
+	if (with_opts) {
+		trap = ensure_buffer(p, wa_marshal_options_size(p->opts));
+		if (trap) return trap;
+		if (wa_marshal_options(wa_engine_memory(p->eng), p->buf, p->cap, p->opts, &args[n++]) != 0) {
+			return "options do not fit the request buffer";
+		}
+	}
+	if (has_flag) args[n++] = flag;
+	p->host.in_init = with_opts;
+	trap = wa_engine_call(p->eng, hook, args, n, &result, lifecycle_budget(p));
+	p->host.in_init = 0;
+	if (!trap && wa_engine_results(p->eng, hook) == 1 && result == 0) *refused = 1;
+	return trap;
+}
+
+static int recreate(struct wa_policy *p, int with_security_init, char *err, size_t errlen);
+
+static int init_hook(struct wa_policy *p, enum wa_hook hook, int has_flag, uint32_t flag, char *err, size_t errlen)
+{
+	int refused;
+	const char *trap;
+
+	/* security_init on a dropped instance (a cleanup hook trapped): re-create it first. */
+	if (!p->eng && recreate(p, 0, err, errlen) != 0) return -1;
+	trap = call_lifecycle(p, hook, 1, has_flag, flag, &refused);
+	if (trap) {
+		snprintf(err, errlen, "%s trapped: %s", wa_hooks[hook].name, trap);
+		drop(p);
+		return -1;
+	}
+	if (refused) {
+		snprintf(err, errlen, "%s returned 0 (refused)", wa_hooks[hook].name);
+		return -1;
+	}
+	return 0;
+}
+
+int wa_policy_plugin_init(struct wa_policy *p, char *err, size_t errlen)
+{
+	return init_hook(p, WA_HOOK_PLUGIN_INIT, 0, 0, err, errlen);
+}
+
+int wa_policy_security_init(struct wa_policy *p, int reload, char *err, size_t errlen)
+{
+	return init_hook(p, WA_HOOK_SECURITY_INIT, 1, reload ? 1u : 0u, err, errlen);
+}
+
+static void cleanup_hook(struct wa_policy *p, enum wa_hook hook, int has_flag, uint32_t flag)
+{
+	int refused;
+	const char *trap = call_lifecycle(p, hook, 0, has_flag, flag, &refused);
+
+	if (trap) {
+		report(p, WA_LOG_ERR, "%s trapped: %s", wa_hooks[hook].name, trap);
+		drop(p);
+	}
+}
+
+void wa_policy_security_cleanup(struct wa_policy *p, int reload)
+{
+	cleanup_hook(p, WA_HOOK_SECURITY_CLEANUP, 1, reload ? 1u : 0u);
+}
+
+void wa_policy_plugin_cleanup(struct wa_policy *p)
+{
+	cleanup_hook(p, WA_HOOK_PLUGIN_CLEANUP, 0, 0);
+}
+
+static int retry_allowed(const struct wa_policy *p)
+{
+	struct timespec now = now_monotonic();
+	return now.tv_sec > p->retry_at.tv_sec ||
+	       (now.tv_sec == p->retry_at.tv_sec && now.tv_nsec >= p->retry_at.tv_nsec);
+}
+
+/* A new instance from the cached bytes, with plugin_init (and security_init(reload = 0)). */
+static int recreate(struct wa_policy *p, int with_security_init, char *err, size_t errlen)
+{
+	if (instantiate(p, err, errlen) == 0 && wa_policy_plugin_init(p, err, errlen) == 0 &&
+	    (!with_security_init || wa_policy_security_init(p, 0, err, errlen) == 0)) {
+		return 0;
+	}
+	drop(p);
+	return -1;
+}
+
+/* Before a request: re-create a dropped instance (see the comment at the top). 0 = ready. */
+static int ready(struct wa_policy *p, enum wa_hook hook)
+{
+	char err[512];
+
+	if (p->eng) return 0;
+	if (!retry_allowed(p)) {
+		fail(p, hook, 0, "the policy instance is unavailable (re-creating it failed)");
+		return -1;
+	}
+	if (recreate(p, 1, err, sizeof err) == 0) return 0;
+	p->retry_at = now_monotonic();
+	p->retry_at.tv_sec += WA_RETRY_INTERVAL_MS / 1000u;
+	p->retry_at.tv_nsec += (long)(WA_RETRY_INTERVAL_MS % 1000u) * 1000000L;
+	if (p->retry_at.tv_nsec >= 1000000000L) {
+		p->retry_at.tv_sec++;
+		p->retry_at.tv_nsec -= 1000000000L;
+	}
+	fail(p, hook, 0, "re-creating the policy instance failed: %s", err);
+	return -1;
+}
+
+static struct wa_field field(const char *s, int absent_if_null)
+{
+	struct wa_field f = { s ? s : "", s ? (uint32_t)strnlen(s, (size_t)WA_MAX_FIELD_BYTES + 1) : 0u,
+	                      s || !absent_if_null };
+	return f;
+}
+
+/* Writes the fields into the request buffer; desc[i] gets each descriptor's guest pointer. */
+static const char *marshal(struct wa_policy *p, const struct wa_field *f, unsigned nf, uint32_t *desc)
+{
+	const char *trap = ensure_buffer(p, wa_marshal_fields_size(f, nf));
+
+	if (trap) return trap;
+	if (wa_marshal_fields(wa_engine_memory(p->eng), p->buf, p->cap, f, nf, desc) != 0) {
+		return "request does not fit the request buffer";
+	}
+	return NULL;
+}
+
+static const char *invoke(struct wa_policy *p, enum wa_hook hook, const void *client,
+                          const uint32_t *args, unsigned nargs, int32_t *result)
+{
+	const char *trap;
+
+	p->host.client = client;
+	trap = wa_engine_call(p->eng, hook, args, nargs, result, request_budget(p));
+	p->host.client = NULL;
+	return trap;
+}
+
+static enum wa_decision decide(struct wa_policy *p, enum wa_hook hook, int32_t v)
+{
+	if (v == WA_DENY || v == WA_ALLOW || v == WA_DEFER) return (enum wa_decision)v;
+	return fail(p, hook, 1, "returned %d, not a decision (0 deny, 1 allow, 2 defer)", v);
+}
+
+static int too_long(const struct wa_field *f, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (f[i].len > WA_MAX_FIELD_BYTES) return 1;
+	}
+	return 0;
+}
+
+enum wa_decision wa_policy_unpwd_check(struct wa_policy *p, const void *client,
+                                       const char *username, const char *password)
+{
+	const enum wa_hook hook = WA_HOOK_UNPWD_CHECK;
+	struct wa_field f[2] = { field(username, 1), field(password, 1) };
+	uint32_t args[2];
+	int32_t result = 0;
+	const char *trap;
+
+	if (ready(p, hook)) return p->cfg->on_error;
+	if (too_long(f, 2)) return fail(p, hook, 0, "a field is longer than %u bytes", WA_MAX_FIELD_BYTES);
+	trap = marshal(p, f, 2, args);
+	if (!trap) trap = invoke(p, hook, client, args, 2, &result);
+	if (trap) return fail(p, hook, 1, "%s", trap);
+	return decide(p, hook, result);
+}
+
+enum wa_decision wa_policy_acl_check(struct wa_policy *p, const void *client, const char *clientid,
+                                     const char *username, const char *topic, int access,
+                                     const void *payload, uint32_t payloadlen, int qos, int retain)
+{
+	const enum wa_hook hook = WA_HOOK_ACL_CHECK;
+	struct wa_field f[4] = { field(clientid, 0), field(username, 1), field(topic, 0),
+	                         { payload ? payload : "", payload ? payloadlen : 0u, 1 } };
+	uint32_t desc[4], args[7];
+	unsigned nf = 3;
+	int32_t result = 0;
+	const char *trap;
+
+	if (ready(p, hook)) return p->cfg->on_error;
+	if (too_long(f, 3)) return fail(p, hook, 0, "a field is longer than %u bytes", WA_MAX_FIELD_BYTES);
+	/* Only the 7-argument form sees the payload: only it pays for the copy. */
+	if (wa_engine_params(p->eng, hook) == 7) {
+		if (f[3].len > p->cfg->max_payload) {
+			return fail(p, hook, 0, "payload of %u bytes exceeds wasm_max_payload (%u)", f[3].len,
+			            p->cfg->max_payload);
+		}
+		nf = 4;
+	}
+	trap = marshal(p, f, nf, desc);
+	if (!trap) {
+		args[0] = desc[0];
+		args[1] = desc[1];
+		args[2] = desc[2];
+		args[3] = (uint32_t)access;
+		args[4] = desc[3];
+		args[5] = (uint32_t)qos;
+		args[6] = retain ? 1u : 0u;
+		trap = invoke(p, hook, client, args, nf == 4 ? 7 : 4, &result);
+	}
+	if (trap) return fail(p, hook, 1, "%s", trap);
+	return decide(p, hook, result);
+}
+
+/* The key comes back as a guest string (UTF-16LE): hex digits only, copied as ASCII. */
+static enum wa_decision read_key(struct wa_policy *p, uint32_t ptr, char *key, size_t keycap)
+{
+	const enum wa_hook hook = WA_HOOK_PSK_KEY_GET;
+	const uint8_t *data;
+	uint32_t len;
+	size_t chars;
+
+	if (wa_mem_string(wa_engine_memory(p->eng), ptr, &data, &len) != 0) {
+		return fail(p, hook, 1, "returned a string pointer outside memory");
+	}
+	chars = len / 2;
+	if (chars > WA_MAX_PSK_KEY_CHARS || chars >= keycap) {
+		report(p, WA_LOG_WARNING, "psk_key_get: key of %zu hex digits is too long, denying", chars);
+		return WA_DENY;
+	}
+	for (size_t i = 0; i < chars; i++) {
+		uint16_t u = (uint16_t)(data[2 * i] | (data[2 * i + 1] << 8));
+		key[i] = u < 0x80 ? (char)u : '?';
+	}
+	key[chars] = '\0';
+	if (!wa_is_hex(key, chars)) {
+		key[0] = '\0';
+		report(p, WA_LOG_WARNING, "psk_key_get: the key is not hexadecimal, denying");
+		return WA_DENY;
+	}
+	return WA_ALLOW;
+}
+
+enum wa_decision wa_policy_psk_key_get(struct wa_policy *p, const void *client, const char *identity,
+                                       const char *hint, char *key, size_t keycap)
+{
+	const enum wa_hook hook = WA_HOOK_PSK_KEY_GET;
+	struct wa_field f[2] = { field(identity, 0), field(hint, 0) };
+	uint32_t args[2];
+	int32_t result = 0;
+	const char *trap;
+
+	if (keycap) key[0] = '\0';
+	if (ready(p, hook)) return p->cfg->on_error;
+	if (too_long(f, 2)) return fail(p, hook, 0, "a field is longer than %u bytes", WA_MAX_FIELD_BYTES);
+	trap = marshal(p, f, 2, args);
+	if (!trap) trap = invoke(p, hook, client, args, 2, &result);
+	if (trap) return fail(p, hook, 1, "%s", trap);
+	if (result == 0) return WA_DENY;
+	return read_key(p, (uint32_t)result, key, keycap);
+}

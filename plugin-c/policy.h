@@ -1,0 +1,49 @@
+/* The policy runtime: one loaded policy module and the ABI's calls into it (docs/ABI.md).
+ * Engine-neutral: the interpreter sits behind engine.h. Data flows one way: the embedder (plugin.c,
+ * wa-call) passes a request in, gets a decision out. Not thread-safe: one policy per thread. */
+#ifndef WASM_AUTH_POLICY_H
+#define WASM_AUTH_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "abi.h"
+#include "hostfns.h"
+#include "options.h"
+
+struct wa_policy;
+
+/* Checks bytes with the gate, meters them, instantiates, runs the start function, checks
+ * wasm_auth_abi_version and gets the first request buffer. No policy hook runs yet.
+ * cfg, opts and client_ops must outlive the policy. NULL with a one-line reason in err. */
+struct wa_policy *wa_policy_new(const uint8_t *bytes, size_t len, const struct wa_config *cfg,
+                                const struct wa_options *opts, const struct wa_client_ops *client_ops,
+                                char *err, size_t errlen);
+/* Frees without calling the guest (see wa_policy_plugin_cleanup). */
+void wa_policy_free(struct wa_policy *p);
+
+/* Bit (1u << enum wa_hook) for every hook the module exports. */
+unsigned wa_policy_hooks(const struct wa_policy *p);
+
+/* Lifecycle. The init hooks return 0, or -1 with the reason in err when the hook trapped or
+ * returned 0 (refused). Hooks the module does not export succeed trivially. */
+int wa_policy_plugin_init(struct wa_policy *p, char *err, size_t errlen);
+int wa_policy_security_init(struct wa_policy *p, int reload, char *err, size_t errlen);
+/* Cleanup hooks cannot refuse; a trap is logged. */
+void wa_policy_security_cleanup(struct wa_policy *p, int reload);
+void wa_policy_plugin_cleanup(struct wa_policy *p);
+
+/* Requests. NULL strings are absent values (ABI: descriptor pointer 0) where the ABI allows
+ * it (username, password), empty strings elsewhere. client is handed back to the
+ * wa_client_ops callbacks while the guest runs. Any failure gives cfg->on_error. */
+enum wa_decision wa_policy_unpwd_check(struct wa_policy *p, const void *client,
+                                       const char *username, const char *password);
+enum wa_decision wa_policy_acl_check(struct wa_policy *p, const void *client, const char *clientid,
+                                     const char *username, const char *topic, int access,
+                                     const void *payload, uint32_t payloadlen, int qos, int retain);
+/* WA_ALLOW: key (NUL-terminated hex, shorter than keycap) holds the key. WA_DENY: no key.
+ * WA_DEFER only as the failure decision. */
+enum wa_decision wa_policy_psk_key_get(struct wa_policy *p, const void *client, const char *identity,
+                                       const char *hint, char *key, size_t keycap);
+
+#endif

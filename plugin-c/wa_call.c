@@ -1,0 +1,181 @@
+/* wa-call: runs one hook of a policy through the C runtime, exactly as the plugin would (same
+ * loading, options, budgets, failure decision), without a broker. Prints one line: allow, deny,
+ * defer, or for psk_key_get the hex key or none. Errors go to stderr with exit status 2. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "limits.h"
+#include "log.h"
+
+#define NULL_TOKEN "@null"
+
+static const char usage[] =
+	"usage: wa-call POLICY.wasm [--opt KEY=VALUE]... [--client-id ID] [--address ADDR] [--protocol N]\n"
+	"               HOOK ARGS...\n"
+	"  unpwd_check USERNAME PASSWORD\n"
+	"  acl_check CLIENTID USERNAME TOPIC ACCESS [PAYLOAD [QOS [RETAIN]]]\n"
+	"  psk_key_get IDENTITY HINT\n"
+	"ACCESS: none|read|write|subscribe|unsubscribe or its number (0, 1, 2, 4, 8).\n"
+	"Any string argument may be " NULL_TOKEN " for an absent value (no username, no password, ...).\n"
+	"The client behind the request: --client-id (default: acl_check's CLIENTID), --address\n"
+	"(default: unknown), --protocol 3|4|5 (default: 0, unknown).\n"
+	"Prints allow, deny or defer; psk_key_get prints the key (hex) or none.\n";
+
+struct client {
+	const char *id;
+	const char *address;
+	int protocol;
+};
+
+static const char *client_id(const void *c)
+{
+	return ((const struct client *)c)->id;
+}
+
+static const char *client_address(const void *c)
+{
+	return ((const struct client *)c)->address;
+}
+
+static int client_protocol_version(const void *c)
+{
+	return ((const struct client *)c)->protocol;
+}
+
+static const struct wa_client_ops client_ops = { client_id, client_address, client_protocol_version };
+
+static int die(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "wa-call: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	return 2;
+}
+
+static const char *value(const char *arg)
+{
+	return strcmp(arg, NULL_TOKEN) == 0 ? NULL : arg;
+}
+
+static int parse_int(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < min || v > max) return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_access(const char *s, long *out)
+{
+	static const struct { const char *name; long value; } names[] = {
+		{ "none", 0 }, { "read", 1 }, { "write", 2 }, { "subscribe", 4 }, { "unsubscribe", 8 },
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (strcmp(s, names[i].name) == 0) {
+			*out = names[i].value;
+			return 0;
+		}
+	}
+	return parse_int(s, 0, 255, out);
+}
+
+static const char *decision_word(enum wa_decision d)
+{
+	return d == WA_ALLOW ? "allow" : d == WA_DEFER ? "defer" : "deny";
+}
+
+static int has_hook(struct wa_auth *a, enum wa_hook h)
+{
+	return (wa_policy_hooks(wa_auth_policy(a)) & (1u << h)) != 0;
+}
+
+/* Runs the hook; 0 with the answer printed, or 2. */
+static int run(struct wa_auth *a, struct client *c, const char *hook, int argc, char **argv)
+{
+	struct wa_policy *p = wa_auth_policy(a);
+	char key[WA_MAX_PSK_KEY_CHARS + 1];
+	enum wa_decision d;
+	long access, qos = 0, retain = 0;
+
+	if (strcmp(hook, "unpwd_check") == 0) {
+		if (argc != 2) return die("unpwd_check takes USERNAME PASSWORD", "");
+		if (!has_hook(a, WA_HOOK_UNPWD_CHECK)) goto not_exported;
+		d = wa_policy_unpwd_check(p, c, value(argv[0]), value(argv[1]));
+		printf("%s\n", decision_word(d));
+		return 0;
+	}
+	if (strcmp(hook, "acl_check") == 0) {
+		const char *payload = NULL;
+		if (argc < 4 || argc > 7) return die("acl_check takes CLIENTID USERNAME TOPIC ACCESS [PAYLOAD [QOS [RETAIN]]]", "");
+		if (parse_access(argv[3], &access)) return die("bad ACCESS: %s", argv[3]);
+		if (argc > 4) payload = value(argv[4]);
+		if (argc > 5 && parse_int(argv[5], 0, 2, &qos)) return die("bad QOS: %s", argv[5]);
+		if (argc > 6 && parse_int(argv[6], 0, 1, &retain)) return die("bad RETAIN: %s", argv[6]);
+		if (!has_hook(a, WA_HOOK_ACL_CHECK)) goto not_exported;
+		if (!c->id) c->id = value(argv[0]);
+		d = wa_policy_acl_check(p, c, value(argv[0]), value(argv[1]), value(argv[2]), (int)access, payload,
+		                        payload ? (uint32_t)strlen(payload) : 0u, (int)qos, (int)retain);
+		printf("%s\n", decision_word(d));
+		return 0;
+	}
+	if (strcmp(hook, "psk_key_get") == 0) {
+		if (argc != 2) return die("psk_key_get takes IDENTITY HINT", "");
+		if (!has_hook(a, WA_HOOK_PSK_KEY_GET)) goto not_exported;
+		d = wa_policy_psk_key_get(p, c, value(argv[0]), value(argv[1]), key, sizeof key);
+		printf("%s\n", d == WA_ALLOW ? key : d == WA_DEFER ? "defer" : "none");
+		return 0;
+	}
+	return die("unknown hook %s (unpwd_check, acl_check, psk_key_get)", hook);
+not_exported:
+	return die("the policy does not export %s (the plugin would not register for it)", hook);
+}
+
+int main(int argc, char **argv)
+{
+	struct wa_kv kv[WA_MAX_OPTIONS];
+	unsigned n = 0;
+	struct client c = { NULL, NULL, 0 };
+	struct wa_auth *a;
+	long protocol;
+	int i, rc;
+
+	if (argc < 3 || strcmp(argv[1], "--help") == 0) {
+		fputs(usage, argc < 3 ? stderr : stdout);
+		return argc < 3 ? 2 : 0;
+	}
+	kv[n].key = "wasm_module";
+	kv[n++].value = argv[1];
+	for (i = 2; i < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
+		const char *opt = argv[i], *arg = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!arg) return die("%s needs a value", opt);
+		if (strcmp(opt, "--opt") == 0) {
+			char *eq = strchr(arg, '=');
+			if (!eq || eq == arg) return die("--opt takes KEY=VALUE, not %s", arg);
+			if (n == WA_MAX_OPTIONS) return die("too many options%s", "");
+			*eq = '\0';
+			kv[n].key = arg;
+			kv[n++].value = eq + 1;
+		} else if (strcmp(opt, "--client-id") == 0) {
+			c.id = value(arg);
+		} else if (strcmp(opt, "--address") == 0) {
+			c.address = value(arg);
+		} else if (strcmp(opt, "--protocol") == 0) {
+			if (parse_int(arg, 0, 5, &protocol)) return die("bad --protocol: %s", arg);
+			c.protocol = (int)protocol;
+		} else {
+			return die("unknown option %s", opt);
+		}
+	}
+	if (i >= argc) return die("no HOOK given%s", "");
+
+	a = wa_auth_new(kv, n, &client_ops); /* logs its own one-line reason */
+	if (!a) return 2;
+	rc = run(a, &c, argv[i], argc - i - 1, argv + i + 1);
+	wa_auth_free(a);
+	fflush(stdout);
+	return rc;
+}
