@@ -30,10 +30,10 @@ MOSQ_FUNC_generic_callback stub_callback(int event, void **userdata);
 /* Number of callbacks currently registered (all events). */
 int stub_callback_count(void);
 
-/* Log lines at or above this importance go to stderr (MOSQ_LOG_* bit values; 0 = all). */
+/* When quiet, only ERR and WARNING lines go to stderr. */
 void stub_set_log_quiet(bool quiet);
 
-/* Count of ERR/WARNING lines the plugin logged. */
+/* Count of ERR lines the plugin logged. */
 unsigned stub_error_logs(void);
 
 #endif
