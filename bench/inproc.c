@@ -3,6 +3,7 @@
  * directly. Prints one JSON object per measurement on stdout (human notes on stderr):
  *   {"label":..,"metric":"acl_check","median_ns":..,"p99_ns":..,"calls":..}   policy P's request mix
  *   {"label":..,"metric":"acl_check_L",...}       load L's pair: WRITE + READ of users/bench/x
+ *   {"label":..,"metric":"acl_case","user":..,"topic":..,"access":..,...}  each request alone (--per-case)
  *   {"label":..,"metric":"unpwd_check","median_ns":..,"p99_ns":..,"hash_median_ns":..,"ratio":..}
  *   {"label":..,"metric":"init","median_us":..,"min_us":..}    plugin_init = load+validate+instantiate
  *   {"label":..,"metric":"reload" | "reload_changed","median_us":..}
@@ -96,6 +97,7 @@ struct opts {
 	int callgrind;
 	int no_verify; /* for policies that are not P (e.g. allow-all: the runtime's own floor) */
 	int acl_file_subscribe; /* SUBSCRIBE is not checked (mosquitto acl_file semantics) */
+	int per_case;           /* also time each request of the mix alone */
 };
 
 static uint64_t now_ns(void)
@@ -137,7 +139,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: inproc [-l LABEL] [-o KEY=VALUE]... [--acl-calls N] [--auth-calls N]\n"
 		"              [--init-repeat N] [--reload N] [--reload-changed N] [--callgrind] [--no-verify]\n"
-		"              [--acl-file-subscribe] PLUGIN.so\n");
+		"              [--acl-file-subscribe] [--per-case] PLUGIN.so\n");
 	exit(2);
 }
 
@@ -176,6 +178,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		else if(!strcmp(argv[i], "--callgrind")) o->callgrind = 1;
 		else if(!strcmp(argv[i], "--no-verify")) o->no_verify = 1;
 		else if(!strcmp(argv[i], "--acl-file-subscribe")) o->acl_file_subscribe = 1;
+		else if(!strcmp(argv[i], "--per-case")) o->per_case = 1;
 		else if(argv[i][0] == '-') usage();
 		else o->plugin = argv[i];
 	}
@@ -508,6 +511,12 @@ int main(int argc, char **argv)
 		}else{
 			time_acl(acl, ud, mix, NCASES(mix), o.acl_calls, o.label, "acl_check");
 			time_acl(acl, ud, load, NCASES(load), o.acl_calls / 2, o.label, "acl_check_L");
+			for(size_t i = 0; o.per_case && i < NCASES(mix); i++){
+				char metric[256];
+				snprintf(metric, sizeof metric, "acl_case\",\"user\":\"%s\",\"topic\":\"%s\",\"access\":\"%d",
+						inproc_clients[inproc_mix[i].client].username, inproc_mix[i].topic, inproc_mix[i].access);
+				time_acl(acl, ud, &mix[i], 1, o.acl_calls / 10, o.label, metric);
+			}
 		}
 	}
 	if(o.auth_calls > 0 && !o.callgrind){

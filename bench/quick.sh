@@ -1,6 +1,7 @@
 #!/bin/sh
-# make bench-quick: the in-process harness alone, for policy P as (1) the default policy, (2) the
-# hand-written AssemblyScript example and (3) the native C plugin. Last line:
+# make bench-quick: the in-process harness alone, for policy P as (1) the default policy (with
+# acl_file semantics: SUBSCRIBE is not checked), (2) the hand-written AssemblyScript example and
+# (3) the native C plugin. Last line:
 #   acl_check_ns=<median (1)> example_ns=<median (2)> native_ns=<median (3)>
 # Usage: quick.sh INPROC PLUGIN_SO DEFAULT_WASM EXAMPLE_WASM NATIVE_SO DATA_DIR
 set -eu
@@ -9,7 +10,7 @@ calls=${BENCH_QUICK_CALLS:-1000000}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
-"$inproc" -l default -o wasm_module="$default_wasm" -o password_file="$data/passwd" \
+"$inproc" -l default --acl-file-subscribe -o wasm_module="$default_wasm" -o password_file="$data/passwd" \
 	-o acl_file="$data/acl" --acl-calls "$calls" --auth-calls 200 "$plugin" | tee -a "$out"
 "$inproc" -l example -o wasm_module="$example_wasm" -o password_file="$data/passwd" \
 	--acl-calls "$calls" --auth-calls 200 "$plugin" | tee -a "$out"
