@@ -12,8 +12,6 @@ FIXTURE_WATS     := $(wildcard tests/fixtures/*.wat)
 FIXTURE_AS       := $(wildcard tests/fixtures/assembly/*.ts)
 FIXTURE_WASMS    := $(FIXTURE_WATS:tests/fixtures/%.wat=$(FIXTURE_DIR)/%.wasm) \
                     $(FIXTURE_AS:tests/fixtures/assembly/%.ts=$(FIXTURE_DIR)/%.wasm)
-TESTS_JS_STAMP   := $(BUILD)/js/.tests-stamp
-TESTS_TS         := $(shell find tests -name '*.ts' -not -path 'tests/fixtures/*')
 
 # ill-typed.wat is invalid on purpose (the gate must refuse it): assemble without checking.
 $(FIXTURE_DIR)/ill-typed.wasm: tests/fixtures/ill-typed.wat
@@ -31,14 +29,10 @@ $(FIXTURE_DIR)/%.wasm: tests/fixtures/assembly/%.ts node_modules/.package-lock.j
 
 test-fixtures: $(FIXTURE_WASMS)
 
-# The tests are compiled by the root tsconfig together with the SDK host (HOST_JS, sdk.mk); this
-# stamp recompiles when only test sources changed.
-$(TESTS_JS_STAMP): $(TESTS_TS) tsconfig.json $(HOST_JS) node_modules/.package-lock.json
-	$(NODE_BIN)/tsc -p tsconfig.json
-	@mkdir -p $(@D) && touch $@
-
+# The tests are compiled by the root tsconfig together with the SDK host: HOST_JS (sdk.mk) is
+# that tsc run, and it depends on every .ts under tests/ too.
 INTEGRATION_DEPS := $(PLUGIN_SO) $(WA_CALL_BIN) $(CHECK_BIN) $(DEFAULT_POLICY_WASM) $(EXAMPLE_WASMS) \
-                    $(HOST_JS) $(FIXTURE_WASMS) $(TESTS_JS_STAMP)
+                    $(HOST_JS) $(FIXTURE_WASMS)
 TEST_ENV := BUILD=$(BUILD) PLUGIN_SO=$(PLUGIN_SO) WA_CALL_BIN=$(WA_CALL_BIN) CHECK_BIN=$(CHECK_BIN) \
             MOSQUITTO_BIN=$(MOSQUITTO)
 # Left for the shell to expand: the files exist only once the prerequisites are built.
@@ -50,7 +44,7 @@ INTEGRATION_JS := $(if $(TESTS),$(TESTS:%=$(BUILD)/js/tests/integration/%.test.j
 test-integration: $(INTEGRATION_DEPS)
 	$(TEST_ENV) node --test --test-concurrency=$(TEST_CONCURRENCY) $(INTEGRATION_JS)
 
-test-cases: $(WA_CALL_BIN) $(DEFAULT_POLICY_WASM) $(EXAMPLE_WASMS) $(HOST_JS) $(FIXTURE_WASMS) $(TESTS_JS_STAMP)
+test-cases: $(WA_CALL_BIN) $(DEFAULT_POLICY_WASM) $(EXAMPLE_WASMS) $(HOST_JS) $(FIXTURE_WASMS)
 	$(TEST_ENV) node --test $(BUILD)/js/tests/cases/cases.test.js
 
 test: test-integration

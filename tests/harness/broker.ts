@@ -44,6 +44,13 @@ const live = new Set<Broker>();
 process.on('exit', () => {
   for (const b of live) b.killNow();
 });
+// The test runner stops a test file with a signal (timeout, Ctrl-C): take the brokers along.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    for (const b of live) b.killNow();
+    process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+  });
+}
 
 /** Reserves a free loopback port by binding port 0 and releasing it. */
 export async function freePort(): Promise<number> {
@@ -130,6 +137,10 @@ export class Broker {
     };
     this.proc.stdout?.on('data', onData);
     this.proc.stderr?.on('data', onData);
+    // A broker a failing test forgot must not keep the test process alive; the exit handler
+    // above kills it. Whoever waits on the broker (waitForLog, stop) holds a timer meanwhile.
+    this.proc.unref();
+    for (const s of [this.proc.stdout, this.proc.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.();
     this.exited = new Promise((res) => {
       // 'close' (not 'exit'): all of the log has been read by then.
       this.proc.on('close', (code, signal) => {

@@ -109,6 +109,27 @@ for (const v of VERSIONS) {
       }
     });
 
+    test('host topic_matches_sub answers 1, 0 and -1 inside the broker', async () => {
+      const c = await alice(v);
+      try {
+        // The fixture grants SUBSCRIBE under match/ only where the host calls the filter invalid
+        // as a topic (-1), and READ/WRITE where match/+/x matches (1).
+        assert.deepEqual(await c.subscribe('match/#', 0), [0]);
+        assert.deepEqual(await c.subscribe('match/a/x', 0), [subDeniedCode(v)]);
+        await c.subscribe('open/#', 0);
+        const { arrived, codes } = await deliveries(
+          c,
+          c,
+          [{ topic: 'match/a/x', qos: 1 }, { topic: 'match/a/y', qos: 1 }, { topic: 'match/a/b/x', qos: 1 }],
+          'open/marker-match',
+        );
+        assert.deepEqual(arrived, [true, false, false]);
+        assert.deepEqual(codes, v === 5 ? [0, 135, 135] : [0, 0, 0]);
+      } finally {
+        await c.end();
+      }
+    });
+
     test('retained messages are checked for READ when delivered at subscribe time', async () => {
       const pub = await alice(v);
       const sub = await alice(v);

@@ -7,7 +7,9 @@ import { connect, refusedCode, tryConnect, VERSIONS } from '../harness/mqtt.js';
 import { fixture } from '../harness/paths.js';
 import { startPolicyBroker } from '../harness/policy-broker.js';
 
-const BINARY_PW = Buffer.from([0x00, 0xff, 0xc3, 0x28]); // not valid UTF-8
+// Not valid UTF-8. No NUL byte: mosquitto 2.0 passes the password to plugins as a C string, so
+// bytes after a NUL never reach any plugin (nor its own password_file check).
+const BINARY_PW = Buffer.from([0xff, 0xc3, 0x28, 0x01]);
 
 describe('connect: unpwd_check decides (fixture rules, allow_anonymous true)', () => {
   let broker: Broker;

@@ -1,0 +1,87 @@
+// Ways of loading the plugin: the older auth_plugin/auth_opt_ spelling, and per_listener_settings
+// with the plugin on one listener only.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type Broker, listener, pluginConf, startBroker } from '../harness/broker.js';
+import { connect, deliveries, endAll, refusedCode, tryConnect, VERSIONS } from '../harness/mqtt.js';
+import { fixture, requireFile } from '../harness/paths.js';
+import { startPolicyBroker } from '../harness/policy-broker.js';
+
+describe('auth_plugin + auth_opt_wasm_module spelling', () => {
+  let broker: Broker;
+  before(async () => {
+    broker = await startPolicyBroker({ name: 'auth-plugin-spelling', module: fixture('rules'), spelling: 'auth_plugin' });
+  });
+  after(() => broker?.stop());
+
+  test('the config really uses the old spelling', () => {
+    assert.match(broker.conf, /^auth_plugin /m);
+    assert.match(broker.conf, /^auth_opt_wasm_module /m);
+    assert.doesNotMatch(broker.conf, /^plugin(_opt_)? /m);
+  });
+
+  for (const v of VERSIONS) {
+    test(`v${v}: the policy decides logins and ACLs`, async () => {
+      const r = await tryConnect({ port: broker.port, version: v, username: 'alice', password: 'wrong' });
+      assert.equal(r.code, refusedCode(v));
+      const c = await connect({ port: broker.port, version: v, username: 'alice', password: 'alice-pw' });
+      try {
+        await c.subscribe('open/#', 0);
+        const { arrived } = await deliveries(c, c, [{ topic: 'nothing/1' }, { topic: 'open/1' }], 'open/marker');
+        assert.deepEqual(arrived, [false, true]);
+      } finally {
+        await c.end();
+      }
+    });
+  }
+});
+
+describe('per_listener_settings true: the plugin governs only its listener', () => {
+  let broker: Broker;
+  before(async () => {
+    const mod = requireFile(fixture('rules'), 'fixture rules');
+    broker = await startBroker({
+      name: 'per-listener',
+      ports: 2,
+      config: (ctx) =>
+        [
+          'per_listener_settings true',
+          listener(ctx.ports[0]),
+          'allow_anonymous false',
+          pluginConf({ module: mod }),
+          listener(ctx.ports[1]),
+          'allow_anonymous true',
+        ].join('\n'),
+    });
+  });
+  after(() => broker?.stop());
+
+  for (const v of VERSIONS) {
+    test(`v${v}: plugin listener enforces the policy`, async () => {
+      const port = broker.ports[0];
+      assert.equal((await tryConnect({ port, version: v, username: 'alice', password: 'nope' })).code, refusedCode(v));
+      const c = await connect({ port, version: v, username: 'alice', password: 'alice-pw' });
+      try {
+        await c.subscribe(['open/#', 'nothing/#'], 0);
+        const { arrived } = await deliveries(c, c, [{ topic: 'nothing/1' }], 'open/marker');
+        assert.deepEqual(arrived, [false]);
+      } finally {
+        await c.end();
+      }
+    });
+
+    test(`v${v}: the other listener does not consult the policy`, async () => {
+      const port = broker.ports[1];
+      // Anonymous and an unknown user both get in; a topic the policy denies flows.
+      const anon = await connect({ port, version: v });
+      const stranger = await connect({ port, version: v, username: 'stranger', password: 'whatever' });
+      try {
+        await anon.subscribe('nothing/#', 0);
+        const { arrived } = await deliveries(stranger, anon, [{ topic: 'nothing/1' }], 'nothing/marker');
+        assert.deepEqual(arrived, [true]);
+      } finally {
+        await endAll(anon, stranger);
+      }
+    });
+  }
+});
