@@ -58,6 +58,9 @@ static int profile_fail(struct val *v, const char *what)
 
 static int push(struct val *v, uint8_t t)
 {
+	if(v->nstack >= v->m->max_operands){
+		return fail(v, "operand stack deeper than %u values (implementation limit)", v->m->max_operands);
+	}
 	if(v->nstack == v->capstack){
 		size_t ncap = v->capstack ? v->capstack * 2 : 64;
 		uint8_t *ns = realloc(v->stack, ncap);
@@ -139,8 +142,8 @@ static int push_ctrl(struct val *v, uint8_t op, const uint8_t *params, uint32_t 
 {
 	struct frame *f;
 
-	if(v->nctrl >= WA_MAX_BLOCK_DEPTH){
-		return fail(v, "blocks nested deeper than %u (implementation limit)", WA_MAX_BLOCK_DEPTH);
+	if(v->nctrl >= v->m->max_frames){
+		return fail(v, "blocks nested deeper than %u (implementation limit)", v->m->max_frames - 1);
 	}
 	if(v->nctrl == v->capctrl){
 		size_t ncap = v->capctrl ? v->capctrl * 2 : 16;
@@ -568,7 +571,7 @@ static int read_locals(struct val *v, const struct wa_functype *t)
 {
 	size_t groups_at = v->r.pos;
 	uint32_t groups;
-	uint64_t total = t->nparams;
+	uint64_t total = t->nparams; /* parameters count: they are locals 0..n-1 */
 
 	RD(wa_rd_u32, &groups);
 	/* First pass: count, so the locals array is allocated once and the cap holds before it. */
@@ -577,7 +580,7 @@ static int read_locals(struct val *v, const struct wa_functype *t)
 		uint8_t ty;
 		RD(wa_rd_u32, &n);
 		total += n;
-		if(total - t->nparams > WA_MAX_LOCALS_PER_FUNC){
+		if(total > WA_MAX_LOCALS_PER_FUNC){
 			v->op_at = v->r.pos;
 			return fail(v, "too many locals (implementation limit %u)", WA_MAX_LOCALS_PER_FUNC);
 		}

@@ -33,7 +33,7 @@ int wa_gate_check(const uint8_t *bytes, size_t len, const struct wa_gate_config 
 		           len, cfg->max_module_bytes);
 		return -1;
 	}
-	if(wa_module_decode(bytes, len, &m, &e)){
+	if(wa_module_decode(bytes, len, false, &m, &e)){
 		wa_module_free(&m);
 		return -1;
 	}

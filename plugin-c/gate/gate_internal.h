@@ -19,7 +19,15 @@
 #define WA_T_EXTERNREF 0x6f /* never accepted: reference types */
 #define WA_T_ANY 0x00       /* validator: unknown type on a polymorphic stack */
 
-#define WA_PAGE_LIMIT 65536u /* the spec's ceiling for 32-bit memories */
+#define WA_PAGE_LIMIT 65536u
+
+/* What metering adds to a function (meter.c): one `if` frame and two operands on top of
+ * whatever a loop header holds. The gate leaves that room below wasm3's limits, so every
+ * module it accepts still loads once metered. */
+#define WA_METER_EXTRA_FRAMES 1u
+#define WA_METER_EXTRA_OPERANDS 2u
+#define WA_GATE_MAX_FRAMES (WA_MAX_BLOCK_DEPTH - WA_METER_EXTRA_FRAMES)     /* function frame included */
+#define WA_GATE_MAX_OPERANDS (WA_MAX_OPERAND_STACK - WA_METER_EXTRA_OPERANDS) /* the spec's ceiling for 32-bit memories */
 
 /* First error wins: later failures on the way out do not overwrite it. */
 struct wa_err {
@@ -99,6 +107,7 @@ struct wa_section_pos {
 struct wa_module {
 	const uint8_t *bytes;
 	size_t len;
+	uint32_t max_frames, max_operands; /* body limits in force (see wa_module_decode) */
 
 	uint32_t ntypes;
 	struct wa_functype *types;
@@ -138,8 +147,10 @@ struct wa_module {
 	struct wa_section_pos sec[13]; /* by section id; custom sections are not tracked */
 };
 
-/* Decodes and validates the whole module (bodies included) against the feature profile. */
-int wa_module_decode(const uint8_t *bytes, size_t len, struct wa_module *m, struct wa_err *e);
+/* Decodes and validates the whole module (bodies included) against the feature profile.
+ * metered: the module is wa_gate_meter()'s output, held to wasm3's own limits instead of the
+ * gate's (which leave room for what metering adds). */
+int wa_module_decode(const uint8_t *bytes, size_t len, bool metered, struct wa_module *m, struct wa_err *e);
 void wa_module_free(struct wa_module *m);
 
 /* Validates one function body; body->offset..+size is inside m->bytes. */

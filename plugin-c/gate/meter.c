@@ -337,7 +337,7 @@ int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outle
 		wa_err_set(&e, "metering", WA_NO_FUNC, WA_NO_OFF, "no module");
 		return -1;
 	}
-	if(wa_module_decode(bytes, len, &m, &e)) goto done;
+	if(wa_module_decode(bytes, len, false, &m, &e)) goto done;
 	for(uint32_t i = 0; i < m.nexports; i++){
 		if(m.exports[i].name_len == strlen(WA_FUEL_GLOBAL)
 				&& !memcmp(m.exports[i].name, WA_FUEL_GLOBAL, m.exports[i].name_len)){
@@ -409,6 +409,19 @@ int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outle
 	if(o.oom || c.oom){
 		wa_err_set(&e, "metering", WA_NO_FUNC, WA_NO_OFF, "out of memory");
 		goto done;
+	}
+	/* The output must be a valid module within wasm3's limits; a failure here is a gate bug,
+	 * reported instead of handed to the interpreter. */
+	{
+		struct wa_module check;
+		char why[WA_GATE_ERR_LEN];
+		struct wa_err ce = { why, sizeof why, false };
+		int bad = wa_module_decode(o.b, o.n, true, &check, &ce);
+		wa_module_free(&check);
+		if(bad){
+			wa_err_set(&e, "metering", WA_NO_FUNC, WA_NO_OFF, "metered module is invalid: %s", why);
+			goto done;
+		}
 	}
 	*out = o.b;
 	*outlen = o.n;

@@ -199,6 +199,15 @@ static int read_const_expr(struct dec *d, uint8_t want, uint32_t globals_visible
 	return 0;
 }
 
+/* Every instruction's validation work grows with the arity of the types it uses: capping it
+ * bounds the gate's (and wasm3's) load time. */
+static int arity_fail(struct dec *d, size_t off, const char *what, uint32_t n)
+{
+	wa_err_set(d->e, d->where, WA_NO_FUNC, off, "function type with %u %s (implementation limit %u)",
+	           n, what, WA_MAX_FUNC_ARITY);
+	return -1;
+}
+
 static int sec_type(struct dec *d)
 {
 	struct wa_module *m = d->m;
@@ -214,9 +223,11 @@ static int sec_type(struct dec *d)
 		RD(wa_rd_u8, &form);
 		if(form != 0x60) return fail(d, at, "malformed function type (integer representation too long)");
 		RD(wa_rd_u32, &t->nparams);
+		if(t->nparams > WA_MAX_FUNC_ARITY) return arity_fail(d, at, "parameters", t->nparams);
 		t->params = d->r.buf + d->r.pos;
 		for(uint32_t k = 0; k < t->nparams; k++) if(read_valtype(d, &vt)) return -1;
 		RD(wa_rd_u32, &t->nresults);
+		if(t->nresults > WA_MAX_FUNC_ARITY) return arity_fail(d, at, "results", t->nresults);
 		t->results = d->r.buf + d->r.pos;
 		for(uint32_t k = 0; k < t->nresults; k++) if(read_valtype(d, &vt)) return -1;
 	}
@@ -332,6 +343,40 @@ static int sec_global(struct dec *d)
 	return 0;
 }
 
+static int cmp_export_name(const void *a, const void *b)
+{
+	const struct wa_export *x = *(const struct wa_export *const *)a, *y = *(const struct wa_export *const *)b;
+	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+	int c = n ? memcmp(x->name, y->name, n) : 0;
+
+	if(c) return c;
+	if(x->name_len != y->name_len) return x->name_len < y->name_len ? -1 : 1;
+	/* Equal names: order by position, so the report names the later one. */
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* Sorting, not pairwise comparison: a module may hold a million exports. */
+static int check_unique_exports(struct dec *d)
+{
+	struct wa_module *m = d->m;
+	const struct wa_export **sorted;
+	int rc = 0;
+
+	if(m->nexports < 2) return 0;
+	sorted = malloc(m->nexports * sizeof *sorted);
+	if(!sorted) return fail(d, d->r.pos, "out of memory");
+	for(uint32_t i = 0; i < m->nexports; i++) sorted[i] = &m->exports[i];
+	qsort(sorted, m->nexports, sizeof *sorted, cmp_export_name);
+	for(uint32_t i = 1; i < m->nexports && rc == 0; i++){
+		if(sorted[i]->name_len == sorted[i - 1]->name_len
+				&& !memcmp(sorted[i]->name, sorted[i - 1]->name, sorted[i]->name_len)){
+			rc = fail(d, sorted[i]->offset, "duplicate export name");
+		}
+	}
+	free(sorted);
+	return rc;
+}
+
 static int sec_export(struct dec *d)
 {
 	struct wa_module *m = d->m;
@@ -361,15 +406,8 @@ static int sec_export(struct dec *d)
 			static const char *what[4] = { "unknown function", "unknown table", "unknown memory", "unknown global" };
 			return fail(d, at, what[ex->kind]);
 		}
-		/* Quadratic, but bounded: exports are few and the module size is capped. */
-		for(uint32_t k = 0; k < i; k++){
-			if(m->exports[k].name_len == ex->name_len
-					&& !memcmp(m->exports[k].name, ex->name, ex->name_len)){
-				return fail(d, ex->offset, "duplicate export name");
-			}
-		}
 	}
-	return 0;
+	return check_unique_exports(d);
 }
 
 static int sec_start(struct dec *d)
@@ -583,13 +621,15 @@ static int decode(struct dec *d, const uint8_t *bytes, size_t len)
 	return 0;
 }
 
-int wa_module_decode(const uint8_t *bytes, size_t len, struct wa_module *m, struct wa_err *e)
+int wa_module_decode(const uint8_t *bytes, size_t len, bool metered, struct wa_module *m, struct wa_err *e)
 {
 	struct dec d;
 
 	memset(m, 0, sizeof *m);
 	m->bytes = bytes;
 	m->len = len;
+	m->max_frames = metered ? WA_MAX_BLOCK_DEPTH : WA_GATE_MAX_FRAMES;
+	m->max_operands = metered ? WA_MAX_OPERAND_STACK : WA_GATE_MAX_OPERANDS;
 	memset(&d, 0, sizeof d);
 	d.m = m;
 	d.e = e;

@@ -191,6 +191,10 @@ bool wa_utf8_valid(const uint8_t *p, size_t n)
 int wa_rd_name(struct wa_rd *r, const uint8_t **p, uint32_t *len, const char **why)
 {
 	if(wa_rd_u32(r, len, why)) return -1;
+	if(*len > WA_MAX_NAME_BYTES){
+		*why = "name too long (implementation limit WA_MAX_NAME_BYTES)";
+		return -1;
+	}
 	if(wa_rd_bytes(r, *len, p, why)) return -1;
 	if(!wa_utf8_valid(*p, *len)){
 		*why = "malformed UTF-8 encoding";

@@ -1,8 +1,11 @@
 /* Cost of metering in wasm3: ns per loop iteration of spin(n) and per call of fib(n), plain
  * and metered. Prints one line per measurement (best of several runs: the minimum is the
  * least disturbed by other load on the machine).
- *   bench_meter [iterations]   (default 20000000) */
+ *   bench_meter [iterations]                        (default 20000000)
+ *   bench_meter --once plain|metered spin|fib ARG   one call, for instruction counting under
+ *                                                  valgrind --tool=callgrind (load-independent) */
 #define _POSIX_C_SOURCE 199309L /* clock_gettime */
+#include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
 #include "meter_wasm3.h"
@@ -53,12 +56,19 @@ int main(int argc, char **argv)
 	size_t mtlen;
 	double sp, sm, fp, fm;
 
-	if(n < 1) n = 1;
 	meter_test_module(&m);
 	if(wa_gate_meter(m.b, m.n, &mt, &mtlen, err, sizeof err)){
 		fprintf(stderr, "metering: %s\n", err);
 		return 1;
 	}
+	if(argc == 5 && !strcmp(argv[1], "--once")){
+		bool metered = !strcmp(argv[2], "metered");
+		double t = best(metered ? mt : m.b, metered ? mtlen : m.n, argv[3], atoi(argv[4]), 1);
+		free(mt);
+		mb_free(&m);
+		return t < 0;
+	}
+	if(n < 1) n = 1;
 	sp = best(m.b, m.n, "spin", n, 5);
 	sm = best(mt, mtlen, "spin", n, 5);
 	fp = best(m.b, m.n, "fib", fibn, 5);

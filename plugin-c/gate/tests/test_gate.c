@@ -254,6 +254,7 @@ static void body_case(const char *name, const uint8_t *type, size_t tn, const ui
 	mb_free(&m);
 }
 
+#define COMMA ,
 #define BODY(name, type, with, want, ...) \
 	body_case(name, (const uint8_t[]){ type }, sizeof((const uint8_t[]){ type }), B(__VA_ARGS__), with, want)
 
@@ -314,26 +315,37 @@ static void test_bodies(void)
 	BODY("exceptions", T_VOID, 0, "not in the feature profile: exception handling", 0x00, 0x06, 0x40, 0x0b, 0x0b);
 	BODY("funcref_local", T_VOID, 0, "reference types", 0x01, 0x01, 0x70, 0x0b);
 	/* rejected: implementation limits */
-	BODY("too_many_locals", T_VOID, 0, "too many locals (implementation limit",
-	     0x02, 0xa8, 0xc3, 0x01, 0x7f, 0xa9, 0xc3, 0x01, 0x7e, 0x0b); /* 25000 + 25001 */
+	BODY("too_many_locals", T_VOID, 0, "too many locals (implementation limit 4000)",
+	     0x02, 0xd0, 0x0f, 0x7f, 0xd1, 0x0f, 0x7e, 0x0b); /* 2000 + 2001 */
+	BODY("ok_max_locals", T_VOID, 0, NULL, 0x02, 0xd0, 0x0f, 0x7f, 0xd0, 0x0f, 0x7e, 0x0b);
+	BODY("too_many_locals_params", 0x60 COMMA 0x01 COMMA 0x7f COMMA 0x00, 0, "too many locals (implementation limit 4000)",
+	     0x02, 0xd0, 0x0f, 0x7f, 0xd0, 0x0f, 0x7e, 0x0b); /* 1 parameter + 4000 */
 
 	{
-		/* WA_MAX_BLOCK_DEPTH blocks inside the function's own frame: one too many. */
+		/* WA_GATE_MAX_FRAMES frames (the function's own included) are accepted, one more is not. */
 		struct mb body = { 0 };
 		struct wa_gate_config vo = vo_cfg();
 		struct mb m = { 0 };
-		mb_u8(&body, 0x00);
-		for(unsigned i = 0; i < WA_MAX_BLOCK_DEPTH; i++) mb_bytes(&body, B(0x02, 0x40));
-		for(unsigned i = 0; i <= WA_MAX_BLOCK_DEPTH; i++) mb_u8(&body, 0x0b);
-		fn_module(&m, B(T_VOID), body.b, body.n, 0);
-		expect("too_deep", &m, &vo, "nested deeper than 1024 (implementation limit)");
-		/* One level less is accepted. */
-		mb_reset(&body);
-		mb_u8(&body, 0x00);
-		for(unsigned i = 0; i + 1 < WA_MAX_BLOCK_DEPTH; i++) mb_bytes(&body, B(0x02, 0x40));
-		for(unsigned i = 0; i < WA_MAX_BLOCK_DEPTH; i++) mb_u8(&body, 0x0b);
-		fn_module(&m, B(T_VOID), body.b, body.n, 0);
-		expect("deep_ok", &m, &vo, NULL);
+		for(unsigned extra = 0; extra < 2; extra++){
+			unsigned blocks = WA_GATE_MAX_FRAMES - 1 + extra;
+			mb_reset(&body);
+			mb_u8(&body, 0x00);
+			for(unsigned i = 0; i < blocks; i++) mb_bytes(&body, B(0x02, 0x40));
+			for(unsigned i = 0; i <= blocks; i++) mb_u8(&body, 0x0b);
+			fn_module(&m, B(T_VOID), body.b, body.n, 0);
+			expect(extra ? "too_deep" : "ok_deep", &m, &vo, extra ? "nested deeper than 998 (implementation limit)" : NULL);
+		}
+		/* WA_GATE_MAX_OPERANDS values are fine, one more is not. */
+		for(unsigned extra = 0; extra < 2; extra++){
+			mb_reset(&body);
+			mb_u8(&body, 0x00);
+			for(unsigned i = 0; i < WA_GATE_MAX_OPERANDS + extra; i++) mb_bytes(&body, B(0x41, 0x00));
+			for(unsigned i = 0; i < WA_GATE_MAX_OPERANDS + extra; i++) mb_u8(&body, 0x1a);
+			mb_u8(&body, 0x0b);
+			fn_module(&m, B(T_VOID), body.b, body.n, 0);
+			expect(extra ? "too_many_operands" : "ok_max_operands", &m, &vo,
+			       extra ? "operand stack deeper than 2998 values (implementation limit)" : NULL);
+		}
 		mb_free(&body);
 		mb_free(&m);
 	}
@@ -434,6 +446,50 @@ static void test_module_level(void)
 	raw_case("datacount_mismatch", B(HDR, 0x05, 0x03, 0x01, 0x00, 0x01, 0x0c, 0x01, 0x02, 0x0b, 0x04, 0x01, 0x01, 0x01, 'x'),
 	         "data count and data section have inconsistent lengths");
 	raw_case("tag_import", B(HDR, 0x02, 0x06, 0x01, 0x01, 'm', 0x01, 't', 0x04), "exception handling");
+	{
+		/* Implementation limits on types and names, and duplicate detection among many exports. */
+		struct mb m = { 0 }, c = { 0 }, mem = { 0 };
+		const struct mb *sec[13] = { 0 };
+		struct wa_gate_config vo = vo_cfg();
+		mb_bytes(&mem, B(0x01, 0x00, 0x01));
+		for(unsigned extra = 0; extra < 2; extra++){
+			mb_reset(&c);
+			mb_bytes(&c, B(0x01, 0x60));
+			mb_u32(&c, WA_MAX_FUNC_ARITY + extra);
+			for(unsigned i = 0; i < WA_MAX_FUNC_ARITY + extra; i++) mb_u8(&c, 0x7f);
+			mb_u8(&c, 0x00);
+			sec[1] = &c;
+			mb_module(&m, sec);
+			expect(extra ? "too_many_params" : "ok_max_params", &m, &vo,
+			       extra ? "function type with 1001 parameters (implementation limit 1000)" : NULL);
+		}
+		sec[1] = NULL;
+		for(unsigned extra = 0; extra < 2; extra++){
+			mb_reset(&c);
+			mb_u8(&c, 0x01);
+			mb_u32(&c, WA_MAX_NAME_BYTES + extra);
+			for(unsigned i = 0; i < WA_MAX_NAME_BYTES + extra; i++) mb_u8(&c, 'n');
+			mb_bytes(&c, B(0x02, 0x00));
+			sec[7] = &c;
+			sec[5] = &mem;
+			mb_module(&m, sec);
+			expect(extra ? "name_too_long" : "ok_long_name", &m, &vo, extra ? "name too long (implementation limit" : NULL);
+		}
+		/* 3000 distinct exports of the memory, then one repeating the first. */
+		mb_reset(&c);
+		mb_u32(&c, 3001);
+		for(unsigned i = 0; i <= 3000; i++){
+			char name[16];
+			snprintf(name, sizeof name, "m%u", i == 3000 ? 0 : i);
+			mb_name(&c, name);
+			mb_bytes(&c, B(0x02, 0x00));
+		}
+		mb_module(&m, sec);
+		expect("export_duplicate_many", &m, &vo, "duplicate export name");
+		mb_free(&m);
+		mb_free(&c);
+		mb_free(&mem);
+	}
 }
 
 /* ---- caps and ABI rules ---------------------------------------------------------------------- */
@@ -599,7 +655,7 @@ static void test_meter(void)
 		failf("meter_policy", "%s", err);
 	}else{
 		save("meter_policy.metered", out, outlen);
-		if(wa_module_decode(m.b, m.n, &before, &e) || wa_module_decode(out, outlen, &after, &e)){
+		if(wa_module_decode(m.b, m.n, false, &before, &e) || wa_module_decode(out, outlen, true, &after, &e)){
 			failf("meter_policy", "decode: %s", err);
 		}else{
 			ex = find_export(&after, WA_FUEL_GLOBAL);

@@ -1,9 +1,12 @@
 /* Metering, executed: metered modules run in wasm3 (the plugin's interpreter) and the fuel
  * global behaves as documented: results unchanged, fuel spent grows linearly with loop
  * iterations and with calls, the budget is exact (enough fuel succeeds, one unit less traps),
- * endless loops and endless recursion trap, and an unset budget (0) traps at once. */
+ * endless loops and endless recursion trap, and an unset budget (0) traps at once.
+ * Also: a module at the gate's implementation limits still loads in wasm3 once metered, and for
+ * the limits that are wasm3's own (frames, arity), wasm3 refuses one step past them. */
 #include <stdarg.h>
 #include <stdio.h>
+#include "../gate_internal.h"
 #include "meter_wasm3.h"
 
 static int failures, checks;
@@ -63,6 +66,116 @@ static const char *run_with(const uint8_t *bytes, size_t len, const char *name, 
 	}
 	w3_free(&w);
 	return r;
+}
+
+/* NULL if wasm3 parses, loads and compiles (validates) every function of the module. */
+static const char *wasm3_verdict(const uint8_t *b, size_t n)
+{
+	static char saved[160];
+	struct w3 w;
+	const char *r = w3_load(&w, b, n);
+
+	if(!r) r = m3_CompileModule(w.mod);
+	if(r){
+		snprintf(saved, sizeof saved, "%s", r);
+		r = saved;
+	}
+	w3_free(&w);
+	return r;
+}
+
+/* Function 0: type (params x nparams) -> (), body = locals + code (ends with end). */
+static void limit_module(struct mb *m, unsigned nparams, const struct mb *body)
+{
+	struct mb s1 = { 0 }, s3 = { 0 }, s10 = { 0 };
+	const struct mb *sec[13] = { 0 };
+
+	mb_bytes(&s1, B(0x01, 0x60));
+	mb_u32(&s1, nparams);
+	for(unsigned i = 0; i < nparams; i++) mb_u8(&s1, 0x7f);
+	mb_u8(&s1, 0x00);
+	mb_bytes(&s3, B(0x01, 0x00));
+	mb_u32(&s10, 1);
+	mb_body(&s10, body->b, body->n);
+	sec[1] = &s1; sec[3] = &s3; sec[10] = &s10;
+	mb_module(m, sec);
+	mb_free(&s1); mb_free(&s3); mb_free(&s10);
+}
+
+/* The gate accepts it, and wasm3 accepts the metered version. */
+static void at_gate_limit(const char *name, const struct mb *m)
+{
+	struct wa_gate_config vo;
+	char err[WA_GATE_ERR_LEN];
+	uint8_t *mt;
+	size_t mtlen;
+	const char *r;
+
+	wa_gate_config_defaults(&vo);
+	vo.validate_only = true;
+	if(wa_gate_check(m->b, m->n, &vo, NULL, err, sizeof err)){
+		check(0, "%s: gate refuses: %s", name, err);
+		return;
+	}
+	if(wa_gate_meter(m->b, m->n, &mt, &mtlen, err, sizeof err)){
+		check(0, "%s: metering: %s", name, err);
+		return;
+	}
+	r = wasm3_verdict(mt, mtlen);
+	check(r == NULL, "%s: wasm3 refuses the metered module: %s", name, r ? r : "");
+	free(mt);
+}
+
+/* wasm3 accepts m_ok and refuses m_over (unmetered): limits.h states wasm3's real limit. */
+static void at_wasm3_limit(const char *name, const struct mb *m_ok, const struct mb *m_over)
+{
+	const char *r = wasm3_verdict(m_ok->b, m_ok->n);
+	check(r == NULL, "%s: wasm3 refuses a module at its limit: %s", name, r ? r : "");
+	check(wasm3_verdict(m_over->b, m_over->n) != NULL, "%s: wasm3 accepts a module past its limit", name);
+}
+
+static void test_limits(void)
+{
+	struct mb body = { 0 }, a = { 0 }, b = { 0 };
+
+	/* Nesting: the gate's deepest function, its innermost block a loop (metering adds an if). */
+	mb_u8(&body, 0x00);
+	for(unsigned i = 0; i + 2 < WA_GATE_MAX_FRAMES; i++) mb_bytes(&body, B(0x02, 0x40));
+	mb_bytes(&body, B(0x03, 0x40));
+	for(unsigned i = 0; i < WA_GATE_MAX_FRAMES; i++) mb_u8(&body, 0x0b);
+	limit_module(&a, 0, &body);
+	at_gate_limit("frames", &a);
+	for(unsigned extra = 0; extra < 2; extra++){
+		mb_reset(&body);
+		mb_u8(&body, 0x00);
+		for(unsigned i = 0; i + 1 < WA_MAX_BLOCK_DEPTH + extra; i++) mb_bytes(&body, B(0x02, 0x40));
+		for(unsigned i = 0; i < WA_MAX_BLOCK_DEPTH + extra; i++) mb_u8(&body, 0x0b);
+		limit_module(extra ? &b : &a, 0, &body);
+	}
+	at_wasm3_limit("frames", &a, &b);
+
+	/* Locals and operands share wasm3's compiler budget: the worst mix the gate allows (all its
+	 * locals, alternating i32 and i64 so i64 slots need padding, and its deepest stack of i64
+	 * values under a loop header, where metering adds two more) must still compile. */
+	mb_reset(&body);
+	mb_u32(&body, WA_MAX_LOCALS_PER_FUNC - 1);
+	for(unsigned i = 0; i + 1 < WA_MAX_LOCALS_PER_FUNC; i++) mb_bytes(&body, B(0x01, (uint8_t)(i & 1 ? 0x7e : 0x7f)));
+	for(unsigned i = 0; i < WA_GATE_MAX_OPERANDS; i++) mb_bytes(&body, B(0x42, 0x00));
+	mb_bytes(&body, B(0x03, 0x40, 0x0b));
+	for(unsigned i = 0; i < WA_GATE_MAX_OPERANDS; i++) mb_u8(&body, 0x1a);
+	mb_u8(&body, 0x0b);
+	limit_module(&a, 1, &body);
+	at_gate_limit("locals+operands", &a);
+
+	/* Parameters of a function type. */
+	mb_reset(&body);
+	mb_bytes(&body, B(0x00, 0x0b));
+	limit_module(&a, WA_MAX_FUNC_ARITY, &body);
+	limit_module(&b, WA_MAX_FUNC_ARITY + 1, &body);
+	at_gate_limit("params", &a);
+	at_wasm3_limit("params", &a, &b);
+
+	mb_free(&body); mb_free(&a); mb_free(&b);
 }
 
 int main(void)
@@ -131,6 +244,7 @@ int main(void)
 
 	free(mt);
 	mb_free(&m);
+	test_limits();
 	printf("test_meter: %d checks, %d failures\n", checks, failures);
 	return failures ? 1 : 0;
 }
