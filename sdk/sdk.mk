@@ -1,17 +1,28 @@
 # SDK: the AssemblyScript library policies import (sdk/assembly), its as-pect specs, and the Node
 # host (sdk/host) that runs a policy .wasm offline with the plugin's ABI and failure semantics.
+#   make test-as     as-pect specs of the SDK (sdk/assembly/__tests__)
+#   make test-host   node:test tests of the Node host (sdk/host/test), incl. parity with the C side
 .PHONY: test-as test-host
 
-HOST_JS        := $(BUILD)/js/.stamp
-SDK_AS_SRC     := $(wildcard sdk/assembly/*.ts)
+HOST_JS         := $(BUILD)/js/.stamp
+# The Node host alone (sdk/host/tsconfig.json): what the SDK's own tests need, so they do not
+# depend on the rest of the tree compiling.
+SDK_HOST_JS     := $(BUILD)/js/.sdk-host.stamp
+SDK_HOST_SRC    := $(shell find sdk/host -name '*.ts' -not -path '*/fixtures/*' 2>/dev/null)
+SDK_AS_SRC      := $(wildcard sdk/assembly/*.ts)
 # tsc compiles every TypeScript file tsconfig.json includes (the host, tests/, bench/) in one go.
-HOST_TS_SRC    := $(shell find sdk/host tests bench -name '*.ts' -not -path '*/fixtures/*' -not -path '*/assembly/*' 2>/dev/null)
+HOST_TS_SRC     := $(shell find sdk/host tests bench -name '*.ts' -not -path '*/fixtures/*' -not -path '*/assembly/*' 2>/dev/null)
 SDK_FIXTURE_DIR := $(BUILD)/sdk-fixtures
-SDK_FIXTURES   := $(patsubst sdk/host/test/fixtures/%.ts,$(SDK_FIXTURE_DIR)/%.wasm,$(wildcard sdk/host/test/fixtures/*.ts))
-ASP            := $(NODE_BIN)/asp
+SDK_FIXTURES    := $(patsubst sdk/host/test/fixtures/%.ts,$(SDK_FIXTURE_DIR)/%.wasm,$(wildcard sdk/host/test/fixtures/*.ts))
+SDK_ORACLE      := $(SDK_FIXTURE_DIR)/topic-oracle
+ASP             := $(NODE_BIN)/asp
 
 $(HOST_JS): tsconfig.json node_modules/.package-lock.json $(HOST_TS_SRC)
 	$(NODE_BIN)/tsc -p tsconfig.json
+	@mkdir -p $(dir $@) && touch $@
+
+$(SDK_HOST_JS): tsconfig.json sdk/host/tsconfig.json node_modules/.package-lock.json $(SDK_HOST_SRC)
+	$(NODE_BIN)/tsc -p sdk/host/tsconfig.json
 	@mkdir -p $(dir $@) && touch $@
 
 # Test policies for the host tests, built like real policies (asconfig.json, release target).
@@ -19,13 +30,20 @@ $(SDK_FIXTURE_DIR)/%.wasm: sdk/host/test/fixtures/%.ts $(SDK_AS_SRC) asconfig.js
 	@mkdir -p $(dir $@)
 	$(ASC) $< --config asconfig.json --target release -o $@
 
-all: $(HOST_JS)
+# libmosquitto's own topic matching, the reference for the topic tests.
+$(SDK_ORACLE): sdk/host/test/topic_oracle.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -o $@ $< -lmosquitto
+
+all: $(HOST_JS) $(SDK_HOST_JS)
 
 test: test-as test-host
 
 # as-pect specs of the SDK only; policies' specs run in test-policies (ASPECT_SUITES, as-pect.config.js).
-test-as: $(HOST_JS)
+test-as: $(SDK_HOST_JS)
 	ASPECT_SUITES=sdk $(ASP) --config as-pect.config.js --as-config sdk/as-pect.asconfig.json --summary --no-logo
 
-test-host: $(HOST_JS) $(SDK_FIXTURES)
-	SDK_FIXTURE_DIR=$(SDK_FIXTURE_DIR) node --test $(BUILD)/js/sdk/host/test/
+# wa-call and wasm-auth-check are prerequisites so the parity tests run instead of skipping.
+test-host: $(SDK_HOST_JS) $(SDK_FIXTURES) $(SDK_ORACLE) $(WA_CALL_BIN) $(CHECK_BIN)
+	SDK_FIXTURE_DIR=$(SDK_FIXTURE_DIR) WA_CALL_BIN=$(WA_CALL_BIN) CHECK_BIN=$(CHECK_BIN) \
+		node --test $(BUILD)/js/sdk/host/test/*.test.js

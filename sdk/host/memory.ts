@@ -11,10 +11,25 @@ export class GuestError extends Error {
 }
 
 export class GuestMemory {
+  // Views of the current buffer, rebuilt when memory grows (the ArrayBuffer is then replaced).
+  private buffer: ArrayBuffer | null = null;
+  private view: DataView | null = null;
+  private node: Buffer | null = null;
+
   constructor(private readonly memory: () => WebAssembly.Memory) {}
 
+  private current(): ArrayBuffer {
+    const b = this.memory().buffer as ArrayBuffer;
+    if (b !== this.buffer) {
+      this.buffer = b;
+      this.view = new DataView(b);
+      this.node = Buffer.from(b);
+    }
+    return b;
+  }
+
   get size(): number {
-    return this.memory().buffer.byteLength;
+    return this.current().byteLength;
   }
 
   /** True when [ptr, ptr+len) is inside memory; pointer 0 only for an empty range. */
@@ -28,7 +43,7 @@ export class GuestMemory {
   /** A live view of [ptr, ptr+len), or null when the range is not valid(). */
   range(ptr: number, len: number): Uint8Array | null {
     if (!this.valid(ptr, len)) return null;
-    return new Uint8Array(this.memory().buffer, ptr >>> 0, len >>> 0);
+    return new Uint8Array(this.current(), ptr >>> 0, len >>> 0);
   }
 
   /** range(), throwing GuestError(`${fn}: ${what} out of bounds`) instead of returning null. */
@@ -39,11 +54,28 @@ export class GuestMemory {
   }
 
   u32(ptr: number): number {
-    return new DataView(this.memory().buffer).getUint32(ptr >>> 0, true);
+    this.current();
+    return this.view!.getUint32(ptr >>> 0, true);
   }
 
   setU32(ptr: number, v: number): void {
-    new DataView(this.memory().buffer).setUint32(ptr >>> 0, v >>> 0, true);
+    this.current();
+    this.view!.setUint32(ptr >>> 0, v >>> 0, true);
+  }
+
+  /**
+   * Writes `s` as UTF-8 at ptr (the caller has checked the room: Buffer.byteLength(s) bytes);
+   * returns the bytes written. Unpaired surrogates become U+FFFD, as Buffer.byteLength counts them.
+   */
+  writeUtf8(ptr: number, s: string): number {
+    this.current();
+    return this.node!.write(s, ptr >>> 0, 'utf8');
+  }
+
+  /** Copies bytes to ptr (the caller has checked the room). */
+  write(ptr: number, b: Uint8Array): void {
+    this.current();
+    this.node!.set(b, ptr >>> 0);
   }
 
   /**

@@ -11,6 +11,12 @@ import {
 } from './limits.js';
 
 export type { Decision } from './runtime.js';
+
+/**
+ * Bytes as callers have them: a Uint8Array or a Node Buffer (e.g. from readFileSync). Listed
+ * separately because with TypeScript 5.9 and @types/node 20 a Buffer is not a Uint8Array.
+ */
+export type ByteInput = Uint8Array | Buffer;
 export type { ClientInfo } from './imports.js';
 
 /** psk_key_get's outcome: a hex key, no key (deny), or defer (only as the failure decision). */
@@ -49,7 +55,7 @@ export interface AclRequest {
   /** mosquitto access value: 1 read, 2 write, 4 subscribe, 8 unsubscribe (0 none). */
   access: number;
   /** Seen only by the 7-argument acl_check. */
-  payload?: Uint8Array | string;
+  payload?: ByteInput | string;
   qos?: number;
   retain?: boolean;
   /** The client behind the request (default: LoadOptions.client, with `id` = clientid). */
@@ -65,7 +71,9 @@ export class PolicyLoadError extends Error {
 }
 
 const utf8 = new TextEncoder();
-const bytesOf = (v: string | Uint8Array): Uint8Array => (typeof v === 'string' ? utf8.encode(v) : v);
+const bytesOf = (v: string | ByteInput): Uint8Array => (typeof v === 'string' ? utf8.encode(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+// Text stays a string (written into guest memory as UTF-8 without a copy); bytes as a view.
+const fieldOf = (v: string | ByteInput): string | Uint8Array => (typeof v === 'string' ? v : bytesOf(v));
 
 function defaultLog(_level: number, message: string): void {
   process.stderr.write(`wasm-auth: ${message}\n`);
@@ -85,7 +93,7 @@ export class Policy {
   private readonly name: string;
 
   /** Use loadPolicy(). */
-  constructor(wasm: Uint8Array, opts: LoadOptions) {
+  constructor(wasm: ByteInput, opts: LoadOptions) {
     this.options = (opts.options ?? []).map(([k, v]) => [k, v]);
     this.log = opts.onLog ?? defaultLog;
     this.defaultClient = opts.client;
@@ -119,11 +127,10 @@ export class Policy {
   }
 
   /** MOSQ_EVT_BASIC_AUTH. null = absent (anonymous client, no password). */
-  unpwdCheck(username: string | null, password: string | Uint8Array | null, client?: ClientInfo): Decision {
+  unpwdCheck(username: string | null, password: string | ByteInput | null, client?: ClientInfo): Decision {
     this.ensureOpen();
     if (this.rt.hooks.unpwd_check === undefined) return 'defer';
-    return this.rt.unpwdCheck(client ?? this.defaultClient ?? null, username === null ? null : utf8.encode(username),
-      password === null ? null : bytesOf(password));
+    return this.rt.unpwdCheck(client ?? this.defaultClient ?? null, username, password === null ? null : fieldOf(password));
   }
 
   /** MOSQ_EVT_ACL_CHECK. */
@@ -132,8 +139,8 @@ export class Policy {
     if (this.rt.hooks.acl_check === undefined) return 'defer';
     const client: ClientInfo = { ...this.defaultClient, ...req.client };
     if (client.id === undefined || client.id === null) client.id = req.clientid;
-    return this.rt.aclCheck(client, utf8.encode(req.clientid), req.username === null ? null : utf8.encode(req.username),
-      utf8.encode(req.topic), req.access, bytesOf(req.payload ?? ''), req.qos ?? 0, req.retain ?? false);
+    return this.rt.aclCheck(client, req.clientid, req.username, req.topic, req.access,
+      req.payload === undefined ? '' : fieldOf(req.payload), req.qos ?? 0, req.retain ?? false);
   }
 
   /** MOSQ_EVT_PSK_KEY: the hex key, or null (no key, or the failure decision). */
@@ -145,7 +152,7 @@ export class Policy {
   psk(identity: string, hint: string, client?: ClientInfo): PskOutcome {
     this.ensureOpen();
     if (this.rt.hooks.psk_key_get === undefined) return { decision: 'defer', key: null };
-    const r = this.rt.pskKeyGet(client ?? this.defaultClient ?? null, utf8.encode(identity), utf8.encode(hint));
+    const r = this.rt.pskKeyGet(client ?? this.defaultClient ?? null, identity, hint);
     if (r === 'deny' || r === null) return { decision: 'deny', key: null };
     if (r === 'defer') return { decision: 'defer', key: null };
     if (r === 'allow') return { decision: 'deny', key: null }; // not reachable: keys are hex
@@ -159,7 +166,7 @@ export class Policy {
    * module fails, the previous policy stays (and gets security_init(1) again). Returns false
    * when the reload failed (the reason is logged).
    */
-  reload(newWasm?: Uint8Array): boolean {
+  reload(newWasm?: ByteInput): boolean {
     this.ensureOpen();
     this.rt.securityCleanup(1);
     if (newWasm === undefined || sameBytes(newWasm, this.rt.compiled.bytes)) {
@@ -198,8 +205,8 @@ export class Policy {
   }
 
   // A ready runtime: gate, instance, plugin_init, security_init(reload). Throws the reason.
-  private load(wasm: Uint8Array, reload: 0 | 1): Runtime {
-    const rt = new Runtime(compileModule(wasm, this.cfg), this.cfg, this.options, this.log);
+  private load(wasm: ByteInput, reload: 0 | 1): Runtime {
+    const rt = new Runtime(compileModule(bytesOf(wasm), this.cfg), this.cfg, this.options, this.log);
     rt.pluginInit();
     try {
       rt.securityInit(reload);
@@ -215,12 +222,13 @@ export class Policy {
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+function sameBytes(x: ByteInput, b: Uint8Array): boolean {
+  const a = bytesOf(x);
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 /** Checks, compiles and starts a policy (plugin_init, security_init(0)); throws PolicyLoadError if refused. */
-export function loadPolicy(wasm: Uint8Array, opts: LoadOptions = {}): Policy {
+export function loadPolicy(wasm: ByteInput, opts: LoadOptions = {}): Policy {
   return new Policy(wasm, opts);
 }
 

@@ -22,17 +22,17 @@ export interface CheckedModule {
   hooks: HookSignatures;
 }
 
-const KINDS = ['function', 'table', 'memory', 'global'];
+const KINDS = ['functions', 'tables', 'memories', 'globals'];
 
 function checkCaps(s: ModuleSummary, limits: RuleLimits): void {
   const m = s.memory;
   if (m === null) return;
   if (m.min > limits.maxMemoryPages) {
-    throw new ModuleError('memory section', NO_OFFSET,
+    throw new ModuleError('memory section', m.contentStart,
       `initial memory of ${m.min} pages exceeds wasm_max_memory_pages ${limits.maxMemoryPages}`);
   }
   if (m.max !== null && m.max > limits.maxMemoryPages) {
-    throw new ModuleError('memory section', NO_OFFSET,
+    throw new ModuleError('memory section', m.contentStart,
       `declared memory maximum of ${m.max} pages exceeds wasm_max_memory_pages ${limits.maxMemoryPages} ` +
       '(build with a lower --maximumMemory, or none)');
   }
@@ -43,7 +43,7 @@ function checkImports(s: ModuleSummary): void {
     const what = `import ${im.module}.${im.name}`;
     if (im.kind !== 0) {
       throw new ModuleError('import section', im.offset,
-        `${what}: imported ${KINDS[im.kind]}s are not allowed (the module must define its own)`);
+        `${what}: imported ${KINDS[im.kind]} are not allowed (the module must define its own)`);
     }
     const host = IMPORTS.find((h) => h.module === im.module && h.name === im.name);
     if (host === undefined) throw new ModuleError('import section', im.offset, `${what} not allowed`);

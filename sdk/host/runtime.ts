@@ -38,8 +38,10 @@ export interface RuntimeConfig {
 
 export type LogFn = (level: number, message: string) => void;
 
-/** Bytes of one Str argument; null = absent (descriptor pointer 0). */
-export type Field = Uint8Array | null;
+/** One Str argument: bytes, or text sent as UTF-8; null = absent (descriptor pointer 0). */
+export type Field = Uint8Array | string | null;
+
+const fieldLength = (f: Field): number => (f === null ? 0 : typeof f === 'string' ? Buffer.byteLength(f, 'utf8') : f.length);
 
 /** Why an init hook did not succeed (the policy refuses to start / keeps the previous one). */
 export class HookRefused extends Error {}
@@ -158,8 +160,8 @@ export class Runtime {
     return this.call(hook, client, [username, password], (e, d) => e.unpwd_check(d[0], d[1]), (v) => this.decide(hook, v));
   }
 
-  aclCheck(client: ClientInfo | null, clientid: Uint8Array, username: Field, topic: Uint8Array, access: number,
-    payload: Uint8Array, qos: number, retain: boolean): Decision {
+  aclCheck(client: ClientInfo | null, clientid: string, username: Field, topic: string, access: number,
+    payload: Field, qos: number, retain: boolean): Decision {
     const hook = 'acl_check';
     if (!this.ready(hook)) return this.cfg.onError;
     const fields: Field[] = [clientid, username, topic];
@@ -167,8 +169,9 @@ export class Runtime {
     // Only the 7-argument form sees the payload: only it pays for the copy.
     const long = this.compiled.hooks.acl_check === 1;
     if (long) {
-      if (payload.length > this.cfg.maxPayload) {
-        return this.fail(hook, false, `payload of ${payload.length} bytes exceeds wasm_max_payload (${this.cfg.maxPayload})`);
+      const n = fieldLength(payload);
+      if (n > this.cfg.maxPayload) {
+        return this.fail(hook, false, `payload of ${n} bytes exceeds wasm_max_payload (${this.cfg.maxPayload})`);
       }
       fields.push(payload);
     }
@@ -178,7 +181,7 @@ export class Runtime {
   }
 
   /** The hex key, null for no key (deny), or 'defer' (the failure decision when it is defer). */
-  pskKeyGet(client: ClientInfo | null, identity: Uint8Array, hint: Uint8Array): string | null | 'deny' | 'defer' {
+  pskKeyGet(client: ClientInfo | null, identity: string, hint: string): string | null | 'deny' | 'defer' {
     const hook = 'psk_key_get';
     if (!this.ready(hook)) return this.cfg.onError;
     if (this.tooLong([identity, hint])) return this.fail(hook, false, `a field is longer than ${WA_MAX_FIELD_BYTES} bytes`);
@@ -198,8 +201,15 @@ export class Runtime {
   // Sets the fuel for the next guest call: fuel x factor (lifecycle hooks get WA_INIT_BUDGET_FACTOR).
   private budget(factor: number): void {
     const g = this.inst?.exports[FUEL_GLOBAL];
-    if (g !== undefined) g.value = this.cfg.fuel > 0 ? BigInt(this.cfg.fuel) * BigInt(factor) : UNLIMITED_FUEL;
+    if (g === undefined) return;
+    if (factor === 1) {
+      this.requestFuel ??= this.cfg.fuel > 0 ? BigInt(this.cfg.fuel) : UNLIMITED_FUEL;
+      g.value = this.requestFuel;
+    } else {
+      g.value = this.cfg.fuel > 0 ? BigInt(this.cfg.fuel) * BigInt(factor) : UNLIMITED_FUEL;
+    }
   }
+  private requestFuel: bigint | undefined;
 
   // Why a guest call failed: the host's reason, fuel exhaustion, or the trap.
   private trapText(e: unknown): string {
@@ -296,33 +306,34 @@ export class Runtime {
     let data = entry + this.options.length * 2 * STR_BYTES;
     for (const [k, v] of this.options) {
       for (const text of [k, v]) {
-        const b = Buffer.from(text, 'utf8');
+        const n = Buffer.byteLength(text, 'utf8');
         inst.mem.setU32(entry, data);
-        inst.mem.setU32(entry + 4, b.length);
-        if (b.length) inst.mem.bytes(data, b.length, 'options').set(b);
-        data += b.length;
+        inst.mem.setU32(entry + 4, n);
+        inst.mem.writeUtf8(data, text);
+        data += n;
         entry += STR_BYTES;
       }
     }
     return start;
   }
 
-  private fieldsSize(f: Field[]): number {
-    return f.reduce((n, x) => n + (x === null ? 0 : x.length), ALIGN_SLACK + f.length * STR_BYTES);
+  private fieldsSize(lens: number[]): number {
+    return lens.reduce((n, x) => n + x, ALIGN_SLACK + lens.length * STR_BYTES);
   }
 
   // Writes Str descriptors and their bytes into the request buffer; their guest pointers (0 = absent).
-  private marshalFields(f: Field[]): number[] {
-    const inst = this.inst!;
+  private marshalFields(f: Field[], lens: number[]): number[] {
+    const mem = this.inst!.mem;
     const start = (this.buf + 3) & ~3;
     let data = start + f.length * STR_BYTES;
     return f.map((x, i) => {
       if (x === null) return 0;
       const desc = start + i * STR_BYTES;
-      inst.mem.setU32(desc, data);
-      inst.mem.setU32(desc + 4, x.length);
-      if (x.length) inst.mem.bytes(data, x.length, 'request').set(x);
-      data += x.length;
+      mem.setU32(desc, data);
+      mem.setU32(desc + 4, lens[i]);
+      if (typeof x === 'string') mem.writeUtf8(data, x);
+      else mem.write(data, x);
+      data += lens[i];
       return desc;
     });
   }
@@ -400,15 +411,16 @@ export class Runtime {
   }
 
   private tooLong(f: Field[]): boolean {
-    return f.some((x) => x !== null && x.length > WA_MAX_FIELD_BYTES);
+    return f.some((x) => fieldLength(x) > WA_MAX_FIELD_BYTES);
   }
 
   private call(hook: HookName, client: ClientInfo | null, fields: Field[],
     invoke: (e: Instance['exports'], descs: number[]) => number | undefined, result: (v: number) => Decision): Decision {
-    let trap = this.ensureBuffer(this.fieldsSize(fields));
+    const lens = fields.map(fieldLength);
+    let trap = this.ensureBuffer(this.fieldsSize(lens));
     let v = 0;
     if (trap === null) {
-      const descs = this.marshalFields(fields);
+      const descs = this.marshalFields(fields, lens);
       this.requestClient = client;
       try {
         this.budget(1);

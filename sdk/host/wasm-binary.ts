@@ -45,6 +45,8 @@ export interface MemoryLimits {
   max: number | null;
   /** Byte range of the whole memory section (id byte included), for rewriting. */
   sectionStart: number;
+  /** Offset of the section's contents (after id and size), where the gate's messages point. */
+  contentStart: number;
   sectionEnd: number;
 }
 
@@ -174,6 +176,7 @@ export function summarize(bytes: Uint8Array): ModuleSummary {
     const id = r.u8();
     const size = r.u32();
     const body = new Reader(bytes, r.pos, r.pos + size);
+    const contentStart = body.pos;
     if (body.end > bytes.length) throw new RangeError('section runs past the end');
     r.pos = body.end;
     switch (id) {
@@ -221,7 +224,7 @@ export function summarize(bytes: Uint8Array): ModuleSummary {
         if (n === 1) {
           const l = body.limits();
           if (l.flags > 1) throw new RangeError('shared or 64-bit memory');
-          s.memory = { min: l.min, max: l.max, sectionStart: start, sectionEnd: body.end };
+          s.memory = { min: l.min, max: l.max, sectionStart: start, contentStart, sectionEnd: body.end };
         }
         break;
       }

@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// wasm-auth-node: the Node host's counterpart of build/bin/wa-call, with the same arguments and
+// output, so one case file can run through both hosts:
+//   node build/js/sdk/host/cli.js call POLICY.wasm [--opt KEY=VALUE]... [--client-id ID]
+//        [--address ADDR] [--protocol N] HOOK ARGS...
+// Prints allow, deny or defer; psk_key_get prints the key (hex), none, or defer. Host log lines
+// go to stderr prefixed "wasm-auth: ". Exit status 0, or 2 for usage and load errors.
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { loadPolicy, type ClientInfo, type Policy } from './policy.js';
+import { WA_MAX_OPTIONS } from './limits.js';
+
+const NULL_TOKEN = '@null';
+
+const USAGE = `usage: cli.js call POLICY.wasm [--opt KEY=VALUE]... [--client-id ID] [--address ADDR] [--protocol N]
+                   HOOK ARGS...
+  unpwd_check USERNAME PASSWORD
+  acl_check CLIENTID USERNAME TOPIC ACCESS [PAYLOAD [QOS [RETAIN]]]
+  psk_key_get IDENTITY HINT
+ACCESS: none|read|write|subscribe|unsubscribe or its number (0, 1, 2, 4, 8).
+Any string argument may be ${NULL_TOKEN} for an absent value (no username, no password, ...).
+The client behind the request: --client-id (default: acl_check's CLIENTID), --address
+(default: unknown), --protocol 3|4|5 (default: 0, unknown).
+Host settings come from the wasm_* options as in the plugin (wasm_on_error, wasm_fuel,
+wasm_max_payload, wasm_max_memory_pages, wasm_max_module_bytes).
+Prints allow, deny or defer; psk_key_get prints the key (hex) or none.
+`;
+
+class UsageError extends Error {}
+
+const value = (s: string): string | null => (s === NULL_TOKEN ? null : s);
+
+function parseInt10(s: string, min: number, max: number, what: string): number {
+  if (!/^[+-]?[0-9]+$/.test(s)) throw new UsageError(`bad ${what}: ${s}`);
+  const v = Number(s);
+  if (v < min || v > max) throw new UsageError(`bad ${what}: ${s}`);
+  return v;
+}
+
+const ACCESS: Record<string, number> = { none: 0, read: 1, write: 2, subscribe: 4, unsubscribe: 8 };
+
+// The host settings the plugin reads from its options (plugin-c/options.c), same names.
+function settings(opts: [string, string][]): { onError: 'deny' | 'defer'; numbers: Record<string, number> } {
+  const last = (k: string): string | undefined => [...opts].reverse().find(([key]) => key === k)?.[1];
+  const onError = last('wasm_on_error') ?? 'deny';
+  if (onError !== 'deny' && onError !== 'defer') throw new UsageError(`option wasm_on_error: must be deny or defer, not ${onError}`);
+  const numbers: Record<string, number> = {};
+  for (const k of ['wasm_fuel', 'wasm_max_payload', 'wasm_max_memory_pages', 'wasm_max_module_bytes']) {
+    const v = last(k);
+    if (v !== undefined) numbers[k] = parseInt10(v, 1, 2 ** 53, `option ${k}`);
+  }
+  return { onError, numbers };
+}
+
+function run(policy: Policy, client: ClientInfo, hook: string, args: string[]): string {
+  const has = policy.hooks;
+  const notExported = (): never => {
+    throw new UsageError(`the policy does not export ${hook} (the plugin would not register for it)`);
+  };
+  switch (hook) {
+    case 'unpwd_check': {
+      if (args.length !== 2) throw new UsageError('unpwd_check takes USERNAME PASSWORD');
+      if (has.unpwd_check === undefined) notExported();
+      return policy.unpwdCheck(value(args[0]), value(args[1]), client);
+    }
+    case 'acl_check': {
+      if (args.length < 4 || args.length > 7) throw new UsageError('acl_check takes CLIENTID USERNAME TOPIC ACCESS [PAYLOAD [QOS [RETAIN]]]');
+      const access = ACCESS[args[3]] ?? parseInt10(args[3], 0, 255, 'ACCESS');
+      const payload = args.length > 4 ? value(args[4]) : null;
+      const qos = args.length > 5 ? parseInt10(args[5], 0, 2, 'QOS') : 0;
+      const retain = args.length > 6 ? parseInt10(args[6], 0, 1, 'RETAIN') === 1 : false;
+      if (has.acl_check === undefined) notExported();
+      const clientid = value(args[0]) ?? '';
+      return policy.aclCheck({
+        clientid, username: value(args[1]), topic: value(args[2]) ?? '', access,
+        payload: payload ?? '', qos, retain, client: { ...client, id: client.id ?? value(args[0]) },
+      });
+    }
+    case 'psk_key_get': {
+      if (args.length !== 2) throw new UsageError('psk_key_get takes IDENTITY HINT');
+      if (has.psk_key_get === undefined) notExported();
+      const r = policy.psk(value(args[0]) ?? '', value(args[1]) ?? '', client);
+      return r.decision === 'allow' ? r.key : r.decision === 'defer' ? 'defer' : 'none';
+    }
+    default:
+      throw new UsageError(`unknown hook ${hook} (unpwd_check, acl_check, psk_key_get)`);
+  }
+}
+
+/** Where the CLI writes: process streams, or buffers when run in-process (tests). */
+export interface Output {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+function call(argv: string[], out: Output): number {
+  const [path, ...rest] = argv;
+  const opts: [string, string][] = [['wasm_module', path]];
+  const client: ClientInfo = { id: null, address: null, protocolVersion: 0 };
+  let i = 0;
+  for (; i < rest.length && rest[i].startsWith('--'); i += 2) {
+    const opt = rest[i];
+    const arg = rest[i + 1];
+    if (arg === undefined) throw new UsageError(`${opt} needs a value`);
+    if (opt === '--opt') {
+      const eq = arg.indexOf('=');
+      if (eq <= 0) throw new UsageError(`--opt takes KEY=VALUE, not ${arg}`);
+      if (opts.length === WA_MAX_OPTIONS) throw new UsageError('too many options');
+      opts.push([arg.slice(0, eq), arg.slice(eq + 1)]);
+    } else if (opt === '--client-id') {
+      client.id = value(arg);
+    } else if (opt === '--address') {
+      client.address = value(arg);
+    } else if (opt === '--protocol') {
+      client.protocolVersion = parseInt10(arg, 0, 5, '--protocol');
+    } else {
+      throw new UsageError(`unknown option ${opt}`);
+    }
+  }
+  if (i >= rest.length) throw new UsageError('no HOOK given');
+  const { onError, numbers } = settings(opts);
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(path));
+  } catch (e) {
+    out.stderr(`wasm-auth: cannot load policy ${path}: ${(e as Error).message}\n`);
+    return 2;
+  }
+  let policy: Policy;
+  try {
+    policy = loadPolicy(bytes, {
+      options: opts,
+      failureDecision: onError,
+      name: path,
+      fuel: numbers.wasm_fuel,
+      maxPayload: numbers.wasm_max_payload,
+      maxMemoryPages: numbers.wasm_max_memory_pages,
+      maxModuleBytes: numbers.wasm_max_module_bytes,
+      onLog: (_level, message) => out.stderr(`wasm-auth: ${message}\n`),
+    });
+  } catch (e) {
+    out.stderr(`wasm-auth: cannot load policy ${path}: ${(e as Error).message}\n`);
+    return 2;
+  }
+  try {
+    out.stdout(run(policy, client, rest[i], rest.slice(i + 1)) + '\n');
+  } finally {
+    policy.cleanup();
+  }
+  return 0;
+}
+
+/** Runs the CLI on `argv` (without node and the script): its exit status. */
+export function main(argv: string[], out: Output): number {
+  if (argv[0] === '--help' || argv[0] === '-h') {
+    out.stdout(USAGE);
+    return 0;
+  }
+  if (argv[0] !== 'call' || argv.length < 3) {
+    out.stderr(USAGE);
+    return 2;
+  }
+  try {
+    return call(argv.slice(1), out);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      out.stderr(`wa-call: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = main(process.argv.slice(2), {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+  });
+}

@@ -1,0 +1,146 @@
+// The Node host against the plugin's own sources and binaries: limits.h and abi.c hold the same
+// numbers and tables; the metering is byte-for-byte the gate's (wasm-auth-check --meter); the CLI
+// prints what wa-call prints for the same calls. Binary comparisons skip, visibly, when the C
+// side is not built.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as limits from '../limits.js';
+import { HOOKS, IMPORTS } from '../abi.js';
+import { meter } from '../meter.js';
+import { main as cli } from '../cli.js';
+import { CHECK_BIN, CLI_JS, FIXTURES, ROOT, WA_CALL, fixture, runBin } from './helpers.js';
+
+// The CLI run in-process (one Node start per call would dominate the test time).
+function runCli(args: string[]): { status: number; stdout: string; stderr: string } {
+  let stdout = '';
+  let stderr = '';
+  const status = cli(['call', ...args], { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; } });
+  return { status, stdout, stderr };
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'wa-parity-'));
+
+test('limits.ts holds the values of plugin-c/limits.h', () => {
+  const header = readFileSync(join(ROOT, 'plugin-c/limits.h'), 'utf8');
+  const defines = new Map<string, number>();
+  for (const m of header.matchAll(/^#define\s+(WA_\w+)\s+(.+?)\s*(?:\/\*.*)?$/gm)) {
+    // Values are integer expressions such as (8u * 1024u * 1024u).
+    const expr = m[2].replace(/(\d+)u\b/g, '$1');
+    if (/^[\d\s()*+]+$/.test(expr)) defines.set(m[1], Function(`return (${expr});`)() as number);
+  }
+  for (const [name, value] of Object.entries(limits)) {
+    assert.ok(defines.has(name), `${name} is not in limits.h`);
+    assert.equal(value, defines.get(name), name);
+  }
+});
+
+test('abi.ts holds the hook and import tables of plugin-c/abi.c', () => {
+  const src = readFileSync(join(ROOT, 'plugin-c/abi.c'), 'utf8');
+  const hooks = [...src.matchAll(/\{\s*"(\w+)",\s*\{([^}]*)\},\s*(\d)\s*\}/g)].map((m) => ({
+    name: m[1],
+    signatures: [...m[2].matchAll(/"([^"]+)"/g)].map((s) => s[1]),
+    isRequest: m[3] === '1',
+  }));
+  assert.deepEqual(hooks, HOOKS.map((h) => ({ ...h, signatures: [...h.signatures] })));
+  const imports = [...src.matchAll(/\{\s*"(\w+)",\s*"([\w.]+)",\s*"([^"]+)"\s*\}/g)].map((m) => ({ module: m[1], name: m[2], signature: m[3] }));
+  assert.deepEqual(imports, [...IMPORTS]);
+});
+
+test('metering is byte-for-byte the gate\'s', (t) => {
+  let compared = 0;
+  for (const name of ['full', 'short', 'v2', 'topicmatch']) {
+    const file = join(FIXTURES, `${name}.wasm`);
+    const out = join(tmp, `${name}.metered.wasm`);
+    const r = runBin(CHECK_BIN, ['--meter', out, file]);
+    if (r === null) {
+      t.skip(`no ${CHECK_BIN}`);
+      return;
+    }
+    assert.equal(r.status, 0, r.stderr);
+    // The gate starts the fuel global at 0 (the plugin sets it before every call); the Node host
+    // gives it the start function's budget instead, since V8 runs the start function while
+    // instantiating. With the same initial value the bytes must be identical.
+    const mine = meter(fixture(name), 0n);
+    assert.deepEqual(Buffer.from(mine), readFileSync(out), name);
+    compared++;
+  }
+  assert.equal(compared, 4);
+});
+
+// [hook args...] run through both hosts with the same options.
+const CALLS: string[][] = [
+  ['acl_check', 'c1', 'bob', 'allow/x', 'write'],
+  ['acl_check', 'c1', 'bob', 'deny/x', 'read'],
+  ['acl_check', 'c1', 'bob', 'defer/x', 'subscribe'],
+  ['acl_check', 'c1', 'bob', 'trap', 'write'],
+  ['acl_check', 'c1', 'bob', 'bad', 'write'],
+  ['acl_check', 'c1', 'bob', 'abort', 'write'],
+  ['acl_check', 'c1', 'bob', 'loop', 'write'],
+  ['acl_check', 'c1', 'bob', 'badptr', 'write'],
+  ['acl_check', 'c1', '@null', 'user/@null', 'write'],
+  ['acl_check', 'c1', 'bob', 'access/8', 'unsubscribe'],
+  ['acl_check', 'c1', 'bob', 'payload/hi', 'write', 'hi', '1', '1'],
+  ['acl_check', 'c1', 'bob', 'qos/2/1', 'write', 'x', '2', '1'],
+  ['acl_check', 'c1', 'bob', 'client/c1/@null/0', 'write'],
+  ['acl_check', 'c1', 'bob', 'pattern/bob/c1', 'write'],
+  ['acl_check', 'c1', 'b+b', 'pattern/b+b/c1', 'write'],
+  ['acl_check', 'c1', 'bob', 'hostmatch/a/x', 'write'],
+  ['acl_check', 'c1', 'bob', 'hostmatch/a/y', 'write'],
+  ['acl_check', 'c1', 'bob', 'memgrow/1', 'write'],
+  ['acl_check', 'c1', 'bob', 'memgrow/300', 'write'],
+  ['unpwd_check', '@null', '@null'],
+  ['unpwd_check', 'trap', 'x'],
+  ['unpwd_check', 'nopass', '@null'],
+  ['unpwd_check', 'nopass', ''],
+  ['psk_key_get', 'key', 'c0ffee'],
+  ['psk_key_get', 'key', 'not-hex'],
+  ['psk_key_get', 'none', 'x'],
+  ['psk_key_get', 'badptr', 'x'],
+  ['--client-id', 'id9', '--address', '192.0.2.1', '--protocol', '5', 'acl_check', 'c1', 'bob', 'client/id9/192.0.2.1/5', 'read'],
+  ['--opt', 'wasm_on_error=defer', 'acl_check', 'c1', 'bob', 'trap', 'write'],
+  ['--opt', 'wasm_on_error=defer', 'psk_key_get', 'trap', 'x'],
+  ['--opt', 'wasm_fuel=1000', 'acl_check', 'c1', 'bob', 'loop', 'write'],
+  ['--opt', 'wasm_max_payload=3', 'acl_check', 'c1', 'bob', 'payload/abcd', 'write', 'abcd'],
+  ['--opt', 'other=1', 'acl_check', 'c1', 'bob', 'options/2/-1', 'write'],
+];
+
+test('the CLI prints what wa-call prints', (t) => {
+  const wasm = join(FIXTURES, 'full.wasm');
+  let compared = 0;
+  for (const call of CALLS) {
+    // Options come before the hook in both tools; the policy path comes first.
+    const c = runBin(WA_CALL, [wasm, ...call]);
+    if (c === null) {
+      t.skip(`no ${WA_CALL}`);
+      return;
+    }
+    const n = runCli([wasm, ...call]);
+    assert.equal(n.status, c.status, `exit status of ${call.join(' ')}: ${n.stderr}`);
+    assert.equal(n.stdout, c.stdout, call.join(' '));
+    // Same log lines too, except the wording of traps, which comes from each engine.
+    const lines = (s: string): string[] => s.split('\n').filter((l) => l && !/failed, request/.test(l));
+    assert.deepEqual(lines(n.stderr), lines(c.stderr), `log of ${call.join(' ')}`);
+    compared++;
+  }
+  assert.equal(compared, CALLS.length);
+});
+
+test('load errors look the same in the CLI and wa-call', (t) => {
+  const bad = join(tmp, 'bad.wasm');
+  writeFileSync(bad, new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+  const c = runBin(WA_CALL, [bad, 'acl_check', 'a', 'b', 'c', 'read']);
+  if (c === null) {
+    t.skip(`no ${WA_CALL}`);
+    return;
+  }
+  // This one through the real entry point: node cli.js.
+  const n = runBin(process.execPath, [CLI_JS, 'call', bad, 'acl_check', 'a', 'b', 'c', 'read'])!;
+  assert.equal(n.status, c.status);
+  assert.equal(n.stderr, c.stderr);
+  const ok = runBin(process.execPath, [CLI_JS, 'call', join(FIXTURES, 'full.wasm'), 'acl_check', 'a', 'b', 'allow/x', 'read'])!;
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(ok.stdout, 'allow\n');
+});
