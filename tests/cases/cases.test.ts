@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { loadPolicy, type LoadOptions, PolicyLoadError } from '../../sdk/host/index.js';
 import { BUILD, ROOT, WA_CALL_BIN, requireFile } from '../harness/paths.js';
 
-type Arg = string | null | { hex: string } | { repeat: string; times: number };
+type Arg = string | number | null | { hex: string } | { repeat: string; times: number };
 type Expect = string | { refused: string };
 type Hook = 'unpwd_check' | 'acl_check' | 'psk_key_get';
 
@@ -67,7 +67,7 @@ function optionsOf(g: Group, c: Case): [string, string][] {
 
 function bytes(a: Arg): Uint8Array | null {
   if (a === null) return null;
-  if (typeof a === 'string') return new TextEncoder().encode(a);
+  if (typeof a === 'string' || typeof a === 'number') return new TextEncoder().encode(String(a));
   if ('hex' in a) return Uint8Array.from(Buffer.from(a.hex, 'hex'));
   return new TextEncoder().encode(a.repeat.repeat(a.times));
 }
@@ -75,6 +75,7 @@ function bytes(a: Arg): Uint8Array | null {
 function text(a: Arg): string | null {
   if (a === null) return null;
   if (typeof a === 'string') return a;
+  if (typeof a === 'number') return String(a);
   if ('repeat' in a) return a.repeat.repeat(a.times);
   throw new Error('raw bytes where the host API takes text');
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Broker, listener, pluginConf, startBroker } from '../harness/broker.js';
 import { connect, tryConnect, VERSIONS } from '../harness/mqtt.js';
-import { example, fixture, requireFile } from '../harness/paths.js';
+import { fixture, requireFile } from '../harness/paths.js';
 
 const FIXTURE_KEY = '00112233445566778899aabbccddeeff';
 
@@ -58,21 +58,5 @@ describe('PSK with the fixture policy', () => {
     const c = await connect({ port: broker.ports[0], version: 4, username: 'alice', password: 'alice-pw' });
     await c.end();
     assert.ok(broker.running);
-  });
-});
-
-describe('PSK with the psk example', () => {
-  let broker: Broker;
-  before(async () => {
-    broker = await pskBroker('psk-example', example('psk'), 'example-hint');
-  });
-  after(() => broker?.stop());
-
-  test('an identity the example knows connects; a wrong key does not', async () => {
-    const { PSK_EXAMPLE_IDENTITY, PSK_EXAMPLE_KEY } = await import('../harness/example-facts.js');
-    const c = await connect({ port: broker.ports[1], version: 5, psk: { identity: PSK_EXAMPLE_IDENTITY, keyHex: PSK_EXAMPLE_KEY } });
-    await c.end();
-    const bad = await tryConnect({ port: broker.ports[1], version: 5, psk: { identity: PSK_EXAMPLE_IDENTITY, keyHex: '00' + PSK_EXAMPLE_KEY.slice(2) } });
-    assert.equal(bad.ok, false);
   });
 });
