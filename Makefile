@@ -19,6 +19,7 @@ include assembly/policy.mk
 include examples/examples.mk
 include tests/tests.mk
 include bench/bench.mk
+include fuzz/fuzz.mk
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
