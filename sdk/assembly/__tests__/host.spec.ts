@@ -38,11 +38,13 @@ describe("log", () => {
     expect(logMessage(1)).toBe("two?lines");
   });
 
-  it("caps a long line", () => {
+  it("caps a long line at WA_MAX_LOG_BYTES (1024) bytes of UTF-8, on a character boundary", () => {
     log.info("x".repeat(5000));
-    const m = logMessage(0)!;
-    expect(m.length).toBeLessThan(1024);
-    expect(m.length).toBeGreaterThan(1000);
+    log.info("é".repeat(1000));
+    log.info("€".repeat(1000));
+    expect(logMessage(0)).toBe("x".repeat(1024));
+    expect(logMessage(1)).toBe("é".repeat(512));
+    expect(logMessage(2)).toBe("€".repeat(341));
   });
 });
 

@@ -192,6 +192,7 @@ test('options reach plugin_init in order; option files only there', () => {
   const { policy } = load('full', { options: [['wasm_module', 'p.wasm'], ['users_file', file], ['other', 'v']] });
   const size = Buffer.byteLength('not a user line\nx:y\n');
   assert.equal(policy.aclCheck(acl(`options/3/${size}`)), 'allow');
+  assert.equal(policy.aclCheck(acl('optfile')), 'allow', 'option_file_size is -1 outside the init hooks');
   policy.cleanup();
   const none = load('full', { options: [['users_file', join(tmp, 'missing')]] }).policy;
   assert.equal(none.aclCheck(acl('options/1/-1')), 'allow', 'a missing file reads as absent');
