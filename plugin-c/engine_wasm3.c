@@ -37,15 +37,18 @@ static const char *const export_names[WA_EXPORT_COUNT] = {
 
 /* ---- wall-clock ceiling ------------------------------------------------------------------------
  * wasm3 calls m3_Yield() (a weak symbol) on every call and tail call. Overriding it is the only
- * hook into a running guest: every 1024th yield reads the coarse monotonic clock (a few ns via
- * the vDSO) and traps once the call's deadline has passed. Loops without calls are bounded by
- * the fuel metering instead. One deadline per thread: a runtime is only ever used by one. */
+ * hook into a running guest. The deadline is set at the first yield of a hook call (a guest
+ * that makes no call costs no clock read; until then only straight-line code and loops run, and
+ * the fuel metering bounds those), then every 1024th yield reads the coarse monotonic clock (a
+ * few ns via the vDSO) and traps once the deadline has passed. One deadline per thread: a
+ * runtime is only ever used by one. */
 static const char timeout_trap[] = "[trap] wall-clock timeout";
 static const char host_trap[] = "[trap] host function";
 
 static _Thread_local struct {
 	int armed;
 	unsigned ticks;
+	uint32_t timeout_ms;
 	struct timespec deadline;
 } watchdog;
 
@@ -58,24 +61,34 @@ static int past(const struct timespec *deadline)
 	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
+static void set_deadline(void)
+{
+	struct timespec *d = &watchdog.deadline;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, d);
+	d->tv_sec += (time_t)(watchdog.timeout_ms / 1000u);
+	d->tv_nsec += (long)(watchdog.timeout_ms % 1000u) * 1000000L;
+	if (d->tv_nsec >= 1000000000L) {
+		d->tv_sec++;
+		d->tv_nsec -= 1000000000L;
+	}
+}
+
 M3Result m3_Yield(void)
 {
-	if (!watchdog.armed || (++watchdog.ticks & 1023u) != 0) return m3Err_none;
+	if (!watchdog.armed) return m3Err_none;
+	if (watchdog.ticks++ == 0) {
+		set_deadline();
+		return m3Err_none;
+	}
+	if ((watchdog.ticks & 1023u) != 0) return m3Err_none;
 	return past(&watchdog.deadline) ? timeout_trap : m3Err_none;
 }
 
 static void arm(struct wa_engine *e, struct wa_budget b)
 {
-	struct timespec *d = &watchdog.deadline;
-
 	if (e->fuel) e->fuel->i64Value = b.fuel;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, d);
-	d->tv_sec += (time_t)(b.timeout_ms / 1000u);
-	d->tv_nsec += (long)(b.timeout_ms % 1000u) * 1000000L;
-	if (d->tv_nsec >= 1000000000L) {
-		d->tv_sec++;
-		d->tv_nsec -= 1000000000L;
-	}
+	watchdog.timeout_ms = b.timeout_ms;
 	watchdog.ticks = 0;
 	watchdog.armed = 1;
 	e->host->trap[0] = '\0';

@@ -28,6 +28,7 @@ struct wa_policy {
 	uint8_t *bytes;           /* gated + metered module, kept for re-instantiation */
 	size_t len;
 	unsigned hooks;           /* from the gate's report */
+	int acl_long;             /* acl_check takes 7 arguments (payload, qos, retain) */
 	struct wa_engine *eng;    /* NULL after a failure, until re-created */
 	struct wa_host host;
 	uint32_t buf, cap;        /* the guest's request buffer */
@@ -150,6 +151,7 @@ static int instantiate(struct wa_policy *p, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	p->acl_long = wa_engine_params(p->eng, WA_HOOK_ACL_CHECK) == 7;
 	if (!wa_engine_has(p->eng, WA_EXPORT_ABI_FN) || !wa_engine_has(p->eng, WA_EXPORT_BUFFER_FN)) {
 		snprintf(err, errlen, "missing export %s or %s", WA_EXPORT_ABI_VERSION, WA_EXPORT_BUFFER);
 		goto fail;
@@ -424,7 +426,7 @@ enum wa_decision wa_policy_acl_check(struct wa_policy *p, const void *client, co
 	if (ready(p, hook)) return p->cfg->on_error;
 	if (too_long(f, 3)) return fail(p, hook, 0, "a field is longer than %u bytes", WA_MAX_FIELD_BYTES);
 	/* Only the 7-argument form sees the payload: only it pays for the copy. */
-	if (wa_engine_params(p->eng, hook) == 7) {
+	if (p->acl_long) {
 		if (f[3].len > p->cfg->max_payload) {
 			return fail(p, hook, 0, "payload of %u bytes exceeds wasm_max_payload (%u)", f[3].len,
 			            p->cfg->max_payload);

@@ -1,0 +1,101 @@
+/* Option copying and the host's settings parsed from them (options.h). */
+#include <string.h>
+
+#include "check.h"
+#include "../limits.h"
+#include "../options.h"
+
+static int parse(const struct wa_kv *kv, unsigned n, struct wa_config *cfg, char *err, size_t errlen)
+{
+	struct wa_options *opts = wa_options_new(kv, n, err, errlen);
+	int rc = opts ? wa_config_parse(opts, cfg, err, errlen) : -2;
+	wa_options_free(opts);
+	return rc;
+}
+
+static void defaults(void)
+{
+	const struct wa_kv kv[] = { { "wasm_module", "/p.wasm" } };
+	struct wa_options *opts;
+	struct wa_config cfg;
+	char err[256];
+
+	opts = wa_options_new(kv, 1, err, sizeof err);
+	CHECK(opts != NULL);
+	if (!opts) return;
+	CHECK_INT(wa_config_parse(opts, &cfg, err, sizeof err), 0);
+	CHECK_STR(cfg.module_path, "/p.wasm");
+	CHECK_INT(cfg.on_error, WA_DENY);
+	CHECK_INT(cfg.max_module_bytes, WA_MAX_MODULE_BYTES);
+	CHECK_INT(cfg.max_memory_pages, WA_MAX_MEMORY_PAGES);
+	CHECK_INT(cfg.max_payload, WA_MAX_PAYLOAD_BYTES);
+	CHECK_INT(cfg.fuel, WA_DEFAULT_FUEL);
+	CHECK_INT(cfg.timeout_ms, WA_DEFAULT_TIMEOUT_MS);
+	wa_options_free(opts);
+}
+
+static void overrides(void)
+{
+	const struct wa_kv kv[] = {
+		{ "wasm_module", "/a.wasm" }, { "wasm_on_error", "defer" }, { "wasm_max_module_bytes", "1000" },
+		{ "wasm_max_memory_pages", "65536" }, { "wasm_max_payload", "0" }, { "wasm_fuel", "5" },
+		{ "wasm_timeout_ms", "3600000" }, { "wasm_module", "/b.wasm" }, { "other", NULL },
+	};
+	struct wa_options *opts;
+	struct wa_config cfg;
+	char err[256];
+
+	opts = wa_options_new(kv, 9, err, sizeof err);
+	CHECK(opts != NULL);
+	if (!opts) return;
+	CHECK_INT(opts->count, 9); /* every pair is kept, in order, for the policy */
+	CHECK_STR(opts->items[0].value, "/a.wasm");
+	CHECK_STR(opts->items[8].value, ""); /* NULL value: empty */
+	CHECK_INT(wa_config_parse(opts, &cfg, err, sizeof err), 0);
+	CHECK_STR(cfg.module_path, "/b.wasm"); /* the later line wins */
+	CHECK_INT(cfg.on_error, WA_DEFER);
+	CHECK_INT(cfg.max_module_bytes, 1000);
+	CHECK_INT(cfg.max_memory_pages, 65536);
+	CHECK_INT(cfg.max_payload, 0);
+	CHECK_INT(cfg.fuel, 5);
+	CHECK_INT(cfg.timeout_ms, 3600000);
+	CHECK(wa_options_find(opts, "other", 5) == &opts->items[8]);
+	CHECK(wa_options_find(opts, "othe", 4) == NULL);
+	wa_options_free(opts);
+}
+
+static void errors(void)
+{
+	struct wa_config cfg;
+	char err[256];
+	const struct wa_kv none[] = { { "x", "y" } };
+	const struct wa_kv empty[] = { { "wasm_module", "" } };
+	const struct wa_kv bad_error[] = { { "wasm_module", "m" }, { "wasm_on_error", "allow" } };
+	const struct wa_kv bad_fuel[] = { { "wasm_module", "m" }, { "wasm_fuel", "0" } };
+	const struct wa_kv bad_pages[] = { { "wasm_module", "m" }, { "wasm_max_memory_pages", "65537" } };
+	const struct wa_kv signed_num[] = { { "wasm_module", "m" }, { "wasm_timeout_ms", "-1" } };
+	const struct wa_kv junk[] = { { "wasm_module", "m" }, { "wasm_max_payload", "12k" } };
+	const struct wa_kv huge[] = { { "wasm_module", "m" }, { "wasm_fuel", "99999999999999999999999" } };
+
+	CHECK_INT(parse(none, 1, &cfg, err, sizeof err), -1);
+	CHECK(strstr(err, "wasm_module") != NULL);
+	CHECK_INT(parse(empty, 1, &cfg, err, sizeof err), -1);
+	CHECK_INT(parse(bad_error, 2, &cfg, err, sizeof err), -1);
+	CHECK(strstr(err, "wasm_on_error") != NULL);
+	CHECK_INT(parse(bad_fuel, 2, &cfg, err, sizeof err), -1);
+	CHECK(strstr(err, "wasm_fuel") != NULL);
+	CHECK_INT(parse(bad_pages, 2, &cfg, err, sizeof err), -1);
+	CHECK_INT(parse(signed_num, 2, &cfg, err, sizeof err), -1);
+	CHECK_INT(parse(junk, 2, &cfg, err, sizeof err), -1);
+	CHECK(strstr(err, "\"12k\"") != NULL);
+	CHECK_INT(parse(huge, 2, &cfg, err, sizeof err), -1);
+	CHECK(wa_options_new(none, WA_MAX_OPTIONS + 1, err, sizeof err) == NULL);
+}
+
+int main(void)
+{
+	defaults();
+	overrides();
+	errors();
+	return check_done();
+}
