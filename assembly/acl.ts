@@ -13,18 +13,17 @@
 // there are patterns, a username or client id containing `+` or `#` is denied outright
 // (CVE-2017-7650); then the patterns the same way (those using %u skipped for anonymous
 // clients); otherwise deny.
-import { ByteBuf, IntBuf, hasWildcardAt } from "./buf";
-import { compileFilter, matchFilter, validFilter } from "./filter";
+import { ByteBuf, IntBuf } from "./buf";
+import { compileFilter, validFilter } from "./filter";
 import { LineReader, isSpace } from "./lines";
 import { NameTable } from "./names";
-import { Str } from "../sdk/assembly";
 
 /** Rule access bits as mosquitto stores them: deny is 0. */
 const A_DENY: i32 = 0;
 const A_READ: i32 = 1;
 const A_WRITE: i32 = 2;
-// Set in a pattern rule's access word when the pattern uses %u.
-const NEEDS_USER: i32 = 0x100;
+/** Set in a pattern rule's access word when the pattern uses %u. */
+export const NEEDS_USER: i32 = 0x100;
 
 const OWNER_PATTERN: i32 = -2;
 const OWNER_ANON: i32 = -1;
@@ -41,22 +40,31 @@ export class Acl {
   /** Warnings to log (e.g. a pattern without %u or %c), as mosquitto logs them. */
   warnings: string[] = [];
 
-  // Rule records, two i32 each: [access (| NEEDS_USER), filter program index]. Each owner's rules
-  // are contiguous, deny rules first.
+  // The tables below are read in place by the hot path (hot.ts), which keeps only their addresses.
   private rules: StaticArray<i32> = new StaticArray<i32>(1);
   private code: StaticArray<i32> = new StaticArray<i32>(1);
   private arena: StaticArray<u8> = new StaticArray<u8>(1);
-  private rulesPtr: usize = 0;
-  private codePtr: usize = 0;
-  private arenaPtr: usize = 0;
-  // Per user: [first rule, first allow rule, end].
-  private users: NameTable = new NameTable(3);
-  private anonStart: i32 = 0;
-  private anonAllow: i32 = 0;
-  private anonEnd: i32 = 0;
-  private patStart: i32 = 0;
-  private patAllow: i32 = 0;
-  private patEnd: i32 = 0;
+  /** Rule records, two i32 each: [access (| NEEDS_USER), filter program index]. Each owner's
+   * rules are contiguous, deny rules first. */
+  rulesPtr: usize = 0;
+  /** Filter programs (filter.ts). */
+  codePtr: usize = 0;
+  /** Literal bytes the programs refer to. */
+  arenaPtr: usize = 0;
+  /** Per `user` name: [first rule, first allow rule, end]. */
+  users: NameTable = new NameTable(3);
+  /** Rules of anonymous clients: [anonStart, anonEnd). */
+  anonStart: i32 = 0;
+  /** First non-deny anonymous rule. */
+  anonAllow: i32 = 0;
+  /** End of the anonymous rules. */
+  anonEnd: i32 = 0;
+  /** Pattern rules: [patStart, patEnd). */
+  patStart: i32 = 0;
+  /** First non-deny pattern rule. */
+  patAllow: i32 = 0;
+  /** End of the pattern rules. */
+  patEnd: i32 = 0;
 
   /** Number of `user` names with at least one rule. */
   userCount: i32 = 0;
@@ -220,50 +228,6 @@ export class Acl {
     }
     this.rules = rules;
     this.rulesPtr = changetype<usize>(rules);
-  }
-
-  // Hot path ------------------------------------------------------------------------------------
-
-  // Rules [from, allowFrom) deny, [allowFrom, to) grant; 1 allow, 0 deny, -1 undecided.
-  private scan(from: i32, allowFrom: i32, to: i32, topic: Str, access: i32, user: Str | null, client: Str | null): i32 {
-    const rules = this.rulesPtr;
-    const code = this.codePtr;
-    const arena = this.arenaPtr;
-    const anonymous = user === null;
-    for (let i = from; i < allowFrom; i++) {
-      const rec = rules + (<usize>i << 3);
-      if (anonymous && (load<i32>(rec) & NEEDS_USER) != 0) continue;
-      if (matchFilter(code + (<usize>load<i32>(rec, 4) << 2), arena, topic, user, client)) return 0;
-    }
-    for (let i = allowFrom; i < to; i++) {
-      const rec = rules + (<usize>i << 3);
-      const a = load<i32>(rec);
-      if ((a & access) == 0) continue;
-      if (anonymous && (a & NEEDS_USER) != 0) continue;
-      if (matchFilter(code + (<usize>load<i32>(rec, 4) << 2), arena, topic, user, client)) return 1;
-    }
-    return -1;
-  }
-
-  /**
-   * mosquitto 2.0.11's acl_file decision for a READ or WRITE of `topic` (the caller handles
-   * SUBSCRIBE/UNSUBSCRIBE). `access` is the MOSQ_ACL_* bit. No allocation.
-   */
-  check(clientid: Str, username: Str | null, topic: Str, access: i32): bool {
-    if (username !== null) {
-      const rec = this.users.lookup(username);
-      if (rec != 0) {
-        const d = this.scan(load<i32>(rec), load<i32>(rec, 4), load<i32>(rec, 8), topic, access, null, null);
-        if (d >= 0) return d == 1;
-      }
-    } else if (this.anonEnd > this.anonStart) {
-      const d = this.scan(this.anonStart, this.anonAllow, this.anonEnd, topic, access, null, null);
-      if (d >= 0) return d == 1;
-    }
-    if (this.patEnd == this.patStart) return false;
-    if (username !== null && hasWildcardAt(username.ptr, <i32>username.len)) return false;
-    if (hasWildcardAt(clientid.ptr, <i32>clientid.len)) return false;
-    return this.scan(this.patStart, this.patAllow, this.patEnd, topic, access, username, clientid) == 1;
   }
 }
 

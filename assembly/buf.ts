@@ -27,10 +27,12 @@ export class ByteBuf {
     return off;
   }
 
-  /** The bytes written, in a right-sized array that never moves (the GC does not compact). */
+  /**
+   * The bytes written, in a right-sized array that never moves (the GC does not compact), plus 8
+   * spare bytes so eqBytes() may read a whole word past any string in it.
+   */
   finish(): StaticArray<u8> {
-    // One spare byte so an empty arena still has a valid, distinct address.
-    const out = new StaticArray<u8>(this.length + 1);
+    const out = new StaticArray<u8>(this.length + 8);
     memory.copy(changetype<usize>(out), this.data.dataStart, <usize>this.length);
     return out;
   }
@@ -81,7 +83,7 @@ export class IntBuf {
 
 // Hot path ------------------------------------------------------------------------------------
 
-/** True when the `n` bytes at `a` and `b` are equal. Compares 8 bytes per step. */
+/** True when the `n` bytes at `a` and `b` are equal (8 bytes per step, then bytes). */
 // @ts-ignore: decorator
 @inline
 export function eqBytes(a: usize, b: usize, n: i32): bool {
@@ -90,12 +92,6 @@ export function eqBytes(a: usize, b: usize, n: i32): bool {
     a += 8;
     b += 8;
     n -= 8;
-  }
-  if (n >= 4) {
-    if (load<u32>(a) != load<u32>(b)) return false;
-    a += 4;
-    b += 4;
-    n -= 4;
   }
   while (n > 0) {
     if (load<u8>(a) != load<u8>(b)) return false;
@@ -106,6 +102,13 @@ export function eqBytes(a: usize, b: usize, n: i32): bool {
   return true;
 }
 
+/** Size of linear memory in bytes: the bound for the masked over-reads above. */
+// @ts-ignore: decorator
+@inline
+export function memoryEnd(): usize {
+  return <usize>memory.size() << 16;
+}
+
 const ONES: u64 = 0x0101010101010101;
 const HIGHS: u64 = 0x8080808080808080;
 const PLUSES: u64 = 0x2b2b2b2b2b2b2b2b;
@@ -113,23 +116,32 @@ const HASHES: u64 = 0x2323232323232323;
 
 /**
  * True when the `n` bytes at `p` contain `+` or `#`. Eight bytes per step with the classic
- * "word has a zero byte" test on `w ^ '+'...` and `w ^ '#'...`: under the interpreter a step
- * costs about what one byte costs in a byte loop.
+ * "word has a zero byte" test on `w ^ '+'...` and `w ^ '#'...`; the last, partial word is loaded
+ * whole and masked (masked bytes become 0, which matches neither) when it stays inside memory.
+ * Under the interpreter a step costs about what one byte costs in a byte loop.
  */
+// @ts-ignore: decorator
+@inline
 export function hasWildcardAt(p: usize, n: i32): bool {
-  while (n >= 8) {
-    const w = load<u64>(p);
+  const end = memoryEnd();
+  while (n > 0) {
+    let w: u64;
+    if (n >= 8) {
+      w = load<u64>(p);
+    } else if (p + 8 <= end) {
+      w = load<u64>(p) & ((<u64>1 << (<u64>n << 3)) - 1);
+    } else {
+      for (let i = 0; i < n; i++) {
+        const c = <u32>load<u8>(p + <usize>i);
+        if (c == 0x2b || c == 0x23) return true;
+      }
+      return false;
+    }
     const x = w ^ PLUSES;
     const y = w ^ HASHES;
     if ((((x - ONES) & ~x) | ((y - ONES) & ~y)) & HIGHS) return true;
     p += 8;
     n -= 8;
-  }
-  while (n > 0) {
-    const c = <u32>load<u8>(p);
-    if (c == 0x2b || c == 0x23) return true;
-    p++;
-    n--;
   }
   return false;
 }

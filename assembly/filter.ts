@@ -1,13 +1,14 @@
 // ACL topic filters, compiled once and matched in place.
 //
 // A filter is stored as a short token program in an i32 table:
-//   [dollar, count, token...]
-// with tokens
-//   LIT off len        literal bytes (may span levels: "a/b/"), at `off` in the byte arena
-//   LIT_HASH off len   literal bytes, then the final "/#" (the "/" is not part of len)
-//   PLUS               a whole `+` level
-//   HASH               a whole `#` filter (only when the filter is just "#")
-//   USER / CLIENT      the username / client id bytes (acl_file `pattern` lines only)
+//   [dollar | count << 2, token...]      every token two i32s: [kind | len << 3, off]
+// with token kinds
+//   LIT        `len` literal bytes at `off` in the byte arena (may span levels: "a/b/")
+//   LIT_HASH   the same, then the final "/#" (the "/" is not part of len)
+//   PLUS       a whole `+` level
+//   HASH       a whole `#` filter (only when the filter is just "#")
+//   USER       the username bytes (acl_file `pattern` lines only)
+//   CLIENT     the client id bytes (idem)
 // and `dollar` saying whether the filter, as it reads after substitution, starts with `$`
 // (0 no, 1 yes, 2 depends on the substituted value).
 //
@@ -18,7 +19,7 @@
 // parent (`a/#` matches `a`), and a filter starting with `$` matches only topics starting with
 // `$` and the other way round. Because the values are compared as byte runs, no substituted
 // filter is ever built: the hot path allocates nothing.
-import { ByteBuf, IntBuf, eqBytes } from "./buf";
+import { ByteBuf, IntBuf } from "./buf";
 import { Str } from "../sdk/assembly";
 
 /** Token kinds (see the file comment). */
@@ -75,61 +76,55 @@ export function compileFilter(p: usize, n: i32, substitute: bool, arena: ByteBuf
   const out = new CompiledFilter();
   const start = code.length;
   out.index = start;
-  code.push(0); // dollar, set below
-  code.push(0); // token count, set below
+  code.push(0); // header, set below
   let count = 0;
   let lastLit = -1; // index of the last LIT token, for the "/#" merge
   let runStart = 0;
   let i = 0;
-  while (i < n) {
-    const c = <u32>load<u8>(p + <usize>i);
+  while (i <= n) {
     let token = -1;
     let width = 1;
-    if (substitute && c == C_PERCENT && i + 1 < n) {
-      const d = <u32>load<u8>(p + <usize>(i + 1));
-      if (d == C_LOWER_U) token = T_USER;
-      else if (d == C_LOWER_C) token = T_CLIENT;
-      width = 2;
-    } else if (c == C_PLUS) {
-      token = T_PLUS;
-    } else if (c == C_HASH) {
-      token = T_HASH;
+    if (i < n) {
+      const c = <u32>load<u8>(p + <usize>i);
+      if (substitute && c == C_PERCENT && i + 1 < n) {
+        const d = <u32>load<u8>(p + <usize>(i + 1));
+        if (d == C_LOWER_U) token = T_USER;
+        else if (d == C_LOWER_C) token = T_CLIENT;
+        width = 2;
+      } else if (c == C_PLUS) {
+        token = T_PLUS;
+      } else if (c == C_HASH) {
+        token = T_HASH;
+      }
+      if (token < 0) {
+        i++;
+        continue;
+      }
     }
-    if (token < 0) {
-      i++;
-      continue;
-    }
+    // A token (or the end): the literal run before it becomes a LIT token.
     if (i > runStart) {
       lastLit = code.length;
-      code.push(T_LIT);
-      code.push(arena.append(p + <usize>runStart, i - runStart));
-      code.push(i - runStart);
+      const len = i - runStart;
+      code.push(T_LIT | (len << 3));
+      code.push(arena.append(p + <usize>runStart, len));
       count++;
     }
+    if (i == n) break;
     if (token == T_USER) out.usesUser = true;
     if (token == T_CLIENT) out.usesClient = true;
+    i += width;
+    runStart = i;
     // `#` right after a literal ending in "/": fold into LIT_HASH so a topic equal to the parent
     // level matches too (`a/#` matches `a`), as in mosquitto.
-    if (token == T_HASH && lastLit >= 0 && lastLit == code.length - 3) {
-      const off = code.get(lastLit + 1);
-      const len = code.get(lastLit + 2);
-      if (len > 0 && <u32>arena.data[off + len - 1] == C_SLASH) {
-        code.set(lastLit, T_LIT_HASH);
-        code.set(lastLit + 2, len - 1);
-        i += width;
-        runStart = i;
+    if (token == T_HASH && lastLit >= 0 && lastLit == code.length - 2) {
+      const len = code.get(lastLit) >> 3;
+      if (<u32>arena.data[code.get(lastLit + 1) + len - 1] == C_SLASH) {
+        code.set(lastLit, T_LIT_HASH | ((len - 1) << 3));
         continue;
       }
     }
     code.push(token);
-    count++;
-    i += width;
-    runStart = i;
-  }
-  if (n > runStart) {
-    code.push(T_LIT);
-    code.push(arena.append(p + <usize>runStart, n - runStart));
-    code.push(n - runStart);
+    code.push(0);
     count++;
   }
   // Whether the filter starts with `$` is known now unless it starts with a substitution.
@@ -142,76 +137,97 @@ export function compileFilter(p: usize, n: i32, substitute: bool, arena: ByteBuf
       if (d == C_LOWER_U || d == C_LOWER_C) dollar = 2;
     }
   }
-  code.set(start, dollar);
-  code.set(start + 1, count);
+  code.set(start, dollar | (count << 2));
   return out;
 }
 
 // Hot path ------------------------------------------------------------------------------------
 
-// First byte of the filter as it reads after substitution, for the `$` rule; -1 when empty.
-function firstByte(prog: usize, arena: usize, user: Str | null, client: Str | null): i32 {
-  const count = load<i32>(prog, 4);
-  let p = prog + 8;
-  for (let k = 0; k < count; k++) {
-    const kind = load<i32>(p);
-    if (kind == T_LIT || kind == T_LIT_HASH) {
-      const len = load<i32>(p, 8);
-      if (len > 0) return <i32>load<u8>(arena + <usize>load<i32>(p, 4));
-      return <i32>C_SLASH; // LIT_HASH with an empty literal reads "/#"
+// 1 when the filter as it reads after substitution starts with `$`, else 0 (empty filter too).
+function dynamicDollar(prog: usize, arena: usize, user: Str | null, client: Str | null): i32 {
+  const stop = prog + 4 + (<usize>(load<i32>(prog) >> 2) << 3);
+  for (let p = prog + 4; p < stop; p += 8) {
+    const kl = load<i32>(p);
+    const kind = kl & 7;
+    let c: u32 = 0;
+    if (kind <= T_LIT_HASH) {
+      // A LIT_HASH with an empty literal reads "/#".
+      c = (kl >> 3) > 0 ? <u32>load<u8>(arena + <usize>load<i32>(p, 4)) : C_SLASH;
+    } else if (kind >= T_USER) {
+      const v = kind == T_USER ? user : client;
+      if (v === null || v.len == 0) continue;
+      c = <u32>load<u8>(v.ptr);
     }
-    if (kind == T_PLUS) return <i32>C_PLUS;
-    if (kind == T_HASH) return <i32>C_HASH;
-    const v = kind == T_USER ? user : client;
-    if (v !== null && v.len > 0) return <i32>load<u8>(v.ptr);
-    p += 4;
+    return c == C_DOLLAR ? 1 : 0;
   }
-  return -1;
+  return 0;
 }
 
 /**
- * True when `topic` matches the compiled filter at `prog` (a pointer into the code table), with
- * `%u`/`%c` standing for `user`/`client`. The caller skips USER filters when `user` is null.
- * `topic` is a PUBLISH topic (never empty, no wildcards: the broker checks that first).
+ * True when the topic (`tlen > 0` bytes at `tp`; `topicDollar` 1 when it starts with `$`)
+ * matches the compiled filter at `prog` (a pointer into the code table), with `%u`/`%c` standing
+ * for `user`/`client`. The caller skips USER filters when `user` is null. The topic is a PUBLISH
+ * topic (no wildcards: the broker checks that first). `end` is memoryEnd() (buf.ts): literal
+ * runs of up to 8 bytes are compared with one masked word load on each side, which may read past
+ * the topic, never past memory (the arena has 8 spare bytes at its end).
  */
-export function matchFilter(prog: usize, arena: usize, topic: Str, user: Str | null, client: Str | null): bool {
-  const tp = topic.ptr;
-  const tlen = <i32>topic.len;
-  if (tlen == 0) return false;
-  const dollar = load<i32>(prog);
-  const topicDollar = <u32>load<u8>(tp) == C_DOLLAR;
-  if (dollar == 2) {
-    if ((firstByte(prog, arena, user, client) == <i32>C_DOLLAR) != topicDollar) return false;
-  } else if ((dollar == 1) != topicDollar) {
-    return false;
-  }
-  const count = load<i32>(prog, 4);
-  let p = prog + 8;
+// @ts-ignore: decorator
+@inline
+export function matchFilter(prog: usize, arena: usize, tp: usize, tlen: i32, topicDollar: i32,
+                            user: Str | null, client: Str | null, end: usize): bool {
+  const head = load<i32>(prog);
+  let ok = true;
+  const dollar = head & 3;
+  if (dollar != topicDollar) ok = dollar == 2 && dynamicDollar(prog, arena, user, client) == topicDollar;
+  let p = prog + 4;
+  const stop = p + (<usize>(head >> 2) << 3);
   let ti = 0;
-  for (let k = 0; k < count; k++) {
-    const kind = load<i32>(p);
-    if (kind <= T_LIT_HASH) {
-      const len = load<i32>(p, 8);
-      if (tlen - ti < len || !eqBytes(arena + <usize>load<i32>(p, 4), tp + <usize>ti, len)) return false;
-      ti += len;
-      if (kind == T_LIT_HASH) {
-        // "/#" matches the end of the topic or a "/" and anything after it.
-        return ti == tlen || <u32>load<u8>(tp + <usize>ti) == C_SLASH;
-      }
-      p += 12;
-    } else if (kind == T_PLUS) {
+  while (ok && p < stop) {
+    const kl = load<i32>(p);
+    const kind = kl & 7;
+    if (kind == T_PLUS) {
       while (ti < tlen && <u32>load<u8>(tp + <usize>ti) != C_SLASH) ti++;
-      p += 4;
     } else if (kind == T_HASH) {
       return true;
     } else {
-      const v = kind == T_USER ? user : client;
-      if (v === null) return false;
-      const len = <i32>v.len;
-      if (tlen - ti < len || !eqBytes(v.ptr, tp + <usize>ti, len)) return false;
+      // Literal bytes: from the arena, or the username / client id.
+      let a: usize;
+      let len: i32;
+      if (kind <= T_LIT_HASH) {
+        a = arena + <usize>load<i32>(p, 4);
+        len = kl >> 3;
+      } else {
+        const v = kind == T_USER ? user : client;
+        if (v === null) return false;
+        a = v.ptr;
+        len = <i32>v.len;
+      }
+      if (tlen - ti < len) return false;
+      const b = tp + <usize>ti;
+      if (len <= 8 && b + 8 <= end && a + 8 <= end) {
+        if (len > 0 && ((load<u64>(a) ^ load<u64>(b)) & (<u64>-1 >> (<u64>(8 - len) << 3))) != 0) return false;
+      } else if (!eqBytes(a, b, len)) {
+        return false;
+      }
       ti += len;
-      p += 4;
+      // "/#" matches the end of the topic, or a "/" and anything after it.
+      if (kind == T_LIT_HASH) return ti == tlen || <u32>load<u8>(tp + <usize>ti) == C_SLASH;
     }
+    p += 8;
   }
-  return ti == tlen;
+  return ok && ti == tlen;
+}
+
+// Byte-wise comparison for runs longer than a word or too close to the end of memory.
+function eqBytes(a: usize, b: usize, n: i32): bool {
+  while (n >= 8) {
+    if (load<u64>(a) != load<u64>(b)) return false;
+    a += 8;
+    b += 8;
+    n -= 8;
+  }
+  for (let i = 0; i < n; i++) {
+    if (load<u8>(a + <usize>i) != load<u8>(b + <usize>i)) return false;
+  }
+  return true;
 }

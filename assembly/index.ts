@@ -10,6 +10,7 @@
 export * from "../sdk/assembly/abi";
 import { Access, Decision, Options, Str, log } from "../sdk/assembly";
 import { Acl } from "./acl";
+import { aclAllows, install } from "./hot";
 import { Passwords } from "./passwd";
 
 const NAME = "default policy";
@@ -27,6 +28,18 @@ class Config {
 }
 
 let current: Config | null = null;
+// Read by acl_check: plain flags, so the hot path touches no managed object (see hot.ts).
+let ready = false;
+let haveAcl = false;
+
+// Makes `cfg` the configuration in force.
+function activate(cfg: Config): void {
+  current = cfg;
+  const acl = cfg.acl;
+  if (acl !== null) install(acl);
+  haveAcl = acl !== null;
+  ready = true;
+}
 
 function fileError(key: string, opts: Options, line: i32, message: string): void {
   const path = opts.get(key);
@@ -102,7 +115,7 @@ export function security_init(opts: Options, reload: bool): bool {
     if (reload && current !== null) log.error(NAME + ": reload failed, keeping the previous configuration");
     return false;
   }
-  current = cfg;
+  activate(cfg);
   log.info(describe(cfg));
   return true;
 }
@@ -112,7 +125,10 @@ export function security_init(opts: Options, reload: bool): bool {
  * replacement, so a reload that fails changes nothing. On unload they are dropped.
  */
 export function security_cleanup(reload: bool): void {
-  if (!reload) current = null;
+  if (!reload) {
+    ready = false;
+    current = null;
+  }
 }
 
 /**
@@ -139,9 +155,7 @@ export function unpwd_check(username: Str | null, password: Str | null): Decisio
  */
 export function acl_check(clientid: Str, username: Str | null, topic: Str, access: i32): Decision {
   if (access == Access.Subscribe || access == Access.Unsubscribe) return Decision.Allow;
-  const cfg = current;
-  if (cfg === null) return Decision.Deny;
-  const acl = cfg.acl;
-  if (acl === null) return Decision.Allow;
-  return acl.check(clientid, username, topic, access) ? Decision.Allow : Decision.Deny;
+  if (!ready) return Decision.Deny;
+  if (!haveAcl) return Decision.Allow;
+  return aclAllows(clientid, username, topic, access) ? Decision.Allow : Decision.Deny;
 }

@@ -14,8 +14,10 @@ export class NameTable {
   // Set by seal(): the final arena and entry table, read by lookup().
   private sealedEntries: StaticArray<i32> | null = null;
   private sealedArena: StaticArray<u8> | null = null;
-  private entriesPtr: usize = 0;
-  private arenaPtr: usize = 0;
+  /** After seal(): address of the entry table (read in place by hot.ts). */
+  entriesPtr: usize = 0;
+  /** After seal(): address of the name bytes. */
+  arenaPtr: usize = 0;
   /** Number of names. */
   count: i32 = 0;
 
@@ -91,23 +93,44 @@ export class NameTable {
     this.arenaPtr = changetype<usize>(arena);
   }
 
+  /** After seal(): address of the slot table (`slotMask + 1` i32s). */
+  get slotsPtr(): usize {
+    return changetype<usize>(this.slots);
+  }
+
+  /** After seal(): slot count minus one (a power of two minus one). */
+  get slotMask(): u32 {
+    return this.mask;
+  }
+
+  /** After seal(): bytes per entry. */
+  get strideBytes(): i32 {
+    return this.stride << 2;
+  }
+
   /**
    * After seal(): address of the record (`width` i32 values) for `name`, or 0 when absent.
    * The address stays valid as long as this table lives.
    */
   lookup(name: Str): usize {
     if (this.count == 0) return 0;
-    const n = <i32>name.len;
-    const mask = this.mask;
-    const slots = changetype<usize>(this.slots);
-    const stride = <usize>this.stride << 2;
-    let s = hashBytes(name.ptr, n) & mask;
-    while (true) {
-      const v = load<i32>(slots + (<usize>s << 2));
-      if (v == 0) return 0;
-      const e = this.entriesPtr + <usize>(v - 1) * stride;
-      if (load<i32>(e, 4) == n && eqBytes(this.arenaPtr + <usize>load<i32>(e), name.ptr, n)) return e + 8;
-      s = (s + 1) & mask;
-    }
+    return lookupName(this.slotsPtr, this.mask, this.entriesPtr, this.stride << 2, this.arenaPtr, name.ptr, <i32>name.len);
+  }
+}
+
+/**
+ * The lookup itself, on a sealed table's addresses, so the hot path can call it without holding
+ * a managed reference. Returns the record's address or 0.
+ */
+// @ts-ignore: decorator
+@inline
+export function lookupName(slots: usize, mask: u32, entries: usize, strideBytes: i32, arena: usize, p: usize, n: i32): usize {
+  let s = hashBytes(p, n) & mask;
+  while (true) {
+    const v = load<i32>(slots + (<usize>s << 2));
+    if (v == 0) return 0;
+    const e = entries + <usize>(v - 1) * <usize>strideBytes;
+    if (load<i32>(e, 4) == n && eqBytes(arena + <usize>load<i32>(e), p, n)) return e + 8;
+    s = (s + 1) & mask;
   }
 }

@@ -68,7 +68,7 @@ Denied:
   mosquitto_pub -h 127.0.0.1 -p $port -u alice -P wrong -t users/alice/hello -m hi
       -> Connection error: Not authorised
   mosquitto_pub -h 127.0.0.1 -p $port -u bob -P bob-secret -t users/alice/hello -m hi -q 1 -V mqttv5
-      -> publish refused (reason 135, not authorized); alice's subscriber gets nothing
+      -> Warning: Publish 1 failed: Not authorized.  (alice's subscriber gets nothing)
   mosquitto_pub -h 127.0.0.1 -p $port -t public/news -m anonymous
       -> Connection error: Not authorised
 
