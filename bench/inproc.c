@@ -98,6 +98,7 @@ struct opts {
 	int no_verify; /* for policies that are not P (e.g. allow-all: the runtime's own floor) */
 	int acl_file_subscribe; /* SUBSCRIBE is not checked (mosquitto acl_file semantics) */
 	int per_case;           /* also time each request of the mix alone */
+	int load_pair;          /* --callgrind measures load L's pair instead of the mix */
 };
 
 static uint64_t now_ns(void)
@@ -139,7 +140,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: inproc [-l LABEL] [-o KEY=VALUE]... [--acl-calls N] [--auth-calls N]\n"
 		"              [--init-repeat N] [--reload N] [--reload-changed N] [--callgrind] [--no-verify]\n"
-		"              [--acl-file-subscribe] [--per-case] PLUGIN.so\n");
+		"              [--acl-file-subscribe] [--per-case] [--load-pair] PLUGIN.so\n");
 	exit(2);
 }
 
@@ -179,6 +180,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		else if(!strcmp(argv[i], "--no-verify")) o->no_verify = 1;
 		else if(!strcmp(argv[i], "--acl-file-subscribe")) o->acl_file_subscribe = 1;
 		else if(!strcmp(argv[i], "--per-case")) o->per_case = 1;
+		else if(!strcmp(argv[i], "--load-pair")) o->load_pair = 1;
 		else if(argv[i][0] == '-') usage();
 		else o->plugin = argv[i];
 	}
@@ -505,8 +507,10 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if(o.callgrind){
-			acl_loop(acl, ud, mix, NCASES(mix), 1000); /* warm: lazy compilation etc. */
-			inproc_measured(acl, ud, mix, NCASES(mix), o.acl_calls);
+			struct mosquitto_evt_acl_check *set = o.load_pair ? load : mix;
+			size_t nset = o.load_pair ? NCASES(load) : NCASES(mix);
+			acl_loop(acl, ud, set, nset, 1000); /* warm: lazy compilation etc. */
+			inproc_measured(acl, ud, set, nset, o.acl_calls);
 			printf("{\"label\":\"%s\",\"metric\":\"callgrind\",\"calls\":%ld}\n", o.label, o.acl_calls);
 		}else{
 			time_acl(acl, ud, mix, NCASES(mix), o.acl_calls, o.label, "acl_check");

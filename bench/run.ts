@@ -238,25 +238,53 @@ function callgrindTotal(file: string): number {
   return Number(m[1]);
 }
 
-async function benchInprocCallgrind(labels: string[]): Promise<Record<string, Json>> {
+/** Ir per acl_check in-process for one request set ("mix" or load L's "pair"). */
+async function inprocCallgrind(l: string, set: "mix" | "pair"): Promise<Json> {
   const calls = 100000;
+  const out = join(RUN_DIR, `cg-inproc-${l}-${set}.out`);
+  await run("valgrind", ["--tool=callgrind", "--collect-atstart=no", "--toggle-collect=inproc_measured",
+    `--callgrind-out-file=${out}`, INPROC, "-l", l, "--callgrind", "--acl-calls", String(calls),
+    ...(set === "pair" ? ["--load-pair"] : []),
+    ...(l === "native" ? [] : VALGRIND_WASM_OPTS.flatMap((o) => ["-o", o])), ...inprocOpts(l)]);
+  const total = callgrindTotal(out);
+  const excl = await run("callgrind_annotate", ["--threshold=99.9", "--auto=no", out]);
+  const loop = annotateLines(excl).filter((r) => /:acl_loop\b|:inproc_measured\b/.test(r.fn))
+    .reduce((s, r) => s + r.ir, 0);
+  const incl = await run("callgrind_annotate", ["--inclusive=yes", "--threshold=99.9", "--auto=no", out]);
+  writeFileSync(join(B, `callgrind-inproc-${l}-${set}.txt`), `# exclusive\n${excl}\n\n# inclusive\n${incl}\n`);
+  return { calls, ir_total: total, ir_harness_loop: loop, ir_per_call: (total - loop) / calls,
+    ...profile(annotateLines(excl), calls) };
+}
+
+async function benchInprocCallgrind(labels: string[]): Promise<Record<string, Json>> {
   const res: Record<string, Json> = {};
   for (const l of labels) {
     log(`in-process callgrind ${l}`);
-    const out = join(RUN_DIR, `cg-inproc-${l}.out`);
-    await run("valgrind", ["--tool=callgrind", "--collect-atstart=no", "--toggle-collect=inproc_measured",
-      `--callgrind-out-file=${out}`, INPROC, "-l", l, "--callgrind", "--acl-calls", String(calls),
-      ...(l === "native" ? [] : VALGRIND_WASM_OPTS.flatMap((o) => ["-o", o])), ...inprocOpts(l)]);
-    const total = callgrindTotal(out);
-    const excl = await run("callgrind_annotate", ["--threshold=99.9", "--auto=no", out]);
-    const loop = annotateLines(excl).filter((r) => /:acl_loop\b|:inproc_measured\b/.test(r.fn))
-      .reduce((s, r) => s + r.ir, 0);
-    const incl = await run("callgrind_annotate", ["--inclusive=yes", "--threshold=99.9", "--auto=no", out]);
-    writeFileSync(join(B, `callgrind-inproc-${l}.txt`), `# exclusive\n${excl}\n\n# inclusive\n${incl}\n`);
-    res[l] = { calls, ir_total: total, ir_harness_loop: loop, ir_per_call: (total - loop) / calls,
-      ...profile(annotateLines(excl), calls) };
+    res[l] = await inprocCallgrind(l, "mix");
+    if (l !== "allow_all" && l !== "example_sdk") res[`${l}_L`] = await inprocCallgrind(l, "pair");
   }
   return res;
+}
+
+/** Instructions of one plugin_init (load, gate, wasm3, the policy's own init), by phase: the
+ * inclusive Ir of the functions that exist in the current plugin build. */
+async function initCallgrind(name: string, opts: string[]): Promise<Json> {
+  const out = join(RUN_DIR, `cg-init-${name}.out`);
+  await run("valgrind", ["--tool=callgrind", "--collect-atstart=no", "--toggle-collect=mosquitto_plugin_init",
+    `--callgrind-out-file=${out}`, INPROC, "-l", name, "--acl-calls", "0", "--auth-calls", "0",
+    ...VALGRIND_WASM_OPTS.flatMap((o) => ["-o", o]), ...opts]);
+  const incl = await run("callgrind_annotate", ["--inclusive=yes", "--threshold=99.99", "--auto=no", out]);
+  writeFileSync(join(B, `callgrind-init-${name}.txt`), incl + "\n");
+  const rows = annotateLines(incl);
+  const phase = (re: RegExp): number => rows.filter((r) => re.test(r.fn)).reduce((m, r) => Math.max(m, r.ir), 0);
+  return {
+    ir_total: callgrindTotal(out),
+    ir_gate_check: phase(/:wa_gate_check\b/), ir_gate_meter: phase(/:wa_gate_meter\b/),
+    ir_wasm3_parse: phase(/:m3_ParseModule\b/), ir_wasm3_load: phase(/:m3_LoadModule\b/),
+    ir_wasm3_compile: phase(/:m3_CompileModule\b/), ir_wasm3_validate: phase(/:ValidateFunction\b/),
+    ir_memset: phase(/memset/), ir_policy_plugin_init: phase(/:wa_policy_plugin_init\b/),
+    ir_policy_security_init: phase(/:wa_policy_security_init\b/),
+  };
 }
 
 async function benchLoad(): Promise<Record<string, Json>> {
@@ -277,6 +305,12 @@ async function benchLoad(): Promise<Record<string, Json>> {
     log("load/instantiate: ~1 MB policy");
     const big = await initOf("big", ["--init-repeat", "10"], ["-o", `wasm_module=${BIG}`, PLUGIN]);
     if (big) res.big_1mb = { ...big, bytes: statSync(BIG).size };
+    if (!args.skip.has("init-callgrind")) {
+      log("load/instantiate under callgrind");
+      res.callgrind_default_with_P_data = await initCallgrind("default", inprocOpts("default").filter((o) => o !== "--acl-file-subscribe"));
+      if (bare) res.callgrind_default_module_only = await initCallgrind("default-bare", ["-o", `wasm_module=${DEFAULT_WASM}`, PLUGIN]);
+      res.callgrind_big_1mb = await initCallgrind("big", ["-o", `wasm_module=${BIG}`, PLUGIN]);
+    }
   }
   if (has("example")) {
     const j = await initOf("example", ["--init-repeat", "30"], inprocOpts("example"));
@@ -532,14 +566,14 @@ async function main(): Promise<void> {
   // --- table ---
   const lines: string[] = [];
   lines.push("", "In-process (ns per call, medians of rounds):");
-  lines.push("  config       acl_check  p99    acl_L  unpwd_check  hash alone  ratio   Ir/acl_check");
+  lines.push("  config       acl_check  p99    acl_L  unpwd_check  hash alone  ratio   Ir/acl_check  Ir/acl_L");
   for (const l of [...labels, ...extraLabels]) {
     const r: Partial<InprocResult> = (inp as Record<string, InprocResult>)[l] ?? {};
     if (!(l in inp) && !(l in icg)) continue;
     const f = (v: number | undefined, dp = 1): string => fmt(v ?? NaN, dp);
     lines.push(`  ${l.padEnd(11)} ${f(r.acl_median_ns).padStart(9)} ${f(r.acl_p99_ns).padStart(6)} ${f(r.acl_L_median_ns).padStart(6)} ` +
       `${f(r.unpwd_median_ns, 0).padStart(12)} ${f(r.hash_median_ns, 0).padStart(11)} ${f(r.unpwd_over_hash, 3).padStart(6)} ` +
-      `${fmt(num(icg[l], "ir_per_call"), 0).padStart(13)}`);
+      `${fmt(num(icg[l], "ir_per_call"), 0).padStart(13)} ${fmt(num(icg[`${l}_L`], "ir_per_call"), 0).padStart(9)}`);
   }
   lines.push("", "Broker (per delivered message; user/sys from /proc/PID/stat, medians of rounds):");
   lines.push("  config                          user us  +vs noauth  vs file  cpu us  msg/s    RSS MB  Ir/msg  Ir/ACL check");
@@ -552,7 +586,13 @@ async function main(): Promise<void> {
       `${fmt(num(cg, "ir_per_acl_check"), 0).padStart(13)}`);
   }
   lines.push("", "Load / reload / size:");
-  for (const [k, v] of Object.entries(load)) lines.push(`  init ${k}: median ${fmt(num(v, "median_us"))} us, min ${fmt(num(v, "min_us"))} us`);
+  for (const [k, v] of Object.entries(load)) {
+    if (k.startsWith("callgrind_")) {
+      lines.push(`  init ${k}: ${Object.entries(v).map(([a, b]) => `${a.replace(/^ir_/, "")}=${(Number(b) / 1e6).toFixed(1)}M`).join(" ")}`);
+    } else {
+      lines.push(`  init ${k}: median ${fmt(num(v, "median_us"))} us, min ${fmt(num(v, "min_us"))} us`);
+    }
+  }
   for (const [k, v] of Object.entries(reload)) lines.push(`  ${k} (in-process): median ${fmt(num(v, "median_us"))} us`);
   if (Number.isFinite(num(hup, "median_ms"))) lines.push(`  broker SIGHUP -> "${String(hup.line ?? "").slice(0, 60)}": median ${fmt(num(hup, "median_ms"), 2)} ms`);
   for (const [k, v] of Object.entries(sizes)) lines.push(`  ${k}: ${v}`);
