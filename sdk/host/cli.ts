@@ -5,9 +5,9 @@
 //        [--address ADDR] [--protocol N] HOOK ARGS...
 // Prints allow, deny or defer; psk_key_get prints the key (hex), none, or defer. Host log lines
 // go to stderr prefixed "wasm-auth: ". Exit status 0, or 2 for usage and load errors.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { loadPolicy, type ClientInfo, type Policy } from './policy.js';
+import { hostSettings, loadPolicy, PolicyLoadError, type ClientInfo, type HostSettings, type Policy } from './policy.js';
 import { WA_MAX_OPTIONS } from './limits.js';
 
 const NULL_TOKEN = '@null';
@@ -22,11 +22,21 @@ Any string argument may be ${NULL_TOKEN} for an absent value (no username, no pa
 The client behind the request: --client-id (default: acl_check's CLIENTID), --address
 (default: unknown), --protocol 3|4|5 (default: 0, unknown).
 Host settings come from the wasm_* options as in the plugin (wasm_on_error, wasm_fuel,
-wasm_max_payload, wasm_max_memory_pages, wasm_max_module_bytes).
+wasm_max_payload, wasm_max_memory_pages, wasm_max_module_bytes, wasm_timeout_ms).
 Prints allow, deny or defer; psk_key_get prints the key (hex) or none.
 `;
 
 class UsageError extends Error {}
+
+// strerror()'s words for the errors opening a file can give, as the plugin prints them.
+function systemError(e: unknown): string {
+  const words: Record<string, string> = {
+    ENOENT: 'No such file or directory', EACCES: 'Permission denied', ENOTDIR: 'Not a directory',
+    ELOOP: 'Too many levels of symbolic links', ENAMETOOLONG: 'File name too long', EISDIR: 'Is a directory',
+  };
+  const code = (e as NodeJS.ErrnoException).code;
+  return (code !== undefined && words[code]) || (e as Error).message;
+}
 
 const value = (s: string): string | null => (s === NULL_TOKEN ? null : s);
 
@@ -38,19 +48,6 @@ function parseInt10(s: string, min: number, max: number, what: string): number {
 }
 
 const ACCESS: Record<string, number> = { none: 0, read: 1, write: 2, subscribe: 4, unsubscribe: 8 };
-
-// The host settings the plugin reads from its options (plugin-c/options.c), same names.
-function settings(opts: [string, string][]): { onError: 'deny' | 'defer'; numbers: Record<string, number> } {
-  const last = (k: string): string | undefined => [...opts].reverse().find(([key]) => key === k)?.[1];
-  const onError = last('wasm_on_error') ?? 'deny';
-  if (onError !== 'deny' && onError !== 'defer') throw new UsageError(`option wasm_on_error: must be deny or defer, not ${onError}`);
-  const numbers: Record<string, number> = {};
-  for (const k of ['wasm_fuel', 'wasm_max_payload', 'wasm_max_memory_pages', 'wasm_max_module_bytes']) {
-    const v = last(k);
-    if (v !== undefined) numbers[k] = parseInt10(v, 1, 2 ** 53, `option ${k}`);
-  }
-  return { onError, numbers };
-}
 
 function run(policy: Policy, client: ClientInfo, hook: string, args: string[]): string {
   const has = policy.hooks;
@@ -118,36 +115,53 @@ function call(argv: string[], out: Output): number {
     }
   }
   if (i >= rest.length) throw new UsageError('no HOOK given');
-  const { onError, numbers } = settings(opts);
+  // As the plugin: settings first ("cannot load policy: REASON"), then the file and the module
+  // ("cannot load policy FILE: REASON").
+  let settings: HostSettings;
+  try {
+    settings = hostSettings(opts);
+  } catch (e) {
+    out.stderr(`wasm-auth: cannot load policy: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const refuse = (why: string): number => {
+    out.stderr(`wasm-auth: cannot load policy ${path}: ${why}\n`);
+    return 2;
+  };
   let bytes: Uint8Array;
   try {
+    const st = statSync(path);
+    if (!st.isFile()) return refuse('not a regular file');
+    if (st.size > settings.maxModuleBytes) {
+      return refuse(`the module is ${st.size} bytes, above the cap of ${settings.maxModuleBytes} (wasm_max_module_bytes)`);
+    }
     bytes = new Uint8Array(readFileSync(path));
   } catch (e) {
-    out.stderr(`wasm-auth: cannot load policy ${path}: ${(e as Error).message}\n`);
-    return 2;
+    return refuse(systemError(e));
   }
   let policy: Policy;
   try {
     policy = loadPolicy(bytes, {
       options: opts,
-      failureDecision: onError,
       name: path,
-      fuel: numbers.wasm_fuel,
-      maxPayload: numbers.wasm_max_payload,
-      maxMemoryPages: numbers.wasm_max_memory_pages,
-      maxModuleBytes: numbers.wasm_max_module_bytes,
       onLog: (_level, message) => out.stderr(`wasm-auth: ${message}\n`),
     });
   } catch (e) {
-    out.stderr(`wasm-auth: cannot load policy ${path}: ${(e as Error).message}\n`);
-    return 2;
+    if (e instanceof PolicyLoadError) return refuse(e.message);
+    throw e;
   }
+  // Like wa-call: the answer (or the usage error) comes before the cleanup hooks' output.
+  let status = 0;
   try {
     out.stdout(run(policy, client, rest[i], rest.slice(i + 1)) + '\n');
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    out.stderr(`wa-call: ${e.message}\n`);
+    status = 2;
   } finally {
     policy.cleanup();
   }
-  return 0;
+  return status;
 }
 
 /** Runs the CLI on `argv` (without node and the script): its exit status. */

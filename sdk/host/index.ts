@@ -1,6 +1,6 @@
 // Public API of the Node host (package export "./host").
-export { loadPolicy, Policy, PolicyLoadError } from './policy.js';
-export type { Decision, PskOutcome, LoadOptions, AclRequest, ClientInfo, ByteInput } from './policy.js';
+export { loadPolicy, hostSettings, Policy, PolicyLoadError } from './policy.js';
+export type { Decision, PskOutcome, LoadOptions, AclRequest, ClientInfo, ByteInput, HostSettings } from './policy.js';
 export { topicMatchesSub } from './topic.js';
 export { pwVerify } from './password.js';
 export { createImports, type ImportContext } from './imports.js';

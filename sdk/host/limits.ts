@@ -5,6 +5,7 @@ export const WA_ABI_VERSION = 1;
 export const WA_MAX_MODULE_BYTES = 8 * 1024 * 1024;
 export const WA_MAX_MEMORY_PAGES = 256;
 export const WA_DEFAULT_FUEL = 10000000;
+export const WA_DEFAULT_TIMEOUT_MS = 100;
 export const WA_INIT_BUDGET_FACTOR = 100;
 export const WA_RETRY_INTERVAL_MS = 1000;
 export const WA_MAX_FIELD_BYTES = 65535;

@@ -2,12 +2,12 @@
 // plugin's loading, reloading and failure behaviour (plugin-c/auth.c, plugin-c/policy.c) and
 // without a broker. Hooks a module does not export answer `defer`: the plugin would not have
 // registered for the event, so mosquitto would ask the next plugin (or its own checks).
-import { Runtime, HookRefused, compileModule, DEFAULT_ERROR_LOG_INTERVAL_MS, type Decision, type RuntimeConfig } from './runtime.js';
+import { Runtime, compileModule, DEFAULT_ERROR_LOG_INTERVAL_MS, type Decision, type RuntimeConfig } from './runtime.js';
 import type { ClientInfo } from './imports.js';
 import type { HookSignatures } from './rules.js';
 import { LOG_ERR, LOG_NOTICE } from './abi.js';
 import {
-  WA_DEFAULT_FUEL, WA_MAX_MEMORY_PAGES, WA_MAX_MODULE_BYTES, WA_MAX_OPTIONS, WA_MAX_PAYLOAD_BYTES,
+  WA_DEFAULT_FUEL, WA_DEFAULT_TIMEOUT_MS, WA_MAX_MEMORY_PAGES, WA_MAX_MODULE_BYTES, WA_MAX_OPTIONS, WA_MAX_PAYLOAD_BYTES,
 } from './limits.js';
 
 export type { Decision } from './runtime.js';
@@ -25,10 +25,13 @@ export type PskOutcome = { decision: 'allow'; key: string } | { decision: 'deny'
 export interface LoadOptions {
   /**
    * plugin_opt_* settings without the prefix, in configuration order, as the policy sees them
-   * (Options). The plugin always includes `wasm_module`; add it if the policy reads it.
+   * (Options). The plugin always includes `wasm_module`; add it if the policy reads it. The host
+   * settings among them (wasm_on_error, wasm_fuel, wasm_max_payload, wasm_max_memory_pages,
+   * wasm_max_module_bytes, wasm_timeout_ms) apply as in the plugin, unless the fields below
+   * override them.
    */
   options?: [string, string][];
-  /** Decision for a request whose hook fails (trap, bad result); plugin_opt_wasm_on_error. Default deny. */
+  /** Decision for a request whose hook fails (trap, bad result); overrides wasm_on_error. Default deny. */
   failureDecision?: 'deny' | 'defer';
   /** Default client for requests that do not name one (acl checks default its id to the clientid). */
   client?: ClientInfo;
@@ -70,6 +73,44 @@ export class PolicyLoadError extends Error {
   }
 }
 
+/** The plugin's host settings, read from the options as plugin-c/options.c does. */
+export interface HostSettings {
+  onError: 'deny' | 'defer';
+  maxModuleBytes: number;
+  maxMemoryPages: number;
+  maxPayload: number;
+  fuel: number;
+  /** Validated like the plugin's, but not enforced: V8 cannot interrupt a synchronous call. */
+  timeoutMs: number;
+}
+
+/** Parses the wasm_* options (last occurrence wins); throws PolicyLoadError with the plugin's message. */
+export function hostSettings(options: readonly (readonly [string, string])[]): HostSettings {
+  const get = (key: string): string | undefined => {
+    for (let i = options.length - 1; i >= 0; i--) if (options[i][0] === key) return options[i][1];
+    return undefined;
+  };
+  const number = (key: string, min: number, max: number, dflt: number): number => {
+    const s = get(key);
+    if (s === undefined) return dflt;
+    const v = /^[0-9]+$/.test(s) ? Number(s) : NaN;
+    if (!(v >= min && v <= max)) throw new PolicyLoadError(`option ${key}: "${s}" is not a whole number from ${min} to ${max}`);
+    return v;
+  };
+  const onError = get('wasm_on_error') ?? 'deny';
+  if (onError !== 'deny' && onError !== 'defer') {
+    throw new PolicyLoadError(`option wasm_on_error: "${onError}" is neither deny nor defer`);
+  }
+  return {
+    onError,
+    maxModuleBytes: number('wasm_max_module_bytes', 8, 2 ** 30, WA_MAX_MODULE_BYTES),
+    maxMemoryPages: number('wasm_max_memory_pages', 1, 65536, WA_MAX_MEMORY_PAGES),
+    maxPayload: number('wasm_max_payload', 0, 268435455, WA_MAX_PAYLOAD_BYTES),
+    fuel: number('wasm_fuel', 1, 1e15, WA_DEFAULT_FUEL),
+    timeoutMs: number('wasm_timeout_ms', 1, 3600000, WA_DEFAULT_TIMEOUT_MS),
+  };
+}
+
 const utf8 = new TextEncoder();
 const bytesOf = (v: string | ByteInput): Uint8Array => (typeof v === 'string' ? utf8.encode(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
 // Text stays a string (written into guest memory as UTF-8 without a copy); bytes as a view.
@@ -98,17 +139,18 @@ export class Policy {
     this.log = opts.onLog ?? defaultLog;
     this.defaultClient = opts.client;
     this.name = opts.name ?? 'policy';
-    this.cfg = {
-      onError: opts.failureDecision ?? 'deny',
-      maxModuleBytes: opts.maxModuleBytes ?? WA_MAX_MODULE_BYTES,
-      maxMemoryPages: opts.maxMemoryPages ?? WA_MAX_MEMORY_PAGES,
-      maxPayload: opts.maxPayload ?? WA_MAX_PAYLOAD_BYTES,
-      fuel: opts.fuel ?? WA_DEFAULT_FUEL,
-      errorLogIntervalMs: opts.errorLogIntervalMs ?? DEFAULT_ERROR_LOG_INTERVAL_MS,
-    };
     if (this.options.length > WA_MAX_OPTIONS) {
       throw new PolicyLoadError(`${this.options.length} options given, at most ${WA_MAX_OPTIONS} are supported`);
     }
+    const fromOptions = hostSettings(this.options);
+    this.cfg = {
+      onError: opts.failureDecision ?? fromOptions.onError,
+      maxModuleBytes: opts.maxModuleBytes ?? fromOptions.maxModuleBytes,
+      maxMemoryPages: opts.maxMemoryPages ?? fromOptions.maxMemoryPages,
+      maxPayload: opts.maxPayload ?? fromOptions.maxPayload,
+      fuel: opts.fuel ?? fromOptions.fuel,
+      errorLogIntervalMs: opts.errorLogIntervalMs ?? DEFAULT_ERROR_LOG_INTERVAL_MS,
+    };
     try {
       this.rt = this.load(wasm, 0);
     } catch (e) {
@@ -232,4 +274,3 @@ export function loadPolicy(wasm: ByteInput, opts: LoadOptions = {}): Policy {
   return new Policy(wasm, opts);
 }
 
-export { HookRefused };

@@ -131,16 +131,37 @@ test('the CLI prints what wa-call prints', (t) => {
 test('load errors look the same in the CLI and wa-call', (t) => {
   const bad = join(tmp, 'bad.wasm');
   writeFileSync(bad, new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
-  const c = runBin(WA_CALL, [bad, 'acl_check', 'a', 'b', 'c', 'read']);
-  if (c === null) {
-    t.skip(`no ${WA_CALL}`);
-    return;
+  const full = join(FIXTURES, 'full.wasm');
+  const cases: string[][] = [
+    [bad, 'acl_check', 'a', 'b', 'c', 'read'],
+    [join(tmp, 'missing.wasm'), 'acl_check', 'a', 'b', 'c', 'read'],
+    [tmp, 'acl_check', 'a', 'b', 'c', 'read'],
+    [full, '--opt', 'wasm_max_module_bytes=1000', 'acl_check', 'a', 'b', 'c', 'read'],
+    [full, '--opt', 'wasm_on_error=maybe', 'acl_check', 'a', 'b', 'c', 'read'],
+    [full, '--opt', 'wasm_fuel=0', 'acl_check', 'a', 'b', 'c', 'read'],
+    [full, '--opt', 'wasm_max_memory_pages=-1', 'acl_check', 'a', 'b', 'c', 'read'],
+    [full, '--opt', 'wasm_timeout_ms=9999999', 'acl_check', 'a', 'b', 'c', 'read'],
+    [full, '--opt', 'refuse_init=1', 'acl_check', 'a', 'b', 'c', 'read'],
+    [full, '--opt', 'refuse_security=1', 'acl_check', 'a', 'b', 'c', 'read'],
+    [full, 'unknown_hook', 'x'],
+    [full, 'acl_check', 'a', 'b', 'c', 'sometimes'],
+  ];
+  for (const args of cases) {
+    const c = runBin(WA_CALL, args);
+    if (c === null) {
+      t.skip(`no ${WA_CALL}`);
+      return;
+    }
+    const n = runCli(args);
+    assert.equal(n.status, c.status, args.join(' '));
+    assert.equal(n.stdout, c.stdout, args.join(' '));
+    assert.equal(n.stderr, c.stderr, args.join(' '));
   }
-  // This one through the real entry point: node cli.js.
-  const n = runBin(process.execPath, [CLI_JS, 'call', bad, 'acl_check', 'a', 'b', 'c', 'read'])!;
-  assert.equal(n.status, c.status);
-  assert.equal(n.stderr, c.stderr);
-  const ok = runBin(process.execPath, [CLI_JS, 'call', join(FIXTURES, 'full.wasm'), 'acl_check', 'a', 'b', 'allow/x', 'read'])!;
+  // Once through the real entry point: node cli.js.
+  const r = runBin(process.execPath, [CLI_JS, 'call', bad, 'acl_check', 'a', 'b', 'c', 'read'])!;
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^wasm-auth: cannot load policy .*bad\.wasm: export section: the module must export its memory as "memory"\n$/);
+  const ok = runBin(process.execPath, [CLI_JS, 'call', full, 'acl_check', 'a', 'b', 'allow/x', 'read'])!;
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal(ok.stdout, 'allow\n');
 });

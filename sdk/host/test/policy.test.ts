@@ -112,6 +112,19 @@ test('a trap gives the failure decision and a fresh instance', () => {
   policy.cleanup();
 });
 
+test('host settings come from the wasm_* options like in the plugin', () => {
+  const a = load('full', { options: [['wasm_on_error', 'defer'], ['wasm_max_payload', '4']] }).policy;
+  assert.equal(a.aclCheck(acl('trap')), 'defer');
+  assert.equal(a.aclCheck(acl('payload/abcde', { payload: 'abcde' })), 'defer', 'above wasm_max_payload');
+  assert.equal(a.aclCheck(acl('payload/abcd', { payload: 'abcd' })), 'allow');
+  a.cleanup();
+  const b = load('full', { options: [['wasm_on_error', 'defer']], failureDecision: 'deny' }).policy;
+  assert.equal(b.aclCheck(acl('trap')), 'deny', 'an explicit LoadOptions field wins');
+  b.cleanup();
+  assert.throws(() => loadPolicy(fixture('full'), { options: [['wasm_fuel', 'lots']] }),
+    /^PolicyLoadError: option wasm_fuel: "lots" is not a whole number from 1 to 1000000000000000$/);
+});
+
 test('failure decision defer, like plugin_opt_wasm_on_error defer', () => {
   const { policy, logs } = load('full', { failureDecision: 'defer' });
   assert.equal(policy.aclCheck(acl('trap')), 'defer');
