@@ -10,6 +10,8 @@
 #include "log.h"
 
 #define NULL_TOKEN "@null"
+#define EMPTY_TOKEN "@empty"
+#define MAX_BATCH_LINE 70000
 
 static const char usage[] =
 	"usage: wa-call POLICY.wasm [--opt KEY=VALUE]... [--client-id ID] [--address ADDR] [--protocol N]\n"
@@ -19,6 +21,10 @@ static const char usage[] =
 	"  psk_key_get IDENTITY HINT\n"
 	"ACCESS: none|read|write|subscribe|unsubscribe or its number (0, 1, 2, 4, 8).\n"
 	"Any string argument may be " NULL_TOKEN " for an absent value (no username, no password, ...).\n"
+	"       wa-call POLICY.wasm [options] --batch\n"
+	"  reads one request per line from stdin (HOOK ARGS... separated by spaces, " EMPTY_TOKEN " for an\n"
+	"  empty string, or the word reload) and prints one answer line each (reload: ok or failed),\n"
+	"  all against the same loaded policy, so state and recovery across requests can be tested.\n"
 	"The client behind the request: --client-id (default: acl_check's CLIENTID), --address\n"
 	"(default: unknown), --protocol 3|4|5 (default: 0, unknown).\n"
 	"Prints allow, deny or defer; psk_key_get prints the key (hex) or none.\n";
@@ -56,7 +62,8 @@ static int die(const char *fmt, const char *arg)
 
 static const char *value(const char *arg)
 {
-	return strcmp(arg, NULL_TOKEN) == 0 ? NULL : arg;
+	if (strcmp(arg, NULL_TOKEN) == 0) return NULL;
+	return strcmp(arg, EMPTY_TOKEN) == 0 ? "" : arg;
 }
 
 static int parse_int(const char *s, long min, long max, long *out)
@@ -134,6 +141,30 @@ not_exported:
 	return die("the policy does not export %s (the plugin would not register for it)", hook);
 }
 
+/* --batch: one request per stdin line. A bad line answers "error" (details on stderr) and the
+ * batch goes on; the exit status is 2 if any line was bad. */
+static int batch(struct wa_auth *a, const struct client *defaults)
+{
+	static char line[MAX_BATCH_LINE];
+	char *tok[16];
+	int rc = 0;
+
+	while (fgets(line, sizeof line, stdin)) {
+		struct client c = *defaults;
+		int n = 0;
+		for (char *t = strtok(line, " \t\r\n"); t && n < 16; t = strtok(NULL, " \t\r\n")) tok[n++] = t;
+		if (n == 0) continue;
+		if (strcmp(tok[0], "reload") == 0 && n == 1) {
+			printf("%s\n", wa_auth_reload(a) == 0 ? "ok" : "failed");
+		} else if (run(a, &c, tok[0], n - 1, tok + 1) != 0) {
+			printf("error\n");
+			rc = 2;
+		}
+		fflush(stdout);
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct wa_kv kv[WA_MAX_OPTIONS];
@@ -149,7 +180,7 @@ int main(int argc, char **argv)
 	}
 	kv[n].key = "wasm_module";
 	kv[n++].value = argv[1];
-	for (i = 2; i < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
+	for (i = 2; i < argc && strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i], "--batch") != 0; i += 2) {
 		const char *opt = argv[i], *arg = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!arg) return die("%s needs a value", opt);
 		if (strcmp(opt, "--opt") == 0) {
@@ -171,10 +202,15 @@ int main(int argc, char **argv)
 		}
 	}
 	if (i >= argc) return die("no HOOK given%s", "");
+	if (strcmp(argv[i], "--batch") == 0 && i + 1 != argc) return die("--batch takes no HOOK%s", "");
 
 	a = wa_auth_new(kv, n, &client_ops); /* logs its own one-line reason */
 	if (!a) return 2;
-	rc = run(a, &c, argv[i], argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "--batch") == 0) {
+		rc = batch(a, &c);
+	} else {
+		rc = run(a, &c, argv[i], argc - i - 1, argv + i + 1);
+	}
 	wa_auth_free(a);
 	fflush(stdout);
 	return rc;

@@ -491,6 +491,17 @@ static void wa_call_tool(void)
 	snprintf(args, sizeof args, "%s acl_check c u t read", fixture("abi2"));
 	CHECK_INT(wa_call(args, out, sizeof out), 2);
 	CHECK_STR(out, "");
+
+	/* --batch: one policy for many requests, so state and its loss after a trap show. */
+	snprintf(args, sizeof args, "%s --batch < %s/batch.txt", fixture("basic"), tmpdir);
+	snprintf(out, sizeof out, "%s/batch.txt", tmpdir);
+	write_file(out, "acl_check c u inc write\nacl_check c u odd write\nunpwd_check trap x\n"
+	                "acl_check c u odd write\nunpwd_check @empty @null\nreload\nnonsense\n"
+	                "unpwd_check alice secret\n");
+	CHECK_INT(wa_call(args, out, sizeof out), 2); /* 2: one line was bad */
+	CHECK_STR(out, "allow\nallow\ndeny\ndeny\ndeny\nok\nerror\nallow\n");
+	snprintf(out, sizeof out, "%s/batch.txt", tmpdir);
+	unlink(out);
 }
 
 int main(void)
