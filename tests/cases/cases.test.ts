@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import { loadPolicy, type LoadOptions, PolicyLoadError } from '../../sdk/host/index.js';
+import { loadPolicy, PolicyLoadError } from '../../sdk/host/index.js';
 import { BUILD, ROOT, WA_CALL_BIN, requireFile } from '../harness/paths.js';
 
 type Arg = string | number | null | { hex: string } | { repeat: string; times: number };
@@ -99,25 +99,13 @@ function check(side: string, outcome: Outcome, expect: Expect): void {
 
 // ---- Node host ---------------------------------------------------------------------------------
 
-function hostSettings(opts: [string, string][]): Partial<LoadOptions> {
-  const s: Partial<LoadOptions> = {};
-  for (const [k, v] of opts) {
-    if (k === 'wasm_on_error') s.failureDecision = v === 'defer' ? 'defer' : 'deny';
-    else if (k === 'wasm_fuel') s.fuel = Number(v);
-    else if (k === 'wasm_max_memory_pages') s.maxMemoryPages = Number(v);
-    else if (k === 'wasm_max_module_bytes') s.maxModuleBytes = Number(v);
-    else if (k === 'wasm_max_payload') s.maxPayload = Number(v);
-  }
-  return s;
-}
-
 function runHost(policyPath: string, opts: [string, string][], c: Case): Outcome {
   const logs: string[] = [];
   let policy;
   try {
+    // The plugin's options always start with wasm_module; the host reads its own wasm_*
+    // settings (wasm_on_error, wasm_fuel, ...) from them as the plugin does.
     policy = loadPolicy(readFileSync(policyPath), {
-      ...hostSettings(opts),
-      // The plugin's options always start with wasm_module.
       options: [['wasm_module', policyPath], ...opts],
       name: policyPath,
       onLog: (_level, m) => logs.push(m),
