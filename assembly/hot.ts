@@ -1,14 +1,16 @@
 // The acl_check hot path. It reads the compiled acl_file through plain addresses kept in globals,
 // never through managed objects: a function holding a managed reference makes AssemblyScript
 // spill it to the GC's shadow stack on every call, which costs as much as the check itself
-// under the interpreter. install() is the only writer; the tables it points at stay alive
-// because the installed Acl object is referenced from index.ts's configuration.
+// under the interpreter. install() is the only writer, and keeps the Acl whose tables the
+// addresses point into alive.
 import { Acl, NEEDS_USER } from "./acl";
 import { hasWildcardAt, memoryEnd } from "./buf";
 import { matchFilter } from "./filter";
 import { lookupName } from "./names";
 import { Str } from "../sdk/assembly";
 
+// Never read on the hot path: only keeps the tables alive for the garbage collector.
+let installed: Acl | null = null;
 let rules: usize = 0;
 let code: usize = 0;
 let arena: usize = 0;
@@ -23,8 +25,9 @@ let userEntries: usize = 0;
 let userStride: i32 = 0;
 let userArena: usize = 0;
 
-/** Points the hot path at `acl`'s tables (the caller keeps `acl` alive). */
+/** Points the hot path at `acl`'s tables. */
 export function install(acl: Acl): void {
+  installed = acl;
   rules = acl.rulesPtr;
   code = acl.codePtr;
   arena = acl.arenaPtr;
@@ -39,6 +42,13 @@ export function install(acl: Acl): void {
   userEntries = u.entriesPtr;
   userStride = u.strideBytes;
   userArena = u.arenaPtr;
+}
+
+/** Forgets the installed tables (unload); aclAllows must not be called afterwards. */
+export function uninstall(): void {
+  installed = null;
+  rules = code = arena = 0;
+  anonStart = anonEnd = patStart = patEnd = userCount = 0;
 }
 
 // Rules [from, to), deny rules first: 0 deny, 1 allow, -1 no rule decides. A deny rule's access

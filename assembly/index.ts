@@ -10,7 +10,7 @@
 export * from "../sdk/assembly/abi";
 import { Access, Decision, Options, Str, log } from "../sdk/assembly";
 import { Acl } from "./acl";
-import { aclAllows, install } from "./hot";
+import { aclAllows, install, uninstall } from "./hot";
 import { Passwords } from "./passwd";
 
 const NAME = "default policy";
@@ -128,6 +128,7 @@ export function security_cleanup(reload: bool): void {
   if (!reload) {
     ready = false;
     current = null;
+    uninstall();
   }
 }
 

@@ -1,0 +1,189 @@
+// The default policy's hooks (assembly/index.ts) with the fixture files, and password_file
+// parsing (assembly/passwd.ts). Password hashes in fixtures/passwd were made by mosquitto_passwd
+// (alice and café: $7$, bob: $6$); the host checks them as the plugin does.
+import { acl_check, security_cleanup, security_init, unpwd_check } from "../index";
+import { Passwords } from "../passwd";
+import { Access, Decision, Options } from "../../sdk/assembly";
+import { allocations, clearLogs, logCount, logMessage, options, setOptionFile, str } from "../../sdk/assembly/testing";
+
+const FIX = "assembly/__tests__/fixtures/";
+
+// Options naming fixture files; each `*_file` value is also registered with the test host.
+function opts(pairs: string[][]): Options {
+  for (let i = 0; i < pairs.length; i++) {
+    if (pairs[i][0].endsWith("_file")) setOptionFile(pairs[i][0], pairs[i][1]);
+  }
+  return options(pairs);
+}
+
+function standard(): Options {
+  return opts([["wasm_module", "default.wasm"], ["password_file", FIX + "passwd"], ["acl_file", FIX + "acl"]]);
+}
+
+function loggedContaining(s: string): bool {
+  for (let i = 0; i < logCount(); i++) {
+    const m = logMessage(i);
+    if (m !== null && m.includes(s)) return true;
+  }
+  return false;
+}
+
+function pwError(text: string): string {
+  const e = Passwords.parse(Uint8Array.wrap(String.UTF8.encode(text))).error;
+  return e === null ? "" : e.line.toString() + ": " + e.message;
+}
+
+describe("security_init", () => {
+  afterEach(() => {
+    security_cleanup(false);
+    clearLogs();
+  });
+
+  it("loads both files and says what it loaded", () => {
+    expect(security_init(standard(), false)).toBe(true);
+    expect(loggedContaining("3 users, 6 topic rules for 2 users and anonymous, 2 patterns")).toBe(true);
+  });
+
+  it("refuses a malformed acl_file, naming file and line", () => {
+    const o = opts([["password_file", FIX + "passwd"], ["acl_file", FIX + "bad.acl"]]);
+    expect(security_init(o, false)).toBe(false);
+    expect(loggedContaining("acl_file " + FIX + "bad.acl line 3: invalid topic access type \"bogus\"")).toBe(true);
+  });
+
+  it("refuses a malformed password_file, naming file and line", () => {
+    expect(security_init(opts([["password_file", FIX + "bad.passwd"]]), false)).toBe(false);
+    expect(loggedContaining("password_file " + FIX + "bad.passwd line 1:")).toBe(true);
+  });
+
+  it("refuses a file it cannot read", () => {
+    expect(security_init(opts([["acl_file", FIX + "missing.acl"]]), false)).toBe(false);
+    expect(loggedContaining("cannot read acl_file " + FIX + "missing.acl")).toBe(true);
+  });
+
+  it("refuses an allow_anonymous that is not true or false", () => {
+    expect(security_init(opts([["allow_anonymous", "yes"]]), false)).toBe(false);
+  });
+
+  it("keeps the configuration in force when a reload fails", () => {
+    expect(security_init(standard(), false)).toBe(true);
+    security_cleanup(true);
+    expect(security_init(opts([["acl_file", FIX + "bad.acl"]]), true)).toBe(false);
+    expect(loggedContaining("reload failed, keeping the previous configuration")).toBe(true);
+    expect(acl_check(str("c"), str("alice"), str("alice/x"), Access.Write)).toBe(Decision.Allow);
+    expect(unpwd_check(str("alice"), str("alice-pw"))).toBe(Decision.Allow);
+  });
+
+  it("replaces the configuration on a successful reload", () => {
+    expect(security_init(standard(), false)).toBe(true);
+    security_cleanup(true);
+    expect(security_init(opts([["acl_file", FIX + "acl"]]), true)).toBe(true);
+    // No password_file any more: usernames are left to the broker.
+    expect(unpwd_check(str("alice"), str("alice-pw"))).toBe(Decision.Defer);
+  });
+
+  it("denies everything once unloaded", () => {
+    expect(security_init(standard(), false)).toBe(true);
+    security_cleanup(false);
+    expect(acl_check(str("c"), str("alice"), str("alice/x"), Access.Write)).toBe(Decision.Deny);
+    expect(unpwd_check(str("alice"), str("alice-pw"))).toBe(Decision.Deny);
+  });
+});
+
+describe("unpwd_check", () => {
+  beforeEach(() => {
+    security_init(standard(), false);
+  });
+  afterEach(() => {
+    security_cleanup(false);
+  });
+
+  it("checks both hash kinds", () => {
+    expect(unpwd_check(str("alice"), str("alice-pw"))).toBe(Decision.Allow);
+    expect(unpwd_check(str("bob"), str("bob-pw"))).toBe(Decision.Allow);
+    expect(unpwd_check(str("café"), str("café-pw"))).toBe(Decision.Allow);
+  });
+
+  it("denies wrong, empty and missing passwords and unknown users", () => {
+    expect(unpwd_check(str("alice"), str("bob-pw"))).toBe(Decision.Deny);
+    expect(unpwd_check(str("alice"), str(""))).toBe(Decision.Deny);
+    expect(unpwd_check(str("alice"), null)).toBe(Decision.Deny);
+    expect(unpwd_check(str("bob"), str("BOB-PW"))).toBe(Decision.Deny);
+    expect(unpwd_check(str("mallory"), str("x"))).toBe(Decision.Deny);
+    expect(unpwd_check(str("alic"), str("alice-pw"))).toBe(Decision.Deny);
+    expect(unpwd_check(str("cafe"), str("café-pw"))).toBe(Decision.Deny);
+  });
+
+  it("leaves anonymous clients to the broker unless allow_anonymous is set", () => {
+    expect(unpwd_check(null, null)).toBe(Decision.Defer);
+    security_init(opts([["allow_anonymous", "true"]]), true);
+    expect(unpwd_check(null, null)).toBe(Decision.Allow);
+    security_init(opts([["allow_anonymous", "false"]]), true);
+    expect(unpwd_check(null, null)).toBe(Decision.Deny);
+  });
+});
+
+describe("acl_check", () => {
+  beforeEach(() => {
+    security_init(standard(), false);
+  });
+  afterEach(() => {
+    security_cleanup(false);
+  });
+
+  it("grants every SUBSCRIBE and UNSUBSCRIBE, as mosquitto's acl_file does", () => {
+    expect(acl_check(str("c"), str("bob"), str("#"), Access.Subscribe)).toBe(Decision.Allow);
+    expect(acl_check(str("c"), null, str("$SYS/#"), Access.Unsubscribe)).toBe(Decision.Allow);
+  });
+
+  it("decides READ and WRITE by the acl_file", () => {
+    expect(acl_check(str("c"), str("alice"), str("alice/x"), Access.Write)).toBe(Decision.Allow);
+    expect(acl_check(str("c"), str("alice"), str("shared/secret/x"), Access.Read)).toBe(Decision.Deny);
+    expect(acl_check(str("c"), str("bob"), str("bob/x"), Access.Read)).toBe(Decision.Deny);
+    expect(acl_check(str("c"), str("bob"), str("users/bob/x"), Access.Read)).toBe(Decision.Allow);
+    expect(acl_check(str("anon-1"), null, str("public/x"), Access.Read)).toBe(Decision.Allow);
+    expect(acl_check(str("anon-1"), null, str("clients/anon-1/x"), Access.Read)).toBe(Decision.Allow);
+  });
+
+  it("allows everything without an acl_file", () => {
+    security_init(opts([["password_file", FIX + "passwd"]]), true);
+    expect(acl_check(str("c"), str("bob"), str("anything"), Access.Write)).toBe(Decision.Allow);
+  });
+
+  it("never allocates", () => {
+    const c = str("c-1");
+    const u = str("alice");
+    const t1 = str("users/alice/a/b");
+    const t2 = str("shared/secret/x");
+    const t3 = str("clients/c-1/x");
+    const before = allocations();
+    for (let i = 0; i < 100; i++) {
+      acl_check(c, u, t1, Access.Write);
+      acl_check(c, u, t2, Access.Read);
+      acl_check(c, null, t3, Access.Read);
+      acl_check(c, u, t1, Access.Subscribe);
+    }
+    expect(allocations()).toBe(before);
+  });
+});
+
+describe("password_file parsing", () => {
+  const H7 = "$7$101$m1SgznKQ7jaYh0tA$kbywHHwQXIMQ+xWgVoKh4p96wrfsTsoMwQ4O1p7ncWNj/axd9FXuviQEaGhbJpZAsNJ817AMI+0YfFOb8cnwyw==";
+
+  it("accepts mosquitto_passwd output, comments, blank lines, CRLF and blanks around fields", () => {
+    expect(pwError("# c\n\nalice:" + H7 + "\r\n \tbob : " + H7 + " \n")).toBe("");
+    const pw = Passwords.parse(Uint8Array.wrap(String.UTF8.encode(" bob : " + H7 + "\n#:" + H7 + "\n")));
+    expect(pw.count).toBe(1);
+  });
+
+  it("refuses malformed lines with their number", () => {
+    expect(pwError("alice:" + H7 + "\nbob\n")).toBe("2: expected username:hash");
+    expect(pwError(":" + H7)).toBe("1: empty username");
+    expect(pwError("alice:plain")).toBe("1: password of user \"alice\" is not a $6$ or $7$ mosquitto_passwd hash");
+    expect(pwError("alice:")).toBe("1: password of user \"alice\" is not a $6$ or $7$ mosquitto_passwd hash");
+    expect(pwError("alice:$6$abc")).toBe("1: password of user \"alice\" is not a $6$ or $7$ mosquitto_passwd hash");
+    expect(pwError("alice:$7$x$abc$def")).toBe("1: password of user \"alice\" is not a $6$ or $7$ mosquitto_passwd hash");
+    expect(pwError("alice:$5$abc$def")).toBe("1: password of user \"alice\" is not a $6$ or $7$ mosquitto_passwd hash");
+    expect(pwError("alice:" + H7 + ":x")).toBe("1: more than one ':'");
+    expect(pwError("alice:" + H7 + "\nalice:" + H7)).toBe("2: user \"alice\" is listed twice");
+  });
+});
