@@ -14,14 +14,15 @@
 #define WA_MAX_DATA_BYTES         (4u * 1024u * 1024u)
 /* Implementation limits: the gate applies them even with --validate-only, so that a module it
  * accepts is one wasm3 loads (checked by the gate's tests), and to bound its own time and memory.
- * Frames, arity and names are wasm3's validator limits (d_m3ValCtrlDepth,
- * d_m3MaxSaneFunctionArgRetCount, d_m3MaxSaneUtf8Length). Locals and operands share wasm3's
- * compiler budget per function (8000 stack entries, 16000 slots; an i64/f64 may take two), so
- * each gets well under half. */
+ * Frames and names are wasm3's validator limits (d_m3ValCtrlDepth, d_m3MaxSaneUtf8Length).
+ * Locals and operands share wasm3's compiler budget per function (8000 stack entries, 16000
+ * slots; an i64/f64 may take two), so each gets well under half. Arity is far below wasm3's
+ * 1000: wasm3's compiled code for a call grows with it (8 MB of calls to a 1000-ary function
+ * exhausted 4 GB), and ABI hooks need at most 7 parameters. */
 #define WA_MAX_LOCALS_PER_FUNC    4000u                  /* parameters + declared locals of one function */
 #define WA_MAX_OPERAND_STACK      3000u                  /* values on the operand stack of one function */
 #define WA_MAX_BLOCK_DEPTH        1000u                  /* control frames, the function's own included */
-#define WA_MAX_FUNC_ARITY         1000u                  /* parameters, and results, of one function type */
+#define WA_MAX_FUNC_ARITY         16u                    /* parameters + results of one function type */
 #define WA_MAX_NAME_BYTES         10000u                 /* an import, export or custom section name */
 
 /* Execution */

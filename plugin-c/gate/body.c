@@ -100,22 +100,6 @@ static int pop_expect(struct val *v, uint8_t want)
 	return 0;
 }
 
-static int pop_vals(struct val *v, const uint8_t *types, uint32_t n)
-{
-	for(uint32_t i = n; i > 0; i--){
-		if(pop_expect(v, types[i - 1])) return -1;
-	}
-	return 0;
-}
-
-static int push_vals(struct val *v, const uint8_t *types, uint32_t n)
-{
-	for(uint32_t i = 0; i < n; i++){
-		if(push(v, types[i])) return -1;
-	}
-	return 0;
-}
-
 /* Checks that the top of the stack matches types without changing it (br_table's targets):
  * equivalent to the spec's push_vals(pop_vals(...)), since "any" matches every type. */
 static int peek_vals(struct val *v, const uint8_t *types, uint32_t n)
@@ -123,17 +107,57 @@ static int peek_vals(struct val *v, const uint8_t *types, uint32_t n)
 	const struct frame *f = &v->ctrl[v->nctrl - 1];
 	size_t avail = v->nstack - f->height;
 
-	for(uint32_t i = 0; i < n; i++){
-		uint8_t want = types[n - 1 - i], got;
-		if(i >= avail){
-			if(f->unreachable) continue;
-			return fail(v, "type mismatch: operand stack underflow");
-		}
-		got = v->stack[v->nstack - 1 - i];
+	size_t present = n < avail ? n : avail;
+
+	/* Only values actually present are compared: work is bounded by what was pushed, not by
+	 * the arity an unreachable frame is asked for. */
+	for(size_t i = 0; i < present; i++){
+		uint8_t want = types[n - 1 - i], got = v->stack[v->nstack - 1 - i];
 		if(got != want && got != WA_T_ANY){
 			return fail(v, "type mismatch: expected %s, got %s", wa_type_name(want), wa_type_name(got));
 		}
 	}
+	if(present < n && !f->unreachable) return fail(v, "type mismatch: operand stack underflow");
+	return 0;
+}
+
+/* Calls and blocks move whole type vectors: the common case (all values present and exactly
+ * typed) is one memcmp/memcpy, which keeps validation time per instruction small even at
+ * WA_MAX_FUNC_ARITY. */
+static int pop_vals(struct val *v, const uint8_t *types, uint32_t n)
+{
+	if(n && v->nstack - v->ctrl[v->nctrl - 1].height >= n && !memcmp(v->stack + v->nstack - n, types, n)){
+		v->nstack -= n;
+		return 0;
+	}
+	if(peek_vals(v, types, n)) return -1;
+	/* Only values above the frame's base are removed; below it the stack is polymorphic. */
+	{
+		size_t avail = v->nstack - v->ctrl[v->nctrl - 1].height;
+		v->nstack -= n < avail ? n : avail;
+	}
+	return 0;
+}
+
+static int push_vals(struct val *v, const uint8_t *types, uint32_t n)
+{
+	if(n == 0) return 0;
+	if(push(v, types[0])) return -1; /* limit and growth checks, once... */
+	if(n == 1) return 0;
+	if(v->nstack + (n - 1) > v->m->max_operands){
+		return fail(v, "operand stack deeper than %u values (implementation limit)", v->m->max_operands);
+	}
+	if(v->nstack + (n - 1) > v->capstack){
+		size_t ncap = v->capstack;
+		uint8_t *ns;
+		while(ncap < v->nstack + (n - 1)) ncap *= 2;
+		ns = realloc(v->stack, ncap);
+		if(!ns) return fail_why(v, "out of memory");
+		v->stack = ns;
+		v->capstack = ncap;
+	}
+	memcpy(v->stack + v->nstack, types + 1, n - 1); /* ...then the rest in one copy */
+	v->nstack += n - 1;
 	return 0;
 }
 

@@ -201,10 +201,10 @@ static int read_const_expr(struct dec *d, uint8_t want, uint32_t globals_visible
 
 /* Every instruction's validation work grows with the arity of the types it uses: capping it
  * bounds the gate's (and wasm3's) load time. */
-static int arity_fail(struct dec *d, size_t off, const char *what, uint32_t n)
+static int arity_fail(struct dec *d, size_t off, const char *what, uint64_t n)
 {
-	wa_err_set(d->e, d->where, WA_NO_FUNC, off, "function type with %u %s (implementation limit %u)",
-	           n, what, WA_MAX_FUNC_ARITY);
+	wa_err_set(d->e, d->where, WA_NO_FUNC, off, "function type with %llu %s (implementation limit %u)",
+	           (unsigned long long)n, what, WA_MAX_FUNC_ARITY);
 	return -1;
 }
 
@@ -227,7 +227,9 @@ static int sec_type(struct dec *d)
 		t->params = d->r.buf + d->r.pos;
 		for(uint32_t k = 0; k < t->nparams; k++) if(read_valtype(d, &vt)) return -1;
 		RD(wa_rd_u32, &t->nresults);
-		if(t->nresults > WA_MAX_FUNC_ARITY) return arity_fail(d, at, "results", t->nresults);
+		if(t->nresults > WA_MAX_FUNC_ARITY - t->nparams){
+			return arity_fail(d, at, "parameters and results", t->nparams + (uint64_t)t->nresults);
+		}
 		t->results = d->r.buf + d->r.pos;
 		for(uint32_t k = 0; k < t->nresults; k++) if(read_valtype(d, &vt)) return -1;
 	}

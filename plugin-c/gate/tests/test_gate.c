@@ -461,7 +461,17 @@ static void test_module_level(void)
 			sec[1] = &c;
 			mb_module(&m, sec);
 			expect(extra ? "too_many_params" : "ok_max_params", &m, &vo,
-			       extra ? "function type with 1001 parameters (implementation limit 1000)" : NULL);
+			       extra ? "function type with 17 parameters (implementation limit 16)" : NULL);
+			/* Results count too: half and half, plus one. */
+			mb_reset(&c);
+			mb_bytes(&c, B(0x01, 0x60));
+			mb_u32(&c, WA_MAX_FUNC_ARITY / 2);
+			for(unsigned i = 0; i < WA_MAX_FUNC_ARITY / 2; i++) mb_u8(&c, 0x7f);
+			mb_u32(&c, WA_MAX_FUNC_ARITY / 2 + extra);
+			for(unsigned i = 0; i < WA_MAX_FUNC_ARITY / 2 + extra; i++) mb_u8(&c, 0x7e);
+			mb_module(&m, sec);
+			expect(extra ? "too_many_params_results" : "ok_max_params_results", &m, &vo,
+			       extra ? "function type with 17 parameters and results (implementation limit 16)" : NULL);
 		}
 		sec[1] = NULL;
 		for(unsigned extra = 0; extra < 2; extra++){
