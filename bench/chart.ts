@@ -55,9 +55,11 @@ export function barChart(title: string, subtitle: string, panels: Panel[]): stri
       y += BAR_H + GAP;
     }
     if (p.target) {
+      // The label goes under the bars so it never runs into the panel title.
       const x = LABEL_W + (p.target.value / max) * plotW;
-      body.push(`<line x1="${x.toFixed(1)}" y1="${top - 4}" x2="${x.toFixed(1)}" y2="${y - GAP + 4}" class="t"/>`);
-      body.push(`<text x="${(x + 4).toFixed(1)}" y="${top - 6}" class="tl">${esc(p.target.label)}</text>`);
+      body.push(`<line x1="${x.toFixed(1)}" y1="${top - 4}" x2="${x.toFixed(1)}" y2="${y + 2}" class="t"/>`);
+      body.push(`<text x="${(x + 4).toFixed(1)}" y="${y + 10}" class="tl">${esc(p.target.label)}</text>`);
+      y += 14;
     }
     y += PANEL_GAP;
   }
