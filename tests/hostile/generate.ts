@@ -170,6 +170,7 @@ function withData(bytes: number, segments: number, pages = MAX_MEMORY_PAGES): Ui
   b.exportMemory();
   b.exportFunc('wasm_auth_abi_version', b.func([], [I32], constBody(1)));
   b.exportFunc('wasm_auth_buffer', b.func([I32], [I32], constBody(1024)));
+  b.exportFunc('unpwd_check', b.func([I32, I32], [I32], constBody(1)));
   b.exportFunc('acl_check', b.func([I32, I32, I32, I32], [I32], constBody(1)));
   const per = Math.ceil(bytes / segments);
   let left = bytes;
