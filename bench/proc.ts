@@ -9,6 +9,8 @@ import { createInterface } from "node:readline";
 export class Proc {
   readonly child: ChildProcess;
   readonly lines: string[] = [];
+  /** Arrival time (process.hrtime.bigint) of each line. */
+  readonly times: bigint[] = [];
   private waiters: { re: RegExp; resolve: (l: string) => void; from: number }[] = [];
   private exitCode: number | null = null;
   private exited: Promise<number>;
@@ -36,6 +38,7 @@ export class Proc {
   }
 
   private onLine(l: string): void {
+    this.times.push(process.hrtime.bigint());
     this.lines.push(l);
     const idx = this.lines.length - 1;
     this.waiters = this.waiters.filter((w) => {
