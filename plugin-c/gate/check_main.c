@@ -2,10 +2,14 @@
  * what the plugin would say at load time (same checks, same message).
  *   wasm-auth-check [options] FILE.wasm...
  * Exit 0 if every file is accepted, 1 if any is refused, 2 on a usage error. */
+#define _POSIX_C_SOURCE 200809L /* open, fstat, O_CLOEXEC */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "gate.h"
 
 static void usage(FILE *f)
@@ -22,56 +26,49 @@ static void usage(FILE *f)
 		WA_MAX_MODULE_BYTES, WA_MAX_MEMORY_PAGES);
 }
 
-/* Reads at most cap+1 bytes, so an oversized file is reported by the gate, not read whole. */
+/* Reads the file the way the plugin does (plugin-c/auth.c), with the same messages: a regular
+ * file, refused by size before anything is read. */
 static uint8_t *read_file(const char *path, size_t cap, size_t *len, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	size_t n = 0, size = 0;
+	struct stat st;
+	uint8_t *buf;
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if(!f){
-		snprintf(err, errlen, "cannot open: %s", strerror(errno));
+	if(fd < 0){
+		snprintf(err, errlen, "%s", strerror(errno));
 		return NULL;
 	}
-	for(;;){
-		size_t want, got;
-		if(n == size){
-			size_t nsize = size ? size * 2 : 65536;
-			uint8_t *nb;
-			if(nsize > cap + 1) nsize = cap + 1;
-			if(nsize <= size) break;
-			nb = realloc(buf, nsize);
-			if(!nb){
-				snprintf(err, errlen, "out of memory");
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = nb;
-			size = nsize;
-		}
-		want = size - n;
-		got = fread(buf + n, 1, want, f);
-		n += got;
-		if(got < want){
-			if(ferror(f)){
-				snprintf(err, errlen, "cannot read: %s", strerror(errno));
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			break;
-		}
+	if(fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)){
+		snprintf(err, errlen, "not a regular file");
+		close(fd);
+		return NULL;
 	}
-	fclose(f);
+	if((uint64_t)st.st_size > cap){
+		snprintf(err, errlen, "the module is %lld bytes, above the cap of %zu (wasm_max_module_bytes)",
+		         (long long)st.st_size, cap);
+		close(fd);
+		return NULL;
+	}
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1u);
 	if(!buf){
-		buf = malloc(1);
-		if(!buf){
-			snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, "out of memory");
+		close(fd);
+		return NULL;
+	}
+	while(got < (size_t)st.st_size){
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+		if(r < 0 && errno == EINTR) continue;
+		if(r <= 0){
+			snprintf(err, errlen, "read: %s", r < 0 ? strerror(errno) : "file shrank while reading");
+			free(buf);
+			close(fd);
 			return NULL;
 		}
+		got += (size_t)r;
 	}
-	*len = n;
+	close(fd);
+	*len = got;
 	return buf;
 }
 
@@ -131,7 +128,7 @@ static int check_one(const char *path, const struct wa_gate_config *cfg, const c
 	uint8_t *bytes;
 	int rc = -1;
 
-	/* validate-only has no size cap; 1 GiB keeps a mistaken argument from exhausting memory. */
+	/* validate-only has no size cap of its own; 1 GiB keeps a stray argument from exhausting memory. */
 	cap = cfg->validate_only ? (size_t)1 << 30 : cfg->max_module_bytes;
 	bytes = read_file(path, cap, &len, err, sizeof err);
 	if(bytes){

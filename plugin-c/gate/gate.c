@@ -29,7 +29,8 @@ int wa_gate_check(const uint8_t *bytes, size_t len, const struct wa_gate_config 
 		return -1;
 	}
 	if(!cfg->validate_only && len > cfg->max_module_bytes){
-		wa_err_set(&e, "module", WA_NO_FUNC, WA_NO_OFF, "%zu bytes exceed wasm_max_module_bytes %u",
+		/* Same words as the plugin's file reader (auth.c), which refuses before reading. */
+		wa_err_set(&e, NULL, WA_NO_FUNC, WA_NO_OFF, "the module is %zu bytes, above the cap of %u (wasm_max_module_bytes)",
 		           len, cfg->max_module_bytes);
 		return -1;
 	}
