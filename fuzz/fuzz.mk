@@ -86,10 +86,22 @@ FUZZ_ECHO_WASM    := $(FUZZ_DIR)/echo.wasm
 HOSTILE_WASM      := $(HOSTILE_DIR)/hostile.wasm
 FUZZ_HOOK_POLICIES ?= $(FUZZ_ECHO_WASM) $(HOSTILE_WASM) $(DEFAULT_POLICY_WASM) $(FIXTURE_DIR)/rules.wasm \
                       $(EXAMPLE_WASMS)
+# Every policy gets the same option files (a policy ignores the options it does not read), so the
+# default policy and the examples run with real users, ACL rules and PSK keys.
+FUZZ_FILES        := $(FUZZ_DIR)/files
+FUZZ_POLICY_OPTS  := |password_file=$(FUZZ_FILES)/passwd|acl_file=$(FUZZ_FILES)/acl|psk_file=$(FUZZ_FILES)/psk
 fuzz_empty :=
 fuzz_space := $(fuzz_empty) $(fuzz_empty)
-FUZZ_HOOK_ENV      = WA_FUZZ_POLICIES="$(subst $(fuzz_space),:,$(strip $(FUZZ_HOOK_POLICIES)))" \
+FUZZ_HOOK_ENV      = WA_FUZZ_POLICIES="$(subst $(fuzz_space),:,$(strip $(addsuffix $(FUZZ_POLICY_OPTS),$(FUZZ_HOOK_POLICIES))))" \
                      WA_FUZZ_HOSTILE="$(HOSTILE_WASM)"
+
+$(FUZZ_FILES)/.stamp:
+	@mkdir -p $(@D)
+	mosquitto_passwd -c -b $(@D)/passwd alice secret
+	mosquitto_passwd -b $(@D)/passwd bob 'b0b pw'
+	printf 'user alice\ntopic readwrite alice/#\ntopic read public/#\npattern readwrite users/%%u/#\n' > $(@D)/acl
+	printf 'alice:00112233\nsensor-1:deadbeefcafe\n' > $(@D)/psk
+	@touch $@
 
 $(FUZZ_ECHO_WASM): fuzz/echo.wat
 	@mkdir -p $(@D)
@@ -97,7 +109,8 @@ $(FUZZ_ECHO_WASM): fuzz/echo.wat
 
 # Seeds: every module the tests build (fixtures, gate test modules, spec conformance modules,
 # policies, generated hostile modules) for the gate; a handful of shaped requests for the hooks.
-# libFuzzer adds what it finds to the first corpus directory; the seed directory is read-only input.
+# libFuzzer adds what it finds to the first corpus directory; the seed directory is read-only input,
+# and so is fuzz/regressions/ (inputs that once broke an invariant, kept so every run replays them).
 FUZZ_GATE_CORPUS := $(FUZZ_DIR)/corpus/gate
 FUZZ_HOOK_CORPUS := $(FUZZ_DIR)/corpus/hook
 FUZZ_GATE_SEEDS  := $(FUZZ_DIR)/seeds/gate
@@ -114,17 +127,17 @@ fuzz-build: $(GATE_FUZZ) $(HOOK_FUZZ) $(FUZZ_HOOK_POLICIES)
 FUZZ_RUN_FLAGS := -rss_limit_mb=2048 -timeout=20 -max_len=65536 -print_final_stats=1
 fuzz-gate: $(GATE_FUZZ) fuzz-corpus
 	$(GATE_FUZZ) $(FUZZ_RUN_FLAGS) -max_total_time=$(or $(SECONDS_EACH),$(FUZZ_SECONDS)) \
-		-artifact_prefix=$(FUZZ_DIR)/artifacts/gate- $(FUZZ_GATE_CORPUS) $(FUZZ_GATE_SEEDS)
+		-artifact_prefix=$(FUZZ_DIR)/artifacts/gate- $(FUZZ_GATE_CORPUS) $(FUZZ_GATE_SEEDS) fuzz/regressions/gate
 
-fuzz-hook: $(HOOK_FUZZ) $(FUZZ_HOOK_POLICIES) fuzz-corpus
+fuzz-hook: $(HOOK_FUZZ) $(FUZZ_HOOK_POLICIES) $(FUZZ_FILES)/.stamp fuzz-corpus
 	$(FUZZ_HOOK_ENV) $(HOOK_FUZZ) $(FUZZ_RUN_FLAGS) -max_total_time=$(or $(SECONDS_EACH),$(FUZZ_SECONDS)) \
-		-artifact_prefix=$(FUZZ_DIR)/artifacts/hook- $(FUZZ_HOOK_CORPUS) $(FUZZ_HOOK_SEEDS)
+		-artifact_prefix=$(FUZZ_DIR)/artifacts/hook- $(FUZZ_HOOK_CORPUS) $(FUZZ_HOOK_SEEDS) fuzz/regressions/hook
 
-fuzz-repro-hook: $(HOOK_FUZZ) $(FUZZ_HOOK_POLICIES)
+fuzz-repro-hook: $(HOOK_FUZZ) $(FUZZ_HOOK_POLICIES) $(FUZZ_FILES)/.stamp
 	$(FUZZ_HOOK_ENV) $(HOOK_FUZZ) $(FILE)
 
 fuzz-crosscheck: $(CHECK_BIN) fuzz-corpus
-	fuzz/crosscheck.sh $(CHECK_BIN) $(FUZZ_GATE_CORPUS) $(FUZZ_GATE_SEEDS)
+	fuzz/crosscheck.sh $(CHECK_BIN) $(FUZZ_GATE_CORPUS) $(FUZZ_GATE_SEEDS) fuzz/regressions/gate
 
 fuzz:
 	$(MAKE) fuzz-gate SECONDS_EACH=$(FUZZ_SECONDS)

@@ -2,8 +2,9 @@
  * (any bytes, lengths up to mosquitto's limits and one past them) through the runtime exactly as
  * the plugin calls it (wa_auth_new, wa_policy_*_check, wa_auth_reload).
  *
- * Policies come from WA_FUZZ_POLICIES (colon-separated .wasm paths, loaded once). Each is loaded
- * twice, once with the failure decision deny and once with defer, with a small fuel budget and
+ * Policies come from WA_FUZZ_POLICIES (colon-separated entries, loaded once): a .wasm path,
+ * optionally followed by plugin options as "|key=value|key=value" (the files a policy reads).
+ * Each is loaded twice, once with the failure decision deny and once with defer, with a small fuel budget and
  * memory cap so that loops and memory bombs end quickly. WA_FUZZ_HOSTILE names the hostile-suite policy, whose trigger words have a
  * known answer: the failure decision.
  *
@@ -35,6 +36,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_POLICIES 32
+#define MAX_POLICY_OPTS 8
 /* Small enough that an endless loop ends in milliseconds, large enough for real policies. */
 #define FUZZ_FUEL "500000"
 /* A memory.grow bomb reallocates the whole memory once per page, which ASan makes slow: a
@@ -43,6 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct slot {
 	char *path;
+	struct wa_kv opts[MAX_POLICY_OPTS];
+	unsigned nopts;
 	int hostile;
 	struct wa_auth *auth[2]; /* [0] failure decision deny, [1] defer */
 };
@@ -89,17 +93,37 @@ static int client_protocol_version(const void *c)
 
 static const struct wa_client_ops client_ops = { client_id, client_address, client_protocol_version };
 
-static struct wa_auth *load(const char *path, const char *on_error)
+/* Loads slot s's module with its options and the given failure decision. */
+static struct wa_auth *load(const struct slot *s, const char *on_error)
 {
-	struct wa_kv kv[] = {
-		{ "wasm_module", path },
+	struct wa_kv kv[4 + MAX_POLICY_OPTS] = {
+		{ "wasm_module", s->path },
 		{ "wasm_on_error", on_error },
 		{ "wasm_fuel", FUZZ_FUEL },
 		{ "wasm_max_memory_pages", FUZZ_MEMORY_PAGES },
 	};
-	struct wa_auth *a = wa_auth_new(kv, sizeof kv / sizeof kv[0], &client_ops);
-	if (!a) die("cannot load policy (see the log line above)", path);
+	struct wa_auth *a;
+
+	memcpy(kv + 4, s->opts, s->nopts * sizeof kv[0]);
+	a = wa_auth_new(kv, 4 + s->nopts, &client_ops);
+	if (!a) die("cannot load policy (see the log line above)", s->path);
 	return a;
+}
+
+/* Splits "path|key=value|..." (owned, modified in place) into slot s. */
+static void parse_entry(struct slot *s, char *entry)
+{
+	char *save = NULL, *tok;
+
+	s->path = strtok_r(entry, "|", &save);
+	if (!s->path) die("empty policy entry", "");
+	while ((tok = strtok_r(NULL, "|", &save))) {
+		char *eq = strchr(tok, '=');
+		if (!eq || s->nopts == MAX_POLICY_OPTS) die("bad policy option (key=value, at most 8)", tok);
+		*eq = '\0';
+		s->opts[s->nopts].key = tok;
+		s->opts[s->nopts++].value = eq + 1;
+	}
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -115,13 +139,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!copy) die("out of memory", "");
 	for (tok = strtok_r(copy, ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
 		struct slot *s;
+		char *entry = strdup(tok);
+		if (!entry) die("out of memory", "");
 		if (nslots == MAX_POLICIES) die("too many policies", tok);
 		s = &slots[nslots++];
-		s->path = strdup(tok);
-		if (!s->path) die("out of memory", "");
-		s->hostile = hostile && strcmp(hostile, tok) == 0;
-		s->auth[0] = load(tok, "deny");
-		s->auth[1] = load(tok, "defer");
+		parse_entry(s, entry); /* not freed: the slot points into it for the fuzzer's life */
+		s->hostile = hostile && strcmp(hostile, s->path) == 0;
+		s->auth[0] = load(s, "deny");
+		s->auth[1] = load(s, "defer");
 	}
 	free(copy);
 	if (!nslots) die("WA_FUZZ_POLICIES names no policy", list);
@@ -258,7 +283,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (strspn(key, "0123456789abcdefABCDEF") != n) die("psk key is not hexadecimal", key);
 		}
 		if (d == WA_DEFER && !defer) die("psk_key_get deferred with failure decision deny", "");
-		if (s->hostile && is_trigger(user)) expect_failure(d, failure, "hostile psk_key_get");
+		/* A key that is not hexadecimal is "no key" in both hosts (deny even with the failure
+		 * decision defer); every other trigger is a failure. */
+		if (s->hostile && is_trigger(user)) {
+			if (strncmp(user, "nonhex", 6) == 0) {
+				if (d == WA_ALLOW) die("hostile psk_key_get gave a non-hex key", key);
+			} else {
+				expect_failure(d, failure, "hostile psk_key_get");
+			}
+		}
 	}
 
 	free(cid);
