@@ -2,14 +2,6 @@
 
 #include "abi_marshal.h"
 
-static void put_u32le(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
 static uint32_t get_u32le(const uint8_t *p)
 {
 	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
@@ -35,54 +27,15 @@ int wa_mem_string(struct wa_mem m, uint32_t ptr, const uint8_t **data, uint32_t 
 	return *data ? 0 : -1;
 }
 
-/* Descriptors are 4-byte aligned: the buffer start may need up to 3 bytes of slack. */
-#define ALIGN_SLACK 3u
 
 static uint32_t align4(uint32_t v)
 {
 	return (v + 3u) & ~3u;
 }
 
-uint32_t wa_marshal_fields_size(const struct wa_field *f, unsigned n)
-{
-	uint64_t total = ALIGN_SLACK + (uint64_t)n * WA_STR_BYTES;
-
-	for (unsigned i = 0; i < n; i++) {
-		if (f[i].present) total += f[i].len;
-	}
-	return total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
-}
-
-int wa_marshal_fields(struct wa_mem m, uint32_t buf, uint32_t cap, const struct wa_field *f,
-                      unsigned n, uint32_t *args)
-{
-	uint32_t start = align4(buf);
-	uint32_t need = wa_marshal_fields_size(f, n);
-	uint32_t data;
-	uint8_t *base;
-
-	if (buf == 0 || need > cap || start < buf) return -1;
-	base = wa_mem_range(m, buf, cap);
-	if (!base) return -1;
-	data = start + n * WA_STR_BYTES;
-	for (unsigned i = 0; i < n; i++) {
-		uint32_t desc = start + i * WA_STR_BYTES;
-		if (!f[i].present) {
-			args[i] = 0;
-			continue;
-		}
-		put_u32le(m.base + desc, data);
-		put_u32le(m.base + desc + 4, f[i].len);
-		if (f[i].len) memcpy(m.base + data, f[i].data, f[i].len);
-		data += f[i].len;
-		args[i] = desc;
-	}
-	return 0;
-}
-
 uint32_t wa_marshal_options_size(const struct wa_options *opts)
 {
-	uint64_t total = ALIGN_SLACK + 4u + (uint64_t)opts->count * 2u * WA_STR_BYTES;
+	uint64_t total = WA_ALIGN_SLACK + 4u + (uint64_t)opts->count * 2u * WA_STR_BYTES;
 
 	for (unsigned i = 0; i < opts->count; i++) {
 		total += (uint64_t)opts->items[i].keylen + opts->items[i].valuelen;
@@ -99,7 +52,7 @@ int wa_marshal_options(struct wa_mem m, uint32_t buf, uint32_t cap, const struct
 
 	if (buf == 0 || need > cap || start < buf) return -1;
 	if (!wa_mem_range(m, buf, cap)) return -1;
-	put_u32le(m.base + start, opts->count);
+	wa_put_u32le(m.base + start, opts->count);
 	entry = start + 4u;
 	data = entry + opts->count * 2u * WA_STR_BYTES;
 	for (unsigned i = 0; i < opts->count; i++) {
@@ -107,8 +60,8 @@ int wa_marshal_options(struct wa_mem m, uint32_t buf, uint32_t cap, const struct
 		const char *text[2] = { o->key, o->value };
 		uint32_t len[2] = { (uint32_t)o->keylen, (uint32_t)o->valuelen };
 		for (unsigned k = 0; k < 2; k++) {
-			put_u32le(m.base + entry, data);
-			put_u32le(m.base + entry + 4, len[k]);
+			wa_put_u32le(m.base + entry, data);
+			wa_put_u32le(m.base + entry + 4, len[k]);
 			if (len[k]) memcpy(m.base + data, text[k], len[k]);
 			data += len[k];
 			entry += WA_STR_BYTES;

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "options.h"
 
@@ -22,6 +23,8 @@ struct wa_field {
 };
 
 #define WA_STR_BYTES 8u
+/* The buffer start may need up to 3 bytes of slack to align the descriptors. */
+#define WA_ALIGN_SLACK 3u
 
 /* Pointer to guest bytes [ptr, ptr+len) or NULL if out of bounds. ptr 0 is refused unless
  * len is 0 (nothing is read or written then). */
@@ -31,15 +34,53 @@ uint8_t *wa_mem_range(struct wa_mem m, uint32_t ptr, uint32_t len);
  * -1 if any part is out of bounds or the length is odd. */
 int wa_mem_string(struct wa_mem m, uint32_t ptr, const uint8_t **data, uint32_t *len);
 
+/* Little-endian, as wasm; compilers turn it into one store on little-endian hosts. */
+static inline void wa_put_u32le(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
 /* Bytes the request buffer needs for n fields (descriptors, bytes, alignment slack), or
  * UINT32_MAX if it would not fit in 32 bits. */
-uint32_t wa_marshal_fields_size(const struct wa_field *f, unsigned n);
+static inline uint32_t wa_marshal_fields_size(const struct wa_field *f, unsigned n)
+{
+	uint64_t total = WA_ALIGN_SLACK + (uint64_t)n * WA_STR_BYTES;
+
+#pragma GCC unroll 8
+	for (unsigned i = 0; i < n; i++) total += f[i].present ? f[i].len : 0u;
+	return total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+}
 
 /* Writes n Str descriptors and their bytes into the buffer [buf, buf+cap); args[i] receives the
  * guest pointer of descriptor i (0 for absent fields). -1 if it does not fit or is out of
- * bounds. */
-int wa_marshal_fields(struct wa_mem m, uint32_t buf, uint32_t cap, const struct wa_field *f,
-                      unsigned n, uint32_t *args);
+ * bounds.
+ * Inline because it is every request's hot path: with n known at the call site the loops
+ * unroll. One bounds check covers every write: they all lie in [start, start + need - slack),
+ * inside [buf, buf + cap), inside memory. */
+static inline int wa_marshal_fields(struct wa_mem m, uint32_t buf, uint32_t cap, const struct wa_field *f,
+                                    unsigned n, uint32_t *args)
+{
+	uint32_t start = (buf + 3u) & ~3u; /* descriptors are 4-byte aligned */
+	uint32_t desc = start, data = start + n * WA_STR_BYTES;
+
+	if (buf == 0 || start < buf || wa_marshal_fields_size(f, n) > cap || (uint64_t)buf + cap > m.size) return -1;
+#pragma GCC unroll 8
+	for (unsigned i = 0; i < n; i++, desc += WA_STR_BYTES) {
+		if (!f[i].present) {
+			args[i] = 0;
+			continue;
+		}
+		wa_put_u32le(m.base + desc, data);
+		wa_put_u32le(m.base + desc + 4, f[i].len);
+		if (f[i].len) memcpy(m.base + data, f[i].data, f[i].len);
+		data += f[i].len;
+		args[i] = desc;
+	}
+	return 0;
+}
 
 uint32_t wa_marshal_options_size(const struct wa_options *opts);
 

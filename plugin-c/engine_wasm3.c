@@ -9,15 +9,24 @@
 
 #include "wasm3.h"
 #include "m3_env.h"
+#include "m3_exec_defs.h"
 
 #include "engine.h"
 #include "gate/gate.h"
+
+/* What a call of one export needs, looked up once after compilation: the hot path touches
+ * none of wasm3's function or type structures. */
+struct wa_entry {
+	pc_t code;              /* compiled body (m3_CompileModule compiled every function) */
+	uint16_t nargs, nrets;  /* all i32 (all_i32) */
+};
 
 struct wa_engine {
 	IM3Environment env;
 	IM3Runtime rt;
 	IM3Module mod;          /* owned by rt once loaded */
 	IM3Function fn[WA_EXPORT_COUNT];
+	struct wa_entry entry[WA_EXPORT_COUNT];
 	IM3Global fuel;         /* WA_FUEL_GLOBAL, injected by the gate's metering */
 	struct wa_host *host;
 	char msg[256];
@@ -45,12 +54,16 @@ static const char *const export_names[WA_EXPORT_COUNT] = {
 static const char timeout_trap[] = "[trap] wall-clock timeout";
 static const char host_trap[] = "[trap] host function";
 
-static _Thread_local struct {
-	int armed;
+/* No "armed" flag: m3_Yield only runs inside guest code, and guest code only runs from
+ * wa_engine_start / wa_engine_call, which arm the watchdog first. Nothing to undo after a call,
+ * so a call touches the thread-local state once. */
+struct watchdog {
 	unsigned ticks;
 	uint32_t timeout_ms;
 	struct timespec deadline;
-} watchdog;
+};
+
+static _Thread_local struct watchdog watchdog;
 
 static int past(const struct timespec *deadline)
 {
@@ -61,13 +74,13 @@ static int past(const struct timespec *deadline)
 	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
-static void set_deadline(void)
+static void set_deadline(struct watchdog *w)
 {
-	struct timespec *d = &watchdog.deadline;
+	struct timespec *d = &w->deadline;
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, d);
-	d->tv_sec += (time_t)(watchdog.timeout_ms / 1000u);
-	d->tv_nsec += (long)(watchdog.timeout_ms % 1000u) * 1000000L;
+	d->tv_sec += (time_t)(w->timeout_ms / 1000u);
+	d->tv_nsec += (long)(w->timeout_ms % 1000u) * 1000000L;
 	if (d->tv_nsec >= 1000000000L) {
 		d->tv_sec++;
 		d->tv_nsec -= 1000000000L;
@@ -76,38 +89,46 @@ static void set_deadline(void)
 
 M3Result m3_Yield(void)
 {
-	if (!watchdog.armed) return m3Err_none;
-	if (watchdog.ticks++ == 0) {
-		set_deadline();
+	struct watchdog *w = &watchdog;
+
+	if (w->ticks++ == 0) {
+		set_deadline(w);
 		return m3Err_none;
 	}
-	if ((watchdog.ticks & 1023u) != 0) return m3Err_none;
-	return past(&watchdog.deadline) ? timeout_trap : m3Err_none;
+	if ((w->ticks & 1023u) != 0) return m3Err_none;
+	return past(&w->deadline) ? timeout_trap : m3Err_none;
 }
 
+/* Sets the budget for one guest call. The plugin is a shared object: every thread-local access
+ * is a __tls_get_addr call, so the address is taken once. */
 static void arm(struct wa_engine *e, struct wa_budget b)
 {
-	if (e->fuel) e->fuel->i64Value = b.fuel;
-	watchdog.timeout_ms = b.timeout_ms;
-	watchdog.ticks = 0;
-	watchdog.armed = 1;
+	struct watchdog *w = &watchdog;
+
+	e->fuel->i64Value = b.fuel; /* find_exports refuses a module without the fuel global */
+	w->timeout_ms = b.timeout_ms;
+	w->ticks = 0;
 	e->host->trap[0] = '\0';
 }
 
-/* Turns a wasm3 result into the one-line reason policy.c logs. */
-static const char *outcome(struct wa_engine *e, M3Result r, struct wa_budget b)
+/* Why a call failed: turns a wasm3 result into the one-line reason policy.c logs. */
+static const char *failure(struct wa_engine *e, M3Result r, struct wa_budget b)
 {
-	watchdog.armed = 0;
-	if (!r) return NULL;
 	if (r == host_trap && e->host->trap[0]) return e->host->trap;
 	if (r == timeout_trap) {
 		snprintf(e->msg, sizeof e->msg, "timeout: ran longer than %u ms", b.timeout_ms);
 		return e->msg;
 	}
-	if (e->fuel && e->fuel->i64Value < 0) return "fuel exhausted";
+	if (e->fuel->i64Value < 0) return "fuel exhausted";
 	if (strncmp(r, "[trap] ", 7) == 0) r += 7;
 	snprintf(e->msg, sizeof e->msg, "%s", r);
 	return e->msg;
+}
+
+/* NULL when the call succeeded, else the reason. */
+static const char *outcome(struct wa_engine *e, M3Result r, struct wa_budget b)
+{
+	return r ? failure(e, r, b) : NULL;
 }
 
 /* ---- host function bindings ------------------------------------------------------------------
@@ -346,7 +367,14 @@ static int find_exports(struct wa_engine *e, char *err, size_t errlen)
 			snprintf(err, errlen, "export %s: parameters and result must be i32", export_names[x]);
 			return -1;
 		}
+		if (!f->compiled || m3_GetArgCount(f) > UINT16_MAX || m3_GetRetCount(f) > 1) {
+			snprintf(err, errlen, "export %s: not compiled", export_names[x]);
+			return -1;
+		}
 		e->fn[x] = f;
+		e->entry[x].code = f->compiled;
+		e->entry[x].nargs = (uint16_t)m3_GetArgCount(f);
+		e->entry[x].nrets = (uint16_t)m3_GetRetCount(f);
 	}
 	e->fuel = m3_FindGlobal(e->mod, WA_FUEL_GLOBAL);
 	if (!e->fuel || e->fuel->type != c_m3Type_i64 || !e->fuel->isMutable || e->fuel->imported) {
@@ -437,13 +465,16 @@ unsigned wa_engine_results(const struct wa_engine *e, unsigned export)
 	return wa_engine_has(e, export) ? m3_GetRetCount(e->fn[export]) : 0;
 }
 
+/* Read from the runtime directly (what m3_GetMemory does, minus the call). */
 struct wa_mem wa_engine_memory(struct wa_engine *e)
 {
+	const M3MemoryHeader *h = e->rt->memory.mallocated;
 	struct wa_mem m = { NULL, 0 };
-	uint32_t size = 0;
 
-	m.base = m3_GetMemory(e->rt, &size, 0);
-	m.size = m.base ? size : 0;
+	if (h && h->length) {
+		m.base = m3MemData(h);
+		m.size = (uint32_t)h->length;
+	}
 	return m;
 }
 
@@ -453,24 +484,50 @@ const char *wa_engine_start(struct wa_engine *e, struct wa_budget budget)
 	return outcome(e, m3_RunStart(e->mod), budget);
 }
 
+/* What m3_Call + m3_GetResults do for an all-i32 export, without their per-call type walk
+ * (the types were checked once, in find_exports): arguments into the value stack after the
+ * result slot, wasm3's native-stack bound set exactly as m3_Call sets it, the compiled code
+ * run, the result read from slot 0. */
+static M3Result run(IM3Runtime rt, const struct wa_entry *x, const uint32_t *args)
+{
+	uint64_t *slot = (uint64_t *)rt->stack + x->nrets;
+	M3Result r;
+
+	/* Unrolled for the hooks' arities (acl_check: 4 or 7), a loop beyond. */
+	switch (x->nargs) {
+	case 7: slot[6] = args[6]; /* fall through */
+	case 6: slot[5] = args[5]; /* fall through */
+	case 5: slot[4] = args[4]; /* fall through */
+	case 4: slot[3] = args[3]; /* fall through */
+	case 3: slot[2] = args[2]; /* fall through */
+	case 2: slot[1] = args[1]; /* fall through */
+	case 1: slot[0] = args[0]; /* fall through */
+	case 0: break;
+	default:
+		for (unsigned i = 0; i < x->nargs; i++) slot[i] = args[i];
+	}
+	{
+		d_m3StackLimitEnter(rt);
+		r = (M3Result)RunCode(x->code, (m3stack_t)rt->stack, rt->memory.mallocated, d_m3OpDefaultArgs);
+		d_m3StackLimitLeave(rt);
+	}
+	return r;
+}
+
 const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t *args, unsigned nargs,
                            int32_t *result, struct wa_budget budget)
 {
-	const void *argp[8];
-	IM3Function f;
+	const struct wa_entry *x;
 	M3Result r;
 
 	if (!wa_engine_has(e, export)) return "export missing";
-	f = e->fn[export];
-	if (nargs != m3_GetArgCount(f) || nargs > 8) return "argument count mismatch";
-	for (unsigned i = 0; i < nargs; i++) argp[i] = &args[i];
+	x = &e->entry[export];
+	if (nargs != x->nargs) return "argument count mismatch";
 	arm(e, budget);
-	r = m3_Call(f, nargs, argp);
-	if (!r && m3_GetRetCount(f) == 1) {
-		int32_t v = 0;
-		const void *retp[1] = { &v };
-		r = m3_GetResults(f, 1, retp);
-		if (result) *result = v;
-	}
+	/* m3_Call would run a start function still pending; the policy always runs it first. */
+	r = e->mod->startFunction >= 0 ? m3_RunStart(e->mod) : m3Err_none;
+	if (!r) r = run(e->rt, x, args);
+	e->rt->lastCalled = r ? NULL : e->fn[export];
+	if (!r && x->nrets == 1 && result) memcpy(result, e->rt->stack, sizeof *result);
 	return outcome(e, r, budget);
 }

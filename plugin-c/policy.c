@@ -329,11 +329,10 @@ static int recreate(struct wa_policy *p, int with_security_init, char *err, size
 }
 
 /* Before a request: re-create a dropped instance (see the comment at the top). 0 = ready. */
-static int ready(struct wa_policy *p, enum wa_hook hook)
+static int recover(struct wa_policy *p, enum wa_hook hook)
 {
 	char err[512];
 
-	if (p->eng) return 0;
 	if (!retry_allowed(p)) {
 		fail(p, hook, 0, "the policy instance is unavailable (re-creating it failed)");
 		return -1;
@@ -350,6 +349,12 @@ static int ready(struct wa_policy *p, enum wa_hook hook)
 	return -1;
 }
 
+/* The common case inline, the recovery out of line. */
+static inline int ready(struct wa_policy *p, enum wa_hook hook)
+{
+	return p->eng ? 0 : recover(p, hook);
+}
+
 static struct wa_field field(const char *s, int absent_if_null)
 {
 	struct wa_field f = { s ? s : "", s ? (uint32_t)strnlen(s, (size_t)WA_MAX_FIELD_BYTES + 1) : 0u,
@@ -357,12 +362,16 @@ static struct wa_field field(const char *s, int absent_if_null)
 	return f;
 }
 
-/* Writes the fields into the request buffer; desc[i] gets each descriptor's guest pointer. */
-static const char *marshal(struct wa_policy *p, const struct wa_field *f, unsigned nf, uint32_t *desc)
+/* Writes the fields into the request buffer; desc[i] gets each descriptor's guest pointer.
+ * The guest is asked for a bigger buffer only when the request does not fit the one it has. */
+static inline const char *marshal(struct wa_policy *p, const struct wa_field *f, unsigned nf, uint32_t *desc)
 {
-	const char *trap = ensure_buffer(p, wa_marshal_fields_size(f, nf));
+	uint32_t need = wa_marshal_fields_size(f, nf);
 
-	if (trap) return trap;
+	if (need > p->cap || !p->buf) {
+		const char *trap = ensure_buffer(p, need);
+		if (trap) return trap;
+	}
 	if (wa_marshal_fields(wa_engine_memory(p->eng), p->buf, p->cap, f, nf, desc) != 0) {
 		return "request does not fit the request buffer";
 	}
@@ -411,6 +420,8 @@ enum wa_decision wa_policy_unpwd_check(struct wa_policy *p, const void *client,
 	return decide(p, hook, result);
 }
 
+/* Every message passes here (twice per delivery: publish and read): its cost is the plugin's
+ * overhead per message, measured in docs/BENCHMARKS.md ("Hot path"). */
 enum wa_decision wa_policy_acl_check(struct wa_policy *p, const void *client, const char *clientid,
                                      const char *username, const char *topic, int access,
                                      const void *payload, uint32_t payloadlen, int qos, int retain)
@@ -418,23 +429,28 @@ enum wa_decision wa_policy_acl_check(struct wa_policy *p, const void *client, co
 	const enum wa_hook hook = WA_HOOK_ACL_CHECK;
 	struct wa_field f[4] = { field(clientid, 0), field(username, 1), field(topic, 0),
 	                         { payload ? payload : "", payload ? payloadlen : 0u, 1 } };
-	uint32_t desc[4], args[7];
-	unsigned nf = 3;
+	uint32_t args[7];
 	int32_t result = 0;
 	const char *trap;
 
 	if (ready(p, hook)) return p->cfg->on_error;
-	if (too_long(f, 3)) return fail(p, hook, 0, "a field is longer than %u bytes", WA_MAX_FIELD_BYTES);
-	/* Only the 7-argument form sees the payload: only it pays for the copy. */
-	if (p->acl_long) {
+	if (f[0].len > WA_MAX_FIELD_BYTES || f[1].len > WA_MAX_FIELD_BYTES || f[2].len > WA_MAX_FIELD_BYTES) {
+		return fail(p, hook, 0, "a field is longer than %u bytes", WA_MAX_FIELD_BYTES);
+	}
+	/* Only the 7-argument form sees the payload: only it pays for the copy. Two call sites, so
+	 * that each marshals a constant number of fields (unrolled). */
+	if (!p->acl_long) {
+		trap = marshal(p, f, 3, args);
+		args[3] = (uint32_t)access;
+		if (!trap) trap = invoke(p, hook, client, args, 4, &result);
+	} else {
+		uint32_t desc[4];
 		if (f[3].len > p->cfg->max_payload) {
 			return fail(p, hook, 0, "payload of %u bytes exceeds wasm_max_payload (%u)", f[3].len,
 			            p->cfg->max_payload);
 		}
-		nf = 4;
-	}
-	trap = marshal(p, f, nf, desc);
-	if (!trap) {
+		trap = marshal(p, f, 4, desc);
+		if (trap) return fail(p, hook, 1, "%s", trap);
 		args[0] = desc[0];
 		args[1] = desc[1];
 		args[2] = desc[2];
@@ -442,7 +458,7 @@ enum wa_decision wa_policy_acl_check(struct wa_policy *p, const void *client, co
 		args[4] = desc[3];
 		args[5] = (uint32_t)qos;
 		args[6] = retain ? 1u : 0u;
-		trap = invoke(p, hook, client, args, nf == 4 ? 7 : 4, &result);
+		trap = invoke(p, hook, client, args, 7, &result);
 	}
 	if (trap) return fail(p, hook, 1, "%s", trap);
 	return decide(p, hook, result);
