@@ -26,11 +26,58 @@ describe('auth_plugin + auth_opt_wasm_module spelling', () => {
       assert.equal(r.code, refusedCode(v));
       const c = await connect({ port: broker.port, version: v, username: 'alice', password: 'alice-pw' });
       try {
-        await c.subscribe('open/#', 0);
-        const { arrived } = await deliveries(c, c, [{ topic: 'nothing/1' }, { topic: 'open/1' }], 'open/marker');
+        // read-only/ may be read (and subscribed) but not written.
+        assert.deepEqual(await c.subscribe(['open/#', 'read-only/#'], 0), [0, 0]);
+        const { arrived } = await deliveries(c, c, [{ topic: 'read-only/1' }, { topic: 'open/1' }], 'open/marker');
         assert.deepEqual(arrived, [false, true]);
       } finally {
         await c.end();
+      }
+    });
+  }
+});
+
+describe('per_listener_settings true: two plugin instances, one policy each', () => {
+  let broker: Broker;
+  before(async () => {
+    const rules = requireFile(fixture('rules'), 'fixture rules');
+    const allowAll = requireFile(fixture('allow-all'), 'fixture allow-all');
+    broker = await startBroker({
+      name: 'per-listener-two',
+      ports: 2,
+      config: (ctx) =>
+        [
+          'per_listener_settings true',
+          listener(ctx.ports[0]),
+          pluginConf({ module: rules }),
+          listener(ctx.ports[1]),
+          pluginConf({ module: allowAll }),
+        ].join('\n'),
+    });
+  });
+  after(() => broker?.stop());
+
+  for (const v of VERSIONS) {
+    test(`v${v}: each listener answers with its own policy`, async () => {
+      const [p0, p1] = broker.ports;
+      // carol is unknown to rules, any login passes allow-all.
+      assert.equal((await tryConnect({ port: p0, version: v, username: 'carol', password: 'x' })).code, refusedCode(v));
+      const carol = await connect({ port: p1, version: v, username: 'carol', password: 'x' });
+      const alice = await connect({ port: p0, version: v, username: 'alice', password: 'alice-pw' });
+      try {
+        const denied = v === 5 ? 135 : 0;
+        assert.equal(await alice.publish('nothing/x', 'x', { qos: 1 }), denied, 'rules on the first listener');
+        assert.equal(await carol.publish('nothing/x', 'x', { qos: 1 }), 0, 'allow-all on the second');
+        // READ is decided by the subscriber's listener: rules let alice subscribe to
+        // sub-no-read/# but not read it; allow-all lets carol read everything.
+        assert.deepEqual(await alice.subscribe(['open/#', 'sub-no-read/#'], 0), [0, 0]);
+        assert.deepEqual(await carol.subscribe('#', 0), [0]);
+        const { arrived } = await deliveries(carol, alice, [{ topic: 'sub-no-read/y' }, { topic: 'open/y' }], 'open/marker');
+        assert.deepEqual(arrived, [false, true]);
+        await carol.waitForMessage((m) => m.topic === 'open/marker');
+        assert.ok(carol.received.some((m) => m.topic === 'sub-no-read/y'), 'carol, on the allow-all listener, reads it');
+      } finally {
+        await endAll(carol, alice);
       }
     });
   }
@@ -61,12 +108,14 @@ describe('per_listener_settings true: the plugin governs only its listener', () 
       const port = broker.ports[0];
       assert.equal((await tryConnect({ port, version: v, username: 'alice', password: 'nope' })).code, refusedCode(v));
       const c = await connect({ port, version: v, username: 'alice', password: 'alice-pw' });
+      // Watches from the other listener, where nothing restricts reading.
+      const watcher = await connect({ port: broker.ports[1], version: v });
       try {
-        await c.subscribe(['open/#', 'nothing/#'], 0);
-        const { arrived } = await deliveries(c, c, [{ topic: 'nothing/1' }], 'open/marker');
-        assert.deepEqual(arrived, [false]);
+        assert.deepEqual(await watcher.subscribe('#', 0), [0]);
+        const { arrived } = await deliveries(c, watcher, [{ topic: 'nothing/1' }, { topic: 'open/1' }], 'open/marker');
+        assert.deepEqual(arrived, [false, true], 'WRITE on the plugin listener follows the policy');
       } finally {
-        await c.end();
+        await endAll(c, watcher);
       }
     });
 
