@@ -10,6 +10,8 @@
 #     externref element segments with reference types disabled (see tests/conformance/run.ts),
 #     and an empty constant expression as a segment offset (the spec suite's elem.wast and
 #     data.wast assert it invalid; wabt accepts it).
+# Then every module the gate accepts is metered (`--meter`) and the metered module must pass
+# wasm-validate as well.
 # Usage: crosscheck.sh WASM_AUTH_CHECK DIR_OR_FILE...   Exit 0 = agreement, 1 = disagreements.
 set -euo pipefail
 
@@ -88,4 +90,27 @@ awk -F'\t' -v gate_out="$tmp/gate.out" -v gate_err="$tmp/gate.err" '
 		printf "crosscheck: %d modules: %d agree, %d gate-only implementation limits, %d known wabt gaps, %d disagreements\n", \
 			NR, agree, limit, known, bad
 		exit bad > 0 ? 1 : 0
-	}' "$tmp/wabt.out"
+	}' "$tmp/wabt.out" && status=0 || status=1
+
+# The metered copies: every module the gate accepts is rewritten by wa_gate_meter (that is what
+# the plugin runs), and wabt must find each rewrite valid too. Metering may refuse only a module
+# that already exports the fuel global's reserved name.
+grep ': valid: ' "$tmp/gate.out" | sed 's/: valid: .*//' | tr '\n' '\0' > "$tmp/accepted" || true
+mkdir "$tmp/m"
+xargs -0 -P 2 -I{} sh -c '
+	out="$2/m/$(printf "%s" "$1" | md5sum | cut -c1-16).wasm"
+	if ! err=$("$3" --validate-only --meter "$out" -- "$1" 2>&1 >/dev/null); then
+		case "$err" in *"already exports __wasm_auth_fuel"*) exit 0 ;; esac
+		printf "METER FAIL  %s: %s\n" "$1" "$err"
+		exit 0
+	fi
+	if ! msg=$(wasm-validate '"${profile[*]}"' "$out" 2>&1 >/dev/null); then
+		printf "METER BAD   %s: wasm-validate refuses the metered module: %s\n" "$1" "$(printf "%s" "$msg" | head -n 1)"
+	fi
+	rm -f "$out"' _ {} "$tmp" "$check" < "$tmp/accepted" > "$tmp/meter.out"
+metered=$(tr -cd '\0' < "$tmp/accepted" | wc -c)
+meter_bad=$(wc -l < "$tmp/meter.out")
+cat "$tmp/meter.out"
+echo "crosscheck: $metered metered modules: $((metered - meter_bad)) valid for wasm-validate, $meter_bad problems"
+[ "$meter_bad" -eq 0 ] || status=1
+exit "$status"

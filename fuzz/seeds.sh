@@ -7,10 +7,12 @@
 set -euo pipefail
 
 build=$1
-gate=$2
-hook=$3
-rm -rf "$gate" "$hook"
-mkdir -p "$gate" "$hook"
+final_gate=$2
+final_hook=$3
+# Written aside and moved into place, so a fuzzer started meanwhile never sees a half-written set.
+mkdir -p "$(dirname "$final_gate")" "$(dirname "$final_hook")"
+gate=$(mktemp -d "$final_gate.XXXXXX")
+hook=$(mktemp -d "$final_hook.XXXXXX")
 
 n=0
 for dir in "$build/fixtures" "$build/tests-c/fixtures" "$build/hostile" "$build/hostile/gen" \
@@ -57,4 +59,8 @@ for pol in $(seq 0 "$((${FUZZ_POLICY_COUNT:-8} - 1))"); do
 	seed "p${pol}-payload-cap" "$pol" 1 $((2 | 3 << 6)) c u p abc ''
 	m=$((m + 3))
 done
-echo "fuzz seeds: $n gate modules in $gate, $m hook requests in $hook"
+rm -rf "$final_gate" "$final_hook"
+mv "$gate" "$final_gate"
+mv "$hook" "$final_hook"
+chmod 755 "$final_gate" "$final_hook"
+echo "fuzz seeds: $n gate modules in $final_gate, $m hook requests in $final_hook"

@@ -109,18 +109,27 @@ export function runHost(wasm: string, calls: HostCall[], pluginOpts: Record<stri
   };
   return new Promise((res, rej) => {
     const w = new Worker(new URL('./host-worker.js', import.meta.url), { workerData: job });
+    let settled = false;
     const timer = setTimeout(() => {
+      settled = true;
       void w.terminate();
       rej(new Error(`the Node host did not return within ${HOST_WAIT_MS} ms for ${wasm} (a guest it failed to stop?)`));
     }, HOST_WAIT_MS);
     w.once('message', (o: HostOutcome) => {
+      settled = true;
       clearTimeout(timer);
       void w.terminate();
       res(o);
     });
     w.once('error', (e) => {
+      settled = true;
       clearTimeout(timer);
       rej(e);
+    });
+    w.once('exit', (code) => {
+      if (settled) return;
+      clearTimeout(timer);
+      rej(new Error(`the Node host's worker exited (code ${code}) without an answer for ${wasm}`));
     });
   });
 }
