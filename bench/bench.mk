@@ -5,7 +5,7 @@
 #                      load/reload/RSS/size; prints a table, writes $(BENCH_DIR)/results.json and
 #                      docs/benchmarks.svg. Several minutes.
 #   make bench BENCH_ARGS="--rounds 5 --msgs 400000 --cg-msgs 20000 --skip broker-callgrind"
-#                      (defaults shown; see parseArgs in bench/run.ts)
+#                      (an example; defaults and all flags: parseArgs in bench/run.ts)
 .PHONY: bench bench-quick bench-tools
 
 DEFAULT_POLICY_WASM ?= $(BUILD)/policies/default.wasm

@@ -6,11 +6,11 @@
 //      reload (unchanged and changed module);
 //   4. real broker: user CPU per message for every configuration of policy P and no-auth,
 //      round-robin, medians of --rounds; broker RSS; SIGHUP reload;
-//   5. real broker under callgrind: instructions per delivered message (counters zeroed after
-//      the clients connect, dumped when the last message arrived);
+//   5. real broker under callgrind: instructions per delivered message (instrumentation switched
+//      on after the clients connected, off when the last message arrived);
 //   6. stripped .so sizes.
 // Writes <build>/bench/results.json and docs/benchmarks.svg, prints a table and the targets.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync,
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
   statSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { cpus, release } from "node:os";
@@ -361,7 +361,9 @@ async function startBroker(cfg: Config, dir: string, extraConf: string[], valgri
   const vgConf = valgrindOut && wasmCfg ? VALGRIND_WASM_OPTS.map((o) => `plugin_opt_${o.replace("=", " ")}`) : [];
   writeFileSync(conf, [`listener ${port} 127.0.0.1`, "user root", ...cfg.conf(dir), ...vgConf, ...extraConf].join("\n") + "\n");
   const broker = valgrindOut
-    ? new Proc("valgrind", ["--tool=callgrind", `--callgrind-out-file=${valgrindOut}`, MOSQUITTO, "-c", conf])
+    // Instrumentation stays off through start-up and client connection; brokerRun switches it
+    // on for exactly the measured interval, so the dump at exit holds only load L.
+    ? new Proc("valgrind", ["--tool=callgrind", "--instr-atstart=no", `--callgrind-out-file=${valgrindOut}`, MOSQUITTO, "-c", conf])
     : new Proc(MOSQUITTO, ["-c", conf]);
   await broker.waitLine(/mosquitto version \S+ running/, valgrindOut ? 300000 : 30000);
   return { broker, port };
@@ -376,12 +378,12 @@ async function brokerRun(cfg: Config, round: number, msgs: number, callgrind: bo
       String(callgrind ? Math.min(args.window, 500) : args.window)], { stdin: true });
     await load.waitLine(/^READY/, callgrind ? 300000 : 30000);
     const rss = rssKb(broker.pid);
-    if (callgrind) await run("callgrind_control", ["-z", String(broker.pid)]);
+    if (callgrind) await run("callgrind_control", ["-i", "on", String(broker.pid)]);
     const c0: CpuSample = cpuSample(broker.pid);
     load.write("go\n");
     const done = await load.waitLine(/^DONE/, callgrind ? 3600000 : 600000);
     const c1: CpuSample = cpuSample(broker.pid);
-    if (callgrind) await run("callgrind_control", ["-d", String(broker.pid)]);
+    if (callgrind) await run("callgrind_control", ["-i", "off", String(broker.pid)]);
     load.endInput();
     await load.wait();
     const [, sent, received, elapsed] = done.split(" ").map(Number);
@@ -395,9 +397,9 @@ async function brokerRun(cfg: Config, round: number, msgs: number, callgrind: bo
       cpu_us_per_msg: (c1.runNs - c0.runNs) / 1000 / received, rss_kb: rss,
     };
     if (cgOut) {
-      const dumps = readdirSync(dir).filter((f) => /^callgrind\.out\.\d+$/.test(f)).sort();
-      if (dumps.length === 0) throw new Error(`${cfg.key}: callgrind_control -d wrote no dump`);
-      const dump = join(dir, dumps[dumps.length - 1]);
+      await broker.stop(); // callgrind writes its dump at exit
+      const dump = cgOut;
+      if (!existsSync(dump)) throw new Error(`${cfg.key}: callgrind wrote no dump`);
       r.cg_total = callgrindTotal(dump);
       if (cfg.key === "default" || cfg.key === "example" || cfg.key === "native") {
         const excl = await run("callgrind_annotate", ["--threshold=99", "--auto=no", dump]);
