@@ -17,6 +17,9 @@
  * every later one must stay within the tolerance of it. LeakSanitizer checks at exit that
  * everything was freed.
  *
+ * Under valgrind the resident set is valgrind's own (its heap never shrinks): SOAK_RSS_CHECK=0
+ * keeps the checkpoints in the report but does not judge them.
+ *
  * Usage: soak CALLS RELOAD_EVERY WORKDIR DEFAULT.wasm ECHO.wasm HOSTILE.wasm
  * WORKDIR must hold `passwd` (mosquitto_passwd, user alice, password secret); the ACL file and
  * the swapped module are written there. Exit 0 when every check held. */
@@ -267,6 +270,8 @@ int main(int argc, char **argv)
 	struct wa_auth *def, *echo, *hostile, *swapped;
 	struct timespec t0, t1;
 	int bad_rss = 0;
+	const char *rss_check = getenv("SOAK_RSS_CHECK");
+	int judge_rss = !rss_check || strcmp(rss_check, "0") != 0;
 
 	if (argc != 7) {
 		fprintf(stderr, "usage: soak CALLS RELOAD_EVERY WORKDIR DEFAULT.wasm ECHO.wasm HOSTILE.wasm\n");
@@ -333,7 +338,7 @@ int main(int argc, char **argv)
 	printf("soak: RSS at each reload (MiB):");
 	for (i = 0; i < ncp; i++) printf(" %.1f", (double)rss[i] / (1024 * 1024));
 	printf("\n");
-	for (i = 1; i < ncp; i++) {
+	for (i = 1; judge_rss && i < ncp; i++) {
 		if (rss[i] > rss[0] + RSS_TOLERANCE_BYTES) {
 			fprintf(stderr, "soak: RSS grew: %.1f MiB at checkpoint %lu, %.1f MiB after warm-up (tolerance %.0f MiB)\n",
 			        (double)rss[i] / (1024 * 1024), i, (double)rss[0] / (1024 * 1024),
@@ -346,8 +351,7 @@ int main(int argc, char **argv)
 	/* LeakSanitizer reports after main returns and may end the process before stdio flushes. */
 	fflush(stdout);
 	if (n.wrong || bad_rss || ncp < 3) return 1;
-	printf("soak: RSS flat within %.0f MiB after warm-up; LeakSanitizer reports at exit\n",
-	       (double)RSS_TOLERANCE_BYTES / (1024 * 1024));
+	if (judge_rss) printf("soak: RSS flat within %.0f MiB after warm-up\n", (double)RSS_TOLERANCE_BYTES / (1024 * 1024));
 	fflush(stdout);
 	return 0;
 }
