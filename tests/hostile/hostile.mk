@@ -23,7 +23,9 @@ $(HOSTILE_DIR)/.stamp: $(HOSTILE_FIXTURES) $(TESTS_JS_STAMP)
 hostile-modules: $(HOSTILE_DIR)/.stamp
 
 # Files run in parallel (each starts its own brokers); inside a file, cases run one after another.
-test-hostile: $(PLUGIN_SO) $(CHECK_BIN) $(HOST_JS) $(TESTS_JS_STAMP) $(HOSTILE_FIXTURES)
+# The cross-check test also reads the other modules the build makes: build them first.
+test-hostile: $(PLUGIN_SO) $(CHECK_BIN) $(WA_CALL_BIN) $(HOST_JS) $(TESTS_JS_STAMP) $(HOSTILE_FIXTURES) \
+              $(DEFAULT_POLICY_WASM) $(EXAMPLE_WASMS) $(FIXTURE_WASMS) $(BUILD)/fuzz/echo.wasm
 	$(TEST_ENV) HOSTILE_DIR=$(HOSTILE_DIR) node --test --test-concurrency=$(TEST_CONCURRENCY) $(HOSTILE_JS)/*.test.js
 
 test: test-hostile
