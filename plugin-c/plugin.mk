@@ -34,8 +34,11 @@ WASM3_CORE := m3_bind m3_code m3_compile m3_core m3_env m3_exec m3_function m3_i
 WASM3_OBJS := $(WASM3_CORE:%=$(BUILD)/obj/wasm3/%.o)
 WASM3_LIB  := $(BUILD)/libwasm3.a
 # wasm3 is third-party code: its own (relaxed) warning level, -O2 so the op handlers become tail
-# calls, the shared configuration header force-included.
-WASM3_CFLAGS := -std=gnu11 -O2 -g -fPIC -fvisibility=hidden -w \
+# calls, the shared configuration header force-included. -fno-plt: libc calls on the hot path
+# (memset/memcpy in every function entry, strnlen/memcpy per request field) go through the GOT
+# directly instead of a PLT stub (docs/BENCHMARKS.md, "Hot path": -11 instructions per acl_check;
+# -O3 and LTO were measured too and are not worth it).
+WASM3_CFLAGS := -std=gnu11 -O2 -g -fPIC -fno-plt -fvisibility=hidden -w \
                 -include plugin-c/wasm3_config.h -I$(WASM3_SRC)
 
 $(WASM3_FETCHED)/wasm3.h: plugin-c/fetch-wasm3.sh plugin-c/plugin.mk
@@ -45,7 +48,8 @@ $(WASM3_FETCHED)/wasm3.h: plugin-c/fetch-wasm3.sh plugin-c/plugin.mk
 
 wasm3-fetch: $(WASM3_SRC)/wasm3.h
 
-$(BUILD)/obj/wasm3/%.o: $(WASM3_SRC)/wasm3.h plugin-c/wasm3_config.h plugin-c/limits.h
+# plugin.mk itself: a change of WASM3_CFLAGS rebuilds wasm3.
+$(BUILD)/obj/wasm3/%.o: $(WASM3_SRC)/wasm3.h plugin-c/wasm3_config.h plugin-c/limits.h plugin-c/plugin.mk
 	@mkdir -p $(@D)
 	$(CC) $(WASM3_CFLAGS) -c $(WASM3_SRC)/$*.c -o $@
 
@@ -58,7 +62,7 @@ ifneq ($(MOSQUITTO_SRC),)
 MOSQ_CPPFLAGS := -I$(MOSQUITTO_SRC)/include -I$(MOSQUITTO_SRC)/lib -I$(MOSQUITTO_SRC)
 endif
 
-WA_CFLAGS  := -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -fvisibility=hidden -MMD -MP
+WA_CFLAGS  := -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -fno-plt -fvisibility=hidden -MMD -MP
 # engine_wasm3.c reads wasm3's internal structs: same configuration header, wasm3's headers as
 # system headers (their style is not ours to warn about).
 ENGINE_CFLAGS := -include plugin-c/wasm3_config.h -isystem $(WASM3_SRC)
