@@ -14,7 +14,7 @@
 // (CVE-2017-7650); then the patterns the same way (those using %u skipped for anonymous
 // clients); otherwise deny.
 import { ByteBuf, IntBuf } from "./buf";
-import { compileFilter, validFilter } from "./filter";
+import { T_LIT, T_LIT_HASH, T_USER, compileFilter, validFilter } from "./filter";
 import { LineReader, isSpace } from "./lines";
 import { NameTable } from "./names";
 
@@ -22,6 +22,21 @@ import { NameTable } from "./names";
 const A_DENY: i32 = 0;
 const A_READ: i32 = 1;
 const A_WRITE: i32 = 2;
+/**
+ * i32s per rule record: [access (| NEEDS_USER), filter program index, key, key mask, shape,
+ * literal offset, literal length, value token], where a topic the rule can match has
+ * `load<u32>(topic) & mask == key`, and `shape` names the common filter forms hot.ts matches
+ * without running the program (see layout()).
+ */
+export const RULE_INTS: i32 = 8;
+/** Shape: any filter; run the program. */
+export const S_GENERIC: i32 = 0;
+/** Shape: literal text then "/#" (`public/#`). */
+export const S_PREFIX: i32 = 1;
+/** Shape: literal text only (`a/b`). */
+export const S_EXACT: i32 = 2;
+/** Shape: literal text, %u or %c, then "/#" (`users/%u/#`). */
+export const S_VALUE_PREFIX: i32 = 3;
 /** Set in a pattern rule's access word when the pattern uses %u. */
 export const NEEDS_USER: i32 = 0x100;
 
@@ -44,8 +59,7 @@ export class Acl {
   private rules: StaticArray<i32> = new StaticArray<i32>(1);
   private code: StaticArray<i32> = new StaticArray<i32>(1);
   private arena: StaticArray<u8> = new StaticArray<u8>(1);
-  /** Rule records, two i32 each: [access (| NEEDS_USER), filter program index]. Each owner's
-   * rules are contiguous, deny rules first. */
+  /** Rule records (RULE_INTS i32 each). Each owner's rules are contiguous, deny rules first. */
   rulesPtr: usize = 0;
   /** Filter programs (filter.ts). */
   codePtr: usize = 0;
@@ -169,7 +183,7 @@ export class Acl {
         return;
       }
     }
-    this.layout(raw);
+    this.layout(raw, code, arena);
     this.arena = arena.finish();
     this.code = code.finish();
     this.arenaPtr = changetype<usize>(this.arena);
@@ -179,7 +193,7 @@ export class Acl {
 
   // Groups the raw rules by owner (users in index order, then anonymous, then patterns), deny
   // rules first within each group, and records each group's range. Counting sort: O(rules).
-  private layout(raw: IntBuf): void {
+  private layout(raw: IntBuf, code: IntBuf, arena: ByteBuf): void {
     const nUsers = this.users.count;
     const groups = nUsers + 2; // users..., anonymous, patterns
     const denyCount = new StaticArray<i32>(groups);
@@ -213,7 +227,7 @@ export class Acl {
       }
       at = end;
     }
-    const rules = new StaticArray<i32>(nRules * 2 + 2);
+    const rules = new StaticArray<i32>(nRules * RULE_INTS + RULE_INTS);
     for (let i = 0; i < nRules; i++) {
       const g = groupOf(raw.get(i * 4), nUsers);
       const access = raw.get(i * 4 + 1);
@@ -223,8 +237,35 @@ export class Acl {
       } else {
         slot = nextAllow[g]++;
       }
-      rules[slot * 2] = access;
-      rules[slot * 2 + 1] = raw.get(i * 4 + 2);
+      const prog = raw.get(i * 4 + 2);
+      const r = slot * RULE_INTS;
+      rules[r] = access;
+      rules[r + 1] = prog;
+      // Quick-reject key: the first (up to 4) bytes every matching topic starts with, when the
+      // filter starts with literal text. Filters starting with +, # or a substitution get mask 0.
+      const first = code.get(prog + 1);
+      const len = first >> 3;
+      if (((first & 7) == T_LIT || (first & 7) == T_LIT_HASH) && len > 0 && (code.get(prog) >> 2) > 0) {
+        const n = len < 4 ? len : 4;
+        const off = code.get(prog + 2);
+        let key: u32 = 0;
+        for (let k = n - 1; k >= 0; k--) key = (key << 8) | <u32>arena.data[off + k];
+        rules[r + 2] = <i32>key;
+        rules[r + 3] = n == 4 ? -1 : (1 << (n << 3)) - 1;
+      }
+      // Shape: recognised from the token kinds; the literal is the first token's.
+      const count = code.get(prog) >> 2;
+      const k0 = first & 7;
+      let shape = S_GENERIC;
+      if (count == 1 && k0 == T_LIT_HASH) shape = S_PREFIX;
+      else if (count == 1 && k0 == T_LIT) shape = S_EXACT;
+      else if (count == 3 && k0 == T_LIT && (code.get(prog + 3) & 7) >= T_USER && code.get(prog + 5) == T_LIT_HASH) {
+        shape = S_VALUE_PREFIX; // the LIT_HASH has an empty literal: exactly "/#" follows the value
+        rules[r + 7] = code.get(prog + 3) & 7;
+      }
+      rules[r + 4] = shape;
+      rules[r + 5] = code.get(prog + 2);
+      rules[r + 6] = len;
     }
     this.rules = rules;
     this.rulesPtr = changetype<usize>(rules);

@@ -102,46 +102,76 @@ export function eqBytes(a: usize, b: usize, n: i32): bool {
   return true;
 }
 
-/** Size of linear memory in bytes: the bound for the masked over-reads above. */
+// A lower bound of the linear memory's size in bytes: memory never shrinks, so a stale value is
+// only ever too small, which is safe for the bounds checks below. Asking wasm3 for the size
+// (memory.size) costs about as much as a whole ACL check, so it is asked only when a check
+// against the known bound fails.
+let knownEnd: usize = 0;
+
+function refreshEnd(hi: usize): bool {
+  knownEnd = <usize>memory.size() << 16;
+  return hi <= knownEnd;
+}
+
+/**
+ * True when 8 bytes can be loaded at both `a` and `b` without leaving linear memory: the
+ * condition for the masked word loads that read past the end of a short value.
+ */
 // @ts-ignore: decorator
 @inline
-export function memoryEnd(): usize {
-  return <usize>memory.size() << 16;
+export function wordsFit(a: usize, b: usize): bool {
+  const hi = (a > b ? a : b) + 8;
+  return hi <= knownEnd || refreshEnd(hi);
+}
+
+/** Mask keeping the low `n` bytes (1..8) of a little-endian word. */
+// @ts-ignore: decorator
+@inline
+export function lowBytes(n: i32): u64 {
+  return <u64>-1 >> (<u64>(8 - n) << 3);
 }
 
 const ONES: u64 = 0x0101010101010101;
 const HIGHS: u64 = 0x8080808080808080;
-const PLUSES: u64 = 0x2b2b2b2b2b2b2b2b;
+const NOT_BIT3: u64 = 0xf7f7f7f7f7f7f7f7;
 const HASHES: u64 = 0x2323232323232323;
 
+// Non-zero when a byte of `w` is `+` (0x2b) or `#` (0x23): exactly the two bytes that read 0x23
+// with bit 3 cleared, so one "word has a zero byte" test on `(w & ~0x08...) ^ 0x23...` finds
+// both. A masked-off byte is 0, which is neither.
+// @ts-ignore: decorator
+@inline
+function wildBits(w: u64): u64 {
+  const x = (w & NOT_BIT3) ^ HASHES;
+  return (x - ONES) & ~x & HIGHS;
+}
+
 /**
- * True when the `n` bytes at `p` contain `+` or `#`. Eight bytes per step with the classic
- * "word has a zero byte" test on `w ^ '+'...` and `w ^ '#'...`; the last, partial word is loaded
- * whole and masked (masked bytes become 0, which matches neither) when it stays inside memory.
- * Under the interpreter a step costs about what one byte costs in a byte loop.
+ * True when the `n` bytes at `p` contain `+` or `#`. Values up to 16 bytes (most usernames and
+ * client ids) take one or two masked word loads and no loop: under the interpreter every loop
+ * iteration also pays the fuel metering's charge.
  */
 // @ts-ignore: decorator
 @inline
 export function hasWildcardAt(p: usize, n: i32): bool {
-  const end = memoryEnd();
-  while (n > 0) {
-    let w: u64;
-    if (n >= 8) {
-      w = load<u64>(p);
-    } else if (p + 8 <= end) {
-      w = load<u64>(p) & ((<u64>1 << (<u64>n << 3)) - 1);
-    } else {
-      for (let i = 0; i < n; i++) {
-        const c = <u32>load<u8>(p + <usize>i);
-        if (c == 0x2b || c == 0x23) return true;
-      }
-      return false;
-    }
-    const x = w ^ PLUSES;
-    const y = w ^ HASHES;
-    if ((((x - ONES) & ~x) | ((y - ONES) & ~y)) & HIGHS) return true;
+  if (n <= 8) {
+    if (n > 0 && wordsFit(p, p)) return wildBits(load<u64>(p) & lowBytes(n)) != 0;
+  } else if (n <= 16) {
+    if (wordsFit(p + 8, p + 8)) return (wildBits(load<u64>(p)) | wildBits(load<u64>(p, 8) & lowBytes(n - 8))) != 0;
+  }
+  return hasWildcardSlow(p, n);
+}
+
+// Longer values, or values too close to the end of memory: words, then bytes.
+function hasWildcardSlow(p: usize, n: i32): bool {
+  while (n >= 8) {
+    if (wildBits(load<u64>(p))) return true;
     p += 8;
     n -= 8;
+  }
+  for (let i = 0; i < n; i++) {
+    const c = <u32>load<u8>(p + <usize>i);
+    if (c == 0x2b || c == 0x23) return true;
   }
   return false;
 }

@@ -19,7 +19,7 @@
 // parent (`a/#` matches `a`), and a filter starting with `$` matches only topics starting with
 // `$` and the other way round. Because the values are compared as byte runs, no substituted
 // filter is ever built: the hot path allocates nothing.
-import { ByteBuf, IntBuf } from "./buf";
+import { ByteBuf, IntBuf, lowBytes, wordsFit } from "./buf";
 import { Str } from "../sdk/assembly";
 
 /** Token kinds (see the file comment). */
@@ -167,14 +167,13 @@ function dynamicDollar(prog: usize, arena: usize, user: Str | null, client: Str 
  * True when the topic (`tlen > 0` bytes at `tp`; `topicDollar` 1 when it starts with `$`)
  * matches the compiled filter at `prog` (a pointer into the code table), with `%u`/`%c` standing
  * for `user`/`client`. The caller skips USER filters when `user` is null. The topic is a PUBLISH
- * topic (no wildcards: the broker checks that first). `end` is memoryEnd() (buf.ts): literal
- * runs of up to 8 bytes are compared with one masked word load on each side, which may read past
- * the topic, never past memory (the arena has 8 spare bytes at its end).
+ * topic (no wildcards: the broker checks that first). Literal runs of up to 8 bytes are
+ * compared with one masked word load on each side (sameBytes).
  */
 // @ts-ignore: decorator
 @inline
 export function matchFilter(prog: usize, arena: usize, tp: usize, tlen: i32, topicDollar: i32,
-                            user: Str | null, client: Str | null, end: usize): bool {
+                            user: Str | null, client: Str | null): bool {
   const head = load<i32>(prog);
   let ok = true;
   const dollar = head & 3;
@@ -202,13 +201,7 @@ export function matchFilter(prog: usize, arena: usize, tp: usize, tlen: i32, top
         a = v.ptr;
         len = <i32>v.len;
       }
-      if (tlen - ti < len) return false;
-      const b = tp + <usize>ti;
-      if (len <= 8 && b + 8 <= end && a + 8 <= end) {
-        if (len > 0 && ((load<u64>(a) ^ load<u64>(b)) & (<u64>-1 >> (<u64>(8 - len) << 3))) != 0) return false;
-      } else if (!eqBytes(a, b, len)) {
-        return false;
-      }
+      if (tlen - ti < len || !sameBytes(a, tp + <usize>ti, len)) return false;
       ti += len;
       // "/#" matches the end of the topic, or a "/" and anything after it.
       if (kind == T_LIT_HASH) return ti == tlen || <u32>load<u8>(tp + <usize>ti) == C_SLASH;
@@ -216,6 +209,19 @@ export function matchFilter(prog: usize, arena: usize, tp: usize, tlen: i32, top
     p += 8;
   }
   return ok && ti == tlen;
+}
+
+/**
+ * True when the `len` bytes at `a` and `b` are equal. Up to 8 bytes: one masked word load on each
+ * side (which may read past the bytes, never past memory: wordsFit); else word by word.
+ */
+// @ts-ignore: decorator
+@inline
+export function sameBytes(a: usize, b: usize, len: i32): bool {
+  if (len <= 8 && wordsFit(a, b)) {
+    return len == 0 || ((load<u64>(a) ^ load<u64>(b)) & lowBytes(len)) == 0;
+  }
+  return eqBytes(a, b, len);
 }
 
 // Byte-wise comparison for runs longer than a word or too close to the end of memory.

@@ -3,9 +3,9 @@
 // spill it to the GC's shadow stack on every call, which costs as much as the check itself
 // under the interpreter. install() is the only writer, and keeps the Acl whose tables the
 // addresses point into alive.
-import { Acl, NEEDS_USER } from "./acl";
-import { hasWildcardAt, memoryEnd } from "./buf";
-import { matchFilter } from "./filter";
+import { Acl, NEEDS_USER, RULE_INTS, S_EXACT, S_PREFIX, S_VALUE_PREFIX } from "./acl";
+import { hasWildcardAt, wordsFit } from "./buf";
+import { T_USER, matchFilter, sameBytes } from "./filter";
 import { lookupName } from "./names";
 import { Str } from "../sdk/assembly";
 
@@ -59,18 +59,45 @@ function scan(from: i32, to: i32, topic: Str, access: i32, user: Str | null, cli
   const r = rules;
   const c = code;
   const a = arena;
-  const end = memoryEnd();
   const tp = topic.ptr;
   const tlen = <i32>topic.len;
   if (tlen == 0) return -1; // never a PUBLISH topic; mosquitto's matcher rejects it
   const topicDollar: i32 = <u32>load<u8>(tp) == 0x24 ? 1 : 0;
+  // The topic's first 4 bytes for the rules' quick-reject keys. Past a short topic the word holds
+  // whatever follows it: a rule whose key is longer than the topic cannot match it anyway.
+  let head: u32 = 0;
+  if (wordsFit(tp, tp)) head = load<u32>(tp);
+  else for (let k = tlen < 4 ? tlen : 4; k > 0; k--) head = (head << 8) | <u32>load<u8>(tp + <usize>(k - 1));
   for (let i = from; i < to; i++) {
-    const rec = r + (<usize>i << 3);
+    const rec = r + <usize>i * (<usize>RULE_INTS << 2);
+    if ((head & load<u32>(rec, 12)) != load<u32>(rec, 8)) continue;
     const word = load<i32>(rec);
     if (word & NEEDS_USER && user === null) continue;
     const bits = word & 0xff;
     if (bits != 0 && (bits & access) == 0) continue;
-    if (matchFilter(c + (<usize>load<i32>(rec, 4) << 2), a, tp, tlen, topicDollar, user, client, end)) return bits != 0 ? 1 : 0;
+    // The common shapes are matched here directly; their first byte is literal, so the `$` rule
+    // holds by itself (a `$` must match a `$`).
+    const shape = load<i32>(rec, 16);
+    const lit = a + <usize>load<i32>(rec, 20);
+    const len = load<i32>(rec, 24);
+    let m: bool;
+    if (shape == S_PREFIX) {
+      m = tlen >= len && sameBytes(lit, tp, len) && (tlen == len || <u32>load<u8>(tp + <usize>len) == 0x2f);
+    } else if (shape == S_VALUE_PREFIX) {
+      const v = load<i32>(rec, 28) == T_USER ? user : client;
+      m = false;
+      if (v !== null) {
+        const vlen = <i32>v.len;
+        const n = len + vlen;
+        m = tlen >= n && sameBytes(lit, tp, len) && sameBytes(v.ptr, tp + <usize>len, vlen) &&
+          (tlen == n || <u32>load<u8>(tp + <usize>n) == 0x2f);
+      }
+    } else if (shape == S_EXACT) {
+      m = tlen == len && sameBytes(lit, tp, len);
+    } else {
+      m = matchFilter(c + (<usize>load<i32>(rec, 4) << 2), a, tp, tlen, topicDollar, user, client);
+    }
+    if (m) return bits != 0 ? 1 : 0;
   }
   return -1;
 }

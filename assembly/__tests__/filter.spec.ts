@@ -1,7 +1,7 @@
 // Compiled ACL filters (assembly/filter.ts): validation as mosquitto_sub_topic_check, matching as
 // mosquitto_topic_matches_sub (compared with the host's implementation over a grid of filters and
 // topics), and pattern substitution as mosquitto 2.0.11 does it (plain text, anywhere).
-import { ByteBuf, IntBuf, memoryEnd } from "../buf";
+import { ByteBuf, IntBuf } from "../buf";
 import { compileFilter, matchFilter, validFilter } from "../filter";
 import { Str, hostTopicMatchesSub } from "../../sdk/assembly";
 import { str } from "../../sdk/assembly/testing";
@@ -22,7 +22,7 @@ function matches(filter: string, topic: string, substitute: bool = false, user: 
   const t = str(topic);
   if (t.len == 0) return false;
   const dollar: i32 = t.byteAt(0) == 0x24 ? 1 : 0;
-  return matchFilter(changetype<usize>(prog) + (<usize>c.index << 2), changetype<usize>(a), t.ptr, <i32>t.len, dollar, user, client, memoryEnd());
+  return matchFilter(changetype<usize>(prog) + (<usize>c.index << 2), changetype<usize>(a), t.ptr, <i32>t.len, dollar, user, client);
 }
 
 function pattern(p: string, topic: string, user: string | null, client: string): bool {
