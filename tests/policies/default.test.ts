@@ -47,7 +47,7 @@ describe('default policy: logins', () => {
     assert.equal(policy.unpwdCheck('alice', 'bob-pw'), 'deny');
     assert.equal(policy.unpwdCheck('alice', ''), 'deny');
     assert.equal(policy.unpwdCheck('alice', null), 'deny');
-    assert.equal(policy.unpwdCheck('bob', new Uint8Array([0x62, 0x6f, 0x62, 0x2d, 0x70, 0x77, 0])), 'deny');
+    assert.equal(policy.unpwdCheck('bob', new Uint8Array([0x62, 0x6f, 0x62, 0xff, 0x70, 0x77])), 'deny');
     assert.equal(policy.unpwdCheck('mallory', 'alice-pw'), 'deny');
     assert.equal(policy.unpwdCheck('zoe', 'zoë-pw'), 'deny');
   });
