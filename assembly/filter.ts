@@ -22,12 +22,17 @@
 import { ByteBuf, IntBuf, lowBytes, wordsFit } from "./buf";
 import { Str } from "../sdk/assembly";
 
-/** Token kinds (see the file comment). */
+/** Token kind: literal bytes. */
 export const T_LIT: i32 = 0;
+/** Token kind: literal bytes, then the final "/#". */
 export const T_LIT_HASH: i32 = 1;
+/** Token kind: a `+` level. */
 export const T_PLUS: i32 = 2;
+/** Token kind: the filter "#". */
 export const T_HASH: i32 = 3;
+/** Token kind: the username (patterns). */
 export const T_USER: i32 = 4;
+/** Token kind: the client id (patterns). */
 export const T_CLIENT: i32 = 5;
 
 const C_SLASH: u32 = 0x2f;
