@@ -518,8 +518,9 @@ function machine(): Json {
   // `mosquitto -h` prints its version and exits non-zero.
   const help = spawnSync(MOSQUITTO, ["-h"], { encoding: "utf8" });
   const mosq = /mosquitto version (\S+)/.exec(`${help.stdout}${help.stderr}`)?.[1] ?? "?";
+  const git = spawnSync("git", ["describe", "--always", "--dirty"], { encoding: "utf8" });
   return { cpu: c[0]?.model ?? "?", cores: c.length, kernel: release(), node: process.version,
-    mosquitto: mosq, date: new Date().toISOString() };
+    mosquitto: mosq, date: new Date().toISOString(), commit: git.status === 0 ? git.stdout.trim() : "?" };
 }
 
 interface Target { name: string; target: string; value: string; met: boolean | null }
@@ -633,7 +634,7 @@ async function main(): Promise<void> {
   // --- the same as Markdown, for docs/BENCHMARKS.md ---
   const md: string[] = [];
   const labelOf = (l: string): string => CONFIGS.find((c) => c.key === l)?.label ?? EXTRA_LABELS.find((e) => e.key === l)?.label ?? l;
-  md.push(`Machine: ${m0.cpu}, ${m0.cores} cores, Linux ${m0.kernel}, mosquitto ${m0.mosquitto}, ${m0.date}; ` +
+  md.push(`Machine: ${m0.cpu}, ${m0.cores} cores, Linux ${m0.kernel}, mosquitto ${m0.mosquitto}, ${m0.date}, tree ${m0.commit}; ` +
     `load average ${m0.loadavg_start} at start, ${String((results.machine as Json).loadavg_end)} at end.`, "");
   md.push("| configuration | acl_check median ns | p99 ns | load L pair median ns | Ir/acl_check (mix) | Ir/acl_check (L) | unpwd_check us | hash alone us | ratio |");
   md.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
