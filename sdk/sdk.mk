@@ -47,3 +47,6 @@ test-as: $(SDK_HOST_JS)
 test-host: $(SDK_HOST_JS) $(SDK_FIXTURES) $(SDK_ORACLE) $(WA_CALL_BIN) $(CHECK_BIN)
 	SDK_FIXTURE_DIR=$(SDK_FIXTURE_DIR) WA_CALL_BIN=$(WA_CALL_BIN) CHECK_BIN=$(CHECK_BIN) \
 		node --test $(BUILD)/js/sdk/host/test/*.test.js
+
+# The gate compiled to WebAssembly, which the Node host runs (GATE_WASM).
+include sdk/host/gate.mk

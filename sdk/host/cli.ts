@@ -5,10 +5,10 @@
 //        [--address ADDR] [--protocol N] HOOK ARGS...
 // Prints allow, deny or defer; psk_key_get prints the key (hex), none, or defer. Host log lines
 // go to stderr prefixed "wasm-auth: ". Exit status 0, or 2 for usage and load errors.
-import { readFileSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { hostSettings, loadPolicy, PolicyLoadError, type ClientInfo, type HostSettings, type Policy } from './policy.js';
 import { WA_MAX_OPTIONS } from './limits.js';
+import { ModuleError, readModuleFile } from './gate.js';
 
 const NULL_TOKEN = '@null';
 
@@ -27,16 +27,6 @@ Prints allow, deny or defer; psk_key_get prints the key (hex) or none.
 `;
 
 class UsageError extends Error {}
-
-// strerror()'s words for the errors opening a file can give, as the plugin prints them.
-function systemError(e: unknown): string {
-  const words: Record<string, string> = {
-    ENOENT: 'No such file or directory', EACCES: 'Permission denied', ENOTDIR: 'Not a directory',
-    ELOOP: 'Too many levels of symbolic links', ENAMETOOLONG: 'File name too long', EISDIR: 'Is a directory',
-  };
-  const code = (e as NodeJS.ErrnoException).code;
-  return (code !== undefined && words[code]) || (e as Error).message;
-}
 
 const value = (s: string): string | null => (s === NULL_TOKEN ? null : s);
 
@@ -130,14 +120,10 @@ function call(argv: string[], out: Output): number {
   };
   let bytes: Uint8Array;
   try {
-    const st = statSync(path);
-    if (!st.isFile()) return refuse('not a regular file');
-    if (st.size > settings.maxModuleBytes) {
-      return refuse(`the module is ${st.size} bytes, above the cap of ${settings.maxModuleBytes} (wasm_max_module_bytes)`);
-    }
-    bytes = new Uint8Array(readFileSync(path));
+    bytes = readModuleFile(path, settings.maxModuleBytes);
   } catch (e) {
-    return refuse(systemError(e));
+    if (e instanceof ModuleError) return refuse(e.message);
+    throw e;
   }
   let policy: Policy;
   try {

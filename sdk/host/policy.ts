@@ -4,7 +4,7 @@
 // registered for the event, so mosquitto would ask the next plugin (or its own checks).
 import { Runtime, compileModule, DEFAULT_ERROR_LOG_INTERVAL_MS, type Decision, type RuntimeConfig } from './runtime.js';
 import type { ClientInfo } from './imports.js';
-import type { HookSignatures } from './rules.js';
+import type { HookSignatures } from './gate.js';
 import { LOG_ERR, LOG_NOTICE } from './abi.js';
 import {
   WA_DEFAULT_FUEL, WA_DEFAULT_TIMEOUT_MS, WA_MAX_MEMORY_PAGES, WA_MAX_MODULE_BYTES, WA_MAX_OPTIONS, WA_MAX_PAYLOAD_BYTES,

@@ -9,12 +9,11 @@
 // waits WA_RETRY_INTERVAL_MS.
 import { GuestError, GuestMemory } from './memory.js';
 import { createImports, type ClientInfo } from './imports.js';
-import { checkModule, type HookSignatures } from './rules.js';
-import { ModuleError, NO_OFFSET, withMemoryMaximum } from './wasm-binary.js';
+import { checkModule, meterModule, ModuleError, type HookSignatures } from './gate.js';
+import { forV8, START_EXPORT } from './v8-module.js';
 import { isHex } from './text.js';
-import { meter, FUEL_GLOBAL } from './meter.js';
 import {
-  DECISION_ALLOW, DECISION_DEFER, DECISION_DENY, EXPORT_ABI_VERSION, EXPORT_BUFFER, LOG_ERR, LOG_WARNING,
+  DECISION_ALLOW, DECISION_DEFER, DECISION_DENY, EXPORT_ABI_VERSION, EXPORT_BUFFER, HOOKS, LOG_ERR, LOG_WARNING,
   type HookName,
 } from './abi.js';
 import {
@@ -30,7 +29,7 @@ export interface RuntimeConfig {
   maxModuleBytes: number;
   maxMemoryPages: number;
   maxPayload: number;
-  /** Fuel units per request hook call (the gate's metering); 0 = unmetered. */
+  /** Fuel units per request hook call (the gate's metering); 0 = unlimited. */
   fuel: number;
   /** Per-request error lines are logged at most once per this many ms (0 = every one). */
   errorLogIntervalMs: number;
@@ -55,11 +54,14 @@ interface Instance {
 
 /** Gate-checked, metered and compiled module bytes, reusable for any number of instances. */
 export interface CompiledModule {
+  /** The module as given (reload compares against it). */
   bytes: Uint8Array;
   hooks: HookSignatures;
   module: WebAssembly.Module;
-  metered: boolean;
 }
+
+/** The fuel counter the gate's metering adds (gate.h WA_FUEL_GLOBAL). */
+const FUEL_GLOBAL = '__wasm_auth_fuel';
 
 const STR_BYTES = 8;
 const ALIGN_SLACK = 3; // descriptors are 4-byte aligned: the buffer start may need slack
@@ -86,22 +88,38 @@ function errorText(e: unknown): string {
   return e.message;
 }
 
-/** Applies the gate's rules, the memory cap and (if fuel > 0) metering; compiles. Throws ModuleError. */
+// Why instantiation failed (segment initialization; the start function runs later), in wasm3's
+// words as the plugin logs them ("instantiating: ...").
+const INSTANTIATE_WORDS: [RegExp, string][] = [
+  [/data segment.*out of bounds/i, 'data segment out of bounds'],
+  [/(table initializer|elem(ent)? segment).*out of bounds/i, 'out of bounds table access'],
+];
+
+function instantiateText(e: unknown): string {
+  const text = e instanceof Error ? e.message.replace(/^WebAssembly\.Instance\(\): /, '') : String(e);
+  for (const [re, words] of INSTANTIATE_WORDS) if (re.test(text)) return words;
+  return text;
+}
+
+/**
+ * The plugin's load (plugin-c/policy.c): the gate (its rules, caps and messages), then its fuel
+ * metering, then V8 compiles the metered module. Throws ModuleError with the plugin's reason.
+ */
 export function compileModule(wasm: Uint8Array, cfg: RuntimeConfig): CompiledModule {
   const bytes = new Uint8Array(wasm); // own copy: the caller may reuse its buffer
   const checked = checkModule(bytes, cfg);
-  let code: Uint8Array<ArrayBuffer> = bytes;
-  const mem = checked.summary.memory;
-  if (mem !== null) code = withMemoryMaximum(code, mem, mem.max ?? cfg.maxMemoryPages);
-  const metered = cfg.fuel > 0;
-  code = meter(code, metered ? BigInt(cfg.fuel) * BigInt(WA_INIT_BUDGET_FACTOR) : UNLIMITED_FUEL);
+  const code = forV8(meterModule(bytes), cfg.maxMemoryPages);
+  if (!HOOKS.some((h) => h.isRequest && checked.hooks[h.name] !== undefined)) {
+    throw new ModuleError('exports no request hook (unpwd_check, acl_check, psk_key_get)');
+  }
   let module: WebAssembly.Module;
   try {
     module = new WebAssembly.Module(code);
   } catch (e) {
-    throw new ModuleError(null, NO_OFFSET, `invalid module: ${errorText(e)}`);
+    // The gate accepted it, so this is a disagreement between the gate and V8: say so.
+    throw new ModuleError(`V8 refused the module the gate accepted: ${errorText(e)}`);
   }
-  return { bytes, hooks: checked.hooks, module, metered };
+  return { bytes, hooks: checked.hooks, module };
 }
 
 export class Runtime {
@@ -234,18 +252,26 @@ export class Runtime {
     this.instances++;
     let instance: WebAssembly.Instance;
     try {
-      // V8 runs the start function inside the constructor. The budget of the start function is
-      // the initial value of the fuel global; the metering gives it the lifecycle budget.
+      // Data and element segments; the start function is an export here (v8-module.ts).
       instance = new WebAssembly.Instance(this.compiled.module, imports as WebAssembly.Imports);
     } catch (e) {
       if (e instanceof WebAssembly.LinkError) throw e;
-      throw new Error(`start function trapped: ${errorText(e)}`);
+      throw new Error(`instantiating: ${instantiateText(e)}`);
     }
     const exports = instance.exports as Instance['exports'];
     exportsRef = exports;
     const inst: Instance = { exports, mem: new GuestMemory(() => exports.memory) };
     this.inst = inst;
     try {
+      const start = exports[START_EXPORT];
+      if (start !== undefined) {
+        this.budget(WA_INIT_BUDGET_FACTOR);
+        try {
+          start();
+        } catch (e) {
+          throw new Error(`start function trapped: ${this.trapText(e)}`);
+        }
+      }
       this.budget(1);
       let version: number;
       try {

@@ -245,7 +245,7 @@ test('a new module that fails keeps the previous policy', () => {
   assert.equal(logs.at(-1)!.message, 'security_init reload=1', 'the previous policy gets security_init(1) back');
   assert.equal(policy.aclCheck(acl('allow/x')), 'allow');
   assert.equal(policy.reload(new Uint8Array([1, 2, 3])), false);
-  assert.match(logs.find((l) => l.message.includes('invalid module'))!.message, /^reload of full\.wasm failed, keeping the previous policy: invalid module: /);
+  assert.ok(logs.some((l) => l.message === 'reload of full.wasm failed, keeping the previous policy: header, offset 0x0: magic header not detected'));
   assert.equal(policy.aclCheck(acl('allow/x')), 'allow');
   policy.cleanup();
 });

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadPolicy, PolicyLoadError } from '../index.js';
-import { CHECK_BIN, I32, I64, F64, abiFuncs, buildModule, i32c, runBin, type ModuleSpec } from './helpers.js';
+import { loadPolicy, PolicyLoadError, readModuleFile } from '../index.js';
+import { CHECK_BIN, I32, I64, F64, WA_CALL, abiFuncs, buildModule, i32c, runBin, type ModuleSpec } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wa-rules-'));
 const ACL = { params: [I32, I32, I32, I32], results: [I32], body: i32c(1), export: 'acl_check' };
@@ -121,23 +121,35 @@ for (const c of cases) {
   });
 }
 
-test('refuses a module above the size cap', () => {
+test('refuses a module above the size cap, in the plugin\'s words', () => {
   const bytes = buildModule({ funcs: [...abiFuncs(), ACL] });
-  assert.equal(refusal(bytes, { maxModuleBytes: 100 }), `module: ${bytes.length} bytes exceed wasm_max_module_bytes 100`);
+  const msg = refusal(bytes, { maxModuleBytes: 100 });
+  assert.equal(msg, `the module is ${bytes.length} bytes, above the cap of 100 (wasm_max_module_bytes)`);
+  const gate = gateMessage(bytes, ['--max-module-bytes', '100']);
+  if (gate !== null) assert.equal(msg, gate);
 });
 
-test('refuses bytes that are not a module, with V8\'s diagnostic', () => {
-  assert.match(refusal(new Uint8Array([0, 0x61, 0x73, 0x6d, 2, 0, 0, 0])), /^invalid module: /);
-  assert.match(refusal(new TextEncoder().encode('#!/bin/sh\necho hi\n')), /^invalid module: /);
+test('refuses bytes that are not a module, in the gate\'s words', () => {
+  const cases: [Uint8Array, string][] = [
+    [new Uint8Array([0, 0x61, 0x73, 0x6d, 2, 0, 0, 0]), 'header, offset 0x4: unknown binary version'],
+    [new TextEncoder().encode('#!/bin/sh\necho hi\n'), 'header, offset 0x0: magic header not detected'],
+  ];
+  for (const [bytes, want] of cases) {
+    const msg = refusal(bytes);
+    assert.equal(msg, want);
+    const gate = gateMessage(bytes);
+    if (gate !== null) assert.equal(msg, gate);
+  }
 });
 
-test('refuses instructions outside the gate\'s profile (SIMD)', () => {
+test('refuses instructions outside the gate\'s profile (SIMD), as the gate does', () => {
   // v128.const 0; drop: valid for V8, outside the plugin's feature profile.
   const simd = [0xfd, 0x0c, ...new Array(16).fill(0), 0x1a];
   const bytes = buildModule({ funcs: [...abiFuncs(), { ...ACL, body: [...simd, ...i32c(1)] }] });
-  assert.match(refusal(bytes), /outside the supported profile/);
+  const msg = refusal(bytes);
+  assert.match(msg, /^code section, function 2, offset 0x[0-9a-f]+: /);
   const gate = gateMessage(bytes);
-  if (gate !== null) assert.ok(gate.length > 0);
+  if (gate !== null) assert.equal(msg, gate);
 });
 
 test('refuses a module built for another ABI version', () => {
@@ -154,6 +166,52 @@ test('refuses a module whose start function traps', () => {
   // Add a start section pointing at the trapping function (index 3): section 8 goes after exports.
   const withStart = insertStart(bytes, 3);
   assert.equal(refusal(withStart), 'start function trapped: unreachable executed');
+});
+
+// What the plugin's runtime (wa-call) says when it refuses the same bytes while loading them,
+// or null when wa-call is not built.
+function pluginMessage(bytes: Uint8Array | string, opts: [string, string][] = []): string | null {
+  let file = bytes;
+  if (typeof file !== 'string') {
+    file = join(tmp, `m${n++}.wasm`);
+    writeFileSync(file, bytes);
+  }
+  const r = runBin(WA_CALL, [file, ...opts.flatMap(([k, v]) => ['--opt', `${k}=${v}`]), 'acl_check', 'c', 'u', 't', 'write']);
+  if (r === null) return null;
+  const prefix = `wasm-auth: cannot load policy ${file}: `;
+  const line = r.stderr.split('\n').find((l) => l.startsWith(prefix));
+  assert.ok(line !== undefined, `wa-call did not refuse the module: ${r.stderr}${r.stdout}`);
+  return line.slice(prefix.length);
+}
+
+test('a start function that never ends runs out of its lifecycle fuel, as in the plugin', () => {
+  const spin = { body: [0x03, 0x40, 0x0c, 0x00, 0x0b] }; // loop br 0 end
+  const bytes = insertStart(buildModule({ funcs: [...abiFuncs(), ACL, spin] }), 3);
+  const msg = refusal(bytes, { options: [['wasm_fuel', '1000']] });
+  assert.equal(msg, 'start function trapped: fuel exhausted');
+  const plugin = pluginMessage(bytes, [['wasm_fuel', '1000']]);
+  if (plugin !== null) assert.equal(msg, plugin);
+});
+
+test('a start function may call the host (log), as in the plugin', () => {
+  // log(NOTICE, 16, 4): "hi" in UTF-16LE from a data segment.
+  const start = { body: [...i32c(2), ...i32c(16), ...i32c(4), 0x10, 0x00] };
+  const bytes = insertStart(buildModule({
+    imports: [{ module: 'mosquitto', name: 'log', params: [I32, I32, I32] }],
+    funcs: [...abiFuncs(), ACL, start],
+    data: [{ offset: 16, bytes: [0x68, 0, 0x69, 0] }],
+  }), 4);
+  const logs: string[] = [];
+  loadPolicy(bytes, { onLog: (_l, m) => logs.push(m) }).cleanup();
+  assert.deepEqual(logs, ['hi']);
+});
+
+test('a data segment outside memory fails instantiation in wasm3\'s words', () => {
+  const bytes = buildModule({ funcs: [...abiFuncs(), ACL], data: [{ offset: 65536 - 2, bytes: [1, 2, 3, 4] }] });
+  const msg = refusal(bytes);
+  assert.equal(msg, 'instantiating: data segment out of bounds');
+  const plugin = pluginMessage(bytes);
+  if (plugin !== null) assert.equal(msg, plugin);
 });
 
 // Inserts a start section (id 8) before the code section (id 10).
@@ -181,4 +239,21 @@ test('accepts a minimal hand-made policy and uses its decision', () => {
   assert.equal(policy.aclCheck({ clientid: 'c', username: null, topic: 't', access: 1 }), 'allow');
   assert.equal(policy.unpwdCheck('u', 'p'), 'defer', 'unexported hook: the plugin would not register it');
   policy.cleanup();
+});
+
+test('reads module files as the plugin does, with its messages', () => {
+  const bytes = buildModule({ funcs: [...abiFuncs(), ACL] });
+  const file = join(tmp, 'read.wasm');
+  writeFileSync(file, bytes);
+  assert.deepEqual(readModuleFile(file, bytes.length), bytes);
+  const cases: [string, number, string][] = [
+    [file, bytes.length - 1, `the module is ${bytes.length} bytes, above the cap of ${bytes.length - 1} (wasm_max_module_bytes)`],
+    [tmp, 1000, 'not a regular file'],
+    [join(tmp, 'absent.wasm'), 1000, 'No such file or directory'],
+  ];
+  for (const [path, cap, want] of cases) {
+    assert.throws(() => readModuleFile(path, cap), (e: unknown) => e instanceof Error && e.message === want);
+    const plugin = pluginMessage(path, [['wasm_max_module_bytes', String(cap)]]);
+    if (plugin !== null) assert.equal(plugin, want);
+  }
 });
