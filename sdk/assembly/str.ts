@@ -1,11 +1,13 @@
 // Str: the host's text/bytes descriptor, read in place (docs/ABI.md, "Descriptors").
-import { matchUtf16, utf8LengthOf, findByte, hasWildcardBytes, SLASH } from "./utf8";
+import { matchUtf16, utf8LengthOf, findByte, hasWildcardBytes, bytesEqual, SLASH } from "./utf8";
 
 /**
  * A view of `len` bytes at `ptr` in linear memory: how every request field reaches a hook.
  * Text is UTF-8 but not guaranteed valid (passwords and payloads are arbitrary bytes).
  * The bytes live until the hook returns; call `toString()` or `toBytes()` to keep a copy.
- * Every method not marked "allocates" reads the bytes in place.
+ * Every method not marked "allocates" reads the bytes in place. The comparisons are inline and
+ * word-at-a-time: a policy's acl_check runs on every message, in an interpreter, and a call
+ * there costs more than the comparison itself (docs/BENCHMARKS.md, "Hot path").
  */
 @unmanaged
 export class Str {
@@ -40,6 +42,8 @@ export class Str {
   }
 
   /** Number of bytes (not characters). */
+  // @ts-ignore: decorator
+  @inline
   get length(): i32 {
     return <i32>this.len;
   }
@@ -51,11 +55,15 @@ export class Str {
   }
 
   /** True when there are no bytes. */
+  // @ts-ignore: decorator
+  @inline
   isEmpty(): bool {
     return this.len == 0;
   }
 
   /** True when the bytes are exactly the UTF-8 encoding of `s`. */
+  // @ts-ignore: decorator
+  @inline
   equals(s: string): bool {
     const end = <i32>this.len;
     // A UTF-16 unit takes 1-3 bytes (a pair 4 bytes for 2 units): cheap length rejection first.
@@ -65,11 +73,15 @@ export class Str {
   }
 
   /** True when both hold the same bytes. */
+  // @ts-ignore: decorator
+  @inline
   equalsStr(o: Str): bool {
-    return this.len == o.len && memory.compare(this.ptr, o.ptr, <usize>this.len) == 0;
+    return this.len == o.len && bytesEqual(this.ptr, o.ptr, <usize>this.len);
   }
 
   /** True when the bytes begin with the UTF-8 encoding of `s`. */
+  // @ts-ignore: decorator
+  @inline
   startsWith(s: string): bool {
     return matchUtf16(changetype<usize>(s), 0, s.length, this.ptr, 0, <i32>this.len) >= 0;
   }
@@ -84,11 +96,15 @@ export class Str {
   }
 
   /** True when the bytes begin with the bytes of `o`. */
+  // @ts-ignore: decorator
+  @inline
   startsWithStr(o: Str): bool {
-    return o.len <= this.len && memory.compare(this.ptr, o.ptr, <usize>o.len) == 0;
+    return o.len <= this.len && bytesEqual(this.ptr, o.ptr, <usize>o.len);
   }
 
   /** Index of the first byte `b` at or after `from`, or -1. */
+  // @ts-ignore: decorator
+  @inline
   indexOfByte(b: u8, from: i32 = 0): i32 {
     const end = <i32>this.len;
     if (from < 0) from = 0;
@@ -97,6 +113,8 @@ export class Str {
   }
 
   /** True when the bytes contain a topic wildcard (`+` or `#`). */
+  // @ts-ignore: decorator
+  @inline
   hasWildcard(): bool {
     return hasWildcardBytes(this.ptr, 0, <i32>this.len);
   }
@@ -112,25 +130,34 @@ export class Str {
   }
 
   /** Byte offset where topic level `n` (0-based) starts, or -1 when there are fewer levels. */
+  // @ts-ignore: decorator
+  @inline
   levelStart(n: i32): i32 {
-    if (n < 0) return -1;
+    if (n <= 0) return n == 0 ? 0 : -1;
     const end = <i32>this.len;
-    let i = 0;
-    while (n > 0) {
-      i = findByte(this.ptr, i, end, SLASH);
-      if (i >= end) return -1;
-      i++;
-      n--;
+    let i = findByte(this.ptr, 0, end, SLASH) + 1;
+    if (i > end) return -1;
+    // Level 1 (the usual "users/<name>" case) without entering a loop.
+    if (n > 1) {
+      do {
+        i = findByte(this.ptr, i, end, SLASH);
+        if (i >= end) return -1;
+        i++;
+      } while (--n > 1);
     }
     return i;
   }
 
   /** Byte offset just after topic level `n` given its start (see {@link levelStart}). */
+  // @ts-ignore: decorator
+  @inline
   levelEnd(start: i32): i32 {
     return findByte(this.ptr, start, <i32>this.len, SLASH);
   }
 
   /** True when topic level `n` is exactly the UTF-8 encoding of `s`; false when there is no level `n`. */
+  // @ts-ignore: decorator
+  @inline
   levelEquals(n: i32, s: string): bool {
     const start = this.levelStart(n);
     if (start < 0) return false;
@@ -139,11 +166,13 @@ export class Str {
   }
 
   /** True when topic level `n` holds exactly the bytes of `s`; false when there is no level `n`. */
+  // @ts-ignore: decorator
+  @inline
   levelEqualsStr(n: i32, s: Str): bool {
     const start = this.levelStart(n);
     if (start < 0) return false;
     const end = this.levelEnd(start);
-    return <u32>(end - start) == s.len && memory.compare(this.ptr + <usize>start, s.ptr, <usize>s.len) == 0;
+    return <u32>(end - start) == s.len && bytesEqual(this.ptr + <usize>start, s.ptr, <usize>s.len);
   }
 
   /** Decodes the bytes as UTF-8 into a new string; allocates. Invalid UTF-8 is decoded leniently, not rejected. */

@@ -6,7 +6,7 @@
 // `a/+/#b` against `a/x`); here every invalid filter is refused, which is what the broker's own
 // subscription check would have done before matching.
 import { Str } from "./str";
-import { matchUtf16, findByte, hasWildcardBytes, SLASH, PLUS, HASH, DOLLAR } from "./utf8";
+import { matchUtf16, findByte, hasWildcardBytes, bytesEqual, SLASH, PLUS, HASH, DOLLAR } from "./utf8";
 import { host_topic_matches_sub } from "./imports";
 
 const PERCENT: u32 = 0x25;
@@ -42,7 +42,7 @@ function matchLiteral<W>(fp: usize, from: i32, to: i32, tp: usize, off: i32, end
   if (sizeof<W>() == 2) return matchUtf16(fp, from, to, tp, off, end);
   const n = to - from;
   if (end - off < n) return -1;
-  return memory.compare(fp + <usize>from, tp + <usize>off, <usize>n) == 0 ? off + n : -1;
+  return bytesEqual(fp + <usize>from, tp + <usize>off, <usize>n) ? off + n : -1;
 }
 
 /**
@@ -82,7 +82,7 @@ function matchFilter<W>(fp: usize, flen: i32, tp: usize, tlen: i32, patterns: bo
       if (v === null) return false;
       const vlen = <i32>v.len;
       if (hasWildcardBytes(v.ptr, 0, vlen)) return false;
-      if (tlen - ti < vlen || memory.compare(v.ptr, tp + <usize>ti, <usize>vlen) != 0) return false;
+      if (tlen - ti < vlen || !bytesEqual(v.ptr, tp + <usize>ti, <usize>vlen)) return false;
       te = ti + vlen;
       if (te < tlen && <u32>load<u8>(tp + <usize>te) != SLASH) return false;
     } else {

@@ -13,12 +13,116 @@ export const HASH: u32 = 0x23;
 /** Byte `$`, the first character of system topics such as `$SYS`. */
 export const DOLLAR: u32 = 0x24;
 
+// Word-at-a-time helpers. Every byte loop here runs in an interpreter (wasm3) where each
+// iteration also pays the fuel check the gate injects at loop headers: eight bytes per iteration
+// cut the cost of a typical topic level or username by 3-5x (docs/BENCHMARKS.md, "Hot path").
+// Loops are entered only when they will iterate (`if (c) do {} while (c)`): entering a `loop`
+// costs a fuel check even when its body is skipped, and most levels and names are shorter than
+// a word, so the common case runs no loop at all.
+// Loads never leave linear memory: whole words inside the range, and a last partial word only
+// when the 8 bytes fit below the end of memory (its bytes past the range are masked off; they
+// are the guest's own memory, read but never used), bytes one by one otherwise.
+
+const ONES: u64 = 0x0101010101010101;
+const HIGHS: u64 = 0x8080808080808080;
+
+/**
+ * 0x80 in the lowest zero byte of `x` and possibly in bytes above it, nothing else: non-zero
+ * exactly when `x` has a zero byte, and its lowest set bit marks the first one (a borrow only
+ * moves upwards, so a false mark is always above a true one).
+ */
+// @ts-ignore: decorator
+@inline
+function zeroBytes(x: u64): u64 {
+  return (x - ONES) & ~x & HIGHS;
+}
+
+/** The end of linear memory now: no word may be loaded past it. */
+// @ts-ignore: decorator
+@inline
+export function memoryEnd(): usize {
+  return <usize>memory.size() << 16;
+}
+
+/** The low `n` bytes (1-7) of a word, as a mask of their 0x80 bits. */
+// @ts-ignore: decorator
+@inline
+function lowHighs(n: i32): u64 {
+  return HIGHS >> (<u64>(8 - n) << 3);
+}
+
+/** True when the `n` bytes at `a` and at `b` are equal. */
+// @ts-ignore: decorator
+@inline
+export function bytesEqual(a: usize, b: usize, n: usize): bool {
+  return bytesEqualBelow(a, b, n, memoryEnd());
+}
+
+/** {@link bytesEqual} reading no word that ends past `limit` (the specs pretend memory ends early). */
+// @ts-ignore: decorator
+@inline
+export function bytesEqualBelow(a: usize, b: usize, n: usize, limit: usize): bool {
+  let i: usize = 0;
+  if (n >= 8) {
+    do {
+      if (load<u64>(a + i) != load<u64>(b + i)) return false;
+      i += 8;
+    } while (i + 8 <= n);
+  }
+  if (i == n) return true;
+  if (a + i + 8 <= limit && b + i + 8 <= limit) {
+    return ((load<u64>(a + i) ^ load<u64>(b + i)) & (<u64>-1 >> (<u64>(8 - (n - i)) << 3))) == 0;
+  }
+  do {
+    if (load<u8>(a + i) != load<u8>(b + i)) return false;
+    i++;
+  } while (i < n);
+  return true;
+}
+
 /**
  * Compares the UTF-16 code units `[from, to)` at string pointer `sp`, encoded as WTF-8, with the
  * bytes at `base + off` that end before `base + end`. Returns the offset just after the encoded
  * units when they all match, or -1.
+ * Inline: ASCII four units per step (policy constants are nearly always ASCII); the first
+ * non-ASCII unit hands over to {@link matchUtf16From}.
  */
+// @ts-ignore: decorator
+@inline
 export function matchUtf16(sp: usize, from: i32, to: i32, base: usize, off: i32, end: i32): i32 {
+  let i = from;
+  let o = off;
+  if (i + 4 <= to && o + 4 <= end) {
+    do {
+      const u = load<u64>(sp + (<usize>i << 1));
+      if ((u & 0xff80ff80ff80ff80) != 0) break;
+      // Four units below 0x80 -> four bytes: a | b << 8 | c << 16 | d << 24.
+      const x = u | (u >> 8);
+      if (<u32>((x & 0xffff) | ((x >> 16) & 0xffff0000)) != load<u32>(base + <usize>o)) return -1;
+      i += 4;
+      o += 4;
+    } while (i + 4 <= to && o + 4 <= end);
+  }
+  // What is left after whole chunks is 0-3 units: unrolled, no loop. Anything else (a
+  // non-ASCII unit, fewer than 4 bytes left) goes to the general path.
+  if (i == to) return o;
+  if (i + 3 < to) return matchUtf16From(sp, i, to, base, o, end);
+  let cp = <u32>load<u16>(sp + (<usize>i << 1));
+  if (cp >= 0x80) return matchUtf16From(sp, i, to, base, o, end);
+  if (o >= end || <u32>load<u8>(base + <usize>o) != cp) return -1;
+  if (++i == to) return o + 1;
+  cp = <u32>load<u16>(sp + (<usize>i << 1));
+  if (cp >= 0x80) return matchUtf16From(sp, i, to, base, o + 1, end);
+  if (o + 1 >= end || <u32>load<u8>(base + <usize>o + 1) != cp) return -1;
+  if (++i == to) return o + 2;
+  cp = <u32>load<u16>(sp + (<usize>i << 1));
+  if (cp >= 0x80) return matchUtf16From(sp, i, to, base, o + 2, end);
+  if (o + 2 >= end || <u32>load<u8>(base + <usize>o + 2) != cp) return -1;
+  return o + 3;
+}
+
+/** {@link matchUtf16} one unit at a time, any unit: the non-ASCII path. */
+export function matchUtf16From(sp: usize, from: i32, to: i32, base: usize, off: i32, end: i32): i32 {
   let i = from;
   let o = off;
   while (i < to) {
@@ -75,20 +179,71 @@ export function utf8LengthOf(sp: usize, from: i32, to: i32): i32 {
   return n;
 }
 
-/** Index of byte `b` in `[from, end)` at `base`, or `end` when absent. */
+/** Index of byte `b` in `[from, end)` at `base`, or `end` when absent (`from` when `from >= end`). */
 // @ts-ignore: decorator
 @inline
 export function findByte(base: usize, from: i32, end: i32, b: u32): i32 {
-  let i = from;
-  while (i < end && <u32>load<u8>(base + <usize>i) != b) i++;
-  return i;
+  return findByteBelow(base, from, end, b, memoryEnd());
 }
 
-/** True when `[from, end)` at `base` contains a `+` or `#` byte. */
-export function hasWildcardBytes(base: usize, from: i32, end: i32): bool {
-  for (let i = from; i < end; i++) {
-    const b = <u32>load<u8>(base + <usize>i);
-    if (b == PLUS || b == HASH) return true;
+/** {@link findByte} reading no word that ends past `limit`. */
+// @ts-ignore: decorator
+@inline
+export function findByteBelow(base: usize, from: i32, end: i32, b: u32, limit: usize): i32 {
+  let i = from;
+  if (i >= end) return i;
+  if (b > 0xff) return end;
+  const rep = <u64>b * ONES;
+  if (i + 8 <= end) {
+    do {
+      const m = zeroBytes(load<u64>(base + <usize>i) ^ rep);
+      if (m != 0) return i + <i32>(ctz(m) >> 3);
+      i += 8;
+    } while (i + 8 <= end);
+    if (i == end) return end;
   }
+  if (base + <usize>i + 8 <= limit) {
+    const m = zeroBytes(load<u64>(base + <usize>i) ^ rep) & lowHighs(end - i);
+    return m != 0 ? i + <i32>(ctz(m) >> 3) : end;
+  }
+  do {
+    if (<u32>load<u8>(base + <usize>i) == b) return i;
+    i++;
+  } while (i < end);
+  return end;
+}
+
+const PLUS8: u64 = 0x2b2b2b2b2b2b2b2b;
+const HASH8: u64 = 0x2323232323232323;
+
+/** True when `[from, end)` at `base` contains a `+` or `#` byte. */
+// @ts-ignore: decorator
+@inline
+export function hasWildcardBytes(base: usize, from: i32, end: i32): bool {
+  return hasWildcardBytesBelow(base, from, end, memoryEnd());
+}
+
+/** {@link hasWildcardBytes} reading no word that ends past `limit`. */
+// @ts-ignore: decorator
+@inline
+export function hasWildcardBytesBelow(base: usize, from: i32, end: i32, limit: usize): bool {
+  let i = from;
+  if (i + 8 <= end) {
+    do {
+      const w = load<u64>(base + <usize>i);
+      if ((zeroBytes(w ^ PLUS8) | zeroBytes(w ^ HASH8)) != 0) return true;
+      i += 8;
+    } while (i + 8 <= end);
+  }
+  if (i >= end) return false;
+  if (base + <usize>i + 8 <= limit) {
+    const w = load<u64>(base + <usize>i);
+    return ((zeroBytes(w ^ PLUS8) | zeroBytes(w ^ HASH8)) & lowHighs(end - i)) != 0;
+  }
+  do {
+    const c = <u32>load<u8>(base + <usize>i);
+    if (c == PLUS || c == HASH) return true;
+    i++;
+  } while (i < end);
   return false;
 }
