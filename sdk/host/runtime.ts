@@ -89,10 +89,12 @@ function errorText(e: unknown): string {
 }
 
 // Why instantiation failed (segment initialization; the start function runs later), in wasm3's
-// words as the plugin logs them ("instantiating: ...").
+// words as the plugin logs them ("instantiating: ..."). Not covered: an element segment at a
+// negative offset (wasm3: "table underflow"), and a module with both kinds of segment out of
+// bounds (wasm3 copies data first, V8 elements first).
 const INSTANTIATE_WORDS: [RegExp, string][] = [
   [/data segment.*out of bounds/i, 'data segment out of bounds'],
-  [/(table initializer|elem(ent)? segment).*out of bounds/i, 'out of bounds table access'],
+  [/table index is out of bounds|(table initializer|elem(ent)? segment).*out of bounds/i, 'out of bounds table access'],
 ];
 
 function instantiateText(e: unknown): string {

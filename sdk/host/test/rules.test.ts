@@ -214,11 +214,11 @@ test('a data segment outside memory fails instantiation in wasm3\'s words', () =
   if (plugin !== null) assert.equal(msg, plugin);
 });
 
-// Inserts a start section (id 8) before the code section (id 10).
-function insertStart(bytes: Uint8Array, func: number): Uint8Array {
+// Inserts section `id` before the first section with a higher id (modules from buildModule
+// have no custom sections, whose position would not follow that order).
+function insertSection(bytes: Uint8Array, id: number, content: number[]): Uint8Array {
   let pos = 8;
   while (pos < bytes.length) {
-    const id = bytes[pos];
     let size = 0;
     let shift = 0;
     let p = pos + 1;
@@ -228,11 +228,26 @@ function insertStart(bytes: Uint8Array, func: number): Uint8Array {
       if (!(b & 0x80)) break;
       shift += 7;
     }
-    if (id === 10) break;
+    if (bytes[pos] > id) break;
     pos = p + size;
   }
-  return new Uint8Array([...bytes.subarray(0, pos), 8, 1, func, ...bytes.subarray(pos)]);
+  return new Uint8Array([...bytes.subarray(0, pos), id, content.length, ...content, ...bytes.subarray(pos)]);
 }
+
+// Adds a start section naming function `func`.
+function insertStart(bytes: Uint8Array, func: number): Uint8Array {
+  return insertSection(bytes, 8, [func]);
+}
+
+test('an element segment outside the table fails instantiation in wasm3\'s words', () => {
+  const bytes = insertSection(
+    insertSection(buildModule({ funcs: [...abiFuncs(), ACL] }), 4, [1, 0x70, 0x00, 2]), // table of 2 funcref
+    9, [1, 0x00, ...i32c(1), 0x0b, 2, 0, 1]); // elem (i32.const 1) 0 1: one past the end
+  const msg = refusal(bytes);
+  assert.equal(msg, 'instantiating: out of bounds table access');
+  const plugin = pluginMessage(bytes);
+  if (plugin !== null) assert.equal(msg, plugin);
+});
 
 test('accepts a minimal hand-made policy and uses its decision', () => {
   const policy = loadPolicy(buildModule({ funcs: [...abiFuncs(), ACL] }), { onLog: () => {} });
