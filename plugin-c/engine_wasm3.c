@@ -367,8 +367,11 @@ static int find_exports(struct wa_engine *e, char *err, size_t errlen)
 			snprintf(err, errlen, "export %s: parameters and result must be i32", export_names[x]);
 			return -1;
 		}
+		/* m3_CompileModule compiled every function; all_i32 allows at most one result, and the
+		 * gate caps arity far below 16 bits: checked anyway, wa_engine_call relies on them. */
 		if (!f->compiled || m3_GetArgCount(f) > UINT16_MAX || m3_GetRetCount(f) > 1) {
-			snprintf(err, errlen, "export %s: not compiled", export_names[x]);
+			snprintf(err, errlen, "export %s: not compiled, or a signature this runtime cannot call",
+			         export_names[x]);
 			return -1;
 		}
 		e->fn[x] = f;
