@@ -18,7 +18,9 @@
 // mosquitto_topic_matches_sub: `+` takes one level (possibly empty), `#` the rest including the
 // parent (`a/#` matches `a`), and a filter starting with `$` matches only topics starting with
 // `$` and the other way round. Because the values are compared as byte runs, no substituted
-// filter is ever built: the hot path allocates nothing.
+// filter is ever built: the hot path allocates nothing. The SDK's topicMatchesPattern has the
+// same semantics (a spec checks both against the broker's), but re-reads the pattern text on
+// every call; the token program here is compiled once, which is what the hot path needs.
 import { ByteBuf, IntBuf, lowBytes, wordsFit } from "./buf";
 import { Str } from "../sdk/assembly";
 

@@ -23,21 +23,7 @@ function unitAt<W>(p: usize, i: i32): u32 {
   return <u32>load<u16>(p + (<usize>i << 1));
 }
 
-function findUnit<W>(p: usize, from: i32, end: i32, c: u32): i32 {
-  let i = from;
-  while (i < end && unitAt<W>(p, i) != c) i++;
-  return i;
-}
-
-function hasWildcardUnits<W>(p: usize, from: i32, end: i32): bool {
-  for (let i = from; i < end; i++) {
-    const c = unitAt<W>(p, i);
-    if (c == PLUS || c == HASH) return true;
-  }
-  return false;
-}
-
-// Literal filter level [from, to) against topic bytes [off, end): offset after the match or -1.
+// Literal filter units [from, to) against topic bytes [off, end): offset after the match or -1.
 function matchLiteral<W>(fp: usize, from: i32, to: i32, tp: usize, off: i32, end: i32): i32 {
   if (sizeof<W>() == 2) return matchUtf16(fp, from, to, tp, off, end);
   const n = to - from;
@@ -46,58 +32,87 @@ function matchLiteral<W>(fp: usize, from: i32, to: i32, tp: usize, off: i32, end
 }
 
 /**
- * Core matcher. `fp/flen`: filter (units of W); `tp/tlen`: topic bytes. With `patterns`, a filter
- * level that is exactly `%u` / `%c` stands for the username / client id bytes (mosquitto acl_file
- * `pattern`); an absent value or one containing a wildcard makes the filter never match.
+ * Core matcher. `fp/flen`: filter (units of W); `tp/tlen`: topic bytes. With `patterns`, every
+ * `%u` / `%c` in the filter text stands for the username / client id bytes, anywhere in the
+ * text (mosquitto 2.0.11 acl_file `pattern`: plain text substitution). Then a username or client
+ * id holding a wildcard, or an absent value the filter uses, makes the filter never match.
+ * The filter text itself must be a valid subscription filter (`+`/`#` whole levels, `#` last);
+ * values hold no wildcard, so substitution cannot make a valid filter invalid.
  */
 function matchFilter<W>(fp: usize, flen: i32, tp: usize, tlen: i32, patterns: bool, user: Str | null, client: Str | null): bool {
   if (flen == 0 || tlen == 0) return false;
 
-  // `$` rule, applied to the filter as it reads after substitution.
-  let filterDollar = unitAt<W>(fp, 0) == DOLLAR;
-  if (patterns && unitAt<W>(fp, 0) == PERCENT && flen >= 2 && (flen == 2 || unitAt<W>(fp, 2) == SLASH)) {
-    const c1 = unitAt<W>(fp, 1);
-    const v: Str | null = c1 == LOWER_U ? user : c1 == LOWER_C ? client : null;
-    if (v !== null) filterDollar = v.len > 0 && <u32>load<u8>(v.ptr) == DOLLAR;
+  // `$` rule, applied to the filter as it reads after substitution (an empty value is skipped).
+  let first: u32 = unitAt<W>(fp, 0);
+  if (patterns) {
+    // mosquitto refuses every pattern to a client whose username or client id holds `+`/`#`.
+    if (user !== null && hasWildcardBytes(user.ptr, 0, <i32>user.len)) return false;
+    if (client !== null && hasWildcardBytes(client.ptr, 0, <i32>client.len)) return false;
+    let i = 0;
+    while (first == PERCENT && i + 1 < flen) {
+      const d = unitAt<W>(fp, i + 1);
+      if (d != LOWER_U && d != LOWER_C) break;
+      const v = d == LOWER_U ? user : client;
+      if (v === null) return false;
+      i += 2;
+      if (v.len > 0) {
+        first = <u32>load<u8>(v.ptr);
+        break;
+      }
+      first = i < flen ? unitAt<W>(fp, i) : 0;
+    }
   }
-  if (filterDollar != (<u32>load<u8>(tp) == DOLLAR)) return false;
+  if ((first == DOLLAR) != (<u32>load<u8>(tp) == DOLLAR)) return false;
 
   let fi = 0;
   let ti = 0;
-  while (true) {
-    const fe = findUnit<W>(fp, fi, flen, SLASH);
-    const n = fe - fi;
-    const c0 = n > 0 ? unitAt<W>(fp, fi) : 0;
-    let te: i32;
-    if (n == 1 && c0 == HASH) {
-      // `#` must be the last level; it takes the rest of the topic, which must hold no wildcard.
-      return fe == flen && !hasWildcardBytes(tp, ti, tlen);
-    } else if (n == 1 && c0 == PLUS) {
-      te = findByte(tp, ti, tlen, SLASH);
+  while (fi < flen) {
+    const c = unitAt<W>(fp, fi);
+    if (c == PLUS || c == HASH) {
+      // Wildcards are whole levels of the filter text: `a+`, `+a`, `#/a` are invalid filters.
+      if (fi > 0 && unitAt<W>(fp, fi - 1) != SLASH) return false;
+      // `#` takes the rest of the topic, which must hold no wildcard.
+      if (c == HASH) return fi == flen - 1 && !hasWildcardBytes(tp, ti, tlen);
+      if (fi + 1 < flen && unitAt<W>(fp, fi + 1) != SLASH) return false;
+      const te = findByte(tp, ti, tlen, SLASH);
       if (hasWildcardBytes(tp, ti, te)) return false;
-    } else if (patterns && n == 2 && c0 == PERCENT && (unitAt<W>(fp, fi + 1) == LOWER_U || unitAt<W>(fp, fi + 1) == LOWER_C)) {
-      // Substitution as a whole level. The value may contain `/` and then spans several topic
-      // levels, exactly as mosquitto's textual substitution would.
-      const v = unitAt<W>(fp, fi + 1) == LOWER_U ? user : client;
-      if (v === null) return false;
-      const vlen = <i32>v.len;
-      if (hasWildcardBytes(v.ptr, 0, vlen)) return false;
-      if (tlen - ti < vlen || !bytesEqual(v.ptr, tp + <usize>ti, <usize>vlen)) return false;
-      te = ti + vlen;
-      if (te < tlen && <u32>load<u8>(tp + <usize>te) != SLASH) return false;
-    } else {
-      if (hasWildcardUnits<W>(fp, fi, fe)) return false; // e.g. `a+`, `#b`: invalid filter
-      te = findByte(tp, ti, tlen, SLASH);
-      if (matchLiteral<W>(fp, fi, fe, tp, ti, te) != te) return false;
+      ti = te;
+      fi++;
+      continue;
     }
-    if (fe == flen) return te == tlen;
-    if (te == tlen) {
-      // Topic exhausted, filter not: only a final `/#` still matches (`a/#` matches `a`).
-      return flen - fe == 2 && unitAt<W>(fp, fe + 1) == HASH;
+    if (patterns && c == PERCENT && fi + 1 < flen) {
+      const d = unitAt<W>(fp, fi + 1);
+      if (d == LOWER_U || d == LOWER_C) {
+        // The value's bytes, wherever they fall: a `/` in it spans topic levels.
+        const v = d == LOWER_U ? user : client;
+        if (v === null) return false;
+        const vlen = <i32>v.len;
+        if (tlen - ti < vlen || !bytesEqual(v.ptr, tp + <usize>ti, <usize>vlen)) return false;
+        ti += vlen;
+        fi += 2;
+        continue;
+      }
     }
-    fi = fe + 1;
-    ti = te + 1;
+    // A literal run up to the next wildcard or substitution (a lone `%` is literal).
+    let re = fi + 1;
+    while (re < flen) {
+      const u = unitAt<W>(fp, re);
+      if (u == PLUS || u == HASH || (patterns && u == PERCENT)) break;
+      re++;
+    }
+    // A run ending in "/" before the final `#`: the topic may also end where the "/" is
+    // (`a/#` matches `a`).
+    if (re == flen - 1 && unitAt<W>(fp, re) == HASH && unitAt<W>(fp, re - 1) == SLASH) {
+      const o = matchLiteral<W>(fp, fi, re - 1, tp, ti, tlen);
+      if (o < 0) return false;
+      if (o == tlen) return true;
+    }
+    const o = matchLiteral<W>(fp, fi, re, tp, ti, tlen);
+    if (o < 0) return false;
+    ti = o;
+    fi = re;
   }
+  return ti == tlen;
 }
 
 /** True when `topic` matches the subscription filter `sub` (mosquitto semantics, no allocation). */
@@ -119,10 +134,13 @@ export function hostTopicMatchesSub(sub: Str, topic: Str): i32 {
 }
 
 /**
- * mosquitto acl_file `pattern` matching: `pattern` is a topic filter in which a level that is
- * exactly `%u` stands for the username and `%c` for the client id (elsewhere `%u` is literal text).
- * A pattern using `%u`/`%c` never matches when that value is absent or contains `+` or `#`
- * (CVE-2017-7650). No allocation.
+ * mosquitto 2.0.11 acl_file `pattern` matching: every `%u` in `pattern` stands for the username
+ * and every `%c` for the client id, substituted as plain text wherever they appear (as the broker
+ * does: `mid%u/#` grants bob `midbob/1`, and a username `a/b` spans two topic levels); the result
+ * is matched like {@link topicMatchesSub}. Never matches when the username or client id holds
+ * `+` or `#` (mosquitto refuses every pattern to such a client, CVE-2017-7650), when the pattern
+ * uses `%u`/`%c` and that value is absent, or when the pattern text is not a valid filter.
+ * No allocation.
  */
 export function topicMatchesPattern(pattern: string, topic: Str, username: Str | null, clientid: Str | null): bool {
   return matchFilter<u16>(changetype<usize>(pattern), pattern.length, topic.ptr, <i32>topic.len, true, username, clientid);

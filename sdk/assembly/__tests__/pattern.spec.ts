@@ -25,11 +25,24 @@ describe("topicMatchesPattern", () => {
     expect(pat("%u", "bob", BOB, CID)).toBe(true);
   });
 
-  it("treats %u inside a longer level as literal text", () => {
-    expect(pat("users/x%u/#", "users/xbob/a", BOB, CID)).toBe(false);
-    expect(pat("users/x%u/#", "users/x%u/a", BOB, CID)).toBe(true);
-    expect(pat("users/%ux", "users/%ux", BOB, CID)).toBe(true);
+  it("substitutes %u and %c anywhere in the text, as mosquitto 2.0.11 does", () => {
+    expect(pat("mid%u/#", "midbob/1", BOB, CID)).toBe(true);
+    expect(pat("mid%u/#", "midbob", BOB, CID)).toBe(true);
+    expect(pat("mid%u/#", "mid%u/1", BOB, CID)).toBe(false);
+    expect(pat("mid%u/#", "bob/1", BOB, CID)).toBe(false);
+    expect(pat("users/x%u/#", "users/xbob/a", BOB, CID)).toBe(true);
+    expect(pat("users/%ux", "users/bobx", BOB, CID)).toBe(true);
+    expect(pat("users/%ux", "users/%ux", BOB, CID)).toBe(false);
+    expect(pat("%u%c", "bobsensor-7", BOB, CID)).toBe(true);
+    expect(pat("a/%u-%c/+", "a/bob-sensor-7/x", BOB, CID)).toBe(true);
+    expect(pat("a/%u-%c/+", "a/bob-sensor-7", BOB, CID)).toBe(false);
+    // `%%u` is a literal "%" then the username; other `%` sequences are literal.
+    expect(pat("a/%%u", "a/%bob", BOB, CID)).toBe(true);
     expect(pat("a/%d", "a/%d", BOB, CID)).toBe(true);
+    expect(pat("a/%", "a/%", BOB, CID)).toBe(true);
+    // The pattern text must still be a valid filter: `%u+` is not.
+    expect(pat("a/%u+", "a/bob+", BOB, CID)).toBe(false);
+    expect(pat("a/%u#", "a/bob", BOB, CID)).toBe(false);
   });
 
   it("never matches when the value is absent", () => {
@@ -44,8 +57,13 @@ describe("topicMatchesPattern", () => {
     expect(pat("users/%u/#", "users/#", str("#"), CID)).toBe(false);
     expect(pat("users/%u/#", "users/a+b/x", str("a+b"), CID)).toBe(false);
     expect(pat("devices/%c", "devices/#", BOB, str("#"))).toBe(false);
-    // ...but a wildcard in a value the pattern does not use does not matter.
-    expect(pat("devices/%c", "devices/sensor-7", str("+"), CID)).toBe(true);
+    // ...and so does one in a value the pattern does not use: mosquitto 2.0.11 tries no
+    // pattern at all for such a client.
+    expect(pat("devices/%c", "devices/sensor-7", str("+"), CID)).toBe(false);
+    expect(pat("public/#", "public/x", str("a#"), CID)).toBe(false);
+    expect(pat("public/#", "public/x", BOB, str("c+"))).toBe(false);
+    expect(pat("public/#", "public/x", null, str("#"))).toBe(false);
+    expect(pat("public/#", "public/x", null, CID)).toBe(true);
   });
 
   it("keeps the wildcard and $ rules of topicMatchesSub", () => {
@@ -61,9 +79,16 @@ describe("topicMatchesPattern", () => {
     expect(pat("users/%u/#", "users/a/b/inbox", str("a/b"), CID)).toBe(true);
     expect(pat("users/%u", "users/a/b", str("a/b"), CID)).toBe(true);
     expect(pat("users/%u", "users/a", str("a/b"), CID)).toBe(false);
+    expect(pat("users/%u/+", "users/a/b/c", str("a/b"), CID)).toBe(true);
+    expect(pat("users/%u/+", "users/a/b", str("a/b"), CID)).toBe(false);
+    expect(pat("%u/#", "a/b", str("a/"), CID)).toBe(false);
+    expect(pat("%u/#", "a//b", str("a/"), CID)).toBe(true);
+    expect(pat("p%u", "p/x", str("/x"), CID)).toBe(true);
   });
 
-  it("handles an empty value as an empty level", () => {
+  it("handles an empty value as empty text", () => {
+    expect(pat("%u$x", "$x", str(""), CID)).toBe(true);
+    expect(pat("%u/#", "/x", str(""), CID)).toBe(true);
     expect(pat("users/%u/x", "users//x", str(""), CID)).toBe(true);
     expect(pat("users/%u/x", "users/a/x", str(""), CID)).toBe(false);
   });
