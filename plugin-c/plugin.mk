@@ -67,7 +67,7 @@ WA_CFLAGS  := -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -fno-plt -fvisibility=
 # system headers (their style is not ours to warn about).
 ENGINE_CFLAGS := -include plugin-c/wasm3_config.h -isystem $(WASM3_SRC)
 
-RUNTIME_SRCS := abi.c abi_marshal.c auth.c engine_wasm3.c hostfns.c log.c options.c policy.c \
+RUNTIME_SRCS := abi.c abi_marshal.c acl_cache.c auth.c engine_wasm3.c hostfns.c log.c options.c policy.c \
                 pwhash.c text.c topic.c
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/obj/plugin-c/%.o)
 
@@ -112,7 +112,7 @@ install: install-plugin
 # tail calls, which ASan's stack instrumentation defeats).
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 TEST_CFLAGS := -std=c11 -Wall -Wextra -Werror -O1 -g -MMD -MP $(SAN_FLAGS)
-C_TESTS := test_topic test_pwhash test_text test_marshal test_options test_hostfns test_runtime
+C_TESTS := test_acl_cache test_topic test_pwhash test_text test_marshal test_options test_hostfns test_runtime
 C_TEST_BINS := $(C_TESTS:%=$(BUILD)/tests-c/%)
 SAN_RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/obj-san/plugin-c/%.o)
 C_TEST_FIXTURES := $(patsubst plugin-c/tests/fixtures/%.ts,$(BUILD)/tests-c/fixtures/%.wasm,\

@@ -1,0 +1,159 @@
+/* The ACL decision cache: hits, misses, slot collisions, the topic cap, identity changes,
+ * invalidation and the memory cap. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../acl_cache.h"
+#include "../limits.h"
+#include "check.h"
+
+static int a, b; /* two distinct client pointers */
+
+static void test_hit_miss(void)
+{
+	struct wa_acl_cache *c = wa_acl_cache_new();
+	enum wa_decision d = WA_DEFER;
+
+	CHECK(!wa_acl_cache_get(c, &a, "c1", "u1", "t/1", 1, &d));
+	wa_acl_cache_put(c, &a, "c1", "u1", "t/1", 1, WA_ALLOW);
+	CHECK(wa_acl_cache_get(c, &a, "c1", "u1", "t/1", 1, &d));
+	CHECK_INT(d, WA_ALLOW);
+	/* another access, topic, or client: a miss */
+	CHECK(!wa_acl_cache_get(c, &a, "c1", "u1", "t/1", 2, &d));
+	CHECK(!wa_acl_cache_get(c, &a, "c1", "u1", "t/2", 1, &d));
+	CHECK(!wa_acl_cache_get(c, &a, "c1", "u1", "t/1x", 1, &d));
+	CHECK(!wa_acl_cache_get(c, &b, "c1", "u1", "t/1", 1, &d));
+	wa_acl_cache_put(c, &a, "c1", "u1", "t/1", 2, WA_DENY);
+	CHECK(wa_acl_cache_get(c, &a, "c1", "u1", "t/1", 2, &d));
+	CHECK_INT(d, WA_DENY);
+	wa_acl_cache_put(c, &a, "c1", "u1", "t/3", 4, WA_DEFER);
+	CHECK(wa_acl_cache_get(c, &a, "c1", "u1", "t/3", 4, &d));
+	CHECK_INT(d, WA_DEFER);
+	CHECK_INT(wa_acl_cache_clients(c), 1);
+	wa_acl_cache_free(c);
+}
+
+/* More topics than slots: every hit is right, and some earlier entries were overwritten. */
+static void test_collision(void)
+{
+	struct wa_acl_cache *c = wa_acl_cache_new();
+	enum wa_decision d;
+	char t[32];
+	unsigned hits = 0, n = WA_ACL_CACHE_ENTRIES * 4u;
+
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(t, sizeof t, "t/%u", i);
+		wa_acl_cache_put(c, &a, "c", "u", t, 1, (i % 3u) ? WA_ALLOW : WA_DENY);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(t, sizeof t, "t/%u", i);
+		if (wa_acl_cache_get(c, &a, "c", "u", t, 1, &d)) {
+			hits++;
+			CHECK_INT(d, (i % 3u) ? WA_ALLOW : WA_DENY);
+		}
+	}
+	CHECK(hits > 0);
+	CHECK(hits <= WA_ACL_CACHE_ENTRIES);
+	CHECK(hits < n);
+	wa_acl_cache_free(c);
+}
+
+static void test_long_topic(void)
+{
+	struct wa_acl_cache *c = wa_acl_cache_new();
+	enum wa_decision d;
+	char t[WA_ACL_CACHE_TOPIC_BYTES + 2];
+
+	memset(t, 'x', sizeof t - 1);
+	t[sizeof t - 1] = '\0';
+	wa_acl_cache_put(c, &a, "c", "u", t, 1, WA_ALLOW);
+	CHECK(!wa_acl_cache_get(c, &a, "c", "u", t, 1, &d));
+	t[WA_ACL_CACHE_TOPIC_BYTES] = '\0'; /* exactly the cap: still not cached */
+	wa_acl_cache_put(c, &a, "c", "u", t, 1, WA_ALLOW);
+	CHECK(!wa_acl_cache_get(c, &a, "c", "u", t, 1, &d));
+	t[WA_ACL_CACHE_TOPIC_BYTES - 1] = '\0'; /* one below: cached */
+	wa_acl_cache_put(c, &a, "c", "u", t, 1, WA_ALLOW);
+	CHECK(wa_acl_cache_get(c, &a, "c", "u", t, 1, &d));
+	CHECK_INT(d, WA_ALLOW);
+	/* a longer topic sharing that prefix is not taken for it */
+	t[WA_ACL_CACHE_TOPIC_BYTES - 1] = 'x';
+	CHECK(!wa_acl_cache_get(c, &a, "c", "u", t, 1, &d));
+	wa_acl_cache_free(c);
+}
+
+static void test_invalidate(void)
+{
+	struct wa_acl_cache *c = wa_acl_cache_new();
+	enum wa_decision d;
+
+	wa_acl_cache_put(c, &a, "ca", "u", "t", 1, WA_ALLOW);
+	wa_acl_cache_put(c, &b, "cb", "u", "t", 1, WA_ALLOW);
+	CHECK_INT(wa_acl_cache_clients(c), 2);
+	wa_acl_cache_forget(c, &a);
+	CHECK(!wa_acl_cache_get(c, &a, "ca", "u", "t", 1, &d));
+	CHECK(wa_acl_cache_get(c, &b, "cb", "u", "t", 1, &d));
+	CHECK_INT(wa_acl_cache_clients(c), 1);
+	wa_acl_cache_forget(c, &a); /* unknown client: nothing happens */
+	wa_acl_cache_put(c, &a, "ca", "u", "t", 1, WA_ALLOW);
+	wa_acl_cache_clear(c);
+	CHECK(!wa_acl_cache_get(c, &a, "ca", "u", "t", 1, &d));
+	CHECK(!wa_acl_cache_get(c, &b, "cb", "u", "t", 1, &d));
+	CHECK_INT(wa_acl_cache_clients(c), 0);
+	CHECK_INT(wa_acl_cache_bytes(c), 0);
+	wa_acl_cache_free(c);
+}
+
+/* Same client pointer, another username or client id: the old decisions do not apply. */
+static void test_identity(void)
+{
+	struct wa_acl_cache *c = wa_acl_cache_new();
+	enum wa_decision d;
+
+	wa_acl_cache_put(c, &a, "c", "alice", "t", 1, WA_ALLOW);
+	CHECK(!wa_acl_cache_get(c, &a, "c", "bob", "t", 1, &d));
+	CHECK(!wa_acl_cache_get(c, &a, "c", NULL, "t", 1, &d));
+	CHECK(!wa_acl_cache_get(c, &a, "c2", "alice", "t", 1, &d));
+	wa_acl_cache_put(c, &a, "c", "bob", "t", 1, WA_DENY);
+	CHECK(wa_acl_cache_get(c, &a, "c", "bob", "t", 1, &d));
+	CHECK_INT(d, WA_DENY);
+	CHECK(!wa_acl_cache_get(c, &a, "c", "alice", "t", 1, &d));
+	wa_acl_cache_put(c, &a, "c", NULL, "t", 1, WA_ALLOW);
+	CHECK(wa_acl_cache_get(c, &a, "c", NULL, "t", 1, &d));
+	CHECK(!wa_acl_cache_get(c, &a, "c", "", "t", 1, &d));
+	CHECK_INT(wa_acl_cache_clients(c), 1);
+	wa_acl_cache_free(c);
+}
+
+/* Many clients: memory stays under the cap, whole clients are evicted, no wrong decision. */
+static void test_memory_cap(void)
+{
+	struct wa_acl_cache *c = wa_acl_cache_new();
+	static char keys[8192];
+	enum wa_decision d;
+	unsigned hits = 0;
+
+	for (unsigned i = 0; i < sizeof keys; i++) {
+		wa_acl_cache_put(c, &keys[i], "c", "u", "t", 1, (i & 1u) ? WA_ALLOW : WA_DENY);
+		CHECK(wa_acl_cache_bytes(c) <= WA_ACL_CACHE_MAX_BYTES);
+	}
+	CHECK(wa_acl_cache_clients(c) < sizeof keys);
+	for (unsigned i = 0; i < sizeof keys; i++) {
+		if (wa_acl_cache_get(c, &keys[i], "c", "u", "t", 1, &d)) {
+			hits++;
+			if (d != ((i & 1u) ? WA_ALLOW : WA_DENY)) CHECK(!"wrong decision after eviction");
+		}
+	}
+	CHECK_INT(hits, wa_acl_cache_clients(c));
+	wa_acl_cache_free(c);
+}
+
+int main(void)
+{
+	test_hit_miss();
+	test_collision();
+	test_long_topic();
+	test_invalidate();
+	test_identity();
+	test_memory_cap();
+	return check_done();
+}
