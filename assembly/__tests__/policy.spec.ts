@@ -81,6 +81,26 @@ describe("security_init", () => {
     expect(unpwd_check(str("alice"), str("alice-pw"))).toBe(Decision.Defer);
   });
 
+  it("does not grow memory over repeated reloads", () => {
+    const o = standard();
+    expect(security_init(o, false)).toBe(true);
+    // A few reloads first: the collector's and allocator's own working set settles.
+    for (let i = 0; i < 20; i++) {
+      security_cleanup(true);
+      security_init(o, true);
+    }
+    const pages = memory.size();
+    // 250 reloads: anything kept per reload from 262 bytes up (a copy of the tables, a Str never
+    // freed with its heap header) adds a 64 KiB page.
+    let ok = 0;
+    for (let i = 0; i < 250; i++) {
+      security_cleanup(true);
+      if (security_init(o, true)) ok++;
+    }
+    expect(ok).toBe(250);
+    expect(memory.size()).toBe(pages);
+  });
+
   it("denies everything once unloaded", () => {
     expect(security_init(standard(), false)).toBe(true);
     security_cleanup(false);

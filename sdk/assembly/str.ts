@@ -16,7 +16,12 @@ export class Str {
   /** Number of bytes. */
   len: u32;
 
-  /** Copies a string (as UTF-8) into a new, never freed heap block; allocates. For tests and constants. */
+  /**
+   * Copies a string (as UTF-8) into a new heap block; allocates. The garbage collector does not
+   * see the block: it lives until {@link Str.free}. A policy that builds one in security_init
+   * frees it in security_cleanup (which runs before every reload), or builds it once in
+   * plugin_init; otherwise every reload leaks the block.
+   */
   static fromString(s: string): Str {
     const n = String.UTF8.byteLength(s);
     const d = Str.alloc(n);
@@ -24,15 +29,26 @@ export class Str {
     return d;
   }
 
-  /** Copies bytes into a new, never freed heap block; allocates. For tests and constants. */
+  /** Copies bytes into a new heap block; allocates. Lives until {@link Str.free}, as {@link Str.fromString}. */
   static fromBytes(b: Uint8Array): Str {
     const d = Str.alloc(b.length);
     memory.copy(d.ptr, b.dataStart, <usize>b.length);
     return d;
   }
 
+  /**
+   * Frees a Str made by {@link Str.fromString} or {@link Str.fromBytes}; it must not be used
+   * afterwards. Only for those: a Str the host passed to a hook lives in the request buffer and
+   * is not the guest's to free (one whose bytes do not directly follow it is left alone).
+   */
+  free(): void {
+    const block = changetype<usize>(this);
+    if (this.ptr != block + offsetof<Str>()) return;
+    heap.free(block);
+  }
+
   // One unmanaged block holds the descriptor followed by the bytes, so a Str built by the guest
-  // stays valid as long as the program runs and the GC can never free its bytes under it.
+  // stays valid until free() and the GC can never free its bytes under it.
   private static alloc(n: i32): Str {
     const block = heap.alloc(offsetof<Str>() + <usize>n);
     const d = changetype<Str>(block);

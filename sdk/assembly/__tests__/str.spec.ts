@@ -105,6 +105,38 @@ describe("Str", () => {
     expect(again.equals("hi€")).toBe(true);
   });
 
+  it("frees what fromString/fromBytes allocate: a reload loop does not grow memory", () => {
+    const big = "x".repeat(4000);
+    const raw = new Uint8Array(4000);
+    Str.fromString(big).free();
+    Str.fromBytes(raw).free();
+    const pages = memory.size();
+    // Without free() this loop would take 8 MB, far past the pages the first blocks needed.
+    let total = 0;
+    for (let i = 0; i < 1000; i++) {
+      const a = Str.fromString(big);
+      const b = Str.fromBytes(raw);
+      total += a.length + b.length;
+      a.free();
+      b.free();
+    }
+    expect(total).toBe(1000 * 8000);
+    expect(memory.size()).toBe(pages);
+  });
+
+  it("free() leaves alone a Str it did not allocate", () => {
+    // A descriptor pointing elsewhere, as the host writes them into the request buffer.
+    const owner = str("host bytes");
+    const view = changetype<Str>(heap.alloc(offsetof<Str>()));
+    view.ptr = owner.ptr;
+    view.len = owner.len;
+    view.free();
+    expect(view.equals("host bytes")).toBe(true);
+    expect(owner.equals("host bytes")).toBe(true);
+    heap.free(changetype<usize>(view));
+    owner.free();
+  });
+
   it("traps on an out-of-range byteAt", () => {
     expect(() => { str("ab").byteAt(2); }).toThrow();
     expect(() => { str("ab").byteAt(-1); }).toThrow();
