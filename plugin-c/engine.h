@@ -11,10 +11,11 @@
 #include "abi_marshal.h"
 #include "hostfns.h"
 
-/* Exports the runtime calls: the hooks (enum wa_hook values), then the two ABI functions. */
+/* Exports the runtime calls: the hooks (enum wa_hook values), then the ABI functions. */
 enum wa_export {
 	WA_EXPORT_ABI_FN = WA_HOOK_COUNT, /* wasm_auth_abi_version */
 	WA_EXPORT_BUFFER_FN,              /* wasm_auth_buffer */
+	WA_EXPORT_ACL_CACHEABLE_FN,       /* wasm_auth_acl_cacheable (optional) */
 	WA_EXPORT_COUNT
 };
 

@@ -97,6 +97,7 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	uint64_t module_bytes = WA_MAX_MODULE_BYTES, pages = WA_MAX_MEMORY_PAGES;
 	uint64_t payload = WA_MAX_PAYLOAD_BYTES, fuel = WA_DEFAULT_FUEL, timeout = WA_DEFAULT_TIMEOUT_MS;
 	const char *on_error = get(opts, WA_OPT_ON_ERROR);
+	const char *acl_cache = get(opts, WA_OPT_ACL_CACHE);
 
 	memset(cfg, 0, sizeof *cfg);
 	cfg->module_path = get(opts, WA_OPT_MODULE);
@@ -110,6 +111,14 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 		cfg->on_error = WA_DEFER;
 	} else {
 		snprintf(err, errlen, "option %s: \"%s\" is neither deny nor defer", WA_OPT_ON_ERROR, on_error);
+		return -1;
+	}
+	if (!acl_cache || strcmp(acl_cache, "on") == 0) {
+		cfg->acl_cache = 1;
+	} else if (strcmp(acl_cache, "off") == 0) {
+		cfg->acl_cache = 0;
+	} else {
+		snprintf(err, errlen, "option %s: \"%s\" is neither on nor off", WA_OPT_ACL_CACHE, acl_cache);
 		return -1;
 	}
 	/* Upper bounds: a module the gate can still hold in memory, wasm's 4 GiB address space,

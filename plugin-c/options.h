@@ -35,6 +35,7 @@ struct wa_config {
 	uint32_t max_payload;       /* wasm_max_payload */
 	int64_t fuel;               /* wasm_fuel: per request hook call */
 	uint32_t timeout_ms;        /* wasm_timeout_ms: per request hook call */
+	int acl_cache;              /* wasm_acl_cache: on (default; used only if the policy opts in) | off */
 };
 
 #define WA_OPT_MODULE           "wasm_module"
@@ -44,6 +45,7 @@ struct wa_config {
 #define WA_OPT_MAX_PAYLOAD      "wasm_max_payload"
 #define WA_OPT_FUEL             "wasm_fuel"
 #define WA_OPT_TIMEOUT_MS       "wasm_timeout_ms"
+#define WA_OPT_ACL_CACHE        "wasm_acl_cache"
 
 /* Copies n pairs (NULL keys or values count as empty). NULL on allocation failure or when n is
  * above WA_MAX_OPTIONS (err says which). */

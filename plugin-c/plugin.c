@@ -6,6 +6,7 @@
 #include <mosquitto_plugin.h>
 #include <mosquitto.h>
 
+#include "acl_cache.h"
 #include "auth.h"
 #include "limits.h"
 #include "log.h"
@@ -14,6 +15,9 @@ struct plugin {
 	mosquitto_plugin_id_t *id;
 	struct wa_auth *auth;
 	unsigned registered; /* bit (1u << enum wa_hook) per request callback currently registered */
+	struct wa_acl_cache *cache; /* NULL when wasm_acl_cache is off */
+	uint64_t cache_epoch;       /* wa_policy_epoch the cached decisions came from */
+	int caching;                /* the current policy's acl decisions are cached (DISCONNECT registered) */
 };
 
 static void log_to_mosquitto(int level, const char *line)
@@ -60,13 +64,44 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 	                   MOSQ_ERR_AUTH);
 }
 
+/* The cache is dropped whenever the policy's epoch moves (reload, re-created instance), and
+ * only decisions the guest itself returned are stored (never the failure decision). */
+static enum wa_decision cached_acl_check(struct plugin *pl, struct wa_policy *pol,
+                                         const struct mosquitto_evt_acl_check *ed)
+{
+	const char *clientid = mosquitto_client_id(ed->client);
+	const char *username = mosquitto_client_username(ed->client);
+	uint64_t failures;
+	enum wa_decision d;
+
+	if (wa_policy_epoch(pol) != pl->cache_epoch) {
+		wa_acl_cache_clear(pl->cache);
+		pl->cache_epoch = wa_policy_epoch(pol);
+	}
+	if (clientid && wa_acl_cache_get(pl->cache, ed->client, clientid, username, ed->topic, ed->access, &d)) {
+		return d;
+	}
+	failures = wa_policy_failures(pol);
+	d = wa_policy_acl_check(pol, ed->client, clientid, username, ed->topic, ed->access, NULL, 0, 0, 0);
+	if (clientid && wa_policy_failures(pol) == failures) {
+		if (wa_policy_epoch(pol) != pl->cache_epoch) { /* re-created during this call */
+			wa_acl_cache_clear(pl->cache);
+			pl->cache_epoch = wa_policy_epoch(pol);
+		}
+		wa_acl_cache_put(pl->cache, ed->client, clientid, username, ed->topic, ed->access, d);
+	}
+	return d;
+}
+
 static int on_acl_check(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_acl_check *ed = event_data;
 	struct plugin *pl = userdata;
+	struct wa_policy *pol = wa_auth_policy(pl->auth);
 	enum wa_decision d;
 
 	(void)event;
+	if (pl->caching && wa_policy_acl_cacheable(pol)) return decision_rc(cached_acl_check(pl, pol, ed), MOSQ_ERR_ACL_DENIED);
 	d = wa_policy_acl_check(wa_auth_policy(pl->auth), ed->client, mosquitto_client_id(ed->client),
 	                        mosquitto_client_username(ed->client), ed->topic, ed->access, ed->payload,
 	                        ed->payloadlen, ed->qos, ed->retain);
@@ -84,6 +119,16 @@ static int on_psk_key(int event, void *event_data, void *userdata)
 	d = wa_policy_psk_key_get(wa_auth_policy(pl->auth), ed->client, ed->identity, ed->hint, ed->key,
 	                          (size_t)ed->max_key_len);
 	return decision_rc(d, MOSQ_ERR_AUTH);
+}
+
+static int on_disconnect(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_disconnect *ed = event_data;
+	struct plugin *pl = userdata;
+
+	(void)event;
+	wa_acl_cache_forget(pl->cache, ed->client);
+	return MOSQ_ERR_SUCCESS;
 }
 
 static const struct {
@@ -121,6 +166,28 @@ static int sync_callbacks(struct plugin *pl, unsigned hooks)
 	return MOSQ_ERR_SUCCESS;
 }
 
+/* Turns the decision cache on for a policy that declares its acl decisions cacheable (and off
+ * otherwise), registering MOSQ_EVT_DISCONNECT only while it is on. Any previous decisions go. */
+static void sync_cache(struct plugin *pl, int want)
+{
+	int rc;
+
+	want = want && pl->cache && (pl->registered & (1u << WA_HOOK_ACL_CHECK));
+	if (pl->cache) wa_acl_cache_clear(pl->cache);
+	if (want && !pl->caching) {
+		rc = mosquitto_callback_register(pl->id, MOSQ_EVT_DISCONNECT, on_disconnect, NULL, pl);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			wa_log(WA_LOG_WARNING, "cannot register the disconnect callback, acl decisions are not cached: %s",
+			       mosquitto_strerror(rc));
+			return;
+		}
+		pl->caching = 1;
+	} else if (!want && pl->caching) {
+		mosquitto_callback_unregister(pl->id, MOSQ_EVT_DISCONNECT, on_disconnect, NULL);
+		pl->caching = 0;
+	}
+}
+
 static int on_reload(int event, void *event_data, void *userdata)
 {
 	struct plugin *pl = userdata;
@@ -129,6 +196,7 @@ static int on_reload(int event, void *event_data, void *userdata)
 	(void)event_data; /* the options stay those the plugin was started with */
 	wa_auth_reload(pl->auth);
 	sync_callbacks(pl, wa_policy_hooks(wa_auth_policy(pl->auth)));
+	sync_cache(pl, wa_policy_acl_cacheable(wa_auth_policy(pl->auth)));
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -144,8 +212,10 @@ static void plugin_free(struct plugin *pl)
 {
 	if (!pl) return;
 	sync_callbacks(pl, 0);
+	sync_cache(pl, 0);
 	mosquitto_callback_unregister(pl->id, MOSQ_EVT_RELOAD, on_reload, NULL);
 	wa_auth_free(pl->auth);
+	wa_acl_cache_free(pl->cache);
 	free(pl);
 }
 
@@ -177,8 +247,13 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 		free(pl);
 		return MOSQ_ERR_UNKNOWN;
 	}
+	if (wa_auth_config(pl->auth)->acl_cache) {
+		pl->cache = wa_acl_cache_new();
+		if (!pl->cache) wa_log(WA_LOG_WARNING, "out of memory for the acl decision cache: not caching");
+	}
 	rc = mosquitto_callback_register(identifier, MOSQ_EVT_RELOAD, on_reload, NULL, pl);
 	if (rc == MOSQ_ERR_SUCCESS) rc = sync_callbacks(pl, wa_policy_hooks(wa_auth_policy(pl->auth)));
+	if (rc == MOSQ_ERR_SUCCESS) sync_cache(pl, wa_policy_acl_cacheable(wa_auth_policy(pl->auth)));
 	if (rc != MOSQ_ERR_SUCCESS) {
 		plugin_free(pl);
 		return rc;

@@ -29,6 +29,9 @@ struct wa_policy {
 	size_t len;
 	unsigned hooks;           /* from the gate's report */
 	int acl_long;             /* acl_check takes 7 arguments (payload, qos, retain) */
+	int acl_cacheable;        /* wasm_auth_acl_cacheable() returned 1 (4-argument acl_check only) */
+	uint64_t epoch;           /* see wa_policy_epoch */
+	uint64_t failures;        /* failure decisions given so far */
 	struct wa_engine *eng;    /* NULL after a failure, until re-created */
 	struct wa_host host;
 	uint32_t buf, cap;        /* the guest's request buffer */
@@ -38,6 +41,9 @@ struct wa_policy {
 	time_t last_report;
 	unsigned suppressed;
 };
+
+/* Source of wa_policy_epoch values: unique across every policy of the process. */
+static uint64_t epochs;
 
 static struct wa_budget request_budget(const struct wa_policy *p)
 {
@@ -106,6 +112,7 @@ static enum wa_decision fail(struct wa_policy *p, enum wa_hook hook, int discard
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
+	p->failures++;
 	report(p, WA_LOG_ERR, "%s failed, request %s: %s", wa_hooks[hook].name,
 	       decision_text(p->cfg->on_error), why);
 	if (discard) drop(p);
@@ -170,11 +177,22 @@ static int instantiate(struct wa_policy *p, char *err, size_t errlen)
 		snprintf(err, errlen, "built for ABI %d, this plugin speaks %d", version, WA_ABI_VERSION);
 		goto fail;
 	}
+	p->acl_cacheable = 0;
+	if (!p->acl_long && (p->hooks & (1u << WA_HOOK_ACL_CHECK)) && wa_engine_has(p->eng, WA_EXPORT_ACL_CACHEABLE_FN)) {
+		int32_t cacheable = 0;
+		trap = wa_engine_call(p->eng, WA_EXPORT_ACL_CACHEABLE_FN, NULL, 0, &cacheable, request_budget(p));
+		if (trap) {
+			snprintf(err, errlen, "%s trapped: %s", WA_EXPORT_ACL_CACHEABLE, trap);
+			goto fail;
+		}
+		p->acl_cacheable = cacheable == 1;
+	}
 	trap = ensure_buffer(p, WA_INITIAL_REQUEST_BUFFER);
 	if (trap) {
 		snprintf(err, errlen, "%s(%u): %s", WA_EXPORT_BUFFER, WA_INITIAL_REQUEST_BUFFER, trap);
 		goto fail;
 	}
+	p->epoch = ++epochs;
 	return 0;
 fail:
 	drop(p);
@@ -228,6 +246,21 @@ void wa_policy_free(struct wa_policy *p)
 unsigned wa_policy_hooks(const struct wa_policy *p)
 {
 	return p->hooks;
+}
+
+int wa_policy_acl_cacheable(const struct wa_policy *p)
+{
+	return p->acl_cacheable;
+}
+
+uint64_t wa_policy_epoch(const struct wa_policy *p)
+{
+	return p->epoch;
+}
+
+uint64_t wa_policy_failures(const struct wa_policy *p)
+{
+	return p->failures;
 }
 
 /* Calls a lifecycle hook with the Options descriptor (plugin_init, security_init) or plain
@@ -286,6 +319,7 @@ int wa_policy_plugin_init(struct wa_policy *p, char *err, size_t errlen)
 
 int wa_policy_security_init(struct wa_policy *p, int reload, char *err, size_t errlen)
 {
+	p->epoch = ++epochs; /* the policy may have re-read its rules */
 	return init_hook(p, WA_HOOK_SECURITY_INIT, 1, reload ? 1u : 0u, err, errlen);
 }
 

@@ -25,6 +25,15 @@ void wa_policy_free(struct wa_policy *p);
 /* Bit (1u << enum wa_hook) for every hook the module exports. */
 unsigned wa_policy_hooks(const struct wa_policy *p);
 
+/* The decision cache's inputs (acl_cache.h). acl_cacheable: the module exports
+ * wasm_auth_acl_cacheable() returning 1 and the 4-argument acl_check. epoch: changes, to a value
+ * no policy of this process had before, whenever an instance is created or security_init runs:
+ * decisions from an older epoch may no longer hold. failures: counts failure decisions (a
+ * request whose count moved did not get the guest's own decision). */
+int wa_policy_acl_cacheable(const struct wa_policy *p);
+uint64_t wa_policy_epoch(const struct wa_policy *p);
+uint64_t wa_policy_failures(const struct wa_policy *p);
+
 /* Lifecycle. The init hooks return 0, or -1 with the reason in err when the hook trapped or
  * returned 0 (refused). Hooks the module does not export succeed trivially. */
 int wa_policy_plugin_init(struct wa_policy *p, char *err, size_t errlen);

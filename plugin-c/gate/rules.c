@@ -269,6 +269,8 @@ static int check_exports(const struct wa_module *m, struct wa_gate_report *rep, 
 		return -1;
 	}
 	if(check_func_export(m, ex, buffer_sig, &which, e)) return -1;
+	ex = find_export(m, WA_EXPORT_ACL_CACHEABLE); /* optional */
+	if(ex && check_func_export(m, ex, abi_version_sig, &which, e)) return -1;
 	for(int h = 0; h < WA_HOOK_COUNT; h++){
 		ex = find_export(m, wa_hooks[h].name);
 		if(!ex) continue;
