@@ -597,6 +597,18 @@ static void test_policy(void)
 	           "export acl_check has type (i32,i32,i32)->i32 but the host calls it as (i32,i32,i32,i32)->i32 or (i32,i32,i32,i32,i32,i32,i32)->i32");
 	exports(pol_set(&p, 7), 4, "memory", 2, 0, "wasm_auth_abi_version", 0, 1, "wasm_auth_buffer", 0, 2, "acl_check", 2, 0);
 	pol_expect("hook_not_function", &p, &cfg, "export acl_check must be a function");
+	/* The optional wasm_auth_acl_cacheable: exactly ()->i32. */
+	exports(pol_set(&p, 7), 5, "memory", 2, 0, "wasm_auth_abi_version", 0, 1, "wasm_auth_buffer", 0, 2,
+	        "acl_check", 0, 3, "wasm_auth_acl_cacheable", 0, 2);
+	pol_expect("acl_cacheable_signature", &p, &cfg,
+	           "export wasm_auth_acl_cacheable has type (i32)->i32 but the host calls it as ()->i32");
+	exports(pol_set(&p, 7), 5, "memory", 2, 0, "wasm_auth_abi_version", 0, 1, "wasm_auth_buffer", 0, 2,
+	        "acl_check", 0, 3, "wasm_auth_acl_cacheable", 0, 1);
+	pol_build(&p, &m);
+	checks++;
+	if(wa_gate_check(m.b, m.n, &cfg, &rep, err, sizeof err)){
+		failf("acl_cacheable_accepted", "rc/err \"%s\"", err);
+	}
 	exports(pol_set(&p, 7), 4, "memory", 2, 0, "wasm_auth_abi_version", 0, 1, "wasm_auth_buffer", 0, 2, "plugin_cleanup", 0, 6);
 	pol_expect("no_request_hook", &p, &cfg, "no request hook exported");
 	exports(pol_set(&p, 7), 5, "memory", 2, 0, "wasm_auth_abi_version", 0, 1, "wasm_auth_buffer", 0, 2, "acl_check", 0, 3,
