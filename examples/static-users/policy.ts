@@ -144,3 +144,12 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
   }
   return Decision.Deny;
 }
+
+/**
+ * Opts in to the host's ACL decision cache (docs/ABI.md, "Decision cache"): acl_check above is a
+ * pure function of (clientid, username, topic, access), so the plugin may remember its answers
+ * per client instead of calling it again.
+ */
+export function wasm_auth_acl_cacheable(): i32 {
+  return 1;
+}
