@@ -160,3 +160,6 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
   if (!haveAcl) return Decision.Allow;
   return aclAllows(clientid, username, topic, access) ? Decision.Allow : Decision.Deny;
 }
+
+/** Opts in to the host's ACL decision cache: acl_check depends only on its arguments and the rules security_init loaded. */
+export function wasm_auth_acl_cacheable(): i32 { return 1; }
