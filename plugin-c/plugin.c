@@ -182,6 +182,7 @@ static void sync_cache(struct plugin *pl, int want)
 			return;
 		}
 		pl->caching = 1;
+		wa_log(WA_LOG_NOTICE, "the policy declares its acl decisions cacheable: caching them per client");
 	} else if (!want && pl->caching) {
 		mosquitto_callback_unregister(pl->id, MOSQ_EVT_DISCONNECT, on_disconnect, NULL);
 		pl->caching = 0;
