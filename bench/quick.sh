@@ -10,9 +10,11 @@ calls=${BENCH_QUICK_CALLS:-1000000}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
-"$inproc" -l default --acl-file-subscribe -o wasm_module="$default_wasm" -o password_file="$data/passwd" \
+# wasm_acl_cache=off: the headline is the uncached cost of a policy call (the default policy opts
+# in to the decision cache; docs/BENCHMARKS.md "Decision cache" has the cached figures).
+"$inproc" -l default --acl-file-subscribe -o wasm_module="$default_wasm" -o wasm_acl_cache=off -o password_file="$data/passwd" \
 	-o acl_file="$data/acl" --acl-calls "$calls" --auth-calls 200 "$plugin" | tee -a "$out"
-"$inproc" -l example -o wasm_module="$example_wasm" -o password_file="$data/passwd" \
+"$inproc" -l example -o wasm_module="$example_wasm" -o wasm_acl_cache=off -o password_file="$data/passwd" \
 	--acl-calls "$calls" --auth-calls 200 "$plugin" | tee -a "$out"
 "$inproc" -l native -o password_file="$data/passwd" \
 	--acl-calls "$calls" --auth-calls 200 "$native" | tee -a "$out"

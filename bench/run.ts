@@ -109,10 +109,10 @@ const CONFIGS: Config[] = [
     conf: () => ["allow_anonymous true"] },
   { key: "default", label: "(1) default policy (wasm)", ours: true, needs: [PLUGIN, DEFAULT_WASM],
     conf: () => ["allow_anonymous false", `plugin ${PLUGIN}`, `plugin_opt_wasm_module ${DEFAULT_WASM}`,
-      `plugin_opt_password_file ${DATA}/passwd`, `plugin_opt_acl_file ${DATA}/acl`] },
+      "plugin_opt_wasm_acl_cache off", `plugin_opt_password_file ${DATA}/passwd`, `plugin_opt_acl_file ${DATA}/acl`] },
   { key: "example", label: "(2) hand-written AS (wasm)", ours: true, needs: [PLUGIN, EXAMPLE_WASM],
     conf: () => ["allow_anonymous false", `plugin ${PLUGIN}`, `plugin_opt_wasm_module ${EXAMPLE_WASM}`,
-      `plugin_opt_password_file ${DATA}/passwd`] },
+      "plugin_opt_wasm_acl_cache off", `plugin_opt_password_file ${DATA}/passwd`] },
   { key: "native", label: "(3) native C plugin", ours: false, needs: [NATIVE],
     conf: () => ["allow_anonymous false", `plugin ${NATIVE}`, `plugin_opt_password_file ${DATA}/passwd`] },
   { key: "file", label: "(4) password_file + acl_file", ours: false, needs: [],
@@ -153,9 +153,10 @@ function inprocOpts(label: string): string[] {
   }
   if (label === "default") {
     // The default policy reproduces acl_file, which does not check SUBSCRIBE (see docs).
-    return ["--acl-file-subscribe", "-o", `wasm_module=${DEFAULT_WASM}`, "-o", `password_file=${DATA}/passwd`, "-o", `acl_file=${DATA}/acl`, PLUGIN];
+    return ["--acl-file-subscribe", "-o", `wasm_module=${DEFAULT_WASM}`, "-o", "wasm_acl_cache=off", "-o", `password_file=${DATA}/passwd`, "-o", `acl_file=${DATA}/acl`, PLUGIN];
   }
-  if (label === "example") return ["-o", `wasm_module=${EXAMPLE_WASM}`, "-o", `password_file=${DATA}/passwd`, PLUGIN];
+  // wasm_acl_cache off: the headline is the uncached policy call (docs/BENCHMARKS.md "Decision cache").
+  if (label === "example") return ["-o", `wasm_module=${EXAMPLE_WASM}`, "-o", "wasm_acl_cache=off", "-o", `password_file=${DATA}/passwd`, PLUGIN];
   return ["-o", `password_file=${DATA}/passwd`, NATIVE];
 }
 
