@@ -40,6 +40,10 @@ export class LineReader {
   }
 
   /** Byte at offset `i`. */
+  // Inline: as a call it costs a shadow-stack prologue (managed `this`) per byte, which was
+  // most of a password file's load time (~360K Ir per line for 1,001 users).
+  // @ts-ignore: decorator
+  @inline
   at(i: i32): u32 {
     return <u32>load<u8>(this.base + <usize>i);
   }

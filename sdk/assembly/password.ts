@@ -23,6 +23,18 @@ export class PasswordHash {
     this.utf8 = String.UTF8.encode(hash);
   }
 
+  /**
+   * Copies the `n` bytes at `p` (a hash already in UTF-8, e.g. read from a password file)
+   * without decoding them into a string first; allocates.
+   */
+  static fromBytes(p: usize, n: i32): PasswordHash {
+    const h = new PasswordHash("");
+    const b = new ArrayBuffer(n);
+    memory.copy(changetype<usize>(b), p, <usize>n);
+    h.utf8 = b;
+    return h;
+  }
+
   /** True when `password` matches; false for null or when the hash is malformed. */
   verify(password: Str | null): bool {
     if (password === null) return false;

@@ -94,6 +94,16 @@ describe("passwords", () => {
     expect(h.verify(str("wrong"))).toBe(false);
     expect(h.verify(null)).toBe(false);
   });
+
+  it("keeps a hash given as bytes, as a password file holds it", () => {
+    const line = str("bob:" + BOB_HASH + "\n");
+    const h = PasswordHash.fromBytes(line.ptr + 4, <i32>line.len - 5);
+    expect(h.verify(str("hunter2"))).toBe(true);
+    expect(h.verify(str("hunter3"))).toBe(false);
+    // Cut short (a whole base64 group, as a lenient decoder would ignore missing padding): no match.
+    expect(PasswordHash.fromBytes(line.ptr + 4, <i32>line.len - 9).verify(str("hunter2"))).toBe(false);
+    line.free();
+  });
 });
 
 describe("ABI exports and constants", () => {
