@@ -1,8 +1,10 @@
 /* The ACL decision cache (acl_cache.h). A hash table of clients by pointer (chained); each
- * client holds a direct-mapped table of WA_ACL_CACHE_ENTRIES decisions, indexed by a hash of
- * topic and access. A slot is compared in full (hash, access, length, bytes): a hash collision
- * is a miss, never a wrong decision. Memory: entries are fixed-size and the identity strings are
+ * client holds WA_ACL_CACHE_ENTRIES decisions in two-way sets (a pair of topics that share a set
+ * does not evict each other on every call), indexed by a hash of topic and access. A slot is
+ * compared in full (hash, access, length, bytes): a hash collision is a miss, never a wrong
+ * decision. Memory: entries are fixed-size and the identity strings are
  * counted; past WA_ACL_CACHE_MAX_BYTES whole clients are evicted. */
+#define _POSIX_C_SOURCE 200809L /* strnlen */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,9 @@
 
 #if (WA_ACL_CACHE_ENTRIES & (WA_ACL_CACHE_ENTRIES - 1u)) || (WA_ACL_CACHE_BUCKETS & (WA_ACL_CACHE_BUCKETS - 1u))
 #error "WA_ACL_CACHE_ENTRIES and WA_ACL_CACHE_BUCKETS must be powers of two"
+#endif
+#if WA_ACL_CACHE_ENTRIES < 2u
+#error "WA_ACL_CACHE_ENTRIES holds two-way sets: at least 2"
 #endif
 
 struct entry {
@@ -46,20 +51,42 @@ static unsigned bucket_of(const void *key)
 	return (unsigned)(v >> 20) & (WA_ACL_CACHE_BUCKETS - 1u);
 }
 
-/* FNV-1a over the topic and the access bits; *len gets the topic length, or a value above the
- * cap (the topic is not cacheable). */
+#define SETS (WA_ACL_CACHE_ENTRIES / 2u)
+
+/* A multiplicative hash of the topic taken 8 bytes at a time (the last word overlaps the one
+ * before it), its length and the access bits: a byte-wise hash cost more than the rest of a hit.
+ * *len gets the topic length, WA_ACL_CACHE_TOPIC_BYTES or more when it is not cacheable. */
 static uint32_t topic_hash(const char *topic, int access, size_t *len)
 {
-	uint32_t h = 2166136261u;
-	size_t n = 0;
+	size_t n = strnlen(topic, WA_ACL_CACHE_TOPIC_BYTES);
+	uint64_t h = (uint64_t)n * 0x9E3779B97F4A7C15ull ^ (uint64_t)(unsigned)access;
+	uint64_t w;
+	size_t i = 0;
 
-	for (; topic[n]; n++) {
-		if (n == WA_ACL_CACHE_TOPIC_BYTES) break;
-		h = (h ^ (uint8_t)topic[n]) * 16777619u;
-	}
 	*len = n;
-	h = (h ^ (uint32_t)access) * 16777619u;
-	return h ^ (h >> 15);
+	if (n < 8) {
+		w = 0;
+		memcpy(&w, topic, n);
+		h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+	} else {
+		for (; i + 8 < n; i += 8) {
+			memcpy(&w, topic + i, 8);
+			h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+		}
+		memcpy(&w, topic + n - 8, 8);
+		h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+	}
+	/* A product's low bits depend only on its operands' low bits: fold the high half down. */
+	h ^= h >> 29;
+	h *= 0xBF58476D1CE4E5B9ull;
+	h ^= h >> 32;
+	return (uint32_t)h;
+}
+
+static int entry_is(const struct entry *en, uint32_t h, int access, const char *topic, size_t len)
+{
+	return en->state && en->hash == h && en->access == (uint8_t)access && en->len == len &&
+	       memcmp(en->topic, topic, len) == 0;
 }
 
 static int same_str(const char *a, const char *b)
@@ -133,11 +160,8 @@ int wa_acl_cache_get(struct wa_acl_cache *c, const void *client, const char *cli
 	if (!cl || !same_str(cl->clientid, clientid) || !same_str(cl->username, username)) return 0;
 	h = topic_hash(topic, access, &len);
 	if (len >= WA_ACL_CACHE_TOPIC_BYTES) return 0;
-	en = &cl->e[h & (WA_ACL_CACHE_ENTRIES - 1u)];
-	if (!en->state || en->hash != h || en->access != (uint8_t)access || en->len != len ||
-	    memcmp(en->topic, topic, len) != 0) {
-		return 0;
-	}
+	en = &cl->e[(h & (SETS - 1u)) * 2u];
+	if (!entry_is(en, h, access, topic, len) && !entry_is(++en, h, access, topic, len)) return 0;
 	*d = (enum wa_decision)(en->state - 1u);
 	return 1;
 }
@@ -217,7 +241,15 @@ void wa_acl_cache_put(struct wa_acl_cache *c, const void *client, const char *cl
 	}
 	if (!cl) cl = add(c, client, clientid, username);
 	if (!cl) return;
-	en = &cl->e[h & (WA_ACL_CACHE_ENTRIES - 1u)];
+	en = &cl->e[(h & (SETS - 1u)) * 2u];
+	/* A new topic goes to way 0 and what was there moves to way 1 (the older one leaves). */
+	if (!entry_is(&en[0], h, access, topic, len)) {
+		if (entry_is(&en[1], h, access, topic, len)) {
+			en = &en[1];
+		} else if (en[0].state) {
+			en[1] = en[0];
+		}
+	}
 	en->hash = h;
 	en->len = (uint16_t)len;
 	en->access = (uint8_t)access;

@@ -49,7 +49,7 @@
 
 /* ACL decision cache (option wasm_acl_cache, only for policies that export
  * wasm_auth_acl_cacheable() returning 1 and the 4-argument acl_check). */
-#define WA_ACL_CACHE_ENTRIES      32u                    /* per client, direct-mapped; a power of two */
+#define WA_ACL_CACHE_ENTRIES      32u                    /* per client, in two-way sets; a power of two */
 #define WA_ACL_CACHE_TOPIC_BYTES  256u                   /* longer topics are never cached */
 #define WA_ACL_CACHE_MAX_BYTES    (16u * 1024u * 1024u)  /* all clients' entries and identities together;
                                                             whole clients are evicted beyond it */
