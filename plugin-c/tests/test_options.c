@@ -31,6 +31,7 @@ static void defaults(void)
 	CHECK_INT(cfg.max_payload, WA_MAX_PAYLOAD_BYTES);
 	CHECK_INT(cfg.fuel, WA_DEFAULT_FUEL);
 	CHECK_INT(cfg.timeout_ms, WA_DEFAULT_TIMEOUT_MS);
+	CHECK_INT(cfg.acl_cache, 1);
 	wa_options_free(opts);
 }
 
@@ -40,15 +41,16 @@ static void overrides(void)
 		{ "wasm_module", "/a.wasm" }, { "wasm_on_error", "defer" }, { "wasm_max_module_bytes", "1000" },
 		{ "wasm_max_memory_pages", "65536" }, { "wasm_max_payload", "0" }, { "wasm_fuel", "5" },
 		{ "wasm_timeout_ms", "3600000" }, { "wasm_module", "/b.wasm" }, { "other", NULL },
+		{ "wasm_acl_cache", "off" },
 	};
 	struct wa_options *opts;
 	struct wa_config cfg;
 	char err[256];
 
-	opts = wa_options_new(kv, 9, err, sizeof err);
+	opts = wa_options_new(kv, 10, err, sizeof err);
 	CHECK(opts != NULL);
 	if (!opts) return;
-	CHECK_INT(opts->count, 9); /* every pair is kept, in order, for the policy */
+	CHECK_INT(opts->count, 10); /* every pair is kept, in order, for the policy */
 	CHECK_STR(opts->items[0].value, "/a.wasm");
 	CHECK_STR(opts->items[8].value, ""); /* NULL value: empty */
 	CHECK_INT(wa_config_parse(opts, &cfg, err, sizeof err), 0);
@@ -59,6 +61,7 @@ static void overrides(void)
 	CHECK_INT(cfg.max_payload, 0);
 	CHECK_INT(cfg.fuel, 5);
 	CHECK_INT(cfg.timeout_ms, 3600000);
+	CHECK_INT(cfg.acl_cache, 0);
 	CHECK(wa_options_find(opts, "other", 5) == &opts->items[8]);
 	CHECK(wa_options_find(opts, "othe", 4) == NULL);
 	wa_options_free(opts);
@@ -71,6 +74,7 @@ static void errors(void)
 	const struct wa_kv none[] = { { "x", "y" } };
 	const struct wa_kv empty[] = { { "wasm_module", "" } };
 	const struct wa_kv bad_error[] = { { "wasm_module", "m" }, { "wasm_on_error", "allow" } };
+	const struct wa_kv bad_cache[] = { { "wasm_module", "m" }, { "wasm_acl_cache", "yes" } };
 	const struct wa_kv bad_fuel[] = { { "wasm_module", "m" }, { "wasm_fuel", "0" } };
 	const struct wa_kv bad_pages[] = { { "wasm_module", "m" }, { "wasm_max_memory_pages", "65537" } };
 	const struct wa_kv signed_num[] = { { "wasm_module", "m" }, { "wasm_timeout_ms", "-1" } };
@@ -82,6 +86,8 @@ static void errors(void)
 	CHECK_INT(parse(empty, 1, &cfg, err, sizeof err), -1);
 	CHECK_INT(parse(bad_error, 2, &cfg, err, sizeof err), -1);
 	CHECK(strstr(err, "wasm_on_error") != NULL);
+	CHECK_INT(parse(bad_cache, 2, &cfg, err, sizeof err), -1);
+	CHECK(strstr(err, "wasm_acl_cache") != NULL);
 	CHECK_INT(parse(bad_fuel, 2, &cfg, err, sizeof err), -1);
 	CHECK(strstr(err, "wasm_fuel") != NULL);
 	CHECK_INT(parse(bad_pages, 2, &cfg, err, sizeof err), -1);
