@@ -101,6 +101,7 @@ static void drop(struct wa_policy *p)
 {
 	wa_engine_free(p->eng);
 	p->eng = NULL;
+	p->epoch = ++epochs; /* no cached decision of the discarded instance is served meanwhile */
 }
 
 /* The failure decision for a request, logged. discard = 1 when the instance is no longer trusted. */

@@ -27,9 +27,9 @@ unsigned wa_policy_hooks(const struct wa_policy *p);
 
 /* The decision cache's inputs (acl_cache.h). acl_cacheable: the module exports
  * wasm_auth_acl_cacheable() returning 1 and the 4-argument acl_check. epoch: changes, to a value
- * no policy of this process had before, whenever an instance is created or security_init runs:
- * decisions from an older epoch may no longer hold. failures: counts failure decisions (a
- * request whose count moved did not get the guest's own decision). */
+ * no policy of this process had before, whenever an instance is created or discarded or
+ * security_init runs: decisions from an older epoch may no longer hold. failures: counts
+ * failure decisions (a request whose count moved did not get the guest's own decision). */
 int wa_policy_acl_cacheable(const struct wa_policy *p);
 uint64_t wa_policy_epoch(const struct wa_policy *p);
 uint64_t wa_policy_failures(const struct wa_policy *p);
