@@ -235,6 +235,45 @@ static void recovery(void)
 	wa_auth_free(a);
 }
 
+/* The decision cache's inputs: the declaration is read (4-argument form only), the epoch moves
+ * when an instance is discarded, re-created or re-initialised, failures are counted. */
+static void cache_inputs(void)
+{
+	struct wa_auth *a = load("cacheable"), *b = load("cacheable7"), *c = load("basic");
+	struct wa_policy *p;
+	char err[256];
+	uint64_t e0, f0;
+
+	if (!CHECK(a != NULL) || !CHECK(b != NULL) || !CHECK(c != NULL)) goto out;
+	p = wa_auth_policy(a);
+	CHECK_INT(wa_policy_acl_cacheable(p), 1);
+	CHECK_INT(wa_policy_acl_cacheable(wa_auth_policy(b)), 0);
+	CHECK_INT(wa_policy_acl_cacheable(wa_auth_policy(c)), 0);
+	e0 = wa_policy_epoch(p);
+	f0 = wa_policy_failures(p);
+	CHECK(e0 != wa_policy_epoch(wa_auth_policy(b)));
+	CHECK_INT(acl(a, "pub"), WA_ALLOW);
+	CHECK_INT(acl(a, "x"), WA_DENY);
+	CHECK(wa_policy_epoch(p) == e0);
+	CHECK(wa_policy_failures(p) == f0);
+	CHECK_INT(acl(a, "trap"), WA_DENY);
+	CHECK(wa_policy_failures(p) == f0 + 1);
+	CHECK(wa_policy_epoch(p) != e0); /* discarded */
+	e0 = wa_policy_epoch(p);
+	CHECK_INT(acl(a, "pub"), WA_ALLOW);
+	CHECK(wa_policy_epoch(p) != e0); /* re-created */
+	CHECK_INT(wa_policy_acl_cacheable(p), 1);
+	e0 = wa_policy_epoch(p);
+	wa_policy_security_cleanup(p, 1);
+	CHECK_INT(wa_policy_security_init(p, 1, err, sizeof err), 0);
+	CHECK(wa_policy_epoch(p) != e0); /* re-initialised */
+	CHECK(wa_policy_failures(p) == f0 + 1);
+out:
+	wa_auth_free(a);
+	wa_auth_free(b);
+	wa_auth_free(c);
+}
+
 static void psk(void)
 {
 	struct wa_auth *a = load("basic");
@@ -514,6 +553,7 @@ int main(void)
 	failures();
 	rate_limit();
 	recovery();
+	cache_inputs();
 	psk();
 	acl_long_form();
 	load_errors();
