@@ -8,10 +8,10 @@
 /* Module gate */
 #define WA_MAX_MODULE_BYTES       (8u * 1024u * 1024u)   /* option wasm_max_module_bytes */
 #define WA_MAX_MEMORY_PAGES       256u                   /* option wasm_max_memory_pages (16 MiB) */
-#define WA_MAX_TABLE_ELEMS        10000u
-#define WA_MAX_FUNCTIONS          50000u
-#define WA_MAX_GLOBALS            1000u
-#define WA_MAX_DATA_BYTES         (4u * 1024u * 1024u)
+#define WA_MAX_TABLE_ELEMS        10000u                 /* option wasm_max_table_elems */
+#define WA_MAX_FUNCTIONS          50000u                 /* option wasm_max_functions (defined + imported) */
+#define WA_MAX_GLOBALS            1000u                  /* option wasm_max_globals (defined + imported) */
+#define WA_MAX_DATA_BYTES         (4u * 1024u * 1024u)   /* option wasm_max_data_bytes (all segments) */
 /* Implementation limits: the gate applies them even with --validate-only, so that a module it
  * accepts is one wasm3 loads (checked by the gate's tests), and to bound its own time and memory.
  * Frames and names are wasm3's validator limits (d_m3ValCtrlDepth, d_m3MaxSaneUtf8Length).

@@ -95,6 +95,8 @@ bad:
 int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *err, size_t errlen)
 {
 	uint64_t module_bytes = WA_MAX_MODULE_BYTES, pages = WA_MAX_MEMORY_PAGES;
+	uint64_t table = WA_MAX_TABLE_ELEMS, functions = WA_MAX_FUNCTIONS, globals = WA_MAX_GLOBALS;
+	uint64_t data = WA_MAX_DATA_BYTES;
 	uint64_t payload = WA_MAX_PAYLOAD_BYTES, fuel = WA_DEFAULT_FUEL, timeout = WA_DEFAULT_TIMEOUT_MS;
 	const char *on_error = get(opts, WA_OPT_ON_ERROR);
 	const char *acl_cache = get(opts, WA_OPT_ACL_CACHE);
@@ -122,9 +124,17 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 		return -1;
 	}
 	/* Upper bounds: a module the gate can still hold in memory, wasm's 4 GiB address space,
-	 * MQTT's largest payload, and budgets whose init multiples (WA_INIT_BUDGET_FACTOR) fit. */
+	 * MQTT's largest payload, and budgets whose init multiples (WA_INIT_BUDGET_FACTOR) fit.
+	 * Like module size and memory, the gate's counts may be raised above limits.h's defaults,
+	 * up to the limits V8 sets for any module (10M table elements, 1M functions, 1M globals),
+	 * so that the Node host can still run what the plugin accepts; data is bounded by the
+	 * largest module. At least one function: a policy exports a hook. */
 	if (parse_number(opts, WA_OPT_MAX_MODULE_BYTES, 8, 1u << 30, &module_bytes, err, errlen) ||
 	    parse_number(opts, WA_OPT_MAX_MEMORY_PAGES, 1, 65536, &pages, err, errlen) ||
+	    parse_number(opts, WA_OPT_MAX_TABLE_ELEMS, 0, 10000000, &table, err, errlen) ||
+	    parse_number(opts, WA_OPT_MAX_FUNCTIONS, 1, 1000000, &functions, err, errlen) ||
+	    parse_number(opts, WA_OPT_MAX_GLOBALS, 0, 1000000, &globals, err, errlen) ||
+	    parse_number(opts, WA_OPT_MAX_DATA_BYTES, 0, 1u << 30, &data, err, errlen) ||
 	    parse_number(opts, WA_OPT_MAX_PAYLOAD, 0, 268435455, &payload, err, errlen) ||
 	    parse_number(opts, WA_OPT_FUEL, 1, 1000000000000000ull, &fuel, err, errlen) ||
 	    parse_number(opts, WA_OPT_TIMEOUT_MS, 1, 3600000, &timeout, err, errlen)) {
@@ -132,6 +142,10 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	}
 	cfg->max_module_bytes = (uint32_t)module_bytes;
 	cfg->max_memory_pages = (uint32_t)pages;
+	cfg->max_table_elems = (uint32_t)table;
+	cfg->max_functions = (uint32_t)functions;
+	cfg->max_globals = (uint32_t)globals;
+	cfg->max_data_bytes = (uint32_t)data;
 	cfg->max_payload = (uint32_t)payload;
 	cfg->fuel = (int64_t)fuel;
 	cfg->timeout_ms = (uint32_t)timeout;

@@ -32,6 +32,10 @@ struct wa_config {
 	enum wa_decision on_error;  /* wasm_on_error: deny (default) | defer */
 	uint32_t max_module_bytes;  /* wasm_max_module_bytes */
 	uint32_t max_memory_pages;  /* wasm_max_memory_pages */
+	uint32_t max_table_elems;   /* wasm_max_table_elems */
+	uint32_t max_functions;     /* wasm_max_functions: defined + imported */
+	uint32_t max_globals;       /* wasm_max_globals: defined + imported */
+	uint32_t max_data_bytes;    /* wasm_max_data_bytes: all data segments together */
 	uint32_t max_payload;       /* wasm_max_payload */
 	int64_t fuel;               /* wasm_fuel: per request hook call */
 	uint32_t timeout_ms;        /* wasm_timeout_ms: per request hook call */
@@ -42,6 +46,10 @@ struct wa_config {
 #define WA_OPT_ON_ERROR         "wasm_on_error"
 #define WA_OPT_MAX_MODULE_BYTES "wasm_max_module_bytes"
 #define WA_OPT_MAX_MEMORY_PAGES "wasm_max_memory_pages"
+#define WA_OPT_MAX_TABLE_ELEMS  "wasm_max_table_elems"
+#define WA_OPT_MAX_FUNCTIONS    "wasm_max_functions"
+#define WA_OPT_MAX_GLOBALS      "wasm_max_globals"
+#define WA_OPT_MAX_DATA_BYTES   "wasm_max_data_bytes"
 #define WA_OPT_MAX_PAYLOAD      "wasm_max_payload"
 #define WA_OPT_FUEL             "wasm_fuel"
 #define WA_OPT_TIMEOUT_MS       "wasm_timeout_ms"

@@ -221,6 +221,10 @@ struct wa_policy *wa_policy_new(const uint8_t *bytes, size_t len, const struct w
 	wa_gate_config_defaults(&gc);
 	gc.max_module_bytes = cfg->max_module_bytes;
 	gc.max_memory_pages = cfg->max_memory_pages;
+	gc.max_table_elems = cfg->max_table_elems;
+	gc.max_functions = cfg->max_functions;
+	gc.max_globals = cfg->max_globals;
+	gc.max_data_bytes = cfg->max_data_bytes;
 	memset(&rep, 0, sizeof rep);
 	if (wa_gate_check(bytes, len, &gc, &rep, err, errlen) != 0) goto fail;
 	if (wa_gate_meter(bytes, len, &p->bytes, &p->len, err, errlen) != 0) goto fail;

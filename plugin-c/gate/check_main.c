@@ -21,9 +21,14 @@ static void usage(FILE *f)
 		"                           (no caps, no ABI rules)\n"
 		"  --max-module-bytes N     cap (default %u, plugin_opt_wasm_max_module_bytes)\n"
 		"  --max-memory-pages N     cap (default %u, plugin_opt_wasm_max_memory_pages)\n"
+		"  --max-table-elems N      cap (default %u, plugin_opt_wasm_max_table_elems)\n"
+		"  --max-functions N        cap (default %u, plugin_opt_wasm_max_functions)\n"
+		"  --max-globals N          cap (default %u, plugin_opt_wasm_max_globals)\n"
+		"  --max-data-bytes N       cap (default %u, plugin_opt_wasm_max_data_bytes)\n"
 		"  --meter OUT.wasm         also write the fuel-metered module the plugin would run\n"
 		"                           (one FILE only)\n",
-		WA_MAX_MODULE_BYTES, WA_MAX_MEMORY_PAGES);
+		WA_MAX_MODULE_BYTES, WA_MAX_MEMORY_PAGES, WA_MAX_TABLE_ELEMS, WA_MAX_FUNCTIONS, WA_MAX_GLOBALS,
+		WA_MAX_DATA_BYTES);
 }
 
 /* Reads the file the way the plugin does (plugin-c/auth.c), with the same messages: a regular
@@ -175,6 +180,14 @@ int main(int argc, char **argv)
 			if(parse_u32(argv[++i], &cfg.max_module_bytes)) goto bad;
 		}else if(!strcmp(a, "--max-memory-pages") && i + 1 < argc){
 			if(parse_u32(argv[++i], &cfg.max_memory_pages)) goto bad;
+		}else if(!strcmp(a, "--max-table-elems") && i + 1 < argc){
+			if(parse_u32(argv[++i], &cfg.max_table_elems)) goto bad;
+		}else if(!strcmp(a, "--max-functions") && i + 1 < argc){
+			if(parse_u32(argv[++i], &cfg.max_functions)) goto bad;
+		}else if(!strcmp(a, "--max-globals") && i + 1 < argc){
+			if(parse_u32(argv[++i], &cfg.max_globals)) goto bad;
+		}else if(!strcmp(a, "--max-data-bytes") && i + 1 < argc){
+			if(parse_u32(argv[++i], &cfg.max_data_bytes)) goto bad;
 		}else if(!strcmp(a, "--meter") && i + 1 < argc){
 			meter_out = argv[++i];
 		}else{

@@ -20,12 +20,13 @@ EXPORT("wa_js_hook_count") uint32_t wa_js_hook_count(void)
 	return WA_HOOK_COUNT;
 }
 
-/* The plugin's check (plugin-c/policy.c): default caps, the two that options set.
+/* The plugin's check (plugin-c/policy.c) with the caps that options set (the rest are limits.h's).
  * report (5 + WA_HOOK_COUNT u32s): hooks bitmask, functions, imports, memory pages, data bytes,
  * then per hook the index of the signature that matched. 0 accepted, -1 refused (err says why). */
 EXPORT("wa_js_check")
 int32_t wa_js_check(const uint8_t *bytes, uint32_t len, uint32_t max_module_bytes, uint32_t max_memory_pages,
-                    uint32_t *report, char *err)
+                    uint32_t max_table_elems, uint32_t max_functions, uint32_t max_globals,
+                    uint32_t max_data_bytes, uint32_t *report, char *err)
 {
 	struct wa_gate_config cfg;
 	struct wa_gate_report rep;
@@ -34,6 +35,10 @@ int32_t wa_js_check(const uint8_t *bytes, uint32_t len, uint32_t max_module_byte
 	wa_gate_config_defaults(&cfg);
 	cfg.max_module_bytes = max_module_bytes;
 	cfg.max_memory_pages = max_memory_pages;
+	cfg.max_table_elems = max_table_elems;
+	cfg.max_functions = max_functions;
+	cfg.max_globals = max_globals;
+	cfg.max_data_bytes = max_data_bytes;
 	rc = wa_gate_check(bytes, len, &cfg, &rep, err, WA_GATE_ERR_LEN);
 	if (rc != 0) return -1;
 	report[0] = rep.hooks;

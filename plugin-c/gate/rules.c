@@ -131,22 +131,22 @@ static int check_caps(const struct wa_module *m, const struct wa_gate_config *cf
 	/* Tables cannot grow in the profile (table.grow is reference types): the initial size is all. */
 	if(m->ntables && m->table.min > cfg->max_table_elems){
 		wa_err_set(e, "table section", WA_NO_FUNC, m->sec[4].start ? m->sec[4].content : WA_NO_OFF,
-		           "table of %u elements exceeds the cap of %u", m->table.min, cfg->max_table_elems);
+		           "table of %u elements exceeds the cap of %u (wasm_max_table_elems)", m->table.min, cfg->max_table_elems);
 		return -1;
 	}
 	if(m->nfuncs > cfg->max_functions){
 		wa_err_set(e, "function section", WA_NO_FUNC, WA_NO_OFF,
-		           "%u functions exceed the cap of %u", m->nfuncs, cfg->max_functions);
+		           "%u functions exceed the cap of %u (wasm_max_functions)", m->nfuncs, cfg->max_functions);
 		return -1;
 	}
 	if(m->nglobals > cfg->max_globals){
 		wa_err_set(e, "global section", WA_NO_FUNC, WA_NO_OFF,
-		           "%u globals exceed the cap of %u", m->nglobals, cfg->max_globals);
+		           "%u globals exceed the cap of %u (wasm_max_globals)", m->nglobals, cfg->max_globals);
 		return -1;
 	}
 	if(m->data_bytes > cfg->max_data_bytes){
 		wa_err_set(e, "data section", WA_NO_FUNC, WA_NO_OFF,
-		           "%llu bytes of data segments exceed the cap of %u",
+		           "%llu bytes of data segments exceed the cap of %u (wasm_max_data_bytes)",
 		           (unsigned long long)m->data_bytes, cfg->max_data_bytes);
 		return -1;
 	}

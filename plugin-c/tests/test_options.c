@@ -28,6 +28,10 @@ static void defaults(void)
 	CHECK_INT(cfg.on_error, WA_DENY);
 	CHECK_INT(cfg.max_module_bytes, WA_MAX_MODULE_BYTES);
 	CHECK_INT(cfg.max_memory_pages, WA_MAX_MEMORY_PAGES);
+	CHECK_INT(cfg.max_table_elems, WA_MAX_TABLE_ELEMS);
+	CHECK_INT(cfg.max_functions, WA_MAX_FUNCTIONS);
+	CHECK_INT(cfg.max_globals, WA_MAX_GLOBALS);
+	CHECK_INT(cfg.max_data_bytes, WA_MAX_DATA_BYTES);
 	CHECK_INT(cfg.max_payload, WA_MAX_PAYLOAD_BYTES);
 	CHECK_INT(cfg.fuel, WA_DEFAULT_FUEL);
 	CHECK_INT(cfg.timeout_ms, WA_DEFAULT_TIMEOUT_MS);
@@ -67,6 +71,49 @@ static void overrides(void)
 	wa_options_free(opts);
 }
 
+/* The gate's counts: lowered, raised above limits.h's defaults up to the bounds, and refused
+ * past them with the message every numeric option uses. */
+static void gate_caps(void)
+{
+	const struct wa_kv low[] = {
+		{ "wasm_module", "m" }, { "wasm_max_table_elems", "0" }, { "wasm_max_functions", "1" },
+		{ "wasm_max_globals", "0" }, { "wasm_max_data_bytes", "0" },
+	};
+	const struct wa_kv high[] = {
+		{ "wasm_module", "m" }, { "wasm_max_table_elems", "10000000" }, { "wasm_max_functions", "1000000" },
+		{ "wasm_max_globals", "1000000" }, { "wasm_max_data_bytes", "1073741824" },
+	};
+	const struct {
+		const char *key, *value, *want;
+	} bad[] = {
+		{ "wasm_max_table_elems", "10000001", "option wasm_max_table_elems: \"10000001\" is not a whole number from 0 to 10000000" },
+		{ "wasm_max_functions", "0", "option wasm_max_functions: \"0\" is not a whole number from 1 to 1000000" },
+		{ "wasm_max_globals", "1e3", "option wasm_max_globals: \"1e3\" is not a whole number from 0 to 1000000" },
+		{ "wasm_max_data_bytes", "1073741825", "option wasm_max_data_bytes: \"1073741825\" is not a whole number from 0 to 1073741824" },
+		{ "wasm_max_data_bytes", "", "option wasm_max_data_bytes: \"\" is not a whole number" },
+		{ "wasm_max_functions", "-5", "option wasm_max_functions: \"-5\"" },
+	};
+	struct wa_config cfg;
+	char err[256];
+
+	CHECK_INT(parse(low, 5, &cfg, err, sizeof err), 0);
+	CHECK_INT(cfg.max_table_elems, 0);
+	CHECK_INT(cfg.max_functions, 1);
+	CHECK_INT(cfg.max_globals, 0);
+	CHECK_INT(cfg.max_data_bytes, 0);
+	CHECK_INT(parse(high, 5, &cfg, err, sizeof err), 0);
+	CHECK_INT(cfg.max_table_elems, 10000000);
+	CHECK_INT(cfg.max_functions, 1000000);
+	CHECK_INT(cfg.max_globals, 1000000);
+	CHECK_INT(cfg.max_data_bytes, 1073741824);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		const struct wa_kv kv[] = { { "wasm_module", "m" }, { bad[i].key, bad[i].value } };
+		err[0] = '\0';
+		CHECK_INT(parse(kv, 2, &cfg, err, sizeof err), -1);
+		CHECK(strncmp(err, bad[i].want, strlen(bad[i].want)) == 0);
+	}
+}
+
 static void errors(void)
 {
 	struct wa_config cfg;
@@ -102,6 +149,7 @@ int main(void)
 {
 	defaults();
 	overrides();
+	gate_caps();
 	errors();
 	return check_done();
 }

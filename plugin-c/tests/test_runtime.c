@@ -353,6 +353,11 @@ static void load_errors(void)
 	const char *const refuse_init[] = { "refuse", "init", NULL };
 	const char *const refuse_security[] = { "refuse", "security", NULL };
 	const char *const tiny[] = { "wasm_max_module_bytes", "100", NULL };
+	/* The gate's counts, lowered below what the basic fixture has (an AssemblyScript module:
+	 * several functions, globals and data bytes): each refuses it, naming its option. */
+	const char *const few_functions[] = { "wasm_max_functions", "1", NULL };
+	const char *const no_globals[] = { "wasm_max_globals", "0", NULL };
+	const char *const no_data[] = { "wasm_max_data_bytes", "0", NULL };
 	const char *const bad_option[] = { "wasm_on_error", "allow", NULL };
 	char garbage[600], missing[600];
 	struct wa_kv none[1] = { { "other", "x" } };
@@ -368,6 +373,10 @@ static void load_errors(void)
 	load_error(fixture("basic"), refuse_init, "plugin_init returned 0");
 	load_error(fixture("basic"), refuse_security, "security_init returned 0");
 	load_error(fixture("basic"), tiny, "wasm_max_module_bytes");
+	load_error(fixture("basic"), few_functions, "function section: ");
+	load_error(fixture("basic"), few_functions, " functions exceed the cap of 1 (wasm_max_functions)");
+	load_error(fixture("basic"), no_globals, " globals exceed the cap of 0 (wasm_max_globals)");
+	load_error(fixture("basic"), no_data, " bytes of data segments exceed the cap of 0 (wasm_max_data_bytes)");
 	clear_log();
 	CHECK(load_opts(fixture("basic"), bad_option) == NULL);
 	CHECK_INT(nlines, 1);

@@ -22,7 +22,8 @@ Any string argument may be ${NULL_TOKEN} for an absent value (no username, no pa
 The client behind the request: --client-id (default: acl_check's CLIENTID), --address
 (default: unknown), --protocol 3|4|5 (default: 0, unknown).
 Host settings come from the wasm_* options as in the plugin (wasm_on_error, wasm_fuel,
-wasm_max_payload, wasm_max_memory_pages, wasm_max_module_bytes, wasm_timeout_ms).
+wasm_max_payload, wasm_max_memory_pages, wasm_max_module_bytes, wasm_max_table_elems,
+wasm_max_functions, wasm_max_globals, wasm_max_data_bytes, wasm_timeout_ms).
 Prints allow, deny or defer; psk_key_get prints the key (hex) or none.
 `;
 

@@ -6,6 +6,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { HOOKS, type HookName } from './abi.js';
+import { WA_MAX_DATA_BYTES, WA_MAX_FUNCTIONS, WA_MAX_GLOBALS, WA_MAX_TABLE_ELEMS } from './limits.js';
 
 /** A module the gate refuses; `message` is the plugin's reason, word for word. */
 export class ModuleError extends Error {
@@ -18,10 +19,21 @@ export class ModuleError extends Error {
 /** Exported hooks, each with the index of the signature it uses in HOOKS[].signatures. */
 export type HookSignatures = Partial<Record<HookName, number>>;
 
-/** The caps that plugin options set (the others are limits.h's, inside the gate). */
+/**
+ * The caps that plugin options set (the others are limits.h's, inside the gate). The four counts
+ * are optional: absent means limits.h's default, as in the plugin.
+ */
 export interface RuleLimits {
   maxModuleBytes: number;
   maxMemoryPages: number;
+  /** Initial table size; plugin_opt_wasm_max_table_elems. */
+  maxTableElems?: number;
+  /** Defined + imported functions; plugin_opt_wasm_max_functions. */
+  maxFunctions?: number;
+  /** Defined + imported globals; plugin_opt_wasm_max_globals. */
+  maxGlobals?: number;
+  /** All data segments together; plugin_opt_wasm_max_data_bytes. */
+  maxDataBytes?: number;
 }
 
 /** What the gate reports about a module it accepted (struct wa_gate_report). */
@@ -45,7 +57,8 @@ interface GateExports {
   _initialize(): void;
   wa_js_err_len(): number;
   wa_js_hook_count(): number;
-  wa_js_check(bytes: number, len: number, maxModuleBytes: number, maxMemoryPages: number, report: number, err: number): number;
+  wa_js_check(bytes: number, len: number, maxModuleBytes: number, maxMemoryPages: number, maxTableElems: number,
+    maxFunctions: number, maxGlobals: number, maxDataBytes: number, report: number, err: number): number;
   wa_js_meter(bytes: number, len: number, out: number, err: number): number;
   wa_js_malloc(n: number): number;
   wa_js_free(p: number): void;
@@ -119,7 +132,11 @@ export function checkModule(bytes: Uint8Array, limits: RuleLimits): CheckedModul
   try {
     if (rep === 0) throw new ModuleError('out of memory');
     return withBytes(g, bytes, (ptr, err) => {
-      if (g.wa_js_check(ptr, bytes.length, limits.maxModuleBytes >>> 0, limits.maxMemoryPages >>> 0, rep, err) !== 0) {
+      const caps = [
+        limits.maxModuleBytes, limits.maxMemoryPages, limits.maxTableElems ?? WA_MAX_TABLE_ELEMS,
+        limits.maxFunctions ?? WA_MAX_FUNCTIONS, limits.maxGlobals ?? WA_MAX_GLOBALS, limits.maxDataBytes ?? WA_MAX_DATA_BYTES,
+      ].map((c) => c >>> 0) as [number, number, number, number, number, number];
+      if (g.wa_js_check(ptr, bytes.length, ...caps, rep, err) !== 0) {
         throw new ModuleError(message(g, err));
       }
       const r = new Uint32Array(g.memory.buffer, rep, 5 + nhooks);

@@ -4,6 +4,10 @@
 export const WA_ABI_VERSION = 1;
 export const WA_MAX_MODULE_BYTES = 8 * 1024 * 1024;
 export const WA_MAX_MEMORY_PAGES = 256;
+export const WA_MAX_TABLE_ELEMS = 10000;
+export const WA_MAX_FUNCTIONS = 50000;
+export const WA_MAX_GLOBALS = 1000;
+export const WA_MAX_DATA_BYTES = 4 * 1024 * 1024;
 export const WA_DEFAULT_FUEL = 10000000;
 export const WA_DEFAULT_TIMEOUT_MS = 100;
 export const WA_INIT_BUDGET_FACTOR = 100;

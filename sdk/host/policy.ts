@@ -7,7 +7,7 @@ import type { ClientInfo } from './imports.js';
 import type { HookSignatures } from './gate.js';
 import { LOG_ERR, LOG_NOTICE } from './abi.js';
 import {
-  WA_DEFAULT_FUEL, WA_DEFAULT_TIMEOUT_MS, WA_MAX_MEMORY_PAGES, WA_MAX_MODULE_BYTES, WA_MAX_OPTIONS, WA_MAX_PAYLOAD_BYTES,
+  WA_DEFAULT_FUEL, WA_DEFAULT_TIMEOUT_MS, WA_MAX_DATA_BYTES, WA_MAX_FUNCTIONS, WA_MAX_GLOBALS, WA_MAX_MEMORY_PAGES, WA_MAX_TABLE_ELEMS, WA_MAX_MODULE_BYTES, WA_MAX_OPTIONS, WA_MAX_PAYLOAD_BYTES,
 } from './limits.js';
 
 export type { Decision } from './runtime.js';
@@ -27,7 +27,8 @@ export interface LoadOptions {
    * plugin_opt_* settings without the prefix, in configuration order, as the policy sees them
    * (Options). The plugin always includes `wasm_module`; add it if the policy reads it. The host
    * settings among them (wasm_on_error, wasm_fuel, wasm_max_payload, wasm_max_memory_pages,
-   * wasm_max_module_bytes, wasm_timeout_ms) apply as in the plugin, unless the fields below
+   * wasm_max_module_bytes, wasm_max_table_elems, wasm_max_functions, wasm_max_globals,
+   * wasm_max_data_bytes, wasm_timeout_ms) apply as in the plugin, unless the fields below
    * override them.
    */
   options?: [string, string][];
@@ -43,6 +44,14 @@ export interface LoadOptions {
   maxMemoryPages?: number;
   /** Cap on the module size; plugin_opt_wasm_max_module_bytes. */
   maxModuleBytes?: number;
+  /** Cap on the initial table size; plugin_opt_wasm_max_table_elems. */
+  maxTableElems?: number;
+  /** Cap on functions, defined + imported; plugin_opt_wasm_max_functions. */
+  maxFunctions?: number;
+  /** Cap on globals, defined + imported; plugin_opt_wasm_max_globals. */
+  maxGlobals?: number;
+  /** Cap on all data segments together, in bytes; plugin_opt_wasm_max_data_bytes. */
+  maxDataBytes?: number;
   /** Fuel per request hook call (init hooks get 100x); plugin_opt_wasm_fuel. 0 = unlimited. */
   fuel?: number;
   /** Per-request error lines at most once per this many ms, like the plugin (10 s). 0 = log all. */
@@ -78,6 +87,10 @@ export interface HostSettings {
   onError: 'deny' | 'defer';
   maxModuleBytes: number;
   maxMemoryPages: number;
+  maxTableElems: number;
+  maxFunctions: number;
+  maxGlobals: number;
+  maxDataBytes: number;
   maxPayload: number;
   fuel: number;
   /** Validated like the plugin's, but not enforced: V8 cannot interrupt a synchronous call. */
@@ -105,6 +118,10 @@ export function hostSettings(options: readonly (readonly [string, string])[]): H
     onError,
     maxModuleBytes: number('wasm_max_module_bytes', 8, 2 ** 30, WA_MAX_MODULE_BYTES),
     maxMemoryPages: number('wasm_max_memory_pages', 1, 65536, WA_MAX_MEMORY_PAGES),
+    maxTableElems: number('wasm_max_table_elems', 0, 10000000, WA_MAX_TABLE_ELEMS),
+    maxFunctions: number('wasm_max_functions', 1, 1000000, WA_MAX_FUNCTIONS),
+    maxGlobals: number('wasm_max_globals', 0, 1000000, WA_MAX_GLOBALS),
+    maxDataBytes: number('wasm_max_data_bytes', 0, 2 ** 30, WA_MAX_DATA_BYTES),
     maxPayload: number('wasm_max_payload', 0, 268435455, WA_MAX_PAYLOAD_BYTES),
     fuel: number('wasm_fuel', 1, 1e15, WA_DEFAULT_FUEL),
     timeoutMs: number('wasm_timeout_ms', 1, 3600000, WA_DEFAULT_TIMEOUT_MS),
@@ -147,6 +164,10 @@ export class Policy {
       onError: opts.failureDecision ?? fromOptions.onError,
       maxModuleBytes: opts.maxModuleBytes ?? fromOptions.maxModuleBytes,
       maxMemoryPages: opts.maxMemoryPages ?? fromOptions.maxMemoryPages,
+      maxTableElems: opts.maxTableElems ?? fromOptions.maxTableElems,
+      maxFunctions: opts.maxFunctions ?? fromOptions.maxFunctions,
+      maxGlobals: opts.maxGlobals ?? fromOptions.maxGlobals,
+      maxDataBytes: opts.maxDataBytes ?? fromOptions.maxDataBytes,
       maxPayload: opts.maxPayload ?? fromOptions.maxPayload,
       fuel: opts.fuel ?? fromOptions.fuel,
       errorLogIntervalMs: opts.errorLogIntervalMs ?? DEFAULT_ERROR_LOG_INTERVAL_MS,

@@ -28,6 +28,11 @@ export interface RuntimeConfig {
   onError: 'deny' | 'defer';
   maxModuleBytes: number;
   maxMemoryPages: number;
+  /** The gate's counts (plugin_opt_wasm_max_table_elems, _functions, _globals, _data_bytes). */
+  maxTableElems: number;
+  maxFunctions: number;
+  maxGlobals: number;
+  maxDataBytes: number;
   maxPayload: number;
   /** Fuel units per request hook call (the gate's metering); 0 = unlimited. */
   fuel: number;

@@ -272,3 +272,59 @@ test('reads module files as the plugin does, with its messages', () => {
     if (plugin !== null) assert.equal(plugin, want);
   }
 });
+
+// The gate's counts that options lower (plugin_opt_wasm_max_table_elems, _functions, _globals,
+// _data_bytes): the same refusal from the option, from the LoadOptions field, from wa-call given
+// the option and from wasm-auth-check given the flag.
+test('options lower the table, function, global and data caps, with the plugin\'s words', () => {
+  const base = { funcs: [...abiFuncs(), ACL], memory: { min: 1 } };
+  const withData = buildModule({ ...base, data: [{ offset: 0, bytes: [1, 2, 3, 4, 5] }] });
+  const nfuncs = base.funcs.length;
+  const cases: { option: string; field: string; flag: string; cap: number; bytes: Uint8Array; want: RegExp }[] = [
+    {
+      option: 'wasm_max_table_elems', field: 'maxTableElems', flag: '--max-table-elems', cap: 1,
+      bytes: insertSection(buildModule(base), 4, [1, 0x70, 0x00, 2]), // table of 2 funcref
+      want: /^table section, offset 0x[0-9a-f]+: table of 2 elements exceeds the cap of 1 \(wasm_max_table_elems\)$/,
+    },
+    {
+      option: 'wasm_max_functions', field: 'maxFunctions', flag: '--max-functions', cap: nfuncs - 1,
+      bytes: buildModule(base),
+      want: new RegExp(`^function section: ${nfuncs} functions exceed the cap of ${nfuncs - 1} \\(wasm_max_functions\\)$`),
+    },
+    {
+      option: 'wasm_max_globals', field: 'maxGlobals', flag: '--max-globals', cap: 1,
+      // two immutable i32 globals initialised to 0
+      bytes: insertSection(buildModule(base), 6, [2, 0x7f, 0x00, ...i32c(0), 0x0b, 0x7f, 0x00, ...i32c(0), 0x0b]),
+      want: /^global section: 2 globals exceed the cap of 1 \(wasm_max_globals\)$/,
+    },
+    {
+      option: 'wasm_max_data_bytes', field: 'maxDataBytes', flag: '--max-data-bytes', cap: 4,
+      bytes: withData,
+      want: /^data section: 5 bytes of data segments exceed the cap of 4 \(wasm_max_data_bytes\)$/,
+    },
+  ];
+  for (const c of cases) {
+    // Accepted at the default caps: the lowered cap is what refuses it.
+    loadPolicy(c.bytes, { onLog: () => {} }).cleanup();
+    const msg = refusal(c.bytes, { options: [[c.option, String(c.cap)]] });
+    assert.match(msg, c.want, c.option);
+    assert.equal(refusal(c.bytes, { [c.field]: c.cap }), msg, `${c.field} and ${c.option} disagree`);
+    const gate = gateMessage(c.bytes, [c.flag, String(c.cap)]);
+    if (gate !== null) assert.equal(msg, gate, `wasm-auth-check ${c.flag} disagrees`);
+    const plugin = pluginMessage(c.bytes, [[c.option, String(c.cap)]]);
+    if (plugin !== null) assert.equal(msg, plugin, `wa-call --opt ${c.option} disagrees`);
+  }
+});
+
+test('the gate cap options are validated as in the plugin', () => {
+  const bytes = buildModule({ funcs: [...abiFuncs(), ACL] });
+  const cases: [string, string, string][] = [
+    ['wasm_max_table_elems', '10000001', 'option wasm_max_table_elems: "10000001" is not a whole number from 0 to 10000000'],
+    ['wasm_max_functions', '0', 'option wasm_max_functions: "0" is not a whole number from 1 to 1000000'],
+    ['wasm_max_globals', 'x', 'option wasm_max_globals: "x" is not a whole number from 0 to 1000000'],
+    ['wasm_max_data_bytes', '1073741825', 'option wasm_max_data_bytes: "1073741825" is not a whole number from 0 to 1073741824'],
+  ];
+  for (const [option, value, want] of cases) {
+    assert.equal(refusal(bytes, { options: [[option, value]] }), want);
+  }
+});
