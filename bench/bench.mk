@@ -48,7 +48,7 @@ $(BENCH_DATA): $(BENCH_GEN)
 	@mkdir -p $(@D)
 	$(BENCH_GEN) $(@D)
 
-$(BENCH_DIR)/%.wasm: bench/assembly/%.ts $(wildcard sdk/assembly/*.ts) asconfig.json node_modules/.package-lock.json
+$(BENCH_DIR)/%.wasm: bench/assembly/%.ts $(wildcard bench/assembly/*.ts sdk/assembly/*.ts) asconfig.json node_modules/.package-lock.json
 	@mkdir -p $(@D)
 	$(ASC) $< --config asconfig.json --target release -o $@
 

@@ -82,17 +82,9 @@ export class PolicyLoadError extends Error {
   }
 }
 
-/** The plugin's host settings, read from the options as plugin-c/options.c does. */
-export interface HostSettings {
-  onError: 'deny' | 'defer';
-  maxModuleBytes: number;
-  maxMemoryPages: number;
-  maxTableElems: number;
-  maxFunctions: number;
-  maxGlobals: number;
-  maxDataBytes: number;
-  maxPayload: number;
-  fuel: number;
+/** The plugin's host settings, read from the options as plugin-c/options.c does: the runtime's
+ * configuration (one list of fields, kept in runtime.ts) plus the timeout. */
+export interface HostSettings extends Omit<RuntimeConfig, 'errorLogIntervalMs'> {
   /** Validated like the plugin's, but not enforced: V8 cannot interrupt a synchronous call. */
   timeoutMs: number;
 }
