@@ -66,6 +66,12 @@ WA_CFLAGS  := -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -fno-plt -fvisibility=
 # engine_wasm3.c reads wasm3's internal structs: same configuration header, wasm3's headers as
 # system headers (their style is not ours to warn about).
 ENGINE_CFLAGS := -include plugin-c/wasm3_config.h -isystem $(WASM3_SRC)
+# The watchdog's thread-local state is touched once per guest call. In a dlopen'ed object the
+# default (gnu) TLS dialect makes that a __tls_get_addr call; TLS descriptors (gnu2) resolve to
+# a two-instruction stub when the dynamic loader could place the block in the static TLS surplus
+# and fall back to the dynamic path otherwise, so unlike -ftls-model=initial-exec it is safe for
+# a plugin. Only where the compiler knows the dialect (x86; other targets use descriptors already).
+TLS_DIALECT := $(shell $(CC) -mtls-dialect=gnu2 -x c -c /dev/null -o /dev/null 2>/dev/null && echo -mtls-dialect=gnu2)
 
 RUNTIME_SRCS := abi.c abi_marshal.c acl_cache.c auth.c engine_wasm3.c hostfns.c log.c options.c policy.c \
                 pwhash.c text.c topic.c
@@ -78,7 +84,7 @@ $(RUNTIME_LIB): $(RUNTIME_OBJS) $(GATE_OBJS) $(WASM3_OBJS)
 
 $(BUILD)/obj/plugin-c/engine_wasm3.o: plugin-c/engine_wasm3.c $(WASM3_SRC)/wasm3.h plugin-c/wasm3_config.h
 	@mkdir -p $(@D)
-	$(CC) $(WA_CFLAGS) $(ENGINE_CFLAGS) -c $< -o $@
+	$(CC) $(WA_CFLAGS) $(ENGINE_CFLAGS) $(TLS_DIALECT) -c $< -o $@
 
 # plugin.c defines the three entry points mosquitto looks up: default visibility for it.
 $(BUILD)/obj/plugin-c/plugin.o: plugin-c/plugin.c
