@@ -38,17 +38,8 @@ WASM3_LIB  := $(BUILD)/libwasm3.a
 # (memset/memcpy in every function entry, strnlen/memcpy per request field) go through the GOT
 # directly instead of a PLT stub (docs/BENCHMARKS.md, "Hot path": -11 instructions per acl_check;
 # -O3 and LTO were measured too and are not worth it).
-# WASM3_STRINGOPS: every wasm function entry (op_Entry) zeroes the callee's locals and copies its
-# constant slots with memset/memcpy of a size known only at run time, typically 8-64 bytes: GCC
-# inlines those as unrolled 8-byte stores below 256 bytes and calls libc above (-9 Ir per guest
-# call). Not rep stos/movs (-minline-stringops-dynamically alone): their start-up cost is real
-# even though callgrind counts them as one instruction. x86 only; elsewhere empty.
-STRINGOP_STRATEGY := unrolled_loop:256:noalign,libcall:-1:noalign
-WASM3_STRINGOPS := $(shell $(CC) -minline-stringops-dynamically -mmemset-strategy=$(STRINGOP_STRATEGY) \
-                   -x c -c /dev/null -o /dev/null 2>/dev/null && echo -minline-stringops-dynamically \
-                   -mmemset-strategy=$(STRINGOP_STRATEGY) -mmemcpy-strategy=$(STRINGOP_STRATEGY))
 WASM3_CFLAGS := -std=gnu11 -O2 -g -fPIC -fno-plt -fvisibility=hidden -w \
-                -include plugin-c/wasm3_config.h -I$(WASM3_SRC) $(WASM3_STRINGOPS)
+                -include plugin-c/wasm3_config.h -I$(WASM3_SRC)
 
 $(WASM3_FETCHED)/wasm3.h: plugin-c/fetch-wasm3.sh plugin-c/plugin.mk
 	plugin-c/fetch-wasm3.sh $(WASM3_CRATE) $(WASM3_CRATE_VERSION) $(WASM3_CRATE_SHA256) \
