@@ -21,14 +21,16 @@ struct wa_entry {
 	uint16_t nargs, nrets;  /* all i32 (all_i32) */
 };
 
+/* The fields a guest call reads come first, so that a call touches one or two cache lines. */
 struct wa_engine {
-	IM3Environment env;
 	IM3Runtime rt;
-	IM3Module mod;          /* owned by rt once loaded */
-	IM3Function fn[WA_EXPORT_COUNT];
-	struct wa_entry entry[WA_EXPORT_COUNT];
 	IM3Global fuel;         /* WA_FUEL_GLOBAL, injected by the gate's metering */
 	struct wa_host *host;
+	int started;            /* the start function ran to completion */
+	struct wa_entry entry[WA_EXPORT_COUNT];
+	IM3Environment env;
+	IM3Module mod;          /* owned by rt once loaded */
+	IM3Function fn[WA_EXPORT_COUNT];
 	char msg[256];
 };
 
@@ -482,10 +484,20 @@ struct wa_mem wa_engine_memory(struct wa_engine *e)
 	return m;
 }
 
+/* m3_RunStart marks the start function done (startFunction = -1) only when it returns; after a
+ * trap it stays pending. started mirrors that, so a call need not look into the module. */
+static M3Result run_start(struct wa_engine *e)
+{
+	M3Result r = m3_RunStart(e->mod);
+
+	e->started = r == m3Err_none;
+	return r;
+}
+
 const char *wa_engine_start(struct wa_engine *e, struct wa_budget budget)
 {
 	arm(e, budget);
-	return outcome(e, m3_RunStart(e->mod), budget);
+	return outcome(e, run_start(e), budget);
 }
 
 /* What m3_Call + m3_GetResults do for an all-i32 export, without their per-call type walk
@@ -524,14 +536,17 @@ const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t 
 	const struct wa_entry *x;
 	M3Result r;
 
-	if (!wa_engine_has(e, export)) return "export missing";
+	/* entry[].code is set exactly for the exports found (find_exports), so one test covers
+	 * "missing" and the argument count together. */
+	if (export >= WA_EXPORT_COUNT) return "export missing";
 	x = &e->entry[export];
-	if (nargs != x->nargs) return "argument count mismatch";
+	if (!x->code || nargs != x->nargs) return x->code ? "argument count mismatch" : "export missing";
 	arm(e, budget);
-	/* m3_Call would run a start function still pending; the policy always runs it first. */
-	r = e->mod->startFunction >= 0 ? m3_RunStart(e->mod) : m3Err_none;
+	/* m3_Call would run a start function still pending; the policy always runs it first.
+	 * runtime->lastCalled is not set: only m3_GetResults reads it, and results are read here. */
+	r = e->started ? NULL : run_start(e); /* NULL: m3Err_none's value, without loading it */
 	if (!r) r = run(e->rt, x, args);
-	e->rt->lastCalled = r ? NULL : e->fn[export];
-	if (!r && x->nrets == 1 && result) memcpy(result, e->rt->stack, sizeof *result);
-	return outcome(e, r, budget);
+	if (r) return failure(e, r, budget);
+	if (x->nrets == 1 && result) memcpy(result, e->rt->stack, sizeof *result);
+	return NULL;
 }

@@ -102,7 +102,7 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 
 	(void)event;
 	if (pl->caching && wa_policy_acl_cacheable(pol)) return decision_rc(cached_acl_check(pl, pol, ed), MOSQ_ERR_ACL_DENIED);
-	d = wa_policy_acl_check(wa_auth_policy(pl->auth), ed->client, mosquitto_client_id(ed->client),
+	d = wa_policy_acl_check(pol, ed->client, mosquitto_client_id(ed->client),
 	                        mosquitto_client_username(ed->client), ed->topic, ed->access, ed->payload,
 	                        ed->payloadlen, ed->qos, ed->retain);
 	return decision_rc(d, MOSQ_ERR_ACL_DENIED);

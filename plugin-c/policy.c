@@ -394,10 +394,19 @@ static inline int ready(struct wa_policy *p, enum wa_hook hook)
 	return p->eng ? 0 : recover(p, hook);
 }
 
+/* Length of a request string, saturated at WA_MAX_FIELD_BYTES + 1 (too long: the request fails).
+ * strlen, not strnlen bounded by the cap: the strings are mosquitto's (or wa-call's) and always
+ * terminated, MQTT bounds them to 65535 bytes anyway, and strlen is the cheaper scan (~5
+ * instructions per field on this hot path); the cap is checked on the result. */
+static inline uint32_t field_len(const char *s)
+{
+	size_t n = strlen(s);
+	return n > WA_MAX_FIELD_BYTES ? WA_MAX_FIELD_BYTES + 1u : (uint32_t)n;
+}
+
 static struct wa_field field(const char *s, int absent_if_null)
 {
-	struct wa_field f = { s ? s : "", s ? (uint32_t)strnlen(s, (size_t)WA_MAX_FIELD_BYTES + 1) : 0u,
-	                      s || !absent_if_null };
+	struct wa_field f = { s ? s : "", s ? field_len(s) : 0u, s || !absent_if_null };
 	return f;
 }
 
@@ -459,48 +468,102 @@ enum wa_decision wa_policy_unpwd_check(struct wa_policy *p, const void *client,
 	return decide(p, hook, result);
 }
 
-/* Every message passes here (twice per delivery: publish and read): its cost is the plugin's
- * overhead per message, measured in docs/BENCHMARKS.md ("Hot path"). */
-enum wa_decision wa_policy_acl_check(struct wa_policy *p, const void *client, const char *clientid,
-                                     const char *username, const char *topic, int access,
-                                     const void *payload, uint32_t payloadlen, int qos, int retain)
+/* One Str descriptor at desc and its bytes at data, in a buffer already checked to hold them. */
+static inline void put_str(uint8_t *base, uint32_t desc, uint32_t data, const char *s, uint32_t len)
+{
+	wa_put_u32le(base + desc, data);
+	wa_put_u32le(base + desc + 4, len);
+	wa_copy_field(base + data, s, len);
+}
+
+/* The 4-argument acl_check: marshal() and wa_marshal_fields written out for its three fields,
+ * because every message passes here (twice per delivery) and its cost is the plugin's overhead
+ * per message (docs/BENCHMARKS.md, "Hot path"). What holds for the instance's life was checked
+ * when the buffer was obtained (ensure_buffer: buf != 0, [buf, buf + cap) inside memory, so the
+ * aligned start cannot wrap; cap is 0 without a buffer); what can change per call is checked
+ * here: the field caps, the request size against cap, memory's size (re-read after every call). */
+static enum wa_decision acl_check_short(struct wa_policy *p, const void *client, const char *clientid,
+                                        const char *username, const char *topic, int access)
+{
+	const enum wa_hook hook = WA_HOOK_ACL_CHECK;
+	const char *cid = clientid ? clientid : "", *top = topic ? topic : "";
+	size_t clen = strlen(cid), ulen = username ? strlen(username) : 0u, tlen = strlen(top); /* see field_len */
+	uint32_t lc, lu, lt, need, at, data, args[4];
+	int32_t result = 0;
+	struct wa_mem m;
+	const char *trap;
+
+	/* Non-short-circuit: one branch for the three caps, on the full size_t lengths. */
+	if ((clen > WA_MAX_FIELD_BYTES) | (ulen > WA_MAX_FIELD_BYTES) | (tlen > WA_MAX_FIELD_BYTES)) {
+		return fail(p, hook, 0, "a field is longer than %u bytes", WA_MAX_FIELD_BYTES);
+	}
+	lc = (uint32_t)clen;
+	lu = (uint32_t)ulen;
+	lt = (uint32_t)tlen;
+	need = WA_ALIGN_SLACK + 3u * WA_STR_BYTES + lc + lu + lt; /* <= 3 * 65543 + 3: no overflow */
+	if (need > p->cap) {
+		trap = ensure_buffer(p, need);
+		if (trap) return fail(p, hook, 1, "%s", trap);
+	}
+	m = wa_engine_memory(p->eng);
+	if ((uint64_t)p->buf + p->cap > m.size) return fail(p, hook, 1, "request does not fit the request buffer");
+	at = (p->buf + 3u) & ~3u;
+	data = at + 3u * WA_STR_BYTES;
+	put_str(m.base, at, data, cid, lc);
+	data += lc;
+	args[0] = at;
+	args[1] = 0; /* no username: absent */
+	if (username) {
+		put_str(m.base, at + WA_STR_BYTES, data, username, lu);
+		data += lu;
+		args[1] = at + WA_STR_BYTES;
+	}
+	put_str(m.base, at + 2u * WA_STR_BYTES, data, top, lt);
+	args[2] = at + 2u * WA_STR_BYTES;
+	args[3] = (uint32_t)access;
+	trap = invoke(p, hook, client, args, 4, &result);
+	if (trap) return fail(p, hook, 1, "%s", trap);
+	return decide(p, hook, result);
+}
+
+/* The 7-argument form: the payload too (only it pays for the copy). */
+static enum wa_decision acl_check_long(struct wa_policy *p, const void *client, const char *clientid,
+                                       const char *username, const char *topic, int access,
+                                       const void *payload, uint32_t payloadlen, int qos, int retain)
 {
 	const enum wa_hook hook = WA_HOOK_ACL_CHECK;
 	struct wa_field f[4] = { field(clientid, 0), field(username, 1), field(topic, 0),
 	                         { payload ? payload : "", payload ? payloadlen : 0u, 1 } };
-	uint32_t args[7];
+	uint32_t args[7], desc[4];
 	int32_t result = 0;
 	const char *trap;
 
-	if (ready(p, hook)) return p->cfg->on_error;
-	if (f[0].len > WA_MAX_FIELD_BYTES || f[1].len > WA_MAX_FIELD_BYTES || f[2].len > WA_MAX_FIELD_BYTES) {
-		return fail(p, hook, 0, "a field is longer than %u bytes", WA_MAX_FIELD_BYTES);
+	if (too_long(f, 3)) return fail(p, hook, 0, "a field is longer than %u bytes", WA_MAX_FIELD_BYTES);
+	if (f[3].len > p->cfg->max_payload) {
+		return fail(p, hook, 0, "payload of %u bytes exceeds wasm_max_payload (%u)", f[3].len,
+		            p->cfg->max_payload);
 	}
-	/* Only the 7-argument form sees the payload: only it pays for the copy. Two call sites, so
-	 * that each marshals a constant number of fields (unrolled). */
-	if (!p->acl_long) {
-		trap = marshal(p, f, 3, args);
-		args[3] = (uint32_t)access;
-		if (!trap) trap = invoke(p, hook, client, args, 4, &result);
-	} else {
-		uint32_t desc[4];
-		if (f[3].len > p->cfg->max_payload) {
-			return fail(p, hook, 0, "payload of %u bytes exceeds wasm_max_payload (%u)", f[3].len,
-			            p->cfg->max_payload);
-		}
-		trap = marshal(p, f, 4, desc);
-		if (trap) return fail(p, hook, 1, "%s", trap);
-		args[0] = desc[0];
-		args[1] = desc[1];
-		args[2] = desc[2];
-		args[3] = (uint32_t)access;
-		args[4] = desc[3];
-		args[5] = (uint32_t)qos;
-		args[6] = retain ? 1u : 0u;
-		trap = invoke(p, hook, client, args, 7, &result);
-	}
+	trap = marshal(p, f, 4, desc);
+	if (trap) return fail(p, hook, 1, "%s", trap);
+	args[0] = desc[0];
+	args[1] = desc[1];
+	args[2] = desc[2];
+	args[3] = (uint32_t)access;
+	args[4] = desc[3];
+	args[5] = (uint32_t)qos;
+	args[6] = retain ? 1u : 0u;
+	trap = invoke(p, hook, client, args, 7, &result);
 	if (trap) return fail(p, hook, 1, "%s", trap);
 	return decide(p, hook, result);
+}
+
+enum wa_decision wa_policy_acl_check(struct wa_policy *p, const void *client, const char *clientid,
+                                     const char *username, const char *topic, int access,
+                                     const void *payload, uint32_t payloadlen, int qos, int retain)
+{
+	if (ready(p, WA_HOOK_ACL_CHECK)) return p->cfg->on_error;
+	if (!p->acl_long) return acl_check_short(p, client, clientid, username, topic, access);
+	return acl_check_long(p, client, clientid, username, topic, access, payload, payloadlen, qos, retain);
 }
 
 /* The key comes back as a guest string (UTF-16LE): hex digits only, copied as ASCII. */

@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "../auth.h"
+#include "../limits.h"
 #include "../log.h"
 
 static const char *fixtures;
@@ -163,6 +164,49 @@ static void decisions(void)
 	CHECK_INT(acl(a, "sensors/a/temp"), WA_ALLOW);
 	CHECK_INT(count_logged("failed"), 0);
 	wa_auth_free(a);
+}
+
+/* The field caps on the 4-argument acl_check path: a field of WA_MAX_FIELD_BYTES reaches the
+ * guest, one byte more in any field gets the failure decision without a guest call (the
+ * instance stays: the next request is served). */
+static void acl_field_caps(void)
+{
+	const char *const extra[] = { "acl_allow", "sensors/+/temp", NULL };
+	size_t max = WA_MAX_FIELD_BYTES;
+	char *big = malloc(max + 2), *topic = malloc(max + 2);
+	struct client c = { "c1" };
+	struct wa_policy *p;
+	struct wa_auth *a;
+
+	clear_log();
+	a = load_opts(fixture("basic"), extra);
+	if (!CHECK(a != NULL && big && topic)) goto out;
+	p = wa_auth_policy(a);
+	memset(big, 'b', max + 1);
+	big[max + 1] = '\0';
+	/* "sensors/" + x... + "/temp", exactly max bytes, then max + 1. */
+	memset(topic, 'x', max + 1);
+	memcpy(topic, "sensors/", 8);
+	memcpy(topic + max - 5, "/temp", 6);
+	CHECK_INT(wa_policy_acl_check(p, &c, "c1", "user", topic, 2, NULL, 0, 0, 0), WA_ALLOW);
+	memmove(topic + max - 4, "/temp", 6);
+	CHECK_INT(wa_policy_acl_check(p, &c, "c1", "user", topic, 2, NULL, 0, 0, 0), WA_DENY);
+	CHECK_INT(count_logged("a field is longer than 65535 bytes"), 1);
+	big[max] = '\0';
+	CHECK_INT(wa_policy_acl_check(p, &c, big, big, "sensors/a/temp", 2, NULL, 0, 0, 0), WA_ALLOW);
+	big[max] = 'b';
+	CHECK_INT(wa_policy_acl_check(p, &c, big, "user", "sensors/a/temp", 2, NULL, 0, 0, 0), WA_DENY);
+	CHECK_INT(wa_policy_acl_check(p, &c, "c1", big, "sensors/a/temp", 2, NULL, 0, 0, 0), WA_DENY);
+	CHECK_INT(wa_policy_failures(p), 3); /* logged once: error lines are rate-limited */
+	/* NULL client id and topic are empty strings, not absent: the guest is called. */
+	CHECK_INT(wa_policy_acl_check(p, &c, NULL, NULL, "sensors/a/temp", 2, NULL, 0, 0, 0), WA_ALLOW);
+	CHECK_INT(wa_policy_acl_check(p, &c, "c1", "user", NULL, 2, NULL, 0, 0, 0), WA_DENY);
+	CHECK_INT(wa_policy_failures(p), 3);
+	CHECK_INT(acl(a, "sensors/a/temp"), WA_ALLOW);
+out:
+	wa_auth_free(a);
+	free(big);
+	free(topic);
 }
 
 /* One failing request on a fresh policy: its decision and its one log line. */
@@ -559,6 +603,7 @@ int main(void)
 	wa_log_set_sink(capture);
 
 	decisions();
+	acl_field_caps();
 	failures();
 	rate_limit();
 	recovery();
