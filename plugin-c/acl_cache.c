@@ -19,11 +19,19 @@
 #error "WA_ACL_CACHE_ENTRIES holds two-way sets: at least 2"
 #endif
 
-struct entry {
+/* What a lookup compares before the topic bytes: eight bytes without padding, compared as one
+ * word (memcmp of a constant size). */
+struct key {
 	uint32_t hash;
 	uint16_t len;     /* topic bytes */
 	uint8_t access;
-	uint8_t state;    /* 0 empty, else 1 + enum wa_decision */
+	uint8_t used;     /* 0 empty, 1 filled */
+};
+_Static_assert(sizeof(struct key) == 8, "struct key has no padding");
+
+struct entry {
+	struct key k;
+	uint8_t decision; /* enum wa_decision */
 	char topic[WA_ACL_CACHE_TOPIC_BYTES];
 };
 
@@ -53,10 +61,52 @@ static unsigned bucket_of(const void *key)
 
 #define SETS (WA_ACL_CACHE_ENTRIES / 2u)
 
+/* Bytes [s, s + n) for n < 8 folded into a word, reading exactly those bytes (no libc call for
+ * a size known only at run time). Two different strings may fold alike (the 4-byte halves
+ * overlap): for hashing only. */
+static inline uint64_t fold_short(const char *s, size_t n)
+{
+	uint32_t a, b;
+
+	if (n >= 4) {
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		return a | (uint64_t)b << 32;
+	}
+	if (n == 0) return 0;
+	return (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[n / 2] << 8 |
+	       (uint64_t)(unsigned char)s[n - 1] << 16;
+}
+
+/* Whether [a, a + n) and [b, b + n) hold the same bytes: short ones compared a word or two at a
+ * time (overlapping loads cover every byte), longer ones by memcmp. */
+static inline int same_bytes(const char *a, const char *b, size_t n)
+{
+	if (n >= 8 && n <= 16) {
+		uint64_t a0, a1, b0, b1;
+		memcpy(&a0, a, 8);
+		memcpy(&a1, a + n - 8, 8);
+		memcpy(&b0, b, 8);
+		memcpy(&b1, b + n - 8, 8);
+		return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+	}
+	if (n >= 4 && n < 8) {
+		uint32_t a0, a1, b0, b1;
+		memcpy(&a0, a, 4);
+		memcpy(&a1, a + n - 4, 4);
+		memcpy(&b0, b, 4);
+		memcpy(&b1, b + n - 4, 4);
+		return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+	}
+	if (n > 16) return memcmp(a, b, n) == 0;
+	/* n < 4: bytes 0, n / 2 and n - 1 are all of them */
+	return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+}
+
 /* A multiplicative hash of the topic taken 8 bytes at a time (the last word overlaps the one
  * before it), its length and the access bits: a byte-wise hash cost more than the rest of a hit.
  * *len gets the topic length, WA_ACL_CACHE_TOPIC_BYTES or more when it is not cacheable. */
-static uint32_t topic_hash(const char *topic, int access, size_t *len)
+static inline uint32_t topic_hash(const char *topic, int access, size_t *len)
 {
 	size_t n = strnlen(topic, WA_ACL_CACHE_TOPIC_BYTES);
 	uint64_t h = (uint64_t)n * 0x9E3779B97F4A7C15ull ^ (uint64_t)(unsigned)access;
@@ -65,9 +115,7 @@ static uint32_t topic_hash(const char *topic, int access, size_t *len)
 
 	*len = n;
 	if (n < 8) {
-		w = 0;
-		memcpy(&w, topic, n);
-		h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+		h = (h ^ fold_short(topic, n)) * 0xFF51AFD7ED558CCDull;
 	} else {
 		for (; i + 8 < n; i += 8) {
 			memcpy(&w, topic + i, 8);
@@ -83,10 +131,17 @@ static uint32_t topic_hash(const char *topic, int access, size_t *len)
 	return (uint32_t)h;
 }
 
-static int entry_is(const struct entry *en, uint32_t h, int access, const char *topic, size_t len)
+/* The key a filled entry for (h, access, len) has. len < WA_ACL_CACHE_TOPIC_BYTES and access
+ * fits 8 bits (checked by the callers). */
+static inline struct key key_of(uint32_t h, int access, size_t len)
 {
-	return en->state && en->hash == h && en->access == (uint8_t)access && en->len == len &&
-	       memcmp(en->topic, topic, len) == 0;
+	struct key k = { h, (uint16_t)len, (uint8_t)access, 1 };
+	return k;
+}
+
+static inline int entry_is(const struct entry *en, const struct key *k, const char *topic)
+{
+	return memcmp(&en->k, k, sizeof *k) == 0 && same_bytes(en->topic, topic, k->len);
 }
 
 static int same_str(const char *a, const char *b)
@@ -154,15 +209,17 @@ int wa_acl_cache_get(struct wa_acl_cache *c, const void *client, const char *cli
 {
 	struct client *cl = find(c, client);
 	const struct entry *en;
+	struct key k;
 	uint32_t h;
 	size_t len;
 
 	if (!cl || !same_str(cl->clientid, clientid) || !same_str(cl->username, username)) return 0;
 	h = topic_hash(topic, access, &len);
-	if (len >= WA_ACL_CACHE_TOPIC_BYTES) return 0;
+	if (len >= WA_ACL_CACHE_TOPIC_BYTES || access < 0 || access > UINT8_MAX) return 0;
+	k = key_of(h, access, len);
 	en = &cl->e[(h & (SETS - 1u)) * 2u];
-	if (!entry_is(en, h, access, topic, len) && !entry_is(++en, h, access, topic, len)) return 0;
-	*d = (enum wa_decision)(en->state - 1u);
+	if (!entry_is(en, &k, topic) && !entry_is(++en, &k, topic)) return 0;
+	*d = (enum wa_decision)en->decision;
 	return 1;
 }
 
@@ -228,11 +285,13 @@ void wa_acl_cache_put(struct wa_acl_cache *c, const void *client, const char *cl
 {
 	struct client *cl;
 	struct entry *en;
+	struct key k;
 	uint32_t h;
 	size_t len;
 
 	h = topic_hash(topic, access, &len);
 	if (len >= WA_ACL_CACHE_TOPIC_BYTES || access < 0 || access > UINT8_MAX) return;
+	k = key_of(h, access, len);
 	cl = find(c, client);
 	if (cl && (!same_str(cl->clientid, clientid) || !same_str(cl->username, username))) {
 		/* Decided for another identity (mosquitto_set_username, a reused pointer): start over. */
@@ -243,17 +302,15 @@ void wa_acl_cache_put(struct wa_acl_cache *c, const void *client, const char *cl
 	if (!cl) return;
 	en = &cl->e[(h & (SETS - 1u)) * 2u];
 	/* A new topic goes to way 0 and what was there moves to way 1 (the older one leaves). */
-	if (!entry_is(&en[0], h, access, topic, len)) {
-		if (entry_is(&en[1], h, access, topic, len)) {
+	if (!entry_is(&en[0], &k, topic)) {
+		if (entry_is(&en[1], &k, topic)) {
 			en = &en[1];
-		} else if (en[0].state) {
+		} else if (en[0].k.used) {
 			en[1] = en[0];
 		}
 	}
-	en->hash = h;
-	en->len = (uint16_t)len;
-	en->access = (uint8_t)access;
-	en->state = (uint8_t)(1u + (unsigned)d);
+	en->k = k;
+	en->decision = (uint8_t)d;
 	memcpy(en->topic, topic, len);
 }
 

@@ -147,8 +147,42 @@ static void test_memory_cap(void)
 	wa_acl_cache_free(c);
 }
 
+/* Topics of every length the compare and hash treat differently (0-3, 4-7, 8-16, longer), each
+ * in a heap block of exactly its size (ASan sees any read past it): a hit for the same bytes,
+ * no hit for a topic one byte different at any position. */
+static void test_topic_lengths(void)
+{
+	struct wa_acl_cache *c = wa_acl_cache_new();
+	enum wa_decision d;
+
+	for (size_t n = 0; n <= 40; n++) {
+		char *t = malloc(n + 1), *q = malloc(n + 1);
+		if (!CHECK(t && q)) {
+			free(t);
+			free(q);
+			break;
+		}
+		for (size_t i = 0; i < n; i++) t[i] = (char)('a' + (n + i) % 26u);
+		t[n] = '\0';
+		wa_acl_cache_put(c, &a, "c", "u", t, 1, (n & 1u) ? WA_ALLOW : WA_DENY);
+		memcpy(q, t, n + 1);
+		d = WA_DEFER;
+		CHECK(wa_acl_cache_get(c, &a, "c", "u", q, 1, &d));
+		CHECK_INT(d, (n & 1u) ? WA_ALLOW : WA_DENY);
+		for (size_t i = 0; i < n; i++) {
+			q[i] = 'Z';
+			CHECK(!wa_acl_cache_get(c, &a, "c", "u", q, 1, &d));
+			q[i] = t[i];
+		}
+		free(t);
+		free(q);
+	}
+	wa_acl_cache_free(c);
+}
+
 int main(void)
 {
+	test_topic_lengths();
 	test_hit_miss();
 	test_collision();
 	test_long_topic();
