@@ -62,16 +62,22 @@ ifneq ($(MOSQUITTO_SRC),)
 MOSQ_CPPFLAGS := -I$(MOSQUITTO_SRC)/include -I$(MOSQUITTO_SRC)/lib -I$(MOSQUITTO_SRC)
 endif
 
-WA_CFLAGS  := -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -fno-plt -fvisibility=hidden -MMD -MP
-# engine_wasm3.c reads wasm3's internal structs: same configuration header, wasm3's headers as
-# system headers (their style is not ours to warn about).
-ENGINE_CFLAGS := -include plugin-c/wasm3_config.h -isystem $(WASM3_SRC)
-# The watchdog's thread-local state is touched once per guest call. In a dlopen'ed object the
+# The engine's watchdog state (thread-local) is touched once per guest call. In a dlopen'ed object the
 # default (gnu) TLS dialect makes that a __tls_get_addr call; TLS descriptors (gnu2) resolve to
 # a two-instruction stub when the dynamic loader could place the block in the static TLS surplus
 # and fall back to the dynamic path otherwise, so unlike -ftls-model=initial-exec it is safe for
 # a plugin. Only where the compiler knows the dialect (x86; other targets use descriptors already).
 TLS_DIALECT := $(shell $(CC) -mtls-dialect=gnu2 -x c -c /dev/null -o /dev/null 2>/dev/null && echo -mtls-dialect=gnu2)
+# -flto for our own code (not wasm3's): the plugin's per-request path crosses several small
+# files (plugin.c -> auth.c / policy.c -> engine_wasm3.c, acl_cache.c) whose accessors and
+# helpers only inline across files at link time: -10 Ir per acl_check, -28 per cache hit
+# (docs/BENCHMARKS.md, "Hot path"). Fat objects: wa-call, the tests and the benchmarks link the
+# same archive without LTO.
+WA_LTO     := -flto=auto -ffat-lto-objects
+WA_CFLAGS  := -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -fno-plt -fvisibility=hidden -MMD -MP $(WA_LTO) $(TLS_DIALECT)
+# engine_wasm3.c reads wasm3's internal structs: same configuration header, wasm3's headers as
+# system headers (their style is not ours to warn about).
+ENGINE_CFLAGS := -include plugin-c/wasm3_config.h -isystem $(WASM3_SRC)
 
 RUNTIME_SRCS := abi.c abi_marshal.c acl_cache.c auth.c engine_wasm3.c hostfns.c log.c options.c policy.c \
                 pwhash.c text.c topic.c
@@ -82,23 +88,24 @@ $(RUNTIME_LIB): $(RUNTIME_OBJS) $(GATE_OBJS) $(WASM3_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/obj/plugin-c/engine_wasm3.o: plugin-c/engine_wasm3.c $(WASM3_SRC)/wasm3.h plugin-c/wasm3_config.h
+# plugin.mk itself: a change of flags rebuilds our objects too.
+$(BUILD)/obj/plugin-c/engine_wasm3.o: plugin-c/engine_wasm3.c $(WASM3_SRC)/wasm3.h plugin-c/wasm3_config.h plugin-c/plugin.mk
 	@mkdir -p $(@D)
-	$(CC) $(WA_CFLAGS) $(ENGINE_CFLAGS) $(TLS_DIALECT) -c $< -o $@
+	$(CC) $(WA_CFLAGS) $(ENGINE_CFLAGS) -c $< -o $@
 
 # plugin.c defines the three entry points mosquitto looks up: default visibility for it.
-$(BUILD)/obj/plugin-c/plugin.o: plugin-c/plugin.c
+$(BUILD)/obj/plugin-c/plugin.o: plugin-c/plugin.c plugin-c/plugin.mk
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -fvisibility=hidden,$(WA_CFLAGS)) $(MOSQ_CPPFLAGS) -c $< -o $@
 
-$(BUILD)/obj/plugin-c/%.o: plugin-c/%.c
+$(BUILD)/obj/plugin-c/%.o: plugin-c/%.c plugin-c/plugin.mk
 	@mkdir -p $(@D)
 	$(CC) $(WA_CFLAGS) -c $< -o $@
 
 # Only the mosquitto_plugin_* entry points leave the .so; the runtime and wasm3 stay private so
 # they cannot clash with the broker or other plugins.
 $(PLUGIN_SO): $(BUILD)/obj/plugin-c/plugin.o $(RUNTIME_LIB) plugin-c/plugin.map
-	$(CC) -shared -o $@ $(BUILD)/obj/plugin-c/plugin.o $(RUNTIME_LIB) $(RUNTIME_LDLIBS) \
+	$(CC) -shared $(filter-out -MMD -MP,$(WA_CFLAGS)) -o $@ $(BUILD)/obj/plugin-c/plugin.o $(RUNTIME_LIB) $(RUNTIME_LDLIBS) \
 		-Wl,--version-script=plugin-c/plugin.map
 
 $(WA_CALL_BIN): $(BUILD)/obj/plugin-c/wa_call.o $(RUNTIME_LIB)
