@@ -72,8 +72,9 @@ TLS_DIALECT := $(shell $(CC) -mtls-dialect=gnu2 -x c -c /dev/null -o /dev/null 2
 # files (plugin.c -> auth.c / policy.c -> engine_wasm3.c, acl_cache.c) whose accessors and
 # helpers only inline across files at link time: -10 Ir per acl_check, -28 per cache hit
 # (docs/BENCHMARKS.md, "Hot path"). Fat objects: wa-call, the tests and the benchmarks link the
-# same archive without LTO.
-WA_LTO     := -flto=auto -ffat-lto-objects
+# same archive without LTO; a compiler without fat LTO objects (clang) builds without LTO.
+WA_LTO     := $(shell $(CC) -Werror -flto=auto -ffat-lto-objects -x c -c /dev/null -o /dev/null 2>/dev/null && \
+                echo -flto=auto -ffat-lto-objects)
 WA_CFLAGS  := -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -fno-plt -fvisibility=hidden -MMD -MP $(WA_LTO) $(TLS_DIALECT)
 # engine_wasm3.c reads wasm3's internal structs: same configuration header, wasm3's headers as
 # system headers (their style is not ours to warn about).

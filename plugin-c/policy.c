@@ -526,8 +526,9 @@ static enum wa_decision acl_check_short(struct wa_policy *p, const void *client,
 	return decide(p, hook, result);
 }
 
-/* The 7-argument form: the payload too (only it pays for the copy). */
-static enum wa_decision acl_check_long(struct wa_policy *p, const void *client, const char *clientid,
+/* The 7-argument form: the payload too (only it pays for the copy). Kept out of line: inlined,
+ * its frame and stack arguments would be set up on the 4-argument path too. */
+__attribute__((noinline)) static enum wa_decision acl_check_long(struct wa_policy *p, const void *client, const char *clientid,
                                        const char *username, const char *topic, int access,
                                        const void *payload, uint32_t payloadlen, int qos, int retain)
 {
