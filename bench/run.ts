@@ -64,7 +64,7 @@ function parseArgs(argv: string[]): Args {
   }
   a.plugin ||= join(a.build, "mosquitto_wasm_auth.so");
   a.defaultWasm ||= join(a.build, "policies/default.wasm");
-  a.exampleWasm ||= join(a.build, "bench/policy-p.wasm");
+  a.exampleWasm ||= join(a.build, "examples/static-users.wasm");
   return a;
 }
 
@@ -146,6 +146,7 @@ const ALLOW_WASM = join(B, "allow-all.wasm");
 /** In-process only: P written with the SDK's topic helpers, and an allow-all policy whose cost is
  * the plugin's fixed cost per call (marshalling, wasm3 call, metering entry). */
 const EXTRA_LABELS: { key: string; label: string; wasm: string }[] = [
+  { key: "policy_p", label: "(2a) hand-written AS, byte by byte", wasm: join(B, "policy-p.wasm") },
   { key: "example_sdk", label: "(2b) AS with SDK topic helpers", wasm: EXAMPLE_SDK_WASM },
   { key: "allow_all", label: "allow-all policy (plugin floor)", wasm: ALLOW_WASM },
   // P's mix repeats 12 requests: after the first round every call is a cache hit (best case).
