@@ -117,7 +117,7 @@ static void at_gate_limit(const char *name, const struct mb *m)
 		check(0, "%s: gate refuses: %s", name, err);
 		return;
 	}
-	if(wa_gate_meter(m->b, m->n, &mt, &mtlen, err, sizeof err)){
+	if(wa_gate_meter(m->b, m->n, &mt, &mtlen, NULL, err, sizeof err)){
 		check(0, "%s: metering: %s", name, err);
 		return;
 	}
@@ -187,7 +187,7 @@ int main(void)
 	const char *r;
 
 	meter_test_module(&m);
-	if(wa_gate_meter(m.b, m.n, &mt, &mtlen, err, sizeof err)){
+	if(wa_gate_meter(m.b, m.n, &mt, &mtlen, NULL, err, sizeof err)){
 		fprintf(stderr, "FAIL metering: %s\n", err);
 		return 1;
 	}
