@@ -2,8 +2,9 @@
  * WA_FUEL_GLOBAL, and executes `unreachable` as soon as the budget would go below zero.
  *
  * Where it charges: at the entry of every defined function, the number of instructions in its
- * whole body; and right before every branch to a loop label (br, br_if, br_table), the number
- * of instructions in that loop (after its `loop` opcode, up to and including its end). Between
+ * whole body; and at every branch to a loop label (br, br_if, br_table), before it branches,
+ * the number of instructions in that loop (after its `loop` opcode, up to and including its
+ * end). Between
  * two charges no instruction can run twice: running one again needs a new call (charged at the
  * entry) or a branch back to the header of a loop around it (charged at that branch, with the
  * cost of the whole loop, so the nested loops' first iterations too). Each charge thus pays in
@@ -88,20 +89,37 @@ static void put_section(struct out *o, uint8_t id, const struct out *c)
 	put(o, c->b, c->n);
 }
 
-/* global.get F; i64.const cost; i64.sub; global.set F;
- * global.get F; i64.const 0; i64.lt_s; if unreachable end */
-static void put_charge(struct out *o, uint32_t fuel, uint64_t cost)
+/* global.get F; i64.const cost; i64.sub; global.set F */
+static void put_spend(struct out *o, uint32_t fuel, uint64_t cost)
 {
 	put_u8(o, 0x23); put_u32(o, fuel);
 	put_u8(o, 0x42); put_s64(o, (int64_t)cost);
 	put_u8(o, 0x7d);
 	put_u8(o, 0x24); put_u32(o, fuel);
+}
+
+/* spend; global.get F; i64.const 0; i64.lt_s; if unreachable end */
+static void put_charge(struct out *o, uint32_t fuel, uint64_t cost)
+{
+	put_spend(o, fuel, cost);
 	put_u8(o, 0x23); put_u32(o, fuel);
 	put_u8(o, 0x42); put_u8(o, 0x00);
 	put_u8(o, 0x53);
 	put_u8(o, 0x04); put_u8(o, 0x40);
 	put_u8(o, 0x00);
 	put_u8(o, 0x0b);
+}
+
+/* A charged back-edge in place of `br l`: spend; global.get F; i64.const 0; i64.ge_s;
+ * br_if l; unreachable. Branches only with fuel left, and traps otherwise. */
+static void put_charged_br(struct out *o, uint32_t fuel, uint64_t cost, uint32_t l)
+{
+	put_spend(o, fuel, cost);
+	put_u8(o, 0x23); put_u32(o, fuel);
+	put_u8(o, 0x42); put_u8(o, 0x00);
+	put_u8(o, 0x59);
+	put_u8(o, 0x0d); put_u32(o, l);
+	put_u8(o, 0x00);
 }
 
 /* Skips one instruction's immediates; the module was validated, so the encoding is known good
@@ -174,7 +192,8 @@ struct counts {
 	uint64_t *open;   /* per open block: pass 1, loop number + 1 (0 = not a loop) and start count;
 	                   * pass 2, the loop's cost (0 = not a loop: a branch to it goes forward) */
 	uint64_t *start;
-	size_t nopen, capopen, capstart;
+	bool *params;     /* pass 2, per open block: a loop whose label carries values (type index) */
+	size_t nopen, capopen, capstart, capparams;
 };
 
 /* Grows array p (of *p elements) to hold at least need elements; -1 when out of memory. */
@@ -210,7 +229,8 @@ static int count_body(const uint8_t *bytes, size_t start, size_t end, struct cou
 		if(wa_rd_u8(&r, &op, &why) || skip_immediates(&r, op)) return -1;
 		c->total++;
 		if(op == 0x02 || op == 0x03 || op == 0x04){
-			if(GROW(c->open, c->capopen, c->nopen + 1) || GROW(c->start, c->capstart, c->nopen + 1)) return -1;
+			if(GROW(c->open, c->capopen, c->nopen + 1) || GROW(c->start, c->capstart, c->nopen + 1) ||
+			   GROW(c->params, c->capparams, c->nopen + 1)) return -1;
 			c->open[c->nopen] = 0;
 			if(op == 0x03){
 				if(GROW(c->loop, c->caploop, c->nloops + 1)) return -1;
@@ -235,10 +255,12 @@ static uint64_t branch_cost(const struct counts *c, uint32_t l)
 
 /* Pass 2. The entry charge pays for every instruction once: straight-line code and the first
  * iteration of every loop (a loop entered and left without branching back costs nothing more).
- * Each branch back to a loop pays that loop's cost before it branches: br_table charges the
- * dearest loop among its targets (0 when none is a loop); br_if charges whether or
- * not it is taken (at most one iteration too many per loop exit). *entry gets the entry cost;
- * with host_entry it is not charged in the body (the host pays it before the call). */
+ * Each branch back to a loop pays that loop's cost before it branches: `br` becomes the charge
+ * followed by its own check as the branch (br_if when fuel is left, else unreachable); `br_if`
+ * becomes `if` + that, so only a taken branch pays (a loop label carrying values cannot go
+ * through an `if` without a new type: that br_if is charged before, taken or not); br_table is
+ * charged before with the dearest loop among its targets. *entry gets the entry cost; with
+ * host_entry it is not charged in the body (the host pays it before the call). */
 static int meter_body(const struct wa_module *m, const struct wa_body *body, uint32_t fuel, bool host_entry,
                       struct counts *c, uint64_t *entry, struct out *o)
 {
@@ -264,7 +286,7 @@ static int meter_body(const struct wa_module *m, const struct wa_body *body, uin
 	while(r.pos < r.end){
 		size_t at = r.pos;
 		uint64_t cost = 0;
-		uint32_t l, n;
+		uint32_t l = 0, n;
 		uint8_t op;
 
 		if(wa_rd_u8(&r, &op, &why)) return -1;
@@ -274,16 +296,40 @@ static int meter_body(const struct wa_module *m, const struct wa_body *body, uin
 		}else if(op == 0x0e){
 			if(wa_rd_u32(&r, &n, &why)) return -1;
 			for(uint64_t i = 0; i <= n; i++){
-				if(wa_rd_u32(&r, &l, &why)) return -1;
-				if(branch_cost(c, l) > cost) cost = branch_cost(c, l);
+				uint32_t t;
+				if(wa_rd_u32(&r, &t, &why)) return -1;
+				if(branch_cost(c, t) > cost) cost = branch_cost(c, t);
 			}
 		}else if(skip_immediates(&r, op)){
 			return -1;
 		}
+		if(cost && op == 0x0c){
+			/* br to a loop: the charge's own check does the branch. */
+			put_charged_br(o, fuel, cost, l);
+			continue;
+		}
+		if(cost && op == 0x0d && !c->params[c->nopen - 1 - l]){
+			/* br_if to a loop without parameters: `if` takes the condition, so the charge runs
+			 * only when the branch is taken and nothing below the condition moves. */
+			put_u8(o, 0x04); put_u8(o, 0x40);
+			put_charged_br(o, fuel, cost, l + 1);
+			put_u8(o, 0x0b);
+			continue;
+		}
+		/* br_table with a loop among its targets, or br_if carrying values to a loop: charged
+		 * before, whether or not (or wherever) it branches. */
 		if(cost) put_charge(o, fuel, cost);
 		put(o, m->bytes + at, r.pos - at);
 		if(op == 0x02 || op == 0x03 || op == 0x04){
-			/* count_body grew open[] to the deepest nesting already. */
+			/* count_body grew open[] and params[] to the deepest nesting already. */
+			bool params = false;
+			if(op == 0x03){
+				struct wa_rd bt = { m->bytes, at + 1, r.pos };
+				int64_t t;
+				if(wa_rd_s33(&bt, &t, &why)) return -1;
+				params = t >= 0 && (uint64_t)t < m->ntypes && m->types[t].nparams > 0;
+			}
+			c->params[c->nopen] = params;
 			c->open[c->nopen++] = op == 0x03 ? c->loop[loop++] : 0;
 		}else if(op == 0x0b && c->nopen > 0){
 			c->nopen--;
@@ -403,6 +449,7 @@ static int meter_code(const struct wa_module *m, uint32_t fuel, struct wa_meter_
 	free(c.loop);
 	free(c.open);
 	free(c.start);
+	free(c.params);
 	free(host_only);
 	free(entry);
 	return rc;

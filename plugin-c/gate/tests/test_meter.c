@@ -190,24 +190,27 @@ static void test_limits(void)
  *   brif()         loop; br_if 0 (always taken); forever
  *   acl_check(n)   once(n): a hook only the host enters
  *   unpwd_check(n) n ? unpwd_check(n) : 1: a hook the module also calls (itself)
- *   psk_key_get(n) 2, and in the table: a hook call_indirect can reach */
+ *   psk_key_get(n) 2, and in the table: a hook call_indirect can reach
+ *   countdown(n)   n; loop (param i32) (result i32): -1, tee n, br_if 0 with n: a loop label
+ *                  carrying a value (n >= 1; returns 0)
+ *   paramloop()    0; loop (param i32) (result i32): br_if 0 always taken; forever */
 static void loop_module(struct mb *out)
 {
 	struct mb s1 = { 0 }, s3 = { 0 }, s4 = { 0 }, s7 = { 0 }, s9 = { 0 }, s10 = { 0 };
 	const struct mb *sec[13] = { 0 };
 	static const char *const names[] = { "once", "once_block", "brtab", "outer", "brif", "acl_check",
-	                                     "unpwd_check", "psk_key_get" };
+	                                     "unpwd_check", "psk_key_get", "countdown", "paramloop" };
 
 	mb_bytes(&s1, B(0x02, 0x60, 0x01, 0x7f, 0x01, 0x7f, 0x60, 0x00, 0x00));
-	mb_bytes(&s3, B(0x08, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00, 0x00, 0x00));
+	mb_bytes(&s3, B(0x0a, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x01));
 	mb_bytes(&s4, B(0x01, 0x70, 0x00, 0x01));
-	mb_u32(&s7, 8);
-	for(uint8_t i = 0; i < 8; i++){
+	mb_u32(&s7, 10);
+	for(uint8_t i = 0; i < 10; i++){
 		mb_name(&s7, names[i]);
 		mb_bytes(&s7, B(0x00, i));
 	}
 	mb_bytes(&s9, B(0x01, 0x00, 0x41, 0x00, 0x0b, 0x01, 0x07));
-	mb_u32(&s10, 8);
+	mb_u32(&s10, 10);
 	mb_body(&s10, B(0x00, 0x03, 0x40, 0x20, 0x00, 0x04, 0x40, 0x20, 0x00, 0x41, 0x01, 0x6b, 0x21, 0x00,
 	                0x0c, 0x01, 0x0b, 0x0b, 0x20, 0x00, 0x0b));
 	mb_body(&s10, B(0x00, 0x02, 0x40, 0x20, 0x00, 0x04, 0x40, 0x20, 0x00, 0x41, 0x01, 0x6b, 0x21, 0x00,
@@ -218,6 +221,8 @@ static void loop_module(struct mb *out)
 	mb_body(&s10, B(0x00, 0x20, 0x00, 0x10, 0x00, 0x0b));
 	mb_body(&s10, B(0x00, 0x20, 0x00, 0x04, 0x7f, 0x20, 0x00, 0x10, 0x06, 0x05, 0x41, 0x01, 0x0b, 0x0b));
 	mb_body(&s10, B(0x00, 0x41, 0x02, 0x0b));
+	mb_body(&s10, B(0x00, 0x20, 0x00, 0x03, 0x00, 0x41, 0x01, 0x6b, 0x22, 0x00, 0x20, 0x00, 0x0d, 0x00, 0x0b, 0x0b));
+	mb_body(&s10, B(0x00, 0x41, 0x00, 0x03, 0x00, 0x41, 0x01, 0x0d, 0x00, 0x0b, 0x1a, 0x0b));
 	sec[1] = &s1; sec[3] = &s3; sec[4] = &s4; sec[7] = &s7; sec[9] = &s9; sec[10] = &s10;
 	mb_module(out, sec);
 	mb_free(&s1); mb_free(&s3); mb_free(&s4); mb_free(&s7); mb_free(&s9); mb_free(&s10);
@@ -286,6 +291,16 @@ static void test_loops_and_entries(void)
 	check(r != NULL && strstr(r, "unreachable") && left < 0, "outer: %s", r ? r : "returned");
 	r = run_with(all, alllen, "brif", 0, 0, 100000, &left);
 	check(r != NULL && strstr(r, "unreachable") && left < 0, "brif: %s", r ? r : "returned");
+	r = run_with(all, alllen, "paramloop", 0, 0, 100000, &left);
+	check(r != NULL && strstr(r, "unreachable") && left < 0, "paramloop: %s", r ? r : "returned");
+
+	/* A loop whose label carries a value: charged at its br_if, linear in iterations. */
+	once1 = spent(all, alllen, "countdown", 1, &res);
+	check(res == 0, "countdown(1) = %d", res);
+	once2 = spent(all, alllen, "countdown", 2, NULL);
+	once3 = spent(all, alllen, "countdown", 3, &res);
+	check(res == 0 && once2 > once1 && once3 - once2 == once2 - once1, "countdown(n) costs %lld %lld %lld",
+	      (long long)once1, (long long)once2, (long long)once3);
 
 	/* Only acl_check is entered by the host alone: unpwd_check calls itself, psk_key_get is in
 	 * the table. Paying its entry outside costs exactly what the entry charge inside cost. */
