@@ -429,8 +429,13 @@ static int meter_code(const struct wa_module *m, uint32_t fuel, struct wa_meter_
 			rc = -1;
 			break;
 		}
-		if(body.oom || body.n > UINT32_MAX || entry[f] > UINT32_MAX){
+		if(body.oom || body.n > UINT32_MAX){
 			wa_err_set(e, "metering", WA_NO_FUNC, WA_NO_OFF, "out of memory");
+			rc = -1;
+			break;
+		}
+		if(entry[f] > UINT32_MAX){ /* a body is at most 4 GiB, one byte per instruction at least */
+			wa_err_set(e, "metering", f, m->bodies[i].offset, "function too large");
 			rc = -1;
 			break;
 		}
