@@ -527,6 +527,7 @@ const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t 
 	if (!wa_engine_has(e, export)) return "export missing";
 	x = &e->entry[export];
 	if (nargs != x->nargs) return "argument count mismatch";
+	if (budget.fuel < 0) return "fuel exhausted"; /* the host's share (a hook's entry) took it all */
 	arm(e, budget);
 	/* m3_Call would run a start function still pending; the policy always runs it first. */
 	r = e->mod->startFunction >= 0 ? m3_RunStart(e->mod) : m3Err_none;
