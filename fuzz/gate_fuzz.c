@@ -44,6 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct wa_gate_config full, vo;
 	struct wa_gate_report rep_full, rep_vo, rep_m;
+	struct wa_meter_report mrep;
 	char err_full[WA_GATE_ERR_LEN], err_vo[WA_GATE_ERR_LEN], err_m[WA_GATE_ERR_LEN];
 	uint8_t *out = NULL;
 	size_t outlen = 0;
@@ -58,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if(rc_full == 0 && rc_vo != 0) broken("full check accepts what validation rejects", err_vo);
 	if(rc_vo != 0) return 0;
 
-	if(wa_gate_meter(data, size, &out, &outlen, err_m, sizeof err_m)){
+	if(wa_gate_meter(data, size, &out, &outlen, &mrep, err_m, sizeof err_m)){
 		/* A valid module may only be refused for owning the fuel global's name (which the full
 		 * check refuses too) or for lack of memory. */
 		if(rc_full == 0 || !(strstr(err_m, WA_FUEL_GLOBAL) || strstr(err_m, "out of memory") ||

@@ -47,7 +47,8 @@ struct wa_budget {
 const char *wa_engine_start(struct wa_engine *e, struct wa_budget budget);
 
 /* Calls an export with i32 arguments; *result gets its i32 result if it has one. NULL = done,
- * else a one-line trap message ("fuel exhausted", "unreachable executed", an abort's text...). */
+ * else a one-line trap message ("fuel exhausted", "unreachable executed", an abort's text...).
+ * A negative budget.fuel is "fuel exhausted" without running the guest. */
 const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t *args, unsigned nargs,
                            int32_t *result, struct wa_budget budget);
 

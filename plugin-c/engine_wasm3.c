@@ -541,6 +541,7 @@ const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t 
 	if (export >= WA_EXPORT_COUNT) return "export missing";
 	x = &e->entry[export];
 	if (!x->code || nargs != x->nargs) return x->code ? "argument count mismatch" : "export missing";
+	if (budget.fuel < 0) return "fuel exhausted"; /* the host's share (a hook's entry) took it all */
 	arm(e, budget);
 	/* m3_Call would run a start function still pending; the policy always runs it first.
 	 * runtime->lastCalled is not set: only m3_GetResults reads it, and results are read here. */

@@ -27,6 +27,7 @@ struct wa_policy {
 	const struct wa_options *opts;
 	uint8_t *bytes;           /* gated + metered module, kept for re-instantiation */
 	size_t len;
+	struct wa_meter_report meter; /* entry charges the host pays (hook_budget) */
 	unsigned hooks;           /* from the gate's report */
 	int acl_long;             /* acl_check takes 7 arguments (payload, qos, retain) */
 	int acl_cacheable;        /* wasm_auth_acl_cacheable() returned 1 (4-argument acl_check only) */
@@ -55,6 +56,14 @@ static struct wa_budget request_budget(const struct wa_policy *p)
 static struct wa_budget lifecycle_budget(const struct wa_policy *p)
 {
 	struct wa_budget b = { p->cfg->fuel * WA_INIT_BUDGET_FACTOR, p->cfg->timeout_ms * WA_INIT_BUDGET_FACTOR };
+	return b;
+}
+
+/* A hook only the host can enter has no entry charge of its own: the host pays it from the
+ * budget (gate.h, wa_meter_report); below 0 the engine refuses the call as out of fuel. */
+static struct wa_budget hook_budget(const struct wa_policy *p, enum wa_hook hook, struct wa_budget b)
+{
+	b.fuel -= p->meter.hook_entry_fuel[hook];
 	return b;
 }
 
@@ -227,7 +236,7 @@ struct wa_policy *wa_policy_new(const uint8_t *bytes, size_t len, const struct w
 	gc.max_data_bytes = cfg->max_data_bytes;
 	memset(&rep, 0, sizeof rep);
 	if (wa_gate_check(bytes, len, &gc, &rep, err, errlen) != 0) goto fail;
-	if (wa_gate_meter(bytes, len, &p->bytes, &p->len, err, errlen) != 0) goto fail;
+	if (wa_gate_meter(bytes, len, &p->bytes, &p->len, &p->meter, err, errlen) != 0) goto fail;
 	p->hooks = rep.hooks;
 	if (!(p->hooks & ((1u << WA_HOOK_UNPWD_CHECK) | (1u << WA_HOOK_ACL_CHECK) | (1u << WA_HOOK_PSK_KEY_GET)))) {
 		snprintf(err, errlen, "exports no request hook (unpwd_check, acl_check, psk_key_get)");
@@ -289,7 +298,7 @@ static const char *call_lifecycle(struct wa_policy *p, enum wa_hook hook, int wi
 	}
 	if (has_flag) args[n++] = flag;
 	p->host.in_init = with_opts;
-	trap = wa_engine_call(p->eng, hook, args, n, &result, lifecycle_budget(p));
+	trap = wa_engine_call(p->eng, hook, args, n, &result, hook_budget(p, hook, lifecycle_budget(p)));
 	p->host.in_init = 0;
 	if (!trap && wa_engine_results(p->eng, hook) == 1 && result == 0) *refused = 1;
 	return trap;
@@ -432,7 +441,7 @@ static const char *invoke(struct wa_policy *p, enum wa_hook hook, const void *cl
 	const char *trap;
 
 	p->host.client = client;
-	trap = wa_engine_call(p->eng, hook, args, nargs, result, request_budget(p));
+	trap = wa_engine_call(p->eng, hook, args, nargs, result, hook_budget(p, hook, request_budget(p)));
 	p->host.client = NULL;
 	return trap;
 }

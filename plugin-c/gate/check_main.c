@@ -139,9 +139,10 @@ static int check_one(const char *path, const struct wa_gate_config *cfg, const c
 	if(bytes){
 		rc = wa_gate_check(bytes, len, cfg, &rep, err, sizeof err);
 		if(rc == 0 && meter_out){
+			struct wa_meter_report mrep; /* the plugin's form: what the host pays is its business */
 			uint8_t *out;
 			size_t outlen;
-			rc = wa_gate_meter(bytes, len, &out, &outlen, err, sizeof err);
+			rc = wa_gate_meter(bytes, len, &out, &outlen, &mrep, err, sizeof err);
 			if(rc == 0){
 				rc = write_file(meter_out, out, outlen, err, sizeof err);
 				free(out);

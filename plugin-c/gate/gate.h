@@ -52,8 +52,19 @@ int wa_gate_check(const uint8_t *bytes, size_t len, const struct wa_gate_config 
  * budget there before each call; it traps with "unreachable" when the budget goes below 0. */
 #define WA_FUEL_GLOBAL "__wasm_auth_fuel"
 
-/* 0 = *out (malloc'd, caller frees) holds the metered module. -1 = err says why. */
+/* The entry charges the host pays itself (docs/SECURITY.md, "Fuel metering"). A hook whose
+ * function the module cannot enter on its own (every export name of it a hook, no `call` to it,
+ * in no element segment, not the start function) loses the charge at its entry; the host
+ * subtracts hook_entry_fuel[hook] from the budget before calling it instead, and refuses the
+ * call as out of fuel when the budget is smaller. 0 = the function charges its own entry. */
+struct wa_meter_report {
+	uint32_t hook_entry_fuel[WA_HOOK_COUNT];
+};
+
+/* 0 = *out (malloc'd, caller frees) holds the metered module. -1 = err says why.
+ * rep NULL: every function keeps its entry charge (nothing for the host to pay). Otherwise
+ * the host-only hooks' entry charges move to rep, which the caller must then apply. */
 int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outlen,
-                  char *err, size_t errlen);
+                  struct wa_meter_report *rep, char *err, size_t errlen);
 
 #endif

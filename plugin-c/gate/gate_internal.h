@@ -22,7 +22,7 @@
 #define WA_PAGE_LIMIT 65536u
 
 /* What metering adds to a function (meter.c): one `if` frame and two operands on top of
- * whatever a loop header holds. The gate leaves that room below wasm3's limits, so every
+ * whatever the stack holds where a charge goes (a function's entry, before a branch to a loop). The gate leaves that room below wasm3's limits, so every
  * module it accepts still loads once metered. */
 #define WA_METER_EXTRA_FRAMES 1u
 #define WA_METER_EXTRA_OPERANDS 2u
@@ -134,6 +134,7 @@ struct wa_module {
 	uint32_t start;
 
 	uint32_t nelems;
+	bool *func_in_elem; /* per function: named by an element segment; NULL = no element section */
 
 	bool has_datacount;
 	uint32_t datacount;

@@ -50,17 +50,21 @@ int32_t wa_js_check(const uint8_t *bytes, uint32_t len, uint32_t max_module_byte
 	return 0;
 }
 
-/* The metered copy of a checked module: out[0] = pointer (the host frees it), out[1] = length. */
+/* The metered copy of a checked module, as the plugin meters it: out (2 + WA_HOOK_COUNT u32s)
+ * gets the pointer (the host frees it), the length, then per hook the entry charge the host
+ * pays before calling it (struct wa_meter_report; 0 = the hook charges its own entry). */
 EXPORT("wa_js_meter")
 int32_t wa_js_meter(const uint8_t *bytes, uint32_t len, uint32_t *out, char *err)
 {
+	struct wa_meter_report rep;
 	uint8_t *metered = NULL;
 	size_t n = 0;
 
 	if (err) err[0] = '\0';
-	if (wa_gate_meter(bytes, len, &metered, &n, err, WA_GATE_ERR_LEN) != 0) return -1;
+	if (wa_gate_meter(bytes, len, &metered, &n, &rep, err, WA_GATE_ERR_LEN) != 0) return -1;
 	out[0] = (uint32_t)(uintptr_t)metered;
 	out[1] = (uint32_t)n;
+	for (unsigned h = 0; h < WA_HOOK_COUNT; h++) out[2 + h] = rep.hook_entry_fuel[h];
 	return 0;
 }
 

@@ -1,13 +1,20 @@
 /* Fuel metering: rewrites a valid module so that it charges a mutable i64 global, exported as
  * WA_FUEL_GLOBAL, and executes `unreachable` as soon as the budget would go below zero.
  *
- * Where it charges: at the entry of every defined function and right after every `loop`
- * opcode (the only target of backward branches). Each such point starts a *region*: the
- * function's top level, or one loop's body, minus the loops nested in it. The charge is the
- * number of instructions in the region. Any instruction runs at most once per entry into its
- * innermost region (reaching it again needs a branch back to that region's loop header, or a
- * new call), so the fuel spent bounds the instructions executed: no straight-line path or
- * loop runs for free. Calls into the host and bulk memory instructions count as one each.
+ * Where it charges: at the entry of every defined function, the number of instructions in its
+ * whole body; and at every branch to a loop label (br, br_if, br_table), before it branches,
+ * the number of instructions in that loop (after its `loop` opcode, up to and including its
+ * end). Between
+ * two charges no instruction can run twice: running one again needs a new call (charged at the
+ * entry) or a branch back to the header of a loop around it (charged at that branch, with the
+ * cost of the whole loop, so the nested loops' first iterations too). Each charge thus pays in
+ * advance for every instruction that can run before the next one, and the fuel spent bounds the
+ * instructions executed: no straight-line path or loop runs for free. A loop entered and left
+ * without branching back costs nothing beyond its function's entry charge. Calls into the host
+ * and bulk memory instructions count as one each.
+ *
+ * Host-paid entries (rep): a hook only the host can enter loses its entry charge, and the gate
+ * reports it for the host to subtract before the call (gate.h, struct wa_meter_report).
  *
  * Indices do not move: the fuel global is appended after every existing global, no function
  * is added (the check is inlined), and no local is added. */
@@ -82,20 +89,37 @@ static void put_section(struct out *o, uint8_t id, const struct out *c)
 	put(o, c->b, c->n);
 }
 
-/* global.get F; i64.const cost; i64.sub; global.set F;
- * global.get F; i64.const 0; i64.lt_s; if unreachable end */
-static void put_charge(struct out *o, uint32_t fuel, uint64_t cost)
+/* global.get F; i64.const cost; i64.sub; global.set F */
+static void put_spend(struct out *o, uint32_t fuel, uint64_t cost)
 {
 	put_u8(o, 0x23); put_u32(o, fuel);
 	put_u8(o, 0x42); put_s64(o, (int64_t)cost);
 	put_u8(o, 0x7d);
 	put_u8(o, 0x24); put_u32(o, fuel);
+}
+
+/* spend; global.get F; i64.const 0; i64.lt_s; if unreachable end */
+static void put_charge(struct out *o, uint32_t fuel, uint64_t cost)
+{
+	put_spend(o, fuel, cost);
 	put_u8(o, 0x23); put_u32(o, fuel);
 	put_u8(o, 0x42); put_u8(o, 0x00);
 	put_u8(o, 0x53);
 	put_u8(o, 0x04); put_u8(o, 0x40);
 	put_u8(o, 0x00);
 	put_u8(o, 0x0b);
+}
+
+/* A charged back-edge in place of `br l`: spend; global.get F; i64.const 0; i64.ge_s;
+ * br_if l; unreachable. Branches only with fuel left, and traps otherwise. */
+static void put_charged_br(struct out *o, uint32_t fuel, uint64_t cost, uint32_t l)
+{
+	put_spend(o, fuel, cost);
+	put_u8(o, 0x23); put_u32(o, fuel);
+	put_u8(o, 0x42); put_u8(o, 0x00);
+	put_u8(o, 0x59);
+	put_u8(o, 0x0d); put_u32(o, l);
+	put_u8(o, 0x00);
 }
 
 /* Skips one instruction's immediates; the module was validated, so the encoding is known good
@@ -160,14 +184,16 @@ static int skip_immediates(struct wa_rd *r, uint8_t op)
 	}
 }
 
-/* Pass 1: instruction count per region, regions numbered in order of appearance (0 = the
- * function's top level, k = the k-th loop). Pass 2 emits the body with the charges. */
-struct regions {
-	uint64_t *cost;
-	size_t n, cap;
-	uint32_t *open; /* per open block: region it belongs to if it is a loop, else UINT32_MAX */
-	uint32_t *cur;  /* stack of current regions */
-	size_t nopen, capopen, ncur, capcur;
+/* Per function body: pass 1 counts, pass 2 emits. Loops are numbered in order of appearance. */
+struct counts {
+	uint64_t total;   /* instructions of the whole body, its final end included */
+	uint64_t *loop;   /* per loop: instructions after its `loop` opcode up to its end, included */
+	size_t nloops, caploop;
+	uint64_t *open;   /* per open block: pass 1, loop number + 1 (0 = not a loop) and start count;
+	                   * pass 2, the loop's cost (0 = not a loop: a branch to it goes forward) */
+	uint64_t *start;
+	bool *params;     /* pass 2, per open block: a loop whose label carries values (type index) */
+	size_t nopen, capopen, capstart, capparams;
 };
 
 /* Grows array p (of *p elements) to hold at least need elements; -1 when out of memory. */
@@ -188,42 +214,55 @@ static int grow_array(void *pp, size_t *cap, size_t need, size_t elem, void *old
 	return 0;
 }
 
-static int count_regions(const uint8_t *bytes, size_t start, size_t end, struct regions *rg)
+/* Pass 1: the body's instruction count and each loop's (the instructions one more iteration can
+ * run: its whole body, nested loops' first iterations included). */
+static int count_body(const uint8_t *bytes, size_t start, size_t end, struct counts *c)
 {
 	struct wa_rd r = { bytes, start, end };
 	const char *why;
 
-	rg->n = 1;
-	rg->nopen = 0;
-	rg->ncur = 1;
-	if(GROW(rg->cost, rg->cap, 1) || GROW(rg->cur, rg->capcur, 1)) return -1;
-	rg->cost[0] = 0;
-	rg->cur[0] = 0;
+	c->total = 0;
+	c->nloops = 0;
+	c->nopen = 0;
 	while(r.pos < r.end){
 		uint8_t op;
-		if(wa_rd_u8(&r, &op, &why)) return -1;
-		rg->cost[rg->cur[rg->ncur - 1]]++;
-		if(skip_immediates(&r, op)) return -1;
+		if(wa_rd_u8(&r, &op, &why) || skip_immediates(&r, op)) return -1;
+		c->total++;
 		if(op == 0x02 || op == 0x03 || op == 0x04){
-			uint32_t region = UINT32_MAX;
+			if(GROW(c->open, c->capopen, c->nopen + 1) || GROW(c->start, c->capstart, c->nopen + 1) ||
+			   GROW(c->params, c->capparams, c->nopen + 1)) return -1;
+			c->open[c->nopen] = 0;
 			if(op == 0x03){
-				if(GROW(rg->cost, rg->cap, rg->n + 1) || GROW(rg->cur, rg->capcur, rg->ncur + 1)) return -1;
-				region = (uint32_t)rg->n++;
-				rg->cost[region] = 0;
-				rg->cur[rg->ncur++] = region;
+				if(GROW(c->loop, c->caploop, c->nloops + 1)) return -1;
+				c->loop[c->nloops] = 0;
+				c->open[c->nopen] = ++c->nloops;
 			}
-			if(GROW(rg->open, rg->capopen, rg->nopen + 1)) return -1;
-			rg->open[rg->nopen++] = region;
-		}else if(op == 0x0b && rg->nopen > 0){
-			/* The loop's own end runs inside its body: it was counted above, then the region closes. */
-			if(rg->open[--rg->nopen] != UINT32_MAX) rg->ncur--;
+			c->start[c->nopen++] = c->total;
+		}else if(op == 0x0b && c->nopen > 0){
+			c->nopen--;
+			if(c->open[c->nopen]) c->loop[c->open[c->nopen] - 1] = c->total - c->start[c->nopen];
 		}
 	}
 	return 0;
 }
 
-static int meter_body(const struct wa_module *m, const struct wa_body *body, uint32_t fuel,
-                      struct regions *rg, struct out *o)
+/* Cost to charge before a branch to label depth l: the target loop's, or 0 for a forward
+ * branch (a block, an if, or the function's own label). */
+static uint64_t branch_cost(const struct counts *c, uint32_t l)
+{
+	return l < c->nopen ? c->open[c->nopen - 1 - l] : 0;
+}
+
+/* Pass 2. The entry charge pays for every instruction once: straight-line code and the first
+ * iteration of every loop (a loop entered and left without branching back costs nothing more).
+ * Each branch back to a loop pays that loop's cost before it branches: `br` becomes the charge
+ * followed by its own check as the branch (br_if when fuel is left, else unreachable); `br_if`
+ * becomes `if` + that, so only a taken branch pays (a loop label carrying values cannot go
+ * through an `if` without a new type: that br_if is charged before, taken or not); br_table is
+ * charged before with the dearest loop among its targets. *entry gets the entry cost; with
+ * host_entry it is not charged in the body (the host pays it before the call). */
+static int meter_body(const struct wa_module *m, const struct wa_body *body, uint32_t fuel, bool host_entry,
+                      struct counts *c, uint64_t *entry, struct out *o)
 {
 	struct wa_rd r = { m->bytes, body->offset, body->offset + body->size };
 	const char *why;
@@ -239,31 +278,154 @@ static int meter_body(const struct wa_module *m, const struct wa_body *body, uin
 		if(wa_rd_u32(&r, &n, &why) || wa_rd_u8(&r, &t, &why)) return -1;
 	}
 	code = r.pos;
-	if(count_regions(m->bytes, code, r.end, rg)) return -1;
+	if(count_body(m->bytes, code, r.end, c)) return -1;
+	*entry = c->total;
 	put(o, m->bytes + body->offset, code - body->offset);
-	put_charge(o, fuel, rg->cost[0]);
+	if(!host_entry) put_charge(o, fuel, c->total);
+	c->nopen = 0;
 	while(r.pos < r.end){
 		size_t at = r.pos;
+		uint64_t cost = 0;
+		uint32_t l = 0, n;
 		uint8_t op;
-		if(wa_rd_u8(&r, &op, &why) || skip_immediates(&r, op)) return -1;
+
+		if(wa_rd_u8(&r, &op, &why)) return -1;
+		if(op == 0x0c || op == 0x0d){
+			if(wa_rd_u32(&r, &l, &why)) return -1;
+			cost = branch_cost(c, l);
+		}else if(op == 0x0e){
+			if(wa_rd_u32(&r, &n, &why)) return -1;
+			for(uint64_t i = 0; i <= n; i++){
+				uint32_t t;
+				if(wa_rd_u32(&r, &t, &why)) return -1;
+				if(branch_cost(c, t) > cost) cost = branch_cost(c, t);
+			}
+		}else if(skip_immediates(&r, op)){
+			return -1;
+		}
+		if(cost && op == 0x0c){
+			/* br to a loop: the charge's own check does the branch. */
+			put_charged_br(o, fuel, cost, l);
+			continue;
+		}
+		if(cost && op == 0x0d && !c->params[c->nopen - 1 - l]){
+			/* br_if to a loop without parameters: `if` takes the condition, so the charge runs
+			 * only when the branch is taken and nothing below the condition moves. */
+			put_u8(o, 0x04); put_u8(o, 0x40);
+			put_charged_br(o, fuel, cost, l + 1);
+			put_u8(o, 0x0b);
+			continue;
+		}
+		/* br_table with a loop among its targets, or br_if carrying values to a loop: charged
+		 * before, whether or not (or wherever) it branches. */
+		if(cost) put_charge(o, fuel, cost);
 		put(o, m->bytes + at, r.pos - at);
-		if(op == 0x03) put_charge(o, fuel, rg->cost[++loop]);
+		if(op == 0x02 || op == 0x03 || op == 0x04){
+			/* count_body grew open[] and params[] to the deepest nesting already. */
+			bool params = false;
+			if(op == 0x03){
+				struct wa_rd bt = { m->bytes, at + 1, r.pos };
+				int64_t t;
+				if(wa_rd_s33(&bt, &t, &why)) return -1;
+				params = t >= 0 && (uint64_t)t < m->ntypes && m->types[t].nparams > 0;
+			}
+			c->params[c->nopen] = params;
+			c->open[c->nopen++] = op == 0x03 ? c->loop[loop++] : 0;
+		}else if(op == 0x0b && c->nopen > 0){
+			c->nopen--;
+		}
 	}
 	return 0;
 }
 
-static int meter_code(const struct wa_module *m, uint32_t fuel, struct out *sec, struct wa_err *e)
+/* Marks in called[] every function some body names in a `call`. */
+static int mark_called(const struct wa_module *m, bool *called)
 {
-	struct regions rg;
+	for(uint32_t i = 0; i < m->nbodies; i++){
+		struct wa_rd r = { m->bytes, m->bodies[i].offset, m->bodies[i].offset + m->bodies[i].size };
+		const char *why;
+		uint32_t groups, x;
+
+		if(wa_rd_u32(&r, &groups, &why)) return -1;
+		for(uint32_t g = 0; g < groups; g++){
+			uint8_t t;
+			if(wa_rd_u32(&r, &x, &why) || wa_rd_u8(&r, &t, &why)) return -1;
+		}
+		while(r.pos < r.end){
+			uint8_t op;
+			if(wa_rd_u8(&r, &op, &why)) return -1;
+			if(op == 0x10){
+				if(wa_rd_u32(&r, &x, &why) || x >= m->nfuncs) return -1;
+				called[x] = true;
+			}else if(skip_immediates(&r, op)){
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The hook a function export's name names, or -1. */
+static int hook_named(const struct wa_export *x)
+{
+	for(int h = 0; h < WA_HOOK_COUNT; h++){
+		if(x->name_len == strlen(wa_hooks[h].name) && !memcmp(x->name, wa_hooks[h].name, x->name_len)) return h;
+	}
+	return -1;
+}
+
+/* host_only[i] (i = function index) for the functions only the host can enter: exported only
+ * under hook names, never the target of a `call`, in no element segment (so no call_indirect
+ * reaches them), not the start function. */
+static int find_host_only(const struct wa_module *m, bool *host_only)
+{
+	bool *reached = calloc(m->nfuncs ? m->nfuncs : 1, sizeof *reached);
+
+	if(!reached) return -1;
+	if(mark_called(m, reached)){
+		free(reached);
+		return -1;
+	}
+	if(m->has_start) reached[m->start] = true;
+	for(uint32_t f = 0; f < m->nfuncs; f++) if(m->func_in_elem && m->func_in_elem[f]) reached[f] = true;
+	for(uint32_t i = 0; i < m->nexports; i++){
+		const struct wa_export *x = &m->exports[i];
+		if(x->kind == 0 && x->index >= m->nfunc_imports && hook_named(x) >= 0) host_only[x->index] = true;
+	}
+	/* A second pass: another export name (wasm_auth_buffer, or one no host knows) disqualifies
+	 * whatever the order of the exports. */
+	for(uint32_t i = 0; i < m->nexports; i++){
+		const struct wa_export *x = &m->exports[i];
+		if(x->kind == 0 && hook_named(x) < 0) host_only[x->index] = false;
+	}
+	for(uint32_t f = 0; f < m->nfuncs; f++) if(reached[f]) host_only[f] = false;
+	free(reached);
+	return 0;
+}
+
+static int meter_code(const struct wa_module *m, uint32_t fuel, struct wa_meter_report *rep,
+                      struct out *sec, struct wa_err *e)
+{
+	struct counts c;
 	struct out body = { 0 };
+	bool *host_only = calloc(m->nfuncs ? m->nfuncs : 1, sizeof *host_only);
+	uint64_t *entry = calloc(m->nfuncs ? m->nfuncs : 1, sizeof *entry);
 	int rc = 0;
 
-	memset(&rg, 0, sizeof rg);
+	memset(&c, 0, sizeof c);
+	if(!host_only || !entry){
+		wa_err_set(e, "metering", WA_NO_FUNC, WA_NO_OFF, "out of memory");
+		rc = -1;
+	}else if(rep && find_host_only(m, host_only)){
+		wa_err_set(e, "metering", WA_NO_FUNC, WA_NO_OFF, "cannot decode the code section");
+		rc = -1;
+	}
 	put_u32(sec, m->nbodies);
 	for(uint32_t i = 0; i < m->nbodies && rc == 0; i++){
+		uint32_t f = m->nfunc_imports + i;
 		body.n = 0;
-		if(meter_body(m, &m->bodies[i], fuel, &rg, &body)){
-			wa_err_set(e, "metering", m->nfunc_imports + i, m->bodies[i].offset, "cannot decode function body");
+		if(meter_body(m, &m->bodies[i], fuel, host_only[f], &c, &entry[f], &body)){
+			wa_err_set(e, "metering", f, m->bodies[i].offset, "cannot decode function body");
 			rc = -1;
 			break;
 		}
@@ -272,13 +434,29 @@ static int meter_code(const struct wa_module *m, uint32_t fuel, struct out *sec,
 			rc = -1;
 			break;
 		}
+		if(entry[f] > UINT32_MAX){ /* a body is at most 4 GiB, one byte per instruction at least */
+			wa_err_set(e, "metering", f, m->bodies[i].offset, "function too large");
+			rc = -1;
+			break;
+		}
 		put_u32(sec, (uint32_t)body.n);
 		put(sec, body.b, body.n);
 	}
+	if(rc == 0 && rep){
+		memset(rep, 0, sizeof *rep);
+		for(uint32_t i = 0; i < m->nexports; i++){
+			const struct wa_export *x = &m->exports[i];
+			int h = x->kind == 0 ? hook_named(x) : -1;
+			if(h >= 0 && host_only[x->index]) rep->hook_entry_fuel[h] = (uint32_t)entry[x->index];
+		}
+	}
 	free(body.b);
-	free(rg.cost);
-	free(rg.open);
-	free(rg.cur);
+	free(c.loop);
+	free(c.open);
+	free(c.start);
+	free(c.params);
+	free(host_only);
+	free(entry);
 	return rc;
 }
 
@@ -320,7 +498,7 @@ static int section_rank(uint8_t id)
 }
 
 int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outlen,
-                  char *err, size_t errlen)
+                  struct wa_meter_report *rep, char *err, size_t errlen)
 {
 	struct wa_err e = { err, errlen, false };
 	struct wa_module m;
@@ -331,6 +509,7 @@ int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outle
 	int rc = -1;
 
 	if(err && errlen) err[0] = '\0';
+	if(rep) memset(rep, 0, sizeof *rep);
 	*out = NULL;
 	*outlen = 0;
 	if(!bytes){
@@ -387,7 +566,7 @@ int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outle
 			put_section(&o, 7, &c);
 			exports_done = true;
 		}else if(id == 10){
-			if(meter_code(&m, fuel, &c, &e)) goto done;
+			if(meter_code(&m, fuel, rep, &c, &e)) goto done;
 			put_section(&o, 10, &c);
 		}else{
 			put(&o, bytes + pos, r.pos + size - pos);
@@ -431,6 +610,7 @@ int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outle
 bad:
 	wa_err_set(&e, "metering", WA_NO_FUNC, pos, "cannot re-read the section headers");
 done:
+	if(rc && rep) memset(rep, 0, sizeof *rep);
 	free(o.b);
 	free(c.b);
 	wa_module_free(&m);

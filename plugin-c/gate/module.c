@@ -174,6 +174,7 @@ static int read_const_expr(struct dec *d, uint8_t want, uint32_t globals_visible
 			if(!elem_expr) return profile_fail(d, at, "reference types (ref.func)");
 			RD(wa_rd_u32, &idx);
 			if(idx >= d->m->nfuncs) return fail(d, at, "unknown function");
+			if(d->m->func_in_elem) d->m->func_in_elem[idx] = true;
 			got = WA_T_FUNCREF;
 			break;
 		}
@@ -446,6 +447,9 @@ static int sec_element(struct dec *d)
 	struct wa_module *m = d->m;
 
 	if(read_count(d, &m->nelems, 2)) return -1;
+	/* The function section came first, so nfuncs is final. */
+	m->func_in_elem = calloc(m->nfuncs ? m->nfuncs : 1, sizeof *m->func_in_elem);
+	if(!m->func_in_elem) return fail(d, d->r.pos, "out of memory");
 	for(uint32_t i = 0; i < m->nelems; i++){
 		size_t at = d->r.pos;
 		uint32_t flags, table = 0, n;
@@ -474,6 +478,7 @@ static int sec_element(struct dec *d)
 				at = d->r.pos;
 				RD(wa_rd_u32, &f);
 				if(f >= m->nfuncs) return fail(d, at, "unknown function");
+				m->func_in_elem[f] = true;
 			}
 		}
 	}
@@ -649,6 +654,7 @@ void wa_module_free(struct wa_module *m)
 	free(m->func_type);
 	free(m->globals);
 	free(m->exports);
+	free(m->func_in_elem);
 	free(m->bodies);
 	memset(m, 0, sizeof *m);
 }

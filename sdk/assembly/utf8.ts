@@ -14,11 +14,11 @@ export const HASH: u32 = 0x23;
 export const DOLLAR: u32 = 0x24;
 
 // Word-at-a-time helpers. Every byte loop here runs in an interpreter (wasm3) where each
-// iteration also pays the fuel check the gate injects at loop headers: eight bytes per iteration
+// iteration also pays the fuel check the gate injects at loop back-edges: eight bytes per iteration
 // cut the cost of a typical topic level or username by 3-5x (docs/BENCHMARKS.md, "Hot path").
-// Loops are entered only when they will iterate (`if (c) do {} while (c)`): entering a `loop`
-// costs a fuel check even when its body is skipped, and most levels and names are shorter than
-// a word, so the common case runs no loop at all.
+// Loops are entered only when they will iterate (`if (c) do {} while (c)`): most levels and
+// names are shorter than a word, so the common case runs no loop at all (and, since the gate
+// charges back-edges, a loop whose body is skipped pays no fuel check either).
 // Loads never leave linear memory: whole words inside the range, and a last partial word only
 // when the 8 bytes fit below the end of memory (its bytes past the range are masked off; they
 // are the guest's own memory, read but never used), bytes one by one otherwise.

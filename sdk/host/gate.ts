@@ -151,25 +151,50 @@ export function checkModule(bytes: Uint8Array, limits: RuleLimits): CheckedModul
   }
 }
 
+/** A metered module and the entry charges its host pays (struct wa_meter_report). */
+export interface MeteredModule {
+  code: Uint8Array;
+  /**
+   * Per hook that only the host can enter: the fuel of its entry charge, which the metering left
+   * out of its body. The host subtracts it from the budget before calling the hook, and refuses
+   * the call as out of fuel when the budget is smaller. Absent: the hook charges its own entry.
+   */
+  hookEntryFuel: Partial<Record<HookName, number>>;
+}
+
 /**
- * The fuel-metered copy of a module checkModule accepted (wa_gate_meter): byte for byte what the
- * plugin runs. Its fuel global (__wasm_auth_fuel) starts at 0; the host sets it before each call.
+ * The fuel-metered copy of a module checkModule accepted (wa_gate_meter), as the plugin meters
+ * it. Its fuel global (__wasm_auth_fuel) starts at 0; the host sets it before each call, minus
+ * the hook's entry in hookEntryFuel.
  */
-export function meterModule(bytes: Uint8Array): Uint8Array {
+export function meter(bytes: Uint8Array): MeteredModule {
   const g = gate();
-  const out = g.wa_js_malloc(8);
+  const nhooks = HOOKS.length;
+  const out = g.wa_js_malloc(4 * (2 + nhooks));
   try {
     if (out === 0) throw new ModuleError('out of memory');
     return withBytes(g, bytes, (ptr, err) => {
       if (g.wa_js_meter(ptr, bytes.length, out, err) !== 0) throw new ModuleError(message(g, err));
-      const [p, n] = new Uint32Array(g.memory.buffer, out, 2);
-      const metered = new Uint8Array(g.memory.buffer, p, n).slice();
-      g.wa_js_free(p);
-      return metered;
+      const r = new Uint32Array(g.memory.buffer, out, 2 + nhooks);
+      const code = new Uint8Array(g.memory.buffer, r[0], r[1]).slice();
+      const hookEntryFuel: Partial<Record<HookName, number>> = {};
+      HOOKS.forEach((h, i) => {
+        if (r[2 + i] !== 0) hookEntryFuel[h.name] = r[2 + i];
+      });
+      g.wa_js_free(r[0]);
+      return { code, hookEntryFuel };
     });
   } finally {
     g.wa_js_free(out);
   }
+}
+
+/**
+ * The bytes of meter(bytes): what the plugin runs. Hooks only the host can enter have no entry
+ * charge in it; a host running it must pay those itself (meter().hookEntryFuel).
+ */
+export function meterModule(bytes: Uint8Array): Uint8Array {
+  return meter(bytes).code;
 }
 
 // strerror()'s words for the errors opening a file can give, as the plugin prints them.

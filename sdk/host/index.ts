@@ -4,7 +4,7 @@ export type { Decision, PskOutcome, LoadOptions, AclRequest, ClientInfo, ByteInp
 export { topicMatchesSub } from './topic.js';
 export { pwVerify } from './password.js';
 export { createImports, type ImportContext } from './imports.js';
-export { checkModule, meterModule, readModuleFile, ModuleError } from './gate.js';
+export { checkModule, meter, meterModule, readModuleFile, ModuleError, type MeteredModule } from './gate.js';
 export type { CheckedModule, GateReport, HookSignatures, RuleLimits } from './gate.js';
 export * as abi from './abi.js';
 export * as limits from './limits.js';

@@ -9,7 +9,7 @@
 // waits WA_RETRY_INTERVAL_MS.
 import { GuestError, GuestMemory } from './memory.js';
 import { createImports, type ClientInfo } from './imports.js';
-import { checkModule, meterModule, ModuleError, type HookSignatures } from './gate.js';
+import { checkModule, meter, ModuleError, type HookSignatures } from './gate.js';
 import { forV8, START_EXPORT } from './v8-module.js';
 import { isHex } from './text.js';
 import {
@@ -63,6 +63,8 @@ export interface CompiledModule {
   bytes: Uint8Array;
   hooks: HookSignatures;
   module: WebAssembly.Module;
+  /** Entry charges the host pays before calling these hooks (gate.ts meter). */
+  hookEntryFuel: Partial<Record<HookName, bigint>>;
 }
 
 /** The fuel counter the gate's metering adds (gate.h WA_FUEL_GLOBAL). */
@@ -115,7 +117,10 @@ function instantiateText(e: unknown): string {
 export function compileModule(wasm: Uint8Array, cfg: RuntimeConfig): CompiledModule {
   const bytes = new Uint8Array(wasm); // own copy: the caller may reuse its buffer
   const checked = checkModule(bytes, cfg);
-  const code = forV8(meterModule(bytes), cfg.maxMemoryPages);
+  const metered = meter(bytes);
+  const code = forV8(metered.code, cfg.maxMemoryPages);
+  const hookEntryFuel: Partial<Record<HookName, bigint>> = {};
+  for (const [h, n] of Object.entries(metered.hookEntryFuel)) hookEntryFuel[h as HookName] = BigInt(n);
   if (!HOOKS.some((h) => h.isRequest && checked.hooks[h.name] !== undefined)) {
     throw new ModuleError('exports no request hook (unpwd_check, acl_check, psk_key_get)');
   }
@@ -126,7 +131,7 @@ export function compileModule(wasm: Uint8Array, cfg: RuntimeConfig): CompiledMod
     // The gate accepted it, so this is a disagreement between the gate and V8: say so.
     throw new ModuleError(`V8 refused the module the gate accepted: ${errorText(e)}`);
   }
-  return { bytes, hooks: checked.hooks, module };
+  return { bytes, hooks: checked.hooks, module, hookEntryFuel };
 }
 
 export class Runtime {
@@ -223,16 +228,25 @@ export class Runtime {
 
   // ---- internals ----
 
-  // Sets the fuel for the next guest call: fuel x factor (lifecycle hooks get WA_INIT_BUDGET_FACTOR).
-  private budget(factor: number): void {
+  // Sets the fuel for the next guest call: fuel x factor (lifecycle hooks get WA_INIT_BUDGET_FACTOR),
+  // minus the entry charge the host pays for a hook only it can enter (gate.ts meter); a budget
+  // that does not cover it refuses the call as out of fuel, as the plugin does.
+  private budget(factor: number, hook?: HookName): void {
     const g = this.inst?.exports[FUEL_GLOBAL];
     if (g === undefined) return;
+    let fuel: bigint;
     if (factor === 1) {
       this.requestFuel ??= this.cfg.fuel > 0 ? BigInt(this.cfg.fuel) : UNLIMITED_FUEL;
-      g.value = this.requestFuel;
+      fuel = this.requestFuel;
     } else {
-      g.value = this.cfg.fuel > 0 ? BigInt(this.cfg.fuel) * BigInt(factor) : UNLIMITED_FUEL;
+      fuel = this.cfg.fuel > 0 ? BigInt(this.cfg.fuel) * BigInt(factor) : UNLIMITED_FUEL;
     }
+    const entry = hook === undefined ? undefined : this.compiled.hookEntryFuel[hook];
+    if (entry !== undefined) {
+      fuel -= entry;
+      if (fuel < 0n) throw new GuestError('fuel exhausted');
+    }
+    g.value = fuel;
   }
   private requestFuel: bigint | undefined;
 
@@ -384,7 +398,7 @@ export class Runtime {
     }
     this.inInit = withOpts;
     try {
-      this.budget(WA_INIT_BUDGET_FACTOR);
+      this.budget(WA_INIT_BUDGET_FACTOR, hook);
       const r = inst.exports[hook](...full);
       // plugin_init / security_init: signature 1 is the i32 variant (abi.ts HOOKS).
       return { trap: null, refused: sig === 1 && withOpts && r === 0 };
@@ -456,7 +470,7 @@ export class Runtime {
       const descs = this.marshalFields(fields, lens);
       this.requestClient = client;
       try {
-        this.budget(1);
+        this.budget(1, hook);
         v = (invoke(this.inst!.exports, descs) ?? 0) | 0;
       } catch (e) {
         trap = this.trapText(e);

@@ -24,6 +24,9 @@ interface Kind {
 
 const KINDS: Kind[] = [
   { word: 'spin', what: 'endless loop without calls', logged: /fuel|timeout|ran longer/ },
+  { word: 'brif', what: 'endless loop on a br_if back-edge', logged: /fuel exhausted/ },
+  { word: 'brtab', what: 'endless loop on a br_table back-edge', logged: /fuel exhausted/ },
+  { word: 'outer', what: 'endless loop: an inner loop branching to the outer one', logged: /fuel exhausted/ },
   { word: 'calls', what: 'endless loop calling a guest function and a host import', logged: /fuel|timeout|ran longer/ },
   { word: 'recurse', what: 'unbounded recursion', logged: /stack/ },
   { word: 'grow', what: 'memory.grow bomb (then the allocator traps)', logged: /unreachable/ },

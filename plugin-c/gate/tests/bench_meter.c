@@ -57,7 +57,7 @@ int main(int argc, char **argv)
 	double sp, sm, fp, fm;
 
 	meter_test_module(&m);
-	if(wa_gate_meter(m.b, m.n, &mt, &mtlen, err, sizeof err)){
+	if(wa_gate_meter(m.b, m.n, &mt, &mtlen, NULL, err, sizeof err)){
 		fprintf(stderr, "metering: %s\n", err);
 		return 1;
 	}

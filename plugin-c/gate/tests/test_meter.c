@@ -1,11 +1,15 @@
 /* Metering, executed: metered modules run in wasm3 (the plugin's interpreter) and the fuel
  * global behaves as documented: results unchanged, fuel spent grows linearly with loop
  * iterations and with calls, the budget is exact (enough fuel succeeds, one unit less traps),
- * endless loops and endless recursion trap, and an unset budget (0) traps at once.
+ * endless loops (on br, br_if, br_table and a branch to an outer loop) and endless recursion
+ * trap, an unset budget (0) traps at once, a loop that never iterates costs nothing beyond its
+ * function's entry, and a host-paid hook entry (wa_meter_report) costs what the charge cost.
  * Also: a module at the gate's implementation limits still loads in wasm3 once metered, and for
  * the limit that is wasm3's own (frames), wasm3 refuses one step past it. */
+#define _POSIX_C_SOURCE 200809L /* alarm */
 #include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
 #include "../gate_internal.h"
 #include "meter_wasm3.h"
 
@@ -117,7 +121,7 @@ static void at_gate_limit(const char *name, const struct mb *m)
 		check(0, "%s: gate refuses: %s", name, err);
 		return;
 	}
-	if(wa_gate_meter(m->b, m->n, &mt, &mtlen, err, sizeof err)){
+	if(wa_gate_meter(m->b, m->n, &mt, &mtlen, NULL, err, sizeof err)){
 		check(0, "%s: metering: %s", name, err);
 		return;
 	}
@@ -138,10 +142,11 @@ static void test_limits(void)
 {
 	struct mb body = { 0 }, a = { 0 }, b = { 0 };
 
-	/* Nesting: the gate's deepest function, its innermost block a loop (metering adds an if). */
-	mb_u8(&body, 0x00);
+	/* Nesting: the gate's deepest function, its innermost block a loop that branches back
+	 * (metering adds an if before the br_if). */
+	mb_u8(&body, 0x00); /* no locals */
 	for(unsigned i = 0; i + 2 < WA_GATE_MAX_FRAMES; i++) mb_bytes(&body, B(0x02, 0x40));
-	mb_bytes(&body, B(0x03, 0x40));
+	mb_bytes(&body, B(0x03, 0x40, 0x41, 0x00, 0x0d, 0x00));
 	for(unsigned i = 0; i < WA_GATE_MAX_FRAMES; i++) mb_u8(&body, 0x0b);
 	limit_module(&a, 0, &body);
 	at_gate_limit("frames", &a);
@@ -155,14 +160,15 @@ static void test_limits(void)
 	at_wasm3_limit("frames", &a, &b);
 
 	/* Locals and operands share wasm3's compiler budget: the worst mix the gate allows (all its
-	 * locals, alternating i32 and i64 so i64 slots need padding, and its deepest stack of i64
-	 * values under a loop header, where metering adds two more) must still compile. */
+	 * locals, alternating i32 and i64 so i64 slots need padding, and its deepest stack: i64
+	 * values and a br_if's condition, where metering adds two more before the back-edge) must
+	 * still compile. */
 	mb_reset(&body);
 	mb_u32(&body, WA_MAX_LOCALS_PER_FUNC - 1);
 	for(unsigned i = 0; i + 1 < WA_MAX_LOCALS_PER_FUNC; i++) mb_bytes(&body, B(0x01, (uint8_t)(i & 1 ? 0x7e : 0x7f)));
-	for(unsigned i = 0; i < WA_GATE_MAX_OPERANDS; i++) mb_bytes(&body, B(0x42, 0x00));
-	mb_bytes(&body, B(0x03, 0x40, 0x0b));
-	for(unsigned i = 0; i < WA_GATE_MAX_OPERANDS; i++) mb_u8(&body, 0x1a);
+	for(unsigned i = 0; i + 1 < WA_GATE_MAX_OPERANDS; i++) mb_bytes(&body, B(0x42, 0x00));
+	mb_bytes(&body, B(0x03, 0x40, 0x41, 0x00, 0x0d, 0x00, 0x0b));
+	for(unsigned i = 0; i + 1 < WA_GATE_MAX_OPERANDS; i++) mb_u8(&body, 0x1a);
 	mb_u8(&body, 0x0b);
 	limit_module(&a, 1, &body);
 	at_gate_limit("locals+operands", &a);
@@ -176,6 +182,161 @@ static void test_limits(void)
 	mb_free(&body); mb_free(&a); mb_free(&b);
 }
 
+/* Loops charged on their back-edges, host-paid hook entries. Exports (all (i32)->i32 or ()->()):
+ *   once(n)        while (n) n--: loop; if n; n--; br 1; end; end; n
+ *   once_block(n)  the same instructions with `block` for `loop` (n = 0: the same path)
+ *   brtab()        block; loop; br_table [loop] default block (index 0: the loop); forever
+ *   outer()        loop; loop; br_if 0 (never taken); br 1 (the outer loop); forever
+ *   brif()         loop; br_if 0 (always taken); forever
+ *   acl_check(n)   once(n): a hook only the host enters
+ *   unpwd_check(n) n ? unpwd_check(n) : 1: a hook the module also calls (itself)
+ *   psk_key_get(n) 2, and in the table: a hook call_indirect can reach
+ *   countdown(n)   n; loop (param i32) (result i32): -1, tee n, br_if 0 with n: a loop label
+ *                  carrying a value (n >= 1; returns 0)
+ *   paramloop()    0; loop (param i32) (result i32): br_if 0 always taken; forever */
+static void loop_module(struct mb *out)
+{
+	struct mb s1 = { 0 }, s3 = { 0 }, s4 = { 0 }, s7 = { 0 }, s9 = { 0 }, s10 = { 0 };
+	const struct mb *sec[13] = { 0 };
+	static const char *const names[] = { "once", "once_block", "brtab", "outer", "brif", "acl_check",
+	                                     "unpwd_check", "psk_key_get", "countdown", "paramloop" };
+
+	mb_bytes(&s1, B(0x02, 0x60, 0x01, 0x7f, 0x01, 0x7f, 0x60, 0x00, 0x00));
+	mb_bytes(&s3, B(0x0a, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x01));
+	mb_bytes(&s4, B(0x01, 0x70, 0x00, 0x01));
+	mb_u32(&s7, 10);
+	for(uint8_t i = 0; i < 10; i++){
+		mb_name(&s7, names[i]);
+		mb_bytes(&s7, B(0x00, i));
+	}
+	mb_bytes(&s9, B(0x01, 0x00, 0x41, 0x00, 0x0b, 0x01, 0x07));
+	mb_u32(&s10, 10);
+	mb_body(&s10, B(0x00, 0x03, 0x40, 0x20, 0x00, 0x04, 0x40, 0x20, 0x00, 0x41, 0x01, 0x6b, 0x21, 0x00,
+	                0x0c, 0x01, 0x0b, 0x0b, 0x20, 0x00, 0x0b));
+	mb_body(&s10, B(0x00, 0x02, 0x40, 0x20, 0x00, 0x04, 0x40, 0x20, 0x00, 0x41, 0x01, 0x6b, 0x21, 0x00,
+	                0x0c, 0x01, 0x0b, 0x0b, 0x20, 0x00, 0x0b));
+	mb_body(&s10, B(0x00, 0x02, 0x40, 0x03, 0x40, 0x41, 0x00, 0x0e, 0x01, 0x00, 0x01, 0x0b, 0x0b, 0x0b));
+	mb_body(&s10, B(0x00, 0x03, 0x40, 0x03, 0x40, 0x41, 0x00, 0x0d, 0x00, 0x0c, 0x01, 0x0b, 0x0b, 0x0b));
+	mb_body(&s10, B(0x00, 0x03, 0x40, 0x41, 0x01, 0x0d, 0x00, 0x0b, 0x0b));
+	mb_body(&s10, B(0x00, 0x20, 0x00, 0x10, 0x00, 0x0b));
+	mb_body(&s10, B(0x00, 0x20, 0x00, 0x04, 0x7f, 0x20, 0x00, 0x10, 0x06, 0x05, 0x41, 0x01, 0x0b, 0x0b));
+	mb_body(&s10, B(0x00, 0x41, 0x02, 0x0b));
+	mb_body(&s10, B(0x00, 0x20, 0x00, 0x03, 0x00, 0x41, 0x01, 0x6b, 0x22, 0x00, 0x20, 0x00, 0x0d, 0x00, 0x0b, 0x0b));
+	mb_body(&s10, B(0x00, 0x41, 0x00, 0x03, 0x00, 0x41, 0x01, 0x0d, 0x00, 0x0b, 0x1a, 0x0b));
+	sec[1] = &s1; sec[3] = &s3; sec[4] = &s4; sec[7] = &s7; sec[9] = &s9; sec[10] = &s10;
+	mb_module(out, sec);
+	mb_free(&s1); mb_free(&s3); mb_free(&s4); mb_free(&s7); mb_free(&s9); mb_free(&s10);
+}
+
+/* Only rep is looked at: plugin_init is the start function, plugin_cleanup is also exported as
+ * "other", security_init is a hook and nothing else. All three bodies are just `end`. */
+static void entry_module(struct mb *out)
+{
+	struct mb s1 = { 0 }, s3 = { 0 }, s7 = { 0 }, s8 = { 0 }, s10 = { 0 };
+	const struct mb *sec[13] = { 0 };
+
+	mb_bytes(&s1, B(0x01, 0x60, 0x00, 0x00));
+	mb_bytes(&s3, B(0x03, 0x00, 0x00, 0x00));
+	mb_u32(&s7, 4);
+	mb_name(&s7, "plugin_init"); mb_bytes(&s7, B(0x00, 0x00));
+	mb_name(&s7, "plugin_cleanup"); mb_bytes(&s7, B(0x00, 0x01));
+	mb_name(&s7, "other"); mb_bytes(&s7, B(0x00, 0x01));
+	mb_name(&s7, "security_init"); mb_bytes(&s7, B(0x00, 0x02));
+	mb_u32(&s8, 0);
+	mb_u32(&s10, 3);
+	for(int i = 0; i < 3; i++) mb_body(&s10, B(0x00, 0x0b));
+	sec[1] = &s1; sec[3] = &s3; sec[7] = &s7; sec[8] = &s8; sec[10] = &s10;
+	mb_module(out, sec);
+	mb_free(&s1); mb_free(&s3); mb_free(&s7); mb_free(&s8); mb_free(&s10);
+}
+
+static void test_loops_and_entries(void)
+{
+	struct mb m = { 0 };
+	struct wa_meter_report rep;
+	char err[WA_GATE_ERR_LEN];
+	uint8_t *all = NULL, *host = NULL;
+	size_t alllen, hostlen;
+	int64_t once0, block0, once1, once2, once3, whole, body, left;
+	int32_t res = -1;
+	const char *r;
+
+	loop_module(&m);
+	if(wa_gate_meter(m.b, m.n, &all, &alllen, NULL, err, sizeof err) ||
+	   wa_gate_meter(m.b, m.n, &host, &hostlen, &rep, err, sizeof err)){
+		check(0, "metering the loop module: %s", err);
+		free(all);
+		mb_free(&m);
+		return;
+	}
+
+	/* A loop entered and left without iterating costs what the same code as a block costs:
+	 * nothing beyond the entry charge. Each iteration then pays the same, at least one unit. */
+	once0 = spent(all, alllen, "once", 0, &res);
+	check(res == 0, "once(0) = %d", res);
+	block0 = spent(all, alllen, "once_block", 0, NULL);
+	check(once0 > 0 && once0 == block0, "a loop that never iterates costs %lld, as a block %lld",
+	      (long long)once0, (long long)block0);
+	once1 = spent(all, alllen, "once", 1, NULL);
+	once2 = spent(all, alllen, "once", 2, NULL);
+	once3 = spent(all, alllen, "once", 3, &res);
+	check(res == 0 && once1 > once0 && once2 - once1 == once1 - once0 && once3 - once2 == once2 - once1,
+	      "once(n) costs %lld %lld %lld %lld, not linear", (long long)once0, (long long)once1,
+	      (long long)once2, (long long)once3);
+
+	/* Endless loops on every kind of back-edge stop. */
+	r = run_with(all, alllen, "brtab", 0, 0, 100000, &left);
+	check(r != NULL && strstr(r, "unreachable") && left < 0, "brtab: %s", r ? r : "returned");
+	r = run_with(all, alllen, "outer", 0, 0, 100000, &left);
+	check(r != NULL && strstr(r, "unreachable") && left < 0, "outer: %s", r ? r : "returned");
+	r = run_with(all, alllen, "brif", 0, 0, 100000, &left);
+	check(r != NULL && strstr(r, "unreachable") && left < 0, "brif: %s", r ? r : "returned");
+	r = run_with(all, alllen, "paramloop", 0, 0, 100000, &left);
+	check(r != NULL && strstr(r, "unreachable") && left < 0, "paramloop: %s", r ? r : "returned");
+
+	/* A loop whose label carries a value: charged at its br_if, linear in iterations. */
+	once1 = spent(all, alllen, "countdown", 1, &res);
+	check(res == 0, "countdown(1) = %d", res);
+	once2 = spent(all, alllen, "countdown", 2, NULL);
+	once3 = spent(all, alllen, "countdown", 3, &res);
+	check(res == 0 && once2 > once1 && once3 - once2 == once2 - once1, "countdown(n) costs %lld %lld %lld",
+	      (long long)once1, (long long)once2, (long long)once3);
+
+	/* Only acl_check is entered by the host alone: unpwd_check calls itself, psk_key_get is in
+	 * the table. Paying its entry outside costs exactly what the entry charge inside cost. */
+	check(rep.hook_entry_fuel[WA_HOOK_ACL_CHECK] > 0, "acl_check: no host-paid entry");
+	check(rep.hook_entry_fuel[WA_HOOK_UNPWD_CHECK] == 0, "unpwd_check (called by the module) host-paid");
+	check(rep.hook_entry_fuel[WA_HOOK_PSK_KEY_GET] == 0, "psk_key_get (in the table) host-paid");
+	whole = spent(all, alllen, "acl_check", 2, NULL);
+	body = spent(host, hostlen, "acl_check", 2, &res);
+	check(res == 0 && body > 0 && whole == body + rep.hook_entry_fuel[WA_HOOK_ACL_CHECK],
+	      "acl_check costs %lld with its entry charge, %lld + %u without", (long long)whole, (long long)body,
+	      rep.hook_entry_fuel[WA_HOOK_ACL_CHECK]);
+	/* As a host does it: the budget minus the entry; exact, one unit less traps. */
+	r = run_with(host, hostlen, "acl_check", 1, 2, whole - rep.hook_entry_fuel[WA_HOOK_ACL_CHECK], &left);
+	check(r == NULL && left == 0, "acl_check with exactly its fuel: %s, left %lld", r ? r : "ok", (long long)left);
+	r = run_with(host, hostlen, "acl_check", 1, 2, whole - 1 - rep.hook_entry_fuel[WA_HOOK_ACL_CHECK], &left);
+	check(r != NULL && strstr(r, "unreachable") && left < 0, "acl_check with one unit less: %s", r ? r : "ok");
+	/* A hook that recurses keeps its entry charge: the recursion still runs out. */
+	r = run_with(host, hostlen, "unpwd_check", 1, 1, 10000, &left);
+	check(r != NULL && strstr(r, "unreachable") && left < 0, "recursive hook: %s, left %lld", r ? r : "returned",
+	      (long long)left);
+	free(all);
+	free(host);
+
+	entry_module(&m);
+	if(wa_gate_meter(m.b, m.n, &host, &hostlen, &rep, err, sizeof err)){
+		check(0, "metering the entry module: %s", err);
+	}else{
+		check(rep.hook_entry_fuel[WA_HOOK_PLUGIN_INIT] == 0, "the start function host-paid");
+		check(rep.hook_entry_fuel[WA_HOOK_PLUGIN_CLEANUP] == 0, "a hook also exported as \"other\" host-paid");
+		check(rep.hook_entry_fuel[WA_HOOK_SECURITY_INIT] == 1, "security_init (just end): entry %u, not 1",
+		      rep.hook_entry_fuel[WA_HOOK_SECURITY_INIT]);
+		free(host);
+	}
+	mb_free(&m);
+}
+
 int main(void)
 {
 	struct mb m = { 0 };
@@ -186,8 +347,10 @@ int main(void)
 	int64_t s0, s1k, s2k, f10, f11, f12, left;
 	const char *r;
 
+	/* A back-edge left uncharged shows up as a test that never ends: end it as a failure. */
+	alarm(300);
 	meter_test_module(&m);
-	if(wa_gate_meter(m.b, m.n, &mt, &mtlen, err, sizeof err)){
+	if(wa_gate_meter(m.b, m.n, &mt, &mtlen, NULL, err, sizeof err)){
 		fprintf(stderr, "FAIL metering: %s\n", err);
 		return 1;
 	}
@@ -243,6 +406,7 @@ int main(void)
 	free(mt);
 	mb_free(&m);
 	test_limits();
+	test_loops_and_entries();
 	printf("test_meter: %d checks, %d failures\n", checks, failures);
 	return failures ? 1 : 0;
 }

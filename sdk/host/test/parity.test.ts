@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as limits from '../limits.js';
 import { HOOKS, IMPORTS } from '../abi.js';
-import { meterModule } from '../gate.js';
+import { meter, meterModule } from '../gate.js';
 import { main as cli } from '../cli.js';
 import { CHECK_BIN, CLI_JS, FIXTURES, ROOT, WA_CALL, fixture, runBin } from './helpers.js';
 
@@ -124,6 +124,42 @@ test('the CLI prints what wa-call prints', (t) => {
     compared++;
   }
   assert.equal(compared, CALLS.length);
+});
+
+test('both hosts run out of fuel at the same budget, host-paid hook entries included', (t) => {
+  const wasm = join(FIXTURES, 'full.wasm');
+  const call = ['acl_check', 'c1', 'bob', 'pattern/bob/c1', 'write'];
+  const run = (fuel: number) => runCli([wasm, '--opt', `wasm_fuel=${fuel}`, ...call]);
+  // acl_check is entered only by the host: its entry charge is the host's to pay.
+  const entry = meter(fixture('full')).hookEntryFuel.acl_check;
+  assert.ok(entry !== undefined && entry > 1, `acl_check has a host-paid entry (${entry})`);
+  const enough = run(1e9);
+  assert.equal(enough.status, 0, enough.stderr);
+  // The smallest budget that gives the unlimited result: every smaller one runs out.
+  let lo = 1;
+  let hi = 1e9;
+  assert.notEqual(run(lo).stdout, enough.stdout);
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (run(mid).stdout === enough.stdout) hi = mid;
+    else lo = mid;
+  }
+  assert.ok(hi > entry, `the call needs more (${hi}) than its entry (${entry})`);
+  let compared = 0;
+  for (const fuel of [entry - 1, entry, hi - 1, hi]) {
+    const c = runBin(WA_CALL, [wasm, '--opt', `wasm_fuel=${fuel}`, ...call]);
+    if (c === null) {
+      t.skip(`no ${WA_CALL}`);
+      return;
+    }
+    const n = run(fuel);
+    assert.equal(n.status, c.status, `exit status with fuel ${fuel}: ${n.stderr}`);
+    assert.equal(n.stdout, c.stdout, `fuel ${fuel}`);
+    assert.equal(n.stderr, c.stderr, `log with fuel ${fuel}`);
+    if (fuel < hi) assert.match(c.stderr, /fuel exhausted/, `fuel ${fuel}`);
+    compared++;
+  }
+  assert.equal(compared, 4);
 });
 
 test('load errors look the same in the CLI and wa-call', (t) => {
