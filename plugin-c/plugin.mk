@@ -35,7 +35,7 @@ WASM3_OBJS := $(WASM3_CORE:%=$(BUILD)/obj/wasm3/%.o)
 WASM3_LIB  := $(BUILD)/libwasm3.a
 # wasm3 is third-party code: its own (relaxed) warning level, -O2 so the op handlers become tail
 # calls, the shared configuration header force-included. -fno-plt: libc calls on the hot path
-# (memset/memcpy in every function entry, strnlen/memcpy per request field) go through the GOT
+# (memset/memcpy in every function entry, strlen/memcpy per request field) go through the GOT
 # directly instead of a PLT stub (docs/BENCHMARKS.md, "Hot path": -11 instructions per acl_check;
 # -O3 and LTO were measured too and are not worth it).
 WASM3_CFLAGS := -std=gnu11 -O2 -g -fPIC -fno-plt -fvisibility=hidden -w \
