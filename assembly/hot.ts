@@ -3,21 +3,33 @@
 // spill it to the GC's shadow stack on every call, which costs as much as the check itself
 // under the interpreter. install() is the only writer, and keeps the Acl whose tables the
 // addresses point into alive.
-import { Acl, NEEDS_USER, RULE_INTS, S_EXACT, S_PREFIX, S_VALUE_PREFIX } from "./acl";
-import { hasWildcardAt, wordsFit } from "./buf";
-import { T_USER, matchFilter, sameBytes } from "./filter";
+//
+// Under wasm3 every executed wasm instruction costs about as much as the next, entering a loop
+// pays the fuel metering's charge (as much as ~7 instructions), and so does every call: the code
+// below is written to execute few instructions for the common rule shapes. The rule records hold
+// what can be computed once (acl.ts, RULE_BYTES); globals are read where they are needed (a
+// local copied up front is an instruction even on paths that never use it); word loads read past
+// short values without bounds checks (buf.ts, "Word loads past the end of a value").
+import { Acl, F_CLIENT, F_DENY, RULE_BYTES, SHAPE_SHIFT, S_EXACT, S_PREFIX, S_VALUE_PREFIX } from "./acl";
+import { hasWildcardAt, lowBytes } from "./buf";
+import { matchFilter, sameBytes } from "./filter";
 import { lookupName } from "./names";
 import { Str } from "../sdk/assembly";
 
+const C_SLASH: u32 = 0x2f;
+const C_DOLLAR: u32 = 0x24;
+
 // Never read on the hot path: only keeps the tables alive for the garbage collector.
 let installed: Acl | null = null;
+// Rule records; anonymous and pattern rules as address ranges [start, end).
 let rules: usize = 0;
 let code: usize = 0;
 let arena: usize = 0;
-let anonStart: i32 = 0;
-let anonEnd: i32 = 0;
-let patStart: i32 = 0;
-let patEnd: i32 = 0;
+let anonRules: usize = 0;
+let anonRulesEnd: usize = 0;
+let patRules: usize = 0;
+let patRulesEnd: usize = 0;
+// The `user` name table (names.ts); userCount 0 when no user has a rule.
 let userCount: i32 = 0;
 let userSlots: usize = 0;
 let userMask: u32 = 0;
@@ -28,15 +40,16 @@ let userArena: usize = 0;
 /** Points the hot path at `acl`'s tables. */
 export function install(acl: Acl): void {
   installed = acl;
-  rules = acl.rulesPtr;
+  const r = acl.rulesPtr;
+  rules = r;
   code = acl.codePtr;
   arena = acl.arenaPtr;
-  anonStart = acl.anonStart;
-  anonEnd = acl.anonEnd;
-  patStart = acl.patStart;
-  patEnd = acl.patEnd;
+  anonRules = r + <usize>acl.anonStart * RULE_BYTES;
+  anonRulesEnd = r + <usize>acl.anonEnd * RULE_BYTES;
+  patRules = r + <usize>acl.patStart * RULE_BYTES;
+  patRulesEnd = r + <usize>acl.patEnd * RULE_BYTES;
   const u = acl.users;
-  userCount = u.count;
+  userCount = acl.userCount;
   userSlots = u.slotsPtr;
   userMask = u.slotMask;
   userEntries = u.entriesPtr;
@@ -48,56 +61,61 @@ export function install(acl: Acl): void {
 export function uninstall(): void {
   installed = null;
   rules = code = arena = 0;
-  anonStart = anonEnd = patStart = patEnd = userCount = 0;
+  anonRules = anonRulesEnd = patRules = patRulesEnd = 0;
+  userCount = 0;
 }
 
-// Rules [from, to), deny rules first: 0 deny, 1 allow, -1 no rule decides. A deny rule's access
-// word is 0 (or NEEDS_USER); a grant applies when it has the requested bit.
+// True when the `n` bytes at `a` equal those at `b` (both with 8 readable bytes past their end).
+// Values up to 16 bytes (most usernames and client ids) need no loop.
 // @ts-ignore: decorator
 @inline
-function scan(from: i32, to: i32, topic: Str, access: i32, user: Str | null, client: Str | null): i32 {
-  const r = rules;
-  const c = code;
-  const a = arena;
-  const tp = topic.ptr;
-  const tlen = <i32>topic.len;
-  if (tlen == 0) return -1; // never a PUBLISH topic; mosquitto's matcher rejects it
-  const topicDollar: i32 = <u32>load<u8>(tp) == 0x24 ? 1 : 0;
-  // The topic's first 4 bytes for the rules' quick-reject keys. Past a short topic the word holds
-  // whatever follows it: a rule whose key is longer than the topic cannot match it anyway.
-  let head: u32 = 0;
-  if (wordsFit(tp, tp)) head = load<u32>(tp);
-  else for (let k = tlen < 4 ? tlen : 4; k > 0; k--) head = (head << 8) | <u32>load<u8>(tp + <usize>(k - 1));
-  for (let i = from; i < to; i++) {
-    const rec = r + <usize>i * (<usize>RULE_INTS << 2);
-    if ((head & load<u32>(rec, 12)) != load<u32>(rec, 8)) continue;
-    const word = load<i32>(rec);
-    if (word & NEEDS_USER && user === null) continue;
-    const bits = word & 0xff;
-    if (bits != 0 && (bits & access) == 0) continue;
+function sameValue(a: usize, b: usize, n: i32): bool {
+  if (n <= 8) return n == 0 || ((load<u64>(a) ^ load<u64>(b)) & lowBytes(n)) == 0;
+  if (n <= 16) return load<u64>(a) == load<u64>(b) && ((load<u64>(a, 8) ^ load<u64>(b, 8)) & lowBytes(n - 8)) == 0;
+  return sameBytes(a, b, n);
+}
+
+// The literal bytes past the first 8 (the key test compared those): true when there are none.
+// @ts-ignore: decorator
+@inline
+function restMatches(rec: usize, tp: usize, len: i32): bool {
+  return len <= 8 || sameBytes(arena + <usize>load<i32>(rec, 24) + 8, tp + 8, len - 8);
+}
+
+// Rule records [rec, end), deny rules first: 0 deny, 1 allow, -1 no rule decides. `w` is the
+// topic's first word (bytes past a short topic included: a rule whose key is longer than the
+// topic cannot match it anyway, and the lengths are checked before a key counts as a match).
+// A deny rule holds every access bit, so one test skips the grants of other accesses.
+// @ts-ignore: decorator
+@inline
+function scan(rec: usize, end: usize, tp: usize, tlen: i32, w: u64, access: i32, user: Str | null, client: Str | null): i32 {
+  for (; rec < end; rec += RULE_BYTES) {
+    if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
+    const flags = load<i32>(rec, 16);
+    if ((flags & access) == 0) continue;
     // The common shapes are matched here directly; their first byte is literal, so the `$` rule
     // holds by itself (a `$` must match a `$`).
-    const shape = load<i32>(rec, 16);
-    const lit = a + <usize>load<i32>(rec, 20);
-    const len = load<i32>(rec, 24);
+    const shape = flags >> SHAPE_SHIFT;
+    const len = load<i32>(rec, 20);
     let m: bool;
-    if (shape == S_PREFIX) {
-      m = tlen >= len && sameBytes(lit, tp, len) && (tlen == len || <u32>load<u8>(tp + <usize>len) == 0x2f);
-    } else if (shape == S_VALUE_PREFIX) {
-      const v = load<i32>(rec, 28) == T_USER ? user : client;
+    if (shape == S_VALUE_PREFIX) {
+      const v = flags & F_CLIENT ? client : user;
       m = false;
       if (v !== null) {
         const vlen = <i32>v.len;
         const n = len + vlen;
-        m = tlen >= n && sameBytes(lit, tp, len) && sameBytes(v.ptr, tp + <usize>len, vlen) &&
-          (tlen == n || <u32>load<u8>(tp + <usize>n) == 0x2f);
+        m = tlen >= n && restMatches(rec, tp, len) && sameValue(v.ptr, tp + <usize>len, vlen) &&
+          (tlen == n || <u32>load<u8>(tp + <usize>n) == C_SLASH);
       }
+    } else if (shape == S_PREFIX) {
+      m = tlen >= len && restMatches(rec, tp, len) && (tlen == len || <u32>load<u8>(tp + <usize>len) == C_SLASH);
     } else if (shape == S_EXACT) {
-      m = tlen == len && sameBytes(lit, tp, len);
+      m = tlen == len && restMatches(rec, tp, len);
     } else {
-      m = matchFilter(c + (<usize>load<i32>(rec, 4) << 2), a, tp, tlen, topicDollar, user, client);
+      const topicDollar: i32 = <u32>load<u8>(tp) == C_DOLLAR ? 1 : 0;
+      m = matchFilter(code + (<usize>load<i32>(rec, 28) << 2), arena, tp, tlen, topicDollar, user, client);
     }
-    if (m) return bits != 0 ? 1 : 0;
+    if (m) return flags & F_DENY ? 0 : 1;
   }
   return -1;
 }
@@ -105,32 +123,31 @@ function scan(from: i32, to: i32, topic: Str, access: i32, user: Str | null, cli
 /**
  * mosquitto 2.0.11's acl_file decision for a READ or WRITE of `topic` (the caller handles
  * SUBSCRIBE/UNSUBSCRIBE): the client's own `topic` rules, then the patterns (never for a username
- * or client id containing `+` or `#`). No allocation.
+ * or client id containing `+` or `#`). No allocation. Every Str must have 8 readable bytes past
+ * its end (true of the SDK's request buffer and of Str.fromString; buf.ts explains why).
  */
 // @ts-ignore: decorator
 @inline
 export function aclAllows(clientid: Str, username: Str | null, topic: Str, access: i32): bool {
-  let from = anonStart;
-  let to = anonEnd;
-  if (username !== null) {
-    from = to = 0;
-    if (userCount != 0) {
-      const rec = lookupName(userSlots, userMask, userEntries, userStride, userArena, username.ptr, <i32>username.len);
-      if (rec != 0) {
-        from = load<i32>(rec);
-        to = load<i32>(rec, 8);
-      }
+  const tp = topic.ptr;
+  const tlen = <i32>topic.len;
+  if (tlen == 0) return false; // never a PUBLISH topic; mosquitto's matcher rejects it
+  const w = load<u64>(tp);
+  let d = -1;
+  if (username === null) {
+    d = scan(anonRules, anonRulesEnd, tp, tlen, w, access, null, null);
+  } else if (userCount != 0) {
+    const rec = lookupName(userSlots, userMask, userEntries, userStride, userArena, username.ptr, <i32>username.len);
+    if (rec != 0) {
+      const r = rules;
+      d = scan(r + <usize>load<i32>(rec) * RULE_BYTES, r + <usize>load<i32>(rec, 8) * RULE_BYTES, tp, tlen, w, access, null, null);
     }
   }
-  if (from < to) {
-    const d = scan(from, to, topic, access, null, null);
-    if (d >= 0) return d == 1;
-  }
+  if (d >= 0) return d == 1;
   // mosquitto refuses every pattern to a username or client id holding `+` or `#` before trying
   // them; as such a client ends up denied either way, the scan (usually cheaper) goes first and
   // the values are checked only when a pattern grants.
-  if (patEnd == patStart) return false;
-  if (scan(patStart, patEnd, topic, access, username, clientid) != 1) return false;
+  if (scan(patRules, patRulesEnd, tp, tlen, w, access, username, clientid) != 1) return false;
   if (username !== null && hasWildcardAt(username.ptr, <i32>username.len)) return false;
   return !hasWildcardAt(clientid.ptr, <i32>clientid.len);
 }

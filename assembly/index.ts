@@ -28,17 +28,20 @@ class Config {
 }
 
 let current: Config | null = null;
-// Read by acl_check: plain flags, so the hot path touches no managed object (see hot.ts).
-let ready = false;
-let haveAcl = false;
+
+// What acl_check does, in one plain global so the hot path reads one value and touches no
+// managed object (see hot.ts). The first two are acl_check's answers as they stand.
+const STATE_UNLOADED: i32 = Decision.Deny; // no configuration: deny
+const STATE_NO_ACL: i32 = Decision.Allow;   // no acl_file: allow, as mosquitto does
+const STATE_ACL: i32 = 3;                   // check the installed acl_file (hot.ts)
+let state: i32 = STATE_UNLOADED;
 
 // Makes `cfg` the configuration in force.
 function activate(cfg: Config): void {
   current = cfg;
   const acl = cfg.acl;
   if (acl !== null) install(acl);
-  haveAcl = acl !== null;
-  ready = true;
+  state = acl !== null ? STATE_ACL : STATE_NO_ACL;
 }
 
 function fileError(key: string, opts: Options, line: i32, message: string): void {
@@ -126,7 +129,7 @@ export function security_init(opts: Options, reload: bool): bool {
  */
 export function security_cleanup(reload: bool): void {
   if (!reload) {
-    ready = false;
+    state = STATE_UNLOADED;
     current = null;
     uninstall();
   }
@@ -155,9 +158,14 @@ export function unpwd_check(username: Str | null, password: Str | null): Decisio
  * with no acl_file everything is allowed. Never allocates.
  */
 export function acl_check(clientid: Str, username: Str | null, topic: Str, access: i32): Decision {
-  if (access == Access.Subscribe || access == Access.Unsubscribe) return Decision.Allow;
-  if (!ready) return Decision.Deny;
-  if (!haveAcl) return Decision.Allow;
+  // One test for READ and WRITE, the common case; the rule tables use the bits above the access
+  // byte for flags, so no other bit may reach them.
+  if (<u32>access > <u32>Access.Write) {
+    if (access == Access.Subscribe || access == Access.Unsubscribe) return Decision.Allow;
+    access &= 0xff;
+  }
+  const s = state;
+  if (s != STATE_ACL) return <Decision>s;
   return aclAllows(clientid, username, topic, access) ? Decision.Allow : Decision.Deny;
 }
 
