@@ -29,7 +29,7 @@ const A_WRITE: i32 = 2;
  *   0  u64  key    the first min(len, 8) literal bytes every matching topic starts with
  *   8  u64  mask   keeps those bytes of a topic's first word (0: no literal prefix)
  *  16  i32  flags  access bits (a deny rule has all of them: it applies to every access) |
- *                  F_DENY | F_CLIENT | shape << SHAPE_SHIFT
+ *                  F_CLIENT | shape << SHAPE_SHIFT | the rule's result << RESULT_SHIFT
  *  20  i32  len    length of the filter's leading literal
  *  24  i32  off    its offset in the byte arena (read only for literals longer than 8 bytes)
  *  28  i32  prog   the filter's program index in the code table (S_GENERIC only)
@@ -39,12 +39,24 @@ const A_WRITE: i32 = 2;
  * comparison once the topic is known to be at least `len` bytes long.
  */
 export const RULE_BYTES: i32 = 32;
-/** Flag: a `deny` rule (a match denies). */
-export const F_DENY: i32 = 0x100;
 /** Flag (S_VALUE_PREFIX): the substituted value is the client id (%c), not the username. */
-export const F_CLIENT: i32 = 0x200;
-/** Position of the shape in the flags word. */
+export const F_CLIENT: i32 = 0x100;
+/** Position of the shape (2 bits) in the flags word. */
 export const SHAPE_SHIFT: i32 = 12;
+/** Position of the result (the top bits) in the flags word: what a match of the rule decides. */
+export const RESULT_SHIFT: i32 = 16;
+/** Result: deny. */
+export const R_DENY: i32 = 0;
+/** Result: grant. */
+export const R_GRANT: i32 = 1;
+/**
+ * Result: grant by a pattern whose %u value matched topic bytes. A PUBLISH topic never holds
+ * `+` or `#` (the broker refuses such a topic before any ACL check), so that username is proven
+ * free of them: the CVE-2017-7650 test of the username can be skipped.
+ */
+export const R_GRANT_USER_CLEAN: i32 = 2;
+/** Result: the same for a %c value, proving the client id free of `+` and `#`. */
+export const R_GRANT_CLIENT_CLEAN: i32 = 3;
 /** Shape: any filter; run the program. */
 export const S_GENERIC: i32 = 0;
 /** Shape: literal text then "/#" (`public/#`). */
@@ -262,18 +274,21 @@ export class Acl {
       const mask: u64 = n == 0 ? 0 : <u64>-1 >> (<u64>(8 - n) << 3);
       // Shape: recognised from the token kinds; the literal is the first token's.
       let shape = S_GENERIC;
-      let flags = access == A_DENY ? 0xff | F_DENY : access;
+      let flags = access == A_DENY ? 0xff : access;
+      let result = access == A_DENY ? R_DENY : R_GRANT;
       if (count == 1 && k0 == T_LIT_HASH) shape = S_PREFIX;
       else if (count == 1 && k0 == T_LIT) shape = S_EXACT;
       else if (count == 3 && k0 == T_LIT && len > 0 && (code.get(prog + 3) & 7) >= T_USER && code.get(prog + 5) == T_LIT_HASH) {
         shape = S_VALUE_PREFIX; // the LIT_HASH has an empty literal: exactly "/#" follows the value
-        if ((code.get(prog + 3) & 7) == T_CLIENT) flags |= F_CLIENT;
+        const client = (code.get(prog + 3) & 7) == T_CLIENT;
+        if (client) flags |= F_CLIENT;
+        if (result == R_GRANT) result = client ? R_GRANT_CLIENT_CLEAN : R_GRANT_USER_CLEAN;
       }
       rules[r] = <i32>key;
       rules[r + 1] = <i32>(key >> 32);
       rules[r + 2] = <i32>mask;
       rules[r + 3] = <i32>(mask >> 32);
-      rules[r + 4] = flags | (shape << SHAPE_SHIFT);
+      rules[r + 4] = flags | (shape << SHAPE_SHIFT) | (result << RESULT_SHIFT);
       rules[r + 5] = len;
       rules[r + 6] = off;
       rules[r + 7] = prog;

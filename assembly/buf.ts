@@ -113,11 +113,17 @@ export function eqBytes(a: usize, b: usize, n: i32): bool {
 // The bytes read past a value are whatever follows it: callers mask them off or have checked
 // the lengths first.
 
-/** Mask keeping the low `n` bytes (1..8) of a little-endian word. */
+// lowBytes(n) for n = 0..8, as a table: one load instead of five arithmetic instructions, and
+// n = 0 needs no special case (a shift by 64 bits would be a shift by 0 in wasm).
+const LOW_BYTES: usize = memory.data<u64>([
+  0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xffffffffff, 0xffffffffffff, 0xffffffffffffff, 0xffffffffffffffff,
+]);
+
+/** Mask keeping the low `n` bytes (0..8) of a little-endian word. */
 // @ts-ignore: decorator
 @inline
 export function lowBytes(n: i32): u64 {
-  return <u64>-1 >> (<u64>(8 - n) << 3);
+  return load<u64>(LOW_BYTES + (<usize>n << 3));
 }
 
 const ONES: u64 = 0x0101010101010101;
@@ -137,15 +143,16 @@ function wildBits(w: u64): u64 {
 
 /**
  * True when the `n` bytes at `p` contain `+` or `#`. Values up to 16 bytes (most usernames and
- * client ids) take one or two masked word loads and no loop: under the interpreter every loop
- * iteration also pays the fuel metering's charge. `p` must have 8 readable bytes past its end
- * (see "Word loads past the end of a value" above).
+ * client ids) take one or two word loads and no loop: under the interpreter every loop
+ * iteration also pays the fuel metering's charge. From 9 to 16 bytes the two words overlap
+ * instead of masking the second. `p` must have 8 readable bytes past its end (see "Word loads
+ * past the end of a value" above).
  */
 // @ts-ignore: decorator
 @inline
 export function hasWildcardAt(p: usize, n: i32): bool {
-  if (n <= 8) return n > 0 && wildBits(load<u64>(p) & lowBytes(n)) != 0;
-  if (n <= 16) return (wildBits(load<u64>(p)) | wildBits(load<u64>(p, 8) & lowBytes(n - 8))) != 0;
+  if (n <= 8) return wildBits(load<u64>(p) & lowBytes(n)) != 0;
+  if (n <= 16) return (wildBits(load<u64>(p)) | wildBits(load<u64>(p + <usize>(n - 8)))) != 0;
   return hasWildcardSlow(p, n);
 }
 

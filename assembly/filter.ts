@@ -226,7 +226,7 @@ export function matchFilter(prog: usize, arena: usize, tp: usize, tlen: i32, top
 // @ts-ignore: decorator
 @inline
 export function sameBytes(a: usize, b: usize, len: i32): bool {
-  if (len <= 8) return len == 0 || ((load<u64>(a) ^ load<u64>(b)) & lowBytes(len)) == 0;
+  if (len <= 8) return ((load<u64>(a) ^ load<u64>(b)) & lowBytes(len)) == 0;
   return eqBytes(a, b, len);
 }
 

@@ -10,7 +10,7 @@
 // what can be computed once (acl.ts, RULE_BYTES); globals are read where they are needed (a
 // local copied up front is an instruction even on paths that never use it); word loads read past
 // short values without bounds checks (buf.ts, "Word loads past the end of a value").
-import { Acl, F_CLIENT, F_DENY, RULE_BYTES, SHAPE_SHIFT, S_EXACT, S_PREFIX, S_VALUE_PREFIX } from "./acl";
+import { Acl, F_CLIENT, RESULT_SHIFT, RULE_BYTES, R_GRANT, R_GRANT_CLIENT_CLEAN, R_GRANT_USER_CLEAN, SHAPE_SHIFT, S_EXACT, S_PREFIX, S_VALUE_PREFIX } from "./acl";
 import { hasWildcardAt, lowBytes } from "./buf";
 import { matchFilter, sameBytes } from "./filter";
 import { lookupName } from "./names";
@@ -66,12 +66,16 @@ export function uninstall(): void {
 }
 
 // True when the `n` bytes at `a` equal those at `b` (both with 8 readable bytes past their end).
-// Values up to 16 bytes (most usernames and client ids) need no loop.
+// Values up to 16 bytes (most usernames and client ids) need no loop; from 9 bytes on, the
+// second word overlaps the first rather than being masked.
 // @ts-ignore: decorator
 @inline
 function sameValue(a: usize, b: usize, n: i32): bool {
-  if (n <= 8) return n == 0 || ((load<u64>(a) ^ load<u64>(b)) & lowBytes(n)) == 0;
-  if (n <= 16) return load<u64>(a) == load<u64>(b) && ((load<u64>(a, 8) ^ load<u64>(b, 8)) & lowBytes(n - 8)) == 0;
+  if (n <= 8) return ((load<u64>(a) ^ load<u64>(b)) & lowBytes(n)) == 0;
+  if (n <= 16) {
+    const k = <usize>(n - 8);
+    return load<u64>(a) == load<u64>(b) && load<u64>(a + k) == load<u64>(b + k);
+  }
   return sameBytes(a, b, n);
 }
 
@@ -82,7 +86,8 @@ function restMatches(rec: usize, tp: usize, len: i32): bool {
   return len <= 8 || sameBytes(arena + <usize>load<i32>(rec, 24) + 8, tp + 8, len - 8);
 }
 
-// Rule records [rec, end), deny rules first: 0 deny, 1 allow, -1 no rule decides. `w` is the
+// Rule records [rec, end), deny rules first: the matching rule's result (R_DENY, R_GRANT...), or
+// -1 when no rule decides. `w` is the
 // topic's first word (bytes past a short topic included: a rule whose key is longer than the
 // topic cannot match it anyway, and the lengths are checked before a key counts as a match).
 // A deny rule holds every access bit, so one test skips the grants of other accesses.
@@ -95,7 +100,7 @@ function scan(rec: usize, end: usize, tp: usize, tlen: i32, w: u64, access: i32,
     if ((flags & access) == 0) continue;
     // The common shapes are matched here directly; their first byte is literal, so the `$` rule
     // holds by itself (a `$` must match a `$`).
-    const shape = flags >> SHAPE_SHIFT;
+    const shape = (flags >> SHAPE_SHIFT) & 3;
     const len = load<i32>(rec, 20);
     let m: bool;
     if (shape == S_VALUE_PREFIX) {
@@ -115,7 +120,7 @@ function scan(rec: usize, end: usize, tp: usize, tlen: i32, w: u64, access: i32,
       const topicDollar: i32 = <u32>load<u8>(tp) == C_DOLLAR ? 1 : 0;
       m = matchFilter(code + (<usize>load<i32>(rec, 28) << 2), arena, tp, tlen, topicDollar, user, client);
     }
-    if (m) return flags & F_DENY ? 0 : 1;
+    if (m) return flags >> RESULT_SHIFT;
   }
   return -1;
 }
@@ -143,11 +148,12 @@ export function aclAllows(clientid: Str, username: Str | null, topic: Str, acces
       d = scan(r + <usize>load<i32>(rec) * RULE_BYTES, r + <usize>load<i32>(rec, 8) * RULE_BYTES, tp, tlen, w, access, null, null);
     }
   }
-  if (d >= 0) return d == 1;
+  if (d >= 0) return d == R_GRANT;
   // mosquitto refuses every pattern to a username or client id holding `+` or `#` before trying
   // them; as such a client ends up denied either way, the scan (usually cheaper) goes first and
-  // the values are checked only when a pattern grants.
-  if (scan(patRules, patRulesEnd, tp, tlen, w, access, username, clientid) != 1) return false;
-  if (username !== null && hasWildcardAt(username.ptr, <i32>username.len)) return false;
-  return !hasWildcardAt(clientid.ptr, <i32>clientid.len);
+  // the values are checked only when a pattern grants, and not when the grant proved them clean.
+  const g = scan(patRules, patRulesEnd, tp, tlen, w, access, username, clientid);
+  if (g < R_GRANT) return false;
+  if (g != R_GRANT_USER_CLEAN && username !== null && hasWildcardAt(username.ptr, <i32>username.len)) return false;
+  return g == R_GRANT_CLIENT_CLEAN || !hasWildcardAt(clientid.ptr, <i32>clientid.len);
 }
