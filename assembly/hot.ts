@@ -10,7 +10,7 @@
 // what can be computed once (acl.ts, RULE_BYTES); globals are read where they are needed (a
 // local copied up front is an instruction even on paths that never use it); word loads read past
 // short values without bounds checks (buf.ts, "Word loads past the end of a value").
-import { Acl, F_CLIENT, RESULT_SHIFT, RULE_BYTES, R_GRANT, R_GRANT_CLIENT_CLEAN, R_GRANT_USER_CLEAN, SHAPE_SHIFT, S_EXACT, S_PREFIX, S_VALUE_PREFIX } from "./acl";
+import { Acl, F_CLIENT, RESULT_SHIFT, RULE_BYTES, R_DENY, R_GRANT, R_GRANT_CLIENT_CLEAN, R_GRANT_USER_CLEAN, SHAPE_SHIFT, S_EXACT, S_PREFIX, S_VALUE_PREFIX } from "./acl";
 import { hasWildcardAt, lowBytes } from "./buf";
 import { matchFilter, sameBytes } from "./filter";
 import { lookupName } from "./names";
@@ -86,50 +86,50 @@ function restMatches(rec: usize, tp: usize, len: i32): bool {
   return len <= 8 || sameBytes(arena + <usize>load<i32>(rec, 24) + 8, tp + 8, len - 8);
 }
 
-// Rule records [rec, end), deny rules first: the matching rule's result (R_DENY, R_GRANT...), or
-// -1 when no rule decides. `w` is the
-// topic's first word (bytes past a short topic included: a rule whose key is longer than the
-// topic cannot match it anyway, and the lengths are checked before a key counts as a match).
-// A deny rule holds every access bit, so one test skips the grants of other accesses.
+// True when the rule at `rec` (flags already read) matches the topic (`tlen > 0` bytes at `tp`,
+// first word `w`), with %u/%c standing for `user`/`client`. The key test is done by the caller.
+// The common shapes are matched here directly; their first byte is literal, so the `$` rule
+// holds by itself (a `$` must match a `$`).
 // @ts-ignore: decorator
 @inline
-function scan(rec: usize, end: usize, tp: usize, tlen: i32, w: u64, access: i32, user: Str | null, client: Str | null): i32 {
-  for (; rec < end; rec += RULE_BYTES) {
-    if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
-    const flags = load<i32>(rec, 16);
-    if ((flags & access) == 0) continue;
-    // The common shapes are matched here directly; their first byte is literal, so the `$` rule
-    // holds by itself (a `$` must match a `$`).
-    const shape = (flags >> SHAPE_SHIFT) & 3;
-    const len = load<i32>(rec, 20);
-    let m: bool;
-    if (shape == S_VALUE_PREFIX) {
-      const v = flags & F_CLIENT ? client : user;
-      m = false;
-      if (v !== null) {
-        const vlen = <i32>v.len;
-        const n = len + vlen;
-        m = tlen >= n && restMatches(rec, tp, len) && sameValue(v.ptr, tp + <usize>len, vlen) &&
-          (tlen == n || <u32>load<u8>(tp + <usize>n) == C_SLASH);
-      }
-    } else if (shape == S_PREFIX) {
-      m = tlen >= len && restMatches(rec, tp, len) && (tlen == len || <u32>load<u8>(tp + <usize>len) == C_SLASH);
-    } else if (shape == S_EXACT) {
-      m = tlen == len && restMatches(rec, tp, len);
-    } else {
-      const topicDollar: i32 = <u32>load<u8>(tp) == C_DOLLAR ? 1 : 0;
-      m = matchFilter(code + (<usize>load<i32>(rec, 28) << 2), arena, tp, tlen, topicDollar, user, client);
-    }
-    if (m) return flags >> RESULT_SHIFT;
+function ruleMatches(rec: usize, flags: i32, tp: usize, tlen: i32, user: Str | null, client: Str | null): bool {
+  const shape = (flags >> SHAPE_SHIFT) & 3;
+  const len = load<i32>(rec, 20);
+  if (shape == S_VALUE_PREFIX) {
+    const v = flags & F_CLIENT ? client : user;
+    if (v === null) return false;
+    const vlen = <i32>v.len;
+    const n = len + vlen;
+    return tlen >= n && restMatches(rec, tp, len) && sameValue(v.ptr, tp + <usize>len, vlen) &&
+      (tlen == n || <u32>load<u8>(tp + <usize>n) == C_SLASH);
   }
-  return -1;
+  if (shape == S_PREFIX) {
+    return tlen >= len && restMatches(rec, tp, len) && (tlen == len || <u32>load<u8>(tp + <usize>len) == C_SLASH);
+  }
+  if (shape == S_EXACT) return tlen == len && restMatches(rec, tp, len);
+  const topicDollar: i32 = <u32>load<u8>(tp) == C_DOLLAR ? 1 : 0;
+  return matchFilter(code + (<usize>load<i32>(rec, 28) << 2), arena, tp, tlen, topicDollar, user, client);
+}
+
+// Result of a pattern that matched: mosquitto refuses every pattern to a username or client id
+// holding `+` or `#` before trying them; as such a client ends up denied either way, the scan
+// (usually cheaper) goes first and the values are checked only when a pattern grants, and not
+// when the grant proved them clean (R_GRANT_USER_CLEAN...).
+// @ts-ignore: decorator
+@inline
+function patternDecision(result: i32, user: Str | null, client: Str): bool {
+  if (result == R_DENY) return false;
+  if (result != R_GRANT_USER_CLEAN && user !== null && hasWildcardAt(user.ptr, <i32>user.len)) return false;
+  return result == R_GRANT_CLIENT_CLEAN || !hasWildcardAt(client.ptr, <i32>client.len);
 }
 
 /**
  * mosquitto 2.0.11's acl_file decision for a READ or WRITE of `topic` (the caller handles
- * SUBSCRIBE/UNSUBSCRIBE): the client's own `topic` rules, then the patterns (never for a username
- * or client id containing `+` or `#`). No allocation. Every Str must have 8 readable bytes past
- * its end (true of the SDK's request buffer and of Str.fromString; buf.ts explains why).
+ * SUBSCRIBE/UNSUBSCRIBE): the client's own `topic` rules (deny rules first: a matching deny
+ * denies, a matching rule holding an `access` bit grants; a deny rule holds every bit), then the
+ * patterns the same way (never for a username or client id containing `+` or `#`). No
+ * allocation. Every Str must have 8 readable bytes past its end (true of the SDK's request buffer
+ * and of Str.fromString; buf.ts explains why). Each loop returns as soon as a rule decides.
  */
 // @ts-ignore: decorator
 @inline
@@ -137,23 +137,41 @@ export function aclAllows(clientid: Str, username: Str | null, topic: Str, acces
   const tp = topic.ptr;
   const tlen = <i32>topic.len;
   if (tlen == 0) return false; // never a PUBLISH topic; mosquitto's matcher rejects it
+  // The topic's first word for the rules' keys: bytes past a short topic included (a rule whose
+  // key is longer than the topic cannot match it, and the lengths are checked before a key
+  // counts as a match).
   const w = load<u64>(tp);
-  let d = -1;
+  let rec: usize = 0;
+  let end: usize = 0;
   if (username === null) {
-    d = scan(anonRules, anonRulesEnd, tp, tlen, w, access, null, null);
+    rec = anonRules;
+    end = anonRulesEnd;
   } else if (userCount != 0) {
-    const rec = lookupName(userSlots, userMask, userEntries, userStride, userArena, username.ptr, <i32>username.len);
-    if (rec != 0) {
-      const r = rules;
-      d = scan(r + <usize>load<i32>(rec) * RULE_BYTES, r + <usize>load<i32>(rec, 8) * RULE_BYTES, tp, tlen, w, access, null, null);
+    const e = lookupName(userSlots, userMask, userEntries, userStride, userArena, username.ptr, <i32>username.len);
+    if (e != 0) {
+      rec = rules + <usize>load<i32>(e) * RULE_BYTES;
+      end = rules + <usize>load<i32>(e, 8) * RULE_BYTES;
     }
   }
-  if (d >= 0) return d == R_GRANT;
-  // mosquitto refuses every pattern to a username or client id holding `+` or `#` before trying
-  // them; as such a client ends up denied either way, the scan (usually cheaper) goes first and
-  // the values are checked only when a pattern grants, and not when the grant proved them clean.
-  const g = scan(patRules, patRulesEnd, tp, tlen, w, access, username, clientid);
-  if (g < R_GRANT) return false;
-  if (g != R_GRANT_USER_CLEAN && username !== null && hasWildcardAt(username.ptr, <i32>username.len)) return false;
-  return g == R_GRANT_CLIENT_CLEAN || !hasWildcardAt(clientid.ptr, <i32>clientid.len);
+  // The loops test their condition at the bottom: entering a wasm `loop` costs a fuel charge even
+  // when the body is skipped, so an empty range never enters one.
+  if (rec < end) {
+    do {
+      if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
+      const flags = load<i32>(rec, 16);
+      if ((flags & access) == 0) continue;
+      if (ruleMatches(rec, flags, tp, tlen, null, null)) return (flags >> RESULT_SHIFT) == R_GRANT;
+    } while ((rec += RULE_BYTES) < end);
+  }
+  rec = patRules;
+  end = patRulesEnd;
+  if (rec < end) {
+    do {
+      if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
+      const flags = load<i32>(rec, 16);
+      if ((flags & access) == 0) continue;
+      if (ruleMatches(rec, flags, tp, tlen, username, clientid)) return patternDecision(flags >> RESULT_SHIFT, username, clientid);
+    } while ((rec += RULE_BYTES) < end);
+  }
+  return false;
 }

@@ -158,11 +158,12 @@ export function unpwd_check(username: Str | null, password: Str | null): Decisio
  * with no acl_file everything is allowed. Never allocates.
  */
 export function acl_check(clientid: Str, username: Str | null, topic: Str, access: i32): Decision {
-  // One test for READ and WRITE, the common case; the rule tables use the bits above the access
-  // byte for flags, so no other bit may reach them.
+  // One test for READ and WRITE, the common case. The rule tables keep flags above the access
+  // byte, so no other bit may reach them (mosquitto never sends such a value; the extra call
+  // keeps `access` unmodified, hence uncopied, on the hot path).
   if (<u32>access > <u32>Access.Write) {
     if (access == Access.Subscribe || access == Access.Unsubscribe) return Decision.Allow;
-    access &= 0xff;
+    if (<u32>access > 0xff) return acl_check(clientid, username, topic, access & 0xff);
   }
   const s = state;
   if (s != STATE_ACL) return <Decision>s;
