@@ -99,6 +99,14 @@ export class Acl {
   anonAllow: i32 = 0;
   /** End of the anonymous rules. */
   anonEnd: i32 = 0;
+  /**
+   * Pattern rules by the topic's first byte: 256 pairs [start, end) of addresses into a list of
+   * rule record addresses, the pattern rules that can match a topic starting with that byte (in
+   * table order: deny rules first). See indexPatterns().
+   */
+  patByFirstPtr: usize = 0;
+  private patByFirst: StaticArray<usize> = new StaticArray<usize>(1);
+  private patList: StaticArray<usize> = new StaticArray<usize>(1);
   /** Pattern rules: [patStart, patEnd). */
   patStart: i32 = 0;
   /** First non-deny pattern rule. */
@@ -295,8 +303,58 @@ export class Acl {
     }
     this.rules = rules;
     this.rulesPtr = changetype<usize>(rules);
+    this.indexPatterns();
+  }
+
+  // Builds patByFirst: for each first byte of a topic, the pattern rules that can match it: those
+  // whose literal prefix starts with that byte, and those without a literal prefix. A check then
+  // looks at only these (the benchmark's two patterns `users/%u/#` and `public/#`: at most one
+  // per topic, none for `other/x`). Order is kept, so deny rules stay first. Bytes no rule starts
+  // with share the list of rules without a prefix.
+  private indexPatterns(): void {
+    const base = this.rulesPtr;
+    const ints = RULE_BYTES >> 2;
+    const seen = new StaticArray<bool>(256);
+    let distinct = 0;
+    let open = 0; // patterns without a literal first byte
+    for (let i = this.patStart; i < this.patEnd; i++) {
+      if (this.rules[i * ints + 2] == 0) {
+        open++;
+      } else {
+        const b = this.rules[i * ints] & 0xff;
+        if (!seen[b]) distinct++;
+        seen[b] = true;
+      }
+    }
+    const all = distinct * open > MAX_PATTERN_INDEX;
+    const list = new IntBuf();
+    const ranges = new StaticArray<i32>(512);
+    // -1: the shared list (rules without a prefix, or every rule when `all`).
+    for (let b = -1; b < 256; b++) {
+      if (b >= 0 && (all || !seen[b])) continue;
+      const start = list.length;
+      for (let i = this.patStart; i < this.patEnd; i++) {
+        const r = i * ints;
+        if (all || this.rules[r + 2] == 0 || (b >= 0 && (this.rules[r] & 0xff) == b)) list.push(<i32>(base + <usize>(r << 2)));
+      }
+      for (let k = b < 0 ? 0 : b; k <= (b < 0 ? 255 : b); k++) {
+        ranges[k * 2] = start;
+        ranges[k * 2 + 1] = list.length;
+      }
+    }
+    const entries = list.finish();
+    this.patList = changetype<StaticArray<usize>>(entries);
+    const at = changetype<usize>(entries);
+    const index = new StaticArray<usize>(512);
+    for (let k = 0; k < 512; k++) index[k] = at + (<usize>ranges[k] << 2);
+    this.patByFirst = index;
+    this.patByFirstPtr = changetype<usize>(index);
   }
 }
+
+// At most this many list entries for the first-byte index of the patterns; beyond it (many
+// patterns without a literal first byte, times many first bytes) every byte gets all patterns.
+const MAX_PATTERN_INDEX: i32 = 1 << 16;
 
 // Group index of a raw rule's owner: users 0..n-1, anonymous n, patterns n+1.
 function groupOf(owner: i32, nUsers: i32): i32 {

@@ -27,8 +27,8 @@ let code: usize = 0;
 let arena: usize = 0;
 let anonRules: usize = 0;
 let anonRulesEnd: usize = 0;
-let patRules: usize = 0;
-let patRulesEnd: usize = 0;
+// Acl.patByFirstPtr: per first byte of the topic, [start, end) of a list of pattern rule addresses.
+let patByFirst: usize = 0;
 // The `user` name table (names.ts); userCount 0 when no user has a rule.
 let userCount: i32 = 0;
 let userSlots: usize = 0;
@@ -46,8 +46,7 @@ export function install(acl: Acl): void {
   arena = acl.arenaPtr;
   anonRules = r + <usize>acl.anonStart * RULE_BYTES;
   anonRulesEnd = r + <usize>acl.anonEnd * RULE_BYTES;
-  patRules = r + <usize>acl.patStart * RULE_BYTES;
-  patRulesEnd = r + <usize>acl.patEnd * RULE_BYTES;
+  patByFirst = acl.patByFirstPtr;
   const u = acl.users;
   userCount = acl.userCount;
   userSlots = u.slotsPtr;
@@ -61,7 +60,7 @@ export function install(acl: Acl): void {
 export function uninstall(): void {
   installed = null;
   rules = code = arena = 0;
-  anonRules = anonRulesEnd = patRules = patRulesEnd = 0;
+  anonRules = anonRulesEnd = patByFirst = 0;
   userCount = 0;
 }
 
@@ -163,15 +162,18 @@ export function aclAllows(clientid: Str, username: Str | null, topic: Str, acces
       if (ruleMatches(rec, flags, tp, tlen, null, null)) return (flags >> RESULT_SHIFT) == R_GRANT;
     } while ((rec += RULE_BYTES) < end);
   }
-  rec = patRules;
-  end = patRulesEnd;
-  if (rec < end) {
+  // Only the patterns that can match a topic starting with this byte.
+  const range = patByFirst + ((<usize>w & 0xff) << 3);
+  let at = load<usize>(range);
+  end = load<usize>(range, 4);
+  if (at < end) {
     do {
+      rec = load<usize>(at);
       if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
       const flags = load<i32>(rec, 16);
       if ((flags & access) == 0) continue;
       if (ruleMatches(rec, flags, tp, tlen, username, clientid)) return patternDecision(flags >> RESULT_SHIFT, username, clientid);
-    } while ((rec += RULE_BYTES) < end);
+    } while ((at += 4) < end);
   }
   return false;
 }
