@@ -110,6 +110,15 @@ function ruleMatches(rec: usize, flags: i32, tp: usize, tlen: i32, user: Str | n
   return matchFilter(code + (<usize>load<i32>(rec, 28) << 2), arena, tp, tlen, topicDollar, user, client);
 }
 
+// True when the pattern rule at `rec` matches the topic for this access.
+// @ts-ignore: decorator
+@inline
+function patternApplies(rec: usize, w: u64, access: i32, tp: usize, tlen: i32, user: Str | null, client: Str): bool {
+  if ((w & load<u64>(rec, 8)) != load<u64>(rec)) return false;
+  const flags = load<i32>(rec, 16);
+  return (flags & access) != 0 && ruleMatches(rec, flags, tp, tlen, user, client);
+}
+
 // Result of a pattern that matched: mosquitto refuses every pattern to a username or client id
 // holding `+` or `#` before trying them; as such a client ends up denied either way, the scan
 // (usually cheaper) goes first and the values are checked only when a pattern grants, and not
@@ -167,13 +176,13 @@ export function aclAllows(clientid: Str, username: Str | null, topic: Str, acces
   let at = load<usize>(range);
   end = load<usize>(range, 4);
   if (at < end) {
-    do {
+    // The first candidate outside the loop: usually the only one, and then no loop charge.
+    rec = load<usize>(at);
+    if (patternApplies(rec, w, access, tp, tlen, username, clientid)) return patternDecision(load<i32>(rec, 16) >> RESULT_SHIFT, username, clientid);
+    while ((at += 4) < end) {
       rec = load<usize>(at);
-      if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
-      const flags = load<i32>(rec, 16);
-      if ((flags & access) == 0) continue;
-      if (ruleMatches(rec, flags, tp, tlen, username, clientid)) return patternDecision(flags >> RESULT_SHIFT, username, clientid);
-    } while ((at += 4) < end);
+      if (patternApplies(rec, w, access, tp, tlen, username, clientid)) return patternDecision(load<i32>(rec, 16) >> RESULT_SHIFT, username, clientid);
+    }
   }
   return false;
 }
