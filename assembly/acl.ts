@@ -50,9 +50,8 @@ export const R_DENY: i32 = 0;
 /** Result: grant. */
 export const R_GRANT: i32 = 1;
 /**
- * Result: grant by a pattern whose %u value matched topic bytes. A PUBLISH topic never holds
- * `+` or `#` (the broker refuses such a topic before any ACL check), so that username is proven
- * free of them: the CVE-2017-7650 test of the username can be skipped.
+ * Result: grant by a pattern whose %u value matched; hot.ts matches a value only when it holds
+ * no `+` or `#`, so the CVE-2017-7650 test of the username can be skipped.
  */
 export const R_GRANT_USER_CLEAN: i32 = 2;
 /** Result: the same for a %c value, proving the client id free of `+` and `#`. */

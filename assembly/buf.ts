@@ -136,7 +136,7 @@ const HASHES: u64 = 0x2323232323232323;
 // both. A masked-off byte is 0, which is neither.
 // @ts-ignore: decorator
 @inline
-function wildBits(w: u64): u64 {
+export function wildBits(w: u64): u64 {
   const x = (w & NOT_BIT3) ^ HASHES;
   return (x - ONES) & ~x & HIGHS;
 }
@@ -156,8 +156,8 @@ export function hasWildcardAt(p: usize, n: i32): bool {
   return hasWildcardSlow(p, n);
 }
 
-// Values longer than 16 bytes: words, then bytes.
-function hasWildcardSlow(p: usize, n: i32): bool {
+/** hasWildcardAt for values longer than 16 bytes: words, then bytes. */
+export function hasWildcardSlow(p: usize, n: i32): bool {
   while (n >= 8) {
     if (wildBits(load<u64>(p))) return true;
     p += 8;

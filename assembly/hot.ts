@@ -11,7 +11,7 @@
 // local copied up front is an instruction even on paths that never use it); word loads read past
 // short values without bounds checks (buf.ts, "Word loads past the end of a value").
 import { Acl, F_CLIENT, RESULT_SHIFT, RULE_BYTES, R_DENY, R_GRANT, R_GRANT_CLIENT_CLEAN, R_GRANT_USER_CLEAN, SHAPE_SHIFT, S_EXACT, S_PREFIX, S_VALUE_PREFIX } from "./acl";
-import { hasWildcardAt, lowBytes } from "./buf";
+import { hasWildcardAt, hasWildcardSlow, lowBytes, wildBits } from "./buf";
 import { matchFilter, sameBytes } from "./filter";
 import { lookupName } from "./names";
 import { Str } from "../sdk/assembly";
@@ -64,18 +64,28 @@ export function uninstall(): void {
   userCount = 0;
 }
 
-// True when the `n` bytes at `a` equal those at `b` (both with 8 readable bytes past their end).
-// Values up to 16 bytes (most usernames and client ids) need no loop; from 9 bytes on, the
-// second word overlaps the first rather than being masked.
+// True when the `n` bytes of the value at `v` equal those at `b` and hold no `+` or `#` (both
+// with 8 readable bytes past their end). A pattern's %u/%c matches only such a value: mosquitto
+// gives no pattern at all to a client whose username or client id holds one (CVE-2017-7650), so
+// a value that fails here ends in a denial anyway (any pattern that grants instead has the
+// values checked, see patternDecision), and a grant through it proves the value clean. Testing
+// the words already loaded is cheaper than testing the value again after the scan. Values up to
+// 16 bytes need no loop; from 9 bytes on, the second word overlaps the first.
 // @ts-ignore: decorator
 @inline
-function sameValue(a: usize, b: usize, n: i32): bool {
-  if (n <= 8) return ((load<u64>(a) ^ load<u64>(b)) & lowBytes(n)) == 0;
+function sameCleanValue(v: usize, b: usize, n: i32): bool {
+  if (n <= 8) {
+    const m = lowBytes(n);
+    const x = load<u64>(v) & m;
+    return (load<u64>(b) & m) == x && wildBits(x) == 0;
+  }
   if (n <= 16) {
     const k = <usize>(n - 8);
-    return load<u64>(a) == load<u64>(b) && load<u64>(a + k) == load<u64>(b + k);
+    const x = load<u64>(v);
+    const y = load<u64>(v + k);
+    return x == load<u64>(b) && y == load<u64>(b + k) && (wildBits(x) | wildBits(y)) == 0;
   }
-  return sameBytes(a, b, n);
+  return sameBytes(v, b, n) && !hasWildcardSlow(v, n);
 }
 
 // The literal bytes past the first 8 (the key test compared those): true when there are none.
@@ -99,7 +109,7 @@ function ruleMatches(rec: usize, flags: i32, tp: usize, tlen: i32, user: Str | n
     if (v === null) return false;
     const vlen = <i32>v.len;
     const n = len + vlen;
-    return tlen >= n && restMatches(rec, tp, len) && sameValue(v.ptr, tp + <usize>len, vlen) &&
+    return tlen >= n && restMatches(rec, tp, len) && sameCleanValue(v.ptr, tp + <usize>len, vlen) &&
       (tlen == n || <u32>load<u8>(tp + <usize>n) == C_SLASH);
   }
   if (shape == S_PREFIX) {

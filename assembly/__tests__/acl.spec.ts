@@ -159,8 +159,9 @@ describe("acl_file decisions", () => {
 
   it("refuses every pattern to a username or client id holding + or # (CVE-2017-7650)", () => {
     use(FILE + "user a+b\ntopic read own/#\n");
-    // The topics are valid PUBLISH topics, as in every READ/WRITE check mosquitto makes (it refuses
-    // a topic holding + or # before any ACL check): each pattern below would grant.
+    expect(reads("alice", "+", "clients/+/x")).toBe(false);
+    expect(writes("a+b", "c", "users/a+b/x")).toBe(false);
+    // Each pattern below would grant.
     expect(reads("alice", "+", "users/alice/x")).toBe(false); // %u grant, bad client id
     expect(reads("alice", "c#", "users/alice/x")).toBe(false);
     expect(reads("a+b", "c", "clients/c/x")).toBe(false); // %c grant, bad username
