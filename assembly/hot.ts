@@ -14,10 +14,17 @@ import { Acl, F_CLIENT, RESULT_SHIFT, RULE_BYTES, R_DENY, R_GRANT, R_GRANT_CLIEN
 import { hasWildcardAt, hasWildcardSlow, lowBytes, wildBits } from "./buf";
 import { matchFilter, sameBytes } from "./filter";
 import { lookupName } from "./names";
-import { Str } from "../sdk/assembly";
+import { Access, Decision, Str } from "../sdk/assembly";
 
 const C_SLASH: u32 = 0x2f;
 const C_DOLLAR: u32 = 0x24;
+
+// What acl_check does, in one plain global so that it reads one value. The first two are
+// acl_check's answers as they stand.
+const STATE_UNLOADED: i32 = Decision.Deny; // no configuration: deny
+const STATE_NO_ACL: i32 = Decision.Allow;   // no acl_file: allow, as mosquitto does
+const STATE_ACL: i32 = 3;                   // check the installed acl_file
+let state: i32 = STATE_UNLOADED;
 
 // Never read on the hot path: only keeps the tables alive for the garbage collector.
 let installed: Acl | null = null;
@@ -37,8 +44,9 @@ let userEntries: usize = 0;
 let userStride: i32 = 0;
 let userArena: usize = 0;
 
-/** Points the hot path at `acl`'s tables. */
+/** Points the hot path at `acl`'s tables: acl_check enforces them from now on. */
 export function install(acl: Acl): void {
+  state = STATE_ACL;
   installed = acl;
   const r = acl.rulesPtr;
   rules = r;
@@ -56,8 +64,15 @@ export function install(acl: Acl): void {
   userArena = u.arenaPtr;
 }
 
-/** Forgets the installed tables (unload); aclAllows must not be called afterwards. */
+/** A configuration without acl_file: acl_check allows everything, as mosquitto does. */
+export function installAllowAll(): void {
+  uninstall();
+  state = STATE_NO_ACL;
+}
+
+/** Forgets the installed tables (unload): acl_check denies everything. */
 export function uninstall(): void {
+  state = STATE_UNLOADED;
   installed = null;
   rules = code = arena = 0;
   anonRules = anonRulesEnd = patByFirst = 0;
@@ -142,19 +157,29 @@ function patternDecision(result: i32, user: Str | null, client: Str): bool {
 }
 
 /**
- * mosquitto 2.0.11's acl_file decision for a READ or WRITE of `topic` (the caller handles
- * SUBSCRIBE/UNSUBSCRIBE): the client's own `topic` rules (deny rules first: a matching deny
+ * The acl_check hook (index.ts exports it). SUBSCRIBE and UNSUBSCRIBE are always allowed (the
+ * READ check at delivery filters what a subscription receives); without an acl_file everything
+ * is allowed. A READ or WRITE gets mosquitto 2.0.11's acl_file decision: the client's own `topic` rules (deny rules first: a matching deny
  * denies, a matching rule holding an `access` bit grants; a deny rule holds every bit), then the
  * patterns the same way (never for a username or client id containing `+` or `#`). No
  * allocation. Every Str must have 8 readable bytes past its end (true of the SDK's request buffer
  * and of Str.fromString; buf.ts explains why). Each loop returns as soon as a rule decides.
  */
-// @ts-ignore: decorator
-@inline
-export function aclAllows(clientid: Str, username: Str | null, topic: Str, access: i32): bool {
+// Written out here rather than inlined from a helper: the parameters of an inlined function
+// become copies of the caller's values, each one an instruction on every call.
+export function acl_check(clientid: Str, username: Str | null, topic: Str, access: i32): Decision {
+  // One test for READ and WRITE, the common case. The rule tables keep flags above the access
+  // byte, so no other bit may reach them (mosquitto never sends such a value; the extra call
+  // keeps `access` unmodified, hence uncopied, on the hot path).
+  if (<u32>access > <u32>Access.Write) {
+    if (access == Access.Subscribe || access == Access.Unsubscribe) return Decision.Allow;
+    if (<u32>access > 0xff) return acl_check(clientid, username, topic, access & 0xff);
+  }
+  const s = state;
+  if (s != STATE_ACL) return <Decision>s;
   const tp = topic.ptr;
   const tlen = <i32>topic.len;
-  if (tlen == 0) return false; // never a PUBLISH topic; mosquitto's matcher rejects it
+  if (tlen == 0) return Decision.Deny; // never a PUBLISH topic; mosquitto's matcher rejects it
   // The topic's first word for the rules' keys: bytes past a short topic included (a rule whose
   // key is longer than the topic cannot match it, and the lengths are checked before a key
   // counts as a match).
@@ -178,7 +203,7 @@ export function aclAllows(clientid: Str, username: Str | null, topic: Str, acces
       if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
       const flags = load<i32>(rec, 16);
       if ((flags & access) == 0) continue;
-      if (ruleMatches(rec, flags, tp, tlen, null, null)) return (flags >> RESULT_SHIFT) == R_GRANT;
+      if (ruleMatches(rec, flags, tp, tlen, null, null)) return <Decision>(flags >> RESULT_SHIFT); // R_DENY, R_GRANT
     } while ((rec += RULE_BYTES) < end);
   }
   // Only the patterns that can match a topic starting with this byte.
@@ -188,11 +213,16 @@ export function aclAllows(clientid: Str, username: Str | null, topic: Str, acces
   if (at < end) {
     // The first candidate outside the loop: usually the only one, and then no loop charge.
     rec = load<usize>(at);
-    if (patternApplies(rec, w, access, tp, tlen, username, clientid)) return patternDecision(load<i32>(rec, 16) >> RESULT_SHIFT, username, clientid);
+    if (patternApplies(rec, w, access, tp, tlen, username, clientid)) return <Decision>patternDecision(load<i32>(rec, 16) >> RESULT_SHIFT, username, clientid);
     while ((at += 4) < end) {
       rec = load<usize>(at);
-      if (patternApplies(rec, w, access, tp, tlen, username, clientid)) return patternDecision(load<i32>(rec, 16) >> RESULT_SHIFT, username, clientid);
+      if (patternApplies(rec, w, access, tp, tlen, username, clientid)) return <Decision>patternDecision(load<i32>(rec, 16) >> RESULT_SHIFT, username, clientid);
     }
   }
-  return false;
+  return Decision.Deny;
+}
+
+/** acl_check's answer as a bool: allowed or not (for specs). */
+export function aclAllows(clientid: Str, username: Str | null, topic: Str, access: i32): bool {
+  return acl_check(clientid, username, topic, access) == Decision.Allow;
 }

@@ -10,7 +10,7 @@
 export * from "../sdk/assembly/abi";
 import { Access, Decision, Options, Str, log } from "../sdk/assembly";
 import { Acl } from "./acl";
-import { aclAllows, install, uninstall } from "./hot";
+import { install, installAllowAll, uninstall } from "./hot";
 import { Passwords } from "./passwd";
 
 const NAME = "default policy";
@@ -29,19 +29,12 @@ class Config {
 
 let current: Config | null = null;
 
-// What acl_check does, in one plain global so the hot path reads one value and touches no
-// managed object (see hot.ts). The first two are acl_check's answers as they stand.
-const STATE_UNLOADED: i32 = Decision.Deny; // no configuration: deny
-const STATE_NO_ACL: i32 = Decision.Allow;   // no acl_file: allow, as mosquitto does
-const STATE_ACL: i32 = 3;                   // check the installed acl_file (hot.ts)
-let state: i32 = STATE_UNLOADED;
-
 // Makes `cfg` the configuration in force.
 function activate(cfg: Config): void {
   current = cfg;
   const acl = cfg.acl;
   if (acl !== null) install(acl);
-  state = acl !== null ? STATE_ACL : STATE_NO_ACL;
+  else installAllowAll();
 }
 
 function fileError(key: string, opts: Options, line: i32, message: string): void {
@@ -129,7 +122,6 @@ export function security_init(opts: Options, reload: bool): bool {
  */
 export function security_cleanup(reload: bool): void {
   if (!reload) {
-    state = STATE_UNLOADED;
     current = null;
     uninstall();
   }
@@ -152,23 +144,8 @@ export function unpwd_check(username: Str | null, password: Str | null): Decisio
   return pw.verify(username, password) ? Decision.Allow : Decision.Deny;
 }
 
-/**
- * acl_file check, mosquitto 2.0.11 semantics: SUBSCRIBE and UNSUBSCRIBE are always allowed (the
- * READ check at delivery filters what a subscription receives); READ and WRITE follow the rules;
- * with no acl_file everything is allowed. Never allocates.
- */
-export function acl_check(clientid: Str, username: Str | null, topic: Str, access: i32): Decision {
-  // One test for READ and WRITE, the common case. The rule tables keep flags above the access
-  // byte, so no other bit may reach them (mosquitto never sends such a value; the extra call
-  // keeps `access` unmodified, hence uncopied, on the hot path).
-  if (<u32>access > <u32>Access.Write) {
-    if (access == Access.Subscribe || access == Access.Unsubscribe) return Decision.Allow;
-    if (<u32>access > 0xff) return acl_check(clientid, username, topic, access & 0xff);
-  }
-  const s = state;
-  if (s != STATE_ACL) return <Decision>s;
-  return aclAllows(clientid, username, topic, access) ? Decision.Allow : Decision.Deny;
-}
+// acl_file check, mosquitto 2.0.11 semantics, never allocating: hot.ts.
+export { acl_check } from "./hot";
 
 /** Opts in to the host's ACL decision cache: acl_check depends only on its arguments and the rules security_init loaded. */
 export function wasm_auth_acl_cacheable(): i32 { return 1; }
