@@ -214,9 +214,11 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
     // The first candidate outside the loop: usually the only one, and then no loop charge.
     rec = load<usize>(at);
     if (patternApplies(rec, w, access, tp, tlen, username, clientid)) return <Decision>patternDecision(load<i32>(rec, 16) >> RESULT_SHIFT, username, clientid);
-    while ((at += 4) < end) {
-      rec = load<usize>(at);
-      if (patternApplies(rec, w, access, tp, tlen, username, clientid)) return <Decision>patternDecision(load<i32>(rec, 16) >> RESULT_SHIFT, username, clientid);
+    if ((at += 4) < end) {
+      do {
+        rec = load<usize>(at);
+        if (patternApplies(rec, w, access, tp, tlen, username, clientid)) return <Decision>patternDecision(load<i32>(rec, 16) >> RESULT_SHIFT, username, clientid);
+      } while ((at += 4) < end);
     }
   }
   return Decision.Deny;
