@@ -41,8 +41,10 @@ const A_WRITE: i32 = 2;
 export const RULE_BYTES: i32 = 32;
 /** Flag (S_VALUE_PREFIX): the substituted value is the client id (%c), not the username. */
 export const F_CLIENT: i32 = 0x100;
-/** Position of the shape (2 bits) in the flags word. */
+/** Position of the shape (3 bits) in the flags word. */
 export const SHAPE_SHIFT: i32 = 12;
+/** The shape's bits, once shifted down. */
+export const SHAPE_MASK: i32 = 7;
 /** Position of the result (the top bits) in the flags word: what a match of the rule decides. */
 export const RESULT_SHIFT: i32 = 16;
 /** Result: deny. */
@@ -64,6 +66,8 @@ export const S_PREFIX: i32 = 1;
 export const S_EXACT: i32 = 2;
 /** Shape: literal text, %u or %c, then "/#" (`users/%u/#`). */
 export const S_VALUE_PREFIX: i32 = 3;
+/** Added to S_PREFIX, S_EXACT or S_VALUE_PREFIX when the literal is longer than 8 bytes. */
+export const S_LONG: i32 = 4;
 
 const OWNER_PATTERN: i32 = -2;
 const OWNER_ANON: i32 = -1;
@@ -295,6 +299,7 @@ export class Acl {
       rules[r + 1] = <i32>(key >> 32);
       rules[r + 2] = <i32>mask;
       rules[r + 3] = <i32>(mask >> 32);
+      if (shape != S_GENERIC && len > 8) shape |= S_LONG;
       rules[r + 4] = flags | (shape << SHAPE_SHIFT) | (result << RESULT_SHIFT);
       rules[r + 5] = len;
       rules[r + 6] = off;

@@ -10,7 +10,7 @@
 // what can be computed once (acl.ts, RULE_BYTES); globals are read where they are needed (a
 // local copied up front is an instruction even on paths that never use it); word loads read past
 // short values without bounds checks (buf.ts, "Word loads past the end of a value").
-import { Acl, F_CLIENT, RESULT_SHIFT, RULE_BYTES, R_DENY, R_GRANT, R_GRANT_CLIENT_CLEAN, R_GRANT_USER_CLEAN, SHAPE_SHIFT, S_EXACT, S_PREFIX, S_VALUE_PREFIX } from "./acl";
+import { Acl, F_CLIENT, RESULT_SHIFT, RULE_BYTES, R_DENY, R_GRANT, R_GRANT_CLIENT_CLEAN, R_GRANT_USER_CLEAN, SHAPE_MASK, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX } from "./acl";
 import { hasWildcardAt, hasWildcardSlow, lowBytes, wildBits } from "./buf";
 import { matchFilter, sameBytes } from "./filter";
 import { lookupName } from "./names";
@@ -103,34 +103,52 @@ function sameCleanValue(v: usize, b: usize, n: i32): bool {
   return sameBytes(v, b, n) && !hasWildcardSlow(v, n);
 }
 
-// The literal bytes past the first 8 (the key test compared those): true when there are none.
+// The literal bytes past the first 8 (the key test compared those), for a rule whose literal is
+// longer (shape | S_LONG).
 // @ts-ignore: decorator
 @inline
 function restMatches(rec: usize, tp: usize, len: i32): bool {
-  return len <= 8 || sameBytes(arena + <usize>load<i32>(rec, 24) + 8, tp + 8, len - 8);
+  return sameBytes(arena + <usize>load<i32>(rec, 24) + 8, tp + 8, len - 8);
 }
 
-// True when the rule at `rec` (flags already read) matches the topic (`tlen > 0` bytes at `tp`,
-// first word `w`), with %u/%c standing for `user`/`client`. The key test is done by the caller.
-// The common shapes are matched here directly; their first byte is literal, so the `$` rule
-// holds by itself (a `$` must match a `$`).
+// True when a rule (`flags`) of a direct shape (`shape` without S_LONG) matches; `long` (a constant where
+// this is inlined) says whether the literal is longer than the 8 bytes the key test compared.
+// The first byte of these shapes is literal, so the `$` rule holds by itself (a `$` must match
+// a `$`).
 // @ts-ignore: decorator
 @inline
-function ruleMatches(rec: usize, flags: i32, tp: usize, tlen: i32, user: Str | null, client: Str | null): bool {
-  const shape = (flags >> SHAPE_SHIFT) & 3;
+function directMatches(rec: usize, flags: i32, shape: i32, long: bool, tp: usize, tlen: i32, user: Str | null, client: Str | null): bool {
   const len = load<i32>(rec, 20);
   if (shape == S_VALUE_PREFIX) {
     const v = flags & F_CLIENT ? client : user;
     if (v === null) return false;
     const vlen = <i32>v.len;
     const n = len + vlen;
-    return tlen >= n && restMatches(rec, tp, len) && sameCleanValue(v.ptr, tp + <usize>len, vlen) &&
+    return tlen >= n && (!long || restMatches(rec, tp, len)) && sameCleanValue(v.ptr, tp + <usize>len, vlen) &&
       (tlen == n || <u32>load<u8>(tp + <usize>n) == C_SLASH);
   }
   if (shape == S_PREFIX) {
-    return tlen >= len && restMatches(rec, tp, len) && (tlen == len || <u32>load<u8>(tp + <usize>len) == C_SLASH);
+    return tlen >= len && (!long || restMatches(rec, tp, len)) && (tlen == len || <u32>load<u8>(tp + <usize>len) == C_SLASH);
   }
-  if (shape == S_EXACT) return tlen == len && restMatches(rec, tp, len);
+  return tlen == len && (!long || restMatches(rec, tp, len)); // S_EXACT
+}
+
+// directMatches for literals longer than 8 bytes: a call, which their byte loop costs anyway.
+function longMatches(rec: usize, flags: i32, shape: i32, tp: usize, tlen: i32, user: Str | null, client: Str | null): bool {
+  return directMatches(rec, flags, shape, true, tp, tlen, user, client);
+}
+
+// True when the rule at `rec` (flags already read) matches the topic (`tlen > 0` bytes at `tp`),
+// with %u/%c standing for `user`/`client`. The key test is done by the caller. The common
+// shapes with literals up to 8 bytes are matched inline, in order of likelihood.
+// @ts-ignore: decorator
+@inline
+function ruleMatches(rec: usize, flags: i32, tp: usize, tlen: i32, user: Str | null, client: Str | null): bool {
+  const shape = (flags >> SHAPE_SHIFT) & SHAPE_MASK;
+  if (shape == S_VALUE_PREFIX) return directMatches(rec, flags, S_VALUE_PREFIX, false, tp, tlen, user, client);
+  if (shape == S_PREFIX) return directMatches(rec, flags, S_PREFIX, false, tp, tlen, user, client);
+  if (shape == S_EXACT) return directMatches(rec, flags, S_EXACT, false, tp, tlen, user, client);
+  if (shape != S_GENERIC) return longMatches(rec, flags, shape & ~S_LONG, tp, tlen, user, client);
   const topicDollar: i32 = <u32>load<u8>(tp) == C_DOLLAR ? 1 : 0;
   return matchFilter(code + (<usize>load<i32>(rec, 28) << 2), arena, tp, tlen, topicDollar, user, client);
 }
