@@ -287,7 +287,9 @@ export class Acl {
       let shape = S_GENERIC;
       let flags = access == A_DENY ? 0xff : access;
       let result = access == A_DENY ? R_DENY : R_GRANT;
-      if (count == 1 && k0 == T_LIT_HASH) shape = S_PREFIX;
+      // "/#" (an empty literal) stays generic: the direct shapes then never match an empty topic
+      // by themselves, and only the generic path has to refuse it (hot.ts).
+      if (count == 1 && k0 == T_LIT_HASH && len > 0) shape = S_PREFIX;
       else if (count == 1 && k0 == T_LIT) shape = S_EXACT;
       else if (count == 3 && k0 == T_LIT && len > 0 && (code.get(prog + 3) & 7) >= T_USER && code.get(prog + 5) == T_LIT_HASH) {
         shape = S_VALUE_PREFIX; // the LIT_HASH has an empty literal: exactly "/#" follows the value

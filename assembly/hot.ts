@@ -138,7 +138,7 @@ function longMatches(rec: usize, flags: i32, shape: i32, tp: usize, tlen: i32, u
   return directMatches(rec, flags, shape, true, tp, tlen, user, client);
 }
 
-// True when the rule at `rec` (flags already read) matches the topic (`tlen > 0` bytes at `tp`),
+// True when the rule at `rec` (flags already read) matches the topic (`tlen` bytes at `tp`),
 // with %u/%c standing for `user`/`client`. The key test is done by the caller. The common
 // shapes with literals up to 8 bytes are matched inline, in order of likelihood.
 // @ts-ignore: decorator
@@ -149,6 +149,9 @@ function ruleMatches(rec: usize, flags: i32, tp: usize, tlen: i32, user: Str | n
   if (shape == S_PREFIX) return directMatches(rec, flags, S_PREFIX, false, tp, tlen, user, client);
   if (shape == S_EXACT) return directMatches(rec, flags, S_EXACT, false, tp, tlen, user, client);
   if (shape != S_GENERIC) return longMatches(rec, flags, shape & ~S_LONG, tp, tlen, user, client);
+  // An empty topic is never a PUBLISH topic and mosquitto's matcher rejects it; the direct shapes
+  // cannot match it (their literal is never empty), a program could ("#").
+  if (tlen == 0) return false;
   const topicDollar: i32 = <u32>load<u8>(tp) == C_DOLLAR ? 1 : 0;
   return matchFilter(code + (<usize>load<i32>(rec, 28) << 2), arena, tp, tlen, topicDollar, user, client);
 }
@@ -197,7 +200,6 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
   if (s != STATE_ACL) return <Decision>s;
   const tp = topic.ptr;
   const tlen = <i32>topic.len;
-  if (tlen == 0) return Decision.Deny; // never a PUBLISH topic; mosquitto's matcher rejects it
   // The topic's first word for the rules' keys: bytes past a short topic included (a rule whose
   // key is longer than the topic cannot match it, and the lengths are checked before a key
   // counts as a match).
