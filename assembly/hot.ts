@@ -10,7 +10,7 @@
 // what can be computed once (acl.ts, RULE_BYTES); globals are read where they are needed (a
 // local copied up front is an instruction even on paths that never use it); word loads read past
 // short values without bounds checks (buf.ts, "Word loads past the end of a value").
-import { Acl, F_CLIENT, RESULT_SHIFT, RULE_BYTES, R_DENY, R_GRANT, R_GRANT_CLIENT_CLEAN, R_GRANT_USER_CLEAN, SHAPE_MASK, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX } from "./acl";
+import { Acl, F_CLIENT, RESULT_SHIFT, RULE_BYTES, R_DENY, R_GRANT_CLIENT_CLEAN, R_GRANT_USER_CLEAN, SHAPE_MASK, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX } from "./acl";
 import { hasWildcardAt, hasWildcardSlow, lowBytes, wildBits } from "./buf";
 import { matchFilter, sameBytes } from "./filter";
 import { lookupName } from "./names";
@@ -111,8 +111,9 @@ function restMatches(rec: usize, tp: usize, len: i32): bool {
   return sameBytes(arena + <usize>load<i32>(rec, 24) + 8, tp + 8, len - 8);
 }
 
-// True when a rule (`flags`) of a direct shape (`shape` without S_LONG) matches; `long` (a constant where
-// this is inlined) says whether the literal is longer than the 8 bytes the key test compared.
+// True when a rule (`flags`) of a direct shape (`shape` without S_LONG) matches; `long` (a
+// constant where this is inlined) says whether the literal is longer than the 8 bytes the key
+// test compared.
 // The first byte of these shapes is literal, so the `$` rule holds by itself (a `$` must match
 // a `$`).
 // @ts-ignore: decorator
@@ -180,11 +181,12 @@ function patternDecision(result: i32, user: Str | null, client: Str): bool {
 /**
  * The acl_check hook (index.ts exports it). SUBSCRIBE and UNSUBSCRIBE are always allowed (the
  * READ check at delivery filters what a subscription receives); without an acl_file everything
- * is allowed. A READ or WRITE gets mosquitto 2.0.11's acl_file decision: the client's own `topic` rules (deny rules first: a matching deny
- * denies, a matching rule holding an `access` bit grants; a deny rule holds every bit), then the
- * patterns the same way (never for a username or client id containing `+` or `#`). No
- * allocation. Every Str must have 8 readable bytes past its end (true of the SDK's request buffer
- * and of Str.fromString; buf.ts explains why). Each loop returns as soon as a rule decides.
+ * is allowed. A READ or WRITE gets mosquitto 2.0.11's acl_file decision: the client's own
+ * `topic` rules (deny rules first: a matching deny denies, a matching rule holding an `access`
+ * bit grants; a deny rule holds every bit), then the patterns the same way (never for a username
+ * or client id containing `+` or `#`). No allocation. Every Str must have 8 readable bytes past
+ * its end (true of the SDK's request buffer and of Str.fromString; buf.ts explains why). Each
+ * loop returns as soon as a rule decides.
  */
 // Written out here rather than inlined from a helper: the parameters of an inlined function
 // become copies of the caller's values, each one an instruction on every call.
