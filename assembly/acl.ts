@@ -14,7 +14,7 @@
 // (CVE-2017-7650); then the patterns the same way (those using %u skipped for anonymous
 // clients); otherwise deny.
 import { ByteBuf, IntBuf } from "./buf";
-import { T_LIT, T_LIT_HASH, T_USER, compileFilter, validFilter } from "./filter";
+import { T_CLIENT, T_LIT, T_LIT_HASH, T_USER, compileFilter, validFilter } from "./filter";
 import { LineReader, isSpace } from "./lines";
 import { NameTable } from "./names";
 
@@ -23,12 +23,41 @@ const A_DENY: i32 = 0;
 const A_READ: i32 = 1;
 const A_WRITE: i32 = 2;
 /**
- * i32s per rule record: [access (| NEEDS_USER), filter program index, key, key mask, shape,
- * literal offset, literal length, value token], where a topic the rule can match has
- * `load<u32>(topic) & mask == key`, and `shape` names the common filter forms hot.ts matches
- * without running the program (see layout()).
+ * Bytes per rule record. Everything the hot path (hot.ts) needs about a rule is precomputed here
+ * so that a check reads only a few fields of it:
+ *
+ *   0  u64  key    the first min(len, 8) literal bytes every matching topic starts with
+ *   8  u64  mask   keeps those bytes of a topic's first word (0: no literal prefix)
+ *  16  i32  flags  access bits (a deny rule has all of them: it applies to every access) |
+ *                  F_CLIENT | shape << SHAPE_SHIFT | the rule's result << RESULT_SHIFT
+ *  20  i32  len    length of the filter's leading literal
+ *  24  i32  off    its offset in the byte arena (read only for literals longer than 8 bytes)
+ *  28  i32  prog   the filter's program index in the code table (S_GENERIC only)
+ *
+ * A topic whose first word `w` (little-endian, read past its end if shorter) has
+ * `(w & mask) != key` cannot match. For literals up to 8 bytes the key test *is* the literal
+ * comparison once the topic is known to be at least `len` bytes long.
  */
-export const RULE_INTS: i32 = 8;
+export const RULE_BYTES: i32 = 32;
+/** Flag (S_VALUE_PREFIX): the substituted value is the client id (%c), not the username. */
+export const F_CLIENT: i32 = 0x100;
+/** Position of the shape (3 bits) in the flags word. */
+export const SHAPE_SHIFT: i32 = 12;
+/** The shape's bits, once shifted down. */
+export const SHAPE_MASK: i32 = 7;
+/** Position of the result (the top bits) in the flags word: what a match of the rule decides. */
+export const RESULT_SHIFT: i32 = 16;
+/** Result: deny. */
+export const R_DENY: i32 = 0;
+/** Result: grant. */
+export const R_GRANT: i32 = 1;
+/**
+ * Result: grant by a pattern whose %u value matched; hot.ts matches a value only when it holds
+ * no `+` or `#`, so the CVE-2017-7650 test of the username can be skipped.
+ */
+export const R_GRANT_USER_CLEAN: i32 = 2;
+/** Result: the same for a %c value, proving the client id free of `+` and `#`. */
+export const R_GRANT_CLIENT_CLEAN: i32 = 3;
 /** Shape: any filter; run the program. */
 export const S_GENERIC: i32 = 0;
 /** Shape: literal text then "/#" (`public/#`). */
@@ -37,8 +66,8 @@ export const S_PREFIX: i32 = 1;
 export const S_EXACT: i32 = 2;
 /** Shape: literal text, %u or %c, then "/#" (`users/%u/#`). */
 export const S_VALUE_PREFIX: i32 = 3;
-/** Set in a pattern rule's access word when the pattern uses %u. */
-export const NEEDS_USER: i32 = 0x100;
+/** Added to S_PREFIX, S_EXACT or S_VALUE_PREFIX when the literal is longer than 8 bytes. */
+export const S_LONG: i32 = 4;
 
 const OWNER_PATTERN: i32 = -2;
 const OWNER_ANON: i32 = -1;
@@ -59,13 +88,13 @@ export class Acl {
   private rules: StaticArray<i32> = new StaticArray<i32>(1);
   private code: StaticArray<i32> = new StaticArray<i32>(1);
   private arena: StaticArray<u8> = new StaticArray<u8>(1);
-  /** Rule records (RULE_INTS i32 each). Each owner's rules are contiguous, deny rules first. */
+  /** Rule records (RULE_BYTES each). Each owner's rules are contiguous, deny rules first. */
   rulesPtr: usize = 0;
   /** Filter programs (filter.ts). */
   codePtr: usize = 0;
   /** Literal bytes the programs refer to. */
   arenaPtr: usize = 0;
-  /** Per `user` name: [first rule, first allow rule, end]. */
+  /** Per `user` name: [first rule, first allow rule, end] as rule indices. */
   users: NameTable = new NameTable(3);
   /** Rules of anonymous clients: [anonStart, anonEnd). */
   anonStart: i32 = 0;
@@ -73,6 +102,14 @@ export class Acl {
   anonAllow: i32 = 0;
   /** End of the anonymous rules. */
   anonEnd: i32 = 0;
+  /**
+   * Pattern rules by the topic's first byte: 256 pairs [start, end) of addresses into a list of
+   * rule record addresses, the pattern rules that can match a topic starting with that byte (in
+   * table order: deny rules first). See indexPatterns().
+   */
+  patByFirstPtr: usize = 0;
+  private patByFirst: StaticArray<usize> = new StaticArray<usize>(1);
+  private patList: StaticArray<usize> = new StaticArray<usize>(1);
   /** Pattern rules: [patStart, patEnd). */
   patStart: i32 = 0;
   /** First non-deny pattern rule. */
@@ -157,7 +194,7 @@ export class Acl {
             this.warnings.push("ACL pattern '" + r.text(ts, te) + "' (line " + r.lineNo.toString() + ") does not contain '%c' or '%u'");
           }
           raw.push(OWNER_PATTERN);
-          raw.push(f.usesUser ? access | NEEDS_USER : access);
+          raw.push(access);
           this.patternCount++;
         } else {
           raw.push(owner);
@@ -227,50 +264,103 @@ export class Acl {
       }
       at = end;
     }
-    const rules = new StaticArray<i32>(nRules * RULE_INTS + RULE_INTS);
+    const ints = RULE_BYTES >> 2;
+    const rules = new StaticArray<i32>(nRules * ints + ints);
     for (let i = 0; i < nRules; i++) {
       const g = groupOf(raw.get(i * 4), nUsers);
-      const access = raw.get(i * 4 + 1);
-      let slot: i32;
-      if ((access & 0xff) == A_DENY) {
-        slot = nextDeny[g]++;
-      } else {
-        slot = nextAllow[g]++;
-      }
+      const access = raw.get(i * 4 + 1) & 0xff;
+      const slot = access == A_DENY ? nextDeny[g]++ : nextAllow[g]++;
       const prog = raw.get(i * 4 + 2);
-      const r = slot * RULE_INTS;
-      rules[r] = access;
-      rules[r + 1] = prog;
-      // Quick-reject key: the first (up to 4) bytes every matching topic starts with, when the
-      // filter starts with literal text. Filters starting with +, # or a substitution get mask 0.
-      const first = code.get(prog + 1);
-      const len = first >> 3;
-      if (((first & 7) == T_LIT || (first & 7) == T_LIT_HASH) && len > 0 && (code.get(prog) >> 2) > 0) {
-        const n = len < 4 ? len : 4;
-        const off = code.get(prog + 2);
-        let key: u32 = 0;
-        for (let k = n - 1; k >= 0; k--) key = (key << 8) | <u32>arena.data[off + k];
-        rules[r + 2] = <i32>key;
-        rules[r + 3] = n == 4 ? -1 : (1 << (n << 3)) - 1;
-      }
-      // Shape: recognised from the token kinds; the literal is the first token's.
+      const r = slot * ints;
       const count = code.get(prog) >> 2;
+      const first = code.get(prog + 1);
       const k0 = first & 7;
+      const leadsWithLiteral = count > 0 && (k0 == T_LIT || k0 == T_LIT_HASH);
+      const len = leadsWithLiteral ? first >> 3 : 0;
+      const off = leadsWithLiteral ? code.get(prog + 2) : 0;
+      // Quick-reject key: the first (up to 8) literal bytes, little-endian as a topic word loads.
+      const n = len < 8 ? len : 8;
+      let key: u64 = 0;
+      for (let k = n - 1; k >= 0; k--) key = (key << 8) | <u64>arena.data[off + k];
+      const mask: u64 = n == 0 ? 0 : <u64>-1 >> (<u64>(8 - n) << 3);
+      // Shape: recognised from the token kinds; the literal is the first token's.
       let shape = S_GENERIC;
-      if (count == 1 && k0 == T_LIT_HASH) shape = S_PREFIX;
+      let flags = access == A_DENY ? 0xff : access;
+      let result = access == A_DENY ? R_DENY : R_GRANT;
+      // "/#" (an empty literal) stays generic: the direct shapes then never match an empty topic
+      // by themselves, and only the generic path has to refuse it (hot.ts).
+      if (count == 1 && k0 == T_LIT_HASH && len > 0) shape = S_PREFIX;
       else if (count == 1 && k0 == T_LIT) shape = S_EXACT;
-      else if (count == 3 && k0 == T_LIT && (code.get(prog + 3) & 7) >= T_USER && code.get(prog + 5) == T_LIT_HASH) {
+      else if (count == 3 && k0 == T_LIT && len > 0 && (code.get(prog + 3) & 7) >= T_USER && code.get(prog + 5) == T_LIT_HASH) {
         shape = S_VALUE_PREFIX; // the LIT_HASH has an empty literal: exactly "/#" follows the value
-        rules[r + 7] = code.get(prog + 3) & 7;
+        const client = (code.get(prog + 3) & 7) == T_CLIENT;
+        if (client) flags |= F_CLIENT;
+        if (result == R_GRANT) result = client ? R_GRANT_CLIENT_CLEAN : R_GRANT_USER_CLEAN;
       }
-      rules[r + 4] = shape;
-      rules[r + 5] = code.get(prog + 2);
-      rules[r + 6] = len;
+      rules[r] = <i32>key;
+      rules[r + 1] = <i32>(key >> 32);
+      rules[r + 2] = <i32>mask;
+      rules[r + 3] = <i32>(mask >> 32);
+      if (shape != S_GENERIC && len > 8) shape |= S_LONG;
+      rules[r + 4] = flags | (shape << SHAPE_SHIFT) | (result << RESULT_SHIFT);
+      rules[r + 5] = len;
+      rules[r + 6] = off;
+      rules[r + 7] = prog;
     }
     this.rules = rules;
     this.rulesPtr = changetype<usize>(rules);
+    this.indexPatterns();
+  }
+
+  // Builds patByFirst: for each first byte of a topic, the pattern rules that can match it: those
+  // whose literal prefix starts with that byte, and those without a literal prefix. A check then
+  // looks at only these (the benchmark's two patterns `users/%u/#` and `public/#`: at most one
+  // per topic, none for `other/x`). Order is kept, so deny rules stay first. Bytes no rule starts
+  // with share the list of rules without a prefix.
+  private indexPatterns(): void {
+    const base = this.rulesPtr;
+    const ints = RULE_BYTES >> 2;
+    const seen = new StaticArray<bool>(256);
+    let distinct = 0;
+    let open = 0; // patterns without a literal first byte
+    for (let i = this.patStart; i < this.patEnd; i++) {
+      if (this.rules[i * ints + 2] == 0) {
+        open++;
+      } else {
+        const b = this.rules[i * ints] & 0xff;
+        if (!seen[b]) distinct++;
+        seen[b] = true;
+      }
+    }
+    const all = distinct * open > MAX_PATTERN_INDEX;
+    const list = new IntBuf();
+    const ranges = new StaticArray<i32>(512);
+    // -1: the shared list (rules without a prefix, or every rule when `all`).
+    for (let b = -1; b < 256; b++) {
+      if (b >= 0 && (all || !seen[b])) continue;
+      const start = list.length;
+      for (let i = this.patStart; i < this.patEnd; i++) {
+        const r = i * ints;
+        if (all || this.rules[r + 2] == 0 || (b >= 0 && (this.rules[r] & 0xff) == b)) list.push(<i32>(base + <usize>(r << 2)));
+      }
+      for (let k = b < 0 ? 0 : b; k <= (b < 0 ? 255 : b); k++) {
+        ranges[k * 2] = start;
+        ranges[k * 2 + 1] = list.length;
+      }
+    }
+    const entries = list.finish();
+    this.patList = changetype<StaticArray<usize>>(entries);
+    const at = changetype<usize>(entries);
+    const index = new StaticArray<usize>(512);
+    for (let k = 0; k < 512; k++) index[k] = at + (<usize>ranges[k] << 2);
+    this.patByFirst = index;
+    this.patByFirstPtr = changetype<usize>(index);
   }
 }
+
+// At most this many list entries for the first-byte index of the patterns; beyond it (many
+// patterns without a literal first byte, times many first bytes) every byte gets all patterns.
+const MAX_PATTERN_INDEX: i32 = 1 << 16;
 
 // Group index of a raw rule's owner: users 0..n-1, anonymous n, patterns n+1.
 function groupOf(owner: i32, nUsers: i32): i32 {

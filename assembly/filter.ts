@@ -21,7 +21,7 @@
 // filter is ever built: the hot path allocates nothing. The SDK's topicMatchesPattern has the
 // same semantics (a spec checks both against the broker's), but re-reads the pattern text on
 // every call; the token program here is compiled once, which is what the hot path needs.
-import { ByteBuf, IntBuf, lowBytes, wordsFit } from "./buf";
+import { ByteBuf, IntBuf, lowBytes } from "./buf";
 import { Str } from "../sdk/assembly";
 
 /** Token kind: literal bytes. */
@@ -220,18 +220,17 @@ export function matchFilter(prog: usize, arena: usize, tp: usize, tlen: i32, top
 
 /**
  * True when the `len` bytes at `a` and `b` are equal. Up to 8 bytes: one masked word load on each
- * side (which may read past the bytes, never past memory: wordsFit); else word by word.
+ * side, which may read past the bytes but never past memory (both have 8 readable bytes after
+ * them: see buf.ts, "Word loads past the end of a value"); longer runs word by word.
  */
 // @ts-ignore: decorator
 @inline
 export function sameBytes(a: usize, b: usize, len: i32): bool {
-  if (len <= 8 && wordsFit(a, b)) {
-    return len == 0 || ((load<u64>(a) ^ load<u64>(b)) & lowBytes(len)) == 0;
-  }
+  if (len <= 8) return ((load<u64>(a) ^ load<u64>(b)) & lowBytes(len)) == 0;
   return eqBytes(a, b, len);
 }
 
-// Byte-wise comparison for runs longer than a word or too close to the end of memory.
+// Comparison of runs longer than a word: words, then bytes.
 function eqBytes(a: usize, b: usize, n: i32): bool {
   while (n >= 8) {
     if (load<u64>(a) != load<u64>(b)) return false;

@@ -3,21 +3,40 @@
 // spill it to the GC's shadow stack on every call, which costs as much as the check itself
 // under the interpreter. install() is the only writer, and keeps the Acl whose tables the
 // addresses point into alive.
-import { Acl, NEEDS_USER, RULE_INTS, S_EXACT, S_PREFIX, S_VALUE_PREFIX } from "./acl";
-import { hasWildcardAt, wordsFit } from "./buf";
-import { T_USER, matchFilter, sameBytes } from "./filter";
+//
+// Under wasm3 every executed wasm instruction costs about as much as the next, entering a loop
+// pays the fuel metering's charge (as much as ~7 instructions), and so does every call: the code
+// below is written to execute few instructions for the common rule shapes. The rule records hold
+// what can be computed once (acl.ts, RULE_BYTES); globals are read where they are needed (a
+// local copied up front is an instruction even on paths that never use it); word loads read past
+// short values without bounds checks (buf.ts, "Word loads past the end of a value").
+import { Acl, F_CLIENT, RESULT_SHIFT, RULE_BYTES, R_DENY, R_GRANT_CLIENT_CLEAN, R_GRANT_USER_CLEAN, SHAPE_MASK, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX } from "./acl";
+import { hasWildcardAt, hasWildcardSlow, lowBytes, wildBits } from "./buf";
+import { matchFilter, sameBytes } from "./filter";
 import { lookupName } from "./names";
-import { Str } from "../sdk/assembly";
+import { Access, Decision, Str } from "../sdk/assembly";
+
+const C_SLASH: u32 = 0x2f;
+const C_DOLLAR: u32 = 0x24;
+
+// What acl_check does, in one plain global so that it reads one value. The first two are
+// acl_check's answers as they stand.
+const STATE_UNLOADED: i32 = Decision.Deny; // no configuration: deny
+const STATE_NO_ACL: i32 = Decision.Allow;   // no acl_file: allow, as mosquitto does
+const STATE_ACL: i32 = 3;                   // check the installed acl_file
+let state: i32 = STATE_UNLOADED;
 
 // Never read on the hot path: only keeps the tables alive for the garbage collector.
 let installed: Acl | null = null;
+// Rule records; anonymous and pattern rules as address ranges [start, end).
 let rules: usize = 0;
 let code: usize = 0;
 let arena: usize = 0;
-let anonStart: i32 = 0;
-let anonEnd: i32 = 0;
-let patStart: i32 = 0;
-let patEnd: i32 = 0;
+let anonRules: usize = 0;
+let anonRulesEnd: usize = 0;
+// Acl.patByFirstPtr: per first byte of the topic, [start, end) of a list of pattern rule addresses.
+let patByFirst: usize = 0;
+// The `user` name table (names.ts); userCount 0 when no user has a rule.
 let userCount: i32 = 0;
 let userSlots: usize = 0;
 let userMask: u32 = 0;
@@ -25,18 +44,19 @@ let userEntries: usize = 0;
 let userStride: i32 = 0;
 let userArena: usize = 0;
 
-/** Points the hot path at `acl`'s tables. */
+/** Points the hot path at `acl`'s tables: acl_check enforces them from now on. */
 export function install(acl: Acl): void {
+  state = STATE_ACL;
   installed = acl;
-  rules = acl.rulesPtr;
+  const r = acl.rulesPtr;
+  rules = r;
   code = acl.codePtr;
   arena = acl.arenaPtr;
-  anonStart = acl.anonStart;
-  anonEnd = acl.anonEnd;
-  patStart = acl.patStart;
-  patEnd = acl.patEnd;
+  anonRules = r + <usize>acl.anonStart * RULE_BYTES;
+  anonRulesEnd = r + <usize>acl.anonEnd * RULE_BYTES;
+  patByFirst = acl.patByFirstPtr;
   const u = acl.users;
-  userCount = u.count;
+  userCount = acl.userCount;
   userSlots = u.slotsPtr;
   userMask = u.slotMask;
   userEntries = u.entriesPtr;
@@ -44,93 +64,189 @@ export function install(acl: Acl): void {
   userArena = u.arenaPtr;
 }
 
-/** Forgets the installed tables (unload); aclAllows must not be called afterwards. */
-export function uninstall(): void {
-  installed = null;
-  rules = code = arena = 0;
-  anonStart = anonEnd = patStart = patEnd = userCount = 0;
+/** A configuration without acl_file: acl_check allows everything, as mosquitto does. */
+export function installAllowAll(): void {
+  uninstall();
+  state = STATE_NO_ACL;
 }
 
-// Rules [from, to), deny rules first: 0 deny, 1 allow, -1 no rule decides. A deny rule's access
-// word is 0 (or NEEDS_USER); a grant applies when it has the requested bit.
+/** Forgets the installed tables (unload): acl_check denies everything. */
+export function uninstall(): void {
+  state = STATE_UNLOADED;
+  installed = null;
+  rules = code = arena = 0;
+  anonRules = anonRulesEnd = patByFirst = 0;
+  userCount = 0;
+}
+
+// True when the `n` bytes of the value at `v` equal those at `b` and hold no `+` or `#` (both
+// with 8 readable bytes past their end). A pattern's %u/%c matches only such a value: mosquitto
+// gives no pattern at all to a client whose username or client id holds one (CVE-2017-7650), so
+// a value that fails here ends in a denial anyway (any pattern that grants instead has the
+// values checked, see patternDecision), and a grant through it proves the value clean. Testing
+// the words already loaded is cheaper than testing the value again after the scan. Values up to
+// 16 bytes need no loop; from 9 bytes on, the second word overlaps the first.
 // @ts-ignore: decorator
 @inline
-function scan(from: i32, to: i32, topic: Str, access: i32, user: Str | null, client: Str | null): i32 {
-  const r = rules;
-  const c = code;
-  const a = arena;
-  const tp = topic.ptr;
-  const tlen = <i32>topic.len;
-  if (tlen == 0) return -1; // never a PUBLISH topic; mosquitto's matcher rejects it
-  const topicDollar: i32 = <u32>load<u8>(tp) == 0x24 ? 1 : 0;
-  // The topic's first 4 bytes for the rules' quick-reject keys. Past a short topic the word holds
-  // whatever follows it: a rule whose key is longer than the topic cannot match it anyway.
-  let head: u32 = 0;
-  if (wordsFit(tp, tp)) head = load<u32>(tp);
-  else for (let k = tlen < 4 ? tlen : 4; k > 0; k--) head = (head << 8) | <u32>load<u8>(tp + <usize>(k - 1));
-  for (let i = from; i < to; i++) {
-    const rec = r + <usize>i * (<usize>RULE_INTS << 2);
-    if ((head & load<u32>(rec, 12)) != load<u32>(rec, 8)) continue;
-    const word = load<i32>(rec);
-    if (word & NEEDS_USER && user === null) continue;
-    const bits = word & 0xff;
-    if (bits != 0 && (bits & access) == 0) continue;
-    // The common shapes are matched here directly; their first byte is literal, so the `$` rule
-    // holds by itself (a `$` must match a `$`).
-    const shape = load<i32>(rec, 16);
-    const lit = a + <usize>load<i32>(rec, 20);
-    const len = load<i32>(rec, 24);
-    let m: bool;
-    if (shape == S_PREFIX) {
-      m = tlen >= len && sameBytes(lit, tp, len) && (tlen == len || <u32>load<u8>(tp + <usize>len) == 0x2f);
-    } else if (shape == S_VALUE_PREFIX) {
-      const v = load<i32>(rec, 28) == T_USER ? user : client;
-      m = false;
-      if (v !== null) {
-        const vlen = <i32>v.len;
-        const n = len + vlen;
-        m = tlen >= n && sameBytes(lit, tp, len) && sameBytes(v.ptr, tp + <usize>len, vlen) &&
-          (tlen == n || <u32>load<u8>(tp + <usize>n) == 0x2f);
-      }
-    } else if (shape == S_EXACT) {
-      m = tlen == len && sameBytes(lit, tp, len);
-    } else {
-      m = matchFilter(c + (<usize>load<i32>(rec, 4) << 2), a, tp, tlen, topicDollar, user, client);
-    }
-    if (m) return bits != 0 ? 1 : 0;
+function sameCleanValue(v: usize, b: usize, n: i32): bool {
+  if (n <= 8) {
+    const m = lowBytes(n);
+    const x = load<u64>(v) & m;
+    return (load<u64>(b) & m) == x && wildBits(x) == 0;
   }
-  return -1;
+  if (n <= 16) {
+    const k = <usize>(n - 8);
+    const x = load<u64>(v);
+    const y = load<u64>(v + k);
+    return x == load<u64>(b) && y == load<u64>(b + k) && (wildBits(x) | wildBits(y)) == 0;
+  }
+  return sameBytes(v, b, n) && !hasWildcardSlow(v, n);
+}
+
+// The literal bytes past the first 8 (the key test compared those), for a rule whose literal is
+// longer (shape | S_LONG).
+// @ts-ignore: decorator
+@inline
+function restMatches(rec: usize, tp: usize, len: i32): bool {
+  return sameBytes(arena + <usize>load<i32>(rec, 24) + 8, tp + 8, len - 8);
+}
+
+// True when a rule (`flags`) of a direct shape (`shape` without S_LONG) matches; `long` (a
+// constant where this is inlined) says whether the literal is longer than the 8 bytes the key
+// test compared.
+// The first byte of these shapes is literal, so the `$` rule holds by itself (a `$` must match
+// a `$`).
+// @ts-ignore: decorator
+@inline
+function directMatches(rec: usize, flags: i32, shape: i32, long: bool, tp: usize, tlen: i32, user: Str | null, client: Str | null): bool {
+  const len = load<i32>(rec, 20);
+  if (shape == S_VALUE_PREFIX) {
+    const v = flags & F_CLIENT ? client : user;
+    if (v === null) return false;
+    const vlen = <i32>v.len;
+    const n = len + vlen;
+    return tlen >= n && (!long || restMatches(rec, tp, len)) && sameCleanValue(v.ptr, tp + <usize>len, vlen) &&
+      (tlen == n || <u32>load<u8>(tp + <usize>n) == C_SLASH);
+  }
+  if (shape == S_PREFIX) {
+    return tlen >= len && (!long || restMatches(rec, tp, len)) && (tlen == len || <u32>load<u8>(tp + <usize>len) == C_SLASH);
+  }
+  return tlen == len && (!long || restMatches(rec, tp, len)); // S_EXACT
+}
+
+// directMatches for literals longer than 8 bytes: a call, which their byte loop costs anyway.
+function longMatches(rec: usize, flags: i32, shape: i32, tp: usize, tlen: i32, user: Str | null, client: Str | null): bool {
+  return directMatches(rec, flags, shape, true, tp, tlen, user, client);
+}
+
+// True when the rule at `rec` (flags already read) matches the topic (`tlen` bytes at `tp`),
+// with %u/%c standing for `user`/`client`. The key test is done by the caller. The common
+// shapes with literals up to 8 bytes are matched inline, in order of likelihood.
+// @ts-ignore: decorator
+@inline
+function ruleMatches(rec: usize, flags: i32, tp: usize, tlen: i32, user: Str | null, client: Str | null): bool {
+  const shape = (flags >> SHAPE_SHIFT) & SHAPE_MASK;
+  if (shape == S_VALUE_PREFIX) return directMatches(rec, flags, S_VALUE_PREFIX, false, tp, tlen, user, client);
+  if (shape == S_PREFIX) return directMatches(rec, flags, S_PREFIX, false, tp, tlen, user, client);
+  if (shape == S_EXACT) return directMatches(rec, flags, S_EXACT, false, tp, tlen, user, client);
+  if (shape != S_GENERIC) return longMatches(rec, flags, shape & ~S_LONG, tp, tlen, user, client);
+  // An empty topic is never a PUBLISH topic and mosquitto's matcher rejects it; the direct shapes
+  // cannot match it (their literal is never empty), a program could ("#").
+  if (tlen == 0) return false;
+  const topicDollar: i32 = <u32>load<u8>(tp) == C_DOLLAR ? 1 : 0;
+  return matchFilter(code + (<usize>load<i32>(rec, 28) << 2), arena, tp, tlen, topicDollar, user, client);
+}
+
+// True when the pattern rule at `rec` matches the topic for this access.
+// @ts-ignore: decorator
+@inline
+function patternApplies(rec: usize, w: u64, access: i32, tp: usize, tlen: i32, user: Str | null, client: Str): bool {
+  if ((w & load<u64>(rec, 8)) != load<u64>(rec)) return false;
+  const flags = load<i32>(rec, 16);
+  return (flags & access) != 0 && ruleMatches(rec, flags, tp, tlen, user, client);
+}
+
+// Result of a pattern that matched: mosquitto refuses every pattern to a username or client id
+// holding `+` or `#` before trying them; as such a client ends up denied either way, the scan
+// (usually cheaper) goes first and the values are checked only when a pattern grants, and not
+// when the grant proved them clean (R_GRANT_USER_CLEAN...).
+// @ts-ignore: decorator
+@inline
+function patternDecision(result: i32, user: Str | null, client: Str): bool {
+  if (result == R_DENY) return false;
+  if (result != R_GRANT_USER_CLEAN && user !== null && hasWildcardAt(user.ptr, <i32>user.len)) return false;
+  return result == R_GRANT_CLIENT_CLEAN || !hasWildcardAt(client.ptr, <i32>client.len);
 }
 
 /**
- * mosquitto 2.0.11's acl_file decision for a READ or WRITE of `topic` (the caller handles
- * SUBSCRIBE/UNSUBSCRIBE): the client's own `topic` rules, then the patterns (never for a username
- * or client id containing `+` or `#`). No allocation.
+ * The acl_check hook (index.ts exports it). SUBSCRIBE and UNSUBSCRIBE are always allowed (the
+ * READ check at delivery filters what a subscription receives); without an acl_file everything
+ * is allowed. A READ or WRITE gets mosquitto 2.0.11's acl_file decision: the client's own
+ * `topic` rules (deny rules first: a matching deny denies, a matching rule holding an `access`
+ * bit grants; a deny rule holds every bit), then the patterns the same way (never for a username
+ * or client id containing `+` or `#`). No allocation. Every Str must have 8 readable bytes past
+ * its end (true of the SDK's request buffer and of Str.fromString; buf.ts explains why). Each
+ * loop returns as soon as a rule decides.
  */
-// @ts-ignore: decorator
-@inline
-export function aclAllows(clientid: Str, username: Str | null, topic: Str, access: i32): bool {
-  let from = anonStart;
-  let to = anonEnd;
-  if (username !== null) {
-    from = to = 0;
-    if (userCount != 0) {
-      const rec = lookupName(userSlots, userMask, userEntries, userStride, userArena, username.ptr, <i32>username.len);
-      if (rec != 0) {
-        from = load<i32>(rec);
-        to = load<i32>(rec, 8);
-      }
+// Written out here rather than inlined from a helper: the parameters of an inlined function
+// become copies of the caller's values, each one an instruction on every call.
+export function acl_check(clientid: Str, username: Str | null, topic: Str, access: i32): Decision {
+  // One test for READ and WRITE, the common case. The rule tables keep flags above the access
+  // byte, so no other bit may reach them (mosquitto never sends such a value; the extra call
+  // keeps `access` unmodified, hence uncopied, on the hot path).
+  if (<u32>access > <u32>Access.Write) {
+    if (access == Access.Subscribe || access == Access.Unsubscribe) return Decision.Allow;
+    if (<u32>access > 0xff) return acl_check(clientid, username, topic, access & 0xff);
+  }
+  const s = state;
+  if (s != STATE_ACL) return <Decision>s;
+  const tp = topic.ptr;
+  const tlen = <i32>topic.len;
+  // The topic's first word for the rules' keys: bytes past a short topic included (a rule whose
+  // key is longer than the topic cannot match it, and the lengths are checked before a key
+  // counts as a match).
+  const w = load<u64>(tp);
+  let rec: usize = 0;
+  let end: usize = 0;
+  if (username === null) {
+    rec = anonRules;
+    end = anonRulesEnd;
+  } else if (userCount != 0) {
+    const e = lookupName(userSlots, userMask, userEntries, userStride, userArena, username.ptr, <i32>username.len);
+    if (e != 0) {
+      rec = rules + <usize>load<i32>(e) * RULE_BYTES;
+      end = rules + <usize>load<i32>(e, 8) * RULE_BYTES;
     }
   }
-  if (from < to) {
-    const d = scan(from, to, topic, access, null, null);
-    if (d >= 0) return d == 1;
+  // The loops test their condition at the bottom: entering a wasm `loop` costs a fuel charge even
+  // when the body is skipped, so an empty range never enters one.
+  if (rec < end) {
+    do {
+      if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
+      const flags = load<i32>(rec, 16);
+      if ((flags & access) == 0) continue;
+      if (ruleMatches(rec, flags, tp, tlen, null, null)) return <Decision>(flags >> RESULT_SHIFT); // R_DENY, R_GRANT
+    } while ((rec += RULE_BYTES) < end);
   }
-  // mosquitto refuses every pattern to a username or client id holding `+` or `#` before trying
-  // them; as such a client ends up denied either way, the scan (usually cheaper) goes first and
-  // the values are checked only when a pattern grants.
-  if (patEnd == patStart) return false;
-  if (scan(patStart, patEnd, topic, access, username, clientid) != 1) return false;
-  if (username !== null && hasWildcardAt(username.ptr, <i32>username.len)) return false;
-  return !hasWildcardAt(clientid.ptr, <i32>clientid.len);
+  // Only the patterns that can match a topic starting with this byte.
+  const range = patByFirst + ((<usize>w & 0xff) << 3);
+  let at = load<usize>(range);
+  end = load<usize>(range, 4);
+  if (at < end) {
+    // The first candidate outside the loop: usually the only one, and then no loop charge.
+    rec = load<usize>(at);
+    if (patternApplies(rec, w, access, tp, tlen, username, clientid)) return <Decision>patternDecision(load<i32>(rec, 16) >> RESULT_SHIFT, username, clientid);
+    if ((at += 4) < end) {
+      do {
+        rec = load<usize>(at);
+        if (patternApplies(rec, w, access, tp, tlen, username, clientid)) return <Decision>patternDecision(load<i32>(rec, 16) >> RESULT_SHIFT, username, clientid);
+      } while ((at += 4) < end);
+    }
+  }
+  return Decision.Deny;
+}
+
+/** acl_check's answer as a bool: allowed or not (for specs). */
+export function aclAllows(clientid: Str, username: Str | null, topic: Str, access: i32): bool {
+  return acl_check(clientid, username, topic, access) == Decision.Allow;
 }

@@ -10,7 +10,7 @@
 export * from "../sdk/assembly/abi";
 import { Access, Decision, Options, Str, log } from "../sdk/assembly";
 import { Acl } from "./acl";
-import { aclAllows, install, uninstall } from "./hot";
+import { install, installAllowAll, uninstall } from "./hot";
 import { Passwords } from "./passwd";
 
 const NAME = "default policy";
@@ -28,17 +28,13 @@ class Config {
 }
 
 let current: Config | null = null;
-// Read by acl_check: plain flags, so the hot path touches no managed object (see hot.ts).
-let ready = false;
-let haveAcl = false;
 
 // Makes `cfg` the configuration in force.
 function activate(cfg: Config): void {
   current = cfg;
   const acl = cfg.acl;
   if (acl !== null) install(acl);
-  haveAcl = acl !== null;
-  ready = true;
+  else installAllowAll();
 }
 
 function fileError(key: string, opts: Options, line: i32, message: string): void {
@@ -126,7 +122,6 @@ export function security_init(opts: Options, reload: bool): bool {
  */
 export function security_cleanup(reload: bool): void {
   if (!reload) {
-    ready = false;
     current = null;
     uninstall();
   }
@@ -149,17 +144,8 @@ export function unpwd_check(username: Str | null, password: Str | null): Decisio
   return pw.verify(username, password) ? Decision.Allow : Decision.Deny;
 }
 
-/**
- * acl_file check, mosquitto 2.0.11 semantics: SUBSCRIBE and UNSUBSCRIBE are always allowed (the
- * READ check at delivery filters what a subscription receives); READ and WRITE follow the rules;
- * with no acl_file everything is allowed. Never allocates.
- */
-export function acl_check(clientid: Str, username: Str | null, topic: Str, access: i32): Decision {
-  if (access == Access.Subscribe || access == Access.Unsubscribe) return Decision.Allow;
-  if (!ready) return Decision.Deny;
-  if (!haveAcl) return Decision.Allow;
-  return aclAllows(clientid, username, topic, access) ? Decision.Allow : Decision.Deny;
-}
+// acl_file check, mosquitto 2.0.11 semantics, never allocating: hot.ts.
+export { acl_check } from "./hot";
 
 /** Opts in to the host's ACL decision cache: acl_check depends only on its arguments and the rules security_init loaded. */
 export function wasm_auth_acl_cacheable(): i32 { return 1; }

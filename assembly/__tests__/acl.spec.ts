@@ -160,8 +160,15 @@ describe("acl_file decisions", () => {
   it("refuses every pattern to a username or client id holding + or # (CVE-2017-7650)", () => {
     use(FILE + "user a+b\ntopic read own/#\n");
     expect(reads("alice", "+", "clients/+/x")).toBe(false);
-    expect(reads("alice", "c#", "users/alice/x")).toBe(false);
     expect(writes("a+b", "c", "users/a+b/x")).toBe(false);
+    // Each pattern below would grant.
+    expect(reads("alice", "+", "users/alice/x")).toBe(false); // %u grant, bad client id
+    expect(reads("alice", "c#", "users/alice/x")).toBe(false);
+    expect(reads("a+b", "c", "clients/c/x")).toBe(false); // %c grant, bad username
+    expect(writes("a+b", "c", "inbox/c")).toBe(false); // generic pattern, bad username
+    expect(reads("alice", "c", "users/alice/x")).toBe(true);
+    expect(reads("ab", "c", "clients/c/x")).toBe(true);
+    expect(writes("ab", "c", "inbox/c")).toBe(true);
     // ...but not the user's own topic rules, which come first.
     expect(reads("alice", "+", "alice/x")).toBe(true);
     expect(reads("a+b", "c", "own/x")).toBe(true);

@@ -1,6 +1,7 @@
 // The two ABI exports every policy needs (docs/ABI.md, "Required exports"). A policy re-exports
 // them with one line:  export * from "<path>/sdk/assembly/abi";
 // Keep this file to these two functions: everything here becomes a wasm export of the policy.
+import { STR_SLACK } from "./str";
 
 /** ABI version this SDK speaks; must equal WA_ABI_VERSION in plugin-c/limits.h. */
 const ABI_VERSION: i32 = 1;
@@ -27,10 +28,10 @@ export function wasm_auth_buffer(size: i32): usize {
   if (size < 0) unreachable();
   if (requestBuffer == 0) {
     const cap = size > 16 ? size : 16;
-    requestBuffer = heap.alloc(<usize>cap);
+    requestBuffer = heap.alloc(<usize>cap + STR_SLACK);
     requestCapacity = cap;
   } else if (size > requestCapacity) {
-    requestBuffer = heap.realloc(requestBuffer, <usize>size);
+    requestBuffer = heap.realloc(requestBuffer, <usize>size + STR_SLACK);
     requestCapacity = size;
   }
   return requestBuffer;

@@ -17,7 +17,7 @@ export {
   MOSQ_ACL_NONE, MOSQ_ACL_READ, MOSQ_ACL_WRITE, MOSQ_ACL_SUBSCRIBE, MOSQ_ACL_UNSUBSCRIBE,
   LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR,
 } from "./constants";
-export { Str, Bytes } from "./str";
+export { Str, Bytes, STR_SLACK } from "./str";
 export { topicMatchesSub, topicMatchesSubStr, hostTopicMatchesSub, topicMatchesPattern, topicMatchesPatternStr } from "./topic";
 export { log, logAt } from "./log";
 export { client } from "./client";

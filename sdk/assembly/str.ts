@@ -2,6 +2,15 @@
 import { matchUtf16, utf8LengthOf, findByte, hasWildcardBytes, bytesEqual, SLASH } from "./utf8";
 
 /**
+ * Readable bytes guaranteed after the end of every Str the SDK hands to a hook or makes: the
+ * request buffer ({@link wasm_auth_buffer}) keeps this many spare bytes past the capacity the
+ * host writes into, and {@link Str.fromString} / {@link Str.fromBytes} allocate them too. Hot
+ * paths may therefore load a whole u64 at any position up to a value's end (and mask off what
+ * lies past it) without a bounds check; the bytes past the end are unspecified.
+ */
+export const STR_SLACK: usize = 8;
+
+/**
  * A view of `len` bytes at `ptr` in linear memory: how every request field reaches a hook.
  * Text is UTF-8 but not guaranteed valid (passwords and payloads are arbitrary bytes).
  * The bytes live until the hook returns; call `toString()` or `toBytes()` to keep a copy.
@@ -47,10 +56,11 @@ export class Str {
     heap.free(block);
   }
 
-  // One unmanaged block holds the descriptor followed by the bytes, so a Str built by the guest
-  // stays valid until free() and the GC can never free its bytes under it.
+  // One unmanaged block holds the descriptor followed by the bytes (and STR_SLACK spare bytes),
+  // so a Str built by the guest stays valid until free() and the GC can never free its bytes
+  // under it.
   private static alloc(n: i32): Str {
-    const block = heap.alloc(offsetof<Str>() + <usize>n);
+    const block = heap.alloc(offsetof<Str>() + <usize>n + STR_SLACK);
     const d = changetype<Str>(block);
     d.ptr = block + offsetof<Str>();
     d.len = <u32>n;

@@ -1,4 +1,5 @@
-import { Str } from "../index";
+import { Str, STR_SLACK } from "../index";
+import { wasm_auth_buffer } from "../abi";
 import { str, bytes, allocations } from "../testing";
 
 describe("Str", () => {
@@ -160,5 +161,39 @@ describe("Str", () => {
     const after = allocations();
     expect(n).toBe(100 * (5 + 3 + 7 + 0x73 + 19));
     expect(after).toBe(before);
+  });
+});
+
+// Payload bytes of the heap block at `p`: TLSF keeps them, with two flag bits, in the word
+// before the block (AssemblyScript's rt/tlsf.ts, mmInfo).
+function blockBytes(p: usize): usize {
+  return load<usize>(p - sizeof<usize>()) & ~(<usize>3);
+}
+
+// What hot paths rely on: a whole u64 can be loaded at the end of any value.
+const WORD: usize = sizeof<u64>();
+
+describe("STR_SLACK", () => {
+  it("is at least a word", () => {
+    expect(STR_SLACK).toBeGreaterThanOrEqual(WORD);
+  });
+
+  it("keeps readable bytes after the request buffer's capacity, also when it grows", () => {
+    // 28 and 4108 fill their TLSF blocks exactly: without the slack nothing would follow them.
+    const sizes: i32[] = [0, 1, 7, 16, 28, 4096, 4097, 4108, 10000, 65536];
+    for (let i = 0; i < sizes.length; i++) {
+      const n = sizes[i];
+      const p = wasm_auth_buffer(n);
+      expect(blockBytes(p)).toBeGreaterThanOrEqual(<usize>(n > 16 ? n : 16) + WORD, n.toString());
+    }
+  });
+
+  it("keeps readable bytes after the bytes of a Str made by the guest", () => {
+    // 4 and 20 bytes (after the 8-byte descriptor) fill their TLSF blocks exactly.
+    const texts = ["", "a", "abcd", "bench", "bench-sub", "0123456789abcdef", "0123456789abcdefghij", "x".repeat(100)];
+    for (let i = 0; i < texts.length; i++) {
+      const s = str(texts[i]);
+      expect(blockBytes(changetype<usize>(s)) - offsetof<Str>()).toBeGreaterThanOrEqual(<usize>s.length + WORD, texts[i]);
+    }
   });
 });
