@@ -23,6 +23,11 @@ void wa_err_vset(struct wa_err *e, const char *where, uint32_t func, size_t off,
 	}
 	e->set = true;
 	vsnprintf(msg, sizeof msg, fmt, ap);
+	/* Messages quote names from the module, which may hold any bytes: the message ends up on one
+	 * log line, so control characters (a newline would forge a second line) become '?'. */
+	for(char *c = msg; *c; c++){
+		if((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
+	}
 	e->buf[0] = '\0';
 	if(where){
 		n = snprintf(e->buf, e->len, "%s", where);

@@ -557,6 +557,9 @@ static void test_policy(void)
 	pol_init(&p);
 	imports(pol_set(&p, 2), 1, "mosquitto", "foo", 4);
 	pol_expect("import_unknown", &p, &cfg, "import mosquitto.foo not allowed");
+	/* Names are quoted into a log line: control characters must not start another one. */
+	imports(pol_set(&p, 2), 1, "\nnv", "ab\rort\x7f", 4);
+	pol_expect("import_name_control_chars", &p, &cfg, "import ?nv.ab?ort? not allowed");
 	imports(pol_set(&p, 2), 1, "env", "abort", 4);
 	pol_expect("import_signature", &p, &cfg,
 	           "import env.abort has type (i32)->() but the host provides (i32,i32,i32,i32)->()");
