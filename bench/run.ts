@@ -226,12 +226,12 @@ function annotateLines(text: string): { ir: number; fn: string }[] {
 }
 
 /** Where one call's instructions go, by kind of function (exclusive Ir per call). The i64
- * global/arith/compare handlers are what the gate's fuel metering compiles to (the policies
- * measured here do no i64 arithmetic of their own in acl_check). */
+ * global/arith/compare handlers are what the gate's fuel metering compiles to (a heuristic: a
+ * policy's own i64 arithmetic, e.g. the default policy's word compares, counts there too). */
 function profile(rows: { ir: number; fn: string }[], calls: number): Json {
   const kinds: [string, RegExp][] = [
     ["harness", /bench\/(inproc|broker_stub)\.c:/],
-    ["metering_ops", /m3_exec\.h:op_(GetGlobal_s64|SetGlobal_i64|i64_Subtract|i64_LessThan)/],
+    ["metering_ops", /m3_exec\.h:op_(GetGlobal_s64|SetGlobal_i64|i64_Subtract|i64_LessThan|i64_GreaterThanOrEqual)/],
     ["wasm3_entry_exit", /m3_env\.c:|m3_exec_defs\.h:m3_Call|op_Entry\b|op_Entry'|m3_Yield|__tls_get_addr/],
     ["guest_ops", /m3_exec\.h:op_/],
     ["plugin_c", /plugin-c\//],
