@@ -154,6 +154,12 @@ struct wa_module {
 int wa_module_decode(const uint8_t *bytes, size_t len, bool metered, struct wa_module *m, struct wa_err *e);
 void wa_module_free(struct wa_module *m);
 
+/* wa_gate_meter() on a module already decoded and validated by wa_module_decode(m->bytes,
+ * m->len, false, ...): the rewrite, the report and the check of the output, without decoding
+ * the input again. */
+int wa_meter_module(const struct wa_module *m, uint8_t **out, size_t *outlen,
+                    struct wa_meter_report *rep, struct wa_err *e);
+
 /* Validates one function body; body->offset..+size is inside m->bytes. */
 int wa_body_validate(const struct wa_module *m, uint32_t funcidx, const struct wa_body *body,
                      struct wa_err *e);

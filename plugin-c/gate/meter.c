@@ -497,38 +497,32 @@ static int section_rank(uint8_t id)
 	return rank[id];
 }
 
-int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outlen,
-                  struct wa_meter_report *rep, char *err, size_t errlen)
+int wa_meter_module(const struct wa_module *m, uint8_t **out, size_t *outlen,
+                    struct wa_meter_report *rep, struct wa_err *err)
 {
-	struct wa_err e = { err, errlen, false };
-	struct wa_module m;
+	const uint8_t *bytes = m->bytes;
+	size_t len = m->len;
 	struct out o = { 0 }, c = { 0 };
 	bool globals_done = false, exports_done = false;
 	uint32_t fuel;
 	size_t pos;
 	int rc = -1;
 
-	if(err && errlen) err[0] = '\0';
 	if(rep) memset(rep, 0, sizeof *rep);
 	*out = NULL;
 	*outlen = 0;
-	if(!bytes){
-		wa_err_set(&e, "metering", WA_NO_FUNC, WA_NO_OFF, "no module");
-		return -1;
-	}
-	if(wa_module_decode(bytes, len, false, &m, &e)) goto done;
-	for(uint32_t i = 0; i < m.nexports; i++){
-		if(m.exports[i].name_len == strlen(WA_FUEL_GLOBAL)
-				&& !memcmp(m.exports[i].name, WA_FUEL_GLOBAL, m.exports[i].name_len)){
-			wa_err_set(&e, "metering", WA_NO_FUNC, m.exports[i].offset, "module already exports %s", WA_FUEL_GLOBAL);
+	for(uint32_t i = 0; i < m->nexports; i++){
+		if(m->exports[i].name_len == strlen(WA_FUEL_GLOBAL)
+				&& !memcmp(m->exports[i].name, WA_FUEL_GLOBAL, m->exports[i].name_len)){
+			wa_err_set(err, "metering", WA_NO_FUNC, m->exports[i].offset, "module already exports %s", WA_FUEL_GLOBAL);
 			goto done;
 		}
 	}
-	if(m.nglobals == UINT32_MAX){
-		wa_err_set(&e, "metering", WA_NO_FUNC, WA_NO_OFF, "no room for the fuel global");
+	if(m->nglobals == UINT32_MAX){
+		wa_err_set(err, "metering", WA_NO_FUNC, WA_NO_OFF, "no room for the fuel global");
 		goto done;
 	}
-	fuel = m.nglobals;
+	fuel = m->nglobals;
 
 	put(&o, bytes, 8);
 	pos = 8;
@@ -556,17 +550,17 @@ int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outle
 		}
 		c.n = 0;
 		if(id == 6){
-			if(extend_vector(&m, 6, &c)) goto bad;
+			if(extend_vector(m, 6, &c)) goto bad;
 			put_fuel_global(&c);
 			put_section(&o, 6, &c);
 			globals_done = true;
 		}else if(id == 7){
-			if(extend_vector(&m, 7, &c)) goto bad;
+			if(extend_vector(m, 7, &c)) goto bad;
 			put_fuel_export(&c, fuel);
 			put_section(&o, 7, &c);
 			exports_done = true;
 		}else if(id == 10){
-			if(meter_code(&m, fuel, rep, &c, &e)) goto done;
+			if(meter_code(m, fuel, rep, &c, err)) goto done;
 			put_section(&o, 10, &c);
 		}else{
 			put(&o, bytes + pos, r.pos + size - pos);
@@ -586,7 +580,7 @@ int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outle
 		put_section(&o, 7, &c);
 	}
 	if(o.oom || c.oom){
-		wa_err_set(&e, "metering", WA_NO_FUNC, WA_NO_OFF, "out of memory");
+		wa_err_set(err, "metering", WA_NO_FUNC, WA_NO_OFF, "out of memory");
 		goto done;
 	}
 	/* The output must be a valid module within wasm3's limits; a failure here is a gate bug,
@@ -598,7 +592,7 @@ int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outle
 		int bad = wa_module_decode(o.b, o.n, true, &check, &ce);
 		wa_module_free(&check);
 		if(bad){
-			wa_err_set(&e, "metering", WA_NO_FUNC, WA_NO_OFF, "metered module is invalid: %s", why);
+			wa_err_set(err, "metering", WA_NO_FUNC, WA_NO_OFF, "metered module is invalid: %s", why);
 			goto done;
 		}
 	}
@@ -608,11 +602,32 @@ int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outle
 	rc = 0;
 	goto done;
 bad:
-	wa_err_set(&e, "metering", WA_NO_FUNC, pos, "cannot re-read the section headers");
+	wa_err_set(err, "metering", WA_NO_FUNC, pos, "cannot re-read the section headers");
 done:
 	if(rc && rep) memset(rep, 0, sizeof *rep);
 	free(o.b);
 	free(c.b);
+	return rc;
+}
+
+int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outlen,
+                  struct wa_meter_report *rep, char *err, size_t errlen)
+{
+	struct wa_err e = { err, errlen, false };
+	struct wa_module m;
+	int rc = -1;
+
+	if(err && errlen) err[0] = '\0';
+	if(rep) memset(rep, 0, sizeof *rep);
+	*out = NULL;
+	*outlen = 0;
+	if(!bytes){
+		wa_err_set(&e, "metering", WA_NO_FUNC, WA_NO_OFF, "no module");
+		return -1;
+	}
+	/* Decoding validates every body again: this entry point takes any bytes, and the rewrite
+	 * below relies on valid encodings (wa_gate_check_meter does both in one decode). */
+	if(wa_module_decode(bytes, len, false, &m, &e) == 0) rc = wa_meter_module(&m, out, outlen, rep, &e);
 	wa_module_free(&m);
 	return rc;
 }
