@@ -135,6 +135,8 @@ struct wa_module {
 
 	uint32_t nelems;
 	bool *func_in_elem; /* per function: named by an element segment; NULL = no element section */
+	bool *func_called;  /* per function: the target of some `call`, recorded by wa_body_validate
+	                     * (metering needs it; saves it a pass over every body); NULL = no code */
 
 	bool has_datacount;
 	uint32_t datacount;
