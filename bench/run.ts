@@ -298,7 +298,7 @@ async function initCallgrind(name: string, opts: string[]): Promise<Json> {
     ir_total: callgrindTotal(out),
     ir_gate_check: phase(/:wa_gate_check\b/), ir_gate_meter: phase(/:wa_gate_meter\b/),
     ir_wasm3_parse: phase(/:m3_ParseModule\b/), ir_wasm3_load: phase(/:m3_LoadModule\b/),
-    ir_wasm3_compile: phase(/:m3_CompileModule\b/), ir_wasm3_validate: phase(/:ValidateFunction\b/),
+    ir_wasm3_compile: phase(/:CompileFunction\b/), ir_wasm3_validate: phase(/:ValidateFunction\b/),
     ir_memset: phase(/memset/), ir_policy_plugin_init: phase(/:wa_policy_plugin_init\b/),
     ir_policy_security_init: phase(/:wa_policy_security_init\b/),
   };

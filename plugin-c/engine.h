@@ -22,9 +22,10 @@ enum wa_export {
 struct wa_engine;
 
 /* Parses, instantiates (start function not run yet), links every import in wa_imports to the
- * host functions (with host as their state), caps linear memory at max_pages, compiles every
- * function and finds the exports. bytes must stay valid and unchanged for the engine's life.
- * NULL with err on failure. */
+ * host functions (with host as their state), caps linear memory at max_pages, finds and
+ * compiles the exports (every other function compiles at its first call; a failure then is a
+ * trap, after which the engine refuses every call). bytes must stay valid and unchanged for
+ * the engine's life. NULL with err on failure. */
 struct wa_engine *wa_engine_new(const uint8_t *bytes, size_t len, uint32_t max_pages,
                                 struct wa_host *host, char *err, size_t errlen);
 void wa_engine_free(struct wa_engine *e);

@@ -17,7 +17,7 @@
 /* What a call of one export needs, looked up once after compilation: the hot path touches
  * none of wasm3's function or type structures. */
 struct wa_entry {
-	pc_t code;              /* compiled body (m3_CompileModule compiled every function) */
+	pc_t code;              /* compiled body (find_exports compiles every export at load) */
 	uint16_t nargs, nrets;  /* all i32 (all_i32) */
 };
 
@@ -27,11 +27,13 @@ struct wa_engine {
 	IM3Global fuel;         /* WA_FUEL_GLOBAL, injected by the gate's metering */
 	struct wa_host *host;
 	int started;            /* the start function ran to completion */
+	const char *broken;     /* why the instance is unusable (a lazy compilation failed), or NULL */
 	struct wa_entry entry[WA_EXPORT_COUNT];
 	IM3Environment env;
 	IM3Module mod;          /* owned by rt once loaded */
 	IM3Function fn[WA_EXPORT_COUNT];
 	char msg[256];
+	char broken_msg[256];
 };
 
 static const char *const export_names[WA_EXPORT_COUNT] = {
@@ -114,10 +116,29 @@ static void arm(struct wa_engine *e, struct wa_budget b)
 	e->host->trap[0] = '\0';
 }
 
-/* Why a call failed: turns a wasm3 result into the one-line reason policy.c logs. */
+static void describe(struct wa_engine *e, const char *what, M3Result r, char *err, size_t errlen);
+
+/* A function compiles on its first call (op_Compile). If that fails, wasm3 has already turned
+ * the call site into a plain call to the uncompiled function, so the instance must never run
+ * again: every later call returns the same reason (run_start checks broken; clearing started
+ * sends every call there, so the hot path tests nothing extra). The result is a trap, i.e. the
+ * failure decision, logged by policy.c like any other. */
+static const char *poison(struct wa_engine *e, M3Result r)
+{
+	describe(e, "compiling a function at its first call", r, e->broken_msg, sizeof e->broken_msg);
+	e->broken = e->broken_msg;
+	e->started = 0;
+	return e->broken;
+}
+
+/* Why a call failed: turns a wasm3 result into the one-line reason policy.c logs. Every wasm3
+ * trap, and both of this file's, start with "[trap]"; anything else came from the compiler or
+ * validator at a function's first call. */
 static const char *failure(struct wa_engine *e, M3Result r, struct wa_budget b)
 {
 	if (r == host_trap && e->host->trap[0]) return e->host->trap;
+	if (r == e->broken) return r;
+	if (strncmp(r, "[trap]", 6) != 0) return poison(e, r);
 	if (r == timeout_trap) {
 		snprintf(e->msg, sizeof e->msg, "timeout: ran longer than %u ms", b.timeout_ms);
 		return e->msg;
@@ -359,19 +380,41 @@ static int link_imports(struct wa_engine *e, char *err, size_t errlen)
 	return 0;
 }
 
+/* The function exported under name, or NULL. Not m3_FindFunction: that one falls back to debug
+ * names and compiles what it finds, and its error does not tell "missing" from "did not
+ * compile". */
+static IM3Function export_named(IM3Module mod, const char *name)
+{
+	for (u32 i = 0; i < mod->numFunctions; i++) {
+		IM3Function f = &mod->functions[i];
+
+		if (exported_as(f, name)) return f;
+	}
+	return NULL;
+}
+
+/* Compiles each export the host calls and records how to call it. Other functions compile on
+ * their first call (docs/WASM3.md, "Lazy compilation"). */
 static int find_exports(struct wa_engine *e, char *err, size_t errlen)
 {
 	for (unsigned x = 0; x < WA_EXPORT_COUNT; x++) {
-		IM3Function f = NULL;
+		IM3Function f = export_named(e->mod, export_names[x]);
+		M3Result r;
 
-		if (m3_FindFunction(&f, e->rt, export_names[x]) != m3Err_none || !f) continue;
-		if (!exported_as(f, export_names[x])) continue;
+		if (!f) continue;
 		if (!all_i32(f)) {
 			snprintf(err, errlen, "export %s: parameters and result must be i32", export_names[x]);
 			return -1;
 		}
-		/* m3_CompileModule compiled every function; all_i32 allows at most one result, and the
-		 * gate caps arity far below 16 bits: checked anyway, wa_engine_call relies on them. */
+		r = f->compiled ? m3Err_none : CompileFunction(f);
+		if (r) {
+			char what[128];
+			snprintf(what, sizeof what, "compiling export %s", export_names[x]);
+			describe(e, what, r, err, errlen);
+			return -1;
+		}
+		/* all_i32 allows at most one result, and the gate caps arity far below 16 bits:
+		 * checked anyway, wa_engine_call relies on them. */
 		if (!f->compiled || m3_GetArgCount(f) > UINT16_MAX || m3_GetRetCount(f) > 1) {
 			snprintf(err, errlen, "export %s: not compiled, or a signature this runtime cannot call",
 			         export_names[x]);
@@ -436,11 +479,6 @@ struct wa_engine *wa_engine_new(const uint8_t *bytes, size_t len, uint32_t max_p
 	/* Per-runtime memory cap: memory.grow past it returns -1 (m3_env.h: ResizeMemory). */
 	if (e->rt->memory.maxPages > max_pages) e->rt->memory.maxPages = max_pages;
 	if (link_imports(e, err, errlen)) goto fail;
-	r = m3_CompileModule(e->mod);
-	if (r) {
-		describe(e, "compiling", r, err, errlen);
-		goto fail;
-	}
 	if (find_exports(e, err, errlen)) goto fail;
 	return e;
 fail:
@@ -488,7 +526,10 @@ struct wa_mem wa_engine_memory(struct wa_engine *e)
  * trap it stays pending. started mirrors that, so a call need not look into the module. */
 static M3Result run_start(struct wa_engine *e)
 {
-	M3Result r = m3_RunStart(e->mod);
+	M3Result r;
+
+	if (e->broken) return e->broken;
+	r = m3_RunStart(e->mod);
 
 	e->started = r == m3Err_none;
 	return r;

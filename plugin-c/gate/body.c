@@ -501,6 +501,7 @@ static int op_one(struct val *v, bool *done)
 		case 0x10:
 			RD(wa_rd_u32, &idx);
 			if(idx >= m->nfuncs) return fail(v, "unknown function");
+			if(m->func_called) m->func_called[idx] = true; /* see struct wa_module */
 			return call_type(v, &m->types[m->func_type[idx]]);
 		case 0x11: {
 			uint8_t table;

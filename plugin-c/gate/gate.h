@@ -67,4 +67,11 @@ struct wa_meter_report {
 int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outlen,
                   struct wa_meter_report *rep, char *err, size_t errlen);
 
+/* wa_gate_check() then, if accepted, wa_gate_meter(), decoding and validating the module once
+ * instead of twice (the metered output is still decoded and validated). Same results, same
+ * messages; *out is NULL on failure. */
+int wa_gate_check_meter(const uint8_t *bytes, size_t len, const struct wa_gate_config *cfg,
+                        struct wa_gate_report *rep, uint8_t **out, size_t *outlen,
+                        struct wa_meter_report *mrep, char *err, size_t errlen);
+
 #endif

@@ -135,6 +135,8 @@ struct wa_module {
 
 	uint32_t nelems;
 	bool *func_in_elem; /* per function: named by an element segment; NULL = no element section */
+	bool *func_called;  /* per function: the target of some `call`, recorded by wa_body_validate
+	                     * (metering needs it; saves it a pass over every body); NULL = no code */
 
 	bool has_datacount;
 	uint32_t datacount;
@@ -153,6 +155,12 @@ struct wa_module {
  * gate's (which leave room for what metering adds). */
 int wa_module_decode(const uint8_t *bytes, size_t len, bool metered, struct wa_module *m, struct wa_err *e);
 void wa_module_free(struct wa_module *m);
+
+/* wa_gate_meter() on a module already decoded and validated by wa_module_decode(m->bytes,
+ * m->len, false, ...): the rewrite, the report and the check of the output, without decoding
+ * the input again. */
+int wa_meter_module(const struct wa_module *m, uint8_t **out, size_t *outlen,
+                    struct wa_meter_report *rep, struct wa_err *e);
 
 /* Validates one function body; body->offset..+size is inside m->bytes. */
 int wa_body_validate(const struct wa_module *m, uint32_t funcidx, const struct wa_body *body,

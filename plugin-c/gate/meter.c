@@ -122,25 +122,36 @@ static void put_charged_br(struct out *o, uint32_t fuel, uint64_t cost, uint32_t
 	put_u8(o, 0x00);
 }
 
+/* Skips one LEB128 of at most max bytes without decoding it: only its end matters here, and
+ * the module was validated (wa_rd_* range checks already ran on it), so the end byte is known
+ * good. The reads stay bounds-checked. This file's passes skip every immediate several times,
+ * so this is the gate's metering hot path. */
+static int skip_leb(struct wa_rd *r, unsigned max)
+{
+	for(unsigned i = 0; i < max; i++){
+		if(r->pos >= r->end) return -1;
+		if(!(r->buf[r->pos++] & 0x80)) return 0;
+	}
+	return -1;
+}
+
 /* Skips one instruction's immediates; the module was validated, so the encoding is known good
  * and every read is still bounds-checked. Returns -1 only on a malformed instruction. */
 static int skip_immediates(struct wa_rd *r, uint8_t op)
 {
 	const char *why;
 	uint32_t n, x;
-	int32_t s32;
-	int64_t s64;
 	const uint8_t *p;
 	uint8_t b;
 
 	switch(op){
 		case 0x02: case 0x03: case 0x04:
-			return wa_rd_s33(r, &s64, &why);
+			return skip_leb(r, 5); /* s33 */
 		case 0x0c: case 0x0d: case 0x10: case 0x20: case 0x21: case 0x22: case 0x23: case 0x24:
-			return wa_rd_u32(r, &x, &why);
+			return skip_leb(r, 5);
 		case 0x0e:
 			if(wa_rd_u32(r, &n, &why)) return -1;
-			for(uint64_t i = 0; i <= n; i++) if(wa_rd_u32(r, &x, &why)) return -1;
+			for(uint64_t i = 0; i <= n; i++) if(skip_leb(r, 5)) return -1;
 			return 0;
 		case 0x11:
 			if(wa_rd_u32(r, &x, &why)) return -1;
@@ -151,9 +162,9 @@ static int skip_immediates(struct wa_rd *r, uint8_t op)
 		case 0x3f: case 0x40:
 			return wa_rd_u8(r, &b, &why);
 		case 0x41:
-			return wa_rd_s32(r, &s32, &why);
+			return skip_leb(r, 5);
 		case 0x42:
-			return wa_rd_s64(r, &s64, &why);
+			return skip_leb(r, 10);
 		case 0x43:
 			return wa_rd_bytes(r, 4, &p, &why);
 		case 0x44:
@@ -176,9 +187,9 @@ static int skip_immediates(struct wa_rd *r, uint8_t op)
 					return n <= 7 ? 0 : -1;
 			}
 		default:
-			if(op >= 0x28 && op <= 0x3e){ /* memarg */
-				if(wa_rd_u32(r, &x, &why)) return -1;
-				return wa_rd_u32(r, &x, &why);
+			if(op >= 0x28 && op <= 0x3e){ /* memarg: alignment, offset */
+				if(skip_leb(r, 5)) return -1;
+				return skip_leb(r, 5);
 			}
 			return 0;
 	}
@@ -338,31 +349,11 @@ static int meter_body(const struct wa_module *m, const struct wa_body *body, uin
 	return 0;
 }
 
-/* Marks in called[] every function some body names in a `call`. */
-static int mark_called(const struct wa_module *m, bool *called)
+/* Functions some `call` names, in live code or dead: the validator recorded them while it
+ * decoded every body (struct wa_module, func_called). */
+static void mark_called(const struct wa_module *m, bool *called)
 {
-	for(uint32_t i = 0; i < m->nbodies; i++){
-		struct wa_rd r = { m->bytes, m->bodies[i].offset, m->bodies[i].offset + m->bodies[i].size };
-		const char *why;
-		uint32_t groups, x;
-
-		if(wa_rd_u32(&r, &groups, &why)) return -1;
-		for(uint32_t g = 0; g < groups; g++){
-			uint8_t t;
-			if(wa_rd_u32(&r, &x, &why) || wa_rd_u8(&r, &t, &why)) return -1;
-		}
-		while(r.pos < r.end){
-			uint8_t op;
-			if(wa_rd_u8(&r, &op, &why)) return -1;
-			if(op == 0x10){
-				if(wa_rd_u32(&r, &x, &why) || x >= m->nfuncs) return -1;
-				called[x] = true;
-			}else if(skip_immediates(&r, op)){
-				return -1;
-			}
-		}
-	}
-	return 0;
+	for(uint32_t f = 0; m->func_called && f < m->nfuncs; f++) if(m->func_called[f]) called[f] = true;
 }
 
 /* The hook a function export's name names, or -1. */
@@ -382,10 +373,7 @@ static int find_host_only(const struct wa_module *m, bool *host_only)
 	bool *reached = calloc(m->nfuncs ? m->nfuncs : 1, sizeof *reached);
 
 	if(!reached) return -1;
-	if(mark_called(m, reached)){
-		free(reached);
-		return -1;
-	}
+	mark_called(m, reached);
 	if(m->has_start) reached[m->start] = true;
 	for(uint32_t f = 0; f < m->nfuncs; f++) if(m->func_in_elem && m->func_in_elem[f]) reached[f] = true;
 	for(uint32_t i = 0; i < m->nexports; i++){
@@ -417,7 +405,7 @@ static int meter_code(const struct wa_module *m, uint32_t fuel, struct wa_meter_
 		wa_err_set(e, "metering", WA_NO_FUNC, WA_NO_OFF, "out of memory");
 		rc = -1;
 	}else if(rep && find_host_only(m, host_only)){
-		wa_err_set(e, "metering", WA_NO_FUNC, WA_NO_OFF, "cannot decode the code section");
+		wa_err_set(e, "metering", WA_NO_FUNC, WA_NO_OFF, "out of memory");
 		rc = -1;
 	}
 	put_u32(sec, m->nbodies);
@@ -497,38 +485,32 @@ static int section_rank(uint8_t id)
 	return rank[id];
 }
 
-int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outlen,
-                  struct wa_meter_report *rep, char *err, size_t errlen)
+int wa_meter_module(const struct wa_module *m, uint8_t **out, size_t *outlen,
+                    struct wa_meter_report *rep, struct wa_err *err)
 {
-	struct wa_err e = { err, errlen, false };
-	struct wa_module m;
+	const uint8_t *bytes = m->bytes;
+	size_t len = m->len;
 	struct out o = { 0 }, c = { 0 };
 	bool globals_done = false, exports_done = false;
 	uint32_t fuel;
 	size_t pos;
 	int rc = -1;
 
-	if(err && errlen) err[0] = '\0';
 	if(rep) memset(rep, 0, sizeof *rep);
 	*out = NULL;
 	*outlen = 0;
-	if(!bytes){
-		wa_err_set(&e, "metering", WA_NO_FUNC, WA_NO_OFF, "no module");
-		return -1;
-	}
-	if(wa_module_decode(bytes, len, false, &m, &e)) goto done;
-	for(uint32_t i = 0; i < m.nexports; i++){
-		if(m.exports[i].name_len == strlen(WA_FUEL_GLOBAL)
-				&& !memcmp(m.exports[i].name, WA_FUEL_GLOBAL, m.exports[i].name_len)){
-			wa_err_set(&e, "metering", WA_NO_FUNC, m.exports[i].offset, "module already exports %s", WA_FUEL_GLOBAL);
+	for(uint32_t i = 0; i < m->nexports; i++){
+		if(m->exports[i].name_len == strlen(WA_FUEL_GLOBAL)
+				&& !memcmp(m->exports[i].name, WA_FUEL_GLOBAL, m->exports[i].name_len)){
+			wa_err_set(err, "metering", WA_NO_FUNC, m->exports[i].offset, "module already exports %s", WA_FUEL_GLOBAL);
 			goto done;
 		}
 	}
-	if(m.nglobals == UINT32_MAX){
-		wa_err_set(&e, "metering", WA_NO_FUNC, WA_NO_OFF, "no room for the fuel global");
+	if(m->nglobals == UINT32_MAX){
+		wa_err_set(err, "metering", WA_NO_FUNC, WA_NO_OFF, "no room for the fuel global");
 		goto done;
 	}
-	fuel = m.nglobals;
+	fuel = m->nglobals;
 
 	put(&o, bytes, 8);
 	pos = 8;
@@ -556,17 +538,17 @@ int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outle
 		}
 		c.n = 0;
 		if(id == 6){
-			if(extend_vector(&m, 6, &c)) goto bad;
+			if(extend_vector(m, 6, &c)) goto bad;
 			put_fuel_global(&c);
 			put_section(&o, 6, &c);
 			globals_done = true;
 		}else if(id == 7){
-			if(extend_vector(&m, 7, &c)) goto bad;
+			if(extend_vector(m, 7, &c)) goto bad;
 			put_fuel_export(&c, fuel);
 			put_section(&o, 7, &c);
 			exports_done = true;
 		}else if(id == 10){
-			if(meter_code(&m, fuel, rep, &c, &e)) goto done;
+			if(meter_code(m, fuel, rep, &c, err)) goto done;
 			put_section(&o, 10, &c);
 		}else{
 			put(&o, bytes + pos, r.pos + size - pos);
@@ -586,7 +568,7 @@ int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outle
 		put_section(&o, 7, &c);
 	}
 	if(o.oom || c.oom){
-		wa_err_set(&e, "metering", WA_NO_FUNC, WA_NO_OFF, "out of memory");
+		wa_err_set(err, "metering", WA_NO_FUNC, WA_NO_OFF, "out of memory");
 		goto done;
 	}
 	/* The output must be a valid module within wasm3's limits; a failure here is a gate bug,
@@ -598,7 +580,7 @@ int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outle
 		int bad = wa_module_decode(o.b, o.n, true, &check, &ce);
 		wa_module_free(&check);
 		if(bad){
-			wa_err_set(&e, "metering", WA_NO_FUNC, WA_NO_OFF, "metered module is invalid: %s", why);
+			wa_err_set(err, "metering", WA_NO_FUNC, WA_NO_OFF, "metered module is invalid: %s", why);
 			goto done;
 		}
 	}
@@ -608,11 +590,32 @@ int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outle
 	rc = 0;
 	goto done;
 bad:
-	wa_err_set(&e, "metering", WA_NO_FUNC, pos, "cannot re-read the section headers");
+	wa_err_set(err, "metering", WA_NO_FUNC, pos, "cannot re-read the section headers");
 done:
 	if(rc && rep) memset(rep, 0, sizeof *rep);
 	free(o.b);
 	free(c.b);
+	return rc;
+}
+
+int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outlen,
+                  struct wa_meter_report *rep, char *err, size_t errlen)
+{
+	struct wa_err e = { err, errlen, false };
+	struct wa_module m;
+	int rc = -1;
+
+	if(err && errlen) err[0] = '\0';
+	if(rep) memset(rep, 0, sizeof *rep);
+	*out = NULL;
+	*outlen = 0;
+	if(!bytes){
+		wa_err_set(&e, "metering", WA_NO_FUNC, WA_NO_OFF, "no module");
+		return -1;
+	}
+	/* Decoding validates every body again: this entry point takes any bytes, and the rewrite
+	 * below relies on valid encodings (wa_gate_check_meter does both in one decode). */
+	if(wa_module_decode(bytes, len, false, &m, &e) == 0) rc = wa_meter_module(&m, out, outlen, rep, &e);
 	wa_module_free(&m);
 	return rc;
 }

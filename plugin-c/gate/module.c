@@ -505,7 +505,8 @@ static int sec_code(struct dec *d)
 		return fail(d, at, "function and code section have inconsistent lengths");
 	}
 	m->bodies = calloc(n ? n : 1, sizeof *m->bodies);
-	if(!m->bodies) return fail(d, d->r.pos, "out of memory");
+	m->func_called = calloc(m->nfuncs ? m->nfuncs : 1, sizeof *m->func_called);
+	if(!m->bodies || !m->func_called) return fail(d, d->r.pos, "out of memory");
 	m->nbodies = n;
 	for(uint32_t i = 0; i < n; i++){
 		struct wa_body *b = &m->bodies[i];
@@ -656,5 +657,6 @@ void wa_module_free(struct wa_module *m)
 	free(m->exports);
 	free(m->func_in_elem);
 	free(m->bodies);
+	free(m->func_called);
 	memset(m, 0, sizeof *m);
 }

@@ -69,6 +69,33 @@ static void check_metered(const char *name, const uint8_t *b, size_t n)
 	free(out);
 }
 
+/* wa_gate_check_meter() (one decode) must give exactly what wa_gate_check() then
+ * wa_gate_meter() give: the same answer, message, report, metered bytes and entry charges. */
+static void check_combined(const char *name, const struct mb *m, const struct wa_gate_config *cfg)
+{
+	char err[WA_GATE_ERR_LEN], err2[WA_GATE_ERR_LEN];
+	struct wa_gate_report rep, rep2;
+	struct wa_meter_report mrep, mrep2;
+	uint8_t *out = NULL, *out2 = NULL;
+	size_t outlen = 0, outlen2 = 0;
+	int rc, rc2;
+
+	checks++;
+	rc = wa_gate_check(m->b, m->n, cfg, &rep, err, sizeof err);
+	if(rc == 0) rc = wa_gate_meter(m->b, m->n, &out, &outlen, &mrep, err, sizeof err);
+	rc2 = wa_gate_check_meter(m->b, m->n, cfg, &rep2, &out2, &outlen2, &mrep2, err2, sizeof err2);
+	if(rc != rc2 || strcmp(err, err2)){
+		failf(name, "check+meter in one: %d \"%s\", in two: %d \"%s\"", rc2, err2, rc, err);
+	}else if(rc != 0){
+		if(out2 || outlen2) failf(name, "check+meter in one refused but returned output");
+	}else if(outlen != outlen2 || memcmp(out, out2, outlen) || memcmp(&mrep, &mrep2, sizeof mrep)
+	         || memcmp(&rep, &rep2, sizeof rep)){
+		failf(name, "check+meter in one: different output or report than in two");
+	}
+	free(out);
+	free(out2);
+}
+
 /* want == NULL: must be accepted; else rejected with a message containing want. */
 static void expect(const char *name, const struct mb *m, const struct wa_gate_config *cfg, const char *want)
 {
@@ -82,6 +109,7 @@ static void expect(const char *name, const struct mb *m, const struct wa_gate_co
 	/* Pure function: a second run gives the same answer and message. */
 	rc2 = wa_gate_check(m->b, m->n, cfg, NULL, err2, sizeof err2);
 	if(rc != rc2 || strcmp(err, err2)) failf(name, "not deterministic: %d \"%s\" vs %d \"%s\"", rc, err, rc2, err2);
+	check_combined(name, m, cfg);
 	if(want == NULL){
 		if(rc != 0) failf(name, "rejected: %s", err);
 		else check_metered(name, m->b, m->n);
