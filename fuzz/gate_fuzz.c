@@ -8,7 +8,9 @@
  *   - every valid module can be metered (unless it already has the fuel global's reserved
  *     name), and the metered copy is itself valid, keeps the function count, and fails
  *     the full check (caps widened by its one extra global and its growth) only for its
- *     reserved fuel export, if the original passed it. */
+ *     reserved fuel export, if the original passed it;
+ *   - wa_gate_check_meter() (the plugin's single-decode path) gives exactly what
+ *     wa_gate_check() then wa_gate_meter() give: outcome, message, bytes, entry charges. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,37 @@ static int check(const uint8_t *b, size_t n, const struct wa_gate_config *cfg, s
 	return rc;
 }
 
+/* rc/err: wa_gate_check()'s verdict under cfg for the same bytes. */
+static void same_as_check_then_meter(const uint8_t *b, size_t n, const struct wa_gate_config *cfg, int rc,
+                                     const char *err)
+{
+	struct wa_gate_report rep;
+	struct wa_meter_report one, two;
+	char err1[WA_GATE_ERR_LEN], err2[WA_GATE_ERR_LEN];
+	uint8_t *out1 = NULL, *out2 = NULL;
+	size_t len1 = 0, len2 = 0;
+	int rc1 = wa_gate_check_meter(b, n, cfg, &rep, &out1, &len1, &one, err1, sizeof err1);
+
+	if(rc != 0){
+		if(rc1 == 0 || strcmp(err, err1)) broken("check_meter disagrees with check", err1);
+		free(out1);
+		return;
+	}
+	if(wa_gate_meter(b, n, &out2, &len2, &two, err2, sizeof err2)){
+		if(rc1 == 0 || strcmp(err1, err2)) broken("check_meter disagrees with meter's refusal", err2);
+	}else if(rc1 != 0){
+		broken("check_meter refuses what check and meter accept", err1);
+	}else if(len1 != len2 || memcmp(out1, out2, len1)){
+		broken("check_meter's bytes differ from meter's", "");
+	}else{
+		for(unsigned i = 0; i < WA_HOOK_COUNT; i++){
+			if(one.hook_entry_fuel[i] != two.hook_entry_fuel[i]) broken("check_meter's entry charges differ", "");
+		}
+	}
+	free(out1);
+	free(out2);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct wa_gate_config full, vo;
@@ -55,6 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vo.validate_only = true;
 
 	rc_full = check(data, size, &full, &rep_full, err_full, sizeof err_full);
+	same_as_check_then_meter(data, size, &full, rc_full, err_full);
 	rc_vo = check(data, size, &vo, &rep_vo, err_vo, sizeof err_vo);
 	if(rc_full == 0 && rc_vo != 0) broken("full check accepts what validation rejects", err_vo);
 	if(rc_vo != 0) return 0;
