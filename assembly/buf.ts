@@ -128,7 +128,8 @@ export function lowBytes(n: i32): u64 {
 
 const ONES: u64 = 0x0101010101010101;
 const HIGHS: u64 = 0x8080808080808080;
-const NOT_BIT3: u64 = 0xf7f7f7f7f7f7f7f7;
+/** Every byte without bit 3 (wildBits' first step). */
+export const NOT_BIT3: u64 = 0xf7f7f7f7f7f7f7f7;
 const HASHES: u64 = 0x2323232323232323;
 
 // Non-zero when a byte of `w` is `+` (0x2b) or `#` (0x23): exactly the two bytes that read 0x23
@@ -141,12 +142,22 @@ export function wildBits(w: u64): u64 {
   return (x - ONES) & ~x & HIGHS;
 }
 
-// lowBytes(n) & NOT_BIT3 for n = 0..8: the mask that keeps a value's bytes and already does
-// wildBits' first step.
+/** lowBytes(n) & NOT_BIT3 for n = 0..8 (u64 each): keeps a value's bytes for mayBeWild. */
 // prettier-ignore
-const LOW_BYTES_NOT_BIT3: usize = memory.data<u64>([
+export const LOW_BYTES_NOT_BIT3: usize = memory.data<u64>([
   0x0, 0xf7, 0xf7f7, 0xf7f7f7, 0xf7f7f7f7, 0xf7f7f7f7f7, 0xf7f7f7f7f7f7, 0xf7f7f7f7f7f7f7, 0xf7f7f7f7f7f7f7f7,
 ]);
+
+/**
+ * Non-zero when the bytes of `w` that `maskNotBit3` keeps (a LOW_BYTES_NOT_BIT3 entry or
+ * NOT_BIT3) may hold `+` or `#`: exact for ASCII, a false alarm possible from byte 0x80 on (the
+ * high bit is not looked at); hasWildcardSlow then decides.
+ */
+// @ts-ignore: decorator
+@inline
+export function mayBeWild(w: u64, maskNotBit3: u64): u64 {
+  return (((w & maskNotBit3) ^ HASHES) - ONES) & HIGHS;
+}
 
 /**
  * True when the `n` bytes at `p` contain `+` or `#`. Values up to 16 bytes (most usernames and
@@ -160,7 +171,7 @@ const LOW_BYTES_NOT_BIT3: usize = memory.data<u64>([
 @inline
 export function hasWildcardAt(p: usize, n: i32): bool {
   if (n <= 8) {
-    if ((((load<u64>(p) & load<u64>(LOW_BYTES_NOT_BIT3 + (<usize>n << 3))) ^ HASHES) - ONES) & HIGHS) return hasWildcardSlow(p, n);
+    if (mayBeWild(load<u64>(p), load<u64>(LOW_BYTES_NOT_BIT3 + (<usize>n << 3)))) return hasWildcardSlow(p, n);
     return false;
   }
   if (n <= 16) {

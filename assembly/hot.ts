@@ -11,7 +11,7 @@
 // local copied up front is an instruction even on paths that never use it); word loads read past
 // short values without bounds checks (buf.ts, "Word loads past the end of a value").
 import { Acl, F_CLIENT, RESULT_SHIFT, RULE_BYTES, R_DENY, R_GRANT_CLIENT_CLEAN, R_GRANT_USER_CLEAN, SHAPE_MASK, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX } from "./acl";
-import { hasWildcardAt, hasWildcardSlow, lowBytes, wildBits } from "./buf";
+import { hasWildcardAt, hasWildcardSlow, LOW_BYTES_NOT_BIT3, lowBytes, mayBeWild, wildBits } from "./buf";
 import { matchFilter, sameBytes } from "./filter";
 import { lookupName } from "./names";
 import { Access, Decision, Str } from "../sdk/assembly";
@@ -157,25 +157,10 @@ function ruleMatches(rec: usize, flags: i32, tp: usize, tlen: i32, user: Str | n
   return matchFilter(code + (<usize>load<i32>(rec, 28) << 2), arena, tp, tlen, topicDollar, user, client);
 }
 
-// True when the pattern rule at `rec` matches the topic for this access.
-// @ts-ignore: decorator
-@inline
-function patternApplies(rec: usize, w: u64, access: i32, tp: usize, tlen: i32, user: Str | null, client: Str): bool {
-  if ((w & load<u64>(rec, 8)) != load<u64>(rec)) return false;
-  const flags = load<i32>(rec, 16);
-  return (flags & access) != 0 && ruleMatches(rec, flags, tp, tlen, user, client);
-}
-
-// Result of a pattern that matched: mosquitto refuses every pattern to a username or client id
-// holding `+` or `#` before trying them; as such a client ends up denied either way, the scan
-// (usually cheaper) goes first and the values are checked only when a pattern grants, and not
-// when the grant proved them clean (R_GRANT_USER_CLEAN...).
-// @ts-ignore: decorator
-@inline
-function patternDecision(result: i32, user: Str | null, client: Str): bool {
-  if (result == R_DENY) return false;
-  if (result != R_GRANT_USER_CLEAN && user !== null && hasWildcardAt(user.ptr, <i32>user.len)) return false;
-  return result == R_GRANT_CLIENT_CLEAN || !hasWildcardAt(client.ptr, <i32>client.len);
+// ruleMatches for the pattern shapes acl_check does not match itself (a call: they are rarer,
+// and their byte loops or token programs cost more than the call anyway).
+function patternMatches(rec: usize, flags: i32, tp: usize, tlen: i32, user: Str | null, client: Str): bool {
+  return ruleMatches(rec, flags, tp, tlen, user, client);
 }
 
 /**
@@ -228,20 +213,54 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
       if (ruleMatches(rec, flags, tp, tlen, null, null)) return <Decision>(flags >> RESULT_SHIFT); // R_DENY, R_GRANT
     } while ((rec += RULE_BYTES) < end);
   }
-  // Only the patterns that can match a topic starting with this byte.
+  // Only the patterns that can match a topic starting with this byte (with P: at most one). The
+  // common shapes are matched right here, as plain tests that skip to the next candidate: the
+  // same tests as ruleMatches', but written as statements they compile to plain branches where
+  // `a && b` chains and inlined helpers returning a value compile to `if (result)` blocks and
+  // copies into their result slots (each one more interpreted instruction). The loop is charged
+  // only when it loops back, so the first candidate is as cheap inside it as outside.
   const range = patByFirst + ((<usize>w & 0xff) << 3);
   let at = load<usize>(range);
   end = load<usize>(range, 4);
   if (at < end) {
-    // The first candidate outside the loop: usually the only one, and then no loop charge.
-    rec = load<usize>(at);
-    if (patternApplies(rec, w, access, tp, tlen, username, clientid)) return <Decision>patternDecision(load<i32>(rec, 16) >> RESULT_SHIFT, username, clientid);
-    if ((at += 4) < end) {
-      do {
-        rec = load<usize>(at);
-        if (patternApplies(rec, w, access, tp, tlen, username, clientid)) return <Decision>patternDecision(load<i32>(rec, 16) >> RESULT_SHIFT, username, clientid);
-      } while ((at += 4) < end);
-    }
+    do {
+      rec = load<usize>(at);
+      if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
+      const flags = load<i32>(rec, 16);
+      if ((flags & access) == 0) continue;
+      const shape = flags & (SHAPE_MASK << SHAPE_SHIFT);
+      if (shape == S_VALUE_PREFIX << SHAPE_SHIFT) {
+        // L/%u/# or L/%c/# with L up to 8 bytes, which the key test compared: the value must
+        // follow it, hold no `+`/`#` (sameCleanValue explains why) and end the topic or a level.
+        const v = flags & F_CLIENT ? clientid : username;
+        if (v === null) continue;
+        const vlen = <i32>v.len;
+        if (vlen <= 8) {
+          const len = load<i32>(rec, 20);
+          const n = len + vlen;
+          if (tlen < n) continue;
+          const vp = v.ptr;
+          const x = load<u64>(vp);
+          if (((x ^ load<u64>(tp + <usize>len)) & lowBytes(vlen)) != 0) continue;
+          if (mayBeWild(x, load<u64>(LOW_BYTES_NOT_BIT3 + (<usize>vlen << 3))) != 0 && hasWildcardSlow(vp, vlen)) continue;
+          if (tlen != n && <u32>load<u8>(tp + <usize>n) != C_SLASH) continue;
+        } else if (!patternMatches(rec, flags, tp, tlen, username, clientid)) continue;
+      } else if (shape == S_PREFIX << SHAPE_SHIFT) {
+        // L/# with L up to 8 bytes: L is the whole topic or a level of it.
+        const len = load<i32>(rec, 20);
+        if (tlen < len) continue;
+        if (tlen != len && <u32>load<u8>(tp + <usize>len) != C_SLASH) continue;
+      } else if (!patternMatches(rec, flags, tp, tlen, username, clientid)) continue;
+      // The pattern decides. mosquitto refuses every pattern to a username or client id holding
+      // `+` or `#` before trying them; as such a client ends up denied either way, the scan
+      // (usually cheaper) goes first and the values are checked only when a pattern grants, and
+      // not when the grant proved them clean (R_GRANT_USER_CLEAN...).
+      const result = flags >> RESULT_SHIFT;
+      if (result == R_DENY) return Decision.Deny;
+      if (result != R_GRANT_USER_CLEAN && username !== null && hasWildcardAt(username.ptr, <i32>username.len)) return Decision.Deny;
+      if (result != R_GRANT_CLIENT_CLEAN && hasWildcardAt(clientid.ptr, <i32>clientid.len)) return Decision.Deny;
+      return Decision.Allow;
+    } while ((at += 4) < end);
   }
   return Decision.Deny;
 }
