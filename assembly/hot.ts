@@ -11,7 +11,7 @@
 // local copied up front is an instruction even on paths that never use it); word loads read past
 // short values without bounds checks (buf.ts, "Word loads past the end of a value").
 import { Acl, F_CLIENT, RESULT_SHIFT, RULE_BYTES, R_DENY, R_GRANT_CLIENT_CLEAN, R_GRANT_USER_CLEAN, SHAPE_MASK, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX } from "./acl";
-import { hasWildcardAt, hasWildcardSlow, LOW_BYTES_NOT_BIT3, lowBytes, mayBeWild, wildBits } from "./buf";
+import { hasWildcardAt, hasWildcardSlow, LOW_BYTES_NOT_BIT3, lowBytes, mayBeWild, NOT_BIT3, wildBits } from "./buf";
 import { matchFilter, sameBytes } from "./filter";
 import { lookupName } from "./names";
 import { Access, Decision, Str } from "../sdk/assembly";
@@ -34,8 +34,11 @@ let code: usize = 0;
 let arena: usize = 0;
 let anonRules: usize = 0;
 let anonRulesEnd: usize = 0;
-// Acl.patByFirstPtr: per first byte of the topic, [start, end) of a list of pattern rule addresses.
-let patByFirst: usize = 0;
+// A copy of Acl.patByFirst (per first byte of the topic, [start, end) of a list of pattern rule
+// addresses) at a fixed address: acl_check finds a range with the topic's first byte and a load
+// whose constant offset is this address, where a table in the heap costs a global read and an add.
+const PAT_BY_FIRST_BYTES: i32 = 256 * 8;
+const PAT_BY_FIRST: usize = memory.data(PAT_BY_FIRST_BYTES);
 // The `user` name table (names.ts); userCount 0 when no user has a rule.
 let userCount: i32 = 0;
 let userSlots: usize = 0;
@@ -54,7 +57,7 @@ export function install(acl: Acl): void {
   arena = acl.arenaPtr;
   anonRules = r + <usize>acl.anonStart * RULE_BYTES;
   anonRulesEnd = r + <usize>acl.anonEnd * RULE_BYTES;
-  patByFirst = acl.patByFirstPtr;
+  memory.copy(PAT_BY_FIRST, acl.patByFirstPtr, PAT_BY_FIRST_BYTES);
   const u = acl.users;
   userCount = acl.userCount;
   userSlots = u.slotsPtr;
@@ -75,7 +78,7 @@ export function uninstall(): void {
   state = STATE_UNLOADED;
   installed = null;
   rules = code = arena = 0;
-  anonRules = anonRulesEnd = patByFirst = 0;
+  anonRules = anonRulesEnd = 0;
   userCount = 0;
 }
 
@@ -219,9 +222,9 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
   // `a && b` chains and inlined helpers returning a value compile to `if (result)` blocks and
   // copies into their result slots (each one more interpreted instruction). The loop is charged
   // only when it loops back, so the first candidate is as cheap inside it as outside.
-  const range = patByFirst + ((<usize>w & 0xff) << 3);
-  let at = load<usize>(range);
-  end = load<usize>(range, 4);
+  const range = <usize>load<u8>(tp) << 3;
+  let at = load<usize>(range, PAT_BY_FIRST);
+  end = load<usize>(range, PAT_BY_FIRST + 4);
   if (at < end) {
     do {
       rec = load<usize>(at);
@@ -243,13 +246,13 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
           const x = load<u64>(vp);
           if (((x ^ load<u64>(tp + <usize>len)) & lowBytes(vlen)) != 0) continue;
           if (mayBeWild(x, load<u64>(LOW_BYTES_NOT_BIT3 + (<usize>vlen << 3))) != 0 && hasWildcardSlow(vp, vlen)) continue;
-          if (tlen != n && <u32>load<u8>(tp + <usize>n) != C_SLASH) continue;
+          if ((tlen != n) & (<u32>load<u8>(tp + <usize>n) != C_SLASH)) continue; // n <= tlen: the byte is readable
         } else if (!patternMatches(rec, flags, tp, tlen, username, clientid)) continue;
       } else if (shape == S_PREFIX << SHAPE_SHIFT) {
         // L/# with L up to 8 bytes: L is the whole topic or a level of it.
         const len = load<i32>(rec, 20);
         if (tlen < len) continue;
-        if (tlen != len && <u32>load<u8>(tp + <usize>len) != C_SLASH) continue;
+        if ((tlen != len) & (<u32>load<u8>(tp + <usize>len) != C_SLASH)) continue;
       } else if (!patternMatches(rec, flags, tp, tlen, username, clientid)) continue;
       // The pattern decides. mosquitto refuses every pattern to a username or client id holding
       // `+` or `#` before trying them; as such a client ends up denied either way, the scan
@@ -257,8 +260,26 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
       // not when the grant proved them clean (R_GRANT_USER_CLEAN...).
       const result = flags >> RESULT_SHIFT;
       if (result == R_DENY) return Decision.Deny;
-      if (result != R_GRANT_USER_CLEAN && username !== null && hasWildcardAt(username.ptr, <i32>username.len)) return Decision.Deny;
-      if (result != R_GRANT_CLIENT_CLEAN && hasWildcardAt(clientid.ptr, <i32>clientid.len)) return Decision.Deny;
+      if (result != R_GRANT_USER_CLEAN) {
+        if (username !== null) {
+          if (hasWildcardAt(username.ptr, <i32>username.len)) return Decision.Deny;
+        }
+      }
+      if (result != R_GRANT_CLIENT_CLEAN) {
+        // hasWildcardAt(clientid) written out as statements (see above): client ids are often
+        // 9 to 16 bytes, and this test runs on nearly every granted request.
+        const cp = clientid.ptr;
+        const cn = <i32>clientid.len;
+        if (cn <= 8) {
+          if (mayBeWild(load<u64>(cp), load<u64>(LOW_BYTES_NOT_BIT3 + (<usize>cn << 3))) != 0) {
+            if (hasWildcardSlow(cp, cn)) return Decision.Deny;
+          }
+        } else if (cn <= 16) {
+          if ((mayBeWild(load<u64>(cp), NOT_BIT3) | mayBeWild(load<u64>(cp + <usize>(cn - 8)), NOT_BIT3)) != 0) {
+            if (hasWildcardSlow(cp, cn)) return Decision.Deny;
+          }
+        } else if (hasWildcardSlow(cp, cn)) return Decision.Deny;
+      }
       return Decision.Allow;
     } while ((at += 4) < end);
   }
