@@ -23,7 +23,8 @@ const C_DOLLAR: u32 = 0x24;
 // acl_check's answers as they stand.
 const STATE_UNLOADED: i32 = Decision.Deny; // no configuration: deny
 const STATE_NO_ACL: i32 = Decision.Allow;   // no acl_file: allow, as mosquitto does
-const STATE_ACL: i32 = 3;                   // check the installed acl_file
+const STATE_PATTERNS: i32 = 3;              // check the installed acl_file, which has only patterns
+const STATE_RULES: i32 = 4;                 // check the installed acl_file: topic rules, then patterns
 let state: i32 = STATE_UNLOADED;
 
 // Never read on the hot path: only keeps the tables alive for the garbage collector.
@@ -49,7 +50,8 @@ let userArena: usize = 0;
 
 /** Points the hot path at `acl`'s tables: acl_check enforces them from now on. */
 export function install(acl: Acl): void {
-  state = STATE_ACL;
+  // A file of patterns only (like P) skips the per-client rule lookup with the state test.
+  state = acl.anonEnd > acl.anonStart || acl.userCount != 0 ? STATE_RULES : STATE_PATTERNS;
   installed = acl;
   const r = acl.rulesPtr;
   rules = r;
@@ -187,7 +189,7 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
     if (<u32>access > 0xff) return acl_check(clientid, username, topic, access & 0xff);
   }
   const s = state;
-  if (s != STATE_ACL) return <Decision>s;
+  if (s < STATE_PATTERNS) return <Decision>s;
   const tp = topic.ptr;
   const tlen = <i32>topic.len;
   // The topic's first word for the rules' keys: bytes past a short topic included (a rule whose
@@ -196,25 +198,25 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
   const w = load<u64>(tp);
   let rec: usize = 0;
   let end: usize = 0;
-  if (username === null) {
-    rec = anonRules;
-    end = anonRulesEnd;
-  } else if (userCount != 0) {
-    const e = lookupName(userSlots, userMask, userEntries, userStride, userArena, username.ptr, <i32>username.len);
-    if (e != 0) {
-      rec = rules + <usize>load<i32>(e) * RULE_BYTES;
-      end = rules + <usize>load<i32>(e, 8) * RULE_BYTES;
+  if (s != STATE_PATTERNS) {
+    if (username === null) {
+      rec = anonRules;
+      end = anonRulesEnd;
+    } else if (userCount != 0) {
+      const e = lookupName(userSlots, userMask, userEntries, userStride, userArena, username.ptr, <i32>username.len);
+      if (e != 0) {
+        rec = rules + <usize>load<i32>(e) * RULE_BYTES;
+        end = rules + <usize>load<i32>(e, 8) * RULE_BYTES;
+      }
     }
-  }
-  // The loops test their condition at the bottom: entering a wasm `loop` costs a fuel charge even
-  // when the body is skipped, so an empty range never enters one.
-  if (rec < end) {
-    do {
-      if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
-      const flags = load<i32>(rec, 16);
-      if ((flags & access) == 0) continue;
-      if (ruleMatches(rec, flags, tp, tlen, null, null)) return <Decision>(flags >> RESULT_SHIFT); // R_DENY, R_GRANT
-    } while ((rec += RULE_BYTES) < end);
+    if (rec < end) {
+      do {
+        if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
+        const flags = load<i32>(rec, 16);
+        if ((flags & access) == 0) continue;
+        if (ruleMatches(rec, flags, tp, tlen, null, null)) return <Decision>(flags >> RESULT_SHIFT); // R_DENY, R_GRANT
+      } while ((rec += RULE_BYTES) < end);
+    }
   }
   // Only the patterns that can match a topic starting with this byte (with P: at most one). The
   // common shapes are matched right here, as plain tests that skip to the next candidate: the
