@@ -247,7 +247,9 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
           const vp = v.ptr;
           const x = load<u64>(vp);
           if (((x ^ load<u64>(tp + <usize>len)) & lowBytes(vlen)) != 0) continue;
-          if (mayBeWild(x, load<u64>(LOW_BYTES_NOT_BIT3 + (<usize>vlen << 3))) != 0 && hasWildcardSlow(vp, vlen)) continue;
+          if (mayBeWild(x, load<u64>(<usize>vlen << 3, LOW_BYTES_NOT_BIT3)) != 0) {
+            if (hasWildcardSlow(vp, vlen)) continue;
+          }
           if ((tlen != n) & (<u32>load<u8>(tp + <usize>n) != C_SLASH)) continue; // n <= tlen: the byte is readable
         } else if (!patternMatches(rec, flags, tp, tlen, username, clientid)) continue;
       } else if (shape == S_PREFIX << SHAPE_SHIFT) {
@@ -273,7 +275,7 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
         const cp = clientid.ptr;
         const cn = <i32>clientid.len;
         if (cn <= 8) {
-          if (mayBeWild(load<u64>(cp), load<u64>(LOW_BYTES_NOT_BIT3 + (<usize>cn << 3))) != 0) {
+          if (mayBeWild(load<u64>(cp), load<u64>(<usize>cn << 3, LOW_BYTES_NOT_BIT3)) != 0) {
             if (hasWildcardSlow(cp, cn)) return Decision.Deny;
           }
         } else if (cn <= 16) {
