@@ -29,7 +29,8 @@ const A_WRITE: i32 = 2;
  *   0  u64  key    the first min(len, 8) literal bytes every matching topic starts with
  *   8  u64  mask   keeps those bytes of a topic's first word (0: no literal prefix)
  *  16  i32  flags  access bits (a deny rule has all of them: it applies to every access) |
- *                  F_CLIENT | shape << SHAPE_SHIFT | the rule's result << RESULT_SHIFT
+ *                  F_CLIENT | F_CHECK_USER | F_CHECK_CLIENT | shape << SHAPE_SHIFT |
+ *                  the rule's result << RESULT_SHIFT
  *  20  i32  len    length of the filter's leading literal
  *  24  i32  off    its offset in the byte arena (read only for literals longer than 8 bytes)
  *  28  i32  prog   the filter's program index in the code table (S_GENERIC only)
@@ -52,12 +53,13 @@ export const R_DENY: i32 = 0;
 /** Result: grant. */
 export const R_GRANT: i32 = 1;
 /**
- * Result: grant by a pattern whose %u value matched; hot.ts matches a value only when it holds
- * no `+` or `#`, so the CVE-2017-7650 test of the username can be skipped.
+ * Flag of a grant: a pattern granting by it must check that the username holds no `+` or `#`
+ * (CVE-2017-7650, see hot.ts). Not set when a %u value match proves it (hot.ts matches a value
+ * only when it holds neither); meaningless for `topic` rules.
  */
-export const R_GRANT_USER_CLEAN: i32 = 2;
-/** Result: the same for a %c value, proving the client id free of `+` and `#`. */
-export const R_GRANT_CLIENT_CLEAN: i32 = 3;
+export const F_CHECK_USER: i32 = 0x200;
+/** The same for the client id (not set for a %c grant). */
+export const F_CHECK_CLIENT: i32 = 0x400;
 /** Shape: any filter; run the program. */
 export const S_GENERIC: i32 = 0;
 /** Shape: literal text then "/#" (`public/#`). */
@@ -286,7 +288,8 @@ export class Acl {
       // Shape: recognised from the token kinds; the literal is the first token's.
       let shape = S_GENERIC;
       let flags = access == A_DENY ? 0xff : access;
-      let result = access == A_DENY ? R_DENY : R_GRANT;
+      const result = access == A_DENY ? R_DENY : R_GRANT;
+      if (result == R_GRANT) flags |= F_CHECK_USER | F_CHECK_CLIENT;
       // "/#" (an empty literal) stays generic: the direct shapes then never match an empty topic
       // by themselves, and only the generic path has to refuse it (hot.ts).
       if (count == 1 && k0 == T_LIT_HASH && len > 0) shape = S_PREFIX;
@@ -295,7 +298,7 @@ export class Acl {
         shape = S_VALUE_PREFIX; // the LIT_HASH has an empty literal: exactly "/#" follows the value
         const client = (code.get(prog + 3) & 7) == T_CLIENT;
         if (client) flags |= F_CLIENT;
-        if (result == R_GRANT) result = client ? R_GRANT_CLIENT_CLEAN : R_GRANT_USER_CLEAN;
+        flags &= ~(client ? F_CHECK_CLIENT : F_CHECK_USER);
       }
       rules[r] = <i32>key;
       rules[r + 1] = <i32>(key >> 32);

@@ -10,7 +10,7 @@
 // what can be computed once (acl.ts, RULE_BYTES); globals are read where they are needed (a
 // local copied up front is an instruction even on paths that never use it); word loads read past
 // short values without bounds checks (buf.ts, "Word loads past the end of a value").
-import { Acl, F_CLIENT, RESULT_SHIFT, RULE_BYTES, R_DENY, R_GRANT_CLIENT_CLEAN, R_GRANT_USER_CLEAN, SHAPE_MASK, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX } from "./acl";
+import { Acl, F_CHECK_CLIENT, F_CHECK_USER, F_CLIENT, RESULT_SHIFT, RULE_BYTES, R_DENY, R_GRANT, SHAPE_MASK, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX } from "./acl";
 import { hasWildcardAt, hasWildcardSlow, LOW_BYTES_NOT_BIT3, lowBytes, mayBeWild, NOT_BIT3, wildBits } from "./buf";
 import { matchFilter, sameBytes } from "./filter";
 import { lookupName } from "./names";
@@ -261,15 +261,14 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
       // The pattern decides. mosquitto refuses every pattern to a username or client id holding
       // `+` or `#` before trying them; as such a client ends up denied either way, the scan
       // (usually cheaper) goes first and the values are checked only when a pattern grants, and
-      // not when the grant proved them clean (R_GRANT_USER_CLEAN...).
-      const result = flags >> RESULT_SHIFT;
-      if (result == R_DENY) return Decision.Deny;
-      if (result != R_GRANT_USER_CLEAN) {
+      // not when the grant proved them clean (no F_CHECK_USER/F_CHECK_CLIENT).
+      if (flags < (R_GRANT << RESULT_SHIFT)) return Decision.Deny; // R_DENY (flags is never negative)
+      if (flags & F_CHECK_USER) {
         if (username !== null) {
           if (hasWildcardAt(username.ptr, <i32>username.len)) return Decision.Deny;
         }
       }
-      if (result != R_GRANT_CLIENT_CLEAN) {
+      if (flags & F_CHECK_CLIENT) {
         // hasWildcardAt(clientid) written out as statements (see above): client ids are often
         // 9 to 16 bytes, and this test runs on nearly every granted request.
         const cp = clientid.ptr;
