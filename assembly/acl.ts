@@ -106,12 +106,12 @@ export class Acl {
   anonEnd: i32 = 0;
   /**
    * Pattern rules by the topic's first byte: 256 pairs [start, end) of addresses into a list of
-   * rule record addresses, the pattern rules that can match a topic starting with that byte (in
-   * table order: deny rules first). See indexPatterns().
+   * copies of rule records (RULE_BYTES each), the pattern rules that can match a topic starting
+   * with that byte (in table order: deny rules first). See indexPatterns().
    */
   patByFirstPtr: usize = 0;
   private patByFirst: StaticArray<usize> = new StaticArray<usize>(1);
-  private patList: StaticArray<usize> = new StaticArray<usize>(1);
+  private patList: StaticArray<i32> = new StaticArray<i32>(1);
   /** Pattern rules: [patStart, patEnd). */
   patStart: i32 = 0;
   /** First non-deny pattern rule. */
@@ -321,7 +321,6 @@ export class Acl {
   // per topic, none for `other/x`). Order is kept, so deny rules stay first. Bytes no rule starts
   // with share the list of rules without a prefix.
   private indexPatterns(): void {
-    const base = this.rulesPtr;
     const ints = RULE_BYTES >> 2;
     const seen = new StaticArray<bool>(256);
     let distinct = 0;
@@ -344,7 +343,10 @@ export class Acl {
       const start = list.length;
       for (let i = this.patStart; i < this.patEnd; i++) {
         const r = i * ints;
-        if (all || this.rules[r + 2] == 0 || (b >= 0 && (this.rules[r] & 0xff) == b)) list.push(<i32>(base + <usize>(r << 2)));
+        if (all || this.rules[r + 2] == 0 || (b >= 0 && (this.rules[r] & 0xff) == b)) {
+          // The record itself, not its address: the check walks the list without a load per rule.
+          for (let k = 0; k < ints; k++) list.push(this.rules[r + k]);
+        }
       }
       for (let k = b < 0 ? 0 : b; k <= (b < 0 ? 255 : b); k++) {
         ranges[k * 2] = start;
@@ -352,7 +354,7 @@ export class Acl {
       }
     }
     const entries = list.finish();
-    this.patList = changetype<StaticArray<usize>>(entries);
+    this.patList = entries;
     const at = changetype<usize>(entries);
     const index = new StaticArray<usize>(512);
     for (let k = 0; k < 512; k++) index[k] = at + (<usize>ranges[k] << 2);
@@ -361,9 +363,10 @@ export class Acl {
   }
 }
 
-// At most this many list entries for the first-byte index of the patterns; beyond it (many
-// patterns without a literal first byte, times many first bytes) every byte gets all patterns.
-const MAX_PATTERN_INDEX: i32 = 1 << 16;
+// At most this many records in the lists of the first-byte index of the patterns (256 KiB);
+// beyond it (many patterns without a literal first byte, times many first bytes) every byte gets
+// all patterns.
+const MAX_PATTERN_INDEX: i32 = 1 << 13;
 
 // Group index of a raw rule's owner: users 0..n-1, anonymous n, patterns n+1.
 function groupOf(owner: i32, nUsers: i32): i32 {

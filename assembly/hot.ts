@@ -36,7 +36,7 @@ let arena: usize = 0;
 let anonRules: usize = 0;
 let anonRulesEnd: usize = 0;
 // A copy of Acl.patByFirst (per first byte of the topic, [start, end) of a list of pattern rule
-// addresses) at a fixed address: acl_check finds a range with the topic's first byte and a load
+// records) at a fixed address: acl_check finds a range with the topic's first byte and a load
 // whose constant offset is this address, where a table in the heap costs a global read and an add.
 const PAT_BY_FIRST_BYTES: i32 = 256 * 8;
 const PAT_BY_FIRST: usize = memory.data(PAT_BY_FIRST_BYTES);
@@ -229,7 +229,7 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
   end = load<usize>(range, PAT_BY_FIRST + 4);
   if (at < end) {
     do {
-      rec = load<usize>(at);
+      rec = at;
       if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
       const flags = load<i32>(rec, 16);
       if ((flags & access) == 0) continue;
@@ -284,7 +284,7 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
         } else if (hasWildcardSlow(cp, cn)) return Decision.Deny;
       }
       return Decision.Allow;
-    } while ((at += 4) < end);
+    } while ((at += RULE_BYTES) < end);
   }
   return Decision.Deny;
 }
