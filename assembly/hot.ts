@@ -189,16 +189,17 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
     if (<u32>access > 0xff) return acl_check(clientid, username, topic, access & 0xff);
   }
   const s = state;
-  if (s < STATE_PATTERNS) return <Decision>s;
   const tp = topic.ptr;
   const tlen = <i32>topic.len;
-  // The topic's first word for the rules' keys: bytes past a short topic included (a rule whose
-  // key is longer than the topic cannot match it, and the lengths are checked before a key
-  // counts as a match).
-  const w = load<u64>(tp);
   let rec: usize = 0;
   let end: usize = 0;
+  // One test on the path of a file of patterns only (the other states: a few more instructions).
   if (s != STATE_PATTERNS) {
+    if (s < STATE_PATTERNS) return <Decision>s;
+    // The topic's first word for the rules' keys: bytes past a short topic included (a rule whose
+    // key is longer than the topic cannot match it, and the lengths are checked before a key
+    // counts as a match).
+    const w = load<u64>(tp);
     if (username === null) {
       rec = anonRules;
       end = anonRulesEnd;
@@ -228,6 +229,7 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
   let at = load<usize>(range, PAT_BY_FIRST);
   end = load<usize>(range, PAT_BY_FIRST + 4);
   if (at < end) {
+    const w = load<u64>(tp); // as above
     do {
       rec = at;
       if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
