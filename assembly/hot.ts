@@ -4,9 +4,10 @@
 // under the interpreter. install() is the only writer, and keeps the Acl whose tables the
 // addresses point into alive.
 //
-// Under wasm3 every executed wasm instruction costs about as much as the next, entering a loop
-// pays the fuel metering's charge (as much as ~7 instructions), and so does every call: the code
-// below is written to execute few instructions for the common rule shapes. The rule records hold
+// Under wasm3 every executed wasm instruction costs about as much as the next (a copy between
+// locals included), a loop's back-edge pays the fuel metering's charge, and a call costs as much
+// as ~10 instructions: the code below is written to execute few instructions for the common rule
+// shapes (plain `if` statements rather than `&&` chains, whose `if (result)` blocks copy values). The rule records hold
 // what can be computed once (acl.ts, RULE_BYTES); globals are read where they are needed (a
 // local copied up front is an instruction even on paths that never use it); word loads read past
 // short values without bounds checks (buf.ts, "Word loads past the end of a value").
@@ -188,13 +189,13 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
     if (access == Access.Subscribe || access == Access.Unsubscribe) return Decision.Allow;
     if (<u32>access > 0xff) return acl_check(clientid, username, topic, access & 0xff);
   }
-  const s = state;
   const tp = topic.ptr;
   const tlen = <i32>topic.len;
   let rec: usize = 0;
   let end: usize = 0;
   // One test on the path of a file of patterns only (the other states: a few more instructions).
-  if (s != STATE_PATTERNS) {
+  if (state != STATE_PATTERNS) {
+    const s = state; // read again rather than kept from the test: a copy would cost on every check
     if (s < STATE_PATTERNS) return <Decision>s;
     // The topic's first word for the rules' keys: bytes past a short topic included (a rule whose
     // key is longer than the topic cannot match it, and the lengths are checked before a key
