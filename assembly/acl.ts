@@ -29,7 +29,7 @@ const A_WRITE: i32 = 2;
  *   0  u64  key    the first min(len, 8) literal bytes every matching topic starts with
  *   8  u64  mask   keeps those bytes of a topic's first word (0: no literal prefix)
  *  16  i32  flags  access bits (a deny rule has all of them: it applies to every access) |
- *                  F_CLIENT | F_CHECK_USER | F_CHECK_CLIENT | shape << SHAPE_SHIFT |
+ *                  F_CLIENT | F_CHECK_USER | F_CHECK_CLIENT | F_DENY | shape << SHAPE_SHIFT |
  *                  the rule's result << RESULT_SHIFT
  *  20  i32  len    length of the filter's leading literal
  *  24  i32  off    its offset in the byte arena (read only for literals longer than 8 bytes)
@@ -42,12 +42,15 @@ const A_WRITE: i32 = 2;
 export const RULE_BYTES: i32 = 32;
 /** Flag (S_VALUE_PREFIX): the substituted value is the client id (%c), not the username. */
 export const F_CLIENT: i32 = 0x100;
-/** Position of the shape (3 bits) in the flags word. */
-export const SHAPE_SHIFT: i32 = 12;
+/**
+ * Position of the shape (3 bits) in the flags word: the third byte, which holds nothing else, so
+ * hot.ts reads the shape with a byte load (flags byte 2 = record byte 18).
+ */
+export const SHAPE_SHIFT: i32 = 16;
 /** The shape's bits, once shifted down. */
 export const SHAPE_MASK: i32 = 7;
 /** Position of the result (the top bits) in the flags word: what a match of the rule decides. */
-export const RESULT_SHIFT: i32 = 16;
+export const RESULT_SHIFT: i32 = 24;
 /** Result: deny. */
 export const R_DENY: i32 = 0;
 /** Result: grant. */
@@ -60,6 +63,8 @@ export const R_GRANT: i32 = 1;
 export const F_CHECK_USER: i32 = 0x200;
 /** The same for the client id (not set for a %c grant). */
 export const F_CHECK_CLIENT: i32 = 0x400;
+/** Flag of a deny rule (its result is R_DENY): one bit test decides with F_CHECK_USER's. */
+export const F_DENY: i32 = 0x800;
 /** Shape: any filter; run the program. */
 export const S_GENERIC: i32 = 0;
 /** Shape: literal text then "/#" (`public/#`). */
@@ -289,7 +294,7 @@ export class Acl {
       let shape = S_GENERIC;
       let flags = access == A_DENY ? 0xff : access;
       const result = access == A_DENY ? R_DENY : R_GRANT;
-      if (result == R_GRANT) flags |= F_CHECK_USER | F_CHECK_CLIENT;
+      flags |= result == R_GRANT ? F_CHECK_USER | F_CHECK_CLIENT : F_DENY;
       // "/#" (an empty literal) stays generic: the direct shapes then never match an empty topic
       // by themselves, and only the generic path has to refuse it (hot.ts).
       if (count == 1 && k0 == T_LIT_HASH && len > 0) shape = S_PREFIX;
