@@ -110,9 +110,9 @@ export class Acl {
   /** End of the anonymous rules. */
   anonEnd: i32 = 0;
   /**
-   * Pattern rules by the topic's first byte: 256 pairs [start, end) of addresses into a list of
-   * copies of rule records (RULE_BYTES each), the pattern rules that can match a topic starting
-   * with that byte (in table order: deny rules first). See indexPatterns().
+   * Pattern rules by the topic's first byte: 256 addresses of lists of copies of rule records
+   * (RULE_BYTES each), the pattern rules that can match a topic starting with that byte (in table
+   * order: deny rules first), each list ended by a record whose flags are 0. See indexPatterns().
    */
   patByFirstPtr: usize = 0;
   private patByFirst: StaticArray<usize> = new StaticArray<usize>(1);
@@ -341,7 +341,7 @@ export class Acl {
     }
     const all = distinct * open > MAX_PATTERN_INDEX;
     const list = new IntBuf();
-    const ranges = new StaticArray<i32>(512);
+    const starts = new StaticArray<i32>(256);
     // -1: the shared list (rules without a prefix, or every rule when `all`).
     for (let b = -1; b < 256; b++) {
       if (b >= 0 && (all || !seen[b])) continue;
@@ -353,16 +353,15 @@ export class Acl {
           for (let k = 0; k < ints; k++) list.push(this.rules[r + k]);
         }
       }
-      for (let k = b < 0 ? 0 : b; k <= (b < 0 ? 255 : b); k++) {
-        ranges[k * 2] = start;
-        ranges[k * 2 + 1] = list.length;
-      }
+      // The end: a record whose flags are 0 (every rule's flags hold an access bit).
+      for (let k = 0; k < ints; k++) list.push(0);
+      for (let k = b < 0 ? 0 : b; k <= (b < 0 ? 255 : b); k++) starts[k] = start;
     }
     const entries = list.finish();
     this.patList = entries;
     const at = changetype<usize>(entries);
-    const index = new StaticArray<usize>(512);
-    for (let k = 0; k < 512; k++) index[k] = at + (<usize>ranges[k] << 2);
+    const index = new StaticArray<usize>(256);
+    for (let k = 0; k < 256; k++) index[k] = at + (<usize>starts[k] << 2);
     this.patByFirst = index;
     this.patByFirstPtr = changetype<usize>(index);
   }
