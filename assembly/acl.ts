@@ -29,7 +29,8 @@ const A_WRITE: i32 = 2;
  *   0  u64  key    the first min(len, 8) literal bytes every matching topic starts with
  *   8  u64  mask   keeps those bytes of a topic's first word (0: no literal prefix)
  *  16  i32  flags  access bits (a deny rule has all of them: it applies to every access) |
- *                  F_CLIENT | shape << SHAPE_SHIFT | the rule's result << RESULT_SHIFT
+ *                  F_CLIENT | F_CHECK_USER | F_CHECK_CLIENT | F_DENY | shape << SHAPE_SHIFT |
+ *                  the rule's result << RESULT_SHIFT
  *  20  i32  len    length of the filter's leading literal
  *  24  i32  off    its offset in the byte arena (read only for literals longer than 8 bytes)
  *  28  i32  prog   the filter's program index in the code table (S_GENERIC only)
@@ -41,23 +42,29 @@ const A_WRITE: i32 = 2;
 export const RULE_BYTES: i32 = 32;
 /** Flag (S_VALUE_PREFIX): the substituted value is the client id (%c), not the username. */
 export const F_CLIENT: i32 = 0x100;
-/** Position of the shape (3 bits) in the flags word. */
-export const SHAPE_SHIFT: i32 = 12;
+/**
+ * Position of the shape (3 bits) in the flags word: the third byte, which holds nothing else, so
+ * hot.ts reads the shape with a byte load (flags byte 2 = record byte 18).
+ */
+export const SHAPE_SHIFT: i32 = 16;
 /** The shape's bits, once shifted down. */
 export const SHAPE_MASK: i32 = 7;
 /** Position of the result (the top bits) in the flags word: what a match of the rule decides. */
-export const RESULT_SHIFT: i32 = 16;
+export const RESULT_SHIFT: i32 = 24;
 /** Result: deny. */
 export const R_DENY: i32 = 0;
 /** Result: grant. */
 export const R_GRANT: i32 = 1;
 /**
- * Result: grant by a pattern whose %u value matched; hot.ts matches a value only when it holds
- * no `+` or `#`, so the CVE-2017-7650 test of the username can be skipped.
+ * Flag of a grant: a pattern granting by it must check that the username holds no `+` or `#`
+ * (CVE-2017-7650, see hot.ts). Not set when a %u value match proves it (hot.ts matches a value
+ * only when it holds neither); meaningless for `topic` rules.
  */
-export const R_GRANT_USER_CLEAN: i32 = 2;
-/** Result: the same for a %c value, proving the client id free of `+` and `#`. */
-export const R_GRANT_CLIENT_CLEAN: i32 = 3;
+export const F_CHECK_USER: i32 = 0x200;
+/** The same for the client id (not set for a %c grant). */
+export const F_CHECK_CLIENT: i32 = 0x400;
+/** Flag of a deny rule (its result is R_DENY): one bit test decides with F_CHECK_USER's. */
+export const F_DENY: i32 = 0x800;
 /** Shape: any filter; run the program. */
 export const S_GENERIC: i32 = 0;
 /** Shape: literal text then "/#" (`public/#`). */
@@ -103,13 +110,13 @@ export class Acl {
   /** End of the anonymous rules. */
   anonEnd: i32 = 0;
   /**
-   * Pattern rules by the topic's first byte: 256 pairs [start, end) of addresses into a list of
-   * rule record addresses, the pattern rules that can match a topic starting with that byte (in
-   * table order: deny rules first). See indexPatterns().
+   * Pattern rules by the topic's first byte: 256 addresses of lists of copies of rule records
+   * (RULE_BYTES each), the pattern rules that can match a topic starting with that byte (in table
+   * order: deny rules first), each list ended by a record whose flags are 0. See indexPatterns().
    */
   patByFirstPtr: usize = 0;
   private patByFirst: StaticArray<usize> = new StaticArray<usize>(1);
-  private patList: StaticArray<usize> = new StaticArray<usize>(1);
+  private patList: StaticArray<i32> = new StaticArray<i32>(1);
   /** Pattern rules: [patStart, patEnd). */
   patStart: i32 = 0;
   /** First non-deny pattern rule. */
@@ -286,7 +293,8 @@ export class Acl {
       // Shape: recognised from the token kinds; the literal is the first token's.
       let shape = S_GENERIC;
       let flags = access == A_DENY ? 0xff : access;
-      let result = access == A_DENY ? R_DENY : R_GRANT;
+      const result = access == A_DENY ? R_DENY : R_GRANT;
+      flags |= result == R_GRANT ? F_CHECK_USER | F_CHECK_CLIENT : F_DENY;
       // "/#" (an empty literal) stays generic: the direct shapes then never match an empty topic
       // by themselves, and only the generic path has to refuse it (hot.ts).
       if (count == 1 && k0 == T_LIT_HASH && len > 0) shape = S_PREFIX;
@@ -295,7 +303,7 @@ export class Acl {
         shape = S_VALUE_PREFIX; // the LIT_HASH has an empty literal: exactly "/#" follows the value
         const client = (code.get(prog + 3) & 7) == T_CLIENT;
         if (client) flags |= F_CLIENT;
-        if (result == R_GRANT) result = client ? R_GRANT_CLIENT_CLEAN : R_GRANT_USER_CLEAN;
+        flags &= ~(client ? F_CHECK_CLIENT : F_CHECK_USER);
       }
       rules[r] = <i32>key;
       rules[r + 1] = <i32>(key >> 32);
@@ -318,7 +326,6 @@ export class Acl {
   // per topic, none for `other/x`). Order is kept, so deny rules stay first. Bytes no rule starts
   // with share the list of rules without a prefix.
   private indexPatterns(): void {
-    const base = this.rulesPtr;
     const ints = RULE_BYTES >> 2;
     const seen = new StaticArray<bool>(256);
     let distinct = 0;
@@ -334,33 +341,36 @@ export class Acl {
     }
     const all = distinct * open > MAX_PATTERN_INDEX;
     const list = new IntBuf();
-    const ranges = new StaticArray<i32>(512);
+    const starts = new StaticArray<i32>(256);
     // -1: the shared list (rules without a prefix, or every rule when `all`).
     for (let b = -1; b < 256; b++) {
       if (b >= 0 && (all || !seen[b])) continue;
       const start = list.length;
       for (let i = this.patStart; i < this.patEnd; i++) {
         const r = i * ints;
-        if (all || this.rules[r + 2] == 0 || (b >= 0 && (this.rules[r] & 0xff) == b)) list.push(<i32>(base + <usize>(r << 2)));
+        if (all || this.rules[r + 2] == 0 || (b >= 0 && (this.rules[r] & 0xff) == b)) {
+          // The record itself, not its address: the check walks the list without a load per rule.
+          for (let k = 0; k < ints; k++) list.push(this.rules[r + k]);
+        }
       }
-      for (let k = b < 0 ? 0 : b; k <= (b < 0 ? 255 : b); k++) {
-        ranges[k * 2] = start;
-        ranges[k * 2 + 1] = list.length;
-      }
+      // The end: a record whose flags are 0 (every rule's flags hold an access bit).
+      for (let k = 0; k < ints; k++) list.push(0);
+      for (let k = b < 0 ? 0 : b; k <= (b < 0 ? 255 : b); k++) starts[k] = start;
     }
     const entries = list.finish();
-    this.patList = changetype<StaticArray<usize>>(entries);
+    this.patList = entries;
     const at = changetype<usize>(entries);
-    const index = new StaticArray<usize>(512);
-    for (let k = 0; k < 512; k++) index[k] = at + (<usize>ranges[k] << 2);
+    const index = new StaticArray<usize>(256);
+    for (let k = 0; k < 256; k++) index[k] = at + (<usize>starts[k] << 2);
     this.patByFirst = index;
     this.patByFirstPtr = changetype<usize>(index);
   }
 }
 
-// At most this many list entries for the first-byte index of the patterns; beyond it (many
-// patterns without a literal first byte, times many first bytes) every byte gets all patterns.
-const MAX_PATTERN_INDEX: i32 = 1 << 16;
+// At most this many records in the lists of the first-byte index of the patterns (256 KiB);
+// beyond it (many patterns without a literal first byte, times many first bytes) every byte gets
+// all patterns.
+const MAX_PATTERN_INDEX: i32 = 1 << 13;
 
 // Group index of a raw rule's owner: users 0..n-1, anonymous n, patterns n+1.
 function groupOf(owner: i32, nUsers: i32): i32 {

@@ -123,12 +123,13 @@ const LOW_BYTES: usize = memory.data<u64>([
 // @ts-ignore: decorator
 @inline
 export function lowBytes(n: i32): u64 {
-  return load<u64>(LOW_BYTES + (<usize>n << 3));
+  return load<u64>(<usize>n << 3, LOW_BYTES); // the table's address as the load's constant offset: no add
 }
 
 const ONES: u64 = 0x0101010101010101;
 const HIGHS: u64 = 0x8080808080808080;
-const NOT_BIT3: u64 = 0xf7f7f7f7f7f7f7f7;
+/** Every byte without bit 3 (wildBits' first step). */
+export const NOT_BIT3: u64 = 0xf7f7f7f7f7f7f7f7;
 const HASHES: u64 = 0x2323232323232323;
 
 // Non-zero when a byte of `w` is `+` (0x2b) or `#` (0x23): exactly the two bytes that read 0x23
@@ -141,22 +142,48 @@ export function wildBits(w: u64): u64 {
   return (x - ONES) & ~x & HIGHS;
 }
 
+/** lowBytes(n) & NOT_BIT3 for n = 0..8 (u64 each): keeps a value's bytes for mayBeWild. */
+// prettier-ignore
+export const LOW_BYTES_NOT_BIT3: usize = memory.data<u64>([
+  0x0, 0xf7, 0xf7f7, 0xf7f7f7, 0xf7f7f7f7, 0xf7f7f7f7f7, 0xf7f7f7f7f7f7, 0xf7f7f7f7f7f7f7, 0xf7f7f7f7f7f7f7f7,
+]);
+
+/**
+ * Non-zero when the bytes of `w` that `maskNotBit3` keeps (a LOW_BYTES_NOT_BIT3 entry or
+ * NOT_BIT3) may hold `+` or `#`: exact for ASCII, a false alarm possible from byte 0x80 on (the
+ * high bit is not looked at); hasWildcardSlow then decides.
+ */
+// @ts-ignore: decorator
+@inline
+export function mayBeWild(w: u64, maskNotBit3: u64): u64 {
+  return (((w & maskNotBit3) ^ HASHES) - ONES) & HIGHS;
+}
+
 /**
  * True when the `n` bytes at `p` contain `+` or `#`. Values up to 16 bytes (most usernames and
- * client ids) take one or two word loads and no loop: under the interpreter every loop
- * iteration also pays the fuel metering's charge. From 9 to 16 bytes the two words overlap
- * instead of masking the second. `p` must have 8 readable bytes past its end (see "Word loads
- * past the end of a value" above).
+ * client ids) take one or two word loads and no loop (from 9 bytes on, the second word is the
+ * one ending the value, overlapping the first). The word test is exact for ASCII but also fires
+ * for a byte 0x80 + 0x23 or 0x80 + 0x2b (it does not look at the byte's high bit, which saves two
+ * instructions per word); only then is the exact test (a call) run. `p` must have 8 readable
+ * bytes past its end (see "Word loads past the end of a value" above).
  */
 // @ts-ignore: decorator
 @inline
 export function hasWildcardAt(p: usize, n: i32): bool {
-  if (n <= 8) return wildBits(load<u64>(p) & lowBytes(n)) != 0;
-  if (n <= 16) return (wildBits(load<u64>(p)) | wildBits(load<u64>(p + <usize>(n - 8)))) != 0;
+  if (n <= 8) {
+    if (mayBeWild(load<u64>(p), load<u64>(<usize>n << 3, LOW_BYTES_NOT_BIT3))) return hasWildcardSlow(p, n);
+    return false;
+  }
+  if (n <= 16) {
+    const x = (load<u64>(p) & NOT_BIT3) ^ HASHES;
+    const y = (load<u64>(p + <usize>(n - 8)) & NOT_BIT3) ^ HASHES;
+    if (((x - ONES) | (y - ONES)) & HIGHS) return hasWildcardSlow(p, n);
+    return false;
+  }
   return hasWildcardSlow(p, n);
 }
 
-/** hasWildcardAt for values longer than 16 bytes: words, then bytes. */
+/** hasWildcardAt's exact test, for any length: words, then bytes (a call: rarely needed). */
 export function hasWildcardSlow(p: usize, n: i32): bool {
   while (n >= 8) {
     if (wildBits(load<u64>(p))) return true;

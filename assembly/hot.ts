@@ -4,14 +4,15 @@
 // under the interpreter. install() is the only writer, and keeps the Acl whose tables the
 // addresses point into alive.
 //
-// Under wasm3 every executed wasm instruction costs about as much as the next, entering a loop
-// pays the fuel metering's charge (as much as ~7 instructions), and so does every call: the code
-// below is written to execute few instructions for the common rule shapes. The rule records hold
+// Under wasm3 every executed wasm instruction costs about as much as the next (a copy between
+// locals included), a loop's back-edge pays the fuel metering's charge, and a call costs as much
+// as ~10 instructions: the code below is written to execute few instructions for the common rule
+// shapes (plain `if` statements rather than `&&` chains, whose `if (result)` blocks copy values). The rule records hold
 // what can be computed once (acl.ts, RULE_BYTES); globals are read where they are needed (a
 // local copied up front is an instruction even on paths that never use it); word loads read past
 // short values without bounds checks (buf.ts, "Word loads past the end of a value").
-import { Acl, F_CLIENT, RESULT_SHIFT, RULE_BYTES, R_DENY, R_GRANT_CLIENT_CLEAN, R_GRANT_USER_CLEAN, SHAPE_MASK, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX } from "./acl";
-import { hasWildcardAt, hasWildcardSlow, lowBytes, wildBits } from "./buf";
+import { Acl, F_CHECK_CLIENT, F_CHECK_USER, F_CLIENT, F_DENY, RESULT_SHIFT, RULE_BYTES, SHAPE_MASK, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX } from "./acl";
+import { hasWildcardAt, hasWildcardSlow, LOW_BYTES_NOT_BIT3, lowBytes, mayBeWild, NOT_BIT3, wildBits } from "./buf";
 import { matchFilter, sameBytes } from "./filter";
 import { lookupName } from "./names";
 import { Access, Decision, Str } from "../sdk/assembly";
@@ -23,7 +24,8 @@ const C_DOLLAR: u32 = 0x24;
 // acl_check's answers as they stand.
 const STATE_UNLOADED: i32 = Decision.Deny; // no configuration: deny
 const STATE_NO_ACL: i32 = Decision.Allow;   // no acl_file: allow, as mosquitto does
-const STATE_ACL: i32 = 3;                   // check the installed acl_file
+const STATE_PATTERNS: i32 = 3;              // check the installed acl_file, which has only patterns
+const STATE_RULES: i32 = 4;                 // check the installed acl_file: topic rules, then patterns
 let state: i32 = STATE_UNLOADED;
 
 // Never read on the hot path: only keeps the tables alive for the garbage collector.
@@ -34,8 +36,11 @@ let code: usize = 0;
 let arena: usize = 0;
 let anonRules: usize = 0;
 let anonRulesEnd: usize = 0;
-// Acl.patByFirstPtr: per first byte of the topic, [start, end) of a list of pattern rule addresses.
-let patByFirst: usize = 0;
+// A copy of Acl.patByFirst (per first byte of the topic, the address of a list of pattern rule
+// records) at a fixed address: acl_check finds a list with the topic's first byte and a load
+// whose constant offset is this address, where a table in the heap costs a global read and an add.
+const PAT_BY_FIRST_BYTES: i32 = 256 * 4;
+const PAT_BY_FIRST: usize = memory.data(PAT_BY_FIRST_BYTES);
 // The `user` name table (names.ts); userCount 0 when no user has a rule.
 let userCount: i32 = 0;
 let userSlots: usize = 0;
@@ -46,7 +51,8 @@ let userArena: usize = 0;
 
 /** Points the hot path at `acl`'s tables: acl_check enforces them from now on. */
 export function install(acl: Acl): void {
-  state = STATE_ACL;
+  // A file of patterns only (like P) skips the per-client rule lookup with the state test.
+  state = acl.anonEnd > acl.anonStart || acl.userCount != 0 ? STATE_RULES : STATE_PATTERNS;
   installed = acl;
   const r = acl.rulesPtr;
   rules = r;
@@ -54,7 +60,7 @@ export function install(acl: Acl): void {
   arena = acl.arenaPtr;
   anonRules = r + <usize>acl.anonStart * RULE_BYTES;
   anonRulesEnd = r + <usize>acl.anonEnd * RULE_BYTES;
-  patByFirst = acl.patByFirstPtr;
+  memory.copy(PAT_BY_FIRST, acl.patByFirstPtr, PAT_BY_FIRST_BYTES);
   const u = acl.users;
   userCount = acl.userCount;
   userSlots = u.slotsPtr;
@@ -75,7 +81,7 @@ export function uninstall(): void {
   state = STATE_UNLOADED;
   installed = null;
   rules = code = arena = 0;
-  anonRules = anonRulesEnd = patByFirst = 0;
+  anonRules = anonRulesEnd = 0;
   userCount = 0;
 }
 
@@ -157,25 +163,10 @@ function ruleMatches(rec: usize, flags: i32, tp: usize, tlen: i32, user: Str | n
   return matchFilter(code + (<usize>load<i32>(rec, 28) << 2), arena, tp, tlen, topicDollar, user, client);
 }
 
-// True when the pattern rule at `rec` matches the topic for this access.
-// @ts-ignore: decorator
-@inline
-function patternApplies(rec: usize, w: u64, access: i32, tp: usize, tlen: i32, user: Str | null, client: Str): bool {
-  if ((w & load<u64>(rec, 8)) != load<u64>(rec)) return false;
-  const flags = load<i32>(rec, 16);
-  return (flags & access) != 0 && ruleMatches(rec, flags, tp, tlen, user, client);
-}
-
-// Result of a pattern that matched: mosquitto refuses every pattern to a username or client id
-// holding `+` or `#` before trying them; as such a client ends up denied either way, the scan
-// (usually cheaper) goes first and the values are checked only when a pattern grants, and not
-// when the grant proved them clean (R_GRANT_USER_CLEAN...).
-// @ts-ignore: decorator
-@inline
-function patternDecision(result: i32, user: Str | null, client: Str): bool {
-  if (result == R_DENY) return false;
-  if (result != R_GRANT_USER_CLEAN && user !== null && hasWildcardAt(user.ptr, <i32>user.len)) return false;
-  return result == R_GRANT_CLIENT_CLEAN || !hasWildcardAt(client.ptr, <i32>client.len);
+// ruleMatches for the pattern shapes acl_check does not match itself (a call: they are rarer,
+// and their byte loops or token programs cost more than the call anyway).
+function patternMatches(rec: usize, flags: i32, tp: usize, tlen: i32, user: Str | null, client: Str): bool {
+  return ruleMatches(rec, flags, tp, tlen, user, client);
 }
 
 /**
@@ -198,50 +189,107 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
     if (access == Access.Subscribe || access == Access.Unsubscribe) return Decision.Allow;
     if (<u32>access > 0xff) return acl_check(clientid, username, topic, access & 0xff);
   }
-  const s = state;
-  if (s != STATE_ACL) return <Decision>s;
   const tp = topic.ptr;
   const tlen = <i32>topic.len;
-  // The topic's first word for the rules' keys: bytes past a short topic included (a rule whose
-  // key is longer than the topic cannot match it, and the lengths are checked before a key
-  // counts as a match).
-  const w = load<u64>(tp);
   let rec: usize = 0;
   let end: usize = 0;
-  if (username === null) {
-    rec = anonRules;
-    end = anonRulesEnd;
-  } else if (userCount != 0) {
-    const e = lookupName(userSlots, userMask, userEntries, userStride, userArena, username.ptr, <i32>username.len);
-    if (e != 0) {
-      rec = rules + <usize>load<i32>(e) * RULE_BYTES;
-      end = rules + <usize>load<i32>(e, 8) * RULE_BYTES;
+  // One test on the path of a file of patterns only (the other states: a few more instructions).
+  if (state != STATE_PATTERNS) {
+    const s = state; // read again rather than kept from the test: a copy would cost on every check
+    if (s < STATE_PATTERNS) return <Decision>s;
+    // The topic's first word for the rules' keys: bytes past a short topic included (a rule whose
+    // key is longer than the topic cannot match it, and the lengths are checked before a key
+    // counts as a match).
+    const w = load<u64>(tp);
+    if (username === null) {
+      rec = anonRules;
+      end = anonRulesEnd;
+    } else if (userCount != 0) {
+      const e = lookupName(userSlots, userMask, userEntries, userStride, userArena, username.ptr, <i32>username.len);
+      if (e != 0) {
+        rec = rules + <usize>load<i32>(e) * RULE_BYTES;
+        end = rules + <usize>load<i32>(e, 8) * RULE_BYTES;
+      }
+    }
+    if (rec < end) {
+      do {
+        if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
+        const flags = load<i32>(rec, 16);
+        if ((flags & access) == 0) continue;
+        if (ruleMatches(rec, flags, tp, tlen, null, null)) return <Decision>(flags >> RESULT_SHIFT); // R_DENY, R_GRANT
+      } while ((rec += RULE_BYTES) < end);
     }
   }
-  // The loops test their condition at the bottom: entering a wasm `loop` costs a fuel charge even
-  // when the body is skipped, so an empty range never enters one.
-  if (rec < end) {
+  // Only the patterns that can match a topic starting with this byte (with P: at most one). The
+  // common shapes are matched right here, as plain tests that skip to the next candidate: the
+  // same tests as ruleMatches', but written as statements they compile to plain branches where
+  // `a && b` chains and inlined helpers returning a value compile to `if (result)` blocks and
+  // copies into their result slots (each one more interpreted instruction). The loop is charged
+  // only when it loops back, so the first candidate is as cheap inside it as outside.
+  // The list ends with a record whose flags are 0: testing for it costs less than a range's end
+  // kept in a local, and an empty list costs one test.
+  let at = load<usize>(<usize>load<u8>(tp) << 2, PAT_BY_FIRST);
+  if (load<i32>(at, 16) != 0) {
+    const w = load<u64>(tp); // as above
     do {
+      rec = at;
       if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
       const flags = load<i32>(rec, 16);
-      if ((flags & access) == 0) continue;
-      if (ruleMatches(rec, flags, tp, tlen, null, null)) return <Decision>(flags >> RESULT_SHIFT); // R_DENY, R_GRANT
-    } while ((rec += RULE_BYTES) < end);
-  }
-  // Only the patterns that can match a topic starting with this byte.
-  const range = patByFirst + ((<usize>w & 0xff) << 3);
-  let at = load<usize>(range);
-  end = load<usize>(range, 4);
-  if (at < end) {
-    // The first candidate outside the loop: usually the only one, and then no loop charge.
-    rec = load<usize>(at);
-    if (patternApplies(rec, w, access, tp, tlen, username, clientid)) return <Decision>patternDecision(load<i32>(rec, 16) >> RESULT_SHIFT, username, clientid);
-    if ((at += 4) < end) {
-      do {
-        rec = load<usize>(at);
-        if (patternApplies(rec, w, access, tp, tlen, username, clientid)) return <Decision>patternDecision(load<i32>(rec, 16) >> RESULT_SHIFT, username, clientid);
-      } while ((at += 4) < end);
-    }
+      // Nested rather than `continue`: a test that skips costs an `eqz` more than one that enters.
+      if ((flags & access) != 0) {
+        // The shape has a byte of its own (SHAPE_SHIFT): a byte load where a mask would need a copy.
+        if (<i32>load<u8>(rec, 16 + (SHAPE_SHIFT >> 3)) == S_VALUE_PREFIX) {
+          // L/%u/# or L/%c/# with L up to 8 bytes, which the key test compared: the value must
+          // follow it, hold no `+`/`#` (sameCleanValue explains why) and end the topic or a level.
+          const v = flags & F_CLIENT ? clientid : username;
+          if (v === null) continue;
+          const vlen = <i32>v.len;
+          if (vlen <= 8) {
+            const len = load<i32>(rec, 20);
+            const n = len + vlen;
+            if (tlen < n) continue;
+            const vp = v.ptr;
+            const x = load<u64>(vp);
+            if (((x ^ load<u64>(tp + <usize>len)) & lowBytes(vlen)) != 0) continue;
+            if (mayBeWild(x, load<u64>(<usize>vlen << 3, LOW_BYTES_NOT_BIT3)) != 0) {
+              if (hasWildcardSlow(vp, vlen)) continue;
+            }
+            if ((tlen != n) & (<u32>load<u8>(tp + <usize>n) != C_SLASH)) continue; // n <= tlen: the byte is readable
+          } else if (!patternMatches(rec, flags, tp, tlen, username, clientid)) continue;
+        } else if (<i32>load<u8>(rec, 16 + (SHAPE_SHIFT >> 3)) == S_PREFIX) {
+          // L/# with L up to 8 bytes: L is the whole topic or a level of it.
+          const len = load<i32>(rec, 20);
+          if (tlen < len) continue;
+          if ((tlen != len) & (<u32>load<u8>(tp + <usize>len) != C_SLASH)) continue;
+        } else if (!patternMatches(rec, flags, tp, tlen, username, clientid)) continue;
+        // The pattern decides. mosquitto refuses every pattern to a username or client id holding
+        // `+` or `#` before trying them; as such a client ends up denied either way, the scan
+        // (usually cheaper) goes first and the values are checked only when a pattern grants, and
+        // not when the grant proved them clean (no F_CHECK_USER/F_CHECK_CLIENT).
+        if (flags & (F_DENY | F_CHECK_USER)) { // one test on the path of a %u grant
+          if (flags & F_DENY) return Decision.Deny;
+          if (username !== null) {
+            if (hasWildcardAt(username.ptr, <i32>username.len)) return Decision.Deny;
+          }
+        }
+        if (flags & F_CHECK_CLIENT) {
+          // hasWildcardAt(clientid) written out as statements (see above): client ids are often
+          // 9 to 16 bytes, and this test runs on nearly every granted request.
+          const cp = clientid.ptr;
+          const cn = <i32>clientid.len;
+          if (cn <= 8) {
+            if (mayBeWild(load<u64>(cp), load<u64>(<usize>cn << 3, LOW_BYTES_NOT_BIT3)) != 0) {
+              if (hasWildcardSlow(cp, cn)) return Decision.Deny;
+            }
+          } else if (cn <= 16) {
+            if ((mayBeWild(load<u64>(cp), NOT_BIT3) | mayBeWild(load<u64>(cp + <usize>(cn - 8)), NOT_BIT3)) != 0) {
+              if (hasWildcardSlow(cp, cn)) return Decision.Deny;
+            }
+          } else if (hasWildcardSlow(cp, cn)) return Decision.Deny;
+        }
+        return Decision.Allow;
+      }
+    } while (load<i32>((at += RULE_BYTES), 16) != 0);
   }
   return Decision.Deny;
 }
