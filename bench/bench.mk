@@ -6,7 +6,8 @@
 #                      docs/benchmarks.svg. Several minutes.
 #   make bench BENCH_ARGS="--rounds 5 --msgs 400000 --cg-msgs 20000 --skip broker-callgrind"
 #                      (an example; defaults and all flags: parseArgs in bench/run.ts)
-.PHONY: bench bench-quick bench-tools
+#   make bench-ir      callgrind Ir per call for the in-process configurations (exact, ~1 min)
+.PHONY: bench bench-quick bench-tools bench-ir
 
 DEFAULT_POLICY_WASM ?= $(BUILD)/policies/default.wasm
 BENCH_DIR      := $(BUILD)/bench
@@ -67,3 +68,6 @@ bench-quick: $(BENCH_INPROC) $(BENCH_NATIVE) $(BENCH_DATA) $(BENCH_EXAMPLE_WASM)
 bench: bench-tools $(PLUGIN_SO) $(DEFAULT_POLICY_WASM) $(BENCH_EXAMPLE_WASM) $(HOST_JS)
 	node $(BUILD)/js/bench/run.js --build $(BUILD) --plugin $(PLUGIN_SO) \
 		--default-wasm $(DEFAULT_POLICY_WASM) --example-wasm $(BENCH_EXAMPLE_WASM) $(BENCH_ARGS)
+
+bench-ir: bench-tools $(PLUGIN_SO) $(DEFAULT_POLICY_WASM) $(BENCH_EXAMPLE_WASM)
+	@bench/ir_table.sh $(BUILD)

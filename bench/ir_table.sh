@@ -1,0 +1,39 @@
+#!/bin/sh
+# make bench-ir: callgrind instructions (Ir) per call for the in-process harness, the exact and
+# repeatable view of the hot path (docs/BENCHMARKS.md, "This round"). Ir per acl_check include
+# the harness loop (~22 Ir); the last line is the whole process's Ir for loading the default
+# policy module alone (read, gate, metering, wasm3 load, start).
+# Usage: ir_table.sh BUILD_DIR [DATA_DIR]   BUILD_DIR: a checkout's build/ after `make all
+# bench-tools`; DATA_DIR: policy P's files (default BUILD_DIR/bench/data), so two checkouts can be
+# compared on the same data.
+set -eu
+b=$1
+data=${2:-$b/bench/data}
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+# name, then the harness options for one configuration: prints "name Ir-per-call".
+ir() {
+	name=$1
+	shift
+	valgrind --tool=callgrind --collect-atstart=no --toggle-collect=inproc_measured \
+		--callgrind-out-file="$out" "$b/bench/inproc" -l x --callgrind --acl-calls 12000 --auth-calls 0 \
+		-o wasm_timeout_ms=3600000 "$@" "$b/mosquitto_wasm_auth.so" >/dev/null 2>&1
+	echo "$name $(($(sed -n 's/^totals: *//p' "$out") / 12000))"
+}
+
+default="-o wasm_module=$b/policies/default.wasm --acl-file-subscribe -o acl_file=$data/acl -o password_file=$data/passwd"
+users="-o wasm_module=$b/examples/static-users.wasm -o password_file=$data/passwd -o wasm_acl_cache=off"
+ir allow_all --no-verify -o wasm_module="$b/bench/allow-all.wasm"
+# shellcheck disable=SC2086 # the option lists are split on purpose
+{
+	ir default_mix $default -o wasm_acl_cache=off
+	ir default_L $default -o wasm_acl_cache=off --load-pair
+	ir default_cache_hit $default -o wasm_acl_cache=on
+	ir static_users_mix $users
+	ir static_users_L $users --load-pair
+}
+ir policy_p_mix -o wasm_module="$b/bench/policy-p.wasm" -o password_file="$data/passwd"
+valgrind --tool=callgrind --callgrind-out-file="$out" "$b/bench/inproc" -l x --acl-calls 0 --auth-calls 0 \
+	-o wasm_module="$b/policies/default.wasm" "$b/mosquitto_wasm_auth.so" >/dev/null 2>&1
+echo "init_default_module_process $(sed -n 's/^totals: *//p' "$out")"
