@@ -12,7 +12,7 @@
 // local copied up front is an instruction even on paths that never use it); word loads read past
 // short values without bounds checks (buf.ts, "Word loads past the end of a value").
 import { Acl, F_CHECK_CLIENT, F_CHECK_USER, F_CLIENT, F_DENY, RESULT_SHIFT, RULE_BYTES, SHAPE_MASK, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX } from "./acl";
-import { hasWildcardAt, hasWildcardSlow, LOW_BYTES_NOT_BIT3, lowBytes, mayBeWild, NOT_BIT3, wildBits } from "./buf";
+import { hasWildcardAt, hasWildcardSlow, LOW_BYTES_NOT_BIT3, lowBytes, mayBeWild, mayBeWild2, wildBits } from "./buf";
 import { matchFilter, sameBytes } from "./filter";
 import { lookupName } from "./names";
 import { Access, Decision, Str } from "../sdk/assembly";
@@ -197,7 +197,6 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
     }
   }
   const tp = topic.ptr;
-  const tlen = <i32>topic.len;
   let rec: usize = 0;
   let end: usize = 0;
   // One test on the path of a file of patterns only (the other states: a few more instructions).
@@ -219,6 +218,7 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
       }
     }
     if (rec < end) {
+      const tlen = <i32>topic.len;
       do {
         if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
         const flags = load<i32>(rec, 16);
@@ -244,6 +244,8 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
       const flags = load<i32>(rec, 16);
       // Nested rather than `continue`: a test that skips costs an `eqz` more than one that enters.
       if ((flags & access) != 0) {
+        // Read here, not up front: a topic no pattern can match never needs it.
+        const tlen = <i32>topic.len;
         // The shape has a byte of its own (SHAPE_SHIFT): a byte load where a mask would need a
         // copy. It holds F_CLIENT too, so one compare tells %u from %c rules and the value is then
         // a parameter as it stands (choosing one costs a select and a copy); the two blocks are
@@ -305,7 +307,7 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
               if (hasWildcardSlow(cp, cn)) return Decision.Deny;
             }
           } else if (cn <= 16) {
-            if ((mayBeWild(load<u64>(cp), NOT_BIT3) | mayBeWild(load<u64>(cp + <usize>(cn - 8)), NOT_BIT3)) != 0) {
+            if (mayBeWild2(load<u64>(cp), load<u64>(cp + <usize>(cn - 8))) != 0) {
               if (hasWildcardSlow(cp, cn)) return Decision.Deny;
             }
           } else if (hasWildcardSlow(cp, cn)) return Decision.Deny;
