@@ -40,11 +40,14 @@ const A_WRITE: i32 = 2;
  * comparison once the topic is known to be at least `len` bytes long.
  */
 export const RULE_BYTES: i32 = 32;
-/** Flag (S_VALUE_PREFIX): the substituted value is the client id (%c), not the username. */
-export const F_CLIENT: i32 = 0x100;
 /**
- * Position of the shape (3 bits) in the flags word: the third byte, which holds nothing else, so
- * hot.ts reads the shape with a byte load (flags byte 2 = record byte 18).
+ * Flag (S_VALUE_PREFIX): the substituted value is the client id (%c), not the username. In the
+ * shape's byte (above its 3 bits), so hot.ts tells %u from %c rules with the shape's byte load.
+ */
+export const F_CLIENT: i32 = 0x80000;
+/**
+ * Position of the shape (3 bits) in the flags word: the third byte, which holds nothing else but
+ * F_CLIENT, so hot.ts reads the shape with a byte load (flags byte 2 = record byte 18).
  */
 export const SHAPE_SHIFT: i32 = 16;
 /** The shape's bits, once shifted down. */

@@ -160,6 +160,16 @@ export function mayBeWild(w: u64, maskNotBit3: u64): u64 {
 }
 
 /**
+ * mayBeWild(a, NOT_BIT3) | mayBeWild(b, NOT_BIT3), with one mask for both words (one
+ * interpreted instruction fewer): for the two overlapping words of a 9 to 16 byte value.
+ */
+// @ts-ignore: decorator
+@inline
+export function mayBeWild2(a: u64, b: u64): u64 {
+  return ((((a & NOT_BIT3) ^ HASHES) - ONES) | (((b & NOT_BIT3) ^ HASHES) - ONES)) & HIGHS;
+}
+
+/**
  * True when the `n` bytes at `p` contain `+` or `#`. Values up to 16 bytes (most usernames and
  * client ids) take one or two word loads and no loop (from 9 bytes on, the second word is the
  * one ending the value, overlapping the first). The word test is exact for ASCII but also fires

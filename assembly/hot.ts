@@ -12,7 +12,7 @@
 // local copied up front is an instruction even on paths that never use it); word loads read past
 // short values without bounds checks (buf.ts, "Word loads past the end of a value").
 import { Acl, F_CHECK_CLIENT, F_CHECK_USER, F_CLIENT, F_DENY, RESULT_SHIFT, RULE_BYTES, SHAPE_MASK, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX } from "./acl";
-import { hasWildcardAt, hasWildcardSlow, LOW_BYTES_NOT_BIT3, lowBytes, mayBeWild, NOT_BIT3, wildBits } from "./buf";
+import { hasWildcardAt, hasWildcardSlow, LOW_BYTES_NOT_BIT3, lowBytes, mayBeWild, mayBeWild2, wildBits } from "./buf";
 import { matchFilter, sameBytes } from "./filter";
 import { lookupName } from "./names";
 import { Access, Decision, Str } from "../sdk/assembly";
@@ -20,12 +20,14 @@ import { Access, Decision, Str } from "../sdk/assembly";
 const C_SLASH: u32 = 0x2f;
 const C_DOLLAR: u32 = 0x24;
 
-// What acl_check does, in one plain global so that it reads one value. The first two are
-// acl_check's answers as they stand.
-const STATE_UNLOADED: i32 = Decision.Deny; // no configuration: deny
-const STATE_NO_ACL: i32 = Decision.Allow;   // no acl_file: allow, as mosquitto does
-const STATE_PATTERNS: i32 = 3;              // check the installed acl_file, which has only patterns
-const STATE_RULES: i32 = 4;                 // check the installed acl_file: topic rules, then patterns
+// What acl_check does, in one plain global so that it reads one value. A file of patterns only
+// is 0: testing a value against 0 is one interpreted instruction fewer than against another
+// constant. The last two are acl_check's answers plus STATE_ANSWER.
+const STATE_PATTERNS: i32 = 0;              // check the installed acl_file, which has only patterns
+const STATE_RULES: i32 = 1;                 // check the installed acl_file: topic rules, then patterns
+const STATE_ANSWER: i32 = 2;
+const STATE_UNLOADED: i32 = STATE_ANSWER + Decision.Deny; // no configuration: deny
+const STATE_NO_ACL: i32 = STATE_ANSWER + Decision.Allow;   // no acl_file: allow, as mosquitto does
 let state: i32 = STATE_UNLOADED;
 
 // Never read on the hot path: only keeps the tables alive for the garbage collector.
@@ -183,20 +185,24 @@ function patternMatches(rec: usize, flags: i32, tp: usize, tlen: i32, user: Str 
 // become copies of the caller's values, each one an instruction on every call.
 export function acl_check(clientid: Str, username: Str | null, topic: Str, access: i32): Decision {
   // One test for READ and WRITE, the common case. The rule tables keep flags above the access
-  // byte, so no other bit may reach them (mosquitto never sends such a value; the extra call
-  // keeps `access` unmodified, hence uncopied, on the hot path).
+  // byte, so no other bit may reach them (mosquitto never sends such a value). Masked here
+  // rather than by calling acl_check again: a function that is called from wasm pays the fuel
+  // metering's entry charge in its body, on every call, where a hook only the host enters has
+  // that charge paid by the host (docs/SECURITY.md, "Host-paid entries").
   if (<u32>access > <u32>Access.Write) {
     if (access == Access.Subscribe || access == Access.Unsubscribe) return Decision.Allow;
-    if (<u32>access > 0xff) return acl_check(clientid, username, topic, access & 0xff);
+    if (<u32>access > 0xff) {
+      access &= 0xff;
+      if (access == Access.Subscribe || access == Access.Unsubscribe) return Decision.Allow;
+    }
   }
   const tp = topic.ptr;
-  const tlen = <i32>topic.len;
   let rec: usize = 0;
   let end: usize = 0;
   // One test on the path of a file of patterns only (the other states: a few more instructions).
   if (state != STATE_PATTERNS) {
     const s = state; // read again rather than kept from the test: a copy would cost on every check
-    if (s < STATE_PATTERNS) return <Decision>s;
+    if (s != STATE_RULES) return <Decision>(s - STATE_ANSWER);
     // The topic's first word for the rules' keys: bytes past a short topic included (a rule whose
     // key is longer than the topic cannot match it, and the lengths are checked before a key
     // counts as a match).
@@ -212,6 +218,7 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
       }
     }
     if (rec < end) {
+      const tlen = <i32>topic.len;
       do {
         if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
         const flags = load<i32>(rec, 16);
@@ -237,22 +244,26 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
       const flags = load<i32>(rec, 16);
       // Nested rather than `continue`: a test that skips costs an `eqz` more than one that enters.
       if ((flags & access) != 0) {
-        // The shape has a byte of its own (SHAPE_SHIFT): a byte load where a mask would need a copy.
+        // Read here, not up front: a topic no pattern can match never needs it.
+        const tlen = <i32>topic.len;
+        // The shape has a byte of its own (SHAPE_SHIFT): a byte load where a mask would need a
+        // copy. It holds F_CLIENT too, so one compare tells %u from %c rules and the value is then
+        // a parameter as it stands (choosing one costs a select and a copy); the two blocks are
+        // the same but for the value.
         if (<i32>load<u8>(rec, 16 + (SHAPE_SHIFT >> 3)) == S_VALUE_PREFIX) {
-          // L/%u/# or L/%c/# with L up to 8 bytes, which the key test compared: the value must
-          // follow it, hold no `+`/`#` (sameCleanValue explains why) and end the topic or a level.
-          const v = flags & F_CLIENT ? clientid : username;
-          if (v === null) continue;
-          const vlen = <i32>v.len;
+          // L/%u/# with L up to 8 bytes, which the key test compared: the username must follow
+          // it, hold no `+`/`#` (sameCleanValue explains why) and end the topic or a level.
+          if (username === null) continue;
+          const vlen = <i32>username.len;
           if (vlen <= 8) {
             const len = load<i32>(rec, 20);
             const n = len + vlen;
             if (tlen < n) continue;
-            const vp = v.ptr;
-            const x = load<u64>(vp);
+            // The value's address is loaded again in the rare path rather than kept in a local.
+            const x = load<u64>(username.ptr);
             if (((x ^ load<u64>(tp + <usize>len)) & lowBytes(vlen)) != 0) continue;
             if (mayBeWild(x, load<u64>(<usize>vlen << 3, LOW_BYTES_NOT_BIT3)) != 0) {
-              if (hasWildcardSlow(vp, vlen)) continue;
+              if (hasWildcardSlow(username.ptr, vlen)) continue;
             }
             if ((tlen != n) & (<u32>load<u8>(tp + <usize>n) != C_SLASH)) continue; // n <= tlen: the byte is readable
           } else if (!patternMatches(rec, flags, tp, tlen, username, clientid)) continue;
@@ -261,6 +272,20 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
           const len = load<i32>(rec, 20);
           if (tlen < len) continue;
           if ((tlen != len) & (<u32>load<u8>(tp + <usize>len) != C_SLASH)) continue;
+        } else if (<i32>load<u8>(rec, 16 + (SHAPE_SHIFT >> 3)) == (S_VALUE_PREFIX | (F_CLIENT >> SHAPE_SHIFT))) {
+          // L/%c/#: as L/%u/# above, with the client id.
+          const vlen = <i32>clientid.len;
+          if (vlen <= 8) {
+            const len = load<i32>(rec, 20);
+            const n = len + vlen;
+            if (tlen < n) continue;
+            const x = load<u64>(clientid.ptr);
+            if (((x ^ load<u64>(tp + <usize>len)) & lowBytes(vlen)) != 0) continue;
+            if (mayBeWild(x, load<u64>(<usize>vlen << 3, LOW_BYTES_NOT_BIT3)) != 0) {
+              if (hasWildcardSlow(clientid.ptr, vlen)) continue;
+            }
+            if ((tlen != n) & (<u32>load<u8>(tp + <usize>n) != C_SLASH)) continue; // n <= tlen: the byte is readable
+          } else if (!patternMatches(rec, flags, tp, tlen, username, clientid)) continue;
         } else if (!patternMatches(rec, flags, tp, tlen, username, clientid)) continue;
         // The pattern decides. mosquitto refuses every pattern to a username or client id holding
         // `+` or `#` before trying them; as such a client ends up denied either way, the scan
@@ -282,7 +307,7 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
               if (hasWildcardSlow(cp, cn)) return Decision.Deny;
             }
           } else if (cn <= 16) {
-            if ((mayBeWild(load<u64>(cp), NOT_BIT3) | mayBeWild(load<u64>(cp + <usize>(cn - 8)), NOT_BIT3)) != 0) {
+            if (mayBeWild2(load<u64>(cp), load<u64>(cp + <usize>(cn - 8))) != 0) {
               if (hasWildcardSlow(cp, cn)) return Decision.Deny;
             }
           } else if (hasWildcardSlow(cp, cn)) return Decision.Deny;
