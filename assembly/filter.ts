@@ -37,10 +37,12 @@ export const T_USER: i32 = 4;
 /** Token kind: the client id (patterns). */
 export const T_CLIENT: i32 = 5;
 
-const C_SLASH: u32 = 0x2f;
+/** `/`, the topic level separator. */
+export const C_SLASH: u32 = 0x2f;
 const C_PLUS: u32 = 0x2b;
 const C_HASH: u32 = 0x23;
-const C_DOLLAR: u32 = 0x24;
+/** `$`, which starts a topic no wildcard at the first level matches. */
+export const C_DOLLAR: u32 = 0x24;
 const C_PERCENT: u32 = 0x25;
 const C_LOWER_U: u32 = 0x75;
 const C_LOWER_C: u32 = 0x63;

@@ -13,12 +13,9 @@
 // short values without bounds checks (buf.ts, "Word loads past the end of a value").
 import { Acl, F_CHECK_CLIENT, F_CHECK_USER, F_CLIENT, F_DENY, RESULT_SHIFT, RULE_BYTES, SHAPE_MASK, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX } from "./acl";
 import { hasWildcardAt, hasWildcardSlow, LOW_BYTES_NOT_BIT3, lowBytes, mayBeWild, mayBeWild2, wildBits } from "./buf";
-import { matchFilter, sameBytes } from "./filter";
+import { C_DOLLAR, C_SLASH, matchFilter, sameBytes } from "./filter";
 import { lookupName } from "./names";
 import { Access, Decision, Str } from "../sdk/assembly";
-
-const C_SLASH: u32 = 0x2f;
-const C_DOLLAR: u32 = 0x24;
 
 // What acl_check does, in one plain global so that it reads one value. A file of patterns only
 // is 0: testing a value against 0 is one interpreted instruction fewer than against another

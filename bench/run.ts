@@ -585,24 +585,21 @@ async function main(): Promise<void> {
   t("acl_check vs pyauth (500-1100 ns)", ">= 5x faster than 500 ns", 500 / (d?.acl_median_ns ?? NaN), (x) => x >= 5,
     `${fmt(500 / (d?.acl_median_ns ?? NaN), 1)}x-${fmt(1100 / (d?.acl_median_ns ?? NaN), 1)}x`);
   t("unpwd_check / PBKDF2-SHA512 hash alone", "<= 1.10", d?.unpwd_over_hash ?? NaN, (x) => x <= 1.1, fmt(d?.unpwd_over_hash ?? NaN, 3));
-  const cpuRatio = ratio(num(bs.default, "user_us_per_msg"), num(bs.file, "user_us_per_msg"));
-  t("broker user CPU/msg, default policy vs password_file+acl_file", "<= 1.05", cpuRatio, (x) => x <= 1.05, fmt(cpuRatio, 3));
-  // Saturated throughput is bounded by the broker's whole CPU per message (user + system).
-  const totRatio = ratio(num(bs.default, "cpu_us_per_msg"), num(bs.file, "cpu_us_per_msg"));
-  t("broker total CPU/msg (throughput bound), default policy vs password_file+acl_file", "<= 1.05", totRatio, (x) => x <= 1.05, fmt(totRatio, 3));
-  const irRatio = ratio(num(bcg.default, "ir_per_msg"), num(bcg.file, "ir_per_msg"));
-  targets.push({ name: "broker instructions/msg, default policy vs password_file+acl_file (callgrind)", target: "(deterministic view of the above)",
-    value: fmt(irRatio, 3), met: null });
-  // The issue allows a per-client decision cache for policies that declare their decisions
-  // cacheable (the default policy does); the uncached rows above must meet the targets too.
+  // The broker target for the default policy, uncached and with the decision cache it opts in to
+  // (the issue allows the cache for policies that declare their decisions cacheable; the
+  // uncached rows must meet the target too). Saturated throughput is bounded by the broker's
+  // whole CPU per message (user + system); callgrind's instructions are the exact view.
+  const vsFile = (m: Json | undefined, f: Json | undefined, k: string): number => ratio(num(m, k), num(f, k));
+  for (const [key, how] of [["default", "default policy"], ["default_cached", "default policy with decision cache"]]) {
+    const user = vsFile(bs[key], bs.file, "user_us_per_msg");
+    const total = vsFile(bs[key], bs.file, "cpu_us_per_msg");
+    const ir = vsFile(bcg[key], bcg.file, "ir_per_msg");
+    t(`broker user CPU/msg, ${how} vs password_file+acl_file`, "<= 1.05", user, (x) => x <= 1.05, fmt(user, 3));
+    t(`broker total CPU/msg (throughput bound), ${how} vs password_file+acl_file`, "<= 1.05", total, (x) => x <= 1.05, fmt(total, 3));
+    t(`broker instructions/msg, ${how} vs password_file+acl_file (callgrind)`, "<= 1.05", ir, (x) => x <= 1.05, fmt(ir, 3));
+  }
   const dc = (inp as Record<string, InprocResult>).default_cached;
   t("acl_check median in-process, default policy, decision cache hits", "<= 150 ns", dc?.acl_median_ns ?? NaN, (x) => x <= 150, `${fmt(dc?.acl_median_ns ?? NaN)} ns`);
-  const cpuRatioC = ratio(num(bs.default_cached, "user_us_per_msg"), num(bs.file, "user_us_per_msg"));
-  t("broker user CPU/msg, default policy with decision cache vs password_file+acl_file", "<= 1.05", cpuRatioC, (x) => x <= 1.05, fmt(cpuRatioC, 3));
-  const totRatioC = ratio(num(bs.default_cached, "cpu_us_per_msg"), num(bs.file, "cpu_us_per_msg"));
-  t("broker total CPU/msg, default policy with decision cache vs password_file+acl_file", "<= 1.05", totRatioC, (x) => x <= 1.05, fmt(totRatioC, 3));
-  const irRatioC = ratio(num(bcg.default_cached, "ir_per_msg"), num(bcg.file, "ir_per_msg"));
-  t("broker instructions/msg, default policy with decision cache vs password_file+acl_file (callgrind)", "<= 1.05", irRatioC, (x) => x <= 1.05, fmt(irRatioC, 3));
   const initBare = num(load.default_module_only, "median_us");
   t("load+validate+instantiate, default policy (module, no data files)", "<= 5 ms", initBare, (x) => x <= 5000, `${fmt(initBare / 1000, 2)} ms`);
   const initUs = num(load.default_with_P_data, "median_us");
@@ -612,8 +609,8 @@ async function main(): Promise<void> {
   results.targets = targets;
   results.derived = {
     user_us_added_per_msg: Object.fromEntries(available.map((c) => [c.key, userAdded(c.key)])),
-    broker_user_cpu_vs_file: Object.fromEntries(available.map((c) => [c.key, ratio(num(bs[c.key], "user_us_per_msg"), num(bs.file, "user_us_per_msg"))])),
-    broker_total_cpu_vs_file: Object.fromEntries(available.map((c) => [c.key, ratio(num(bs[c.key], "cpu_us_per_msg"), num(bs.file, "cpu_us_per_msg"))])),
+    broker_user_cpu_vs_file: Object.fromEntries(available.map((c) => [c.key, vsFile(bs[c.key], bs.file, "user_us_per_msg")])),
+    broker_total_cpu_vs_file: Object.fromEntries(available.map((c) => [c.key, vsFile(bs[c.key], bs.file, "cpu_us_per_msg")])),
   };
   writeFileSync(join(B, "results.json"), JSON.stringify(results, null, 2) + "\n");
 
