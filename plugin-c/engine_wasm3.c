@@ -430,6 +430,7 @@ static int find_exports(struct wa_engine *e, char *err, size_t errlen)
 		snprintf(err, errlen, "no fuel counter %s: the module was not metered", WA_FUEL_GLOBAL);
 		return -1;
 	}
+	e->host->fuel = &e->fuel->i64Value;
 	return 0;
 }
 

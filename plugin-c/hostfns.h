@@ -25,6 +25,11 @@ struct wa_host {
 	const struct wa_client_ops *client_ops;
 	const void *client;                     /* the current request's client, NULL if none */
 	int in_init;                            /* 1 while plugin_init/security_init run */
+	/* The guest's fuel counter (the gate's metering global), set by the engine; NULL in unit
+	 * tests without an engine. Host functions charge what they do to it before doing it, and
+	 * trap with "fuel exhausted" below 0. The engine's watchdog drives it below 0 when the
+	 * call's deadline passes, so a charge is also the host's deadline check. */
+	int64_t *fuel;
 	/* Why the last host function trapped ("" if none): an abort's message, a bad pointer. */
 	char trap[WA_MAX_LOG_BYTES * 3 + 64];
 };
