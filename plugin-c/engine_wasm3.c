@@ -1,11 +1,9 @@
 /* engine.h on wasm3 (docs/WASM3.md). Compiled with plugin-c/wasm3_config.h force-included, like
  * wasm3 itself, because it reads wasm3's internal structs (m3_env.h): the memory cap, the fuel
  * global and the export check need them and the public API has no accessor. */
-#define _GNU_SOURCE /* CLOCK_MONOTONIC_COARSE */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "wasm3.h"
 #include "m3_env.h"
@@ -13,6 +11,7 @@
 
 #include "engine.h"
 #include "gate/gate.h"
+#include "watchdog.h"
 
 /* What a call of one export needs, looked up once after compilation: the hot path touches
  * none of wasm3's function or type structures. */
@@ -50,70 +49,24 @@ static const char *const export_names[WA_EXPORT_COUNT] = {
 };
 
 /* ---- wall-clock ceiling ------------------------------------------------------------------------
- * wasm3 calls m3_Yield() (a weak symbol) on every call and tail call. Overriding it is the only
- * hook into a running guest. The deadline is set at the first yield of a hook call (a guest
- * that makes no call costs no clock read; until then only straight-line code and loops run, and
- * the fuel metering bounds those), then every 1024th yield reads the coarse monotonic clock (a
- * few ns via the vDSO) and traps once the deadline has passed. One deadline per thread: a
- * runtime is only ever used by one. */
-static const char timeout_trap[] = "[trap] wall-clock timeout";
+ * watchdog.h: a thread drives the fuel of a call past its deadline below zero, so the next
+ * metering check traps; whether that happened tells a timeout from running out of fuel. */
 static const char host_trap[] = "[trap] host function";
 
-/* No "armed" flag: m3_Yield only runs inside guest code, and guest code only runs from
- * wa_engine_start / wa_engine_call, which arm the watchdog first. Nothing to undo after a call,
- * so a call touches the thread-local state once. */
-struct watchdog {
-	unsigned ticks;
-	uint32_t timeout_ms;
-	struct timespec deadline;
-};
-
-static _Thread_local struct watchdog watchdog;
-
-static int past(const struct timespec *deadline)
+/* Sets the budget for one guest call and starts its clock. */
+static struct wa_watch *arm(struct wa_engine *e, struct wa_budget b)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-	return now.tv_sec > deadline->tv_sec ||
-	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
-}
-
-static void set_deadline(struct watchdog *w)
-{
-	struct timespec *d = &w->deadline;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, d);
-	d->tv_sec += (time_t)(w->timeout_ms / 1000u);
-	d->tv_nsec += (long)(w->timeout_ms % 1000u) * 1000000L;
-	if (d->tv_nsec >= 1000000000L) {
-		d->tv_sec++;
-		d->tv_nsec -= 1000000000L;
-	}
-}
-
-M3Result m3_Yield(void)
-{
-	struct watchdog *w = &watchdog;
-
-	if (w->ticks++ == 0) {
-		set_deadline(w);
-		return m3Err_none;
-	}
-	if ((w->ticks & 1023u) != 0) return m3Err_none;
-	return past(&w->deadline) ? timeout_trap : m3Err_none;
-}
-
-/* Sets the budget for one guest call. The plugin is a shared object: every thread-local access
- * is a __tls_get_addr call, so the address is taken once. */
-static void arm(struct wa_engine *e, struct wa_budget b)
-{
-	struct watchdog *w = &watchdog;
+	struct wa_watch *w = wa_watch_mine();
 
 	e->fuel->i64Value = b.fuel; /* find_exports refuses a module without the fuel global */
-	w->timeout_ms = b.timeout_ms;
-	w->ticks = 0;
 	e->host->trap[0] = '\0';
+	if (w) wa_watch_arm(w, &e->fuel->i64Value, b.timeout_ms);
+	return w;
+}
+
+static int disarm(struct wa_watch *w)
+{
+	return w ? wa_watch_disarm(w) : 0;
 }
 
 static void describe(struct wa_engine *e, const char *what, M3Result r, char *err, size_t errlen);
@@ -134,26 +87,21 @@ static const char *poison(struct wa_engine *e, M3Result r)
 /* Why a call failed: turns a wasm3 result into the one-line reason policy.c logs. Every wasm3
  * trap, and both of this file's, start with "[trap]"; anything else came from the compiler or
  * validator at a function's first call. */
-static const char *failure(struct wa_engine *e, M3Result r, struct wa_budget b)
+static const char *failure(struct wa_engine *e, M3Result r, struct wa_budget b, int timed_out)
 {
-	if (r == host_trap && e->host->trap[0]) return e->host->trap;
 	if (r == e->broken) return r;
 	if (strncmp(r, "[trap]", 6) != 0) return poison(e, r);
-	if (r == timeout_trap) {
+	if (timed_out) {
 		snprintf(e->msg, sizeof e->msg, "timeout: ran longer than %u ms", b.timeout_ms);
 		return e->msg;
 	}
+	if (r == host_trap && e->host->trap[0]) return e->host->trap;
 	if (e->fuel->i64Value < 0) return "fuel exhausted";
 	if (strncmp(r, "[trap] ", 7) == 0) r += 7;
 	snprintf(e->msg, sizeof e->msg, "%s", r);
 	return e->msg;
 }
 
-/* NULL when the call succeeded, else the reason. */
-static const char *outcome(struct wa_engine *e, M3Result r, struct wa_budget b)
-{
-	return r ? failure(e, r, b) : NULL;
-}
 
 /* ---- host function bindings ------------------------------------------------------------------
  * wasm3 hands raw functions a slot array: the result slot first (if any), then one 64-bit slot
@@ -490,6 +438,7 @@ fail:
 void wa_engine_free(struct wa_engine *e)
 {
 	if (!e) return;
+	wa_watch_quiesce(); /* the watchdog may still hold the address of this instance's fuel */
 	if (e->rt) m3_FreeRuntime(e->rt); /* frees the loaded module too */
 	if (e->env) m3_FreeEnvironment(e->env);
 	free(e);
@@ -538,8 +487,11 @@ static M3Result run_start(struct wa_engine *e)
 
 const char *wa_engine_start(struct wa_engine *e, struct wa_budget budget)
 {
-	arm(e, budget);
-	return outcome(e, run_start(e), budget);
+	struct wa_watch *w = arm(e, budget);
+	M3Result r = run_start(e);
+	int timed_out = disarm(w);
+
+	return r ? failure(e, r, budget, timed_out) : NULL;
 }
 
 /* What m3_Call + m3_GetResults do for an all-i32 export, without their per-call type walk
@@ -576,7 +528,9 @@ const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t 
                            int32_t *result, struct wa_budget budget)
 {
 	const struct wa_entry *x;
+	struct wa_watch *w;
 	M3Result r;
+	int timed_out;
 
 	/* entry[].code is set exactly for the exports found (find_exports), so one test covers
 	 * "missing" and the argument count together. */
@@ -584,12 +538,13 @@ const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t 
 	x = &e->entry[export];
 	if (!x->code || nargs != x->nargs) return x->code ? "argument count mismatch" : "export missing";
 	if (budget.fuel < 0) return "fuel exhausted"; /* the host's share (a hook's entry) took it all */
-	arm(e, budget);
+	w = arm(e, budget);
 	/* m3_Call would run a start function still pending; the policy always runs it first.
 	 * runtime->lastCalled is not set: only m3_GetResults reads it, and results are read here. */
 	r = e->started ? NULL : run_start(e); /* NULL: m3Err_none's value, without loading it */
 	if (!r) r = run(e->rt, x, args);
-	if (r) return failure(e, r, budget);
+	timed_out = disarm(w);
+	if (r) return failure(e, r, budget, timed_out);
 	if (x->nrets == 1 && result) memcpy(result, e->rt->stack, sizeof *result);
 	return NULL;
 }

@@ -240,6 +240,7 @@ static void failures(void)
 	failure_case(NULL, "loop", WA_DENY, "request denied: fuel exhausted");
 	failure_case(NULL, "recurse", WA_DENY, "request denied: stack overflow");
 	failure_case(spin, "spin", WA_DENY, "request denied: timeout: ran longer than 20 ms");
+	failure_case(spin, "fill", WA_DENY, "request denied: timeout: ran longer than 20 ms");
 	failure_case(defer, "trap", WA_DEFER, "wasm-auth: unpwd_check failed, request deferred: unreachable executed");
 	failure_case(defer, "seven", WA_DEFER, "request deferred: returned 7");
 }
