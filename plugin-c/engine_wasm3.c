@@ -20,19 +20,29 @@ struct wa_entry {
 	uint16_t nargs, nrets;  /* all i32 (all_i32) */
 };
 
+/* The instance's state as it was after its lifecycle hooks: everything a guest can change. */
+struct snapshot {
+	uint32_t pages;
+	uint8_t *memory;        /* pages * 64 KiB */
+	size_t memory_bytes;
+	uint64_t *globals;      /* each global's value union, as raw bits */
+	void **table;           /* table 0's elements */
+	uint32_t table_size;
+	bool *data_dropped, *elem_dropped;
+};
+
 /* The fields a guest call reads come first, so that a call touches one or two cache lines. */
 struct wa_engine {
 	IM3Runtime rt;
 	IM3Global fuel;         /* WA_FUEL_GLOBAL, injected by the gate's metering */
 	struct wa_host *host;
 	int started;            /* the start function ran to completion */
-	const char *broken;     /* why the instance is unusable (a lazy compilation failed), or NULL */
 	struct wa_entry entry[WA_EXPORT_COUNT];
 	IM3Environment env;
 	IM3Module mod;          /* owned by rt once loaded */
 	IM3Function fn[WA_EXPORT_COUNT];
+	struct snapshot *snap;  /* wa_engine_snapshot's record, or NULL */
 	char msg[256];
-	char broken_msg[256];
 };
 
 static const char *const export_names[WA_EXPORT_COUNT] = {
@@ -71,26 +81,11 @@ static int disarm(struct wa_watch *w)
 
 static void describe(struct wa_engine *e, const char *what, M3Result r, char *err, size_t errlen);
 
-/* A function compiles on its first call (op_Compile). If that fails, wasm3 has already turned
- * the call site into a plain call to the uncompiled function, so the instance must never run
- * again: every later call returns the same reason (run_start checks broken; clearing started
- * sends every call there, so the hot path tests nothing extra). The result is a trap, i.e. the
- * failure decision, logged by policy.c like any other. */
-static const char *poison(struct wa_engine *e, M3Result r)
-{
-	describe(e, "compiling a function at its first call", r, e->broken_msg, sizeof e->broken_msg);
-	e->broken = e->broken_msg;
-	e->started = 0;
-	return e->broken;
-}
-
 /* Why a call failed: turns a wasm3 result into the one-line reason policy.c logs. Every wasm3
  * trap, and both of this file's, start with "[trap]"; anything else came from the compiler or
  * validator at a function's first call. */
 static const char *failure(struct wa_engine *e, M3Result r, struct wa_budget b, int timed_out)
 {
-	if (r == e->broken) return r;
-	if (strncmp(r, "[trap]", 6) != 0) return poison(e, r);
 	if (timed_out) {
 		snprintf(e->msg, sizeof e->msg, "timeout: ran longer than %u ms", b.timeout_ms);
 		return e->msg;
@@ -341,8 +336,7 @@ static IM3Function export_named(IM3Module mod, const char *name)
 	return NULL;
 }
 
-/* Compiles each export the host calls and records how to call it. Other functions compile on
- * their first call (docs/WASM3.md, "Lazy compilation"). */
+/* Compiles each export the host calls and records how to call it. */
 static int find_exports(struct wa_engine *e, char *err, size_t errlen)
 {
 	for (unsigned x = 0; x < WA_EXPORT_COUNT; x++) {
@@ -379,6 +373,27 @@ static int find_exports(struct wa_engine *e, char *err, size_t errlen)
 		return -1;
 	}
 	e->host->fuel = &e->fuel->i64Value;
+	return 0;
+}
+
+/* Compiles every defined function now, so that no request ever pays for (or fails in) a
+ * compilation: what a module costs to compile is paid once, at load, which runs off the
+ * broker's main thread except at startup (policy.h). */
+static int compile_all(struct wa_engine *e, char *err, size_t errlen)
+{
+	for (u32 i = 0; i < e->mod->numFunctions; i++) {
+		IM3Function f = &e->mod->functions[i];
+		M3Result r;
+
+		if (f->compiled || !f->wasm) continue; /* compiled already, or an import */
+		r = CompileFunction(f);
+		if (r) {
+			char what[64];
+			snprintf(what, sizeof what, "compiling function %u", i);
+			describe(e, what, r, err, errlen);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -428,16 +443,90 @@ struct wa_engine *wa_engine_new(const uint8_t *bytes, size_t len, uint32_t max_p
 	/* Per-runtime memory cap: memory.grow past it returns -1 (m3_env.h: ResizeMemory). */
 	if (e->rt->memory.maxPages > max_pages) e->rt->memory.maxPages = max_pages;
 	if (link_imports(e, err, errlen)) goto fail;
-	if (find_exports(e, err, errlen)) goto fail;
+	if (find_exports(e, err, errlen) || compile_all(e, err, errlen)) goto fail;
 	return e;
 fail:
 	wa_engine_free(e);
 	return NULL;
 }
 
+static void free_snapshot(struct snapshot *s)
+{
+	if (!s) return;
+	free(s->memory);
+	free(s->globals);
+	free(s->table);
+	free(s->data_dropped);
+	free(s->elem_dropped);
+	free(s);
+}
+
+/* calloc that treats 0 elements as 1, so NULL always means out of memory. */
+static void *alloc_n(size_t n, size_t size)
+{
+	return calloc(n ? n : 1u, size);
+}
+
+int wa_engine_snapshot(struct wa_engine *e, char *err, size_t errlen)
+{
+	IM3Module mod = e->mod;
+	M3Table *t = mod->numTables ? &mod->tables[0] : NULL;
+	struct wa_mem m = wa_engine_memory(e);
+	struct snapshot *s = calloc(1, sizeof *s);
+
+	if (s) {
+		s->pages = e->rt->memory.numPages;
+		s->memory_bytes = m.size;
+		s->memory = alloc_n(m.size, 1);
+		s->globals = alloc_n(mod->numGlobals, sizeof *s->globals);
+		s->table_size = t ? t->size : 0u;
+		s->table = alloc_n(s->table_size, sizeof *s->table);
+		s->data_dropped = alloc_n(mod->numDataSegments, sizeof *s->data_dropped);
+		s->elem_dropped = alloc_n(mod->numElementSegments, sizeof *s->elem_dropped);
+	}
+	if (!s || !s->memory || !s->globals || !s->table || !s->data_dropped || !s->elem_dropped) {
+		free_snapshot(s);
+		snprintf(err, errlen, "out of memory for the instance's snapshot");
+		return -1;
+	}
+	if (m.size) memcpy(s->memory, m.base, m.size);
+	for (u32 i = 0; i < mod->numGlobals; i++) memcpy(&s->globals[i], &mod->globals[i].i64Value, sizeof s->globals[i]);
+	if (s->table_size) memcpy(s->table, t->elements, s->table_size * sizeof *s->table);
+	for (u32 i = 0; i < mod->numDataSegments; i++) s->data_dropped[i] = mod->dataSegments[i].dropped;
+	for (u32 i = 0; i < mod->numElementSegments; i++) s->elem_dropped[i] = mod->elementSegments[i].dropped;
+	free_snapshot(e->snap);
+	e->snap = s;
+	return 0;
+}
+
+int wa_engine_restore(struct wa_engine *e)
+{
+	IM3Module mod = e->mod;
+	struct snapshot *s = e->snap;
+	struct wa_mem m;
+
+	if (!s || !e->started) return -1;
+	/* Memory shrinks back to its size then: grown pages are given back. */
+	if (e->rt->memory.numPages != s->pages && ResizeMemory(e->rt, s->pages) != m3Err_none) return -1;
+	m = wa_engine_memory(e);
+	if (m.size != s->memory_bytes) return -1;
+	if (m.size) memcpy(m.base, s->memory, m.size);
+	for (u32 i = 0; i < mod->numGlobals; i++) {
+		if (mod->globals[i].isMutable) memcpy(&mod->globals[i].i64Value, &s->globals[i], sizeof s->globals[i]);
+	}
+	/* Only table.init/copy write the table, within its size (no table.grow in the profile). */
+	if (s->table_size && mod->numTables && mod->tables[0].size == s->table_size) {
+		memcpy(mod->tables[0].elements, s->table, s->table_size * sizeof *s->table);
+	}
+	for (u32 i = 0; i < mod->numDataSegments; i++) mod->dataSegments[i].dropped = s->data_dropped[i];
+	for (u32 i = 0; i < mod->numElementSegments; i++) mod->elementSegments[i].dropped = s->elem_dropped[i];
+	return 0;
+}
+
 void wa_engine_free(struct wa_engine *e)
 {
 	if (!e) return;
+	free_snapshot(e->snap);
 	wa_watch_quiesce(); /* the watchdog may still hold the address of this instance's fuel */
 	if (e->rt) m3_FreeRuntime(e->rt); /* frees the loaded module too */
 	if (e->env) m3_FreeEnvironment(e->env);
@@ -478,7 +567,6 @@ static M3Result run_start(struct wa_engine *e)
 {
 	M3Result r;
 
-	if (e->broken) return e->broken;
 	r = m3_RunStart(e->mod);
 
 	e->started = r == m3Err_none;

@@ -195,9 +195,21 @@ static int on_reload(int event, void *event_data, void *userdata)
 
 	(void)event;
 	(void)event_data; /* the options stay those the plugin was started with */
-	wa_auth_reload(pl->auth);
-	sync_callbacks(pl, wa_policy_hooks(wa_auth_policy(pl->auth)));
-	sync_cache(pl, wa_policy_acl_cacheable(wa_auth_policy(pl->auth)));
+	wa_auth_reload_start(pl->auth); /* built off this thread; on_tick puts it in service */
+	return MOSQ_ERR_SUCCESS;
+}
+
+/* The main thread's turn for what the worker thread did: its log lines, a finished build. */
+static int on_tick(int event, void *event_data, void *userdata)
+{
+	struct plugin *pl = userdata;
+
+	(void)event;
+	(void)event_data;
+	if (wa_auth_poll(pl->auth) > 0) {
+		sync_callbacks(pl, wa_policy_hooks(wa_auth_policy(pl->auth)));
+		sync_cache(pl, wa_policy_acl_cacheable(wa_auth_policy(pl->auth)));
+	}
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -215,6 +227,7 @@ static void plugin_free(struct plugin *pl)
 	sync_callbacks(pl, 0);
 	sync_cache(pl, 0);
 	mosquitto_callback_unregister(pl->id, MOSQ_EVT_RELOAD, on_reload, NULL);
+	mosquitto_callback_unregister(pl->id, MOSQ_EVT_TICK, on_tick, NULL);
 	wa_auth_free(pl->auth);
 	wa_acl_cache_free(pl->cache);
 	free(pl);
@@ -253,6 +266,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 		if (!pl->cache) wa_log(WA_LOG_WARNING, "out of memory for the acl decision cache: not caching");
 	}
 	rc = mosquitto_callback_register(identifier, MOSQ_EVT_RELOAD, on_reload, NULL, pl);
+	if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_callback_register(identifier, MOSQ_EVT_TICK, on_tick, NULL, pl);
 	if (rc == MOSQ_ERR_SUCCESS) rc = sync_callbacks(pl, wa_policy_hooks(wa_auth_policy(pl->auth)));
 	if (rc == MOSQ_ERR_SUCCESS) sync_cache(pl, wa_policy_acl_cacheable(wa_auth_policy(pl->auth)));
 	if (rc != MOSQ_ERR_SUCCESS) {

@@ -38,6 +38,12 @@ uint64_t wa_policy_failures(const struct wa_policy *p);
  * returned 0 (refused). Hooks the module does not export succeed trivially. */
 int wa_policy_plugin_init(struct wa_policy *p, char *err, size_t errlen);
 int wa_policy_security_init(struct wa_policy *p, int reload, char *err, size_t errlen);
+/* Records the instance's state once its lifecycle hooks have run: after a failure in a request
+ * it is put back to exactly this state (policy.c). -1 with err when out of memory. */
+int wa_policy_seal(struct wa_policy *p, char *err, size_t errlen);
+/* The instance was dropped (a failure it could not be restored from): every request gets the
+ * failure decision until the embedder replaces the policy with a new one. */
+int wa_policy_broken(const struct wa_policy *p);
 /* Cleanup hooks cannot refuse; a trap is logged. */
 void wa_policy_security_cleanup(struct wa_policy *p, int reload);
 void wa_policy_plugin_cleanup(struct wa_policy *p);
