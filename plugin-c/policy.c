@@ -37,6 +37,7 @@ struct wa_policy {
 	struct wa_host host;
 	uint32_t buf, cap;        /* the guest's request buffer */
 	uint32_t sealed_buf, sealed_cap; /* ... as it was at wa_policy_seal */
+	int anonymous;            /* the request is an unpwd_check without a username */
 	int sealed;
 	/* Rate limit for per-request error lines. */
 	int reported;
@@ -163,6 +164,14 @@ static const char *limit_hint(const struct wa_policy *p, const char *why, int li
 }
 
 /* The failure decision for a request, logged. discard = 1 when the instance is no longer trusted. */
+/* wasm_on_error, except that an anonymous CONNECT is never deferred: if every plugin defers,
+ * mosquitto admits an anonymous client where allow_anonymous is true, so a failure would admit a
+ * client that the policy's own deny refuses. */
+static enum wa_decision failure_decision(const struct wa_policy *p, enum wa_hook hook)
+{
+	return hook == WA_HOOK_UNPWD_CHECK && p->anonymous ? WA_DENY : p->cfg->on_error;
+}
+
 static enum wa_decision fail(struct wa_policy *p, enum wa_hook hook, int discard, const char *fmt, ...)
 {
 	char why[1024];
@@ -174,9 +183,9 @@ static enum wa_decision fail(struct wa_policy *p, enum wa_hook hook, int discard
 	va_end(ap);
 	p->failures++;
 	report(p, WA_LOG_ERR, "%s failed, request %s: %s%s", wa_hooks[hook].name,
-	       decision_text(p->cfg->on_error), why, limit_hint(p, why, 0, hint, sizeof hint));
+	       decision_text(failure_decision(p, hook)), why, limit_hint(p, why, 0, hint, sizeof hint));
 	if (discard) restore(p);
-	return p->cfg->on_error;
+	return failure_decision(p, hook);
 }
 
 /* Makes the request buffer hold at least need bytes (asking the guest only when it must). */
@@ -508,7 +517,8 @@ enum wa_decision wa_policy_unpwd_check(struct wa_policy *p, const void *client,
 	int32_t result = 0;
 	const char *trap;
 
-	if (ready(p, hook)) return p->cfg->on_error;
+	p->anonymous = username == NULL;
+	if (ready(p, hook)) return failure_decision(p, hook);
 	if (too_long(f, 2)) return fail(p, hook, 0, "a field is longer than %u bytes", WA_MAX_FIELD_BYTES);
 	trap = marshal(p, f, 2, args);
 	if (!trap) trap = invoke(p, hook, client, args, 2, &result);

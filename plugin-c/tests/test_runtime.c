@@ -243,6 +243,24 @@ static void failures(void)
 	failure_case(spin, "fill", WA_DENY, "request denied: timeout: ran longer than 20 ms");
 	failure_case(defer, "trap", WA_DEFER, "wasm-auth: unpwd_check failed, request deferred: unreachable executed");
 	failure_case(defer, "seven", WA_DEFER, "request deferred: returned 7");
+	/* Anonymous: never deferred, mosquitto would admit it with allow_anonymous true. */
+	{
+		struct wa_auth *a = load_opts(fixture("basic"), (const char *const[]){ "wasm_on_error", "defer", NULL });
+		if (CHECK(a != NULL)) {
+			/* A password over the field cap fails the request before the guest runs. */
+			char *big = malloc(70000);
+			if (CHECK(big != NULL)) {
+				memset(big, 'p', 69999);
+				big[69999] = '\0';
+				clear_log();
+				CHECK_INT(wa_policy_unpwd_check(wa_auth_policy(a), NULL, NULL, big), WA_DENY);
+				CHECK_LOGGED("unpwd_check failed, request denied: a field is longer");
+				CHECK_INT(wa_policy_unpwd_check(wa_auth_policy(a), NULL, "bob", big), WA_DEFER);
+				free(big);
+			}
+			wa_auth_free(a);
+		}
+	}
 }
 
 static void rate_limit(void)
