@@ -36,6 +36,7 @@ struct wa_engine {
 	IM3Runtime rt;
 	IM3Global fuel;         /* WA_FUEL_GLOBAL, injected by the gate's metering */
 	struct wa_host *host;
+	int64_t spent;          /* fuel the last wa_engine_call used */
 	int started;            /* the start function ran to completion */
 	struct wa_entry entry[WA_EXPORT_COUNT];
 	IM3Environment env;
@@ -548,6 +549,11 @@ unsigned wa_engine_results(const struct wa_engine *e, unsigned export)
 	return wa_engine_has(e, export) ? m3_GetRetCount(e->fn[export]) : 0;
 }
 
+int64_t wa_engine_spent(const struct wa_engine *e)
+{
+	return e->spent;
+}
+
 /* Read from the runtime directly (what m3_GetMemory does, minus the call). */
 struct wa_mem wa_engine_memory(struct wa_engine *e)
 {
@@ -632,6 +638,8 @@ const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t 
 	r = e->started ? NULL : run_start(e); /* NULL: m3Err_none's value, without loading it */
 	if (!r) r = run(e->rt, x, args);
 	timed_out = disarm(w);
+	/* What the call cost: all of it when it was stopped, whatever fuel it had left. */
+	e->spent = r ? budget.fuel : budget.fuel - e->fuel->i64Value;
 	if (r) return failure(e, r, budget, timed_out);
 	if (x->nrets == 1 && result) memcpy(result, e->rt->stack, sizeof *result);
 	return NULL;

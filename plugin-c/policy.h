@@ -33,6 +33,8 @@ unsigned wa_policy_hooks(const struct wa_policy *p);
 int wa_policy_acl_cacheable(const struct wa_policy *p);
 uint64_t wa_policy_epoch(const struct wa_policy *p);
 uint64_t wa_policy_failures(const struct wa_policy *p);
+/* Fuel the last request's hook call used (its whole budget if it failed): what breaker.h charges. */
+int64_t wa_policy_spent(const struct wa_policy *p);
 
 /* Lifecycle. The init hooks return 0, or -1 with the reason in err when the hook trapped or
  * returned 0 (refused). Hooks the module does not export succeed trivially. */
@@ -56,6 +58,10 @@ enum wa_decision wa_policy_unpwd_check(struct wa_policy *p, const void *client,
 enum wa_decision wa_policy_acl_check(struct wa_policy *p, const void *client, const char *clientid,
                                      const char *username, const char *topic, int access,
                                      const void *payload, uint32_t payloadlen, int qos, int retain);
+/* The failure decision for a request the embedder refuses without calling the guest (breaker.h),
+ * counted as a failure. anonymous: an unpwd_check without a username (never deferred). */
+enum wa_decision wa_policy_refuse(struct wa_policy *p, enum wa_hook hook, int anonymous);
+
 /* WA_ALLOW: key (NUL-terminated hex, shorter than keycap) holds the key. WA_DENY: no key.
  * WA_DEFER only as the failure decision. */
 enum wa_decision wa_policy_psk_key_get(struct wa_policy *p, const void *client, const char *identity,

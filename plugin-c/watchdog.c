@@ -29,7 +29,7 @@ static struct wa_watch slots[SLOTS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static int running;              /* under lock */
+static atomic_int running;       /* set under lock */
 static atomic_int idle;
 static _Atomic uint64_t clock_ms;
 static _Thread_local struct wa_watch *mine;
@@ -199,5 +199,7 @@ void wa_watch_quiesce(void)
 
 uint64_t wa_watchdog_now_ms(void)
 {
+	/* An idle watchdog does not tick: read the clock then (no call is running anyway). */
+	if (atomic_load_explicit(&idle, memory_order_relaxed) || !running) return monotonic_ms();
 	return atomic_load_explicit(&clock_ms, memory_order_relaxed);
 }

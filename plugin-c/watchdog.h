@@ -38,8 +38,8 @@ int wa_watch_disarm(struct wa_watch *w);
  * call it before freeing the memory a fuel counter lives in. */
 void wa_watch_quiesce(void);
 
-/* Milliseconds on a monotonic clock, updated by the watchdog on each tick (so only while calls
- * are running; refreshed when it wakes). 0 before the watchdog first started. */
+/* Milliseconds on a monotonic clock: the watchdog's, updated on each tick while calls run (one
+ * load), else read from the system. */
 uint64_t wa_watchdog_now_ms(void);
 
 #endif
