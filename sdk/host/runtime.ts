@@ -18,10 +18,13 @@ import {
 } from './abi.js';
 import {
   WA_ABI_VERSION, WA_ERROR_LOG_INTERVAL_S, WA_INITIAL_REQUEST_BUFFER, WA_INIT_BUDGET_FACTOR,
-  WA_MAX_FIELD_BYTES, WA_MAX_PSK_KEY_CHARS, WA_RETRY_INTERVAL_MS,
+  WA_MAX_FIELD_BYTES, WA_MAX_PSK_KEY_CHARS,
 } from './limits.js';
 
 export type Decision = 'allow' | 'deny' | 'defer';
+
+/** Wait before re-creating an instance again after a failed re-creation (limits.h WA_REBUILD_BACKOFF_MS). */
+const REBUILD_BACKOFF_MS = 1000;
 
 /** The host settings (plugin_opt_wasm_* in the plugin). */
 export interface RuntimeConfig {
@@ -184,6 +187,7 @@ export class Runtime {
   // ---- requests ----
 
   unpwdCheck(client: ClientInfo | null, username: Field, password: Field): Decision {
+    this.anonymous = username === null;
     const hook = 'unpwd_check';
     if (!this.ready(hook)) return this.cfg.onError;
     if (this.tooLong([username, password])) return this.fail(hook, false, `a field is longer than ${WA_MAX_FIELD_BYTES} bytes`);
@@ -267,7 +271,7 @@ export class Runtime {
         return exportsRef.memory;
       },
       client: () => this.requestClient,
-      log: (level, message) => this.log(level, message),
+      log: (level, message) => { if (!this.muted) this.log(level, message); },
       optionFile: (key) => this.optionFile(key),
     });
     this.instances++;
@@ -290,7 +294,8 @@ export class Runtime {
         try {
           start();
         } catch (e) {
-          throw new Error(`start function trapped: ${this.trapText(e)}`);
+          const why = this.trapText(e);
+          throw new Error(`start function trapped: ${why}${this.limitHint(why, true)}`);
         }
       }
       this.budget(1);
@@ -398,7 +403,8 @@ export class Runtime {
     }
     this.inInit = withOpts;
     try {
-      this.budget(WA_INIT_BUDGET_FACTOR, hook);
+      // Cleanup hooks run on the broker's main thread in the plugin: the request budget.
+      this.budget(withOpts ? WA_INIT_BUDGET_FACTOR : 1, hook);
       const r = inst.exports[hook](...full);
       // plugin_init / security_init: signature 1 is the i32 variant (abi.ts HOOKS).
       return { trap: null, refused: sig === 1 && withOpts && r === 0 };
@@ -451,7 +457,7 @@ export class Runtime {
       this.recreate(true);
       return true;
     } catch (e) {
-      this.retryAt = performance.now() + WA_RETRY_INTERVAL_MS;
+      this.retryAt = performance.now() + REBUILD_BACKOFF_MS;
       this.fail(hook, false, `re-creating the policy instance failed: ${errorText(e)}`);
       return false;
     }
@@ -512,11 +518,41 @@ export class Runtime {
 
   // The failure decision for a request, logged; discard = the instance is no longer trusted.
   private fail(hook: HookName, discard: boolean, why: string): Decision {
-    const word = this.cfg.onError === 'defer' ? 'deferred' : 'denied';
-    this.report(LOG_ERR, `${hook} failed, request ${word}: ${why}`);
-    if (discard) this.drop();
-    return this.cfg.onError;
+    const d = hook === 'unpwd_check' && this.anonymous ? 'deny' : this.cfg.onError;
+    const word = d === 'defer' ? 'deferred' : 'denied';
+    this.report(LOG_ERR, `${hook} failed, request ${word}: ${why}${this.limitHint(why, false)}`);
+    if (discard) this.restore();
+    return d;
   }
+  private anonymous = false;
+
+  // Which limit a failure hit and the option that sets it (policy.c limit_hint).
+  private limitHint(why: string, lifecycle: boolean): string {
+    if (why === 'fuel exhausted') {
+      const opt = lifecycle ? 'wasm_init_fuel' : 'wasm_fuel';
+      const n = lifecycle ? BigInt(this.cfg.fuel) * BigInt(WA_INIT_BUDGET_FACTOR) : BigInt(this.cfg.fuel);
+      return ` (${opt} ${n} reached; raise plugin_opt_${opt})`;
+    }
+    if (why === 'stack overflow' || /call stack|stack size/i.test(why)) {
+      return ' (the 256 KiB value stack or the native stack bound; the policy recurses too deep)';
+    }
+    return '';
+  }
+
+  // The plugin puts a failed instance back to its state after its lifecycle hooks (a snapshot).
+  // V8 does not expose unexported globals: re-create it now, with the hooks' log lines muted.
+  private restore(): void {
+    this.drop();
+    this.muted = true;
+    try {
+      this.recreate(true);
+    } catch {
+      this.drop();
+    } finally {
+      this.muted = false;
+    }
+  }
+  private muted = false;
 
   // One line per interval: a broken policy must not flood the log. The next line says how many were left out.
   private report(level: number, line: string): void {
