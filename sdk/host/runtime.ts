@@ -536,11 +536,6 @@ export class Runtime {
     if (why === 'stack overflow' || /call stack|stack size/i.test(why)) {
       return ' (the 256 KiB value stack or the native stack bound; the policy recurses too deep)';
     }
-    const size = (this.inst?.exports.memory as WebAssembly.Memory | undefined)?.buffer.byteLength ?? 0;
-    const pages = this.cfg.maxMemoryPages;
-    if (size > 0 && size + 65536 * 2 > pages * 65536) {
-      return ` (probably out of memory: wasm_max_memory_pages ${pages} (${Math.floor(pages / 16)} MiB) reached; raise plugin_opt_wasm_max_memory_pages)`;
-    }
     return '';
   }
 
