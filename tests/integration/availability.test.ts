@@ -367,15 +367,16 @@ describe('availability: a bystander is served while the policy attacks the broke
     }
   });
 
-  test('4. acl_check traps on boom/# after a 1-2 s security_init: denied, bystander served after every trap', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-    // wasm_fuel 50,000,000: security_init's second or two of honest work (~1.9e9 units) fits
-    // its lifecycle budget (100 x: 5e9 units, 10 s) with room to spare. Without the defences the
-    // instance is re-created inside the request after the trap: security_init again, on the
-    // broker's thread.
+  test('4. acl_check traps on boom/# after a 2-3 s security_init: denied, bystander served after every trap', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    // wasm_fuel 100,000,000: security_init's two or three seconds of honest work (~3.2e9
+    // units) fit its lifecycle budget (100 x: 1e10 units, 10 s) with room to spare. Without the
+    // defences the instance is re-created inside the next request after the trap: security_init
+    // again, on the broker's thread.
     const b = await startPolicy({
       name: 'avail-boom',
       module: fixture('avail-heavy-init'),
-      opts: { wasm_timeout_ms: TIMEOUT_MS, wasm_fuel: 50_000_000 },
+      opts: { wasm_timeout_ms: TIMEOUT_MS, wasm_fuel: 100_000_000 },
+      startTimeoutMs: 30_000,
     });
     let by: Bystander | undefined;
     let bad: Client | undefined;
