@@ -1,7 +1,7 @@
 /* The policy's share of broker time, per client and in total. Per-call limits do not bound what
  * one packet costs (a publish fanned out to many subscribers, a subscription matching many
- * retained messages), so every request's cost (the fuel its hook call used; a call stopped at
- * its deadline pays its whole budget) is charged to two token buckets: the client that caused
+ * retained messages), so every request's cost (the fuel its hook call used; a call that ran out
+ * or was stopped at its deadline pays its whole budget) is charged to two token buckets: the client that caused
  * it, and the policy as a whole. A request whose client or the policy has spent its bucket gets
  * the failure decision without entering the guest until the bucket refills; then one client's
  * packets cannot stall the broker for more than its burst, nor get every other client refused

@@ -638,8 +638,9 @@ const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t 
 	r = e->started ? NULL : run_start(e); /* NULL: m3Err_none's value, without loading it */
 	if (!r) r = run(e->rt, x, args);
 	timed_out = disarm(w);
-	/* What the call cost: all of it when it was stopped, whatever fuel it had left. */
-	e->spent = r ? budget.fuel : budget.fuel - e->fuel->i64Value;
+	/* What the call used: all of it when it ran out or was stopped (the watchdog leaves the
+	 * counter far below zero), what it spent when it trapped or returned. */
+	e->spent = budget.fuel - (e->fuel->i64Value > 0 ? e->fuel->i64Value : 0);
 	if (r) return failure(e, r, budget, timed_out);
 	if (x->nrets == 1 && result) memcpy(result, e->rt->stack, sizeof *result);
 	return NULL;
