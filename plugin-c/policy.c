@@ -131,7 +131,9 @@ static void restore(struct wa_policy *p)
 		p->cap = p->sealed_cap;
 		return;
 	}
-	report(p, WA_LOG_ERR, "the policy instance could not be restored after a failure: dropped until it is re-created");
+	/* Not through report(): fail() has just logged, and this must not be the line it suppresses.
+	 * It comes once per instance (a dropped one is replaced, auth.h). */
+	wa_log(WA_LOG_ERR, "the policy instance could not be restored after a failure: dropped until it is re-created");
 	drop(p);
 }
 
