@@ -36,6 +36,7 @@ struct wa_engine {
 	IM3Runtime rt;
 	IM3Global fuel;         /* WA_FUEL_GLOBAL, injected by the gate's metering */
 	struct wa_host *host;
+	struct wa_watch *watch; /* this instance's slot with the watchdog, or NULL */
 	int64_t spent;          /* fuel the last wa_engine_call used */
 	int started;            /* the start function ran to completion */
 	struct wa_entry entry[WA_EXPORT_COUNT];
@@ -65,22 +66,17 @@ static const char *const export_names[WA_EXPORT_COUNT] = {
 static const char host_trap[] = "[trap] host function";
 
 /* Sets the budget for one guest call and starts its clock. */
-static struct wa_watch *arm(struct wa_engine *e, struct wa_budget b)
+static inline __attribute__((always_inline)) void arm(struct wa_engine *e, struct wa_budget b)
 {
-	struct wa_watch *w = wa_watch_mine();
-
 	e->fuel->i64Value = b.fuel; /* find_exports refuses a module without the fuel global */
 	e->host->trap[0] = '\0';
-	if (w) wa_watch_arm(w, &e->fuel->i64Value, b.timeout_ms);
-	return w;
+	if (e->watch) wa_watch_arm(e->watch, b.timeout_ms);
 }
 
-static int disarm(struct wa_watch *w)
+static inline __attribute__((always_inline)) int disarm(struct wa_engine *e)
 {
-	return w ? wa_watch_disarm(w) : 0;
+	return e->watch ? wa_watch_disarm(e->watch) : 0;
 }
-
-static void describe(struct wa_engine *e, const char *what, M3Result r, char *err, size_t errlen);
 
 /* Why a call failed: turns a wasm3 result into the one-line reason policy.c logs. Every wasm3
  * trap, and both of this file's, start with "[trap]"; anything else came from the compiler or
@@ -445,6 +441,7 @@ struct wa_engine *wa_engine_new(const uint8_t *bytes, size_t len, uint32_t max_p
 	if (e->rt->memory.maxPages > max_pages) e->rt->memory.maxPages = max_pages;
 	if (link_imports(e, err, errlen)) goto fail;
 	if (find_exports(e, err, errlen) || compile_all(e, err, errlen)) goto fail;
+	e->watch = wa_watch_claim(&e->fuel->i64Value);
 	return e;
 fail:
 	wa_engine_free(e);
@@ -528,7 +525,7 @@ void wa_engine_free(struct wa_engine *e)
 {
 	if (!e) return;
 	free_snapshot(e->snap);
-	wa_watch_quiesce(); /* the watchdog may still hold the address of this instance's fuel */
+	wa_watch_release(e->watch); /* the watchdog holds the address of this instance's fuel */
 	if (e->rt) m3_FreeRuntime(e->rt); /* frees the loaded module too */
 	if (e->env) m3_FreeEnvironment(e->env);
 	free(e);
@@ -581,9 +578,12 @@ static M3Result run_start(struct wa_engine *e)
 
 const char *wa_engine_start(struct wa_engine *e, struct wa_budget budget)
 {
-	struct wa_watch *w = arm(e, budget);
-	M3Result r = run_start(e);
-	int timed_out = disarm(w);
+	M3Result r;
+	int timed_out;
+
+	arm(e, budget);
+	r = run_start(e);
+	timed_out = disarm(e);
 
 	return r ? failure(e, r, budget, timed_out) : NULL;
 }
@@ -622,7 +622,6 @@ const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t 
                            int32_t *result, struct wa_budget budget)
 {
 	const struct wa_entry *x;
-	struct wa_watch *w;
 	M3Result r;
 	int timed_out;
 
@@ -632,12 +631,12 @@ const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t 
 	x = &e->entry[export];
 	if (!x->code || nargs != x->nargs) return x->code ? "argument count mismatch" : "export missing";
 	if (budget.fuel < 0) return "fuel exhausted"; /* the host's share (a hook's entry) took it all */
-	w = arm(e, budget);
+	arm(e, budget);
 	/* m3_Call would run a start function still pending; the policy always runs it first.
 	 * runtime->lastCalled is not set: only m3_GetResults reads it, and results are read here. */
 	r = e->started ? NULL : run_start(e); /* NULL: m3Err_none's value, without loading it */
 	if (!r) r = run(e->rt, x, args);
-	timed_out = disarm(w);
+	timed_out = disarm(e);
 	/* What the call used: all of it when it ran out or was stopped (the watchdog leaves the
 	 * counter far below zero), what it spent when it trapped or returned. */
 	e->spent = budget.fuel - (e->fuel->i64Value > 0 ? e->fuel->i64Value : 0);

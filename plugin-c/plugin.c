@@ -70,16 +70,12 @@ static const void *payer(struct plugin *pl, const void *client, int access)
 	return client;
 }
 
-/* 1 when the request must get the failure decision without entering the guest. One line per
- * WA_ERROR_LOG_INTERVAL_S for each reason. */
-static int over_budget(struct plugin *pl, const void *who)
+/* Logs a refusal by the breaker: one line per WA_ERROR_LOG_INTERVAL_S for each reason. */
+static void log_over_budget(struct plugin *pl, enum wa_breaker_verdict v, const void *who)
 {
 	const struct wa_config *cfg = wa_auth_config(pl->auth);
-	enum wa_breaker_verdict v;
-	time_t now;
+	time_t now = time(NULL);
 
-	if (!pl->breaker || (v = wa_breaker_admit(pl->breaker, who)) == WA_BREAKER_PASS) return 0;
-	now = time(NULL);
 	if (now - pl->over_logged[v] >= (time_t)WA_ERROR_LOG_INTERVAL_S) {
 		pl->over_logged[v] = now;
 		if (v == WA_BREAKER_CLIENT) {
@@ -92,12 +88,23 @@ static int over_budget(struct plugin *pl, const void *who)
 			       "decision until it refills", WA_OPT_CPU_SHARE, cfg->cpu_share);
 		}
 	}
-	return 1;
 }
 
-static void charge(struct plugin *pl, const void *who, struct wa_policy *pol)
+/* The bucket who pays from, or NULL when the request must get the failure decision without
+ * entering the guest (logged). */
+static inline struct wa_bucket *admit(struct plugin *pl, const void *who)
 {
-	if (pl->breaker) wa_breaker_charge(pl->breaker, who, wa_policy_spent(pol));
+	struct wa_bucket *k = wa_breaker_slot(pl->breaker, who);
+	enum wa_breaker_verdict v = wa_breaker_admit(pl->breaker, k);
+
+	if (v == WA_BREAKER_PASS) return k;
+	log_over_budget(pl, v, who);
+	return NULL;
+}
+
+static inline void charge(struct plugin *pl, struct wa_bucket *k, struct wa_policy *pol)
+{
+	wa_breaker_charge(pl->breaker, k, wa_policy_spent(pol));
 }
 
 static int on_basic_auth(int event, void *event_data, void *userdata)
@@ -105,27 +112,27 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 	struct mosquitto_evt_basic_auth *ed = event_data;
 	struct plugin *pl = userdata;
 	struct wa_policy *pol = wa_auth_policy(pl->auth);
-	const void *who = payer(pl, ed->client, MOSQ_ACL_NONE);
+	struct wa_bucket *k = admit(pl, payer(pl, ed->client, MOSQ_ACL_NONE));
 	enum wa_decision d;
 
 	(void)event;
-	if (over_budget(pl, who)) return decision_rc(wa_policy_refuse(pol, WA_HOOK_UNPWD_CHECK, !ed->username), MOSQ_ERR_AUTH);
+	if (!k) return decision_rc(wa_policy_refuse(pol, WA_HOOK_UNPWD_CHECK, !ed->username), MOSQ_ERR_AUTH);
 	d = wa_policy_unpwd_check(pol, ed->client, ed->username, ed->password);
-	charge(pl, who, pol);
+	charge(pl, k, pol);
 	return decision_rc(d, MOSQ_ERR_AUTH);
 }
 
 /* An acl_check through the breaker. */
-static enum wa_decision checked_acl(struct plugin *pl, struct wa_policy *pol, const struct mosquitto_evt_acl_check *ed,
+static inline enum wa_decision checked_acl(struct plugin *pl, struct wa_policy *pol, const struct mosquitto_evt_acl_check *ed,
                                     const char *clientid, const char *username)
 {
-	const void *who = payer(pl, ed->client, ed->access);
+	struct wa_bucket *k = admit(pl, payer(pl, ed->client, ed->access));
 	enum wa_decision d;
 
-	if (over_budget(pl, who)) return wa_policy_refuse(pol, WA_HOOK_ACL_CHECK, 0);
+	if (!k) return wa_policy_refuse(pol, WA_HOOK_ACL_CHECK, 0);
 	d = wa_policy_acl_check(pol, ed->client, clientid, username, ed->topic, ed->access, ed->payload, ed->payloadlen,
 	                        ed->qos, ed->retain);
-	charge(pl, who, pol);
+	charge(pl, k, pol);
 	return d;
 }
 
@@ -176,15 +183,15 @@ static int on_psk_key(int event, void *event_data, void *userdata)
 	struct mosquitto_evt_psk_key *ed = event_data;
 	struct plugin *pl = userdata;
 	struct wa_policy *pol = wa_auth_policy(pl->auth);
-	const void *who;
+	struct wa_bucket *k;
 	enum wa_decision d;
 
 	(void)event;
 	if (!ed->key || ed->max_key_len <= 0) return MOSQ_ERR_AUTH;
-	who = payer(pl, ed->client, MOSQ_ACL_NONE);
-	if (over_budget(pl, who)) return MOSQ_ERR_AUTH; /* no key: the handshake fails */
+	k = admit(pl, payer(pl, ed->client, MOSQ_ACL_NONE));
+	if (!k) return MOSQ_ERR_AUTH; /* no key: the handshake fails */
 	d = wa_policy_psk_key_get(pol, ed->client, ed->identity, ed->hint, ed->key, (size_t)ed->max_key_len);
-	charge(pl, who, pol);
+	charge(pl, k, pol);
 	return decision_rc(d, MOSQ_ERR_AUTH);
 }
 
@@ -334,7 +341,11 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 		int64_t total = (int64_t)cfg->cpu_share * WA_NOMINAL_FUEL_PER_MS * 10; /* per second: share% of 1000 ms */
 		pl->breaker = wa_breaker_new(cfg->client_fuel, cfg->client_fuel, total,
 		                             cfg->fuel > INT64_MAX / 4 ? INT64_MAX / 4 : cfg->fuel * 4);
-		if (!pl->breaker) wa_log(WA_LOG_WARNING, "out of memory for the policy time budgets: not enforcing them");
+		if (!pl->breaker) {
+			plugin_free(pl);
+			wa_log(WA_LOG_ERR, "cannot load policy: out of memory");
+			return MOSQ_ERR_NOMEM;
+		}
 	}
 	if (wa_auth_config(pl->auth)->acl_cache) {
 		pl->cache = wa_acl_cache_new();

@@ -6,7 +6,6 @@
 
 #include "watchdog.h"
 
-#define SLOTS 32u
 /* With no call for this long the watchdog ticks slowly (and is woken by the next arm). */
 #define IDLE_AFTER_MS 1000u
 #define IDLE_TICK_MS  50u
@@ -14,25 +13,13 @@
  * then makes can wrap it back (the largest single charge is well below 2^40). */
 #define FUEL_KILLED   (INT64_MIN / 4)
 
-struct wa_watch {
-	_Atomic uint64_t state;       /* odd while a call runs; +1 at arm, +1 at disarm */
-	_Atomic(int64_t *) fuel;
-	_Atomic uint32_t timeout_ms;
-	atomic_int expired;
-	atomic_int used;              /* claimed by a thread */
-	/* The watchdog thread's own view, under lock. */
-	uint64_t seen_state;
-	uint64_t seen_at_ms;
-};
-
-static struct wa_watch slots[SLOTS];
+static struct wa_watch slots[WA_WATCH_SLOTS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static atomic_int running;       /* set under lock */
-static atomic_int idle;
-static _Atomic uint64_t clock_ms;
-static _Thread_local struct wa_watch *mine;
+atomic_int wa_watchdog_idle;
+_Atomic uint64_t wa_watchdog_clock;
 
 static uint64_t monotonic_ms(void)
 {
@@ -62,7 +49,7 @@ static int scan(uint64_t now)
 {
 	int active = 0;
 
-	for (unsigned i = 0; i < SLOTS; i++) {
+	for (unsigned i = 0; i < WA_WATCH_SLOTS; i++) {
 		struct wa_watch *w = &slots[i];
 		uint64_t st = atomic_load_explicit(&w->state, memory_order_acquire);
 
@@ -98,10 +85,10 @@ static void *watch(void *arg)
 		uint64_t now = monotonic_ms();
 		struct timespec until;
 
-		atomic_store_explicit(&clock_ms, now, memory_order_relaxed);
+		atomic_store_explicit(&wa_watchdog_clock, now, memory_order_relaxed);
 		if (scan(now)) quiet_since = now;
-		atomic_store_explicit(&idle, now - quiet_since >= IDLE_AFTER_MS, memory_order_relaxed);
-		until = after_ms(atomic_load_explicit(&idle, memory_order_relaxed) ? IDLE_TICK_MS : WA_WATCHDOG_TICK_MS);
+		atomic_store_explicit(&wa_watchdog_idle, now - quiet_since >= IDLE_AFTER_MS, memory_order_relaxed);
+		until = after_ms(atomic_load_explicit(&wa_watchdog_idle, memory_order_relaxed) ? IDLE_TICK_MS : WA_WATCHDOG_TICK_MS);
 		pthread_cond_timedwait(&wake, &lock, &until);
 	}
 	return NULL;
@@ -135,71 +122,50 @@ static int start(void)
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) return -1;
-	atomic_store_explicit(&clock_ms, monotonic_ms(), memory_order_relaxed);
+	atomic_store_explicit(&wa_watchdog_clock, monotonic_ms(), memory_order_relaxed);
 	running = 1;
 	return 0;
 }
 
-struct wa_watch *wa_watch_mine(void)
+struct wa_watch *wa_watch_claim(int64_t *fuel)
 {
-	if (mine) return mine;
+	struct wa_watch *w = NULL;
+
 	pthread_once(&once, init_once);
 	pthread_mutex_lock(&lock);
 	if (start() == 0) {
-		for (unsigned i = 0; i < SLOTS; i++) {
+		for (unsigned i = 0; i < WA_WATCH_SLOTS; i++) {
 			if (!atomic_load(&slots[i].used)) {
-				atomic_store(&slots[i].used, 1);
-				mine = &slots[i];
+				w = &slots[i];
+				atomic_store(&w->used, 1);
+				atomic_store(&w->fuel, fuel);
+				atomic_store(&w->expired, 0);
 				break;
 			}
 		}
 	}
 	pthread_mutex_unlock(&lock);
-	return mine;
+	return w;
 }
 
-void wa_watch_release(void)
+/* Under the lock: the watchdog writes a fuel counter only while holding it, so once this
+ * returns it will not touch this one again. */
+void wa_watch_release(struct wa_watch *w)
 {
-	if (!mine) return;
+	if (!w) return;
 	pthread_mutex_lock(&lock);
-	atomic_store(&mine->fuel, NULL);
-	atomic_store(&mine->used, 0);
-	pthread_mutex_unlock(&lock);
-	mine = NULL;
-}
-
-void wa_watch_arm(struct wa_watch *w, int64_t *fuel, uint32_t timeout_ms)
-{
-	uint64_t st = atomic_load_explicit(&w->state, memory_order_relaxed);
-
-	atomic_store_explicit(&w->fuel, fuel, memory_order_relaxed);
-	atomic_store_explicit(&w->timeout_ms, timeout_ms, memory_order_relaxed);
-	atomic_store_explicit(&w->expired, 0, memory_order_relaxed);
-	atomic_store_explicit(&w->state, (st | 1u) + ((st & 1u) ? 2u : 0u), memory_order_release);
-	/* Rare: only after a second without calls. A wake lost to a race costs one idle tick. */
-	if (atomic_load_explicit(&idle, memory_order_relaxed)) {
-		atomic_store_explicit(&idle, 0, memory_order_relaxed);
-		pthread_cond_signal(&wake);
-	}
-}
-
-int wa_watch_disarm(struct wa_watch *w)
-{
-	uint64_t st = atomic_load_explicit(&w->state, memory_order_relaxed);
-
-	atomic_store_explicit(&w->state, st + 1u, memory_order_release);
-	return atomic_load_explicit(&w->expired, memory_order_relaxed);
-}
-
-void wa_watch_quiesce(void)
-{
-	pthread_mutex_lock(&lock);
+	atomic_store(&w->fuel, NULL);
+	atomic_store(&w->used, 0);
 	pthread_mutex_unlock(&lock);
 }
 
-uint64_t wa_watchdog_now_ms(void)
+void wa_watchdog_wake(void)
 {
-	/* An idle watchdog does not tick: read the clock then (no call is running anyway). */
-	if (atomic_load_explicit(&idle, memory_order_relaxed) || !running) return monotonic_ms();
-	return atomic_load_explicit(&clock_ms, memory_order_relaxed);
+	atomic_store_explicit(&wa_watchdog_idle, 0, memory_order_relaxed);
+	pthread_cond_signal(&wake);
+}
+
+uint64_t wa_watchdog_exact_ms(void)
+{
+	return monotonic_ms();
 }

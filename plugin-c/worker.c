@@ -5,7 +5,6 @@
 #include <time.h>
 
 #include "log.h"
-#include "watchdog.h"
 #include "worker.h"
 
 struct wa_worker {
@@ -51,7 +50,6 @@ static void *loop(void *arg)
 		pthread_cond_broadcast(&w->cond);
 	}
 	pthread_mutex_unlock(&w->lock);
-	wa_watch_release();
 	destroy(w);
 	return NULL;
 }
