@@ -60,7 +60,4 @@ const char *wa_engine_start(struct wa_engine *e, struct wa_budget budget);
 const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t *args, unsigned nargs,
                            int32_t *result, struct wa_budget budget);
 
-/* Fuel the last wa_engine_call used (its whole budget if it failed). */
-int64_t wa_engine_spent(const struct wa_engine *e);
-
 #endif

@@ -37,7 +37,6 @@ struct wa_engine {
 	IM3Global fuel;         /* WA_FUEL_GLOBAL, injected by the gate's metering */
 	struct wa_host *host;
 	struct wa_watch *watch; /* this instance's slot with the watchdog, or NULL */
-	int64_t spent;          /* fuel the last wa_engine_call used */
 	int started;            /* the start function ran to completion */
 	struct wa_entry entry[WA_EXPORT_COUNT];
 	IM3Environment env;
@@ -546,11 +545,6 @@ unsigned wa_engine_results(const struct wa_engine *e, unsigned export)
 	return wa_engine_has(e, export) ? m3_GetRetCount(e->fn[export]) : 0;
 }
 
-int64_t wa_engine_spent(const struct wa_engine *e)
-{
-	return e->spent;
-}
-
 /* Read from the runtime directly (what m3_GetMemory does, minus the call). */
 struct wa_mem wa_engine_memory(struct wa_engine *e)
 {
@@ -637,9 +631,6 @@ const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t 
 	r = e->started ? NULL : run_start(e); /* NULL: m3Err_none's value, without loading it */
 	if (!r) r = run(e->rt, x, args);
 	timed_out = disarm(e);
-	/* What the call used: all of it when it ran out or was stopped (the watchdog leaves the
-	 * counter far below zero), what it spent when it trapped or returned. */
-	e->spent = budget.fuel - (e->fuel->i64Value > 0 ? e->fuel->i64Value : 0);
 	if (r) return failure(e, r, budget, timed_out);
 	if (x->nrets == 1 && result) memcpy(result, e->rt->stack, sizeof *result);
 	return NULL;

@@ -35,8 +35,10 @@
 #define WA_REBUILD_BACKOFF_MS     1000u                  /* after a failed re-creation, the first wait; doubles */
 #define WA_REBUILD_BACKOFF_MAX_MS 60000u                 /* ... up to this */
 #define WA_DEFAULT_CPU_SHARE      50u                    /* option wasm_cpu_share: percent of broker time */
-#define WA_NOMINAL_FUEL_PER_MS    250000u                /* fuel one ms of guest time buys (docs/SECURITY.md):
-                                                            turns wasm_cpu_share into fuel per second */
+#define WA_DEFAULT_CLIENT_SHARE   10u                    /* option wasm_client_share: percent of broker time
+                                                            one client's requests may take; either share may
+                                                            be used at once up to wasm_timeout_ms (a client)
+                                                            or twice it (the policy) */
 
 /* Host buffers */
 #define WA_MAX_FIELD_BYTES        65535u                 /* MQTT string fields are at most this long */

@@ -80,9 +80,8 @@ static void log_over_budget(struct plugin *pl, enum wa_breaker_verdict v, const 
 		pl->over_logged[v] = now;
 		if (v == WA_BREAKER_CLIENT) {
 			const char *id = mosquitto_client_id(who);
-			wa_log(WA_LOG_WARNING, "client %s used its share of policy time (%s %lld per second): its requests "
-			       "get the failure decision until it refills", id ? id : "(unknown)", WA_OPT_CLIENT_FUEL,
-			       (long long)cfg->client_fuel);
+			wa_log(WA_LOG_WARNING, "client %s used its share of policy time (%s %u%%): its requests get the "
+			       "failure decision until it refills", id ? id : "(unknown)", WA_OPT_CLIENT_SHARE, cfg->client_share);
 		} else {
 			wa_log(WA_LOG_WARNING, "the policy used its share of broker time (%s %u%%): requests get the failure "
 			       "decision until it refills", WA_OPT_CPU_SHARE, cfg->cpu_share);
@@ -102,10 +101,7 @@ static inline struct wa_bucket *admit(struct plugin *pl, const void *who)
 	return NULL;
 }
 
-static inline void charge(struct plugin *pl, struct wa_bucket *k, struct wa_policy *pol)
-{
-	wa_breaker_charge(pl->breaker, k, wa_policy_spent(pol));
-}
+
 
 static int on_basic_auth(int event, void *event_data, void *userdata)
 {
@@ -117,8 +113,9 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 
 	(void)event;
 	if (!k) return decision_rc(wa_policy_refuse(pol, WA_HOOK_UNPWD_CHECK, !ed->username), MOSQ_ERR_AUTH);
+	wa_breaker_enter(pl->breaker, k);
 	d = wa_policy_unpwd_check(pol, ed->client, ed->username, ed->password);
-	charge(pl, k, pol);
+	wa_breaker_leave(pl->breaker);
 	return decision_rc(d, MOSQ_ERR_AUTH);
 }
 
@@ -130,9 +127,10 @@ static inline enum wa_decision checked_acl(struct plugin *pl, struct wa_policy *
 	enum wa_decision d;
 
 	if (!k) return wa_policy_refuse(pol, WA_HOOK_ACL_CHECK, 0);
+	wa_breaker_enter(pl->breaker, k);
 	d = wa_policy_acl_check(pol, ed->client, clientid, username, ed->topic, ed->access, ed->payload, ed->payloadlen,
 	                        ed->qos, ed->retain);
-	charge(pl, k, pol);
+	wa_breaker_leave(pl->breaker);
 	return d;
 }
 
@@ -190,8 +188,9 @@ static int on_psk_key(int event, void *event_data, void *userdata)
 	if (!ed->key || ed->max_key_len <= 0) return MOSQ_ERR_AUTH;
 	k = admit(pl, payer(pl, ed->client, MOSQ_ACL_NONE));
 	if (!k) return MOSQ_ERR_AUTH; /* no key: the handshake fails */
+	wa_breaker_enter(pl->breaker, k);
 	d = wa_policy_psk_key_get(pol, ed->client, ed->identity, ed->hint, ed->key, (size_t)ed->max_key_len);
-	charge(pl, k, pol);
+	wa_breaker_leave(pl->breaker);
 	return decision_rc(d, MOSQ_ERR_AUTH);
 }
 
@@ -338,9 +337,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 	}
 	{
 		const struct wa_config *cfg = wa_auth_config(pl->auth);
-		int64_t total = (int64_t)cfg->cpu_share * WA_NOMINAL_FUEL_PER_MS * 10; /* per second: share% of 1000 ms */
-		pl->breaker = wa_breaker_new(cfg->client_fuel, cfg->client_fuel, total,
-		                             cfg->fuel > INT64_MAX / 4 ? INT64_MAX / 4 : cfg->fuel * 4);
+		pl->breaker = wa_breaker_new(cfg->client_share, cfg->timeout_ms, cfg->cpu_share,
+		                             cfg->timeout_ms > UINT32_MAX / 2u ? UINT32_MAX : cfg->timeout_ms * 2u);
 		if (!pl->breaker) {
 			plugin_free(pl);
 			wa_log(WA_LOG_ERR, "cannot load policy: out of memory");

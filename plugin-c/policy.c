@@ -38,7 +38,6 @@ struct wa_policy {
 	uint32_t buf, cap;        /* the guest's request buffer */
 	uint32_t sealed_buf, sealed_cap; /* ... as it was at wa_policy_seal */
 	int anonymous;            /* the request is an unpwd_check without a username */
-	int64_t spent;            /* fuel the last request's hook call used */
 	int sealed;
 	/* Rate limit for per-request error lines. */
 	int reported;
@@ -334,11 +333,6 @@ uint64_t wa_policy_epoch(const struct wa_policy *p)
 	return p->epoch;
 }
 
-int64_t wa_policy_spent(const struct wa_policy *p)
-{
-	return p->spent;
-}
-
 uint64_t wa_policy_failures(const struct wa_policy *p)
 {
 	return p->failures;
@@ -456,7 +450,6 @@ static int unavailable(struct wa_policy *p, enum wa_hook hook)
 /* The common case inline, the recovery out of line. */
 static inline int ready(struct wa_policy *p, enum wa_hook hook)
 {
-	p->spent = 0;
 	return p->eng ? 0 : unavailable(p, hook);
 }
 
@@ -507,7 +500,6 @@ static const char *invoke(struct wa_policy *p, enum wa_hook hook, const void *cl
 	p->host.client = client;
 	trap = wa_engine_call(p->eng, hook, args, nargs, result, hook_budget(p, hook, request_budget(p)));
 	p->host.client = NULL;
-	p->spent = wa_engine_spent(p->eng);
 	return trap;
 }
 

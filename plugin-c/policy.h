@@ -33,8 +33,7 @@ unsigned wa_policy_hooks(const struct wa_policy *p);
 int wa_policy_acl_cacheable(const struct wa_policy *p);
 uint64_t wa_policy_epoch(const struct wa_policy *p);
 uint64_t wa_policy_failures(const struct wa_policy *p);
-/* Fuel the last request's hook call used (its whole budget if it failed): what breaker.h charges. */
-int64_t wa_policy_spent(const struct wa_policy *p);
+
 
 /* Lifecycle. The init hooks return 0, or -1 with the reason in err when the hook trapped or
  * returned 0 (refused). Hooks the module does not export succeed trivially. */

@@ -14,6 +14,10 @@
 #define FUEL_KILLED   (INT64_MIN / 4)
 
 static struct wa_watch slots[WA_WATCH_SLOTS];
+static struct {
+	void (*fn)(void *arg, uint64_t elapsed_ms);
+	void *arg;
+} samplers[WA_WATCHDOG_SAMPLERS]; /* under lock */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -84,9 +88,15 @@ static void *watch(void *arg)
 	for (;;) {
 		uint64_t now = monotonic_ms();
 		struct timespec until;
+		uint64_t elapsed = now - atomic_load_explicit(&wa_watchdog_clock, memory_order_relaxed);
 
 		atomic_store_explicit(&wa_watchdog_clock, now, memory_order_relaxed);
 		if (scan(now)) quiet_since = now;
+		/* After an idle tick, a call seen now may have started just before it. */
+		if (elapsed > 2u * WA_WATCHDOG_TICK_MS) elapsed = 2u * WA_WATCHDOG_TICK_MS;
+		for (unsigned i = 0; i < WA_WATCHDOG_SAMPLERS; i++) {
+			if (samplers[i].fn) samplers[i].fn(samplers[i].arg, elapsed);
+		}
 		atomic_store_explicit(&wa_watchdog_idle, now - quiet_since >= IDLE_AFTER_MS, memory_order_relaxed);
 		until = after_ms(atomic_load_explicit(&wa_watchdog_idle, memory_order_relaxed) ? IDLE_TICK_MS : WA_WATCHDOG_TICK_MS);
 		pthread_cond_timedwait(&wake, &lock, &until);
@@ -157,6 +167,27 @@ void wa_watch_release(struct wa_watch *w)
 	atomic_store(&w->fuel, NULL);
 	atomic_store(&w->used, 0);
 	pthread_mutex_unlock(&lock);
+}
+
+int wa_watchdog_sampler(void (*fn)(void *arg, uint64_t elapsed_ms), void *arg)
+{
+	int rc = -1;
+
+	pthread_once(&once, init_once);
+	pthread_mutex_lock(&lock);
+	for (unsigned i = 0; i < WA_WATCHDOG_SAMPLERS; i++) {
+		if (!fn && samplers[i].arg == arg) {
+			samplers[i].fn = NULL;
+			samplers[i].arg = NULL;
+			rc = 0;
+		} else if (fn && !samplers[i].fn && rc != 0 && start() == 0) {
+			samplers[i].fn = fn;
+			samplers[i].arg = arg;
+			rc = 0;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return rc;
 }
 
 void wa_watchdog_wake(void)

@@ -10,7 +10,7 @@
  * call has run for a second and is woken by the next arm.
  *
  * The watchdog also keeps a millisecond clock that costs one load to read (wa_watchdog_now_ms),
- * for the per-client budgets (breaker.h). The hot paths are inline here. */
+ * and samples for the budgets of guest time (breaker.h). The hot paths are inline here. */
 #ifndef WASM_AUTH_WATCHDOG_H
 #define WASM_AUTH_WATCHDOG_H
 
@@ -18,6 +18,7 @@
 
 #define WA_WATCHDOG_TICK_MS 2u
 #define WA_WATCH_SLOTS      256u /* instances alive at once (each embedder has one to three) */
+#define WA_WATCHDOG_SAMPLERS 16u
 
 #include <stdatomic.h>
 
@@ -70,6 +71,11 @@ static inline int wa_watch_disarm(struct wa_watch *w)
 	atomic_store_explicit(&w->expired, 0, memory_order_relaxed);
 	return 1;
 }
+
+/* Registers fn(arg, elapsed_ms), called on the watchdog thread at every tick with the time since
+ * the previous one (at most two ticks' worth), at most WA_WATCHDOG_SAMPLERS of them; NULL fn
+ * removes arg's, after which it is never called again. -1 when full or the thread cannot start. */
+int wa_watchdog_sampler(void (*fn)(void *arg, uint64_t elapsed_ms), void *arg);
 
 /* Milliseconds on a monotonic clock as of the watchdog's last tick: one load. Stale by up to a
  * tick while calls run, and by up to a second or more once it idles (the clock then lags, never

@@ -32,7 +32,7 @@ The client behind the request: --client-id (default: acl_check's CLIENTID), --ad
 Host settings come from the wasm_* options as in the plugin (wasm_on_error, wasm_fuel,
 wasm_init_fuel, wasm_max_payload, wasm_max_memory_pages, wasm_max_module_bytes,
 wasm_max_table_elems, wasm_max_functions, wasm_max_globals, wasm_max_data_bytes);
-wasm_timeout_ms, wasm_init_timeout_ms, wasm_client_fuel, wasm_cpu_share and wasm_acl_cache
+wasm_timeout_ms, wasm_init_timeout_ms, wasm_client_share, wasm_cpu_share and wasm_acl_cache
 are checked as the plugin checks them but not enforced.
 Prints allow, deny or defer; psk_key_get prints the key (hex) or none.
 `;

@@ -14,6 +14,7 @@ export const WA_STACK_BYTES = 256 * 1024;
 export const WA_DEFAULT_FUEL = 10000000;
 export const WA_DEFAULT_TIMEOUT_MS = 100;
 export const WA_INIT_BUDGET_FACTOR = 100;
+export const WA_DEFAULT_CLIENT_SHARE = 10;
 export const WA_DEFAULT_CPU_SHARE = 50;
 export const WA_MAX_FIELD_BYTES = 65535;
 export const WA_MAX_PAYLOAD_BYTES = 1024 * 1024;

@@ -9,7 +9,7 @@ import type { ClientInfo } from './imports.js';
 import type { HookSignatures } from './gate.js';
 import { LOG_ERR, LOG_NOTICE } from './abi.js';
 import {
-  WA_DEFAULT_CPU_SHARE, WA_DEFAULT_FUEL, WA_DEFAULT_TIMEOUT_MS, WA_INIT_BUDGET_FACTOR, WA_MAX_DATA_BYTES, WA_MAX_FUNCTIONS,
+  WA_DEFAULT_CLIENT_SHARE, WA_DEFAULT_CPU_SHARE, WA_DEFAULT_FUEL, WA_DEFAULT_TIMEOUT_MS, WA_INIT_BUDGET_FACTOR, WA_MAX_DATA_BYTES, WA_MAX_FUNCTIONS,
   WA_MAX_GLOBALS, WA_MAX_MEMORY_PAGES, WA_MAX_TABLE_ELEMS, WA_MAX_MODULE_BYTES, WA_MAX_OPTIONS, WA_MAX_PAYLOAD_BYTES,
 } from './limits.js';
 
@@ -32,7 +32,7 @@ export interface LoadOptions {
    * settings among them (wasm_on_error, wasm_fuel, wasm_init_fuel, wasm_max_payload,
    * wasm_max_memory_pages, wasm_max_module_bytes, wasm_max_table_elems, wasm_max_functions,
    * wasm_max_globals, wasm_max_data_bytes) apply as in the plugin, unless the fields below
-   * override them. wasm_timeout_ms, wasm_init_timeout_ms, wasm_client_fuel, wasm_cpu_share and
+   * override them. wasm_timeout_ms, wasm_init_timeout_ms, wasm_client_share, wasm_cpu_share and
    * wasm_acl_cache are checked as the plugin checks them (a bad value refuses the load with its
    * message) but not enforced: see HostSettings.
    */
@@ -99,10 +99,10 @@ export class PolicyLoadError extends Error {
  */
 export interface HostSettings extends Omit<RuntimeConfig, 'errorLogIntervalMs'> {
   /**
-   * plugin_opt_wasm_client_fuel: fuel per second one client's requests may use (default
-   * wasm_fuel x 2). Validated like the plugin's, not enforced: the breaker is the plugin's only.
+   * plugin_opt_wasm_client_share: percent of broker time one client's requests may take (default
+   * 10). Validated like the plugin's, not enforced: the breaker is the plugin's only.
    */
-  clientFuel: number;
+  clientShare: number;
   /** plugin_opt_wasm_cpu_share: percent of broker time the policy may use (default 50). Likewise not enforced. */
   cpuShare: number;
 }
@@ -155,7 +155,7 @@ export function hostSettings(options: OptionList): HostSettings {
   const timeoutMs = number('wasm_timeout_ms', 1, 3600000, WA_DEFAULT_TIMEOUT_MS);
   const initFuel = number('wasm_init_fuel', 1, 1e15, 0);
   const initTimeoutMs = number('wasm_init_timeout_ms', 1, 3600000, 0);
-  const clientFuel = number('wasm_client_fuel', 1, 1e15, 0);
+  const clientShare = number('wasm_client_share', 1, 100, WA_DEFAULT_CLIENT_SHARE);
   const cpuShare = number('wasm_cpu_share', 1, 100, WA_DEFAULT_CPU_SHARE);
   return {
     onError,
@@ -170,7 +170,7 @@ export function hostSettings(options: OptionList): HostSettings {
     initFuel: initFuel !== 0 ? BigInt(initFuel) : defaultInitFuel(fuel),
     timeoutMs,
     initTimeoutMs: initTimeoutMs !== 0 ? initTimeoutMs : Math.min(timeoutMs * WA_INIT_BUDGET_FACTOR, 3600000),
-    clientFuel: clientFuel !== 0 ? clientFuel : fuel * 2,
+    clientShare,
     cpuShare,
   };
 }

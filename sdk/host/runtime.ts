@@ -23,7 +23,7 @@
 // wasm_auth_abi_version, wasm_auth_buffer and the cleanup hooks get wasm_fuel. A failure names
 // the limit it hit and the option that raises it, in the words of policy.c's limit_hint().
 // Validated (policy.ts) but not enforced here: wasm_timeout_ms and wasm_init_timeout_ms (V8
-// cannot interrupt a synchronous call; fuel bounds execution), wasm_client_fuel and
+// cannot interrupt a synchronous call; fuel bounds execution), wasm_client_share and
 // wasm_cpu_share (the plugin's breaker).
 import { GuestError, GuestMemory } from './memory.js';
 import { createImports, type ClientInfo } from './imports.js';

@@ -284,20 +284,20 @@ test('the new options are checked as the plugin checks them', () => {
   };
   assert.equal(refused('wasm_init_fuel', '0'), 'option wasm_init_fuel: "0" is not a whole number from 1 to 1000000000000000');
   assert.equal(refused('wasm_init_timeout_ms', '3600001'), 'option wasm_init_timeout_ms: "3600001" is not a whole number from 1 to 3600000');
-  assert.equal(refused('wasm_client_fuel', '-1'), 'option wasm_client_fuel: "-1" is not a whole number from 1 to 1000000000000000');
+  assert.equal(refused('wasm_client_share', '0'), 'option wasm_client_share: "0" is not a whole number from 1 to 100');
   assert.equal(refused('wasm_cpu_share', '101'), 'option wasm_cpu_share: "101" is not a whole number from 1 to 100');
   assert.equal(refused('wasm_acl_cache', 'maybe'), 'option wasm_acl_cache: "maybe" is neither on nor off');
-  for (const [k, v] of [['wasm_init_timeout_ms', '3600000'], ['wasm_client_fuel', '1'], ['wasm_cpu_share', '100'], ['wasm_acl_cache', 'off']]) {
+  for (const [k, v] of [['wasm_init_timeout_ms', '3600000'], ['wasm_client_share', '1'], ['wasm_cpu_share', '100'], ['wasm_acl_cache', 'off']]) {
     assert.equal(refused(k, v), 'loaded', `${k}=${v}`);
   }
   // Defaults as options.c derives them.
   const s = hostSettings([['wasm_fuel', '1000000000000000'], ['wasm_timeout_ms', '50000']]);
   assert.equal(s.initFuel, 100000000000000000n);
   assert.equal(s.initTimeoutMs, 3600000);
-  assert.equal(s.clientFuel, 2e15);
+  assert.equal(s.clientShare, 10);
   assert.equal(s.cpuShare, 50);
   const d = hostSettings([]);
-  assert.deepEqual([d.initFuel, d.initTimeoutMs, d.clientFuel], [1000000000n, 10000, 20000000]);
+  assert.deepEqual([d.initFuel, d.initTimeoutMs, d.clientShare], [1000000000n, 10000, 10]);
 });
 
 test('psk_key_get: hex keys only', () => {
