@@ -8,7 +8,7 @@
 // requests is lost. If re-creation fails, requests get the failure decision and the next attempt
 // waits WA_RETRY_INTERVAL_MS.
 import { GuestError, GuestMemory } from './memory.js';
-import { createImports, type ClientInfo } from './imports.js';
+import { createImports, newLogLimit, type ClientInfo } from './imports.js';
 import { checkModule, meter, ModuleError, type HookSignatures } from './gate.js';
 import { forV8, START_EXPORT } from './v8-module.js';
 import { isHex } from './text.js';
@@ -145,6 +145,8 @@ export class Runtime {
   private reported = false;
   private lastReport = 0;
   private suppressed = 0;
+  // The guest log rate limit, kept across re-created instances (struct wa_host in the plugin).
+  private readonly logLimit = newLogLimit();
 
   /** Instances created so far (the first one, then one per re-creation). */
   instances = 0;
@@ -269,6 +271,9 @@ export class Runtime {
       client: () => this.requestClient,
       log: (level, message) => this.log(level, message),
       optionFile: (key) => this.optionFile(key),
+      // Host calls pay fuel (hostfns.c); the log limit outlives the instance, as in the plugin.
+      fuel: () => exportsRef?.[FUEL_GLOBAL],
+      logLimit: this.logLimit,
     });
     this.instances++;
     let instance: WebAssembly.Instance;
