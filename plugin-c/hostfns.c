@@ -223,7 +223,7 @@ int wa_host_pw_verify(struct wa_host *h, struct wa_mem m, uint32_t hash, uint32_
 		return 0;
 	}
 	/* The password is hashed once (the HMAC key, or SHA-512's input), then the iterations. */
-	if (charge(h, "pw_verify", per32(pwlen, WA_FUEL_HASH_32) +
+	if (charge(h, "pw_verify", per32(pwlen, WA_FUEL_HASH_32) + (ph.iterations ? WA_FUEL_PBKDF2 : 0) +
 	                           (uint64_t)ph.iterations * WA_FUEL_PBKDF2_ITERATION)) return -1;
 	*ret = wa_pw_check(&ph, pp, pwlen);
 	return 0;

@@ -67,12 +67,13 @@
 #define WA_FUEL_HOST_CALL         10u                    /* every host call */
 #define WA_FUEL_COPY_32           1u                     /* bytes copied: client_id/client_address, option file read */
 #define WA_FUEL_SCAN_32           16u                    /* bytes compared or parsed: topic_matches_sub, a pw_verify hash */
-#define WA_FUEL_TEXT_32           32u                    /* guest text converted and sanitised: log, trace */
+#define WA_FUEL_TEXT_32           40u                    /* guest text converted and sanitised: log, trace */
 #define WA_FUEL_HASH_32           48u                    /* bytes hashed once with SHA-512: pw_verify's password */
 #define WA_FUEL_LOG_LINE          1000u                  /* a log or trace line, written or dropped by the rate limit */
 #define WA_FUEL_TRACE_ARG         300u                   /* each number a trace line formats */
-#define WA_FUEL_PW_VERIFY         3000u                  /* pw_verify's fixed work (OpenSSL digest and HMAC set-up) */
-#define WA_FUEL_PBKDF2_ITERATION  600u                   /* one PBKDF2-HMAC-SHA512 iteration (~380 ns here) */
+#define WA_FUEL_PW_VERIFY         1000u                  /* pw_verify's fixed work (a SHA-512 digest set up and run) */
+#define WA_FUEL_PBKDF2            2000u                  /* a $7$ hash's PBKDF2 set-up (HMAC key, OpenSSL fetches) */
+#define WA_FUEL_PBKDF2_ITERATION  640u                   /* one PBKDF2-HMAC-SHA512 iteration (~375 ns here) */
 #define WA_FUEL_OPEN_FILE         3500u                  /* option_file_*: open, fstat, close */
 #define WA_FUEL_SEED              400u                   /* seed: getrandom */
 #define WA_FUEL_CLOCK             50u                    /* Date.now: clock_gettime */

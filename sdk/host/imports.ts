@@ -11,7 +11,7 @@ import { sanitizeControls, utf16leToText, formatG17 } from './text.js';
 import { LOG_DEBUG, LOG_ERR, LOG_INFO, LOG_NOTICE, LOG_WARNING } from './abi.js';
 import {
   WA_FUEL_CLOCK, WA_FUEL_COPY_32, WA_FUEL_HASH_32, WA_FUEL_HOST_CALL, WA_FUEL_LOG_LINE, WA_FUEL_OPEN_FILE,
-  WA_FUEL_PBKDF2_ITERATION, WA_FUEL_PW_VERIFY, WA_FUEL_SCAN_32, WA_FUEL_SEED, WA_FUEL_TEXT_32, WA_FUEL_TRACE_ARG,
+  WA_FUEL_PBKDF2, WA_FUEL_PBKDF2_ITERATION, WA_FUEL_PW_VERIFY, WA_FUEL_SCAN_32, WA_FUEL_SEED, WA_FUEL_TEXT_32, WA_FUEL_TRACE_ARG,
   WA_LOG_BURST_BYTES, WA_LOG_BURST_LINES, WA_LOG_BYTES_PER_S, WA_LOG_LINES_PER_S, WA_MAX_LOG_BYTES,
   WA_MAX_OPTION_FILE_BYTES, WA_MAX_PW_ITERATIONS,
 } from './limits.js';
@@ -239,7 +239,8 @@ export function createImports(ctx: ImportContext): ImportObject {
       }
       if (p.status !== 0 || p.hash === null) return -1;
       // The password is hashed once (the HMAC key, or SHA-512's input), then the iterations.
-      charge('pw_verify', per32(pw.length, WA_FUEL_HASH_32) + p.hash.iterations * WA_FUEL_PBKDF2_ITERATION);
+      charge('pw_verify', per32(pw.length, WA_FUEL_HASH_32) + (p.hash.iterations ? WA_FUEL_PBKDF2 : 0)
+        + p.hash.iterations * WA_FUEL_PBKDF2_ITERATION);
       return pwCheck(p.hash, pw.slice());
     },
     option_file_size(keyPtr: number, keyLen: number): number {

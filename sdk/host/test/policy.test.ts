@@ -362,7 +362,7 @@ test('host imports charge the plugin\'s prices before their work', () => {
   h.reset();
   const p = h.putString(300, 'hello\nworld');
   m.log(1, p, 22);
-  assert.equal(h.used(), 1032n);
+  assert.equal(h.used(), 1038n);
   assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + per32(22, L.WA_FUEL_TEXT_32) + L.WA_FUEL_LOG_LINE));
   assert.deepEqual(h.logs.at(-1), { level: 1, message: 'hello?world' });
   h.reset();
@@ -395,7 +395,7 @@ test('host imports charge the plugin\'s prices before their work', () => {
   h.reset();
   assert.equal(m.pw_verify(1000, h101.length, 2000, 2), 1);
   assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + L.WA_FUEL_PW_VERIFY + per32(h101.length, L.WA_FUEL_SCAN_32) +
-    per32(2, L.WA_FUEL_HASH_32) + 101 * L.WA_FUEL_PBKDF2_ITERATION));
+    per32(2, L.WA_FUEL_HASH_32) + L.WA_FUEL_PBKDF2 + 101 * L.WA_FUEL_PBKDF2_ITERATION));
   h.reset();
   assert.equal(m.pw_verify(1000, 5, 2000, 2), -1);
   assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + L.WA_FUEL_PW_VERIFY + per32(5, L.WA_FUEL_SCAN_32)), 'malformed: parsed, not hashed');
@@ -462,7 +462,7 @@ test('a host import short of fuel traps with "fuel exhausted" and does nothing',
   h.put(1000, hash);
   h.put(2000, 'pw');
   const price = BigInt(L.WA_FUEL_HOST_CALL + L.WA_FUEL_PW_VERIFY + per32(hash.length, L.WA_FUEL_SCAN_32) + per32(2, L.WA_FUEL_HASH_32)
-    + L.WA_MAX_PW_ITERATIONS * L.WA_FUEL_PBKDF2_ITERATION);
+    + L.WA_FUEL_PBKDF2 + L.WA_MAX_PW_ITERATIONS * L.WA_FUEL_PBKDF2_ITERATION);
   assert.ok(price < BigInt(L.WA_DEFAULT_FUEL), 'a hash at the cap fits the default budget');
   h.reset(price - 1n);
   assert.throws(() => m.pw_verify(1000, hash.length, 2000, 2), /fuel exhausted/);
