@@ -10,10 +10,12 @@ import { spawnSync } from 'node:child_process';
 import { PolicyLoadError, loadPolicy } from '../index.js';
 import { LOG_ERR, LOG_INFO, LOG_WARNING } from '../abi.js';
 import { WA_RETRY_INTERVAL_MS } from '../limits.js';
+import { fixture, load } from './helpers.js';
+
+// The host imports directly (the tests at the end of this file).
 import * as L from '../limits.js';
 import { createImports, newLogLimit, per32, type ClientInfo } from '../imports.js';
 import { pbkdf2Sync } from 'node:crypto';
-import { fixture, load } from './helpers.js';
 
 const READ = 1;
 const WRITE = 2;
