@@ -76,6 +76,7 @@ int wa_log_limit_take(struct wa_log_limit *l, uint64_t now, uint64_t bytes)
 	/* elapsed is a monotonic clock's milliseconds: elapsed * rate cannot overflow. */
 	l->line_debt = less(l->line_debt, elapsed * WA_LOG_LINES_PER_S);
 	l->byte_debt = less(l->byte_debt, elapsed * WA_LOG_BYTES_PER_S);
+	if (l->line_debt == 0 && l->byte_debt == 0) l->noticed = 0; /* quiet long enough: a new flood */
 	if (l->line_debt + 1000u > WA_LOG_BURST_LINES * 1000ull ||
 	    bytes > WA_LOG_BURST_BYTES || l->byte_debt + bytes * 1000u > WA_LOG_BURST_BYTES * 1000ull) {
 		l->dropped_lines++;
@@ -87,12 +88,22 @@ int wa_log_limit_take(struct wa_log_limit *l, uint64_t now, uint64_t bytes)
 	return 1;
 }
 
-/* One line the guest caused, through the rate limit; the count of dropped lines goes first. */
+/* One line the guest caused, through the rate limit: when it starts dropping lines, one notice
+ * says so (once per flood: again only after the buckets have refilled completely); the next line
+ * let through is preceded by the count of those dropped. */
 static void guest_line(struct wa_host *h, int level, const char *text, size_t len)
 {
 	struct wa_log_limit *l = &h->log_limit;
 
-	if (!wa_log_limit_take(l, now_ms(), len)) return;
+	if (!wa_log_limit_take(l, now_ms(), len)) {
+		if (!l->noticed) {
+			l->noticed = 1;
+			wa_log(WA_LOG_WARNING, "guest log rate limit reached (%u lines and %u bytes per second, bursts of "
+			       "%u lines and %u bytes): further guest log lines are suppressed and counted",
+			       WA_LOG_LINES_PER_S, WA_LOG_BYTES_PER_S, WA_LOG_BURST_LINES, WA_LOG_BURST_BYTES);
+		}
+		return;
+	}
 	if (l->dropped_lines) {
 		wa_log(WA_LOG_WARNING, "%" PRIu64 " guest log lines (%" PRIu64 " bytes) suppressed",
 		       l->dropped_lines, l->dropped_bytes);

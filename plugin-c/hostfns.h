@@ -28,11 +28,14 @@ struct wa_log_limit {
 	uint64_t byte_debt;      /* at most WA_LOG_BURST_BYTES * 1000 */
 	uint64_t dropped_lines;  /* dropped since the last line let through */
 	uint64_t dropped_bytes;
+	uint32_t noticed;        /* the "limit reached" notice was written; cleared once the buckets are full again */
 };
 
 /* 1 = a line of `bytes` bytes offered at now_ms may be written (and is counted), 0 = it is
  * dropped (counted in dropped_*). The caller writes the "suppressed" line when it gets 1 with
- * dropped_lines set, then clears dropped_*. Exposed for the tests, which pick the times. */
+ * dropped_lines set, then clears dropped_*; and one notice at the first drop while `noticed` is
+ * 0 (which this clears when it finds both buckets full). Exposed for the tests, which pick the
+ * times. */
 int wa_log_limit_take(struct wa_log_limit *l, uint64_t now_ms, uint64_t bytes);
 
 /* Per-instance state the host functions read and write. All-zero (then opts, client_ops...)

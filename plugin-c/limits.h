@@ -51,9 +51,10 @@
 #define WA_MAX_PW_SALT_BYTES      256u                   /* pw_verify: decoded salt */
 
 /* Guest logging (log, trace and pw_verify's warning), per policy: token buckets refilled at
- * these rates up to the burst; lines over the limit are dropped and counted, and the next line
- * let through is preceded by "N guest log lines (B bytes) suppressed". Bytes are the line's
- * text after conversion, truncation to WA_MAX_LOG_BYTES and sanitising. */
+ * these rates up to the burst; lines over the limit are dropped and counted (the first drop of a
+ * flood says so), and the next line let through is preceded by "N guest log lines (B bytes)
+ * suppressed". Bytes are the line's text after conversion, truncation to WA_MAX_LOG_BYTES and
+ * sanitising. */
 #define WA_LOG_LINES_PER_S        20u
 #define WA_LOG_BYTES_PER_S        8192u
 #define WA_LOG_BURST_LINES        100u

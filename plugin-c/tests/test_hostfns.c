@@ -485,7 +485,11 @@ static void limit_buckets(void)
 	CHECK_INT(wa_log_limit_take(&l, 1050, 10), 1); /* 1000 / 20 ms: one line */
 	CHECK_INT(wa_log_limit_take(&l, 1050, 10), 0);
 	CHECK_INT(wa_log_limit_take(&l, 1000, 10), 0); /* time going back refills nothing */
+	l.noticed = 1;
+	CHECK_INT(wa_log_limit_take(&l, 1060, 10), 0);
+	CHECK_INT(l.noticed, 1); /* still flooded: no second notice */
 	CHECK_INT(wa_log_limit_take(&l, 6050, 10), 1); /* 5 s: the whole burst is back */
+	CHECK_INT(l.noticed, 0); /* a new flood gets a new notice */
 	for (unsigned i = 1; i < WA_LOG_BURST_LINES; i++) {
 		if (!CHECK(wa_log_limit_take(&l, 6050, 10))) break;
 	}
@@ -522,6 +526,25 @@ static void capture_all(int level, const char *line)
 	seen_n++;
 }
 
+/* Lines by kind. */
+static int spam_n, notice_n, count_n, other_n, notice_level;
+static char notice[256];
+
+static void count_kinds(int level, const char *line)
+{
+	if (strcmp(line, "wasm-auth: spam") == 0) {
+		spam_n++;
+	} else if (strstr(line, "rate limit reached")) {
+		notice_n++;
+		notice_level = level;
+		snprintf(notice, sizeof notice, "%s", line);
+	} else if (strstr(line, "guest log lines (")) {
+		count_n++;
+	} else {
+		other_n++;
+	}
+}
+
 /* Through the host functions, on the real clock: log, trace and pw_verify's warning share the
  * limit; dropped lines are counted and announced before the next line let through. */
 static void limit_lines(void)
@@ -535,15 +558,26 @@ static void limit_lines(void)
 	int32_t r;
 
 	fueled(&h, &fuel, START);
-	lines = 0;
+	spam_n = notice_n = count_n = other_n = 0;
+	wa_log_set_sink(count_kinds);
 	for (unsigned i = 0; i < WA_LOG_BURST_LINES + 50; i++) CHECK_INT(wa_host_log(&h, mem, WA_LOG_INFO, p, 8), 0);
+	wa_log_set_sink(capture);
 	/* Each call pays for its line, written or not. */
 	CHECK_INT(START - fuel, (WA_LOG_BURST_LINES + 50) * (WA_FUEL_HOST_CALL + per32(8, WA_FUEL_TEXT_32) + WA_FUEL_LOG_LINE));
-	/* The burst went out; the rest (all but a line or two the clock refilled meanwhile) not. */
-	CHECK(lines >= (int)WA_LOG_BURST_LINES && lines <= (int)WA_LOG_BURST_LINES + 5);
-	CHECK_STR(last_line, "wasm-auth: spam");
-	CHECK_INT(h.log_limit.dropped_lines, WA_LOG_BURST_LINES + 50 - (unsigned)lines);
+	/* The burst went out, then one notice; the rest (all but a line or two the clock refilled
+	 * meanwhile, each after its count) not. */
+	CHECK(spam_n >= (int)WA_LOG_BURST_LINES && spam_n <= (int)WA_LOG_BURST_LINES + 5);
+	CHECK_INT(notice_n, 1);
+	CHECK_INT(count_n, spam_n - (int)WA_LOG_BURST_LINES);
+	CHECK_INT(other_n, 0);
+	CHECK_STR(notice, "wasm-auth: guest log rate limit reached (20 lines and 8192 bytes per second, bursts of 100 lines "
+	                  "and 32768 bytes): further guest log lines are suppressed and counted");
+	CHECK_INT(notice_level, WA_LOG_WARNING);
+	CHECK_INT(h.log_limit.noticed, 1);
+	CHECK(h.log_limit.dropped_lines > 0);
+	CHECK(h.log_limit.dropped_lines <= WA_LOG_BURST_LINES + 50 - (unsigned)spam_n);
 	CHECK_INT(h.log_limit.dropped_bytes, 4 * h.log_limit.dropped_lines);
+	lines = 0;
 	/* trace and the iteration cap's warning are dropped the same way while it lasts. */
 	dropped = h.log_limit.dropped_lines;
 	bytes = h.log_limit.dropped_bytes;
@@ -560,11 +594,13 @@ static void limit_lines(void)
 		CHECK_INT(h.log_limit.dropped_lines, dropped + 2);
 		CHECK_INT(h.log_limit.dropped_bytes, bytes + strlen("trace: spam 0") + strlen(want));
 	}
-	/* After a pause: the count first, as a warning, then the line. */
+	/* Ten more at once: at most one gets through whatever the clock did meanwhile. After a
+	 * pause: the count of those dropped first, as a warning, then the line. */
+	for (int i = 0; i < 10; i++) CHECK_INT(wa_host_log(&h, mem, WA_LOG_INFO, p, 8), 0);
 	sleep_ms(120);
 	dropped = h.log_limit.dropped_lines;
 	bytes = h.log_limit.dropped_bytes;
-	CHECK(dropped >= 45);
+	CHECK(dropped >= 9);
 	seen_n = 0;
 	wa_log_set_sink(capture_all);
 	CHECK_INT(wa_host_pw_verify(&h, mem, hp, (uint32_t)strlen(hash), pp, 2, &r), 0);

@@ -61,10 +61,12 @@ export interface LogLimit {
   byteDebt: number;
   droppedLines: number;
   droppedBytes: number;
+  /** The "limit reached" notice was written; cleared once the buckets are full again. */
+  noticed: boolean;
 }
 
 export function newLogLimit(): LogLimit {
-  return { lastMs: 0, lineDebt: 0, byteDebt: 0, droppedLines: 0, droppedBytes: 0 };
+  return { lastMs: 0, lineDebt: 0, byteDebt: 0, droppedLines: 0, droppedBytes: 0, noticed: false };
 }
 
 /** wa_log_limit_take: true = the line may be written (and is counted); false = dropped (counted). */
@@ -73,6 +75,7 @@ export function logLimitTake(l: LogLimit, now: number, bytes: number): boolean {
   if (now > l.lastMs) l.lastMs = now;
   l.lineDebt = Math.max(0, l.lineDebt - elapsed * WA_LOG_LINES_PER_S);
   l.byteDebt = Math.max(0, l.byteDebt - elapsed * WA_LOG_BYTES_PER_S);
+  if (l.lineDebt === 0 && l.byteDebt === 0) l.noticed = false; // quiet long enough: a new flood
   if (l.lineDebt + 1000 > WA_LOG_BURST_LINES * 1000 || bytes > WA_LOG_BURST_BYTES ||
     l.byteDebt + bytes * 1000 > WA_LOG_BURST_BYTES * 1000) {
     l.droppedLines++;
@@ -159,9 +162,17 @@ export function createImports(ctx: ImportContext): ImportObject {
     throw new GuestError('fuel exhausted');
   };
 
-  // One line the guest caused, through the rate limit; the count of dropped lines goes first.
+  // One line the guest caused, through the rate limit: one notice when it starts dropping lines
+  // (once per flood), and the count of those dropped before the next line let through.
   const guestLine = (level: number, text: string): void => {
-    if (!logLimitTake(limit, now(), Buffer.byteLength(text, 'utf8'))) return;
+    if (!logLimitTake(limit, now(), Buffer.byteLength(text, 'utf8'))) {
+      if (!limit.noticed) {
+        limit.noticed = true;
+        ctx.log(LOG_WARNING, `guest log rate limit reached (${WA_LOG_LINES_PER_S} lines and ${WA_LOG_BYTES_PER_S} bytes per second, `
+          + `bursts of ${WA_LOG_BURST_LINES} lines and ${WA_LOG_BURST_BYTES} bytes): further guest log lines are suppressed and counted`);
+      }
+      return;
+    }
     if (limit.droppedLines) {
       ctx.log(LOG_WARNING, `${limit.droppedLines} guest log lines (${limit.droppedBytes} bytes) suppressed`);
       limit.droppedLines = 0;

@@ -506,7 +506,11 @@ test('guest log lines are rate-limited, and the dropped ones counted before the 
   const { m, env } = h;
   const p = h.putString(300, 'spam');
   for (let i = 0; i < L.WA_LOG_BURST_LINES + 50; i++) m.log(1, p, 8);
-  assert.equal(h.logs.length, L.WA_LOG_BURST_LINES, 'the burst goes out');
+  const notice = 'guest log rate limit reached (20 lines and 8192 bytes per second, bursts of 100 lines and 32768 bytes): '
+    + 'further guest log lines are suppressed and counted';
+  assert.equal(h.logs.length, L.WA_LOG_BURST_LINES + 1, 'the burst goes out, then one notice');
+  assert.deepEqual(h.logs.at(-1), { level: LOG_WARNING, message: notice });
+  assert.equal(h.limit.noticed, true);
   assert.equal(h.used(), BigInt((L.WA_LOG_BURST_LINES + 50) * (L.WA_FUEL_HOST_CALL + per32(8, L.WA_FUEL_TEXT_32) + L.WA_FUEL_LOG_LINE)),
     'every line is paid for, written or not');
   assert.equal(h.limit.droppedLines, 50);
@@ -519,26 +523,31 @@ test('guest log lines are rate-limited, and the dropped ones counted before the 
   assert.equal(m.pw_verify(1000, hash.length, 2000, 2), 0, 'above the cap: no match, even unlogged');
   const warning = `pw_verify: a $7$ hash asks for ${L.WA_MAX_PW_ITERATIONS + 1} PBKDF2 iterations, above the cap of `
     + `${L.WA_MAX_PW_ITERATIONS} (WA_MAX_PW_ITERATIONS): no match`;
-  assert.equal(h.logs.length, L.WA_LOG_BURST_LINES);
+  assert.equal(h.logs.length, L.WA_LOG_BURST_LINES + 1, 'no second notice');
   assert.equal(h.limit.droppedLines, 52);
   assert.equal(h.limit.droppedBytes, 200 + 'trace: spam 0'.length + warning.length);
   h.state.clock += 49;
   m.log(1, p, 8);
-  assert.equal(h.logs.length, L.WA_LOG_BURST_LINES, '49 ms: not a whole line yet');
+  assert.equal(h.logs.length, L.WA_LOG_BURST_LINES + 1, '49 ms: not a whole line yet');
   h.state.clock += 1;
   assert.equal(m.pw_verify(1000, hash.length, 2000, 2), 0);
-  assert.deepEqual(h.logs.slice(L.WA_LOG_BURST_LINES), [
+  assert.deepEqual(h.logs.slice(L.WA_LOG_BURST_LINES + 1), [
     { level: LOG_WARNING, message: `53 guest log lines (${200 + 4 + 'trace: spam 0'.length + warning.length} bytes) suppressed` },
     { level: LOG_WARNING, message: warning },
   ]);
   m.log(1, p, 8);
-  assert.equal(h.logs.length, L.WA_LOG_BURST_LINES + 2, 'one line per 50 ms');
+  assert.equal(h.logs.length, L.WA_LOG_BURST_LINES + 3, 'one line per 50 ms');
   assert.equal(h.limit.droppedLines, 1);
+  // Quiet until both buckets are full again: the next flood gets its own notice.
+  h.state.clock += 5000;
+  for (let i = 0; i < L.WA_LOG_BURST_LINES + 1; i++) m.log(1, p, 8);
+  assert.equal(h.logs.at(-1)!.message, notice);
+  assert.equal(h.logs.filter((l) => l.message === notice).length, 2);
   // Bytes: lines are cut at WA_MAX_LOG_BYTES, so 32 of them fill the 32 KiB burst.
   const b = hostImports();
   const big = b.putString(8, 'y'.repeat(4096));
   for (let i = 0; i < 40; i++) b.m.log(1, big, 8192);
-  assert.equal(b.logs.length, L.WA_LOG_BURST_BYTES / L.WA_MAX_LOG_BYTES);
+  assert.equal(b.logs.length, L.WA_LOG_BURST_BYTES / L.WA_MAX_LOG_BYTES + 1, 'and the notice');
   assert.equal(b.limit.droppedLines, 40 - L.WA_LOG_BURST_BYTES / L.WA_MAX_LOG_BYTES);
   assert.equal(b.limit.droppedBytes, b.limit.droppedLines * L.WA_MAX_LOG_BYTES);
   b.state.clock += 125; // 8192 bytes per second: 1024 bytes
