@@ -1,26 +1,59 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
 #include "gate/gate.h"
 #include "log.h"
+#include "worker.h"
 
-struct wa_auth {
+/* The options and settings, shared by the main thread and the job building a policy from them:
+ * a policy points into them for its life, and a job the main thread gave up on outlives it. */
+struct settings {
 	struct wa_options *opts;
 	struct wa_config cfg;
-	const struct wa_client_ops *client_ops;
-	struct wa_policy *policy;
-	uint8_t *bytes; /* the file as last loaded, to tell whether a reload changed it */
-	size_t len;
+	_Atomic unsigned refs;
 };
 
+enum job_kind { JOB_LOAD, JOB_RELOAD, JOB_REBUILD };
+
 #define ERRLEN 1024
+
+/* A policy built on the worker thread (worker.h). */
+struct build_job {
+	struct wa_worker_job base;  /* first: the worker hands this pointer back */
+	enum job_kind kind;
+	struct settings *set;
+	const struct wa_client_ops *client_ops;
+	uint8_t *bytes;             /* in: the module (JOB_REBUILD) or NULL to read the file; out: it */
+	size_t len;
+	struct wa_policy *policy;   /* out: ready and sealed, or NULL with err */
+	char err[ERRLEN];
+};
+
+struct wa_auth {
+	struct settings *set;
+	const struct wa_client_ops *client_ops;
+	struct wa_policy *policy;
+	uint8_t *bytes;             /* the module the policy was built from */
+	size_t len;
+	struct wa_worker *worker;
+	int busy;                   /* a job is on the worker */
+	enum job_kind busy_kind;
+	uint64_t busy_since_ms;
+	int reload_wanted;          /* a reload came while a job was running */
+	uint64_t rebuild_at_ms;     /* no re-creation before this (after a failed one) */
+	uint32_t backoff_ms;
+};
+
+
 
 /* Reads the whole module file, refusing it early (before allocating) when it is above the cap. */
 static int read_module(const char *path, uint32_t max, uint8_t **out, size_t *outlen, char *err, size_t errlen)
@@ -68,18 +101,40 @@ static int read_module(const char *path, uint32_t max, uint8_t **out, size_t *ou
 	return 0;
 }
 
-/* A ready policy from bytes: gate, instance, plugin_init, security_init(reload). */
-static struct wa_policy *load(struct wa_auth *a, const uint8_t *bytes, size_t len, int reload,
-                              char *err, size_t errlen)
+/* A whole load (compilation and every lifecycle hook) must finish within twice the per-hook
+ * deadline: a hook that hangs is then reported as such, by the watchdog, before the load is. */
+static uint32_t load_deadline_ms(const struct wa_config *cfg)
 {
-	struct wa_policy *p = wa_policy_new(bytes, len, &a->cfg, a->opts, a->client_ops, err, errlen);
+	return cfg->init_timeout_ms > UINT32_MAX / 2u ? UINT32_MAX : cfg->init_timeout_ms * 2u;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void settings_unref(struct settings *set)
+{
+	if (set && --set->refs == 0) {
+		wa_options_free(set->opts);
+		free(set);
+	}
+}
+
+/* A ready policy from bytes: gate, instance, plugin_init, security_init(reload), sealed. */
+static struct wa_policy *load(const struct settings *set, const struct wa_client_ops *client_ops,
+                              const uint8_t *bytes, size_t len, int reload, char *err, size_t errlen)
+{
+	struct wa_policy *p = wa_policy_new(bytes, len, &set->cfg, set->opts, client_ops, err, errlen);
 
 	if (!p) return NULL;
 	if (wa_policy_plugin_init(p, err, errlen) != 0) {
 		wa_policy_free(p);
 		return NULL;
 	}
-	if (wa_policy_security_init(p, reload, err, errlen) != 0) {
+	if (wa_policy_security_init(p, reload, err, errlen) != 0 || wa_policy_seal(p, err, errlen) != 0) {
 		wa_policy_plugin_cleanup(p);
 		wa_policy_free(p);
 		return NULL;
@@ -87,30 +142,238 @@ static struct wa_policy *load(struct wa_auth *a, const uint8_t *bytes, size_t le
 	return p;
 }
 
+/* On the worker thread. */
+static void build_run(struct wa_worker_job *base)
+{
+	struct build_job *job = (struct build_job *)base;
+	const struct wa_config *cfg = &job->set->cfg;
+
+	if (!job->bytes &&
+	    read_module(cfg->module_path, cfg->max_module_bytes, &job->bytes, &job->len, job->err, sizeof job->err) != 0) {
+		return;
+	}
+	job->policy = load(job->set, job->client_ops, job->bytes, job->len, job->kind == JOB_RELOAD, job->err,
+	                   sizeof job->err);
+}
+
+/* A policy never put into service: freed without its cleanup hooks. */
+static void build_free(struct wa_worker_job *base)
+{
+	struct build_job *job = (struct build_job *)base;
+
+	wa_policy_free(job->policy);
+	free(job->bytes);
+	settings_unref(job->set);
+	free(job);
+}
+
+/* Starts a job on the worker; bytes (copied) or NULL to read the file. */
+static int submit(struct wa_auth *a, enum job_kind kind, const uint8_t *bytes, size_t len)
+{
+	struct build_job *job = calloc(1, sizeof *job);
+
+	if (!job) return -1;
+	job->base.run = build_run;
+	job->base.discard = build_free;
+	job->kind = kind;
+	job->set = a->set;
+	a->set->refs++;
+	job->client_ops = a->client_ops;
+	if (bytes) {
+		job->bytes = malloc(len ? len : 1u);
+		if (!job->bytes) {
+			build_free(&job->base);
+			return -1;
+		}
+		memcpy(job->bytes, bytes, len);
+		job->len = len;
+	}
+	if (wa_worker_submit(a->worker, &job->base) != 0) {
+		build_free(&job->base);
+		return -1;
+	}
+	a->busy = 1;
+	a->busy_kind = kind;
+	a->busy_since_ms = now_ms();
+	return 0;
+}
+
+/* Puts a finished job's policy in service; the one it replaces gets its cleanup hooks (under the
+ * request budget: they run on the main thread). */
+static void swap_in(struct wa_auth *a, struct build_job *job)
+{
+	struct wa_policy *old = a->policy;
+
+	a->policy = job->policy;
+	job->policy = NULL;
+	free(a->bytes);
+	a->bytes = job->bytes;
+	a->len = job->len;
+	job->bytes = NULL;
+	if (old) {
+		wa_policy_security_cleanup(old, 1);
+		wa_policy_plugin_cleanup(old);
+		wa_policy_free(old);
+	}
+}
+
+static void take_rebuild_failure(struct wa_auth *a, const char *why)
+{
+	a->backoff_ms = a->backoff_ms ? a->backoff_ms * 2u : WA_REBUILD_BACKOFF_MS;
+	if (a->backoff_ms > WA_REBUILD_BACKOFF_MAX_MS) a->backoff_ms = WA_REBUILD_BACKOFF_MAX_MS;
+	a->rebuild_at_ms = now_ms() + a->backoff_ms;
+	wa_log(WA_LOG_ERR, "re-creating the instance of %s failed, next try in %u s: %s", a->set->cfg.module_path,
+	       a->backoff_ms / 1000u, why);
+}
+
+/* A finished job: 1 if its policy went into service, -1 if it failed. */
+static int finish(struct wa_auth *a, struct build_job *job)
+{
+	int rc = job->policy ? 1 : -1;
+
+	a->busy = 0;
+	wa_log_flush();
+	if (job->kind == JOB_RELOAD) {
+		if (job->policy) {
+			swap_in(a, job);
+			wa_log(WA_LOG_NOTICE, "reloaded policy %s", a->set->cfg.module_path);
+		} else {
+			wa_log(WA_LOG_ERR, "reload of %s failed, keeping the previous policy: %s", a->set->cfg.module_path,
+			       job->err);
+		}
+	} else if (job->policy) {
+		swap_in(a, job);
+		a->backoff_ms = 0;
+		wa_log(WA_LOG_NOTICE, "re-created the instance of %s", a->set->cfg.module_path);
+	} else {
+		take_rebuild_failure(a, job->err);
+	}
+	build_free(&job->base);
+	return rc;
+}
+
+/* The job on the worker ran past the lifecycle deadline: given up (the worker frees it). */
+static void give_up(struct wa_auth *a)
+{
+	wa_worker_abandon(a->worker);
+	a->busy = 0;
+	if (a->busy_kind == JOB_RELOAD) {
+		wa_log(WA_LOG_ERR, "reload of %s failed, keeping the previous policy: loading did not finish within %u ms, "
+		       "twice %s", a->set->cfg.module_path, load_deadline_ms(&a->set->cfg), WA_OPT_INIT_TIMEOUT_MS);
+	} else {
+		char why[128];
+		snprintf(why, sizeof why, "loading did not finish within %u ms, twice %s", load_deadline_ms(&a->set->cfg),
+		         WA_OPT_INIT_TIMEOUT_MS);
+		take_rebuild_failure(a, why);
+	}
+}
+
+int wa_auth_poll(struct wa_auth *a)
+{
+	int changed = 0;
+
+	wa_log_flush();
+	if (a->busy) {
+		struct wa_worker_job *job = wa_worker_done(a->worker);
+
+		if (job) {
+			changed = finish(a, (struct build_job *)job) > 0;
+		} else if (now_ms() - a->busy_since_ms > load_deadline_ms(&a->set->cfg)) {
+			give_up(a);
+		}
+	}
+	if (!a->busy && a->reload_wanted) {
+		a->reload_wanted = 0;
+		if (submit(a, JOB_RELOAD, NULL, 0) != 0) wa_log(WA_LOG_ERR, "reload of %s failed: out of memory", a->set->cfg.module_path);
+	} else if (!a->busy && wa_policy_broken(a->policy) && now_ms() >= a->rebuild_at_ms) {
+		if (submit(a, JOB_REBUILD, a->bytes, a->len) != 0) take_rebuild_failure(a, "out of memory");
+	}
+	return changed;
+}
+
+void wa_auth_reload_start(struct wa_auth *a)
+{
+	a->reload_wanted = 1;
+	wa_auth_poll(a);
+}
+
+int wa_auth_settle(struct wa_auth *a)
+{
+	int rc = 0;
+
+	while (a->busy) {
+		uint64_t spent = now_ms() - a->busy_since_ms;
+		uint32_t deadline = load_deadline_ms(&a->set->cfg);
+		uint32_t left = spent >= deadline ? 0u : deadline - (uint32_t)spent;
+		struct wa_worker_job *job = wa_worker_wait(a->worker, left);
+
+		if (job) {
+			rc = finish(a, (struct build_job *)job) > 0 ? 0 : -1;
+		} else if (now_ms() - a->busy_since_ms >= deadline) {
+			give_up(a);
+			rc = -1;
+		}
+		if (!a->busy && a->reload_wanted) wa_auth_poll(a);
+	}
+	return rc;
+}
+
+int wa_auth_reload(struct wa_auth *a)
+{
+	wa_auth_reload_start(a);
+	return wa_auth_settle(a);
+}
+
 struct wa_auth *wa_auth_new(const struct wa_kv *opts, unsigned n, const struct wa_client_ops *client_ops)
 {
 	char err[ERRLEN];
 	struct wa_auth *a = calloc(1, sizeof *a);
+	struct wa_worker_job *job;
 
-	if (!a) {
+	if (a) a->set = calloc(1, sizeof *a->set);
+	if (!a || !a->set) {
 		wa_log(WA_LOG_ERR, "cannot load policy: out of memory");
+		free(a);
 		return NULL;
 	}
+	a->set->refs = 1;
 	a->client_ops = client_ops;
-	a->opts = wa_options_new(opts, n, err, sizeof err);
-	if (!a->opts || wa_config_parse(a->opts, &a->cfg, err, sizeof err) != 0) {
+	a->set->opts = wa_options_new(opts, n, err, sizeof err);
+	if (!a->set->opts || wa_config_parse(a->set->opts, &a->set->cfg, err, sizeof err) != 0) {
 		wa_log(WA_LOG_ERR, "cannot load policy: %s", err);
 		goto fail;
 	}
-	if (read_module(a->cfg.module_path, a->cfg.max_module_bytes, &a->bytes, &a->len, err, sizeof err) != 0 ||
-	    !(a->policy = load(a, a->bytes, a->len, 0, err, sizeof err))) {
-		wa_log(WA_LOG_ERR, WA_GATE_REFUSED_FMT, a->cfg.module_path, err);
+	a->worker = wa_worker_new();
+	if (!a->worker || submit(a, JOB_LOAD, NULL, 0) != 0) {
+		wa_log(WA_LOG_ERR, WA_GATE_REFUSED_FMT, a->set->cfg.module_path, "cannot start the policy worker thread");
 		goto fail;
 	}
+	/* Startup waits, but no longer than the lifecycle deadline. */
+	job = wa_worker_wait(a->worker, load_deadline_ms(&a->set->cfg));
+	wa_log_flush();
+	if (!job) {
+		a->busy = 0;
+		snprintf(err, sizeof err, "loading did not finish within %u ms, twice %s (raise plugin_opt_%s)",
+		         load_deadline_ms(&a->set->cfg), WA_OPT_INIT_TIMEOUT_MS, WA_OPT_INIT_TIMEOUT_MS);
+		wa_log(WA_LOG_ERR, WA_GATE_REFUSED_FMT, a->set->cfg.module_path, err);
+		goto fail;
+	}
+	a->busy = 0;
+	if (!((struct build_job *)job)->policy) {
+		wa_log(WA_LOG_ERR, WA_GATE_REFUSED_FMT, a->set->cfg.module_path, ((struct build_job *)job)->err);
+		build_free(job);
+		goto fail;
+	}
+	a->policy = ((struct build_job *)job)->policy;
+	a->bytes = ((struct build_job *)job)->bytes;
+	a->len = ((struct build_job *)job)->len;
+	((struct build_job *)job)->policy = NULL;
+	((struct build_job *)job)->bytes = NULL;
+	build_free(job);
 	return a;
 fail:
-	free(a->bytes);
-	wa_options_free(a->opts);
+	wa_worker_free(a->worker); /* abandons a job still running */
+	settings_unref(a->set);
 	free(a);
 	return NULL;
 }
@@ -118,13 +381,15 @@ fail:
 void wa_auth_free(struct wa_auth *a)
 {
 	if (!a) return;
+	wa_worker_free(a->worker);
+	wa_log_flush();
 	if (a->policy) {
 		wa_policy_security_cleanup(a->policy, 0);
 		wa_policy_plugin_cleanup(a->policy);
 		wa_policy_free(a->policy);
 	}
 	free(a->bytes);
-	wa_options_free(a->opts);
+	settings_unref(a->set);
 	free(a);
 }
 
@@ -135,45 +400,6 @@ struct wa_policy *wa_auth_policy(const struct wa_auth *a)
 
 const struct wa_config *wa_auth_config(const struct wa_auth *a)
 {
-	return &a->cfg;
+	return &a->set->cfg;
 }
 
-int wa_auth_reload(struct wa_auth *a)
-{
-	char err[ERRLEN];
-	uint8_t *bytes = NULL;
-	size_t len = 0;
-	struct wa_policy *next;
-
-	wa_policy_security_cleanup(a->policy, 1);
-	if (read_module(a->cfg.module_path, a->cfg.max_module_bytes, &bytes, &len, err, sizeof err) != 0) {
-		goto keep;
-	}
-	if (len == a->len && memcmp(bytes, a->bytes, len) == 0) {
-		free(bytes);
-		if (wa_policy_security_init(a->policy, 1, err, sizeof err) != 0) {
-			wa_log(WA_LOG_ERR, "reload of %s: %s", a->cfg.module_path, err);
-			return -1;
-		}
-		return 0;
-	}
-	next = load(a, bytes, len, 1, err, sizeof err);
-	if (!next) goto keep;
-	wa_policy_plugin_cleanup(a->policy);
-	wa_policy_free(a->policy);
-	free(a->bytes);
-	a->policy = next;
-	a->bytes = bytes;
-	a->len = len;
-	wa_log(WA_LOG_NOTICE, "reloaded policy %s", a->cfg.module_path);
-	return 0;
-keep:
-	free(bytes);
-	wa_log(WA_LOG_ERR, "reload of %s failed, keeping the previous policy: %s", a->cfg.module_path, err);
-	/* The previous policy already got security_cleanup(1): give it its security_init(1) back. A
-	 * refusal cannot be acted on any more (there is nothing else to keep); it is logged. */
-	if (wa_policy_security_init(a->policy, 1, err, sizeof err) != 0) {
-		wa_log(WA_LOG_ERR, "reload of %s: previous policy: %s", a->cfg.module_path, err);
-	}
-	return -1;
-}

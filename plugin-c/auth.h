@@ -11,23 +11,40 @@
 
 struct wa_auth;
 
-/* Copies the options, reads and loads the policy named by wasm_module, runs plugin_init and
- * security_init(reload = 0). On any failure logs exactly one line
+/* Copies the options, then reads and loads the policy named by wasm_module (gate, compilation,
+ * start function, plugin_init, security_init(reload = 0), seal) on the worker thread
+ * (worker.h), waiting for it at most wasm_init_timeout_ms. On any failure logs exactly one line
  * "wasm-auth: cannot load policy FILE: REASON" and returns NULL. */
 struct wa_auth *wa_auth_new(const struct wa_kv *opts, unsigned n, const struct wa_client_ops *client_ops);
 
 /* security_cleanup(0), plugin_cleanup, then frees everything. */
 void wa_auth_free(struct wa_auth *a);
 
+/* The policy in service. Changes only inside wa_auth_poll / wa_auth_settle / wa_auth_reload. */
 struct wa_policy *wa_auth_policy(const struct wa_auth *a);
 const struct wa_config *wa_auth_config(const struct wa_auth *a);
 
-/* MOSQ_EVT_RELOAD: security_cleanup(1); re-read the file; if it changed, load the new module
- * (gate, plugin_init, security_init(1)) and on success give the old one plugin_cleanup; if it
- * did not change, security_init(1) on the same instance. On failure logs one line
- * "wasm-auth: reload of FILE failed, keeping the previous policy: REASON", keeps the previous
- * policy (calling its security_init(1) again) and returns -1. 0 otherwise. The exported hook set
- * may change: check wa_policy_hooks() afterwards. */
+/* MOSQ_EVT_RELOAD: a fresh instance is built on the worker thread from the file as it is now
+ * (plugin_init, security_init(1)), while the current policy keeps serving. When it is ready,
+ * wa_auth_poll puts it in service and gives the old one security_cleanup(1) and plugin_cleanup;
+ * if it fails or misses the lifecycle deadline, one line "wasm-auth: reload of FILE failed,
+ * keeping the previous policy: REASON" and the old one stays. A reload asked for while a build
+ * runs starts after it. */
+void wa_auth_reload_start(struct wa_auth *a);
+
+/* Main thread, often (the plugin: every MOSQ_EVT_TICK): writes the worker's queued log lines,
+ * finishes a build that is done (or gives up on one past its deadline), starts a pending reload,
+ * and starts re-creating a dropped instance (wa_policy_broken) from the module it was built
+ * from, with a backoff doubling from WA_REBUILD_BACKOFF_MS while re-creation keeps failing.
+ * 1 if another policy went into service: the exported hook set may have changed
+ * (wa_policy_hooks). */
+int wa_auth_poll(struct wa_auth *a);
+
+/* Waits until no build is running (each within its deadline) and finishes it: 0 if the last one
+ * succeeded (or there was none), -1 otherwise. For tools and tests. */
+int wa_auth_settle(struct wa_auth *a);
+
+/* wa_auth_reload_start, then wa_auth_settle: 0 if the new policy is in service. */
 int wa_auth_reload(struct wa_auth *a);
 
 #endif

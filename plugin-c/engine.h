@@ -23,8 +23,7 @@ struct wa_engine;
 
 /* Parses, instantiates (start function not run yet), links every import in wa_imports to the
  * host functions (with host as their state), caps linear memory at max_pages, finds and
- * compiles the exports (every other function compiles at its first call; a failure then is a
- * trap, after which the engine refuses every call). bytes must stay valid and unchanged for
+ * compiles every function (no compilation is left for a call). bytes must stay valid and unchanged for
  * the engine's life. NULL with err on failure. */
 struct wa_engine *wa_engine_new(const uint8_t *bytes, size_t len, uint32_t max_pages,
                                 struct wa_host *host, char *err, size_t errlen);
@@ -44,6 +43,14 @@ struct wa_budget {
 	uint32_t timeout_ms;
 };
 
+/* Records everything the guest can change (linear memory, globals, table, dropped segments),
+ * replacing any earlier record. -1 with err when out of memory. */
+int wa_engine_snapshot(struct wa_engine *e, char *err, size_t errlen);
+
+/* Puts the instance back exactly as it was at wa_engine_snapshot, in time proportional to its
+ * memory. -1 when there is no snapshot or memory cannot be resized back. */
+int wa_engine_restore(struct wa_engine *e);
+
 /* Runs the start function. NULL = done, else why it trapped (valid until the next call). */
 const char *wa_engine_start(struct wa_engine *e, struct wa_budget budget);
 
@@ -52,5 +59,8 @@ const char *wa_engine_start(struct wa_engine *e, struct wa_budget budget);
  * A negative budget.fuel is "fuel exhausted" without running the guest. */
 const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t *args, unsigned nargs,
                            int32_t *result, struct wa_budget budget);
+
+/* Fuel the last wa_engine_call used (its whole budget if it failed). */
+int64_t wa_engine_spent(const struct wa_engine *e);
 
 #endif

@@ -1,11 +1,9 @@
 /* engine.h on wasm3 (docs/WASM3.md). Compiled with plugin-c/wasm3_config.h force-included, like
  * wasm3 itself, because it reads wasm3's internal structs (m3_env.h): the memory cap, the fuel
  * global and the export check need them and the public API has no accessor. */
-#define _GNU_SOURCE /* CLOCK_MONOTONIC_COARSE */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "wasm3.h"
 #include "m3_env.h"
@@ -13,6 +11,7 @@
 
 #include "engine.h"
 #include "gate/gate.h"
+#include "watchdog.h"
 
 /* What a call of one export needs, looked up once after compilation: the hot path touches
  * none of wasm3's function or type structures. */
@@ -21,19 +20,31 @@ struct wa_entry {
 	uint16_t nargs, nrets;  /* all i32 (all_i32) */
 };
 
+/* The instance's state as it was after its lifecycle hooks: everything a guest can change. */
+struct snapshot {
+	uint32_t pages;
+	uint8_t *memory;        /* pages * 64 KiB */
+	size_t memory_bytes;
+	uint64_t *globals;      /* each global's value union, as raw bits */
+	void **table;           /* table 0's elements */
+	uint32_t table_size;
+	bool *data_dropped, *elem_dropped;
+};
+
 /* The fields a guest call reads come first, so that a call touches one or two cache lines. */
 struct wa_engine {
 	IM3Runtime rt;
 	IM3Global fuel;         /* WA_FUEL_GLOBAL, injected by the gate's metering */
 	struct wa_host *host;
+	struct wa_watch *watch; /* this instance's slot with the watchdog, or NULL */
+	int64_t spent;          /* fuel the last wa_engine_call used */
 	int started;            /* the start function ran to completion */
-	const char *broken;     /* why the instance is unusable (a lazy compilation failed), or NULL */
 	struct wa_entry entry[WA_EXPORT_COUNT];
 	IM3Environment env;
 	IM3Module mod;          /* owned by rt once loaded */
 	IM3Function fn[WA_EXPORT_COUNT];
+	struct snapshot *snap;  /* wa_engine_snapshot's record, or NULL */
 	char msg[256];
-	char broken_msg[256];
 };
 
 static const char *const export_names[WA_EXPORT_COUNT] = {
@@ -50,110 +61,39 @@ static const char *const export_names[WA_EXPORT_COUNT] = {
 };
 
 /* ---- wall-clock ceiling ------------------------------------------------------------------------
- * wasm3 calls m3_Yield() (a weak symbol) on every call and tail call. Overriding it is the only
- * hook into a running guest. The deadline is set at the first yield of a hook call (a guest
- * that makes no call costs no clock read; until then only straight-line code and loops run, and
- * the fuel metering bounds those), then every 1024th yield reads the coarse monotonic clock (a
- * few ns via the vDSO) and traps once the deadline has passed. One deadline per thread: a
- * runtime is only ever used by one. */
-static const char timeout_trap[] = "[trap] wall-clock timeout";
+ * watchdog.h: a thread drives the fuel of a call past its deadline below zero, so the next
+ * metering check traps; whether that happened tells a timeout from running out of fuel. */
 static const char host_trap[] = "[trap] host function";
 
-/* No "armed" flag: m3_Yield only runs inside guest code, and guest code only runs from
- * wa_engine_start / wa_engine_call, which arm the watchdog first. Nothing to undo after a call,
- * so a call touches the thread-local state once. */
-struct watchdog {
-	unsigned ticks;
-	uint32_t timeout_ms;
-	struct timespec deadline;
-};
-
-static _Thread_local struct watchdog watchdog;
-
-static int past(const struct timespec *deadline)
+/* Sets the budget for one guest call and starts its clock. */
+static inline __attribute__((always_inline)) void arm(struct wa_engine *e, struct wa_budget b)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-	return now.tv_sec > deadline->tv_sec ||
-	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
-}
-
-static void set_deadline(struct watchdog *w)
-{
-	struct timespec *d = &w->deadline;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, d);
-	d->tv_sec += (time_t)(w->timeout_ms / 1000u);
-	d->tv_nsec += (long)(w->timeout_ms % 1000u) * 1000000L;
-	if (d->tv_nsec >= 1000000000L) {
-		d->tv_sec++;
-		d->tv_nsec -= 1000000000L;
-	}
-}
-
-M3Result m3_Yield(void)
-{
-	struct watchdog *w = &watchdog;
-
-	if (w->ticks++ == 0) {
-		set_deadline(w);
-		return m3Err_none;
-	}
-	if ((w->ticks & 1023u) != 0) return m3Err_none;
-	return past(&w->deadline) ? timeout_trap : m3Err_none;
-}
-
-/* Sets the budget for one guest call. The plugin is a shared object: every thread-local access
- * is a __tls_get_addr call, so the address is taken once. */
-static void arm(struct wa_engine *e, struct wa_budget b)
-{
-	struct watchdog *w = &watchdog;
-
 	e->fuel->i64Value = b.fuel; /* find_exports refuses a module without the fuel global */
-	w->timeout_ms = b.timeout_ms;
-	w->ticks = 0;
 	e->host->trap[0] = '\0';
+	if (e->watch) wa_watch_arm(e->watch, b.timeout_ms);
 }
 
-static void describe(struct wa_engine *e, const char *what, M3Result r, char *err, size_t errlen);
-
-/* A function compiles on its first call (op_Compile). If that fails, wasm3 has already turned
- * the call site into a plain call to the uncompiled function, so the instance must never run
- * again: every later call returns the same reason (run_start checks broken; clearing started
- * sends every call there, so the hot path tests nothing extra). The result is a trap, i.e. the
- * failure decision, logged by policy.c like any other. */
-static const char *poison(struct wa_engine *e, M3Result r)
+static inline __attribute__((always_inline)) int disarm(struct wa_engine *e)
 {
-	describe(e, "compiling a function at its first call", r, e->broken_msg, sizeof e->broken_msg);
-	e->broken = e->broken_msg;
-	e->started = 0;
-	return e->broken;
+	return e->watch ? wa_watch_disarm(e->watch) : 0;
 }
 
 /* Why a call failed: turns a wasm3 result into the one-line reason policy.c logs. Every wasm3
  * trap, and both of this file's, start with "[trap]"; anything else came from the compiler or
  * validator at a function's first call. */
-static const char *failure(struct wa_engine *e, M3Result r, struct wa_budget b)
+static const char *failure(struct wa_engine *e, M3Result r, struct wa_budget b, int timed_out)
 {
-	if (r == host_trap && e->host->trap[0]) return e->host->trap;
-	if (r == e->broken) return r;
-	if (strncmp(r, "[trap]", 6) != 0) return poison(e, r);
-	if (r == timeout_trap) {
+	if (timed_out) {
 		snprintf(e->msg, sizeof e->msg, "timeout: ran longer than %u ms", b.timeout_ms);
 		return e->msg;
 	}
+	if (r == host_trap && e->host->trap[0]) return e->host->trap;
 	if (e->fuel->i64Value < 0) return "fuel exhausted";
 	if (strncmp(r, "[trap] ", 7) == 0) r += 7;
 	snprintf(e->msg, sizeof e->msg, "%s", r);
 	return e->msg;
 }
 
-/* NULL when the call succeeded, else the reason. */
-static const char *outcome(struct wa_engine *e, M3Result r, struct wa_budget b)
-{
-	return r ? failure(e, r, b) : NULL;
-}
 
 /* ---- host function bindings ------------------------------------------------------------------
  * wasm3 hands raw functions a slot array: the result slot first (if any), then one 64-bit slot
@@ -393,8 +333,7 @@ static IM3Function export_named(IM3Module mod, const char *name)
 	return NULL;
 }
 
-/* Compiles each export the host calls and records how to call it. Other functions compile on
- * their first call (docs/WASM3.md, "Lazy compilation"). */
+/* Compiles each export the host calls and records how to call it. */
 static int find_exports(struct wa_engine *e, char *err, size_t errlen)
 {
 	for (unsigned x = 0; x < WA_EXPORT_COUNT; x++) {
@@ -431,6 +370,27 @@ static int find_exports(struct wa_engine *e, char *err, size_t errlen)
 		return -1;
 	}
 	e->host->fuel = &e->fuel->i64Value;
+	return 0;
+}
+
+/* Compiles every defined function now, so that no request ever pays for (or fails in) a
+ * compilation: what a module costs to compile is paid once, at load, which runs off the
+ * broker's main thread except at startup (policy.h). */
+static int compile_all(struct wa_engine *e, char *err, size_t errlen)
+{
+	for (u32 i = 0; i < e->mod->numFunctions; i++) {
+		IM3Function f = &e->mod->functions[i];
+		M3Result r;
+
+		if (f->compiled || !f->wasm) continue; /* compiled already, or an import */
+		r = CompileFunction(f);
+		if (r) {
+			char what[64];
+			snprintf(what, sizeof what, "compiling function %u", i);
+			describe(e, what, r, err, errlen);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -480,16 +440,92 @@ struct wa_engine *wa_engine_new(const uint8_t *bytes, size_t len, uint32_t max_p
 	/* Per-runtime memory cap: memory.grow past it returns -1 (m3_env.h: ResizeMemory). */
 	if (e->rt->memory.maxPages > max_pages) e->rt->memory.maxPages = max_pages;
 	if (link_imports(e, err, errlen)) goto fail;
-	if (find_exports(e, err, errlen)) goto fail;
+	if (find_exports(e, err, errlen) || compile_all(e, err, errlen)) goto fail;
+	e->watch = wa_watch_claim(&e->fuel->i64Value);
 	return e;
 fail:
 	wa_engine_free(e);
 	return NULL;
 }
 
+static void free_snapshot(struct snapshot *s)
+{
+	if (!s) return;
+	free(s->memory);
+	free(s->globals);
+	free(s->table);
+	free(s->data_dropped);
+	free(s->elem_dropped);
+	free(s);
+}
+
+/* calloc that treats 0 elements as 1, so NULL always means out of memory. */
+static void *alloc_n(size_t n, size_t size)
+{
+	return calloc(n ? n : 1u, size);
+}
+
+int wa_engine_snapshot(struct wa_engine *e, char *err, size_t errlen)
+{
+	IM3Module mod = e->mod;
+	M3Table *t = mod->numTables ? &mod->tables[0] : NULL;
+	struct wa_mem m = wa_engine_memory(e);
+	struct snapshot *s = calloc(1, sizeof *s);
+
+	if (s) {
+		s->pages = e->rt->memory.numPages;
+		s->memory_bytes = m.size;
+		s->memory = alloc_n(m.size, 1);
+		s->globals = alloc_n(mod->numGlobals, sizeof *s->globals);
+		s->table_size = t ? t->size : 0u;
+		s->table = alloc_n(s->table_size, sizeof *s->table);
+		s->data_dropped = alloc_n(mod->numDataSegments, sizeof *s->data_dropped);
+		s->elem_dropped = alloc_n(mod->numElementSegments, sizeof *s->elem_dropped);
+	}
+	if (!s || !s->memory || !s->globals || !s->table || !s->data_dropped || !s->elem_dropped) {
+		free_snapshot(s);
+		snprintf(err, errlen, "out of memory for the instance's snapshot");
+		return -1;
+	}
+	if (m.size) memcpy(s->memory, m.base, m.size);
+	for (u32 i = 0; i < mod->numGlobals; i++) memcpy(&s->globals[i], &mod->globals[i].i64Value, sizeof s->globals[i]);
+	if (s->table_size) memcpy(s->table, t->elements, s->table_size * sizeof *s->table);
+	for (u32 i = 0; i < mod->numDataSegments; i++) s->data_dropped[i] = mod->dataSegments[i].dropped;
+	for (u32 i = 0; i < mod->numElementSegments; i++) s->elem_dropped[i] = mod->elementSegments[i].dropped;
+	free_snapshot(e->snap);
+	e->snap = s;
+	return 0;
+}
+
+int wa_engine_restore(struct wa_engine *e)
+{
+	IM3Module mod = e->mod;
+	struct snapshot *s = e->snap;
+	struct wa_mem m;
+
+	if (!s || !e->started) return -1;
+	/* Memory shrinks back to its size then: grown pages are given back. */
+	if (e->rt->memory.numPages != s->pages && ResizeMemory(e->rt, s->pages) != m3Err_none) return -1;
+	m = wa_engine_memory(e);
+	if (m.size != s->memory_bytes) return -1;
+	if (m.size) memcpy(m.base, s->memory, m.size);
+	for (u32 i = 0; i < mod->numGlobals; i++) {
+		if (mod->globals[i].isMutable) memcpy(&mod->globals[i].i64Value, &s->globals[i], sizeof s->globals[i]);
+	}
+	/* Only table.init/copy write the table, within its size (no table.grow in the profile). */
+	if (s->table_size && mod->numTables && mod->tables[0].size == s->table_size) {
+		memcpy(mod->tables[0].elements, s->table, s->table_size * sizeof *s->table);
+	}
+	for (u32 i = 0; i < mod->numDataSegments; i++) mod->dataSegments[i].dropped = s->data_dropped[i];
+	for (u32 i = 0; i < mod->numElementSegments; i++) mod->elementSegments[i].dropped = s->elem_dropped[i];
+	return 0;
+}
+
 void wa_engine_free(struct wa_engine *e)
 {
 	if (!e) return;
+	free_snapshot(e->snap);
+	wa_watch_release(e->watch); /* the watchdog holds the address of this instance's fuel */
 	if (e->rt) m3_FreeRuntime(e->rt); /* frees the loaded module too */
 	if (e->env) m3_FreeEnvironment(e->env);
 	free(e);
@@ -508,6 +544,11 @@ unsigned wa_engine_params(const struct wa_engine *e, unsigned export)
 unsigned wa_engine_results(const struct wa_engine *e, unsigned export)
 {
 	return wa_engine_has(e, export) ? m3_GetRetCount(e->fn[export]) : 0;
+}
+
+int64_t wa_engine_spent(const struct wa_engine *e)
+{
+	return e->spent;
 }
 
 /* Read from the runtime directly (what m3_GetMemory does, minus the call). */
@@ -529,7 +570,6 @@ static M3Result run_start(struct wa_engine *e)
 {
 	M3Result r;
 
-	if (e->broken) return e->broken;
 	r = m3_RunStart(e->mod);
 
 	e->started = r == m3Err_none;
@@ -538,8 +578,14 @@ static M3Result run_start(struct wa_engine *e)
 
 const char *wa_engine_start(struct wa_engine *e, struct wa_budget budget)
 {
+	M3Result r;
+	int timed_out;
+
 	arm(e, budget);
-	return outcome(e, run_start(e), budget);
+	r = run_start(e);
+	timed_out = disarm(e);
+
+	return r ? failure(e, r, budget, timed_out) : NULL;
 }
 
 /* What m3_Call + m3_GetResults do for an all-i32 export, without their per-call type walk
@@ -577,6 +623,7 @@ const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t 
 {
 	const struct wa_entry *x;
 	M3Result r;
+	int timed_out;
 
 	/* entry[].code is set exactly for the exports found (find_exports), so one test covers
 	 * "missing" and the argument count together. */
@@ -589,7 +636,11 @@ const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t 
 	 * runtime->lastCalled is not set: only m3_GetResults reads it, and results are read here. */
 	r = e->started ? NULL : run_start(e); /* NULL: m3Err_none's value, without loading it */
 	if (!r) r = run(e->rt, x, args);
-	if (r) return failure(e, r, budget);
+	timed_out = disarm(e);
+	/* What the call used: all of it when it ran out or was stopped (the watchdog leaves the
+	 * counter far below zero), what it spent when it trapped or returned. */
+	e->spent = budget.fuel - (e->fuel->i64Value > 0 ? e->fuel->i64Value : 0);
+	if (r) return failure(e, r, budget, timed_out);
 	if (x->nrets == 1 && result) memcpy(result, e->rt->stack, sizeof *result);
 	return NULL;
 }

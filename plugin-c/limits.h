@@ -30,10 +30,13 @@
 #define WA_MAX_NATIVE_STACK       (1024u * 1024u)        /* C stack wasm3 may use per call */
 #define WA_DEFAULT_FUEL           10000000u              /* option wasm_fuel: units per hook call */
 #define WA_DEFAULT_TIMEOUT_MS     100u                   /* option wasm_timeout_ms: wall clock per hook call */
-#define WA_INIT_BUDGET_FACTOR     100u                   /* plugin_init/security_init get this many times the
-                                                            fuel and time: they may parse option files */
-#define WA_RETRY_INTERVAL_MS      1000u                  /* after a failed re-instantiation, wait this long
-                                                            before trying again (requests get the failure decision) */
+#define WA_INIT_BUDGET_FACTOR     100u                   /* defaults of wasm_init_fuel / wasm_init_timeout_ms:
+                                                            this many times the request budget */
+#define WA_REBUILD_BACKOFF_MS     1000u                  /* after a failed re-creation, the first wait; doubles */
+#define WA_REBUILD_BACKOFF_MAX_MS 60000u                 /* ... up to this */
+#define WA_DEFAULT_CPU_SHARE      50u                    /* option wasm_cpu_share: percent of broker time */
+#define WA_NOMINAL_FUEL_PER_MS    250000u                /* fuel one ms of guest time buys (docs/SECURITY.md):
+                                                            turns wasm_cpu_share into fuel per second */
 
 /* Host buffers */
 #define WA_MAX_FIELD_BYTES        65535u                 /* MQTT string fields are at most this long */
@@ -41,6 +44,7 @@
 #define WA_INITIAL_REQUEST_BUFFER 4096u
 #define WA_MAX_LOG_BYTES          1024u                  /* one log line from the guest */
 #define WA_MAX_OPTIONS            256u
+#define WA_LOG_QUEUE_LINES        256u                   /* log lines a worker thread may queue between flushes */
 #define WA_MAX_OPTION_FILE_BYTES  (16u * 1024u * 1024u)
 #define WA_MAX_PSK_KEY_CHARS      512u                   /* hex chars; mosquitto allows 64 bytes of key */
 #define WA_ERROR_LOG_INTERVAL_S   10u                    /* rate limit for per-request failure logs */

@@ -1,9 +1,19 @@
+#define _POSIX_C_SOURCE 200809L /* strdup */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "limits.h"
 #include "log.h"
 
 #define WA_LOG_PREFIX "wasm-auth: "
+
+struct queued {
+	int level;
+	char *line;
+};
 
 static void stderr_sink(int level, const char *line)
 {
@@ -12,10 +22,53 @@ static void stderr_sink(int level, const char *line)
 }
 
 static wa_log_sink current_sink = stderr_sink;
+static _Thread_local int deferred;
+static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct queued queue[WA_LOG_QUEUE_LINES];
+static unsigned queued, lost;
 
 void wa_log_set_sink(wa_log_sink sink)
 {
 	current_sink = sink ? sink : stderr_sink;
+}
+
+void wa_log_defer(int on)
+{
+	deferred = on;
+}
+
+static void enqueue(int level, const char *line)
+{
+	char *copy = strdup(line);
+
+	pthread_mutex_lock(&queue_lock);
+	if (copy && queued < WA_LOG_QUEUE_LINES) {
+		queue[queued].level = level;
+		queue[queued++].line = copy;
+		copy = NULL;
+	} else {
+		lost++;
+	}
+	pthread_mutex_unlock(&queue_lock);
+	free(copy);
+}
+
+void wa_log_flush(void)
+{
+	struct queued take[WA_LOG_QUEUE_LINES];
+	unsigned n, dropped;
+
+	pthread_mutex_lock(&queue_lock);
+	n = queued;
+	dropped = lost;
+	memcpy(take, queue, n * sizeof *take);
+	queued = lost = 0;
+	pthread_mutex_unlock(&queue_lock);
+	for (unsigned i = 0; i < n; i++) {
+		current_sink(take[i].level, take[i].line);
+		free(take[i].line);
+	}
+	if (dropped) wa_log(WA_LOG_WARNING, "%u log lines from the policy worker thread were not logged (queue full)", dropped);
 }
 
 void wa_log(int level, const char *fmt, ...)
@@ -28,5 +81,9 @@ void wa_log(int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + off, sizeof line - off, fmt, ap);
 	va_end(ap);
-	current_sink(level, line);
+	if (deferred) {
+		enqueue(level, line);
+	} else {
+		current_sink(level, line);
+	}
 }

@@ -98,6 +98,7 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	uint64_t table = WA_MAX_TABLE_ELEMS, functions = WA_MAX_FUNCTIONS, globals = WA_MAX_GLOBALS;
 	uint64_t data = WA_MAX_DATA_BYTES;
 	uint64_t payload = WA_MAX_PAYLOAD_BYTES, fuel = WA_DEFAULT_FUEL, timeout = WA_DEFAULT_TIMEOUT_MS;
+	uint64_t init_fuel = 0, init_timeout = 0, client_fuel = 0, share = WA_DEFAULT_CPU_SHARE;
 	const char *on_error = get(opts, WA_OPT_ON_ERROR);
 	const char *acl_cache = get(opts, WA_OPT_ACL_CACHE);
 
@@ -137,9 +138,18 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	    parse_number(opts, WA_OPT_MAX_DATA_BYTES, 0, 1u << 30, &data, err, errlen) ||
 	    parse_number(opts, WA_OPT_MAX_PAYLOAD, 0, 268435455, &payload, err, errlen) ||
 	    parse_number(opts, WA_OPT_FUEL, 1, 1000000000000000ull, &fuel, err, errlen) ||
-	    parse_number(opts, WA_OPT_TIMEOUT_MS, 1, 3600000, &timeout, err, errlen)) {
+	    parse_number(opts, WA_OPT_TIMEOUT_MS, 1, 3600000, &timeout, err, errlen) ||
+	    parse_number(opts, WA_OPT_INIT_FUEL, 1, 1000000000000000ull, &init_fuel, err, errlen) ||
+	    parse_number(opts, WA_OPT_INIT_TIMEOUT_MS, 1, 3600000, &init_timeout, err, errlen) ||
+	    parse_number(opts, WA_OPT_CLIENT_FUEL, 1, 1000000000000000ull, &client_fuel, err, errlen) ||
+	    parse_number(opts, WA_OPT_CPU_SHARE, 1, 100, &share, err, errlen)) {
 		return -1;
 	}
+	/* Lifecycle hooks may parse option files: by default a multiple of the request budget. */
+	if (!init_fuel) init_fuel = fuel > UINT64_MAX / WA_INIT_BUDGET_FACTOR ? UINT64_MAX / 2 : fuel * WA_INIT_BUDGET_FACTOR;
+	if (init_fuel > (uint64_t)INT64_MAX / 2) init_fuel = (uint64_t)INT64_MAX / 2;
+	if (!init_timeout) init_timeout = timeout * WA_INIT_BUDGET_FACTOR > 3600000u ? 3600000u : timeout * WA_INIT_BUDGET_FACTOR;
+	if (!client_fuel) client_fuel = fuel > (uint64_t)INT64_MAX / 4u ? (uint64_t)INT64_MAX / 4u : fuel * 2u;
 	cfg->max_module_bytes = (uint32_t)module_bytes;
 	cfg->max_memory_pages = (uint32_t)pages;
 	cfg->max_table_elems = (uint32_t)table;
@@ -149,5 +159,9 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	cfg->max_payload = (uint32_t)payload;
 	cfg->fuel = (int64_t)fuel;
 	cfg->timeout_ms = (uint32_t)timeout;
+	cfg->init_fuel = (int64_t)init_fuel;
+	cfg->init_timeout_ms = (uint32_t)init_timeout;
+	cfg->client_fuel = (int64_t)client_fuel;
+	cfg->cpu_share = (uint32_t)share;
 	return 0;
 }

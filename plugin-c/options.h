@@ -39,6 +39,10 @@ struct wa_config {
 	uint32_t max_payload;       /* wasm_max_payload */
 	int64_t fuel;               /* wasm_fuel: per request hook call */
 	uint32_t timeout_ms;        /* wasm_timeout_ms: per request hook call */
+	int64_t init_fuel;          /* wasm_init_fuel: per lifecycle hook call (start, plugin_init, ...) */
+	uint32_t init_timeout_ms;   /* wasm_init_timeout_ms: per lifecycle hook call, and a whole load */
+	int64_t client_fuel;        /* wasm_client_fuel: fuel one client's requests may use per second (breaker.h) */
+	uint32_t cpu_share;         /* wasm_cpu_share: percent of broker time the policy may take (breaker.h) */
 	int acl_cache;              /* wasm_acl_cache: on (default; used only if the policy opts in) | off */
 };
 
@@ -54,6 +58,10 @@ struct wa_config {
 #define WA_OPT_FUEL             "wasm_fuel"
 #define WA_OPT_TIMEOUT_MS       "wasm_timeout_ms"
 #define WA_OPT_ACL_CACHE        "wasm_acl_cache"
+#define WA_OPT_INIT_FUEL        "wasm_init_fuel"
+#define WA_OPT_INIT_TIMEOUT_MS  "wasm_init_timeout_ms"
+#define WA_OPT_CLIENT_FUEL      "wasm_client_fuel"
+#define WA_OPT_CPU_SHARE        "wasm_cpu_share"
 
 /* Copies n pairs (NULL keys or values count as empty). NULL on allocation failure or when n is
  * above WA_MAX_OPTIONS (err says which). */

@@ -1,6 +1,7 @@
 /* The mosquitto glue (plugin API v5): options in, events to the policy runtime, decisions back
  * as mosquitto return codes. Everything else lives in the runtime (auth.h, policy.h). */
 #include <stdlib.h>
+#include <time.h>
 
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
@@ -8,6 +9,7 @@
 
 #include "acl_cache.h"
 #include "auth.h"
+#include "breaker.h"
 #include "limits.h"
 #include "log.h"
 
@@ -18,6 +20,9 @@ struct plugin {
 	struct wa_acl_cache *cache; /* NULL when wasm_acl_cache is off */
 	uint64_t cache_epoch;       /* wa_policy_epoch the cached decisions came from */
 	int caching;                /* the current policy's acl decisions are cached (DISCONNECT registered) */
+	struct wa_breaker *breaker; /* the policy's share of broker time */
+	const void *payer;          /* the client of the last request other than a READ check */
+	time_t over_logged[3];      /* when each breaker verdict was last logged */
 };
 
 static void log_to_mosquitto(int level, const char *line)
@@ -54,14 +59,81 @@ static int decision_rc(enum wa_decision d, int deny_rc)
 	}
 }
 
+/* Who pays for a request (breaker.h). The broker checks READ access while it delivers a message:
+ * right after the publisher's WRITE check (a fan-out) or the subscriber's SUBSCRIBE check (its
+ * retained messages), in the same pass. The client of the last request that was not a READ check
+ * caused it, and pays. */
+static const void *payer(struct plugin *pl, const void *client, int access)
+{
+	if (access == MOSQ_ACL_READ && pl->payer) return pl->payer;
+	pl->payer = client;
+	return client;
+}
+
+/* Logs a refusal by the breaker: one line per WA_ERROR_LOG_INTERVAL_S for each reason. */
+static void log_over_budget(struct plugin *pl, enum wa_breaker_verdict v, const void *who)
+{
+	const struct wa_config *cfg = wa_auth_config(pl->auth);
+	time_t now = time(NULL);
+
+	if (now - pl->over_logged[v] >= (time_t)WA_ERROR_LOG_INTERVAL_S) {
+		pl->over_logged[v] = now;
+		if (v == WA_BREAKER_CLIENT) {
+			const char *id = mosquitto_client_id(who);
+			wa_log(WA_LOG_WARNING, "client %s used its share of policy time (%s %lld per second): its requests "
+			       "get the failure decision until it refills", id ? id : "(unknown)", WA_OPT_CLIENT_FUEL,
+			       (long long)cfg->client_fuel);
+		} else {
+			wa_log(WA_LOG_WARNING, "the policy used its share of broker time (%s %u%%): requests get the failure "
+			       "decision until it refills", WA_OPT_CPU_SHARE, cfg->cpu_share);
+		}
+	}
+}
+
+/* The bucket who pays from, or NULL when the request must get the failure decision without
+ * entering the guest (logged). */
+static inline struct wa_bucket *admit(struct plugin *pl, const void *who)
+{
+	struct wa_bucket *k = wa_breaker_slot(pl->breaker, who);
+	enum wa_breaker_verdict v = wa_breaker_admit(pl->breaker, k);
+
+	if (v == WA_BREAKER_PASS) return k;
+	log_over_budget(pl, v, who);
+	return NULL;
+}
+
+static inline void charge(struct plugin *pl, struct wa_bucket *k, struct wa_policy *pol)
+{
+	wa_breaker_charge(pl->breaker, k, wa_policy_spent(pol));
+}
+
 static int on_basic_auth(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_basic_auth *ed = event_data;
 	struct plugin *pl = userdata;
+	struct wa_policy *pol = wa_auth_policy(pl->auth);
+	struct wa_bucket *k = admit(pl, payer(pl, ed->client, MOSQ_ACL_NONE));
+	enum wa_decision d;
 
 	(void)event;
-	return decision_rc(wa_policy_unpwd_check(wa_auth_policy(pl->auth), ed->client, ed->username, ed->password),
-	                   MOSQ_ERR_AUTH);
+	if (!k) return decision_rc(wa_policy_refuse(pol, WA_HOOK_UNPWD_CHECK, !ed->username), MOSQ_ERR_AUTH);
+	d = wa_policy_unpwd_check(pol, ed->client, ed->username, ed->password);
+	charge(pl, k, pol);
+	return decision_rc(d, MOSQ_ERR_AUTH);
+}
+
+/* An acl_check through the breaker. */
+static inline enum wa_decision checked_acl(struct plugin *pl, struct wa_policy *pol, const struct mosquitto_evt_acl_check *ed,
+                                    const char *clientid, const char *username)
+{
+	struct wa_bucket *k = admit(pl, payer(pl, ed->client, ed->access));
+	enum wa_decision d;
+
+	if (!k) return wa_policy_refuse(pol, WA_HOOK_ACL_CHECK, 0);
+	d = wa_policy_acl_check(pol, ed->client, clientid, username, ed->topic, ed->access, ed->payload, ed->payloadlen,
+	                        ed->qos, ed->retain);
+	charge(pl, k, pol);
+	return d;
 }
 
 /* The cache is dropped whenever the policy's epoch moves (reload, re-created instance), and
@@ -82,7 +154,7 @@ static enum wa_decision cached_acl_check(struct plugin *pl, struct wa_policy *po
 		return d;
 	}
 	failures = wa_policy_failures(pol);
-	d = wa_policy_acl_check(pol, ed->client, clientid, username, ed->topic, ed->access, NULL, 0, 0, 0);
+	d = checked_acl(pl, pol, ed, clientid, username);
 	if (clientid && wa_policy_failures(pol) == failures) {
 		if (wa_policy_epoch(pol) != pl->cache_epoch) { /* re-created during this call */
 			wa_acl_cache_clear(pl->cache);
@@ -102,9 +174,7 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 
 	(void)event;
 	if (pl->caching && wa_policy_acl_cacheable(pol)) return decision_rc(cached_acl_check(pl, pol, ed), MOSQ_ERR_ACL_DENIED);
-	d = wa_policy_acl_check(pol, ed->client, mosquitto_client_id(ed->client),
-	                        mosquitto_client_username(ed->client), ed->topic, ed->access, ed->payload,
-	                        ed->payloadlen, ed->qos, ed->retain);
+	d = checked_acl(pl, pol, ed, mosquitto_client_id(ed->client), mosquitto_client_username(ed->client));
 	return decision_rc(d, MOSQ_ERR_ACL_DENIED);
 }
 
@@ -112,12 +182,16 @@ static int on_psk_key(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_psk_key *ed = event_data;
 	struct plugin *pl = userdata;
+	struct wa_policy *pol = wa_auth_policy(pl->auth);
+	struct wa_bucket *k;
 	enum wa_decision d;
 
 	(void)event;
 	if (!ed->key || ed->max_key_len <= 0) return MOSQ_ERR_AUTH;
-	d = wa_policy_psk_key_get(wa_auth_policy(pl->auth), ed->client, ed->identity, ed->hint, ed->key,
-	                          (size_t)ed->max_key_len);
+	k = admit(pl, payer(pl, ed->client, MOSQ_ACL_NONE));
+	if (!k) return MOSQ_ERR_AUTH; /* no key: the handshake fails */
+	d = wa_policy_psk_key_get(pol, ed->client, ed->identity, ed->hint, ed->key, (size_t)ed->max_key_len);
+	charge(pl, k, pol);
 	return decision_rc(d, MOSQ_ERR_AUTH);
 }
 
@@ -195,9 +269,21 @@ static int on_reload(int event, void *event_data, void *userdata)
 
 	(void)event;
 	(void)event_data; /* the options stay those the plugin was started with */
-	wa_auth_reload(pl->auth);
-	sync_callbacks(pl, wa_policy_hooks(wa_auth_policy(pl->auth)));
-	sync_cache(pl, wa_policy_acl_cacheable(wa_auth_policy(pl->auth)));
+	wa_auth_reload_start(pl->auth); /* built off this thread; on_tick puts it in service */
+	return MOSQ_ERR_SUCCESS;
+}
+
+/* The main thread's turn for what the worker thread did: its log lines, a finished build. */
+static int on_tick(int event, void *event_data, void *userdata)
+{
+	struct plugin *pl = userdata;
+
+	(void)event;
+	(void)event_data;
+	if (wa_auth_poll(pl->auth) > 0) {
+		sync_callbacks(pl, wa_policy_hooks(wa_auth_policy(pl->auth)));
+		sync_cache(pl, wa_policy_acl_cacheable(wa_auth_policy(pl->auth)));
+	}
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -215,8 +301,10 @@ static void plugin_free(struct plugin *pl)
 	sync_callbacks(pl, 0);
 	sync_cache(pl, 0);
 	mosquitto_callback_unregister(pl->id, MOSQ_EVT_RELOAD, on_reload, NULL);
+	mosquitto_callback_unregister(pl->id, MOSQ_EVT_TICK, on_tick, NULL);
 	wa_auth_free(pl->auth);
 	wa_acl_cache_free(pl->cache);
+	wa_breaker_free(pl->breaker);
 	free(pl);
 }
 
@@ -248,11 +336,23 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 		free(pl);
 		return MOSQ_ERR_UNKNOWN;
 	}
+	{
+		const struct wa_config *cfg = wa_auth_config(pl->auth);
+		int64_t total = (int64_t)cfg->cpu_share * WA_NOMINAL_FUEL_PER_MS * 10; /* per second: share% of 1000 ms */
+		pl->breaker = wa_breaker_new(cfg->client_fuel, cfg->client_fuel, total,
+		                             cfg->fuel > INT64_MAX / 4 ? INT64_MAX / 4 : cfg->fuel * 4);
+		if (!pl->breaker) {
+			plugin_free(pl);
+			wa_log(WA_LOG_ERR, "cannot load policy: out of memory");
+			return MOSQ_ERR_NOMEM;
+		}
+	}
 	if (wa_auth_config(pl->auth)->acl_cache) {
 		pl->cache = wa_acl_cache_new();
 		if (!pl->cache) wa_log(WA_LOG_WARNING, "out of memory for the acl decision cache: not caching");
 	}
 	rc = mosquitto_callback_register(identifier, MOSQ_EVT_RELOAD, on_reload, NULL, pl);
+	if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_callback_register(identifier, MOSQ_EVT_TICK, on_tick, NULL, pl);
 	if (rc == MOSQ_ERR_SUCCESS) rc = sync_callbacks(pl, wa_policy_hooks(wa_auth_policy(pl->auth)));
 	if (rc == MOSQ_ERR_SUCCESS) sync_cache(pl, wa_policy_acl_cacheable(wa_auth_policy(pl->auth)));
 	if (rc != MOSQ_ERR_SUCCESS) {

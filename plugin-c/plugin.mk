@@ -18,7 +18,7 @@ PLUGIN_INSTALL_DIR := $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
 PLUGIN_SO      := $(BUILD)/mosquitto_wasm_auth.so
 WA_CALL_BIN    := $(BUILD)/bin/wa-call
 RUNTIME_LIB    := $(BUILD)/libwasm_auth_runtime.a
-RUNTIME_LDLIBS := -lcrypto -lm
+RUNTIME_LDLIBS := -lcrypto -lm -lpthread
 
 # --- wasm3 -------------------------------------------------------------------------------------
 # wasm3 v0.9.0 as shipped in crates.io's wasm3x-sys 0.2.1 (docs/WASM3.md). The .crate's sha256 is
@@ -81,7 +81,7 @@ WA_CFLAGS  := -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -fno-plt -fvisibility=
 ENGINE_CFLAGS := -include plugin-c/wasm3_config.h -isystem $(WASM3_SRC)
 
 RUNTIME_SRCS := abi.c abi_marshal.c acl_cache.c auth.c engine_wasm3.c hostfns.c log.c options.c policy.c \
-                pwhash.c text.c topic.c
+                pwhash.c text.c topic.c watchdog.c worker.c breaker.c
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/obj/plugin-c/%.o)
 
 # GATE_OBJS comes from plugin-c/gate/gate.mk (H5): the gate's objects, compiled -fPIC.

@@ -14,13 +14,13 @@
 #include "text.h"
 
 /* Failure recovery. After a trap, an invalid decision or a bad result pointer the instance may
- * be half-way through updating its heap, so it is never called again: it is dropped, and the
- * next request re-creates it from the cached, already gated and metered bytes, running the
- * start function, plugin_init and security_init(reload = 0) again. What the policy derives
- * from its options and option files therefore comes back; everything it accumulated while
- * serving requests (counters, caches, rate-limit windows, anything in globals or on its heap)
- * is lost. If re-creation fails, requests get the failure decision and the next attempt waits
- * WA_RETRY_INTERVAL_MS. */
+ * be half-way through updating its heap, so it is put back exactly as it was when its lifecycle
+ * hooks had run (wa_policy_seal: a snapshot of its memory, globals and table), in time
+ * proportional to its memory and on the spot: the next request finds it ready. What it
+ * accumulated while serving requests (counters, caches, rate-limit windows) is lost; what it
+ * derived from its options and files stays, without running any hook again. Only if that
+ * restore fails is the instance dropped: requests then get the failure decision until the
+ * embedder builds a new one off the request path (auth.h, wa_policy_broken). */
 
 struct wa_policy {
 	const struct wa_config *cfg;
@@ -33,18 +33,27 @@ struct wa_policy {
 	int acl_cacheable;        /* wasm_auth_acl_cacheable() returned 1 (4-argument acl_check only) */
 	uint64_t epoch;           /* see wa_policy_epoch */
 	uint64_t failures;        /* failure decisions given so far */
-	struct wa_engine *eng;    /* NULL after a failure, until re-created */
+	struct wa_engine *eng;    /* NULL once dropped (a failure it could not be restored from) */
 	struct wa_host host;
 	uint32_t buf, cap;        /* the guest's request buffer */
-	struct timespec retry_at; /* no re-instantiation before this (after a failed one) */
+	uint32_t sealed_buf, sealed_cap; /* ... as it was at wa_policy_seal */
+	int anonymous;            /* the request is an unpwd_check without a username */
+	int64_t spent;            /* fuel the last request's hook call used */
+	int sealed;
 	/* Rate limit for per-request error lines. */
 	int reported;
 	time_t last_report;
 	unsigned suppressed;
 };
 
-/* Source of wa_policy_epoch values: unique across every policy of the process. */
-static uint64_t epochs;
+/* Source of wa_policy_epoch values: unique across every policy of the process (policies are
+ * built on a worker thread, auth.h). */
+static _Atomic uint64_t epochs;
+
+static uint64_t new_epoch(void)
+{
+	return ++epochs;
+}
 
 static struct wa_budget request_budget(const struct wa_policy *p)
 {
@@ -52,10 +61,10 @@ static struct wa_budget request_budget(const struct wa_policy *p)
 	return b;
 }
 
-/* Lifecycle hooks may parse option files: a larger budget (limits.h). */
+/* Lifecycle hooks may parse option files: their own budget (wasm_init_fuel, wasm_init_timeout_ms). */
 static struct wa_budget lifecycle_budget(const struct wa_policy *p)
 {
-	struct wa_budget b = { p->cfg->fuel * WA_INIT_BUDGET_FACTOR, p->cfg->timeout_ms * WA_INIT_BUDGET_FACTOR };
+	struct wa_budget b = { p->cfg->init_fuel, p->cfg->init_timeout_ms };
 	return b;
 }
 
@@ -110,23 +119,76 @@ static void drop(struct wa_policy *p)
 {
 	wa_engine_free(p->eng);
 	p->eng = NULL;
-	p->epoch = ++epochs; /* no cached decision of the discarded instance is served meanwhile */
+	p->epoch = new_epoch(); /* no cached decision of the discarded instance is served meanwhile */
+}
+
+/* After a failure: back to the sealed state, or dropped. The epoch stays: a cacheable policy's
+ * decisions depend on its requests and what it loaded at init, which the restore puts back. */
+static void restore(struct wa_policy *p)
+{
+	if (p->sealed && wa_engine_restore(p->eng) == 0) {
+		p->buf = p->sealed_buf;
+		p->cap = p->sealed_cap;
+		return;
+	}
+	/* Not through report(): fail() has just logged, and this must not be the line it suppresses.
+	 * It comes once per instance (a dropped one is replaced, auth.h). */
+	wa_log(WA_LOG_ERR, "the policy instance could not be restored after a failure: dropped until it is re-created");
+	drop(p);
+}
+
+/* " (wasm_fuel 10000000 reached; raise plugin_opt_wasm_fuel)" and the like: which limit a
+ * failure hit and the option that sets it, or "". */
+static const char *limit_hint(const struct wa_policy *p, const char *why, int lifecycle, char *buf, size_t len)
+{
+	const struct wa_mem m = p->eng ? wa_engine_memory(p->eng) : (struct wa_mem){ NULL, 0 };
+	const uint64_t cap_bytes = (uint64_t)p->cfg->max_memory_pages * 65536u;
+
+	if (strcmp(why, "fuel exhausted") == 0) {
+		snprintf(buf, len, " (%s %lld reached; raise plugin_opt_%s)", lifecycle ? WA_OPT_INIT_FUEL : WA_OPT_FUEL,
+		         (long long)(lifecycle ? p->cfg->init_fuel : p->cfg->fuel), lifecycle ? WA_OPT_INIT_FUEL : WA_OPT_FUEL);
+	} else if (strncmp(why, "timeout", 7) == 0) {
+		snprintf(buf, len, " (%s %u reached; raise plugin_opt_%s)",
+		         lifecycle ? WA_OPT_INIT_TIMEOUT_MS : WA_OPT_TIMEOUT_MS,
+		         lifecycle ? p->cfg->init_timeout_ms : p->cfg->timeout_ms,
+		         lifecycle ? WA_OPT_INIT_TIMEOUT_MS : WA_OPT_TIMEOUT_MS);
+	} else if (strcmp(why, "stack overflow") == 0) {
+		snprintf(buf, len, " (the %u KiB value stack or the native stack bound; the policy recurses too deep)",
+		         WA_STACK_BYTES / 1024u);
+	} else if (m.size && (uint64_t)m.size + 65536u * 2u > cap_bytes) {
+		/* A trap with memory at its cap is, in practice, an allocation that could not grow it. */
+		snprintf(buf, len, " (probably out of memory: %s %u (%u MiB) reached; raise plugin_opt_%s)",
+		         WA_OPT_MAX_MEMORY_PAGES, p->cfg->max_memory_pages, p->cfg->max_memory_pages / 16u,
+		         WA_OPT_MAX_MEMORY_PAGES);
+	} else {
+		buf[0] = '\0';
+	}
+	return buf;
 }
 
 /* The failure decision for a request, logged. discard = 1 when the instance is no longer trusted. */
+/* wasm_on_error, except that an anonymous CONNECT is never deferred: if every plugin defers,
+ * mosquitto admits an anonymous client where allow_anonymous is true, so a failure would admit a
+ * client that the policy's own deny refuses. */
+static enum wa_decision failure_decision(const struct wa_policy *p, enum wa_hook hook)
+{
+	return hook == WA_HOOK_UNPWD_CHECK && p->anonymous ? WA_DENY : p->cfg->on_error;
+}
+
 static enum wa_decision fail(struct wa_policy *p, enum wa_hook hook, int discard, const char *fmt, ...)
 {
 	char why[1024];
+	char hint[256];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
 	p->failures++;
-	report(p, WA_LOG_ERR, "%s failed, request %s: %s", wa_hooks[hook].name,
-	       decision_text(p->cfg->on_error), why);
-	if (discard) drop(p);
-	return p->cfg->on_error;
+	report(p, WA_LOG_ERR, "%s failed, request %s: %s%s", wa_hooks[hook].name,
+	       decision_text(failure_decision(p, hook)), why, limit_hint(p, why, 0, hint, sizeof hint));
+	if (discard) restore(p);
+	return failure_decision(p, hook);
 }
 
 /* Makes the request buffer hold at least need bytes (asking the guest only when it must). */
@@ -175,7 +237,8 @@ static int instantiate(struct wa_policy *p, char *err, size_t errlen)
 	}
 	trap = wa_engine_start(p->eng, lifecycle_budget(p));
 	if (trap) {
-		snprintf(err, errlen, "start function trapped: %s", trap);
+		char hint[256];
+		snprintf(err, errlen, "start function trapped: %s%s", trap, limit_hint(p, trap, 1, hint, sizeof hint));
 		goto fail;
 	}
 	trap = wa_engine_call(p->eng, WA_EXPORT_ABI_FN, NULL, 0, &version, request_budget(p));
@@ -202,7 +265,7 @@ static int instantiate(struct wa_policy *p, char *err, size_t errlen)
 		snprintf(err, errlen, "%s(%u): %s", WA_EXPORT_BUFFER, WA_INITIAL_REQUEST_BUFFER, trap);
 		goto fail;
 	}
-	p->epoch = ++epochs;
+	p->epoch = new_epoch();
 	return 0;
 fail:
 	drop(p);
@@ -271,6 +334,11 @@ uint64_t wa_policy_epoch(const struct wa_policy *p)
 	return p->epoch;
 }
 
+int64_t wa_policy_spent(const struct wa_policy *p)
+{
+	return p->spent;
+}
+
 uint64_t wa_policy_failures(const struct wa_policy *p)
 {
 	return p->failures;
@@ -297,24 +365,27 @@ static const char *call_lifecycle(struct wa_policy *p, enum wa_hook hook, int wi
 	}
 	if (has_flag) args[n++] = flag;
 	p->host.in_init = with_opts;
-	trap = wa_engine_call(p->eng, hook, args, n, &result, hook_budget(p, hook, lifecycle_budget(p)));
+	/* Cleanup hooks run on the broker's main thread (auth.h): the request budget. */
+	trap = wa_engine_call(p->eng, hook, args, n, &result,
+	                      hook_budget(p, hook, with_opts ? lifecycle_budget(p) : request_budget(p)));
 	p->host.in_init = 0;
 	if (!trap && wa_engine_results(p->eng, hook) == 1 && result == 0) *refused = 1;
 	return trap;
 }
-
-static int recreate(struct wa_policy *p, int with_security_init, char *err, size_t errlen);
 
 static int init_hook(struct wa_policy *p, enum wa_hook hook, int has_flag, uint32_t flag, char *err, size_t errlen)
 {
 	int refused;
 	const char *trap;
 
-	/* security_init on a dropped instance (a cleanup hook trapped): re-create it first. */
-	if (!p->eng && recreate(p, 0, err, errlen) != 0) return -1;
+	if (!p->eng) {
+		snprintf(err, errlen, "%s: the instance was dropped after an earlier failure", wa_hooks[hook].name);
+		return -1;
+	}
 	trap = call_lifecycle(p, hook, 1, has_flag, flag, &refused);
 	if (trap) {
-		snprintf(err, errlen, "%s trapped: %s", wa_hooks[hook].name, trap);
+		char hint[256];
+		snprintf(err, errlen, "%s trapped: %s%s", wa_hooks[hook].name, trap, limit_hint(p, trap, 1, hint, sizeof hint));
 		drop(p);
 		return -1;
 	}
@@ -332,7 +403,7 @@ int wa_policy_plugin_init(struct wa_policy *p, char *err, size_t errlen)
 
 int wa_policy_security_init(struct wa_policy *p, int reload, char *err, size_t errlen)
 {
-	p->epoch = ++epochs; /* the policy may have re-read its rules */
+	p->epoch = new_epoch(); /* the policy may have re-read its rules */
 	return init_hook(p, WA_HOOK_SECURITY_INIT, 1, reload ? 1u : 0u, err, errlen);
 }
 
@@ -357,49 +428,43 @@ void wa_policy_plugin_cleanup(struct wa_policy *p)
 	cleanup_hook(p, WA_HOOK_PLUGIN_CLEANUP, 0, 0);
 }
 
-static int retry_allowed(const struct wa_policy *p)
+int wa_policy_seal(struct wa_policy *p, char *err, size_t errlen)
 {
-	struct timespec now = now_monotonic();
-	return now.tv_sec > p->retry_at.tv_sec ||
-	       (now.tv_sec == p->retry_at.tv_sec && now.tv_nsec >= p->retry_at.tv_nsec);
-}
-
-/* A new instance from the cached bytes, with plugin_init (and security_init(reload = 0)). */
-static int recreate(struct wa_policy *p, int with_security_init, char *err, size_t errlen)
-{
-	if (instantiate(p, err, errlen) == 0 && wa_policy_plugin_init(p, err, errlen) == 0 &&
-	    (!with_security_init || wa_policy_security_init(p, 0, err, errlen) == 0)) {
-		return 0;
-	}
-	drop(p);
-	return -1;
-}
-
-/* Before a request: re-create a dropped instance (see the comment at the top). 0 = ready. */
-static int recover(struct wa_policy *p, enum wa_hook hook)
-{
-	char err[512];
-
-	if (!retry_allowed(p)) {
-		fail(p, hook, 0, "the policy instance is unavailable (re-creating it failed)");
+	if (!p->eng) {
+		snprintf(err, errlen, "the instance was dropped");
 		return -1;
 	}
-	if (recreate(p, 1, err, sizeof err) == 0) return 0;
-	p->retry_at = now_monotonic();
-	p->retry_at.tv_sec += WA_RETRY_INTERVAL_MS / 1000u;
-	p->retry_at.tv_nsec += (long)(WA_RETRY_INTERVAL_MS % 1000u) * 1000000L;
-	if (p->retry_at.tv_nsec >= 1000000000L) {
-		p->retry_at.tv_sec++;
-		p->retry_at.tv_nsec -= 1000000000L;
-	}
-	fail(p, hook, 0, "re-creating the policy instance failed: %s", err);
+	if (wa_engine_snapshot(p->eng, err, errlen) != 0) return -1;
+	p->sealed_buf = p->buf;
+	p->sealed_cap = p->cap;
+	p->sealed = 1;
+	return 0;
+}
+
+int wa_policy_broken(const struct wa_policy *p)
+{
+	return p->eng == NULL;
+}
+
+/* A dropped instance: the failure decision until the embedder replaces the policy. */
+static int unavailable(struct wa_policy *p, enum wa_hook hook)
+{
+	fail(p, hook, 0, "the policy instance is unavailable until it is re-created");
 	return -1;
 }
 
 /* The common case inline, the recovery out of line. */
 static inline int ready(struct wa_policy *p, enum wa_hook hook)
 {
-	return p->eng ? 0 : recover(p, hook);
+	p->spent = 0;
+	return p->eng ? 0 : unavailable(p, hook);
+}
+
+enum wa_decision wa_policy_refuse(struct wa_policy *p, enum wa_hook hook, int anonymous)
+{
+	p->failures++;
+	p->anonymous = anonymous;
+	return failure_decision(p, hook);
 }
 
 /* Length of a request string, saturated at WA_MAX_FIELD_BYTES + 1 (too long: the request fails).
@@ -442,6 +507,7 @@ static const char *invoke(struct wa_policy *p, enum wa_hook hook, const void *cl
 	p->host.client = client;
 	trap = wa_engine_call(p->eng, hook, args, nargs, result, hook_budget(p, hook, request_budget(p)));
 	p->host.client = NULL;
+	p->spent = wa_engine_spent(p->eng);
 	return trap;
 }
 
@@ -468,7 +534,8 @@ enum wa_decision wa_policy_unpwd_check(struct wa_policy *p, const void *client,
 	int32_t result = 0;
 	const char *trap;
 
-	if (ready(p, hook)) return p->cfg->on_error;
+	p->anonymous = username == NULL;
+	if (ready(p, hook)) return failure_decision(p, hook);
 	if (too_long(f, 2)) return fail(p, hook, 0, "a field is longer than %u bytes", WA_MAX_FIELD_BYTES);
 	trap = marshal(p, f, 2, args);
 	if (!trap) trap = invoke(p, hook, client, args, 2, &result);

@@ -33,11 +33,19 @@ unsigned wa_policy_hooks(const struct wa_policy *p);
 int wa_policy_acl_cacheable(const struct wa_policy *p);
 uint64_t wa_policy_epoch(const struct wa_policy *p);
 uint64_t wa_policy_failures(const struct wa_policy *p);
+/* Fuel the last request's hook call used (its whole budget if it failed): what breaker.h charges. */
+int64_t wa_policy_spent(const struct wa_policy *p);
 
 /* Lifecycle. The init hooks return 0, or -1 with the reason in err when the hook trapped or
  * returned 0 (refused). Hooks the module does not export succeed trivially. */
 int wa_policy_plugin_init(struct wa_policy *p, char *err, size_t errlen);
 int wa_policy_security_init(struct wa_policy *p, int reload, char *err, size_t errlen);
+/* Records the instance's state once its lifecycle hooks have run: after a failure in a request
+ * it is put back to exactly this state (policy.c). -1 with err when out of memory. */
+int wa_policy_seal(struct wa_policy *p, char *err, size_t errlen);
+/* The instance was dropped (a failure it could not be restored from): every request gets the
+ * failure decision until the embedder replaces the policy with a new one. */
+int wa_policy_broken(const struct wa_policy *p);
 /* Cleanup hooks cannot refuse; a trap is logged. */
 void wa_policy_security_cleanup(struct wa_policy *p, int reload);
 void wa_policy_plugin_cleanup(struct wa_policy *p);
@@ -50,6 +58,10 @@ enum wa_decision wa_policy_unpwd_check(struct wa_policy *p, const void *client,
 enum wa_decision wa_policy_acl_check(struct wa_policy *p, const void *client, const char *clientid,
                                      const char *username, const char *topic, int access,
                                      const void *payload, uint32_t payloadlen, int qos, int retain);
+/* The failure decision for a request the embedder refuses without calling the guest (breaker.h),
+ * counted as a failure. anonymous: an unpwd_check without a username (never deferred). */
+enum wa_decision wa_policy_refuse(struct wa_policy *p, enum wa_hook hook, int anonymous);
+
 /* WA_ALLOW: key (NUL-terminated hex, shorter than keycap) holds the key. WA_DENY: no key.
  * WA_DEFER only as the failure decision. */
 enum wa_decision wa_policy_psk_key_get(struct wa_policy *p, const void *client, const char *identity,

@@ -240,8 +240,27 @@ static void failures(void)
 	failure_case(NULL, "loop", WA_DENY, "request denied: fuel exhausted");
 	failure_case(NULL, "recurse", WA_DENY, "request denied: stack overflow");
 	failure_case(spin, "spin", WA_DENY, "request denied: timeout: ran longer than 20 ms");
+	failure_case(spin, "fill", WA_DENY, "request denied: timeout: ran longer than 20 ms");
 	failure_case(defer, "trap", WA_DEFER, "wasm-auth: unpwd_check failed, request deferred: unreachable executed");
 	failure_case(defer, "seven", WA_DEFER, "request deferred: returned 7");
+	/* Anonymous: never deferred, mosquitto would admit it with allow_anonymous true. */
+	{
+		struct wa_auth *a = load_opts(fixture("basic"), (const char *const[]){ "wasm_on_error", "defer", NULL });
+		if (CHECK(a != NULL)) {
+			/* A password over the field cap fails the request before the guest runs. */
+			char *big = malloc(70000);
+			if (CHECK(big != NULL)) {
+				memset(big, 'p', 69999);
+				big[69999] = '\0';
+				clear_log();
+				CHECK_INT(wa_policy_unpwd_check(wa_auth_policy(a), NULL, NULL, big), WA_DENY);
+				CHECK_LOGGED("unpwd_check failed, request denied: a field is longer");
+				CHECK_INT(wa_policy_unpwd_check(wa_auth_policy(a), NULL, "bob", big), WA_DEFER);
+				free(big);
+			}
+			wa_auth_free(a);
+		}
+	}
 }
 
 static void rate_limit(void)
@@ -302,10 +321,10 @@ static void cache_inputs(void)
 	CHECK(wa_policy_failures(p) == f0);
 	CHECK_INT(acl(a, "trap"), WA_DENY);
 	CHECK(wa_policy_failures(p) == f0 + 1);
-	CHECK(wa_policy_epoch(p) != e0); /* discarded */
-	e0 = wa_policy_epoch(p);
+	/* Restored to its state after init, which its cached decisions came from: they still hold. */
+	CHECK(wa_policy_epoch(p) == e0);
 	CHECK_INT(acl(a, "pub"), WA_ALLOW);
-	CHECK(wa_policy_epoch(p) != e0); /* re-created */
+	CHECK(wa_policy_epoch(p) == e0);
 	CHECK_INT(wa_policy_acl_cacheable(p), 1);
 	e0 = wa_policy_epoch(p);
 	wa_policy_security_cleanup(p, 1);
@@ -443,11 +462,12 @@ static void reload(void)
 	if (!CHECK(a != NULL)) return;
 	CHECK_INT(acl(a, "inc"), WA_ALLOW);
 
-	/* Unchanged file: same instance (its state survives), security_init(1) again. */
+	/* Unchanged file: a fresh instance all the same (state starts over), no error line. */
 	clear_log();
 	CHECK_INT(wa_auth_reload(a), 0);
-	CHECK_INT(nlines, 0);
-	CHECK_INT(acl(a, "odd"), WA_ALLOW);
+	CHECK_LOGGED("reloaded policy");
+	CHECK_INT(count_logged("trapped"), 0);
+	CHECK_INT(acl(a, "odd"), WA_DENY);
 
 	/* Changed file: a new policy, with another hook set. */
 	copy_file(fixture("acl7"), path);
@@ -475,6 +495,18 @@ static void reload(void)
 	CHECK_INT(wa_auth_reload(a), -1);
 	CHECK_INT(nlines, 1);
 	CHECK_INT(wa_policy_acl_check(wa_auth_policy(a), &c, "c1", "u", "t", 2, "ok", 2, 1, 0), WA_ALLOW);
+
+	/* A module whose load never finishes: stopped at the lifecycle deadline, the previous policy
+	 * stays. */
+	copy_file(fixture("basic"), path);
+	{
+		const char *const spin[] = { "refuse", "spin", "wasm_init_timeout_ms", "100", "wasm_init_fuel",
+		                             "1000000000000000", NULL };
+		struct wa_auth *s = load_opts(path, spin);
+		CHECK(s == NULL);
+		CHECK_LOGGED("security_init trapped: timeout: ran longer than 100 ms (wasm_init_timeout_ms 100 reached; "
+		             "raise plugin_opt_wasm_init_timeout_ms)");
+	}
 
 	/* Back to the first module. */
 	copy_file(fixture("basic"), path);

@@ -3,14 +3,18 @@
 // output, so one case file can run through both hosts:
 //   node build/js/sdk/host/cli.js call POLICY.wasm [--opt KEY=VALUE]... [--client-id ID]
 //        [--address ADDR] [--protocol N] HOOK ARGS...
+//   node build/js/sdk/host/cli.js call POLICY.wasm [options] --batch    (requests on stdin)
 // Prints allow, deny or defer; psk_key_get prints the key (hex), none, or defer. Host log lines
 // go to stderr prefixed "wasm-auth: ". Exit status 0, or 2 for usage and load errors.
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { hostSettings, loadPolicy, PolicyLoadError, type ClientInfo, type HostSettings, type Policy } from './policy.js';
 import { WA_MAX_OPTIONS } from './limits.js';
 import { ModuleError, readModuleFile } from './gate.js';
 
 const NULL_TOKEN = '@null';
+const EMPTY_TOKEN = '@empty';
+const BATCH_MAX_TOKENS = 16; // wa-call: further tokens of a line are ignored
 
 const USAGE = `usage: cli.js call POLICY.wasm [--opt KEY=VALUE]... [--client-id ID] [--address ADDR] [--protocol N]
                    HOOK ARGS...
@@ -19,17 +23,23 @@ const USAGE = `usage: cli.js call POLICY.wasm [--opt KEY=VALUE]... [--client-id 
   psk_key_get IDENTITY HINT
 ACCESS: none|read|write|subscribe|unsubscribe or its number (0, 1, 2, 4, 8).
 Any string argument may be ${NULL_TOKEN} for an absent value (no username, no password, ...).
+       cli.js call POLICY.wasm [options] --batch
+  reads one request per line from stdin (HOOK ARGS... separated by spaces, ${EMPTY_TOKEN} for an
+  empty string, or the word reload) and prints one answer line each (reload: ok or failed),
+  all against the same loaded policy, so state and recovery across requests can be tested.
 The client behind the request: --client-id (default: acl_check's CLIENTID), --address
 (default: unknown), --protocol 3|4|5 (default: 0, unknown).
 Host settings come from the wasm_* options as in the plugin (wasm_on_error, wasm_fuel,
-wasm_max_payload, wasm_max_memory_pages, wasm_max_module_bytes, wasm_max_table_elems,
-wasm_max_functions, wasm_max_globals, wasm_max_data_bytes, wasm_timeout_ms).
+wasm_init_fuel, wasm_max_payload, wasm_max_memory_pages, wasm_max_module_bytes,
+wasm_max_table_elems, wasm_max_functions, wasm_max_globals, wasm_max_data_bytes);
+wasm_timeout_ms, wasm_init_timeout_ms, wasm_client_fuel, wasm_cpu_share and wasm_acl_cache
+are checked as the plugin checks them but not enforced.
 Prints allow, deny or defer; psk_key_get prints the key (hex) or none.
 `;
 
 class UsageError extends Error {}
 
-const value = (s: string): string | null => (s === NULL_TOKEN ? null : s);
+const value = (s: string): string | null => (s === NULL_TOKEN ? null : s === EMPTY_TOKEN ? '' : s);
 
 function parseInt10(s: string, min: number, max: number, what: string): number {
   if (!/^[+-]?[0-9]+$/.test(s)) throw new UsageError(`bad ${what}: ${s}`);
@@ -79,6 +89,46 @@ function run(policy: Policy, client: ClientInfo, hook: string, args: string[]): 
 export interface Output {
   stdout(text: string): void;
   stderr(text: string): void;
+  /** All of standard input, for --batch (default: the process's). */
+  stdin?(): string;
+}
+
+// --batch, as wa-call: one request per line, against the same policy; "reload" re-reads the
+// file. A bad line answers "error" (the reason on stderr) and the batch goes on; exit status 2
+// if any line was bad.
+function batch(policy: Policy, path: string, settings: HostSettings, defaults: ClientInfo, out: Output): number {
+  const input = out.stdin ? out.stdin() : readFileSync(0, 'utf8');
+  let status = 0;
+  for (const line of input.split('\n')) {
+    const tok = line.split(/[ \t\r]+/).filter((t) => t !== '').slice(0, BATCH_MAX_TOKENS);
+    if (tok.length === 0) continue;
+    if (tok[0] === 'reload' && tok.length === 1) {
+      out.stdout(`${reload(policy, path, settings, out) ? 'ok' : 'failed'}\n`);
+      continue;
+    }
+    try {
+      out.stdout(run(policy, { ...defaults }, tok[0], tok.slice(1)) + '\n');
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      out.stderr(`wa-call: ${e.message}\n`);
+      out.stdout('error\n');
+      status = 2;
+    }
+  }
+  return status;
+}
+
+// The plugin's reload: the file as it is now (read as at load), then Policy.reload.
+function reload(policy: Policy, path: string, settings: HostSettings, out: Output): boolean {
+  let bytes: Uint8Array;
+  try {
+    bytes = readModuleFile(path, settings.maxModuleBytes);
+  } catch (e) {
+    if (!(e instanceof ModuleError)) throw e;
+    out.stderr(`wasm-auth: reload of ${path} failed, keeping the previous policy: ${e.message}\n`);
+    return false;
+  }
+  return policy.reload(bytes);
 }
 
 function call(argv: string[], out: Output): number {
@@ -86,7 +136,7 @@ function call(argv: string[], out: Output): number {
   const opts: [string, string][] = [['wasm_module', path]];
   const client: ClientInfo = { id: null, address: null, protocolVersion: 0 };
   let i = 0;
-  for (; i < rest.length && rest[i].startsWith('--'); i += 2) {
+  for (; i < rest.length && rest[i].startsWith('--') && rest[i] !== '--batch'; i += 2) {
     const opt = rest[i];
     const arg = rest[i + 1];
     if (arg === undefined) throw new UsageError(`${opt} needs a value`);
@@ -106,6 +156,8 @@ function call(argv: string[], out: Output): number {
     }
   }
   if (i >= rest.length) throw new UsageError('no HOOK given');
+  const isBatch = rest[i] === '--batch';
+  if (isBatch && i + 1 !== rest.length) throw new UsageError('--batch takes no HOOK');
   // As the plugin: settings first ("cannot load policy: REASON"), then the file and the module
   // ("cannot load policy FILE: REASON").
   let settings: HostSettings;
@@ -140,7 +192,8 @@ function call(argv: string[], out: Output): number {
   // Like wa-call: the answer (or the usage error) comes before the cleanup hooks' output.
   let status = 0;
   try {
-    out.stdout(run(policy, client, rest[i], rest.slice(i + 1)) + '\n');
+    if (isBatch) status = batch(policy, path, settings, client, out);
+    else out.stdout(run(policy, client, rest[i], rest.slice(i + 1)) + '\n');
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     out.stderr(`wa-call: ${e.message}\n`);

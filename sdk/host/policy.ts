@@ -2,12 +2,15 @@
 // plugin's loading, reloading and failure behaviour (plugin-c/auth.c, plugin-c/policy.c) and
 // without a broker. Hooks a module does not export answer `defer`: the plugin would not have
 // registered for the event, so mosquitto would ask the next plugin (or its own checks).
-import { Runtime, compileModule, DEFAULT_ERROR_LOG_INTERVAL_MS, type Decision, type RuntimeConfig } from './runtime.js';
+import {
+  Runtime, compileModule, DEFAULT_ERROR_LOG_INTERVAL_MS, type CompiledModule, type Decision, type RuntimeConfig,
+} from './runtime.js';
 import type { ClientInfo } from './imports.js';
 import type { HookSignatures } from './gate.js';
 import { LOG_ERR, LOG_NOTICE } from './abi.js';
 import {
-  WA_DEFAULT_FUEL, WA_DEFAULT_TIMEOUT_MS, WA_MAX_DATA_BYTES, WA_MAX_FUNCTIONS, WA_MAX_GLOBALS, WA_MAX_MEMORY_PAGES, WA_MAX_TABLE_ELEMS, WA_MAX_MODULE_BYTES, WA_MAX_OPTIONS, WA_MAX_PAYLOAD_BYTES,
+  WA_DEFAULT_CPU_SHARE, WA_DEFAULT_FUEL, WA_DEFAULT_TIMEOUT_MS, WA_INIT_BUDGET_FACTOR, WA_MAX_DATA_BYTES, WA_MAX_FUNCTIONS,
+  WA_MAX_GLOBALS, WA_MAX_MEMORY_PAGES, WA_MAX_TABLE_ELEMS, WA_MAX_MODULE_BYTES, WA_MAX_OPTIONS, WA_MAX_PAYLOAD_BYTES,
 } from './limits.js';
 
 export type { Decision } from './runtime.js';
@@ -26,10 +29,12 @@ export interface LoadOptions {
   /**
    * plugin_opt_* settings without the prefix, in configuration order, as the policy sees them
    * (Options). The plugin always includes `wasm_module`; add it if the policy reads it. The host
-   * settings among them (wasm_on_error, wasm_fuel, wasm_max_payload, wasm_max_memory_pages,
-   * wasm_max_module_bytes, wasm_max_table_elems, wasm_max_functions, wasm_max_globals,
-   * wasm_max_data_bytes, wasm_timeout_ms) apply as in the plugin, unless the fields below
-   * override them.
+   * settings among them (wasm_on_error, wasm_fuel, wasm_init_fuel, wasm_max_payload,
+   * wasm_max_memory_pages, wasm_max_module_bytes, wasm_max_table_elems, wasm_max_functions,
+   * wasm_max_globals, wasm_max_data_bytes) apply as in the plugin, unless the fields below
+   * override them. wasm_timeout_ms, wasm_init_timeout_ms, wasm_client_fuel, wasm_cpu_share and
+   * wasm_acl_cache are checked as the plugin checks them (a bad value refuses the load with its
+   * message) but not enforced: see HostSettings.
    */
   options?: [string, string][];
   /** Decision for a request whose hook fails (trap, bad result); overrides wasm_on_error. Default deny. */
@@ -52,8 +57,13 @@ export interface LoadOptions {
   maxGlobals?: number;
   /** Cap on all data segments together, in bytes; plugin_opt_wasm_max_data_bytes. */
   maxDataBytes?: number;
-  /** Fuel per request hook call (init hooks get 100x); plugin_opt_wasm_fuel. 0 = unlimited. */
+  /** Fuel per request hook call and per cleanup hook call; plugin_opt_wasm_fuel. 0 = unlimited. */
   fuel?: number;
+  /**
+   * Fuel per lifecycle call (start function, plugin_init, security_init); plugin_opt_wasm_init_fuel.
+   * Default: wasm_init_fuel if given, else the request fuel x 100 (unlimited with fuel 0). 0 = unlimited.
+   */
+  initFuel?: number | bigint;
   /** Per-request error lines at most once per this many ms, like the plugin (10 s). 0 = log all. */
   errorLogIntervalMs?: number;
   /** Name used in load/reload messages (the plugin uses the module's path). */
@@ -82,19 +92,41 @@ export class PolicyLoadError extends Error {
   }
 }
 
-/** The plugin's host settings, read from the options as plugin-c/options.c does: the runtime's
- * configuration (one list of fields, kept in runtime.ts) plus the timeout. */
+/**
+ * The plugin's host settings, read from the options as plugin-c/options.c does: the runtime's
+ * configuration (one list of fields, kept in runtime.ts; timeoutMs and initTimeoutMs are named
+ * in messages but not enforced: V8 cannot interrupt a synchronous call) plus the breaker's.
+ */
 export interface HostSettings extends Omit<RuntimeConfig, 'errorLogIntervalMs'> {
-  /** Validated like the plugin's, but not enforced: V8 cannot interrupt a synchronous call. */
-  timeoutMs: number;
+  /**
+   * plugin_opt_wasm_client_fuel: fuel per second one client's requests may use (default
+   * wasm_fuel x 2). Validated like the plugin's, not enforced: the breaker is the plugin's only.
+   */
+  clientFuel: number;
+  /** plugin_opt_wasm_cpu_share: percent of broker time the policy may use (default 50). Likewise not enforced. */
+  cpuShare: number;
+}
+
+type OptionList = readonly (readonly [string, string])[];
+
+// The last occurrence of an option, as the plugin reads it.
+function optionValue(options: OptionList, key: string): string | undefined {
+  for (let i = options.length - 1; i >= 0; i--) if (options[i][0] === key) return options[i][1];
+  return undefined;
+}
+
+const INT64_MAX = (1n << 63n) - 1n;
+
+/** options.c: wasm_init_fuel's default, wasm_fuel x WA_INIT_BUDGET_FACTOR, at most INT64_MAX / 2. */
+function defaultInitFuel(fuel: number): bigint {
+  const f = BigInt(fuel) * BigInt(WA_INIT_BUDGET_FACTOR);
+  return f > INT64_MAX / 2n ? INT64_MAX / 2n : f;
 }
 
 /** Parses the wasm_* options (last occurrence wins); throws PolicyLoadError with the plugin's message. */
-export function hostSettings(options: readonly (readonly [string, string])[]): HostSettings {
-  const get = (key: string): string | undefined => {
-    for (let i = options.length - 1; i >= 0; i--) if (options[i][0] === key) return options[i][1];
-    return undefined;
-  };
+export function hostSettings(options: OptionList): HostSettings {
+  const get = (key: string): string | undefined => optionValue(options, key);
+  // options.c parse_number: digits only, in [min, max]; absent = the default.
   const number = (key: string, min: number, max: number, dflt: number): number => {
     const s = get(key);
     if (s === undefined) return dflt;
@@ -106,17 +138,40 @@ export function hostSettings(options: readonly (readonly [string, string])[]): H
   if (onError !== 'deny' && onError !== 'defer') {
     throw new PolicyLoadError(`option wasm_on_error: "${onError}" is neither deny nor defer`);
   }
+  // The Node host has no ACL decision cache; the value is checked as the plugin checks it.
+  const aclCache = get('wasm_acl_cache') ?? 'on';
+  if (aclCache !== 'on' && aclCache !== 'off') {
+    throw new PolicyLoadError(`option wasm_acl_cache: "${aclCache}" is neither on nor off`);
+  }
+  // In options.c's order: the first bad option is the one reported. 0 = not given.
+  const maxModuleBytes = number('wasm_max_module_bytes', 8, 2 ** 30, WA_MAX_MODULE_BYTES);
+  const maxMemoryPages = number('wasm_max_memory_pages', 1, 65536, WA_MAX_MEMORY_PAGES);
+  const maxTableElems = number('wasm_max_table_elems', 0, 10000000, WA_MAX_TABLE_ELEMS);
+  const maxFunctions = number('wasm_max_functions', 1, 1000000, WA_MAX_FUNCTIONS);
+  const maxGlobals = number('wasm_max_globals', 0, 1000000, WA_MAX_GLOBALS);
+  const maxDataBytes = number('wasm_max_data_bytes', 0, 2 ** 30, WA_MAX_DATA_BYTES);
+  const maxPayload = number('wasm_max_payload', 0, 268435455, WA_MAX_PAYLOAD_BYTES);
+  const fuel = number('wasm_fuel', 1, 1e15, WA_DEFAULT_FUEL);
+  const timeoutMs = number('wasm_timeout_ms', 1, 3600000, WA_DEFAULT_TIMEOUT_MS);
+  const initFuel = number('wasm_init_fuel', 1, 1e15, 0);
+  const initTimeoutMs = number('wasm_init_timeout_ms', 1, 3600000, 0);
+  const clientFuel = number('wasm_client_fuel', 1, 1e15, 0);
+  const cpuShare = number('wasm_cpu_share', 1, 100, WA_DEFAULT_CPU_SHARE);
   return {
     onError,
-    maxModuleBytes: number('wasm_max_module_bytes', 8, 2 ** 30, WA_MAX_MODULE_BYTES),
-    maxMemoryPages: number('wasm_max_memory_pages', 1, 65536, WA_MAX_MEMORY_PAGES),
-    maxTableElems: number('wasm_max_table_elems', 0, 10000000, WA_MAX_TABLE_ELEMS),
-    maxFunctions: number('wasm_max_functions', 1, 1000000, WA_MAX_FUNCTIONS),
-    maxGlobals: number('wasm_max_globals', 0, 1000000, WA_MAX_GLOBALS),
-    maxDataBytes: number('wasm_max_data_bytes', 0, 2 ** 30, WA_MAX_DATA_BYTES),
-    maxPayload: number('wasm_max_payload', 0, 268435455, WA_MAX_PAYLOAD_BYTES),
-    fuel: number('wasm_fuel', 1, 1e15, WA_DEFAULT_FUEL),
-    timeoutMs: number('wasm_timeout_ms', 1, 3600000, WA_DEFAULT_TIMEOUT_MS),
+    maxModuleBytes,
+    maxMemoryPages,
+    maxTableElems,
+    maxFunctions,
+    maxGlobals,
+    maxDataBytes,
+    maxPayload,
+    fuel,
+    initFuel: initFuel !== 0 ? BigInt(initFuel) : defaultInitFuel(fuel),
+    timeoutMs,
+    initTimeoutMs: initTimeoutMs !== 0 ? initTimeoutMs : Math.min(timeoutMs * WA_INIT_BUDGET_FACTOR, 3600000),
+    clientFuel: clientFuel !== 0 ? clientFuel : fuel * 2,
+    cpuShare,
   };
 }
 
@@ -152,6 +207,13 @@ export class Policy {
       throw new PolicyLoadError(`${this.options.length} options given, at most ${WA_MAX_OPTIONS} are supported`);
     }
     const fromOptions = hostSettings(this.options);
+    const fuel = opts.fuel ?? fromOptions.fuel;
+    // wasm_init_fuel's default follows the request fuel, also when LoadOptions sets that.
+    let initFuel = fromOptions.initFuel;
+    if (opts.initFuel !== undefined) initFuel = BigInt(opts.initFuel);
+    else if (opts.fuel !== undefined && optionValue(this.options, 'wasm_init_fuel') === undefined) {
+      initFuel = opts.fuel > 0 ? defaultInitFuel(opts.fuel) : 0n;
+    }
     this.cfg = {
       onError: opts.failureDecision ?? fromOptions.onError,
       maxModuleBytes: opts.maxModuleBytes ?? fromOptions.maxModuleBytes,
@@ -161,11 +223,14 @@ export class Policy {
       maxGlobals: opts.maxGlobals ?? fromOptions.maxGlobals,
       maxDataBytes: opts.maxDataBytes ?? fromOptions.maxDataBytes,
       maxPayload: opts.maxPayload ?? fromOptions.maxPayload,
-      fuel: opts.fuel ?? fromOptions.fuel,
+      fuel,
+      initFuel,
+      timeoutMs: fromOptions.timeoutMs,
+      initTimeoutMs: fromOptions.initTimeoutMs,
       errorLogIntervalMs: opts.errorLogIntervalMs ?? DEFAULT_ERROR_LOG_INTERVAL_MS,
     };
     try {
-      this.rt = this.load(wasm, 0);
+      this.rt = this.load(compileModule(bytesOf(wasm), this.cfg), 0);
     } catch (e) {
       throw new PolicyLoadError(reason(e));
     }
@@ -176,9 +241,21 @@ export class Policy {
     return { ...this.rt.hooks };
   }
 
-  /** Instances created for the current module (1 + re-creations after failures). */
+  /**
+   * V8 instances created for the current policy: 1, plus one per failure the instance was
+   * restored from (the restore is emulated by re-instantiating: runtime.ts).
+   */
   get instances(): number {
     return this.rt.instances;
+  }
+
+  /**
+   * The plugin's policy epoch (plugin-c/policy.c wa_policy_epoch), which its ACL decision cache
+   * keys on: new for a new instance (load, reload), at security_init and when an instance is
+   * dropped; unchanged when an instance is restored after a failure.
+   */
+  get epoch(): number {
+    return this.rt.epoch;
   }
 
   /** MOSQ_EVT_BASIC_AUTH. null = absent (anonymous client, no password). */
@@ -215,38 +292,31 @@ export class Policy {
   }
 
   /**
-   * MOSQ_EVT_RELOAD, as the plugin does it: security_cleanup(1); then, if `newWasm` is given and
-   * differs, the new module is loaded (gate, plugin_init, security_init(1)) and replaces the old
-   * one, which gets plugin_cleanup; otherwise security_init(1) on the same instance. If the new
-   * module fails, the previous policy stays (and gets security_init(1) again). Returns false
-   * when the reload failed (the reason is logged).
+   * MOSQ_EVT_RELOAD, as the plugin does it (plugin-c/auth.c): a fresh instance is always built,
+   * from `newWasm` or else the current module (gate, start function, plugin_init,
+   * security_init(1)), while the current one is left alone. When it is ready it replaces the
+   * current one, which then gets security_cleanup(1) and plugin_cleanup, and "reloaded policy
+   * NAME" is logged. If it fails, one line "reload of NAME failed, keeping the previous policy:
+   * REASON" and the current one stays as it was. A reload also replaces an instance that was
+   * dropped after a failure. Returns false when the reload failed.
    */
   reload(newWasm?: ByteInput): boolean {
     this.ensureOpen();
-    this.rt.securityCleanup(1);
-    if (newWasm === undefined || sameBytes(newWasm, this.rt.compiled.bytes)) {
-      try {
-        this.rt.securityInit(1);
-        return true;
-      } catch (e) {
-        this.log(LOG_ERR, `reload of ${this.name}: ${reason(e)}`);
-        return false;
-      }
-    }
     let next: Runtime;
     try {
-      next = this.load(newWasm, 1);
+      // The same bytes pass the gate the same way: their compiled module is reused.
+      const compiled = newWasm === undefined || sameBytes(newWasm, this.rt.compiled.bytes)
+        ? this.rt.compiled
+        : compileModule(bytesOf(newWasm), this.cfg);
+      next = this.load(compiled, 1);
     } catch (e) {
       this.log(LOG_ERR, `reload of ${this.name} failed, keeping the previous policy: ${reason(e)}`);
-      try {
-        this.rt.securityInit(1);
-      } catch (e2) {
-        this.log(LOG_ERR, `reload of ${this.name}: previous policy: ${reason(e2)}`);
-      }
       return false;
     }
-    this.rt.pluginCleanup();
+    const old = this.rt;
     this.rt = next;
+    old.securityCleanup(1);
+    old.pluginCleanup();
     this.log(LOG_NOTICE, `reloaded policy ${this.name}`);
     return true;
   }
@@ -259,12 +329,14 @@ export class Policy {
     this.closed = true;
   }
 
-  // A ready runtime: gate, instance, plugin_init, security_init(reload). Throws the reason.
-  private load(wasm: ByteInput, reload: 0 | 1): Runtime {
-    const rt = new Runtime(compileModule(bytesOf(wasm), this.cfg), this.cfg, this.options, this.log);
+  // A ready runtime from a compiled module: instance, plugin_init, security_init(reload), sealed
+  // (auth.c load()). Throws the reason.
+  private load(compiled: CompiledModule, reload: 0 | 1): Runtime {
+    const rt = new Runtime(compiled, this.cfg, this.options, this.log);
     rt.pluginInit();
     try {
       rt.securityInit(reload);
+      rt.seal(reload);
     } catch (e) {
       rt.pluginCleanup();
       throw e;

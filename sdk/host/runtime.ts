@@ -2,11 +2,29 @@
 // plugin-c/policy.c, with the same rules, messages and failure recovery.
 //
 // Failure recovery: after a trap, an invalid decision or a bad result pointer the instance may be
-// half-way through updating its heap, so it is never called again. It is dropped, and the next
-// request re-creates it from the checked bytes (start function, plugin_init, security_init(0)).
-// What the policy derives from its options comes back; what it accumulated while serving
-// requests is lost. If re-creation fails, requests get the failure decision and the next attempt
-// waits WA_RETRY_INTERVAL_MS.
+// half-way through updating its heap, so it is never called again as it is. The plugin puts it
+// back, on the spot, exactly as it was right after its lifecycle hooks (wa_policy_seal: a
+// snapshot of its memory, globals and table). V8 does not expose a module's unexported globals,
+// so the Node host emulates that restore: at the failure it re-instantiates the module from the
+// checked bytes and runs the start function, plugin_init and security_init again (with the
+// reload flag of the sealed load: 0, or 1 for a policy a reload built), with the guest's log
+// lines suppressed. As in the plugin, the next request finds the instance ready, no hook runs
+// then, no plugin_init/security_init line is logged, and the epoch does not change. What the
+// policy accumulated while serving requests (counters, caches) is lost; what it derived from its
+// options and files stays. One difference: the emulation reads the option files again, so a file
+// changed or removed since the load is seen, where the plugin keeps what it had read. If the
+// restore fails, the instance is dropped (a new epoch) and every request gets the failure
+// decision ("the policy instance is unavailable until it is re-created") until a reload builds a
+// new one. The plugin also re-creates a dropped instance off the request path, on its worker
+// thread, retrying with a backoff (WA_REBUILD_BACKOFF_MS); the Node host has no thread for that
+// and leaves it to reload().
+//
+// Budgets: the start function, plugin_init and security_init get wasm_init_fuel; requests,
+// wasm_auth_abi_version, wasm_auth_buffer and the cleanup hooks get wasm_fuel. A failure names
+// the limit it hit and the option that raises it, in the words of policy.c's limit_hint().
+// Validated (policy.ts) but not enforced here: wasm_timeout_ms and wasm_init_timeout_ms (V8
+// cannot interrupt a synchronous call; fuel bounds execution), wasm_client_fuel and
+// wasm_cpu_share (the plugin's breaker).
 import { GuestError, GuestMemory } from './memory.js';
 import { createImports, newLogLimit, type ClientInfo } from './imports.js';
 import { checkModule, meter, ModuleError, type HookSignatures } from './gate.js';
@@ -17,8 +35,8 @@ import {
   type HookName,
 } from './abi.js';
 import {
-  WA_ABI_VERSION, WA_ERROR_LOG_INTERVAL_S, WA_INITIAL_REQUEST_BUFFER, WA_INIT_BUDGET_FACTOR,
-  WA_MAX_FIELD_BYTES, WA_MAX_PSK_KEY_CHARS, WA_RETRY_INTERVAL_MS,
+  WA_ABI_VERSION, WA_ERROR_LOG_INTERVAL_S, WA_INITIAL_REQUEST_BUFFER,
+  WA_MAX_FIELD_BYTES, WA_MAX_PSK_KEY_CHARS, WA_STACK_BYTES,
 } from './limits.js';
 
 export type Decision = 'allow' | 'deny' | 'defer';
@@ -34,8 +52,18 @@ export interface RuntimeConfig {
   maxGlobals: number;
   maxDataBytes: number;
   maxPayload: number;
-  /** Fuel units per request hook call (the gate's metering); 0 = unlimited. */
+  /** Fuel units per request hook call and per cleanup hook call (the gate's metering); 0 = unlimited. */
   fuel: number;
+  /**
+   * Fuel units per lifecycle call: the start function, plugin_init, security_init
+   * (plugin_opt_wasm_init_fuel; by default wasm_fuel x WA_INIT_BUDGET_FACTOR). 0n = unlimited.
+   * A bigint: the plugin's default goes up to 1e17, past a double's exact integers.
+   */
+  initFuel: bigint;
+  /** plugin_opt_wasm_timeout_ms: named in messages, not enforced (V8 cannot interrupt a synchronous call). */
+  timeoutMs: number;
+  /** plugin_opt_wasm_init_timeout_ms: likewise. */
+  initTimeoutMs: number;
   /** Per-request error lines are logged at most once per this many ms (0 = every one). */
   errorLogIntervalMs: number;
 }
@@ -49,6 +77,16 @@ const fieldLength = (f: Field): number => (f === null ? 0 : typeof f === 'string
 
 /** Why an init hook did not succeed (the policy refuses to start / keeps the previous one). */
 export class HookRefused extends Error {}
+
+/** Why a request to a dropped instance fails (policy.c unavailable()). */
+export const UNAVAILABLE = 'the policy instance is unavailable until it is re-created';
+
+// Source of epoch values: unique across every runtime of the process (policy.c new_epoch).
+let epochs = 0;
+const newEpoch = (): number => ++epochs;
+
+/** Which budget a guest call gets: wasm_fuel, or wasm_init_fuel. */
+type Budget = 'request' | 'lifecycle';
 
 type GuestFn = (...args: number[]) => number | undefined;
 
@@ -138,9 +176,19 @@ export class Runtime {
   private inst: Instance | null = null;
   private buf = 0;
   private cap = 0;
-  private retryAt = 0;
   private requestClient: ClientInfo | null = null;
   private inInit = false;
+  // Set while a restore is emulated: the guest's log lines are dropped and the epoch stays.
+  private restoring = false;
+  // seal() was called: a failure restores that state, with security_init(sealedReload).
+  private sealed = false;
+  private sealedReload: 0 | 1 = 0;
+  // The current request is an unpwd_check without a username (failureDecision).
+  private anonymous = false;
+  private epochValue = 0;
+  // The fuel global's value for each budget (budget()).
+  private readonly requestFuel: bigint;
+  private readonly lifecycleFuel: bigint;
   // Rate limit of per-request error lines.
   private reported = false;
   private lastReport = 0;
@@ -148,7 +196,7 @@ export class Runtime {
   // The guest log rate limit, kept across re-created instances (struct wa_host in the plugin).
   private readonly logLimit = newLogLimit();
 
-  /** Instances created so far (the first one, then one per re-creation). */
+  /** Instances created so far: the first one, then one per emulated restore (see the top). */
   instances = 0;
 
   /** Instantiates, runs the start function, checks the ABI version, gets the request buffer. */
@@ -158,11 +206,22 @@ export class Runtime {
     private readonly options: readonly (readonly [string, string])[],
     private readonly log: LogFn,
   ) {
+    this.requestFuel = cfg.fuel > 0 ? BigInt(cfg.fuel) : UNLIMITED_FUEL;
+    this.lifecycleFuel = cfg.initFuel > 0n ? cfg.initFuel : UNLIMITED_FUEL;
     this.instantiate();
   }
 
   get hooks(): HookSignatures {
     return this.compiled.hooks;
+  }
+
+  /**
+   * policy.c's wa_policy_epoch: a new value when the instance is created, at each security_init
+   * (the policy may have re-read its rules) and when the instance is dropped; the same after a
+   * restore. The plugin's ACL decision cache serves only entries of the current epoch.
+   */
+  get epoch(): number {
+    return this.epochValue;
   }
 
   // ---- lifecycle ----
@@ -172,7 +231,18 @@ export class Runtime {
   }
 
   securityInit(reload: 0 | 1): void {
+    this.epochValue = newEpoch(); // the policy may have re-read its rules
     this.initHook('security_init', [reload]);
+  }
+
+  /**
+   * Once the lifecycle hooks have run (security_init with `reload`): from now on a failure
+   * restores this state instead of dropping the instance (policy.c wa_policy_seal).
+   */
+  seal(reload: 0 | 1): void {
+    if (this.inst === null) throw new Error('the instance was dropped');
+    this.sealed = true;
+    this.sealedReload = reload;
   }
 
   securityCleanup(reload: 0 | 1): void {
@@ -187,7 +257,8 @@ export class Runtime {
 
   unpwdCheck(client: ClientInfo | null, username: Field, password: Field): Decision {
     const hook = 'unpwd_check';
-    if (!this.ready(hook)) return this.cfg.onError;
+    this.anonymous = username === null;
+    if (!this.ready(hook)) return this.failureDecision(hook);
     if (this.tooLong([username, password])) return this.fail(hook, false, `a field is longer than ${WA_MAX_FIELD_BYTES} bytes`);
     return this.call(hook, client, [username, password], (e, d) => e.unpwd_check(d[0], d[1]), (v) => this.decide(hook, v));
   }
@@ -230,19 +301,13 @@ export class Runtime {
 
   // ---- internals ----
 
-  // Sets the fuel for the next guest call: fuel x factor (lifecycle hooks get WA_INIT_BUDGET_FACTOR),
+  // Sets the fuel for the next guest call: wasm_fuel ('request') or wasm_init_fuel ('lifecycle'),
   // minus the entry charge the host pays for a hook only it can enter (gate.ts meter); a budget
   // that does not cover it refuses the call as out of fuel, as the plugin does.
-  private budget(factor: number, hook?: HookName): void {
+  private budget(kind: Budget, hook?: HookName): void {
     const g = this.inst?.exports[FUEL_GLOBAL];
     if (g === undefined) return;
-    let fuel: bigint;
-    if (factor === 1) {
-      this.requestFuel ??= this.cfg.fuel > 0 ? BigInt(this.cfg.fuel) : UNLIMITED_FUEL;
-      fuel = this.requestFuel;
-    } else {
-      fuel = this.cfg.fuel > 0 ? BigInt(this.cfg.fuel) * BigInt(factor) : UNLIMITED_FUEL;
-    }
+    let fuel = kind === 'request' ? this.requestFuel : this.lifecycleFuel;
     const entry = hook === undefined ? undefined : this.compiled.hookEntryFuel[hook];
     if (entry !== undefined) {
       fuel -= entry;
@@ -250,7 +315,31 @@ export class Runtime {
     }
     g.value = fuel;
   }
-  private requestFuel: bigint | undefined;
+
+  // policy.c limit_hint(): " (wasm_fuel 10000000 reached; raise plugin_opt_wasm_fuel)" and the
+  // like, naming the limit a failure hit and the option that sets it, or "". lifecycle: the
+  // failure was in the start function, plugin_init or security_init. It reads the memory of the
+  // instance that failed: call it before that instance is restored or dropped.
+  private limitHint(why: string, lifecycle: boolean): string {
+    const cfg = this.cfg;
+    if (why === 'fuel exhausted') {
+      const option = lifecycle ? 'wasm_init_fuel' : 'wasm_fuel';
+      return ` (${option} ${lifecycle ? cfg.initFuel : cfg.fuel} reached; raise plugin_opt_${option})`;
+    }
+    if (why.startsWith('timeout')) {
+      const option = lifecycle ? 'wasm_init_timeout_ms' : 'wasm_timeout_ms';
+      return ` (${option} ${lifecycle ? cfg.initTimeoutMs : cfg.timeoutMs} reached; raise plugin_opt_${option})`;
+    }
+    if (why === 'stack overflow') {
+      return ` (the ${WA_STACK_BYTES / 1024} KiB value stack or the native stack bound; the policy recurses too deep)`;
+    }
+    // A trap with memory at its cap is, in practice, an allocation that could not grow it.
+    const size = this.inst?.exports.memory.buffer.byteLength ?? 0;
+    if (size !== 0 && size + 65536 * 2 > cfg.maxMemoryPages * 65536) {
+      return ` (probably out of memory: wasm_max_memory_pages ${cfg.maxMemoryPages} (${Math.floor(cfg.maxMemoryPages / 16)} MiB) reached; raise plugin_opt_wasm_max_memory_pages)`;
+    }
+    return '';
+  }
 
   // Why a guest call failed: the host's reason, fuel exhaustion, or the trap.
   private trapText(e: unknown): string {
@@ -260,8 +349,10 @@ export class Runtime {
     return errorText(e);
   }
 
+  // A fresh instance: start function, ABI version, first request buffer. Throws the reason, the
+  // instance dropped. A new epoch, unless it emulates a restore.
   private instantiate(): void {
-    this.drop();
+    this.discard();
     let exportsRef: Instance['exports'] | null = null;
     const imports = createImports({
       memory: () => {
@@ -269,7 +360,10 @@ export class Runtime {
         return exportsRef.memory;
       },
       client: () => this.requestClient,
-      log: (level, message) => this.log(level, message),
+      // An emulated restore runs the lifecycle hooks again unseen: the plugin runs none.
+      log: (level, message) => {
+        if (!this.restoring) this.log(level, message);
+      },
       optionFile: (key) => this.optionFile(key),
       // Host calls pay fuel (hostfns.c); the log limit outlives the instance, as in the plugin.
       fuel: () => exportsRef?.[FUEL_GLOBAL],
@@ -281,6 +375,7 @@ export class Runtime {
       // Data and element segments; the start function is an export here (v8-module.ts).
       instance = new WebAssembly.Instance(this.compiled.module, imports as WebAssembly.Imports);
     } catch (e) {
+      this.drop();
       if (e instanceof WebAssembly.LinkError) throw e;
       throw new Error(`instantiating: ${instantiateText(e)}`);
     }
@@ -291,14 +386,15 @@ export class Runtime {
     try {
       const start = exports[START_EXPORT];
       if (start !== undefined) {
-        this.budget(WA_INIT_BUDGET_FACTOR);
+        this.budget('lifecycle');
         try {
           start();
         } catch (e) {
-          throw new Error(`start function trapped: ${this.trapText(e)}`);
+          const trap = this.trapText(e);
+          throw new Error(`start function trapped: ${trap}${this.limitHint(trap, true)}`);
         }
       }
-      this.budget(1);
+      this.budget('request');
       let version: number;
       try {
         version = exports[EXPORT_ABI_VERSION]() as number;
@@ -312,12 +408,42 @@ export class Runtime {
       this.drop();
       throw e;
     }
+    if (!this.restoring) this.epochValue = newEpoch();
   }
 
-  private drop(): void {
+  private discard(): void {
     this.inst = null;
     this.buf = 0;
     this.cap = 0;
+  }
+
+  // Discards an instance that can no longer be trusted (policy.c drop()).
+  private drop(): void {
+    this.discard();
+    this.epochValue = newEpoch(); // no cached decision of the discarded instance is served meanwhile
+  }
+
+  // After a failure: back to the sealed state (emulated: see the top), or dropped. The epoch
+  // stays: the decisions of a cacheable policy depend on its requests and on what it loaded at
+  // init, which the restore puts back.
+  private restore(): void {
+    let why = '';
+    if (this.sealed) {
+      this.restoring = true;
+      try {
+        this.instantiate();
+        this.initHook('plugin_init', []);
+        this.initHook('security_init', [this.sealedReload]);
+        return;
+      } catch (e) {
+        // Only the emulation can fail this way (the plugin's restore fails only without memory).
+        why = ` (re-running its lifecycle hooks: ${errorText(e)})`;
+      } finally {
+        this.restoring = false;
+      }
+    }
+    this.report(LOG_ERR, `the policy instance could not be restored after a failure: dropped until it is re-created${why}`);
+    this.drop();
   }
 
   // Makes the request buffer hold at least `need` bytes; null, or why it could not.
@@ -331,7 +457,7 @@ export class Runtime {
     if (size > 0x7fffffff) return 'request too large';
     let ptr: number;
     try {
-      this.budget(1);
+      this.budget('request');
       ptr = inst.exports[EXPORT_BUFFER](size) as number;
     } catch (e) {
       return this.trapText(e);
@@ -403,7 +529,8 @@ export class Runtime {
     }
     this.inInit = withOpts;
     try {
-      this.budget(WA_INIT_BUDGET_FACTOR, hook);
+      // Cleanup hooks run on the broker's main thread in the plugin: the request budget.
+      this.budget(withOpts ? 'lifecycle' : 'request', hook);
       const r = inst.exports[hook](...full);
       // plugin_init / security_init: signature 1 is the i32 variant (abi.ts HOOKS).
       return { trap: null, refused: sig === 1 && withOpts && r === 0 };
@@ -415,12 +542,12 @@ export class Runtime {
   }
 
   private initHook(hook: 'plugin_init' | 'security_init', args: number[]): void {
-    // security_init on a dropped instance (a cleanup hook trapped): re-create it first.
-    if (this.inst === null) this.recreate(false);
+    if (this.inst === null) throw new HookRefused(`${hook}: the instance was dropped after an earlier failure`);
     const { trap, refused } = this.callLifecycle(hook, true, args);
     if (trap !== null) {
+      const hint = this.limitHint(trap, true);
       this.drop();
-      throw new HookRefused(`${hook} trapped: ${trap}`);
+      throw new HookRefused(`${hook} trapped: ${trap}${hint}`);
     }
     if (refused) throw new HookRefused(`${hook} returned 0 (refused)`);
   }
@@ -433,33 +560,11 @@ export class Runtime {
     }
   }
 
-  // A new instance from the module, with plugin_init (and security_init(0)). Throws on failure.
-  private recreate(withSecurityInit: boolean): void {
-    try {
-      this.instantiate();
-      this.pluginInit();
-      if (withSecurityInit) this.securityInit(0);
-    } catch (e) {
-      this.drop();
-      throw e;
-    }
-  }
-
-  // Before a request: re-create a dropped instance. True = ready.
+  // Before a request: true = ready; a dropped instance gives the failure decision (logged).
   private ready(hook: HookName): boolean {
     if (this.inst !== null) return true;
-    if (performance.now() < this.retryAt) {
-      this.fail(hook, false, 'the policy instance is unavailable (re-creating it failed)');
-      return false;
-    }
-    try {
-      this.recreate(true);
-      return true;
-    } catch (e) {
-      this.retryAt = performance.now() + WA_RETRY_INTERVAL_MS;
-      this.fail(hook, false, `re-creating the policy instance failed: ${errorText(e)}`);
-      return false;
-    }
+    this.fail(hook, false, UNAVAILABLE);
+    return false;
   }
 
   private tooLong(f: Field[]): boolean {
@@ -475,7 +580,7 @@ export class Runtime {
       const descs = this.marshalFields(fields, lens);
       this.requestClient = client;
       try {
-        this.budget(1, hook);
+        this.budget('request', hook);
         v = (invoke(this.inst!.exports, descs) ?? 0) | 0;
       } catch (e) {
         trap = this.trapText(e);
@@ -515,12 +620,21 @@ export class Runtime {
     return key;
   }
 
-  // The failure decision for a request, logged; discard = the instance is no longer trusted.
+  // wasm_on_error, except that an anonymous CONNECT is never deferred: if every plugin defers,
+  // mosquitto admits an anonymous client where allow_anonymous is true, so a failure would admit
+  // a client that the policy's own deny refuses (policy.c failure_decision).
+  private failureDecision(hook: HookName): Decision {
+    return hook === 'unpwd_check' && this.anonymous ? 'deny' : this.cfg.onError;
+  }
+
+  // The failure decision for a request, logged with the limit it hit; discard = the instance is
+  // no longer trusted: it is restored (or dropped).
   private fail(hook: HookName, discard: boolean, why: string): Decision {
-    const word = this.cfg.onError === 'defer' ? 'deferred' : 'denied';
-    this.report(LOG_ERR, `${hook} failed, request ${word}: ${why}`);
-    if (discard) this.drop();
-    return this.cfg.onError;
+    const decision = this.failureDecision(hook);
+    const word = decision === 'defer' ? 'deferred' : 'denied';
+    this.report(LOG_ERR, `${hook} failed, request ${word}: ${why}${this.limitHint(why, false)}`);
+    if (discard) this.restore();
+    return decision;
   }
 
   // One line per interval: a broken policy must not flood the log. The next line says how many were left out.

@@ -227,15 +227,17 @@ export class Broker {
   }
 
   /**
-   * SIGHUP, then waits for mosquitto's "Reloading config." line. The reload (config re-read,
-   * security cleanup/init, plugin RELOAD event) runs synchronously in the same main-loop pass,
-   * so any client request made after this resolves is handled by the reloaded broker.
-   * Returns the log mark taken before the signal.
+   * SIGHUP, then waits for mosquitto's "Reloading config." line and for the plugin's outcome:
+   * the policy is rebuilt on the plugin's worker thread and put in service at a later main-loop
+   * tick ("wasm-auth: reloaded policy"), or kept ("wasm-auth: reload of ... failed"). Any client
+   * request made after this resolves is handled by the reloaded policy. Returns the log mark
+   * taken before the signal.
    */
   async sighup(): Promise<number> {
     const since = this.mark();
     this.proc.kill('SIGHUP');
     await this.waitForLog(/Reloading config/, { since });
+    await this.waitForLog(/wasm-auth: (reloaded policy|reload of .* failed)/, { since, timeoutMs: 30000 });
     return since;
   }
 

@@ -44,10 +44,10 @@ export function load(name: string | Uint8Array, opts: LoadOptions = {}): { polic
   return { policy, logs };
 }
 
-/** Runs a command; null when the binary does not exist (the caller skips, visibly). */
-export function runBin(bin: string, args: string[]): { status: number; stdout: string; stderr: string } | null {
+/** Runs a command (with `input` on stdin); null when the binary does not exist (the caller skips, visibly). */
+export function runBin(bin: string, args: string[], input?: string): { status: number; stdout: string; stderr: string } | null {
   if (!existsSync(bin)) return null;
-  const r = spawnSync(bin, args, { encoding: 'utf8' });
+  const r = spawnSync(bin, args, { encoding: 'utf8', input });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

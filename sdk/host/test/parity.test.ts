@@ -15,10 +15,10 @@ import { main as cli } from '../cli.js';
 import { CHECK_BIN, CLI_JS, FIXTURES, ROOT, WA_CALL, fixture, runBin } from './helpers.js';
 
 // The CLI run in-process (one Node start per call would dominate the test time).
-function runCli(args: string[]): { status: number; stdout: string; stderr: string } {
+function runCli(args: string[], input = ''): { status: number; stdout: string; stderr: string } {
   let stdout = '';
   let stderr = '';
-  const status = cli(['call', ...args], { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; } });
+  const status = cli(['call', ...args], { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; }, stdin: () => input });
   return { status, stdout, stderr };
 }
 
@@ -104,8 +104,23 @@ const CALLS: string[][] = [
   ['--opt', 'wasm_fuel=1000', 'acl_check', 'c1', 'bob', 'loop', 'write'],
   ['--opt', 'wasm_max_payload=3', 'acl_check', 'c1', 'bob', 'payload/abcd', 'write', 'abcd'],
   ['--opt', 'other=1', 'acl_check', 'c1', 'bob', 'options/2/-1', 'write'],
+  // Cleanup hooks run under wasm_fuel (too little here for security_cleanup), not wasm_init_fuel.
+  ['--opt', 'wasm_fuel=1000', 'unpwd_check', '@null', '@null'],
+  ['--opt', 'wasm_fuel=1000', '--opt', 'wasm_init_fuel=100000000', 'unpwd_check', '@null', '@null'],
+  ['--opt', 'wasm_on_error=defer', 'unpwd_check', '@null', 'x'.repeat(70000)],
+  ['--opt', 'wasm_on_error=defer', 'unpwd_check', '@empty', 'x'.repeat(70000)],
   // Guest text with C1 (U+009B CSI, U+0085 NEL) and bidi (U+202E, U+2066) controls, and é.
   ['acl_check', 'c1', 'bob', 'log/\u00e9\u009b31m\u202ex\u2066\u0085!', 'write'],
+];
+
+// Whole logs compared, failure lines included: their reasons and the limit they name.
+const EXACT_CALLS: string[][] = [
+  ['--opt', 'wasm_fuel=100000', 'acl_check', 'c1', 'bob', 'loop', 'write'],
+  ['--opt', 'wasm_max_memory_pages=19', 'acl_check', 'c1', 'bob', 'grow', 'write'],
+  ['--opt', 'wasm_max_memory_pages=18', 'acl_check', 'c1', 'bob', 'grow', 'write'],
+  ['--opt', 'wasm_on_error=defer', 'unpwd_check', '@null', 'x'.repeat(70000)],
+  ['--opt', 'wasm_on_error=defer', 'unpwd_check', 'trap', 'x'],
+  ['acl_check', 'c1', 'bob', 'trap', 'write'],
 ];
 
 test('the CLI prints what wa-call prints', (t) => {
@@ -127,6 +142,64 @@ test('the CLI prints what wa-call prints', (t) => {
     compared++;
   }
   assert.equal(compared, CALLS.length);
+});
+
+test('failures name the same limit in both hosts', (t) => {
+  const wasm = join(FIXTURES, 'full.wasm');
+  for (const call of EXACT_CALLS) {
+    const c = runBin(WA_CALL, [wasm, ...call]);
+    if (c === null) {
+      t.skip(`no ${WA_CALL}`);
+      return;
+    }
+    const n = runCli([wasm, ...call]);
+    const name = call.join(' ').slice(0, 120);
+    assert.equal(n.status, c.status, name);
+    assert.equal(n.stdout, c.stdout, name);
+    assert.equal(n.stderr, c.stderr, name);
+  }
+});
+
+// Requests against one loaded policy (--batch): restore after failures, reloads, rate limits.
+const BATCHES: { opts: string[]; input: string[] }[] = [
+  {
+    opts: [],
+    input: [
+      'acl_check c1 bob count/1 write', 'acl_check c1 bob count/2 write', 'acl_check c1 bob trap write',
+      'acl_check c1 bob count/1 write', 'acl_check c1 bob count/2 write', 'acl_check c1 bob bad write',
+      'acl_check c1 bob count/1 write', 'psk_key_get badptr x', 'psk_key_get key c0ffee', 'unpwd_check @null @null',
+      'reload', 'acl_check c1 bob count/1 write', 'acl_check c1 bob trap write', 'acl_check c1 bob count/1 write',
+      'acl_check c1 bob options/1/-1 write', 'bogus x', 'acl_check c1 bob allow/x sometimes', 'reload',
+    ],
+  },
+  {
+    opts: ['--opt', 'wasm_fuel=100000', '--opt', 'wasm_max_memory_pages=19', '--opt', 'wasm_on_error=defer'],
+    input: [
+      'acl_check c1 bob loop write', 'acl_check c1 bob allow/x write', 'reload', 'acl_check c1 bob grow write',
+      'acl_check c1 bob allow/x write', 'reload', 'unpwd_check trap x', 'reload', 'unpwd_check @null @null',
+    ],
+  },
+  {
+    opts: ['--opt', 'refuse_reload=1'],
+    input: ['acl_check c1 bob count/1 write', 'reload', 'acl_check c1 bob count/2 write', 'acl_check c1 bob trap write', 'acl_check c1 bob count/1 write'],
+  },
+];
+
+test('a batch of requests prints the same in both hosts', (t) => {
+  const wasm = join(FIXTURES, 'full.wasm');
+  for (const { opts, input } of BATCHES) {
+    const text = input.join('\n') + '\n';
+    const c = runBin(WA_CALL, [wasm, ...opts, '--batch'], text);
+    if (c === null) {
+      t.skip(`no ${WA_CALL}`);
+      return;
+    }
+    const n = runCli([wasm, ...opts, '--batch'], text);
+    const name = [...opts, ...input].join(' ');
+    assert.equal(n.status, c.status, name);
+    assert.equal(n.stdout, c.stdout, name);
+    assert.equal(n.stderr, c.stderr, name);
+  }
 });
 
 test('both hosts run out of fuel at the same budget, host-paid hook entries included', (t) => {
@@ -248,6 +321,16 @@ test('load errors look the same in the CLI and wa-call', (t) => {
     [full, '--opt', 'wasm_fuel=0', 'acl_check', 'a', 'b', 'c', 'read'],
     [full, '--opt', 'wasm_max_memory_pages=-1', 'acl_check', 'a', 'b', 'c', 'read'],
     [full, '--opt', 'wasm_timeout_ms=9999999', 'acl_check', 'a', 'b', 'c', 'read'],
+    [full, '--opt', 'wasm_init_fuel=0', 'acl_check', 'a', 'b', 'c', 'read'],
+    [full, '--opt', 'wasm_init_fuel=1', 'acl_check', 'a', 'b', 'c', 'read'],
+    [full, '--opt', 'wasm_fuel=30', 'acl_check', 'a', 'b', 'c', 'read'],
+    [full, '--opt', 'wasm_init_timeout_ms=3600001', 'acl_check', 'a', 'b', 'c', 'read'],
+    [full, '--opt', 'wasm_client_fuel=x', 'acl_check', 'a', 'b', 'c', 'read'],
+    [full, '--opt', 'wasm_cpu_share=0', 'acl_check', 'a', 'b', 'c', 'read'],
+    [full, '--opt', 'wasm_cpu_share=101', 'acl_check', 'a', 'b', 'c', 'read'],
+    [full, '--opt', 'wasm_acl_cache=maybe', 'acl_check', 'a', 'b', 'c', 'read'],
+    [full, '--opt', 'trap_security=1', 'acl_check', 'a', 'b', 'c', 'read'],
+    [full, '--batch', 'acl_check', 'a', 'b', 'c', 'read'],
     [full, '--opt', 'refuse_init=1', 'acl_check', 'a', 'b', 'c', 'read'],
     [full, '--opt', 'refuse_security=1', 'acl_check', 'a', 'b', 'c', 'read'],
     [full, 'unknown_hook', 'x'],

@@ -1,16 +1,15 @@
 // The Node host running real policies (sdk/host/test/fixtures/*.ts, built with the SDK):
 // decisions, request fields, the client, options and option files, failure semantics and
-// instance re-creation, lifecycle order, reload.
+// the restore after a failure, budgets, lifecycle order, reload.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { PolicyLoadError, loadPolicy } from '../index.js';
-import { LOG_ERR, LOG_INFO, LOG_WARNING } from '../abi.js';
-import { WA_RETRY_INTERVAL_MS } from '../limits.js';
-import { fixture, load } from './helpers.js';
+import { PolicyLoadError, hostSettings, loadPolicy } from '../index.js';
+import { LOG_ERR, LOG_INFO, LOG_NOTICE, LOG_WARNING } from '../abi.js';
+import { I32, abiFuncs, buildModule, fixture, load } from './helpers.js';
 
 // The host imports directly (the tests at the end of this file).
 import * as L from '../limits.js';
@@ -101,19 +100,86 @@ test('the client is visible through client.*', () => {
   policy.cleanup();
 });
 
-test('a trap gives the failure decision and a fresh instance', () => {
+test('a trap gives the failure decision and the instance as it was after its lifecycle hooks', () => {
   const { policy, logs } = load('full');
+  const epoch = policy.epoch;
   assert.equal(policy.aclCheck(acl('count/1')), 'allow');
   assert.equal(policy.aclCheck(acl('count/2')), 'allow');
   assert.equal(policy.aclCheck(acl('trap')), 'deny');
-  assert.match(logs.at(-1)!.message, /^acl_check failed, request denied: unreachable executed$/);
+  assert.equal(logs.at(-1)!.message, 'acl_check failed, request denied: unreachable executed');
   assert.equal(logs.at(-1)!.level, LOG_ERR);
-  // The re-created instance starts counting again: its globals were lost.
-  assert.equal(policy.aclCheck(acl('count/1')), 'allow');
+  // Restored on the spot: the next request finds it ready, without what it had counted.
   assert.equal(policy.instances, 2);
-  // plugin_init and security_init(0) ran again for it.
-  const inits = logs.filter((l) => l.message.startsWith('plugin_init') || l.message.startsWith('security_init reload=0'));
-  assert.equal(inits.length, 4);
+  const lines = logs.length;
+  assert.equal(policy.aclCheck(acl('count/1')), 'allow');
+  assert.equal(policy.aclCheck(acl('count/2')), 'allow');
+  // As in the plugin no hook ran again where one can see it: no plugin_init/security_init lines.
+  assert.equal(logs.length, lines);
+  assert.deepEqual(logs.map((l) => l.message).filter((m) => /^(plugin|security)_init/.test(m)),
+    ['plugin_init options=0', 'security_init reload=0']);
+  // What the policy derived from its options stays (plugin_init counted them).
+  assert.equal(policy.aclCheck(acl('options/0/-1')), 'allow');
+  assert.equal(policy.epoch, epoch, 'a restore keeps the epoch');
+  policy.cleanup();
+});
+
+test('a policy built by a reload is restored to its state after security_init(1)', () => {
+  const { policy, logs } = load('full');
+  const epoch = policy.epoch;
+  assert.equal(policy.reload(), true);
+  assert.notEqual(policy.epoch, epoch, 'a reload is a new instance');
+  const reloaded = policy.epoch;
+  assert.equal(policy.aclCheck(acl('count/1')), 'allow');
+  const lines = logs.length;
+  assert.equal(policy.aclCheck(acl('trap')), 'deny');
+  assert.equal(logs.length, lines + 1, 'only the failure line');
+  assert.equal(policy.aclCheck(acl('count/1')), 'allow');
+  assert.equal(policy.epoch, reloaded);
+  policy.cleanup();
+});
+
+test('a restore that fails drops the instance until a reload builds a new one', () => {
+  const file = join(tmp, 'required');
+  writeFileSync(file, 'x');
+  const { policy, logs } = load('full', { options: [['require_file', file]] });
+  assert.equal(policy.aclCheck(acl('allow/x')), 'allow');
+  // The restore is emulated by running plugin_init again (runtime.ts), which now refuses.
+  rmSync(file);
+  const epoch = policy.epoch;
+  assert.equal(policy.aclCheck(acl('trap')), 'deny');
+  assert.deepEqual(logs.slice(-2).map((l) => l.message), [
+    'acl_check failed, request denied: unreachable executed',
+    'the policy instance could not be restored after a failure: dropped until it is re-created' +
+      ' (re-running its lifecycle hooks: plugin_init returned 0 (refused))',
+  ]);
+  assert.notEqual(policy.epoch, epoch, 'dropping the instance changes the epoch');
+  // No re-creation on the request path: the failure decision, every time.
+  for (let i = 0; i < 3; i++) {
+    assert.equal(policy.aclCheck(acl('allow/x')), 'deny');
+    assert.equal(logs.at(-1)!.message, 'acl_check failed, request denied: the policy instance is unavailable until it is re-created');
+  }
+  assert.equal(policy.unpwdCheck('nopass', null), 'deny');
+  assert.equal(logs.at(-1)!.message, 'unpwd_check failed, request denied: the policy instance is unavailable until it is re-created');
+  assert.equal(policy.psk('key', 'beef').decision, 'deny');
+  // A reload builds a new instance; the dropped one gets its cleanup hooks, which do not run.
+  writeFileSync(file, 'x');
+  const before = logs.length;
+  assert.equal(policy.reload(), true);
+  assert.deepEqual(logs.slice(before).map((l) => l.message), ['plugin_init options=1', 'security_init reload=1', 'reloaded policy policy']);
+  assert.equal(policy.aclCheck(acl('allow/x')), 'allow');
+  policy.cleanup();
+});
+
+test('an anonymous unpwd_check that fails is denied, even with wasm_on_error defer', () => {
+  const { policy, logs } = load('full', { options: [['wasm_on_error', 'defer']] });
+  const long = 'x'.repeat(70000);
+  assert.equal(policy.unpwdCheck(null, long), 'deny');
+  assert.equal(logs.at(-1)!.message, 'unpwd_check failed, request denied: a field is longer than 65535 bytes');
+  assert.equal(policy.unpwdCheck('someone', long), 'defer', 'with a username: wasm_on_error');
+  assert.equal(logs.at(-1)!.message, 'unpwd_check failed, request deferred: a field is longer than 65535 bytes');
+  assert.equal(policy.unpwdCheck('trap', 'x'), 'defer');
+  assert.equal(policy.unpwdCheck(null, null), 'defer', 'a working anonymous check decides as the policy says');
+  assert.equal(policy.aclCheck(acl('trap', { username: null })), 'defer', 'only unpwd_check');
   policy.cleanup();
 });
 
@@ -145,14 +211,14 @@ test('abort, invalid decisions, bad pointers and fuel exhaustion are failures', 
     ['abort', /failed, request denied: abort: boom at .*full\.ts:\d+:\d+$/],
     ['bad', /failed, request denied: returned 7, not a decision \(0 deny, 1 allow, 2 defer\)$/],
     ['badptr', /failed, request denied: log: pointer out of bounds$/],
-    ['loop', /failed, request denied: fuel exhausted$/],
+    ['loop', /failed, request denied: fuel exhausted \(wasm_fuel 100000 reached; raise plugin_opt_wasm_fuel\)$/],
   ];
   let instances = policy.instances;
   for (const [topic, why] of cases) {
     assert.equal(policy.aclCheck(acl(topic)), 'deny', topic);
     assert.match(logs.at(-1)!.message, why);
     assert.equal(policy.aclCheck(acl('allow/x')), 'allow', `recovers after ${topic}`);
-    assert.equal(policy.instances, ++instances, `${topic} discards the instance`);
+    assert.equal(policy.instances, ++instances, `${topic} restores the instance`);
   }
   policy.cleanup();
 });
@@ -162,9 +228,81 @@ test('the memory cap stops a guest that allocates without end', () => {
   assert.equal(policy.aclCheck(acl('memgrow/1')), 'allow');
   assert.equal(policy.aclCheck(acl('memgrow/100')), 'deny', 'memory.grow beyond the cap fails');
   assert.equal(policy.aclCheck(acl('grow')), 'deny');
-  assert.match(logs.at(-1)!.message, /request denied: unreachable executed$/, 'the allocator traps when memory cannot grow');
+  // The allocator traps when memory cannot grow; memory is then within 2 pages of the cap, which
+  // the plugin takes for an allocation that failed.
+  assert.equal(logs.at(-1)!.message, 'acl_check failed, request denied: unreachable executed' +
+    ' (probably out of memory: wasm_max_memory_pages 40 (2 MiB) reached; raise plugin_opt_wasm_max_memory_pages)');
   assert.equal(policy.aclCheck(acl('allow/x')), 'allow');
   policy.cleanup();
+});
+
+test('a trap with memory at its cap names wasm_max_memory_pages', () => {
+  const { policy, logs } = load('full', { maxMemoryPages: 19 });
+  assert.equal(policy.aclCheck(acl('grow')), 'deny');
+  assert.equal(logs.at(-1)!.message, 'acl_check failed, request denied: unreachable executed' +
+    ' (probably out of memory: wasm_max_memory_pages 19 (1 MiB) reached; raise plugin_opt_wasm_max_memory_pages)');
+  // The restored instance has its memory of after init again: a trap there is no memory hint.
+  assert.equal(policy.aclCheck(acl('trap')), 'deny');
+  assert.equal(logs.at(-1)!.message, 'acl_check failed, request denied: unreachable executed');
+  policy.cleanup();
+});
+
+test('a guest that recurses without end: stack overflow, named as the plugin names it', () => {
+  // f() { f() } exported as acl_check (4 arguments).
+  const bytes = buildModule({
+    funcs: [...abiFuncs(), { params: [I32, I32, I32, I32], results: [I32], body: [0x20, 0, 0x20, 1, 0x20, 2, 0x20, 3, 0x10, 2], export: 'acl_check' }],
+  });
+  const { policy, logs } = load(bytes, { fuel: 0 });
+  assert.equal(policy.aclCheck(acl('x')), 'deny');
+  assert.equal(logs.at(-1)!.message, 'acl_check failed, request denied: stack overflow' +
+    ' (the 256 KiB value stack or the native stack bound; the policy recurses too deep)');
+  policy.cleanup();
+});
+
+test('lifecycle hooks get wasm_init_fuel; requests and cleanup hooks wasm_fuel', () => {
+  // Too little for the start function: the load names wasm_init_fuel.
+  assert.throws(() => loadPolicy(fixture('full'), { options: [['wasm_init_fuel', '3000']], onLog: () => {} }),
+    (e: unknown) => e instanceof PolicyLoadError &&
+      e.message === 'start function trapped: fuel exhausted (wasm_init_fuel 3000 reached; raise plugin_opt_wasm_init_fuel)');
+  // Its default follows wasm_fuel: x100 (here 100,000, enough to start).
+  const a = load('full', { options: [['wasm_fuel', '1000']] });
+  assert.deepEqual(a.logs.map((l) => l.message), ['plugin_init options=1', 'security_init reload=0']);
+  // Cleanup hooks run under wasm_fuel, which is too little for security_cleanup's log line here.
+  a.policy.cleanup();
+  assert.equal(a.logs.at(-1)!.message, 'security_cleanup trapped: fuel exhausted');
+  // LoadOptions.fuel moves the default too; LoadOptions.initFuel and wasm_init_fuel set it.
+  assert.throws(() => loadPolicy(fixture('full'), { fuel: 30, onLog: () => {} }), /wasm_init_fuel 3000 reached/);
+  assert.throws(() => loadPolicy(fixture('full'), { initFuel: 30, onLog: () => {} }), /wasm_init_fuel 30 reached/);
+  assert.throws(() => loadPolicy(fixture('full'), { fuel: 30, options: [['wasm_init_fuel', '40']], onLog: () => {} }),
+    /wasm_init_fuel 40 reached/);
+  load('full', { fuel: 0 }).policy.cleanup(); // 0: unlimited, lifecycle calls too
+});
+
+test('the new options are checked as the plugin checks them', () => {
+  const refused = (key: string, value: string): string => {
+    try {
+      loadPolicy(fixture('full'), { options: [[key, value]], onLog: () => {} }).cleanup();
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return 'loaded';
+  };
+  assert.equal(refused('wasm_init_fuel', '0'), 'option wasm_init_fuel: "0" is not a whole number from 1 to 1000000000000000');
+  assert.equal(refused('wasm_init_timeout_ms', '3600001'), 'option wasm_init_timeout_ms: "3600001" is not a whole number from 1 to 3600000');
+  assert.equal(refused('wasm_client_fuel', '-1'), 'option wasm_client_fuel: "-1" is not a whole number from 1 to 1000000000000000');
+  assert.equal(refused('wasm_cpu_share', '101'), 'option wasm_cpu_share: "101" is not a whole number from 1 to 100');
+  assert.equal(refused('wasm_acl_cache', 'maybe'), 'option wasm_acl_cache: "maybe" is neither on nor off');
+  for (const [k, v] of [['wasm_init_timeout_ms', '3600000'], ['wasm_client_fuel', '1'], ['wasm_cpu_share', '100'], ['wasm_acl_cache', 'off']]) {
+    assert.equal(refused(k, v), 'loaded', `${k}=${v}`);
+  }
+  // Defaults as options.c derives them.
+  const s = hostSettings([['wasm_fuel', '1000000000000000'], ['wasm_timeout_ms', '50000']]);
+  assert.equal(s.initFuel, 100000000000000000n);
+  assert.equal(s.initTimeoutMs, 3600000);
+  assert.equal(s.clientFuel, 2e15);
+  assert.equal(s.cpuShare, 50);
+  const d = hostSettings([]);
+  assert.deepEqual([d.initFuel, d.initTimeoutMs, d.clientFuel], [1000000000n, 10000, 20000000]);
 });
 
 test('psk_key_get: hex keys only', () => {
@@ -222,11 +360,13 @@ test('lifecycle order: load, reload, cleanup', () => {
   policy.reload();
   policy.cleanup();
   const calls = logs.filter((l) => l.level === LOG_INFO).map((l) => l.message);
+  // A reload always builds a fresh instance; the old one is cleaned up once it is ready.
   assert.deepEqual(calls, [
     'plugin_init options=0', 'security_init reload=0',
-    'security_cleanup reload=1', 'security_init reload=1',
+    'plugin_init options=0', 'security_init reload=1', 'security_cleanup reload=1', 'plugin_cleanup',
     'security_cleanup reload=0', 'plugin_cleanup',
   ]);
+  assert.deepEqual(logs.filter((l) => l.level === LOG_NOTICE).map((l) => l.message), ['reloaded policy policy']);
   assert.throws(() => policy.aclCheck(acl('allow/x')), /cleaned up/);
 });
 
@@ -235,7 +375,7 @@ test('reload with a new module: new init first, then old cleanup', () => {
   assert.equal(policy.reload(fixture('v2')), true);
   const calls = logs.map((l) => l.message);
   assert.deepEqual(calls.slice(2), [
-    'security_cleanup reload=1', 'v2 plugin_init', 'v2 security_init reload=1', 'plugin_cleanup', 'reloaded policy full.wasm',
+    'v2 plugin_init', 'v2 security_init reload=1', 'security_cleanup reload=1', 'plugin_cleanup', 'reloaded policy full.wasm',
   ]);
   assert.equal(policy.aclCheck(acl('v2/x')), 'allow');
   assert.equal(policy.aclCheck(acl('allow/x')), 'deny');
@@ -246,8 +386,10 @@ test('reload with a new module: new init first, then old cleanup', () => {
 test('a new module that fails keeps the previous policy', () => {
   const { policy, logs } = load('full', { name: 'full.wasm', options: [['refuse_v2', '1']] });
   assert.equal(policy.reload(fixture('v2')), false);
-  assert.ok(logs.some((l) => l.message === 'reload of full.wasm failed, keeping the previous policy: plugin_init returned 0 (refused)'));
-  assert.equal(logs.at(-1)!.message, 'security_init reload=1', 'the previous policy gets security_init(1) back');
+  // The previous policy was not touched: no cleanup, no security_init(1) for it.
+  assert.deepEqual(logs.slice(2).map((l) => l.message), [
+    'v2 plugin_init', 'reload of full.wasm failed, keeping the previous policy: plugin_init returned 0 (refused)',
+  ]);
   assert.equal(policy.aclCheck(acl('allow/x')), 'allow');
   assert.equal(policy.reload(new Uint8Array([1, 2, 3])), false);
   assert.ok(logs.some((l) => l.message === 'reload of full.wasm failed, keeping the previous policy: header, offset 0x0: magic header not detected'));
@@ -264,25 +406,6 @@ test('init hooks that refuse or trap stop the load', () => {
   assert.equal(logs.at(-1), 'plugin_cleanup', 'plugin_cleanup runs when security_init refuses');
   assert.throws(() => loadPolicy(fixture('full'), { options: [['trap_security', '1']], onLog: () => {} }),
     /security_init trapped: unreachable executed/);
-});
-
-test('a re-creation that fails gives the failure decision until the retry interval has passed', async () => {
-  const file = join(tmp, 'required');
-  writeFileSync(file, 'x');
-  const { policy, logs } = load('full', { options: [['require_file', file]] });
-  assert.equal(policy.aclCheck(acl('allow/x')), 'allow');
-  rmSync(file);
-  assert.equal(policy.aclCheck(acl('trap')), 'deny');
-  // The next request must re-create the instance; plugin_init now refuses.
-  assert.equal(policy.aclCheck(acl('allow/x')), 'deny');
-  assert.equal(logs.at(-1)!.message, 'acl_check failed, request denied: re-creating the policy instance failed: plugin_init returned 0 (refused)');
-  writeFileSync(file, 'x');
-  // Within the retry interval the host does not try again.
-  assert.equal(policy.aclCheck(acl('allow/x')), 'deny');
-  assert.equal(logs.at(-1)!.message, 'acl_check failed, request denied: the policy instance is unavailable (re-creating it failed)');
-  await new Promise((r) => setTimeout(r, WA_RETRY_INTERVAL_MS + 50));
-  assert.equal(policy.aclCheck(acl('allow/x')), 'allow');
-  policy.cleanup();
 });
 
 test('unexported hooks answer defer; the 4-argument acl_check sees no payload', () => {
