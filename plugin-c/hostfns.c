@@ -1,6 +1,7 @@
 #define _GNU_SOURCE /* getrandom */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -22,13 +23,106 @@ static int trap(struct wa_host *h, const char *fn, const char *why)
 	return -1;
 }
 
+/* Takes units from the guest's fuel before the work they pay for: 0, or -1 (trap "fuel
+ * exhausted", the work must not be done) when the counter goes below 0 or already was (the
+ * engine's deadline watchdog drives it below 0: this is also the host's deadline check). A
+ * negative counter is left as it is, so nothing can wrap it around. */
+static int charge(struct wa_host *h, const char *fn, uint64_t units)
+{
+	int64_t *fuel = h->fuel;
+
+	if (!fuel) return 0;
+	if (*fuel >= 0) {
+		*fuel -= units > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)units;
+		if (*fuel >= 0) return 0;
+	}
+	snprintf(h->trap, sizeof h->trap, "fuel exhausted");
+	h->fuel_fn = fn;
+	return -1;
+}
+
+/* The price of `bytes` bytes at `price_32` units per 32 bytes, rounded up. */
+static uint64_t per32(uint64_t bytes, uint64_t price_32)
+{
+	return (bytes * price_32 + 31u) / 32u;
+}
+
+/* Guest text to convert (UTF-16LE): the conversion stops once WA_MAX_LOG_BYTES of UTF-8 are
+ * out, which takes at most two input bytes each. */
+static uint64_t text_price(uint64_t utf16_bytes)
+{
+	uint64_t n = utf16_bytes < 2u * WA_MAX_LOG_BYTES ? utf16_bytes : 2u * WA_MAX_LOG_BYTES;
+	return per32(n, WA_FUEL_TEXT_32);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t less(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+int wa_log_limit_take(struct wa_log_limit *l, uint64_t now, uint64_t bytes)
+{
+	uint64_t elapsed = less(now, l->last_ms);
+
+	if (now > l->last_ms) l->last_ms = now;
+	/* elapsed is a monotonic clock's milliseconds: elapsed * rate cannot overflow. */
+	l->line_debt = less(l->line_debt, elapsed * WA_LOG_LINES_PER_S);
+	l->byte_debt = less(l->byte_debt, elapsed * WA_LOG_BYTES_PER_S);
+	if (l->line_debt == 0 && l->byte_debt == 0) l->noticed = 0; /* quiet long enough: a new flood */
+	if (l->line_debt + 1000u > WA_LOG_BURST_LINES * 1000ull ||
+	    bytes > WA_LOG_BURST_BYTES || l->byte_debt + bytes * 1000u > WA_LOG_BURST_BYTES * 1000ull) {
+		l->dropped_lines++;
+		l->dropped_bytes += bytes;
+		return 0;
+	}
+	l->line_debt += 1000u;
+	l->byte_debt += bytes * 1000u;
+	return 1;
+}
+
+/* One line the guest caused, through the rate limit: when it starts dropping lines, one notice
+ * says so (once per flood: again only after the buckets have refilled completely); the next line
+ * let through is preceded by the count of those dropped. */
+static void guest_line(struct wa_host *h, int level, const char *text, size_t len)
+{
+	struct wa_log_limit *l = &h->log_limit;
+
+	if (!wa_log_limit_take(l, now_ms(), len)) {
+		if (!l->noticed) {
+			l->noticed = 1;
+			wa_log(WA_LOG_WARNING, "guest log rate limit reached (%u lines and %u bytes per second, bursts of "
+			       "%u lines and %u bytes): further guest log lines are suppressed and counted",
+			       WA_LOG_LINES_PER_S, WA_LOG_BYTES_PER_S, WA_LOG_BURST_LINES, WA_LOG_BURST_BYTES);
+		}
+		return;
+	}
+	if (l->dropped_lines) {
+		wa_log(WA_LOG_WARNING, "%" PRIu64 " guest log lines (%" PRIu64 " bytes) suppressed",
+		       l->dropped_lines, l->dropped_bytes);
+		l->dropped_lines = 0;
+		l->dropped_bytes = 0;
+	}
+	wa_log(level, "%s", text);
+}
+
 int wa_host_topic_matches_sub(struct wa_host *h, struct wa_mem m, uint32_t sub, uint32_t sublen,
                               uint32_t topic, uint32_t topiclen, int32_t *ret)
 {
-	const uint8_t *s = wa_mem_range(m, sub, sublen);
-	const uint8_t *t = wa_mem_range(m, topic, topiclen);
+	const uint8_t *s, *t;
 
+	if (charge(h, "topic_matches_sub", WA_FUEL_HOST_CALL)) return -1;
+	s = wa_mem_range(m, sub, sublen);
+	t = wa_mem_range(m, topic, topiclen);
 	if (!s || !t) return trap(h, "topic_matches_sub", "pointer out of bounds");
+	if (charge(h, "topic_matches_sub", per32((uint64_t)sublen + topiclen, WA_FUEL_SCAN_32))) return -1;
 	*ret = wa_topic_matches_sub((const char *)s, sublen, (const char *)t, topiclen);
 	return 0;
 }
@@ -50,13 +144,16 @@ static int log_level(int32_t level)
 int wa_host_log(struct wa_host *h, struct wa_mem m, int32_t level, uint32_t ptr, uint32_t len)
 {
 	char text[WA_MAX_LOG_BYTES + 1];
-	const uint8_t *p = wa_mem_range(m, ptr, len);
+	const uint8_t *p;
 	size_t n;
 
+	if (charge(h, "log", WA_FUEL_HOST_CALL)) return -1;
+	p = wa_mem_range(m, ptr, len);
 	if (!p) return trap(h, "log", "pointer out of bounds");
+	if (charge(h, "log", text_price(len) + WA_FUEL_LOG_LINE)) return -1;
 	n = wa_utf16le_to_utf8(p, len, text, sizeof text);
-	wa_text_sanitize_controls(text, n);
-	wa_log(log_level(level), "%s", text);
+	n = wa_text_sanitize_controls(text, n);
+	guest_line(h, log_level(level), text, n);
 	return 0;
 }
 
@@ -73,6 +170,8 @@ static int copy_out(struct wa_host *h, struct wa_mem m, const char *fn, const ch
 	dst = wa_mem_range(m, buf, cap);
 	if (!dst) return trap(h, fn, "buffer out of bounds");
 	len = strlen(value);
+	/* The value's length: measured (strlen), then up to that much copied. */
+	if (charge(h, fn, per32(len, WA_FUEL_COPY_32))) return -1;
 	memcpy(dst, value, len < cap ? len : cap);
 	*ret = len > INT32_MAX ? INT32_MAX : (int32_t)len;
 	return 0;
@@ -82,6 +181,7 @@ int wa_host_client_id(struct wa_host *h, struct wa_mem m, uint32_t buf, uint32_t
 {
 	const char *v = NULL;
 
+	if (charge(h, "client_id", WA_FUEL_HOST_CALL)) return -1;
 	if (h->client && h->client_ops && h->client_ops->id) v = h->client_ops->id(h->client);
 	return copy_out(h, m, "client_id", v, buf, cap, ret);
 }
@@ -90,12 +190,14 @@ int wa_host_client_address(struct wa_host *h, struct wa_mem m, uint32_t buf, uin
 {
 	const char *v = NULL;
 
+	if (charge(h, "client_address", WA_FUEL_HOST_CALL)) return -1;
 	if (h->client && h->client_ops && h->client_ops->address) v = h->client_ops->address(h->client);
 	return copy_out(h, m, "client_address", v, buf, cap, ret);
 }
 
 int wa_host_client_protocol_version(struct wa_host *h, int32_t *ret)
 {
+	if (charge(h, "client_protocol_version", WA_FUEL_HOST_CALL)) return -1;
 	*ret = 0;
 	if (h->client && h->client_ops && h->client_ops->protocol_version) {
 		*ret = h->client_ops->protocol_version(h->client);
@@ -106,17 +208,42 @@ int wa_host_client_protocol_version(struct wa_host *h, int32_t *ret)
 int wa_host_pw_verify(struct wa_host *h, struct wa_mem m, uint32_t hash, uint32_t hashlen,
                       uint32_t pw, uint32_t pwlen, int32_t *ret)
 {
-	const uint8_t *hp = wa_mem_range(m, hash, hashlen);
-	const uint8_t *pp = wa_mem_range(m, pw, pwlen);
+	const uint8_t *hp, *pp;
+	struct wa_pw_hash ph;
+	int r;
 
+	if (charge(h, "pw_verify", WA_FUEL_HOST_CALL)) return -1;
+	hp = wa_mem_range(m, hash, hashlen);
+	pp = wa_mem_range(m, pw, pwlen);
 	if (!hp || !pp) return trap(h, "pw_verify", "pointer out of bounds");
-	*ret = wa_pw_verify((const char *)hp, hashlen, pp, pwlen);
+	if (charge(h, "pw_verify", WA_FUEL_PW_VERIFY + per32(hashlen, WA_FUEL_SCAN_32))) return -1;
+	r = wa_pw_parse((const char *)hp, hashlen, &ph);
+	if (r == WA_PW_TOO_COSTLY) {
+		/* Never computed, never a match: one warning that names the cap. */
+		char line[160];
+		int n = snprintf(line, sizeof line,
+		                 "pw_verify: a $7$ hash asks for %" PRIu32 " PBKDF2 iterations, above the cap "
+		                 "of %u (WA_MAX_PW_ITERATIONS): no match", ph.iterations, WA_MAX_PW_ITERATIONS);
+		if (charge(h, "pw_verify", WA_FUEL_LOG_LINE)) return -1;
+		guest_line(h, WA_LOG_WARNING, line, n > 0 ? (size_t)n : 0);
+		*ret = 0;
+		return 0;
+	}
+	if (r != 0) {
+		*ret = -1;
+		return 0;
+	}
+	/* The password is hashed once (the HMAC key, or SHA-512's input), then the iterations. */
+	if (charge(h, "pw_verify", per32(pwlen, WA_FUEL_HASH_32) + (ph.iterations ? WA_FUEL_PBKDF2 : 0) +
+	                           (uint64_t)ph.iterations * WA_FUEL_PBKDF2_ITERATION)) return -1;
+	*ret = wa_pw_check(&ph, pp, pwlen);
 	return 0;
 }
 
 /* Opens the file named by option `key` if the rules allow: only during plugin_init /
  * security_init, only keys ending in "_file" that are present, only regular files up to
- * WA_MAX_OPTION_FILE_BYTES. Returns the fd (size in *size) or -1; -2 = trap (bad pointer). */
+ * WA_MAX_OPTION_FILE_BYTES. Returns the fd (size in *size) or -1; -2 = trap (bad pointer, or
+ * no fuel for the open). */
 static int open_option_file(struct wa_host *h, struct wa_mem m, const char *fn, uint32_t key,
                             uint32_t keylen, off_t *size)
 {
@@ -134,6 +261,7 @@ static int open_option_file(struct wa_host *h, struct wa_mem m, const char *fn, 
 	if (memcmp(k + keylen - suffix, OPTION_FILE_SUFFIX, suffix) != 0) return -1;
 	o = wa_options_find(h->opts, (const char *)k, keylen);
 	if (!o || !o->valuelen) return -1;
+	if (charge(h, fn, WA_FUEL_OPEN_FILE)) return -2;
 	fd = open(o->value, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) return -1;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)WA_MAX_OPTION_FILE_BYTES) {
@@ -147,8 +275,10 @@ static int open_option_file(struct wa_host *h, struct wa_mem m, const char *fn, 
 int wa_host_option_file_size(struct wa_host *h, struct wa_mem m, uint32_t key, uint32_t keylen, int32_t *ret)
 {
 	off_t size = 0;
-	int fd = open_option_file(h, m, "option_file_size", key, keylen, &size);
+	int fd;
 
+	if (charge(h, "option_file_size", WA_FUEL_HOST_CALL)) return -1;
+	fd = open_option_file(h, m, "option_file_size", key, keylen, &size);
 	if (fd == -2) return -1;
 	*ret = -1;
 	if (fd >= 0) {
@@ -162,16 +292,25 @@ int wa_host_option_file_read(struct wa_host *h, struct wa_mem m, uint32_t key, u
                              uint32_t buf, uint32_t cap, int32_t *ret)
 {
 	off_t size = 0;
-	uint8_t *dst = wa_mem_range(m, buf, cap);
+	uint8_t *dst;
 	int fd;
 	size_t want, got = 0;
 
+	if (charge(h, "option_file_read", WA_FUEL_HOST_CALL)) return -1;
+	dst = wa_mem_range(m, buf, cap);
 	if (!dst) return trap(h, "option_file_read", "buffer out of bounds");
 	fd = open_option_file(h, m, "option_file_read", key, keylen, &size);
 	if (fd == -2) return -1;
-	*ret = -1;
-	if (fd < 0) return 0;
+	if (fd < 0) {
+		*ret = -1;
+		return 0;
+	}
 	want = (size_t)size < cap ? (size_t)size : cap;
+	if (charge(h, "option_file_read", per32(want, WA_FUEL_COPY_32))) {
+		close(fd);
+		return -1;
+	}
+	*ret = -1;
 	while (got < want) {
 		ssize_t r = read(fd, dst + got, want - got);
 		if (r < 0 && errno == EINTR) continue;
@@ -196,10 +335,21 @@ static void guest_text(struct wa_mem m, uint32_t ptr, char *out, size_t cap)
 	wa_text_sanitize_controls(out, wa_utf16le_to_utf8(data, len, out, cap));
 }
 
+/* The byte length of the guest string at ptr, 0 if it cannot be read. */
+static uint32_t guest_text_bytes(struct wa_mem m, uint32_t ptr)
+{
+	const uint8_t *data;
+	uint32_t len;
+
+	return wa_mem_string(m, ptr, &data, &len) == 0 ? len : 0;
+}
+
 int wa_host_abort(struct wa_host *h, struct wa_mem m, uint32_t msg, uint32_t file, uint32_t line, uint32_t col)
 {
 	char text[WA_MAX_LOG_BYTES + 1], where[WA_MAX_LOG_BYTES + 1];
 
+	/* Free: the call ends here whatever happens, its message is only the trap's reason (which
+	 * policy.c logs, rate-limited), and the work is bounded by WA_MAX_LOG_BYTES. */
 	guest_text(m, msg, text, sizeof text);
 	guest_text(m, file, where, sizeof where);
 	snprintf(h->trap, sizeof h->trap, "abort: %s at %s:%u:%u", text, where, line, col);
@@ -209,15 +359,18 @@ int wa_host_abort(struct wa_host *h, struct wa_mem m, uint32_t msg, uint32_t fil
 int wa_host_trace(struct wa_host *h, struct wa_mem m, uint32_t msg, int32_t n, const double a[5])
 {
 	char text[WA_MAX_LOG_BYTES + 1], line[WA_MAX_LOG_BYTES + 160];
+	int32_t args = n < 0 ? 0 : n > 5 ? 5 : n;
 	int off;
 
-	(void)h;
+	if (charge(h, "trace", WA_FUEL_HOST_CALL)) return -1;
+	if (charge(h, "trace", text_price(guest_text_bytes(m, msg)) + WA_FUEL_LOG_LINE +
+	                       (uint64_t)args * WA_FUEL_TRACE_ARG)) return -1;
 	guest_text(m, msg, text, sizeof text);
 	off = snprintf(line, sizeof line, "trace: %s", text);
-	for (int32_t i = 0; i < n && i < 5 && off > 0 && (size_t)off < sizeof line; i++) {
+	for (int32_t i = 0; i < args && off > 0 && (size_t)off < sizeof line; i++) {
 		off += snprintf(line + off, sizeof line - (size_t)off, "%s%.17g", i ? ", " : " ", a[i]);
 	}
-	wa_log(WA_LOG_DEBUG, "%s", line);
+	guest_line(h, WA_LOG_DEBUG, line, strlen(line));
 	return 0;
 }
 
@@ -225,6 +378,7 @@ int wa_host_seed(struct wa_host *h, double *ret)
 {
 	uint64_t r;
 
+	if (charge(h, "seed", WA_FUEL_HOST_CALL + WA_FUEL_SEED)) return -1;
 	if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) return trap(h, "seed", "getrandom failed");
 	/* 53 random bits: every value is an exact, finite double. */
 	*ret = (double)(r >> 11);
@@ -235,6 +389,7 @@ int wa_host_date_now(struct wa_host *h, double *ret)
 {
 	struct timespec ts;
 
+	if (charge(h, "Date.now", WA_FUEL_HOST_CALL + WA_FUEL_CLOCK)) return -1;
 	if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return trap(h, "Date.now", "clock_gettime failed");
 	*ret = (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000);
 	return 0;

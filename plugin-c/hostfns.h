@@ -19,7 +19,28 @@ struct wa_client_ops {
 	int (*protocol_version)(const void *client);
 };
 
-/* Per-instance state the host functions read and write. */
+/* The guest log rate limit (docs/SECURITY.md, "Guest logging"): two token buckets kept as debts
+ * in thousandths (a line adds 1000 line-thousandths and 1000 per byte; each millisecond takes
+ * away WA_LOG_LINES_PER_S and WA_LOG_BYTES_PER_S of them), so all-zero is a fresh, full bucket. */
+struct wa_log_limit {
+	uint64_t last_ms;        /* monotonic time of the last line offered */
+	uint64_t line_debt;      /* at most WA_LOG_BURST_LINES * 1000 */
+	uint64_t byte_debt;      /* at most WA_LOG_BURST_BYTES * 1000 */
+	uint64_t dropped_lines;  /* dropped since the last line let through */
+	uint64_t dropped_bytes;
+	uint32_t noticed;        /* the "limit reached" notice was written; cleared once the buckets are full again */
+};
+
+/* 1 = a line of `bytes` bytes offered at now_ms may be written (and is counted), 0 = it is
+ * dropped (counted in dropped_*). The caller writes the "suppressed" line when it gets 1 with
+ * dropped_lines set, then clears dropped_*; and one notice at the first drop while `noticed` is
+ * 0 (which this clears when it finds both buckets full). Exposed for the tests, which pick the
+ * times. */
+int wa_log_limit_take(struct wa_log_limit *l, uint64_t now_ms, uint64_t bytes);
+
+/* Per-instance state the host functions read and write. All-zero (then opts, client_ops...)
+ * is a valid start; it may outlive one guest instance (the log limit should: a re-created
+ * instance must not get a fresh burst). */
 struct wa_host {
 	const struct wa_options *opts;          /* option_file_* look keys up here */
 	const struct wa_client_ops *client_ops;
@@ -30,12 +51,20 @@ struct wa_host {
 	 * trap with "fuel exhausted" below 0. The engine's watchdog drives it below 0 when the
 	 * call's deadline passes, so a charge is also the host's deadline check. */
 	int64_t *fuel;
-	/* Why the last host function trapped ("" if none): an abort's message, a bad pointer. */
+	/* Why the last host function trapped ("" if none): an abort's message, a bad pointer,
+	 * "fuel exhausted". */
 	char trap[WA_MAX_LOG_BYTES * 3 + 64];
+	/* The host function whose charge found the fuel gone (diagnostics and tests; set with
+	 * trap = "fuel exhausted", never cleared by the host functions). */
+	const char *fuel_fn;
+	/* Guest log lines (log, trace, pw_verify's warning) let through and dropped. */
+	struct wa_log_limit log_limit;
 };
 
 /* Every function returns 0 (result in *ret where there is one) or -1 when the guest must trap;
- * host->trap then says why. */
+ * host->trap then says why. Each charges its price (limits.h WA_FUEL_*, docs/SECURITY.md "Host
+ * function prices") to *fuel before doing the work, and traps with "fuel exhausted", the work
+ * not done, when that takes the counter below 0 or it already was; abort is free (it traps). */
 int wa_host_topic_matches_sub(struct wa_host *h, struct wa_mem m, uint32_t sub, uint32_t sublen,
                               uint32_t topic, uint32_t topiclen, int32_t *ret);
 int wa_host_log(struct wa_host *h, struct wa_mem m, int32_t level, uint32_t ptr, uint32_t len);

@@ -50,8 +50,40 @@
 #define WA_MAX_OPTION_FILE_BYTES  (16u * 1024u * 1024u)
 #define WA_MAX_PSK_KEY_CHARS      512u                   /* hex chars; mosquitto allows 64 bytes of key */
 #define WA_ERROR_LOG_INTERVAL_S   10u                    /* rate limit for per-request failure logs */
-#define WA_MAX_PW_ITERATIONS      1000000u               /* pw_verify: PBKDF2 iterations a $7$ hash may ask for */
+#define WA_MAX_PW_ITERATIONS      10000u                 /* pw_verify: PBKDF2 iterations a $7$ hash may ask for; one
+                                                            call must fit well inside wasm_timeout_ms on a small
+                                                            device (4 ms here, ~40 ms 10x slower) and in the
+                                                            default fuel (docs/SECURITY.md); above it: no match */
 #define WA_MAX_PW_SALT_BYTES      256u                   /* pw_verify: decoded salt */
+
+/* Guest logging (log, trace and pw_verify's warning), per policy: token buckets refilled at
+ * these rates up to the burst; lines over the limit are dropped and counted (the first drop of a
+ * flood says so), and the next line let through is preceded by "N guest log lines (B bytes)
+ * suppressed". Bytes are the line's text after conversion, truncation to WA_MAX_LOG_BYTES and
+ * sanitising. */
+#define WA_LOG_LINES_PER_S        20u
+#define WA_LOG_BYTES_PER_S        8192u
+#define WA_LOG_BURST_LINES        100u
+#define WA_LOG_BURST_BYTES        32768u
+
+/* Host function prices, in fuel units (the gate's metering: about one wasm instruction, 0.4-0.8
+ * ns of wasm3 on the project machine), so that fuel ~ time: plugin-c/tests/calibrate_hostfns.c
+ * measures both. Every call pays WA_FUEL_HOST_CALL on entry, before anything else; the parts
+ * that depend on sizes are paid once the sizes are known, before the work. "_32" prices are per
+ * 32 bytes (rounded up). Table: docs/SECURITY.md, "Host function prices". */
+#define WA_FUEL_HOST_CALL         10u                    /* every host call */
+#define WA_FUEL_COPY_32           1u                     /* bytes copied: client_id/client_address, option file read */
+#define WA_FUEL_SCAN_32           16u                    /* bytes compared or parsed: topic_matches_sub, a pw_verify hash */
+#define WA_FUEL_TEXT_32           40u                    /* guest text converted and sanitised: log, trace */
+#define WA_FUEL_HASH_32           48u                    /* bytes hashed once with SHA-512: pw_verify's password */
+#define WA_FUEL_LOG_LINE          1000u                  /* a log or trace line, written or dropped by the rate limit */
+#define WA_FUEL_TRACE_ARG         300u                   /* each number a trace line formats */
+#define WA_FUEL_PW_VERIFY         1000u                  /* pw_verify's fixed work (a SHA-512 digest set up and run) */
+#define WA_FUEL_PBKDF2            2000u                  /* a $7$ hash's PBKDF2 set-up (HMAC key, OpenSSL fetches) */
+#define WA_FUEL_PBKDF2_ITERATION  640u                   /* one PBKDF2-HMAC-SHA512 iteration (~375 ns here) */
+#define WA_FUEL_OPEN_FILE         3500u                  /* option_file_*: open, fstat, close */
+#define WA_FUEL_SEED              400u                   /* seed: getrandom */
+#define WA_FUEL_CLOCK             50u                    /* Date.now: clock_gettime */
 
 /* ACL decision cache (option wasm_acl_cache, only for policies that export
  * wasm_auth_acl_cacheable() returning 1 and the 4-argument acl_check). */

@@ -6,8 +6,6 @@
 #include "limits.h"
 #include "pwhash.h"
 
-#define DIGEST_BYTES 64u /* SHA-512 */
-
 static int b64_value(char c)
 {
 	if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -61,6 +59,8 @@ static unsigned split_dollar(const char *s, size_t len, const char **fields, siz
 	return n;
 }
 
+/* 1..999999999 (at most 9 digits, so the value fits), or -1. The cap is checked by the caller:
+ * a count above it is well-formed, just too costly. */
 static long parse_iterations(const char *s, size_t len)
 {
 	long v = 0;
@@ -70,50 +70,70 @@ static long parse_iterations(const char *s, size_t len)
 		if (s[i] < '0' || s[i] > '9') return -1;
 		v = v * 10 + (s[i] - '0');
 	}
-	return (v >= 1 && v <= (long)WA_MAX_PW_ITERATIONS) ? v : -1;
+	return v >= 1 ? v : -1;
 }
 
 static int sha512_salted(const uint8_t *pw, size_t pwlen, const uint8_t *salt, size_t saltlen,
-                         uint8_t out[DIGEST_BYTES])
+                         uint8_t out[WA_PW_DIGEST_BYTES])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned outlen = 0;
 	int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha512(), NULL) == 1 &&
 	         EVP_DigestUpdate(ctx, pw, pwlen) == 1 && EVP_DigestUpdate(ctx, salt, saltlen) == 1 &&
-	         EVP_DigestFinal_ex(ctx, out, &outlen) == 1 && outlen == DIGEST_BYTES;
+	         EVP_DigestFinal_ex(ctx, out, &outlen) == 1 && outlen == WA_PW_DIGEST_BYTES;
 	EVP_MD_CTX_free(ctx);
 	return ok ? 0 : -1;
 }
 
-int wa_pw_verify(const char *hash, size_t hashlen, const uint8_t *pw, size_t pwlen)
+int wa_pw_parse(const char *hash, size_t hashlen, struct wa_pw_hash *out)
 {
 	const char *f[5];
 	size_t fl[5];
-	uint8_t salt[WA_MAX_PW_SALT_BYTES], want[DIGEST_BYTES + 1], got[DIGEST_BYTES];
+	uint8_t want[WA_PW_DIGEST_BYTES + 1];
 	long saltlen, wantlen, iterations = 0;
 	unsigned n;
 
-	if (!hash || hashlen == 0 || hash[0] != '$' || pwlen > INT_MAX) return -1;
+	if (!hash || hashlen == 0 || hash[0] != '$') return WA_PW_MALFORMED;
 	/* "$6$s$h" splits into "", "6", "s", "h"; "$7$i$s$h" into "", "7", "i", "s", "h". */
 	n = split_dollar(hash, hashlen, f, fl, 5);
 	if (n == 4 && fl[1] == 1 && f[1][0] == '6') {
-		saltlen = b64_decode(f[2], fl[2], salt, sizeof salt);
+		saltlen = b64_decode(f[2], fl[2], out->salt, sizeof out->salt);
 		wantlen = b64_decode(f[3], fl[3], want, sizeof want);
 	} else if (n == 5 && fl[1] == 1 && f[1][0] == '7') {
 		iterations = parse_iterations(f[2], fl[2]);
-		if (iterations < 0) return -1;
-		saltlen = b64_decode(f[3], fl[3], salt, sizeof salt);
+		if (iterations < 0) return WA_PW_MALFORMED;
+		saltlen = b64_decode(f[3], fl[3], out->salt, sizeof out->salt);
 		wantlen = b64_decode(f[4], fl[4], want, sizeof want);
 	} else {
-		return -1;
+		return WA_PW_MALFORMED;
 	}
-	if (saltlen <= 0 || wantlen != (long)DIGEST_BYTES) return -1;
+	if (saltlen <= 0 || wantlen != (long)WA_PW_DIGEST_BYTES) return WA_PW_MALFORMED;
+	out->iterations = (uint32_t)iterations;
+	out->saltlen = (uint32_t)saltlen;
+	memcpy(out->digest, want, WA_PW_DIGEST_BYTES);
+	return iterations > (long)WA_MAX_PW_ITERATIONS ? WA_PW_TOO_COSTLY : 0;
+}
 
-	if (iterations == 0) {
-		if (sha512_salted(pw, pwlen, salt, (size_t)saltlen, got) != 0) return -1;
-	} else if (PKCS5_PBKDF2_HMAC((const char *)pw, (int)pwlen, salt, (int)saltlen, (int)iterations,
-	                             EVP_sha512(), (int)DIGEST_BYTES, got) != 1) {
+int wa_pw_check(const struct wa_pw_hash *h, const uint8_t *pw, size_t pwlen)
+{
+	uint8_t got[WA_PW_DIGEST_BYTES];
+
+	if (pwlen > INT_MAX || h->iterations > WA_MAX_PW_ITERATIONS) return -1;
+	if (h->iterations == 0) {
+		if (sha512_salted(pw, pwlen, h->salt, h->saltlen, got) != 0) return -1;
+	} else if (PKCS5_PBKDF2_HMAC((const char *)pw, (int)pwlen, h->salt, (int)h->saltlen, (int)h->iterations,
+	                             EVP_sha512(), (int)WA_PW_DIGEST_BYTES, got) != 1) {
 		return -1;
 	}
-	return CRYPTO_memcmp(got, want, DIGEST_BYTES) == 0 ? 1 : 0;
+	return CRYPTO_memcmp(got, h->digest, WA_PW_DIGEST_BYTES) == 0 ? 1 : 0;
+}
+
+int wa_pw_verify(const char *hash, size_t hashlen, const uint8_t *pw, size_t pwlen)
+{
+	struct wa_pw_hash h;
+	int r = wa_pw_parse(hash, hashlen, &h);
+
+	if (r == WA_PW_TOO_COSTLY) return 0;
+	if (r != 0) return -1;
+	return wa_pw_check(&h, pw, pwlen);
 }

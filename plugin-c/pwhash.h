@@ -1,15 +1,39 @@
 /* Verifies a password against a mosquitto_passwd hash (the part after "user:"):
  *   $6$SALT$HASH             HASH = base64(SHA-512(password || salt))
  *   $7$ITERATIONS$SALT$HASH  HASH = base64(PBKDF2-HMAC-SHA512(password, salt, ITERATIONS, 64 bytes))
- * SALT is base64 too. */
+ * SALT is base64 too. Parsing and checking are separate so that the host can charge for the
+ * check (the PBKDF2 iterations) before doing it. */
 #ifndef WASM_AUTH_PWHASH_H
 #define WASM_AUTH_PWHASH_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* 1 = match (constant-time compare), 0 = no match, -1 = unsupported or malformed hash
- * (including more than WA_MAX_PW_ITERATIONS iterations). */
+#include "limits.h"
+
+#define WA_PW_DIGEST_BYTES 64u /* SHA-512 */
+
+/* A parsed hash. iterations is 0 for $6$ (one SHA-512). */
+struct wa_pw_hash {
+	uint32_t iterations;
+	uint32_t saltlen;
+	uint8_t salt[WA_MAX_PW_SALT_BYTES];
+	uint8_t digest[WA_PW_DIGEST_BYTES];
+};
+
+#define WA_PW_MALFORMED  (-1) /* unsupported or malformed hash */
+#define WA_PW_TOO_COSTLY (-2) /* a well-formed $7$ hash asking for more than WA_MAX_PW_ITERATIONS */
+
+/* 0 = *out holds the hash; WA_PW_MALFORMED; WA_PW_TOO_COSTLY (out->iterations says how many).
+ * Linear in hashlen, no hashing. */
+int wa_pw_parse(const char *hash, size_t hashlen, struct wa_pw_hash *out);
+
+/* 1 = match (constant-time compare), 0 = no match, -1 = the password cannot be hashed (longer
+ * than INT_MAX bytes) or the digest failed. h must come from wa_pw_parse returning 0. */
+int wa_pw_check(const struct wa_pw_hash *h, const uint8_t *pw, size_t pwlen);
+
+/* wa_pw_parse then wa_pw_check: 1 = match, 0 = no match (also for a hash above the iteration
+ * cap, which is never checked and never matches), -1 = unsupported or malformed hash. */
 int wa_pw_verify(const char *hash, size_t hashlen, const uint8_t *pw, size_t pwlen);
 
 #endif

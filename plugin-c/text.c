@@ -69,12 +69,40 @@ size_t wa_utf16le_to_utf8(const uint8_t *in, size_t len, char *out, size_t cap)
 	return o;
 }
 
-void wa_text_sanitize_controls(char *s, size_t len)
+/* Bytes of the code point at s[i] to neutralise, or 0. Only well-formed sequences match: the
+ * input comes from wa_utf16le_to_utf8, and other bytes never encode these code points. */
+static size_t control_at(const unsigned char *s, size_t i, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7F) s[i] = '?';
+	unsigned char c = s[i];
+
+	if (c < 0x20 || c == 0x7F) return 1;                           /* C0, DEL */
+	if (i + 1 < len && c == 0xC2 && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F) return 2; /* C1 */
+	if (i + 1 < len && c == 0xD8 && s[i + 1] == 0x9C) return 2;      /* U+061C arabic letter mark */
+	if (i + 2 < len && c == 0xE2) {
+		unsigned char b1 = s[i + 1], b2 = s[i + 2];
+		/* U+200E, U+200F marks; U+2028, U+2029 line/paragraph separators; U+202A-U+202E embeddings and overrides */
+		if (b1 == 0x80 && (b2 == 0x8E || b2 == 0x8F || (b2 >= 0xA8 && b2 <= 0xAE))) return 3;
+		if (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9) return 3;        /* U+2066-U+2069 isolates */
 	}
+	return 0;
+}
+
+size_t wa_text_sanitize_controls(char *s, size_t len)
+{
+	unsigned char *u = (unsigned char *)s;
+	size_t i = 0, o = 0;
+
+	while (i < len) {
+		size_t n = control_at(u, i, len);
+		if (n) {
+			u[o++] = '?';
+			i += n;
+		} else {
+			u[o++] = u[i++];
+		}
+	}
+	if (o < len) u[o] = '\0';
+	return o;
 }
 
 int wa_is_hex(const char *s, size_t len)

@@ -1,7 +1,11 @@
 /* The host functions (hostfns.h) on a fake linear memory: results, bounds checks, the
- * option_file_* rules, guest text handling. */
+ * option_file_* rules, guest text handling, the fuel each call charges (and the trap, work not
+ * done, when it runs out), the guest log rate limit, the iteration cap's warning. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <openssl/evp.h>
+#include <stdint.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +202,471 @@ static void abort_and_trace(struct wa_host *h)
 	CHECK_STR(last_line, "wasm-auth: trace: x 1.5, 2, 0, 0, 0");
 }
 
+/* ---- fuel ------------------------------------------------------------------------------------ */
+
+static uint64_t per32(uint64_t bytes, uint64_t price)
+{
+	return (bytes * price + 31) / 32;
+}
+
+/* A $7$ hash of pw with the given iterations (OpenSSL directly, no cap). */
+static void pbkdf2_hash(const char *pw, unsigned iterations, char *out, size_t cap)
+{
+	const unsigned char salt[12] = "0123456789ab";
+	unsigned char dk[64], s64[32], d64[96];
+
+	PKCS5_PBKDF2_HMAC(pw, (int)strlen(pw), salt, sizeof salt, (int)iterations, EVP_sha512(), 64, dk);
+	EVP_EncodeBlock(s64, salt, sizeof salt);
+	EVP_EncodeBlock(d64, dk, sizeof dk);
+	snprintf(out, cap, "$7$%u$%s$%s", iterations, (const char *)s64, (const char *)d64);
+}
+
+/* A host with a fuel counter and a fresh (all-zero) state. */
+static void fueled(struct wa_host *h, int64_t *fuel, int64_t amount)
+{
+	memset(h, 0, sizeof *h);
+	h->client_ops = &ops;
+	*fuel = amount;
+	h->fuel = fuel;
+}
+
+#define START 100000000LL
+
+/* What each call charges, exactly (limits.h WA_FUEL_*). */
+static void prices(const char *path)
+{
+	struct wa_host h;
+	int64_t fuel;
+	int32_t r;
+	double d;
+	struct fake_client c = { "client-1", "192.0.2.1", 5 };
+	const struct wa_kv kv[] = { { "data_file", path } };
+	char err[128], hash[256];
+	struct wa_options *opts = wa_options_new(kv, 1, err, sizeof err);
+	const char *h6 = "$6$c2FsdA==$oPeb5nMm4U4xiTpjSVruRPjXz2QaN/TSTSakuCiJtR8qzibNgZZ412rWVSMttxWmz05EMhOAaVT07opmzYU/tg==";
+	uint32_t p, hp, pp, key;
+	double a[5] = { 1, 2, 3, 4, 5 };
+
+	fueled(&h, &fuel, START);
+	put_bytes(100, "a/+", 3);
+	put_bytes(200, "a/b", 3);
+	CHECK_INT(wa_host_topic_matches_sub(&h, mem, 100, 3, 200, 3, &r), 0);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + per32(6, WA_FUEL_SCAN_32));
+	CHECK_INT(START - fuel, 13);
+	/* A bad pointer pays the entry only. */
+	fuel = START;
+	CHECK_INT(wa_host_topic_matches_sub(&h, mem, 100, 3, 4095, 3, &r), -1);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL);
+
+	fuel = START;
+	lines = 0;
+	p = put_string(300, "hello\nworld");
+	CHECK_INT(wa_host_log(&h, mem, WA_LOG_INFO, p, 22), 0);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + per32(22, WA_FUEL_TEXT_32) + WA_FUEL_LOG_LINE);
+	CHECK_INT(START - fuel, 1038);
+	/* Text past what one line can hold is not converted, so not paid for. */
+	fuel = START;
+	CHECK_INT(wa_host_log(&h, mem, WA_LOG_INFO, 8, 4000), 0);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + per32(2 * WA_MAX_LOG_BYTES, WA_FUEL_TEXT_32) + WA_FUEL_LOG_LINE);
+	CHECK_INT(lines, 2);
+
+	fuel = START;
+	CHECK_INT(wa_host_client_id(&h, mem, 100, 16, &r), 0); /* no client */
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL);
+	h.client = &c;
+	fuel = START;
+	CHECK_INT(wa_host_client_id(&h, mem, 100, 16, &r), 0);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + per32(8, WA_FUEL_COPY_32));
+	fuel = START;
+	CHECK_INT(wa_host_client_address(&h, mem, 100, 0, &r), 0); /* a length query measures it too */
+	CHECK_INT(r, 9);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + per32(9, WA_FUEL_COPY_32));
+	fuel = START;
+	CHECK_INT(wa_host_client_protocol_version(&h, &r), 0);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL);
+	h.client = NULL;
+
+	/* pw_verify: the entry, the hash parsed, the password hashed, every iteration. */
+	hp = put_bytes(1000, h6, strlen(h6));
+	pp = put_bytes(2000, "pw", 2);
+	fuel = START;
+	CHECK_INT(wa_host_pw_verify(&h, mem, hp, (uint32_t)strlen(h6), pp, 2, &r), 0);
+	CHECK_INT(r, 1);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + WA_FUEL_PW_VERIFY + per32(strlen(h6), WA_FUEL_SCAN_32) +
+	                        per32(2, WA_FUEL_HASH_32));
+	pbkdf2_hash("pw", 101, hash, sizeof hash); /* mosquitto_passwd's default count */
+	hp = put_bytes(1000, hash, strlen(hash));
+	fuel = START;
+	CHECK_INT(wa_host_pw_verify(&h, mem, hp, (uint32_t)strlen(hash), pp, 2, &r), 0);
+	CHECK_INT(r, 1);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + WA_FUEL_PW_VERIFY + per32(strlen(hash), WA_FUEL_SCAN_32) +
+	                        per32(2, WA_FUEL_HASH_32) + WA_FUEL_PBKDF2 + 101 * WA_FUEL_PBKDF2_ITERATION);
+	CHECK(START - fuel < 70000); /* a default hash is cheap: well under 1% of the default fuel */
+	fuel = START;
+	CHECK_INT(wa_host_pw_verify(&h, mem, hp, 5, pp, 2, &r), 0); /* malformed: parsed, not hashed */
+	CHECK_INT(r, -1);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + WA_FUEL_PW_VERIFY + per32(5, WA_FUEL_SCAN_32));
+
+	/* option files: the open, then every byte read. */
+	memcpy(memory + 100, "data_file", 9);
+	key = 100;
+	h.opts = opts;
+	fuel = START;
+	CHECK_INT(wa_host_option_file_size(&h, mem, key, 9, &r), 0); /* outside init: no open */
+	CHECK_INT(r, -1);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL);
+	h.in_init = 1;
+	fuel = START;
+	CHECK_INT(wa_host_option_file_size(&h, mem, key, 9, &r), 0);
+	CHECK_INT(r, 11);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + WA_FUEL_OPEN_FILE);
+	fuel = START;
+	CHECK_INT(wa_host_option_file_read(&h, mem, key, 9, 3000, 64, &r), 0);
+	CHECK_INT(r, 11);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + WA_FUEL_OPEN_FILE + per32(11, WA_FUEL_COPY_32));
+	h.in_init = 0;
+	h.opts = NULL;
+
+	fuel = START;
+	p = put_string(304, "x");
+	CHECK_INT(wa_host_trace(&h, mem, p, 2, a), 0);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + per32(2, WA_FUEL_TEXT_32) + WA_FUEL_LOG_LINE + 2 * WA_FUEL_TRACE_ARG);
+	fuel = START;
+	CHECK_INT(wa_host_trace(&h, mem, p, 99, a), 0); /* n is clamped: 5 numbers formatted */
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + per32(2, WA_FUEL_TEXT_32) + WA_FUEL_LOG_LINE + 5 * WA_FUEL_TRACE_ARG);
+	fuel = START;
+	CHECK_INT(wa_host_trace(&h, mem, 0, -3, a), 0); /* unreadable message, negative n */
+	CHECK_STR(last_line, "wasm-auth: trace: <invalid>");
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + WA_FUEL_LOG_LINE);
+
+	fuel = START;
+	CHECK_INT(wa_host_seed(&h, &d), 0);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + WA_FUEL_SEED);
+	fuel = START;
+	CHECK_INT(wa_host_date_now(&h, &d), 0);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + WA_FUEL_CLOCK);
+	fuel = START;
+	CHECK_INT(wa_host_abort(&h, mem, p, p, 1, 2), -1);
+	CHECK_STR(h.trap, "abort: x at x:1:2");
+	CHECK_INT(fuel, START); /* abort is free */
+	wa_options_free(opts);
+}
+
+/* The counter one unit short of a call's price: the call traps with "fuel exhausted" and does
+ * nothing the guest or the log could see; with exactly the price it runs and leaves 0. */
+static void exhaustion(const char *path)
+{
+	struct wa_host h;
+	int64_t fuel;
+	int32_t r;
+	double d = -1;
+	struct fake_client c = { "client-1", NULL, 5 };
+	const struct wa_kv kv[] = { { "data_file", path } };
+	char err[128], hash[256];
+	struct wa_options *opts = wa_options_new(kv, 1, err, sizeof err);
+	uint32_t p = put_string(300, "hello"), hp, pp;
+	int64_t price;
+
+	/* log: one unit short of the line: no line. */
+	price = WA_FUEL_HOST_CALL + per32(10, WA_FUEL_TEXT_32) + WA_FUEL_LOG_LINE;
+	fueled(&h, &fuel, price - 1);
+	lines = 0;
+	CHECK_INT(wa_host_log(&h, mem, WA_LOG_INFO, p, 10), -1);
+	CHECK_STR(h.trap, "fuel exhausted");
+	CHECK_STR(h.fuel_fn, "log");
+	CHECK_INT(lines, 0);
+	CHECK_INT(fuel, -1);
+	fueled(&h, &fuel, price);
+	CHECK_INT(wa_host_log(&h, mem, WA_LOG_INFO, p, 10), 0);
+	CHECK_INT(lines, 1);
+	CHECK_INT(fuel, 0);
+	/* Nothing left: even the entry is refused, before the bounds check. */
+	CHECK_INT(wa_host_log(&h, mem, WA_LOG_INFO, 4095, 10), -1);
+	CHECK_STR(h.trap, "fuel exhausted");
+	CHECK_INT(fuel, -(int64_t)WA_FUEL_HOST_CALL);
+	CHECK_INT(lines, 1);
+
+	/* client_id: the buffer is not written. */
+	fueled(&h, &fuel, WA_FUEL_HOST_CALL); /* the entry, not the copy */
+	h.client = &c;
+	memset(memory + 100, 0, 16);
+	r = 99;
+	CHECK_INT(wa_host_client_id(&h, mem, 100, 16, &r), -1);
+	CHECK_STR(h.fuel_fn, "client_id");
+	CHECK_INT(r, 99);
+	CHECK(memory[100] == 0);
+	h.client = NULL;
+
+	/* pw_verify: enough to parse, not for the iterations: nothing computed, no result. */
+	pbkdf2_hash("pw", WA_MAX_PW_ITERATIONS, hash, sizeof hash);
+	hp = put_bytes(1000, hash, strlen(hash));
+	pp = put_bytes(2000, "pw", 2);
+	price = WA_FUEL_HOST_CALL + WA_FUEL_PW_VERIFY + per32(strlen(hash), WA_FUEL_SCAN_32) + per32(2, WA_FUEL_HASH_32) +
+	        WA_FUEL_PBKDF2 + (int64_t)WA_MAX_PW_ITERATIONS * WA_FUEL_PBKDF2_ITERATION;
+	CHECK(price < WA_DEFAULT_FUEL); /* a hash at the cap fits the default budget */
+	fueled(&h, &fuel, price - 1);
+	r = 99;
+	CHECK_INT(wa_host_pw_verify(&h, mem, hp, (uint32_t)strlen(hash), pp, 2, &r), -1);
+	CHECK_STR(h.trap, "fuel exhausted");
+	CHECK_STR(h.fuel_fn, "pw_verify");
+	CHECK_INT(r, 99);
+	CHECK_INT(fuel, -1);
+	fueled(&h, &fuel, price);
+	CHECK_INT(wa_host_pw_verify(&h, mem, hp, (uint32_t)strlen(hash), pp, 2, &r), 0);
+	CHECK_INT(r, 1);
+	CHECK_INT(fuel, 0);
+
+	/* option_file_read: no open without its price, no read without the bytes' price. */
+	h.opts = opts;
+	memcpy(memory + 100, "data_file", 9);
+	fueled(&h, &fuel, WA_FUEL_HOST_CALL + WA_FUEL_OPEN_FILE - 1);
+	h.opts = opts;
+	h.in_init = 1;
+	r = 99;
+	CHECK_INT(wa_host_option_file_size(&h, mem, 100, 9, &r), -1);
+	CHECK_STR(h.fuel_fn, "option_file_size");
+	CHECK_INT(r, 99);
+	fueled(&h, &fuel, WA_FUEL_HOST_CALL + WA_FUEL_OPEN_FILE);
+	h.opts = opts;
+	h.in_init = 1;
+	memset(memory + 3000, 0, 16);
+	CHECK_INT(wa_host_option_file_read(&h, mem, 100, 9, 3000, 64, &r), -1);
+	CHECK_STR(h.fuel_fn, "option_file_read");
+	CHECK(memory[3000] == 0);
+	CHECK_INT(r, 99);
+
+	/* Every call refuses a counter that is already negative (the watchdog's deadline), and
+	 * leaves it as it is: INT64_MIN cannot wrap around to a huge budget. */
+	for (int i = 0; i < 2; i++) {
+		int64_t neg = i ? INT64_MIN : -1;
+		double a[5] = { 0 };
+		fueled(&h, &fuel, neg);
+		h.client = &c;
+		h.opts = opts;
+		h.in_init = 1;
+		lines = 0;
+		CHECK_INT(wa_host_topic_matches_sub(&h, mem, 100, 3, 200, 3, &r), -1);
+		CHECK_INT(wa_host_log(&h, mem, WA_LOG_INFO, p, 10), -1);
+		CHECK_INT(wa_host_client_id(&h, mem, 100, 16, &r), -1);
+		CHECK_INT(wa_host_client_address(&h, mem, 100, 16, &r), -1);
+		CHECK_INT(wa_host_client_protocol_version(&h, &r), -1);
+		CHECK_INT(wa_host_pw_verify(&h, mem, hp, (uint32_t)strlen(hash), pp, 2, &r), -1);
+		CHECK_INT(wa_host_option_file_size(&h, mem, 100, 9, &r), -1);
+		CHECK_INT(wa_host_option_file_read(&h, mem, 100, 9, 3000, 64, &r), -1);
+		CHECK_INT(wa_host_trace(&h, mem, p, 1, a), -1);
+		CHECK_INT(wa_host_seed(&h, &d), -1);
+		CHECK_INT(wa_host_date_now(&h, &d), -1);
+		CHECK_STR(h.trap, "fuel exhausted");
+		CHECK_INT(fuel, neg);
+		CHECK_INT(lines, 0);
+		CHECK(memory[3000] == 0);
+		/* abort still traps with its own message. */
+		CHECK_INT(wa_host_abort(&h, mem, p, p, 3, 4), -1);
+		CHECK_STR(h.trap, "abort: hello at hello:3:4");
+	}
+	wa_options_free(opts);
+}
+
+/* ---- guest log rate limit ---------------------------------------------------------------------- */
+
+static void limit_buckets(void)
+{
+	struct wa_log_limit l;
+
+	/* Lines: the burst at once, then WA_LOG_LINES_PER_S per second. */
+	memset(&l, 0, sizeof l);
+	for (unsigned i = 0; i < WA_LOG_BURST_LINES; i++) {
+		if (!CHECK(wa_log_limit_take(&l, 1000, 10))) break;
+	}
+	CHECK_INT(wa_log_limit_take(&l, 1000, 10), 0);
+	CHECK_INT(wa_log_limit_take(&l, 1049, 10), 0); /* 49 ms: not a whole line yet */
+	CHECK_INT(l.dropped_lines, 2);
+	CHECK_INT(l.dropped_bytes, 20);
+	CHECK_INT(wa_log_limit_take(&l, 1050, 10), 1); /* 1000 / 20 ms: one line */
+	CHECK_INT(wa_log_limit_take(&l, 1050, 10), 0);
+	CHECK_INT(wa_log_limit_take(&l, 1000, 10), 0); /* time going back refills nothing */
+	l.noticed = 1;
+	CHECK_INT(wa_log_limit_take(&l, 1060, 10), 0);
+	CHECK_INT(l.noticed, 1); /* still flooded: no second notice */
+	CHECK_INT(wa_log_limit_take(&l, 6050, 10), 1); /* 5 s: the whole burst is back */
+	CHECK_INT(l.noticed, 0); /* a new flood gets a new notice */
+	for (unsigned i = 1; i < WA_LOG_BURST_LINES; i++) {
+		if (!CHECK(wa_log_limit_take(&l, 6050, 10))) break;
+	}
+	CHECK_INT(wa_log_limit_take(&l, 6050, 10), 0);
+
+	/* Bytes: 8 full lines fill the 32 KiB burst; WA_LOG_BYTES_PER_S refill. */
+	memset(&l, 0, sizeof l);
+	for (unsigned i = 0; i < WA_LOG_BURST_BYTES / 4096; i++) CHECK_INT(wa_log_limit_take(&l, 5, 4096), 1);
+	CHECK_INT(wa_log_limit_take(&l, 5, 1), 0);
+	CHECK_INT(wa_log_limit_take(&l, 5 + 499, 4096), 0); /* 499 ms: 4087 bytes */
+	CHECK_INT(wa_log_limit_take(&l, 5 + 500, 4096), 1);
+	CHECK_INT(l.dropped_lines, 2);
+	CHECK_INT(l.dropped_bytes, 4097);
+	CHECK_INT(wa_log_limit_take(&l, 100000, WA_LOG_BURST_BYTES + 1), 0); /* never fits */
+	CHECK_INT(wa_log_limit_take(&l, 100000, WA_LOG_BURST_BYTES), 1);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* Every line, in order. */
+static char seen[4][256];
+static int seen_level[4], seen_n;
+
+static void capture_all(int level, const char *line)
+{
+	if (seen_n < 4) {
+		snprintf(seen[seen_n], sizeof seen[0], "%s", line);
+		seen_level[seen_n] = level;
+	}
+	seen_n++;
+}
+
+/* Lines by kind. */
+static int spam_n, notice_n, count_n, other_n, notice_level;
+static char notice[256];
+
+static void count_kinds(int level, const char *line)
+{
+	if (strcmp(line, "wasm-auth: spam") == 0) {
+		spam_n++;
+	} else if (strstr(line, "rate limit reached")) {
+		notice_n++;
+		notice_level = level;
+		snprintf(notice, sizeof notice, "%s", line);
+	} else if (strstr(line, "guest log lines (")) {
+		count_n++;
+	} else {
+		other_n++;
+	}
+}
+
+/* Through the host functions, on the real clock: log, trace and pw_verify's warning share the
+ * limit; dropped lines are counted and announced before the next line let through. */
+static void limit_lines(void)
+{
+	struct wa_host h;
+	int64_t fuel;
+	uint32_t p = put_string(300, "spam"), hp, pp;
+	double a[5] = { 0 };
+	char hash[256], want[160], line[256];
+	uint64_t dropped, bytes;
+	int32_t r;
+
+	fueled(&h, &fuel, START);
+	spam_n = notice_n = count_n = other_n = 0;
+	wa_log_set_sink(count_kinds);
+	for (unsigned i = 0; i < WA_LOG_BURST_LINES + 50; i++) CHECK_INT(wa_host_log(&h, mem, WA_LOG_INFO, p, 8), 0);
+	wa_log_set_sink(capture);
+	/* Each call pays for its line, written or not. */
+	CHECK_INT(START - fuel, (WA_LOG_BURST_LINES + 50) * (WA_FUEL_HOST_CALL + per32(8, WA_FUEL_TEXT_32) + WA_FUEL_LOG_LINE));
+	/* The burst went out, then one notice; the rest (all but a line or two the clock refilled
+	 * meanwhile, each after its count) not. */
+	CHECK(spam_n >= (int)WA_LOG_BURST_LINES && spam_n <= (int)WA_LOG_BURST_LINES + 5);
+	CHECK_INT(notice_n, 1);
+	CHECK_INT(count_n, spam_n - (int)WA_LOG_BURST_LINES);
+	CHECK_INT(other_n, 0);
+	CHECK_STR(notice, "wasm-auth: guest log rate limit reached (20 lines and 8192 bytes per second, bursts of 100 lines "
+	                  "and 32768 bytes): further guest log lines are suppressed and counted");
+	CHECK_INT(notice_level, WA_LOG_WARNING);
+	CHECK_INT(h.log_limit.noticed, 1);
+	CHECK(h.log_limit.dropped_lines > 0);
+	CHECK(h.log_limit.dropped_lines <= WA_LOG_BURST_LINES + 50 - (unsigned)spam_n);
+	CHECK_INT(h.log_limit.dropped_bytes, 4 * h.log_limit.dropped_lines);
+	lines = 0;
+	/* trace and the iteration cap's warning are dropped the same way while it lasts. */
+	dropped = h.log_limit.dropped_lines;
+	bytes = h.log_limit.dropped_bytes;
+	lines = 0;
+	CHECK_INT(wa_host_trace(&h, mem, p, 1, a), 0);
+	pbkdf2_hash("pw", WA_MAX_PW_ITERATIONS + 1, hash, sizeof hash);
+	hp = put_bytes(1000, hash, strlen(hash));
+	pp = put_bytes(2000, "pw", 2);
+	CHECK_INT(wa_host_pw_verify(&h, mem, hp, (uint32_t)strlen(hash), pp, 2, &r), 0);
+	CHECK_INT(r, 0); /* the right password, above the cap: no match, even while not logged */
+	snprintf(want, sizeof want, "pw_verify: a $7$ hash asks for %u PBKDF2 iterations, above the cap of %u "
+	         "(WA_MAX_PW_ITERATIONS): no match", WA_MAX_PW_ITERATIONS + 1, WA_MAX_PW_ITERATIONS);
+	if (lines == 0) { /* (unless the clock let one through) */
+		CHECK_INT(h.log_limit.dropped_lines, dropped + 2);
+		CHECK_INT(h.log_limit.dropped_bytes, bytes + strlen("trace: spam 0") + strlen(want));
+	}
+	/* Ten more at once: at most one gets through whatever the clock did meanwhile. After a
+	 * pause: the count of those dropped first, as a warning, then the line. */
+	for (int i = 0; i < 10; i++) CHECK_INT(wa_host_log(&h, mem, WA_LOG_INFO, p, 8), 0);
+	sleep_ms(120);
+	dropped = h.log_limit.dropped_lines;
+	bytes = h.log_limit.dropped_bytes;
+	CHECK(dropped >= 9);
+	seen_n = 0;
+	wa_log_set_sink(capture_all);
+	CHECK_INT(wa_host_pw_verify(&h, mem, hp, (uint32_t)strlen(hash), pp, 2, &r), 0);
+	wa_log_set_sink(capture);
+	CHECK_INT(r, 0);
+	CHECK_INT(seen_n, 2);
+	snprintf(line, sizeof line, "wasm-auth: %llu guest log lines (%llu bytes) suppressed",
+	         (unsigned long long)dropped, (unsigned long long)bytes);
+	CHECK_STR(seen[0], line);
+	snprintf(line, sizeof line, "wasm-auth: %s", want);
+	CHECK_STR(seen[1], line);
+	CHECK_INT(seen_level[0], WA_LOG_WARNING);
+	CHECK_INT(seen_level[1], WA_LOG_WARNING);
+	CHECK_INT(h.log_limit.dropped_lines, 0);
+	CHECK_INT(h.log_limit.dropped_bytes, 0);
+}
+
+static void limit_summary(void)
+{
+	struct wa_host h;
+	uint32_t p = put_string(300, "spam"), q = put_string(400, "back");
+
+	memset(&h, 0, sizeof h); /* no fuel counter: the limit applies all the same */
+	wa_log_set_sink(capture_all);
+	for (unsigned i = 0; i < WA_LOG_BURST_LINES; i++) wa_host_log(&h, mem, WA_LOG_INFO, p, 8);
+	/* Pretend the burst was spent long ago and lines were dropped since: exact numbers. */
+	h.log_limit.dropped_lines = 7;
+	h.log_limit.dropped_bytes = 28;
+	h.log_limit.last_ms -= 10000;
+	seen_n = 0;
+	CHECK_INT(wa_host_log(&h, mem, WA_LOG_NOTICE, q, 8), 0);
+	CHECK_INT(seen_n, 2);
+	CHECK_STR(seen[0], "wasm-auth: 7 guest log lines (28 bytes) suppressed");
+	CHECK_STR(seen[1], "wasm-auth: back");
+	seen_n = 0;
+	CHECK_INT(wa_host_log(&h, mem, WA_LOG_NOTICE, q, 8), 0);
+	CHECK_INT(seen_n, 1); /* announced once */
+	CHECK_STR(seen[0], "wasm-auth: back");
+	wa_log_set_sink(capture);
+}
+
+/* Guest text reaches the log neutralised: C1 and bidi controls become '?', other text stays. */
+static void log_sanitised(void)
+{
+	struct wa_host h;
+	const uint16_t units[] = { 0x00E9, 0x009B, '2', 'J', 0x202E, 'x', 0x2066, 0x0085, 0x20AC };
+	uint32_t p = 500;
+	double a[5] = { 0 };
+
+	memset(&h, 0, sizeof h);
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+		memory[p + 2 * i] = (uint8_t)units[i];
+		memory[p + 2 * i + 1] = (uint8_t)(units[i] >> 8);
+	}
+	{
+		uint32_t len = (uint32_t)sizeof units;
+		memcpy(memory + p - 4, &len, 4);
+	}
+	CHECK_INT(wa_host_log(&h, mem, WA_LOG_INFO, p, (uint32_t)sizeof units), 0);
+	CHECK_STR(last_line, "wasm-auth: \xC3\xA9?2J?x??\xE2\x82\xAC");
+	CHECK_INT(wa_host_trace(&h, mem, p, 0, a), 0);
+	CHECK_STR(last_line, "wasm-auth: trace: \xC3\xA9?2J?x??\xE2\x82\xAC");
+	CHECK_INT(wa_host_abort(&h, mem, p, p, 1, 1), -1);
+	CHECK_STR(h.trap, "abort: \xC3\xA9?2J?x??\xE2\x82\xAC at \xC3\xA9?2J?x??\xE2\x82\xAC:1:1");
+}
+
 static void env(struct wa_host *h)
 {
 	double a = 0, b = 0, now = 0;
@@ -229,6 +698,12 @@ int main(void)
 	option_files(&h, path);
 	abort_and_trace(&h);
 	env(&h);
+	prices(path);
+	exhaustion(path);
+	limit_buckets();
+	limit_lines();
+	limit_summary();
+	log_sanitised();
 	unlink(path);
 	return check_done();
 }

@@ -1,10 +1,13 @@
 /* wa_pw_verify against hashes made by the real mosquitto_passwd (both formats it writes), and
- * against malformed or hostile hashes. */
+ * against malformed or hostile hashes; the iteration cap (WA_MAX_PW_ITERATIONS). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "check.h"
 #include "../limits.h"
@@ -88,7 +91,8 @@ static void malformed(void)
 		"$7$$c2FsdA==$AAAA",                     /* no iteration count */
 		"$7$0$c2FsdA==$AAAA",                    /* zero iterations */
 		"$7$-5$c2FsdA==$AAAA",
-		"$7$1000001$c2FsdA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==",
+		"$7$1000001$c2FsdA==$AAAA",               /* above the cap, and malformed: malformed */
+		"$7$1234567890$c2FsdA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", /* 10 digits */
 		"$7$101$c2FsdA==$AAAA$extra",
 		"$6$c2FsdA==$AAAA$",
 	};
@@ -98,6 +102,68 @@ static void malformed(void)
 	CHECK_INT(wa_pw_verify(NULL, 0, (const uint8_t *)"x", 1), -1);
 }
 
+/* A $7$ hash of pw with the given iterations, made with OpenSSL directly (no cap there). */
+static void pbkdf2_hash(const char *pw, unsigned iterations, char *out, size_t cap)
+{
+	const unsigned char salt[12] = "0123456789ab";
+	unsigned char dk[64], s64[32], d64[96];
+
+	PKCS5_PBKDF2_HMAC(pw, (int)strlen(pw), salt, sizeof salt, (int)iterations, EVP_sha512(), 64, dk);
+	EVP_EncodeBlock(s64, salt, sizeof salt);
+	EVP_EncodeBlock(d64, dk, sizeof dk);
+	snprintf(out, cap, "$7$%u$%s$%s", iterations, (const char *)s64, (const char *)d64);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void iteration_cap(void)
+{
+	char hash[256], made[256];
+	struct wa_pw_hash h;
+	double t0;
+
+	CHECK_INT(WA_MAX_PW_ITERATIONS, 10000); /* docs/SECURITY.md, "Host function prices" */
+	/* At the cap: computed and compared as always. */
+	pbkdf2_hash("secret", WA_MAX_PW_ITERATIONS, hash, sizeof hash);
+	CHECK_INT(wa_pw_parse(hash, strlen(hash), &h), 0);
+	CHECK_INT(h.iterations, WA_MAX_PW_ITERATIONS);
+	CHECK_INT(verify(hash, "secret"), 1);
+	CHECK_INT(verify(hash, "wrong"), 0);
+	/* One above: the right password, a correct digest, and still no match: never computed. */
+	pbkdf2_hash("secret", WA_MAX_PW_ITERATIONS + 1, hash, sizeof hash);
+	CHECK_INT(wa_pw_parse(hash, strlen(hash), &h), WA_PW_TOO_COSTLY);
+	CHECK_INT(h.iterations, WA_MAX_PW_ITERATIONS + 1);
+	CHECK_INT(verify(hash, "secret"), 0);
+	CHECK_INT(wa_pw_check(&h, (const uint8_t *)"secret", 6), -1); /* refuses to compute it */
+	/* The largest count the format holds: refused at once, not after 10^9 iterations. */
+	snprintf(hash, sizeof hash, "$7$999999999$MDEyMzQ1Njc4OWFi$%s",
+	         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==");
+	t0 = now_ms();
+	CHECK_INT(wa_pw_parse(hash, strlen(hash), &h), WA_PW_TOO_COSTLY);
+	CHECK_INT(h.iterations, 999999999);
+	CHECK_INT(verify(hash, "secret"), 0);
+	CHECK(now_ms() - t0 < 50);
+	/* What mosquitto_passwd writes with -I above the cap: no match for the right password. */
+	if (CHECK(make_hash("-I 10001", "secret", made, sizeof made))) {
+		CHECK(strncmp(made, "$7$10001$", 9) == 0);
+		CHECK_INT(verify(made, "secret"), 0);
+	}
+	if (CHECK(make_hash("-I 10000", "secret", made, sizeof made))) CHECK_INT(verify(made, "secret"), 1);
+	/* Parsed hashes check like wa_pw_verify: $6$ has no iterations. */
+	snprintf(hash, sizeof hash, "%s", "$6$c2FsdA==$oPeb5nMm4U4xiTpjSVruRPjXz2QaN/TSTSakuCiJtR8qzibNgZZ412rWVSMttxWmz05EMhOAaVT07opmzYU/tg==");
+	CHECK_INT(wa_pw_parse(hash, strlen(hash), &h), 0);
+	CHECK_INT(h.iterations, 0);
+	CHECK_INT(h.saltlen, 4);
+	CHECK_INT(wa_pw_check(&h, (const uint8_t *)"pw", 2), 1);
+	CHECK_INT(wa_pw_check(&h, (const uint8_t *)"pW", 2), 0);
+	CHECK_INT(wa_pw_parse("$6$c2FsdA==$AAAA", 16, &h), WA_PW_MALFORMED);
+}
+
 int main(void)
 {
 	real_entries("", "$7$");           /* mosquitto_passwd's default: PBKDF2-SHA512 */
@@ -105,5 +171,6 @@ int main(void)
 	real_entries("-H sha512", "$6$");
 	binary_password();
 	malformed();
+	iteration_cap();
 	return check_done();
 }

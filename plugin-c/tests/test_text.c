@@ -1,4 +1,5 @@
-/* UTF-16LE -> UTF-8 conversion (guest log/abort/psk text), log sanitising, hex check. */
+/* UTF-16LE -> UTF-8 conversion (guest log/abort/psk text), log sanitising (C0, DEL, C1, bidi
+ * controls), hex check. */
 #include <string.h>
 
 #include "check.h"
@@ -63,10 +64,70 @@ static void sanitising(void)
 	char line[] = "one\ntwo\r\x1b[31m\x7f" "end";
 	char with_nul[] = { 'a', '\0', 'b', '\0' };
 
-	wa_text_sanitize_controls(line, strlen(line));
+	CHECK_INT(wa_text_sanitize_controls(line, strlen(line)), 17);
 	CHECK_STR(line, "one?two??[31m?end");
-	wa_text_sanitize_controls(with_nul, 3);
+	CHECK_INT(wa_text_sanitize_controls(with_nul, 3), 3);
 	CHECK_STR(with_nul, "a?b");
+}
+
+/* s sanitised in a copy: the result and the returned length must agree. */
+static int sanitised(const char *s, const char *want)
+{
+	char buf[128];
+	size_t n = strlen(s);
+
+	memcpy(buf, s, n + 1);
+	n = wa_text_sanitize_controls(buf, n);
+	return CHECK_INT(n, strlen(want)) && CHECK_STR(buf, want);
+}
+
+static void unicode_controls(void)
+{
+	char edge[] = "\xC2\x9B";
+	char cut_c1[] = { 'a', (char)0xC2 };
+	char cut_bidi[] = { (char)0xE2, (char)0x80 };
+
+	/* C1 controls, two bytes each: U+0080, U+0085 NEL, U+009B CSI (an ANSI escape without ESC), U+009F. */
+	sanitised("a\xC2\x80" "b", "a?b");
+	sanitised("next\xC2\x85line", "next?line");
+	sanitised("\xC2\x9B" "31mred", "?31mred");
+	sanitised("x\xC2\x9F", "x?");
+	/* Bidi formatting, three bytes each (two for U+061C): the whole code point becomes one '?'. */
+	sanitised("user \xE2\x80\xAE" "nimda", "user ?nimda");        /* U+202E RIGHT-TO-LEFT OVERRIDE */
+	sanitised("\xE2\x80\xAA\xE2\x80\xAB\xE2\x80\xAC\xE2\x80\xAD", "????"); /* U+202A-U+202D */
+	sanitised("\xE2\x81\xA6" "a\xE2\x81\xA7" "b\xE2\x81\xA8" "c\xE2\x81\xA9", "?a?b?c?"); /* U+2066-U+2069 */
+	sanitised("l\xE2\x80\x8E" "r\xE2\x80\x8F", "l?r?");              /* U+200E, U+200F marks */
+	sanitised("\xD8\x9C" "x", "?x");                                 /* U+061C ARABIC LETTER MARK */
+	sanitised("a\xE2\x80\xA8" "b\xE2\x80\xA9" "c", "a?b?c");          /* U+2028, U+2029 separators */
+	/* Legitimate text is kept byte for byte, neighbours of the ranges included. */
+	sanitised("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80", "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"); /* é € U+1F600 */
+	sanitised("\xC2\xA0\xC2\xA9\xC2\xBF", "\xC2\xA0\xC2\xA9\xC2\xBF");       /* U+00A0 U+00A9 U+00BF */
+	sanitised("\xE2\x80\x8D\xE2\x80\x90\xE2\x80\xA7\xE2\x80\xAF", "\xE2\x80\x8D\xE2\x80\x90\xE2\x80\xA7\xE2\x80\xAF"); /* U+200D U+2010 U+2027 U+202F */
+	sanitised("\xE2\x81\xA5\xE2\x81\xAA", "\xE2\x81\xA5\xE2\x81\xAA");       /* U+2065, U+206A */
+	sanitised("\xD8\x9B\xD8\x9D", "\xD8\x9B\xD8\x9D");                       /* U+061B, U+061D */
+	sanitised("\xEF\xBF\xBD", "\xEF\xBF\xBD");                               /* U+FFFD */
+	/* Bytes that are not UTF-8 stay (the converter never produces them). */
+	sanitised("\x80\x9B\xC2", "\x80\x9B\xC2");
+	/* A sequence cut by the length given is not matched past it. */
+	CHECK_INT(wa_text_sanitize_controls(cut_c1, 2), 2);
+	CHECK(cut_c1[0] == 'a' && (unsigned char)cut_c1[1] == 0xC2);
+	CHECK_INT(wa_text_sanitize_controls(cut_bidi, 2), 2);
+	CHECK((unsigned char)cut_bidi[0] == 0xE2 && (unsigned char)cut_bidi[1] == 0x80);
+	/* Exactly the buffer: shrinking writes a NUL inside it, never past the given length. */
+	CHECK_INT(wa_text_sanitize_controls(edge, 2), 1);
+	CHECK_STR(edge, "?");
+}
+
+/* Guest text as the host sees it: UTF-16 in, converted, then sanitised. */
+static void converted_and_sanitised(void)
+{
+	const uint16_t units[] = { 'o', 'k', 0x009B, '2', 'J', 0x202E, 0x00E9, 0x2066, 0xD83D, 0xDE00, 0x0085, '\n' };
+	char out[64];
+	size_t n = conv(units, sizeof units / sizeof units[0], out, sizeof out);
+
+	n = wa_text_sanitize_controls(out, n);
+	CHECK_STR(out, "ok?2J?\xC3\xA9?\xF0\x9F\x98\x80??");
+	CHECK_INT(n, strlen(out));
 }
 
 static void hex(void)
@@ -84,6 +145,8 @@ int main(void)
 	conversions();
 	truncation();
 	sanitising();
+	unicode_controls();
+	converted_and_sanitised();
 	hex();
 	return check_done();
 }

@@ -1,14 +1,20 @@
 // The host imports of docs/ABI.md, implemented for Node with the plugin's behaviour
-// (plugin-c/hostfns.c): same results, same bounds rules, same trap messages. Used by the Node
-// host (policy.ts) and by the as-pect specs (aspect.ts).
+// (plugin-c/hostfns.c): same results, same bounds rules, same trap messages, the same fuel
+// charged at the same points, the same guest log rate limit. Used by the Node host (policy.ts)
+// and by the as-pect specs (aspect.ts).
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { GuestError, GuestMemory } from './memory.js';
 import { topicMatchesSub } from './topic.js';
-import { pwVerify } from './password.js';
+import { PW_TOO_COSTLY, pwCheck, pwParse } from './password.js';
 import { sanitizeControls, utf16leToText, formatG17 } from './text.js';
 import { LOG_DEBUG, LOG_ERR, LOG_INFO, LOG_NOTICE, LOG_WARNING } from './abi.js';
-import { WA_MAX_LOG_BYTES, WA_MAX_OPTION_FILE_BYTES } from './limits.js';
+import {
+  WA_FUEL_CLOCK, WA_FUEL_COPY_32, WA_FUEL_HASH_32, WA_FUEL_HOST_CALL, WA_FUEL_LOG_LINE, WA_FUEL_OPEN_FILE,
+  WA_FUEL_PBKDF2, WA_FUEL_PBKDF2_ITERATION, WA_FUEL_PW_VERIFY, WA_FUEL_SCAN_32, WA_FUEL_SEED, WA_FUEL_TEXT_32, WA_FUEL_TRACE_ARG,
+  WA_LOG_BURST_BYTES, WA_LOG_BURST_LINES, WA_LOG_BYTES_PER_S, WA_LOG_LINES_PER_S, WA_MAX_LOG_BYTES,
+  WA_MAX_OPTION_FILE_BYTES, WA_MAX_PW_ITERATIONS,
+} from './limits.js';
 
 /** The client behind a request, as `client_*` imports report it. */
 export interface ClientInfo {
@@ -30,6 +36,66 @@ export interface ImportContext {
    * now (plugin_init / security_init), else null.
    */
   optionFile(key: string): string | null;
+  /**
+   * The guest's fuel counter (the gate's metering global), or null: every import charges its
+   * price (limits.ts WA_FUEL_*) to it before its work, and traps with "fuel exhausted" when that
+   * takes it below 0 or it already was. Without it nothing is charged.
+   */
+  fuel?(): WebAssembly.Global | null | undefined;
+  /**
+   * The guest log rate limit. The plugin keeps one per policy, across re-created instances (a
+   * new instance must not get a new burst): pass the same object to every instance. Fresh if absent.
+   */
+  logLimit?: LogLimit;
+  /** Monotonic milliseconds for the rate limit; default Math.floor(performance.now()). */
+  now?(): number;
+}
+
+/**
+ * The guest log rate limit (plugin-c/hostfns.h, struct wa_log_limit): two token buckets kept as
+ * debts in thousandths; all zero = fresh.
+ */
+export interface LogLimit {
+  lastMs: number;
+  lineDebt: number;
+  byteDebt: number;
+  droppedLines: number;
+  droppedBytes: number;
+  /** The "limit reached" notice was written; cleared once the buckets are full again. */
+  noticed: boolean;
+}
+
+export function newLogLimit(): LogLimit {
+  return { lastMs: 0, lineDebt: 0, byteDebt: 0, droppedLines: 0, droppedBytes: 0, noticed: false };
+}
+
+/** wa_log_limit_take: true = the line may be written (and is counted); false = dropped (counted). */
+export function logLimitTake(l: LogLimit, now: number, bytes: number): boolean {
+  const elapsed = Math.max(0, now - l.lastMs);
+  if (now > l.lastMs) l.lastMs = now;
+  l.lineDebt = Math.max(0, l.lineDebt - elapsed * WA_LOG_LINES_PER_S);
+  l.byteDebt = Math.max(0, l.byteDebt - elapsed * WA_LOG_BYTES_PER_S);
+  if (l.lineDebt === 0 && l.byteDebt === 0) l.noticed = false; // quiet long enough: a new flood
+  if (l.lineDebt + 1000 > WA_LOG_BURST_LINES * 1000 || bytes > WA_LOG_BURST_BYTES ||
+    l.byteDebt + bytes * 1000 > WA_LOG_BURST_BYTES * 1000) {
+    l.droppedLines++;
+    l.droppedBytes += bytes;
+    return false;
+  }
+  l.lineDebt += 1000;
+  l.byteDebt += bytes * 1000;
+  return true;
+}
+
+/** The price of `bytes` bytes at `price32` units per 32 bytes, rounded up (hostfns.c per32). */
+export function per32(bytes: number, price32: number): number {
+  return Math.floor((bytes * price32 + 31) / 32);
+}
+
+// Guest text to convert: the conversion stops once WA_MAX_LOG_BYTES of UTF-8 are out, which
+// takes at most two input bytes each.
+function textPrice(utf16Bytes: number): number {
+  return per32(Math.min(utf16Bytes, 2 * WA_MAX_LOG_BYTES), WA_FUEL_TEXT_32);
 }
 
 export type ImportObject = Record<string, Record<string, (...args: number[]) => number | void>>;
@@ -58,13 +124,17 @@ function logLevel(level: number): number {
 }
 
 // Copies `value` into the guest buffer (truncated to cap); its full length, -1 when absent.
-function copyOut(mem: GuestMemory, fn: string, value: string | null | undefined, ptr: number, cap: number): number {
+// The value's length is measured, then up to that much copied: paid per byte of it.
+function copyOut(mem: GuestMemory, charge: Charge, fn: string, value: string | null | undefined, ptr: number, cap: number): number {
   if (value === null || value === undefined) return -1;
   const dst = mem.bytes(ptr, cap, fn, 'buffer');
   const b = utf8.encode(value);
+  charge(fn, per32(b.length, WA_FUEL_COPY_32));
   dst.set(b.subarray(0, Math.min(b.length, dst.length)));
   return Math.min(b.length, 0x7fffffff);
 }
+
+type Charge = (fn: string, units: number) => void;
 
 // One guest string for a message: converted, sanitised, "<invalid>" if it cannot be read.
 function guestText(mem: GuestMemory, ptr: number): string {
@@ -75,6 +145,41 @@ function guestText(mem: GuestMemory, ptr: number): string {
 /** The `mosquitto` and `env` import modules for one guest instance. */
 export function createImports(ctx: ImportContext): ImportObject {
   const mem = new GuestMemory(() => ctx.memory());
+  const limit = ctx.logLimit ?? newLogLimit();
+  const now = ctx.now ?? (() => Math.floor(performance.now()));
+
+  // hostfns.c charge(): takes units before the work they pay for; a counter already below 0 (the
+  // deadline) is left as it is, so nothing wraps it around.
+  const charge: Charge = (_fn, units) => {
+    const g = ctx.fuel?.();
+    if (g === null || g === undefined) return;
+    let fuel = g.value as bigint;
+    if (fuel >= 0n) {
+      fuel -= BigInt(units);
+      g.value = fuel;
+      if (fuel >= 0n) return;
+    }
+    throw new GuestError('fuel exhausted');
+  };
+
+  // One line the guest caused, through the rate limit: one notice when it starts dropping lines
+  // (once per flood), and the count of those dropped before the next line let through.
+  const guestLine = (level: number, text: string): void => {
+    if (!logLimitTake(limit, now(), Buffer.byteLength(text, 'utf8'))) {
+      if (!limit.noticed) {
+        limit.noticed = true;
+        ctx.log(LOG_WARNING, `guest log rate limit reached (${WA_LOG_LINES_PER_S} lines and ${WA_LOG_BYTES_PER_S} bytes per second, `
+          + `bursts of ${WA_LOG_BURST_LINES} lines and ${WA_LOG_BURST_BYTES} bytes): further guest log lines are suppressed and counted`);
+      }
+      return;
+    }
+    if (limit.droppedLines) {
+      ctx.log(LOG_WARNING, `${limit.droppedLines} guest log lines (${limit.droppedBytes} bytes) suppressed`);
+      limit.droppedLines = 0;
+      limit.droppedBytes = 0;
+    }
+    ctx.log(level, text);
+  };
 
   // The file named by option `key` if the rules allow (keys ending in "_file", init hooks only,
   // regular files up to WA_MAX_OPTION_FILE_BYTES): an open fd and its size, or null.
@@ -85,6 +190,7 @@ export function createImports(ctx: ImportContext): ImportObject {
     if (!key.endsWith(OPTION_FILE_SUFFIX)) return null;
     const path = ctx.optionFile(key);
     if (path === null || path === '') return null;
+    charge(fn, WA_FUEL_OPEN_FILE);
     let fd: number;
     try {
       fd = openSync(path, 'r');
@@ -103,51 +209,77 @@ export function createImports(ctx: ImportContext): ImportObject {
 
   const mosquitto = {
     topic_matches_sub(subPtr: number, subLen: number, topicPtr: number, topicLen: number): number {
+      charge('topic_matches_sub', WA_FUEL_HOST_CALL);
       const sub = mem.range(subPtr, subLen);
       const topic = mem.range(topicPtr, topicLen);
       if (sub === null || topic === null) throw new GuestError('topic_matches_sub: pointer out of bounds');
+      charge('topic_matches_sub', per32(sub.length + topic.length, WA_FUEL_SCAN_32));
       return topicMatchesSub(sub, topic);
     },
     log(level: number, ptr: number, byteLen: number): void {
+      charge('log', WA_FUEL_HOST_CALL);
       const b = mem.bytes(ptr, byteLen, 'log');
-      ctx.log(logLevel(level), sanitizeControls(utf16leToText(b, TEXT_CAP)));
+      charge('log', textPrice(b.length) + WA_FUEL_LOG_LINE);
+      guestLine(logLevel(level), sanitizeControls(utf16leToText(b, TEXT_CAP)));
     },
     client_id(ptr: number, cap: number): number {
-      return copyOut(mem, 'client_id', ctx.client()?.id, ptr, cap);
+      charge('client_id', WA_FUEL_HOST_CALL);
+      return copyOut(mem, charge, 'client_id', ctx.client()?.id, ptr, cap);
     },
     client_address(ptr: number, cap: number): number {
-      return copyOut(mem, 'client_address', ctx.client()?.address, ptr, cap);
+      charge('client_address', WA_FUEL_HOST_CALL);
+      return copyOut(mem, charge, 'client_address', ctx.client()?.address, ptr, cap);
     },
     client_protocol_version(): number {
+      charge('client_protocol_version', WA_FUEL_HOST_CALL);
       return ctx.client()?.protocolVersion ?? 0;
     },
     pw_verify(hashPtr: number, hashLen: number, pwPtr: number, pwLen: number): number {
+      charge('pw_verify', WA_FUEL_HOST_CALL);
       const hash = mem.range(hashPtr, hashLen);
       const pw = mem.range(pwPtr, pwLen);
       if (hash === null || pw === null) throw new GuestError('pw_verify: pointer out of bounds');
-      return pwVerify(utf8Decoder.decode(hash), pw.slice());
+      charge('pw_verify', WA_FUEL_PW_VERIFY + per32(hash.length, WA_FUEL_SCAN_32));
+      const p = pwParse(utf8Decoder.decode(hash));
+      if (p.status === PW_TOO_COSTLY && p.hash !== null) {
+        // Never computed, never a match: one warning that names the cap.
+        charge('pw_verify', WA_FUEL_LOG_LINE);
+        guestLine(LOG_WARNING, `pw_verify: a $7$ hash asks for ${p.hash.iterations} PBKDF2 iterations, above the cap `
+          + `of ${WA_MAX_PW_ITERATIONS} (WA_MAX_PW_ITERATIONS): no match`);
+        return 0;
+      }
+      if (p.status !== 0 || p.hash === null) return -1;
+      // The password is hashed once (the HMAC key, or SHA-512's input), then the iterations.
+      charge('pw_verify', per32(pw.length, WA_FUEL_HASH_32) + (p.hash.iterations ? WA_FUEL_PBKDF2 : 0)
+        + p.hash.iterations * WA_FUEL_PBKDF2_ITERATION);
+      return pwCheck(p.hash, pw.slice());
     },
     option_file_size(keyPtr: number, keyLen: number): number {
+      charge('option_file_size', WA_FUEL_HOST_CALL);
       const f = openOptionFile('option_file_size', keyPtr, keyLen);
       if (f === null) return -1;
       closeSync(f.fd);
       return f.size;
     },
     option_file_read(keyPtr: number, keyLen: number, bufPtr: number, bufCap: number): number {
+      charge('option_file_read', WA_FUEL_HOST_CALL);
       const dst = mem.bytes(bufPtr, bufCap, 'option_file_read', 'buffer');
       const f = openOptionFile('option_file_read', keyPtr, keyLen);
       if (f === null) return -1;
       try {
         const want = Math.min(f.size, dst.length);
+        charge('option_file_read', per32(want, WA_FUEL_COPY_32));
         let got = 0;
-        while (got < want) {
-          const r = readSync(f.fd, dst, got, want - got, null);
-          if (r <= 0) break;
-          got += r;
+        try {
+          while (got < want) {
+            const r = readSync(f.fd, dst, got, want - got, null);
+            if (r <= 0) break;
+            got += r;
+          }
+        } catch {
+          return -1;
         }
         return got === want ? got : -1;
-      } catch {
-        return -1;
       } finally {
         closeSync(f.fd);
       }
@@ -155,20 +287,27 @@ export function createImports(ctx: ImportContext): ImportObject {
   };
 
   const env = {
+    // Free: the call ends here whatever happens, its message is only the trap's reason (which
+    // the runtime logs, rate-limited), and the work is bounded by WA_MAX_LOG_BYTES.
     abort(msgPtr: number, filePtr: number, line: number, col: number): void {
       throw new GuestAbort(`abort: ${guestText(mem, msgPtr)} at ${guestText(mem, filePtr)}:${line >>> 0}:${col >>> 0}`);
     },
     trace(msgPtr: number, n: number, a0: number, a1: number, a2: number, a3: number, a4: number): void {
+      const count = n < 0 ? 0 : n > 5 ? 5 : n;
+      charge('trace', WA_FUEL_HOST_CALL);
+      charge('trace', textPrice(mem.asString(msgPtr)?.length ?? 0) + WA_FUEL_LOG_LINE + count * WA_FUEL_TRACE_ARG);
       const args = [a0, a1, a2, a3, a4];
       let line = `trace: ${guestText(mem, msgPtr)}`;
-      for (let i = 0; i < n && i < 5; i++) line += (i ? ', ' : ' ') + formatG17(args[i]);
-      ctx.log(LOG_DEBUG, line);
+      for (let i = 0; i < count; i++) line += (i ? ', ' : ' ') + formatG17(args[i]);
+      guestLine(LOG_DEBUG, line);
     },
     seed(): number {
+      charge('seed', WA_FUEL_HOST_CALL + WA_FUEL_SEED);
       // 53 random bits: every value is an exact, finite double.
       return Number(randomBytes(8).readBigUInt64LE(0) >> 11n);
     },
     'Date.now'(): number {
+      charge('Date.now', WA_FUEL_HOST_CALL + WA_FUEL_CLOCK);
       return Date.now();
     },
   };

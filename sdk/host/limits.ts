@@ -24,5 +24,26 @@ export const WA_MAX_OPTIONS = 256;
 export const WA_MAX_OPTION_FILE_BYTES = 16 * 1024 * 1024;
 export const WA_MAX_PSK_KEY_CHARS = 512;
 export const WA_ERROR_LOG_INTERVAL_S = 10;
-export const WA_MAX_PW_ITERATIONS = 1000000;
+export const WA_MAX_PW_ITERATIONS = 10000;
 export const WA_MAX_PW_SALT_BYTES = 256;
+
+// Guest logging (log, trace, pw_verify's warning): rate limit per policy (docs/SECURITY.md).
+export const WA_LOG_LINES_PER_S = 20;
+export const WA_LOG_BYTES_PER_S = 8192;
+export const WA_LOG_BURST_LINES = 100;
+export const WA_LOG_BURST_BYTES = 32768;
+
+// Host function prices in fuel units (docs/SECURITY.md, "Host function prices"); _32 = per 32 bytes.
+export const WA_FUEL_HOST_CALL = 10;
+export const WA_FUEL_COPY_32 = 1;
+export const WA_FUEL_SCAN_32 = 16;
+export const WA_FUEL_TEXT_32 = 40;
+export const WA_FUEL_HASH_32 = 48;
+export const WA_FUEL_LOG_LINE = 1000;
+export const WA_FUEL_TRACE_ARG = 300;
+export const WA_FUEL_PW_VERIFY = 1000;
+export const WA_FUEL_PBKDF2 = 2000;
+export const WA_FUEL_PBKDF2_ITERATION = 640;
+export const WA_FUEL_OPEN_FILE = 3500;
+export const WA_FUEL_SEED = 400;
+export const WA_FUEL_CLOCK = 50;

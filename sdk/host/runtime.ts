@@ -26,7 +26,7 @@
 // cannot interrupt a synchronous call; fuel bounds execution), wasm_client_share and
 // wasm_cpu_share (the plugin's breaker).
 import { GuestError, GuestMemory } from './memory.js';
-import { createImports, type ClientInfo } from './imports.js';
+import { createImports, newLogLimit, type ClientInfo } from './imports.js';
 import { checkModule, meter, ModuleError, type HookSignatures } from './gate.js';
 import { forV8, START_EXPORT } from './v8-module.js';
 import { isHex } from './text.js';
@@ -193,6 +193,8 @@ export class Runtime {
   private reported = false;
   private lastReport = 0;
   private suppressed = 0;
+  // The guest log rate limit, kept across re-created instances (struct wa_host in the plugin).
+  private readonly logLimit = newLogLimit();
 
   /** Instances created so far: the first one, then one per emulated restore (see the top). */
   instances = 0;
@@ -363,6 +365,9 @@ export class Runtime {
         if (!this.restoring) this.log(level, message);
       },
       optionFile: (key) => this.optionFile(key),
+      // Host calls pay fuel (hostfns.c); the log limit outlives the instance, as in the plugin.
+      fuel: () => exportsRef?.[FUEL_GLOBAL],
+      logLimit: this.logLimit,
     });
     this.instances++;
     let instance: WebAssembly.Instance;

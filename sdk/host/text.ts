@@ -39,9 +39,17 @@ export function utf16leToText(b: Uint8Array, capBytes: number): string {
   return out;
 }
 
-/** Control characters (C0, DEL) become '?' so guest text can neither forge nor cut log lines. */
+// What wa_text_sanitize_controls neutralises: C0 (NUL included), DEL, C1 (U+0080-U+009F), the
+// bidirectional formatting characters U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069, and
+// the line/paragraph separators U+2028, U+2029.
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/**
+ * Each control character (C0, DEL, C1), bidi formatting character and Unicode line separator
+ * becomes one '?', so guest text can neither forge, cut nor disguise log lines; other text stays.
+ */
 export function sanitizeControls(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return s.replace(CONTROLS, '?');
 }
 
 /** True when `s` is non-empty and all hexadecimal digits. */

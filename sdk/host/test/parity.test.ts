@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { pbkdf2Sync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as limits from '../limits.js';
@@ -108,6 +109,8 @@ const CALLS: string[][] = [
   ['--opt', 'wasm_fuel=1000', '--opt', 'wasm_init_fuel=100000000', 'unpwd_check', '@null', '@null'],
   ['--opt', 'wasm_on_error=defer', 'unpwd_check', '@null', 'x'.repeat(70000)],
   ['--opt', 'wasm_on_error=defer', 'unpwd_check', '@empty', 'x'.repeat(70000)],
+  // Guest text with C1 (U+009B CSI, U+0085 NEL) and bidi (U+202E, U+2066) controls, and é.
+  ['acl_check', 'c1', 'bob', 'log/\u00e9\u009b31m\u202ex\u2066\u0085!', 'write'],
 ];
 
 // Whole logs compared, failure lines included: their reasons and the limit they name.
@@ -233,6 +236,76 @@ test('both hosts run out of fuel at the same budget, host-paid hook entries incl
     compared++;
   }
   assert.equal(compared, 4);
+});
+
+// A users_file (user:hash) for the `full` fixture, hashes made with OpenSSL directly.
+function usersFile(name: string, iterations: number): string {
+  const salt = new Uint8Array(Buffer.from('0123456789ab'));
+  const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+  const dk = new Uint8Array(pbkdf2Sync('secret', salt, iterations, 64, 'sha512'));
+  const file = join(tmp, name);
+  writeFileSync(file, `alice:$7$${iterations}$${b64(salt)}$${b64(dk)}\n`);
+  return file;
+}
+
+test('both hosts charge host calls the same: the same fuel boundary inside them', (t) => {
+  const wasm = join(FIXTURES, 'full.wasm');
+  const users = usersFile('users-101', 101);
+  const cases: { call: string[]; atLeast: number }[] = [
+    { call: ['acl_check', 'c1', 'bob', 'hostmatch/a/x', 'write'], atLeast: limits.WA_FUEL_HOST_CALL },
+    { call: ['acl_check', 'c1', 'bob', 'log/hello', 'write'], atLeast: limits.WA_FUEL_LOG_LINE },
+    { call: ['--client-id', 'id9', '--address', '192.0.2.1', '--protocol', '5', 'acl_check', 'c1', 'bob', 'client/id9/192.0.2.1/5', 'read'],
+      atLeast: 3 * limits.WA_FUEL_HOST_CALL },
+    // pw_verify with mosquitto_passwd's default 101 iterations: the PBKDF2 price dominates.
+    { call: ['--opt', `users_file=${users}`, 'unpwd_check', 'alice', 'secret'],
+      atLeast: limits.WA_FUEL_PW_VERIFY + limits.WA_FUEL_PBKDF2 + 101 * limits.WA_FUEL_PBKDF2_ITERATION },
+  ];
+  let compared = 0;
+  for (const { call, atLeast } of cases) {
+    const run = (fuel: number) => runCli([wasm, '--opt', `wasm_fuel=${fuel}`, ...call]);
+    const enough = run(1e9);
+    assert.equal(enough.status, 0, enough.stderr);
+    assert.match(enough.stdout, /^allow\n$/, call.join(' '));
+    let lo = 1;
+    let hi = 1e9;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (run(mid).stdout === enough.stdout) hi = mid;
+      else lo = mid;
+    }
+    assert.ok(hi > atLeast, `${call.join(' ')} needs ${hi}, more than its host calls' ${atLeast}`);
+    for (const fuel of [hi - 1, hi]) {
+      const c = runBin(WA_CALL, [wasm, '--opt', `wasm_fuel=${fuel}`, ...call]);
+      if (c === null) {
+        t.skip(`no ${WA_CALL}`);
+        return;
+      }
+      const n = run(fuel);
+      assert.equal(n.status, c.status, `exit status with fuel ${fuel}: ${n.stderr}`);
+      assert.equal(n.stdout, c.stdout, `${call.join(' ')}, fuel ${fuel}`);
+      assert.equal(n.stderr, c.stderr, `log of ${call.join(' ')}, fuel ${fuel}`);
+      if (fuel < hi) assert.match(c.stderr, /fuel exhausted/);
+    }
+    compared++;
+  }
+  assert.equal(compared, cases.length);
+});
+
+test('a hash above the iteration cap: no match and the same warning in both hosts', (t) => {
+  const wasm = join(FIXTURES, 'full.wasm');
+  const args = [wasm, '--opt', `users_file=${usersFile('users-above', limits.WA_MAX_PW_ITERATIONS + 1)}`, 'unpwd_check', 'alice', 'secret'];
+  const c = runBin(WA_CALL, args);
+  const n = runCli(args);
+  assert.equal(n.stdout, 'deny\n', 'the right password does not match');
+  assert.ok(n.stderr.includes(`wasm-auth: pw_verify: a $7$ hash asks for ${limits.WA_MAX_PW_ITERATIONS + 1} PBKDF2 iterations, `
+    + `above the cap of ${limits.WA_MAX_PW_ITERATIONS} (WA_MAX_PW_ITERATIONS): no match\n`), n.stderr);
+  if (c === null) {
+    t.skip(`no ${WA_CALL}`);
+    return;
+  }
+  assert.equal(n.status, c.status);
+  assert.equal(n.stdout, c.stdout);
+  assert.equal(n.stderr, c.stderr);
 });
 
 test('load errors look the same in the CLI and wa-call', (t) => {

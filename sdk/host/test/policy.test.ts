@@ -11,6 +11,11 @@ import { PolicyLoadError, hostSettings, loadPolicy } from '../index.js';
 import { LOG_ERR, LOG_INFO, LOG_NOTICE, LOG_WARNING } from '../abi.js';
 import { I32, abiFuncs, buildModule, fixture, load } from './helpers.js';
 
+// The host imports directly (the tests at the end of this file).
+import * as L from '../limits.js';
+import { createImports, newLogLimit, per32, type ClientInfo } from '../imports.js';
+import { pbkdf2Sync } from 'node:crypto';
+
 const READ = 1;
 const WRITE = 2;
 const acl = (topic: string, extra: Partial<{ clientid: string; username: string | null; access: number; payload: string | Uint8Array; qos: number; retain: boolean }> = {}) =>
@@ -418,5 +423,291 @@ test('per-request error lines are rate-limited like the plugin', () => {
   const { policy, logs } = load('full', { errorLogIntervalMs: 60_000 });
   for (let i = 0; i < 5; i++) assert.equal(policy.aclCheck(acl('trap')), 'deny');
   assert.equal(logs.filter((l) => l.level === LOG_ERR).length, 1);
+  policy.cleanup();
+});
+
+// ---- the host imports directly: prices, fuel exhaustion, the guest log limit, sanitising ----
+// The same cases and numbers as plugin-c/tests/test_hostfns.c.
+
+const START = 100_000_000n;
+
+function hostImports(fuelStart: bigint = START) {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, fuelStart);
+  const logs: { level: number; message: string }[] = [];
+  const limit = newLogLimit();
+  const state = { clock: 1000, client: null as ClientInfo | null, files: new Map<string, string>() };
+  const { mosquitto: m, env } = createImports({
+    memory: () => memory,
+    client: () => state.client,
+    log: (level, message) => logs.push({ level, message }),
+    optionFile: (key) => state.files.get(key) ?? null,
+    fuel: () => fuel,
+    logLimit: limit,
+    now: () => state.clock,
+  });
+  const bytes = new Uint8Array(memory.buffer);
+  const put = (off: number, b: string | Uint8Array): number => {
+    bytes.set(typeof b === 'string' ? new Uint8Array(Buffer.from(b)) : b, off);
+    return off;
+  };
+  // An AssemblyScript string: UTF-16LE at off, its byte length in the u32 before it.
+  const putString = (off: number, s: string): number => {
+    const b = new Uint8Array(Buffer.from(s, 'utf16le'));
+    new DataView(memory.buffer).setUint32(off - 4, b.length, true);
+    put(off, b);
+    return off;
+  };
+  const used = (): bigint => START - (fuel.value as bigint);
+  const reset = (v: bigint = START): void => { fuel.value = v; };
+  return { m, env, memory, fuel, logs, limit, state, bytes, put, putString, used, reset };
+}
+
+function pbkdf2Hash(pw: string, iterations: number): string {
+  const salt = new Uint8Array(Buffer.from('0123456789ab'));
+  const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+  return `$7$${iterations}$${b64(salt)}$${b64(new Uint8Array(pbkdf2Sync(pw, salt, iterations, 64, 'sha512')))}`;
+}
+
+const H6 = '$6$c2FsdA==$oPeb5nMm4U4xiTpjSVruRPjXz2QaN/TSTSakuCiJtR8qzibNgZZ412rWVSMttxWmz05EMhOAaVT07opmzYU/tg==';
+
+test('host imports charge the plugin\'s prices before their work', () => {
+  const h = hostImports();
+  const { m, env } = h;
+  const n = (x: number): bigint => BigInt(x);
+  h.put(100, 'a/+');
+  h.put(200, 'a/b');
+  assert.equal(m.topic_matches_sub(100, 3, 200, 3), 1);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + per32(6, L.WA_FUEL_SCAN_32)));
+  assert.equal(h.used(), 13n);
+  h.reset();
+  assert.throws(() => m.topic_matches_sub(100, 3, 65535, 3), /topic_matches_sub: pointer out of bounds/);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL), 'a bad pointer pays the entry only');
+
+  h.reset();
+  const p = h.putString(300, 'hello\nworld');
+  m.log(1, p, 22);
+  assert.equal(h.used(), 1038n);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + per32(22, L.WA_FUEL_TEXT_32) + L.WA_FUEL_LOG_LINE));
+  assert.deepEqual(h.logs.at(-1), { level: 1, message: 'hello?world' });
+  h.reset();
+  m.log(1, 8, 4000);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + per32(2 * L.WA_MAX_LOG_BYTES, L.WA_FUEL_TEXT_32) + L.WA_FUEL_LOG_LINE),
+    'text past one line is not converted, not paid for');
+
+  h.reset();
+  assert.equal(m.client_id(100, 16), -1);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL));
+  h.state.client = { id: 'client-1', address: '192.0.2.1', protocolVersion: 5 };
+  h.reset();
+  assert.equal(m.client_id(100, 16), 8);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + per32(8, L.WA_FUEL_COPY_32)));
+  h.reset();
+  assert.equal(m.client_address(100, 0), 9);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + per32(9, L.WA_FUEL_COPY_32)));
+  h.reset();
+  assert.equal(m.client_protocol_version(), 5);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL));
+  h.state.client = null;
+
+  h.put(1000, H6);
+  h.put(2000, 'pw');
+  h.reset();
+  assert.equal(m.pw_verify(1000, H6.length, 2000, 2), 1);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + L.WA_FUEL_PW_VERIFY + per32(H6.length, L.WA_FUEL_SCAN_32) + per32(2, L.WA_FUEL_HASH_32)));
+  const h101 = pbkdf2Hash('pw', 101);
+  h.put(1000, h101);
+  h.reset();
+  assert.equal(m.pw_verify(1000, h101.length, 2000, 2), 1);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + L.WA_FUEL_PW_VERIFY + per32(h101.length, L.WA_FUEL_SCAN_32) +
+    per32(2, L.WA_FUEL_HASH_32) + L.WA_FUEL_PBKDF2 + 101 * L.WA_FUEL_PBKDF2_ITERATION));
+  h.reset();
+  assert.equal(m.pw_verify(1000, 5, 2000, 2), -1);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + L.WA_FUEL_PW_VERIFY + per32(5, L.WA_FUEL_SCAN_32)), 'malformed: parsed, not hashed');
+
+  const file = join(tmp, 'data');
+  writeFileSync(file, 'hello file\n');
+  h.put(100, 'data_file');
+  h.reset();
+  assert.equal(m.option_file_size(100, 9), -1, 'outside init');
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL));
+  h.state.files.set('data_file', file);
+  h.reset();
+  assert.equal(m.option_file_size(100, 9), 11);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + L.WA_FUEL_OPEN_FILE));
+  h.reset();
+  assert.equal(m.option_file_read(100, 9, 3000, 64), 11);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + L.WA_FUEL_OPEN_FILE + per32(11, L.WA_FUEL_COPY_32)));
+
+  const x = h.putString(304, 'x');
+  h.reset();
+  env.trace(x, 2, 1, 2, 3, 4, 5);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + per32(2, L.WA_FUEL_TEXT_32) + L.WA_FUEL_LOG_LINE + 2 * L.WA_FUEL_TRACE_ARG));
+  h.reset();
+  env.trace(x, 99, 1, 2, 3, 4, 5);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + per32(2, L.WA_FUEL_TEXT_32) + L.WA_FUEL_LOG_LINE + 5 * L.WA_FUEL_TRACE_ARG));
+  h.reset();
+  env.trace(0, -3, 0, 0, 0, 0, 0);
+  assert.equal(h.logs.at(-1)!.message, 'trace: <invalid>');
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + L.WA_FUEL_LOG_LINE));
+  h.reset();
+  env.seed();
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + L.WA_FUEL_SEED));
+  h.reset();
+  env['Date.now']();
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + L.WA_FUEL_CLOCK));
+  h.reset();
+  assert.throws(() => env.abort(x, x, 1, 2), /^GuestAbort: abort: x at x:1:2$/);
+  assert.equal(h.used(), 0n, 'abort is free');
+});
+
+test('a host import short of fuel traps with "fuel exhausted" and does nothing', () => {
+  const h = hostImports();
+  const { m, env } = h;
+  const p = h.putString(300, 'hello');
+  const logPrice = BigInt(L.WA_FUEL_HOST_CALL + per32(10, L.WA_FUEL_TEXT_32) + L.WA_FUEL_LOG_LINE);
+  h.reset(logPrice - 1n);
+  assert.throws(() => m.log(1, p, 10), /^GuestError: fuel exhausted$/);
+  assert.equal(h.logs.length, 0);
+  assert.equal(h.fuel.value, -1n);
+  h.reset(logPrice);
+  m.log(1, p, 10);
+  assert.equal(h.logs.length, 1);
+  assert.equal(h.fuel.value, 0n);
+  assert.throws(() => m.log(1, 65535, 10), /fuel exhausted/, 'nothing left: refused before the bounds check');
+  assert.equal(h.fuel.value, -BigInt(L.WA_FUEL_HOST_CALL));
+
+  h.state.client = { id: 'client-1' };
+  h.reset(BigInt(L.WA_FUEL_HOST_CALL));
+  assert.throws(() => m.client_id(100, 16), /fuel exhausted/);
+  assert.equal(h.bytes[100], 0, 'the buffer is not written');
+  h.state.client = null;
+
+  const hash = pbkdf2Hash('pw', L.WA_MAX_PW_ITERATIONS);
+  h.put(1000, hash);
+  h.put(2000, 'pw');
+  const price = BigInt(L.WA_FUEL_HOST_CALL + L.WA_FUEL_PW_VERIFY + per32(hash.length, L.WA_FUEL_SCAN_32) + per32(2, L.WA_FUEL_HASH_32)
+    + L.WA_FUEL_PBKDF2 + L.WA_MAX_PW_ITERATIONS * L.WA_FUEL_PBKDF2_ITERATION);
+  assert.ok(price < BigInt(L.WA_DEFAULT_FUEL), 'a hash at the cap fits the default budget');
+  h.reset(price - 1n);
+  assert.throws(() => m.pw_verify(1000, hash.length, 2000, 2), /fuel exhausted/);
+  assert.equal(h.fuel.value, -1n);
+  h.reset(price);
+  assert.equal(m.pw_verify(1000, hash.length, 2000, 2), 1);
+  assert.equal(h.fuel.value, 0n);
+
+  const file = join(tmp, 'data2');
+  writeFileSync(file, 'hello file\n');
+  h.state.files.set('data_file', file);
+  h.put(100, 'data_file');
+  h.reset(BigInt(L.WA_FUEL_HOST_CALL + L.WA_FUEL_OPEN_FILE - 1));
+  assert.throws(() => m.option_file_size(100, 9), /fuel exhausted/);
+  h.reset(BigInt(L.WA_FUEL_HOST_CALL + L.WA_FUEL_OPEN_FILE));
+  assert.throws(() => m.option_file_read(100, 9, 3000, 64), /fuel exhausted/);
+  assert.equal(h.bytes[3000], 0, 'nothing read');
+
+  // A counter already negative (the deadline) is refused by every import and left as it is:
+  // -2^63 cannot wrap around to a huge budget.
+  for (const neg of [-1n, -(1n << 63n)]) {
+    h.reset(neg);
+    h.state.client = { id: 'c', address: 'a', protocolVersion: 4 };
+    const calls: (() => unknown)[] = [
+      () => m.topic_matches_sub(100, 3, 200, 3), () => m.log(1, p, 10), () => m.client_id(100, 16),
+      () => m.client_address(100, 16), () => m.client_protocol_version(), () => m.pw_verify(1000, hash.length, 2000, 2),
+      () => m.option_file_size(100, 9), () => m.option_file_read(100, 9, 3000, 64), () => env.trace(p, 1, 0, 0, 0, 0, 0),
+      () => env.seed(), () => env['Date.now'](),
+    ];
+    for (const c of calls) assert.throws(c, /^GuestError: fuel exhausted$/);
+    assert.equal(h.fuel.value, neg);
+    assert.throws(() => env.abort(p, p, 3, 4), /abort: hello at hello:3:4/, 'abort still traps with its message');
+  }
+  assert.equal(h.logs.length, 1);
+});
+
+test('guest log lines are rate-limited, and the dropped ones counted before the next line', () => {
+  const h = hostImports();
+  const { m, env } = h;
+  const p = h.putString(300, 'spam');
+  for (let i = 0; i < L.WA_LOG_BURST_LINES + 50; i++) m.log(1, p, 8);
+  const notice = 'guest log rate limit reached (20 lines and 8192 bytes per second, bursts of 100 lines and 32768 bytes): '
+    + 'further guest log lines are suppressed and counted';
+  assert.equal(h.logs.length, L.WA_LOG_BURST_LINES + 1, 'the burst goes out, then one notice');
+  assert.deepEqual(h.logs.at(-1), { level: LOG_WARNING, message: notice });
+  assert.equal(h.limit.noticed, true);
+  assert.equal(h.used(), BigInt((L.WA_LOG_BURST_LINES + 50) * (L.WA_FUEL_HOST_CALL + per32(8, L.WA_FUEL_TEXT_32) + L.WA_FUEL_LOG_LINE)),
+    'every line is paid for, written or not');
+  assert.equal(h.limit.droppedLines, 50);
+  assert.equal(h.limit.droppedBytes, 200);
+  // trace and pw_verify's warning share the limit.
+  env.trace(p, 1, 0, 0, 0, 0, 0);
+  const hash = pbkdf2Hash('pw', L.WA_MAX_PW_ITERATIONS + 1);
+  h.put(1000, hash);
+  h.put(2000, 'pw');
+  assert.equal(m.pw_verify(1000, hash.length, 2000, 2), 0, 'above the cap: no match, even unlogged');
+  const warning = `pw_verify: a $7$ hash asks for ${L.WA_MAX_PW_ITERATIONS + 1} PBKDF2 iterations, above the cap of `
+    + `${L.WA_MAX_PW_ITERATIONS} (WA_MAX_PW_ITERATIONS): no match`;
+  assert.equal(h.logs.length, L.WA_LOG_BURST_LINES + 1, 'no second notice');
+  assert.equal(h.limit.droppedLines, 52);
+  assert.equal(h.limit.droppedBytes, 200 + 'trace: spam 0'.length + warning.length);
+  h.state.clock += 49;
+  m.log(1, p, 8);
+  assert.equal(h.logs.length, L.WA_LOG_BURST_LINES + 1, '49 ms: not a whole line yet');
+  h.state.clock += 1;
+  assert.equal(m.pw_verify(1000, hash.length, 2000, 2), 0);
+  assert.deepEqual(h.logs.slice(L.WA_LOG_BURST_LINES + 1), [
+    { level: LOG_WARNING, message: `53 guest log lines (${200 + 4 + 'trace: spam 0'.length + warning.length} bytes) suppressed` },
+    { level: LOG_WARNING, message: warning },
+  ]);
+  m.log(1, p, 8);
+  assert.equal(h.logs.length, L.WA_LOG_BURST_LINES + 3, 'one line per 50 ms');
+  assert.equal(h.limit.droppedLines, 1);
+  // Quiet until both buckets are full again: the next flood gets its own notice.
+  h.state.clock += 5000;
+  for (let i = 0; i < L.WA_LOG_BURST_LINES + 1; i++) m.log(1, p, 8);
+  assert.equal(h.logs.at(-1)!.message, notice);
+  assert.equal(h.logs.filter((l) => l.message === notice).length, 2);
+  // Bytes: lines are cut at WA_MAX_LOG_BYTES, so 32 of them fill the 32 KiB burst.
+  const b = hostImports();
+  const big = b.putString(8, 'y'.repeat(4096));
+  for (let i = 0; i < 40; i++) b.m.log(1, big, 8192);
+  assert.equal(b.logs.length, L.WA_LOG_BURST_BYTES / L.WA_MAX_LOG_BYTES + 1, 'and the notice');
+  assert.equal(b.limit.droppedLines, 40 - L.WA_LOG_BURST_BYTES / L.WA_MAX_LOG_BYTES);
+  assert.equal(b.limit.droppedBytes, b.limit.droppedLines * L.WA_MAX_LOG_BYTES);
+  b.state.clock += 125; // 8192 bytes per second: 1024 bytes
+  b.m.log(1, big, 8192);
+  assert.equal(b.logs.at(-2)!.message, `8 guest log lines (${8 * L.WA_MAX_LOG_BYTES} bytes) suppressed`);
+  assert.equal(b.logs.at(-1)!.message.length, L.WA_MAX_LOG_BYTES);
+});
+
+test('guest text reaches the log with C1 and bidi controls neutralised, other text kept', () => {
+  const h = hostImports();
+  const s = '\u00e9\u009b2J\u202ex\u2066\u0085\u20ac\u061c\u200f\u2028!\u{1F600}';
+  const p = h.putString(500, s);
+  h.m.log(1, p, Buffer.byteLength(s, 'utf16le'));
+  assert.equal(h.logs.at(-1)!.message, '\u00e9?2J?x??\u20ac???!\u{1F600}');
+  h.env.trace(p, 0, 0, 0, 0, 0, 0);
+  assert.equal(h.logs.at(-1)!.message, 'trace: \u00e9?2J?x??\u20ac???!\u{1F600}');
+  assert.throws(() => h.env.abort(p, p, 1, 1), (e: Error) => e.message === 'abort: \u00e9?2J?x??\u20ac???!\u{1F600} at \u00e9?2J?x??\u20ac???!\u{1F600}:1:1');
+});
+
+test('the log limit is the policy\'s: a re-created instance gets no new burst', async () => {
+  const { policy, logs } = load('full');
+  const spam = (): number => logs.filter((l) => l.message === 'spam').length;
+  for (let i = 0; i < L.WA_LOG_BURST_LINES + 20; i++) assert.equal(policy.aclCheck(acl('log/spam')), 'allow');
+  const first = spam();
+  // plugin_init and security_init logged a line each: the burst is shared with them.
+  assert.ok(first >= L.WA_LOG_BURST_LINES - 2 && first <= L.WA_LOG_BURST_LINES + 3, `${first} lines`);
+  const instances = policy.instances;
+  assert.equal(policy.aclCheck(acl('trap')), 'deny');
+  for (let i = 0; i < 10; i++) policy.aclCheck(acl('log/spam'));
+  assert.ok(policy.instances > instances, 're-created');
+  assert.ok(spam() <= first + 2, 'still limited after re-creation');
+  await new Promise((r) => setTimeout(r, 120));
+  policy.aclCheck(acl('log/spam'));
+  let i = logs.length - 1;
+  while (i >= 0 && !/guest log lines \(\d+ bytes\) suppressed$/.test(logs[i].message)) i--;
+  assert.ok(i >= 0, 'the count is logged');
+  assert.equal(logs[i].level, LOG_WARNING);
+  assert.equal(logs[i + 1].message, 'spam');
   policy.cleanup();
 });
