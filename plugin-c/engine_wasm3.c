@@ -523,6 +523,8 @@ int wa_engine_restore(struct wa_engine *e)
 void wa_engine_free(struct wa_engine *e)
 {
 	if (!e) return;
+	/* The host state outlives the instance (policy.c): no host call may charge freed fuel. */
+	if (e->fuel && e->host && e->host->fuel == &e->fuel->i64Value) e->host->fuel = NULL;
 	free_snapshot(e->snap);
 	wa_watch_release(e->watch); /* the watchdog holds the address of this instance's fuel */
 	if (e->rt) m3_FreeRuntime(e->rt); /* frees the loaded module too */

@@ -7,6 +7,7 @@
 
 #include "limits.h"
 #include "log.h"
+#include "text.h"
 
 #define WA_LOG_PREFIX "wasm-auth: "
 
@@ -81,6 +82,9 @@ void wa_log(int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + off, sizeof line - off, fmt, ap);
 	va_end(ap);
+	/* Lines quote what a module or a client chose (names, topics, guest text): nothing in them
+	 * may forge, cut or disguise a line (text.h). */
+	wa_text_sanitize_controls(line + off, strlen(line + off));
 	if (deferred) {
 		enqueue(level, line);
 	} else {

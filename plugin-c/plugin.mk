@@ -161,5 +161,16 @@ test-c: $(C_TEST_BINS) $(C_TEST_FIXTURES) $(WA_CALL_BIN) $(PLUGIN_SO)
 
 test: test-c
 
+# How many fuel units each host function's work is worth on this machine (docs/SECURITY.md,
+# "Host function prices"): the measurements behind the WA_FUEL_* prices in limits.h.
+CALIBRATE_BIN := $(BUILD)/bin/calibrate_hostfns
+$(CALIBRATE_BIN): plugin-c/tests/calibrate_hostfns.c $(RUNTIME_LIB)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -g $(ENGINE_CFLAGS) -o $@ $< $(RUNTIME_LIB) $(RUNTIME_LDLIBS)
+
+.PHONY: calibrate
+calibrate: $(CALIBRATE_BIN)
+	$(CALIBRATE_BIN)
+
 -include $(RUNTIME_OBJS:.o=.d) $(SAN_RUNTIME_OBJS:.o=.d) $(BUILD)/obj/plugin-c/plugin.d \
          $(BUILD)/obj/plugin-c/wa_call.d $(C_TEST_BINS:=.d)

@@ -3,9 +3,7 @@
  * machine, and how many the host functions' work takes, so that fuel ~ time. Not a test: it
  * prints measurements and the price each implies. Best of several runs (the least disturbed).
  *
- *   make all && cc -std=c11 -O2 -include plugin-c/wasm3_config.h -isystem build/wasm3/source \
- *       -o build/calibrate_hostfns plugin-c/tests/calibrate_hostfns.c build/libwasm_auth_runtime.a \
- *       -lcrypto -lm && build/calibrate_hostfns
+ *   make calibrate
  */
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
