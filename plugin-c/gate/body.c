@@ -605,9 +605,9 @@ static int read_locals(struct val *v, const struct wa_functype *t)
 		uint8_t ty;
 		RD(wa_rd_u32, &n);
 		total += n;
-		if(total > WA_MAX_LOCALS_PER_FUNC){
+		if(total > v->m->max_locals){
 			v->op_at = v->r.pos;
-			return fail(v, "too many locals (implementation limit %u)", WA_MAX_LOCALS_PER_FUNC);
+			return fail(v, "too many locals (implementation limit %u)", v->m->max_locals);
 		}
 		RD(wa_rd_u8, &ty);
 	}

@@ -52,6 +52,19 @@ int wa_gate_check(const uint8_t *bytes, size_t len, const struct wa_gate_config 
  * budget there before each call; it traps with "unreachable" when the budget goes below 0. */
 #define WA_FUEL_GLOBAL "__wasm_auth_fuel"
 
+/* Prices (docs/SECURITY.md, "Fuel metering"). Every instruction costs 1; those whose work grows
+ * with an operand pay, at run time and before they run, that operand (the i32 on top of the
+ * stack) scaled by a power of two on top:
+ *   memory.fill, memory.copy, memory.init   length >> WA_FUEL_BYTE_SHIFT   (1 per 32 bytes)
+ *   memory.grow                             pages << WA_FUEL_PAGE_SHIFT    (65536 bytes per page
+ *                                                                           at the byte price)
+ *   table.copy, table.init                  elements << WA_FUEL_ELEM_SHIFT (32 per element)
+ * Calibrated with make bench-gate (bench_meter), so that a unit of fuel spent on bulk work takes
+ * about as long as one spent on ordinary code. */
+#define WA_FUEL_BYTE_SHIFT 5
+#define WA_FUEL_PAGE_SHIFT (16 - WA_FUEL_BYTE_SHIFT)
+#define WA_FUEL_ELEM_SHIFT 5
+
 /* The entry charges the host pays itself (docs/SECURITY.md, "Fuel metering"). A hook whose
  * function the module cannot enter on its own (every export name of it a hook, no `call` to it,
  * in no element segment, not the start function) loses the charge at its entry; the host

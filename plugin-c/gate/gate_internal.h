@@ -22,10 +22,15 @@
 #define WA_PAGE_LIMIT 65536u
 
 /* What metering adds to a function (meter.c): one `if` frame and two operands on top of
- * whatever the stack holds where a charge goes (a function's entry, before a branch to a loop). The gate leaves that room below wasm3's limits, so every
- * module it accepts still loads once metered. */
+ * whatever the stack holds where a charge goes (a function's entry, before a branch to a loop,
+ * before an instruction priced by its operand). The gate leaves that room below wasm3's limits,
+ * so every module it accepts still loads once metered. A function with an instruction priced by
+ * its operand (memory.fill/copy/init/grow, table.copy/init) also gets one i32 local, after all
+ * of its own: the metered module may have WA_MAX_LOCALS_PER_FUNC + WA_METER_EXTRA_LOCALS
+ * (test_meter checks that wasm3 still compiles the worst case). */
 #define WA_METER_EXTRA_FRAMES 1u
 #define WA_METER_EXTRA_OPERANDS 2u
+#define WA_METER_EXTRA_LOCALS 1u
 #define WA_GATE_MAX_FRAMES (WA_MAX_BLOCK_DEPTH - WA_METER_EXTRA_FRAMES)     /* function frame included */
 #define WA_GATE_MAX_OPERANDS (WA_MAX_OPERAND_STACK - WA_METER_EXTRA_OPERANDS) /* the spec's ceiling for 32-bit memories */
 
@@ -107,7 +112,7 @@ struct wa_section_pos {
 struct wa_module {
 	const uint8_t *bytes;
 	size_t len;
-	uint32_t max_frames, max_operands; /* body limits in force (see wa_module_decode) */
+	uint32_t max_frames, max_operands, max_locals; /* body limits in force (see wa_module_decode) */
 
 	uint32_t ntypes;
 	struct wa_functype *types;

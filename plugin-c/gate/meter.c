@@ -98,16 +98,72 @@ static void put_spend(struct out *o, uint32_t fuel, uint64_t cost)
 	put_u8(o, 0x24); put_u32(o, fuel);
 }
 
-/* spend; global.get F; i64.const 0; i64.lt_s; if unreachable end */
-static void put_charge(struct out *o, uint32_t fuel, uint64_t cost)
+/* global.get F; i64.const 0; i64.lt_s; if unreachable end */
+static void put_check(struct out *o, uint32_t fuel)
 {
-	put_spend(o, fuel, cost);
 	put_u8(o, 0x23); put_u32(o, fuel);
 	put_u8(o, 0x42); put_u8(o, 0x00);
 	put_u8(o, 0x53);
 	put_u8(o, 0x04); put_u8(o, 0x40);
 	put_u8(o, 0x00);
 	put_u8(o, 0x0b);
+}
+
+/* spend; check */
+static void put_charge(struct out *o, uint32_t fuel, uint64_t cost)
+{
+	put_spend(o, fuel, cost);
+	put_check(o, fuel);
+}
+
+/* Instructions whose work grows with their last operand (an i32, on top of the stack), and how
+ * that operand becomes fuel (gate.h, WA_FUEL_*_SHIFT). table.fill and table.grow are reference
+ * types, outside the profile: the gate never lets them through. */
+enum price {
+	PRICE_NONE,
+	PRICE_BYTES, /* memory.fill, memory.copy, memory.init: length >> WA_FUEL_BYTE_SHIFT */
+	PRICE_PAGES, /* memory.grow: pages << WA_FUEL_PAGE_SHIFT */
+	PRICE_ELEMS  /* table.copy, table.init: elements << WA_FUEL_ELEM_SHIFT */
+};
+
+/* The price of instruction op; r is positioned right after the opcode byte (not moved). */
+static enum price price_of(const struct wa_rd *r, uint8_t op)
+{
+	struct wa_rd t = *r;
+	const char *why;
+	uint32_t n;
+
+	if(op == 0x40) return PRICE_PAGES;
+	if(op != 0xfc || wa_rd_u32(&t, &n, &why)) return PRICE_NONE;
+	switch(n){
+		case 8: case 10: case 11: return PRICE_BYTES;
+		case 12: case 14: return PRICE_ELEMS;
+		default: return PRICE_NONE;
+	}
+}
+
+/* Before an instruction priced by its operand, with local t the function's scratch i32:
+ *   local.set t  global.get F  local.get t  i64.extend_i32_u  i64.const SHIFT  i64.shr_u|i64.shl
+ *   i64.sub  global.set F  check  local.get t
+ * The operand leaves the stack while the charge runs, so the charge needs no more room than the
+ * others (two operands, one frame: WA_METER_EXTRA_*), and comes back unchanged for the
+ * instruction. The instruction's own unit is in the counts like any other. */
+static void put_operand_charge(struct out *o, uint32_t fuel, uint32_t t, enum price p)
+{
+	put_u8(o, 0x21); put_u32(o, t);
+	put_u8(o, 0x23); put_u32(o, fuel);
+	put_u8(o, 0x20); put_u32(o, t);
+	put_u8(o, 0xad);
+	switch(p){
+		case PRICE_BYTES: put_u8(o, 0x42); put_s64(o, WA_FUEL_BYTE_SHIFT); put_u8(o, 0x88); break;
+		case PRICE_PAGES: put_u8(o, 0x42); put_s64(o, WA_FUEL_PAGE_SHIFT); put_u8(o, 0x86); break;
+		case PRICE_ELEMS: put_u8(o, 0x42); put_s64(o, WA_FUEL_ELEM_SHIFT); put_u8(o, 0x86); break;
+		case PRICE_NONE: break;
+	}
+	put_u8(o, 0x7d);
+	put_u8(o, 0x24); put_u32(o, fuel);
+	put_check(o, fuel);
+	put_u8(o, 0x20); put_u32(o, t);
 }
 
 /* A charged back-edge in place of `br l`: spend; global.get F; i64.const 0; i64.ge_s;
@@ -198,6 +254,7 @@ static int skip_immediates(struct wa_rd *r, uint8_t op)
 /* Per function body: pass 1 counts, pass 2 emits. Loops are numbered in order of appearance. */
 struct counts {
 	uint64_t total;   /* instructions of the whole body, its final end included */
+	uint64_t priced;  /* instructions priced by their operand (enum price) */
 	uint64_t *loop;   /* per loop: instructions after its `loop` opcode up to its end, included */
 	size_t nloops, caploop;
 	uint64_t *open;   /* per open block: pass 1, loop number + 1 (0 = not a loop) and start count;
@@ -233,11 +290,14 @@ static int count_body(const uint8_t *bytes, size_t start, size_t end, struct cou
 	const char *why;
 
 	c->total = 0;
+	c->priced = 0;
 	c->nloops = 0;
 	c->nopen = 0;
 	while(r.pos < r.end){
 		uint8_t op;
-		if(wa_rd_u8(&r, &op, &why) || skip_immediates(&r, op)) return -1;
+		if(wa_rd_u8(&r, &op, &why)) return -1;
+		if((op == 0x40 || op == 0xfc) && price_of(&r, op) != PRICE_NONE) c->priced++;
+		if(skip_immediates(&r, op)) return -1;
 		c->total++;
 		if(op == 0x02 || op == 0x03 || op == 0x04){
 			if(GROW(c->open, c->capopen, c->nopen + 1) || GROW(c->start, c->capstart, c->nopen + 1) ||
@@ -272,35 +332,52 @@ static uint64_t branch_cost(const struct counts *c, uint32_t l)
  * through an `if` without a new type: that br_if is charged before, taken or not); br_table is
  * charged before with the dearest loop among its targets. *entry gets the entry cost; with
  * host_entry it is not charged in the body (the host pays it before the call). */
-static int meter_body(const struct wa_module *m, const struct wa_body *body, uint32_t fuel, bool host_entry,
-                      struct counts *c, uint64_t *entry, struct out *o)
+static int meter_body(const struct wa_module *m, uint32_t f, const struct wa_body *body, uint32_t fuel,
+                      bool host_entry, struct counts *c, uint64_t *entry, struct out *o)
 {
 	struct wa_rd r = { m->bytes, body->offset, body->offset + body->size };
 	const char *why;
 	uint32_t groups;
+	uint64_t nlocals = m->types[m->func_type[f]].nparams;
+	uint32_t scratch = 0;
 	size_t loop = 0;
-	size_t code;
+	size_t groups_end, code;
 
-	/* Locals: copied as they are. */
 	if(wa_rd_u32(&r, &groups, &why)) return -1;
+	groups_end = r.pos;
 	for(uint32_t i = 0; i < groups; i++){
 		uint32_t n;
 		uint8_t t;
 		if(wa_rd_u32(&r, &n, &why) || wa_rd_u8(&r, &t, &why)) return -1;
+		nlocals += n;
 	}
 	code = r.pos;
 	if(count_body(m->bytes, code, r.end, c)) return -1;
 	*entry = c->total;
-	put(o, m->bytes + body->offset, code - body->offset);
+	/* Locals: copied as they are, plus one i32 group at the end (no index moves) when an
+	 * instruction is priced by its operand: the charge's scratch. The validator held the
+	 * function to WA_MAX_LOCALS_PER_FUNC, so the index fits. */
+	if(c->priced){
+		if(groups == UINT32_MAX || nlocals >= UINT32_MAX) return -1;
+		scratch = (uint32_t)nlocals;
+		put_u32(o, groups + 1);
+		put(o, m->bytes + groups_end, code - groups_end);
+		put_u32(o, 1);
+		put_u8(o, WA_T_I32);
+	}else{
+		put(o, m->bytes + body->offset, code - body->offset);
+	}
 	if(!host_entry) put_charge(o, fuel, c->total);
 	c->nopen = 0;
 	while(r.pos < r.end){
 		size_t at = r.pos;
 		uint64_t cost = 0;
 		uint32_t l = 0, n;
+		enum price price = PRICE_NONE;
 		uint8_t op;
 
 		if(wa_rd_u8(&r, &op, &why)) return -1;
+		if(op == 0x40 || op == 0xfc) price = price_of(&r, op);
 		if(op == 0x0c || op == 0x0d){
 			if(wa_rd_u32(&r, &l, &why)) return -1;
 			cost = branch_cost(c, l);
@@ -330,6 +407,8 @@ static int meter_body(const struct wa_module *m, const struct wa_body *body, uin
 		/* br_table with a loop among its targets, or br_if carrying values to a loop: charged
 		 * before, whether or not (or wherever) it branches. */
 		if(cost) put_charge(o, fuel, cost);
+		/* An instruction priced by its operand pays it now, before it runs. */
+		if(price != PRICE_NONE) put_operand_charge(o, fuel, scratch, price);
 		put(o, m->bytes + at, r.pos - at);
 		if(op == 0x02 || op == 0x03 || op == 0x04){
 			/* count_body grew open[] and params[] to the deepest nesting already. */
@@ -412,7 +491,7 @@ static int meter_code(const struct wa_module *m, uint32_t fuel, struct wa_meter_
 	for(uint32_t i = 0; i < m->nbodies && rc == 0; i++){
 		uint32_t f = m->nfunc_imports + i;
 		body.n = 0;
-		if(meter_body(m, &m->bodies[i], fuel, host_only[f], &c, &entry[f], &body)){
+		if(meter_body(m, f, &m->bodies[i], fuel, host_only[f], &c, &entry[f], &body)){
 			wa_err_set(e, "metering", f, m->bodies[i].offset, "cannot decode function body");
 			rc = -1;
 			break;

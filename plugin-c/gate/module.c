@@ -638,6 +638,7 @@ int wa_module_decode(const uint8_t *bytes, size_t len, bool metered, struct wa_m
 	m->len = len;
 	m->max_frames = metered ? WA_MAX_BLOCK_DEPTH : WA_GATE_MAX_FRAMES;
 	m->max_operands = metered ? WA_MAX_OPERAND_STACK : WA_GATE_MAX_OPERANDS;
+	m->max_locals = metered ? WA_MAX_LOCALS_PER_FUNC + WA_METER_EXTRA_LOCALS : WA_MAX_LOCALS_PER_FUNC;
 	memset(&d, 0, sizeof d);
 	d.m = m;
 	d.e = e;
