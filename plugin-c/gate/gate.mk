@@ -66,10 +66,17 @@ $(GATE_TEST_DIR)/%: $(GATE_TEST_SRC)/%.c $(GATE_TEST_SRC)/meter_wasm3.h $(GATE_T
 	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -g $(ENGINE_CFLAGS) -o $@ $< $(GATE_OBJS) $(GATE_BUILD)/abi.o \
 		$(WASM3_LIB) -lm
 
-test-gate: $(GATE_TEST_DIR)/test_gate $(GATE_TEST_DIR)/test_meter $(CHECK_BIN) $(GATE_CONFORMANCE_JS)
+# Bulk-instruction fixtures for the fuel prices (test_meter here, sdk/host/test/fuel.test.ts).
+GATE_BULK_WASM := $(GATE_TEST_DIR)/bulk.wasm $(GATE_TEST_DIR)/bulk_table.wasm
+
+$(GATE_TEST_DIR)/%.wasm: $(GATE_TEST_SRC)/%.wat
+	@mkdir -p $(@D)
+	wat2wasm $< -o $@
+
+test-gate: $(GATE_TEST_DIR)/test_gate $(GATE_TEST_DIR)/test_meter $(CHECK_BIN) $(GATE_CONFORMANCE_JS) $(GATE_BULK_WASM)
 	@rm -rf $(GATE_TEST_DIR)/modules && mkdir -p $(GATE_TEST_DIR)/modules
 	GATE_TEST_OUT=$(GATE_TEST_DIR)/modules $(GATE_TEST_DIR)/test_gate
-	$(GATE_TEST_DIR)/test_meter
+	$(GATE_TEST_DIR)/test_meter $(GATE_BULK_WASM)
 	$(GATE_TEST_SRC)/test_cli.sh $(CHECK_BIN) $(GATE_TEST_DIR)/modules $(GATE_TEST_DIR)/cli
 	node $(GATE_CONFORMANCE_JS) --check $(CHECK_BIN) --suite $(WASM_TESTSUITE) --out $(BUILD)/conformance \
 		--cross $(GATE_TEST_DIR)/modules

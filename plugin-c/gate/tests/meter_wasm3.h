@@ -105,4 +105,29 @@ static inline const char *w3_call(struct w3 *w, const char *name, int nargs, int
 	return r;
 }
 
+/* Calls export name with nargs i32 arguments; *result gets the i32 result if any. */
+static inline const char *w3_callv(struct w3 *w, const char *name, int nargs, const int32_t *args, int32_t *result)
+{
+	const void *argp[8];
+	IM3Function f;
+	M3Result r = m3_FindFunction(&f, w->rt, name);
+
+	if(r) return r;
+	if(nargs < 0 || nargs > 8) return "too many arguments";
+	for(int i = 0; i < nargs; i++) argp[i] = &args[i];
+	r = m3_Call(f, (uint32_t)nargs, argp);
+	if(r) return r;
+	if(result && m3_GetRetCount(f) == 1) r = m3_GetResultsV(f, result);
+	return r;
+}
+
+/* The value of an exported i32 global; INT32_MIN when there is none. */
+static inline int32_t w3_get_i32(struct w3 *w, const char *name)
+{
+	IM3Global g = m3_FindGlobal(w->mod, name);
+	M3TaggedValue v;
+	if(!g || m3_GetGlobal(g, &v) || v.type != c_m3Type_i32) return INT32_MIN;
+	return (int32_t)v.value.i32;
+}
+
 #endif
