@@ -9,6 +9,9 @@
 //    it exactly when the oracle does (oracle rejects = the module uses an out-of-profile feature).
 //  - assert_invalid / assert_malformed (binary): the gate must reject it.
 // Every module the gate accepts must also be accepted by the oracle (the gate is never looser).
+// Every spec module the gate accepts is also metered (wasm-auth-check --meter, the plugin's fuel
+// metering) and the metered module must be accepted by the oracle: metering keeps every valid
+// module valid.
 // --cross DIR: every .wasm in DIR (modules the gate's own tests produce) must get the same
 // verdict from the gate and the oracle, except where the gate cites an implementation limit.
 // The whole run uses one wasm-auth-check process per 400 modules; exit 1 on any mismatch.
@@ -145,6 +148,35 @@ async function oracleVerdicts(files: string[]): Promise<Map<string, Verdict>> {
   return out;
 }
 
+/** Meters each file (one wasm-auth-check per file: --meter takes one) into outDir and has the
+ *  oracle validate the result; returns a problem line per file that fails either step. */
+async function meteredProblems(check: string, files: string[], outDir: string): Promise<string[]> {
+  const problems: string[] = [];
+  mkdirSync(outDir, { recursive: true });
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < files.length) {
+      const f = files[next++];
+      const out = join(outDir, basename(f));
+      try {
+        await execFileP(check, ["--validate-only", "--meter", out, "--", f]);
+      } catch (e) {
+        const err = e as { stderr?: string };
+        problems.push(`${f}: metering failed: ${(err.stderr ?? "").trim()}`);
+        continue;
+      }
+      try {
+        await execFileP("wasm-validate", [...PROFILE_FLAGS, out]);
+      } catch (e) {
+        const err = e as { stderr?: string };
+        problems.push(`${f}: metered module ${out} rejected by wasm-validate: ${(err.stderr ?? "").trim().split("\n")[0]}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(2, cpus().length) }, worker));
+  return problems;
+}
+
 /** Gate test modules that wabt 1.0.32 accepts although the spec (or the profile) does not:
  *  the gate is right to reject them. Keyed by file name, each with the reason. */
 const KNOWN_ORACLE_GAPS = new Map<string, string>([
@@ -208,6 +240,9 @@ async function main(): Promise<number> {
       if (o.ok) count.oracleLoose++;
     }
   }
+  const accepted = cases.filter((c) => gate.get(c.file)!.ok).map((c) => c.file);
+  const meterProblems = await meteredProblems(args.check, accepted, join(args.out, "metered"));
+  problems.push(...meterProblems);
   let crossAgree = 0;
   const gaps: string[] = [];
   for (const f of crossFiles) {
@@ -226,6 +261,7 @@ async function main(): Promise<number> {
     console.log(`  assert_malformed:  ${count.malformed} rejected`);
     if (count.oracleLoose) console.log(`  (wasm-validate accepts ${count.oracleLoose} of the invalid/malformed ones; the gate rejects them)`);
     if (unparsable.length) console.log(`  not parsed by wast2json (skipped): ${unparsable.join(" ")}`);
+    console.log(`  metered:           ${accepted.length - meterProblems.length} of the ${accepted.length} accepted modules metered into modules wasm-validate accepts`);
   }
   if (crossFiles.length) {
     console.log(`cross-check: ${crossAgree}/${crossFiles.length} gate test modules agree with wasm-validate`);
