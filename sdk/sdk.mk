@@ -30,6 +30,12 @@ $(SDK_FIXTURE_DIR)/%.wasm: sdk/host/test/fixtures/%.ts $(SDK_AS_SRC) asconfig.js
 	@mkdir -p $(dir $@)
 	$(ASC) $< --config asconfig.json --target release -o $@
 
+# The gate's bulk-instruction fixtures (plugin-c/gate/tests/*.wat), for fuel.test.ts.
+SDK_WAT_FIXTURES := $(SDK_FIXTURE_DIR)/bulk.wasm $(SDK_FIXTURE_DIR)/bulk_table.wasm
+$(SDK_WAT_FIXTURES): $(SDK_FIXTURE_DIR)/%.wasm: plugin-c/gate/tests/%.wat
+	@mkdir -p $(dir $@)
+	wat2wasm $< -o $@
+
 # libmosquitto's own topic matching, the reference for the topic tests.
 $(SDK_ORACLE): sdk/host/test/topic_oracle.c
 	@mkdir -p $(dir $@)
@@ -44,7 +50,7 @@ test-as: $(SDK_HOST_JS)
 	ASPECT_SUITES=sdk $(ASP) --config as-pect.config.js --as-config sdk/as-pect.asconfig.json --summary --no-logo
 
 # wa-call and wasm-auth-check are prerequisites so the parity tests run instead of skipping.
-test-host: $(SDK_HOST_JS) $(SDK_FIXTURES) $(SDK_ORACLE) $(WA_CALL_BIN) $(CHECK_BIN)
+test-host: $(SDK_HOST_JS) $(SDK_FIXTURES) $(SDK_WAT_FIXTURES) $(SDK_ORACLE) $(WA_CALL_BIN) $(CHECK_BIN)
 	SDK_FIXTURE_DIR=$(SDK_FIXTURE_DIR) WA_CALL_BIN=$(WA_CALL_BIN) CHECK_BIN=$(CHECK_BIN) \
 		node --test $(BUILD)/js/sdk/host/test/*.test.js
 

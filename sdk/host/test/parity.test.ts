@@ -90,6 +90,8 @@ const CALLS: string[][] = [
   ['acl_check', 'c1', 'bob', 'hostmatch/a/y', 'write'],
   ['acl_check', 'c1', 'bob', 'memgrow/1', 'write'],
   ['acl_check', 'c1', 'bob', 'memgrow/300', 'write'],
+  ['acl_check', 'c1', 'bob', 'fill/65536/4', 'write'],
+  ['--opt', 'wasm_fuel=100000', 'acl_check', 'c1', 'bob', 'fill/1048576/3', 'write'],
   ['unpwd_check', '@null', '@null'],
   ['unpwd_check', 'trap', 'x'],
   ['unpwd_check', 'nopass', '@null'],
@@ -202,9 +204,11 @@ test('a batch of requests prints the same in both hosts', (t) => {
   }
 });
 
-test('both hosts run out of fuel at the same budget, host-paid hook entries included', (t) => {
+// The smallest budget with which `call` gives its unlimited result (found with the Node host),
+// and both hosts compared at that budget, one unit below it, and the same around the host-paid
+// entry of acl_check. Returns that budget, or null when wa-call is not built (skipped).
+function fuelBoundary(t: { skip(msg: string): void }, call: string[]): number | null {
   const wasm = join(FIXTURES, 'full.wasm');
-  const call = ['acl_check', 'c1', 'bob', 'pattern/bob/c1', 'write'];
   const run = (fuel: number) => runCli([wasm, '--opt', `wasm_fuel=${fuel}`, ...call]);
   // acl_check is entered only by the host: its entry charge is the host's to pay.
   const entry = meter(fixture('full')).hookEntryFuel.acl_check;
@@ -226,7 +230,7 @@ test('both hosts run out of fuel at the same budget, host-paid hook entries incl
     const c = runBin(WA_CALL, [wasm, '--opt', `wasm_fuel=${fuel}`, ...call]);
     if (c === null) {
       t.skip(`no ${WA_CALL}`);
-      return;
+      return null;
     }
     const n = run(fuel);
     assert.equal(n.status, c.status, `exit status with fuel ${fuel}: ${n.stderr}`);
@@ -236,6 +240,24 @@ test('both hosts run out of fuel at the same budget, host-paid hook entries incl
     compared++;
   }
   assert.equal(compared, 4);
+  return hi;
+}
+
+test('both hosts run out of fuel at the same budget, host-paid hook entries included', (t) => {
+  fuelBoundary(t, ['acl_check', 'c1', 'bob', 'pattern/bob/c1', 'write']);
+});
+
+test('both hosts run out of fuel at the same budget in bulk memory instructions', (t) => {
+  // fill/N/K: memory.fill of a new N-byte buffer, K more, and one memory.copy of N - 1 bytes,
+  // priced per byte at run time (gate.h WA_FUEL_BYTE_SHIFT).
+  const n = 1 << 20;
+  const small = fuelBoundary(t, ['acl_check', 'c1', 'bob', `fill/${n}/1`, 'write']);
+  const large = fuelBoundary(t, ['acl_check', 'c1', 'bob', `fill/${n}/3`, 'write']);
+  if (small === null || large === null) return;
+  // Two more fills of N bytes: 2 * N / 32 more fuel, give or take the loop's few instructions.
+  const extra = large - small;
+  assert.ok(extra >= (2 * n) / 32 && extra < (2 * n) / 32 + 200, `two more 1 MiB fills cost ${extra}`);
+  assert.ok(small > (2 * n) / 32, `a 1 MiB buffer, filled and copied, costs ${small}`);
 });
 
 // A users_file (user:hash) for the `full` fixture, hashes made with OpenSSL directly.
