@@ -7,7 +7,7 @@
 #   make bench BENCH_ARGS="--rounds 5 --msgs 400000 --cg-msgs 20000 --skip broker-callgrind"
 #                      (an example; defaults and all flags: parseArgs in bench/run.ts)
 #   make bench-ir      callgrind Ir per call for the in-process configurations (exact, ~1 min)
-.PHONY: bench bench-quick bench-tools bench-ir
+.PHONY: bench bench-quick bench-tools bench-ir bench-gate-v8
 
 DEFAULT_POLICY_WASM ?= $(BUILD)/policies/default.wasm
 BENCH_DIR      := $(BUILD)/bench
@@ -71,3 +71,10 @@ bench: bench-tools $(PLUGIN_SO) $(DEFAULT_POLICY_WASM) $(BENCH_EXAMPLE_WASM) $(H
 
 bench-ir: bench-tools $(PLUGIN_SO) $(DEFAULT_POLICY_WASM) $(BENCH_EXAMPLE_WASM)
 	@bench/ir_table.sh $(BUILD)
+
+# V8's side of the calibration of the bulk instructions' prices (bench/bulk-v8.ts); make
+# bench-gate (plugin-c/gate/gate.mk) runs wasm3's and this.
+bench-gate-v8: $(HOST_JS) $(GATE_WASM_JS) $(GATE_BULK_WASM)
+	node $(BUILD)/js/bench/bulk-v8.js $(GATE_BULK_WASM)
+
+bench-gate: bench-gate-v8

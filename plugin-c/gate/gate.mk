@@ -3,7 +3,8 @@
 # CHECK_BIN is the gate as a command.
 #   make test-gate    unit tests (ASan/UBSan), metering run in wasm3, the CLI, and the spec
 #                     conformance suite (WASM_TESTSUITE, skipped with a message when absent)
-#   make bench-gate   metering overhead in wasm3 (ns per loop iteration and per call)
+#   make bench-gate   metering overhead in wasm3 (ns per loop iteration and per call), and the
+#                     calibration of the bulk instructions' prices (ns per unit of fuel)
 .PHONY: test-gate install-check gate bench-gate
 
 GATE_DIR    := plugin-c/gate
@@ -83,5 +84,5 @@ test-gate: $(GATE_TEST_DIR)/test_gate $(GATE_TEST_DIR)/test_meter $(CHECK_BIN) $
 
 test: test-gate
 
-bench-gate: $(GATE_TEST_DIR)/bench_meter
-	$(GATE_TEST_DIR)/bench_meter
+bench-gate: $(GATE_TEST_DIR)/bench_meter $(GATE_TEST_DIR)/bulk.wasm
+	$(GATE_TEST_DIR)/bench_meter --bulk $(GATE_TEST_DIR)/bulk.wasm

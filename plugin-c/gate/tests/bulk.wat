@@ -11,6 +11,8 @@
 ;;   grow(pages, iters) -> r      memory.grow pages; r = the last result (-1: refused)
 ;;   mix(n) -> sum                fill, init, copy, grow(0) with locals of its own around them,
 ;;                                then a checksum of the memory they wrote: the same metered or not
+;;   spin(n) -> n                 ordinary code, for the calibration (bench/bulk-v8.ts): 7
+;;                                instructions per iteration, as meter_wasm3.h's spin
 (module
   (memory (export "memory") 256 512)
   (global $count (export "count") (mut i32) (i32.const 0))
@@ -58,4 +60,10 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $l)))
     (i32.add (local.get $sum) (i32.trunc_f64_s (local.get $f))))
+
+  (func (export "spin") (param $n i32) (result i32)
+    (local $i i32)
+    (loop $l
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (local.get $i))
 )
