@@ -1,6 +1,15 @@
 /* Fuel metering: rewrites a valid module so that it charges a mutable i64 global, exported as
  * WA_FUEL_GLOBAL, and executes `unreachable` as soon as the budget would go below zero.
  *
+ * Price list (docs/SECURITY.md, "Fuel metering", with the calibration):
+ *   every instruction                          1, paid in advance (below)
+ *   branch back to a loop                      the loop's instructions, before it branches
+ *   memory.fill, memory.copy, memory.init      + length >> WA_FUEL_BYTE_SHIFT   (1 per 32 bytes)
+ *   memory.grow                                + pages << WA_FUEL_PAGE_SHIFT    (2048 per page,
+ *                                                granted or not)
+ *   table.copy, table.init                     + elements << WA_FUEL_ELEM_SHIFT (32 per element)
+ * (table.fill and table.grow are reference types: the gate never lets them through.)
+ *
  * Where it charges: at the entry of every defined function, the number of instructions in its
  * whole body; and at every branch to a loop label (br, br_if, br_table), before it branches,
  * the number of instructions in that loop (after its `loop` opcode, up to and including its
@@ -11,13 +20,21 @@
  * advance for every instruction that can run before the next one, and the fuel spent bounds the
  * instructions executed: no straight-line path or loop runs for free. A loop entered and left
  * without branching back costs nothing beyond its function's entry charge. Calls into the host
- * and bulk memory instructions count as one each.
+ * count as one.
+ *
+ * Bulk instructions, whose work grows with their last operand (the i32 on top of the stack),
+ * also pay that operand, scaled as above, at run time just before they run (their own unit is
+ * in the counts like any other instruction's, so a zero-length one still costs 1): the operand
+ * is set aside in a scratch local, charged, and pushed back (put_operand_charge). A function
+ * with such an instruction gets that one i32 local after all of its own.
  *
  * Host-paid entries (rep): a hook only the host can enter loses its entry charge, and the gate
  * reports it for the host to subtract before the call (gate.h, struct wa_meter_report).
  *
  * Indices do not move: the fuel global is appended after every existing global, no function
- * is added (the check is inlined), and no local is added. */
+ * is added (the check is inlined), and the scratch local comes after every parameter and local.
+ * What the charges add to a function (an `if` frame, two operands, the local) is room the gate
+ * keeps below wasm3's limits (gate_internal.h, WA_METER_EXTRA_*). */
 #include <stdlib.h>
 #include <string.h>
 #include "gate_internal.h"
