@@ -1,6 +1,7 @@
 // Run-time hostility: a policy that passes the gate and then misbehaves on some requests
-// (fixtures/hostile.wat: endless loops with and without calls, recursion bomb, memory.grow bomb,
-// abort and host calls with out-of-bounds pointers, traps, invalid results). For each kind:
+// (fixtures/hostile.wat: endless loops with and without calls, recursion bomb, memory.grow bombs,
+// an endless loop of memory.fill, abort and host calls with out-of-bounds pointers, traps,
+// invalid results). For each kind:
 //   broker     the hostile CONNECT, PUBLISH, SUBSCRIBE and TLS-PSK handshake get the failure
 //              decision (deny), the broker stays up, clients connected before keep being served,
 //              well-behaved requests right after are allowed, and the failure is in the log;
@@ -30,6 +31,8 @@ const KINDS: Kind[] = [
   { word: 'calls', what: 'endless loop calling a guest function and a host import', logged: /fuel|timeout|ran longer/ },
   { word: 'recurse', what: 'unbounded recursion', logged: /stack/ },
   { word: 'grow', what: 'memory.grow bomb (then the allocator traps)', logged: /unreachable/ },
+  { word: 'bigrow', what: 'memory.grow of 4 GiB (priced per page: over the budget)', logged: /fuel exhausted/ },
+  { word: 'fill', what: 'endless loop of memory.fill over all of memory (priced per byte)', logged: /fuel exhausted/ },
   { word: 'abortlen', what: 'abort with a string whose length header runs past memory', logged: /abort: <invalid>/ },
   { word: 'abort', what: 'abort with out-of-bounds string pointers', logged: /abort: <invalid> at <invalid>/ },
   { word: 'logbad', what: 'mosquitto.log with an out-of-bounds pointer', logged: /log: pointer out of bounds/ },
