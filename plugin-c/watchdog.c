@@ -10,7 +10,8 @@
 #define IDLE_AFTER_MS 1000u
 #define IDLE_TICK_MS  50u
 /* What a call's fuel becomes at its deadline: far enough below zero that no charge the guest
- * then makes can wrap it back (the largest single charge is well below 2^40). */
+ * then makes can wrap it back (the largest single charge is below 2^44: memory.grow asking for
+ * 2^32 - 1 pages at 2^11 each, gate.h WA_FUEL_PAGE_SHIFT). */
 #define FUEL_KILLED   (INT64_MIN / 4)
 
 static struct wa_watch slots[WA_WATCH_SLOTS];

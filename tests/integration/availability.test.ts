@@ -254,7 +254,9 @@ async function startExpectingExit(name: string, module: string, boundMs: number)
     'user root',
     listener(port),
     'allow_anonymous false',
-    pluginConf({ module, opts: { wasm_timeout_ms: TIMEOUT_MS } }),
+    // The largest lifecycle fuel: the deadline, not fuel, must stop these (avail-start-fill's
+    // fills are priced per byte and would otherwise run out of fuel first).
+    pluginConf({ module, opts: { wasm_timeout_ms: TIMEOUT_MS, wasm_init_fuel: 1_000_000_000_000_000 } }),
     '',
   ].join('\n');
   const t0 = performance.now();
@@ -298,9 +300,10 @@ async function publishWhenServed(c: Client, topic: string): Promise<void> {
 
 describe('availability: a bystander is served while the policy attacks the broker thread', () => {
   test('1. acl_check loops over memory.fill of 16 MiB without calls: denied, bystander served', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-    // Without the defences: fuel charges one unit per fill and the clock is never read, so the
-    // default fuel (10,000,000) holds the broker for hours. 100,000 keeps it to seconds.
-    const b = await startPolicy({ name: 'avail-fill', module: AVAILABILITY, opts: { wasm_timeout_ms: TIMEOUT_MS, wasm_fuel: 100_000 } });
+    // The clock is never read. Fuel prices a 16 MiB fill at 524,288 units (docs/SECURITY.md,
+    // price list), so the default fuel would stop this after 19 fills; the largest wasm_fuel
+    // (1e15: days of fills) leaves it to the watchdog, which is what this test is about.
+    const b = await startPolicy({ name: 'avail-fill', module: AVAILABILITY, opts: { wasm_timeout_ms: TIMEOUT_MS, wasm_fuel: 1_000_000_000_000_000 } });
     let by: Bystander | undefined;
     let bad: Client | undefined;
     try {
