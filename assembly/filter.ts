@@ -5,8 +5,9 @@
 // with token kinds
 //   LIT        `len` literal bytes at `off` in the byte arena (may span levels: "a/b/")
 //   LIT_HASH   the same, then the final "/#" (the "/" is not part of len)
-//   PLUS       a whole `+` level, then `len` literal bytes at `off` (the literal that follows it,
-//              which starts with "/", merged into it; len 0 when none does)
+//   PLUS       `runs` times a `+` level and a "/", then a `+` level, then `len` literal bytes at
+//              `off` (the literal that follows, which starts with "/"; len 0 when none does):
+//              [PLUS | len << 3 | runs << 19, off]
 //   HASH       a whole `#` filter (only when the filter is just "#")
 //   USER       the username bytes (acl_file `pattern` lines only)
 //   CLIENT     the client id bytes (idem)
@@ -38,6 +39,12 @@ export const T_HASH: i32 = 3;
 export const T_USER: i32 = 4;
 /** Token kind: the client id (patterns). */
 export const T_CLIENT: i32 = 5;
+
+/** A PLUS token's literal length: bits 3..18 (a filter has at most 65,535 bytes). */
+export const PLUS_LEN_MASK: i32 = 0xffff;
+/** A PLUS token's run count (the "+/" levels before its own `+`): bits 19..31. */
+export const PLUS_RUNS_SHIFT: i32 = 19;
+const PLUS_RUNS_MAX: i32 = 8191;
 
 /** `/`, the topic level separator. */
 export const C_SLASH: u32 = 0x2f;
@@ -148,18 +155,30 @@ export function compileFilter(p: usize, n: i32, substitute: bool, arena: ByteBuf
       if (d == C_LOWER_U || d == C_LOWER_C) dollar = 2;
     }
   }
-  // Merge each PLUS with the literal after it (always "/..."): `+/+/+` is then 3 tokens, not 5,
-  // and the matcher's loop turns as many times fewer. A LIT_HASH stays on its own.
+  // Merge each PLUS with the literal after it (always "/..."), and a PLUS whose literal is just
+  // "/" into the PLUS after it (its run count): `+/+/+/x` is then one token, not 6, and the
+  // matcher takes its levels in a loop of its own, smaller than the token loop (the fuel metering
+  // charges a loop its size on every turn). A LIT_HASH stays on its own.
   let to = start + 1;
   let merged = 0;
   for (let k = start + 1; k < code.length; k += 2) {
     const kl = code.get(k);
     const off = code.get(k + 1);
-    if ((kl & 7) == T_LIT && to > start + 1 && code.get(to - 2) == T_PLUS) {
-      code.set(to - 2, T_PLUS | (kl & ~7));
-      code.set(to - 1, off);
-      merged++;
-      continue;
+    if (to > start + 1) {
+      const prev = code.get(to - 2);
+      if ((prev & 7) == T_PLUS && ((prev >> 3) & PLUS_LEN_MASK) == 0 && (kl & 7) == T_LIT) {
+        code.set(to - 2, prev | (kl & ~7));
+        code.set(to - 1, off);
+        merged++;
+        continue;
+      }
+      if ((prev & 7) == T_PLUS && ((prev >> 3) & PLUS_LEN_MASK) == 1 && kl == T_PLUS &&
+          <u32>arena.data[code.get(to - 1)] == C_SLASH && (prev >>> PLUS_RUNS_SHIFT) < PLUS_RUNS_MAX) {
+        code.set(to - 2, T_PLUS | (((prev >>> PLUS_RUNS_SHIFT) + 1) << PLUS_RUNS_SHIFT));
+        code.set(to - 1, 0);
+        merged++;
+        continue;
+      }
     }
     code.set(to, kl);
     code.set(to + 1, off);
@@ -232,19 +251,27 @@ export function matchFilter(prog: usize, arena: usize, tp: usize, tlen: i32, top
     } else {
       if (kind == T_PLUS) {
         // A `+` always starts a level (a filter allows it only after a `/` or first), and takes
-        // the bytes up to the next `/` or the end (none at the end: an empty level).
-        if (ti < tlen) {
-          const z = slashBits(load<u64>(tp + <usize>ti));
-          if (z != 0) {
-            ti += <i32>(ctz(z) >> 3);
-            if (ti > tlen) ti = tlen; // the `/` was past the end
-          } else {
-            ti = levelEndLong(tp, tlen, ti);
+        // the bytes up to the next `/` or the end (none at the end: an empty level). `runs`
+        // levels first, each followed by its "/".
+        let runs = kl >>> PLUS_RUNS_SHIFT;
+        while (true) {
+          if (ti < tlen) {
+            const z = slashBits(load<u64>(tp + <usize>ti));
+            if (z != 0) {
+              ti += <i32>(ctz(z) >> 3);
+              if (ti > tlen) ti = tlen; // the `/` was past the end
+            } else {
+              ti = levelEndLong(tp, tlen, ti);
+            }
           }
+          if (runs == 0) break;
+          if (ti >= tlen) return false; // no "/" after the level
+          ti++;
+          runs--;
         }
       }
       // The literal bytes (a PLUS's: those after its level, maybe none).
-      const len = kl >> 3;
+      const len = (kl >> 3) & PLUS_LEN_MASK;
       if (tlen - ti < len) return false;
       const a = arena + <usize>load<i32>(p, 4);
       if (len <= 8) {
