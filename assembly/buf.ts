@@ -241,14 +241,20 @@ export function eqBytesLong(a: usize, b: usize, n: i32): bool {
 }
 
 /**
- * Hash of `n` bytes at `p` for the name tables (not cryptographic; 8 bytes per step, then the
+ * Hash of `n` bytes at `p` for the name tables (not cryptographic; 16 bytes per step, then the
  * last bytes one by one: names being parsed may end their buffer). Linear in `n` with a small
  * constant: acl_check hashes the username on every check of a file with `user` blocks, and a
  * username may be 65,535 bytes long.
  */
 export function hashBytes(p: usize, n: i32): u32 {
   let h: u64 = 0x9e3779b97f4a7c15 ^ <u64>n;
-  while (n >= 8) {
+  while (n >= 16) {
+    h = rotl<u64>((h ^ load<u64>(p)) * 0xff51afd7ed558ccd, 31);
+    h = rotl<u64>((h ^ load<u64>(p, 8)) * 0xff51afd7ed558ccd, 31);
+    p += 16;
+    n -= 16;
+  }
+  if (n >= 8) {
     h = rotl<u64>((h ^ load<u64>(p)) * 0xff51afd7ed558ccd, 31);
     p += 8;
     n -= 8;

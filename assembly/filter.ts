@@ -191,24 +191,23 @@ export function compileFilter(p: usize, n: i32, substitute: bool, arena: ByteBuf
 
 // Hot path ------------------------------------------------------------------------------------
 
-// 1 when the filter as it reads after substitution starts with `$`, else 0 (empty filter too).
-function dynamicDollar(prog: usize, arena: usize, user: Str | null, client: Str | null): i32 {
-  const stop = prog + 4 + (<usize>(load<i32>(prog) >> 2) << 3);
-  for (let p = prog + 4; p < stop; p += 8) {
-    const kl = load<i32>(p);
-    const kind = kl & 7;
-    let c: u32 = 0;
-    if (kind <= T_LIT_HASH) {
-      // A LIT_HASH with an empty literal reads "/#".
-      c = (kl >> 3) > 0 ? <u32>load<u8>(arena + <usize>load<i32>(p, 4)) : C_SLASH;
-    } else if (kind >= T_USER) {
-      const v = kind == T_USER ? user : client;
-      if (v === null || v.len == 0) continue;
-      c = <u32>load<u8>(v.ptr);
-    }
-    return c == C_DOLLAR ? 1 : 0;
+// 1 when the filter (its tokens from `p` to `stop`) as it reads after substitution starts with
+// `$`, else 0 (empty filter too). Recursive over the leading empty values (rarely more than
+// one): a recursive function is not inlined, and the matcher's size is charged on every call.
+function dynamicDollar(p: usize, stop: usize, arena: usize, user: Str | null, client: Str | null): i32 {
+  if (p >= stop) return 0;
+  const kl = load<i32>(p);
+  const kind = kl & 7;
+  let c: u32 = 0;
+  if (kind <= T_LIT_HASH) {
+    // A LIT_HASH with an empty literal reads "/#".
+    c = (kl >> 3) > 0 ? <u32>load<u8>(arena + <usize>load<i32>(p, 4)) : C_SLASH;
+  } else if (kind >= T_USER) {
+    const v = kind == T_USER ? user : client;
+    if (v === null || v.len == 0) return dynamicDollar(p + 8, stop, arena, user, client);
+    c = <u32>load<u8>(v.ptr);
   }
-  return 0;
+  return c == C_DOLLAR ? 1 : 0;
 }
 
 /**
@@ -228,13 +227,13 @@ function dynamicDollar(prog: usize, arena: usize, user: Str | null, client: Str 
 export function matchFilter(prog: usize, arena: usize, tp: usize, tlen: i32, topicDollar: i32,
                             user: Str | null, client: Str | null): bool {
   const head = load<i32>(prog);
+  let p = prog + 4;
+  const stop = p + (<usize>(head >> 2) << 3);
   const dollar = head & 3;
   if (dollar != topicDollar) {
     if (dollar != 2) return false;
-    if (dynamicDollar(prog, arena, user, client) != topicDollar) return false;
+    if (dynamicDollar(p, stop, arena, user, client) != topicDollar) return false;
   }
-  let p = prog + 4;
-  const stop = p + (<usize>(head >> 2) << 3);
   let ti = 0;
   while (p < stop) {
     const kl = load<i32>(p);

@@ -91,21 +91,28 @@ export function uninstall(): void {
  * (`tlen` bytes at `tp`), with %u/%c standing for `user`/`client`: every case acl_check does not
  * match itself (literals longer than 8 bytes, values longer than 8, token programs). A call, out
  * of acl_check's loops: the fuel metering charges a loop its whole size on every turn, so what
- * runs rarely is not inlined there. `begun` is 0 on the check's first slow call, which starts the
- * check's memo (memo.ts): the per-check knowledge that keeps a check linear in its fields.
+ * runs rarely is not inlined there; and a function its whole size on every call, so this one
+ * only dispatches. `begun` is 0 on the check's first slow call, which starts the check's memo
+ * (memo.ts): the per-check knowledge that keeps a check linear in its fields.
  */
 export function slowMatch(rec: usize, flags: i32, tp: usize, tlen: i32, user: Str | null, client: Str | null, begun: i32): bool {
   if (begun == 0) beginCheck();
+  if (((flags >> SHAPE_SHIFT) & SHAPE_MASK) != S_GENERIC) return directMatch(rec, flags, tp, tlen, user, client);
+  // An empty topic is never a PUBLISH topic and mosquitto's matcher rejects it; the direct
+  // shapes cannot match it (their literal is never empty), a program could ("#").
+  if (tlen == 0) return false;
+  const topicDollar: i32 = <u32>load<u8>(tp) == C_DOLLAR ? 1 : 0;
+  return matchFilter(code + (<usize>load<i32>(rec, 28) << 2), arena, tp, tlen, topicDollar, user, client);
+}
+
+/**
+ * slowMatch for the direct shapes (L/#, L, L/%u/#, L/%c/#) with a literal longer than 8 bytes or
+ * a value longer than 8: their literal starts the topic (its first byte is literal, so the `$`
+ * rule holds by itself), and the key test compared its first 8 bytes. Values use the check's memo
+ * (slowMatch started it); topic rules, which have none, call this directly.
+ */
+export function directMatch(rec: usize, flags: i32, tp: usize, tlen: i32, user: Str | null, client: Str | null): bool {
   const shape = (flags >> SHAPE_SHIFT) & SHAPE_MASK;
-  if (shape == S_GENERIC) {
-    // An empty topic is never a PUBLISH topic and mosquitto's matcher rejects it; the direct
-    // shapes cannot match it (their literal is never empty), a program could ("#").
-    if (tlen == 0) return false;
-    const topicDollar: i32 = <u32>load<u8>(tp) == C_DOLLAR ? 1 : 0;
-    return matchFilter(code + (<usize>load<i32>(rec, 28) << 2), arena, tp, tlen, topicDollar, user, client);
-  }
-  // The direct shapes: their literal starts the topic (its first byte is literal, so the `$`
-  // rule holds by itself); the key test compared its first 8 bytes.
   const len = load<i32>(rec, 20);
   if (tlen < len) return false;
   if (shape & S_LONG) {
@@ -185,8 +192,8 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
         if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
         const flags = load<i32>(rec, 16);
         if ((flags & access) == 0) continue;
-        // L/# and L with L up to 8 bytes (the key test compared it) right here; the rest (long
-        // literals, token programs: topic rules have no values) in slowMatch.
+        // L/# and L with L up to 8 bytes (the key test compared it) right here; longer literals
+        // in directMatch, token programs in slowMatch (topic rules have no values).
         const shape = <i32>load<u8>(rec, 16 + (SHAPE_SHIFT >> 3));
         if (shape == S_PREFIX) {
           const len = load<i32>(rec, 20);
@@ -194,11 +201,11 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
           if ((tlen != len) & (<u32>load<u8>(tp + <usize>len) != C_SLASH)) continue;
         } else if (shape == S_EXACT) {
           if (tlen != load<i32>(rec, 20)) continue;
-        } else {
+        } else if (shape == S_GENERIC) {
           const r = slowMatch(rec, flags, tp, tlen, null, null, begun);
           begun = 1;
           if (!r) continue;
-        }
+        } else if (!directMatch(rec, flags, tp, tlen, null, null)) continue; // no values: no memo
         return <Decision>(flags >> RESULT_SHIFT); // R_DENY, R_GRANT
       } while ((rec += RULE_BYTES) < end);
     }
