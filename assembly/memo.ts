@@ -24,10 +24,11 @@ const STAMP_MASK: u32 = 0xffe00000;
 /** The end of the level from this position (the low 16 bits) is known. */
 const LEVEL_KNOWN: u32 = 1 << 20;
 const LEVEL_MASK: u32 = 0xffff;
-/** Whether the username (value 0) or client id (value 1) occurs here is known: KNOWN << 2 * value. */
+/**
+ * Whether the username (value 0) or client id (value 1) occurs here is known: VALUE_KNOWN << 2 *
+ * value; the bit above it says that it does.
+ */
 const VALUE_KNOWN: u32 = 1 << 16;
-/** ...and it does. */
-const VALUE_EQ: u32 = 1 << 17;
 
 let memo: usize = 0;
 let stamp: u32 = 0;
