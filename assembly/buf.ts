@@ -193,32 +193,77 @@ export function hasWildcardAt(p: usize, n: i32): bool {
   return hasWildcardSlow(p, n);
 }
 
-/** hasWildcardAt's exact test, for any length: words, then bytes (a call: rarely needed). */
+/**
+ * hasWildcardAt's exact test, for any length: two words per step, then a masked word (a call:
+ * rarely needed, and kept out of its callers' loops, whose every turn the fuel metering charges
+ * by their size). `p` must have 8 readable bytes past its end.
+ */
 export function hasWildcardSlow(p: usize, n: i32): bool {
+  while (n >= 32) {
+    // wildBits of four words, with one mask of the high bits for all of them.
+    const a = (load<u64>(p) & NOT_BIT3) ^ HASHES;
+    const b = (load<u64>(p, 8) & NOT_BIT3) ^ HASHES;
+    const c = (load<u64>(p, 16) & NOT_BIT3) ^ HASHES;
+    const d = (load<u64>(p, 24) & NOT_BIT3) ^ HASHES;
+    if (((((a - ONES) & ~a) | ((b - ONES) & ~b) | ((c - ONES) & ~c) | ((d - ONES) & ~d)) & HIGHS) != 0) return true;
+    p += 32;
+    n -= 32;
+  }
   while (n >= 8) {
-    if (wildBits(load<u64>(p))) return true;
+    if (wildBits(load<u64>(p)) != 0) return true;
     p += 8;
     n -= 8;
   }
-  for (let i = 0; i < n; i++) {
-    const c = <u32>load<u8>(p + <usize>i);
-    if (c == 0x2b || c == 0x23) return true;
-  }
-  return false;
+  return wildBits(load<u64>(p) & lowBytes(n)) != 0;
 }
 
-/** Hash of `n` bytes at `p` for the name tables (not cryptographic; 4 bytes per step). */
+/**
+ * True when the `n` bytes at `a` and `b` are equal: 64 bytes per step (one test for eight words),
+ * then words, then a masked word (both runs need 8 readable bytes past their end). For long
+ * literals and values; a call. About one unit of fuel per byte compared.
+ */
+export function eqBytesLong(a: usize, b: usize, n: i32): bool {
+  const end = a + <usize>n;
+  while (a + 64 <= end) {
+    if (((load<u64>(a) ^ load<u64>(b)) | (load<u64>(a, 8) ^ load<u64>(b, 8)) |
+         (load<u64>(a, 16) ^ load<u64>(b, 16)) | (load<u64>(a, 24) ^ load<u64>(b, 24)) |
+         (load<u64>(a, 32) ^ load<u64>(b, 32)) | (load<u64>(a, 40) ^ load<u64>(b, 40)) |
+         (load<u64>(a, 48) ^ load<u64>(b, 48)) | (load<u64>(a, 56) ^ load<u64>(b, 56))) != 0) return false;
+    a += 64;
+    b += 64;
+  }
+  while (a + 8 <= end) {
+    if (load<u64>(a) != load<u64>(b)) return false;
+    a += 8;
+    b += 8;
+  }
+  return ((load<u64>(a) ^ load<u64>(b)) & lowBytes(<i32>(end - a))) == 0;
+}
+
+/**
+ * Hash of `n` bytes at `p` for the name tables (not cryptographic; 16 bytes per step, then the
+ * last bytes one by one: names being parsed may end their buffer). Linear in `n` with a small
+ * constant: acl_check hashes the username on every check of a file with `user` blocks, and a
+ * username may be 65,535 bytes long.
+ */
 export function hashBytes(p: usize, n: i32): u32 {
-  let h: u32 = 0x811c9dc5 ^ <u32>n;
-  while (n >= 4) {
-    h = rotl<u32>((h ^ load<u32>(p)) * 0x9e3779b1, 13);
-    p += 4;
-    n -= 4;
+  let h: u64 = 0x9e3779b97f4a7c15 ^ <u64>n;
+  while (n >= 16) {
+    h = rotl<u64>((h ^ load<u64>(p)) * 0xff51afd7ed558ccd, 31);
+    h = rotl<u64>((h ^ load<u64>(p, 8)) * 0xff51afd7ed558ccd, 31);
+    p += 16;
+    n -= 16;
+  }
+  if (n >= 8) {
+    h = rotl<u64>((h ^ load<u64>(p)) * 0xff51afd7ed558ccd, 31);
+    p += 8;
+    n -= 8;
   }
   while (n > 0) {
-    h = (h ^ <u32>load<u8>(p)) * 0x01000193;
+    h = (h ^ <u64>load<u8>(p)) * 0x100000001b3;
     p++;
     n--;
   }
-  return h ^ (h >> 16);
+  h *= 0xc4ceb9fe1a85ec53;
+  return <u32>(h ^ (h >> 32));
 }

@@ -5,7 +5,9 @@
 // with token kinds
 //   LIT        `len` literal bytes at `off` in the byte arena (may span levels: "a/b/")
 //   LIT_HASH   the same, then the final "/#" (the "/" is not part of len)
-//   PLUS       a whole `+` level
+//   PLUS       `runs` times a `+` level and a "/", then a `+` level, then `len` literal bytes at
+//              `off` (the literal that follows, which starts with "/"; len 0 when none does):
+//              [PLUS | len << 3 | runs << 19, off]
 //   HASH       a whole `#` filter (only when the filter is just "#")
 //   USER       the username bytes (acl_file `pattern` lines only)
 //   CLIENT     the client id bytes (idem)
@@ -21,7 +23,8 @@
 // filter is ever built: the hot path allocates nothing. The SDK's topicMatchesPattern has the
 // same semantics (a spec checks both against the broker's), but re-reads the pattern text on
 // every call; the token program here is compiled once, which is what the hot path needs.
-import { ByteBuf, IntBuf, lowBytes } from "./buf";
+import { ByteBuf, IntBuf, eqBytesLong, lowBytes } from "./buf";
+import { levelEndLong, slashBits, valueAtCall } from "./memo";
 import { Str } from "../sdk/assembly";
 
 /** Token kind: literal bytes. */
@@ -36,6 +39,12 @@ export const T_HASH: i32 = 3;
 export const T_USER: i32 = 4;
 /** Token kind: the client id (patterns). */
 export const T_CLIENT: i32 = 5;
+
+/** A PLUS token's literal length: bits 3..18 (a filter has at most 65,535 bytes). */
+export const PLUS_LEN_MASK: i32 = 0xffff;
+/** A PLUS token's run count (the "+/" levels before its own `+`): bits 19..31. */
+export const PLUS_RUNS_SHIFT: i32 = 19;
+const PLUS_RUNS_MAX: i32 = 8191;
 
 /** `/`, the topic level separator. */
 export const C_SLASH: u32 = 0x2f;
@@ -146,102 +155,144 @@ export function compileFilter(p: usize, n: i32, substitute: bool, arena: ByteBuf
       if (d == C_LOWER_U || d == C_LOWER_C) dollar = 2;
     }
   }
-  code.set(start, dollar | (count << 2));
+  // Merge each PLUS with the literal after it (always "/..."), and a PLUS whose literal is just
+  // "/" into the PLUS after it (its run count): `+/+/+/x` is then one token, not 6, and the
+  // matcher takes its levels in a loop of its own, smaller than the token loop (the fuel metering
+  // charges a loop its size on every turn). A LIT_HASH stays on its own.
+  let to = start + 1;
+  let merged = 0;
+  for (let k = start + 1; k < code.length; k += 2) {
+    const kl = code.get(k);
+    const off = code.get(k + 1);
+    if (to > start + 1) {
+      const prev = code.get(to - 2);
+      if ((prev & 7) == T_PLUS && ((prev >> 3) & PLUS_LEN_MASK) == 0 && (kl & 7) == T_LIT) {
+        code.set(to - 2, prev | (kl & ~7));
+        code.set(to - 1, off);
+        merged++;
+        continue;
+      }
+      if ((prev & 7) == T_PLUS && ((prev >> 3) & PLUS_LEN_MASK) == 1 && kl == T_PLUS &&
+          <u32>arena.data[code.get(to - 1)] == C_SLASH && (prev >>> PLUS_RUNS_SHIFT) < PLUS_RUNS_MAX) {
+        code.set(to - 2, T_PLUS | (((prev >>> PLUS_RUNS_SHIFT) + 1) << PLUS_RUNS_SHIFT));
+        code.set(to - 1, 0);
+        merged++;
+        continue;
+      }
+    }
+    code.set(to, kl);
+    code.set(to + 1, off);
+    to += 2;
+  }
+  code.truncate(to);
+  code.set(start, dollar | ((count - merged) << 2));
   return out;
 }
 
 // Hot path ------------------------------------------------------------------------------------
 
-// 1 when the filter as it reads after substitution starts with `$`, else 0 (empty filter too).
-function dynamicDollar(prog: usize, arena: usize, user: Str | null, client: Str | null): i32 {
-  const stop = prog + 4 + (<usize>(load<i32>(prog) >> 2) << 3);
-  for (let p = prog + 4; p < stop; p += 8) {
-    const kl = load<i32>(p);
-    const kind = kl & 7;
-    let c: u32 = 0;
-    if (kind <= T_LIT_HASH) {
-      // A LIT_HASH with an empty literal reads "/#".
-      c = (kl >> 3) > 0 ? <u32>load<u8>(arena + <usize>load<i32>(p, 4)) : C_SLASH;
-    } else if (kind >= T_USER) {
-      const v = kind == T_USER ? user : client;
-      if (v === null || v.len == 0) continue;
-      c = <u32>load<u8>(v.ptr);
-    }
-    return c == C_DOLLAR ? 1 : 0;
+// 1 when the filter (its tokens from `p` to `stop`) as it reads after substitution starts with
+// `$`, else 0 (empty filter too). Recursive over the leading empty values (rarely more than
+// one): a recursive function is not inlined, and the matcher's size is charged on every call.
+function dynamicDollar(p: usize, stop: usize, arena: usize, user: Str | null, client: Str | null): i32 {
+  if (p >= stop) return 0;
+  const kl = load<i32>(p);
+  const kind = kl & 7;
+  let c: u32 = 0;
+  if (kind <= T_LIT_HASH) {
+    // A LIT_HASH with an empty literal reads "/#".
+    c = (kl >> 3) > 0 ? <u32>load<u8>(arena + <usize>load<i32>(p, 4)) : C_SLASH;
+  } else if (kind >= T_USER) {
+    const v = kind == T_USER ? user : client;
+    if (v === null || v.len == 0) return dynamicDollar(p + 8, stop, arena, user, client);
+    c = <u32>load<u8>(v.ptr);
   }
-  return 0;
+  return c == C_DOLLAR ? 1 : 0;
 }
 
 /**
  * True when the topic (`tlen > 0` bytes at `tp`; `topicDollar` 1 when it starts with `$`)
  * matches the compiled filter at `prog` (a pointer into the code table), with `%u`/`%c` standing
  * for `user`/`client`. The caller skips USER filters when `user` is null. The topic is a PUBLISH
- * topic (no wildcards: the broker checks that first). Literal runs of up to 8 bytes are
- * compared with one masked word load on each side (sameBytes).
+ * topic (no wildcards: the broker checks that first). The caller has started the check's memo
+ * (memo.ts beginCheck) since the topic or a value last changed.
+ *
+ * Each token costs a constant plus the bytes it compares, never a rescan: a `+` takes the level
+ * up to the next `/` with one word test when the level is shorter than a word, else from the
+ * memo (each level scanned once per check, whatever the number of rules); a literal compares its
+ * own bytes (a masked word up to 8); a value compares once per position and check (memo.ts).
+ * A call (the patterns' generic path): the fuel metering charges a loop by its size on every
+ * turn, so the token loop stays small and the long cases are calls.
  */
-// @ts-ignore: decorator
-@inline
 export function matchFilter(prog: usize, arena: usize, tp: usize, tlen: i32, topicDollar: i32,
                             user: Str | null, client: Str | null): bool {
   const head = load<i32>(prog);
-  let ok = true;
-  const dollar = head & 3;
-  if (dollar != topicDollar) ok = dollar == 2 && dynamicDollar(prog, arena, user, client) == topicDollar;
   let p = prog + 4;
   const stop = p + (<usize>(head >> 2) << 3);
+  const dollar = head & 3;
+  if (dollar != topicDollar) {
+    if (dollar != 2) return false;
+    if (dynamicDollar(p, stop, arena, user, client) != topicDollar) return false;
+  }
   let ti = 0;
-  while (ok && p < stop) {
+  while (p < stop) {
     const kl = load<i32>(p);
     const kind = kl & 7;
-    if (kind == T_PLUS) {
-      while (ti < tlen && <u32>load<u8>(tp + <usize>ti) != C_SLASH) ti++;
-    } else if (kind == T_HASH) {
-      return true;
+    if (kind >= T_HASH) {
+      if (kind == T_HASH) return true;
+      // The username or the client id (a call: memo.ts).
+      const v = kind == T_USER ? user : client;
+      if (v === null) return false;
+      const m = <i32>v.len;
+      if (tlen - ti < m) return false;
+      if (!valueAtCall(v.ptr, m, kind - T_USER, tp, tlen, ti)) return false;
+      ti += m;
     } else {
-      // Literal bytes: from the arena, or the username / client id.
-      let a: usize;
-      let len: i32;
-      if (kind <= T_LIT_HASH) {
-        a = arena + <usize>load<i32>(p, 4);
-        len = kl >> 3;
-      } else {
-        const v = kind == T_USER ? user : client;
-        if (v === null) return false;
-        a = v.ptr;
-        len = <i32>v.len;
+      if (kind == T_PLUS) {
+        // A `+` always starts a level (a filter allows it only after a `/` or first), and takes
+        // the bytes up to the next `/` or the end (none at the end: an empty level). `runs`
+        // levels first, each followed by its "/".
+        let runs = kl >>> PLUS_RUNS_SHIFT;
+        while (true) {
+          if (ti < tlen) {
+            const z = slashBits(load<u64>(tp + <usize>ti));
+            if (z != 0) {
+              ti += <i32>(ctz(z) >> 3);
+              if (ti > tlen) ti = tlen; // the `/` was past the end
+            } else {
+              ti = levelEndLong(tp, tlen, ti);
+            }
+          }
+          if (runs == 0) break;
+          if (ti >= tlen) return false; // no "/" after the level
+          ti++;
+          runs--;
+        }
       }
-      if (tlen - ti < len || !sameBytes(a, tp + <usize>ti, len)) return false;
+      // The literal bytes (a PLUS's: those after its level, maybe none).
+      const len = (kl >> 3) & PLUS_LEN_MASK;
+      if (tlen - ti < len) return false;
+      const a = arena + <usize>load<i32>(p, 4);
+      if (len <= 8) {
+        if (((load<u64>(a) ^ load<u64>(tp + <usize>ti)) & lowBytes(len)) != 0) return false;
+      } else if (!eqBytesLong(a, tp + <usize>ti, len)) return false;
       ti += len;
       // "/#" matches the end of the topic, or a "/" and anything after it.
       if (kind == T_LIT_HASH) return ti == tlen || <u32>load<u8>(tp + <usize>ti) == C_SLASH;
     }
     p += 8;
   }
-  return ok && ti == tlen;
+  return ti == tlen;
 }
 
 /**
  * True when the `len` bytes at `a` and `b` are equal. Up to 8 bytes: one masked word load on each
  * side, which may read past the bytes but never past memory (both have 8 readable bytes after
- * them: see buf.ts, "Word loads past the end of a value"); longer runs word by word.
+ * them: see buf.ts, "Word loads past the end of a value"); longer runs by eqBytesLong (a call).
  */
 // @ts-ignore: decorator
 @inline
 export function sameBytes(a: usize, b: usize, len: i32): bool {
   if (len <= 8) return ((load<u64>(a) ^ load<u64>(b)) & lowBytes(len)) == 0;
-  return eqBytes(a, b, len);
-}
-
-// Comparison of runs longer than a word: words, then bytes.
-function eqBytes(a: usize, b: usize, n: i32): bool {
-  while (n >= 8) {
-    if (load<u64>(a) != load<u64>(b)) return false;
-    a += 8;
-    b += 8;
-    n -= 8;
-  }
-  for (let i = 0; i < n; i++) {
-    if (load<u8>(a + <usize>i) != load<u8>(b + <usize>i)) return false;
-  }
-  return true;
+  return eqBytesLong(a, b, len);
 }

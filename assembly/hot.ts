@@ -12,8 +12,9 @@
 // local copied up front is an instruction even on paths that never use it); word loads read past
 // short values without bounds checks (buf.ts, "Word loads past the end of a value").
 import { Acl, F_CHECK_CLIENT, F_CHECK_USER, F_CLIENT, F_DENY, RESULT_SHIFT, RULE_BYTES, SHAPE_MASK, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX } from "./acl";
-import { hasWildcardAt, hasWildcardSlow, LOW_BYTES_NOT_BIT3, lowBytes, mayBeWild, mayBeWild2, wildBits } from "./buf";
+import { hasWildcardAt, hasWildcardSlow, LOW_BYTES_NOT_BIT3, lowBytes, mayBeWild, mayBeWild2 } from "./buf";
 import { C_DOLLAR, C_SLASH, matchFilter, sameBytes } from "./filter";
+import { beginCheck, memoInit, valueAtCall, valueClean } from "./memo";
 import { lookupName } from "./names";
 import { Access, Decision, Str } from "../sdk/assembly";
 
@@ -67,6 +68,7 @@ export function install(acl: Acl): void {
   userEntries = u.entriesPtr;
   userStride = u.strideBytes;
   userArena = u.arenaPtr;
+  memoInit();
 }
 
 /** A configuration without acl_file: acl_check allows everything, as mosquitto does. */
@@ -84,88 +86,56 @@ export function uninstall(): void {
   userCount = 0;
 }
 
-// True when the `n` bytes of the value at `v` equal those at `b` and hold no `+` or `#` (both
-// with 8 readable bytes past their end). A pattern's %u/%c matches only such a value: mosquitto
-// gives no pattern at all to a client whose username or client id holds one (CVE-2017-7650), so
-// a value that fails here ends in a denial anyway (any pattern that grants instead has the
-// values checked, see patternDecision), and a grant through it proves the value clean. Testing
-// the words already loaded is cheaper than testing the value again after the scan. Values up to
-// 16 bytes need no loop; from 9 bytes on, the second word overlaps the first.
-// @ts-ignore: decorator
-@inline
-function sameCleanValue(v: usize, b: usize, n: i32): bool {
-  if (n <= 8) {
-    const m = lowBytes(n);
-    const x = load<u64>(v) & m;
-    return (load<u64>(b) & m) == x && wildBits(x) == 0;
-  }
-  if (n <= 16) {
-    const k = <usize>(n - 8);
-    const x = load<u64>(v);
-    const y = load<u64>(v + k);
-    return x == load<u64>(b) && y == load<u64>(b + k) && (wildBits(x) | wildBits(y)) == 0;
-  }
-  return sameBytes(v, b, n) && !hasWildcardSlow(v, n);
-}
-
-// The literal bytes past the first 8 (the key test compared those), for a rule whose literal is
-// longer (shape | S_LONG).
-// @ts-ignore: decorator
-@inline
-function restMatches(rec: usize, tp: usize, len: i32): bool {
-  return sameBytes(arena + <usize>load<i32>(rec, 24) + 8, tp + 8, len - 8);
-}
-
-// True when a rule (`flags`) of a direct shape (`shape` without S_LONG) matches; `long` (a
-// constant where this is inlined) says whether the literal is longer than the 8 bytes the key
-// test compared.
-// The first byte of these shapes is literal, so the `$` rule holds by itself (a `$` must match
-// a `$`).
-// @ts-ignore: decorator
-@inline
-function directMatches(rec: usize, flags: i32, shape: i32, long: bool, tp: usize, tlen: i32, user: Str | null, client: Str | null): bool {
-  const len = load<i32>(rec, 20);
-  if (shape == S_VALUE_PREFIX) {
-    const v = flags & F_CLIENT ? client : user;
-    if (v === null) return false;
-    const vlen = <i32>v.len;
-    const n = len + vlen;
-    return tlen >= n && (!long || restMatches(rec, tp, len)) && sameCleanValue(v.ptr, tp + <usize>len, vlen) &&
-      (tlen == n || <u32>load<u8>(tp + <usize>n) == C_SLASH);
-  }
-  if (shape == S_PREFIX) {
-    return tlen >= len && (!long || restMatches(rec, tp, len)) && (tlen == len || <u32>load<u8>(tp + <usize>len) == C_SLASH);
-  }
-  return tlen == len && (!long || restMatches(rec, tp, len)); // S_EXACT
-}
-
-// directMatches for literals longer than 8 bytes: a call, which their byte loop costs anyway.
-function longMatches(rec: usize, flags: i32, shape: i32, tp: usize, tlen: i32, user: Str | null, client: Str | null): bool {
-  return directMatches(rec, flags, shape, true, tp, tlen, user, client);
-}
-
-// True when the rule at `rec` (flags already read) matches the topic (`tlen` bytes at `tp`),
-// with %u/%c standing for `user`/`client`. The key test is done by the caller. The common
-// shapes with literals up to 8 bytes are matched inline, in order of likelihood.
-// @ts-ignore: decorator
-@inline
-function ruleMatches(rec: usize, flags: i32, tp: usize, tlen: i32, user: Str | null, client: Str | null): bool {
-  const shape = (flags >> SHAPE_SHIFT) & SHAPE_MASK;
-  if (shape == S_VALUE_PREFIX) return directMatches(rec, flags, S_VALUE_PREFIX, false, tp, tlen, user, client);
-  if (shape == S_PREFIX) return directMatches(rec, flags, S_PREFIX, false, tp, tlen, user, client);
-  if (shape == S_EXACT) return directMatches(rec, flags, S_EXACT, false, tp, tlen, user, client);
-  if (shape != S_GENERIC) return longMatches(rec, flags, shape & ~S_LONG, tp, tlen, user, client);
-  // An empty topic is never a PUBLISH topic and mosquitto's matcher rejects it; the direct shapes
-  // cannot match it (their literal is never empty), a program could ("#").
+/**
+ * True when the rule at `rec` (flags already read, its key test passed) matches the topic
+ * (`tlen` bytes at `tp`), with %u/%c standing for `user`/`client`: every case acl_check does not
+ * match itself (literals longer than 8 bytes, values longer than 8, token programs). A call, out
+ * of acl_check's loops: the fuel metering charges a loop its whole size on every turn, so what
+ * runs rarely is not inlined there; and a function its whole size on every call, so this one
+ * only dispatches. `begun` is 0 on the check's first slow call, which starts the check's memo
+ * (memo.ts): the per-check knowledge that keeps a check linear in its fields.
+ */
+export function slowMatch(rec: usize, flags: i32, tp: usize, tlen: i32, user: Str | null, client: Str | null, begun: i32): bool {
+  if (begun == 0) beginCheck();
+  if (((flags >> SHAPE_SHIFT) & SHAPE_MASK) != S_GENERIC) return directMatch(rec, flags, tp, tlen, user, client);
+  // An empty topic is never a PUBLISH topic and mosquitto's matcher rejects it; the direct
+  // shapes cannot match it (their literal is never empty), a program could ("#").
   if (tlen == 0) return false;
   const topicDollar: i32 = <u32>load<u8>(tp) == C_DOLLAR ? 1 : 0;
   return matchFilter(code + (<usize>load<i32>(rec, 28) << 2), arena, tp, tlen, topicDollar, user, client);
 }
 
-// ruleMatches for the pattern shapes acl_check does not match itself (a call: they are rarer,
-// and their byte loops or token programs cost more than the call anyway).
-function patternMatches(rec: usize, flags: i32, tp: usize, tlen: i32, user: Str | null, client: Str): bool {
-  return ruleMatches(rec, flags, tp, tlen, user, client);
+/**
+ * slowMatch for the direct shapes (L/#, L, L/%u/#, L/%c/#) with a literal longer than 8 bytes or
+ * a value longer than 8: their literal starts the topic (its first byte is literal, so the `$`
+ * rule holds by itself), and the key test compared its first 8 bytes. Values use the check's memo
+ * (slowMatch started it); topic rules, which have none, call this directly.
+ */
+export function directMatch(rec: usize, flags: i32, tp: usize, tlen: i32, user: Str | null, client: Str | null): bool {
+  const shape = (flags >> SHAPE_SHIFT) & SHAPE_MASK;
+  const len = load<i32>(rec, 20);
+  if (tlen < len) return false;
+  if (shape & S_LONG) {
+    if (!sameBytes(arena + <usize>load<i32>(rec, 24) + 8, tp + 8, len - 8)) return false;
+  }
+  const base = shape & ~S_LONG;
+  if (base == S_EXACT) return tlen == len;
+  let n = len;
+  if (base == S_VALUE_PREFIX) {
+    // L/%u/# or L/%c/#: the value follows L, holds no `+`/`#` (a value that does ends in a
+    // denial anyway, and a grant through this rule skips the check: see acl_check) and ends the
+    // topic or a level.
+    const client_ = (flags & F_CLIENT) != 0;
+    const v = client_ ? client : user;
+    if (v === null) return false;
+    const m = <i32>v.len;
+    n = len + m;
+    if (tlen < n) return false;
+    const which = client_ ? 1 : 0;
+    if (!valueAtCall(v.ptr, m, which, tp, tlen, len)) return false;
+    if (!valueClean(v.ptr, m, which)) return false;
+  }
+  return tlen == n || <u32>load<u8>(tp + <usize>n) == C_SLASH; // S_PREFIX, S_VALUE_PREFIX
 }
 
 /**
@@ -196,6 +166,8 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
   const tp = topic.ptr;
   let rec: usize = 0;
   let end: usize = 0;
+  // Set once the check has called slowMatch (which started the check's memo on that first call).
+  let begun: i32 = 0;
   // One test on the path of a file of patterns only (the other states: a few more instructions).
   if (state != STATE_PATTERNS) {
     const s = state; // read again rather than kept from the test: a copy would cost on every check
@@ -220,13 +192,27 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
         if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
         const flags = load<i32>(rec, 16);
         if ((flags & access) == 0) continue;
-        if (ruleMatches(rec, flags, tp, tlen, null, null)) return <Decision>(flags >> RESULT_SHIFT); // R_DENY, R_GRANT
+        // L/# and L with L up to 8 bytes (the key test compared it) right here; longer literals
+        // in directMatch, token programs in slowMatch (topic rules have no values).
+        const shape = <i32>load<u8>(rec, 16 + (SHAPE_SHIFT >> 3));
+        if (shape == S_PREFIX) {
+          const len = load<i32>(rec, 20);
+          if (tlen < len) continue;
+          if ((tlen != len) & (<u32>load<u8>(tp + <usize>len) != C_SLASH)) continue;
+        } else if (shape == S_EXACT) {
+          if (tlen != load<i32>(rec, 20)) continue;
+        } else if (shape == S_GENERIC) {
+          const r = slowMatch(rec, flags, tp, tlen, null, null, begun);
+          begun = 1;
+          if (!r) continue;
+        } else if (!directMatch(rec, flags, tp, tlen, null, null)) continue; // no values: no memo
+        return <Decision>(flags >> RESULT_SHIFT); // R_DENY, R_GRANT
       } while ((rec += RULE_BYTES) < end);
     }
   }
   // Only the patterns that can match a topic starting with this byte (with P: at most one). The
   // common shapes are matched right here, as plain tests that skip to the next candidate: the
-  // same tests as ruleMatches', but written as statements they compile to plain branches where
+  // same tests as slowMatch's, but written as statements they compile to plain branches where
   // `a && b` chains and inlined helpers returning a value compile to `if (result)` blocks and
   // copies into their result slots (each one more interpreted instruction). The loop is charged
   // only when it loops back, so the first candidate is as cheap inside it as outside.
@@ -234,10 +220,10 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
   // kept in a local, and an empty list costs one test.
   let at = load<usize>(<usize>load<u8>(tp) << 2, PAT_BY_FIRST);
   if (load<i32>(at, 16) != 0) {
-    const w = load<u64>(tp); // as above
     do {
       rec = at;
-      if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
+      // The topic's first word (as above), loaded here: one candidate is the common case.
+      if ((load<u64>(tp) & load<u64>(rec, 8)) != load<u64>(rec)) continue;
       const flags = load<i32>(rec, 16);
       // Nested rather than `continue`: a test that skips costs an `eqz` more than one that enters.
       if ((flags & access) != 0) {
@@ -249,7 +235,7 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
         // the same but for the value.
         if (<i32>load<u8>(rec, 16 + (SHAPE_SHIFT >> 3)) == S_VALUE_PREFIX) {
           // L/%u/# with L up to 8 bytes, which the key test compared: the username must follow
-          // it, hold no `+`/`#` (sameCleanValue explains why) and end the topic or a level.
+          // it, hold no `+`/`#` (slowMatch explains why) and end the topic or a level.
           if (username === null) continue;
           const vlen = <i32>username.len;
           if (vlen <= 8) {
@@ -263,7 +249,11 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
               if (hasWildcardSlow(username.ptr, vlen)) continue;
             }
             if ((tlen != n) & (<u32>load<u8>(tp + <usize>n) != C_SLASH)) continue; // n <= tlen: the byte is readable
-          } else if (!patternMatches(rec, flags, tp, tlen, username, clientid)) continue;
+          } else {
+            const r = slowMatch(rec, flags, tp, tlen, username, clientid, begun);
+            begun = 1;
+            if (!r) continue;
+          }
         } else if (<i32>load<u8>(rec, 16 + (SHAPE_SHIFT >> 3)) == S_PREFIX) {
           // L/# with L up to 8 bytes: L is the whole topic or a level of it.
           const len = load<i32>(rec, 20);
@@ -282,33 +272,41 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
               if (hasWildcardSlow(clientid.ptr, vlen)) continue;
             }
             if ((tlen != n) & (<u32>load<u8>(tp + <usize>n) != C_SLASH)) continue; // n <= tlen: the byte is readable
-          } else if (!patternMatches(rec, flags, tp, tlen, username, clientid)) continue;
-        } else if (!patternMatches(rec, flags, tp, tlen, username, clientid)) continue;
-        // The pattern decides. mosquitto refuses every pattern to a username or client id holding
-        // `+` or `#` before trying them; as such a client ends up denied either way, the scan
-        // (usually cheaper) goes first and the values are checked only when a pattern grants, and
-        // not when the grant proved them clean (no F_CHECK_USER/F_CHECK_CLIENT).
-        if (flags & (F_DENY | F_CHECK_USER)) { // one test on the path of a %u grant
-          if (flags & F_DENY) return Decision.Deny;
-          if (username !== null) {
-            if (hasWildcardAt(username.ptr, <i32>username.len)) return Decision.Deny;
+          } else {
+            const r = slowMatch(rec, flags, tp, tlen, username, clientid, begun);
+            begun = 1;
+            if (!r) continue;
           }
+        } else {
+          const r = slowMatch(rec, flags, tp, tlen, username, clientid, begun);
+          begun = 1;
+          if (!r) continue;
         }
-        if (flags & F_CHECK_CLIENT) {
-          // hasWildcardAt(clientid) written out as statements (see above): client ids are often
-          // 9 to 16 bytes, and this test runs on nearly every granted request.
-          const cp = clientid.ptr;
-          const cn = <i32>clientid.len;
-          if (cn <= 8) {
-            if (mayBeWild(load<u64>(cp), load<u64>(<usize>cn << 3, LOW_BYTES_NOT_BIT3)) != 0) {
-              if (hasWildcardSlow(cp, cn)) return Decision.Deny;
-            }
-          } else if (cn <= 16) {
-            if (mayBeWild2(load<u64>(cp), load<u64>(cp + <usize>(cn - 8))) != 0) {
-              if (hasWildcardSlow(cp, cn)) return Decision.Deny;
-            }
-          } else if (hasWildcardSlow(cp, cn)) return Decision.Deny;
+      // The pattern decides. mosquitto refuses every pattern to a username or client id holding
+      // `+` or `#` before trying them; as such a client ends up denied either way, the scan
+      // (usually cheaper) goes first and the values are checked only when a pattern grants, and
+      // not when the grant proved them clean (no F_CHECK_USER/F_CHECK_CLIENT).
+      if (flags & (F_DENY | F_CHECK_USER)) { // one test on the path of a %u grant
+        if (flags & F_DENY) return Decision.Deny;
+        if (username !== null) {
+          if (hasWildcardAt(username.ptr, <i32>username.len)) return Decision.Deny;
         }
+      }
+      if (flags & F_CHECK_CLIENT) {
+        // hasWildcardAt(clientid) written out as statements (see above): client ids are often
+        // 9 to 16 bytes, and this test runs on nearly every granted request.
+        const cp = clientid.ptr;
+        const cn = <i32>clientid.len;
+        if (cn <= 8) {
+          if (mayBeWild(load<u64>(cp), load<u64>(<usize>cn << 3, LOW_BYTES_NOT_BIT3)) != 0) {
+            if (hasWildcardSlow(cp, cn)) return Decision.Deny;
+          }
+        } else if (cn <= 16) {
+          if (mayBeWild2(load<u64>(cp), load<u64>(cp + <usize>(cn - 8))) != 0) {
+            if (hasWildcardSlow(cp, cn)) return Decision.Deny;
+          }
+        } else if (hasWildcardSlow(cp, cn)) return Decision.Deny;
+      }
         return Decision.Allow;
       }
     } while (load<i32>((at += RULE_BYTES), 16) != 0);

@@ -1,7 +1,7 @@
 // A map from names (usernames, as raw bytes) to a small record of i32 values: filled while a
 // file is parsed, then looked up in place with a request's Str. Open addressing over a
 // power-of-two slot table, kept at most half full.
-import { ByteBuf, IntBuf, eqBytes, hashBytes } from "./buf";
+import { ByteBuf, IntBuf, eqBytes, eqBytesLong, hashBytes, lowBytes } from "./buf";
 import { Str } from "../sdk/assembly";
 
 /** Name -> record of `width` i32 values. Lookups never allocate. */
@@ -130,7 +130,14 @@ export function lookupName(slots: usize, mask: u32, entries: usize, strideBytes:
     const v = load<i32>(slots + (<usize>s << 2));
     if (v == 0) return 0;
     const e = entries + <usize>(v - 1) * <usize>strideBytes;
-    if (load<i32>(e, 4) == n && eqBytes(arena + <usize>load<i32>(e), p, n)) return e + 8;
+    // Names up to 8 bytes: one masked word each (both have 8 readable bytes past their end: the
+    // sealed arena, and a Str); longer ones 64 bytes per step.
+    if (load<i32>(e, 4) == n) {
+      const a = arena + <usize>load<i32>(e);
+      if (n <= 8) {
+        if (((load<u64>(a) ^ load<u64>(p)) & lowBytes(n)) == 0) return e + 8;
+      } else if (eqBytesLong(a, p, n)) return e + 8;
+    }
     s = (s + 1) & mask;
   }
 }

@@ -3,6 +3,7 @@
 // topics), and pattern substitution as mosquitto 2.0.11 does it (plain text, anywhere).
 import { ByteBuf, IntBuf } from "../buf";
 import { compileFilter, matchFilter, validFilter } from "../filter";
+import { beginCheck } from "../memo";
 import { Str, hostTopicMatchesSub } from "../../sdk/assembly";
 import { str } from "../../sdk/assembly/testing";
 
@@ -22,6 +23,7 @@ function matches(filter: string, topic: string, substitute: bool = false, user: 
   const t = str(topic);
   if (t.len == 0) return false;
   const dollar: i32 = t.byteAt(0) == 0x24 ? 1 : 0;
+  beginCheck(); // a new topic and values: what the last match learned no longer holds
   return matchFilter(changetype<usize>(prog) + (<usize>c.index << 2), changetype<usize>(a), t.ptr, <i32>t.len, dollar, user, client);
 }
 

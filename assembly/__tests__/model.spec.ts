@@ -19,9 +19,20 @@ function pick(a: string[]): string {
   return a[rnd(a.length)];
 }
 
-const LEVELS: string[] = ["a", "b", "ab", "users", "alice", "", "c1", "x", "longer-level-name", "alx", "c1x"];
-const NAMES: string[] = ["alice", "bob", "al", "a/b", "$x", "", "users", "longer-user-name-1", "a+b"];
-const CLIENTS: string[] = ["c1", "alice", "c", "client-with-a-long-id", "$c", "c#"];
+let LEVELS: string[] = ["a", "b", "ab", "users", "alice", "", "c1", "x", "longer-level-name", "alx", "c1x"];
+let NAMES: string[] = ["alice", "bob", "al", "a/b", "$x", "", "users", "longer-user-name-1", "a+b"];
+let CLIENTS: string[] = ["c1", "alice", "c", "client-with-a-long-id", "$c", "c#"];
+// Filters this many levels long at most.
+let MAX_LEVELS = 4;
+
+// The second round: long levels, names and client ids (past the word compares and into the
+// memo's level scans and value boxes: assembly/memo.ts), values holding "/" and repeating the
+// levels, deeper filters with runs of `+`.
+const LONG_LEVELS: string[] = ["a", "x", "", "level-of-twenty-bytes", "x/x", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "a/b/c/d/e/f/g/h/i", "alice-the-user-of-long-name"];
+const LONG_NAMES: string[] = ["alice-the-user-of-long-name", "x/x/x/x/x/x/x/x/x/x/x", "x/x/x/x/x/x/x/x/x/x/y", "level-of-twenty-bytes/x",
+  "a/b/c/d/e/f/g/h/i", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "alice", "x/x+x/x/x/x/x/x/x/x/x", "$level-of-twenty-bytes"];
+const LONG_CLIENTS: string[] = ["x/x/x/x/x/x/x/x/x/x/x", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx/x", "client-with-a-long-id-0123456789", "a/b/c/d/e/f/g/h/i",
+  "c1", "x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x#"];
 const ACCESS: string[] = ["read", "write", "readwrite", "deny"];
 
 function randomFilter(patterns: bool): string {
@@ -30,7 +41,7 @@ function randomFilter(patterns: bool): string {
   if (shape == 0) return pick(LEVELS) + "/#";
   if (shape == 1) return pick(LEVELS) + "/" + pick(LEVELS);
   if (shape == 2 && patterns) return pick(LEVELS) + (rnd(2) == 0 ? "/%u/#" : "/%c/#");
-  const n = 1 + rnd(4);
+  const n = 1 + rnd(MAX_LEVELS);
   let s = "";
   for (let i = 0; i < n; i++) {
     if (i > 0) s += "/";
@@ -52,7 +63,7 @@ function randomFilter(patterns: bool): string {
 function randomTopic(user: string, client: string): string {
   if (hasWild(user)) user = "u";
   if (hasWild(client)) client = "c";
-  const n = 1 + rnd(4);
+  const n = 1 + rnd(MAX_LEVELS);
   let s = rnd(8) == 0 ? "$" : "";
   for (let i = 0; i < n; i++) {
     if (i > 0) s += "/";
@@ -125,57 +136,77 @@ function model(own: string[][], ownStr: Str[], pats: string[][], user: string | 
   return false;
 }
 
+// Checks `rounds` random configurations of 40 requests each against the model.
+function agreeOnRandom(rounds: i32): void {
+  let checked = 0;
+  for (let round = 0; round < rounds; round++) {
+    // One configuration: rules for "alice" and for anonymous clients, and patterns.
+    const own: string[][] = [];
+    const anon: string[][] = [];
+    const pats: string[][] = [];
+    let text = "";
+    for (let i = rnd(4); i > 0; i--) {
+      const r = [pick(ACCESS), randomFilter(false)];
+      anon.push(r);
+      text += "topic " + r[0] + " " + r[1] + "\n";
+    }
+    text += "user alice\n";
+    for (let i = rnd(5); i > 0; i--) {
+      const r = [pick(ACCESS), randomFilter(false)];
+      own.push(r);
+      text += "topic " + r[0] + " " + r[1] + "\n";
+    }
+    for (let i = rnd(5); i > 0; i--) {
+      const r = [pick(ACCESS), randomFilter(true)];
+      pats.push(r);
+      text += "pattern " + r[0] + " " + r[1] + "\n";
+    }
+    const acl = Acl.parse(Uint8Array.wrap(String.UTF8.encode(text)));
+    expect(acl.error).toBeNull(text);
+    install(acl);
+    const anonStr = anon.map<Str>((r: string[]) => str(r[1]));
+    const ownStr = own.map<Str>((r: string[]) => str(r[1]));
+    for (let k = 0; k < 40; k++) {
+      const anonymous = rnd(4) == 0;
+      const user: string | null = anonymous ? null : rnd(2) == 0 ? "alice" : pick(NAMES);
+      const client = pick(CLIENTS);
+      const topic = randomTopic(user === null ? "u" : user, client);
+      const access = 1 + rnd(2);
+      const rules = user === null ? anon : user == "alice" ? own : [];
+      const rulesStr = user === null ? anonStr : user == "alice" ? ownStr : [];
+      const t = str(topic);
+      const want = model(rules, rulesStr, pats, user, client, topic, t, access);
+      const u: Str | null = user === null ? null : str(user);
+      const got = aclAllows(str(client), u, t, access);
+      if (got != want) {
+        // Only a disagreement pays for the message.
+        const who = user === null ? "(anonymous)" : "\"" + user + "\"";
+        expect(got).toBe(want, text + "-- " + who + " client " + client + " " + (access == 1 ? "reads " : "writes ") + topic);
+      }
+      checked++;
+    }
+  }
+  expect(checked).toBe(rounds * 40);
+}
+
 describe("compiled acl_file vs a model of mosquitto 2.0.11", () => {
   it("agrees on random rules, clients and topics", () => {
-    let checked = 0;
-    for (let round = 0; round < 40; round++) {
-      // One configuration: rules for "alice" and for anonymous clients, and patterns.
-      const own: string[][] = [];
-      const anon: string[][] = [];
-      const pats: string[][] = [];
-      let text = "";
-      for (let i = rnd(4); i > 0; i--) {
-        const r = [pick(ACCESS), randomFilter(false)];
-        anon.push(r);
-        text += "topic " + r[0] + " " + r[1] + "\n";
-      }
-      text += "user alice\n";
-      for (let i = rnd(5); i > 0; i--) {
-        const r = [pick(ACCESS), randomFilter(false)];
-        own.push(r);
-        text += "topic " + r[0] + " " + r[1] + "\n";
-      }
-      for (let i = rnd(5); i > 0; i--) {
-        const r = [pick(ACCESS), randomFilter(true)];
-        pats.push(r);
-        text += "pattern " + r[0] + " " + r[1] + "\n";
-      }
-      const acl = Acl.parse(Uint8Array.wrap(String.UTF8.encode(text)));
-      expect(acl.error).toBeNull(text);
-      install(acl);
-      const anonStr = anon.map<Str>((r: string[]) => str(r[1]));
-      const ownStr = own.map<Str>((r: string[]) => str(r[1]));
-      for (let k = 0; k < 40; k++) {
-        const anonymous = rnd(4) == 0;
-        const user: string | null = anonymous ? null : rnd(2) == 0 ? "alice" : pick(NAMES);
-        const client = pick(CLIENTS);
-        const topic = randomTopic(user === null ? "u" : user, client);
-        const access = 1 + rnd(2);
-        const rules = user === null ? anon : user == "alice" ? own : [];
-        const rulesStr = user === null ? anonStr : user == "alice" ? ownStr : [];
-        const t = str(topic);
-        const want = model(rules, rulesStr, pats, user, client, topic, t, access);
-        const u: Str | null = user === null ? null : str(user);
-        const got = aclAllows(str(client), u, t, access);
-        if (got != want) {
-          // Only a disagreement pays for the message.
-          const who = user === null ? "(anonymous)" : "\"" + user + "\"";
-          expect(got).toBe(want, text + "-- " + who + " client " + client + " " + (access == 1 ? "reads " : "writes ") + topic);
-        }
-        checked++;
-      }
-    }
-    expect(checked).toBe(40 * 40);
+    agreeOnRandom(40);
+  });
+
+  it("agrees with long levels, names and client ids, and deep filters", () => {
+    const levels = LEVELS;
+    const names = NAMES;
+    const clients = CLIENTS;
+    LEVELS = LONG_LEVELS;
+    NAMES = LONG_NAMES;
+    CLIENTS = LONG_CLIENTS;
+    MAX_LEVELS = 9;
+    agreeOnRandom(60);
+    LEVELS = levels;
+    NAMES = names;
+    CLIENTS = clients;
+    MAX_LEVELS = 4;
   });
 });
 

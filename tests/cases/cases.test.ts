@@ -9,7 +9,14 @@ import { describe, test } from 'node:test';
 import { loadPolicy, PolicyLoadError } from '../../sdk/host/index.js';
 import { BUILD, ROOT, WA_CALL_BIN, requireFile } from '../harness/paths.js';
 
-type Arg = string | number | null | { hex: string } | { repeat: string; times: number };
+type Piece = string | { repeat: string; times: number };
+type Arg = string | number | null | { hex: string } | { repeat: string; times: number } | { concat: Piece[] };
+
+/** The text of a repeat or a concat argument. */
+function built(a: { repeat: string; times: number } | { concat: Piece[] }): string {
+  if ('repeat' in a) return a.repeat.repeat(a.times);
+  return a.concat.map((p) => (typeof p === 'string' ? p : p.repeat.repeat(p.times))).join('');
+}
 type Expect = string | { refused: string };
 type Hook = 'unpwd_check' | 'acl_check' | 'psk_key_get';
 
@@ -69,14 +76,14 @@ function bytes(a: Arg): Uint8Array | null {
   if (a === null) return null;
   if (typeof a === 'string' || typeof a === 'number') return new TextEncoder().encode(String(a));
   if ('hex' in a) return Uint8Array.from(Buffer.from(a.hex, 'hex'));
-  return new TextEncoder().encode(a.repeat.repeat(a.times));
+  return new TextEncoder().encode(built(a));
 }
 
 function text(a: Arg): string | null {
   if (a === null) return null;
   if (typeof a === 'string') return a;
   if (typeof a === 'number') return String(a);
-  if ('repeat' in a) return a.repeat.repeat(a.times);
+  if ('repeat' in a || 'concat' in a) return built(a);
   throw new Error('raw bytes where the host API takes text');
 }
 
