@@ -7,7 +7,15 @@
 #   make bench BENCH_ARGS="--rounds 5 --msgs 400000 --cg-msgs 20000 --skip broker-callgrind"
 #                      (an example; defaults and all flags: parseArgs in bench/run.ts)
 #   make bench-ir      callgrind Ir per call for the in-process configurations (exact, ~1 min)
-.PHONY: bench bench-quick bench-tools bench-ir bench-gate-v8
+#   make bench-reload  a bystander's slowest publish round trip (QoS 1, back to back) while a real
+#                      broker reloads the default policy on SIGHUP, 10,000 and 100,000 users, 3 runs
+#                      (~2 min); prints a markdown table (docs/BENCHMARKS.md "Reload under load").
+#   make bench-reload BENCH_RELOAD_ARGS="--base-build /path/to/previous/build"
+#                      adds "before" rows: the plugin and default.wasm of another build tree (same
+#                      layout: DIR/mosquitto_wasm_auth.so, DIR/policies/default.wasm). Without it
+#                      (the default) only this build is measured. Other flags (--users 10000,
+#                      --runs 5, --opt 100000:wasm_max_memory_pages=4096, ...): usage in bench/reload.ts
+.PHONY: bench bench-quick bench-tools bench-ir bench-gate-v8 bench-reload
 
 DEFAULT_POLICY_WASM ?= $(BUILD)/policies/default.wasm
 BENCH_DIR      := $(BUILD)/bench
@@ -78,3 +86,9 @@ bench-gate-v8: $(HOST_JS) $(GATE_WASM_JS) $(GATE_BULK_WASM)
 	node $(BUILD)/js/bench/bulk-v8.js $(GATE_BULK_WASM)
 
 bench-gate: bench-gate-v8
+
+BENCH_RELOAD_ARGS ?=
+
+bench-reload: $(PLUGIN_SO) $(DEFAULT_POLICY_WASM) $(HOST_JS)
+	node $(BUILD)/js/bench/reload.js --build $(BUILD) --plugin $(PLUGIN_SO) \
+		--default-wasm $(DEFAULT_POLICY_WASM) $(BENCH_RELOAD_ARGS)

@@ -28,7 +28,10 @@
 /* Execution */
 #define WA_STACK_BYTES            (256u * 1024u)         /* wasm3 value stack per runtime */
 #define WA_MAX_NATIVE_STACK       (1024u * 1024u)        /* C stack wasm3 may use per call */
-#define WA_DEFAULT_FUEL           10000000u              /* option wasm_fuel: units per hook call */
+/* option wasm_fuel: units per request hook call. About 6 ms of guest time here (0.6 ns a unit,
+ * docs/SECURITY.md): 9x the default policy's worst check at 65,535-byte fields (1.1M units,
+ * tests/policies/fuel.test.ts), and room for one pw_verify at WA_MAX_PW_ITERATIONS (6.4M). */
+#define WA_DEFAULT_FUEL           10000000u
 #define WA_DEFAULT_TIMEOUT_MS     100u                   /* option wasm_timeout_ms: wall clock per hook call */
 #define WA_INIT_BUDGET_FACTOR     100u                   /* defaults of wasm_init_fuel / wasm_init_timeout_ms:
                                                             this many times the request budget */
