@@ -298,50 +298,47 @@ async function publishWhenServed(c: Client, topic: string): Promise<void> {
   }
 }
 
+/**
+ * A broker with `module`, a bystander, and mallory publishing `topic` once (QoS 1) while the
+ * bystander probes; `check` then looks at what happened. Everything is stopped afterwards.
+ */
+async function publishAttack(
+  t: Diagnostics,
+  o: { name: string; module: string; opts?: Record<string, string | number>; topic: string; label: string },
+  check: (b: Broker, by: Bystander, a: Attacked<number>, since: number) => Promise<void> | void,
+): Promise<void> {
+  const b = await startPolicy({ name: o.name, module: o.module, opts: { wasm_timeout_ms: TIMEOUT_MS, ...o.opts } });
+  let by: Bystander | undefined;
+  let bad: Client | undefined;
+  try {
+    by = await bystander(b);
+    bad = await connect({ port: b.port, version: 5, username: 'mallory', password: 'x' });
+    const hostile = bad;
+    const since = b.mark();
+    const a = await whileAttacked(by, () => hostile.publish(o.topic, 'x', { qos: 1 }));
+    report(t, o.label, a);
+    assert.equal(a.result, 135, `the hostile publish is denied (PUBACK 135)`);
+    await check(b, by, a, since);
+    assertServed(a.probes, BOUND_MS, o.label);
+    assert.ok(b.running, 'broker still running');
+  } finally {
+    await endAll(by?.client, bad);
+    await stopQuickly(b);
+  }
+}
+
 describe('availability: a bystander is served while the policy attacks the broker thread', () => {
-  test('1. acl_check loops over memory.fill of 16 MiB without calls: denied, bystander served', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  test('1. acl_check loops over memory.fill of 16 MiB without calls: denied, bystander served', { timeout: TEST_TIMEOUT_MS }, (t) =>
     // The clock is never read. Fuel prices a 16 MiB fill at 524,288 units (docs/SECURITY.md,
     // price list), so the default fuel would stop this after 19 fills; the largest wasm_fuel
     // (1e15: days of fills) leaves it to the watchdog, which is what this test is about.
-    const b = await startPolicy({ name: 'avail-fill', module: AVAILABILITY, opts: { wasm_timeout_ms: TIMEOUT_MS, wasm_fuel: 1_000_000_000_000_000 } });
-    let by: Bystander | undefined;
-    let bad: Client | undefined;
-    try {
-      by = await bystander(b);
-      bad = await connect({ port: b.port, version: 5, username: 'mallory', password: 'x' });
-      const hostile = bad;
-      const a = await whileAttacked(by, () => hostile.publish('fill/x', 'x', { qos: 1 }));
-      report(t, 'memory.fill loop', a);
-      assert.equal(a.result, 135, 'the hostile publish is denied (PUBACK 135)');
-      assertServed(a.probes, BOUND_MS, 'memory.fill loop');
-      assert.ok(b.running, 'broker still running');
-    } finally {
-      await endAll(by?.client, bad);
-      await stopQuickly(b);
-    }
-  });
+    publishAttack(t, { name: 'avail-fill', module: AVAILABILITY, opts: { wasm_fuel: 1_000_000_000_000_000 }, topic: 'fill/x', label: 'memory.fill loop' }, () => {}));
 
-  test('2. acl_check loops calling pw_verify on a $7$1000000$ hash: denied, bystander served', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-    // About 0.5 s of PBKDF2 per call, one unit of fuel per call, no clock read between host
-    // calls: the default fuel would hold the broker for days. wasm_fuel 1,500 allows a few calls
-    // (the fixture spends ~80 units of fuel per iteration besides the call).
-    const b = await startPolicy({ name: 'avail-pw', module: AVAILABILITY, opts: { wasm_timeout_ms: TIMEOUT_MS, wasm_fuel: 1500 } });
-    let by: Bystander | undefined;
-    let bad: Client | undefined;
-    try {
-      by = await bystander(b);
-      bad = await connect({ port: b.port, version: 5, username: 'mallory', password: 'x' });
-      const hostile = bad;
-      const a = await whileAttacked(by, () => hostile.publish('pw/x', 'x', { qos: 1 }));
-      report(t, 'pw_verify loop', a);
-      assert.equal(a.result, 135, 'the hostile publish is denied (PUBACK 135)');
-      assertServed(a.probes, BOUND_MS, 'pw_verify loop');
-      assert.ok(b.running, 'broker still running');
-    } finally {
-      await endAll(by?.client, bad);
-      await stopQuickly(b);
-    }
-  });
+  test('2. acl_check loops calling pw_verify on a $7$1000000$ hash: denied, bystander served', { timeout: TEST_TIMEOUT_MS }, (t) =>
+    // A hash above WA_MAX_PW_ITERATIONS is no match at once; without that cap each call was about
+    // 0.5 s of PBKDF2 that no deadline could interrupt. wasm_fuel 1,500 allows a few calls (the
+    // fixture spends ~80 units per iteration besides the call's price).
+    publishAttack(t, { name: 'avail-pw', module: AVAILABILITY, opts: { wasm_fuel: 1500 }, topic: 'pw/x', label: 'pw_verify loop' }, () => {}));
 
   test('3. a 7 MiB module whose huge br_table function is first called in acl_check: denied, bystander served', { timeout: TEST_TIMEOUT_MS }, async (t) => {
     const bytes = hugeModule();
@@ -418,46 +415,21 @@ describe('availability: a bystander is served while the policy attacks the broke
     }
   });
 
-  test('5. one publish makes the policy log 30,000 lines: the log gets a bounded number and a "suppressed" line', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-    const b = await startPolicy({ name: 'avail-logflood', module: AVAILABILITY, opts: { wasm_timeout_ms: TIMEOUT_MS } });
-    let by: Bystander | undefined;
-    let bad: Client | undefined;
-    try {
-      by = await bystander(b);
-      bad = await connect({ port: b.port, version: 5, username: 'mallory', password: 'x' });
-      const hostile = bad;
-      const since = b.mark();
-      const a = await whileAttacked(by, () => hostile.publish('log/x', 'x', { qos: 1 }));
+  test('5. one publish makes the policy log 30,000 lines: the log gets a bounded number and a "suppressed" line', { timeout: TEST_TIMEOUT_MS }, (t) =>
+    publishAttack(t, { name: 'avail-logflood', module: AVAILABILITY, topic: 'log/x', label: 'log flood' }, async (b, by, _a, since) => {
       await logBarrier(b, by.client);
       const lines = b.lines(since);
       const flood = lines.filter((l) => l.includes('availability flood line')).length;
       const suppressed = lines.filter((l) => /suppress/i.test(l));
-      report(t, 'log flood', a);
       t.diagnostic(`log flood: ${flood} of 30000 guest lines reached the log; ${suppressed.length} line(s) mention suppression`);
-      assert.equal(a.result, 135, 'the policy denies the flooding publish');
       assert.ok(flood > 0, 'the first guest lines are logged');
       assert.ok(flood < 200, `at most a bounded number of guest lines reach the log (got ${flood})`);
       assert.ok(suppressed.length > 0, 'a line says guest lines were suppressed');
-      assertServed(a.probes, BOUND_MS, 'log flood');
-    } finally {
-      await endAll(by?.client, bad);
-      await stopQuickly(b);
-    }
-  });
+    }));
 
-  test('6. guest log and abort text with C1 controls and bidi overrides: the raw characters never reach the log', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-    const b = await startPolicy({ name: 'avail-ctl', module: AVAILABILITY, opts: { wasm_timeout_ms: TIMEOUT_MS } });
-    let by: Bystander | undefined;
-    let bad: Client | undefined;
-    try {
-      by = await bystander(b);
-      bad = await connect({ port: b.port, version: 5, username: 'mallory', password: 'x' });
-      const hostile = bad;
-      const since = b.mark();
-      const a = await whileAttacked(by, () => hostile.publish('ctl/x', 'x', { qos: 1 }));
+  test('6. guest log and abort text with C1 controls and bidi overrides: the raw characters never reach the log', { timeout: TEST_TIMEOUT_MS }, (t) =>
+    publishAttack(t, { name: 'avail-ctl', module: AVAILABILITY, topic: 'ctl/x', label: 'control characters' }, async (b, by, _a, since) => {
       await logBarrier(b, by.client);
-      report(t, 'control characters', a);
-      assert.equal(a.result, 135, 'the aborting publish is denied (PUBACK 135)');
       const text = b.log().slice(since);
       const mentions = b.lines(since).filter((l) => l.includes('ctl-test'));
       assert.ok(mentions.length >= 2, `the log line and the abort message are logged (sanitised)\n${mentions.join('\n')}`);
@@ -471,12 +443,7 @@ describe('availability: a bystander is served while the policy attacks the broke
       ];
       const found = forbidden.filter(([ch]) => text.includes(ch)).map(([, n]) => n);
       assert.deepEqual(found, [], `raw control characters in the broker log:\n${JSON.stringify(mentions)}`);
-      assertServed(a.probes, BOUND_MS, 'control characters');
-    } finally {
-      await endAll(by?.client, bad);
-      await stopQuickly(b);
-    }
-  });
+    }));
 
   test('7. READ checks that each burn their whole budget, fanned out: 60 subscribers, then 60 retained messages', { timeout: TEST_TIMEOUT_MS }, async (t) => {
     // Each READ check on slow/# spins until the fuel runs out. wasm_fuel 40,000,000 makes that
