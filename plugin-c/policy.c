@@ -154,10 +154,12 @@ static const char *limit_hint(const struct wa_policy *p, const char *why, int li
 	} else if (strcmp(why, "stack overflow") == 0) {
 		snprintf(buf, len, " (the %u KiB value stack or the native stack bound; the policy recurses too deep)",
 		         WA_STACK_BYTES / 1024u);
-	} else if (m.size && (uint64_t)m.size + 65536u * 2u > cap_bytes) {
-		/* A trap with memory at its cap is, in practice, an allocation that could not grow it. */
-		snprintf(buf, len, " (probably out of memory: %s %u (%u MiB) reached; raise plugin_opt_%s)",
-		         WA_OPT_MAX_MEMORY_PAGES, p->cfg->max_memory_pages, p->cfg->max_memory_pages / 16u,
+	} else if (m.size && (uint64_t)m.size * 2u >= cap_bytes &&
+	           (strstr(why, "unreachable") || strncmp(why, "abort", 5) == 0)) {
+		/* An allocator that cannot grow memory traps (AssemblyScript: unreachable), often while
+		 * asking for as much again as it has: past half the cap, that is the likely cause. */
+		snprintf(buf, len, " (probably out of memory: %u of %s %u pages (%u MiB) in use; raise plugin_opt_%s)",
+		         m.size / 65536u, WA_OPT_MAX_MEMORY_PAGES, p->cfg->max_memory_pages, p->cfg->max_memory_pages / 16u,
 		         WA_OPT_MAX_MEMORY_PAGES);
 	} else {
 		buf[0] = '\0';

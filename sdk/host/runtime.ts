@@ -333,10 +333,11 @@ export class Runtime {
     if (why === 'stack overflow') {
       return ` (the ${WA_STACK_BYTES / 1024} KiB value stack or the native stack bound; the policy recurses too deep)`;
     }
-    // A trap with memory at its cap is, in practice, an allocation that could not grow it.
+    // An allocator that cannot grow memory traps (AssemblyScript: unreachable), often while asking
+    // for as much again as it has: past half the cap, that is the likely cause (policy.c).
     const size = this.inst?.exports.memory.buffer.byteLength ?? 0;
-    if (size !== 0 && size + 65536 * 2 > cfg.maxMemoryPages * 65536) {
-      return ` (probably out of memory: wasm_max_memory_pages ${cfg.maxMemoryPages} (${Math.floor(cfg.maxMemoryPages / 16)} MiB) reached; raise plugin_opt_wasm_max_memory_pages)`;
+    if (size !== 0 && size * 2 >= cfg.maxMemoryPages * 65536 && (why.includes('unreachable') || why.startsWith('abort'))) {
+      return ` (probably out of memory: ${Math.floor(size / 65536)} of wasm_max_memory_pages ${cfg.maxMemoryPages} pages (${Math.floor(cfg.maxMemoryPages / 16)} MiB) in use; raise plugin_opt_wasm_max_memory_pages)`;
     }
     return '';
   }
