@@ -217,13 +217,17 @@ static void swap_in(struct wa_auth *a, struct build_job *job)
 	}
 }
 
+/* Logged once, at the first failure: the retries double their wait up to
+ * WA_REBUILD_BACKOFF_MAX_MS, and the next line is the success's. */
 static void take_rebuild_failure(struct wa_auth *a, const char *why)
 {
+	if (!a->backoff_ms) {
+		wa_log(WA_LOG_ERR, "re-creating the instance of %s failed, retrying with backoff (up to every %u s): %s",
+		       a->set->cfg.module_path, WA_REBUILD_BACKOFF_MAX_MS / 1000u, why);
+	}
 	a->backoff_ms = a->backoff_ms ? a->backoff_ms * 2u : WA_REBUILD_BACKOFF_MS;
 	if (a->backoff_ms > WA_REBUILD_BACKOFF_MAX_MS) a->backoff_ms = WA_REBUILD_BACKOFF_MAX_MS;
 	a->rebuild_at_ms = now_ms() + a->backoff_ms;
-	wa_log(WA_LOG_ERR, "re-creating the instance of %s failed, next try in %u s: %s", a->set->cfg.module_path,
-	       a->backoff_ms / 1000u, why);
 }
 
 /* A finished job: 1 if its policy went into service, -1 if it failed. */
