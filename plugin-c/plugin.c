@@ -10,6 +10,7 @@
 #include "acl_cache.h"
 #include "auth.h"
 #include "breaker.h"
+#include "watchdog.h"
 #include "limits.h"
 #include "log.h"
 
@@ -333,6 +334,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 	pl->auth = wa_auth_new(kv, n, &client_ops);
 	if (!pl->auth) {
 		free(pl);
+		wa_watchdog_stop();
 		return MOSQ_ERR_UNKNOWN;
 	}
 	{
@@ -341,6 +343,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 		                             cfg->timeout_ms > UINT32_MAX / 2u ? UINT32_MAX : cfg->timeout_ms * 2u);
 		if (!pl->breaker) {
 			plugin_free(pl);
+			wa_watchdog_stop();
 			wa_log(WA_LOG_ERR, "cannot load policy: out of memory");
 			return MOSQ_ERR_NOMEM;
 		}
@@ -355,6 +358,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 	if (rc == MOSQ_ERR_SUCCESS) sync_cache(pl, wa_policy_acl_cacheable(wa_auth_policy(pl->auth)));
 	if (rc != MOSQ_ERR_SUCCESS) {
 		plugin_free(pl);
+		wa_watchdog_stop();
 		return rc;
 	}
 	*userdata = pl;
@@ -366,6 +370,7 @@ int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int 
 	(void)options;
 	(void)option_count;
 	plugin_free(userdata);
+	wa_watchdog_stop(); /* mosquitto unloads the library next */
 	wa_log_set_sink(NULL);
 	return MOSQ_ERR_SUCCESS;
 }

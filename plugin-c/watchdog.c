@@ -23,6 +23,8 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static atomic_int running;       /* set under lock */
+static int stopping;             /* under lock: the thread is asked to exit */
+static pthread_t thread;
 atomic_int wa_watchdog_idle;
 _Atomic uint64_t wa_watchdog_clock;
 
@@ -86,7 +88,7 @@ static void *watch(void *arg)
 
 	(void)arg;
 	pthread_mutex_lock(&lock);
-	for (;;) {
+	while (!stopping) {
 		uint64_t now = monotonic_ms();
 		struct timespec until;
 		uint64_t elapsed = now - atomic_load_explicit(&wa_watchdog_clock, memory_order_relaxed);
@@ -102,6 +104,7 @@ static void *watch(void *arg)
 		until = after_ms(atomic_load_explicit(&wa_watchdog_idle, memory_order_relaxed) ? IDLE_TICK_MS : WA_WATCHDOG_TICK_MS);
 		pthread_cond_timedwait(&wake, &lock, &until);
 	}
+	pthread_mutex_unlock(&lock);
 	return NULL;
 }
 
@@ -119,17 +122,16 @@ static void init_once(void)
 static int start(void)
 {
 	pthread_attr_t attr;
-	pthread_t t;
 	sigset_t all, old;
 	int rc;
 
 	if (running) return 0;
+	stopping = 0;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 64u * 1024u);
-	rc = pthread_create(&t, &attr, watch, NULL);
+	rc = pthread_create(&thread, &attr, watch, NULL);
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) return -1;
@@ -189,6 +191,27 @@ int wa_watchdog_sampler(void (*fn)(void *arg, uint64_t elapsed_ms), void *arg)
 	}
 	pthread_mutex_unlock(&lock);
 	return rc;
+}
+
+void wa_watchdog_stop(void)
+{
+	int join = 1;
+
+	pthread_once(&once, init_once);
+	pthread_mutex_lock(&lock);
+	for (unsigned i = 0; join && i < WA_WATCH_SLOTS; i++) join = !atomic_load(&slots[i].used);
+	for (unsigned i = 0; join && i < WA_WATCHDOG_SAMPLERS; i++) join = !samplers[i].fn;
+	join = join && running;
+	if (join) {
+		stopping = 1;
+		pthread_cond_signal(&wake);
+	}
+	pthread_mutex_unlock(&lock);
+	if (!join) return;
+	pthread_join(thread, NULL);
+	pthread_mutex_lock(&lock);
+	running = 0;
+	pthread_mutex_unlock(&lock);
 }
 
 void wa_watchdog_wake(void)

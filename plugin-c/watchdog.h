@@ -47,6 +47,11 @@ struct wa_watch *wa_watch_claim(int64_t *fuel);
 /* Gives the slot back; the watchdog no longer touches the fuel counter when this returns. */
 void wa_watch_release(struct wa_watch *w);
 
+/* Ends the watchdog thread and waits for it, if no instance and no sampler uses it any more (the
+ * plugin, before mosquitto unloads it: no thread may run in an unloaded library). It starts again
+ * at the next claim. */
+void wa_watchdog_stop(void);
+
 /* Wakes the watchdog from its slow idle tick. */
 void wa_watchdog_wake(void);
 

@@ -13,7 +13,8 @@ struct wa_worker {
 	struct wa_worker_job *job; /* submitted, not yet collected */
 	int done;                 /* job's run has returned */
 	int abandoned;            /* discard job when run returns */
-	int stop;                 /* the owner is gone: the thread frees the worker */
+	int stop;                 /* the owner is gone: the thread exits */
+	pthread_t thread;
 };
 
 static void destroy(struct wa_worker *w)
@@ -50,7 +51,6 @@ static void *loop(void *arg)
 		pthread_cond_broadcast(&w->cond);
 	}
 	pthread_mutex_unlock(&w->lock);
-	destroy(w);
 	return NULL;
 }
 
@@ -59,7 +59,6 @@ struct wa_worker *wa_worker_new(void)
 	struct wa_worker *w = calloc(1, sizeof *w);
 	pthread_condattr_t ca;
 	pthread_attr_t attr;
-	pthread_t t;
 	sigset_t all, old;
 	int rc;
 
@@ -74,9 +73,8 @@ struct wa_worker *wa_worker_new(void)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 8u * 1024u * 1024u);
-	rc = pthread_create(&t, &attr, loop, w);
+	rc = pthread_create(&w->thread, &attr, loop, w);
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
@@ -164,4 +162,6 @@ void wa_worker_free(struct wa_worker *w)
 	w->stop = 1;
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	destroy(w);
 }

@@ -34,8 +34,8 @@ struct wa_worker_job *wa_worker_wait(struct wa_worker *w, uint32_t timeout_ms);
  * after that. */
 void wa_worker_abandon(struct wa_worker *w);
 
-/* Stops the thread. A job still running is abandoned, and the thread frees everything itself
- * when it returns (the caller does not wait for it). */
+/* Stops the thread and waits for it (no thread may outlive the plugin library): a job still
+ * running is abandoned, and finishes first. Every guest call in it is bounded by its deadline. */
 void wa_worker_free(struct wa_worker *w);
 
 #endif
