@@ -1,6 +1,6 @@
 #!/bin/sh
 # make bench-ir: callgrind instructions (Ir) per call for the in-process harness, the exact and
-# repeatable view of the hot path (docs/BENCHMARKS.md, "This round"). Ir per acl_check include
+# repeatable view of the hot path (docs/BENCHMARKS.md, "Availability: what it costs"). Ir per acl_check include
 # the harness loop (~22 Ir); the last line is the whole process's Ir for loading the default
 # policy module alone (read, gate, metering, wasm3 load, start).
 # Usage: ir_table.sh BUILD_DIR [DATA_DIR]   BUILD_DIR: a checkout's build/ after `make all
