@@ -92,16 +92,32 @@ void *mosquitto_malloc(size_t size) { return malloc(size); }
 void *mosquitto_realloc(void *ptr, size_t size) { return realloc(ptr, size); }
 char *mosquitto_strdup(const char *s) { return strdup(s); }
 
+static const char *stub_needle;
+static unsigned stub_matches;
+
+void stub_watch_log(const char *needle)
+{
+	stub_needle = needle;
+	stub_matches = 0;
+}
+
+unsigned stub_watched(void)
+{
+	return stub_matches;
+}
+
 void mosquitto_log_printf(int level, const char *fmt, ...)
 {
-	if(level & MOSQ_LOG_ERR) stub_errors++;
-	if(stub_quiet && !(level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))) return;
+	char line[4096];
 	va_list ap;
+
+	if(level & MOSQ_LOG_ERR) stub_errors++;
 	va_start(ap, fmt);
-	fprintf(stderr, "[plugin log %d] ", level);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
+	if(stub_needle && strstr(line, stub_needle)) stub_matches++;
+	if(stub_quiet && !(level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))) return;
+	fprintf(stderr, "[plugin log %d] %s\n", level, line);
 }
 
 static const struct stub_client *stub_c(const struct mosquitto *client)

@@ -36,4 +36,9 @@ void stub_set_log_quiet(bool quiet);
 /* Count of ERR lines the plugin logged. */
 unsigned stub_error_logs(void);
 
+/* Counts, from now on, the lines the plugin logs that contain needle (a string that outlives
+ * the watch); stub_watched() says how many so far. */
+void stub_watch_log(const char *needle);
+unsigned stub_watched(void);
+
 #endif

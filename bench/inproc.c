@@ -7,7 +7,7 @@
  *   {"label":..,"metric":"unpwd_check","median_ns":..,"p99_ns":..,"hash_median_ns":..,"ratio":..}
  *   {"label":..,"metric":"init","median_us":..,"min_us":..}    plugin_init = load+validate+instantiate
  *   {"label":..,"metric":"reload" | "reload_changed","median_us":..}
- *   (init and reload in thread CPU time; init's wall clock too, as wall_median_us)
+ *   (init and reload in process CPU time; init's wall clock too, as wall_median_us)
  *   {"label":..,"metric":"rss","before_kb":..,"after_init_kb":..}
  * Every request's decision is checked against policy P first: a plugin that answers wrongly is
  * not timed (exit 1), unless --no-verify (for a policy that is not P, e.g. allow-all, to measure
@@ -114,11 +114,12 @@ static uint64_t now_ns(void)
 	return clock_ns(CLOCK_MONOTONIC);
 }
 
-/* CPU time of this thread: for the millisecond-scale measurements (init, reload), where a busy
- * machine's preemptions would otherwise land in the result. Too costly to read per ACL batch. */
+/* CPU time of the process (the plugin loads on its worker thread; its watchdog thread idles):
+ * for the millisecond-scale measurements (init, reload), where a busy machine's preemptions would
+ * otherwise land in the result. Too costly to read per ACL batch. */
 static uint64_t cpu_ns(void)
 {
-	return clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	return clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -173,6 +174,11 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	o->acl_calls = 2000000;
 	o->auth_calls = 1000;
 	o->init_repeat = 1;
+	/* The harness is one client that spends nearly all its time in the policy: the plugin's
+	 * budgets of policy time (breaker.h) would rightly refuse it. They still cost their check on
+	 * every call; later -o options override these. */
+	o->opt[o->nopt++] = (struct mosquitto_opt){ "wasm_client_share", "100" };
+	o->opt[o->nopt++] = (struct mosquitto_opt){ "wasm_cpu_share", "100" };
 	for(int i = 1; i < argc; i++){
 		if(!strcmp(argv[i], "-l") && i + 1 < argc) o->label = argv[++i];
 		else if(!strcmp(argv[i], "-o") && i + 1 < argc){
@@ -452,13 +458,24 @@ static int bench_reload(struct opts *o, int n, int changed)
 		struct mosquitto_evt_reload ev = { 0 };
 		ev.options = o->opt;
 		ev.option_count = o->nopt;
+		stub_watch_log("wasm-auth: reload");
 		uint64_t t0 = cpu_ns();
 		int rc = cb(MOSQ_EVT_RELOAD, &ev, ud);
-		t[i] = (double)(cpu_ns() - t0) / 1000.0;
 		if(rc != MOSQ_ERR_SUCCESS){
 			fprintf(stderr, "inproc: %s: reload returned %d\n", o->label, rc);
 			return -1;
 		}
+		/* The plugin builds the new instance on its worker thread and puts it in service at a
+		 * tick ("wasm-auth: reloaded policy", or "reload of ... failed"): tick until then. */
+		void *tick_ud;
+		MOSQ_FUNC_generic_callback tick = stub_callback(MOSQ_EVT_TICK, &tick_ud);
+		while(tick && stub_watched() == 0){
+			struct mosquitto_evt_tick te = { 0 };
+			struct timespec ms = { 0, 200000 };
+			tick(MOSQ_EVT_TICK, &te, tick_ud);
+			nanosleep(&ms, NULL);
+		}
+		t[i] = (double)(cpu_ns() - t0) / 1000.0;
 	}
 	if(changed && flip_module(path, orig, len, 0) != 0) return -1;
 	if(stub_error_logs() != errs){
