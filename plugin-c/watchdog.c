@@ -15,6 +15,7 @@
 #define FUEL_KILLED   (INT64_MIN / 4)
 
 static struct wa_watch slots[WA_WATCH_SLOTS];
+static unsigned slots_seen;      /* under lock: 1 + the highest slot ever claimed; scans stop there */
 static struct {
 	void (*fn)(void *arg, uint64_t elapsed_ms);
 	void *arg;
@@ -56,7 +57,7 @@ static int scan(uint64_t now)
 {
 	int active = 0;
 
-	for (unsigned i = 0; i < WA_WATCH_SLOTS; i++) {
+	for (unsigned i = 0; i < slots_seen; i++) {
 		struct wa_watch *w = &slots[i];
 		uint64_t st = atomic_load_explicit(&w->state, memory_order_acquire);
 
@@ -150,6 +151,7 @@ struct wa_watch *wa_watch_claim(int64_t *fuel)
 		for (unsigned i = 0; i < WA_WATCH_SLOTS; i++) {
 			if (!atomic_load(&slots[i].used)) {
 				w = &slots[i];
+				if (i >= slots_seen) slots_seen = i + 1;
 				atomic_store(&w->used, 1);
 				atomic_store(&w->fuel, fuel);
 				atomic_store(&w->expired, 0);
