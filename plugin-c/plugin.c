@@ -102,8 +102,6 @@ static inline struct wa_bucket *admit(struct plugin *pl, const void *who)
 	return NULL;
 }
 
-
-
 static int on_basic_auth(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_basic_auth *ed = event_data;

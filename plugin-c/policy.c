@@ -167,7 +167,6 @@ static const char *limit_hint(const struct wa_policy *p, const char *why, int li
 	return buf;
 }
 
-/* The failure decision for a request, logged. discard = 1 when the instance is no longer trusted. */
 /* wasm_on_error, except that an anonymous CONNECT is never deferred: if every plugin defers,
  * mosquitto admits an anonymous client where allow_anonymous is true, so a failure would admit a
  * client that the policy's own deny refuses. */
@@ -176,6 +175,7 @@ static enum wa_decision failure_decision(const struct wa_policy *p, enum wa_hook
 	return hook == WA_HOOK_UNPWD_CHECK && p->anonymous ? WA_DENY : p->cfg->on_error;
 }
 
+/* The failure decision for a request, logged. discard = 1 when the instance is no longer trusted. */
 static enum wa_decision fail(struct wa_policy *p, enum wa_hook hook, int discard, const char *fmt, ...)
 {
 	char why[1024];

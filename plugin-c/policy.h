@@ -34,7 +34,6 @@ int wa_policy_acl_cacheable(const struct wa_policy *p);
 uint64_t wa_policy_epoch(const struct wa_policy *p);
 uint64_t wa_policy_failures(const struct wa_policy *p);
 
-
 /* Lifecycle. The init hooks return 0, or -1 with the reason in err when the hook trapped or
  * returned 0 (refused). Hooks the module does not export succeed trivially. */
 int wa_policy_plugin_init(struct wa_policy *p, char *err, size_t errlen);
