@@ -18,6 +18,8 @@ include sdk/sdk.mk
 include assembly/policy.mk
 include examples/examples.mk
 include tests/tests.mk
+include tests/hostile/hostile.mk
+include tests/soak/soak.mk
 include bench/bench.mk
 include fuzz/fuzz.mk
 
