@@ -106,11 +106,10 @@ function describe(cfg: Config): string {
  * keeps the previous configuration on reload.
  */
 export function security_init(opts: Options, reload: bool): bool {
+  // Every load, reload included, runs in a fresh instance: the host keeps the previous one in
+  // service when this returns false and says so.
   const cfg = load(opts);
-  if (cfg === null) {
-    if (reload && current !== null) log.error(NAME + ": reload failed, keeping the previous configuration");
-    return false;
-  }
+  if (cfg === null) return false;
   activate(cfg);
   log.info(describe(cfg));
   return true;
