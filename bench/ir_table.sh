@@ -30,6 +30,8 @@ ir allow_all --no-verify -o wasm_module="$b/bench/allow-all.wasm"
 	ir default_mix $default -o wasm_acl_cache=off
 	ir default_L $default -o wasm_acl_cache=off --load-pair
 	ir default_cache_hit $default -o wasm_acl_cache=on
+	ir default_W2_cache_off $default -o wasm_acl_cache=off --topics 100
+	ir default_W2_cache_on $default -o wasm_acl_cache=on --topics 100
 	ir static_users_mix $users
 	ir static_users_L $users --load-pair
 }

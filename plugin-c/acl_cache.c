@@ -3,7 +3,9 @@
  * does not evict each other on every call), indexed by a hash of topic and access. A slot is
  * compared in full (hash, access, length, bytes): a hash collision is a miss, never a wrong
  * decision. Memory: entries are fixed-size and the identity strings are
- * counted; past WA_ACL_CACHE_MAX_BYTES whole clients are evicted. */
+ * counted; past WA_ACL_CACHE_MAX_BYTES whole clients are evicted. Each client counts its hits
+ * over a window of lookups and bypasses the cache while they are too rare to pay for the misses
+ * (limits.h, WA_ACL_CACHE_WINDOW). */
 #define _POSIX_C_SOURCE 200809L /* strnlen */
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,6 +43,10 @@ struct client {
 	char *clientid;
 	char *username;       /* NULL: no username */
 	size_t bytes;         /* this block and its strings */
+	uint32_t lookups;     /* in the current window */
+	uint32_t misses;
+	uint32_t bypass;      /* checks left that skip the cache */
+	uint32_t bypass_next; /* length of the next bypass */
 	struct entry e[WA_ACL_CACHE_ENTRIES];
 };
 
@@ -49,6 +55,8 @@ struct wa_acl_cache {
 	size_t bytes;
 	unsigned clients;
 	unsigned sweep;       /* next bucket to evict from */
+	unsigned generation;  /* moves whenever a client block is freed (a key's owner may be gone) */
+	unsigned min_hit_percent;
 };
 
 static unsigned bucket_of(const void *key)
@@ -150,13 +158,20 @@ static int same_str(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-struct wa_acl_cache *wa_acl_cache_new(void)
+struct wa_acl_cache *wa_acl_cache_new(unsigned min_hit_percent)
 {
-	return calloc(1, sizeof(struct wa_acl_cache));
+	struct wa_acl_cache *c = calloc(1, sizeof *c);
+
+	if (c) {
+		c->generation = 1;
+		c->min_hit_percent = min_hit_percent;
+	}
+	return c;
 }
 
 static void client_free(struct wa_acl_cache *c, struct client *cl)
 {
+	if (++c->generation == 0) c->generation = 1;
 	c->bytes -= cl->bytes;
 	c->clients--;
 	free(cl->clientid);
@@ -204,8 +219,25 @@ void wa_acl_cache_forget(struct wa_acl_cache *c, const void *client)
 	}
 }
 
-int wa_acl_cache_get(struct wa_acl_cache *c, const void *client, const char *clientid, const char *username,
-                     const char *topic, int access, enum wa_decision *d)
+/* The end of cl's window of lookups: starts a bypass if hits were too rare. Returns whether cl
+ * now bypasses the cache. */
+static int end_window(const struct wa_acl_cache *c, struct client *cl)
+{
+	int bypass = (WA_ACL_CACHE_WINDOW - cl->misses) * 100u < c->min_hit_percent * WA_ACL_CACHE_WINDOW;
+
+	if (bypass) {
+		cl->bypass = cl->bypass_next;
+		if (cl->bypass_next < WA_ACL_CACHE_BYPASS_MAX) cl->bypass_next *= 2u;
+	} else {
+		cl->bypass_next = WA_ACL_CACHE_BYPASS_MIN;
+	}
+	cl->lookups = cl->misses = 0;
+	return bypass;
+}
+
+enum wa_acl_lookup wa_acl_cache_get(struct wa_acl_cache *c, const void *client, const char *clientid,
+                                    const char *username, const char *topic, int access, enum wa_decision *d,
+                                    struct wa_acl_miss *m)
 {
 	struct client *cl = find(c, client);
 	const struct entry *en;
@@ -213,14 +245,30 @@ int wa_acl_cache_get(struct wa_acl_cache *c, const void *client, const char *cli
 	uint32_t h;
 	size_t len;
 
-	if (!cl || !same_str(cl->clientid, clientid) || !same_str(cl->username, username)) return 0;
+	if (cl && cl->bypass) {
+		cl->bypass--;
+		return WA_ACL_BYPASS;
+	}
 	h = topic_hash(topic, access, &len);
-	if (len >= WA_ACL_CACHE_TOPIC_BYTES || access < 0 || access > UINT8_MAX) return 0;
-	k = key_of(h, access, len);
-	en = &cl->e[(h & (SETS - 1u)) * 2u];
-	if (!entry_is(en, &k, topic) && !entry_is(++en, &k, topic)) return 0;
-	*d = (enum wa_decision)en->decision;
-	return 1;
+	if (len >= WA_ACL_CACHE_TOPIC_BYTES || access < 0 || access > UINT8_MAX) return WA_ACL_BYPASS;
+	if (cl && same_str(cl->clientid, clientid) && same_str(cl->username, username)) {
+		k = key_of(h, access, len);
+		en = &cl->e[(h & (SETS - 1u)) * 2u];
+		if (entry_is(en, &k, topic) || entry_is(++en, &k, topic)) {
+			if (++cl->lookups == WA_ACL_CACHE_WINDOW) end_window(c, cl);
+			*d = (enum wa_decision)en->decision;
+			return WA_ACL_HIT;
+		}
+		cl->misses++;
+		if (++cl->lookups == WA_ACL_CACHE_WINDOW && end_window(c, cl)) return WA_ACL_BYPASS;
+	} else {
+		cl = NULL;
+	}
+	m->owner = cl;
+	m->hash = h;
+	m->len = (uint32_t)len;
+	m->generation = c->generation;
+	return WA_ACL_MISS;
 }
 
 static char *dup_or_null(const char *s, size_t *bytes)
@@ -264,6 +312,7 @@ static struct client *add(struct wa_acl_cache *c, const void *client, const char
 	cl = calloc(1, sizeof *cl);
 	if (!cl) return NULL;
 	cl->bytes = sizeof *cl;
+	cl->bypass_next = WA_ACL_CACHE_BYPASS_MIN;
 	cl->key = client;
 	cl->clientid = dup_or_null(clientid, &cl->bytes);
 	cl->username = dup_or_null(username, &cl->bytes);
@@ -281,25 +330,33 @@ static struct client *add(struct wa_acl_cache *c, const void *client, const char
 }
 
 void wa_acl_cache_put(struct wa_acl_cache *c, const void *client, const char *clientid, const char *username,
-                      const char *topic, int access, enum wa_decision d)
+                      const char *topic, int access, enum wa_decision d, const struct wa_acl_miss *m)
 {
-	struct client *cl;
+	struct client *cl = NULL;
 	struct entry *en;
 	struct key k;
 	uint32_t h;
 	size_t len;
 
-	h = topic_hash(topic, access, &len);
-	if (len >= WA_ACL_CACHE_TOPIC_BYTES || access < 0 || access > UINT8_MAX) return;
-	k = key_of(h, access, len);
-	cl = find(c, client);
-	if (cl && (!same_str(cl->clientid, clientid) || !same_str(cl->username, username))) {
-		/* Decided for another identity (mosquitto_set_username, a reused pointer): start over. */
-		wa_acl_cache_forget(c, client);
-		cl = NULL;
+	if (m && m->generation == c->generation) {
+		cl = m->owner;
+		h = m->hash;
+		len = m->len;
+	} else {
+		h = topic_hash(topic, access, &len);
+		if (len >= WA_ACL_CACHE_TOPIC_BYTES || access < 0 || access > UINT8_MAX) return;
 	}
-	if (!cl) cl = add(c, client, clientid, username);
-	if (!cl) return;
+	if (!cl) {
+		cl = find(c, client);
+		if (cl && (!same_str(cl->clientid, clientid) || !same_str(cl->username, username))) {
+			/* Decided for another identity (mosquitto_set_username, a reused pointer): start over. */
+			wa_acl_cache_forget(c, client);
+			cl = NULL;
+		}
+		if (!cl) cl = add(c, client, clientid, username);
+		if (!cl) return;
+	}
+	k = key_of(h, access, len);
 	en = &cl->e[(h & (SETS - 1u)) * 2u];
 	/* A new topic goes to way 0 and what was there moves to way 1 (the older one leaves). */
 	if (!entry_is(&en[0], &k, topic)) {

@@ -140,6 +140,7 @@ static enum wa_decision cached_acl_check(struct plugin *pl, struct wa_policy *po
 {
 	const char *clientid = mosquitto_client_id(ed->client);
 	const char *username = mosquitto_client_username(ed->client);
+	struct wa_acl_miss miss;
 	uint64_t failures;
 	enum wa_decision d;
 
@@ -147,17 +148,20 @@ static enum wa_decision cached_acl_check(struct plugin *pl, struct wa_policy *po
 		wa_acl_cache_clear(pl->cache);
 		pl->cache_epoch = wa_policy_epoch(pol);
 	}
-	if (clientid && wa_acl_cache_get(pl->cache, ed->client, clientid, username, ed->topic, ed->access, &d)) {
-		return d;
+	if (!clientid) return checked_acl(pl, pol, ed, clientid, username);
+	switch (wa_acl_cache_get(pl->cache, ed->client, clientid, username, ed->topic, ed->access, &d, &miss)) {
+	case WA_ACL_HIT: return d;
+	case WA_ACL_BYPASS: return checked_acl(pl, pol, ed, clientid, username);
+	case WA_ACL_MISS: break;
 	}
 	failures = wa_policy_failures(pol);
 	d = checked_acl(pl, pol, ed, clientid, username);
-	if (clientid && wa_policy_failures(pol) == failures) {
+	if (wa_policy_failures(pol) == failures) {
 		if (wa_policy_epoch(pol) != pl->cache_epoch) { /* re-created during this call */
 			wa_acl_cache_clear(pl->cache);
 			pl->cache_epoch = wa_policy_epoch(pol);
 		}
-		wa_acl_cache_put(pl->cache, ed->client, clientid, username, ed->topic, ed->access, d);
+		wa_acl_cache_put(pl->cache, ed->client, clientid, username, ed->topic, ed->access, d, &miss);
 	}
 	return d;
 }
@@ -347,7 +351,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 		}
 	}
 	if (wa_auth_config(pl->auth)->acl_cache) {
-		pl->cache = wa_acl_cache_new();
+		pl->cache = wa_acl_cache_new(WA_ACL_CACHE_MIN_HIT_PERCENT);
 		if (!pl->cache) wa_log(WA_LOG_WARNING, "out of memory for the acl decision cache: not caching");
 	}
 	rc = mosquitto_callback_register(identifier, MOSQ_EVT_RELOAD, on_reload, NULL, pl);
