@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "acl_cache.h"
+#include "grants.h"
 #include "limits.h"
 
 #if (WA_ACL_CACHE_ENTRIES & (WA_ACL_CACHE_ENTRIES - 1u)) || (WA_ACL_CACHE_BUCKETS & (WA_ACL_CACHE_BUCKETS - 1u))
@@ -47,7 +48,8 @@ struct client {
 	uint32_t misses;
 	uint32_t bypass;      /* checks left that skip the cache */
 	uint32_t bypass_next; /* length of the next bypass */
-	struct entry e[WA_ACL_CACHE_ENTRIES];
+	struct wa_grants *grants; /* NULL: not asked for (grants.h) */
+	struct entry *e;      /* WA_ACL_CACHE_ENTRIES, allocated at the first store */
 };
 
 struct wa_acl_cache {
@@ -174,6 +176,8 @@ static void client_free(struct wa_acl_cache *c, struct client *cl)
 	if (++c->generation == 0) c->generation = 1;
 	c->bytes -= cl->bytes;
 	c->clients--;
+	wa_grants_free(cl->grants);
+	free(cl->e);
 	free(cl->clientid);
 	free(cl->username);
 	free(cl);
@@ -251,7 +255,8 @@ enum wa_acl_lookup wa_acl_cache_get(struct wa_acl_cache *c, const void *client, 
 	}
 	h = topic_hash(topic, access, &len);
 	if (len >= WA_ACL_CACHE_TOPIC_BYTES || access < 0 || access > UINT8_MAX) return WA_ACL_BYPASS;
-	if (cl && same_str(cl->clientid, clientid) && same_str(cl->username, username)) {
+	if (cl && !(same_str(cl->clientid, clientid) && same_str(cl->username, username))) cl = NULL;
+	if (cl && cl->e) {
 		k = key_of(h, access, len);
 		en = &cl->e[(h & (SETS - 1u)) * 2u];
 		if (entry_is(en, &k, topic) || entry_is(++en, &k, topic)) {
@@ -261,8 +266,6 @@ enum wa_acl_lookup wa_acl_cache_get(struct wa_acl_cache *c, const void *client, 
 		}
 		cl->misses++;
 		if (++cl->lookups == WA_ACL_CACHE_WINDOW && end_window(c, cl)) return WA_ACL_BYPASS;
-	} else {
-		cl = NULL;
 	}
 	m->owner = cl;
 	m->hash = h;
@@ -286,10 +289,31 @@ static char *dup_or_null(const char *s, size_t *bytes)
 	return r;
 }
 
-/* Frees whole clients, sweeping the buckets, until need more bytes fit the cap. */
-static void make_room(struct wa_acl_cache *c, size_t need)
+static void unlink_client(struct wa_acl_cache *c, const struct client *cl)
 {
-	while (c->clients && c->bytes + need > WA_ACL_CACHE_MAX_BYTES) {
+	struct client **pp = &c->bucket[bucket_of(cl->key)];
+
+	while (*pp != cl) pp = &(*pp)->next;
+	*pp = cl->next;
+}
+
+static void link_client(struct wa_acl_cache *c, struct client *cl)
+{
+	unsigned b = bucket_of(cl->key);
+
+	cl->next = c->bucket[b];
+	c->bucket[b] = cl;
+}
+
+/* Frees whole clients, sweeping the buckets, until need more bytes fit the cap; never keep (a
+ * client about to grow, or NULL). Returns whether they fit. */
+static int make_room(struct wa_acl_cache *c, size_t need, struct client *keep)
+{
+	int fits;
+
+	if (c->bytes + need <= WA_ACL_CACHE_MAX_BYTES) return 1;
+	if (keep) unlink_client(c, keep);
+	while (c->clients > (keep ? 1u : 0u) && c->bytes + need > WA_ACL_CACHE_MAX_BYTES) {
 		struct client *cl = c->bucket[c->sweep];
 		if (cl) {
 			c->bucket[c->sweep] = cl->next;
@@ -298,6 +322,9 @@ static void make_room(struct wa_acl_cache *c, size_t need)
 			c->sweep = (c->sweep + 1u) & (WA_ACL_CACHE_BUCKETS - 1u);
 		}
 	}
+	fits = c->bytes + need <= WA_ACL_CACHE_MAX_BYTES;
+	if (keep) link_client(c, keep);
+	return fits;
 }
 
 /* A new client block holding this identity (the client's previous block, if any, is gone). */
@@ -305,10 +332,9 @@ static struct client *add(struct wa_acl_cache *c, const void *client, const char
 {
 	size_t need = sizeof(struct client) + (clientid ? strlen(clientid) + 1 : 0) + (username ? strlen(username) + 1 : 0);
 	struct client *cl;
-	unsigned b = bucket_of(client);
 
 	if (need > WA_ACL_CACHE_MAX_BYTES) return NULL;
-	make_room(c, need);
+	if (!make_room(c, need, NULL)) return NULL;
 	cl = calloc(1, sizeof *cl);
 	if (!cl) return NULL;
 	cl->bytes = sizeof *cl;
@@ -322,11 +348,61 @@ static struct client *add(struct wa_acl_cache *c, const void *client, const char
 		free(cl);
 		return NULL;
 	}
-	cl->next = c->bucket[b];
-	c->bucket[b] = cl;
+	link_client(c, cl);
 	c->bytes += cl->bytes;
 	c->clients++;
 	return cl;
+}
+
+/* A client's entries, allocated at its first store (a client whose grants decide every check
+ * never needs them). NULL when memory is short. */
+static struct entry *new_entries(struct wa_acl_cache *c, struct client *cl)
+{
+	const size_t size = WA_ACL_CACHE_ENTRIES * sizeof(struct entry);
+	struct entry *e;
+
+	if (!make_room(c, size, cl)) return NULL;
+	e = calloc(WA_ACL_CACHE_ENTRIES, sizeof *e);
+	if (e) {
+		cl->bytes += size;
+		c->bytes += size;
+	}
+	return e;
+}
+
+const struct wa_grants *wa_acl_cache_grants(struct wa_acl_cache *c, const void *client, const char *clientid,
+                                            const char *username)
+{
+	struct client *cl = find(c, client);
+
+	if (!cl || !cl->grants || !same_str(cl->clientid, clientid) || !same_str(cl->username, username)) return NULL;
+	return cl->grants;
+}
+
+const struct wa_grants *wa_acl_cache_set_grants(struct wa_acl_cache *c, const void *client, const char *clientid,
+                                                const char *username, struct wa_grants *g)
+{
+	struct client *cl = find(c, client);
+	size_t size = wa_grants_bytes(g);
+
+	if (cl && (!same_str(cl->clientid, clientid) || !same_str(cl->username, username))) {
+		wa_acl_cache_forget(c, client);
+		cl = NULL;
+	}
+	if (!cl) cl = add(c, client, clientid, username);
+	if (!cl || !make_room(c, size, cl)) {
+		wa_grants_free(g);
+		return NULL;
+	}
+	if (cl->grants) {
+		cl->bytes -= wa_grants_bytes(cl->grants);
+		c->bytes -= wa_grants_bytes(cl->grants);
+		wa_grants_free(cl->grants);
+	}
+	cl->grants = g;
+	cl->bytes += size;
+	c->bytes += size;
+	return g;
 }
 
 void wa_acl_cache_put(struct wa_acl_cache *c, const void *client, const char *clientid, const char *username,
@@ -356,6 +432,7 @@ void wa_acl_cache_put(struct wa_acl_cache *c, const void *client, const char *cl
 		if (!cl) cl = add(c, client, clientid, username);
 		if (!cl) return;
 	}
+	if (!cl->e && !(cl->e = new_entries(c, cl))) return;
 	k = key_of(h, access, len);
 	en = &cl->e[(h & (SETS - 1u)) * 2u];
 	/* A new topic goes to way 0 and what was there moves to way 1 (the older one leaves). */

@@ -11,6 +11,8 @@
 
 #include "abi.h"
 
+struct wa_grants;
+
 struct wa_acl_cache;
 
 /* What a lookup that missed learnt, so that the store of the same check neither hashes the
@@ -44,6 +46,13 @@ enum wa_acl_lookup wa_acl_cache_get(struct wa_acl_cache *c, const void *client, 
  * Silently skipped when the topic is too long, or memory is short. */
 void wa_acl_cache_put(struct wa_acl_cache *c, const void *client, const char *clientid, const char *username,
                       const char *topic, int access, enum wa_decision d, const struct wa_acl_miss *m);
+/* The client's grants (grants.h), when known for this identity; else NULL. */
+const struct wa_grants *wa_acl_cache_grants(struct wa_acl_cache *c, const void *client, const char *clientid,
+                                            const char *username);
+/* Keeps g as the client's grants and returns it (the cache owns it from now on); NULL when memory
+ * is short (g is freed, the next check asks again). */
+const struct wa_grants *wa_acl_cache_set_grants(struct wa_acl_cache *c, const void *client, const char *clientid, const char *username,
+                             struct wa_grants *g);
 /* Drops one client's entries (it disconnected: its pointer may be reused). */
 void wa_acl_cache_forget(struct wa_acl_cache *c, const void *client);
 /* Drops everything (the policy was reloaded or re-created). */

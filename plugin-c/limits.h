@@ -103,5 +103,9 @@
 #define WA_ACL_CACHE_MIN_HIT_PERCENT  25u
 #define WA_ACL_CACHE_BYPASS_MIN       1024u
 #define WA_ACL_CACHE_BYPASS_MAX       65536u
+/* Grants (docs/ABI.md "Grants"), per client; the host's copy counts towards
+ * WA_ACL_CACHE_MAX_BYTES with the client's cached decisions. */
+#define WA_GRANTS_MAX_ENTRIES     4096u
+#define WA_GRANTS_MAX_BYTES       (256u * 1024u)         /* filter bytes */
 
 #endif

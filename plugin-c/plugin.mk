@@ -80,8 +80,8 @@ WA_CFLAGS  := -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -fno-plt -fvisibility=
 # system headers (their style is not ours to warn about).
 ENGINE_CFLAGS := -include plugin-c/wasm3_config.h -isystem $(WASM3_SRC)
 
-RUNTIME_SRCS := abi.c abi_marshal.c acl_cache.c auth.c engine_wasm3.c hostfns.c log.c options.c policy.c \
-                pwhash.c text.c topic.c watchdog.c worker.c breaker.c
+RUNTIME_SRCS := abi.c abi_marshal.c acl_cache.c auth.c engine_wasm3.c grants.c hostfns.c log.c options.c \
+                policy.c pwhash.c text.c topic.c watchdog.c worker.c breaker.c
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/obj/plugin-c/%.o)
 
 # GATE_OBJS comes from plugin-c/gate/gate.mk (H5): the gate's objects, compiled -fPIC.
