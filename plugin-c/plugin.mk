@@ -10,6 +10,7 @@
 .PHONY: test-c install-plugin wasm3-fetch
 
 CC       ?= cc
+STRIP    ?= strip
 PREFIX   ?= /usr
 DESTDIR  ?=
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
@@ -115,9 +116,11 @@ $(WA_CALL_BIN): $(BUILD)/obj/plugin-c/wa_call.o $(RUNTIME_LIB)
 
 all: $(PLUGIN_SO) $(WA_CALL_BIN)
 
+# Stripped as Debian strips shared libraries (the build keeps -g for debugging in the tree).
 install-plugin: $(PLUGIN_SO)
 	install -d $(DESTDIR)$(PLUGIN_INSTALL_DIR)
 	install -m 0644 $(PLUGIN_SO) $(DESTDIR)$(PLUGIN_INSTALL_DIR)/mosquitto_wasm_auth.so
+	$(STRIP) --strip-unneeded --remove-section=.comment $(DESTDIR)$(PLUGIN_INSTALL_DIR)/mosquitto_wasm_auth.so
 
 install: install-plugin
 
