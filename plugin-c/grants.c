@@ -1,5 +1,7 @@
 /* Grants: reading the guest's descriptor (bounds, caps, tier order, filter syntax) and deciding
- * a check from them. The copy is one allocation: the entries, then the filters' bytes. */
+ * a check from them. The copy is one allocation: the entries, then the filters' bytes. Within a
+ * tier the copy puts deny entries first, so the first matching entry decides; and each filter is
+ * classified, so the common shapes (`a/b`, `a/b/#`) are compared without the general matcher. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +14,17 @@
 #define DESC_BYTES  16u
 #define ENTRY_BYTES 12u
 
+enum shape {
+	SHAPE_EXACT,   /* no wildcard: the topic is the filter */
+	SHAPE_PREFIX,  /* L/# without wildcards in L: the topic is L or starts with L/ */
+	SHAPE_GENERIC, /* anything else: wa_topic_matches_sub */
+};
+
 struct grant {
 	uint32_t off, len;   /* the filter, in text */
 	uint8_t access;      /* MOSQ_ACL_READ | MOSQ_ACL_WRITE bits */
 	uint8_t deny;
+	uint8_t shape;
 	uint16_t tier;
 };
 
@@ -91,6 +100,20 @@ static int check(struct wa_mem m, uint32_t ptr, uint32_t *count, const uint8_t *
 	return 0;
 }
 
+static uint16_t tier_of(const uint8_t *e)
+{
+	return (uint16_t)(e[10] | e[11] << 8);
+}
+
+static enum shape shape_of(const char *f, uint32_t n)
+{
+	int wild_before_end = memchr(f, '+', n) || memchr(f, '#', n - 1u); /* n > 0: checked */
+
+	if (!wild_before_end && f[n - 1] != '#') return SHAPE_EXACT;
+	if (!wild_before_end && n >= 3 && f[n - 2] == '/') return SHAPE_PREFIX;
+	return SHAPE_GENERIC;
+}
+
 struct wa_grants *wa_grants_read(struct wa_mem m, uint32_t ptr, char *err, size_t errlen)
 {
 	const uint8_t *entries = NULL;
@@ -112,18 +135,30 @@ struct wa_grants *wa_grants_read(struct wa_mem m, uint32_t ptr, char *err, size_
 	if (ptr) memcpy(g->fallback, wa_mem_range(m, ptr + 4u, 4), 4);
 	out = (char *)&g->g[n];
 	g->text = out;
-	for (uint32_t i = 0; i < n; i++) {
-		const uint8_t *e = entries + i * ENTRY_BYTES;
-		uint32_t len = get_u32(e + 4);
-		/* Checked above: inside memory at the same size (nothing ran in between). */
-		memcpy(out, m.base + text + get_u32(e), len);
-		g->g[i].off = (uint32_t)(out - g->text);
-		g->g[i].len = len;
-		g->g[i].access = e[8];
-		g->g[i].deny = e[9];
-		g->g[i].tier = (uint16_t)(e[10] | e[11] << 8);
-		out[len] = '\0';
-		out += len + 1u;
+	/* Two passes per tier: its deny entries, then its grants. */
+	for (uint32_t start = 0, at = 0; start < n;) {
+		uint32_t end = start;
+		while (end < n && tier_of(entries + end * ENTRY_BYTES) == tier_of(entries + start * ENTRY_BYTES)) end++;
+		for (int pass = 1; pass >= 0; pass--) {
+			for (uint32_t i = start; i < end; i++) {
+				const uint8_t *e = entries + i * ENTRY_BYTES;
+				struct grant *d = &g->g[at];
+				uint32_t len = get_u32(e + 4);
+				if (e[9] != pass) continue;
+				/* Checked above: inside memory at the same size (nothing ran in between). */
+				memcpy(out, m.base + text + get_u32(e), len);
+				out[len] = '\0';
+				d->off = (uint32_t)(out - g->text);
+				d->len = len;
+				d->access = e[8];
+				d->deny = e[9];
+				d->tier = tier_of(e);
+				d->shape = (uint8_t)shape_of(out, len);
+				out += len + 1u;
+				at++;
+			}
+		}
+		start = end;
 	}
 	return g;
 }
@@ -149,20 +184,32 @@ static int fallback(const struct wa_grants *g, int access)
 	}
 }
 
+static inline int matches(const struct wa_grants *g, const struct grant *e, const char *topic, size_t tlen)
+{
+	const char *f = g->text + e->off;
+	size_t l;
+
+	switch (e->shape) {
+	case SHAPE_EXACT:
+		return tlen == e->len && memcmp(f, topic, tlen) == 0;
+	case SHAPE_PREFIX:
+		l = e->len - 2u; /* L of L/# */
+		return tlen >= l && memcmp(f, topic, l) == 0 && (tlen == l || topic[l] == '/');
+	default:
+		return wa_topic_matches_sub(f, e->len, topic, tlen) == 1;
+	}
+}
+
 int wa_grants_decide(const struct wa_grants *g, const char *topic, int access)
 {
 	size_t tlen;
-	int allowed = 0;
 
 	if (access != 1 && access != 2) return fallback(g, access);
 	tlen = strlen(topic);
+	/* Deny entries come first in each tier: the first entry that matches decides. */
 	for (uint32_t i = 0; i < g->count; i++) {
 		const struct grant *e = &g->g[i];
-		/* The end of a tier that allowed: no deny of that tier matched. */
-		if (allowed && e->tier != g->g[i - 1].tier) return WA_ALLOW;
-		if (!(e->access & access) || wa_topic_matches_sub(g->text + e->off, e->len, topic, tlen) != 1) continue;
-		if (e->deny) return WA_DENY;
-		allowed = 1;
+		if ((e->access & access) && matches(g, e, topic, tlen)) return e->deny ? WA_DENY : WA_ALLOW;
 	}
-	return allowed ? WA_ALLOW : fallback(g, access);
+	return fallback(g, access);
 }

@@ -289,6 +289,9 @@ static void sync_cache(struct plugin *pl, int want)
 		}
 		pl->caching = 1;
 		wa_log(WA_LOG_NOTICE, "the policy declares its acl decisions cacheable: caching them per client");
+		if (pl->granting && wa_policy_acl_grants(wa_auth_policy(pl->auth))) {
+			wa_log(WA_LOG_NOTICE, "the policy provides grants: READ and WRITE checks are matched against each client's");
+		}
 	} else if (!want && pl->caching) {
 		mosquitto_callback_unregister(pl->id, MOSQ_EVT_DISCONNECT, on_disconnect, NULL);
 		pl->caching = 0;

@@ -129,7 +129,8 @@ install: install-plugin
 # tail calls, which ASan's stack instrumentation defeats).
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 TEST_CFLAGS := -std=c11 -Wall -Wextra -Werror -O1 -g -MMD -MP $(SAN_FLAGS)
-C_TESTS := test_acl_cache test_topic test_pwhash test_text test_marshal test_options test_hostfns test_runtime
+C_TESTS := test_acl_cache test_topic test_pwhash test_text test_marshal test_options test_hostfns test_runtime \
+           test_grants
 C_TEST_BINS := $(C_TESTS:%=$(BUILD)/tests-c/%)
 SAN_RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/obj-san/plugin-c/%.o)
 C_TEST_FIXTURES := $(patsubst plugin-c/tests/fixtures/%.ts,$(BUILD)/tests-c/fixtures/%.wasm,\
@@ -160,7 +161,8 @@ $(BUILD)/tests-c/fixtures/%.wasm: plugin-c/tests/fixtures/%.ts node_modules/.pac
 
 test-c: $(C_TEST_BINS) $(C_TEST_FIXTURES) $(WA_CALL_BIN) $(PLUGIN_SO)
 	@set -e; for t in $(C_TEST_BINS); do echo "== $$t"; \
-		WA_TEST_FIXTURES=$(BUILD)/tests-c/fixtures WA_CALL=$(WA_CALL_BIN) $$t; done
+		WA_TEST_FIXTURES=$(BUILD)/tests-c/fixtures WA_CALL=$(WA_CALL_BIN) \
+		WA_DEFAULT_POLICY=$(BUILD)/policies/default.wasm $$t; done
 
 test: test-c
 
