@@ -162,7 +162,7 @@ $(BUILD)/tests-c/fixtures/%.wasm: plugin-c/tests/fixtures/%.ts node_modules/.pac
 test-c: $(C_TEST_BINS) $(C_TEST_FIXTURES) $(WA_CALL_BIN) $(PLUGIN_SO)
 	@set -e; for t in $(C_TEST_BINS); do echo "== $$t"; \
 		WA_TEST_FIXTURES=$(BUILD)/tests-c/fixtures WA_CALL=$(WA_CALL_BIN) \
-		WA_DEFAULT_POLICY=$(BUILD)/policies/default.wasm $$t; done
+		WA_DEFAULT_POLICY=$(BUILD)/policies/default.wasm WA_STATIC_USERS=$(BUILD)/examples/static-users.wasm $$t; done
 
 test: test-c
 

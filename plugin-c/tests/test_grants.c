@@ -137,7 +137,7 @@ static unsigned pick(unsigned n)
 	return (rng >> 16) % n;
 }
 
-static const char *const levels[] = { "a", "b", "ab", "$s", "", "u1", "c1", "u", "x y" };
+static const char *const levels[] = { "a", "b", "ab", "$s", "", "u1", "c1", "u", "x y", "users", "public" };
 static const char *const users[] = { "u1", "u2", "u/3", "u+4", "u#5", "" };
 static const char *const ids[] = { "c1", "c2", "c/3", "c+4", "c#5" };
 #define NLEVELS (sizeof levels / sizeof levels[0])
@@ -226,79 +226,103 @@ static void quiet(int level, const char *line)
 	snprintf(last_line[1], sizeof last_line[1], "%s", line);
 }
 
-static void test_default_policy(const char *wasm, const char *dir)
+/* Every check of every client the grants decide must get acl_check's answer. Returns the number
+ * of differences; *decided counts the checks the grants decided, *compared all of them. */
+static unsigned compare(struct wa_policy *p, const char *acl, unsigned *compared, unsigned *decided)
 {
 	static const int accesses[] = { 1, 2, 4, 8 };
-	char acl[512], topic[128];
+	unsigned wrong = 0;
+	char topic[128];
+
+	for (unsigned u = 0; u <= NUSERS; u++) {
+		for (unsigned c = 0; c < NIDS; c++) {
+			const char *user = u < NUSERS ? users[u] : NULL, *id = ids[c];
+			struct client cl = { id };
+			enum wa_decision fd;
+			struct wa_grants *g = wa_policy_grants(p, &cl, id, user, &fd);
+			if (!CHECK(g != NULL)) continue;
+			for (unsigned t = 0; t < 24; t++) {
+				gen_topic(topic, sizeof topic);
+				for (unsigned k = 0; k < 4; k++) {
+					int r = wa_grants_decide(g, topic, accesses[k]);
+					enum wa_decision want = wa_policy_acl_check(p, &cl, id, user, topic, accesses[k], NULL, 0, 0, 0);
+					(*compared)++;
+					if (r == WA_GRANTS_ASK) continue;
+					(*decided)++;
+					if (r != (int)want && wrong++ < 5) {
+						FILE *f = acl ? fopen(acl, "r") : NULL;
+						char line[256];
+						fprintf(stderr, "  grants %d, acl_check %d: client %s user %s topic %s access %d%s\n",
+						        r, want, id, user ? user : "(none)", topic, accesses[k], f ? "; acl_file:" : "");
+						while (f && fgets(line, sizeof line, f)) fprintf(stderr, "    %s", line);
+						if (f) fclose(f);
+					}
+				}
+			}
+			wa_grants_free(g);
+		}
+	}
+	return wrong;
+}
+
+static struct wa_auth *load(const char *wasm, const char *acl)
+{
+	struct wa_kv kv[2] = { { "wasm_module", wasm }, { "acl_file", acl } };
+	struct wa_auth *a = wa_auth_new(kv, acl ? 2 : 1, &ops);
+
+	if (!CHECK(a != NULL)) fprintf(stderr, "  %s\n  %s\n", last_line[0], last_line[1]);
+	else CHECK(wa_policy_acl_grants(wa_auth_policy(a)));
+	return a;
+}
+
+static void test_default_policy(const char *wasm, const char *dir)
+{
 	unsigned files = 60, compared = 0, decided = 0, wrong = 0;
+	char acl[512];
 
 	snprintf(acl, sizeof acl, "%s/acl", dir);
 	for (unsigned file = 0; file < files; file++) {
-		struct wa_kv kv[2] = { { "wasm_module", wasm }, { "acl_file", acl } };
 		struct wa_auth *a;
-		struct wa_policy *p;
 
 		gen_acl(acl);
-		a = wa_auth_new(kv, 2, &ops);
-		if (!CHECK(a != NULL)) {
-			fprintf(stderr, "  %s\n  %s\n", last_line[0], last_line[1]);
-			return;
-		}
-		p = wa_auth_policy(a);
-		CHECK(wa_policy_acl_grants(p));
-		for (unsigned u = 0; u <= NUSERS; u++) {
-			for (unsigned c = 0; c < NIDS; c++) {
-				const char *user = u < NUSERS ? users[u] : NULL, *id = ids[c];
-				struct client cl = { id };
-				enum wa_decision fd;
-				struct wa_grants *g = wa_policy_grants(p, &cl, id, user, &fd);
-				if (!CHECK(g != NULL)) continue;
-				for (unsigned t = 0; t < 24; t++) {
-					gen_topic(topic, sizeof topic);
-					for (unsigned k = 0; k < 4; k++) {
-						int r = wa_grants_decide(g, topic, accesses[k]);
-						enum wa_decision want = wa_policy_acl_check(p, &cl, id, user, topic, accesses[k], NULL, 0, 0, 0);
-						compared++;
-						if (r == WA_GRANTS_ASK) continue;
-						decided++;
-						if (r != (int)want && wrong++ < 5) {
-							FILE *f = fopen(acl, "r");
-							char line[256];
-							fprintf(stderr, "  grants %d, acl_check %d: client %s user %s topic %s access %d; acl_file:\n",
-							        r, want, id, user ? user : "(none)", topic, accesses[k]);
-							while (f && fgets(line, sizeof line, f)) fprintf(stderr, "    %s", line);
-							if (f) fclose(f);
-						}
-					}
-				}
-				wa_grants_free(g);
-			}
-		}
+		a = load(wasm, acl);
+		if (!a) return;
+		wrong += compare(wa_auth_policy(a), acl, &compared, &decided);
 		wa_auth_free(a);
 	}
 	CHECK_INT(wrong, 0);
 	CHECK_INT(decided, compared); /* the default policy's grants decide every check */
-	printf("compared %u checks over %u acl files: %u differences\n", compared, files, wrong);
+	printf("default policy: compared %u checks over %u acl files: %u differences\n", compared, files, wrong);
+	unlink(acl);
+}
+
+/* examples/static-users: its grants decide READ and WRITE, acl_check the rest. */
+static void test_static_users(const char *wasm)
+{
+	unsigned compared = 0, decided = 0, wrong = 0;
+	struct wa_auth *a = load(wasm, NULL);
+
+	if (!a) return;
+	for (unsigned round = 0; round < 20; round++) wrong += compare(wa_auth_policy(a), NULL, &compared, &decided);
+	wa_auth_free(a);
+	CHECK_INT(wrong, 0);
+	CHECK_INT(decided * 2u, compared);
+	printf("static-users: compared %u checks (%u decided by grants): %u differences\n", compared, decided, wrong);
 }
 
 int main(void)
 {
-	const char *wasm = getenv("WA_DEFAULT_POLICY");
+	const char *wasm = getenv("WA_DEFAULT_POLICY"), *users_wasm = getenv("WA_STATIC_USERS");
 	char dir[] = "/tmp/wa-grants-XXXXXX";
 
 	test_reader();
-	if (!wasm) {
-		printf("WA_DEFAULT_POLICY not set: skipping the default policy's grants\n");
-		return check_done();
-	}
-	if (!CHECK(mkdtemp(dir) != NULL)) return check_done();
 	wa_log_set_sink(quiet);
-	test_default_policy(wasm, dir);
-	{
-		char acl[600];
-		snprintf(acl, sizeof acl, "%s/acl", dir);
-		unlink(acl);
+	if (!wasm) printf("WA_DEFAULT_POLICY not set: skipping the default policy's grants\n");
+	else if (CHECK(mkdtemp(dir) != NULL)) {
+		test_default_policy(wasm, dir);
 		rmdir(dir);
 	}
+	if (!users_wasm) printf("WA_STATIC_USERS not set: skipping static-users' grants\n");
+	else test_static_users(users_wasm);
 	return check_done();
 }
