@@ -42,6 +42,7 @@ export class Grants {
   private bytes: StaticArray<u8> = new StaticArray<u8>(256);
   private used: i32 = 0;
   private tier: u16 = 0;
+  private tierUsed: bool = false;
 
   constructor() {
     this.entriesPtr = changetype<usize>(this.entries);
@@ -78,7 +79,11 @@ export class Grants {
 
   /** Later grants form the next tier: consulted only for checks no earlier tier matched. */
   nextTier(): Grants {
-    if (this.count > 0) this.tier++;
+    // An empty tier changes nothing; past 65,535 tiers the rest share the last one.
+    if (this.tierUsed && this.tier < 0xffff) {
+      this.tier++;
+      this.tierUsed = false;
+    }
     return this;
   }
 
@@ -134,5 +139,6 @@ export class Grants {
     store<u8>(e, deny ? 1 : 0, 9);
     store<u16>(e, this.tier, 10);
     this.count = n + 1;
+    this.tierUsed = true;
   }
 }
