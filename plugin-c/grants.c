@@ -206,6 +206,7 @@ int wa_grants_decide(const struct wa_grants *g, const char *topic, int access)
 
 	if (access != 1 && access != 2) return fallback(g, access);
 	tlen = strlen(topic);
+	if ((uint64_t)g->count * (tlen + 16u) > WA_GRANTS_MAX_WORK) return WA_GRANTS_ASK;
 	/* Deny entries come first in each tier: the first entry that matches decides. */
 	for (uint32_t i = 0; i < g->count; i++) {
 		const struct grant *e = &g->g[i];

@@ -107,5 +107,9 @@
  * WA_ACL_CACHE_MAX_BYTES with the client's cached decisions. */
 #define WA_GRANTS_MAX_ENTRIES     4096u
 #define WA_GRANTS_MAX_BYTES       (256u * 1024u)         /* filter bytes */
+/* Matching is native and unmetered: a check whose entries x (topic bytes + 16) exceed this
+ * (about 0.1 ms of matching here) is asked of acl_check, which the fuel, the deadline and the
+ * breaker bound. The default policy's grants are a few entries: far below it. */
+#define WA_GRANTS_MAX_WORK        (256u * 1024u)
 
 #endif

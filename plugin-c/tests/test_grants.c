@@ -79,6 +79,20 @@ static void test_reader(void)
 	CHECK_INT(wa_grants_decide(g, "z/#", 4), WA_ALLOW);       /* byte 2 */
 	CHECK_INT(wa_grants_decide(g, "z/#", 8), WA_ALLOW);       /* byte 3 */
 	CHECK_INT(wa_grants_decide(g, "$SYS/x", 1), WA_DENY);     /* '#' does not match '$' topics */
+	{
+		/* A topic long enough that matching could cost more than WA_GRANTS_MAX_WORK: acl_check. */
+		size_t n = WA_GRANTS_MAX_WORK / 3u;
+		char *t = malloc(n + 1);
+		if (CHECK(t != NULL)) {
+			memset(t, 'a', n);
+			t[1] = '/';
+			t[n] = '\0';
+			CHECK_INT(wa_grants_decide(g, t, 1), WA_GRANTS_ASK);
+			t[WA_GRANTS_MAX_WORK / 3u - 32u] = '\0';
+			CHECK_INT(wa_grants_decide(g, t, 1), WA_ALLOW);
+		}
+		free(t);
+	}
 	wa_grants_free(g);
 
 	/* Each malformed descriptor is refused with a reason. */

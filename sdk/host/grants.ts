@@ -1,7 +1,7 @@
 // A client's grants (docs/ABI.md, "Grants"), read out of guest memory and decided exactly as the
 // plugin does (plugin-c/grants.c): the same checks on the descriptor, the same order of matching
 // (deny entries first within a tier, the first match decides), the same fallback bytes.
-import { WA_GRANTS_MAX_BYTES, WA_GRANTS_MAX_ENTRIES } from './limits.js';
+import { WA_GRANTS_MAX_BYTES, WA_GRANTS_MAX_ENTRIES, WA_GRANTS_MAX_WORK } from './limits.js';
 import type { GuestMemory } from './memory.js';
 import { topicMatchesSub } from './topic.js';
 
@@ -40,6 +40,7 @@ export class ClientGrants {
     if (k < 0) return ASK;
     if (access === 1 || access === 2) {
       const t = new TextEncoder().encode(topic);
+      if (this.grants.length * (t.length + 16) > WA_GRANTS_MAX_WORK) return ASK;
       for (const g of this.grants) {
         if ((g.access & access) !== 0 && topicMatchesSub(g.filter, t) === 1) return g.deny ? 'deny' : 'allow';
       }

@@ -25,6 +25,7 @@ export const WA_MAX_OPTION_FILE_BYTES = 16 * 1024 * 1024;
 export const WA_MAX_PSK_KEY_CHARS = 512;
 export const WA_GRANTS_MAX_ENTRIES = 4096;
 export const WA_GRANTS_MAX_BYTES = 256 * 1024;
+export const WA_GRANTS_MAX_WORK = 256 * 1024;
 export const WA_ERROR_LOG_INTERVAL_S = 10;
 export const WA_MAX_PW_ITERATIONS = 10000;
 export const WA_MAX_PW_SALT_BYTES = 256;
