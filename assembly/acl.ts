@@ -109,8 +109,6 @@ export class Acl {
   users: NameTable = new NameTable(3);
   /** Rules of anonymous clients: [anonStart, anonEnd). */
   anonStart: i32 = 0;
-  /** First non-deny anonymous rule. */
-  anonAllow: i32 = 0;
   /** End of the anonymous rules. */
   anonEnd: i32 = 0;
   /**
@@ -123,8 +121,6 @@ export class Acl {
   private patList: StaticArray<i32> = new StaticArray<i32>(1);
   /** Pattern rules: [patStart, patEnd). */
   patStart: i32 = 0;
-  /** First non-deny pattern rule. */
-  patAllow: i32 = 0;
   /** End of the pattern rules. */
   patEnd: i32 = 0;
 
@@ -308,11 +304,9 @@ export class Acl {
         if (end > at) this.userCount++;
       } else if (g == nUsers) {
         this.anonStart = at;
-        this.anonAllow = nextAllow[g];
         this.anonEnd = end;
       } else {
         this.patStart = at;
-        this.patAllow = nextAllow[g];
         this.patEnd = end;
       }
       at = end;
