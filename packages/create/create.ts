@@ -85,13 +85,15 @@ function copyTree(from: string, to: string, subst: (text: string) => string): vo
 // The SDK and host as dependency specs: registry versions, or tarballs copied into vendor/.
 function dependencies(project: string, version: string, from: string | null): Record<string, string> {
   if (from === null) return { [SDK]: version, [HOST]: version };
+  const tarballs = [[SDK, `mosquitto-wasm-auth-${version}.tgz`], [HOST, `mosquitto-wasm-auth-host-${version}.tgz`]];
+  for (const [, file] of tarballs) {
+    if (!existsSync(join(from, file))) throw new Failure(`--from ${from}: no ${file} there (make pack writes it to build/pack)`, 1);
+  }
   const deps: Record<string, string> = {};
   const vendor = join(project, 'vendor');
-  for (const [name, file] of [[SDK, `mosquitto-wasm-auth-${version}.tgz`], [HOST, `mosquitto-wasm-auth-host-${version}.tgz`]]) {
-    const src = join(from, file);
-    if (!existsSync(src)) throw new Failure(`--from ${from}: no ${file} there (make pack writes it to build/pack)`, 1);
-    mkdirSync(vendor, { recursive: true });
-    copyFileSync(src, join(vendor, file));
+  mkdirSync(vendor, { recursive: true });
+  for (const [name, file] of tarballs) {
+    copyFileSync(join(from, file), join(vendor, file));
     deps[name] = `file:vendor/${file}`;
   }
   return deps;
