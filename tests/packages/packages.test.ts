@@ -5,7 +5,7 @@
 // sample mosquitto.conf, runs in a real broker with the repository's plugin.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -108,6 +108,26 @@ describe('packages: a project made by the scaffolder from the tarballs', () => {
     const pkg = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
     assert.equal(pkg.devDependencies['mosquitto-wasm-auth'], `file:vendor/mosquitto-wasm-auth-${VERSION}.tgz`);
     assert.equal(pkg.devDependencies['@mosquitto-wasm-auth/host'], `file:vendor/mosquitto-wasm-auth-host-${VERSION}.tgz`);
+  });
+
+  test('a hook declared with the wrong types fails the build, naming the hook', async (t) => {
+    if (!existsSync(join(project, 'node_modules/mosquitto-wasm-auth/transform/index.js'))) {
+      t.skip('the SDK package was packed without the hook-signature transform (build/js/sdk/transform/ not built)');
+      return;
+    }
+    writeFileSync(join(project, 'assembly/wrong.ts'),
+      'import { Decision } from "mosquitto-wasm-auth";\n' +
+      'export function unpwd_check(username: string | null, password: string | null): Decision { return Decision.Allow; }\n');
+    writeFileSync(join(project, 'asconfig.wrong.json'), JSON.stringify({
+      extends: 'mosquitto-wasm-auth/asconfig.json', entries: ['assembly/wrong.ts'], options: { outFile: 'build/wrong.wasm' },
+    }));
+    try {
+      await assert.rejects(run('npx', ['asc', '--config', 'asconfig.wrong.json', '--target', 'release'], project), /unpwd_check: parameter 1 'username'/);
+      assert.ok(!existsSync(join(project, 'build/wrong.wasm')));
+    } finally {
+      rmSync(join(project, 'assembly/wrong.ts'));
+      rmSync(join(project, 'asconfig.wrong.json'));
+    }
   });
 
   describe('its policy in a real broker, configured by its mosquitto.conf', () => {
