@@ -26,7 +26,7 @@ include tests/soak/soak.mk
 include bench/bench.mk
 include fuzz/fuzz.mk
 include packaging/packaging.mk
-include packages/packages.mk
+include npm/npm.mk
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund

@@ -10,15 +10,15 @@ PACK_DIR      := $(BUILD)/pack
 PACK_VERSION  := $(shell node -p 'require("./package.json").version')
 PACK_TARBALLS := $(addprefix $(PACK_DIR)/,mosquitto-wasm-auth-$(PACK_VERSION).tgz \
                  mosquitto-wasm-auth-host-$(PACK_VERSION).tgz create-mosquitto-wasm-auth-$(PACK_VERSION).tgz)
-PACKAGES_JS   := $(BUILD)/js/.packages.stamp
-PACKAGES_SRC  := $(shell find packages -type f 2>/dev/null)
+PACKAGES_JS   := $(BUILD)/js/.npm.stamp
+PACKAGES_SRC  := $(shell find npm -type f 2>/dev/null)
 # The asc transform that checks hook signatures (sdk/transform, compiled to
 # BUILD/js/sdk/transform/): the SDK package ships it, and a scaffolded project's builds use it,
 # when it is built. Set to the target that builds it, so pack rebuilds it first.
 PACK_TRANSFORM_DEPS ?= $(wildcard $(BUILD)/js/sdk/transform/*.js)
 
-$(PACKAGES_JS): packages/tsconfig.json tsconfig.json node_modules/.package-lock.json $(filter %.ts,$(PACKAGES_SRC)) sdk/host/limits.ts
-	$(NODE_BIN)/tsc -p packages/tsconfig.json
+$(PACKAGES_JS): npm/tsconfig.json tsconfig.json node_modules/.package-lock.json $(filter %.ts,$(PACKAGES_SRC)) sdk/host/limits.ts
+	$(NODE_BIN)/tsc -p npm/tsconfig.json
 	@mkdir -p $(@D) && touch $@
 
 # One stamp for the three tarballs: the staging script writes them together.
@@ -26,7 +26,7 @@ $(PACK_DIR)/.stamp: $(PACKAGES_JS) $(PACKAGES_SRC) $(SDK_AS_SRC) $(SDK_HOST_JS) 
                     $(PACK_TRANSFORM_DEPS)
 	@mkdir -p $(PACK_DIR)
 	rm -f $(PACK_DIR)/*.tgz
-	node $(BUILD)/js/packages/stage.js . $(BUILD) $(PACK_DIR)
+	node $(BUILD)/js/npm/stage.js . $(BUILD) $(PACK_DIR)
 	@touch $@
 
 pack: $(PACK_DIR)/.stamp

@@ -1,6 +1,6 @@
 // make pack: stages the three npm packages in BUILD/pack/stage/ and runs `npm pack` on each, so
 // BUILD/pack/ holds the tarballs an author installs with no access to this repository.
-//   node build/js/packages/stage.js ROOT BUILD PACKDIR
+//   node build/js/npm/stage.js ROOT BUILD PACKDIR
 // Every package gets the root package.json's version; the SDK and host say which ABI they speak
 // (plugin-c/limits.h, WA_ABI_VERSION) in package.json's "mosquittoWasmAuth".
 import { execFileSync } from 'node:child_process';
@@ -57,7 +57,7 @@ function sdk(): void {
     process.stdout.write(`stage: ${transformDir}/index.js not built: the SDK package ships without the hook-signature transform\n`);
   }
   writeJson(join(dir, 'asconfig.json'), out);
-  readme(join(root, 'packages/sdk/README.md'), dir);
+  readme(join(root, 'npm/sdk/README.md'), dir);
   writeJson(join(dir, 'package.json'), {
     name: 'mosquitto-wasm-auth',
     description: 'AssemblyScript SDK for Mosquitto authentication and authorization policies run by the mosquitto-wasm-auth plugin',
@@ -84,7 +84,7 @@ function host(): void {
     else if (f.endsWith('.d.ts')) copyFileSync(join(js, f), join(dir, f));
   }
   copyFileSync(join(build, 'gate.wasm'), join(dir, 'gate.wasm'));
-  readme(join(root, 'packages/host/README.md'), dir);
+  readme(join(root, 'npm/host/README.md'), dir);
   writeJson(join(dir, 'package.json'), {
     name: '@mosquitto-wasm-auth/host',
     description: 'Runs mosquitto-wasm-auth policies in Node as the Mosquitto plugin does; the wasm-auth check and call command',
@@ -107,9 +107,9 @@ function host(): void {
 function create(): void {
   const dir = join(stage, 'create');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'create.js'), stripSourceMap(readFileSync(join(build, 'js/packages/create/create.js'), 'utf8')));
-  cpSync(join(root, 'packages/create/template'), join(dir, 'template'), { recursive: true });
-  readme(join(root, 'packages/create/README.md'), dir);
+  writeFileSync(join(dir, 'create.js'), stripSourceMap(readFileSync(join(build, 'js/npm/create/create.js'), 'utf8')));
+  cpSync(join(root, 'npm/create/template'), join(dir, 'template'), { recursive: true });
+  readme(join(root, 'npm/create/README.md'), dir);
   const { mosquittoWasmAuth: _abi, ...rest } = common;
   writeJson(join(dir, 'package.json'), {
     name: 'create-mosquitto-wasm-auth',
