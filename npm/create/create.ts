@@ -72,6 +72,14 @@ function packageName(dir: string): string {
   return name === '' ? 'policy' : name.slice(0, 214);
 }
 
+// Where `make install` (PREFIX /usr or /usr/local) and the Debian package put the plugin; the
+// first that exists goes into mosquitto.conf, else Debian's path for this machine.
+function pluginPath(): string {
+  const triplet = `${process.arch === 'arm64' ? 'aarch64' : process.arch === 'x64' ? 'x86_64' : process.arch}-linux-gnu`;
+  const candidates = ['/usr/lib', '/usr/local/lib'].flatMap((d) => [`${d}/${triplet}`, d]).map((d) => `${d}/mosquitto_wasm_auth.so`);
+  return candidates.find((f) => existsSync(f)) ?? candidates[0];
+}
+
 function copyTree(from: string, to: string, subst: (text: string) => string): void {
   mkdirSync(to, { recursive: true });
   for (const e of readdirSync(from, { withFileTypes: true })) {
@@ -109,7 +117,8 @@ function create(args: Args): string {
   const version = ownVersion();
   const name = packageName(args.dir);
   const deps = dependencies(project, version, args.from === null ? null : resolve(args.from));
-  copyTree(TEMPLATE, project, (t) => t.replaceAll('{{NAME}}', name).replaceAll('{{PROJECT_DIR}}', project));
+  const plugin = pluginPath();
+  copyTree(TEMPLATE, project, (t) => t.replaceAll('{{NAME}}', name).replaceAll('{{PROJECT_DIR}}', project).replaceAll('{{PLUGIN}}', plugin));
   const pkg = {
     name,
     version: '0.1.0',
