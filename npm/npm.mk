@@ -7,7 +7,8 @@
 .PHONY: pack test-packages
 
 PACK_DIR      := $(BUILD)/pack
-PACK_VERSION  := $(shell node -p 'require("./package.json").version')
+# The root package.json's "version" (read without starting node on every make run).
+PACK_VERSION  := $(shell sed -n 's/^  "version": "\([^"]*\)".*/\1/p' package.json)
 PACK_TARBALLS := $(addprefix $(PACK_DIR)/,mosquitto-wasm-auth-$(PACK_VERSION).tgz \
                  mosquitto-wasm-auth-host-$(PACK_VERSION).tgz create-mosquitto-wasm-auth-$(PACK_VERSION).tgz)
 PACKAGES_JS   := $(BUILD)/js/.npm.stamp
