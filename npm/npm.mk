@@ -9,8 +9,6 @@
 PACK_DIR      := $(BUILD)/pack
 # The root package.json's "version" (read without starting node on every make run).
 PACK_VERSION  := $(shell sed -n 's/^  "version": "\([^"]*\)".*/\1/p' package.json)
-PACK_TARBALLS := $(addprefix $(PACK_DIR)/,mosquitto-wasm-auth-$(PACK_VERSION).tgz \
-                 mosquitto-wasm-auth-host-$(PACK_VERSION).tgz create-mosquitto-wasm-auth-$(PACK_VERSION).tgz)
 PACKAGES_JS   := $(BUILD)/js/.npm.stamp
 PACKAGES_SRC  := $(shell find npm -type f 2>/dev/null)
 # The asc transform that checks hook signatures (sdk/transform, compiled to
