@@ -403,8 +403,8 @@ export class Runtime {
         throw new Error(`${EXPORT_ABI_VERSION} trapped: ${this.trapText(e)}`);
       }
       if (version !== WA_ABI_VERSION) {
-        throw new Error(`built for ABI ${version}, this plugin speaks ${WA_ABI_VERSION}: rebuild the policy with a ` +
-          `mosquitto-wasm-auth SDK for ABI ${WA_ABI_VERSION}, or run a plugin that speaks ABI ${version}`);
+        throw new Error(`built for ABI ${version}, this plugin speaks ${WA_ABI_VERSION} ` +
+          `(${EXPORT_ABI_VERSION} returns ${version}: build with an SDK for ABI ${WA_ABI_VERSION})`);
       }
       const trap = this.ensureBuffer(WA_INITIAL_REQUEST_BUFFER);
       if (trap !== null) throw new Error(`${EXPORT_BUFFER}(${WA_INITIAL_REQUEST_BUFFER}): ${trap}`);

@@ -92,7 +92,7 @@ const bad: [string, string[], RegExp][] = [
   ['call: missing file', ['call', join(tmp, 'missing.wasm'), 'acl_check', 'c', 'u', 't', 'read'], /^wasm-auth: cannot load policy \S+: No such file or directory$/],
   ['call: not wasm', ['call', notWasm, 'acl_check', 'c', 'u', 't', 'read'], /^wasm-auth: cannot load policy \S+: header, offset 0x0: /],
   ['call: wrong ABI', ['call', abi2, 'acl_check', 'c', 'u', 't', 'read'],
-    /^wasm-auth: cannot load policy \S+abi2\.wasm: built for ABI 2, this plugin speaks 1: rebuild the policy with a mosquitto-wasm-auth SDK for ABI 1, or run a plugin that speaks ABI 2$/],
+    /^wasm-auth: cannot load policy \S+abi2\.wasm: built for ABI 2, this plugin speaks 1 \(wasm_auth_abi_version returns 2: build with an SDK for ABI 1\)$/],
 ];
 
 for (const [name, args, line] of bad) {
