@@ -12,9 +12,9 @@ PACK_VERSION  := $(shell sed -n 's/^  "version": "\([^"]*\)".*/\1/p' package.jso
 PACKAGES_JS   := $(BUILD)/js/.npm.stamp
 PACKAGES_SRC  := $(shell find npm -type f 2>/dev/null)
 # The asc transform that checks hook signatures (sdk/transform, compiled to
-# BUILD/js/sdk/transform/): the SDK package ships it, and a scaffolded project's builds use it,
-# when it is built. Set to the target that builds it, so pack rebuilds it first.
-PACK_TRANSFORM_DEPS ?= $(wildcard $(BUILD)/js/sdk/transform/*.js)
+# BUILD/js/sdk/transform/ by the SDK_TRANSFORM_JS rule): the SDK package ships it, and a
+# scaffolded project's builds use it, when it is built; stage.js says so when it is not.
+PACK_TRANSFORM_DEPS ?= $(SDK_TRANSFORM_JS) $(wildcard $(BUILD)/js/sdk/transform/*.js)
 
 $(PACKAGES_JS): npm/tsconfig.json tsconfig.json node_modules/.package-lock.json $(filter %.ts,$(PACKAGES_SRC)) sdk/host/limits.ts
 	$(NODE_BIN)/tsc -p npm/tsconfig.json
