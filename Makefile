@@ -6,9 +6,10 @@
 #   make install    install the plugin, wasm-auth-check, the default and example policies (PREFIX, DESTDIR)
 #   make uninstall  remove them again
 #   make deb        build/deb/mosquitto-wasm-auth_VERSION_ARCH.deb (dpkg-deb)
+#   make pack       npm packages for policy authors in build/pack/ (docs/PACKAGES.md)
 #   make bench / bench-quick / fuzz
 .DEFAULT_GOAL := all
-.PHONY: all test run install uninstall deb bench bench-quick fuzz clean
+.PHONY: all test run install uninstall deb pack bench bench-quick fuzz clean
 
 BUILD    ?= build
 NODE_BIN := node_modules/.bin
@@ -25,6 +26,7 @@ include tests/soak/soak.mk
 include bench/bench.mk
 include fuzz/fuzz.mk
 include packaging/packaging.mk
+include npm/npm.mk
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund

@@ -11,7 +11,7 @@
 // from sdk/host/*.ts): a spec sees the same topic matching, password checks and logging a policy
 // gets in production. The test-only `wasm_auth_test` imports behind sdk/assembly/testing.ts
 // (setClient, setOptionFile, logged lines) are in sdk/host/aspect.ts.
-import { createAspectImports } from "./build/js/sdk/host/aspect.js";
+import { aspectInstantiate } from "./build/js/sdk/host/aspect.js";
 
 const SUITES = {
   sdk: "sdk/assembly/__tests__/**/*.spec.ts",
@@ -34,18 +34,6 @@ export default {
   entries: selectedEntries(),
   include: [],
   disclude: [/node_modules/],
-  async instantiate(memory, createImports, instantiate, binary) {
-    // The module exports its own memory; host imports read it once the instance exists.
-    let exports = null;
-    const hostImports = createAspectImports(() => {
-      if (exports === null) throw new Error("host import called before instantiation finished");
-      return exports.memory;
-    });
-    const imports = createImports({ env: { memory }, ...hostImports.modules });
-    hostImports.countAllocations(imports);
-    const result = await instantiate(binary, imports);
-    exports = result.exports;
-    return result;
-  },
+  instantiate: aspectInstantiate,
   outputBinary: false,
 };

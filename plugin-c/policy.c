@@ -250,7 +250,9 @@ static int instantiate(struct wa_policy *p, char *err, size_t errlen)
 		goto fail;
 	}
 	if (version != WA_ABI_VERSION) {
-		snprintf(err, errlen, "built for ABI %d, this plugin speaks %d", version, WA_ABI_VERSION);
+		/* Names both versions and the way out (docs/PACKAGES.md, "ABI version"). */
+		snprintf(err, errlen, "built for ABI %d, this plugin speaks %d (%s returns %d: build with an SDK for ABI %d)",
+		         version, WA_ABI_VERSION, WA_EXPORT_ABI_VERSION, version, WA_ABI_VERSION);
 		goto fail;
 	}
 	p->acl_cacheable = 0;

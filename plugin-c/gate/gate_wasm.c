@@ -50,6 +50,24 @@ int32_t wa_js_check(const uint8_t *bytes, uint32_t len, uint32_t max_module_byte
 	return 0;
 }
 
+/* wasm-auth-check --validate-only: WebAssembly validation against the feature profile only, no
+ * caps and no ABI rules. report (4 u32s): functions, imports, memory pages, data bytes. */
+EXPORT("wa_js_validate")
+int32_t wa_js_validate(const uint8_t *bytes, uint32_t len, uint32_t *report, char *err)
+{
+	struct wa_gate_config cfg;
+	struct wa_gate_report rep;
+
+	wa_gate_config_defaults(&cfg);
+	cfg.validate_only = true;
+	if (wa_gate_check(bytes, len, &cfg, &rep, err, WA_GATE_ERR_LEN) != 0) return -1;
+	report[0] = rep.functions;
+	report[1] = rep.imports;
+	report[2] = rep.memory_pages;
+	report[3] = rep.data_bytes;
+	return 0;
+}
+
 /* The metered copy of a checked module, as the plugin meters it: out (2 + WA_HOOK_COUNT u32s)
  * gets the pointer (the host frees it), the length, then per hook the entry charge the host
  * pays before calling it (struct wa_meter_report; 0 = the hook charges its own entry). */

@@ -2,6 +2,9 @@
 //
 //   export * from "<path>/sdk/assembly/abi";
 //   import { Str, Decision, Access, topicMatchesSub } from "<path>/sdk/assembly";
+//
+// From the npm package (docs/PACKAGES.md) the import is `from "mosquitto-wasm-auth"`, and a
+// project whose asconfig extends "mosquitto-wasm-auth/asconfig.json" needs no ABI line.
 //   export function acl_check(clientid: Str, username: Str | null, topic: Str, access: i32): Decision { ... }
 //
 // Hooks (all optional, at least one of unpwd_check / acl_check / psk_key_get), see docs/ABI.md:

@@ -96,3 +96,28 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
     },
   };
 }
+
+type Imports = Record<string, Record<string, unknown>>;
+
+/**
+ * as-pect's `instantiate` hook with the host's imports: what an as-pect.config.js needs, as
+ * `instantiate: aspectInstantiate`. The module exports its own memory; host imports read it once
+ * the instance exists.
+ */
+export async function aspectInstantiate(
+  memory: WebAssembly.Memory,
+  createImports: (imports: Imports) => Imports,
+  instantiate: (binary: Uint8Array, imports: Imports) => Promise<{ exports: Record<string, unknown> }>,
+  binary: Uint8Array,
+): Promise<{ exports: Record<string, unknown> }> {
+  let exports: Record<string, unknown> | null = null;
+  const host = createAspectImports(() => {
+    if (exports === null) throw new Error('host import called before instantiation finished');
+    return exports.memory as WebAssembly.Memory;
+  });
+  const imports = createImports({ env: { memory }, ...host.modules });
+  host.countAllocations(imports);
+  const result = await instantiate(binary, imports);
+  exports = result.exports;
+  return result;
+}

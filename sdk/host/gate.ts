@@ -59,6 +59,7 @@ interface GateExports {
   wa_js_hook_count(): number;
   wa_js_check(bytes: number, len: number, maxModuleBytes: number, maxMemoryPages: number, maxTableElems: number,
     maxFunctions: number, maxGlobals: number, maxDataBytes: number, report: number, err: number): number;
+  wa_js_validate(bytes: number, len: number, report: number, err: number): number;
   wa_js_meter(bytes: number, len: number, out: number, err: number): number;
   wa_js_malloc(n: number): number;
   wa_js_free(p: number): void;
@@ -145,6 +146,25 @@ export function checkModule(bytes: Uint8Array, limits: RuleLimits): CheckedModul
         if (r[0] & (1 << i)) hooks[h.name] = r[5 + i];
       });
       return { hooks, report: { functions: r[1], imports: r[2], memoryPages: r[3], dataBytes: r[4] } };
+    });
+  } finally {
+    g.wa_js_free(rep);
+  }
+}
+
+/**
+ * WebAssembly validation against the gate's feature profile only, without caps or ABI rules
+ * (wasm-auth-check --validate-only). Throws ModuleError with the gate's reason.
+ */
+export function validateModule(bytes: Uint8Array): GateReport {
+  const g = gate();
+  const rep = g.wa_js_malloc(4 * 4);
+  try {
+    if (rep === 0) throw new ModuleError('out of memory');
+    return withBytes(g, bytes, (ptr, err) => {
+      if (g.wa_js_validate(ptr, bytes.length, rep, err) !== 0) throw new ModuleError(message(g, err));
+      const r = new Uint32Array(g.memory.buffer, rep, 4);
+      return { functions: r[0], imports: r[1], memoryPages: r[2], dataBytes: r[3] };
     });
   } finally {
     g.wa_js_free(rep);

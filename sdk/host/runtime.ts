@@ -425,7 +425,10 @@ export class Runtime {
       } catch (e) {
         throw new Error(`${EXPORT_ABI_VERSION} trapped: ${this.trapText(e)}`);
       }
-      if (version !== WA_ABI_VERSION) throw new Error(`built for ABI ${version}, this plugin speaks ${WA_ABI_VERSION}`);
+      if (version !== WA_ABI_VERSION) {
+        throw new Error(`built for ABI ${version}, this plugin speaks ${WA_ABI_VERSION} ` +
+          `(${EXPORT_ABI_VERSION} returns ${version}: build with an SDK for ABI ${WA_ABI_VERSION})`);
+      }
       // policy.c: the cacheable declaration (4-argument acl_check only), and grants with it.
       this.aclGrantsExported = false;
       if (this.compiled.hooks.acl_check === 0 && exports[EXPORT_ACL_CACHEABLE] !== undefined) {

@@ -153,7 +153,7 @@ test('refuses instructions outside the gate\'s profile (SIMD), as the gate does'
 });
 
 test('refuses a module built for another ABI version', () => {
-  assert.equal(refusal(buildModule({ funcs: [...abiFuncs(2), ACL] })), 'built for ABI 2, this plugin speaks 1');
+  assert.equal(refusal(buildModule({ funcs: [...abiFuncs(2), ACL] })), 'built for ABI 2, this plugin speaks 1 (wasm_auth_abi_version returns 2: build with an SDK for ABI 1)');
 });
 
 test('refuses a buffer outside memory', () => {

@@ -1,0 +1,221 @@
+// `call`: one request (or a batch from stdin) against a policy .wasm in the Node host, with
+// wa-call's arguments, output and exit status, so one case file runs through both hosts. Shared by
+// the repository's cli.js (which names itself wa-call in messages, as the C tool does) and the
+// packaged `wasm-auth call`.
+import { readFileSync } from 'node:fs';
+import { hostSettings, loadPolicy, PolicyLoadError, type ClientInfo, type HostSettings, type Policy } from './policy.js';
+import { WA_MAX_OPTIONS } from './limits.js';
+import { ModuleError, readModuleFile } from './gate.js';
+
+const NULL_TOKEN = '@null';
+const EMPTY_TOKEN = '@empty';
+const BATCH_MAX_TOKENS = 16; // wa-call: further tokens of a line are ignored
+
+/** The arguments of `CMD`, e.g. "wasm-auth call". */
+export function callUsage(cmd: string): string {
+  return `usage: ${cmd} POLICY.wasm [--opt KEY=VALUE]... [--client-id ID] [--address ADDR] [--protocol N]
+                   HOOK ARGS...
+  unpwd_check USERNAME PASSWORD
+  acl_check CLIENTID USERNAME TOPIC ACCESS [PAYLOAD [QOS [RETAIN]]]
+  psk_key_get IDENTITY HINT
+ACCESS: none|read|write|subscribe|unsubscribe or its number (0, 1, 2, 4, 8).
+Any string argument may be ${NULL_TOKEN} for an absent value (no username, no password, ...).
+       ${cmd} POLICY.wasm [options] --batch
+  reads one request per line from stdin (HOOK ARGS... separated by spaces, ${EMPTY_TOKEN} for an
+  empty string, or the word reload) and prints one answer line each (reload: ok or failed),
+  all against the same loaded policy, so state and recovery across requests can be tested.
+The client behind the request: --client-id (default: acl_check's CLIENTID), --address
+(default: unknown), --protocol 3|4|5 (default: 0, unknown).
+Host settings come from the wasm_* options as in the plugin (wasm_on_error, wasm_fuel,
+wasm_init_fuel, wasm_max_payload, wasm_max_memory_pages, wasm_max_module_bytes,
+wasm_max_table_elems, wasm_max_functions, wasm_max_globals, wasm_max_data_bytes);
+wasm_timeout_ms, wasm_init_timeout_ms, wasm_client_share, wasm_cpu_share and wasm_acl_cache
+are checked as the plugin checks them but not enforced.
+Prints allow, deny or defer; psk_key_get prints the key (hex) or none.
+Exit status 0, or 2 for usage and load errors.
+`;
+}
+
+/** Bad arguments: the caller prints `PROG: message` and exits 2. */
+export class UsageError extends Error {}
+
+const value = (s: string): string | null => (s === NULL_TOKEN ? null : s === EMPTY_TOKEN ? '' : s);
+
+function parseInt10(s: string, min: number, max: number, what: string): number {
+  if (!/^[+-]?[0-9]+$/.test(s)) throw new UsageError(`bad ${what}: ${s}`);
+  const v = Number(s);
+  if (v < min || v > max) throw new UsageError(`bad ${what}: ${s}`);
+  return v;
+}
+
+const ACCESS: Record<string, number> = { none: 0, read: 1, write: 2, subscribe: 4, unsubscribe: 8 };
+
+function run(policy: Policy, client: ClientInfo, hook: string, args: string[]): string {
+  const has = policy.hooks;
+  const notExported = (): never => {
+    throw new UsageError(`the policy does not export ${hook} (the plugin would not register for it)`);
+  };
+  switch (hook) {
+    case 'unpwd_check': {
+      if (args.length !== 2) throw new UsageError('unpwd_check takes USERNAME PASSWORD');
+      if (has.unpwd_check === undefined) notExported();
+      return policy.unpwdCheck(value(args[0]), value(args[1]), client);
+    }
+    case 'acl_check': {
+      if (args.length < 4 || args.length > 7) throw new UsageError('acl_check takes CLIENTID USERNAME TOPIC ACCESS [PAYLOAD [QOS [RETAIN]]]');
+      const access = ACCESS[args[3]] ?? parseInt10(args[3], 0, 255, 'ACCESS');
+      const payload = args.length > 4 ? value(args[4]) : null;
+      const qos = args.length > 5 ? parseInt10(args[5], 0, 2, 'QOS') : 0;
+      const retain = args.length > 6 ? parseInt10(args[6], 0, 1, 'RETAIN') === 1 : false;
+      if (has.acl_check === undefined) notExported();
+      const clientid = value(args[0]) ?? '';
+      return policy.aclCheck({
+        clientid, username: value(args[1]), topic: value(args[2]) ?? '', access,
+        payload: payload ?? '', qos, retain, client: { ...client, id: client.id ?? value(args[0]) },
+      });
+    }
+    case 'psk_key_get': {
+      if (args.length !== 2) throw new UsageError('psk_key_get takes IDENTITY HINT');
+      if (has.psk_key_get === undefined) notExported();
+      const r = policy.psk(value(args[0]) ?? '', value(args[1]) ?? '', client);
+      return r.decision === 'allow' ? r.key : r.decision === 'defer' ? 'defer' : 'none';
+    }
+    default:
+      throw new UsageError(`unknown hook ${hook} (unpwd_check, acl_check, psk_key_get)`);
+  }
+}
+
+/** Where the CLI writes: process streams, or buffers when run in-process (tests). */
+export interface Output {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** All of standard input, for --batch (default: the process's). */
+  stdin?(): string;
+}
+
+// --batch, as wa-call: one request per line, against the same policy; "reload" re-reads the
+// file. A bad line answers "error" (the reason on stderr) and the batch goes on; exit status 2
+// if any line was bad.
+function batch(policy: Policy, path: string, settings: HostSettings, defaults: ClientInfo, out: Output, prog: string): number {
+  const input = out.stdin ? out.stdin() : readFileSync(0, 'utf8');
+  let status = 0;
+  for (const line of input.split('\n')) {
+    const tok = line.split(/[ \t\r]+/).filter((t) => t !== '').slice(0, BATCH_MAX_TOKENS);
+    if (tok.length === 0) continue;
+    if (tok[0] === 'reload' && tok.length === 1) {
+      out.stdout(`${reload(policy, path, settings, out) ? 'ok' : 'failed'}\n`);
+      continue;
+    }
+    try {
+      out.stdout(run(policy, { ...defaults }, tok[0], tok.slice(1)) + '\n');
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      out.stderr(`${prog}: ${e.message}\n`);
+      out.stdout('error\n');
+      status = 2;
+    }
+  }
+  return status;
+}
+
+// The plugin's reload: the file as it is now (read as at load), then Policy.reload.
+function reload(policy: Policy, path: string, settings: HostSettings, out: Output): boolean {
+  let bytes: Uint8Array;
+  try {
+    bytes = readModuleFile(path, settings.maxModuleBytes);
+  } catch (e) {
+    if (!(e instanceof ModuleError)) throw e;
+    out.stderr(`wasm-auth: reload of ${path} failed, keeping the previous policy: ${e.message}\n`);
+    return false;
+  }
+  return policy.reload(bytes);
+}
+
+function call(argv: string[], out: Output, prog: string): number {
+  const [path, ...rest] = argv;
+  const opts: [string, string][] = [['wasm_module', path]];
+  const client: ClientInfo = { id: null, address: null, protocolVersion: 0 };
+  let i = 0;
+  for (; i < rest.length && rest[i].startsWith('--') && rest[i] !== '--batch'; i += 2) {
+    const opt = rest[i];
+    const arg = rest[i + 1];
+    if (arg === undefined) throw new UsageError(`${opt} needs a value`);
+    if (opt === '--opt') {
+      const eq = arg.indexOf('=');
+      if (eq <= 0) throw new UsageError(`--opt takes KEY=VALUE, not ${arg}`);
+      if (opts.length === WA_MAX_OPTIONS) throw new UsageError('too many options');
+      opts.push([arg.slice(0, eq), arg.slice(eq + 1)]);
+    } else if (opt === '--client-id') {
+      client.id = value(arg);
+    } else if (opt === '--address') {
+      client.address = value(arg);
+    } else if (opt === '--protocol') {
+      client.protocolVersion = parseInt10(arg, 0, 5, '--protocol');
+    } else {
+      throw new UsageError(`unknown option ${opt}`);
+    }
+  }
+  if (i >= rest.length) throw new UsageError('no HOOK given');
+  const isBatch = rest[i] === '--batch';
+  if (isBatch && i + 1 !== rest.length) throw new UsageError('--batch takes no HOOK');
+  // As the plugin: settings first ("cannot load policy: REASON"), then the file and the module
+  // ("cannot load policy FILE: REASON").
+  let settings: HostSettings;
+  try {
+    settings = hostSettings(opts);
+  } catch (e) {
+    out.stderr(`wasm-auth: cannot load policy: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const refuse = (why: string): number => {
+    out.stderr(`wasm-auth: cannot load policy ${path}: ${why}\n`);
+    return 2;
+  };
+  let bytes: Uint8Array;
+  try {
+    bytes = readModuleFile(path, settings.maxModuleBytes);
+  } catch (e) {
+    if (e instanceof ModuleError) return refuse(e.message);
+    throw e;
+  }
+  let policy: Policy;
+  try {
+    policy = loadPolicy(bytes, {
+      options: opts,
+      name: path,
+      onLog: (_level, message) => out.stderr(`wasm-auth: ${message}\n`),
+    });
+  } catch (e) {
+    if (e instanceof PolicyLoadError) return refuse(e.message);
+    throw e;
+  }
+  // Like wa-call: the answer (or the usage error) comes before the cleanup hooks' output.
+  let status = 0;
+  try {
+    if (isBatch) status = batch(policy, path, settings, client, out, prog);
+    else out.stdout(run(policy, client, rest[i], rest.slice(i + 1)) + '\n');
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    out.stderr(`${prog}: ${e.message}\n`);
+    status = 2;
+  } finally {
+    policy.cleanup();
+  }
+  return status;
+}
+
+/**
+ * Runs `call` on argv (POLICY.wasm and what follows): its exit status. Usage errors are one line
+ * on stderr, prefixed `PROG: `.
+ */
+export function runCall(argv: string[], out: Output, prog: string): number {
+  try {
+    return call(argv, out, prog);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      out.stderr(`${prog}: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
