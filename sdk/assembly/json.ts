@@ -31,54 +31,50 @@ export class JsonValue {
   /** What this value holds. */
   readonly kind: JsonKind;
   private num: f64 = 0;
-  private text: string = "";
+  private text: string | null = null;
+  // A string without escapes is kept as its UTF-8 bytes in the parsed data (valid UTF-8,
+  // checked by the parser) and decoded when asked for: most strings in a data file are read once.
+  private data: Uint8Array | null = null;
+  private from: i32 = 0;
+  private bytes: i32 = 0;
   // Array: the items. Object: the member values, in file order, with their names in `names`.
-  private items: JsonValue[] | null = null;
-  private names: string[] | null = null;
+  // Sized exactly when the container is complete (one allocation each, none per item).
+  private items: StaticArray<JsonValue> | null = null;
+  private names: StaticArray<string> | null = null;
   private index: Map<string, i32> | null = null;
 
   constructor(kind: JsonKind) {
     this.kind = kind;
   }
 
-  /** A `null` value. */
+  // Values made by the parser.
   static ofNull(): JsonValue {
     return new JsonValue(JsonKind.Null);
   }
 
-  /** A boolean. */
   static ofBool(b: bool): JsonValue {
     const v = new JsonValue(JsonKind.Bool);
     v.num = b ? 1 : 0;
     return v;
   }
 
-  /** A number. */
   static ofNumber(n: f64): JsonValue {
     const v = new JsonValue(JsonKind.Number);
     v.num = n;
     return v;
   }
 
-  /** A string. */
   static ofString(s: string): JsonValue {
     const v = new JsonValue(JsonKind.String);
     v.text = s;
     return v;
   }
 
-  /** An empty array; {@link push} adds items. */
-  static newArray(): JsonValue {
-    const v = new JsonValue(JsonKind.Array);
-    v.items = [];
-    return v;
-  }
-
-  /** An empty object; {@link set} adds members. */
-  static newObject(): JsonValue {
-    const v = new JsonValue(JsonKind.Object);
-    v.items = [];
-    v.names = [];
+  static container(kind: JsonKind, items: StaticArray<JsonValue>, names: StaticArray<string> | null, index: Map<string, i32> | null): JsonValue {
+    const v = new JsonValue(kind);
+    v.items = items;
+    v.names = names;
+    v.index = index;
     return v;
   }
 
@@ -108,8 +104,22 @@ export class JsonValue {
     return <i32>n;
   }
 
-  /** The string; null for other kinds. */
-  asString(): string | null { return this.kind == JsonKind.String ? this.text : null; }
+  /** The string (decoded on each call); null for other kinds. */
+  asString(): string | null {
+    if (this.kind != JsonKind.String) return null;
+    const data = this.data;
+    if (data !== null) return String.UTF8.decodeUnsafe(data.dataStart + <usize>this.from, <usize>this.bytes);
+    return this.text;
+  }
+
+  // A string value whose bytes are data[from, from + bytes): valid UTF-8 without escapes.
+  static slice(data: Uint8Array, from: i32, bytes: i32): JsonValue {
+    const v = new JsonValue(JsonKind.String);
+    v.data = data;
+    v.from = from;
+    v.bytes = bytes;
+    return v;
+  }
 
   /** Items of an array, members of an object; 0 for other kinds. */
   get length(): i32 {
@@ -134,7 +144,9 @@ export class JsonValue {
   /** Member names of an object in file order (a copy); empty for other kinds. */
   keys(): string[] {
     const names = this.names;
-    return names === null ? [] : names.slice(0);
+    const out = new Array<string>();
+    if (names !== null) for (let i = 0; i < names.length; i++) out.push(unchecked(names[i]));
+    return out;
   }
 
   /** Position of member `name` in an object, -1 when absent or not an object. */
@@ -173,30 +185,6 @@ export class JsonValue {
     const v = this.get(name);
     return v !== null && v.kind == JsonKind.Object ? v : null;
   }
-
-  /** Appends `item` to an array; false for other kinds. */
-  push(item: JsonValue): bool {
-    if (this.kind != JsonKind.Array) return false;
-    this.items!.push(item);
-    return true;
-  }
-
-  /** Adds member `name` to an object; false when it is there already or this is no object. */
-  set(name: string, value: JsonValue): bool {
-    if (this.kind != JsonKind.Object || this.indexOf(name) >= 0) return false;
-    const names = this.names!;
-    const i = names.length;
-    names.push(name);
-    this.items!.push(value);
-    let index = this.index;
-    if (index === null && names.length > INDEX_FROM) {
-      index = new Map<string, i32>();
-      for (let j = 0; j < i; j++) index.set(unchecked(names[j]), j);
-      this.index = index;
-    }
-    if (index !== null) index.set(name, i);
-    return true;
-  }
 }
 
 /** Where and why {@link parseJson} stopped. */
@@ -231,7 +219,7 @@ export class JsonResult {
  * memory still does).
  */
 export function parseJson(data: Uint8Array, maxDepth: i32 = JSON_MAX_DEPTH, maxStringBytes: i32 = JSON_MAX_STRING_BYTES): JsonResult {
-  const p = new Parser(data.dataStart, <usize>data.length, maxDepth, maxStringBytes);
+  const p = new Parser(data, maxDepth, maxStringBytes);
   p.skipBom();
   p.ws();
   let v: JsonValue | null = null;
@@ -255,7 +243,18 @@ export function parseJsonString(text: string, maxDepth: i32 = JSON_MAX_DEPTH, ma
 // UTF-16 code units of the string being read; grown as needed, kept for the next string.
 let scratch: ArrayBuffer = new ArrayBuffer(256);
 
+// Member names repeat from object to object ("password", "roles"...): one string each, found by
+// their bytes, instead of one per occurrence. ASCII names only (compared unit by unit).
+const NAME_CACHE: i32 = 64;
+const NAME_CACHE_MAX_BYTES: i32 = 32;
+const nameStrings = new StaticArray<string | null>(NAME_CACHE);
+
 class Parser {
+  // Items and member names of the containers being read, innermost last: reused, so a
+  // container costs its exact-size arrays and nothing per item.
+  values: JsonValue[] = [];
+  keys: string[] = [];
+  data: Uint8Array;
   pos: usize;
   end: usize;
   start: usize;
@@ -264,12 +263,89 @@ class Parser {
   message: string | null = null;
   at: usize = 0;
 
-  constructor(start: usize, len: usize, maxDepth: i32, maxString: i32) {
-    this.start = start;
-    this.pos = start;
-    this.end = start + len;
+  constructor(data: Uint8Array, maxDepth: i32, maxString: i32) {
+    this.data = data;
+    this.start = data.dataStart;
+    this.pos = this.start;
+    this.end = this.start + <usize>data.length;
     this.maxDepth = maxDepth;
     this.maxString = maxString;
+  }
+
+  // Skips a string at pos (the opening quote) if it has no escapes: its bytes are then the
+  // value. Returns the number of bytes (pos after the closing quote); -1 after fail(); -2 when
+  // it holds an escape (pos back at the opening quote, for string()).
+  plain(): i32 {
+    const open = this.pos;
+    let p = open + 1;
+    const end = this.end;
+    while (true) {
+      if (p >= end) {
+        this.pos = open;
+        this.fail("unterminated string");
+        return -1;
+      }
+      const c = load<u8>(p);
+      if (c == 0x22) break;
+      if (c == 0x5c) {
+        this.pos = open;
+        return -2;
+      }
+      if (c < 0x20) {
+        this.pos = p;
+        this.fail("control character U+00" + (c < 16 ? "0" : "") + c.toString(16).toUpperCase() + " in a string (write it as an escape, e.g. \\n)");
+        return -1;
+      }
+      if (c < 0x80) {
+        p++;
+      } else {
+        this.pos = p;
+        if (this.utf8() == 0xffffffff) return -1;
+        p = this.pos;
+      }
+    }
+    const n = <i32>(p - open - 1);
+    if (n > this.maxString) {
+      this.pos = open;
+      this.fail("string longer than " + this.maxString.toString() + " bytes");
+      return -1;
+    }
+    this.pos = p + 1;
+    return n;
+  }
+
+  stringValue(): JsonValue | null {
+    const open = this.pos;
+    const n = this.plain();
+    if (n == -1) return null;
+    if (n >= 0) return JsonValue.slice(this.data, <i32>(open + 1 - this.start), n);
+    const s = this.string();
+    return s === null ? null : JsonValue.ofString(s);
+  }
+
+  memberName(): string | null {
+    const open = this.pos;
+    const n = this.plain();
+    if (n == -1) return null;
+    if (n == -2) return this.string();
+    const p = open + 1;
+    if (n > NAME_CACHE_MAX_BYTES) return String.UTF8.decodeUnsafe(p, <usize>n);
+    let h: u32 = 0x811c9dc5;
+    for (let i = 0; i < n; i++) {
+      const c = <u32>load<u8>(p + <usize>i);
+      if (c >= 0x80) return String.UTF8.decodeUnsafe(p, <usize>n);
+      h = (h ^ c) * 0x01000193;
+    }
+    const slot = <i32>(h & <u32>(NAME_CACHE - 1));
+    const known = unchecked(nameStrings[slot]);
+    if (known !== null && known.length == n) {
+      let same = true;
+      for (let i = 0; i < n && same; i++) same = <u32>load<u16>(changetype<usize>(known) + (<usize>i << 1)) == <u32>load<u8>(p + <usize>i);
+      if (same) return known;
+    }
+    const s = String.UTF8.decodeUnsafe(p, <usize>n);
+    unchecked((nameStrings[slot] = s));
+    return s;
   }
 
   // Records the first error (at the current position); null so callers can `return this.fail()`.
@@ -320,8 +396,7 @@ class Parser {
     if (c == 0x7b) return this.object(depth + 1);
     if (c == 0x5b) return this.array(depth + 1);
     if (c == 0x22) {
-      const s = this.string();
-      return s === null ? null : JsonValue.ofString(s);
+      return this.stringValue();
     }
     if (c == 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
     if (this.literal("true")) return JsonValue.ofBool(true);
@@ -341,22 +416,22 @@ class Parser {
   array(depth: i32): JsonValue | null {
     if (depth > this.maxDepth) return this.fail("nesting deeper than " + this.maxDepth.toString() + " levels");
     this.pos++;
-    const arr = JsonValue.newArray();
+    const base = this.values.length;
     this.ws();
     if (this.pos < this.end && load<u8>(this.pos) == 0x5d) {
       this.pos++;
-      return arr;
+      return JsonValue.container(JsonKind.Array, new StaticArray<JsonValue>(0), null, null);
     }
     while (true) {
       const v = this.value(depth);
       if (v === null) return null;
-      arr.push(v);
+      this.values.push(v);
       this.ws();
       if (this.pos >= this.end) return this.fail("unexpected end of data: expected ',' or ']' after an array item");
       const c = load<u8>(this.pos);
       if (c == 0x5d) {
         this.pos++;
-        return arr;
+        return JsonValue.container(JsonKind.Array, this.take(base), null, null);
       }
       if (c != 0x2c) return this.fail("expected ',' or ']' after an array item, found " + this.found());
       this.pos++;
@@ -365,14 +440,25 @@ class Parser {
     }
   }
 
+  // The values pushed since `base`, moved into an exact-size array.
+  take(base: i32): StaticArray<JsonValue> {
+    const values = this.values;
+    const n = values.length - base;
+    const out = new StaticArray<JsonValue>(n);
+    for (let i = 0; i < n; i++) unchecked((out[i] = values[base + i]));
+    values.length = base;
+    return out;
+  }
+
   object(depth: i32): JsonValue | null {
     if (depth > this.maxDepth) return this.fail("nesting deeper than " + this.maxDepth.toString() + " levels");
     this.pos++;
-    const obj = JsonValue.newObject();
+    const base = this.keys.length;
+    let index: Map<string, i32> | null = null;
     this.ws();
     if (this.pos < this.end && load<u8>(this.pos) == 0x7d) {
       this.pos++;
-      return obj;
+      return JsonValue.container(JsonKind.Object, new StaticArray<JsonValue>(0), new StaticArray<string>(0), null);
     }
     while (true) {
       if (this.pos >= this.end) return this.fail("unexpected end of data: expected a member name");
@@ -381,24 +467,41 @@ class Parser {
         return this.fail("expected a member name in double quotes, found " + this.found());
       }
       const nameAt = this.pos;
-      const name = this.string();
+      const name = this.memberName();
       if (name === null) return null;
+      // A repeated name: tools disagree on which one counts, so it is refused.
+      const count = this.keys.length - base;
+      let seen = false;
+      if (index !== null) seen = index.has(name);
+      else for (let i = base; i < this.keys.length; i++) if (unchecked(this.keys[i]) == name) seen = true;
+      if (seen) {
+        this.pos = nameAt;
+        return this.fail("member name \"" + name + "\" repeated in one object");
+      }
+      if (index === null && count >= INDEX_FROM) {
+        index = new Map<string, i32>();
+        for (let i = 0; i < count; i++) index.set(unchecked(this.keys[base + i]), i);
+      }
+      if (index !== null) index.set(name, count);
+      this.keys.push(name);
       this.ws();
       if (this.pos >= this.end || load<u8>(this.pos) != 0x3a) return this.fail("expected ':' after member name \"" + name + "\", found " + this.found());
       this.pos++;
       this.ws();
       const v = this.value(depth);
       if (v === null) return null;
-      if (!obj.set(name, v)) {
-        this.pos = nameAt;
-        return this.fail("member name \"" + name + "\" repeated in one object");
-      }
+      this.values.push(v);
       this.ws();
       if (this.pos >= this.end) return this.fail("unexpected end of data: expected ',' or '}' after an object member");
       const c = load<u8>(this.pos);
       if (c == 0x7d) {
         this.pos++;
-        return obj;
+        const keys = this.keys;
+        const n = keys.length - base;
+        const names = new StaticArray<string>(n);
+        for (let i = 0; i < n; i++) unchecked((names[i] = keys[base + i]));
+        keys.length = base;
+        return JsonValue.container(JsonKind.Object, this.take(this.values.length - n), names, index);
       }
       if (c != 0x2c) return this.fail("expected ',' or '}' after an object member, found " + this.found());
       this.pos++;

@@ -167,17 +167,4 @@ describe("parseJson", () => {
     expect(ok('"' + "x".repeat(65535) + '"').asString()!.length).toBe(65535);
     expect(error(parseJsonString('["\\u00e9\\u00e9"]', 64, 3))).toBe("line 1, column 2: string longer than 3 bytes");
   });
-
-  it("builds values by hand", () => {
-    const o = JsonValue.newObject();
-    expect(o.set("a", JsonValue.ofNumber(1))).toBe(true);
-    expect(o.set("a", JsonValue.ofNull())).toBe(false);
-    const a = JsonValue.newArray();
-    expect(a.push(JsonValue.ofString("x"))).toBe(true);
-    expect(o.push(a)).toBe(false);
-    expect(a.set("k", a)).toBe(false);
-    expect(o.set("list", a)).toBe(true);
-    expect(o.getArray("list")!.at(0)!.asString()).toBe("x");
-    expect(JsonValue.ofBool(true).asBool()).toBe(true);
-  });
 });
