@@ -135,7 +135,7 @@ describe("json-users files that do not load", () => {
   it("refuses hostile data with a clear reason: repeated names, deep nesting, invalid UTF-8", () => {
     expect(refusal("twice.json")).toBe("json-users: users_file (" + FIX + "twice.json): line 1, column 98: member name \"bob\" repeated in one object");
     expect(refusal("deep.json")).toBe("json-users: users_file (" + FIX + "deep.json): line 1, column 74: nesting deeper than 64 levels");
-    expect(refusal("bad-utf8.json")).toBe("json-users: users_file (" + FIX + "bad-utf8.json): line 1, column 28: invalid UTF-8 in a string (byte 0xC3 not followed by a continuation byte)");
+    expect(refusal("bad-utf8.json")).toBe("json-users: users_file (" + FIX + "bad-utf8.json): line 1, column 27: invalid UTF-8 in a string (byte 0xC3 not followed by a continuation byte)");
   });
 
   it("says why the file could not be read", () => {
