@@ -1,6 +1,6 @@
 // JSON bench baseline: reads users_file and parses nothing (the module size and time without JSON).
-export * from "../../sdk/assembly/abi";
-import { Decision, Options, Str } from "../../sdk/assembly";
+export * from "../../../sdk/assembly/abi";
+import { Decision, Options, Str } from "../../../sdk/assembly";
 
 let size = 0;
 

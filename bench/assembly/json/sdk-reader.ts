@@ -1,8 +1,8 @@
 // JSON bench loader: the SDK's reader (parseJson on the option file's bytes). security_init
 // parses users_file ({"users": {name: {"password", "roles"}}}) and keeps name -> hash; the
 // request hook answers from it, so the parse cannot be optimised away.
-export * from "../../sdk/assembly/abi";
-import { Decision, Options, Str, log } from "../../sdk/assembly";
+export * from "../../../sdk/assembly/abi";
+import { Decision, Options, Str, log } from "../../../sdk/assembly";
 
 let users = new Map<string, string>();
 
