@@ -37,8 +37,11 @@ export interface ImportContext {
   log(level: number, message: string): void;
   /** Path named by option `key` (already known to end in `_file`), or null when it is not set. */
   optionFile(key: string): string | null;
-  /** True while option files may be read: during plugin_init and security_init. */
-  inInit(): boolean;
+  /**
+   * True while option files may be read: during plugin_init and security_init. Absent: always
+   * (then `optionFile` alone decides, as before this member existed).
+   */
+  inInit?(): boolean;
   /**
    * The guest's fuel counter (the gate's metering global), or null: every import charges its
    * price (limits.ts WA_FUEL_*) to it before its work, and traps with "fuel exhausted" when that
@@ -238,7 +241,7 @@ export function createImports(ctx: ImportContext): ImportObject {
   // or the guest's negative result (an OPTION_FILE_* reason, logged).
   const openOptionFile = (fn: string, keyPtr: number, keyLen: number): { fd: number; size: number; key: Uint8Array; path: string } | number => {
     const k = mem.bytes(keyPtr, keyLen, fn);
-    if (!ctx.inInit()) {
+    if (ctx.inInit && !ctx.inInit()) {
       return optionFileFailed(fn, k, null, OPTION_FILE_OUTSIDE_INIT, 'option files can be read only in plugin_init and security_init');
     }
     const key = utf8Decoder.decode(k);

@@ -3,13 +3,17 @@
 // the reason (line and column) in the log; a missing file stops the start with the host's and
 // the policy's reasons.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Broker, runBrokerExpectingExit } from '../harness/broker.js';
 import { connect, deliveries, endAll, refusedCode, tryConnect, uniqueId, VERSIONS } from '../harness/mqtt.js';
 import { ROOT, example, requireFile } from '../harness/paths.js';
 import { policyBrokerSpec, startPolicyBroker } from '../harness/policy-broker.js';
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
 
 const USERS_JSON = readFileSync(join(ROOT, 'examples/json-users/users.json'), 'utf8');
 
@@ -80,9 +84,19 @@ describe('json-users', () => {
 
     writeFileSync(usersFile, '{\n  "roles": {},\n  "users": {"dave": {"password": "$7$x", "roles": [],}}\n}\n');
     since = await broker.sighup();
-    await broker.waitForLog(new RegExp(`json-users: users_file \\(${usersFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\): line 3, column 54: trailing ',' before '}'\n`), { since });
+    await broker.waitForLog(new RegExp(`json-users: users_file \\(${escapeRe(usersFile)}\\): line 3, column 54: trailing ',' before '}'\n`), { since });
     const still = await connect({ port: broker.port, version: 5, username: 'carol', password: 'bob-secret' });
     await still.end();
+
+    // The reload runs on the plugin's worker thread: the host's warning is queued there and
+    // logged by the main thread, like the policy's line.
+    rmSync(usersFile);
+    since = await broker.sighup();
+    const gone = escapeRe(usersFile);
+    await broker.waitForLog(new RegExp(`wasm-auth: option_file_size: option file users_file \\(${gone}\\): not found\n`), { since });
+    await broker.waitForLog(new RegExp(`json-users: users_file \\(${gone}\\): not found\n`), { since });
+    const kept = await connect({ port: broker.port, version: 5, username: 'carol', password: 'bob-secret' });
+    await kept.end();
   });
 });
 
