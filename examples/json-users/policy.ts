@@ -97,19 +97,25 @@ function validFilter(f: string): bool {
   return true;
 }
 
-// A list of patterns (member `key` of role `where`, optional) as UTF-8 bytes.
-function patterns(role: JsonValue, key: string, where: string): Str[] {
+// Where in the file: `section.name` + `rest`, built only for a message (names stay unjoined
+// otherwise: loading builds nothing it does not keep).
+function path(section: string, name: string, rest: string = ""): string {
+  return (name.length > 0 ? section + "." + name : section) + rest;
+}
+
+// A list of patterns (member `key` of role `role`, optional) as UTF-8 bytes.
+function patterns(role: JsonValue, key: string, roleName: string): Str[] {
   const out: Str[] = [];
   const v = role.get(key);
   if (v === null) return out;
   if (!v.isArray()) {
-    fail(where + "." + key, "expected an array of topic patterns");
+    fail(path("roles", roleName, "." + key), "expected an array of topic patterns");
     return out;
   }
   for (let i = 0; i < v.length; i++) {
     const p = v.at(i)!.asString();
-    if (p === null) fail(item(where + "." + key, i), "expected a topic pattern (a string)");
-    else if (!validFilter(p)) fail(item(where + "." + key, i), "\"" + p + "\" is not a valid topic filter ('+' and '#' must be whole levels, '#' the last)");
+    if (p === null) fail(item(path("roles", roleName, "." + key), i), "expected a topic pattern (a string)");
+    else if (!validFilter(p)) fail(item(path("roles", roleName, "." + key), i), "\"" + p + "\" is not a valid topic filter ('+' and '#' must be whole levels, '#' the last)");
     else out.push(Str.fromString(p));
   }
   return out;
@@ -125,33 +131,33 @@ const USER_KEYS = ["password", "roles"];
 const ANONYMOUS_KEYS = ["roles"];
 
 // Member names `obj` may have: anything else is a typo to report, not to ignore.
-function onlyKeys(obj: JsonValue, allowed: string[], where: string): void {
+function onlyKeys(obj: JsonValue, allowed: string[], section: string, name: string): void {
   for (let i = 0; i < obj.length; i++) {
     const k = obj.nameAt(i)!;
-    if (!allowed.includes(k)) fail(where, "unknown member \"" + k + "\" (expected " + allowed.join(", ") + ")");
+    if (!allowed.includes(k)) fail(path(section, name), "unknown member \"" + k + "\" (expected " + allowed.join(", ") + ")");
   }
 }
 
 // The roles a user (or "anonymous") lists, resolved by name.
-function roleList(entry: JsonValue, where: string, byName: Map<string, Role>): Role[] {
+function roleList(entry: JsonValue, section: string, name: string, byName: Map<string, Role>): Role[] {
   const out: Role[] = [];
   const list = entry.getArray("roles");
   if (list === null) {
-    fail(where + ".roles", "expected an array of role names");
+    fail(path(section, name, ".roles"), "expected an array of role names");
     return out;
   }
   for (let i = 0; i < list.length; i++) {
-    const name = list.at(i)!.asString();
-    if (name === null) fail(item(where + ".roles", i), "expected a role name (a string)");
-    else if (!byName.has(name)) fail(item(where + ".roles", i), "unknown role \"" + name + "\"");
-    else out.push(byName.get(name));
+    const role = list.at(i)!.asString();
+    if (role === null) fail(item(path(section, name, ".roles"), i), "expected a role name (a string)");
+    else if (!byName.has(role)) fail(item(path(section, name, ".roles"), i), "unknown role \"" + role + "\"");
+    else out.push(byName.get(role));
   }
   return out;
 }
 
 function build(doc: JsonValue): Table {
   const t = new Table();
-  onlyKeys(doc, TOP_KEYS, "the top level");
+  onlyKeys(doc, TOP_KEYS, "the top level", "");
   const roles = doc.getObject("roles");
   const users = doc.getObject("users");
   if (roles === null) fail("roles", "expected an object of roles (\"roles\": {\"name\": {\"read\": [...], \"write\": [...]}})");
@@ -161,39 +167,37 @@ function build(doc: JsonValue): Table {
   for (let i = 0; i < roles.length; i++) {
     const name = roles.nameAt(i)!;
     const r = roles.at(i)!;
-    const where = "roles." + name;
     if (!r.isObject()) {
-      fail(where, "expected an object with \"read\" and/or \"write\" patterns");
+      fail(path("roles", name), "expected an object with \"read\" and/or \"write\" patterns");
       continue;
     }
-    onlyKeys(r, ROLE_KEYS, where);
-    const role = new Role(name, patterns(r, "read", where), patterns(r, "write", where));
+    onlyKeys(r, ROLE_KEYS, "roles", name);
+    const role = new Role(name, patterns(r, "read", name), patterns(r, "write", name));
     t.roles.push(role);
     byName.set(name, role);
   }
   for (let i = 0; i < users.length; i++) {
     const name = users.nameAt(i)!;
     const u = users.at(i)!;
-    const where = "users." + name;
     if (name.length == 0) fail("users", "an empty username");
     if (!u.isObject()) {
-      fail(where, "expected an object with \"password\" and \"roles\"");
+      fail(path("users", name), "expected an object with \"password\" and \"roles\"");
       continue;
     }
-    onlyKeys(u, USER_KEYS, where);
+    onlyKeys(u, USER_KEYS, "users", name);
     const hash = u.getString("password");
     if (hash === null || !(hash.startsWith("$6$") || hash.startsWith("$7$"))) {
-      fail(where + ".password", "expected a mosquitto_passwd hash (\"$7$...\" or \"$6$...\"; make one with mosquitto_passwd)");
+      fail(path("users", name, ".password"), "expected a mosquitto_passwd hash (\"$7$...\" or \"$6$...\"; make one with mosquitto_passwd)");
       continue;
     }
-    t.users.push(new User(Str.fromString(name), new PasswordHash(hash), roleList(u, where, byName)));
+    t.users.push(new User(Str.fromString(name), new PasswordHash(hash), roleList(u, "users", name, byName)));
   }
   const anon = doc.get("anonymous");
   if (anon !== null) {
     if (!anon.isObject()) fail("anonymous", "expected an object with \"roles\"");
     else {
-      onlyKeys(anon, ANONYMOUS_KEYS, "anonymous");
-      t.anonymous = roleList(anon, "anonymous", byName);
+      onlyKeys(anon, ANONYMOUS_KEYS, "anonymous", "");
+      t.anonymous = roleList(anon, "anonymous", "", byName);
     }
   }
   t.index();

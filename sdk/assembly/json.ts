@@ -249,6 +249,10 @@ const NAME_CACHE: i32 = 64;
 const NAME_CACHE_MAX_BYTES: i32 = 32;
 const nameStrings = new StaticArray<string | null>(NAME_CACHE);
 
+// Empty containers share these (values are never modified).
+const NO_VALUES = new StaticArray<JsonValue>(0);
+const NO_NAMES = new StaticArray<string>(0);
+
 class Parser {
   // Items and member names of the containers being read, innermost last: reused, so a
   // container costs its exact-size arrays and nothing per item.
@@ -280,6 +284,13 @@ class Parser {
     let p = open + 1;
     const end = this.end;
     while (true) {
+      // The common bytes first, in a loop of its own: the metering charges a loop's whole body
+      // on every turn, so the rare cases below stay out of it.
+      while (p < end) {
+        const b = load<u8>(p);
+        if (b == 0x22 || b == 0x5c || b < 0x20 || b >= 0x80) break;
+        p++;
+      }
       if (p >= end) {
         this.pos = open;
         this.fail("unterminated string");
@@ -383,11 +394,14 @@ class Parser {
   }
 
   ws(): void {
-    while (this.pos < this.end) {
-      const c = load<u8>(this.pos);
-      if (c != 0x20 && c != 0x0a && c != 0x0d && c != 0x09) return;
-      this.pos++;
+    let p = this.pos;
+    const end = this.end;
+    while (p < end) {
+      const c = load<u8>(p);
+      if (c != 0x20 && c != 0x0a && c != 0x0d && c != 0x09) break;
+      p++;
     }
+    this.pos = p;
   }
 
   value(depth: i32): JsonValue | null {
@@ -420,7 +434,7 @@ class Parser {
     this.ws();
     if (this.pos < this.end && load<u8>(this.pos) == 0x5d) {
       this.pos++;
-      return JsonValue.container(JsonKind.Array, new StaticArray<JsonValue>(0), null, null);
+      return JsonValue.container(JsonKind.Array, NO_VALUES, null, null);
     }
     while (true) {
       const v = this.value(depth);
@@ -458,7 +472,7 @@ class Parser {
     this.ws();
     if (this.pos < this.end && load<u8>(this.pos) == 0x7d) {
       this.pos++;
-      return JsonValue.container(JsonKind.Object, new StaticArray<JsonValue>(0), new StaticArray<string>(0), null);
+      return JsonValue.container(JsonKind.Object, NO_VALUES, NO_NAMES, null);
     }
     while (true) {
       if (this.pos >= this.end) return this.fail("unexpected end of data: expected a member name");
@@ -529,6 +543,17 @@ class Parser {
       if (this.pos < this.end && (load<u8>(this.pos) == 0x2b || load<u8>(this.pos) == 0x2d)) this.pos++;
       if (this.pos >= this.end || !isDigit(load<u8>(this.pos))) return this.fail("invalid number: expected a digit in the exponent");
       while (this.pos < this.end && isDigit(load<u8>(this.pos))) this.pos++;
+    }
+    // Integers of up to 15 digits are exact in an f64: computed here, not by parseFloat.
+    const digits = <i32>(this.pos - from) - (load<u8>(from) == 0x2d ? 1 : 0);
+    if (digits <= 15) {
+      let v: i64 = 0;
+      let q = from + (load<u8>(from) == 0x2d ? 1 : 0);
+      while (q < this.pos && isDigit(load<u8>(q))) {
+        v = v * 10 + <i64>(load<u8>(q) - 0x30);
+        q++;
+      }
+      if (q == this.pos) return JsonValue.ofNumber(load<u8>(from) == 0x2d ? (v == 0 ? -0.0 : <f64>-v) : <f64>v);
     }
     const n = F64.parseFloat(String.UTF8.decodeUnsafe(from, this.pos - from));
     if (!isFinite(n)) {
