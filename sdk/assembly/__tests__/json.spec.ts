@@ -118,6 +118,10 @@ describe("parseJson", () => {
     expect(ok("1E2").asNumber()).toBe(100);
     expect(ok("1e-2").asNumber()).toBe(0.01);
     expect(ok("2147483648").asI32(-1)).toBe(-1);
+    expect(ok("-2147483648").asI32()).toBe(-2147483648);
+    expect(ok("999999999999999").asNumber()).toBe(999999999999999.0);
+    expect(ok("12345678901234567890").asNumber()).toBe(12345678901234567890.0);
+    expect(ok("-12.5e-1").asNumber()).toBe(-1.25);
     expect(errorOf("01")).toBe("line 1, column 2: invalid number: no leading zeros");
     expect(errorOf("-")).toBe("line 1, column 2: invalid number: expected a digit after '-'");
     expect(errorOf("1.")).toBe("line 1, column 3: invalid number: expected a digit after '.'");
