@@ -3,10 +3,12 @@
 #   make            build plugin, checker, SDK host, default policy and examples
 #   make run        build, then start a broker enforcing the default policy
 #   make test       every test suite (C, as-pect, Node host, integration with a real broker)
-#   make install    install the plugin and wasm-auth-check (PREFIX, DESTDIR)
+#   make install    install the plugin, wasm-auth-check, the default and example policies (PREFIX, DESTDIR)
+#   make uninstall  remove them again
+#   make deb        build/deb/mosquitto-wasm-auth_VERSION_ARCH.deb (dpkg-deb)
 #   make bench / bench-quick / fuzz
 .DEFAULT_GOAL := all
-.PHONY: all test run install bench bench-quick fuzz clean
+.PHONY: all test run install uninstall deb bench bench-quick fuzz clean
 
 BUILD    ?= build
 NODE_BIN := node_modules/.bin
@@ -18,8 +20,11 @@ include sdk/sdk.mk
 include assembly/policy.mk
 include examples/examples.mk
 include tests/tests.mk
+include tests/hostile/hostile.mk
+include tests/soak/soak.mk
 include bench/bench.mk
 include fuzz/fuzz.mk
+include packaging/packaging.mk
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund

@@ -17,6 +17,7 @@ import { ByteBuf, IntBuf } from "./buf";
 import { T_CLIENT, T_LIT, T_LIT_HASH, T_USER, compileFilter, validFilter } from "./filter";
 import { LineReader, isSpace } from "./lines";
 import { NameTable } from "./names";
+import { Str } from "../sdk/assembly";
 
 /** Rule access bits as mosquitto stores them: deny is 0. */
 const A_DENY: i32 = 0;
@@ -108,8 +109,6 @@ export class Acl {
   users: NameTable = new NameTable(3);
   /** Rules of anonymous clients: [anonStart, anonEnd). */
   anonStart: i32 = 0;
-  /** First non-deny anonymous rule. */
-  anonAllow: i32 = 0;
   /** End of the anonymous rules. */
   anonEnd: i32 = 0;
   /**
@@ -122,10 +121,47 @@ export class Acl {
   private patList: StaticArray<i32> = new StaticArray<i32>(1);
   /** Pattern rules: [patStart, patEnd). */
   patStart: i32 = 0;
-  /** First non-deny pattern rule. */
-  patAllow: i32 = 0;
   /** End of the pattern rules. */
   patEnd: i32 = 0;
+
+  // Per rule (in `rules` order): [offset in the arena, length] of its filter as written.
+  private texts: StaticArray<i32> = new StaticArray<i32>(0);
+
+  /** Address of rule `i`'s filter as written in the file (%u/%c unsubstituted). */
+  filterPtr(i: i32): usize {
+    return this.arenaPtr + <usize>this.texts[i * 2];
+  }
+
+  /** Length of rule `i`'s filter. */
+  filterLen(i: i32): i32 {
+    return this.texts[i * 2 + 1];
+  }
+
+  /** Whether rule `i` is a deny rule. */
+  isDeny(i: i32): bool {
+    return (this.rules[i * (RULE_BYTES >> 2) + 4] & F_DENY) != 0;
+  }
+
+  /** Rule `i`'s access bits (read, write; both for a deny rule). */
+  ruleAccess(i: i32): i32 {
+    return this.rules[i * (RULE_BYTES >> 2) + 4] & (A_READ | A_WRITE);
+  }
+
+  /** The `topic` rules of `username`'s block ([start, end) rule indices), or of anonymous clients (null). */
+  ownRules(username: Str | null): StaticArray<i32> {
+    const out = new StaticArray<i32>(2);
+    if (username === null) {
+      out[0] = this.anonStart;
+      out[1] = this.anonEnd;
+    } else {
+      const rec = this.users.lookup(username);
+      if (rec != 0) {
+        out[0] = load<i32>(rec);
+        out[1] = load<i32>(rec, 8);
+      }
+    }
+    return out;
+  }
 
   /** Number of `user` names with at least one rule. */
   userCount: i32 = 0;
@@ -148,8 +184,10 @@ export class Acl {
   private build(data: Uint8Array): void {
     const arena = new ByteBuf();
     const code = new IntBuf();
-    // Raw rules in file order, four i32 each: [owner, access, program, 0].
+    // Raw rules in file order, four i32 each: [owner, access, program, filter text's offset in
+    // the arena]; the text's length in rawLen.
     const raw = new IntBuf();
+    const rawLen = new IntBuf();
     const r = new LineReader(data);
     let owner = OWNER_ANON;
     while (r.next()) {
@@ -212,7 +250,8 @@ export class Acl {
           this.topicRuleCount++;
         }
         raw.push(f.index);
-        raw.push(0);
+        raw.push(arena.append(r.base + <usize>ts, te - ts));
+        rawLen.push(te - ts);
       } else if (r.equals(p, q, "user")) {
         if (q == r.end) {
           this.fail(r.lineNo, "missing username");
@@ -230,7 +269,7 @@ export class Acl {
         return;
       }
     }
-    this.layout(raw, code, arena);
+    this.layout(raw, rawLen, code, arena);
     this.arena = arena.finish();
     this.code = code.finish();
     this.arenaPtr = changetype<usize>(this.arena);
@@ -240,7 +279,7 @@ export class Acl {
 
   // Groups the raw rules by owner (users in index order, then anonymous, then patterns), deny
   // rules first within each group, and records each group's range. Counting sort: O(rules).
-  private layout(raw: IntBuf, code: IntBuf, arena: ByteBuf): void {
+  private layout(raw: IntBuf, rawLen: IntBuf, code: IntBuf, arena: ByteBuf): void {
     const nUsers = this.users.count;
     const groups = nUsers + 2; // users..., anonymous, patterns
     const denyCount = new StaticArray<i32>(groups);
@@ -265,22 +304,23 @@ export class Acl {
         if (end > at) this.userCount++;
       } else if (g == nUsers) {
         this.anonStart = at;
-        this.anonAllow = nextAllow[g];
         this.anonEnd = end;
       } else {
         this.patStart = at;
-        this.patAllow = nextAllow[g];
         this.patEnd = end;
       }
       at = end;
     }
     const ints = RULE_BYTES >> 2;
     const rules = new StaticArray<i32>(nRules * ints + ints);
+    const texts = new StaticArray<i32>(nRules * 2);
     for (let i = 0; i < nRules; i++) {
       const g = groupOf(raw.get(i * 4), nUsers);
       const access = raw.get(i * 4 + 1) & 0xff;
       const slot = access == A_DENY ? nextDeny[g]++ : nextAllow[g]++;
       const prog = raw.get(i * 4 + 2);
+      texts[slot * 2] = raw.get(i * 4 + 3);
+      texts[slot * 2 + 1] = rawLen.get(i);
       const r = slot * ints;
       const count = code.get(prog) >> 2;
       const first = code.get(prog + 1);
@@ -320,6 +360,7 @@ export class Acl {
     }
     this.rules = rules;
     this.rulesPtr = changetype<usize>(rules);
+    this.texts = texts;
     this.indexPatterns();
   }
 

@@ -313,8 +313,3 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
   }
   return Decision.Deny;
 }
-
-/** acl_check's answer as a bool: allowed or not (for specs). */
-export function aclAllows(clientid: Str, username: Str | null, topic: Str, access: i32): bool {
-  return acl_check(clientid, username, topic, access) == Decision.Allow;
-}

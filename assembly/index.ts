@@ -8,10 +8,11 @@
 // Semantics are mosquitto 2.0.11's, checked against the real broker (assembly/README.md); the
 // files are parsed once per start or reload into compact tables, and acl_check never allocates.
 export * from "../sdk/assembly/abi";
-import { Access, Decision, Options, Str, log } from "../sdk/assembly";
+import { Access, Decision, Grants, Options, Str, log } from "../sdk/assembly";
 import { Acl } from "./acl";
 import { install, installAllowAll, uninstall } from "./hot";
 import { Passwords } from "./passwd";
+import { aclGrants } from "./grants";
 
 const NAME = "default policy";
 
@@ -104,11 +105,10 @@ function describe(cfg: Config): string {
  * keeps the previous configuration on reload.
  */
 export function security_init(opts: Options, reload: bool): bool {
+  // Every load, reload included, runs in a fresh instance: the host keeps the previous one in
+  // service when this returns false and says so.
   const cfg = load(opts);
-  if (cfg === null) {
-    if (reload && current !== null) log.error(NAME + ": reload failed, keeping the previous configuration");
-    return false;
-  }
+  if (cfg === null) return false;
   activate(cfg);
   log.info(describe(cfg));
   return true;
@@ -147,3 +147,14 @@ export { acl_check } from "./hot";
 
 /** Opts in to the host's ACL decision cache: acl_check depends only on its arguments and the rules security_init loaded. */
 export function wasm_auth_acl_cacheable(): i32 { return 1; }
+
+/**
+ * The client's grants: acl_check's decisions as filters the host matches itself, so that its
+ * READ and WRITE checks run no guest code (grants.ts). null before the configuration is loaded
+ * (acl_check then decides: it denies).
+ */
+export function wasm_auth_acl_grants(clientid: Str, username: Str | null): Grants | null {
+  const cfg = current;
+  if (cfg === null) return null;
+  return aclGrants(cfg.acl, clientid, username);
+}

@@ -22,6 +22,9 @@ all: $(DEFAULT_POLICY_WASM)
 test: test-policies
 
 # examples/examples.mk adds $(EXAMPLE_WASMS) to the prerequisites.
+# plugin-c's test_grants compares the default policy's and static-users' grants with their acl_check.
+test-c: $(DEFAULT_POLICY_WASM) $(BUILD)/examples/static-users.wasm
+
 test-policies: $(HOST_JS) $(DEFAULT_POLICY_WASM)
 	ASPECT_SUITES=policies,examples $(NODE_BIN)/asp --config as-pect.config.js \
 		--as-config sdk/as-pect.asconfig.json --summary --no-logo

@@ -3,7 +3,7 @@
 #                      acl_check_ns=<default policy> example_ns=<hand-written AS> native_ns=<native C>
 #   make bench         everything: in-process, callgrind, broker CPU (interleaved rounds),
 #                      load/reload/RSS/size; prints a table, writes $(BENCH_DIR)/results.json and
-#                      docs/benchmarks.svg. Several minutes.
+#                      $(BENCH_DIR)/benchmarks.svg. Several minutes.
 #   make bench BENCH_ARGS="--rounds 5 --msgs 400000 --cg-msgs 20000 --skip broker-callgrind"
 #                      (an example; defaults and all flags: parseArgs in bench/run.ts)
 #   make bench-ir      callgrind Ir per call for the in-process configurations (exact, ~1 min)

@@ -1,4 +1,4 @@
-// A dependency-free SVG bar chart for docs/benchmarks.svg: stacked panels of horizontal bars,
+// A dependency-free SVG bar chart for build/bench/benchmarks.svg: stacked panels of horizontal bars,
 // one panel per measurement, each with its own scale and optional target line.
 
 export interface Bar {

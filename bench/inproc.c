@@ -3,6 +3,9 @@
  * directly. Prints one JSON object per measurement on stdout (human notes on stderr):
  *   {"label":..,"metric":"acl_check","median_ns":..,"p99_ns":..,"calls":..}   policy P's request mix
  *   {"label":..,"metric":"acl_check_L",...}       load L's pair: WRITE + READ of users/bench/x
+ *   {"label":..,"metric":"acl_check_W2",...}      --topics N: that pair over N topics round-robin
+ *                                                 (users/bench/t0 .. tN-1), as a client that
+ *                                                 publishes to many topics
  *   {"label":..,"metric":"acl_case","user":..,"topic":..,"access":..,...}  each request alone (--per-case)
  *   {"label":..,"metric":"unpwd_check","median_ns":..,"p99_ns":..,"hash_median_ns":..,"ratio":..}
  *   {"label":..,"metric":"init","median_us":..,"min_us":..}    plugin_init = load+validate+instantiate
@@ -100,6 +103,7 @@ struct opts {
 	int acl_file_subscribe; /* SUBSCRIBE is not checked (mosquitto acl_file semantics) */
 	int per_case;           /* also time each request of the mix alone */
 	int load_pair;          /* --callgrind measures load L's pair instead of the mix */
+	int topics;             /* --topics N: also (with --callgrind: only) the pair over N topics */
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -154,7 +158,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: inproc [-l LABEL] [-o KEY=VALUE]... [--acl-calls N] [--auth-calls N]\n"
 		"              [--init-repeat N] [--reload N] [--reload-changed N] [--callgrind] [--no-verify]\n"
-		"              [--acl-file-subscribe] [--per-case] [--load-pair] PLUGIN.so\n");
+		"              [--acl-file-subscribe] [--per-case] [--load-pair] [--topics N]\n"
+		"              PLUGIN.so\n");
 	exit(2);
 }
 
@@ -200,6 +205,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		else if(!strcmp(argv[i], "--acl-file-subscribe")) o->acl_file_subscribe = 1;
 		else if(!strcmp(argv[i], "--per-case")) o->per_case = 1;
 		else if(!strcmp(argv[i], "--load-pair")) o->load_pair = 1;
+		else if(!strcmp(argv[i], "--topics")) o->topics = (int)num_arg(argc, argv, &i);
 		else if(argv[i][0] == '-') usage();
 		else o->plugin = argv[i];
 	}
@@ -248,6 +254,30 @@ static double plugin_init(struct plugin *p, struct opts *o, double *wall_us)
 	}
 	*wall_us = (double)(w1 - w0) / 1000.0;
 	return (double)(c1 - c0) / 1000.0;
+}
+
+/* Load L's pair over n topics: WRITE then READ of each of users/bench/t0 .. t(n-1). */
+static struct mosquitto_evt_acl_check *many_topic_events(int n)
+{
+	struct mosquitto_evt_acl_check *ev = calloc((size_t)n * 2u, sizeof *ev);
+	char *names = calloc((size_t)n, 32);
+	if(ev == NULL || names == NULL){
+		fprintf(stderr, "inproc: out of memory\n");
+		exit(1);
+	}
+	for(int i = 0; i < n; i++){
+		char *t = names + (size_t)i * 32u;
+		snprintf(t, 32, "users/bench/t%d", i);
+		for(int k = 0; k < 2; k++){
+			struct mosquitto_evt_acl_check *e = &ev[2 * i + k];
+			e->client = stub_as_client(&inproc_clients[0]);
+			e->topic = t;
+			e->access = k == 0 ? MOSQ_ACL_WRITE : MOSQ_ACL_READ;
+			e->payload = "hello";
+			e->payloadlen = 5;
+		}
+	}
+	return ev;
 }
 
 static void fill_acl_events(const struct acl_case *cases, size_t n, struct mosquitto_evt_acl_check *ev)
@@ -541,15 +571,17 @@ int main(int argc, char **argv)
 				o.acl_file_subscribe) != 0){
 			return 1;
 		}
+		struct mosquitto_evt_acl_check *many = o.topics > 0 ? many_topic_events(o.topics) : NULL;
 		if(o.callgrind){
-			struct mosquitto_evt_acl_check *set = o.load_pair ? load : mix;
-			size_t nset = o.load_pair ? NCASES(load) : NCASES(mix);
+			struct mosquitto_evt_acl_check *set = many ? many : o.load_pair ? load : mix;
+			size_t nset = many ? (size_t)o.topics * 2u : o.load_pair ? NCASES(load) : NCASES(mix);
 			acl_loop(acl, ud, set, nset, 1000); /* warm: lazy compilation etc. */
 			inproc_measured(acl, ud, set, nset, o.acl_calls);
 			printf("{\"label\":\"%s\",\"metric\":\"callgrind\",\"calls\":%ld}\n", o.label, o.acl_calls);
 		}else{
 			time_acl(acl, ud, mix, NCASES(mix), o.acl_calls, o.label, "acl_check");
 			time_acl(acl, ud, load, NCASES(load), o.acl_calls / 2, o.label, "acl_check_L");
+			if(many) time_acl(acl, ud, many, (size_t)o.topics * 2u, o.acl_calls / 2, o.label, "acl_check_W2");
 			for(size_t i = 0; o.per_case && i < NCASES(mix); i++){
 				char metric[256];
 				snprintf(metric, sizeof metric, "acl_case\",\"user\":\"%s\",\"topic\":\"%s\",\"access\":\"%d",
@@ -557,6 +589,7 @@ int main(int argc, char **argv)
 				time_acl(acl, ud, &mix[i], 1, o.acl_calls / 10, o.label, metric);
 			}
 		}
+		free(many);
 	}
 	if(o.auth_calls > 0 && !o.callgrind){
 		MOSQ_FUNC_generic_callback auth = stub_callback(MOSQ_EVT_BASIC_AUTH, &ud);

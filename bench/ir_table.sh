@@ -29,9 +29,14 @@ ir allow_all --no-verify -o wasm_module="$b/bench/allow-all.wasm"
 {
 	ir default_mix $default -o wasm_acl_cache=off
 	ir default_L $default -o wasm_acl_cache=off --load-pair
-	ir default_cache_hit $default -o wasm_acl_cache=on
+	ir default_cache_hit $default -o wasm_acl_cache=on -o wasm_acl_grants=off
+	ir default_grants $default -o wasm_acl_cache=on
+	ir default_W2_cache_off $default -o wasm_acl_cache=off --topics 100
+	ir default_W2_cache_on $default -o wasm_acl_cache=on -o wasm_acl_grants=off --topics 100
+	ir default_W2_grants $default -o wasm_acl_cache=on --topics 100
 	ir static_users_mix $users
 	ir static_users_L $users --load-pair
+	ir static_users_W2_grants $users -o wasm_acl_cache=on --topics 100
 }
 ir policy_p_mix -o wasm_module="$b/bench/policy-p.wasm" -o password_file="$data/passwd"
 valgrind --tool=callgrind --callgrind-out-file="$out" "$b/bench/inproc" -l x --acl-calls 0 --auth-calls 0 \

@@ -9,7 +9,7 @@
 //   5. real broker under callgrind: instructions per delivered message (instrumentation switched
 //      on after the clients connected, off when the last message arrived);
 //   6. stripped .so sizes.
-// Writes <build>/bench/results.json and docs/benchmarks.svg, prints a table and the targets.
+// Writes <build>/bench/results.json and <build>/bench/benchmarks.svg, prints a table and the targets.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
   statSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -37,7 +37,7 @@ function parseArgs(argv: string[]): Args {
   const a: Args = {
     // utime is sampled per 10 ms tick: 400k messages give ~1000+ user ticks per run.
     build: "build", plugin: "", defaultWasm: "", exampleWasm: "", rounds: 5, inprocRounds: 3, msgs: 400000,
-    cgMsgs: 20000, inprocCalls: 2000000, window: 5000, chart: "docs/benchmarks.svg", skip: new Set(),
+    cgMsgs: 20000, inprocCalls: 2000000, window: 5000, chart: "", skip: new Set(),
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -70,6 +70,7 @@ function parseArgs(argv: string[]): Args {
 
 const args = parseArgs(process.argv.slice(2));
 const B = resolve(args.build, "bench");
+if (args.chart === "") args.chart = join(B, "benchmarks.svg");
 const DATA = join(B, "data");
 const INPROC = join(B, "inproc");
 const LOAD = join(B, "load");

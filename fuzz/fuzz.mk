@@ -20,11 +20,6 @@
 .PHONY: fuzz fuzz-ci fuzz-gate fuzz-hook fuzz-crosscheck fuzz-corpus fuzz-build fuzz-repro-hook \
         soak soak-short
 
-# The hostile-module suite and the soak test live in their own directories (their variables are
-# used below).
-include tests/hostile/hostile.mk
-include tests/soak/soak.mk
-
 FUZZ_CC         ?= clang
 FUZZ_SECONDS    ?= 60
 FUZZ_CI_SECONDS ?= 20

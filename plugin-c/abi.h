@@ -11,6 +11,7 @@
 #define WA_EXPORT_BUFFER      "wasm_auth_buffer"      /* (i32) -> i32 */
 #define WA_EXPORT_MEMORY      "memory"
 #define WA_EXPORT_ACL_CACHEABLE "wasm_auth_acl_cacheable" /* () -> i32, optional: 1 = acl decisions may be cached */
+#define WA_EXPORT_ACL_GRANTS  "wasm_auth_acl_grants"  /* (Str*, Str* | 0) -> Grants* | 0, optional (grants.h) */
 #define WA_RESERVED_PREFIX    "__wasm_auth_"
 
 enum wa_decision { WA_DENY = 0, WA_ALLOW = 1, WA_DEFER = 2 };

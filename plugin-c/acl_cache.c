@@ -3,13 +3,16 @@
  * does not evict each other on every call), indexed by a hash of topic and access. A slot is
  * compared in full (hash, access, length, bytes): a hash collision is a miss, never a wrong
  * decision. Memory: entries are fixed-size and the identity strings are
- * counted; past WA_ACL_CACHE_MAX_BYTES whole clients are evicted. */
+ * counted; past WA_ACL_CACHE_MAX_BYTES whole clients are evicted. Each client counts its hits
+ * over a window of lookups and bypasses the cache while they are too rare to pay for the misses
+ * (limits.h, WA_ACL_CACHE_WINDOW). */
 #define _POSIX_C_SOURCE 200809L /* strnlen */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "acl_cache.h"
+#include "grants.h"
 #include "limits.h"
 
 #if (WA_ACL_CACHE_ENTRIES & (WA_ACL_CACHE_ENTRIES - 1u)) || (WA_ACL_CACHE_BUCKETS & (WA_ACL_CACHE_BUCKETS - 1u))
@@ -41,7 +44,12 @@ struct client {
 	char *clientid;
 	char *username;       /* NULL: no username */
 	size_t bytes;         /* this block and its strings */
-	struct entry e[WA_ACL_CACHE_ENTRIES];
+	uint32_t lookups;     /* in the current window */
+	uint32_t misses;
+	uint32_t bypass;      /* checks left that skip the cache */
+	uint32_t bypass_next; /* length of the next bypass */
+	struct wa_grants *grants; /* NULL: not asked for (grants.h) */
+	struct entry *e;      /* WA_ACL_CACHE_ENTRIES, allocated at the first store */
 };
 
 struct wa_acl_cache {
@@ -49,6 +57,8 @@ struct wa_acl_cache {
 	size_t bytes;
 	unsigned clients;
 	unsigned sweep;       /* next bucket to evict from */
+	unsigned generation;  /* moves whenever a client block is freed (a key's owner may be gone) */
+	unsigned min_hit_percent;
 };
 
 static unsigned bucket_of(const void *key)
@@ -150,15 +160,24 @@ static int same_str(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-struct wa_acl_cache *wa_acl_cache_new(void)
+struct wa_acl_cache *wa_acl_cache_new(unsigned min_hit_percent)
 {
-	return calloc(1, sizeof(struct wa_acl_cache));
+	struct wa_acl_cache *c = calloc(1, sizeof *c);
+
+	if (c) {
+		c->generation = 1;
+		c->min_hit_percent = min_hit_percent;
+	}
+	return c;
 }
 
 static void client_free(struct wa_acl_cache *c, struct client *cl)
 {
+	if (++c->generation == 0) c->generation = 1;
 	c->bytes -= cl->bytes;
 	c->clients--;
+	wa_grants_free(cl->grants);
+	free(cl->e);
 	free(cl->clientid);
 	free(cl->username);
 	free(cl);
@@ -204,8 +223,25 @@ void wa_acl_cache_forget(struct wa_acl_cache *c, const void *client)
 	}
 }
 
-int wa_acl_cache_get(struct wa_acl_cache *c, const void *client, const char *clientid, const char *username,
-                     const char *topic, int access, enum wa_decision *d)
+/* The end of cl's window of lookups: starts a bypass if hits were too rare. Returns whether cl
+ * now bypasses the cache. */
+static int end_window(const struct wa_acl_cache *c, struct client *cl)
+{
+	int bypass = (WA_ACL_CACHE_WINDOW - cl->misses) * 100u < c->min_hit_percent * WA_ACL_CACHE_WINDOW;
+
+	if (bypass) {
+		cl->bypass = cl->bypass_next;
+		if (cl->bypass_next < WA_ACL_CACHE_BYPASS_MAX) cl->bypass_next *= 2u;
+	} else {
+		cl->bypass_next = WA_ACL_CACHE_BYPASS_MIN;
+	}
+	cl->lookups = cl->misses = 0;
+	return bypass;
+}
+
+enum wa_acl_lookup wa_acl_cache_get(struct wa_acl_cache *c, const void *client, const char *clientid,
+                                    const char *username, const char *topic, int access, enum wa_decision *d,
+                                    struct wa_acl_miss *m)
 {
 	struct client *cl = find(c, client);
 	const struct entry *en;
@@ -213,14 +249,29 @@ int wa_acl_cache_get(struct wa_acl_cache *c, const void *client, const char *cli
 	uint32_t h;
 	size_t len;
 
-	if (!cl || !same_str(cl->clientid, clientid) || !same_str(cl->username, username)) return 0;
+	if (cl && cl->bypass) {
+		cl->bypass--;
+		return WA_ACL_BYPASS;
+	}
 	h = topic_hash(topic, access, &len);
-	if (len >= WA_ACL_CACHE_TOPIC_BYTES || access < 0 || access > UINT8_MAX) return 0;
-	k = key_of(h, access, len);
-	en = &cl->e[(h & (SETS - 1u)) * 2u];
-	if (!entry_is(en, &k, topic) && !entry_is(++en, &k, topic)) return 0;
-	*d = (enum wa_decision)en->decision;
-	return 1;
+	if (len >= WA_ACL_CACHE_TOPIC_BYTES || access < 0 || access > UINT8_MAX) return WA_ACL_BYPASS;
+	if (cl && !(same_str(cl->clientid, clientid) && same_str(cl->username, username))) cl = NULL;
+	if (cl && cl->e) {
+		k = key_of(h, access, len);
+		en = &cl->e[(h & (SETS - 1u)) * 2u];
+		if (entry_is(en, &k, topic) || entry_is(++en, &k, topic)) {
+			if (++cl->lookups == WA_ACL_CACHE_WINDOW) end_window(c, cl);
+			*d = (enum wa_decision)en->decision;
+			return WA_ACL_HIT;
+		}
+		cl->misses++;
+		if (++cl->lookups == WA_ACL_CACHE_WINDOW && end_window(c, cl)) return WA_ACL_BYPASS;
+	}
+	m->owner = cl;
+	m->hash = h;
+	m->len = (uint32_t)len;
+	m->generation = c->generation;
+	return WA_ACL_MISS;
 }
 
 static char *dup_or_null(const char *s, size_t *bytes)
@@ -238,10 +289,31 @@ static char *dup_or_null(const char *s, size_t *bytes)
 	return r;
 }
 
-/* Frees whole clients, sweeping the buckets, until need more bytes fit the cap. */
-static void make_room(struct wa_acl_cache *c, size_t need)
+static void unlink_client(struct wa_acl_cache *c, const struct client *cl)
 {
-	while (c->clients && c->bytes + need > WA_ACL_CACHE_MAX_BYTES) {
+	struct client **pp = &c->bucket[bucket_of(cl->key)];
+
+	while (*pp != cl) pp = &(*pp)->next;
+	*pp = cl->next;
+}
+
+static void link_client(struct wa_acl_cache *c, struct client *cl)
+{
+	unsigned b = bucket_of(cl->key);
+
+	cl->next = c->bucket[b];
+	c->bucket[b] = cl;
+}
+
+/* Frees whole clients, sweeping the buckets, until need more bytes fit the cap; never keep (a
+ * client about to grow, or NULL). Returns whether they fit. */
+static int make_room(struct wa_acl_cache *c, size_t need, struct client *keep)
+{
+	int fits;
+
+	if (c->bytes + need <= WA_ACL_CACHE_MAX_BYTES) return 1;
+	if (keep) unlink_client(c, keep);
+	while (c->clients > (keep ? 1u : 0u) && c->bytes + need > WA_ACL_CACHE_MAX_BYTES) {
 		struct client *cl = c->bucket[c->sweep];
 		if (cl) {
 			c->bucket[c->sweep] = cl->next;
@@ -250,6 +322,9 @@ static void make_room(struct wa_acl_cache *c, size_t need)
 			c->sweep = (c->sweep + 1u) & (WA_ACL_CACHE_BUCKETS - 1u);
 		}
 	}
+	fits = c->bytes + need <= WA_ACL_CACHE_MAX_BYTES;
+	if (keep) link_client(c, keep);
+	return fits;
 }
 
 /* A new client block holding this identity (the client's previous block, if any, is gone). */
@@ -257,13 +332,13 @@ static struct client *add(struct wa_acl_cache *c, const void *client, const char
 {
 	size_t need = sizeof(struct client) + (clientid ? strlen(clientid) + 1 : 0) + (username ? strlen(username) + 1 : 0);
 	struct client *cl;
-	unsigned b = bucket_of(client);
 
 	if (need > WA_ACL_CACHE_MAX_BYTES) return NULL;
-	make_room(c, need);
+	if (!make_room(c, need, NULL)) return NULL;
 	cl = calloc(1, sizeof *cl);
 	if (!cl) return NULL;
 	cl->bytes = sizeof *cl;
+	cl->bypass_next = WA_ACL_CACHE_BYPASS_MIN;
 	cl->key = client;
 	cl->clientid = dup_or_null(clientid, &cl->bytes);
 	cl->username = dup_or_null(username, &cl->bytes);
@@ -273,33 +348,92 @@ static struct client *add(struct wa_acl_cache *c, const void *client, const char
 		free(cl);
 		return NULL;
 	}
-	cl->next = c->bucket[b];
-	c->bucket[b] = cl;
+	link_client(c, cl);
 	c->bytes += cl->bytes;
 	c->clients++;
 	return cl;
 }
 
-void wa_acl_cache_put(struct wa_acl_cache *c, const void *client, const char *clientid, const char *username,
-                      const char *topic, int access, enum wa_decision d)
+/* A client's entries, allocated at its first store (a client whose grants decide every check
+ * never needs them). NULL when memory is short. */
+static struct entry *new_entries(struct wa_acl_cache *c, struct client *cl)
 {
-	struct client *cl;
+	const size_t size = WA_ACL_CACHE_ENTRIES * sizeof(struct entry);
+	struct entry *e;
+
+	if (!make_room(c, size, cl)) return NULL;
+	e = calloc(WA_ACL_CACHE_ENTRIES, sizeof *e);
+	if (e) {
+		cl->bytes += size;
+		c->bytes += size;
+	}
+	return e;
+}
+
+const struct wa_grants *wa_acl_cache_grants(struct wa_acl_cache *c, const void *client, const char *clientid,
+                                            const char *username)
+{
+	struct client *cl = find(c, client);
+
+	if (!cl || !cl->grants || !same_str(cl->clientid, clientid) || !same_str(cl->username, username)) return NULL;
+	return cl->grants;
+}
+
+const struct wa_grants *wa_acl_cache_set_grants(struct wa_acl_cache *c, const void *client, const char *clientid,
+                                                const char *username, struct wa_grants *g)
+{
+	struct client *cl = find(c, client);
+	size_t size = wa_grants_bytes(g);
+
+	if (cl && (!same_str(cl->clientid, clientid) || !same_str(cl->username, username))) {
+		wa_acl_cache_forget(c, client);
+		cl = NULL;
+	}
+	if (!cl) cl = add(c, client, clientid, username);
+	if (!cl || !make_room(c, size, cl)) {
+		wa_grants_free(g);
+		return NULL;
+	}
+	if (cl->grants) {
+		cl->bytes -= wa_grants_bytes(cl->grants);
+		c->bytes -= wa_grants_bytes(cl->grants);
+		wa_grants_free(cl->grants);
+	}
+	cl->grants = g;
+	cl->bytes += size;
+	c->bytes += size;
+	return g;
+}
+
+void wa_acl_cache_put(struct wa_acl_cache *c, const void *client, const char *clientid, const char *username,
+                      const char *topic, int access, enum wa_decision d, const struct wa_acl_miss *m)
+{
+	struct client *cl = NULL;
 	struct entry *en;
 	struct key k;
 	uint32_t h;
 	size_t len;
 
-	h = topic_hash(topic, access, &len);
-	if (len >= WA_ACL_CACHE_TOPIC_BYTES || access < 0 || access > UINT8_MAX) return;
-	k = key_of(h, access, len);
-	cl = find(c, client);
-	if (cl && (!same_str(cl->clientid, clientid) || !same_str(cl->username, username))) {
-		/* Decided for another identity (mosquitto_set_username, a reused pointer): start over. */
-		wa_acl_cache_forget(c, client);
-		cl = NULL;
+	if (m && m->generation == c->generation) {
+		cl = m->owner;
+		h = m->hash;
+		len = m->len;
+	} else {
+		h = topic_hash(topic, access, &len);
+		if (len >= WA_ACL_CACHE_TOPIC_BYTES || access < 0 || access > UINT8_MAX) return;
 	}
-	if (!cl) cl = add(c, client, clientid, username);
-	if (!cl) return;
+	if (!cl) {
+		cl = find(c, client);
+		if (cl && (!same_str(cl->clientid, clientid) || !same_str(cl->username, username))) {
+			/* Decided for another identity (mosquitto_set_username, a reused pointer): start over. */
+			wa_acl_cache_forget(c, client);
+			cl = NULL;
+		}
+		if (!cl) cl = add(c, client, clientid, username);
+		if (!cl) return;
+	}
+	if (!cl->e && !(cl->e = new_entries(c, cl))) return;
+	k = key_of(h, access, len);
 	en = &cl->e[(h & (SETS - 1u)) * 2u];
 	/* A new topic goes to way 0 and what was there moves to way 1 (the older one leaves). */
 	if (!entry_is(&en[0], &k, topic)) {

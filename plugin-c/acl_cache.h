@@ -7,23 +7,52 @@
 #define WASM_AUTH_ACL_CACHE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "abi.h"
 
+struct wa_grants;
+
 struct wa_acl_cache;
 
-/* NULL on allocation failure. */
-struct wa_acl_cache *wa_acl_cache_new(void);
+/* What a lookup that missed learnt, so that the store of the same check neither hashes the
+ * topic nor looks the client up again. */
+struct wa_acl_miss {
+	void *owner;          /* the client's block, when its identity matched */
+	uint32_t hash;
+	uint32_t len;
+	unsigned generation;  /* the cache's, at the lookup: a block freed since is not used */
+};
+
+enum wa_acl_lookup {
+	WA_ACL_MISS,   /* ask the policy, then wa_acl_cache_put its decision */
+	WA_ACL_HIT,    /* the decision is known */
+	WA_ACL_BYPASS, /* ask the policy and store nothing: the topic is too long to cache, or this
+	                  client's lookups hit too rarely to pay for themselves (for now) */
+};
+
+/* min_hit_percent: a client whose recent lookups hit less often than this stops using the cache
+ * for a while (its lookups and stores cost more than its hits save); 0 never bypasses.
+ * NULL on allocation failure. */
+struct wa_acl_cache *wa_acl_cache_new(unsigned min_hit_percent);
 void wa_acl_cache_free(struct wa_acl_cache *c);
 
-/* 1 and *d when this client has a decision for (clientid, username, topic, access); 0 otherwise.
- * NULL username is distinct from "". */
-int wa_acl_cache_get(struct wa_acl_cache *c, const void *client, const char *clientid, const char *username,
-                     const char *topic, int access, enum wa_decision *d);
-/* Remembers a decision the guest returned. Silently skipped when the topic is too long, or
- * memory is short. */
+/* WA_ACL_HIT and *d when this client has a decision for (clientid, username, topic, access);
+ * WA_ACL_MISS fills *m for the put. NULL username is distinct from "". */
+enum wa_acl_lookup wa_acl_cache_get(struct wa_acl_cache *c, const void *client, const char *clientid,
+                                    const char *username, const char *topic, int access, enum wa_decision *d,
+                                    struct wa_acl_miss *m);
+/* Remembers a decision the guest returned; m: from the WA_ACL_MISS of the same check, or NULL.
+ * Silently skipped when the topic is too long, or memory is short. */
 void wa_acl_cache_put(struct wa_acl_cache *c, const void *client, const char *clientid, const char *username,
-                      const char *topic, int access, enum wa_decision d);
+                      const char *topic, int access, enum wa_decision d, const struct wa_acl_miss *m);
+/* The client's grants (grants.h), when known for this identity; else NULL. */
+const struct wa_grants *wa_acl_cache_grants(struct wa_acl_cache *c, const void *client, const char *clientid,
+                                            const char *username);
+/* Keeps g as the client's grants and returns it (the cache owns it from now on); NULL when memory
+ * is short (g is freed, the next check asks again). */
+const struct wa_grants *wa_acl_cache_set_grants(struct wa_acl_cache *c, const void *client, const char *clientid, const char *username,
+                             struct wa_grants *g);
 /* Drops one client's entries (it disconnected: its pointer may be reused). */
 void wa_acl_cache_forget(struct wa_acl_cache *c, const void *client);
 /* Drops everything (the policy was reloaded or re-created). */

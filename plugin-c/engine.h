@@ -16,6 +16,7 @@ enum wa_export {
 	WA_EXPORT_ABI_FN = WA_HOOK_COUNT, /* wasm_auth_abi_version */
 	WA_EXPORT_BUFFER_FN,              /* wasm_auth_buffer */
 	WA_EXPORT_ACL_CACHEABLE_FN,       /* wasm_auth_acl_cacheable (optional) */
+	WA_EXPORT_ACL_GRANTS_FN,          /* wasm_auth_acl_grants (optional) */
 	WA_EXPORT_COUNT
 };
 

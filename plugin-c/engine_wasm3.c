@@ -57,6 +57,7 @@ static const char *const export_names[WA_EXPORT_COUNT] = {
 	[WA_EXPORT_ABI_FN] = WA_EXPORT_ABI_VERSION,
 	[WA_EXPORT_BUFFER_FN] = WA_EXPORT_BUFFER,
 	[WA_EXPORT_ACL_CACHEABLE_FN] = WA_EXPORT_ACL_CACHEABLE,
+	[WA_EXPORT_ACL_GRANTS_FN] = WA_EXPORT_ACL_GRANTS,
 };
 
 /* ---- wall-clock ceiling ------------------------------------------------------------------------

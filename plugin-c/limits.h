@@ -97,5 +97,21 @@
 #define WA_ACL_CACHE_MAX_BYTES    (16u * 1024u * 1024u)  /* all clients' entries and identities together;
                                                             whole clients are evicted beyond it */
 #define WA_ACL_CACHE_BUCKETS      4096u                  /* client hash table size; a power of two */
+/* Adaptive bypass: a client whose last WA_ACL_CACHE_WINDOW lookups hit less than
+ * WA_ACL_CACHE_MIN_HIT_PERCENT of the time (a miss and its store cost about 40% of what a hit
+ * saves: docs/BENCHMARKS.md) skips the cache for its next BYPASS_MIN checks, doubling up to
+ * BYPASS_MAX while its hits stay rare; a window that hits often enough resets it. */
+#define WA_ACL_CACHE_WINDOW           64u
+#define WA_ACL_CACHE_MIN_HIT_PERCENT  25u
+#define WA_ACL_CACHE_BYPASS_MIN       1024u
+#define WA_ACL_CACHE_BYPASS_MAX       65536u
+/* Grants (docs/ABI.md "Grants"), per client; the host's copy counts towards
+ * WA_ACL_CACHE_MAX_BYTES with the client's cached decisions. */
+#define WA_GRANTS_MAX_ENTRIES     4096u
+#define WA_GRANTS_MAX_BYTES       (256u * 1024u)         /* filter bytes */
+/* Matching is native and unmetered: a check whose entries x (topic bytes + 16) exceed this
+ * (about 0.1 ms of matching here) is asked of acl_check, which the fuel, the deadline and the
+ * breaker bound. The default policy's grants are a few entries: far below it. */
+#define WA_GRANTS_MAX_WORK        (256u * 1024u)
 
 #endif

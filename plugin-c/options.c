@@ -92,6 +92,17 @@ bad:
 	return -1;
 }
 
+/* on (the default) or off. */
+static int parse_switch(const struct wa_options *opts, const char *key, int *out, char *err, size_t errlen)
+{
+	const char *s = get(opts, key);
+
+	*out = !s || strcmp(s, "on") == 0;
+	if (*out || strcmp(s, "off") == 0) return 0;
+	snprintf(err, errlen, "option %s: \"%s\" is neither on nor off", key, s);
+	return -1;
+}
+
 int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *err, size_t errlen)
 {
 	uint64_t module_bytes = WA_MAX_MODULE_BYTES, pages = WA_MAX_MEMORY_PAGES;
@@ -100,7 +111,6 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	uint64_t payload = WA_MAX_PAYLOAD_BYTES, fuel = WA_DEFAULT_FUEL, timeout = WA_DEFAULT_TIMEOUT_MS;
 	uint64_t init_fuel = 0, init_timeout = 0, client_share = WA_DEFAULT_CLIENT_SHARE, share = WA_DEFAULT_CPU_SHARE;
 	const char *on_error = get(opts, WA_OPT_ON_ERROR);
-	const char *acl_cache = get(opts, WA_OPT_ACL_CACHE);
 
 	memset(cfg, 0, sizeof *cfg);
 	cfg->module_path = get(opts, WA_OPT_MODULE);
@@ -116,12 +126,8 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 		snprintf(err, errlen, "option %s: \"%s\" is neither deny nor defer", WA_OPT_ON_ERROR, on_error);
 		return -1;
 	}
-	if (!acl_cache || strcmp(acl_cache, "on") == 0) {
-		cfg->acl_cache = 1;
-	} else if (strcmp(acl_cache, "off") == 0) {
-		cfg->acl_cache = 0;
-	} else {
-		snprintf(err, errlen, "option %s: \"%s\" is neither on nor off", WA_OPT_ACL_CACHE, acl_cache);
+	if (parse_switch(opts, WA_OPT_ACL_CACHE, &cfg->acl_cache, err, errlen) ||
+	    parse_switch(opts, WA_OPT_ACL_GRANTS, &cfg->acl_grants, err, errlen)) {
 		return -1;
 	}
 	/* Upper bounds: a module the gate can still hold in memory, wasm's 4 GiB address space,

@@ -44,6 +44,7 @@ struct wa_config {
 	uint32_t client_share;      /* wasm_client_share: percent of broker time one client's requests may take (breaker.h) */
 	uint32_t cpu_share;         /* wasm_cpu_share: percent of broker time the policy may take (breaker.h) */
 	int acl_cache;              /* wasm_acl_cache: on (default; used only if the policy opts in) | off */
+	int acl_grants;             /* wasm_acl_grants: on (default; with acl_cache, if the policy exports grants) | off */
 };
 
 #define WA_OPT_MODULE           "wasm_module"
@@ -58,6 +59,7 @@ struct wa_config {
 #define WA_OPT_FUEL             "wasm_fuel"
 #define WA_OPT_TIMEOUT_MS       "wasm_timeout_ms"
 #define WA_OPT_ACL_CACHE        "wasm_acl_cache"
+#define WA_OPT_ACL_GRANTS       "wasm_acl_grants"
 #define WA_OPT_INIT_FUEL        "wasm_init_fuel"
 #define WA_OPT_INIT_TIMEOUT_MS  "wasm_init_timeout_ms"
 #define WA_OPT_CLIENT_SHARE     "wasm_client_share"

@@ -8,6 +8,7 @@
 #include <mosquitto.h>
 
 #include "acl_cache.h"
+#include "grants.h"
 #include "auth.h"
 #include "breaker.h"
 #include "watchdog.h"
@@ -21,6 +22,7 @@ struct plugin {
 	struct wa_acl_cache *cache; /* NULL when wasm_acl_cache is off */
 	uint64_t cache_epoch;       /* wa_policy_epoch the cached decisions came from */
 	int caching;                /* the current policy's acl decisions are cached (DISCONNECT registered) */
+	int granting;               /* wasm_acl_grants on: a policy's grants are used when it exports them */
 	struct wa_breaker *breaker; /* the policy's share of broker time */
 	const void *payer;          /* the client of the last request other than a READ check */
 	time_t over_logged[3];      /* when each breaker verdict was last logged */
@@ -133,6 +135,30 @@ static inline enum wa_decision checked_acl(struct plugin *pl, struct wa_policy *
 	return d;
 }
 
+/* The client's grants decide (docs/ABI.md, "Grants"), or WA_GRANTS_ASK. At a client's first
+ * check the guest computes them, as a request through the breaker. */
+static int granted(struct plugin *pl, struct wa_policy *pol, const struct mosquitto_evt_acl_check *ed,
+                   const char *clientid, const char *username)
+{
+	const struct wa_grants *g = wa_acl_cache_grants(pl->cache, ed->client, clientid, username);
+	struct wa_grants *fresh;
+	struct wa_bucket *k;
+	enum wa_decision d;
+
+	if (!g) {
+		k = admit(pl, payer(pl, ed->client, ed->access));
+		if (!k) return wa_policy_refuse(pol, WA_HOOK_ACL_CHECK, 0);
+		wa_breaker_enter(pl->breaker, k);
+		fresh = wa_policy_grants(pol, ed->client, clientid, username, &d);
+		wa_breaker_leave(pl->breaker);
+		if (!fresh) return d;
+		/* A failure discards cached decisions and grants by moving the epoch; success cannot. */
+		g = wa_acl_cache_set_grants(pl->cache, ed->client, clientid, username, fresh);
+		if (!g) return WA_GRANTS_ASK; /* memory is short: acl_check decides */
+	}
+	return wa_grants_decide(g, ed->topic, ed->access);
+}
+
 /* The cache is dropped whenever the policy's epoch moves (reload, re-created instance), and
  * only decisions the guest itself returned are stored (never the failure decision). */
 static enum wa_decision cached_acl_check(struct plugin *pl, struct wa_policy *pol,
@@ -140,6 +166,7 @@ static enum wa_decision cached_acl_check(struct plugin *pl, struct wa_policy *po
 {
 	const char *clientid = mosquitto_client_id(ed->client);
 	const char *username = mosquitto_client_username(ed->client);
+	struct wa_acl_miss miss;
 	uint64_t failures;
 	enum wa_decision d;
 
@@ -147,17 +174,24 @@ static enum wa_decision cached_acl_check(struct plugin *pl, struct wa_policy *po
 		wa_acl_cache_clear(pl->cache);
 		pl->cache_epoch = wa_policy_epoch(pol);
 	}
-	if (clientid && wa_acl_cache_get(pl->cache, ed->client, clientid, username, ed->topic, ed->access, &d)) {
-		return d;
+	if (!clientid) return checked_acl(pl, pol, ed, clientid, username);
+	if (pl->granting && wa_policy_acl_grants(pol)) {
+		int r = granted(pl, pol, ed, clientid, username);
+		if (r != WA_GRANTS_ASK) return (enum wa_decision)r;
+	}
+	switch (wa_acl_cache_get(pl->cache, ed->client, clientid, username, ed->topic, ed->access, &d, &miss)) {
+	case WA_ACL_HIT: return d;
+	case WA_ACL_BYPASS: return checked_acl(pl, pol, ed, clientid, username);
+	case WA_ACL_MISS: break;
 	}
 	failures = wa_policy_failures(pol);
 	d = checked_acl(pl, pol, ed, clientid, username);
-	if (clientid && wa_policy_failures(pol) == failures) {
+	if (wa_policy_failures(pol) == failures) {
 		if (wa_policy_epoch(pol) != pl->cache_epoch) { /* re-created during this call */
 			wa_acl_cache_clear(pl->cache);
 			pl->cache_epoch = wa_policy_epoch(pol);
 		}
-		wa_acl_cache_put(pl->cache, ed->client, clientid, username, ed->topic, ed->access, d);
+		wa_acl_cache_put(pl->cache, ed->client, clientid, username, ed->topic, ed->access, d, &miss);
 	}
 	return d;
 }
@@ -255,6 +289,9 @@ static void sync_cache(struct plugin *pl, int want)
 		}
 		pl->caching = 1;
 		wa_log(WA_LOG_NOTICE, "the policy declares its acl decisions cacheable: caching them per client");
+		if (pl->granting && wa_policy_acl_grants(wa_auth_policy(pl->auth))) {
+			wa_log(WA_LOG_NOTICE, "the policy provides grants: READ and WRITE checks are matched against each client's");
+		}
 	} else if (!want && pl->caching) {
 		mosquitto_callback_unregister(pl->id, MOSQ_EVT_DISCONNECT, on_disconnect, NULL);
 		pl->caching = 0;
@@ -347,7 +384,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 		}
 	}
 	if (wa_auth_config(pl->auth)->acl_cache) {
-		pl->cache = wa_acl_cache_new();
+		pl->cache = wa_acl_cache_new(WA_ACL_CACHE_MIN_HIT_PERCENT);
+		pl->granting = wa_auth_config(pl->auth)->acl_grants;
 		if (!pl->cache) wa_log(WA_LOG_WARNING, "out of memory for the acl decision cache: not caching");
 	}
 	rc = mosquitto_callback_register(identifier, MOSQ_EVT_RELOAD, on_reload, NULL, pl);

@@ -10,6 +10,7 @@
 .PHONY: test-c install-plugin wasm3-fetch
 
 CC       ?= cc
+STRIP    ?= strip
 PREFIX   ?= /usr
 DESTDIR  ?=
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
@@ -80,8 +81,8 @@ WA_CFLAGS  := -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -fno-plt -fvisibility=
 # system headers (their style is not ours to warn about).
 ENGINE_CFLAGS := -include plugin-c/wasm3_config.h -isystem $(WASM3_SRC)
 
-RUNTIME_SRCS := abi.c abi_marshal.c acl_cache.c auth.c engine_wasm3.c hostfns.c log.c options.c policy.c \
-                pwhash.c text.c topic.c watchdog.c worker.c breaker.c
+RUNTIME_SRCS := abi.c abi_marshal.c acl_cache.c auth.c engine_wasm3.c grants.c hostfns.c log.c options.c \
+                policy.c pwhash.c text.c topic.c watchdog.c worker.c breaker.c
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/obj/plugin-c/%.o)
 
 # GATE_OBJS comes from plugin-c/gate/gate.mk (H5): the gate's objects, compiled -fPIC.
@@ -115,9 +116,11 @@ $(WA_CALL_BIN): $(BUILD)/obj/plugin-c/wa_call.o $(RUNTIME_LIB)
 
 all: $(PLUGIN_SO) $(WA_CALL_BIN)
 
+# Stripped as Debian strips shared libraries (the build keeps -g for debugging in the tree).
 install-plugin: $(PLUGIN_SO)
 	install -d $(DESTDIR)$(PLUGIN_INSTALL_DIR)
 	install -m 0644 $(PLUGIN_SO) $(DESTDIR)$(PLUGIN_INSTALL_DIR)/mosquitto_wasm_auth.so
+	$(STRIP) --strip-unneeded --remove-section=.comment $(DESTDIR)$(PLUGIN_INSTALL_DIR)/mosquitto_wasm_auth.so
 
 install: install-plugin
 
@@ -126,7 +129,8 @@ install: install-plugin
 # tail calls, which ASan's stack instrumentation defeats).
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 TEST_CFLAGS := -std=c11 -Wall -Wextra -Werror -O1 -g -MMD -MP $(SAN_FLAGS)
-C_TESTS := test_acl_cache test_topic test_pwhash test_text test_marshal test_options test_hostfns test_runtime
+C_TESTS := test_acl_cache test_topic test_pwhash test_text test_marshal test_options test_hostfns test_runtime \
+           test_grants
 C_TEST_BINS := $(C_TESTS:%=$(BUILD)/tests-c/%)
 SAN_RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/obj-san/plugin-c/%.o)
 C_TEST_FIXTURES := $(patsubst plugin-c/tests/fixtures/%.ts,$(BUILD)/tests-c/fixtures/%.wasm,\
@@ -157,7 +161,8 @@ $(BUILD)/tests-c/fixtures/%.wasm: plugin-c/tests/fixtures/%.ts node_modules/.pac
 
 test-c: $(C_TEST_BINS) $(C_TEST_FIXTURES) $(WA_CALL_BIN) $(PLUGIN_SO)
 	@set -e; for t in $(C_TEST_BINS); do echo "== $$t"; \
-		WA_TEST_FIXTURES=$(BUILD)/tests-c/fixtures WA_CALL=$(WA_CALL_BIN) $$t; done
+		WA_TEST_FIXTURES=$(BUILD)/tests-c/fixtures WA_CALL=$(WA_CALL_BIN) \
+		WA_DEFAULT_POLICY=$(BUILD)/policies/default.wasm WA_STATIC_USERS=$(BUILD)/examples/static-users.wasm $$t; done
 
 test: test-c
 

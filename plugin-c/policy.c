@@ -8,6 +8,7 @@
 #include "abi_marshal.h"
 #include "engine.h"
 #include "gate/gate.h"
+#include "grants.h"
 #include "limits.h"
 #include "log.h"
 #include "policy.h"
@@ -31,6 +32,7 @@ struct wa_policy {
 	unsigned hooks;           /* from the gate's report */
 	int acl_long;             /* acl_check takes 7 arguments (payload, qos, retain) */
 	int acl_cacheable;        /* wasm_auth_acl_cacheable() returned 1 (4-argument acl_check only) */
+	int acl_grants;           /* ... and wasm_auth_acl_grants is exported */
 	uint64_t epoch;           /* see wa_policy_epoch */
 	uint64_t failures;        /* failure decisions given so far */
 	struct wa_engine *eng;    /* NULL once dropped (a failure it could not be restored from) */
@@ -261,6 +263,7 @@ static int instantiate(struct wa_policy *p, char *err, size_t errlen)
 		}
 		p->acl_cacheable = cacheable == 1;
 	}
+	p->acl_grants = p->acl_cacheable && wa_engine_has(p->eng, WA_EXPORT_ACL_GRANTS_FN);
 	trap = ensure_buffer(p, WA_INITIAL_REQUEST_BUFFER);
 	if (trap) {
 		snprintf(err, errlen, "%s(%u): %s", WA_EXPORT_BUFFER, WA_INITIAL_REQUEST_BUFFER, trap);
@@ -323,6 +326,11 @@ void wa_policy_free(struct wa_policy *p)
 unsigned wa_policy_hooks(const struct wa_policy *p)
 {
 	return p->hooks;
+}
+
+int wa_policy_acl_grants(const struct wa_policy *p)
+{
+	return p->acl_grants;
 }
 
 int wa_policy_acl_cacheable(const struct wa_policy *p)
@@ -634,6 +642,42 @@ enum wa_decision wa_policy_acl_check(struct wa_policy *p, const void *client, co
 	if (ready(p, WA_HOOK_ACL_CHECK)) return p->cfg->on_error;
 	if (!p->acl_long) return acl_check_short(p, client, clientid, username, topic, access);
 	return acl_check_long(p, client, clientid, username, topic, access, payload, payloadlen, qos, retain);
+}
+
+struct wa_grants *wa_policy_grants(struct wa_policy *p, const void *client, const char *clientid,
+                                   const char *username, enum wa_decision *d)
+{
+	const enum wa_hook hook = WA_HOOK_ACL_CHECK;
+	struct wa_field f[2] = { field(clientid, 0), field(username, 1) };
+	struct wa_grants *g;
+	uint32_t args[2];
+	int32_t result = 0;
+	const char *trap;
+	char why[256];
+
+	*d = p->cfg->on_error;
+	if (ready(p, hook)) return NULL;
+	if (!p->acl_grants) {
+		*d = fail(p, hook, 0, "%s is not exported by a cacheable policy", WA_EXPORT_ACL_GRANTS);
+		return NULL;
+	}
+	if (too_long(f, 2)) {
+		*d = fail(p, hook, 0, "a field is longer than %u bytes", WA_MAX_FIELD_BYTES);
+		return NULL;
+	}
+	trap = marshal(p, f, 2, args);
+	if (!trap) {
+		p->host.client = client;
+		trap = wa_engine_call(p->eng, WA_EXPORT_ACL_GRANTS_FN, args, 2, &result, request_budget(p));
+		p->host.client = NULL;
+	}
+	if (trap) {
+		*d = fail(p, hook, 1, "%s: %s", WA_EXPORT_ACL_GRANTS, trap);
+		return NULL;
+	}
+	g = wa_grants_read(wa_engine_memory(p->eng), (uint32_t)result, why, sizeof why);
+	if (!g) *d = fail(p, hook, 1, "%s", why);
+	return g;
 }
 
 /* The key comes back as a guest string (UTF-16LE): hex digits only, copied as ASCII. */

@@ -11,6 +11,8 @@
 #include "hostfns.h"
 #include "options.h"
 
+struct wa_grants;
+
 struct wa_policy;
 
 /* Checks bytes with the gate, meters them, instantiates, runs the start function, checks
@@ -31,6 +33,8 @@ unsigned wa_policy_hooks(const struct wa_policy *p);
  * security_init runs: decisions from an older epoch may no longer hold. failures: counts
  * failure decisions (a request whose count moved did not get the guest's own decision). */
 int wa_policy_acl_cacheable(const struct wa_policy *p);
+/* The module is cacheable and exports wasm_auth_acl_grants (docs/ABI.md, "Grants"). */
+int wa_policy_acl_grants(const struct wa_policy *p);
 uint64_t wa_policy_epoch(const struct wa_policy *p);
 uint64_t wa_policy_failures(const struct wa_policy *p);
 
@@ -59,6 +63,11 @@ enum wa_decision wa_policy_acl_check(struct wa_policy *p, const void *client, co
 /* The failure decision for a request the embedder refuses without calling the guest (breaker.h),
  * counted as a failure. anonymous: an unpwd_check without a username (never deferred). */
 enum wa_decision wa_policy_refuse(struct wa_policy *p, enum wa_hook hook, int anonymous);
+
+/* A client's grants (grants.h), computed by the guest; the caller owns them. NULL on a failure
+ * (logged, and counted like a request's), with the failure decision in *d. */
+struct wa_grants *wa_policy_grants(struct wa_policy *p, const void *client, const char *clientid,
+                                   const char *username, enum wa_decision *d);
 
 /* WA_ALLOW: key (NUL-terminated hex, shorter than keycap) holds the key. WA_DENY: no key.
  * WA_DEFER only as the failure decision. */

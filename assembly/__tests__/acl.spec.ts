@@ -2,9 +2,14 @@
 // mosquitto 2.0.11 with the same acl_file, observed on the real broker (assembly/README.md lists
 // the experiments); the integration tests compare the two brokers directly.
 import { Acl } from "../acl";
-import { aclAllows, install } from "../hot";
-import { Str, Access } from "../../sdk/assembly";
+import { acl_check, install } from "../hot";
+import { Str, Access, Decision } from "../../sdk/assembly";
 import { str } from "../../sdk/assembly/testing";
+
+// acl_check's answer as a bool: allowed or not.
+function aclAllows(clientid: Str, username: Str | null, topic: Str, access: i32): bool {
+  return acl_check(clientid, username, topic, access) == Decision.Allow;
+}
 
 function parse(text: string): Acl {
   return Acl.parse(Uint8Array.wrap(String.UTF8.encode(text)));

@@ -9,7 +9,7 @@
 // The ACL check compares raw bytes in place with word-sized loads: no allocation, no UTF-16
 // decoding, one pass over the topic prefix and the username.
 export * from "../../sdk/assembly/abi";
-import { Access, Decision, Options, PasswordHash, Str, log } from "../../sdk/assembly";
+import { Access, Decision, Fallback, Grants, Options, PasswordHash, Str, log } from "../../sdk/assembly";
 
 /**
  * The built-in users: name and mosquitto_passwd hash ($7$ = PBKDF2-SHA512, 101 iterations).
@@ -74,6 +74,7 @@ const S_SLASH2: u32 = 0x2f73;
 const PUBL4: u32 = 0x6c627570;
 const IC2: u32 = 0x6369;
 const SLASH: u32 = 0x2f;
+const USERS_PREFIX = memory.data<u8>([0x75, 0x73, 0x65, 0x72, 0x73, 0x2f]); // "users/"
 
 const ONES: u64 = 0x0101010101010101;
 const HIGHS: u64 = 0x8080808080808080;
@@ -152,4 +153,27 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
  */
 export function wasm_auth_acl_cacheable(): i32 {
   return 1;
+}
+
+/**
+ * The same rules as grants (docs/ABI.md, "Grants"), given once per client: the plugin then matches
+ * the client's READ and WRITE checks against these filters itself and never calls acl_check for
+ * them. SUBSCRIBE and UNSUBSCRIBE (filters, not topics) still go to acl_check.
+ */
+export function wasm_auth_acl_grants(clientid: Str, username: Str | null): Grants {
+  const g = new Grants()
+    .otherwise(Access.Read, Fallback.Deny)
+    .otherwise(Access.Write, Fallback.Deny)
+    .allow("public/#", Access.Read);
+  if (username !== null && username.len > 0 && sameSafeName(username.ptr, username.ptr, <i32>username.len)) {
+    // users/<name>/# (which also matches users/<name>), from the name's bytes as they are.
+    const n = <i32>username.len;
+    const f = new StaticArray<u8>(n + 8);
+    const p = changetype<usize>(f);
+    memory.copy(p, changetype<usize>(USERS_PREFIX), 6);
+    memory.copy(p + 6, username.ptr, <usize>n);
+    store<u16>(p + 6 + <usize>n, 0x232f); // "/#"
+    g.addBytes(p, n + 8, Access.Read | Access.Write, false);
+  }
+  return g;
 }

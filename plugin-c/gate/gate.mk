@@ -39,6 +39,7 @@ install: install-check
 install-check: $(CHECK_BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(CHECK_BIN) $(DESTDIR)$(PREFIX)/bin/wasm-auth-check
+	$(STRIP) --strip-unneeded --remove-section=.comment $(DESTDIR)$(PREFIX)/bin/wasm-auth-check
 
 # --- tests ---------------------------------------------------------------------------------------
 WASM_TESTSUITE ?= ../shared/wasm-testsuite

@@ -235,6 +235,7 @@ static int check_exports(const struct wa_module *m, struct wa_gate_report *rep, 
 {
 	static const char *const abi_version_sig[] = { "i()", 0 };
 	static const char *const buffer_sig[] = { "i(i)", 0 };
+	static const char *const grants_sig[] = { "i(ii)", 0 };
 	const struct wa_export *ex;
 	size_t reserved_len = strlen(WA_RESERVED_PREFIX);
 	bool request_hook = false;
@@ -271,6 +272,8 @@ static int check_exports(const struct wa_module *m, struct wa_gate_report *rep, 
 	if(check_func_export(m, ex, buffer_sig, &which, e)) return -1;
 	ex = find_export(m, WA_EXPORT_ACL_CACHEABLE); /* optional */
 	if(ex && check_func_export(m, ex, abi_version_sig, &which, e)) return -1;
+	ex = find_export(m, WA_EXPORT_ACL_GRANTS); /* optional */
+	if(ex && check_func_export(m, ex, grants_sig, &which, e)) return -1;
 	for(int h = 0; h < WA_HOOK_COUNT; h++){
 		ex = find_export(m, wa_hooks[h].name);
 		if(!ex) continue;

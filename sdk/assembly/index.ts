@@ -11,6 +11,8 @@
 //   acl_check(clientid: Str, username: Str | null, topic: Str, access: i32): Decision | bool
 //   acl_check(clientid, username, topic, access, payload: Str, qos: i32, retain: bool): Decision | bool
 //   psk_key_get(identity: Str, hint: Str): string | null     (hex key, null = no key)
+// A cacheable policy (wasm_auth_acl_cacheable() returning 1) may add, see grants.ts:
+//   wasm_auth_acl_grants(clientid: Str, username: Str | null): Grants | null
 
 export {
   Access, Decision,
@@ -24,3 +26,4 @@ export { client } from "./client";
 export { verifyPassword, PasswordHash } from "./password";
 export { Options, OptionFileError } from "./options";
 export { parseJson, parseJsonString, JsonValue, JsonKind, JsonError, JsonResult, JSON_MAX_DEPTH, JSON_MAX_STRING_BYTES } from "./json";
+export { Grants, Fallback } from "./grants";

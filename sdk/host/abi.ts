@@ -4,6 +4,7 @@
 
 export const EXPORT_ABI_VERSION = 'wasm_auth_abi_version';
 export const EXPORT_BUFFER = 'wasm_auth_buffer';
+export const EXPORT_ACL_CACHEABLE = 'wasm_auth_acl_cacheable';
 export const EXPORT_MEMORY = 'memory';
 export const RESERVED_PREFIX = '__wasm_auth_';
 

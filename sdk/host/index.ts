@@ -2,6 +2,7 @@
 export { loadPolicy, hostSettings, Policy, PolicyLoadError } from './policy.js';
 export type { Decision, PskOutcome, LoadOptions, AclRequest, ClientInfo, ByteInput, HostSettings } from './policy.js';
 export { topicMatchesSub } from './topic.js';
+export { ClientGrants, readGrants, ASK, type Grant } from './grants.js';
 export { pwVerify } from './password.js';
 export { createImports, type ImportContext } from './imports.js';
 export { checkModule, meter, meterModule, readModuleFile, ModuleError, type MeteredModule } from './gate.js';

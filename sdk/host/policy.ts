@@ -7,6 +7,7 @@ import {
 } from './runtime.js';
 import type { ClientInfo } from './imports.js';
 import type { HookSignatures } from './gate.js';
+import type { ClientGrants } from './grants.js';
 import { LOG_ERR, LOG_NOTICE } from './abi.js';
 import {
   WA_DEFAULT_CLIENT_SHARE, WA_DEFAULT_CPU_SHARE, WA_DEFAULT_FUEL, WA_DEFAULT_TIMEOUT_MS, WA_INIT_BUDGET_FACTOR, WA_MAX_DATA_BYTES, WA_MAX_FUNCTIONS,
@@ -138,10 +139,11 @@ export function hostSettings(options: OptionList): HostSettings {
   if (onError !== 'deny' && onError !== 'defer') {
     throw new PolicyLoadError(`option wasm_on_error: "${onError}" is neither deny nor defer`);
   }
-  // The Node host has no ACL decision cache; the value is checked as the plugin checks it.
-  const aclCache = get('wasm_acl_cache') ?? 'on';
-  if (aclCache !== 'on' && aclCache !== 'off') {
-    throw new PolicyLoadError(`option wasm_acl_cache: "${aclCache}" is neither on nor off`);
+  // The Node host has no ACL decision cache and does not use grants itself (Policy.grants gives
+  // them); the values are checked as the plugin checks them.
+  for (const key of ['wasm_acl_cache', 'wasm_acl_grants']) {
+    const v = get(key) ?? 'on';
+    if (v !== 'on' && v !== 'off') throw new PolicyLoadError(`option ${key}: "${v}" is neither on nor off`);
   }
   // In options.c's order: the first bad option is the one reported. 0 = not given.
   const maxModuleBytes = number('wasm_max_module_bytes', 8, 2 ** 30, WA_MAX_MODULE_BYTES);
@@ -273,6 +275,20 @@ export class Policy {
     if (client.id === undefined || client.id === null) client.id = req.clientid;
     return this.rt.aclCheck(client, req.clientid, req.username, req.topic, req.access,
       req.payload === undefined ? '' : fieldOf(req.payload), req.qos ?? 0, req.retain ?? false);
+  }
+
+  /**
+   * The client's grants as the plugin gets them at its first ACL check (docs/ABI.md, "Grants"):
+   * `decide(topic, access)` answers as the plugin would without calling acl_check, or 'ask'. null
+   * when the policy gives no grants (not cacheable, or no wasm_auth_acl_grants export); the
+   * failure decision when computing them failed. Tests compare them with aclCheck.
+   */
+  grants(req: { clientid: string; username: string | null; client?: ClientInfo }): ClientGrants | Decision | null {
+    this.ensureOpen();
+    if (!this.rt.providesGrants) return null;
+    const client: ClientInfo = { ...this.defaultClient, ...req.client };
+    if (client.id === undefined || client.id === null) client.id = req.clientid;
+    return this.rt.aclGrants(client, req.clientid, req.username);
   }
 
   /** MOSQ_EVT_PSK_KEY: the hex key, or null (no key, or the failure decision). */

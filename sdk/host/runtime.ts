@@ -30,8 +30,9 @@ import { createImports, newLogLimit, type ClientInfo } from './imports.js';
 import { checkModule, meter, ModuleError, type HookSignatures } from './gate.js';
 import { forV8, START_EXPORT } from './v8-module.js';
 import { isHex } from './text.js';
+import { EXPORT_ACL_GRANTS, readGrants, type ClientGrants } from './grants.js';
 import {
-  DECISION_ALLOW, DECISION_DEFER, DECISION_DENY, EXPORT_ABI_VERSION, EXPORT_BUFFER, HOOKS, LOG_ERR, LOG_WARNING,
+  DECISION_ALLOW, DECISION_DEFER, DECISION_DENY, EXPORT_ABI_VERSION, EXPORT_ACL_CACHEABLE, EXPORT_BUFFER, HOOKS, LOG_ERR, LOG_WARNING,
   type HookName,
 } from './abi.js';
 import {
@@ -174,6 +175,7 @@ export function compileModule(wasm: Uint8Array, cfg: RuntimeConfig): CompiledMod
 
 export class Runtime {
   private inst: Instance | null = null;
+  private aclGrantsExported = false;
   private buf = 0;
   private cap = 0;
   private requestClient: ClientInfo | null = null;
@@ -281,6 +283,27 @@ export class Runtime {
     return this.call(hook, client, fields,
       (e, d) => (long ? e.acl_check(d[0], d[1], d[2], access, d[3], qos, retain ? 1 : 0) : e.acl_check(d[0], d[1], d[2], access)),
       (v) => this.decide(hook, v));
+  }
+
+  /** The client's grants (grants.ts), or the failure decision. As the plugin's, a request. */
+  aclGrants(client: ClientInfo | null, clientid: string, username: Field): ClientGrants | Decision {
+    const hook = 'acl_check';
+    if (!this.ready(hook)) return this.cfg.onError;
+    if (!this.aclGrantsExported) return this.fail(hook, false, `${EXPORT_ACL_GRANTS} is not exported by a cacheable policy`);
+    if (this.tooLong([clientid, username])) return this.fail(hook, false, `a field is longer than ${WA_MAX_FIELD_BYTES} bytes`);
+    const out: { grants: ClientGrants | null } = { grants: null };
+    const d = this.call(hook, client, [clientid, username], (e, a) => e[EXPORT_ACL_GRANTS](a[0], a[1]), (v) => {
+      const g = readGrants(this.inst!.mem, v);
+      if (typeof g === 'string') return this.fail(hook, true, g);
+      out.grants = g;
+      return 'allow';
+    }, false);
+    return out.grants ?? d;
+  }
+
+  /** Whether the module is cacheable and exports wasm_auth_acl_grants. */
+  get providesGrants(): boolean {
+    return this.aclGrantsExported;
   }
 
   /** The hex key, null for no key (deny), or 'defer' (the failure decision when it is defer). */
@@ -404,6 +427,17 @@ export class Runtime {
         throw new Error(`${EXPORT_ABI_VERSION} trapped: ${this.trapText(e)}`);
       }
       if (version !== WA_ABI_VERSION) throw new Error(`built for ABI ${version}, this plugin speaks ${WA_ABI_VERSION}`);
+      // policy.c: the cacheable declaration (4-argument acl_check only), and grants with it.
+      this.aclGrantsExported = false;
+      if (this.compiled.hooks.acl_check === 0 && exports[EXPORT_ACL_CACHEABLE] !== undefined) {
+        let cacheable: number;
+        try {
+          cacheable = exports[EXPORT_ACL_CACHEABLE]() as number;
+        } catch (e) {
+          throw new Error(`${EXPORT_ACL_CACHEABLE} trapped: ${this.trapText(e)}`);
+        }
+        this.aclGrantsExported = cacheable === 1 && exports[EXPORT_ACL_GRANTS] !== undefined;
+      }
       const trap = this.ensureBuffer(WA_INITIAL_REQUEST_BUFFER);
       if (trap !== null) throw new Error(`${EXPORT_BUFFER}(${WA_INITIAL_REQUEST_BUFFER}): ${trap}`);
     } catch (e) {
@@ -573,8 +607,11 @@ export class Runtime {
     return f.some((x) => fieldLength(x) > WA_MAX_FIELD_BYTES);
   }
 
+  // hookEntry: the call enters the hook itself, whose entry charge the host pays (budget()); not
+  // for the ABI's other exports.
   private call(hook: HookName, client: ClientInfo | null, fields: Field[],
-    invoke: (e: Instance['exports'], descs: number[]) => number | undefined, result: (v: number) => Decision): Decision {
+    invoke: (e: Instance['exports'], descs: number[]) => number | undefined, result: (v: number) => Decision,
+    hookEntry = true): Decision {
     const lens = fields.map(fieldLength);
     let trap = this.ensureBuffer(this.fieldsSize(lens));
     let v = 0;
@@ -582,7 +619,7 @@ export class Runtime {
       const descs = this.marshalFields(fields, lens);
       this.requestClient = client;
       try {
-        this.budget('request', hook);
+        this.budget('request', hookEntry ? hook : undefined);
         v = (invoke(this.inst!.exports, descs) ?? 0) | 0;
       } catch (e) {
         trap = this.trapText(e);

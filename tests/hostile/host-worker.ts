@@ -11,6 +11,7 @@ interface PolicyLike {
   unpwdCheck(username: string | null, password: string | null): string;
   aclCheck(req: { clientid: string; username: string | null; topic: string; access: number; payload?: string; qos?: number; retain?: boolean }): string;
   psk(identity: string, hint: string): { decision: string; key: string | null };
+  grants(req: { clientid: string; username: string | null }): string | null | { decide(topic: string, access: number): string };
   reload(newWasm?: Uint8Array): void;
   cleanup(): void;
 }
@@ -28,6 +29,12 @@ function run(p: PolicyLike, c: HostCall): string {
     case 'psk_key_get': {
       const r = p.psk(c.identity, c.hint);
       return r.key ?? r.decision;
+    }
+    case 'grants': {
+      const g = p.grants({ clientid: c.clientid, username: c.username });
+      if (g === null) return 'none';
+      if (typeof g === 'string') return g;
+      return `write=${g.decide('good/x', 2)} other=${g.decide('other/x', 2)} subscribe=${g.decide('any/#', 4)}`;
     }
     case 'reload':
       p.reload(c.wasm === undefined ? undefined : new Uint8Array(readFileSync(c.wasm)));

@@ -1,5 +1,5 @@
 # The hostile-module suite (tests/hostile/): every case through a real broker and through the
-# Node host. Included by fuzz/fuzz.mk.
+# Node host.
 #   make test-hostile          the suite (part of make test)
 #   make hostile-modules       only build the fixtures and generate the big/malformed modules
 .PHONY: test-hostile hostile-modules
@@ -16,7 +16,7 @@ $(HOSTILE_DIR)/%.wasm: tests/hostile/fixtures/%.wat
 
 # The generated modules (8 MiB module, 100k functions, malformed sections...) are written again
 # by the tests themselves; this copy feeds the fuzzers' seed corpus.
-$(HOSTILE_DIR)/.stamp: $(HOSTILE_FIXTURES) $(TESTS_JS_STAMP)
+$(HOSTILE_DIR)/.stamp: $(HOSTILE_FIXTURES) $(HOST_JS)
 	node $(HOSTILE_JS)/generate.js $(HOSTILE_GEN_DIR)
 	@touch $@
 
@@ -24,7 +24,7 @@ hostile-modules: $(HOSTILE_DIR)/.stamp
 
 # Files run in parallel (each starts its own brokers); inside a file, cases run one after another.
 # The cross-check test also reads the other modules the build makes: build them first.
-test-hostile: $(PLUGIN_SO) $(CHECK_BIN) $(WA_CALL_BIN) $(HOST_JS) $(TESTS_JS_STAMP) $(HOSTILE_FIXTURES) \
+test-hostile: $(PLUGIN_SO) $(CHECK_BIN) $(WA_CALL_BIN) $(HOST_JS) $(HOSTILE_FIXTURES) \
               $(DEFAULT_POLICY_WASM) $(EXAMPLE_WASMS) $(FIXTURE_WASMS) $(BUILD)/fuzz/echo.wasm
 	$(TEST_ENV) HOSTILE_DIR=$(HOSTILE_DIR) node --test --test-concurrency=$(TEST_CONCURRENCY) $(HOSTILE_JS)/*.test.js
 

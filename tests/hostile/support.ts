@@ -61,6 +61,9 @@ export type HostCall =
   | { hook: 'unpwd_check'; username: string | null; password: string | null }
   | { hook: 'acl_check'; clientid: string; username: string | null; topic: string; access: number; payload?: string }
   | { hook: 'psk_key_get'; identity: string; hint: string }
+  /** Policy.grants: the failure decision, "none", or the grants' answers for good/x WRITE,
+   * other/x WRITE and a SUBSCRIBE ("write=allow other=deny subscribe=allow"). */
+  | { hook: 'grants'; clientid: string; username: string | null }
   | { hook: 'reload'; wasm?: string }
   | { hook: 'cleanup' };
 

@@ -92,4 +92,24 @@ describe('acl decision cache', () => {
       await endAll(b);
     }
   });
+
+  test('a client cycling through more topics than its cache holds: every decision right, before, during and after its bypass', async () => {
+    // 64 lookups that mostly miss start a bypass of 1,024 checks; 2,400 checks cover the first
+    // window, the whole bypass and the windows after it.
+    const c = await connect({ port: broker.port, version: 5, username: 'alice', password: 'alice-secret' });
+    try {
+      for (let i = 0; i < 1200; i++) {
+        const t = i % 150;
+        assert.equal(await c.publish(`users/alice/t${t}`, 'x', { qos: 1 }), 0, `users/alice/t${t} (publish ${i})`);
+        assert.equal(await c.publish(`users/bob/t${t}`, 'x', { qos: 1 }), DENIED, `users/bob/t${t} (publish ${i})`);
+      }
+      // Back to a few topics: the cache serves them again, and still right.
+      for (let i = 0; i < 200; i++) {
+        assert.equal(await c.publish('users/alice/x', 'x', { qos: 1 }), 0);
+        assert.equal(await c.publish('users/bob/x', 'x', { qos: 1 }), DENIED);
+      }
+    } finally {
+      await endAll(c);
+    }
+  });
 });

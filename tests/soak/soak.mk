@@ -1,5 +1,5 @@
 # Soak test (tests/soak/soak.c): hook calls with reloads in between, under AddressSanitizer and
-# LeakSanitizer, RSS checked flat at every reload. Included by fuzz/fuzz.mk.
+# LeakSanitizer, RSS checked flat at every reload.
 #   make soak          SOAK_CALLS (1M) calls, reload every SOAK_RELOAD_EVERY (100k)
 #   make soak-short    100k calls, reload every 10k (part of make test)
 #   make soak-valgrind the plain (-O2) runtime, wasm3 included, under valgrind's memcheck:

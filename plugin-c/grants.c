@@ -1,0 +1,216 @@
+/* Grants: reading the guest's descriptor (bounds, caps, tier order, filter syntax) and deciding
+ * a check from them. The copy is one allocation: the entries, then the filters' bytes. Within a
+ * tier the copy puts deny entries first, so the first matching entry decides; and each filter is
+ * classified, so the common shapes (`a/b`, `a/b/#`) are compared without the general matcher. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "abi.h"
+#include "grants.h"
+#include "limits.h"
+#include "topic.h"
+
+#define DESC_BYTES  16u
+#define ENTRY_BYTES 12u
+
+enum shape {
+	SHAPE_EXACT,   /* no wildcard: the topic is the filter */
+	SHAPE_PREFIX,  /* L/# without wildcards in L: the topic is L or starts with L/ */
+	SHAPE_GENERIC, /* anything else: wa_topic_matches_sub */
+};
+
+struct grant {
+	uint32_t off, len;   /* the filter, in text */
+	uint8_t access;      /* MOSQ_ACL_READ | MOSQ_ACL_WRITE bits */
+	uint8_t deny;
+	uint8_t shape;
+	uint16_t tier;
+};
+
+struct wa_grants {
+	uint32_t count;
+	uint8_t fallback[4]; /* READ, WRITE, SUBSCRIBE, UNSUBSCRIBE */
+	size_t bytes;
+	const char *text;
+	struct grant g[];
+};
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int fail(char *err, size_t errlen, const char *why)
+{
+	snprintf(err, errlen, "%s: %s", WA_EXPORT_ACL_GRANTS, why);
+	return -1;
+}
+
+/* A subscription filter mosquitto would accept: not empty, '+' and '#' alone in their level, '#'
+ * last, no NUL. */
+static int valid_filter(const uint8_t *f, uint32_t n)
+{
+	if (n == 0) return 0;
+	for (uint32_t i = 0; i < n; i++) {
+		int starts = i == 0 || f[i - 1] == '/', ends = i + 1 == n || f[i + 1] == '/';
+		if (f[i] == 0) return 0;
+		if (f[i] == '+' && !(starts && ends)) return 0;
+		if (f[i] == '#' && !(starts && i + 1 == n)) return 0;
+	}
+	return 1;
+}
+
+/* Checks the descriptor and its entries in place; *text_bytes gets the filters' total size. */
+static int check(struct wa_mem m, uint32_t ptr, uint32_t *count, const uint8_t **entries, uint32_t *text,
+                 size_t *text_bytes, char *err, size_t errlen)
+{
+	const uint8_t *d = wa_mem_range(m, ptr, DESC_BYTES);
+	uint32_t n, base, prev_tier = 0;
+	size_t total = 0;
+
+	if (!d || (ptr & 3u)) return fail(err, errlen, "descriptor outside memory or not 4-byte aligned");
+	n = get_u32(d);
+	for (int i = 0; i < 4; i++) {
+		if (d[4 + i] > WA_GRANTS_ASK) return fail(err, errlen, "fallback byte above 3");
+	}
+	if (n > WA_GRANTS_MAX_ENTRIES) return fail(err, errlen, "more than WA_GRANTS_MAX_ENTRIES entries");
+	*entries = wa_mem_range(m, get_u32(d + 8), n * ENTRY_BYTES);
+	if (n && !*entries) return fail(err, errlen, "entries outside memory");
+	base = get_u32(d + 12);
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *e = *entries + i * ENTRY_BYTES;
+		uint32_t off = get_u32(e), len = get_u32(e + 4), tier = (uint32_t)e[10] | (uint32_t)e[11] << 8;
+		const uint8_t *f;
+
+		if (e[8] == 0 || (e[8] & ~3u)) return fail(err, errlen, "an entry's access is not READ and/or WRITE");
+		if (e[9] > 1) return fail(err, errlen, "an entry's deny is neither 0 nor 1");
+		if (tier < prev_tier) return fail(err, errlen, "entries out of tier order");
+		prev_tier = tier;
+		if (len > WA_GRANTS_MAX_BYTES || (uint64_t)base + off > UINT32_MAX) return fail(err, errlen, "a filter outside memory");
+		f = wa_mem_range(m, base + off, len);
+		if (!f) return fail(err, errlen, "a filter outside memory");
+		if (!valid_filter(f, len)) return fail(err, errlen, "an entry's filter is not a valid subscription filter");
+		total += len + 1u;
+		if (total > WA_GRANTS_MAX_BYTES) return fail(err, errlen, "more than WA_GRANTS_MAX_BYTES of filters");
+	}
+	*count = n;
+	*text = base;
+	*text_bytes = total;
+	return 0;
+}
+
+static uint16_t tier_of(const uint8_t *e)
+{
+	return (uint16_t)(e[10] | e[11] << 8);
+}
+
+static enum shape shape_of(const char *f, uint32_t n)
+{
+	int wild_before_end = memchr(f, '+', n) || memchr(f, '#', n - 1u); /* n > 0: checked */
+
+	if (!wild_before_end && f[n - 1] != '#') return SHAPE_EXACT;
+	if (!wild_before_end && n >= 3 && f[n - 2] == '/') return SHAPE_PREFIX;
+	return SHAPE_GENERIC;
+}
+
+struct wa_grants *wa_grants_read(struct wa_mem m, uint32_t ptr, char *err, size_t errlen)
+{
+	const uint8_t *entries = NULL;
+	uint32_t n = 0, text = 0;
+	size_t text_bytes = 0, size;
+	struct wa_grants *g;
+	char *out;
+
+	if (ptr && check(m, ptr, &n, &entries, &text, &text_bytes, err, errlen) != 0) return NULL;
+	size = sizeof *g + n * sizeof(struct grant) + text_bytes;
+	g = malloc(size);
+	if (!g) {
+		fail(err, errlen, "out of memory");
+		return NULL;
+	}
+	g->count = n;
+	g->bytes = size;
+	memset(g->fallback, WA_GRANTS_ASK, sizeof g->fallback);
+	if (ptr) memcpy(g->fallback, wa_mem_range(m, ptr + 4u, 4), 4);
+	out = (char *)&g->g[n];
+	g->text = out;
+	/* Two passes per tier: its deny entries, then its grants. */
+	for (uint32_t start = 0, at = 0; start < n;) {
+		uint32_t end = start;
+		while (end < n && tier_of(entries + end * ENTRY_BYTES) == tier_of(entries + start * ENTRY_BYTES)) end++;
+		for (int pass = 1; pass >= 0; pass--) {
+			for (uint32_t i = start; i < end; i++) {
+				const uint8_t *e = entries + i * ENTRY_BYTES;
+				struct grant *d = &g->g[at];
+				uint32_t len = get_u32(e + 4);
+				if (e[9] != pass) continue;
+				/* Checked above: inside memory at the same size (nothing ran in between). */
+				memcpy(out, m.base + text + get_u32(e), len);
+				out[len] = '\0';
+				d->off = (uint32_t)(out - g->text);
+				d->len = len;
+				d->access = e[8];
+				d->deny = e[9];
+				d->tier = tier_of(e);
+				d->shape = (uint8_t)shape_of(out, len);
+				out += len + 1u;
+				at++;
+			}
+		}
+		start = end;
+	}
+	return g;
+}
+
+void wa_grants_free(struct wa_grants *g)
+{
+	free(g);
+}
+
+size_t wa_grants_bytes(const struct wa_grants *g)
+{
+	return g->bytes;
+}
+
+static int fallback(const struct wa_grants *g, int access)
+{
+	switch (access) {
+	case 1: return g->fallback[0];
+	case 2: return g->fallback[1];
+	case 4: return g->fallback[2];
+	case 8: return g->fallback[3];
+	default: return WA_GRANTS_ASK;
+	}
+}
+
+static inline int matches(const struct wa_grants *g, const struct grant *e, const char *topic, size_t tlen)
+{
+	const char *f = g->text + e->off;
+	size_t l;
+
+	switch (e->shape) {
+	case SHAPE_EXACT:
+		return tlen == e->len && memcmp(f, topic, tlen) == 0;
+	case SHAPE_PREFIX:
+		l = e->len - 2u; /* L of L/# */
+		return tlen >= l && memcmp(f, topic, l) == 0 && (tlen == l || topic[l] == '/');
+	default:
+		return wa_topic_matches_sub(f, e->len, topic, tlen) == 1;
+	}
+}
+
+int wa_grants_decide(const struct wa_grants *g, const char *topic, int access)
+{
+	size_t tlen;
+
+	if (access != 1 && access != 2) return fallback(g, access);
+	tlen = strlen(topic);
+	if ((uint64_t)g->count * (tlen + 16u) > WA_GRANTS_MAX_WORK) return WA_GRANTS_ASK;
+	/* Deny entries come first in each tier: the first entry that matches decides. */
+	for (uint32_t i = 0; i < g->count; i++) {
+		const struct grant *e = &g->g[i];
+		if ((e->access & access) && matches(g, e, topic, tlen)) return e->deny ? WA_DENY : WA_ALLOW;
+	}
+	return fallback(g, access);
+}
