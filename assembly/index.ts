@@ -46,10 +46,8 @@ function fileError(key: string, opts: Options, line: i32, message: string): void
 // Reads the file named by option `key`: null with an error logged when set but unreadable.
 function readOption(opts: Options, key: string): Uint8Array | null {
   const data = opts.readFile(key);
-  if (data === null) {
-    const path = opts.get(key);
-    log.error(NAME + ": cannot read " + key + " " + (path !== null ? path : "") + " (missing, unreadable or too big)");
-  }
+  // e.g. "cannot read acl_file (/etc/mosquitto/acl): permission denied"
+  if (data === null) log.error(NAME + ": cannot read " + opts.lastFileError()!);
   return data;
 }
 

@@ -10,6 +10,7 @@
 #   make bench-reload  a bystander's slowest publish round trip (QoS 1, back to back) while a real
 #                      broker reloads the default policy on SIGHUP, 10,000 and 100,000 users, 3 runs
 #                      (~2 min); prints a markdown table (docs/BENCHMARKS.md "Reload under load").
+#   make bench-json    JSON in a policy: the SDK's reader, assemblyscript-json and json-as (~1 min)
 #   make bench-reload BENCH_RELOAD_ARGS="--base-build /path/to/previous/build"
 #                      adds "before" rows: the plugin and default.wasm of another build tree (same
 #                      layout: DIR/mosquitto_wasm_auth.so, DIR/policies/default.wasm). Without it
@@ -92,3 +93,9 @@ BENCH_RELOAD_ARGS ?=
 bench-reload: $(PLUGIN_SO) $(DEFAULT_POLICY_WASM) $(HOST_JS)
 	node $(BUILD)/js/bench/reload.js --build $(BUILD) --plugin $(PLUGIN_SO) \
 		--default-wasm $(DEFAULT_POLICY_WASM) $(BENCH_RELOAD_ARGS)
+
+# JSON in a policy: the SDK's reader against assemblyscript-json and json-as (installed into a
+# temporary directory for the run; needs the npm registry); docs/BENCHMARKS.md "JSON data files".
+.PHONY: bench-json
+bench-json: $(HOST_JS) $(WA_CALL_BIN) $(CHECK_BIN)
+	node $(BUILD)/js/bench/json.js

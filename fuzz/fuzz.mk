@@ -84,7 +84,7 @@ FUZZ_HOOK_POLICIES ?= $(FUZZ_ECHO_WASM) $(HOSTILE_WASM) $(DEFAULT_POLICY_WASM) $
 # Every policy gets the same option files (a policy ignores the options it does not read), so the
 # default policy and the examples run with real users, ACL rules and PSK keys.
 FUZZ_FILES        := $(FUZZ_DIR)/files
-FUZZ_POLICY_OPTS  := |password_file=$(FUZZ_FILES)/passwd|acl_file=$(FUZZ_FILES)/acl|psk_file=$(FUZZ_FILES)/psk
+FUZZ_POLICY_OPTS  := |password_file=$(FUZZ_FILES)/passwd|acl_file=$(FUZZ_FILES)/acl|psk_file=$(FUZZ_FILES)/psk|users_file=examples/json-users/users.json
 fuzz_empty :=
 fuzz_space := $(fuzz_empty) $(fuzz_empty)
 FUZZ_HOOK_ENV      = WA_FUZZ_POLICIES="$(subst $(fuzz_space),:,$(strip $(addsuffix $(FUZZ_POLICY_OPTS),$(FUZZ_HOOK_POLICIES))))" \

@@ -240,69 +240,187 @@ int wa_host_pw_verify(struct wa_host *h, struct wa_mem m, uint32_t hash, uint32_
 	return 0;
 }
 
+/* The option name as a log line shows it: the guest chose these bytes, so at most
+ * WA_OPTION_FILE_LOG_KEY_BYTES of them, each outside printable ASCII as '?' (the Node host
+ * prints the same). */
+static void shown_key(const uint8_t *k, uint32_t len, char *out, size_t cap)
+{
+	size_t n = len < WA_OPTION_FILE_LOG_KEY_BYTES ? len : WA_OPTION_FILE_LOG_KEY_BYTES;
+
+	if (n > cap - 4) n = cap - 4;
+	for (size_t i = 0; i < n; i++) out[i] = k[i] >= 0x20 && k[i] < 0x7f ? (char)k[i] : '?';
+	strcpy(out + n, len > n ? "..." : "");
+}
+
+/* The path as a log line shows it: at most WA_OPTION_FILE_LOG_PATH_BYTES bytes, cut at a UTF-8
+ * character boundary ("..." marks the cut); wa_log neutralises controls. */
+static void shown_path(const char *p, size_t len, char *out, size_t cap)
+{
+	size_t n = len;
+
+	if (n > WA_OPTION_FILE_LOG_PATH_BYTES) {
+		n = WA_OPTION_FILE_LOG_PATH_BYTES;
+		while (n > 0 && ((uint8_t)p[n] & 0xC0) == 0x80) n--;
+	}
+	if (n > cap - 4) n = cap - 4;
+	memcpy(out, p, n);
+	strcpy(out + n, n < len ? "..." : "");
+}
+
+static const char *errno_reason(int err, int32_t *code)
+{
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+		*code = WA_OPTION_FILE_NOT_FOUND;
+		return "not found";
+	case EACCES:
+	case EPERM:
+		*code = WA_OPTION_FILE_PERMISSION;
+		return "permission denied";
+	default:
+		*code = WA_OPTION_FILE_READ_ERROR;
+		return NULL;
+	}
+}
+
+/* "cannot be read (EIO)": errors other than the usual ones, by their errno name (the Node host
+ * has the name, not strerror's text). */
+static const char *errno_detail(int err, char *out, size_t cap)
+{
+	const char *name = strerrorname_np(err);
+
+	snprintf(out, cap, "cannot be read (%s)", name ? name : "unknown error");
+	return out;
+}
+
+/* Why option file `key` could not be read: one warning (docs/ABI.md, "Option files") through
+ * the guest log rate limit, paid like a guest log line. 0, or -1 = trap (no fuel for it). */
+static int option_file_failed(struct wa_host *h, const char *fn, const uint8_t *k, uint32_t keylen,
+                              const struct wa_opt *o, const char *detail)
+{
+	char key[WA_OPTION_FILE_LOG_KEY_BYTES + 4], path[WA_OPTION_FILE_LOG_PATH_BYTES + 4], line[WA_MAX_LOG_BYTES];
+	int n;
+
+	if (charge(h, fn, WA_FUEL_LOG_LINE)) return -1;
+	shown_key(k, keylen, key, sizeof key);
+	if (o) {
+		shown_path(o->value, o->valuelen, path, sizeof path);
+		n = snprintf(line, sizeof line, "%s: option file %s (%s): %s", fn, key, path, detail);
+	} else {
+		n = snprintf(line, sizeof line, "%s: option file %s: %s", fn, key, detail);
+	}
+	/* The rate limit counts the line as written: controls in the path already neutralised. */
+	guest_line(h, WA_LOG_WARNING, line, n > 0 ? wa_text_sanitize_controls(line, strlen(line)) : 0);
+	return 0;
+}
+
 /* Opens the file named by option `key` if the rules allow: only during plugin_init /
- * security_init, only keys ending in "_file" that are present, only regular files up to
- * WA_MAX_OPTION_FILE_BYTES. Returns the fd (size in *size) or -1; -2 = trap (bad pointer, or
- * no fuel for the open). */
+ * security_init, only keys ending in "_file" that are set, only regular files up to
+ * WA_MAX_OPTION_FILE_BYTES. Returns the fd (size in *size, the option in *found), or -1 with
+ * *code the guest's result (a WA_OPTION_FILE_* reason, logged unless the option is just not
+ * set), or -2 = trap (bad pointer, no fuel). */
 static int open_option_file(struct wa_host *h, struct wa_mem m, const char *fn, uint32_t key,
-                            uint32_t keylen, off_t *size)
+                            uint32_t keylen, off_t *size, int32_t *code, const struct wa_opt **found)
 {
 	const uint8_t *k = wa_mem_range(m, key, keylen);
 	const size_t suffix = sizeof OPTION_FILE_SUFFIX - 1;
 	const struct wa_opt *o;
+	const char *why;
+	char detail[128];
 	struct stat st;
-	int fd;
+	int fd, err;
 
 	if (!k) {
 		trap(h, fn, "pointer out of bounds");
 		return -2;
 	}
-	if (!h->in_init || !h->opts || keylen <= suffix) return -1;
-	if (memcmp(k + keylen - suffix, OPTION_FILE_SUFFIX, suffix) != 0) return -1;
+	if (!h->in_init || !h->opts) {
+		*code = WA_OPTION_FILE_OUTSIDE_INIT;
+		why = "option files can be read only in plugin_init and security_init";
+		return option_file_failed(h, fn, k, keylen, NULL, why) ? -2 : -1;
+	}
+	if (keylen <= suffix || memcmp(k + keylen - suffix, OPTION_FILE_SUFFIX, suffix) != 0) {
+		*code = WA_OPTION_FILE_NOT_FILE_OPTION;
+		why = "not a file option (only options whose name ends in _file name files a policy may read)";
+		return option_file_failed(h, fn, k, keylen, NULL, why) ? -2 : -1;
+	}
 	o = wa_options_find(h->opts, (const char *)k, keylen);
-	if (!o || !o->valuelen) return -1;
-	if (charge(h, fn, WA_FUEL_OPEN_FILE)) return -2;
-	fd = open(o->value, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) return -1;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)WA_MAX_OPTION_FILE_BYTES) {
-		close(fd);
+	if (!o || !o->valuelen) {
+		/* Not logged: probing an optional setting is normal; the policy says when it needed it. */
+		*code = WA_OPTION_FILE_ABSENT;
 		return -1;
 	}
+	if (charge(h, fn, WA_FUEL_OPEN_FILE)) return -2;
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below). */
+	fd = open(o->value, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		err = errno;
+		why = errno_reason(err, code);
+		if (!why) why = errno_detail(err, detail, sizeof detail);
+		return option_file_failed(h, fn, k, keylen, o, why) ? -2 : -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		err = errno;
+		close(fd);
+		*code = WA_OPTION_FILE_READ_ERROR;
+		return option_file_failed(h, fn, k, keylen, o, errno_detail(err, detail, sizeof detail)) ? -2 : -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		*code = WA_OPTION_FILE_NOT_REGULAR;
+		why = S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file";
+		return option_file_failed(h, fn, k, keylen, o, why) ? -2 : -1;
+	}
+	if (st.st_size > (off_t)WA_MAX_OPTION_FILE_BYTES) {
+		close(fd);
+		*code = WA_OPTION_FILE_TOO_BIG;
+		snprintf(detail, sizeof detail, "%jd bytes, above the cap of %u (WA_MAX_OPTION_FILE_BYTES)",
+		         (intmax_t)st.st_size, WA_MAX_OPTION_FILE_BYTES);
+		return option_file_failed(h, fn, k, keylen, o, detail) ? -2 : -1;
+	}
 	*size = st.st_size;
+	*found = o;
 	return fd;
 }
 
 int wa_host_option_file_size(struct wa_host *h, struct wa_mem m, uint32_t key, uint32_t keylen, int32_t *ret)
 {
+	const struct wa_opt *o;
 	off_t size = 0;
+	int32_t code = WA_OPTION_FILE_UNREADABLE;
 	int fd;
 
 	if (charge(h, "option_file_size", WA_FUEL_HOST_CALL)) return -1;
-	fd = open_option_file(h, m, "option_file_size", key, keylen, &size);
+	fd = open_option_file(h, m, "option_file_size", key, keylen, &size, &code, &o);
 	if (fd == -2) return -1;
-	*ret = -1;
-	if (fd >= 0) {
-		*ret = (int32_t)size;
-		close(fd);
+	if (fd < 0) {
+		*ret = code;
+		return 0;
 	}
+	*ret = (int32_t)size;
+	close(fd);
 	return 0;
 }
 
 int wa_host_option_file_read(struct wa_host *h, struct wa_mem m, uint32_t key, uint32_t keylen,
                              uint32_t buf, uint32_t cap, int32_t *ret)
 {
+	const struct wa_opt *o;
 	off_t size = 0;
+	int32_t code = WA_OPTION_FILE_UNREADABLE;
 	uint8_t *dst;
-	int fd;
+	char detail[128];
+	int fd, err = 0;
 	size_t want, got = 0;
 
 	if (charge(h, "option_file_read", WA_FUEL_HOST_CALL)) return -1;
 	dst = wa_mem_range(m, buf, cap);
 	if (!dst) return trap(h, "option_file_read", "buffer out of bounds");
-	fd = open_option_file(h, m, "option_file_read", key, keylen, &size);
+	fd = open_option_file(h, m, "option_file_read", key, keylen, &size, &code, &o);
 	if (fd == -2) return -1;
 	if (fd < 0) {
-		*ret = -1;
+		*ret = code;
 		return 0;
 	}
 	want = (size_t)size < cap ? (size_t)size : cap;
@@ -310,16 +428,22 @@ int wa_host_option_file_read(struct wa_host *h, struct wa_mem m, uint32_t key, u
 		close(fd);
 		return -1;
 	}
-	*ret = -1;
 	while (got < want) {
 		ssize_t r = read(fd, dst + got, want - got);
 		if (r < 0 && errno == EINTR) continue;
+		if (r < 0) err = errno;
 		if (r <= 0) break;
 		got += (size_t)r;
 	}
 	close(fd);
-	if (got == want) *ret = (int32_t)got;
-	return 0;
+	if (got == want) {
+		*ret = (int32_t)got;
+		return 0;
+	}
+	/* Named by the option's own key: the read may have overwritten the guest's copy. */
+	*ret = WA_OPTION_FILE_READ_ERROR;
+	return option_file_failed(h, "option_file_read", (const uint8_t *)o->key, (uint32_t)o->keylen, o,
+	                          err ? errno_detail(err, detail, sizeof detail) : "shrank while being read");
 }
 
 /* One guest string for a message: converted, sanitised, "<invalid>" if it cannot be read. */

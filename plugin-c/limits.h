@@ -51,6 +51,8 @@
 #define WA_MAX_OPTIONS            256u
 #define WA_LOG_QUEUE_LINES        256u                   /* log lines a worker thread may queue between flushes */
 #define WA_MAX_OPTION_FILE_BYTES  (16u * 1024u * 1024u)
+#define WA_OPTION_FILE_LOG_KEY_BYTES  64u                /* an option file warning shows this much of the key */
+#define WA_OPTION_FILE_LOG_PATH_BYTES 256u               /* ... and of the path */
 #define WA_MAX_PSK_KEY_CHARS      512u                   /* hex chars; mosquitto allows 64 bytes of key */
 #define WA_ERROR_LOG_INTERVAL_S   10u                    /* rate limit for per-request failure logs */
 #define WA_MAX_PW_ITERATIONS      10000u                 /* pw_verify: PBKDF2 iterations a $7$ hash may ask for; one

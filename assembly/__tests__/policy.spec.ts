@@ -57,7 +57,7 @@ describe("security_init", () => {
 
   it("refuses a file it cannot read", () => {
     expect(security_init(opts([["acl_file", FIX + "missing.acl"]]), false)).toBe(false);
-    expect(loggedContaining("cannot read acl_file " + FIX + "missing.acl")).toBe(true);
+    expect(loggedContaining("cannot read acl_file (" + FIX + "missing.acl): not found")).toBe(true);
   });
 
   it("refuses an allow_anonymous that is not true or false", () => {

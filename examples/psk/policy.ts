@@ -61,7 +61,7 @@ function isHex(s: string): bool {
 export function security_init(opts: Options, reload: bool): bool {
   const text = opts.readTextFile("psk_file");
   if (text === null) {
-    log.error("psk: plugin_opt_psk_file is missing or unreadable");
+    log.error("psk: " + (opts.has("psk_file") ? "cannot read " + opts.lastFileError()! : "set plugin_opt_psk_file"));
     return false;
   }
   const names: string[] = [];

@@ -46,7 +46,7 @@ export function plugin_init(opts: Options): bool {
   if (opts.has("password_file")) {
     const text = opts.readTextFile("password_file");
     if (text === null) {
-      log.error("static-users: cannot read password_file " + opts.get("password_file")!);
+      log.error("static-users: cannot read " + opts.lastFileError()!);
       return false;
     }
     if (!loadPasswordFile(text, table)) return false;

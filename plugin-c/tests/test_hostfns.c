@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -140,28 +142,103 @@ static void passwords(struct wa_host *h)
 	CHECK_INT(wa_host_pw_verify(h, mem, hp, 5000, pp, 2, &r), -1);
 }
 
+/* The guest's result for `key` and the one warning it logged (lines counts it), or none. */
+static void option_file_refused(struct wa_host *h, const char *key, int32_t code, const char *line)
+{
+	int32_t r = 99;
+	int before = lines, logged = line ? 1 : 0;
+	uint32_t k = put_bytes(2000, key, strlen(key));
+
+	CHECK_INT(wa_host_option_file_size(h, mem, k, (uint32_t)strlen(key), &r), 0);
+	CHECK_INT(r, code);
+	CHECK_INT(lines, before + logged);
+	if (line) {
+		CHECK_STR(last_line, line);
+		CHECK_INT(last_level, WA_LOG_WARNING);
+	}
+	r = 99;
+	CHECK_INT(wa_host_option_file_read(h, mem, k, (uint32_t)strlen(key), 1000, 64, &r), 0);
+	CHECK_INT(r, code);
+	CHECK_INT(lines, before + 2 * logged);
+	if (line) CHECK(strstr(last_line, "wasm-auth: option_file_read: option file ") == last_line);
+}
+
 static void option_files(struct wa_host *h, const char *path)
 {
-	const struct wa_kv kv[] = { { "data_file", path }, { "data", path }, { "missing_file", "/nonexistent/x" } };
+	char dir[] = "/tmp/wa-optdir-XXXXXX", fifo[64], big[64], longpath[400], expect[1200];
+	struct wa_kv kv[] = { { "data_file", path }, { "data", path }, { "missing_file", "/nonexistent/x" },
+	                      { "empty_file", "" }, { "dir_file", NULL }, { "fifo_file", fifo }, { "big_file", big },
+	                      { "long_file", longpath }, { "noperm_file", NULL } };
 	char err[128];
-	struct wa_options *opts = wa_options_new(kv, 3, err, sizeof err);
+	struct wa_options *opts;
 	uint32_t key = put_bytes(100, "data_file", 9), other = put_bytes(120, "data", 4);
-	uint32_t missing = put_bytes(140, "missing_file", 12), absent = put_bytes(160, "absent_file", 11);
 	int32_t r;
+	int fd;
+
+	if (!CHECK(mkdtemp(dir) != NULL)) return;
+	kv[4].value = dir;
+	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+	snprintf(big, sizeof big, "%s/big", dir);
+	kv[8].value = big;
+	CHECK(mkfifo(fifo, 0600) == 0);
+	fd = open(big, O_WRONLY | O_CREAT, 0600);
+	CHECK(fd >= 0 && ftruncate(fd, (off_t)WA_MAX_OPTION_FILE_BYTES + 1) == 0); /* sparse: no disk */
+	close(fd);
+	/* 300 bytes: "/" and 2-byte characters, so the cut at 256 falls inside one. */
+	longpath[0] = '/';
+	for (int i = 1; i < 299; i += 2) memcpy(longpath + i, "\xc3\xa9", 2);
+	longpath[299] = '\0';
+	opts = wa_options_new(kv, sizeof kv / sizeof kv[0], err, sizeof err);
 
 	h->opts = opts;
 	h->in_init = 0;
-	CHECK_INT(wa_host_option_file_size(h, mem, key, 9, &r), 0);
-	CHECK_INT(r, -1); /* outside plugin_init / security_init */
+	lines = 0;
+	option_file_refused(h, "data_file", WA_OPTION_FILE_OUTSIDE_INIT, "wasm-auth: option_file_size: option file data_file: "
+	                    "option files can be read only in plugin_init and security_init");
 	h->in_init = 1;
 	CHECK_INT(wa_host_option_file_size(h, mem, key, 9, &r), 0);
 	CHECK_INT(r, 11);
-	CHECK_INT(wa_host_option_file_size(h, mem, other, 4, &r), 0);
-	CHECK_INT(r, -1); /* key does not end in _file */
-	CHECK_INT(wa_host_option_file_size(h, mem, missing, 12, &r), 0);
-	CHECK_INT(r, -1);
-	CHECK_INT(wa_host_option_file_size(h, mem, absent, 11, &r), 0);
-	CHECK_INT(r, -1);
+	option_file_refused(h, "data", WA_OPTION_FILE_NOT_FILE_OPTION, "wasm-auth: option_file_size: option file data: not a file "
+	                    "option (only options whose name ends in _file name files a policy may read)");
+	option_file_refused(h, "_file", WA_OPTION_FILE_NOT_FILE_OPTION, "wasm-auth: option_file_size: option file _file: not a file "
+	                    "option (only options whose name ends in _file name files a policy may read)");
+	/* An option not set: the policy may have probed an optional one; no warning, no charge. */
+	option_file_refused(h, "absent_file", WA_OPTION_FILE_ABSENT, NULL);
+	option_file_refused(h, "empty_file", WA_OPTION_FILE_ABSENT, NULL);
+	option_file_refused(h, "missing_file", WA_OPTION_FILE_NOT_FOUND,
+	                    "wasm-auth: option_file_size: option file missing_file (/nonexistent/x): not found");
+	snprintf(expect, sizeof expect, "wasm-auth: option_file_size: option file dir_file (%s): is a directory", dir);
+	option_file_refused(h, "dir_file", WA_OPTION_FILE_NOT_REGULAR, expect);
+	/* Opened without waiting for a writer, then refused. */
+	snprintf(expect, sizeof expect, "wasm-auth: option_file_size: option file fifo_file (%s): not a regular file", fifo);
+	option_file_refused(h, "fifo_file", WA_OPTION_FILE_NOT_REGULAR, expect);
+	snprintf(expect, sizeof expect, "wasm-auth: option_file_size: option file big_file (%s): %u bytes, above the cap of %u "
+	         "(WA_MAX_OPTION_FILE_BYTES)", big, WA_MAX_OPTION_FILE_BYTES + 1, WA_MAX_OPTION_FILE_BYTES);
+	option_file_refused(h, "big_file", WA_OPTION_FILE_TOO_BIG, expect);
+	/* The path cut to 255 bytes (a whole character); other errors by their errno name (a name
+	 * component above NAME_MAX here). */
+	snprintf(expect, sizeof expect, "wasm-auth: option_file_size: option file long_file (%.255s...): cannot be read "
+	         "(ENAMETOOLONG)", longpath);
+	option_file_refused(h, "long_file", WA_OPTION_FILE_READ_ERROR, expect);
+	/* The key: at most 64 bytes, non-ASCII bytes and controls as '?'. */
+	{
+		char k[100], want[300];
+		memset(k, 'k', sizeof k);
+		memcpy(k, "\xc3\xa9\n", 3);
+		put_bytes(2000, k, sizeof k);
+		CHECK_INT(wa_host_option_file_size(h, mem, 2000, sizeof k, &r), 0);
+		CHECK_INT(r, WA_OPTION_FILE_NOT_FILE_OPTION);
+		snprintf(want, sizeof want, "wasm-auth: option_file_size: option file ???%.61s...: not a file option (only options "
+		         "whose name ends in _file name files a policy may read)", k + 3);
+		CHECK_STR(last_line, want);
+	}
+	if (geteuid() != 0) {
+		chmod(big, 0);
+		snprintf(expect, sizeof expect, "wasm-auth: option_file_size: option file noperm_file (%s): permission denied", big);
+		option_file_refused(h, "noperm_file", WA_OPTION_FILE_PERMISSION, expect);
+	} else {
+		printf("test_hostfns: running as root, which reads any file: \"permission denied\" not tested\n");
+	}
 	CHECK_INT(wa_host_option_file_size(h, mem, 4090, 9, &r), -1);
 
 	memset(memory + 1000, 0, 64);
@@ -172,12 +249,15 @@ static void option_files(struct wa_host *h, const char *path)
 	CHECK_INT(r, 5);
 	CHECK_INT(wa_host_option_file_read(h, mem, key, 9, 4090, 64, &r), -1);
 	CHECK_INT(wa_host_option_file_read(h, mem, other, 4, 1000, 64, &r), 0);
-	CHECK_INT(r, -1);
+	CHECK_INT(r, WA_OPTION_FILE_NOT_FILE_OPTION);
 	h->in_init = 0;
 	CHECK_INT(wa_host_option_file_read(h, mem, key, 9, 1000, 64, &r), 0);
-	CHECK_INT(r, -1);
+	CHECK_INT(r, WA_OPTION_FILE_OUTSIDE_INIT);
 	h->opts = NULL;
 	wa_options_free(opts);
+	unlink(fifo);
+	unlink(big);
+	rmdir(dir);
 }
 
 static void abort_and_trace(struct wa_host *h)
@@ -312,9 +392,9 @@ static void prices(const char *path)
 	key = 100;
 	h.opts = opts;
 	fuel = START;
-	CHECK_INT(wa_host_option_file_size(&h, mem, key, 9, &r), 0); /* outside init: no open */
-	CHECK_INT(r, -1);
-	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL);
+	CHECK_INT(wa_host_option_file_size(&h, mem, key, 9, &r), 0); /* outside init: no open, a warning */
+	CHECK_INT(r, WA_OPTION_FILE_OUTSIDE_INIT);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + WA_FUEL_LOG_LINE);
 	h.in_init = 1;
 	fuel = START;
 	CHECK_INT(wa_host_option_file_size(&h, mem, key, 9, &r), 0);

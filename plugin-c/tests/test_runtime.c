@@ -528,7 +528,8 @@ static void option_files(void)
 	if (!CHECK(a != NULL)) return;
 	CHECK_INT(unpwd(a, "file", "from the file"), WA_ALLOW);
 	CHECK_INT(unpwd(a, "file", "something else"), WA_DENY);
-	CHECK_INT(acl(a, "file"), WA_ALLOW); /* option_file_size refused outside init */
+	CHECK_INT(acl(a, "file"), WA_ALLOW); /* option_file_size: WA_OPTION_FILE_OUTSIDE_INIT */
+	CHECK_LOGGED("option_file_size: option file data_file: option files can be read only in plugin_init and security_init");
 	wa_auth_free(a);
 	unlink(data);
 }

@@ -27,5 +27,6 @@ export { topicMatchesSub, topicMatchesSubStr, hostTopicMatchesSub, topicMatchesP
 export { log, logAt } from "./log";
 export { client } from "./client";
 export { verifyPassword, PasswordHash } from "./password";
-export { Options } from "./options";
+export { Options, OptionFileError } from "./options";
+export { parseJson, parseJsonString, JsonValue, JsonKind, JsonError, JsonResult, JSON_MAX_DEPTH, JSON_MAX_STRING_BYTES } from "./json";
 export { Grants, Fallback } from "./grants";

@@ -66,3 +66,17 @@ export const LOG_NOTICE = 2;
 export const LOG_WARNING = 4;
 export const LOG_ERR = 8;
 export const LOG_DEBUG = 16;
+
+/**
+ * Negative results of `option_file_size` / `option_file_read` (plugin-c/abi.h
+ * wa_option_file_error): why there is no file. -1 carries no reason.
+ */
+export const OPTION_FILE_UNREADABLE = -1;
+export const OPTION_FILE_ABSENT = -2;
+export const OPTION_FILE_NOT_FILE_OPTION = -3;
+export const OPTION_FILE_OUTSIDE_INIT = -4;
+export const OPTION_FILE_TOO_BIG = -5;
+export const OPTION_FILE_NOT_FOUND = -6;
+export const OPTION_FILE_PERMISSION = -7;
+export const OPTION_FILE_NOT_REGULAR = -8;
+export const OPTION_FILE_READ_ERROR = -9;

@@ -42,7 +42,9 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
       logs.push({ level, message });
       if (echo) process.stdout.write(`[wasm-auth log ${level}] ${message}\n`);
     },
-    optionFile: (key) => (key.endsWith('_file') ? files.get(key) ?? null : null),
+    optionFile: (key) => files.get(key) ?? null,
+    // Specs call hooks directly, as plugin_init would: option files are always readable.
+    inInit: () => true,
   });
 
   const wasm_auth_test = {

@@ -2,18 +2,22 @@
 // (plugin-c/hostfns.c): same results, same bounds rules, same trap messages, the same fuel
 // charged at the same points, the same guest log rate limit. Used by the Node host (policy.ts)
 // and by the as-pect specs (aspect.ts).
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { GuestError, GuestMemory } from './memory.js';
 import { topicMatchesSub } from './topic.js';
 import { PW_TOO_COSTLY, pwCheck, pwParse } from './password.js';
 import { sanitizeControls, utf16leToText, formatG17 } from './text.js';
-import { LOG_DEBUG, LOG_ERR, LOG_INFO, LOG_NOTICE, LOG_WARNING } from './abi.js';
+import {
+  LOG_DEBUG, LOG_ERR, LOG_INFO, LOG_NOTICE, LOG_WARNING,
+  OPTION_FILE_ABSENT, OPTION_FILE_NOT_FILE_OPTION, OPTION_FILE_NOT_FOUND, OPTION_FILE_NOT_REGULAR, OPTION_FILE_OUTSIDE_INIT,
+  OPTION_FILE_PERMISSION, OPTION_FILE_READ_ERROR, OPTION_FILE_TOO_BIG,
+} from './abi.js';
 import {
   WA_FUEL_CLOCK, WA_FUEL_COPY_32, WA_FUEL_HASH_32, WA_FUEL_HOST_CALL, WA_FUEL_LOG_LINE, WA_FUEL_OPEN_FILE,
   WA_FUEL_PBKDF2, WA_FUEL_PBKDF2_ITERATION, WA_FUEL_PW_VERIFY, WA_FUEL_SCAN_32, WA_FUEL_SEED, WA_FUEL_TEXT_32, WA_FUEL_TRACE_ARG,
   WA_LOG_BURST_BYTES, WA_LOG_BURST_LINES, WA_LOG_BYTES_PER_S, WA_LOG_LINES_PER_S, WA_MAX_LOG_BYTES,
-  WA_MAX_OPTION_FILE_BYTES, WA_MAX_PW_ITERATIONS,
+  WA_MAX_OPTION_FILE_BYTES, WA_MAX_PW_ITERATIONS, WA_OPTION_FILE_LOG_KEY_BYTES, WA_OPTION_FILE_LOG_PATH_BYTES,
 } from './limits.js';
 
 /** The client behind a request, as `client_*` imports report it. */
@@ -31,11 +35,13 @@ export interface ImportContext {
   client(): ClientInfo | null;
   /** One guest log line (no prefix) at a MOSQ_LOG_* level. */
   log(level: number, message: string): void;
-  /**
-   * Path named by option `key` (already known to end in `_file`) when option files may be read
-   * now (plugin_init / security_init), else null.
-   */
+  /** Path named by option `key` (already known to end in `_file`), or null when it is not set. */
   optionFile(key: string): string | null;
+  /**
+   * True while option files may be read: during plugin_init and security_init. Absent: always
+   * (then `optionFile` alone decides, as before this member existed).
+   */
+  inInit?(): boolean;
   /**
    * The guest's fuel counter (the gate's metering global), or null: every import charges its
    * price (limits.ts WA_FUEL_*) to it before its work, and traps with "fuel exhausted" when that
@@ -104,6 +110,46 @@ const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8');
 const OPTION_FILE_SUFFIX = '_file';
 const TEXT_CAP = WA_MAX_LOG_BYTES + 1; // the C side's buffer, NUL included
+
+// The option name as a warning shows it: the guest chose these bytes, so at most
+// WA_OPTION_FILE_LOG_KEY_BYTES of them, each outside printable ASCII as '?' (as hostfns.c does).
+function shownKey(k: Uint8Array): string {
+  let out = '';
+  const n = Math.min(k.length, WA_OPTION_FILE_LOG_KEY_BYTES);
+  for (let i = 0; i < n; i++) out += k[i] >= 0x20 && k[i] < 0x7f ? String.fromCharCode(k[i]) : '?';
+  return k.length > n ? out + '...' : out;
+}
+
+// The path as a warning shows it: at most WA_OPTION_FILE_LOG_PATH_BYTES bytes of UTF-8, cut at
+// a character boundary ("..." marks the cut); controls neutralised as in every log line.
+function shownPath(path: string): string {
+  const b = utf8.encode(path);
+  if (b.length <= WA_OPTION_FILE_LOG_PATH_BYTES) return sanitizeControls(path);
+  let n = WA_OPTION_FILE_LOG_PATH_BYTES;
+  while (n > 0 && (b[n] & 0xc0) === 0x80) n--;
+  return sanitizeControls(utf8Decoder.decode(b.subarray(0, n))) + '...';
+}
+
+function endsWithBytes(b: Uint8Array, suffix: string): boolean {
+  const s = utf8.encode(suffix);
+  if (b.length < s.length) return false;
+  for (let i = 0; i < s.length; i++) if (b[b.length - s.length + i] !== s[i]) return false;
+  return true;
+}
+
+// "cannot be read (EIO)": errors other than the usual ones, by their errno name.
+function errnoDetail(e: unknown): string {
+  return `cannot be read (${(e as NodeJS.ErrnoException).code ?? 'unknown error'})`;
+}
+
+// An open() error as the guest's result and the warning's words (hostfns.c errno_reason).
+function errnoReason(e: unknown): [number, string] {
+  switch ((e as NodeJS.ErrnoException).code) {
+    case 'ENOENT': case 'ENOTDIR': return [OPTION_FILE_NOT_FOUND, 'not found'];
+    case 'EACCES': case 'EPERM': return [OPTION_FILE_PERMISSION, 'permission denied'];
+    default: return [OPTION_FILE_READ_ERROR, errnoDetail(e)];
+  }
+}
 
 /** Thrown by `env.abort`: the guest aborted; the call traps with this message. */
 export class GuestAbort extends GuestError {
@@ -181,30 +227,57 @@ export function createImports(ctx: ImportContext): ImportObject {
     ctx.log(level, text);
   };
 
-  // The file named by option `key` if the rules allow (keys ending in "_file", init hooks only,
-  // regular files up to WA_MAX_OPTION_FILE_BYTES): an open fd and its size, or null.
-  const openOptionFile = (fn: string, keyPtr: number, keyLen: number): { fd: number; size: number } | null => {
+  // Why option file `key` could not be read: one warning through the guest log rate limit, paid
+  // like a guest log line (hostfns.c option_file_failed). Returns the guest's result.
+  const optionFileFailed = (fn: string, key: Uint8Array, path: string | null, code: number, detail: string): number => {
+    charge(fn, WA_FUEL_LOG_LINE);
+    const k = shownKey(key);
+    guestLine(LOG_WARNING, path === null ? `${fn}: option file ${k}: ${detail}` : `${fn}: option file ${k} (${shownPath(path)}): ${detail}`);
+    return code;
+  };
+
+  // The file named by option `key` if the rules allow (init hooks only, keys ending in "_file"
+  // that are set, regular files up to WA_MAX_OPTION_FILE_BYTES): an open fd, its size and path;
+  // or the guest's negative result (an OPTION_FILE_* reason, logged).
+  const openOptionFile = (fn: string, keyPtr: number, keyLen: number): { fd: number; size: number; key: Uint8Array; path: string } | number => {
     const k = mem.bytes(keyPtr, keyLen, fn);
-    if (k.length <= OPTION_FILE_SUFFIX.length) return null;
+    if (ctx.inInit && !ctx.inInit()) {
+      return optionFileFailed(fn, k, null, OPTION_FILE_OUTSIDE_INIT, 'option files can be read only in plugin_init and security_init');
+    }
     const key = utf8Decoder.decode(k);
-    if (!key.endsWith(OPTION_FILE_SUFFIX)) return null;
+    if (k.length <= OPTION_FILE_SUFFIX.length || !endsWithBytes(k, OPTION_FILE_SUFFIX)) {
+      return optionFileFailed(fn, k, null, OPTION_FILE_NOT_FILE_OPTION,
+        'not a file option (only options whose name ends in _file name files a policy may read)');
+    }
     const path = ctx.optionFile(key);
-    if (path === null || path === '') return null;
+    // Not logged: probing an optional setting is normal; the policy says when it needed it.
+    if (path === null || path === '') return OPTION_FILE_ABSENT;
     charge(fn, WA_FUEL_OPEN_FILE);
     let fd: number;
     try {
-      fd = openSync(path, 'r');
-    } catch {
-      return null;
+      // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
+      fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    } catch (e) {
+      const [code, detail] = errnoReason(e);
+      return optionFileFailed(fn, k, path, code, detail);
     }
+    let st;
     try {
-      const st = fstatSync(fd);
-      if (st.isFile() && st.size <= WA_MAX_OPTION_FILE_BYTES) return { fd, size: st.size };
-    } catch {
-      // fall through: unreadable
+      st = fstatSync(fd);
+    } catch (e) {
+      closeSync(fd);
+      return optionFileFailed(fn, k, path, OPTION_FILE_READ_ERROR, errnoDetail(e));
     }
-    closeSync(fd);
-    return null;
+    if (!st.isFile()) {
+      closeSync(fd);
+      return optionFileFailed(fn, k, path, OPTION_FILE_NOT_REGULAR, st.isDirectory() ? 'is a directory' : 'not a regular file');
+    }
+    if (st.size > WA_MAX_OPTION_FILE_BYTES) {
+      closeSync(fd);
+      return optionFileFailed(fn, k, path, OPTION_FILE_TOO_BIG,
+        `${st.size} bytes, above the cap of ${WA_MAX_OPTION_FILE_BYTES} (WA_MAX_OPTION_FILE_BYTES)`);
+    }
+    return { fd, size: st.size, key: k.slice(), path };
   };
 
   const mosquitto = {
@@ -257,7 +330,7 @@ export function createImports(ctx: ImportContext): ImportObject {
     option_file_size(keyPtr: number, keyLen: number): number {
       charge('option_file_size', WA_FUEL_HOST_CALL);
       const f = openOptionFile('option_file_size', keyPtr, keyLen);
-      if (f === null) return -1;
+      if (typeof f === 'number') return f;
       closeSync(f.fd);
       return f.size;
     },
@@ -265,24 +338,28 @@ export function createImports(ctx: ImportContext): ImportObject {
       charge('option_file_read', WA_FUEL_HOST_CALL);
       const dst = mem.bytes(bufPtr, bufCap, 'option_file_read', 'buffer');
       const f = openOptionFile('option_file_read', keyPtr, keyLen);
-      if (f === null) return -1;
+      if (typeof f === 'number') return f;
+      let got = 0;
+      let error: unknown = null;
       try {
         const want = Math.min(f.size, dst.length);
         charge('option_file_read', per32(want, WA_FUEL_COPY_32));
-        let got = 0;
         try {
           while (got < want) {
             const r = readSync(f.fd, dst, got, want - got, null);
             if (r <= 0) break;
             got += r;
           }
-        } catch {
-          return -1;
+        } catch (e) {
+          error = e;
         }
-        return got === want ? got : -1;
+        if (got === want) return got;
       } finally {
         closeSync(f.fd);
       }
+      // Named by the key as it was asked for: the read may have overwritten the guest's copy.
+      return optionFileFailed('option_file_read', f.key, f.path, OPTION_FILE_READ_ERROR,
+        error === null ? 'shrank while being read' : errnoDetail(error));
     },
   };
 

@@ -389,6 +389,7 @@ export class Runtime {
         if (!this.restoring) this.log(level, message);
       },
       optionFile: (key) => this.optionFile(key),
+      inInit: () => this.inInit,
       // Host calls pay fuel (hostfns.c); the log limit outlives the instance, as in the plugin.
       fuel: () => exportsRef?.[FUEL_GLOBAL],
       logLimit: this.logLimit,
@@ -696,7 +697,6 @@ export class Runtime {
   }
 
   private optionFile(key: string): string | null {
-    if (!this.inInit) return null;
     for (let i = this.options.length - 1; i >= 0; i--) {
       if (this.options[i][0] === key) return this.options[i][1];
     }

@@ -1,5 +1,5 @@
-import { Options } from "../index";
-import { options, setOptionFile } from "../testing";
+import { Options, OptionFileError } from "../index";
+import { options, setOptionFile, clearLogs, logCount, logMessage } from "../testing";
 
 let opts: Options = options([]);
 
@@ -60,5 +60,48 @@ describe("Options", () => {
     const b = opts.readFile("empty_file");
     expect(b).not.toBeNull();
     expect(b!.length).toBe(0);
+  });
+
+  it("says why a file could not be read, naming the option and its path", () => {
+    clearLogs();
+    expect(opts.readFile("nothing_file")).toBeNull();
+    expect(opts.lastFileErrorCode()).toBe(OptionFileError.Absent);
+    expect(opts.lastFileError()).toBe("nothing_file: not set");
+    expect(logCount()).toBe(0, "an option not set is not logged by the host");
+    expect(opts.readTextFile("mode")).toBeNull();
+    expect(opts.lastFileErrorCode()).toBe(OptionFileError.NotFileOption);
+    expect(opts.lastFileError()).toBe("mode: not a file option (only options whose name ends in _file name files a policy may read)");
+    setOptionFile("gone_file", "sdk/assembly/__tests__/fixtures/does-not-exist");
+    expect(opts.readFile("gone_file")).toBeNull();
+    expect(opts.lastFileErrorCode()).toBe(OptionFileError.NotFound);
+    // The Options of this spec do not hold gone_file: the message names the key alone.
+    expect(opts.lastFileError()).toBe("gone_file: not found");
+    expect(logCount()).toBe(2);
+    expect(logMessage(1)).toBe("option_file_size: option file gone_file (sdk/assembly/__tests__/fixtures/does-not-exist): not found");
+    setOptionFile("users_file", "sdk/assembly/__tests__/fixtures");
+    expect(opts.readFile("users_file")).toBeNull();
+    expect(opts.lastFileErrorCode()).toBe(OptionFileError.NotRegularFile);
+    expect(opts.lastFileError()).toBe("users_file (sdk/assembly/__tests__/fixtures/users.txt): not a regular file");
+    setOptionFile("users_file", "sdk/assembly/__tests__/fixtures/users.txt");
+    expect(opts.readFile("users_file")).not.toBeNull();
+    expect(opts.lastFileErrorCode()).toBe(OptionFileError.None);
+    expect(opts.lastFileError()).toBeNull();
+  });
+
+  it("reads JSON, or says where it is wrong", () => {
+    const o = options([["users_file", "sdk/assembly/__tests__/fixtures/users.json"], ["bad_file", "sdk/assembly/__tests__/fixtures/bad.json"]]);
+    setOptionFile("users_file", "sdk/assembly/__tests__/fixtures/users.json");
+    setOptionFile("bad_file", "sdk/assembly/__tests__/fixtures/bad.json");
+    const v = o.readJson("users_file");
+    expect(v).not.toBeNull();
+    expect(v!.getArray("users")!.at(0)!.getString("name")).toBe("alice");
+    expect(o.lastFileError()).toBeNull();
+    expect(o.readJson("bad_file")).toBeNull();
+    expect(o.lastFileErrorCode()).toBe(OptionFileError.Json);
+    expect(o.lastFileError()).toBe("bad_file (sdk/assembly/__tests__/fixtures/bad.json): line 3, column 22: trailing ',' before '}'");
+    expect(o.readJson("users_file", 1)).toBeNull();
+    expect(o.lastFileError()).toBe("users_file (sdk/assembly/__tests__/fixtures/users.json): line 1, column 11: nesting deeper than 1 levels");
+    expect(o.readJson("none_file")).toBeNull();
+    expect(o.lastFileErrorCode()).toBe(OptionFileError.Absent);
   });
 });

@@ -111,6 +111,13 @@ const CALLS: string[][] = [
   ['--opt', 'wasm_fuel=1000', '--opt', 'wasm_init_fuel=100000000', 'unpwd_check', '@null', '@null'],
   ['--opt', 'wasm_on_error=defer', 'unpwd_check', '@null', 'x'.repeat(70000)],
   ['--opt', 'wasm_on_error=defer', 'unpwd_check', '@empty', 'x'.repeat(70000)],
+  // Option files that cannot be read: the result and the warning naming key, path and reason.
+  ['--opt', 'users_file=/nonexistent/users', 'acl_check', 'c1', 'bob', 'options/1/-1', 'write'],
+  ['--opt', 'users_file=/tmp', 'acl_check', 'c1', 'bob', 'options/1/-1', 'write'],
+  ['--opt', 'users_file=', 'acl_check', 'c1', 'bob', 'options/1/-1', 'write'],
+  ['--opt', `users_file=/${'\u00e9'.repeat(200)}\u009b`, 'acl_check', 'c1', 'bob', 'options/1/-1', 'write'],
+  ['--opt', 'require_file=/nonexistent/required', 'acl_check', 'c1', 'bob', 'allow/x', 'write'],
+  ['acl_check', 'c1', 'bob', 'optfile', 'write'],
   // Guest text with C1 (U+009B CSI, U+0085 NEL) and bidi (U+202E, U+2066) controls, and é.
   ['acl_check', 'c1', 'bob', 'log/\u00e9\u009b31m\u202ex\u2066\u0085!', 'write'],
 ];

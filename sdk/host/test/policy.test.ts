@@ -3,12 +3,15 @@
 // the restore after a failure, budgets, lifecycle order, reload.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { PolicyLoadError, hostSettings, loadPolicy } from '../index.js';
-import { LOG_ERR, LOG_INFO, LOG_NOTICE, LOG_WARNING } from '../abi.js';
+import {
+  LOG_ERR, LOG_INFO, LOG_NOTICE, LOG_WARNING, OPTION_FILE_ABSENT, OPTION_FILE_NOT_FILE_OPTION, OPTION_FILE_NOT_FOUND,
+  OPTION_FILE_NOT_REGULAR, OPTION_FILE_OUTSIDE_INIT, OPTION_FILE_READ_ERROR, OPTION_FILE_TOO_BIG,
+} from '../abi.js';
 import { I32, abiFuncs, buildModule, fixture, load } from './helpers.js';
 
 // The host imports directly (the tests at the end of this file).
@@ -346,7 +349,7 @@ test('options reach plugin_init in order; option files only there', () => {
   const { policy } = load('full', { options: [['wasm_module', 'p.wasm'], ['users_file', file], ['other', 'v']] });
   const size = Buffer.byteLength('not a user line\nx:y\n');
   assert.equal(policy.aclCheck(acl(`options/3/${size}`)), 'allow');
-  assert.equal(policy.aclCheck(acl('optfile')), 'allow', 'option_file_size is -1 outside the init hooks');
+  assert.equal(policy.aclCheck(acl('optfile')), 'allow', 'option_file_size says "outside init" (-4) in a request hook');
   policy.cleanup();
   const none = load('full', { options: [['users_file', join(tmp, 'missing')]] }).policy;
   assert.equal(none.aclCheck(acl('options/1/-1')), 'allow', 'a missing file reads as absent');
@@ -434,12 +437,13 @@ function hostImports(fuelStart: bigint = START) {
   const fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, fuelStart);
   const logs: { level: number; message: string }[] = [];
   const limit = newLogLimit();
-  const state = { clock: 1000, client: null as ClientInfo | null, files: new Map<string, string>() };
+  const state = { clock: 1000, client: null as ClientInfo | null, files: new Map<string, string>(), inInit: true };
   const { mosquitto: m, env } = createImports({
     memory: () => memory,
     client: () => state.client,
     log: (level, message) => logs.push({ level, message }),
     optionFile: (key) => state.files.get(key) ?? null,
+    inInit: () => state.inInit,
     fuel: () => fuel,
     logLimit: limit,
     now: () => state.clock,
@@ -526,9 +530,14 @@ test('host imports charge the plugin\'s prices before their work', () => {
   const file = join(tmp, 'data');
   writeFileSync(file, 'hello file\n');
   h.put(100, 'data_file');
+  h.state.inInit = false;
   h.reset();
-  assert.equal(m.option_file_size(100, 9), -1, 'outside init');
-  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL));
+  assert.equal(m.option_file_size(100, 9), OPTION_FILE_OUTSIDE_INIT, 'outside init');
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + L.WA_FUEL_LOG_LINE), 'a refusal pays for its warning, opens nothing');
+  h.state.inInit = true;
+  h.reset();
+  assert.equal(m.option_file_size(100, 9), OPTION_FILE_ABSENT);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL), 'not set: nothing opened, nothing logged');
   h.state.files.set('data_file', file);
   h.reset();
   assert.equal(m.option_file_size(100, 9), 11);
@@ -557,6 +566,55 @@ test('host imports charge the plugin\'s prices before their work', () => {
   h.reset();
   assert.throws(() => env.abort(x, x, 1, 2), /^GuestAbort: abort: x at x:1:2$/);
   assert.equal(h.used(), 0n, 'abort is free');
+});
+
+test('option files: every refusal has its own result and one warning naming key and path (as test_hostfns.c)', () => {
+  const h = hostImports();
+  const { m } = h;
+  const dir = mkdtempSync(join(tmp, 'optdir-'));
+  const file = join(dir, 'data');
+  writeFileSync(file, 'hello file\n');
+  const fifo = join(dir, 'fifo');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+  const big = join(dir, 'big');
+  writeFileSync(big, '');
+  truncateSync(big, L.WA_MAX_OPTION_FILE_BYTES + 1); // sparse: no disk
+  const longPath = '/' + '\u00e9'.repeat(149); // 299 bytes: the cut at 256 falls inside a character
+  for (const [k, v] of [['data_file', file], ['missing_file', '/nonexistent/x'], ['empty_file', ''], ['dir_file', dir],
+    ['fifo_file', fifo], ['big_file', big], ['long_file', longPath]]) h.state.files.set(k, v);
+  // The result for `key` from both imports, and the warning each logged (none: null).
+  const refused = (key: string | Uint8Array, code: number, line: string | null): void => {
+    const k = h.put(2000, key);
+    const len = typeof key === 'string' ? Buffer.byteLength(key) : key.length;
+    const before = h.logs.length;
+    assert.equal(m.option_file_size(k, len), code, String(line));
+    assert.equal(h.logs.length, before + (line === null ? 0 : 1));
+    if (line !== null) assert.deepEqual(h.logs.at(-1), { level: LOG_WARNING, message: line });
+    assert.equal(m.option_file_read(k, len, 1000, 64), code, String(line));
+    assert.equal(h.logs.length, before + (line === null ? 0 : 2));
+    if (line !== null) assert.equal(h.logs.at(-1)!.message, line.replace(/^option_file_size/, 'option_file_read'));
+  };
+  h.state.inInit = false;
+  refused('data_file', OPTION_FILE_OUTSIDE_INIT, 'option_file_size: option file data_file: option files can be read only in plugin_init and security_init');
+  h.state.inInit = true;
+  assert.equal(m.option_file_size(h.put(100, 'data_file'), 9), 11);
+  const notFile = 'not a file option (only options whose name ends in _file name files a policy may read)';
+  refused('data', OPTION_FILE_NOT_FILE_OPTION, `option_file_size: option file data: ${notFile}`);
+  refused('_file', OPTION_FILE_NOT_FILE_OPTION, `option_file_size: option file _file: ${notFile}`);
+  // An option not set: the policy may have probed an optional one; no warning.
+  refused('absent_file', OPTION_FILE_ABSENT, null);
+  refused('empty_file', OPTION_FILE_ABSENT, null);
+  refused('missing_file', OPTION_FILE_NOT_FOUND, 'option_file_size: option file missing_file (/nonexistent/x): not found');
+  refused('dir_file', OPTION_FILE_NOT_REGULAR, `option_file_size: option file dir_file (${dir}): is a directory`);
+  refused('fifo_file', OPTION_FILE_NOT_REGULAR, `option_file_size: option file fifo_file (${fifo}): not a regular file`);
+  refused('big_file', OPTION_FILE_TOO_BIG, `option_file_size: option file big_file (${big}): ${L.WA_MAX_OPTION_FILE_BYTES + 1} bytes, `
+    + `above the cap of ${L.WA_MAX_OPTION_FILE_BYTES} (WA_MAX_OPTION_FILE_BYTES)`);
+  refused('long_file', OPTION_FILE_READ_ERROR,
+    `option_file_size: option file long_file (/${'\u00e9'.repeat(127)}...): cannot be read (ENAMETOOLONG)`);
+  const key = new Uint8Array(100).fill(0x6b);
+  key.set([0xc3, 0xa9, 0x0a]);
+  refused(key, OPTION_FILE_NOT_FILE_OPTION, `option_file_size: option file ???${'k'.repeat(61)}...: ${notFile}`);
+  rmSync(dir, { recursive: true });
 });
 
 test('a host import short of fuel traps with "fuel exhausted" and does nothing', () => {
