@@ -11,7 +11,7 @@ POLICY_AS_SRC       := $(wildcard assembly/*.ts)
 POLICY_SDK_SRC      := $(wildcard sdk/assembly/*.ts)
 # asconfig.json's release target: -O3, incremental runtime (frees on reload; the hot path never
 # allocates, so the collector never runs there), assertions kept; the hook-signature transform.
-POLICY_ASC_FLAGS    := --config $(ASCONFIG) --target release
+POLICY_ASC_FLAGS    := --config asconfig.json --target release $(ASC_TRANSFORM)
 
 $(DEFAULT_POLICY_WASM): $(POLICY_AS_SRC) $(POLICY_SDK_SRC) asconfig.json $(SDK_TRANSFORM_JS) node_modules/.package-lock.json
 	@mkdir -p $(@D)

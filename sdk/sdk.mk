@@ -18,12 +18,14 @@ SDK_FIXTURE_DIR := $(BUILD)/sdk-fixtures
 SDK_FIXTURES    := $(patsubst sdk/host/test/fixtures/%.ts,$(SDK_FIXTURE_DIR)/%.wasm,$(wildcard sdk/host/test/fixtures/*.ts))
 SDK_ORACLE      := $(SDK_FIXTURE_DIR)/topic-oracle
 ASP             := $(NODE_BIN)/asp
-# The asc transform (sdk/transform) that asconfig.json loads: every policy built with asconfig.json
-# depends on it. asc resolves a relative "transform" entry against the asconfig's directory only
-# when that directory is absolute, hence the absolute --config.
-SDK_TRANSFORM_JS := $(BUILD)/js/.sdk-transform.stamp
+# The asc transform (sdk/transform) that checks hook signatures; every policy built with
+# POLICY_ASC_FLAGS loads it. Given on the command line, not in asconfig.json: asc reads
+# asconfig.json from the current directory even without --config, and resolves a relative
+# "transform" entry in it to a bare module name (not found) unless the config's path is absolute.
+# The raw-ABI fixtures (tests/fixtures/assembly, plugin-c/tests/fixtures) are built without it.
+SDK_TRANSFORM_JS  := $(BUILD)/js/.sdk-transform.stamp
 SDK_TRANSFORM_SRC := $(wildcard sdk/transform/*.ts)
-ASCONFIG        := $(abspath asconfig.json)
+ASC_TRANSFORM     := --transform $(abspath $(BUILD))/js/sdk/transform/index.js
 
 $(HOST_JS): tsconfig.json node_modules/.package-lock.json $(HOST_TS_SRC)
 	$(NODE_BIN)/tsc -p tsconfig.json
@@ -40,7 +42,7 @@ $(SDK_TRANSFORM_JS): tsconfig.json sdk/transform/tsconfig.json node_modules/.pac
 # Test policies for the host tests, built like real policies (asconfig.json, release target).
 $(SDK_FIXTURE_DIR)/%.wasm: sdk/host/test/fixtures/%.ts $(SDK_AS_SRC) asconfig.json $(SDK_TRANSFORM_JS) node_modules/.package-lock.json
 	@mkdir -p $(dir $@)
-	$(ASC) $< --config $(ASCONFIG) --target release -o $@
+	$(ASC) $< --config asconfig.json --target release $(ASC_TRANSFORM) -o $@
 
 # The gate's bulk-instruction fixtures (plugin-c/gate/tests/*.wat), for fuel.test.ts.
 SDK_WAT_FIXTURES := $(SDK_FIXTURE_DIR)/bulk.wasm $(SDK_FIXTURE_DIR)/bulk_table.wasm

@@ -1,8 +1,7 @@
-// The hook-signature transform (sdk/transform) in asc, as policy authors run it: every policy in
-// tests/transform/assembly/ is compiled with the repository's asconfig.json (which loads the
-// transform); one with `// expect:` lines must fail with exactly those errors, one without must
-// build. Then the transform is loaded the ways an installed SDK offers it: by package name and by
-// a path relative to the asconfig.
+// The hook-signature transform (sdk/transform) in asc, as the repository's policies are built
+// (asconfig.json, --transform): a policy in tests/transform/assembly/ with `// expect:` lines
+// must fail with exactly those errors, one without must build. Then the transform is loaded the
+// ways an installed SDK offers it: by package name and by path, from a project's asconfig.json.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -35,7 +34,7 @@ function userErrors(stderr: string): string[] {
 const scratch = mkdtempSync(join(tmpdir(), 'wa-transform-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-describe('asc with the repository asconfig.json', () => {
+describe('asc with asconfig.json and --transform', () => {
   const files = readdirSync(POLICIES).filter((f) => f.endsWith('.ts')).sort();
   test('there are policies to compile, right and wrong', () => {
     assert.ok(files.includes('accepted.ts'));
@@ -45,8 +44,8 @@ describe('asc with the repository asconfig.json', () => {
     const expected = [...readFileSync(join(POLICIES, file), 'utf8').matchAll(/^\/\/ expect: (.*)$/gm)].map((m) => m[1]);
     const what = expected.length ? `fails with ${expected.length} message(s) naming the hook and its signature` : 'builds';
     test(`${file} ${what}`, async () => {
-      const r = await asc([join(POLICIES, file), '--config', join(ROOT, 'asconfig.json'), '--target', 'release',
-        '-o', join(scratch, file.replace(/\.ts$/, '.wasm'))], ROOT);
+      const r = await asc([join(POLICIES, file), '--config', 'asconfig.json', '--target', 'release',
+        '--transform', join(TRANSFORM_JS, 'index.js'), '-o', join(scratch, file.replace(/\.ts$/, '.wasm'))], ROOT);
       assert.deepEqual(userErrors(r.stderr), expected, r.stderr);
       if (expected.length) {
         assert.notEqual(r.code, 0);
