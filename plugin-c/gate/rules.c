@@ -281,6 +281,32 @@ static int check_func_export(const struct wa_module *m, const struct wa_export *
 	return -1;
 }
 
+/* wasm_auth_abi_version is called only once the module is instantiated; when its body is just
+ * `i32.const N` (what the SDK compiles to), the version is known here already, and a checker run
+ * before deployment can say so. Any other body is left to the host's call. */
+static int check_abi_version(const struct wa_module *m, const struct wa_export *ex, struct wa_err *e)
+{
+	struct wa_rd r;
+	const char *why;
+	uint32_t nlocals;
+	uint8_t op, end;
+	int32_t version;
+
+	if(ex->index < m->nfunc_imports || ex->index - m->nfunc_imports >= m->nbodies) return 0;
+	r.buf = m->bytes;
+	r.pos = m->bodies[ex->index - m->nfunc_imports].offset;
+	r.end = r.pos + m->bodies[ex->index - m->nfunc_imports].size;
+	if(wa_rd_u32(&r, &nlocals, &why) || nlocals != 0 || wa_rd_u8(&r, &op, &why) || op != 0x41
+			|| wa_rd_s32(&r, &version, &why) || wa_rd_u8(&r, &end, &why) || end != 0x0b || r.pos != r.end){
+		return 0;
+	}
+	if(version == WA_ABI_VERSION) return 0;
+	wa_err_set(e, "export section", WA_NO_FUNC, WA_NO_OFF,
+	           "built for ABI %d, this plugin speaks %d (%s returns %d: build with an SDK for ABI %d)",
+	           version, WA_ABI_VERSION, WA_EXPORT_ABI_VERSION, version, WA_ABI_VERSION);
+	return -1;
+}
+
 static int check_exports(const struct wa_module *m, struct wa_gate_report *rep, struct wa_err *e)
 {
 	static const char *const abi_version_sig[] = { "i()", 0 };
@@ -311,7 +337,7 @@ static int check_exports(const struct wa_module *m, struct wa_gate_report *rep, 
 		           "missing export %s: ()->i32 (not built with the wasm-auth SDK?)", WA_EXPORT_ABI_VERSION);
 		return -1;
 	}
-	if(check_func_export(m, ex, abi_version_sig, &which, e)) return -1;
+	if(check_func_export(m, ex, abi_version_sig, &which, e) || check_abi_version(m, ex, e)) return -1;
 	ex = find_export(m, WA_EXPORT_BUFFER);
 	if(!ex){
 		wa_err_set(e, "export section", WA_NO_FUNC, WA_NO_OFF,

@@ -779,6 +779,20 @@ static void test_policy(void)
 	           "export wasm_auth_abi_version has type (i32)->i32 but the host calls it as ()->i32");
 	exports(pol_set(&p, 7), 3, "memory", 2, 0, "wasm_auth_abi_version", 0, 1, "acl_check", 0, 3);
 	pol_expect("no_buffer", &p, &cfg, "missing export wasm_auth_buffer");
+	/* A constant version other than 1 is seen without running it. */
+	exports(pol_set(&p, 7), 4, "memory", 2, 0, "wasm_auth_abi_version", 0, 1, "wasm_auth_buffer", 0, 2, "acl_check", 0, 3);
+	{
+		struct mb *c = pol_set(&p, 10);
+		mb_u32(c, 6);
+		mb_body(c, B(0x00, 0x41, 0x10, 0x0b));
+		for(int i = 0; i < 3; i++) mb_body(c, B(0x00, 0x41, 0x00, 0x0b));
+		mb_body(c, B(0x00, 0x41, 0x00, 0x0b));
+		mb_body(c, B(0x00, 0x0b));
+		pol_expect("abi_version_constant", &p, &cfg,
+		           "export section: built for ABI 16, this plugin speaks 1 (wasm_auth_abi_version returns 16: build with an SDK for ABI 1)");
+		pol_free(&p);
+		pol_init(&p);
+	}
 	exports(pol_set(&p, 7), 4, "memory", 2, 0, "wasm_auth_abi_version", 0, 1, "wasm_auth_buffer", 0, 2, "acl_check", 0, 4);
 	pol_expect("hook_signature", &p, &cfg,
 	           "export acl_check has type (i32,i32,i32)->i32 but the host calls it as (i32,i32,i32,i32)->i32 or (i32,i32,i32,i32,i32,i32,i32)->i32");
