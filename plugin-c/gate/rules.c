@@ -301,7 +301,8 @@ static int check_abi_version(const struct wa_module *m, const struct wa_export *
 		return 0;
 	}
 	if(version == WA_ABI_VERSION) return 0;
-	wa_err_set(e, "export section", WA_NO_FUNC, WA_NO_OFF,
+	/* The words the host uses when the call returns it (policy.c), so both read the same. */
+	wa_err_set(e, NULL, WA_NO_FUNC, WA_NO_OFF,
 	           "built for ABI %d, this plugin speaks %d (%s returns %d: build with an SDK for ABI %d)",
 	           version, WA_ABI_VERSION, WA_EXPORT_ABI_VERSION, version, WA_ABI_VERSION);
 	return -1;

@@ -41,7 +41,7 @@ expect1 bad_number 2 "^wasm-auth-check: --max-memory-pages: \"x\" is not a whole
 expect1 no_value 2 "^wasm-auth-check: --max-globals needs a value (wasm-auth-check --help for usage)$" -- --max-globals
 expect1 no_file 2 "^wasm-auth-check: no FILE.wasm given (wasm-auth-check --help for usage)$" -- --validate-only
 expect1 not_wasm 1 "^wasm-auth: cannot load policy $work/not.wasm: header, offset 0x0: magic header not detected$" -- "$work/not.wasm"
-expect1 abi_2 1 "^wasm-auth: cannot load policy $mods/abi_version_constant.wasm: export section: built for ABI 16, this plugin speaks 1 " -- "$mods/abi_version_constant.wasm"
+expect1 abi_2 1 "^wasm-auth: cannot load policy $mods/abi_version_constant.wasm: built for ABI 16, this plugin speaks 1 " -- "$mods/abi_version_constant.wasm"
 rm -f "$work/metered.wasm"
 expect meter 0 ": ok: " -- --meter "$work/metered.wasm" "$mods/policy_ok.wasm"
 expect metered_valid 0 ": valid: " -- --validate-only "$work/metered.wasm"

@@ -789,7 +789,7 @@ static void test_policy(void)
 		mb_body(c, B(0x00, 0x41, 0x00, 0x0b));
 		mb_body(c, B(0x00, 0x0b));
 		pol_expect("abi_version_constant", &p, &cfg,
-		           "export section: built for ABI 16, this plugin speaks 1 (wasm_auth_abi_version returns 16: build with an SDK for ABI 1)");
+		           "built for ABI 16, this plugin speaks 1 (wasm_auth_abi_version returns 16: build with an SDK for ABI 1)");
 		pol_free(&p);
 		pol_init(&p);
 	}
