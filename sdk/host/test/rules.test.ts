@@ -174,7 +174,14 @@ test('refuses instructions outside the gate\'s profile (SIMD), as the gate does'
 });
 
 test('refuses a module built for another ABI version', () => {
-  assert.equal(refusal(buildModule({ funcs: [...abiFuncs(2), ACL] })), 'built for ABI 2, this plugin speaks 1');
+  // A constant version: the gate sees it (so wasm-auth-check does too) and says how to fix it.
+  const constant = buildModule({ funcs: [...abiFuncs(2), ACL] });
+  assert.equal(refusal(constant), 'built for ABI 2, this plugin speaks 1 (wasm_auth_abi_version returns 2: build with an SDK for ABI 1)');
+  const gate = gateMessage(constant);
+  if (gate !== null) assert.equal(refusal(constant), gate);
+  // Computed: known only once called.
+  const computed = buildModule({ funcs: [{ results: [I32], body: [...i32c(1), ...i32c(1), 0x6a], export: 'wasm_auth_abi_version' }, abiFuncs()[1], ACL] });
+  assert.equal(refusal(computed), 'built for ABI 2, this plugin speaks 1');
 });
 
 test('refuses a buffer outside memory', () => {
