@@ -356,3 +356,21 @@ test('the gate cap options are validated as in the plugin', () => {
     assert.equal(refusal(bytes, { options: [[option, value]] }), want);
   }
 });
+
+test('a malformed name section is ignored, as the spec says, by both hosts', (t) => {
+  const good = buildModule({ funcs: [...abiFuncs(), ACL] });
+  // Custom section "name", function-names subsection claiming more bytes than it has.
+  const custom = [0x04, ...Buffer.from('name'), 0x01, 0x7f, 0x01, 0x02, 0x02, 0xff, 0xfe];
+  const bytes = new Uint8Array([...good, 0x00, custom.length, ...custom]);
+  const policy = loadPolicy(bytes, { onLog: () => {} });
+  assert.equal(policy.aclCheck({ clientid: 'c', username: 'u', topic: 't', access: 1 }), 'allow');
+  policy.cleanup();
+  const file = join(tmp, `m${n++}.wasm`);
+  writeFileSync(file, bytes);
+  const r = runBin(WA_CALL, [file, 'acl_check', 'c', 'u', 't', 'read']);
+  if (r === null) {
+    t.skip(`no ${WA_CALL}`);
+    return;
+  }
+  assert.deepEqual([r.status, r.stdout], [0, 'allow\n'], r.stderr);
+});
