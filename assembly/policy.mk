@@ -10,10 +10,10 @@ POLICY_AS_SRC       := $(wildcard assembly/*.ts)
 # Every policy build depends on the SDK sources it compiles in.
 POLICY_SDK_SRC      := $(wildcard sdk/assembly/*.ts)
 # asconfig.json's release target: -O3, incremental runtime (frees on reload; the hot path never
-# allocates, so the collector never runs there), assertions kept.
-POLICY_ASC_FLAGS    := --config asconfig.json --target release
+# allocates, so the collector never runs there), assertions kept; the hook-signature transform.
+POLICY_ASC_FLAGS    := --config asconfig.json --target release $(ASC_TRANSFORM)
 
-$(DEFAULT_POLICY_WASM): $(POLICY_AS_SRC) $(POLICY_SDK_SRC) asconfig.json node_modules/.package-lock.json
+$(DEFAULT_POLICY_WASM): $(POLICY_AS_SRC) $(POLICY_SDK_SRC) asconfig.json $(SDK_TRANSFORM_JS) node_modules/.package-lock.json
 	@mkdir -p $(@D)
 	$(ASC) assembly/index.ts $(POLICY_ASC_FLAGS) -o $@
 

@@ -59,9 +59,9 @@ $(BENCH_DATA): $(BENCH_GEN)
 	@mkdir -p $(@D)
 	$(BENCH_GEN) $(@D)
 
-$(BENCH_DIR)/%.wasm: bench/assembly/%.ts $(wildcard bench/assembly/*.ts sdk/assembly/*.ts) asconfig.json node_modules/.package-lock.json
+$(BENCH_DIR)/%.wasm: bench/assembly/%.ts $(wildcard bench/assembly/*.ts sdk/assembly/*.ts) asconfig.json $(SDK_TRANSFORM_JS) node_modules/.package-lock.json
 	@mkdir -p $(@D)
-	$(ASC) $< --config asconfig.json --target release -o $@
+	$(ASC) $< $(POLICY_ASC_FLAGS) -o $@
 
 $(BENCH_BIG): bench/gen_big_policy.sh
 	@mkdir -p $(@D)

@@ -5,7 +5,7 @@
 EXAMPLE_NAMES := $(patsubst examples/%/policy.ts,%,$(wildcard examples/*/policy.ts))
 EXAMPLE_WASMS := $(EXAMPLE_NAMES:%=$(BUILD)/examples/%.wasm)
 
-$(BUILD)/examples/%.wasm: examples/%/policy.ts $(POLICY_SDK_SRC) asconfig.json node_modules/.package-lock.json
+$(BUILD)/examples/%.wasm: examples/%/policy.ts $(POLICY_SDK_SRC) asconfig.json $(SDK_TRANSFORM_JS) node_modules/.package-lock.json
 	@mkdir -p $(@D)
 	$(ASC) $< $(POLICY_ASC_FLAGS) -o $@
 

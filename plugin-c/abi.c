@@ -1,3 +1,4 @@
+#include <stddef.h>
 #include "abi.h"
 
 const struct wa_hook_abi wa_hooks[WA_HOOK_COUNT] = {
@@ -11,17 +12,17 @@ const struct wa_hook_abi wa_hooks[WA_HOOK_COUNT] = {
 };
 
 const struct wa_import_abi wa_imports[] = {
-	{ "mosquitto", "topic_matches_sub",       "i(iiii)" },
-	{ "mosquitto", "log",                     "v(iii)" },
-	{ "mosquitto", "client_id",               "i(ii)" },
-	{ "mosquitto", "client_address",          "i(ii)" },
-	{ "mosquitto", "client_protocol_version", "i()" },
-	{ "mosquitto", "pw_verify",               "i(iiii)" },
-	{ "mosquitto", "option_file_size",        "i(ii)" },
-	{ "mosquitto", "option_file_read",        "i(iiii)" },
-	{ "env",       "abort",                   "v(iiii)" },
-	{ "env",       "trace",                   "v(iiFFFFF)" },
-	{ "env",       "seed",                    "F()" },
-	{ "env",       "Date.now",                "F()" },
+	{ "mosquitto", "topic_matches_sub",       "i(iiii)", NULL },
+	{ "mosquitto", "log",                     "v(iii)", NULL },
+	{ "mosquitto", "client_id",               "i(ii)", NULL },
+	{ "mosquitto", "client_address",          "i(ii)", "the client's address" },
+	{ "mosquitto", "client_protocol_version", "i()", "the client's protocol version" },
+	{ "mosquitto", "pw_verify",               "i(iiii)", NULL },
+	{ "mosquitto", "option_file_size",        "i(ii)", NULL },
+	{ "mosquitto", "option_file_read",        "i(iiii)", NULL },
+	{ "env",       "abort",                   "v(iiii)", NULL },
+	{ "env",       "trace",                   "v(iiFFFFF)", NULL },
+	{ "env",       "seed",                    "F()", "randomness" },
+	{ "env",       "Date.now",                "F()", "the time" },
 };
 const unsigned wa_import_count = sizeof wa_imports / sizeof wa_imports[0];

@@ -53,6 +53,9 @@ struct wa_import_abi {
 	const char *module;
 	const char *name;
 	const char *signature;
+	/* Non-NULL: what the answer depends on besides the arguments ("the time"...). A module that
+	 * imports it may not declare its acl decisions cacheable (docs/ABI.md, "Decision cache"). */
+	const char *varies;
 };
 
 extern const struct wa_hook_abi wa_hooks[WA_HOOK_COUNT];

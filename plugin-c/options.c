@@ -1,3 +1,5 @@
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +94,70 @@ bad:
 	return -1;
 }
 
+static const char *const known_options[] = {
+	WA_OPT_MODULE, WA_OPT_ON_ERROR, WA_OPT_MAX_MODULE_BYTES, WA_OPT_MAX_MEMORY_PAGES, WA_OPT_MAX_TABLE_ELEMS,
+	WA_OPT_MAX_FUNCTIONS, WA_OPT_MAX_GLOBALS, WA_OPT_MAX_DATA_BYTES, WA_OPT_MAX_PAYLOAD, WA_OPT_FUEL,
+	WA_OPT_TIMEOUT_MS, WA_OPT_ACL_CACHE, WA_OPT_ACL_GRANTS, WA_OPT_INIT_FUEL, WA_OPT_INIT_TIMEOUT_MS, WA_OPT_CLIENT_SHARE,
+	WA_OPT_CPU_SHARE,
+};
+
+/* Levenshtein distance; names longer than NAME_CMP_MAX are never close. */
+#define NAME_CMP_MAX 40
+static size_t distance(const char *a, size_t na, const char *b)
+{
+	size_t row[NAME_CMP_MAX + 1], nb = strlen(b);
+
+	if (na > NAME_CMP_MAX || nb > NAME_CMP_MAX) return SIZE_MAX;
+	for (size_t j = 0; j <= nb; j++) row[j] = j;
+	for (size_t i = 1; i <= na; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= nb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best) best = up + 1;
+			if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[nb];
+}
+
+/* A misspelt host option would otherwise be handed to the policy as one of its own and the
+ * setting silently left at its default: the wasm_ prefix is the plugin's, and every name in it
+ * must be known. Options without the prefix belong to the policy. */
+static int check_option_names(const struct wa_options *opts, char *err, size_t errlen)
+{
+	static const char prefix[] = "wasm_";
+
+	for (unsigned i = 0; i < opts->count; i++) {
+		const struct wa_opt *o = &opts->items[i];
+		const char *close = NULL;
+		size_t best = 3; /* within two edits */
+		bool known = false;
+
+		if (o->keylen < sizeof prefix - 1 || memcmp(o->key, prefix, sizeof prefix - 1) != 0) continue;
+		for (size_t k = 0; k < sizeof known_options / sizeof known_options[0] && !known; k++) {
+			size_t d = distance(o->key, o->keylen, known_options[k]);
+			known = d == 0;
+			if (d < best) {
+				best = d;
+				close = known_options[k];
+			}
+		}
+		if (known) continue;
+		if (close) {
+			snprintf(err, errlen, "unknown option %.64s%s (did you mean %s?): the wasm_ prefix is for the plugin's options",
+			         o->key, o->keylen > 64 ? "..." : "", close);
+		} else {
+			snprintf(err, errlen, "unknown option %.64s%s: the wasm_ prefix is for the plugin's options (docs/ABI.md); "
+			         "give the policy's own options another name", o->key, o->keylen > 64 ? "..." : "");
+		}
+		return -1;
+	}
+	return 0;
+}
+
 /* on (the default) or off. */
 static int parse_switch(const struct wa_options *opts, const char *key, int *out, char *err, size_t errlen)
 {
@@ -113,6 +179,7 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	const char *on_error = get(opts, WA_OPT_ON_ERROR);
 
 	memset(cfg, 0, sizeof *cfg);
+	if (check_option_names(opts, err, errlen)) return -1;
 	cfg->module_path = get(opts, WA_OPT_MODULE);
 	if (!cfg->module_path || !*cfg->module_path) {
 		snprintf(err, errlen, "option %s (the policy .wasm file) is required", WA_OPT_MODULE);

@@ -2,7 +2,9 @@
 # host (sdk/host) that runs a policy .wasm offline with the plugin's ABI and failure semantics.
 #   make test-as     as-pect specs of the SDK (sdk/assembly/__tests__)
 #   make test-host   node:test tests of the Node host (sdk/host/test), incl. parity with the C side
-.PHONY: test-as test-host
+#   make test-transform  the asc transform that checks hook signatures (sdk/transform), on wrong
+#                    and right policies (tests/transform)
+.PHONY: test-as test-host test-transform
 
 HOST_JS         := $(BUILD)/js/.stamp
 # The Node host alone (sdk/host/tsconfig.json): what the SDK's own tests need, so they do not
@@ -16,6 +18,14 @@ SDK_FIXTURE_DIR := $(BUILD)/sdk-fixtures
 SDK_FIXTURES    := $(patsubst sdk/host/test/fixtures/%.ts,$(SDK_FIXTURE_DIR)/%.wasm,$(wildcard sdk/host/test/fixtures/*.ts))
 SDK_ORACLE      := $(SDK_FIXTURE_DIR)/topic-oracle
 ASP             := $(NODE_BIN)/asp
+# The asc transform (sdk/transform) that checks hook signatures; every policy built with
+# POLICY_ASC_FLAGS loads it. Given on the command line, not in asconfig.json: asc reads
+# asconfig.json from the current directory even without --config, and resolves a relative
+# "transform" entry in it to a bare module name (not found) unless the config's path is absolute.
+# The raw-ABI fixtures (tests/fixtures/assembly, plugin-c/tests/fixtures) are built without it.
+SDK_TRANSFORM_JS  := $(BUILD)/js/.sdk-transform.stamp
+SDK_TRANSFORM_SRC := $(wildcard sdk/transform/*.ts)
+ASC_TRANSFORM     := --transform $(abspath $(BUILD))/js/sdk/transform/index.js
 
 $(HOST_JS): tsconfig.json node_modules/.package-lock.json $(HOST_TS_SRC)
 	$(NODE_BIN)/tsc -p tsconfig.json
@@ -25,10 +35,14 @@ $(SDK_HOST_JS): tsconfig.json sdk/host/tsconfig.json node_modules/.package-lock.
 	$(NODE_BIN)/tsc -p sdk/host/tsconfig.json
 	@mkdir -p $(dir $@) && touch $@
 
+$(SDK_TRANSFORM_JS): tsconfig.json sdk/transform/tsconfig.json node_modules/.package-lock.json $(SDK_TRANSFORM_SRC)
+	$(NODE_BIN)/tsc -p sdk/transform/tsconfig.json
+	@mkdir -p $(dir $@) && touch $@
+
 # Test policies for the host tests, built like real policies (asconfig.json, release target).
-$(SDK_FIXTURE_DIR)/%.wasm: sdk/host/test/fixtures/%.ts $(SDK_AS_SRC) asconfig.json node_modules/.package-lock.json
+$(SDK_FIXTURE_DIR)/%.wasm: sdk/host/test/fixtures/%.ts $(SDK_AS_SRC) asconfig.json $(SDK_TRANSFORM_JS) node_modules/.package-lock.json
 	@mkdir -p $(dir $@)
-	$(ASC) $< --config asconfig.json --target release -o $@
+	$(ASC) $< --config asconfig.json --target release $(ASC_TRANSFORM) -o $@
 
 # The gate's bulk-instruction fixtures (plugin-c/gate/tests/*.wat), for fuel.test.ts.
 SDK_WAT_FIXTURES := $(SDK_FIXTURE_DIR)/bulk.wasm $(SDK_FIXTURE_DIR)/bulk_table.wasm
@@ -41,9 +55,9 @@ $(SDK_ORACLE): sdk/host/test/topic_oracle.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -o $@ $< -lmosquitto
 
-all: $(HOST_JS) $(SDK_HOST_JS)
+all: $(HOST_JS) $(SDK_HOST_JS) $(SDK_TRANSFORM_JS)
 
-test: test-as test-host
+test: test-as test-host test-transform
 
 # as-pect specs of the SDK only; policies' specs run in test-policies (ASPECT_SUITES, as-pect.config.js).
 test-as: $(SDK_HOST_JS)
@@ -53,6 +67,11 @@ test-as: $(SDK_HOST_JS)
 test-host: $(SDK_HOST_JS) $(SDK_FIXTURES) $(SDK_WAT_FIXTURES) $(SDK_ORACLE) $(WA_CALL_BIN) $(CHECK_BIN)
 	SDK_FIXTURE_DIR=$(SDK_FIXTURE_DIR) WA_CALL_BIN=$(WA_CALL_BIN) CHECK_BIN=$(CHECK_BIN) \
 		node --test $(BUILD)/js/sdk/host/test/*.test.js
+
+# Compiles tests/transform/assembly/*.ts with asc and asconfig.json, and loads the transform the
+# ways an installed SDK offers it.
+test-transform: $(SDK_TRANSFORM_JS) $(HOST_JS)
+	node --test $(BUILD)/js/tests/transform/
 
 # The gate compiled to WebAssembly, which the Node host runs (GATE_WASM).
 include sdk/host/gate.mk

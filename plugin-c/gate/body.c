@@ -502,6 +502,14 @@ static int op_one(struct val *v, bool *done)
 			RD(wa_rd_u32, &idx);
 			if(idx >= m->nfuncs) return fail(v, "unknown function");
 			if(m->func_called) m->func_called[idx] = true; /* see struct wa_module */
+			if(idx < m->nfunc_imports && m->import_callers){
+				struct wa_callers *c = &m->import_callers[idx];
+				if(c->n == 0 || c->last != v->func){
+					c->last = v->func;
+					if(c->n < WA_GATE_CALLERS) c->func[c->n++] = v->func;
+					else if(c->more < UINT32_MAX) c->more++;
+				}
+			}
 			return call_type(v, &m->types[m->func_type[idx]]);
 		case 0x11: {
 			uint8_t table;

@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L /* open, fstat, O_CLOEXEC */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +159,15 @@ static int check_one(const char *path, const struct wa_gate_config *cfg, const c
 	return 0;
 }
 
+/* A usage error: one line naming what is wrong, exit status 2. */
+static int bad_usage(const char *fmt, const char *a, const char *b)
+{
+	fputs("wasm-auth-check: ", stderr);
+	fprintf(stderr, fmt, a, b);
+	fputs(" (wasm-auth-check --help for usage)\n", stderr);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	struct wa_gate_config cfg;
@@ -168,7 +178,17 @@ int main(int argc, char **argv)
 	 * callers checking many files at once (the conformance runner) can parse either stream. */
 	wa_gate_config_defaults(&cfg);
 	for(i = 1; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++){
+		static const struct { const char *flag; size_t off; } caps[] = {
+			{ "--max-module-bytes", offsetof(struct wa_gate_config, max_module_bytes) },
+			{ "--max-memory-pages", offsetof(struct wa_gate_config, max_memory_pages) },
+			{ "--max-table-elems", offsetof(struct wa_gate_config, max_table_elems) },
+			{ "--max-functions", offsetof(struct wa_gate_config, max_functions) },
+			{ "--max-globals", offsetof(struct wa_gate_config, max_globals) },
+			{ "--max-data-bytes", offsetof(struct wa_gate_config, max_data_bytes) },
+		};
 		const char *a = argv[i];
+		bool known = false;
+
 		if(!strcmp(a, "--")){
 			i++;
 			break;
@@ -177,31 +197,29 @@ int main(int argc, char **argv)
 			return 0;
 		}else if(!strcmp(a, "--validate-only")){
 			cfg.validate_only = true;
-		}else if(!strcmp(a, "--max-module-bytes") && i + 1 < argc){
-			if(parse_u32(argv[++i], &cfg.max_module_bytes)) goto bad;
-		}else if(!strcmp(a, "--max-memory-pages") && i + 1 < argc){
-			if(parse_u32(argv[++i], &cfg.max_memory_pages)) goto bad;
-		}else if(!strcmp(a, "--max-table-elems") && i + 1 < argc){
-			if(parse_u32(argv[++i], &cfg.max_table_elems)) goto bad;
-		}else if(!strcmp(a, "--max-functions") && i + 1 < argc){
-			if(parse_u32(argv[++i], &cfg.max_functions)) goto bad;
-		}else if(!strcmp(a, "--max-globals") && i + 1 < argc){
-			if(parse_u32(argv[++i], &cfg.max_globals)) goto bad;
-		}else if(!strcmp(a, "--max-data-bytes") && i + 1 < argc){
-			if(parse_u32(argv[++i], &cfg.max_data_bytes)) goto bad;
-		}else if(!strcmp(a, "--meter") && i + 1 < argc){
-			meter_out = argv[++i];
-		}else{
-			goto bad;
+			continue;
 		}
+		for(size_t k = 0; k < sizeof caps / sizeof caps[0] && !known; k++){
+			if(strcmp(a, caps[k].flag)) continue;
+			known = true;
+			if(i + 1 >= argc) return bad_usage("%s needs a value%s", a, "");
+			if(parse_u32(argv[++i], (uint32_t *)((char *)&cfg + caps[k].off))){
+				return bad_usage("%s: \"%s\" is not a whole number from 0 to 4294967295", a, argv[i]);
+			}
+		}
+		if(known) continue;
+		if(!strcmp(a, "--meter")){
+			if(i + 1 >= argc) return bad_usage("%s needs a value%s", a, "");
+			meter_out = argv[++i];
+			continue;
+		}
+		return bad_usage("unknown option %s%s", a, "");
 	}
 	nfiles = argc - i;
-	if(nfiles < 1 || (meter_out && nfiles != 1)) goto bad;
+	if(nfiles < 1) return bad_usage("no FILE.wasm given%s%s", "", "");
+	if(meter_out && nfiles != 1) return bad_usage("--meter takes exactly one FILE.wasm%s%s", "", "");
 	for(; i < argc; i++){
 		if(check_one(argv[i], &cfg, meter_out)) status = 1;
 	}
 	return status;
-bad:
-	usage(stderr);
-	return 2;
 }

@@ -4,7 +4,8 @@
  * select of a numeric type), the implementation limits of limits.h (always), the caps in
  * wa_gate_config, and (unless validate_only) the ABI tables in abi.h: imports on the
  * allow-list with exact signatures, required exports, hook signatures.
- * wa_gate_meter() returns a copy of a checked module with fuel metering injected.
+ * wa_gate_meter() returns a copy of a checked module with fuel metering injected (custom
+ * sections dropped).
  * Both are pure functions of their arguments (no global state, no I/O): safe to call from any
  * thread and to fuzz. docs/SECURITY.md describes the rules and the cost model. */
 #ifndef WASM_AUTH_GATE_H

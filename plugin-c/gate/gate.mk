@@ -9,7 +9,7 @@
 
 GATE_DIR    := plugin-c/gate
 GATE_BUILD  := $(BUILD)/gate
-GATE_SRCS   := $(addprefix $(GATE_DIR)/,reader.c module.c body.c rules.c gate.c meter.c)
+GATE_SRCS   := $(addprefix $(GATE_DIR)/,reader.c module.c body.c rules.c explain.c gate.c meter.c)
 GATE_OBJS   := $(patsubst $(GATE_DIR)/%.c,$(GATE_BUILD)/%.o,$(GATE_SRCS))
 GATE_HDRS   := $(GATE_DIR)/gate.h $(GATE_DIR)/gate_internal.h plugin-c/abi.h plugin-c/limits.h
 # No -I: headers are included by relative path (plugin-c/limits.h must not shadow <limits.h>).

@@ -97,6 +97,17 @@ struct wa_export {
 	size_t offset;
 };
 
+/* The first functions found calling an imported function, so a refusal can name them. Calls
+ * from one function are validated together, so comparing with the last one recorded is enough
+ * to keep each caller once. */
+#define WA_GATE_CALLERS 2
+struct wa_callers {
+	uint32_t func[WA_GATE_CALLERS];
+	uint32_t n;    /* recorded, at most WA_GATE_CALLERS */
+	uint32_t more; /* distinct callers beyond those */
+	uint32_t last; /* the caller seen last (valid when n > 0) */
+};
+
 struct wa_body {
 	size_t offset; /* first byte after the size: the locals vector */
 	size_t size;
@@ -143,6 +154,13 @@ struct wa_module {
 	bool *func_called;  /* per function: the target of some `call`, recorded by wa_body_validate
 	                     * (metering needs it; saves it a pass over every body); NULL = no code */
 
+	struct wa_callers *import_callers; /* per imported function, by index; NULL = no code */
+
+	/* The first "name" custom section's content after its name, for messages only: it is not
+	 * validated (a malformed one does not make the module invalid), wa_func_name() reads it
+	 * with bounds checks. names_end == 0: none. */
+	size_t names_start, names_end;
+
 	bool has_datacount;
 	uint32_t datacount;
 
@@ -183,5 +201,15 @@ bool wa_sig_matches(const struct wa_functype *t, const char *abi_sig);
 void wa_sig_text_abi(const char *abi_sig, char *buf, size_t len);
 
 const char *wa_type_name(uint8_t t);
+
+/* What a refusal tells the author (explain.c). Each writes one bounded line, never fails. */
+/* "imp/acl_check" (name section), "acl_check" (an export of it) or "function 7". */
+void wa_func_name(const struct wa_module *m, uint32_t func, char *buf, size_t len);
+/* " (called from a, b and 3 more)", or "" when nothing calls import function idx directly. */
+void wa_import_callers(const struct wa_module *m, uint32_t idx, char *buf, size_t len);
+/* What to use instead of a refused import, e.g. "log with log() or logAt() from the SDK"; NULL = no advice. */
+const char *wa_import_advice(const struct wa_import *im, char *buf, size_t len);
+/* "mosquitto.{topic_matches_sub,log,...} env.{abort,...}", from wa_imports. */
+void wa_allowed_imports(char *buf, size_t len);
 
 #endif

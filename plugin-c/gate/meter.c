@@ -646,6 +646,9 @@ int wa_meter_module(const struct wa_module *m, uint8_t **out, size_t *outlen,
 		}else if(id == 10){
 			if(meter_code(m, fuel, rep, &c, err)) goto done;
 			put_section(&o, 10, &c);
+		}else if(id == 0){
+			/* Custom sections are dropped: nothing needs them at run time, and wasm3 parses the
+			 * name section, refusing a malformed one that the gate (as the spec says) ignored. */
 		}else{
 			put(&o, bytes + pos, r.pos + size - pos);
 		}

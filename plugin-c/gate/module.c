@@ -506,7 +506,8 @@ static int sec_code(struct dec *d)
 	}
 	m->bodies = calloc(n ? n : 1, sizeof *m->bodies);
 	m->func_called = calloc(m->nfuncs ? m->nfuncs : 1, sizeof *m->func_called);
-	if(!m->bodies || !m->func_called) return fail(d, d->r.pos, "out of memory");
+	m->import_callers = calloc(m->nfunc_imports ? m->nfunc_imports : 1, sizeof *m->import_callers);
+	if(!m->bodies || !m->func_called || !m->import_callers) return fail(d, d->r.pos, "out of memory");
 	m->nbodies = n;
 	for(uint32_t i = 0; i < n; i++){
 		struct wa_body *b = &m->bodies[i];
@@ -560,7 +561,12 @@ static int sec_custom(struct dec *d)
 	uint32_t len;
 
 	RD(wa_rd_name, &name, &len);
-	d->r.pos = d->r.end; /* contents are free-form and never interpreted */
+	/* Contents are free-form and never interpreted here; the name section is only remembered. */
+	if(len == 4 && !memcmp(name, "name", 4) && d->m->names_end == 0){
+		d->m->names_start = d->r.pos;
+		d->m->names_end = d->r.end;
+	}
+	d->r.pos = d->r.end;
 	return 0;
 }
 
@@ -659,5 +665,6 @@ void wa_module_free(struct wa_module *m)
 	free(m->func_in_elem);
 	free(m->bodies);
 	free(m->func_called);
+	free(m->import_callers);
 	memset(m, 0, sizeof *m);
 }

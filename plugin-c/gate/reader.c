@@ -14,7 +14,7 @@ void wa_err_set(struct wa_err *e, const char *where, uint32_t func, size_t off, 
 
 void wa_err_vset(struct wa_err *e, const char *where, uint32_t func, size_t off, const char *fmt, va_list ap)
 {
-	char msg[256];
+	char msg[WA_GATE_ERR_LEN];
 	int n = 0;
 
 	if(e->set || !e->buf || e->len == 0){

@@ -153,9 +153,31 @@ static int check_caps(const struct wa_module *m, const struct wa_gate_config *cf
 	return 0;
 }
 
+/* Import names are quoted up to this many bytes each, so the advice and the allowed list that
+ * follow still fit in one log line (mosquitto 2.0 cuts a line after about 500 bytes). */
+#define IMPORT_NAME_SHOWN 48
+
+/* "import env.console.log not allowed (called from f): use log()...; allowed: mosquitto.{...}" */
+static void refuse_import(const struct wa_module *m, const struct wa_import *im, uint32_t func, struct wa_err *e)
+{
+	char callers[160], advice_buf[96], allowed[256];
+	const char *advice = wa_import_advice(im, advice_buf, sizeof advice_buf);
+	int ml = im->module_len > IMPORT_NAME_SHOWN ? IMPORT_NAME_SHOWN : (int)im->module_len;
+	int nl = im->name_len > IMPORT_NAME_SHOWN ? IMPORT_NAME_SHOWN : (int)im->name_len;
+
+	wa_import_callers(m, func, callers, sizeof callers);
+	wa_allowed_imports(allowed, sizeof allowed);
+	wa_err_set(e, "import section", WA_NO_FUNC, WA_NO_OFF, "import %.*s%s.%.*s%s not allowed%s: %s%sallowed: %s",
+	           ml, (const char *)im->module, ml < (int)im->module_len ? "..." : "",
+	           nl, (const char *)im->name, nl < (int)im->name_len ? "..." : "",
+	           callers, advice ? advice : "", advice ? "; " : "", allowed);
+}
+
 static int check_imports(const struct wa_module *m, struct wa_err *e)
 {
 	static const char *kinds[4] = { "functions", "tables", "memories", "globals" };
+	static const char *options[4] = { "", " (asc --importTable)", " (asc --importMemory)", "" };
+	uint32_t func = 0; /* function index of the next function import */
 
 	for(uint32_t i = 0; i < m->nimports; i++){
 		const struct wa_import *im = &m->imports[i];
@@ -165,8 +187,8 @@ static int check_imports(const struct wa_module *m, struct wa_err *e)
 
 		if(im->kind != 0){
 			wa_err_set(e, "import section", WA_NO_FUNC, im->offset,
-			           "import %.*s.%.*s: imported %s are not allowed (the module must define its own)",
-			           ml, (const char *)im->module, nl, (const char *)im->name, kinds[im->kind]);
+			           "import %.*s.%.*s: imported %s are not allowed (the module must define its own%s)",
+			           ml, (const char *)im->module, nl, (const char *)im->name, kinds[im->kind], options[im->kind]);
 			return -1;
 		}
 		for(unsigned k = 0; k < wa_import_count; k++){
@@ -177,8 +199,7 @@ static int check_imports(const struct wa_module *m, struct wa_err *e)
 			}
 		}
 		if(!host){
-			wa_err_set(e, "import section", WA_NO_FUNC, im->offset, "import %.*s.%.*s not allowed",
-			           ml, (const char *)im->module, nl, (const char *)im->name);
+			refuse_import(m, im, func, e);
 			return -1;
 		}
 		t = &m->types[im->index];
@@ -191,6 +212,35 @@ static int check_imports(const struct wa_module *m, struct wa_err *e)
 			           ml, (const char *)im->module, nl, (const char *)im->name, have, want);
 			return -1;
 		}
+		func++;
+	}
+	return 0;
+}
+
+/* A decision served from the cache was computed for an earlier call: nothing it depends on may
+ * change between calls with the same arguments (docs/ABI.md, "Decision cache"). */
+static int check_cacheable(const struct wa_module *m, struct wa_err *e)
+{
+	uint32_t func = 0;
+
+	for(uint32_t i = 0; i < m->nimports; i++){
+		const struct wa_import *im = &m->imports[i];
+		if(im->kind != 0) continue;
+		for(unsigned k = 0; k < wa_import_count; k++){
+			char callers[160];
+			if(!wa_imports[k].varies || !name_is(im->module, im->module_len, wa_imports[k].module)
+					|| !name_is(im->name, im->name_len, wa_imports[k].name)){
+				continue;
+			}
+			wa_import_callers(m, func, callers, sizeof callers);
+			wa_err_set(e, "export section", WA_NO_FUNC, WA_NO_OFF,
+			           "exports %s but imports %s.%s%s, whose answer (%s) changes between calls; "
+			           "a cached decision would be wrong: remove the export or the import",
+			           WA_EXPORT_ACL_CACHEABLE, wa_imports[k].module, wa_imports[k].name, callers,
+			           wa_imports[k].varies);
+			return -1;
+		}
+		func++;
 	}
 	return 0;
 }
@@ -231,6 +281,33 @@ static int check_func_export(const struct wa_module *m, const struct wa_export *
 	return -1;
 }
 
+/* wasm_auth_abi_version is called only once the module is instantiated; when its body is just
+ * `i32.const N` (what the SDK compiles to), the version is known here already, and a checker run
+ * before deployment can say so. Any other body is left to the host's call. */
+static int check_abi_version(const struct wa_module *m, const struct wa_export *ex, struct wa_err *e)
+{
+	struct wa_rd r;
+	const char *why;
+	uint32_t nlocals;
+	uint8_t op, end;
+	int32_t version;
+
+	if(ex->index < m->nfunc_imports || ex->index - m->nfunc_imports >= m->nbodies) return 0;
+	r.buf = m->bytes;
+	r.pos = m->bodies[ex->index - m->nfunc_imports].offset;
+	r.end = r.pos + m->bodies[ex->index - m->nfunc_imports].size;
+	if(wa_rd_u32(&r, &nlocals, &why) || nlocals != 0 || wa_rd_u8(&r, &op, &why) || op != 0x41
+			|| wa_rd_s32(&r, &version, &why) || wa_rd_u8(&r, &end, &why) || end != 0x0b || r.pos != r.end){
+		return 0;
+	}
+	if(version == WA_ABI_VERSION) return 0;
+	/* The words the host uses when the call returns it (policy.c), so both read the same. */
+	wa_err_set(e, NULL, WA_NO_FUNC, WA_NO_OFF,
+	           "built for ABI %d, this plugin speaks %d (%s returns %d: build with an SDK for ABI %d)",
+	           version, WA_ABI_VERSION, WA_EXPORT_ABI_VERSION, version, WA_ABI_VERSION);
+	return -1;
+}
+
 static int check_exports(const struct wa_module *m, struct wa_gate_report *rep, struct wa_err *e)
 {
 	static const char *const abi_version_sig[] = { "i()", 0 };
@@ -262,7 +339,7 @@ static int check_exports(const struct wa_module *m, struct wa_gate_report *rep, 
 		           "missing export %s: ()->i32 (not built with the wasm-auth SDK?)", WA_EXPORT_ABI_VERSION);
 		return -1;
 	}
-	if(check_func_export(m, ex, abi_version_sig, &which, e)) return -1;
+	if(check_func_export(m, ex, abi_version_sig, &which, e) || check_abi_version(m, ex, e)) return -1;
 	ex = find_export(m, WA_EXPORT_BUFFER);
 	if(!ex){
 		wa_err_set(e, "export section", WA_NO_FUNC, WA_NO_OFF,
@@ -271,7 +348,7 @@ static int check_exports(const struct wa_module *m, struct wa_gate_report *rep, 
 	}
 	if(check_func_export(m, ex, buffer_sig, &which, e)) return -1;
 	ex = find_export(m, WA_EXPORT_ACL_CACHEABLE); /* optional */
-	if(ex && check_func_export(m, ex, abi_version_sig, &which, e)) return -1;
+	if(ex && (check_func_export(m, ex, abi_version_sig, &which, e) || check_cacheable(m, e))) return -1;
 	ex = find_export(m, WA_EXPORT_ACL_GRANTS); /* optional */
 	if(ex && check_func_export(m, ex, grants_sig, &which, e)) return -1;
 	for(int h = 0; h < WA_HOOK_COUNT; h++){

@@ -145,11 +145,44 @@ static void errors(void)
 	CHECK(wa_options_new(none, WA_MAX_OPTIONS + 1, err, sizeof err) == NULL);
 }
 
+/* Every wasm_ name must be a host option; others are the policy's and pass through. */
+static void unknown_names(void)
+{
+	struct wa_config cfg;
+	char err[256];
+	const struct wa_kv typo[] = { { "wasm_module", "m" }, { "wasm_fule", "100" } };
+	const struct wa_kv typo2[] = { { "wasm_module", "m" }, { "wasm_init_timout_ms", "100" } };
+	const struct wa_kv far[] = { { "wasm_module", "m" }, { "wasm_users_file", "/etc/u" } };
+	const struct wa_kv typo_module[] = { { "wasm_modul", "m" } };
+	const struct wa_kv policy_own[] = { { "wasm_module", "m" }, { "users_file", "/etc/u" }, { "wasmish", "1" } };
+	const struct wa_kv all[] = {
+		{ "wasm_module", "m" }, { "wasm_on_error", "deny" }, { "wasm_max_module_bytes", "1000" },
+		{ "wasm_max_memory_pages", "1" }, { "wasm_max_table_elems", "1" }, { "wasm_max_functions", "1" },
+		{ "wasm_max_globals", "1" }, { "wasm_max_data_bytes", "1" }, { "wasm_max_payload", "1" },
+		{ "wasm_fuel", "1" }, { "wasm_timeout_ms", "1" }, { "wasm_acl_cache", "on" }, { "wasm_init_fuel", "1" },
+		{ "wasm_init_timeout_ms", "1" }, { "wasm_client_share", "1" }, { "wasm_cpu_share", "1" },
+	};
+
+	CHECK_INT(parse(typo, 2, &cfg, err, sizeof err), -1);
+	CHECK_STR(err, "unknown option wasm_fule (did you mean wasm_fuel?): the wasm_ prefix is for the plugin's options");
+	CHECK_INT(parse(typo2, 2, &cfg, err, sizeof err), -1);
+	CHECK(strstr(err, "unknown option wasm_init_timout_ms (did you mean wasm_init_timeout_ms?)") == err);
+	CHECK_INT(parse(far, 2, &cfg, err, sizeof err), -1);
+	CHECK_STR(err, "unknown option wasm_users_file: the wasm_ prefix is for the plugin's options (docs/ABI.md); "
+	               "give the policy's own options another name");
+	/* Reported before the missing wasm_module: the typo is the cause. */
+	CHECK_INT(parse(typo_module, 1, &cfg, err, sizeof err), -1);
+	CHECK(strstr(err, "did you mean wasm_module?") != NULL);
+	CHECK_INT(parse(policy_own, 3, &cfg, err, sizeof err), 0);
+	CHECK_INT(parse(all, sizeof all / sizeof all[0], &cfg, err, sizeof err), 0);
+}
+
 int main(void)
 {
 	defaults();
 	overrides();
 	gate_caps();
 	errors();
+	unknown_names();
 	return check_done();
 }

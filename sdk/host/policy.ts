@@ -9,6 +9,7 @@ import type { ClientInfo } from './imports.js';
 import type { HookSignatures } from './gate.js';
 import type { ClientGrants } from './grants.js';
 import { LOG_ERR, LOG_NOTICE } from './abi.js';
+import { badLoadOption, unknownOptionName } from './load-options.js';
 import {
   WA_DEFAULT_CLIENT_SHARE, WA_DEFAULT_CPU_SHARE, WA_DEFAULT_FUEL, WA_DEFAULT_TIMEOUT_MS, WA_INIT_BUDGET_FACTOR, WA_MAX_DATA_BYTES, WA_MAX_FUNCTIONS,
   WA_MAX_GLOBALS, WA_MAX_MEMORY_PAGES, WA_MAX_TABLE_ELEMS, WA_MAX_MODULE_BYTES, WA_MAX_OPTIONS, WA_MAX_PAYLOAD_BYTES,
@@ -127,6 +128,8 @@ function defaultInitFuel(fuel: number): bigint {
 /** Parses the wasm_* options (last occurrence wins); throws PolicyLoadError with the plugin's message. */
 export function hostSettings(options: OptionList): HostSettings {
   const get = (key: string): string | undefined => optionValue(options, key);
+  const unknown = unknownOptionName(options);
+  if (unknown !== null) throw new PolicyLoadError(unknown);
   // options.c parse_number: digits only, in [min, max]; absent = the default.
   const number = (key: string, min: number, max: number, dflt: number): number => {
     const s = get(key);
@@ -201,6 +204,9 @@ export class Policy {
 
   /** Use loadPolicy(). */
   constructor(wasm: ByteInput, opts: LoadOptions) {
+    // JavaScript callers pass anything: checked before use, so nothing falls back to a default.
+    const bad = badLoadOption(opts);
+    if (bad !== null) throw new PolicyLoadError(bad);
     this.options = (opts.options ?? []).map(([k, v]) => [k, v]);
     this.log = opts.onLog ?? defaultLog;
     this.defaultClient = opts.client;

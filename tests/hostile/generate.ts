@@ -379,6 +379,19 @@ const importCases: RefusedCase[] = [
     bytes: () => basePolicy((b) => b.importRaw('env', 'g', [0x03, I32, 0x00])).build(), reason: /env\.g\b/ },
   { name: 'import-table', group: 'imports', what: 'an imported table (env.table)',
     bytes: () => basePolicy((b) => b.importRaw('env', 'table', [0x01, 0x70, 0x00, 0x01])).build(), reason: /env\.table/ },
+  // A cached decision must not depend on what changes between calls.
+  { name: 'import-clock-cacheable', group: 'imports', what: 'env.Date.now in a policy exporting wasm_auth_acl_cacheable',
+    bytes: () => {
+      const b = basePolicy((m) => m.importFunc('env', 'Date.now', [], [F64]));
+      b.exportFunc('wasm_auth_acl_cacheable', b.func([], [I32], constBody(1)));
+      return b.build();
+    }, reason: /exports wasm_auth_acl_cacheable but imports env\.Date\.now, whose answer \(the time\) changes between calls/ },
+  { name: 'import-client-address-cacheable', group: 'imports', what: 'mosquitto.client_address in a policy exporting wasm_auth_acl_cacheable',
+    bytes: () => {
+      const b = basePolicy((m) => m.importFunc('mosquitto', 'client_address', [I32, I32], [I32]));
+      b.exportFunc('wasm_auth_acl_cacheable', b.func([], [I32], constBody(1)));
+      return b.build();
+    }, reason: /exports wasm_auth_acl_cacheable but imports mosquitto\.client_address, whose answer \(the client's address\)/ },
 ];
 
 const signatureCases: RefusedCase[] = [
@@ -419,7 +432,8 @@ const signatureCases: RefusedCase[] = [
 ];
 
 const abiCases: RefusedCase[] = [
-  { name: 'abi-version-2', group: 'abi', atRuntime: true, what: 'wasm_auth_abi_version returns 2',
+  // A constant version: refused by the gate already, with the words the host uses at load.
+  { name: 'abi-version-2', group: 'abi', what: 'wasm_auth_abi_version returns 2',
     bytes: () => {
       const b = new ModuleBuilder();
       b.setMemory(1);

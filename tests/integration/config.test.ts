@@ -2,7 +2,7 @@
 // with the plugin on one listener only.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type Broker, listener, pluginConf, startBroker } from '../harness/broker.js';
+import { type Broker, listener, pluginConf, runBrokerExpectingExit, startBroker } from '../harness/broker.js';
 import { connect, deliveries, endAll, refusedCode, tryConnect, VERSIONS } from '../harness/mqtt.js';
 import { fixture, requireFile } from '../harness/paths.js';
 import { startPolicyBroker } from '../harness/policy-broker.js';
@@ -133,4 +133,39 @@ describe('per_listener_settings true: the plugin governs only its listener', () 
       }
     });
   }
+});
+
+// Like mosquitto with its own options: a wasm_ name the plugin does not know is a typo, and
+// ignoring it would leave the setting at its default without a word.
+describe('an unknown wasm_ option: the broker refuses to start, naming it', () => {
+  const cases: { spelling?: 'auth_plugin'; key: string; want: string }[] = [
+    { key: 'wasm_fule', want: "wasm-auth: cannot load policy: unknown option wasm_fule (did you mean wasm_fuel?): the wasm_ prefix is for the plugin's options" },
+    { spelling: 'auth_plugin', key: 'wasm_on_eror', want: 'unknown option wasm_on_eror (did you mean wasm_on_error?)' },
+    { key: 'wasm_users_file', want: "unknown option wasm_users_file: the wasm_ prefix is for the plugin's options (docs/ABI.md); give the policy's own options another name" },
+  ];
+  for (const c of cases) {
+    test(`${c.spelling === 'auth_plugin' ? 'auth_opt_' : 'plugin_opt_'}${c.key}`, async () => {
+      const res = await runBrokerExpectingExit({
+        name: `unknown-option-${c.key}`,
+        config: (ctx) => `${listener(ctx.port)}\n${pluginConf({
+          module: requireFile(fixture('rules'), 'fixture rules'), opts: { [c.key]: '100' }, spelling: c.spelling,
+        })}`,
+      });
+      assert.equal(res.signal, null, res.describe);
+      assert.notEqual(res.code, 0, res.describe);
+      const naming = res.lines.filter((l) => l.startsWith('wasm-auth:'));
+      assert.equal(naming.length, 1, `exactly one line from the plugin\n${res.describe}`);
+      assert.ok(naming[0].includes(c.want), `${naming[0]}\nlacks: ${c.want}`);
+    });
+  }
+
+  test('options without the wasm_ prefix are the policy\'s and do not stop the broker', async () => {
+    const broker = await startPolicyBroker({ name: 'policy-own-option', module: fixture('rules'), opts: { users_file: '/nonexistent', wasmish: 1 } });
+    try {
+      const c = await connect({ port: broker.port, version: 5, username: 'alice', password: 'alice-pw' });
+      await c.end();
+    } finally {
+      await broker.stop();
+    }
+  });
 });

@@ -543,6 +543,155 @@ static void pol_expect(const char *name, struct pol *p, const struct wa_gate_con
 	mb_free(&m);
 }
 
+/* pol_build() plus a "name" custom section naming the given functions (index, name pairs). */
+static void pol_expect_named(const char *name, struct pol *p, const struct wa_gate_config *cfg, const char *want,
+                             int n, ...)
+{
+	struct mb m = { 0 }, names = { 0 }, sub = { 0 }, sec = { 0 };
+	va_list ap;
+
+	pol_build(p, &m);
+	mb_u32(&sub, (uint32_t)n);
+	va_start(ap, n);
+	for(int i = 0; i < n; i++){
+		mb_u32(&sub, (uint32_t)va_arg(ap, int));
+		mb_name(&sub, va_arg(ap, const char *));
+	}
+	va_end(ap);
+	mb_u8(&names, 0x01);
+	mb_u32(&names, (uint32_t)sub.n);
+	mb_bytes(&names, sub.b, sub.n);
+	mb_name(&sec, "name");
+	mb_bytes(&sec, names.b, names.n);
+	mb_section(&m, 0x00, &sec);
+	expect(name, &m, cfg, want);
+	mb_free(&m);
+	mb_free(&names);
+	mb_free(&sub);
+	mb_free(&sec);
+}
+
+/* Function 6 of the reference policy (type 7, ()->()) calls import 0 twice; with second_caller,
+ * function 5 calls it too. */
+static void calls_import(struct pol *p, bool second_caller)
+{
+	struct mb *c = pol_set(p, 10);
+	mb_u32(c, 6);
+	mb_body(c, B(0x00, 0x41, 0x01, 0x0b));
+	mb_body(c, B(0x00, 0x41, 0x10, 0x0b));
+	mb_body(c, B(0x00, 0x41, 0x01, 0x0b));
+	mb_body(c, B(0x00, 0x41, 0x00, 0x0b));
+	if(second_caller) mb_body(c, B(0x00, 0x10, 0x00, 0x41, 0x00, 0x0b));
+	else mb_body(c, B(0x00, 0x41, 0x00, 0x0b));
+	mb_body(c, B(0x00, 0x10, 0x00, 0x10, 0x00, 0x0b));
+}
+
+/* A refused import names its callers (from the name section, else an export, else the index),
+ * says what to use instead and what is allowed. */
+static void test_import_advice(struct pol *p, const struct wa_gate_config *cfg)
+{
+	char many[200];
+
+	imports(pol_set(p, 2), 1, "env", "console.log", 7);
+	calls_import(p, false);
+	pol_expect("import_console_log", p, cfg,
+	           "import section: import env.console.log not allowed (called from function 6): log with log() or logAt() from the SDK; allowed: mosquitto.{");
+	pol_expect_named("import_console_log_named", p, cfg,
+	                 "import env.console.log not allowed (called from policy/helper): log with log() or logAt() from the SDK; allowed: ",
+	                 2, 0, "~lib/bindings/dom/console.log", 6, "policy/helper");
+	/* Hostile names: control and non-ASCII bytes become '?', long ones are cut. */
+	pol_expect_named("import_caller_name_hostile", p, cfg, "(called from a?b??c?): ", 1, 6, "a\nb\xc3\xa9" "c\x1b");
+	memset(many, 'n', sizeof many - 1);
+	many[sizeof many - 1] = '\0';
+	pol_expect_named("import_caller_name_long", p, cfg,
+	                 "(called from nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn...): ", 1, 6, many);
+	/* A malformed name section is ignored: the message falls back to the index. Not saved for
+	 * the cross-check: wasm-validate rejects malformed name sections, which the spec leaves to
+	 * be ignored. */
+	{
+		struct mb m = { 0 }, sec = { 0 };
+		char err[WA_GATE_ERR_LEN];
+		pol_build(p, &m);
+		mb_name(&sec, "name");
+		mb_bytes(&sec, B(0x01, 0x7f, 0x05, 0x06, 0x10, 'x'));
+		mb_section(&m, 0x00, &sec);
+		checks++;
+		if(wa_gate_check(m.b, m.n, cfg, NULL, err, sizeof err) == 0 || !strstr(err, "(called from function 6): ")){
+			failf("import_names_malformed", "message \"%s\"", err);
+		}
+		mb_free(&m);
+		mb_free(&sec);
+	}
+	/* Callers that are exports are named by their export. */
+	calls_import(p, true);
+	exports(pol_set(p, 7), 5, "memory", 2, 0, "wasm_auth_abi_version", 0, 1, "wasm_auth_buffer", 0, 2,
+	        "acl_check", 0, 3, "plugin_cleanup", 0, 6);
+	pol_expect("import_two_callers", p, cfg, "(called from function 5, plugin_cleanup): ");
+	exports(pol_set(p, 7), 4, "memory", 2, 0, "wasm_auth_abi_version", 0, 1, "wasm_auth_buffer", 0, 2, "acl_check", 0, 3);
+	calls_import(p, false);
+	imports(pol_set(p, 2), 1, "env", "performance.now", 7);
+	pol_expect("import_performance_now", p, cfg, "import env.performance.now not allowed (called from function 6): for the time use Date.now() (env.Date.now); allowed: ");
+	imports(pol_set(p, 2), 1, "env", "process.exit", 7);
+	pol_expect("import_process_exit", p, cfg, "not allowed (called from function 6): a policy cannot exit: return a Decision, or throw to fail the request; allowed: ");
+	imports(pol_set(p, 2), 1, "wasi_snapshot_preview1", "fd_write", 7);
+	pol_expect("import_wasi", p, cfg, "import wasi_snapshot_preview1.fd_write not allowed (called from function 6): WASI is not available to a policy");
+	imports(pol_set(p, 2), 1, "mosquitto", "client_adress", 7);
+	pol_expect("import_misspelt", p, cfg, "import mosquitto.client_adress not allowed (called from function 6): did you mean mosquitto.client_address?; allowed: ");
+	imports(pol_set(p, 2), 1, "env", "nothing_like_it", 7);
+	pol_expect("import_no_advice", p, cfg, "import env.nothing_like_it not allowed (called from function 6): allowed: mosquitto.{");
+	/* A long import name is cut so the allowed list still fits. */
+	memset(many, 'x', sizeof many - 1);
+	imports(pol_set(p, 2), 1, "env", many, 7);
+	pol_expect("import_long_name", p, cfg, "import env.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx... not allowed (called from function 6): allowed: mosquitto.{");
+	pol_free(p);
+	pol_init(p);
+}
+
+/* wasm_auth_acl_cacheable with an import whose answer changes between calls is refused; with
+ * the other imports (the client id is part of the cache's key) it is accepted. */
+static void test_cacheable_purity(struct pol *p, const struct wa_gate_config *cfg)
+{
+	static const struct { const char *module, *name; int type; } varying[] = {
+		{ "env", "Date.now", 8 }, { "env", "seed", 8 },
+		{ "mosquitto", "client_address", 9 }, { "mosquitto", "client_protocol_version", 0 },
+	};
+	char want[256];
+
+	pol_free(p);
+	pol_init(p);
+	/* Type 8 is ()->f64, type 9 (i32,i32)->i32, added to the reference types. */
+	mb_reset(&p->sec[1]);
+	mb_u32(&p->sec[1], 10);
+	mb_bytes(&p->sec[1], B(0x60, 0x00, 0x01, 0x7f, 0x60, 0x01, 0x7f, 0x01, 0x7f,
+	                       0x60, 0x04, 0x7f, 0x7f, 0x7f, 0x7f, 0x01, 0x7f, 0x60, 0x04, 0x7f, 0x7f, 0x7f, 0x7f, 0x00,
+	                       0x60, 0x01, 0x7f, 0x00, 0x60, 0x03, 0x7f, 0x7f, 0x7f, 0x01, 0x7f,
+	                       0x60, 0x07, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x01, 0x7f, 0x60, 0x00, 0x00,
+	                       0x60, 0x00, 0x01, 0x7c, 0x60, 0x02, 0x7f, 0x7f, 0x01, 0x7f));
+	exports(pol_set(p, 7), 5, "memory", 2, 0, "wasm_auth_abi_version", 0, 1, "wasm_auth_buffer", 0, 2,
+	        "acl_check", 0, 3, "wasm_auth_acl_cacheable", 0, 1);
+	for(size_t i = 0; i < sizeof varying / sizeof varying[0]; i++){
+		char name[64];
+		imports(pol_set(p, 2), 1, varying[i].module, varying[i].name, varying[i].type);
+		snprintf(name, sizeof name, "cacheable_imports_%s", varying[i].name);
+		snprintf(want, sizeof want, "export section: exports wasm_auth_acl_cacheable but imports %s.%s, whose answer (",
+		         varying[i].module, varying[i].name);
+		pol_expect(name, p, cfg, want);
+	}
+	imports(pol_set(p, 2), 1, "env", "Date.now", 8);
+	pol_expect("cacheable_imports_Date.now_full", p, cfg,
+	           "export section: exports wasm_auth_acl_cacheable but imports env.Date.now, whose answer (the time) changes "
+	           "between calls; a cached decision would be wrong: remove the export or the import");
+	/* Without the export the same import is fine, and so are the pure imports with it. */
+	exports(pol_set(p, 7), 4, "memory", 2, 0, "wasm_auth_abi_version", 0, 1, "wasm_auth_buffer", 0, 2, "acl_check", 0, 3);
+	pol_expect("not_cacheable_imports_Date.now", p, cfg, NULL);
+	exports(pol_set(p, 7), 5, "memory", 2, 0, "wasm_auth_abi_version", 0, 1, "wasm_auth_buffer", 0, 2,
+	        "acl_check", 0, 3, "wasm_auth_acl_cacheable", 0, 1);
+	imports(pol_set(p, 2), 1, "mosquitto", "client_id", 9);
+	pol_expect("cacheable_pure_imports", p, cfg, NULL);
+	pol_free(p);
+	pol_init(p);
+}
+
 static void test_policy(void)
 {
 	struct wa_gate_config cfg = full_cfg();
@@ -584,10 +733,14 @@ static void test_policy(void)
 	/* Imports */
 	pol_init(&p);
 	imports(pol_set(&p, 2), 1, "mosquitto", "foo", 4);
-	pol_expect("import_unknown", &p, &cfg, "import mosquitto.foo not allowed");
+	pol_expect("import_unknown", &p, &cfg,
+	           "import section: import mosquitto.foo not allowed: not a host function of this ABI (an SDK newer than this host?); "
+	           "allowed: mosquitto.{topic_matches_sub,log,client_id,client_address,client_protocol_version,pw_verify,"
+	           "option_file_size,option_file_read} env.{abort,trace,seed,Date.now}");
 	/* Names are quoted into a log line: control characters must not start another one. */
 	imports(pol_set(&p, 2), 1, "\nnv", "ab\rort\x7f", 4);
 	pol_expect("import_name_control_chars", &p, &cfg, "import ?nv.ab?ort? not allowed");
+	test_import_advice(&p, &cfg);
 	imports(pol_set(&p, 2), 1, "env", "abort", 4);
 	pol_expect("import_signature", &p, &cfg,
 	           "import env.abort has type (i32)->() but the host provides (i32,i32,i32,i32)->()");
@@ -626,6 +779,20 @@ static void test_policy(void)
 	           "export wasm_auth_abi_version has type (i32)->i32 but the host calls it as ()->i32");
 	exports(pol_set(&p, 7), 3, "memory", 2, 0, "wasm_auth_abi_version", 0, 1, "acl_check", 0, 3);
 	pol_expect("no_buffer", &p, &cfg, "missing export wasm_auth_buffer");
+	/* A constant version other than 1 is seen without running it. */
+	exports(pol_set(&p, 7), 4, "memory", 2, 0, "wasm_auth_abi_version", 0, 1, "wasm_auth_buffer", 0, 2, "acl_check", 0, 3);
+	{
+		struct mb *c = pol_set(&p, 10);
+		mb_u32(c, 6);
+		mb_body(c, B(0x00, 0x41, 0x10, 0x0b));
+		for(int i = 0; i < 3; i++) mb_body(c, B(0x00, 0x41, 0x00, 0x0b));
+		mb_body(c, B(0x00, 0x41, 0x00, 0x0b));
+		mb_body(c, B(0x00, 0x0b));
+		pol_expect("abi_version_constant", &p, &cfg,
+		           "built for ABI 16, this plugin speaks 1 (wasm_auth_abi_version returns 16: build with an SDK for ABI 1)");
+		pol_free(&p);
+		pol_init(&p);
+	}
 	exports(pol_set(&p, 7), 4, "memory", 2, 0, "wasm_auth_abi_version", 0, 1, "wasm_auth_buffer", 0, 2, "acl_check", 0, 4);
 	pol_expect("hook_signature", &p, &cfg,
 	           "export acl_check has type (i32,i32,i32)->i32 but the host calls it as (i32,i32,i32,i32)->i32 or (i32,i32,i32,i32,i32,i32,i32)->i32");
@@ -643,6 +810,7 @@ static void test_policy(void)
 	if(wa_gate_check(m.b, m.n, &cfg, &rep, err, sizeof err)){
 		failf("acl_cacheable_accepted", "rc/err \"%s\"", err);
 	}
+	test_cacheable_purity(&p, &cfg);
 	exports(pol_set(&p, 7), 4, "memory", 2, 0, "wasm_auth_abi_version", 0, 1, "wasm_auth_buffer", 0, 2, "plugin_cleanup", 0, 6);
 	pol_expect("no_request_hook", &p, &cfg, "no request hook exported");
 	exports(pol_set(&p, 7), 5, "memory", 2, 0, "wasm_auth_abi_version", 0, 1, "wasm_auth_buffer", 0, 2, "acl_check", 0, 3,

@@ -46,7 +46,7 @@ test('abi.ts holds the hook and import tables of plugin-c/abi.c', () => {
     isRequest: m[3] === '1',
   }));
   assert.deepEqual(hooks, HOOKS.map((h) => ({ ...h, signatures: [...h.signatures] })));
-  const imports = [...src.matchAll(/\{\s*"(\w+)",\s*"([\w.]+)",\s*"([^"]+)"\s*\}/g)].map((m) => ({ module: m[1], name: m[2], signature: m[3] }));
+  const imports = [...src.matchAll(/\{\s*"(\w+)",\s*"([\w.]+)",\s*"([^"]+)",\s*(?:NULL|"[^"]*")\s*\}/g)].map((m) => ({ module: m[1], name: m[2], signature: m[3] }));
   assert.deepEqual(imports, [...IMPORTS]);
 });
 

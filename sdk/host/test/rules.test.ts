@@ -11,6 +11,9 @@ import { CHECK_BIN, I32, I64, F64, WA_CALL, abiFuncs, buildModule, i32c, runBin,
 
 const tmp = mkdtempSync(join(tmpdir(), 'wa-rules-'));
 const ACL = { params: [I32, I32, I32, I32], results: [I32], body: i32c(1), export: 'acl_check' };
+// The gate's list of allowed imports, as every refused import's message ends.
+const ALLOWED = 'mosquitto\\.\\{topic_matches_sub,log,client_id,client_address,client_protocol_version,pw_verify,' +
+  'option_file_size,option_file_read\\} env\\.\\{abort,trace,seed,Date\\.now\\}';
 
 function refusal(bytes: Uint8Array, opts = {}): string {
   try {
@@ -40,12 +43,30 @@ const cases: { name: string; spec: ModuleSpec; expect: RegExp; opts?: { maxMemor
   {
     name: 'an import not on the allow-list',
     spec: { imports: [{ module: 'mosquitto', name: 'nope' }], funcs: [...abiFuncs(), ACL] },
-    expect: /^import section, offset 0x[0-9a-f]+: import mosquitto\.nope not allowed$/,
+    expect: new RegExp('^import section: import mosquitto\\.nope not allowed: not a host function of this ABI \\(an SDK newer than this host\\?\\); ' +
+      'allowed: ' + ALLOWED + '$'),
   },
   {
     name: 'an import from another module',
     spec: { imports: [{ module: 'wasi_snapshot_preview1', name: 'fd_write', params: [I32, I32, I32, I32], results: [I32] }], funcs: [...abiFuncs(), ACL] },
-    expect: /import wasi_snapshot_preview1\.fd_write not allowed$/,
+    expect: /import wasi_snapshot_preview1\.fd_write not allowed: WASI is not available to a policy: build without a WASI shim; use log\(\) and option files \(Options\) from the SDK; allowed: mosquitto\./,
+  },
+  {
+    name: 'console.log, with the function that calls it and the SDK\'s alternative',
+    spec: {
+      imports: [{ module: 'env', name: 'console.log', params: [I32] }],
+      funcs: [...abiFuncs(), { ...ACL, body: [...i32c(0), 0x10, 0x00, ...i32c(1)] }],
+    },
+    expect: new RegExp('^import section: import env\\.console\\.log not allowed \\(called from acl_check\\): log with log\\(\\) or logAt\\(\\) ' +
+      'from the SDK; allowed: ' + ALLOWED + '$'),
+  },
+  {
+    name: 'a cacheable policy that reads the clock',
+    spec: {
+      imports: [{ module: 'env', name: 'Date.now', results: [F64] }],
+      funcs: [...abiFuncs(), { ...ACL, body: [0x10, 0x00, 0x1a, ...i32c(1)] }, { results: [I32], body: i32c(1), export: 'wasm_auth_acl_cacheable' }],
+    },
+    expect: /^export section: exports wasm_auth_acl_cacheable but imports env\.Date\.now \(called from acl_check\), whose answer \(the time\) changes between calls; a cached decision would be wrong: remove the export or the import$/,
   },
   {
     name: 'an allowed import with the wrong signature',
@@ -55,7 +76,7 @@ const cases: { name: string; spec: ModuleSpec; expect: RegExp; opts?: { maxMemor
   {
     name: 'an imported memory',
     spec: { importMemory: true, funcs: [...abiFuncs(), ACL] },
-    expect: /import env\.memory: imported memories are not allowed \(the module must define its own\)$/,
+    expect: /import env\.memory: imported memories are not allowed \(the module must define its own \(asc --importMemory\)\)$/,
   },
   {
     name: 'no exported memory',
@@ -153,7 +174,14 @@ test('refuses instructions outside the gate\'s profile (SIMD), as the gate does'
 });
 
 test('refuses a module built for another ABI version', () => {
-  assert.equal(refusal(buildModule({ funcs: [...abiFuncs(2), ACL] })), 'built for ABI 2, this plugin speaks 1 (wasm_auth_abi_version returns 2: build with an SDK for ABI 1)');
+  // A constant version: the gate sees it (so wasm-auth-check does too) and says how to fix it.
+  const constant = buildModule({ funcs: [...abiFuncs(2), ACL] });
+  assert.equal(refusal(constant), 'built for ABI 2, this plugin speaks 1 (wasm_auth_abi_version returns 2: build with an SDK for ABI 1)');
+  const gate = gateMessage(constant);
+  if (gate !== null) assert.equal(refusal(constant), gate);
+  // Computed: known only once called.
+  const computed = buildModule({ funcs: [{ results: [I32], body: [...i32c(1), ...i32c(1), 0x6a], export: 'wasm_auth_abi_version' }, abiFuncs()[1], ACL] });
+  assert.equal(refusal(computed), 'built for ABI 2, this plugin speaks 1 (wasm_auth_abi_version returns 2: build with an SDK for ABI 1)');
 });
 
 test('refuses a buffer outside memory', () => {
@@ -327,4 +355,22 @@ test('the gate cap options are validated as in the plugin', () => {
   for (const [option, value, want] of cases) {
     assert.equal(refusal(bytes, { options: [[option, value]] }), want);
   }
+});
+
+test('a malformed name section is ignored, as the spec says, by both hosts', (t) => {
+  const good = buildModule({ funcs: [...abiFuncs(), ACL] });
+  // Custom section "name", function-names subsection claiming more bytes than it has.
+  const custom = [0x04, ...Buffer.from('name'), 0x01, 0x7f, 0x01, 0x02, 0x02, 0xff, 0xfe];
+  const bytes = new Uint8Array([...good, 0x00, custom.length, ...custom]);
+  const policy = loadPolicy(bytes, { onLog: () => {} });
+  assert.equal(policy.aclCheck({ clientid: 'c', username: 'u', topic: 't', access: 1 }), 'allow');
+  policy.cleanup();
+  const file = join(tmp, `m${n++}.wasm`);
+  writeFileSync(file, bytes);
+  const r = runBin(WA_CALL, [file, 'acl_check', 'c', 'u', 't', 'read']);
+  if (r === null) {
+    t.skip(`no ${WA_CALL}`);
+    return;
+  }
+  assert.deepEqual([r.status, r.stdout], [0, 'allow\n'], r.stderr);
 });

@@ -1,0 +1,17 @@
+// Every accepted spelling at once: builds with the transform (no expect lines).
+export * from "../../../sdk/assembly/abi";
+export * from "./lib/psk";
+export { check as acl_check } from "./lib/acl";
+import { Str, Options } from "../../../sdk/assembly";
+
+type Name = Str | null;
+type Answer = bool;
+
+export function plugin_init(opts: Options): bool { return opts.count >= 0; }
+export function plugin_cleanup(): void {}
+export function security_init(opts: Options, reload: bool): void {}
+export function security_cleanup(reload: bool): void {}
+export function unpwd_check(username: Name, password: Str | null): Answer { return username != null && password != null; }
+export function wasm_auth_acl_cacheable(): bool { return true; }
+// Exports that are not hooks and are not near a hook's name are left alone.
+export function helper_for_tests(): i32 { return 1; }
