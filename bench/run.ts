@@ -40,6 +40,9 @@ interface Args {
   onlyWorkloads: boolean;
   pyauthScript: string;
   pyauthPolicyDir: string;
+  wlConfigs: string[];
+  wlProfiles: boolean;
+  wlGlibcTunables: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -50,7 +53,12 @@ function parseArgs(argv: string[]): Args {
     workloads: WORKLOADS.map((w) => w.key), wlScale: 1, onlyWorkloads: false,
     // The seed plugin's build script and the Python module for P, relative to the checkout
     // (make runs from its root).
-    pyauthScript: "../shared/anchors/build-pyauth.sh", pyauthPolicyDir: "bench",
+    pyauthScript: "../shared/anchors/build-pyauth.sh", pyauthPolicyDir: "bench", wlConfigs: [], wlProfiles: false,
+    // A deep tcache makes every malloc of the broker's per-delivery bursts a cache hit, so a
+    // configuration's Ir no longer depends on where its start-up left free chunks (with glibc's
+    // 7 entries per size, W4's no-auth broker ran ~6,000 Ir per message above the native
+    // plugin's). docs/BENCHMARKS.md "Workloads".
+    wlGlibcTunables: "glibc.malloc.tcache_count=2000",
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -76,6 +84,12 @@ function parseArgs(argv: string[]): Args {
       // multiplies every workload's message count (bench/workloads.ts WORKLOADS)
       case "--wl-scale": a.wlScale = Number(v()); break;
       case "--only-workloads": a.onlyWorkloads = true; break;
+      // noauth, file, dynsec, native, pyauth, wasm_default, wasm_cache, wasm_nocache (default: all)
+      case "--wl-configs": a.wlConfigs = v().split(",").filter((x) => x !== ""); break;
+      // keeps <build>/bench/callgrind-<workload>-<config>.out and .txt (per-function Ir) of every run
+      case "--wl-profiles": a.wlProfiles = true; break;
+      // GLIBC_TUNABLES for the workloads' brokers; "" keeps glibc's defaults
+      case "--wl-glibc-tunables": a.wlGlibcTunables = v(); break;
       case "--pyauth-script": a.pyauthScript = v(); break;
       case "--pyauth-policy-dir": a.pyauthPolicyDir = v(); break;
       default: throw new Error(`unknown argument ${k}`);
@@ -568,7 +582,8 @@ function fmt(v: number, d = 1): string {
 async function workloads(): Promise<WorkloadResults> {
   return benchWorkloads({ benchDir: B, plugin: PLUGIN, defaultWasm: DEFAULT_WASM, runDir: RUN_DIR,
     pyauthScript: resolve(args.pyauthScript), pyauthPolicyDir: resolve(args.pyauthPolicyDir),
-    scale: args.wlScale, log }, args.workloads);
+    scale: args.wlScale, configs: args.wlConfigs, profiles: args.wlProfiles,
+    glibcTunables: args.wlGlibcTunables, log }, args.workloads);
 }
 
 /** make bench-workloads: the workloads alone, into their own files (results.* stay those of the

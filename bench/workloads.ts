@@ -17,6 +17,9 @@ export interface WorkloadEnv {
   pyauthScript: string;  // ../shared/anchors/build-pyauth.sh (absent: pyauth skipped)
   pyauthPolicyDir: string; // directory of pyauth_policy_p.py
   scale: number;         // multiplies every workload's N
+  configs: string[];     // configuration keys to run (empty: all)
+  profiles: boolean;     // keep every run's dump and callgrind_annotate's per-function profile
+  glibcTunables: string; // GLIBC_TUNABLES for the broker ("" leaves glibc's defaults)
   log(msg: string): void;
 }
 
@@ -134,7 +137,24 @@ function callgrindTotal(file: string): number {
 export interface WorkloadRow {
   config: string; label: string; ours: boolean; warm: number; measured: number;
   ir_measured: number; ir_per_msg: number; ir_above_noauth_per_msg: number; ir_per_acl_check: number;
+  /** Inclusive Ir of the broker's mosquitto_acl_check (every ACL check enters there: $-topic
+   * rules, acl_file, plugins v4 and v5), and per check above no-auth's: the checks' own cost,
+   * free of what a configuration changes elsewhere in the broker (see workloadsMarkdown). */
+  ir_acl_path: number; ir_acl_path_per_check: number;
+  /** Inclusive Ir of plugin__handle_tick (the broker calls it every main-loop iteration). */
+  ir_tick: number;
   wall_s: number;
+}
+
+/** Inclusive Ir of one function of the dump (0 when it never ran). */
+async function inclusiveIr(dump: string, fns: string[]): Promise<Record<string, number>> {
+  const out = await run("callgrind_annotate", ["--inclusive=yes", "--threshold=100", "--auto=no", dump]);
+  const res: Record<string, number> = {};
+  for (const fn of fns) {
+    const m = new RegExp(`^\\s*([\\d,]+)\\s+\\([\\d. %]+\\)\\s+\\S*:${fn} \\[`, "m").exec(out);
+    res[fn] = m ? Number(m[1].replace(/,/g, "")) : 0;
+  }
+  return res;
 }
 
 /** One broker under callgrind for one workload and configuration: warm N, then 4N measured. */
@@ -146,8 +166,10 @@ async function runOne(env: WorkloadEnv, w: Workload, cfg: WConfig): Promise<Work
   // sys_interval 0: no $SYS publishing, whose cost would depend on the run's wall time.
   writeFileSync(conf, [`listener ${port} 127.0.0.1`, "user root", "sys_interval 0", ...cfg.conf(dir)].join("\n") + "\n");
   const t0 = Date.now();
+  const brokerEnv = { ...(cfg.env ?? process.env) };
+  if (env.glibcTunables !== "") brokerEnv.GLIBC_TUNABLES = env.glibcTunables;
   const broker = new Proc("valgrind", ["--tool=callgrind", "--instr-atstart=no", `--callgrind-out-file=${cg}`,
-    MOSQUITTO, "-c", conf], { env: cfg.env });
+    MOSQUITTO, "-c", conf], { env: brokerEnv });
   const warm = Math.max(1, Math.round(w.warm * env.scale));
   const measured = 4 * warm;
   try {
@@ -175,8 +197,17 @@ async function runOne(env: WorkloadEnv, w: Workload, cfg: WConfig): Promise<Work
     await broker.stop(); // callgrind writes its dump at exit
     if (!existsSync(cg) || statSync(cg).size === 0) throw new Error(`${w.key} ${cfg.key}: callgrind wrote no dump`);
     const ir = callgrindTotal(cg);
+    const incl = await inclusiveIr(cg, ["mosquitto_acl_check", "plugin__handle_tick"]);
+    if (env.profiles) {
+      const excl = await run("callgrind_annotate", ["--threshold=99", "--auto=no", cg]);
+      const incl = await run("callgrind_annotate", ["--inclusive=yes", "--threshold=99", "--auto=no", cg]);
+      writeFileSync(join(env.benchDir, `callgrind-${w.key}-${cfg.key}.txt`), `# exclusive\n${excl}\n\n# inclusive\n${incl}\n`);
+      copyFileSync(cg, join(env.benchDir, `callgrind-${w.key}-${cfg.key}.out`)); // for callgrind_annotate --tree
+    }
     return { config: cfg.key, label: cfg.label, ours: cfg.ours, warm, measured, ir_measured: ir,
-      ir_per_msg: ir / measured, ir_above_noauth_per_msg: NaN, ir_per_acl_check: NaN, wall_s: (Date.now() - t0) / 1000 };
+      ir_per_msg: ir / measured, ir_above_noauth_per_msg: NaN, ir_per_acl_check: NaN,
+      ir_acl_path: incl.mosquitto_acl_check, ir_acl_path_per_check: NaN, ir_tick: incl.plugin__handle_tick,
+      wall_s: (Date.now() - t0) / 1000 };
   } finally {
     await broker.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -191,7 +222,7 @@ export interface WorkloadResults {
 export async function benchWorkloads(env: WorkloadEnv, keys: string[]): Promise<WorkloadResults> {
   mkdirSync(env.runDir, { recursive: true });
   const py = await buildPyauth(env);
-  const cfgs = configs(env, py.so);
+  const cfgs = configs(env, py.so).filter((c) => env.configs.length === 0 || env.configs.includes(c.key));
   const res: WorkloadResults = { pyauth: py.note, workloads: [] };
   for (const key of keys) {
     const w = WORKLOADS.find((x) => x.key === key);
@@ -203,10 +234,11 @@ export async function benchWorkloads(env: WorkloadEnv, keys: string[]): Promise<
       env.log(`  ${fmt(r.ir_per_msg, 0)} Ir/msg (${fmt(r.wall_s, 0)} s)`);
       rows.push(r);
     }
-    const base = rows.find((r) => r.config === "noauth")?.ir_per_msg ?? NaN;
+    const noauth = rows.find((r) => r.config === "noauth");
     for (const r of rows) {
-      r.ir_above_noauth_per_msg = r.ir_per_msg - base;
+      r.ir_above_noauth_per_msg = r.ir_per_msg - (noauth?.ir_per_msg ?? NaN);
       r.ir_per_acl_check = r.ir_above_noauth_per_msg / w.checks;
+      r.ir_acl_path_per_check = (r.ir_acl_path - (noauth?.ir_acl_path ?? NaN)) / (r.measured * w.checks);
     }
     res.workloads.push({ key: w.key, what: w.what, checks_per_msg: w.checks, warm: rows[0]?.warm ?? NaN,
       measured: rows[0]?.measured ?? NaN, rows });
@@ -218,33 +250,49 @@ function fmt(v: number, d = 1): string {
   return Number.isFinite(v) ? v.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d }) : "n/a";
 }
 
-/** The results as markdown: a table per workload, then the default configuration's ratios. */
+/** The results as markdown: a table per workload, then the default configuration's ratios.
+ * Two figures per check: the whole broker's marginal Ir above no-auth divided by the checks
+ * (the issue's measure: everything a configuration costs, including what it changes outside the
+ * check: a plugin's threads put glibc on its multi-threaded paths in every system call and
+ * malloc, a plugin's tick hook runs every main-loop iteration, and the heap's layout moves
+ * malloc's cost), and the ACL path alone (inclusive Ir of mosquitto_acl_check above no-auth's). */
 export function workloadsMarkdown(res: WorkloadResults): string {
   const md: string[] = [];
-  const perCheck = (rows: WorkloadRow[], k: string): number => rows.find((r) => r.config === k)?.ir_per_acl_check ?? NaN;
+  const get = (rows: WorkloadRow[], k: string, f: keyof WorkloadRow): number => {
+    const v = rows.find((r) => r.config === k)?.[f];
+    return typeof v === "number" ? v : NaN;
+  };
   for (const w of res.workloads) {
     md.push(`**${w.key}**: ${w.what}. ${w.checks_per_msg} ACL checks per message; ` +
       `${w.warm.toLocaleString("en-US")} messages warm-up, ${w.measured.toLocaleString("en-US")} measured.`, "");
-    md.push("| configuration | Ir/msg | above no-auth per msg | Ir per ACL check | vs acl_file | vs native |", "|---|---:|---:|---:|---:|---:|");
-    const file = perCheck(w.rows, "file"), native = perCheck(w.rows, "native");
+    md.push("| configuration | Ir/msg | above no-auth per msg | Ir per ACL check | vs acl_file | vs native | ACL path Ir per check | vs acl_file | vs native |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    const file = get(w.rows, "file", "ir_per_acl_check"), native = get(w.rows, "native", "ir_per_acl_check");
+    const fileP = get(w.rows, "file", "ir_acl_path_per_check"), nativeP = get(w.rows, "native", "ir_acl_path_per_check");
     for (const r of w.rows) {
-      const noauth = r.config === "noauth";
-      md.push(`| ${r.label} | ${fmt(r.ir_per_msg, 0)} | ${noauth ? "-" : fmt(r.ir_above_noauth_per_msg, 0)} | ` +
-        `${noauth ? "-" : fmt(r.ir_per_acl_check, 0)} | ${noauth ? "-" : fmt(r.ir_per_acl_check / file, 2)} | ` +
-        `${noauth ? "-" : fmt(r.ir_per_acl_check / native, 2)} |`);
+      if (r.config === "noauth") {
+        md.push(`| ${r.label} | ${fmt(r.ir_per_msg, 0)} | - | - | - | - | - | - | - |`);
+        continue;
+      }
+      md.push(`| ${r.label} | ${fmt(r.ir_per_msg, 0)} | ${fmt(r.ir_above_noauth_per_msg, 0)} | ` +
+        `${fmt(r.ir_per_acl_check, 0)} | ${fmt(r.ir_per_acl_check / file, 2)} | ${fmt(r.ir_per_acl_check / native, 2)} | ` +
+        `${fmt(r.ir_acl_path_per_check, 0)} | ${fmt(r.ir_acl_path_per_check / fileP, 2)} | ${fmt(r.ir_acl_path_per_check / nativeP, 2)} |`);
     }
     md.push("");
   }
-  md.push("| Ir per ACL check | " + res.workloads.map((w) => w.key).join(" | ") + " |",
+  md.push("| default policy, default configuration | " + res.workloads.map((w) => w.key).join(" | ") + " |",
     "|---|" + "---:|".repeat(res.workloads.length));
   const row = (label: string, f: (rows: WorkloadRow[]) => number, d: number): void => {
     md.push(`| ${label} | ` + res.workloads.map((w) => fmt(f(w.rows), d)).join(" | ") + " |");
   };
-  row("password_file + acl_file", (r) => perCheck(r, "file"), 0);
-  row("native C plugin", (r) => perCheck(r, "native"), 0);
-  row("default policy, default configuration", (r) => perCheck(r, "wasm_default"), 0);
-  row("ratio to acl_file (target <= 1)", (r) => perCheck(r, "wasm_default") / perCheck(r, "file"), 2);
-  row("ratio to native (target <= 1.2)", (r) => perCheck(r, "wasm_default") / perCheck(r, "native"), 2);
+  const ratio = (k: "ir_per_acl_check" | "ir_acl_path_per_check", base: string) =>
+    (r: WorkloadRow[]): number => get(r, "wasm_default", k) / get(r, base, k);
+  row("Ir per ACL check, whole broker", (r) => get(r, "wasm_default", "ir_per_acl_check"), 0);
+  row("vs acl_file (target <= 1)", ratio("ir_per_acl_check", "file"), 2);
+  row("vs native (target <= 1.2)", ratio("ir_per_acl_check", "native"), 2);
+  row("Ir per ACL check, ACL path", (r) => get(r, "wasm_default", "ir_acl_path_per_check"), 0);
+  row("vs acl_file, ACL path", ratio("ir_acl_path_per_check", "file"), 2);
+  row("vs native, ACL path", ratio("ir_acl_path_per_check", "native"), 2);
   md.push("", res.pyauth);
   return md.join("\n") + "\n";
 }
