@@ -34,19 +34,19 @@ export interface Workload {
 
 export const WORKLOADS: Workload[] = [
   { key: "W1", what: "one topic (load L): `bench` publishes to `users/bench/x`, one subscriber as `bench` on `users/bench/#`",
-    args: ["-p", "0", "-t", "1", "-s", "1"], warm: 1000, fanout: 1, checks: 2 },
+    args: ["-p", "0", "-t", "1", "-s", "1"], warm: 5000, fanout: 1, checks: 2 },
   { key: "W2", what: "100 topics: `bench` publishes round-robin to `users/bench/t0` .. `t99`, one subscriber as `bench` on `users/bench/#`",
-    args: ["-p", "0", "-t", "100", "-s", "1"], warm: 1000, fanout: 1, checks: 2 },
+    args: ["-p", "0", "-t", "100", "-s", "1"], warm: 5000, fanout: 1, checks: 2 },
   // P lets only u read users/u/#, so a message reaches its own user's connections only: each
   // client subscribes to its own subtree (a subscriber on users/+/# would be refused or, under
   // acl_file, which grants every subscription, receive nothing).
   { key: "W3", what: "1,000 clients x 20 topics: `user0000`..`user0999` (one connection each, subscribed to its own `users/<u>/#`) publish in turn, " +
     "each message to one of the client's 20 topics `users/<u>/t0`..`t19` chosen Zipf(1.1) from a fixed-seed generator",
-    args: ["-p", "1000", "-t", "20", "-z", "1.1", "-s", "0"], warm: 5000, fanout: 1, checks: 2 },
+    args: ["-p", "1000", "-t", "20", "-z", "1.1", "-s", "0"], warm: 20000, fanout: 1, checks: 2 },
   // Fan-out: P gives no user WRITE on public/#, so the readers share the publisher's subtree.
   { key: "W4", what: "fan-out: `bench` publishes round-robin to `users/bench/t0`..`t9`, 50 subscribers as `bench` (50 connections) on `users/bench/#`: " +
     "1 WRITE and 50 READ checks per message",
-    args: ["-p", "0", "-t", "10", "-s", "50"], warm: 200, fanout: 50, checks: 51 },
+    args: ["-p", "0", "-t", "10", "-s", "50"], warm: 1000, fanout: 50, checks: 51 },
 ];
 
 interface WConfig {
