@@ -265,7 +265,7 @@ export function workloadsMarkdown(res: WorkloadResults): string {
   for (const w of res.workloads) {
     md.push(`**${w.key}**: ${w.what}. ${w.checks_per_msg} ACL checks per message; ` +
       `${w.warm.toLocaleString("en-US")} messages warm-up, ${w.measured.toLocaleString("en-US")} measured.`, "");
-    md.push("| configuration | Ir/msg | above no-auth per msg | Ir per ACL check | vs acl_file | vs native | ACL path Ir per check | vs acl_file | vs native |",
+    md.push("| configuration | Ir/msg | above no-auth per msg | Ir per ACL check | vs acl_file | vs native | ACL path Ir per check | path vs acl_file | path vs native |",
       "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     const file = get(w.rows, "file", "ir_per_acl_check"), native = get(w.rows, "native", "ir_per_acl_check");
     const fileP = get(w.rows, "file", "ir_acl_path_per_check"), nativeP = get(w.rows, "native", "ir_acl_path_per_check");
