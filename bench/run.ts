@@ -56,7 +56,7 @@ function parseArgs(argv: string[]): Args {
     pyauthScript: "../shared/anchors/build-pyauth.sh", pyauthPolicyDir: "bench", wlConfigs: [], wlProfiles: false,
     // A deep tcache makes every malloc of the broker's per-delivery bursts a cache hit, so a
     // configuration's Ir no longer depends on where its start-up left free chunks (with glibc's
-    // 7 entries per size, W4's no-auth broker ran ~6,000 Ir per message above the native
+    // 7 entries per size, W4's no-auth broker ran 2,500 Ir per message above the native
     // plugin's). docs/BENCHMARKS.md "Workloads".
     wlGlibcTunables: "glibc.malloc.tcache_count=2000",
   };
