@@ -2,8 +2,9 @@
 #   make bench-quick   in-process harness only (< 60 s); last line:
 #                      acl_check_ns=<default policy> example_ns=<hand-written AS> native_ns=<native C>
 #   make bench         everything: in-process, callgrind, broker CPU (interleaved rounds),
-#                      load/reload/RSS/size; prints a table, writes $(BENCH_DIR)/results.json and
-#                      $(BENCH_DIR)/benchmarks.svg. Several minutes.
+#                      load/reload/RSS/size, the workloads W1-W4 (as make bench-workloads); prints
+#                      a table, writes $(BENCH_DIR)/results.json and $(BENCH_DIR)/benchmarks.svg.
+#                      Several minutes.
 #   make bench BENCH_ARGS="--rounds 5 --msgs 400000 --cg-msgs 20000 --skip broker-callgrind"
 #                      (an example; defaults and all flags: parseArgs in bench/run.ts)
 #   make bench-workloads  broker workloads W1-W4 alone (docs/BENCHMARKS.md "Workloads"): marginal
