@@ -2,10 +2,17 @@
 #   make bench-quick   in-process harness only (< 60 s); last line:
 #                      acl_check_ns=<default policy> example_ns=<hand-written AS> native_ns=<native C>
 #   make bench         everything: in-process, callgrind, broker CPU (interleaved rounds),
-#                      load/reload/RSS/size; prints a table, writes $(BENCH_DIR)/results.json and
-#                      $(BENCH_DIR)/benchmarks.svg. Several minutes.
+#                      load/reload/RSS/size, the workloads W1-W4 (as make bench-workloads); prints
+#                      a table, writes $(BENCH_DIR)/results.json and $(BENCH_DIR)/benchmarks.svg.
+#                      Several minutes.
 #   make bench BENCH_ARGS="--rounds 5 --msgs 400000 --cg-msgs 20000 --skip broker-callgrind"
 #                      (an example; defaults and all flags: parseArgs in bench/run.ts)
+#   make bench-workloads  broker workloads W1-W4 alone (docs/BENCHMARKS.md "Workloads"): marginal
+#                      callgrind Ir per message and per ACL check for every configuration of P,
+#                      the seed pyauth included when ../shared/anchors/build-pyauth.sh builds it;
+#                      writes $(BENCH_DIR)/workloads.md and .json (~10 min). make bench runs them
+#                      too (--skip workloads leaves them out). BENCH_WL_ARGS="--workloads W2,W4
+#                      --wl-scale 2" selects workloads and multiplies their message counts.
 #   make bench-ir      callgrind Ir per call for the in-process configurations (exact, ~1 min)
 #   make bench-reload  a bystander's slowest publish round trip (QoS 1, back to back) while a real
 #                      broker reloads the default policy on SIGHUP, 10,000 and 100,000 users, 3 runs
@@ -16,13 +23,14 @@
 #                      layout: DIR/mosquitto_wasm_auth.so, DIR/policies/default.wasm). Without it
 #                      (the default) only this build is measured. Other flags (--users 10000,
 #                      --runs 5, --opt 100000:wasm_max_memory_pages=4096, ...): usage in bench/reload.ts
-.PHONY: bench bench-quick bench-tools bench-ir bench-gate-v8 bench-reload
+.PHONY: bench bench-quick bench-tools bench-ir bench-gate-v8 bench-reload bench-workloads
 
 DEFAULT_POLICY_WASM ?= $(BUILD)/policies/default.wasm
 BENCH_DIR      := $(BUILD)/bench
 BENCH_CFLAGS   := -std=c11 -Wall -Wextra -Werror -O2 -g
 BENCH_INPROC   := $(BENCH_DIR)/inproc
 BENCH_LOAD     := $(BENCH_DIR)/load
+BENCH_WORKLOAD := $(BENCH_DIR)/workload
 BENCH_NATIVE   := $(BENCH_DIR)/native_p.so
 BENCH_GEN      := $(BENCH_DIR)/gen_data
 BENCH_DATA     := $(BENCH_DIR)/data/passwd
@@ -51,6 +59,10 @@ $(BENCH_LOAD): bench/load.c
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< -lmosquitto -lpthread
 
+$(BENCH_WORKLOAD): bench/workload.c
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -lmosquitto -lm
+
 $(BENCH_GEN): bench/gen_data.c
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< -lcrypto
@@ -67,7 +79,7 @@ $(BENCH_BIG): bench/gen_big_policy.sh
 	@mkdir -p $(@D)
 	bench/gen_big_policy.sh $@
 
-bench-tools: $(BENCH_INPROC) $(BENCH_NATIVE) $(BENCH_LOAD) $(BENCH_DATA) $(BENCH_POLICY_P) $(BENCH_BIG) \
+bench-tools: $(BENCH_INPROC) $(BENCH_NATIVE) $(BENCH_LOAD) $(BENCH_WORKLOAD) $(BENCH_DATA) $(BENCH_POLICY_P) $(BENCH_BIG) \
              $(BENCH_EXTRA_WASMS)
 
 bench-quick: $(BENCH_INPROC) $(BENCH_NATIVE) $(BENCH_DATA) $(BENCH_EXAMPLE_WASM) $(PLUGIN_SO) $(DEFAULT_POLICY_WASM)
@@ -77,6 +89,12 @@ bench-quick: $(BENCH_INPROC) $(BENCH_NATIVE) $(BENCH_DATA) $(BENCH_EXAMPLE_WASM)
 bench: bench-tools $(PLUGIN_SO) $(DEFAULT_POLICY_WASM) $(BENCH_EXAMPLE_WASM) $(HOST_JS)
 	node $(BUILD)/js/bench/run.js --build $(BUILD) --plugin $(PLUGIN_SO) \
 		--default-wasm $(DEFAULT_POLICY_WASM) --example-wasm $(BENCH_EXAMPLE_WASM) $(BENCH_ARGS)
+
+BENCH_WL_ARGS ?=
+
+bench-workloads: $(BENCH_WORKLOAD) $(BENCH_NATIVE) $(BENCH_DATA) $(PLUGIN_SO) $(DEFAULT_POLICY_WASM) $(HOST_JS)
+	node $(BUILD)/js/bench/run.js --only-workloads --build $(BUILD) --plugin $(PLUGIN_SO) \
+		--default-wasm $(DEFAULT_POLICY_WASM) $(BENCH_WL_ARGS)
 
 bench-ir: bench-tools $(PLUGIN_SO) $(DEFAULT_POLICY_WASM) $(BENCH_EXAMPLE_WASM)
 	@bench/ir_table.sh $(BUILD)

@@ -8,7 +8,10 @@
 //      round-robin, medians of --rounds; broker RSS; SIGHUP reload;
 //   5. real broker under callgrind: instructions per delivered message (instrumentation switched
 //      on after the clients connected, off when the last message arrived);
-//   6. stripped .so sizes.
+//   6. stripped .so sizes;
+//   7. broker workloads W1-W4 under callgrind (bench/workloads.ts): marginal Ir per message and
+//      per ACL check for every configuration, pyauth included when ../shared can build it.
+//      --only-workloads runs this stage alone (make bench-workloads).
 // Writes <build>/bench/results.json and <build>/bench/benchmarks.svg, prints a table and the targets.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
   statSync, writeFileSync } from "node:fs";
@@ -17,6 +20,7 @@ import { cpus, release } from "node:os";
 import { join, resolve } from "node:path";
 import { barChart, type Panel } from "./chart.js";
 import { Proc, cpuSample, freePort, median, rssKb, run, sleep, type CpuSample } from "./proc.js";
+import { WORKLOADS, benchWorkloads, workloadsMarkdown, type WorkloadResults } from "./workloads.js";
 
 interface Args {
   build: string;
@@ -31,6 +35,14 @@ interface Args {
   window: number;
   chart: string;
   skip: Set<string>;
+  workloads: string[];
+  wlScale: number;
+  onlyWorkloads: boolean;
+  pyauthScript: string;
+  pyauthPolicyDir: string;
+  wlConfigs: string[];
+  wlProfiles: boolean;
+  wlGlibcTunables: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -38,6 +50,15 @@ function parseArgs(argv: string[]): Args {
     // utime is sampled per 10 ms tick: 400k messages give ~1000+ user ticks per run.
     build: "build", plugin: "", defaultWasm: "", exampleWasm: "", rounds: 5, inprocRounds: 3, msgs: 400000,
     cgMsgs: 20000, inprocCalls: 2000000, window: 5000, chart: "", skip: new Set(),
+    workloads: WORKLOADS.map((w) => w.key), wlScale: 1, onlyWorkloads: false,
+    // The seed plugin's build script and the Python module for P, relative to the checkout
+    // (make runs from its root).
+    pyauthScript: "../shared/anchors/build-pyauth.sh", pyauthPolicyDir: "bench", wlConfigs: [], wlProfiles: false,
+    // A deep tcache makes every malloc of the broker's per-delivery bursts a cache hit, so a
+    // configuration's Ir no longer depends on where its start-up left free chunks (with glibc's
+    // 7 entries per size, W4's no-auth broker ran 2,500 Ir per message above the native
+    // plugin's). docs/BENCHMARKS.md "Workloads".
+    wlGlibcTunables: "glibc.malloc.tcache_count=2000",
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -57,8 +78,20 @@ function parseArgs(argv: string[]): Args {
       case "--inproc-calls": a.inprocCalls = Number(v()); break;
       case "--window": a.window = Number(v()); break;
       case "--chart": a.chart = v(); break;
-      // inproc, inproc-callgrind, load, broker, broker-callgrind, reload, size
+      // inproc, inproc-callgrind, load, broker, broker-callgrind, reload, size, workloads
       case "--skip": for (const s of v().split(",")) a.skip.add(s); break;
+      case "--workloads": a.workloads = v().split(",").filter((x) => x !== ""); break;
+      // multiplies every workload's message count (bench/workloads.ts WORKLOADS)
+      case "--wl-scale": a.wlScale = Number(v()); break;
+      case "--only-workloads": a.onlyWorkloads = true; break;
+      // noauth, file, dynsec, native, pyauth, wasm_default, wasm_cache, wasm_nocache (default: all)
+      case "--wl-configs": a.wlConfigs = v().split(",").filter((x) => x !== ""); break;
+      // keeps <build>/bench/callgrind-<workload>-<config>.out and .txt (per-function Ir) of every run
+      case "--wl-profiles": a.wlProfiles = true; break;
+      // GLIBC_TUNABLES for the workloads' brokers; "" keeps glibc's defaults
+      case "--wl-glibc-tunables": a.wlGlibcTunables = v(); break;
+      case "--pyauth-script": a.pyauthScript = v(); break;
+      case "--pyauth-policy-dir": a.pyauthPolicyDir = v(); break;
       default: throw new Error(`unknown argument ${k}`);
     }
   }
@@ -546,7 +579,34 @@ function fmt(v: number, d = 1): string {
   return Number.isFinite(v) ? v.toFixed(d) : "n/a";
 }
 
+async function workloads(): Promise<WorkloadResults> {
+  return benchWorkloads({ benchDir: B, plugin: PLUGIN, defaultWasm: DEFAULT_WASM, runDir: RUN_DIR,
+    pyauthScript: resolve(args.pyauthScript), pyauthPolicyDir: resolve(args.pyauthPolicyDir),
+    scale: args.wlScale, configs: args.wlConfigs, profiles: args.wlProfiles,
+    glibcTunables: args.wlGlibcTunables, log }, args.workloads);
+}
+
+/** make bench-workloads: the workloads alone, into their own files (results.* stay those of the
+ * last full run). */
+async function mainWorkloads(): Promise<void> {
+  mkdirSync(RUN_DIR, { recursive: true });
+  const m0 = machine();
+  const loadavg = (): string => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  const t0 = Date.now();
+  const wl = await workloads();
+  const head = `Machine: ${m0.cpu}, ${m0.cores} cores, Linux ${m0.kernel}, mosquitto ${m0.mosquitto}, ${m0.date}, ` +
+    `tree ${m0.commit}, valgrind ${spawnSync("valgrind", ["--version"], { encoding: "utf8" }).stdout.trim()}; ` +
+    `${Math.round((Date.now() - t0) / 1000)} s.`;
+  const md = `${head}\n\n${workloadsMarkdown(wl)}`;
+  writeFileSync(join(B, "workloads.json"), JSON.stringify({ machine: m0, params: { ...args, skip: [...args.skip] },
+    loadavg_end: loadavg(), workloads: wl }, null, 2) + "\n");
+  writeFileSync(join(B, "workloads.md"), md);
+  console.log(md);
+  log(`wrote ${join(B, "workloads.json")} and ${join(B, "workloads.md")}`);
+}
+
 async function main(): Promise<void> {
+  if (args.onlyWorkloads) return mainWorkloads();
   mkdirSync(RUN_DIR, { recursive: true });
   const results: Record<string, unknown> = { machine: machine(), params: { ...args, skip: [...args.skip] } };
   const labels = ["default", "example", "native"].filter(has);
@@ -570,6 +630,8 @@ async function main(): Promise<void> {
   results.broker_reload = hup;
   const sizes = await benchSizes();
   results.sizes = sizes;
+  const wl = args.skip.has("workloads") || args.workloads.length === 0 ? null : await workloads();
+  results.workloads = wl;
   (results.machine as Json).loadavg_end = loadavg();
 
   // --- targets ---
@@ -654,6 +716,7 @@ async function main(): Promise<void> {
   lines.push("", "Targets:");
   for (const x of targets) lines.push(`  [${x.met === null ? "n/a " : x.met ? "met " : "MISS"}] ${x.name}: ${x.value} (target ${x.target})`);
   console.log(lines.join("\n"));
+  if (wl) console.log(`\nWorkloads (marginal Ir under callgrind):\n\n${workloadsMarkdown(wl)}`);
 
   // --- the same as Markdown, for docs/BENCHMARKS.md ---
   const md: string[] = [];
@@ -721,6 +784,7 @@ async function main(): Promise<void> {
   for (const [k, v] of Object.entries(sizes)) md.push(`| ${k.replace(/_/g, " ")} | ${v.toLocaleString("en-US")} bytes |`);
   md.push("", "| targets | value | target | |", "|---|---|---|---|");
   for (const x of targets) md.push(`| ${x.name} | ${x.value} | ${x.target} | ${x.met === null ? "n/a" : x.met ? "met" : "**missed**"} |`);
+  if (wl) md.push("", "Workloads (marginal Ir under callgrind):", "", workloadsMarkdown(wl));
   writeFileSync(join(B, "results.md"), md.join("\n") + "\n");
 
   // --- chart ---
