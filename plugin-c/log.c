@@ -27,6 +27,9 @@ static _Thread_local int deferred;
 static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct queued queue[WA_LOG_QUEUE_LINES];
 static unsigned queued, lost;
+/* Set under the lock whenever queued or lost is not 0: wa_log_flush runs on every broker loop
+ * iteration (MOSQ_EVT_TICK) and, with nothing queued, must cost no lock. */
+static _Atomic int pending;
 
 void wa_log_set_sink(wa_log_sink sink)
 {
@@ -50,6 +53,7 @@ static void enqueue(int level, const char *line)
 	} else {
 		lost++;
 	}
+	pending = 1;
 	pthread_mutex_unlock(&queue_lock);
 	free(copy);
 }
@@ -59,11 +63,13 @@ void wa_log_flush(void)
 	struct queued take[WA_LOG_QUEUE_LINES];
 	unsigned n, dropped;
 
+	if (!pending) return;
 	pthread_mutex_lock(&queue_lock);
 	n = queued;
 	dropped = lost;
 	memcpy(take, queue, n * sizeof *take);
 	queued = lost = 0;
+	pending = 0;
 	pthread_mutex_unlock(&queue_lock);
 	for (unsigned i = 0; i < n; i++) {
 		current_sink(take[i].level, take[i].line);
