@@ -20,7 +20,11 @@ export function main(argv: string[], out: Output): number {
     out.stdout(USAGE);
     return 0;
   }
-  if (argv[0] !== 'call' || argv.length < 3) {
+  if (argv.length > 0 && argv[0] !== 'call') {
+    out.stderr(`cli.js: unknown command "${argv[0]}" (the command is call; see cli.js --help)\n`);
+    return 2;
+  }
+  if (argv.length < 3) {
     out.stderr(USAGE);
     return 2;
   }
