@@ -47,8 +47,13 @@ export const HOOKS: ReadonlyMap<string, readonly HookForm[]> = new Map<string, r
     params: [{ name: "identity", accept: ["Str"] }, { name: "hint", accept: ["Str"] }],
     results: ["string | null", "string"],
   }]],
-  // Not a hook, but the host reads it the same way: a wrong type makes the cache silently off.
+  // Not hooks, but the host reads them the same way: a wrong type makes the cache silently off,
+  // or the grants garbage.
   ["wasm_auth_acl_cacheable", [{ params: [], results: ["i32", "bool"] }]],
+  ["wasm_auth_acl_grants", [{
+    params: [{ name: "clientid", accept: ["Str"] }, { name: "username", accept: ["Str | null"] }],
+    results: ["Grants | null", "Grants"],
+  }]],
 ]);
 
 /** `acl_check(clientid: Str, username: Str | null, topic: Str, access: Access): Decision` */
