@@ -656,7 +656,7 @@ async function main(): Promise<void> {
   // uncached rows must meet the target too). Saturated throughput is bounded by the broker's
   // whole CPU per message (user + system); callgrind's instructions are the exact view.
   const vsFile = (m: Json | undefined, f: Json | undefined, k: string): number => ratio(num(m, k), num(f, k));
-  for (const [key, how] of [["default", "default policy"], ["default_cached", "default policy with decision cache"]]) {
+  for (const [key, how] of [["default", "default policy"], ["default_cached", "default policy in its default configuration (grants)"]]) {
     const user = vsFile(bs[key], bs.file, "user_us_per_msg");
     const total = vsFile(bs[key], bs.file, "cpu_us_per_msg");
     const ir = vsFile(bcg[key], bcg.file, "ir_per_msg");
