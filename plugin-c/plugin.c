@@ -8,12 +8,12 @@
 #include <mosquitto.h>
 
 #include "acl_cache.h"
-#include "grants.h"
 #include "auth.h"
 #include "breaker.h"
-#include "watchdog.h"
+#include "grants.h"
 #include "limits.h"
 #include "log.h"
+#include "watchdog.h"
 
 struct plugin {
 	mosquitto_plugin_id_t *id;

@@ -22,7 +22,8 @@ function asc(args: string[], cwd: string): Promise<Run> {
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
     child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stderr }));
+    // asc colours its messages when the environment says so (CI=true does): compare plain text.
+    child.on('close', (code) => resolvePromise({ code, stderr: stderr.replace(/\x1b\[[0-9;]*m/g, '') }));
   });
 }
 
