@@ -35,18 +35,18 @@ HOOK_FUZZ := $(FUZZ_DIR)/hook_fuzz
 
 # --- objects ------------------------------------------------------------------------------------
 FUZZ_GATE_OBJS    := $(patsubst plugin-c/gate/%.c,$(FUZZ_DIR)/obj/gate/%.o,$(GATE_SRCS)) $(FUZZ_DIR)/obj/abi.o
-FUZZ_RUNTIME_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/rt/%.o,$(filter-out abi.c,$(RUNTIME_SRCS)))
+FUZZ_RUNTIME_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/rt/%.o,$(filter-out runtime/abi.c,$(RUNTIME_SRCS)))
 FUZZ_WASM3_OBJS   := $(WASM3_CORE:%=$(FUZZ_DIR)/obj/wasm3/%.o)
 
 $(FUZZ_DIR)/obj/gate/%.o: plugin-c/gate/%.c $(GATE_HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_OBJ_CFLAGS) -c $< -o $@
 
-$(FUZZ_DIR)/obj/abi.o: plugin-c/abi.c plugin-c/abi.h plugin-c/limits.h
+$(FUZZ_DIR)/obj/abi.o: plugin-c/runtime/abi.c plugin-c/runtime/abi.h plugin-c/runtime/wa_limits.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_OBJ_CFLAGS) -c $< -o $@
 
-$(FUZZ_DIR)/obj/rt/engine_wasm3.o: plugin-c/engine_wasm3.c $(WASM3_SRC)/wasm3.h plugin-c/wasm3_config.h
+$(FUZZ_DIR)/obj/rt/runtime/engine_wasm3.o: plugin-c/runtime/engine_wasm3.c $(WASM3_SRC)/wasm3.h plugin-c/runtime/wasm3_config.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_OBJ_CFLAGS) $(ENGINE_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -54,7 +54,7 @@ $(FUZZ_DIR)/obj/rt/%.o: plugin-c/%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_OBJ_CFLAGS) -MMD -MP -c $< -o $@
 
-$(FUZZ_DIR)/obj/wasm3/%.o: $(WASM3_SRC)/wasm3.h plugin-c/wasm3_config.h plugin-c/limits.h
+$(FUZZ_DIR)/obj/wasm3/%.o: $(WASM3_SRC)/wasm3.h plugin-c/runtime/wasm3_config.h plugin-c/runtime/wa_limits.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(WASM3_CFLAGS) -c $(WASM3_SRC)/$*.c -o $@
 

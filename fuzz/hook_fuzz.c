@@ -28,9 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../plugin-c/auth.h"
-#include "../plugin-c/limits.h"
-#include "../plugin-c/log.h"
+#include "../plugin-c/runtime/auth.h"
+#include "../plugin-c/runtime/wa_limits.h"
+#include "../plugin-c/runtime/log.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -2,7 +2,7 @@
 // BUILD/pack/ holds the tarballs an author installs with no access to this repository.
 //   node build/js/npm/stage.js ROOT BUILD PACKDIR
 // Every package gets the root package.json's version; the SDK and host say which ABI they speak
-// (plugin-c/limits.h, WA_ABI_VERSION) in package.json's "mosquittoWasmAuth".
+// (plugin-c/runtime/abi.h, WA_ABI_VERSION) in package.json's "mosquittoWasmAuth".
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -1,12 +1,13 @@
-# The C plugin: wasm3 (fetched from crates.io), the policy runtime, the mosquitto glue, wa-call
-# and the C unit tests. Included by the top-level Makefile; paths are relative to the repo root.
+# The C plugin: wasm3 (fetched from crates.io), the policy runtime (plugin-c/runtime/), the
+# mosquitto glue (plugin-c/broker/), wa-call (plugin-c/tools/) and the C unit tests. Included by the
+# top-level Makefile; paths are relative to the repo root.
 #
 #   make WASM3_SRC=/path/to/wasm3/source     use a wasm3 checkout instead of fetching
 #   make MOSQUITTO_SRC=/path/to/mosquitto    mosquitto headers from a source tree, not /usr/include
 #   make install PREFIX=/usr DESTDIR=...     install the plugin into mosquitto's plugin directory
 #
-# Others link the runtime as: $(RUNTIME_LIB) $(RUNTIME_LDLIBS), headers from plugin-c/ (include
-# them by relative path: do not put plugin-c on -I, its limits.h would shadow <limits.h>).
+# Others link the runtime as: $(RUNTIME_LIB) $(RUNTIME_LDLIBS), headers from plugin-c/runtime/
+# (included by relative path).
 .PHONY: test-c install-plugin wasm3-fetch
 
 CC       ?= cc
@@ -40,7 +41,7 @@ WASM3_LIB  := $(BUILD)/libwasm3.a
 # directly instead of a PLT stub (docs/BENCHMARKS.md, "Hot path": -11 instructions per acl_check;
 # -O3 and LTO were measured too and are not worth it).
 WASM3_CFLAGS := -std=gnu11 -O2 -g -fPIC -fno-plt -fvisibility=hidden -w \
-                -include plugin-c/wasm3_config.h -I$(WASM3_SRC)
+                -include plugin-c/runtime/wasm3_config.h -I$(WASM3_SRC)
 
 $(WASM3_FETCHED)/wasm3.h: plugin-c/fetch-wasm3.sh plugin-c/plugin.mk
 	plugin-c/fetch-wasm3.sh $(WASM3_CRATE) $(WASM3_CRATE_VERSION) $(WASM3_CRATE_SHA256) \
@@ -50,7 +51,7 @@ $(WASM3_FETCHED)/wasm3.h: plugin-c/fetch-wasm3.sh plugin-c/plugin.mk
 wasm3-fetch: $(WASM3_SRC)/wasm3.h
 
 # plugin.mk itself: a change of WASM3_CFLAGS rebuilds wasm3.
-$(BUILD)/obj/wasm3/%.o: $(WASM3_SRC)/wasm3.h plugin-c/wasm3_config.h plugin-c/limits.h plugin-c/plugin.mk
+$(BUILD)/obj/wasm3/%.o: $(WASM3_SRC)/wasm3.h plugin-c/runtime/wasm3_config.h plugin-c/runtime/wa_limits.h plugin-c/plugin.mk
 	@mkdir -p $(@D)
 	$(CC) $(WASM3_CFLAGS) -c $(WASM3_SRC)/$*.c -o $@
 
@@ -79,10 +80,13 @@ WA_LTO     := $(shell $(CC) -Werror -flto=auto -ffat-lto-objects -x c -c /dev/nu
 WA_CFLAGS  := -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -fno-plt -fvisibility=hidden -MMD -MP $(WA_LTO) $(TLS_DIALECT)
 # engine_wasm3.c reads wasm3's internal structs: same configuration header, wasm3's headers as
 # system headers (their style is not ours to warn about).
-ENGINE_CFLAGS := -include plugin-c/wasm3_config.h -isystem $(WASM3_SRC)
+ENGINE_CFLAGS := -include plugin-c/runtime/wasm3_config.h -isystem $(WASM3_SRC)
 
-RUNTIME_SRCS := abi.c abi_marshal.c acl_cache.c auth.c engine_wasm3.c grants.c hostfns.c log.c options.c \
-                policy.c pwhash.c text.c topic.c watchdog.c worker.c breaker.c
+# By concern: runtime/ (the policy runtime: ABI, engine, host functions, loading, limits), broker/
+# (what only a broker needs: the decision cache and the breaker; plugin.c is the plugin itself),
+# gate/ (the module gate, gate.mk), tools/ (wa-call and wasm-auth-check's main).
+RUNTIME_SRCS := $(addprefix runtime/,abi.c abi_marshal.c auth.c engine_wasm3.c grants.c hostfns.c log.c options.c \
+                policy.c pwhash.c text.c topic.c watchdog.c worker.c) broker/acl_cache.c broker/breaker.c
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/obj/plugin-c/%.o)
 
 # GATE_OBJS comes from plugin-c/gate/gate.mk (H5): the gate's objects, compiled -fPIC.
@@ -91,12 +95,12 @@ $(RUNTIME_LIB): $(RUNTIME_OBJS) $(GATE_OBJS) $(WASM3_OBJS)
 	ar rcs $@ $^
 
 # plugin.mk itself: a change of flags rebuilds our objects too.
-$(BUILD)/obj/plugin-c/engine_wasm3.o: plugin-c/engine_wasm3.c $(WASM3_SRC)/wasm3.h plugin-c/wasm3_config.h plugin-c/plugin.mk
+$(BUILD)/obj/plugin-c/runtime/engine_wasm3.o: plugin-c/runtime/engine_wasm3.c $(WASM3_SRC)/wasm3.h plugin-c/runtime/wasm3_config.h plugin-c/plugin.mk
 	@mkdir -p $(@D)
 	$(CC) $(WA_CFLAGS) $(ENGINE_CFLAGS) -c $< -o $@
 
 # plugin.c defines the three entry points mosquitto looks up: default visibility for it.
-$(BUILD)/obj/plugin-c/plugin.o: plugin-c/plugin.c plugin-c/plugin.mk
+$(BUILD)/obj/plugin-c/broker/plugin.o: plugin-c/broker/plugin.c plugin-c/plugin.mk
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -fvisibility=hidden,$(WA_CFLAGS)) $(MOSQ_CPPFLAGS) -c $< -o $@
 
@@ -106,11 +110,11 @@ $(BUILD)/obj/plugin-c/%.o: plugin-c/%.c plugin-c/plugin.mk
 
 # Only the mosquitto_plugin_* entry points leave the .so; the runtime and wasm3 stay private so
 # they cannot clash with the broker or other plugins.
-$(PLUGIN_SO): $(BUILD)/obj/plugin-c/plugin.o $(RUNTIME_LIB) plugin-c/plugin.map
-	$(CC) -shared $(filter-out -MMD -MP,$(WA_CFLAGS)) -o $@ $(BUILD)/obj/plugin-c/plugin.o $(RUNTIME_LIB) $(RUNTIME_LDLIBS) \
-		-Wl,--version-script=plugin-c/plugin.map
+$(PLUGIN_SO): $(BUILD)/obj/plugin-c/broker/plugin.o $(RUNTIME_LIB) plugin-c/broker/plugin.map
+	$(CC) -shared $(filter-out -MMD -MP,$(WA_CFLAGS)) -o $@ $(BUILD)/obj/plugin-c/broker/plugin.o $(RUNTIME_LIB) $(RUNTIME_LDLIBS) \
+		-Wl,--version-script=plugin-c/broker/plugin.map
 
-$(WA_CALL_BIN): $(BUILD)/obj/plugin-c/wa_call.o $(RUNTIME_LIB)
+$(WA_CALL_BIN): $(BUILD)/obj/plugin-c/tools/wa_call.o $(RUNTIME_LIB)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^ $(RUNTIME_LDLIBS)
 
@@ -136,7 +140,7 @@ SAN_RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/obj-san/plugin-c/%.o)
 C_TEST_FIXTURES := $(patsubst plugin-c/tests/fixtures/%.ts,$(BUILD)/tests-c/fixtures/%.wasm,\
                    $(wildcard plugin-c/tests/fixtures/*.ts))
 
-$(BUILD)/obj-san/plugin-c/engine_wasm3.o: plugin-c/engine_wasm3.c $(WASM3_SRC)/wasm3.h plugin-c/wasm3_config.h
+$(BUILD)/obj-san/plugin-c/runtime/engine_wasm3.o: plugin-c/runtime/engine_wasm3.c $(WASM3_SRC)/wasm3.h plugin-c/runtime/wasm3_config.h
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(ENGINE_CFLAGS) -c $< -o $@
 
@@ -167,7 +171,7 @@ test-c: $(C_TEST_BINS) $(C_TEST_FIXTURES) $(WA_CALL_BIN) $(PLUGIN_SO)
 test: test-c
 
 # How many fuel units each host function's work is worth on this machine (docs/SECURITY.md,
-# "Host function prices"): the measurements behind the WA_FUEL_* prices in limits.h.
+# "Host function prices"): the measurements behind the WA_FUEL_* prices in wa_limits.h.
 CALIBRATE_BIN := $(BUILD)/bin/calibrate_hostfns
 $(CALIBRATE_BIN): plugin-c/tests/calibrate_hostfns.c $(RUNTIME_LIB)
 	@mkdir -p $(@D)
@@ -177,5 +181,5 @@ $(CALIBRATE_BIN): plugin-c/tests/calibrate_hostfns.c $(RUNTIME_LIB)
 calibrate: $(CALIBRATE_BIN)
 	$(CALIBRATE_BIN)
 
--include $(RUNTIME_OBJS:.o=.d) $(SAN_RUNTIME_OBJS:.o=.d) $(BUILD)/obj/plugin-c/plugin.d \
-         $(BUILD)/obj/plugin-c/wa_call.d $(C_TEST_BINS:=.d)
+-include $(RUNTIME_OBJS:.o=.d) $(SAN_RUNTIME_OBJS:.o=.d) $(BUILD)/obj/plugin-c/broker/plugin.d \
+         $(BUILD)/obj/plugin-c/tools/wa_call.d $(C_TEST_BINS:=.d)

@@ -1,7 +1,7 @@
 /* The module gate: every byte of a policy passes here before wasm3 sees it.
  * wa_gate_check() decodes and validates the whole module against the feature profile
  * (MVP + mutable-globals, sign-extension, nontrapping-f2i, bulk-memory, multi-value; typed
- * select of a numeric type), the implementation limits of limits.h (always), the caps in
+ * select of a numeric type), the implementation limits of wa_limits.h (always), the caps in
  * wa_gate_config, and (unless validate_only) the ABI tables in abi.h: imports on the
  * allow-list with exact signatures, required exports, hook signatures.
  * wa_gate_meter() returns a copy of a checked module with fuel metering injected (custom
@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "../abi.h"
+#include "../runtime/abi.h"
 
 struct wa_gate_config {
 	uint32_t max_module_bytes;

@@ -11,8 +11,8 @@ GATE_DIR    := plugin-c/gate
 GATE_BUILD  := $(BUILD)/gate
 GATE_SRCS   := $(addprefix $(GATE_DIR)/,reader.c module.c body.c rules.c explain.c gate.c meter.c)
 GATE_OBJS   := $(patsubst $(GATE_DIR)/%.c,$(GATE_BUILD)/%.o,$(GATE_SRCS))
-GATE_HDRS   := $(GATE_DIR)/gate.h $(GATE_DIR)/gate_internal.h plugin-c/abi.h plugin-c/limits.h
-# No -I: headers are included by relative path (plugin-c/limits.h must not shadow <limits.h>).
+GATE_HDRS   := $(GATE_DIR)/gate.h $(GATE_DIR)/gate_internal.h plugin-c/runtime/abi.h plugin-c/runtime/wa_limits.h
+# No -I: headers are included by relative path.
 GATE_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -fvisibility=hidden
 CHECK_BIN   := $(BUILD)/bin/wasm-auth-check
 
@@ -23,7 +23,12 @@ $(GATE_BUILD)/%.o: $(GATE_DIR)/%.c $(GATE_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(GATE_CFLAGS) $(CPPFLAGS) -c $< -o $@
 
-$(GATE_BUILD)/abi.o: plugin-c/abi.c plugin-c/abi.h plugin-c/limits.h
+$(GATE_BUILD)/abi.o: plugin-c/runtime/abi.c plugin-c/runtime/abi.h plugin-c/runtime/wa_limits.h
+	@mkdir -p $(@D)
+	$(CC) $(GATE_CFLAGS) $(CPPFLAGS) -c $< -o $@
+
+# The command itself lives with the other tools (plugin-c/tools/).
+$(GATE_BUILD)/check_main.o: plugin-c/tools/check_main.c $(GATE_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(GATE_CFLAGS) $(CPPFLAGS) -c $< -o $@
 
@@ -57,9 +62,9 @@ $(GATE_CONFORMANCE_JS): $(GATE_CONFORMANCE_TS) node_modules/.package-lock.json
 		--types node --skipLibCheck --outDir $(@D) $(GATE_CONFORMANCE_TS)
 
 # The gate compiled from source with the sanitizers: a pure C test, no wasm3.
-$(GATE_TEST_DIR)/test_gate: $(GATE_TEST_SRC)/test_gate.c $(GATE_TEST_SRC)/mb.h $(GATE_SRCS) $(GATE_HDRS) plugin-c/abi.c
+$(GATE_TEST_DIR)/test_gate: $(GATE_TEST_SRC)/test_gate.c $(GATE_TEST_SRC)/mb.h $(GATE_SRCS) $(GATE_HDRS) plugin-c/runtime/abi.c
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -Wall -Wextra -Werror -O1 -g $(GATE_SAN_FLAGS) -o $@ $< $(GATE_SRCS) plugin-c/abi.c
+	$(CC) -std=c11 -Wall -Wextra -Werror -O1 -g $(GATE_SAN_FLAGS) -o $@ $< $(GATE_SRCS) plugin-c/runtime/abi.c
 
 # Metered modules executed by the plugin's interpreter, with the plugin's wasm3 configuration.
 $(GATE_TEST_DIR)/%: $(GATE_TEST_SRC)/%.c $(GATE_TEST_SRC)/meter_wasm3.h $(GATE_TEST_SRC)/mb.h \

@@ -20,7 +20,7 @@ EXPORT("wa_js_hook_count") uint32_t wa_js_hook_count(void)
 	return WA_HOOK_COUNT;
 }
 
-/* The plugin's check (plugin-c/policy.c) with the caps that options set (the rest are limits.h's).
+/* The plugin's check (plugin-c/runtime/policy.c) with the caps that options set (the rest are wa_limits.h's).
  * report (5 + WA_HOOK_COUNT u32s): hooks bitmask, functions, imports, memory pages, data bytes,
  * then per hook the index of the signature that matched. 0 accepted, -1 refused (err says why). */
 EXPORT("wa_js_check")

@@ -20,7 +20,7 @@
  * advance for every instruction that can run before the next one, and the fuel spent bounds the
  * instructions executed: no straight-line path or loop runs for free. A loop entered and left
  * without branching back costs nothing beyond its function's entry charge. Calls into the host
- * count as one here; the host charges its own work (plugin-c/hostfns.c, charge()).
+ * count as one here; the host charges its own work (plugin-c/runtime/hostfns.c, charge()).
  *
  * Bulk instructions, whose work grows with their last operand (the i32 on top of the stack),
  * also pay that operand, scaled as above, at run time just before they run (their own unit is

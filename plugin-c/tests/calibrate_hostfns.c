@@ -1,4 +1,4 @@
-/* Calibration of the host function prices (limits.h, WA_FUEL_*; docs/SECURITY.md, "Host
+/* Calibration of the host function prices (wa_limits.h, WA_FUEL_*; docs/SECURITY.md, "Host
  * function prices"): how many nanoseconds one fuel unit of ordinary wasm3 code takes on this
  * machine, and how many the host functions' work takes, so that fuel ~ time. Not a test: it
  * prints measurements and the price each implies. Best of several runs (the least disturbed).
@@ -15,13 +15,13 @@
 
 #include <openssl/evp.h>
 
-#include "../engine.h"
+#include "../runtime/engine.h"
 #include "../gate/gate.h"
-#include "../hostfns.h"
-#include "../limits.h"
-#include "../log.h"
-#include "../pwhash.h"
-#include "../text.h"
+#include "../runtime/hostfns.h"
+#include "../runtime/wa_limits.h"
+#include "../runtime/log.h"
+#include "../runtime/pwhash.h"
+#include "../runtime/text.h"
 
 /* cal.wat, assembled with wat2wasm:
  * (module

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../acl_cache.h"
-#include "../limits.h"
+#include "../broker/acl_cache.h"
+#include "../runtime/wa_limits.h"
 #include "check.h"
 
 static int a, b; /* two distinct client pointers */

@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "../auth.h"
-#include "../grants.h"
-#include "../log.h"
+#include "../runtime/auth.h"
+#include "../runtime/grants.h"
+#include "../runtime/log.h"
 
 /* ---- the reader --------------------------------------------------------------------------- */
 static uint8_t mem[4096];

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "../hostfns.h"
-#include "../log.h"
+#include "../runtime/hostfns.h"
+#include "../runtime/log.h"
 
 static uint8_t memory[4096];
 static const struct wa_mem mem = { memory, sizeof memory };
@@ -312,7 +312,7 @@ static void fueled(struct wa_host *h, int64_t *fuel, int64_t amount)
 
 #define START 100000000LL
 
-/* What each call charges, exactly (limits.h WA_FUEL_*). */
+/* What each call charges, exactly (wa_limits.h WA_FUEL_*). */
 static void prices(const char *path)
 {
 	struct wa_host h;

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "../abi_marshal.h"
+#include "../runtime/abi_marshal.h"
 
 static uint8_t memory[1024];
 static const struct wa_mem mem = { memory, sizeof memory };

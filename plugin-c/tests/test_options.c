@@ -2,8 +2,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "../limits.h"
-#include "../options.h"
+#include "../runtime/wa_limits.h"
+#include "../runtime/options.h"
 
 static int parse(const struct wa_kv *kv, unsigned n, struct wa_config *cfg, char *err, size_t errlen)
 {
@@ -71,7 +71,7 @@ static void overrides(void)
 	wa_options_free(opts);
 }
 
-/* The gate's counts: lowered, raised above limits.h's defaults up to the bounds, and refused
+/* The gate's counts: lowered, raised above wa_limits.h's defaults up to the bounds, and refused
  * past them with the message every numeric option uses. */
 static void gate_caps(void)
 {

@@ -10,8 +10,8 @@
 #include <openssl/evp.h>
 
 #include "check.h"
-#include "../limits.h"
-#include "../pwhash.h"
+#include "../runtime/wa_limits.h"
+#include "../runtime/pwhash.h"
 
 /* Runs mosquitto_passwd into a temp file and returns the hash part of the "user:hash" line. */
 static int make_hash(const char *flags, const char *password, char *hash, size_t cap)

@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "../auth.h"
-#include "../limits.h"
-#include "../log.h"
+#include "../runtime/auth.h"
+#include "../runtime/wa_limits.h"
+#include "../runtime/log.h"
 
 static const char *fixtures;
 static char tmpdir[] = "/tmp/wa-runtime-XXXXXX";

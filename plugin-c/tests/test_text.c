@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "../text.h"
+#include "../runtime/text.h"
 
 static size_t conv(const uint16_t *units, size_t n, char *out, size_t cap)
 {

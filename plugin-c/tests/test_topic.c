@@ -6,7 +6,7 @@
 #include <mosquitto.h>
 
 #include "check.h"
-#include "../topic.h"
+#include "../runtime/topic.h"
 
 static int reference(const char *sub, const char *topic)
 {

@@ -3,7 +3,7 @@
 // Keep this file to these two functions: everything here becomes a wasm export of the policy.
 import { STR_SLACK } from "./str";
 
-/** ABI version this SDK speaks; must equal WA_ABI_VERSION in plugin-c/limits.h. */
+/** ABI version this SDK speaks; must equal WA_ABI_VERSION in plugin-c/runtime/abi.h. */
 const ABI_VERSION: i32 = 1;
 
 // The request buffer is an unmanaged heap block so the garbage collector never moves or frees it

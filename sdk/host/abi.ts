@@ -1,4 +1,4 @@
-// The host<->guest ABI (docs/ABI.md) as data, mirroring plugin-c/abi.c: hook exports and host
+// The host<->guest ABI (docs/ABI.md) as data, mirroring plugin-c/runtime/abi.c: hook exports and host
 // imports with their signatures in wasm3's notation ("i(ii)" = (i32,i32)->i32, "v()" = no result,
 // F = f64, I = i64, f = f32). A test compares these tables with abi.c.
 
@@ -68,7 +68,7 @@ export const LOG_ERR = 8;
 export const LOG_DEBUG = 16;
 
 /**
- * Negative results of `option_file_size` / `option_file_read` (plugin-c/abi.h
+ * Negative results of `option_file_size` / `option_file_read` (plugin-c/runtime/abi.h
  * wa_option_file_error): why there is no file. -1 carries no reason.
  */
 export const OPTION_FILE_UNREADABLE = -1;

@@ -12,9 +12,9 @@ GATE_WASM_JS    := $(BUILD)/js/sdk/host/gate.wasm
 GATE_WASM_FLAGS := --target=wasm32-wasi -mexec-model=reactor -std=c11 -Wall -Wextra -Werror -O2 \
                    -Wl,-z,stack-size=1048576 -Wl,--strip-debug
 
-$(GATE_WASM): $(GATE_DIR)/gate_wasm.c $(GATE_SRCS) plugin-c/abi.c $(GATE_HDRS) sdk/host/gate.mk
+$(GATE_WASM): $(GATE_DIR)/gate_wasm.c $(GATE_SRCS) plugin-c/runtime/abi.c $(GATE_HDRS) sdk/host/gate.mk
 	@mkdir -p $(@D)
-	$(WASM_CC) $(GATE_WASM_FLAGS) -o $@ $(GATE_DIR)/gate_wasm.c $(GATE_SRCS) plugin-c/abi.c
+	$(WASM_CC) $(GATE_WASM_FLAGS) -o $@ $(GATE_DIR)/gate_wasm.c $(GATE_SRCS) plugin-c/runtime/abi.c
 
 $(GATE_WASM_JS): $(GATE_WASM)
 	@mkdir -p $(@D)

@@ -2,7 +2,7 @@
 // WebAssembly as gate.wasm (make: build/gate.wasm, copied next to this file). Running the same
 // code is what makes the two hosts refuse the same modules with the same words, down to the
 // offset of a bad LEB128; no rule of the gate is written twice. Also here: reading a module
-// file as the plugin reads it (plugin-c/auth.c), with its messages.
+// file as the plugin reads it (plugin-c/runtime/auth.c), with its messages.
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { HOOKS, type HookName } from './abi.js';
@@ -20,8 +20,8 @@ export class ModuleError extends Error {
 export type HookSignatures = Partial<Record<HookName, number>>;
 
 /**
- * The caps that plugin options set (the others are limits.h's, inside the gate). The four counts
- * are optional: absent means limits.h's default, as in the plugin.
+ * The caps that plugin options set (the others are wa_limits.h's, inside the gate). The four counts
+ * are optional: absent means wa_limits.h's default, as in the plugin.
  */
 export interface RuleLimits {
   maxModuleBytes: number;
@@ -232,7 +232,7 @@ export function systemErrorText(e: unknown): string {
 }
 
 /**
- * Reads a module file as the plugin does (plugin-c/auth.c): a regular file, refused by its size
+ * Reads a module file as the plugin does (plugin-c/runtime/auth.c): a regular file, refused by its size
  * before anything is read. Throws ModuleError with the plugin's reason.
  */
 export function readModuleFile(path: string, maxModuleBytes: number): Uint8Array {

@@ -1,5 +1,5 @@
 // A client's grants (docs/ABI.md, "Grants"), read out of guest memory and decided exactly as the
-// plugin does (plugin-c/grants.c): the same checks on the descriptor, the same order of matching
+// plugin does (plugin-c/runtime/grants.c): the same checks on the descriptor, the same order of matching
 // (deny entries first within a tier, the first match decides), the same fallback bytes.
 import { WA_GRANTS_MAX_BYTES, WA_GRANTS_MAX_ENTRIES, WA_GRANTS_MAX_WORK } from './limits.js';
 import type { GuestMemory } from './memory.js';

@@ -1,5 +1,5 @@
 // The host imports of docs/ABI.md, implemented for Node with the plugin's behaviour
-// (plugin-c/hostfns.c): same results, same bounds rules, same trap messages, the same fuel
+// (plugin-c/runtime/hostfns.c): same results, same bounds rules, same trap messages, the same fuel
 // charged at the same points, the same guest log rate limit. Used by the Node host (policy.ts)
 // and by the as-pect specs (aspect.ts).
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
@@ -58,7 +58,7 @@ export interface ImportContext {
 }
 
 /**
- * The guest log rate limit (plugin-c/hostfns.h, struct wa_log_limit): two token buckets kept as
+ * The guest log rate limit (plugin-c/runtime/hostfns.h, struct wa_log_limit): two token buckets kept as
  * debts in thousandths; all zero = fresh.
  */
 export interface LogLimit {

@@ -1,5 +1,5 @@
-// The values of plugin-c/limits.h that the Node host uses too. A test (test/parity.test.ts) reads
-// limits.h and checks every value here against it, so the two hosts cannot drift apart; limits.h
+// The values of plugin-c/runtime/wa_limits.h that the Node host uses too. A test (test/parity.test.ts) reads
+// wa_limits.h and checks every value here against it, so the two hosts cannot drift apart; wa_limits.h
 // constants the Node host has no use for (the watchdog's, the breaker's, the worker thread's,
 // the ACL cache's) are not repeated here.
 

@@ -1,9 +1,9 @@
 // What loadPolicy accepts, checked before anything runs: the wasm_* option names (as
-// plugin-c/options.c checks them, same words) and every LoadOptions field. A typo must not leave
+// plugin-c/runtime/options.c checks them, same words) and every LoadOptions field. A typo must not leave
 // a setting at its default, and no value may turn the failure decision into allow. Each check
 // returns the one-line reason, or null when the input is fine.
 
-/** The plugin's own options (plugin-c/options.h); every other wasm_* name is refused. */
+/** The plugin's own options (plugin-c/runtime/options.h); every other wasm_* name is refused. */
 export const HOST_OPTION_NAMES: readonly string[] = [
   'wasm_module', 'wasm_on_error', 'wasm_max_module_bytes', 'wasm_max_memory_pages', 'wasm_max_table_elems',
   'wasm_max_functions', 'wasm_max_globals', 'wasm_max_data_bytes', 'wasm_max_payload', 'wasm_fuel',

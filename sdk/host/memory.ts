@@ -1,4 +1,4 @@
-// Bounds-checked access to a guest's linear memory, by the rules of plugin-c/abi_marshal.c. The
+// Bounds-checked access to a guest's linear memory, by the rules of plugin-c/runtime/abi_marshal.c. The
 // memory can grow (and its ArrayBuffer be replaced) during any guest call, so every access takes
 // the current buffer.
 

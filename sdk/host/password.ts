@@ -1,5 +1,5 @@
 // Checking a password against a mosquitto_passwd hash, as the `pw_verify` import does, with the
-// plugin's parsing rules (plugin-c/pwhash.c):
+// plugin's parsing rules (plugin-c/runtime/pwhash.c):
 //   $6$<salt>$<hash>          hash = SHA-512(password || salt)
 //   $7$<iter>$<salt>$<hash>   hash = PBKDF2-HMAC-SHA512(password, salt, iter), 64 bytes
 // salt and hash are standard base64 with optional '=' padding; the salt is 1..256 bytes, the
@@ -56,7 +56,7 @@ export const PW_TOO_COSTLY = -2;
 
 /**
  * The hash parsed (status 0), or status PW_MALFORMED, or PW_TOO_COSTLY (hash.iterations says
- * how many), as plugin-c/pwhash.c's wa_pw_parse. No hashing.
+ * how many), as plugin-c/runtime/pwhash.c's wa_pw_parse. No hashing.
  */
 export function pwParse(hash: string): { status: 0 | -1 | -2; hash: PwHash | null } {
   const bad = { status: PW_MALFORMED as -1, hash: null };

@@ -1,5 +1,5 @@
 // The Node host's public API: load a policy .wasm and ask it what the broker would ask, with the
-// plugin's loading, reloading and failure behaviour (plugin-c/auth.c, plugin-c/policy.c) and
+// plugin's loading, reloading and failure behaviour (plugin-c/runtime/auth.c, plugin-c/runtime/policy.c) and
 // without a broker. Hooks a module does not export answer `defer`: the plugin would not have
 // registered for the event, so mosquitto would ask the next plugin (or its own checks).
 import {
@@ -95,7 +95,7 @@ export class PolicyLoadError extends Error {
 }
 
 /**
- * The plugin's host settings, read from the options as plugin-c/options.c does: the runtime's
+ * The plugin's host settings, read from the options as plugin-c/runtime/options.c does: the runtime's
  * configuration (one list of fields, kept in runtime.ts; timeoutMs and initTimeoutMs are named
  * in messages but not enforced: V8 cannot interrupt a synchronous call) plus the breaker's.
  */
@@ -258,7 +258,7 @@ export class Policy {
   }
 
   /**
-   * The plugin's policy epoch (plugin-c/policy.c wa_policy_epoch), which its ACL decision cache
+   * The plugin's policy epoch (plugin-c/runtime/policy.c wa_policy_epoch), which its ACL decision cache
    * keys on: new for a new instance (load, reload), at security_init and when an instance is
    * dropped; unchanged when an instance is restored after a failure.
    */
@@ -314,7 +314,7 @@ export class Policy {
   }
 
   /**
-   * MOSQ_EVT_RELOAD, as the plugin does it (plugin-c/auth.c): a fresh instance is always built,
+   * MOSQ_EVT_RELOAD, as the plugin does it (plugin-c/runtime/auth.c): a fresh instance is always built,
    * from `newWasm` or else the current module (gate, start function, plugin_init,
    * security_init(1)), while the current one is left alone. When it is ready it replaces the
    * current one, which then gets security_cleanup(1) and plugin_cleanup, and "reloaded policy

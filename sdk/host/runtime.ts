@@ -1,5 +1,5 @@
 // One loaded policy module and the ABI's calls into it: the Node counterpart of
-// plugin-c/policy.c, with the same rules, messages and failure recovery.
+// plugin-c/runtime/policy.c, with the same rules, messages and failure recovery.
 //
 // Failure recovery: after a trap, an invalid decision or a bad result pointer the instance may be
 // half-way through updating its heap, so it is never called again as it is. The plugin puts it
@@ -150,7 +150,7 @@ function instantiateText(e: unknown): string {
 }
 
 /**
- * The plugin's load (plugin-c/policy.c): the gate (its rules, caps and messages), then its fuel
+ * The plugin's load (plugin-c/runtime/policy.c): the gate (its rules, caps and messages), then its fuel
  * metering, then V8 compiles the metered module. Throws ModuleError with the plugin's reason.
  */
 export function compileModule(wasm: Uint8Array, cfg: RuntimeConfig): CompiledModule {

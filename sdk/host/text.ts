@@ -1,4 +1,4 @@
-// Text crossing the host/guest boundary, converted the way the plugin does (plugin-c/text.c).
+// Text crossing the host/guest boundary, converted the way the plugin does (plugin-c/runtime/text.c).
 
 /**
  * UTF-16LE bytes to a string whose UTF-8 form fits in `capBytes - 1` bytes (the C side keeps room

@@ -1,7 +1,7 @@
 // The hooks a policy may export and the AssemblyScript signatures the SDK gives them
 // (docs/ABI.md, "Hooks"). Every type here compiles to i32 in wasm, as do `string`, `i64`-free
 // classes and `usize`, so the gate cannot tell `topic: string` from `topic: Str`: only the source
-// can. Keep in step with sdk/assembly/index.ts's header and plugin-c/abi.c.
+// can. Keep in step with sdk/assembly/index.ts's header and plugin-c/runtime/abi.c.
 
 /** One parameter: its name in the SDK's documentation and the types that work there. */
 export interface HookParam {

@@ -12,9 +12,9 @@ import {
   type Bytes,
 } from './wasm-builder.js';
 
-/** The caps in plugin-c/limits.h, read from the header so the boundaries follow it. */
+/** The caps in plugin-c/runtime/wa_limits.h, read from the header so the boundaries follow it. */
 function limitsH(): Map<string, number> {
-  const text = readFileSync(join(ROOT, 'plugin-c', 'limits.h'), 'utf8');
+  const text = readFileSync(join(ROOT, 'plugin-c', 'runtime', 'wa_limits.h'), 'utf8');
   const out = new Map<string, number>();
   for (const m of text.matchAll(/^#define\s+(WA_\w+)\s+\(?([\du\s*]+)\)?/gm)) {
     // Values are products of unsigned constants, e.g. (8u * 1024u * 1024u).
@@ -27,7 +27,7 @@ function limitsH(): Map<string, number> {
 const LIMITS = limitsH();
 function cap(name: string): number {
   const v = LIMITS.get(name);
-  if (v === undefined) throw new Error(`plugin-c/limits.h has no ${name}`);
+  if (v === undefined) throw new Error(`plugin-c/runtime/wa_limits.h has no ${name}`);
   return v;
 }
 

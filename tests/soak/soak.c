@@ -32,8 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../plugin-c/auth.h"
-#include "../../plugin-c/log.h"
+#include "../../plugin-c/runtime/auth.h"
+#include "../../plugin-c/runtime/log.h"
 
 /* RSS may exceed the warm-up checkpoint by this much (allocator and page-cache noise); a leak of
  * even 100 bytes per call would show as tens of MiB over 1M calls. */

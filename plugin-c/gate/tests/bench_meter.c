@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
-#include "../../limits.h"
+#include "../../runtime/wa_limits.h"
 #include "meter_wasm3.h"
 
 static double now_ns(void)

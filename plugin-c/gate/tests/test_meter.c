@@ -138,7 +138,7 @@ static void at_gate_limit(const char *name, const struct mb *m)
 	free(mt);
 }
 
-/* wasm3 accepts m_ok and refuses m_over (unmetered): limits.h states wasm3's real limit. */
+/* wasm3 accepts m_ok and refuses m_over (unmetered): wa_limits.h states wasm3's real limit. */
 static void at_wasm3_limit(const char *name, const struct mb *m_ok, const struct mb *m_over)
 {
 	const char *r = wasm3_verdict(m_ok->b, m_ok->n);

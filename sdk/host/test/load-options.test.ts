@@ -39,8 +39,8 @@ test('an unknown wasm_* option refuses the load, with the closest name', () => {
   assert.equal(refusal({ options: Object.entries(values) }), 'loaded');
 });
 
-test('the host option names are plugin-c/options.h\'s', () => {
-  const header = readFileSync(join(ROOT, 'plugin-c/options.h'), 'utf8');
+test('the host option names are plugin-c/runtime/options.h\'s', () => {
+  const header = readFileSync(join(ROOT, 'plugin-c/runtime/options.h'), 'utf8');
   const names = [...header.matchAll(/^#define WA_OPT_\w+\s+"(wasm_\w+)"/gm)].map((m) => m[1]);
   assert.deepEqual([...HOST_OPTION_NAMES].sort(), names.sort());
 });

@@ -1,4 +1,4 @@
-// The Node host against the plugin's own sources and binaries: limits.h and abi.c hold the same
+// The Node host against the plugin's own sources and binaries: wa_limits.h and abi.c hold the same
 // numbers and tables; gate.wasm meters byte-for-byte as the native gate (wasm-auth-check
 // --meter); the CLI prints what wa-call prints for the same calls. Binary comparisons skip, visibly, when the C
 // side is not built.
@@ -24,8 +24,8 @@ function runCli(args: string[], input = ''): { status: number; stdout: string; s
 
 const tmp = mkdtempSync(join(tmpdir(), 'wa-parity-'));
 
-test('limits.ts holds the values of plugin-c/limits.h', () => {
-  const header = readFileSync(join(ROOT, 'plugin-c/limits.h'), 'utf8');
+test('limits.ts holds the values of plugin-c/runtime/wa_limits.h (and abi.h\'s WA_ABI_VERSION)', () => {
+  const header = ['wa_limits.h', 'abi.h'].map((h) => readFileSync(join(ROOT, 'plugin-c/runtime', h), 'utf8')).join('\n');
   const defines = new Map<string, number>();
   for (const m of header.matchAll(/^#define\s+(WA_\w+)\s+(.+?)\s*(?:\/\*.*)?$/gm)) {
     // Values are integer expressions such as (8u * 1024u * 1024u).
@@ -33,13 +33,13 @@ test('limits.ts holds the values of plugin-c/limits.h', () => {
     if (/^[\d\s()*+]+$/.test(expr)) defines.set(m[1], Function(`return (${expr});`)() as number);
   }
   for (const [name, value] of Object.entries(limits)) {
-    assert.ok(defines.has(name), `${name} is not in limits.h`);
+    assert.ok(defines.has(name), `${name} is not in wa_limits.h or abi.h`);
     assert.equal(value, defines.get(name), name);
   }
 });
 
-test('abi.ts holds the hook and import tables of plugin-c/abi.c', () => {
-  const src = readFileSync(join(ROOT, 'plugin-c/abi.c'), 'utf8');
+test('abi.ts holds the hook and import tables of plugin-c/runtime/abi.c', () => {
+  const src = readFileSync(join(ROOT, 'plugin-c/runtime/abi.c'), 'utf8');
   const hooks = [...src.matchAll(/\{\s*"(\w+)",\s*\{([^}]*)\},\s*(\d)\s*\}/g)].map((m) => ({
     name: m[1],
     signatures: [...m[2].matchAll(/"([^"]+)"/g)].map((s) => s[1]),

@@ -7,9 +7,9 @@
 
 #include "abi_marshal.h"
 #include "engine.h"
-#include "gate/gate.h"
+#include "../gate/gate.h"
 #include "grants.h"
-#include "limits.h"
+#include "wa_limits.h"
 #include "log.h"
 #include "policy.h"
 #include "text.h"

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "auth.h"
-#include "gate/gate.h"
+#include "../gate/gate.h"
 #include "log.h"
 #include "worker.h"
 

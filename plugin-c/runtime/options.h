@@ -26,7 +26,7 @@ struct wa_options {
 	struct wa_opt *items;
 };
 
-/* The host's settings (docs/ABI.md, limits.h). */
+/* The host's settings (docs/ABI.md, wa_limits.h). */
 struct wa_config {
 	const char *module_path;    /* wasm_module (required), points into the options */
 	enum wa_decision on_error;  /* wasm_on_error: deny (default) | defer */
@@ -73,7 +73,7 @@ void wa_options_free(struct wa_options *opts);
 /* The last pair with this key (later lines win), or NULL. */
 const struct wa_opt *wa_options_find(const struct wa_options *opts, const char *key, size_t keylen);
 
-/* Fills cfg from opts (defaults from limits.h). -1 with err ("option wasm_fuel: ...") if an
+/* Fills cfg from opts (defaults from wa_limits.h). -1 with err ("option wasm_fuel: ...") if an
  * option is missing or out of range. */
 int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *err, size_t errlen);
 

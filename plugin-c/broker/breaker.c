@@ -1,7 +1,7 @@
 #include <stdlib.h>
 
 #include "breaker.h"
-#include "watchdog.h"
+#include "../runtime/watchdog.h"
 
 /* On the watchdog thread, every tick. */
 static void sample(void *arg, uint64_t elapsed_ms)

@@ -3,8 +3,6 @@
 #ifndef WASM_AUTH_LIMITS_H
 #define WASM_AUTH_LIMITS_H
 
-#define WA_ABI_VERSION            1
-
 /* Module gate */
 #define WA_MAX_MODULE_BYTES       (8u * 1024u * 1024u)   /* option wasm_max_module_bytes */
 #define WA_MAX_MEMORY_PAGES       256u                   /* option wasm_max_memory_pages (16 MiB) */

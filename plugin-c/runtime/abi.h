@@ -5,7 +5,10 @@
 #ifndef WASM_AUTH_ABI_H
 #define WASM_AUTH_ABI_H
 
-#include "limits.h"
+#include "wa_limits.h"
+
+/* The ABI's major version (docs/ABI.md, "Versions"): what wasm_auth_abi_version must return. */
+#define WA_ABI_VERSION        1
 
 #define WA_EXPORT_ABI_VERSION "wasm_auth_abi_version" /* () -> i32 */
 #define WA_EXPORT_BUFFER      "wasm_auth_buffer"      /* (i32) -> i32 */

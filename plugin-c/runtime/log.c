@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "wa_limits.h"
 #include "log.h"
 #include "text.h"
 

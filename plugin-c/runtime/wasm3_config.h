@@ -4,7 +4,7 @@
 #ifndef WASM_AUTH_WASM3_CONFIG_H
 #define WASM_AUTH_WASM3_CONFIG_H
 
-#include "limits.h"
+#include "wa_limits.h"
 
 /* Bound the C stack a wasm call chain may use: deep guest recursion traps ("stack overflow")
  * instead of overflowing the broker's stack. */

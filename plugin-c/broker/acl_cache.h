@@ -1,7 +1,7 @@
 /* Per-client cache of ACL decisions, for policies that declare theirs a pure function of
  * (clientid, username, topic, access) (docs/ABI.md, "Decision cache"). Keyed by the broker's
  * client pointer; each client's entries also remember the clientid and username they were
- * decided for, and are dropped when either changes. Bounded by limits.h (WA_ACL_CACHE_*).
+ * decided for, and are dropped when either changes. Bounded by wa_limits.h (WA_ACL_CACHE_*).
  * Not thread-safe: one cache per plugin instance, used from mosquitto's one thread. */
 #ifndef WASM_AUTH_ACL_CACHE_H
 #define WASM_AUTH_ACL_CACHE_H
@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "abi.h"
+#include "../runtime/abi.h"
 
 struct wa_grants;
 

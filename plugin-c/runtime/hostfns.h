@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "abi_marshal.h"
-#include "limits.h"
+#include "wa_limits.h"
 #include "options.h"
 
 /* How the runtime asks the embedder about the client behind the current request: the plugin
@@ -62,7 +62,7 @@ struct wa_host {
 };
 
 /* Every function returns 0 (result in *ret where there is one) or -1 when the guest must trap;
- * host->trap then says why. Each charges its price (limits.h WA_FUEL_*, docs/SECURITY.md "Host
+ * host->trap then says why. Each charges its price (wa_limits.h WA_FUEL_*, docs/SECURITY.md "Host
  * function prices") to *fuel before doing the work, and traps with "fuel exhausted", the work
  * not done, when that takes the counter below 0 or it already was; abort is free (it traps). */
 int wa_host_topic_matches_sub(struct wa_host *h, struct wa_mem m, uint32_t sub, uint32_t sublen,

@@ -3,7 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "limits.h"
+#include "wa_limits.h"
 #include "pwhash.h"
 
 static int b64_value(char c)

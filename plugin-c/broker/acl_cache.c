@@ -5,15 +5,15 @@
  * decision. Memory: entries are fixed-size and the identity strings are
  * counted; past WA_ACL_CACHE_MAX_BYTES whole clients are evicted. Each client counts its hits
  * over a window of lookups and bypasses the cache while they are too rare to pay for the misses
- * (limits.h, WA_ACL_CACHE_WINDOW). */
+ * (wa_limits.h, WA_ACL_CACHE_WINDOW). */
 #define _POSIX_C_SOURCE 200809L /* strnlen */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "acl_cache.h"
-#include "grants.h"
-#include "limits.h"
+#include "../runtime/grants.h"
+#include "../runtime/wa_limits.h"
 
 #if (WA_ACL_CACHE_ENTRIES & (WA_ACL_CACHE_ENTRIES - 1u)) || (WA_ACL_CACHE_BUCKETS & (WA_ACL_CACHE_BUCKETS - 1u))
 #error "WA_ACL_CACHE_ENTRIES and WA_ACL_CACHE_BUCKETS must be powers of two"

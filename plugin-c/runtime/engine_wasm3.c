@@ -1,4 +1,4 @@
-/* engine.h on wasm3 (docs/WASM3.md). Compiled with plugin-c/wasm3_config.h force-included, like
+/* engine.h on wasm3 (docs/WASM3.md). Compiled with plugin-c/runtime/wasm3_config.h force-included, like
  * wasm3 itself, because it reads wasm3's internal structs (m3_env.h): the memory cap, the fuel
  * global and the export check need them and the public API has no accessor. */
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include "m3_exec_defs.h"
 
 #include "engine.h"
-#include "gate/gate.h"
+#include "../gate/gate.h"
 #include "watchdog.h"
 
 /* What a call of one export needs, looked up once after compilation: the hot path touches

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "gate.h"
+#include "../gate/gate.h"
 
 static void usage(FILE *f)
 {
@@ -32,7 +32,7 @@ static void usage(FILE *f)
 		WA_MAX_DATA_BYTES);
 }
 
-/* Reads the file the way the plugin does (plugin-c/auth.c), with the same messages: a regular
+/* Reads the file the way the plugin does (plugin-c/runtime/auth.c), with the same messages: a regular
  * file, refused by size before anything is read. */
 static uint8_t *read_file(const char *path, size_t cap, size_t *len, char *err, size_t errlen)
 {

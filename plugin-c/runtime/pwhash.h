@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "wa_limits.h"
 
 #define WA_PW_DIGEST_BYTES 64u /* SHA-512 */
 

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
-#include "limits.h"
-#include "log.h"
+#include "../runtime/auth.h"
+#include "../runtime/wa_limits.h"
+#include "../runtime/log.h"
 
 #define NULL_TOKEN "@null"
 #define EMPTY_TOKEN "@empty"

@@ -8,12 +8,12 @@
 #include <mosquitto.h>
 
 #include "acl_cache.h"
-#include "auth.h"
+#include "../runtime/auth.h"
 #include "breaker.h"
-#include "grants.h"
-#include "limits.h"
-#include "log.h"
-#include "watchdog.h"
+#include "../runtime/grants.h"
+#include "../runtime/wa_limits.h"
+#include "../runtime/log.h"
+#include "../runtime/watchdog.h"
 
 struct plugin {
 	mosquitto_plugin_id_t *id;

@@ -8,7 +8,7 @@
 
 #include "abi.h"
 #include "grants.h"
-#include "limits.h"
+#include "wa_limits.h"
 #include "topic.h"
 
 #define DESC_BYTES  16u

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "wa_limits.h"
 #include "options.h"
 
 static char *dup_or_empty(const char *s, size_t *len)
@@ -199,7 +199,7 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	}
 	/* Upper bounds: a module the gate can still hold in memory, wasm's 4 GiB address space,
 	 * MQTT's largest payload, and budgets whose init multiples (WA_INIT_BUDGET_FACTOR) fit.
-	 * Like module size and memory, the gate's counts may be raised above limits.h's defaults,
+	 * Like module size and memory, the gate's counts may be raised above wa_limits.h's defaults,
 	 * up to the limits V8 sets for any module (10M table elements, 1M functions, 1M globals),
 	 * so that the Node host can still run what the plugin accepts; data is bounded by the
 	 * largest module. At least one function: a policy exports a hook. */
