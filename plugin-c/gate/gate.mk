@@ -28,11 +28,15 @@ $(GATE_BUILD)/abi.o: plugin-c/runtime/abi.c plugin-c/runtime/abi.h plugin-c/runt
 	$(CC) $(GATE_CFLAGS) $(CPPFLAGS) -c $< -o $@
 
 # The command itself lives with the other tools (plugin-c/tools/).
-$(GATE_BUILD)/check_main.o: plugin-c/tools/check_main.c $(GATE_HDRS)
+$(GATE_BUILD)/check_main.o: plugin-c/tools/check_main.c $(GATE_HDRS) plugin-c/runtime/module_file.h
 	@mkdir -p $(@D)
 	$(CC) $(GATE_CFLAGS) $(CPPFLAGS) -c $< -o $@
 
-$(CHECK_BIN): $(GATE_BUILD)/check_main.o $(GATE_OBJS) $(GATE_BUILD)/abi.o
+$(GATE_BUILD)/module_file.o: plugin-c/runtime/module_file.c plugin-c/runtime/module_file.h
+	@mkdir -p $(@D)
+	$(CC) $(GATE_CFLAGS) $(CPPFLAGS) -c $< -o $@
+
+$(CHECK_BIN): $(GATE_BUILD)/check_main.o $(GATE_BUILD)/module_file.o $(GATE_OBJS) $(GATE_BUILD)/abi.o
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^
 

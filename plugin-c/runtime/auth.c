@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "module_file.h"
 #include "../gate/gate.h"
 #include "log.h"
 #include "worker.h"
@@ -54,52 +55,6 @@ struct wa_auth {
 };
 
 
-
-/* Reads the whole module file, refusing it early (before allocating) when it is above the cap. */
-static int read_module(const char *path, uint32_t max, uint8_t **out, size_t *outlen, char *err, size_t errlen)
-{
-	struct stat st;
-	uint8_t *buf;
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0) {
-		snprintf(err, errlen, "%s", strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "not a regular file");
-		close(fd);
-		return -1;
-	}
-	if ((uint64_t)st.st_size > max) {
-		snprintf(err, errlen, "the module is %lld bytes, above the cap of %u (wasm_max_module_bytes)",
-		         (long long)st.st_size, max);
-		close(fd);
-		return -1;
-	}
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1u);
-	if (!buf) {
-		snprintf(err, errlen, "out of memory");
-		close(fd);
-		return -1;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR) continue;
-		if (r <= 0) {
-			snprintf(err, errlen, "read: %s", r < 0 ? strerror(errno) : "file shrank while reading");
-			free(buf);
-			close(fd);
-			return -1;
-		}
-		got += (size_t)r;
-	}
-	close(fd);
-	*out = buf;
-	*outlen = got;
-	return 0;
-}
 
 /* A whole load (compilation and every lifecycle hook) must finish within twice the per-hook
  * deadline: a hook that hangs is then reported as such, by the watchdog, before the load is. */
@@ -149,7 +104,7 @@ static void build_run(struct wa_worker_job *base)
 	const struct wa_config *cfg = &job->set->cfg;
 
 	if (!job->bytes &&
-	    read_module(cfg->module_path, cfg->max_module_bytes, &job->bytes, &job->len, job->err, sizeof job->err) != 0) {
+	    wa_module_file_read(cfg->module_path, cfg->max_module_bytes, &job->bytes, &job->len, job->err, sizeof job->err) != 0) {
 		return;
 	}
 	job->policy = load(job->set, job->client_ops, job->bytes, job->len, job->kind == JOB_RELOAD, job->err,

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "../gate/gate.h"
+#include "../runtime/module_file.h"
 
 static void usage(FILE *f)
 {
@@ -32,51 +33,6 @@ static void usage(FILE *f)
 		WA_MAX_DATA_BYTES);
 }
 
-/* Reads the file the way the plugin does (plugin-c/runtime/auth.c), with the same messages: a regular
- * file, refused by size before anything is read. */
-static uint8_t *read_file(const char *path, size_t cap, size_t *len, char *err, size_t errlen)
-{
-	struct stat st;
-	uint8_t *buf;
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if(fd < 0){
-		snprintf(err, errlen, "%s", strerror(errno));
-		return NULL;
-	}
-	if(fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)){
-		snprintf(err, errlen, "not a regular file");
-		close(fd);
-		return NULL;
-	}
-	if((uint64_t)st.st_size > cap){
-		snprintf(err, errlen, "the module is %lld bytes, above the cap of %zu (wasm_max_module_bytes)",
-		         (long long)st.st_size, cap);
-		close(fd);
-		return NULL;
-	}
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1u);
-	if(!buf){
-		snprintf(err, errlen, "out of memory");
-		close(fd);
-		return NULL;
-	}
-	while(got < (size_t)st.st_size){
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-		if(r < 0 && errno == EINTR) continue;
-		if(r <= 0){
-			snprintf(err, errlen, "read: %s", r < 0 ? strerror(errno) : "file shrank while reading");
-			free(buf);
-			close(fd);
-			return NULL;
-		}
-		got += (size_t)r;
-	}
-	close(fd);
-	*len = got;
-	return buf;
-}
 
 static int parse_u32(const char *s, uint32_t *v)
 {
@@ -131,12 +87,13 @@ static int check_one(const char *path, const struct wa_gate_config *cfg, const c
 	char err[WA_GATE_ERR_LEN];
 	struct wa_gate_report rep;
 	size_t len = 0, cap;
-	uint8_t *bytes;
+	uint8_t *bytes = NULL;
 	int rc = -1;
 
-	/* validate-only has no size cap of its own; 1 GiB keeps a stray argument from exhausting memory. */
+	/* validate-only has no size cap of its own; 1 GiB keeps a stray argument from exhausting memory.
+	 * The file is read as the plugin reads it, with the same messages. */
 	cap = cfg->validate_only ? (size_t)1 << 30 : cfg->max_module_bytes;
-	bytes = read_file(path, cap, &len, err, sizeof err);
+	if(wa_module_file_read(path, cap, &bytes, &len, err, sizeof err) != 0) bytes = NULL;
 	if(bytes){
 		rc = wa_gate_check(bytes, len, cfg, &rep, err, sizeof err);
 		if(rc == 0 && meter_out){
