@@ -114,8 +114,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if(rep_m.functions != rep_vo.functions) broken("metering changed the function count", "");
 	if(rc_full == 0){
 		/* Metering adds one global and some bytes: allow for both, so only the rules remain. */
-		full.max_globals += 1;
-		full.max_module_bytes = UINT32_MAX;
+		full.caps.max_globals += 1;
+		full.caps.max_module_bytes = UINT32_MAX;
 		if(!check(out, outlen, &full, NULL, err_m, sizeof err_m)){
 			broken("metered module passes the full check", "its fuel export must be reserved");
 		}

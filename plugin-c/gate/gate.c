@@ -6,12 +6,12 @@
 void wa_gate_config_defaults(struct wa_gate_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
-	cfg->max_module_bytes = WA_MAX_MODULE_BYTES;
-	cfg->max_memory_pages = WA_MAX_MEMORY_PAGES;
-	cfg->max_table_elems = WA_MAX_TABLE_ELEMS;
-	cfg->max_functions = WA_MAX_FUNCTIONS;
-	cfg->max_globals = WA_MAX_GLOBALS;
-	cfg->max_data_bytes = WA_MAX_DATA_BYTES;
+	cfg->caps.max_module_bytes = WA_MAX_MODULE_BYTES;
+	cfg->caps.max_memory_pages = WA_MAX_MEMORY_PAGES;
+	cfg->caps.max_table_elems = WA_MAX_TABLE_ELEMS;
+	cfg->caps.max_functions = WA_MAX_FUNCTIONS;
+	cfg->caps.max_globals = WA_MAX_GLOBALS;
+	cfg->caps.max_data_bytes = WA_MAX_DATA_BYTES;
 	cfg->validate_only = false;
 }
 
@@ -26,10 +26,10 @@ static int check_decoded(const uint8_t *bytes, size_t len, const struct wa_gate_
 		wa_err_set(e, NULL, WA_NO_FUNC, WA_NO_OFF, "no module");
 		return -1;
 	}
-	if(!cfg->validate_only && len > cfg->max_module_bytes){
+	if(!cfg->validate_only && len > cfg->caps.max_module_bytes){
 		/* Same words as the plugin's file reader (auth.c), which refuses before reading. */
 		wa_err_set(e, NULL, WA_NO_FUNC, WA_NO_OFF, "the module is %zu bytes, above the cap of %u (wasm_max_module_bytes)",
-		           len, cfg->max_module_bytes);
+		           len, cfg->caps.max_module_bytes);
 		return -1;
 	}
 	if(wa_module_decode(bytes, len, false, m, e)) return -1;

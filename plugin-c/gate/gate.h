@@ -16,13 +16,19 @@
 #include <stdint.h>
 #include "../runtime/abi.h"
 
-struct wa_gate_config {
+/* The caps a module must fit: the wasm_max_* options (wa_limits.h has the defaults). The
+ * plugin's settings (options.h) hold one of these, which becomes the gate's as it is. */
+struct wa_gate_caps {
 	uint32_t max_module_bytes;
 	uint32_t max_memory_pages;
 	uint32_t max_table_elems;
-	uint32_t max_functions;
-	uint32_t max_globals;
-	uint32_t max_data_bytes;
+	uint32_t max_functions;   /* defined + imported */
+	uint32_t max_globals;     /* defined + imported */
+	uint32_t max_data_bytes;  /* all data segments together */
+};
+
+struct wa_gate_config {
+	struct wa_gate_caps caps;
 	bool validate_only; /* WebAssembly validation against the profile only: no caps, no ABI rules */
 };
 

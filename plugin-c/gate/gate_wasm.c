@@ -33,12 +33,12 @@ int32_t wa_js_check(const uint8_t *bytes, uint32_t len, uint32_t max_module_byte
 	int rc;
 
 	wa_gate_config_defaults(&cfg);
-	cfg.max_module_bytes = max_module_bytes;
-	cfg.max_memory_pages = max_memory_pages;
-	cfg.max_table_elems = max_table_elems;
-	cfg.max_functions = max_functions;
-	cfg.max_globals = max_globals;
-	cfg.max_data_bytes = max_data_bytes;
+	cfg.caps.max_module_bytes = max_module_bytes;
+	cfg.caps.max_memory_pages = max_memory_pages;
+	cfg.caps.max_table_elems = max_table_elems;
+	cfg.caps.max_functions = max_functions;
+	cfg.caps.max_globals = max_globals;
+	cfg.caps.max_data_bytes = max_data_bytes;
 	rc = wa_gate_check(bytes, len, &cfg, &rep, err, WA_GATE_ERR_LEN);
 	if (rc != 0) return -1;
 	report[0] = rep.hooks;

@@ -117,37 +117,37 @@ static int check_caps(const struct wa_module *m, const struct wa_gate_config *cf
 {
 	size_t memsec = m->sec[5].start ? m->sec[5].content : WA_NO_OFF;
 
-	if(m->nmems && m->mem.min > cfg->max_memory_pages){
+	if(m->nmems && m->mem.min > cfg->caps.max_memory_pages){
 		wa_err_set(e, "memory section", WA_NO_FUNC, memsec,
-		           "initial memory of %u pages exceeds wasm_max_memory_pages %u", m->mem.min, cfg->max_memory_pages);
+		           "initial memory of %u pages exceeds wasm_max_memory_pages %u", m->mem.min, cfg->caps.max_memory_pages);
 		return -1;
 	}
-	if(m->nmems && m->mem.has_max && m->mem.max > cfg->max_memory_pages){
+	if(m->nmems && m->mem.has_max && m->mem.max > cfg->caps.max_memory_pages){
 		wa_err_set(e, "memory section", WA_NO_FUNC, memsec,
 		           "declared memory maximum of %u pages exceeds wasm_max_memory_pages %u (build with a lower --maximumMemory, or none)",
-		           m->mem.max, cfg->max_memory_pages);
+		           m->mem.max, cfg->caps.max_memory_pages);
 		return -1;
 	}
 	/* Tables cannot grow in the profile (table.grow is reference types): the initial size is all. */
-	if(m->ntables && m->table.min > cfg->max_table_elems){
+	if(m->ntables && m->table.min > cfg->caps.max_table_elems){
 		wa_err_set(e, "table section", WA_NO_FUNC, m->sec[4].start ? m->sec[4].content : WA_NO_OFF,
-		           "table of %u elements exceeds the cap of %u (wasm_max_table_elems)", m->table.min, cfg->max_table_elems);
+		           "table of %u elements exceeds the cap of %u (wasm_max_table_elems)", m->table.min, cfg->caps.max_table_elems);
 		return -1;
 	}
-	if(m->nfuncs > cfg->max_functions){
+	if(m->nfuncs > cfg->caps.max_functions){
 		wa_err_set(e, "function section", WA_NO_FUNC, WA_NO_OFF,
-		           "%u functions exceed the cap of %u (wasm_max_functions)", m->nfuncs, cfg->max_functions);
+		           "%u functions exceed the cap of %u (wasm_max_functions)", m->nfuncs, cfg->caps.max_functions);
 		return -1;
 	}
-	if(m->nglobals > cfg->max_globals){
+	if(m->nglobals > cfg->caps.max_globals){
 		wa_err_set(e, "global section", WA_NO_FUNC, WA_NO_OFF,
-		           "%u globals exceed the cap of %u (wasm_max_globals)", m->nglobals, cfg->max_globals);
+		           "%u globals exceed the cap of %u (wasm_max_globals)", m->nglobals, cfg->caps.max_globals);
 		return -1;
 	}
-	if(m->data_bytes > cfg->max_data_bytes){
+	if(m->data_bytes > cfg->caps.max_data_bytes){
 		wa_err_set(e, "data section", WA_NO_FUNC, WA_NO_OFF,
 		           "%llu bytes of data segments exceed the cap of %u (wasm_max_data_bytes)",
-		           (unsigned long long)m->data_bytes, cfg->max_data_bytes);
+		           (unsigned long long)m->data_bytes, cfg->caps.max_data_bytes);
 		return -1;
 	}
 	return 0;

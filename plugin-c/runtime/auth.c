@@ -104,7 +104,7 @@ static void build_run(struct wa_worker_job *base)
 	const struct wa_config *cfg = &job->set->cfg;
 
 	if (!job->bytes &&
-	    wa_module_file_read(cfg->module_path, cfg->max_module_bytes, &job->bytes, &job->len, job->err, sizeof job->err) != 0) {
+	    wa_module_file_read(cfg->module_path, cfg->caps.max_module_bytes, &job->bytes, &job->len, job->err, sizeof job->err) != 0) {
 		return;
 	}
 	job->policy = load(job->set, job->client_ops, job->bytes, job->len, job->kind == JOB_RELOAD, job->err,

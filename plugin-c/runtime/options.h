@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "abi.h"
+#include "../gate/gate.h"
 
 struct wa_kv {
 	const char *key;
@@ -30,12 +31,7 @@ struct wa_options {
 struct wa_config {
 	const char *module_path;    /* wasm_module (required), points into the options */
 	enum wa_decision on_error;  /* wasm_on_error: deny (default) | defer */
-	uint32_t max_module_bytes;  /* wasm_max_module_bytes */
-	uint32_t max_memory_pages;  /* wasm_max_memory_pages */
-	uint32_t max_table_elems;   /* wasm_max_table_elems */
-	uint32_t max_functions;     /* wasm_max_functions: defined + imported */
-	uint32_t max_globals;       /* wasm_max_globals: defined + imported */
-	uint32_t max_data_bytes;    /* wasm_max_data_bytes: all data segments together */
+	struct wa_gate_caps caps;   /* wasm_max_module_bytes, _memory_pages, _table_elems, _functions, _globals, _data_bytes */
 	uint32_t max_payload;       /* wasm_max_payload */
 	int64_t fuel;               /* wasm_fuel: per request hook call */
 	uint32_t timeout_ms;        /* wasm_timeout_ms: per request hook call */

@@ -143,7 +143,7 @@ static void restore(struct wa_policy *p)
 static const char *limit_hint(const struct wa_policy *p, const char *why, int lifecycle, char *buf, size_t len)
 {
 	const struct wa_mem m = p->eng ? wa_engine_memory(p->eng) : (struct wa_mem){ NULL, 0 };
-	const uint64_t cap_bytes = (uint64_t)p->cfg->max_memory_pages * 65536u;
+	const uint64_t cap_bytes = (uint64_t)p->cfg->caps.max_memory_pages * 65536u;
 
 	if (strcmp(why, "fuel exhausted") == 0) {
 		snprintf(buf, len, " (%s %lld reached; raise plugin_opt_%s)", lifecycle ? WA_OPT_INIT_FUEL : WA_OPT_FUEL,
@@ -161,7 +161,7 @@ static const char *limit_hint(const struct wa_policy *p, const char *why, int li
 		/* An allocator that cannot grow memory traps (AssemblyScript: unreachable), often while
 		 * asking for as much again as it has: past half the cap, that is the likely cause. */
 		snprintf(buf, len, " (probably out of memory: %u of %s %u pages (%u MiB) in use; raise plugin_opt_%s)",
-		         m.size / 65536u, WA_OPT_MAX_MEMORY_PAGES, p->cfg->max_memory_pages, p->cfg->max_memory_pages / 16u,
+		         m.size / 65536u, WA_OPT_MAX_MEMORY_PAGES, p->cfg->caps.max_memory_pages, p->cfg->caps.max_memory_pages / 16u,
 		         WA_OPT_MAX_MEMORY_PAGES);
 	} else {
 		buf[0] = '\0';
@@ -225,7 +225,7 @@ static int instantiate(struct wa_policy *p, char *err, size_t errlen)
 	int32_t version = 0;
 
 	p->buf = p->cap = 0;
-	p->eng = wa_engine_new(p->bytes, p->len, p->cfg->max_memory_pages, &p->host, err, errlen);
+	p->eng = wa_engine_new(p->bytes, p->len, p->cfg->caps.max_memory_pages, &p->host, err, errlen);
 	if (!p->eng) return -1;
 	for (unsigned h = 0; h < WA_HOOK_COUNT; h++) {
 		if (!!(p->hooks & (1u << h)) != wa_engine_has(p->eng, h)) {
@@ -297,12 +297,7 @@ struct wa_policy *wa_policy_new(const uint8_t *bytes, size_t len, const struct w
 
 	/* Every byte passes the gate before the interpreter sees any. */
 	wa_gate_config_defaults(&gc);
-	gc.max_module_bytes = cfg->max_module_bytes;
-	gc.max_memory_pages = cfg->max_memory_pages;
-	gc.max_table_elems = cfg->max_table_elems;
-	gc.max_functions = cfg->max_functions;
-	gc.max_globals = cfg->max_globals;
-	gc.max_data_bytes = cfg->max_data_bytes;
+	gc.caps = cfg->caps;
 	memset(&rep, 0, sizeof rep);
 	if (wa_gate_check_meter(bytes, len, &gc, &rep, &p->bytes, &p->len, &p->meter, err, errlen) != 0) goto fail;
 	p->hooks = rep.hooks;

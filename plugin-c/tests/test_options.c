@@ -26,12 +26,12 @@ static void defaults(void)
 	CHECK_INT(wa_config_parse(opts, &cfg, err, sizeof err), 0);
 	CHECK_STR(cfg.module_path, "/p.wasm");
 	CHECK_INT(cfg.on_error, WA_DENY);
-	CHECK_INT(cfg.max_module_bytes, WA_MAX_MODULE_BYTES);
-	CHECK_INT(cfg.max_memory_pages, WA_MAX_MEMORY_PAGES);
-	CHECK_INT(cfg.max_table_elems, WA_MAX_TABLE_ELEMS);
-	CHECK_INT(cfg.max_functions, WA_MAX_FUNCTIONS);
-	CHECK_INT(cfg.max_globals, WA_MAX_GLOBALS);
-	CHECK_INT(cfg.max_data_bytes, WA_MAX_DATA_BYTES);
+	CHECK_INT(cfg.caps.max_module_bytes, WA_MAX_MODULE_BYTES);
+	CHECK_INT(cfg.caps.max_memory_pages, WA_MAX_MEMORY_PAGES);
+	CHECK_INT(cfg.caps.max_table_elems, WA_MAX_TABLE_ELEMS);
+	CHECK_INT(cfg.caps.max_functions, WA_MAX_FUNCTIONS);
+	CHECK_INT(cfg.caps.max_globals, WA_MAX_GLOBALS);
+	CHECK_INT(cfg.caps.max_data_bytes, WA_MAX_DATA_BYTES);
 	CHECK_INT(cfg.max_payload, WA_MAX_PAYLOAD_BYTES);
 	CHECK_INT(cfg.fuel, WA_DEFAULT_FUEL);
 	CHECK_INT(cfg.timeout_ms, WA_DEFAULT_TIMEOUT_MS);
@@ -60,8 +60,8 @@ static void overrides(void)
 	CHECK_INT(wa_config_parse(opts, &cfg, err, sizeof err), 0);
 	CHECK_STR(cfg.module_path, "/b.wasm"); /* the later line wins */
 	CHECK_INT(cfg.on_error, WA_DEFER);
-	CHECK_INT(cfg.max_module_bytes, 1000);
-	CHECK_INT(cfg.max_memory_pages, 65536);
+	CHECK_INT(cfg.caps.max_module_bytes, 1000);
+	CHECK_INT(cfg.caps.max_memory_pages, 65536);
 	CHECK_INT(cfg.max_payload, 0);
 	CHECK_INT(cfg.fuel, 5);
 	CHECK_INT(cfg.timeout_ms, 3600000);
@@ -97,15 +97,15 @@ static void gate_caps(void)
 	char err[256];
 
 	CHECK_INT(parse(low, 5, &cfg, err, sizeof err), 0);
-	CHECK_INT(cfg.max_table_elems, 0);
-	CHECK_INT(cfg.max_functions, 1);
-	CHECK_INT(cfg.max_globals, 0);
-	CHECK_INT(cfg.max_data_bytes, 0);
+	CHECK_INT(cfg.caps.max_table_elems, 0);
+	CHECK_INT(cfg.caps.max_functions, 1);
+	CHECK_INT(cfg.caps.max_globals, 0);
+	CHECK_INT(cfg.caps.max_data_bytes, 0);
 	CHECK_INT(parse(high, 5, &cfg, err, sizeof err), 0);
-	CHECK_INT(cfg.max_table_elems, 10000000);
-	CHECK_INT(cfg.max_functions, 1000000);
-	CHECK_INT(cfg.max_globals, 1000000);
-	CHECK_INT(cfg.max_data_bytes, 1073741824);
+	CHECK_INT(cfg.caps.max_table_elems, 10000000);
+	CHECK_INT(cfg.caps.max_functions, 1000000);
+	CHECK_INT(cfg.caps.max_globals, 1000000);
+	CHECK_INT(cfg.caps.max_data_bytes, 1073741824);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		const struct wa_kv kv[] = { { "wasm_module", "m" }, { bad[i].key, bad[i].value } };
 		err[0] = '\0';

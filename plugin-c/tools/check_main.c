@@ -92,7 +92,7 @@ static int check_one(const char *path, const struct wa_gate_config *cfg, const c
 
 	/* validate-only has no size cap of its own; 1 GiB keeps a stray argument from exhausting memory.
 	 * The file is read as the plugin reads it, with the same messages. */
-	cap = cfg->validate_only ? (size_t)1 << 30 : cfg->max_module_bytes;
+	cap = cfg->validate_only ? (size_t)1 << 30 : cfg->caps.max_module_bytes;
 	if(wa_module_file_read(path, cap, &bytes, &len, err, sizeof err) != 0) bytes = NULL;
 	if(bytes){
 		rc = wa_gate_check(bytes, len, cfg, &rep, err, sizeof err);
@@ -136,12 +136,12 @@ int main(int argc, char **argv)
 	wa_gate_config_defaults(&cfg);
 	for(i = 1; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++){
 		static const struct { const char *flag; size_t off; } caps[] = {
-			{ "--max-module-bytes", offsetof(struct wa_gate_config, max_module_bytes) },
-			{ "--max-memory-pages", offsetof(struct wa_gate_config, max_memory_pages) },
-			{ "--max-table-elems", offsetof(struct wa_gate_config, max_table_elems) },
-			{ "--max-functions", offsetof(struct wa_gate_config, max_functions) },
-			{ "--max-globals", offsetof(struct wa_gate_config, max_globals) },
-			{ "--max-data-bytes", offsetof(struct wa_gate_config, max_data_bytes) },
+			{ "--max-module-bytes", offsetof(struct wa_gate_config, caps.max_module_bytes) },
+			{ "--max-memory-pages", offsetof(struct wa_gate_config, caps.max_memory_pages) },
+			{ "--max-table-elems", offsetof(struct wa_gate_config, caps.max_table_elems) },
+			{ "--max-functions", offsetof(struct wa_gate_config, caps.max_functions) },
+			{ "--max-globals", offsetof(struct wa_gate_config, caps.max_globals) },
+			{ "--max-data-bytes", offsetof(struct wa_gate_config, caps.max_data_bytes) },
 		};
 		const char *a = argv[i];
 		bool known = false;

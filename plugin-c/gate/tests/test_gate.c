@@ -712,7 +712,7 @@ static void test_policy(void)
 		      rep.hooks, rep.hook_sig[WA_HOOK_ACL_CHECK], rep.functions, rep.imports, rep.memory_pages);
 	}
 	/* Every section's byte count is part of the module: a one-byte-smaller cap refuses it. */
-	cfg.max_module_bytes = (uint32_t)m.n - 1;
+	cfg.caps.max_module_bytes = (uint32_t)m.n - 1;
 	expect("cap_module_bytes", &m, &cfg, "above the cap of");
 	cfg = full_cfg();
 	pol_free(&p);
@@ -826,24 +826,24 @@ static void test_policy(void)
 	pol_expect("cap_memory_max", &p, &cfg, "declared memory maximum of 1000 pages exceeds wasm_max_memory_pages 256");
 	mb_bytes(pol_set(&p, 5), B(0x01, 0x01, 0x01, 0x80, 0x02)); /* max 256: at the cap */
 	pol_expect("cap_memory_max_ok", &p, &cfg, NULL);
-	cfg.max_memory_pages = 0;
+	cfg.caps.max_memory_pages = 0;
 	pol_expect("cap_memory_option", &p, &cfg, "initial memory of 1 pages exceeds wasm_max_memory_pages 0");
 	cfg = full_cfg();
 	mb_bytes(pol_set(&p, 4), B(0x01, 0x70, 0x00, 0x91, 0x4e)); /* 10001 */
 	pol_expect("cap_table", &p, &cfg, "table of 10001 elements exceeds the cap of 10000");
 	p.has[4] = false;
-	cfg.max_functions = 6;
+	cfg.caps.max_functions = 6;
 	pol_expect("cap_functions", &p, &cfg, "7 functions exceed the cap of 6");
 	cfg = full_cfg();
 	mb_bytes(pol_set(&p, 6), B(0x01, 0x7f, 0x01, 0x41, 0x00, 0x0b));
-	cfg.max_globals = 0;
+	cfg.caps.max_globals = 0;
 	pol_expect("cap_globals", &p, &cfg, "1 globals exceed the cap of 0");
 	cfg = full_cfg();
 	p.has[6] = false;
 	mb_bytes(pol_set(&p, 11), B(0x02, 0x00, 0x41, 0x00, 0x0b, 0x03, 'a', 'b', 'c', 0x01, 0x02, 'd', 'e'));
-	cfg.max_data_bytes = 4;
+	cfg.caps.max_data_bytes = 4;
 	pol_expect("cap_data", &p, &cfg, "5 bytes of data segments exceed the cap of 4");
-	cfg.max_data_bytes = 5;
+	cfg.caps.max_data_bytes = 5;
 	pol_expect("cap_data_ok", &p, &cfg, NULL);
 	pol_free(&p);
 	mb_free(&m);
