@@ -8,8 +8,9 @@
 #   make deb        build/deb/mosquitto-wasm-auth_VERSION_ARCH.deb (dpkg-deb)
 #   make pack       npm packages for policy authors in build/pack/ (docs/PACKAGES.md)
 #   make bench / bench-quick / fuzz
+#   make format     apply .clang-format to every C file (make format-check, part of make test, checks)
 .DEFAULT_GOAL := all
-.PHONY: all test run install uninstall deb pack bench bench-quick fuzz clean
+.PHONY: all test run install uninstall deb pack bench bench-quick fuzz clean format format-check
 
 BUILD    ?= build
 NODE_BIN := node_modules/.bin
@@ -34,3 +35,19 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 clean:
 	rm -rf $(BUILD)
+
+# One C style (.clang-format) for every C file of the repository.
+CLANG_FORMAT ?= clang-format-14
+C_SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+
+format:
+	$(CLANG_FORMAT) -i $(C_SOURCES)
+
+format-check:
+	@if ! command -v $(CLANG_FORMAT) >/dev/null 2>&1; then \
+		echo "format-check: SKIPPED ($(CLANG_FORMAT) not installed)"; \
+	else \
+		$(CLANG_FORMAT) --dry-run -Werror $(C_SOURCES) && echo "format-check: every C file follows .clang-format"; \
+	fi
+
+test: format-check

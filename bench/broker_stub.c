@@ -26,9 +26,9 @@ static unsigned stub_errors;
 
 MOSQ_FUNC_generic_callback stub_callback(int event, void **userdata)
 {
-	for(int i = 0; i < STUB_MAX_CALLBACKS; i++){
-		if(stub_cbs[i].used && stub_cbs[i].event == event){
-			if(userdata) *userdata = stub_cbs[i].userdata;
+	for (int i = 0; i < STUB_MAX_CALLBACKS; i++) {
+		if (stub_cbs[i].used && stub_cbs[i].event == event) {
+			if (userdata) *userdata = stub_cbs[i].userdata;
 			return stub_cbs[i].fn;
 		}
 	}
@@ -38,7 +38,7 @@ MOSQ_FUNC_generic_callback stub_callback(int event, void **userdata)
 int stub_callback_count(void)
 {
 	int n = 0;
-	for(int i = 0; i < STUB_MAX_CALLBACKS; i++) n += stub_cbs[i].used;
+	for (int i = 0; i < STUB_MAX_CALLBACKS; i++) n += stub_cbs[i].used;
 	return n;
 }
 
@@ -52,19 +52,19 @@ unsigned stub_error_logs(void)
 	return stub_errors;
 }
 
-int mosquitto_callback_register(mosquitto_plugin_id_t *identifier, int event,
-		MOSQ_FUNC_generic_callback cb_func, const void *event_data, void *userdata)
+int mosquitto_callback_register(mosquitto_plugin_id_t *identifier, int event, MOSQ_FUNC_generic_callback cb_func,
+                                const void *event_data, void *userdata)
 {
 	(void)identifier;
 	(void)event_data;
-	if(cb_func == NULL) return MOSQ_ERR_INVAL;
-	for(int i = 0; i < STUB_MAX_CALLBACKS; i++){
-		if(stub_cbs[i].used && stub_cbs[i].event == event && stub_cbs[i].fn == cb_func){
+	if (cb_func == NULL) return MOSQ_ERR_INVAL;
+	for (int i = 0; i < STUB_MAX_CALLBACKS; i++) {
+		if (stub_cbs[i].used && stub_cbs[i].event == event && stub_cbs[i].fn == cb_func) {
 			return MOSQ_ERR_ALREADY_EXISTS;
 		}
 	}
-	for(int i = 0; i < STUB_MAX_CALLBACKS; i++){
-		if(!stub_cbs[i].used){
+	for (int i = 0; i < STUB_MAX_CALLBACKS; i++) {
+		if (!stub_cbs[i].used) {
 			stub_cbs[i] = (struct stub_cb){ event, cb_func, userdata, 1 };
 			return MOSQ_ERR_SUCCESS;
 		}
@@ -72,13 +72,13 @@ int mosquitto_callback_register(mosquitto_plugin_id_t *identifier, int event,
 	return MOSQ_ERR_NOMEM;
 }
 
-int mosquitto_callback_unregister(mosquitto_plugin_id_t *identifier, int event,
-		MOSQ_FUNC_generic_callback cb_func, const void *event_data)
+int mosquitto_callback_unregister(mosquitto_plugin_id_t *identifier, int event, MOSQ_FUNC_generic_callback cb_func,
+                                  const void *event_data)
 {
 	(void)identifier;
 	(void)event_data;
-	for(int i = 0; i < STUB_MAX_CALLBACKS; i++){
-		if(stub_cbs[i].used && stub_cbs[i].event == event && stub_cbs[i].fn == cb_func){
+	for (int i = 0; i < STUB_MAX_CALLBACKS; i++) {
+		if (stub_cbs[i].used && stub_cbs[i].event == event && stub_cbs[i].fn == cb_func) {
 			stub_cbs[i].used = 0;
 			return MOSQ_ERR_SUCCESS;
 		}
@@ -86,11 +86,26 @@ int mosquitto_callback_unregister(mosquitto_plugin_id_t *identifier, int event,
 	return MOSQ_ERR_NOT_FOUND;
 }
 
-void *mosquitto_calloc(size_t nmemb, size_t size) { return calloc(nmemb, size); }
-void mosquitto_free(void *mem) { free(mem); }
-void *mosquitto_malloc(size_t size) { return malloc(size); }
-void *mosquitto_realloc(void *ptr, size_t size) { return realloc(ptr, size); }
-char *mosquitto_strdup(const char *s) { return strdup(s); }
+void *mosquitto_calloc(size_t nmemb, size_t size)
+{
+	return calloc(nmemb, size);
+}
+void mosquitto_free(void *mem)
+{
+	free(mem);
+}
+void *mosquitto_malloc(size_t size)
+{
+	return malloc(size);
+}
+void *mosquitto_realloc(void *ptr, size_t size)
+{
+	return realloc(ptr, size);
+}
+char *mosquitto_strdup(const char *s)
+{
+	return strdup(s);
+}
 
 static const char *stub_needle;
 static unsigned stub_matches;
@@ -111,12 +126,12 @@ void mosquitto_log_printf(int level, const char *fmt, ...)
 	char line[4096];
 	va_list ap;
 
-	if(level & MOSQ_LOG_ERR) stub_errors++;
+	if (level & MOSQ_LOG_ERR) stub_errors++;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	if(stub_needle && strstr(line, stub_needle)) stub_matches++;
-	if(stub_quiet && !(level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))) return;
+	if (stub_needle && strstr(line, stub_needle)) stub_matches++;
+	if (stub_quiet && !(level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))) return;
 	fprintf(stderr, "[plugin log %d] %s\n", level, line);
 }
 
@@ -196,8 +211,8 @@ int mosquitto_kick_client_by_username(const char *username, bool with_will)
 	return MOSQ_ERR_SUCCESS;
 }
 
-int mosquitto_broker_publish(const char *clientid, const char *topic, int payloadlen,
-		void *payload, int qos, bool retain, mosquitto_property *properties)
+int mosquitto_broker_publish(const char *clientid, const char *topic, int payloadlen, void *payload, int qos,
+                             bool retain, mosquitto_property *properties)
 {
 	(void)clientid;
 	(void)topic;
@@ -210,8 +225,8 @@ int mosquitto_broker_publish(const char *clientid, const char *topic, int payloa
 	return MOSQ_ERR_SUCCESS;
 }
 
-int mosquitto_broker_publish_copy(const char *clientid, const char *topic, int payloadlen,
-		const void *payload, int qos, bool retain, mosquitto_property *properties)
+int mosquitto_broker_publish_copy(const char *clientid, const char *topic, int payloadlen, const void *payload, int qos,
+                                  bool retain, mosquitto_property *properties)
 {
 	(void)clientid;
 	(void)topic;

@@ -37,12 +37,12 @@
 #include <mosquitto_plugin.h>
 #include <mosquitto.h>
 
-#define INPROC_BATCH       32
-#define INPROC_MAX_OPTS    64
-#define INPROC_WARMUP      50000
-#define INPROC_SALT_LEN    12
-#define INPROC_HASH_LEN    64
-#define INPROC_ITERATIONS  101
+#define INPROC_BATCH      32
+#define INPROC_MAX_OPTS   64
+#define INPROC_WARMUP     50000
+#define INPROC_SALT_LEN   12
+#define INPROC_HASH_LEN   64
+#define INPROC_ITERATIONS 101
 
 typedef int (*version_fn)(int, const int *);
 typedef int (*init_fn)(mosquitto_plugin_id_t *, void **, struct mosquitto_opt *, int);
@@ -99,7 +99,7 @@ struct opts {
 	int reload;
 	int reload_changed;
 	int callgrind;
-	int no_verify; /* for policies that are not P (e.g. allow-all: the runtime's own floor) */
+	int no_verify;          /* for policies that are not P (e.g. allow-all: the runtime's own floor) */
 	int acl_file_subscribe; /* SUBSCRIBE is not checked (mosquitto acl_file semantics) */
 	int per_case;           /* also time each request of the mix alone */
 	int load_pair;          /* --callgrind measures load L's pair instead of the mix */
@@ -145,9 +145,9 @@ static long vm_rss_kb(void)
 	FILE *f = fopen("/proc/self/status", "r");
 	char line[256];
 	long kb = -1;
-	if(f == NULL) return -1;
-	while(fgets(line, sizeof line, f)){
-		if(strncmp(line, "VmRSS:", 6) == 0) kb = strtol(line + 6, NULL, 10);
+	if (f == NULL) return -1;
+	while (fgets(line, sizeof line, f)) {
+		if (strncmp(line, "VmRSS:", 6) == 0) kb = strtol(line + 6, NULL, 10);
 	}
 	fclose(f);
 	return kb;
@@ -156,19 +156,19 @@ static long vm_rss_kb(void)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: inproc [-l LABEL] [-o KEY=VALUE]... [--acl-calls N] [--auth-calls N]\n"
-		"              [--init-repeat N] [--reload N] [--reload-changed N] [--callgrind] [--no-verify]\n"
-		"              [--acl-file-subscribe] [--per-case] [--load-pair] [--topics N]\n"
-		"              PLUGIN.so\n");
+	        "usage: inproc [-l LABEL] [-o KEY=VALUE]... [--acl-calls N] [--auth-calls N]\n"
+	        "              [--init-repeat N] [--reload N] [--reload-changed N] [--callgrind] [--no-verify]\n"
+	        "              [--acl-file-subscribe] [--per-case] [--load-pair] [--topics N]\n"
+	        "              PLUGIN.so\n");
 	exit(2);
 }
 
 static long num_arg(int argc, char **argv, int *i)
 {
-	if(*i + 1 >= argc) usage();
+	if (*i + 1 >= argc) usage();
 	char *end;
 	long v = strtol(argv[++*i], &end, 10);
-	if(*end != '\0' || v < 0) usage();
+	if (*end != '\0' || v < 0) usage();
 	return v;
 }
 
@@ -184,32 +184,45 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	 * every call; later -o options override these. */
 	o->opt[o->nopt++] = (struct mosquitto_opt){ "wasm_client_share", "100" };
 	o->opt[o->nopt++] = (struct mosquitto_opt){ "wasm_cpu_share", "100" };
-	for(int i = 1; i < argc; i++){
-		if(!strcmp(argv[i], "-l") && i + 1 < argc) o->label = argv[++i];
-		else if(!strcmp(argv[i], "-o") && i + 1 < argc){
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-l") && i + 1 < argc)
+			o->label = argv[++i];
+		else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
 			char *kv = argv[++i];
 			char *eq = strchr(kv, '=');
-			if(eq == NULL || o->nopt == INPROC_MAX_OPTS) usage();
+			if (eq == NULL || o->nopt == INPROC_MAX_OPTS) usage();
 			*eq = '\0';
 			o->opt[o->nopt].key = kv;
 			o->opt[o->nopt].value = eq + 1;
 			o->nopt++;
-		}
-		else if(!strcmp(argv[i], "--acl-calls")) o->acl_calls = num_arg(argc, argv, &i);
-		else if(!strcmp(argv[i], "--auth-calls")) o->auth_calls = num_arg(argc, argv, &i);
-		else if(!strcmp(argv[i], "--init-repeat")) o->init_repeat = (int)num_arg(argc, argv, &i);
-		else if(!strcmp(argv[i], "--reload")) o->reload = (int)num_arg(argc, argv, &i);
-		else if(!strcmp(argv[i], "--reload-changed")) o->reload_changed = (int)num_arg(argc, argv, &i);
-		else if(!strcmp(argv[i], "--callgrind")) o->callgrind = 1;
-		else if(!strcmp(argv[i], "--no-verify")) o->no_verify = 1;
-		else if(!strcmp(argv[i], "--acl-file-subscribe")) o->acl_file_subscribe = 1;
-		else if(!strcmp(argv[i], "--per-case")) o->per_case = 1;
-		else if(!strcmp(argv[i], "--load-pair")) o->load_pair = 1;
-		else if(!strcmp(argv[i], "--topics")) o->topics = (int)num_arg(argc, argv, &i);
-		else if(argv[i][0] == '-') usage();
-		else o->plugin = argv[i];
+		} else if (!strcmp(argv[i], "--acl-calls"))
+			o->acl_calls = num_arg(argc, argv, &i);
+		else if (!strcmp(argv[i], "--auth-calls"))
+			o->auth_calls = num_arg(argc, argv, &i);
+		else if (!strcmp(argv[i], "--init-repeat"))
+			o->init_repeat = (int)num_arg(argc, argv, &i);
+		else if (!strcmp(argv[i], "--reload"))
+			o->reload = (int)num_arg(argc, argv, &i);
+		else if (!strcmp(argv[i], "--reload-changed"))
+			o->reload_changed = (int)num_arg(argc, argv, &i);
+		else if (!strcmp(argv[i], "--callgrind"))
+			o->callgrind = 1;
+		else if (!strcmp(argv[i], "--no-verify"))
+			o->no_verify = 1;
+		else if (!strcmp(argv[i], "--acl-file-subscribe"))
+			o->acl_file_subscribe = 1;
+		else if (!strcmp(argv[i], "--per-case"))
+			o->per_case = 1;
+		else if (!strcmp(argv[i], "--load-pair"))
+			o->load_pair = 1;
+		else if (!strcmp(argv[i], "--topics"))
+			o->topics = (int)num_arg(argc, argv, &i);
+		else if (argv[i][0] == '-')
+			usage();
+		else
+			o->plugin = argv[i];
 	}
-	if(o->plugin == NULL || o->init_repeat < 1) usage();
+	if (o->plugin == NULL || o->init_repeat < 1) usage();
 }
 
 struct plugin {
@@ -222,19 +235,19 @@ struct plugin {
 static int plugin_open(struct plugin *p, const char *path)
 {
 	p->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if(p->dl == NULL){
+	if (p->dl == NULL) {
 		fprintf(stderr, "inproc: %s\n", dlerror());
 		return -1;
 	}
 	version_fn version = (version_fn)(uintptr_t)dlsym(p->dl, "mosquitto_plugin_version");
 	p->init = (init_fn)(uintptr_t)dlsym(p->dl, "mosquitto_plugin_init");
 	p->cleanup = (cleanup_fn)(uintptr_t)dlsym(p->dl, "mosquitto_plugin_cleanup");
-	if(version == NULL || p->init == NULL || p->cleanup == NULL){
+	if (version == NULL || p->init == NULL || p->cleanup == NULL) {
 		fprintf(stderr, "inproc: %s is not a v5 plugin\n", path);
 		return -1;
 	}
 	static const int versions[] = { 5, 4, 3, 2 }; /* what 2.0.11 offers */
-	if(version(4, versions) != 5){
+	if (version(4, versions) != 5) {
 		fprintf(stderr, "inproc: %s does not speak plugin API v5\n", path);
 		return -1;
 	}
@@ -248,7 +261,7 @@ static double plugin_init(struct plugin *p, struct opts *o, double *wall_us)
 	uint64_t w0 = now_ns(), c0 = cpu_ns();
 	int rc = p->init((mosquitto_plugin_id_t *)(void *)&ident, &p->userdata, o->opt, o->nopt);
 	uint64_t c1 = cpu_ns(), w1 = now_ns();
-	if(rc != MOSQ_ERR_SUCCESS){
+	if (rc != MOSQ_ERR_SUCCESS) {
 		fprintf(stderr, "inproc: %s: mosquitto_plugin_init returned %d\n", o->label, rc);
 		return -1;
 	}
@@ -261,14 +274,14 @@ static struct mosquitto_evt_acl_check *many_topic_events(int n)
 {
 	struct mosquitto_evt_acl_check *ev = calloc((size_t)n * 2u, sizeof *ev);
 	char *names = calloc((size_t)n, 32);
-	if(ev == NULL || names == NULL){
+	if (ev == NULL || names == NULL) {
 		fprintf(stderr, "inproc: out of memory\n");
 		exit(1);
 	}
-	for(int i = 0; i < n; i++){
+	for (int i = 0; i < n; i++) {
 		char *t = names + (size_t)i * 32u;
 		snprintf(t, 32, "users/bench/t%d", i);
-		for(int k = 0; k < 2; k++){
+		for (int k = 0; k < 2; k++) {
 			struct mosquitto_evt_acl_check *e = &ev[2 * i + k];
 			e->client = stub_as_client(&inproc_clients[0]);
 			e->topic = t;
@@ -282,7 +295,7 @@ static struct mosquitto_evt_acl_check *many_topic_events(int n)
 
 static void fill_acl_events(const struct acl_case *cases, size_t n, struct mosquitto_evt_acl_check *ev)
 {
-	for(size_t i = 0; i < n; i++){
+	for (size_t i = 0; i < n; i++) {
 		memset(&ev[i], 0, sizeof ev[i]);
 		ev[i].client = stub_as_client(&inproc_clients[cases[i].client]);
 		ev[i].topic = cases[i].topic;
@@ -296,17 +309,17 @@ static void fill_acl_events(const struct acl_case *cases, size_t n, struct mosqu
  * SUBSCRIBE may also be allowed where P denies it: mosquitto's acl_file (and a policy that
  * reproduces it) does not check subscriptions; the READ check at delivery enforces P. */
 static int verify_acl(MOSQ_FUNC_generic_callback cb, void *ud, const struct acl_case *cases,
-		struct mosquitto_evt_acl_check *ev, size_t n, const char *label, int acl_file_subscribe)
+                      struct mosquitto_evt_acl_check *ev, size_t n, const char *label, int acl_file_subscribe)
 {
 	int wrong = 0;
-	for(size_t i = 0; i < n; i++){
+	for (size_t i = 0; i < n; i++) {
 		int rc = cb(MOSQ_EVT_ACL_CHECK, &ev[i], ud);
 		int allowed = rc == MOSQ_ERR_SUCCESS;
-		if(acl_file_subscribe && cases[i].access == MOSQ_ACL_SUBSCRIBE && allowed) continue;
-		if(allowed != (int)cases[i].expect){
+		if (acl_file_subscribe && cases[i].access == MOSQ_ACL_SUBSCRIBE && allowed) continue;
+		if (allowed != (int)cases[i].expect) {
 			fprintf(stderr, "inproc: %s: %s %s access %d: got rc %d, policy P says %s\n", label,
-					inproc_clients[cases[i].client].username, cases[i].topic, cases[i].access, rc,
-					cases[i].expect ? "allow" : "deny");
+			        inproc_clients[cases[i].client].username, cases[i].topic, cases[i].access, rc,
+			        cases[i].expect ? "allow" : "deny");
 			wrong++;
 		}
 	}
@@ -315,38 +328,38 @@ static int verify_acl(MOSQ_FUNC_generic_callback cb, void *ud, const struct acl_
 
 /* The timed inner loop: `calls` ACL checks cycling through ev[]. */
 __attribute__((noinline)) static int acl_loop(MOSQ_FUNC_generic_callback cb, void *ud,
-		struct mosquitto_evt_acl_check *ev, size_t nev, long calls)
+                                              struct mosquitto_evt_acl_check *ev, size_t nev, long calls)
 {
 	int acc = 0;
 	size_t k = 0;
-	for(long i = 0; i < calls; i++){
+	for (long i = 0; i < calls; i++) {
 		acc += cb(MOSQ_EVT_ACL_CHECK, &ev[k], ud);
-		if(++k == nev) k = 0;
+		if (++k == nev) k = 0;
 	}
 	return acc;
 }
 
 /* The marker for callgrind (see top): only calls made through here are collected. */
 __attribute__((noinline)) int inproc_measured(MOSQ_FUNC_generic_callback cb, void *ud,
-		struct mosquitto_evt_acl_check *ev, size_t nev, long calls);
+                                              struct mosquitto_evt_acl_check *ev, size_t nev, long calls);
 __attribute__((noinline)) int inproc_measured(MOSQ_FUNC_generic_callback cb, void *ud,
-		struct mosquitto_evt_acl_check *ev, size_t nev, long calls)
+                                              struct mosquitto_evt_acl_check *ev, size_t nev, long calls)
 {
 	return acl_loop(cb, ud, ev, nev, calls);
 }
 
-static void time_acl(MOSQ_FUNC_generic_callback cb, void *ud, struct mosquitto_evt_acl_check *ev,
-		size_t nev, long calls, const char *label, const char *metric)
+static void time_acl(MOSQ_FUNC_generic_callback cb, void *ud, struct mosquitto_evt_acl_check *ev, size_t nev,
+                     long calls, const char *label, const char *metric)
 {
 	long batches = calls / INPROC_BATCH;
-	if(batches < 1) batches = 1;
+	if (batches < 1) batches = 1;
 	double *per_call = malloc((size_t)batches * sizeof *per_call);
-	if(per_call == NULL){
+	if (per_call == NULL) {
 		fprintf(stderr, "inproc: out of memory\n");
 		exit(1);
 	}
 	volatile int sink = acl_loop(cb, ud, ev, nev, INPROC_WARMUP);
-	for(long b = 0; b < batches; b++){
+	for (long b = 0; b < batches; b++) {
 		uint64_t t0 = now_ns();
 		sink += acl_loop(cb, ud, ev, nev, INPROC_BATCH);
 		uint64_t t1 = now_ns();
@@ -356,7 +369,8 @@ static void time_acl(MOSQ_FUNC_generic_callback cb, void *ud, struct mosquitto_e
 	double p99 = quantile(per_call, (size_t)batches, 0.99);
 	double med = quantile(per_call, (size_t)batches, 0.5);
 	printf("{\"label\":\"%s\",\"metric\":\"%s\",\"median_ns\":%.1f,\"p99_ns\":%.1f,\"calls\":%ld,"
-			"\"batch\":%d}\n", label, metric, med, p99, batches * INPROC_BATCH, INPROC_BATCH);
+	       "\"batch\":%d}\n",
+	       label, metric, med, p99, batches * INPROC_BATCH, INPROC_BATCH);
 	free(per_call);
 }
 
@@ -364,8 +378,8 @@ static double pbkdf2_alone(const char *password, const unsigned char *salt)
 {
 	unsigned char out[INPROC_HASH_LEN];
 	uint64_t t0 = now_ns();
-	PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, INPROC_SALT_LEN, INPROC_ITERATIONS,
-			EVP_sha512(), sizeof out, out);
+	PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, INPROC_SALT_LEN, INPROC_ITERATIONS, EVP_sha512(),
+	                  sizeof out, out);
 	return (double)(now_ns() - t0);
 }
 
@@ -373,14 +387,17 @@ static double pbkdf2_alone(const char *password, const unsigned char *salt)
  * the same parameters so that both see the same machine state. */
 static int bench_auth(MOSQ_FUNC_generic_callback cb, void *ud, long calls, const char *label)
 {
-	struct { char *user, *pw; int want; } cases[] = {
+	struct {
+		char *user, *pw;
+		int want;
+	} cases[] = {
 		{ "bench", "pw-bench", MOSQ_ERR_SUCCESS },
 		{ "user0500", "pw-user0500", MOSQ_ERR_SUCCESS },
 		{ "user0001", "wrong", MOSQ_ERR_AUTH },
 		{ "nobody", "pw-nobody", MOSQ_ERR_AUTH },
 	};
 	int wrong = 0;
-	for(size_t i = 0; i < NCASES(cases); i++){
+	for (size_t i = 0; i < NCASES(cases); i++) {
 		struct mosquitto_evt_basic_auth ev = { 0 };
 		ev.client = stub_as_client(&inproc_clients[0]);
 		ev.username = cases[i].user;
@@ -388,15 +405,15 @@ static int bench_auth(MOSQ_FUNC_generic_callback cb, void *ud, long calls, const
 		int rc = cb(MOSQ_EVT_BASIC_AUTH, &ev, ud);
 		/* A refusal may come as AUTH or as DEFER (nobody else to ask: refused too). */
 		int ok = cases[i].want == MOSQ_ERR_SUCCESS ? rc == MOSQ_ERR_SUCCESS : rc != MOSQ_ERR_SUCCESS;
-		if(!ok){
-			fprintf(stderr, "inproc: %s: unpwd_check(%s, %s) = %d, want %d\n", label,
-					cases[i].user, cases[i].pw, rc, cases[i].want);
+		if (!ok) {
+			fprintf(stderr, "inproc: %s: unpwd_check(%s, %s) = %d, want %d\n", label, cases[i].user,
+			        cases[i].pw, rc, cases[i].want);
 			wrong++;
 		}
 	}
-	if(wrong) return -1;
+	if (wrong) return -1;
 	double *a = malloc((size_t)calls * sizeof *a), *h = malloc((size_t)calls * sizeof *h);
-	if(a == NULL || h == NULL){
+	if (a == NULL || h == NULL) {
 		fprintf(stderr, "inproc: out of memory\n");
 		exit(1);
 	}
@@ -405,12 +422,12 @@ static int bench_auth(MOSQ_FUNC_generic_callback cb, void *ud, long calls, const
 	ev.client = stub_as_client(&inproc_clients[0]);
 	ev.username = "bench";
 	ev.password = "pw-bench";
-	for(long i = 0; i < calls; i++){
+	for (long i = 0; i < calls; i++) {
 		uint64_t t0 = now_ns();
 		int rc = cb(MOSQ_EVT_BASIC_AUTH, &ev, ud);
 		a[i] = (double)(now_ns() - t0);
 		h[i] = pbkdf2_alone("pw-bench", salt);
-		if(rc != MOSQ_ERR_SUCCESS){
+		if (rc != MOSQ_ERR_SUCCESS) {
 			fprintf(stderr, "inproc: %s: unpwd_check failed on call %ld\n", label, i);
 			return -1;
 		}
@@ -419,8 +436,8 @@ static int bench_auth(MOSQ_FUNC_generic_callback cb, void *ud, long calls, const
 	double p99 = quantile(a, (size_t)calls, 0.99);
 	double am = quantile(a, (size_t)calls, 0.5);
 	printf("{\"label\":\"%s\",\"metric\":\"unpwd_check\",\"median_ns\":%.0f,\"p99_ns\":%.0f,"
-			"\"hash_median_ns\":%.0f,\"ratio\":%.4f,\"calls\":%ld,\"iterations\":%d}\n",
-			label, am, p99, hm, am / hm, calls, INPROC_ITERATIONS);
+	       "\"hash_median_ns\":%.0f,\"ratio\":%.4f,\"calls\":%ld,\"iterations\":%d}\n",
+	       label, am, p99, hm, am / hm, calls, INPROC_ITERATIONS);
 	free(a);
 	free(h);
 	return 0;
@@ -428,8 +445,8 @@ static int bench_auth(MOSQ_FUNC_generic_callback cb, void *ud, long calls, const
 
 static const char *opt_value(const struct opts *o, const char *key)
 {
-	for(int i = 0; i < o->nopt; i++){
-		if(!strcmp(o->opt[i].key, key)) return o->opt[i].value;
+	for (int i = 0; i < o->nopt; i++) {
+		if (!strcmp(o->opt[i].key, key)) return o->opt[i].value;
 	}
 	return NULL;
 }
@@ -442,11 +459,11 @@ static int flip_module(const char *path, const unsigned char *orig, size_t len, 
 	char tmp[4096];
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	FILE *f = fopen(tmp, "wb");
-	if(f == NULL) return -1;
+	if (f == NULL) return -1;
 	int bad = fwrite(orig, 1, len, f) != len;
-	if(odd) bad |= fwrite(custom, 1, sizeof custom, f) != sizeof custom;
+	if (odd) bad |= fwrite(custom, 1, sizeof custom, f) != sizeof custom;
 	bad |= fclose(f) != 0;
-	if(bad || rename(tmp, path) != 0) return -1;
+	if (bad || rename(tmp, path) != 0) return -1;
 	return 0;
 }
 
@@ -454,16 +471,16 @@ static int bench_reload(struct opts *o, int n, int changed)
 {
 	void *ud;
 	MOSQ_FUNC_generic_callback cb = stub_callback(MOSQ_EVT_RELOAD, &ud);
-	if(cb == NULL){
+	if (cb == NULL) {
 		fprintf(stderr, "inproc: %s registers no RELOAD callback\n", o->label);
 		return 0;
 	}
 	const char *path = opt_value(o, "wasm_module");
 	unsigned char *orig = NULL;
 	size_t len = 0;
-	if(changed){
+	if (changed) {
 		FILE *f = path ? fopen(path, "rb") : NULL;
-		if(f == NULL){
+		if (f == NULL) {
 			fprintf(stderr, "inproc: --reload-changed needs -o wasm_module=FILE\n");
 			return -1;
 		}
@@ -471,17 +488,17 @@ static int bench_reload(struct opts *o, int n, int changed)
 		len = (size_t)ftell(f);
 		rewind(f);
 		orig = malloc(len);
-		if(orig == NULL || fread(orig, 1, len, f) != len){
+		if (orig == NULL || fread(orig, 1, len, f) != len) {
 			fclose(f);
 			return -1;
 		}
 		fclose(f);
 	}
 	double *t = malloc((size_t)n * sizeof *t);
-	if(t == NULL) return -1;
+	if (t == NULL) return -1;
 	unsigned errs = stub_error_logs();
-	for(int i = 0; i < n; i++){
-		if(changed && flip_module(path, orig, len, (i & 1) == 0) != 0){
+	for (int i = 0; i < n; i++) {
+		if (changed && flip_module(path, orig, len, (i & 1) == 0) != 0) {
 			fprintf(stderr, "inproc: cannot rewrite %s\n", path);
 			return -1;
 		}
@@ -491,7 +508,7 @@ static int bench_reload(struct opts *o, int n, int changed)
 		stub_watch_log("wasm-auth: reload");
 		uint64_t t0 = cpu_ns();
 		int rc = cb(MOSQ_EVT_RELOAD, &ev, ud);
-		if(rc != MOSQ_ERR_SUCCESS){
+		if (rc != MOSQ_ERR_SUCCESS) {
 			fprintf(stderr, "inproc: %s: reload returned %d\n", o->label, rc);
 			return -1;
 		}
@@ -499,7 +516,7 @@ static int bench_reload(struct opts *o, int n, int changed)
 		 * tick ("wasm-auth: reloaded policy", or "reload of ... failed"): tick until then. */
 		void *tick_ud;
 		MOSQ_FUNC_generic_callback tick = stub_callback(MOSQ_EVT_TICK, &tick_ud);
-		while(tick && stub_watched() == 0){
+		while (tick && stub_watched() == 0) {
 			struct mosquitto_evt_tick te = { 0 };
 			struct timespec ms = { 0, 200000 };
 			tick(MOSQ_EVT_TICK, &te, tick_ud);
@@ -507,13 +524,13 @@ static int bench_reload(struct opts *o, int n, int changed)
 		}
 		t[i] = (double)(cpu_ns() - t0) / 1000.0;
 	}
-	if(changed && flip_module(path, orig, len, 0) != 0) return -1;
-	if(stub_error_logs() != errs){
+	if (changed && flip_module(path, orig, len, 0) != 0) return -1;
+	if (stub_error_logs() != errs) {
 		fprintf(stderr, "inproc: %s: the plugin logged errors during reload\n", o->label);
 		return -1;
 	}
-	printf("{\"label\":\"%s\",\"metric\":\"%s\",\"median_us\":%.1f,\"min_us\":%.1f,\"n\":%d}\n",
-			o->label, changed ? "reload_changed" : "reload", quantile(t, (size_t)n, 0.5), t[0], n);
+	printf("{\"label\":\"%s\",\"metric\":\"%s\",\"median_us\":%.1f,\"min_us\":%.1f,\"n\":%d}\n", o->label,
+	       changed ? "reload_changed" : "reload", quantile(t, (size_t)n, 0.5), t[0], n);
 	free(t);
 	free(orig);
 	return 0;
@@ -527,32 +544,32 @@ int main(int argc, char **argv)
 
 	long rss0 = vm_rss_kb();
 	struct plugin p = { 0 };
-	if(plugin_open(&p, o.plugin) != 0) return 1;
+	if (plugin_open(&p, o.plugin) != 0) return 1;
 	long rss_dl = vm_rss_kb();
 
 	/* init/cleanup cycles first (each init is the full load, validate, instantiate), then the
 	 * final init that the other measurements use. */
 	double *ti = malloc((size_t)o.init_repeat * sizeof *ti);
 	double *tw = malloc((size_t)o.init_repeat * sizeof *tw);
-	if(ti == NULL || tw == NULL) return 1;
-	for(int i = 0; i < o.init_repeat; i++){
+	if (ti == NULL || tw == NULL) return 1;
+	for (int i = 0; i < o.init_repeat; i++) {
 		ti[i] = plugin_init(&p, &o, &tw[i]);
-		if(ti[i] < 0) return 1;
-		if(i + 1 < o.init_repeat){
+		if (ti[i] < 0) return 1;
+		if (i + 1 < o.init_repeat) {
 			p.cleanup(p.userdata, o.opt, o.nopt);
-			if(stub_callback_count() != 0){
+			if (stub_callback_count() != 0) {
 				fprintf(stderr, "inproc: %s: callbacks left registered after cleanup\n", o.label);
 				return 1;
 			}
 		}
 	}
 	long rss_init = vm_rss_kb();
-	if(!o.callgrind){
+	if (!o.callgrind) {
 		double first = ti[0];
 		printf("{\"label\":\"%s\",\"metric\":\"init\",\"median_us\":%.1f,\"min_us\":%.1f,"
-				"\"first_us\":%.1f,\"wall_median_us\":%.1f,\"n\":%d}\n", o.label,
-				quantile(ti, (size_t)o.init_repeat, 0.5), quantile(ti, (size_t)o.init_repeat, 0.0),
-				first, quantile(tw, (size_t)o.init_repeat, 0.5), o.init_repeat);
+		       "\"first_us\":%.1f,\"wall_median_us\":%.1f,\"n\":%d}\n",
+		       o.label, quantile(ti, (size_t)o.init_repeat, 0.5), quantile(ti, (size_t)o.init_repeat, 0.0),
+		       first, quantile(tw, (size_t)o.init_repeat, 0.5), o.init_repeat);
 	}
 	free(ti);
 	free(tw);
@@ -562,50 +579,55 @@ int main(int argc, char **argv)
 	struct mosquitto_evt_acl_check mix[NCASES(inproc_mix)], load[NCASES(inproc_load)];
 	fill_acl_events(inproc_mix, NCASES(inproc_mix), mix);
 	fill_acl_events(inproc_load, NCASES(inproc_load), load);
-	if(o.acl_calls > 0){
-		if(acl == NULL){
+	if (o.acl_calls > 0) {
+		if (acl == NULL) {
 			fprintf(stderr, "inproc: %s registers no ACL_CHECK callback\n", o.label);
 			return 1;
 		}
-		if(!o.no_verify && verify_acl(acl, ud, inproc_mix, mix, NCASES(mix), o.label,
-				o.acl_file_subscribe) != 0){
+		if (!o.no_verify &&
+		    verify_acl(acl, ud, inproc_mix, mix, NCASES(mix), o.label, o.acl_file_subscribe) != 0) {
 			return 1;
 		}
 		struct mosquitto_evt_acl_check *many = o.topics > 0 ? many_topic_events(o.topics) : NULL;
-		if(o.callgrind){
+		if (o.callgrind) {
 			struct mosquitto_evt_acl_check *set = many ? many : o.load_pair ? load : mix;
 			size_t nset = many ? (size_t)o.topics * 2u : o.load_pair ? NCASES(load) : NCASES(mix);
 			acl_loop(acl, ud, set, nset, 1000); /* warm: lazy compilation etc. */
 			inproc_measured(acl, ud, set, nset, o.acl_calls);
 			printf("{\"label\":\"%s\",\"metric\":\"callgrind\",\"calls\":%ld}\n", o.label, o.acl_calls);
-		}else{
+		} else {
 			time_acl(acl, ud, mix, NCASES(mix), o.acl_calls, o.label, "acl_check");
 			time_acl(acl, ud, load, NCASES(load), o.acl_calls / 2, o.label, "acl_check_L");
-			if(many) time_acl(acl, ud, many, (size_t)o.topics * 2u, o.acl_calls / 2, o.label, "acl_check_W2");
-			for(size_t i = 0; o.per_case && i < NCASES(mix); i++){
+			if (many)
+				time_acl(acl, ud, many, (size_t)o.topics * 2u, o.acl_calls / 2, o.label,
+				         "acl_check_W2");
+			for (size_t i = 0; o.per_case && i < NCASES(mix); i++) {
 				char metric[256];
-				snprintf(metric, sizeof metric, "acl_case\",\"user\":\"%s\",\"topic\":\"%s\",\"access\":\"%d",
-						inproc_clients[inproc_mix[i].client].username, inproc_mix[i].topic, inproc_mix[i].access);
+				snprintf(metric, sizeof metric,
+				         "acl_case\",\"user\":\"%s\",\"topic\":\"%s\",\"access\":\"%d",
+				         inproc_clients[inproc_mix[i].client].username, inproc_mix[i].topic,
+				         inproc_mix[i].access);
 				time_acl(acl, ud, &mix[i], 1, o.acl_calls / 10, o.label, metric);
 			}
 		}
 		free(many);
 	}
-	if(o.auth_calls > 0 && !o.callgrind){
+	if (o.auth_calls > 0 && !o.callgrind) {
 		MOSQ_FUNC_generic_callback auth = stub_callback(MOSQ_EVT_BASIC_AUTH, &ud);
-		if(auth == NULL){
+		if (auth == NULL) {
 			fprintf(stderr, "inproc: %s registers no BASIC_AUTH callback\n", o.label);
 			return 1;
 		}
-		if(bench_auth(auth, ud, o.auth_calls, o.label) != 0) return 1;
+		if (bench_auth(auth, ud, o.auth_calls, o.label) != 0) return 1;
 	}
-	if(o.reload > 0 && bench_reload(&o, o.reload, 0) != 0) return 1;
-	if(o.reload_changed > 0 && bench_reload(&o, o.reload_changed, 1) != 0) return 1;
-	if(!o.callgrind){
+	if (o.reload > 0 && bench_reload(&o, o.reload, 0) != 0) return 1;
+	if (o.reload_changed > 0 && bench_reload(&o, o.reload_changed, 1) != 0) return 1;
+	if (!o.callgrind) {
 		printf("{\"label\":\"%s\",\"metric\":\"rss\",\"before_kb\":%ld,\"after_dlopen_kb\":%ld,"
-				"\"after_init_kb\":%ld}\n", o.label, rss0, rss_dl, rss_init);
+		       "\"after_init_kb\":%ld}\n",
+		       o.label, rss0, rss_dl, rss_init);
 	}
-	if(p.cleanup(p.userdata, o.opt, o.nopt) != MOSQ_ERR_SUCCESS){
+	if (p.cleanup(p.userdata, o.opt, o.nopt) != MOSQ_ERR_SUCCESS) {
 		fprintf(stderr, "inproc: %s: cleanup failed\n", o.label);
 		return 1;
 	}

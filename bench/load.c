@@ -20,8 +20,8 @@
 
 #include <mosquitto.h>
 
-#define LOAD_PAYLOAD      "0123456789abcdef"
-#define LOAD_STALL_S      20   /* give up when nothing arrives for this long */
+#define LOAD_PAYLOAD "0123456789abcdef"
+#define LOAD_STALL_S 20 /* give up when nothing arrives for this long */
 
 struct load_state {
 	pthread_mutex_t mu;
@@ -39,11 +39,13 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
 	(void)m;
 	int which = (int)(intptr_t)obj - 1; /* 1-based: a NULL obj means "pass the client" */
 	pthread_mutex_lock(&st.mu);
-	if(rc == 0) st.connected[which] = 1;
-	else st.failed = 1;
+	if (rc == 0)
+		st.connected[which] = 1;
+	else
+		st.failed = 1;
 	pthread_cond_broadcast(&st.cv);
 	pthread_mutex_unlock(&st.mu);
-	if(rc != 0) fprintf(stderr, "load: connect refused: %s\n", mosquitto_connack_string(rc));
+	if (rc != 0) fprintf(stderr, "load: connect refused: %s\n", mosquitto_connack_string(rc));
 }
 
 static void on_subscribe(struct mosquitto *m, void *obj, int mid, int qos_count, const int *granted)
@@ -52,10 +54,10 @@ static void on_subscribe(struct mosquitto *m, void *obj, int mid, int qos_count,
 	(void)obj;
 	(void)mid;
 	pthread_mutex_lock(&st.mu);
-	if(qos_count < 1 || granted[0] > 2){
+	if (qos_count < 1 || granted[0] > 2) {
 		fprintf(stderr, "load: subscription refused (%d)\n", qos_count ? granted[0] : -1);
 		st.failed = 1;
-	}else{
+	} else {
 		st.subscribed = 1;
 	}
 	pthread_cond_broadcast(&st.cv);
@@ -87,21 +89,21 @@ static int wait_for(int (*pred)(void *), void *arg)
 	pthread_mutex_lock(&st.mu);
 	long last = st.received;
 	time_t since = time(NULL);
-	while(!st.failed && !pred(arg)){
+	while (!st.failed && !pred(arg)) {
 		struct timespec dl;
 		clock_gettime(CLOCK_REALTIME, &dl);
 		dl.tv_sec += 1;
 		pthread_cond_timedwait(&st.cv, &st.mu, &dl);
-		if(st.received != last){
+		if (st.received != last) {
 			last = st.received;
 			since = time(NULL);
-		}else if(time(NULL) - since > LOAD_STALL_S){
+		} else if (time(NULL) - since > LOAD_STALL_S) {
 			fprintf(stderr, "load: stalled at %ld received\n", st.received);
 			rc = -1;
 			break;
 		}
 	}
-	if(st.failed) rc = -1;
+	if (st.failed) rc = -1;
 	pthread_mutex_unlock(&st.mu);
 	return rc;
 }
@@ -121,13 +123,13 @@ static int window_pred(void *arg)
 static struct mosquitto *client(const char *id, int which, const char *user, const char *pw, int port)
 {
 	struct mosquitto *m = mosquitto_new(id, true, (void *)(intptr_t)(which + 1));
-	if(m == NULL) return NULL;
+	if (m == NULL) return NULL;
 	mosquitto_connect_callback_set(m, on_connect);
 	mosquitto_subscribe_callback_set(m, on_subscribe);
 	mosquitto_message_callback_set(m, on_message);
-	if(mosquitto_username_pw_set(m, user, pw) != MOSQ_ERR_SUCCESS
-			|| mosquitto_connect(m, "127.0.0.1", port, 60) != MOSQ_ERR_SUCCESS
-			|| mosquitto_loop_start(m) != MOSQ_ERR_SUCCESS){
+	if (mosquitto_username_pw_set(m, user, pw) != MOSQ_ERR_SUCCESS ||
+	    mosquitto_connect(m, "127.0.0.1", port, 60) != MOSQ_ERR_SUCCESS ||
+	    mosquitto_loop_start(m) != MOSQ_ERR_SUCCESS) {
 		fprintf(stderr, "load: cannot connect %s to port %d\n", id, port);
 		return NULL;
 	}
@@ -136,7 +138,7 @@ static struct mosquitto *client(const char *id, int which, const char *user, con
 
 int main(int argc, char **argv)
 {
-	if(argc < 7){
+	if (argc < 7) {
 		fprintf(stderr, "usage: load PORT USER PASSWORD COUNT TOPIC FILTER [WINDOW]\n");
 		return 2;
 	}
@@ -144,47 +146,47 @@ int main(int argc, char **argv)
 	long count = atol(argv[4]);
 	const char *topic = argv[5], *filter = argv[6];
 	long window = argc > 7 ? atol(argv[7]) : 1000;
-	if(port <= 0 || count <= 0 || window <= 0) return 2;
+	if (port <= 0 || count <= 0 || window <= 0) return 2;
 
 	mosquitto_lib_init();
 	struct mosquitto *sub = client("bench-sub", 0, argv[2], argv[3], port);
-	if(sub == NULL) return 1;
-	if(mosquitto_subscribe(sub, NULL, filter, 0) != MOSQ_ERR_SUCCESS) return 1;
+	if (sub == NULL) return 1;
+	if (mosquitto_subscribe(sub, NULL, filter, 0) != MOSQ_ERR_SUCCESS) return 1;
 	struct mosquitto *pub = client("bench-pub", 1, argv[2], argv[3], port);
-	if(pub == NULL || wait_for(ready_pred, NULL) != 0){
+	if (pub == NULL || wait_for(ready_pred, NULL) != 0) {
 		fprintf(stderr, "load: not ready\n");
 		return 1;
 	}
 	printf("READY\n");
 	fflush(stdout);
 	char line[64];
-	if(fgets(line, sizeof line, stdin) == NULL) return 1;
+	if (fgets(line, sizeof line, stdin) == NULL) return 1;
 
 	uint64_t t0 = now_ns();
 	long sent = 0;
 	int rc = 0;
-	while(sent < count && rc == 0){
+	while (sent < count && rc == 0) {
 		long need = sent - window + 1;
-		if(need > 0 && wait_for(window_pred, &need) != 0){
+		if (need > 0 && wait_for(window_pred, &need) != 0) {
 			rc = -1;
 			break;
 		}
 		int prc = mosquitto_publish(pub, NULL, topic, (int)strlen(LOAD_PAYLOAD), LOAD_PAYLOAD, 0, false);
-		if(prc != MOSQ_ERR_SUCCESS){
+		if (prc != MOSQ_ERR_SUCCESS) {
 			fprintf(stderr, "load: publish: %s\n", mosquitto_strerror(prc));
 			rc = -1;
 			break;
 		}
 		sent++;
 	}
-	if(rc == 0) rc = wait_for(window_pred, &count);
+	if (rc == 0) rc = wait_for(window_pred, &count);
 	uint64_t t1 = now_ns();
 	pthread_mutex_lock(&st.mu);
 	long received = st.received;
 	pthread_mutex_unlock(&st.mu);
 	printf("DONE %ld %ld %llu\n", sent, received, (unsigned long long)(t1 - t0));
 	fflush(stdout);
-	while(fgets(line, sizeof line, stdin) != NULL){
+	while (fgets(line, sizeof line, stdin) != NULL) {
 		/* the driver samples the broker, then closes our stdin */
 	}
 	mosquitto_disconnect(pub);

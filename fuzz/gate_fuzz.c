@@ -27,18 +27,18 @@ static void broken(const char *what, const char *detail)
 }
 
 /* Runs the check twice and insists on the same outcome; returns it. */
-static int check(const uint8_t *b, size_t n, const struct wa_gate_config *cfg, struct wa_gate_report *rep,
-                 char *err, size_t errlen)
+static int check(const uint8_t *b, size_t n, const struct wa_gate_config *cfg, struct wa_gate_report *rep, char *err,
+                 size_t errlen)
 {
 	char err2[WA_GATE_ERR_LEN];
 	int rc = wa_gate_check(b, n, cfg, rep, err, errlen);
 	int rc2 = wa_gate_check(b, n, cfg, NULL, err2, sizeof err2);
 
-	if(rc != 0 && rc != -1) broken("return value", "neither 0 nor -1");
-	if(rc != rc2 || strcmp(err, err2)) broken("not deterministic", err);
-	if(rc == 0 && err[0]) broken("accepted with a message", err);
-	if(rc != 0 && !err[0]) broken("rejected without a message", "(empty)");
-	if(strchr(err, '\n')) broken("message spans lines", err);
+	if (rc != 0 && rc != -1) broken("return value", "neither 0 nor -1");
+	if (rc != rc2 || strcmp(err, err2)) broken("not deterministic", err);
+	if (rc == 0 && err[0]) broken("accepted with a message", err);
+	if (rc != 0 && !err[0]) broken("rejected without a message", "(empty)");
+	if (strchr(err, '\n')) broken("message spans lines", err);
 	return rc;
 }
 
@@ -53,20 +53,21 @@ static void same_as_check_then_meter(const uint8_t *b, size_t n, const struct wa
 	size_t len1 = 0, len2 = 0;
 	int rc1 = wa_gate_check_meter(b, n, cfg, &rep, &out1, &len1, &one, err1, sizeof err1);
 
-	if(rc != 0){
-		if(rc1 == 0 || strcmp(err, err1)) broken("check_meter disagrees with check", err1);
+	if (rc != 0) {
+		if (rc1 == 0 || strcmp(err, err1)) broken("check_meter disagrees with check", err1);
 		free(out1);
 		return;
 	}
-	if(wa_gate_meter(b, n, &out2, &len2, &two, err2, sizeof err2)){
-		if(rc1 == 0 || strcmp(err1, err2)) broken("check_meter disagrees with meter's refusal", err2);
-	}else if(rc1 != 0){
+	if (wa_gate_meter(b, n, &out2, &len2, &two, err2, sizeof err2)) {
+		if (rc1 == 0 || strcmp(err1, err2)) broken("check_meter disagrees with meter's refusal", err2);
+	} else if (rc1 != 0) {
 		broken("check_meter refuses what check and meter accept", err1);
-	}else if(len1 != len2 || memcmp(out1, out2, len1)){
+	} else if (len1 != len2 || memcmp(out1, out2, len1)) {
 		broken("check_meter's bytes differ from meter's", "");
-	}else{
-		for(unsigned i = 0; i < WA_HOOK_COUNT; i++){
-			if(one.hook_entry_fuel[i] != two.hook_entry_fuel[i]) broken("check_meter's entry charges differ", "");
+	} else {
+		for (unsigned i = 0; i < WA_HOOK_COUNT; i++) {
+			if (one.hook_entry_fuel[i] != two.hook_entry_fuel[i])
+				broken("check_meter's entry charges differ", "");
 		}
 	}
 	free(out1);
@@ -90,36 +91,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc_full = check(data, size, &full, &rep_full, err_full, sizeof err_full);
 	same_as_check_then_meter(data, size, &full, rc_full, err_full);
 	rc_vo = check(data, size, &vo, &rep_vo, err_vo, sizeof err_vo);
-	if(rc_full == 0 && rc_vo != 0) broken("full check accepts what validation rejects", err_vo);
-	if(rc_vo != 0) return 0;
+	if (rc_full == 0 && rc_vo != 0) broken("full check accepts what validation rejects", err_vo);
+	if (rc_vo != 0) return 0;
 
-	if(wa_gate_meter(data, size, &out, &outlen, &mrep, err_m, sizeof err_m)){
+	if (wa_gate_meter(data, size, &out, &outlen, &mrep, err_m, sizeof err_m)) {
 		/* A valid module may only be refused for owning the fuel global's name (which the full
 		 * check refuses too) or for lack of memory. */
-		if(rc_full == 0 || !(strstr(err_m, WA_FUEL_GLOBAL) || strstr(err_m, "out of memory") ||
-		                     strstr(err_m, "no room for the fuel global"))){
+		if (rc_full == 0 || !(strstr(err_m, WA_FUEL_GLOBAL) || strstr(err_m, "out of memory") ||
+		                      strstr(err_m, "no room for the fuel global"))) {
 			broken("metering refused a valid module", err_m);
 		}
 		return 0;
 	}
-	if(check(out, outlen, &vo, &rep_m, err_m, sizeof err_m)){
+	if (check(out, outlen, &vo, &rep_m, err_m, sizeof err_m)) {
 		/* The gate keeps one frame and two operands below wasm3's limits for what metering adds
 		 * (gate_internal.h), so a module at those limits is refused once metered: by an
 		 * implementation limit, never by a validation rule (wa_gate_meter already re-validated
 		 * its output against wasm3's own limits). */
-		if(!strstr(err_m, "(implementation limit)")) broken("metered module is invalid", err_m);
+		if (!strstr(err_m, "(implementation limit)")) broken("metered module is invalid", err_m);
 		free(out);
 		return 0;
 	}
-	if(rep_m.functions != rep_vo.functions) broken("metering changed the function count", "");
-	if(rc_full == 0){
+	if (rep_m.functions != rep_vo.functions) broken("metering changed the function count", "");
+	if (rc_full == 0) {
 		/* Metering adds one global and some bytes: allow for both, so only the rules remain. */
 		full.caps.max_globals += 1;
 		full.caps.max_module_bytes = UINT32_MAX;
-		if(!check(out, outlen, &full, NULL, err_m, sizeof err_m)){
+		if (!check(out, outlen, &full, NULL, err_m, sizeof err_m)) {
 			broken("metered module passes the full check", "its fuel export must be reserved");
 		}
-		if(!strstr(err_m, WA_RESERVED_PREFIX)) broken("metered module fails the full check", err_m);
+		if (!strstr(err_m, WA_RESERVED_PREFIX)) broken("metered module fails the full check", err_m);
 	}
 	free(out);
 	return 0;

@@ -35,7 +35,7 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define MAX_POLICIES 32
+#define MAX_POLICIES    32
 #define MAX_POLICY_OPTS 8
 /* Small enough that an endless loop ends in milliseconds, large enough for real policies. */
 #define FUZZ_FUEL "500000"
@@ -57,8 +57,8 @@ static unsigned nslots;
 /* The hostile policy's trigger words (tests/hostile/fixtures/hostile.wat): a field starting
  * with one of them makes the hook misbehave. */
 static const char *const triggers[] = {
-	"spin", "brif", "brtab", "outer", "calls", "recurse", "grow", "bigrow", "fill", "abort", "logbad", "wrap", "trap", "baddec",
-	"badkey", "nonhex",
+	"spin", "brif",  "brtab",  "outer", "calls", "recurse", "grow",   "bigrow",
+	"fill", "abort", "logbad", "wrap",  "trap",  "baddec",  "badkey", "nonhex",
 };
 
 static void die(const char *what, const char *detail)

@@ -26,9 +26,9 @@
  * word (memcmp of a constant size). */
 struct key {
 	uint32_t hash;
-	uint16_t len;     /* topic bytes */
+	uint16_t len; /* topic bytes */
 	uint8_t access;
-	uint8_t used;     /* 0 empty, 1 filled */
+	uint8_t used; /* 0 empty, 1 filled */
 };
 _Static_assert(sizeof(struct key) == 8, "struct key has no padding");
 
@@ -39,25 +39,25 @@ struct entry {
 };
 
 struct client {
-	struct client *next;  /* same bucket */
+	struct client *next; /* same bucket */
 	const void *key;
 	char *clientid;
-	char *username;       /* NULL: no username */
-	size_t bytes;         /* this block and its strings */
-	uint32_t lookups;     /* in the current window */
+	char *username;   /* NULL: no username */
+	size_t bytes;     /* this block and its strings */
+	uint32_t lookups; /* in the current window */
 	uint32_t misses;
-	uint32_t bypass;      /* checks left that skip the cache */
-	uint32_t bypass_next; /* length of the next bypass */
+	uint32_t bypass;          /* checks left that skip the cache */
+	uint32_t bypass_next;     /* length of the next bypass */
 	struct wa_grants *grants; /* NULL: not asked for (grants.h) */
-	struct entry *e;      /* WA_ACL_CACHE_ENTRIES, allocated at the first store */
+	struct entry *e;          /* WA_ACL_CACHE_ENTRIES, allocated at the first store */
 };
 
 struct wa_acl_cache {
 	struct client *bucket[WA_ACL_CACHE_BUCKETS];
 	size_t bytes;
 	unsigned clients;
-	unsigned sweep;       /* next bucket to evict from */
-	unsigned generation;  /* moves whenever a client block is freed (a key's owner may be gone) */
+	unsigned sweep;      /* next bucket to evict from */
+	unsigned generation; /* moves whenever a client block is freed (a key's owner may be gone) */
 	unsigned min_hit_percent;
 };
 
@@ -330,7 +330,8 @@ static int make_room(struct wa_acl_cache *c, size_t need, struct client *keep)
 /* A new client block holding this identity (the client's previous block, if any, is gone). */
 static struct client *add(struct wa_acl_cache *c, const void *client, const char *clientid, const char *username)
 {
-	size_t need = sizeof(struct client) + (clientid ? strlen(clientid) + 1 : 0) + (username ? strlen(username) + 1 : 0);
+	size_t need =
+	    sizeof(struct client) + (clientid ? strlen(clientid) + 1 : 0) + (username ? strlen(username) + 1 : 0);
 	struct client *cl;
 
 	if (need > WA_ACL_CACHE_MAX_BYTES) return NULL;

@@ -18,10 +18,10 @@ struct wa_acl_cache;
 /* What a lookup that missed learnt, so that the store of the same check neither hashes the
  * topic nor looks the client up again. */
 struct wa_acl_miss {
-	void *owner;          /* the client's block, when its identity matched */
+	void *owner; /* the client's block, when its identity matched */
 	uint32_t hash;
 	uint32_t len;
-	unsigned generation;  /* the cache's, at the lookup: a block freed since is not used */
+	unsigned generation; /* the cache's, at the lookup: a block freed since is not used */
 };
 
 enum wa_acl_lookup {
@@ -51,8 +51,8 @@ const struct wa_grants *wa_acl_cache_grants(struct wa_acl_cache *c, const void *
                                             const char *username);
 /* Keeps g as the client's grants and returns it (the cache owns it from now on); NULL when memory
  * is short (g is freed, the next check asks again). */
-const struct wa_grants *wa_acl_cache_set_grants(struct wa_acl_cache *c, const void *client, const char *clientid, const char *username,
-                             struct wa_grants *g);
+const struct wa_grants *wa_acl_cache_set_grants(struct wa_acl_cache *c, const void *client, const char *clientid,
+                                                const char *username, struct wa_grants *g);
 /* Drops one client's entries (it disconnected: its pointer may be reused). */
 void wa_acl_cache_forget(struct wa_acl_cache *c, const void *client);
 /* Drops everything (the policy was reloaded or re-created). */

@@ -18,7 +18,7 @@
 struct plugin {
 	mosquitto_plugin_id_t *id;
 	struct wa_auth *auth;
-	unsigned registered; /* bit (1u << enum wa_hook) per request callback currently registered */
+	unsigned registered;        /* bit (1u << enum wa_hook) per request callback currently registered */
 	struct wa_acl_cache *cache; /* NULL when wasm_acl_cache is off */
 	uint64_t cache_epoch;       /* wa_policy_epoch the cached decisions came from */
 	int caching;                /* the current policy's acl decisions are cached (DISCONNECT registered) */
@@ -53,12 +53,9 @@ static const struct wa_client_ops client_ops = { client_id, client_address, clie
 static int decision_rc(enum wa_decision d, int deny_rc)
 {
 	switch (d) {
-	case WA_ALLOW:
-		return MOSQ_ERR_SUCCESS;
-	case WA_DEFER:
-		return MOSQ_ERR_PLUGIN_DEFER;
-	default:
-		return deny_rc;
+		case WA_ALLOW: return MOSQ_ERR_SUCCESS;
+		case WA_DEFER: return MOSQ_ERR_PLUGIN_DEFER;
+		default: return deny_rc;
 	}
 }
 
@@ -83,11 +80,15 @@ static void log_over_budget(struct plugin *pl, enum wa_breaker_verdict v, const 
 		pl->over_logged[v] = now;
 		if (v == WA_BREAKER_CLIENT) {
 			const char *id = mosquitto_client_id(who);
-			wa_log(WA_LOG_WARNING, "client %s used its share of policy time (%s %u%%): its requests get the "
-			       "failure decision until it refills", id ? id : "(unknown)", WA_OPT_CLIENT_SHARE, cfg->client_share);
+			wa_log(WA_LOG_WARNING,
+			       "client %s used its share of policy time (%s %u%%): its requests get the "
+			       "failure decision until it refills",
+			       id ? id : "(unknown)", WA_OPT_CLIENT_SHARE, cfg->client_share);
 		} else {
-			wa_log(WA_LOG_WARNING, "the policy used its share of broker time (%s %u%%): requests get the failure "
-			       "decision until it refills", WA_OPT_CPU_SHARE, cfg->cpu_share);
+			wa_log(WA_LOG_WARNING,
+			       "the policy used its share of broker time (%s %u%%): requests get the failure "
+			       "decision until it refills",
+			       WA_OPT_CPU_SHARE, cfg->cpu_share);
 		}
 	}
 }
@@ -121,8 +122,9 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 }
 
 /* An acl_check through the breaker. */
-static inline enum wa_decision checked_acl(struct plugin *pl, struct wa_policy *pol, const struct mosquitto_evt_acl_check *ed,
-                                    const char *clientid, const char *username)
+static inline enum wa_decision checked_acl(struct plugin *pl, struct wa_policy *pol,
+                                           const struct mosquitto_evt_acl_check *ed, const char *clientid,
+                                           const char *username)
 {
 	struct wa_bucket *k = admit(pl, payer(pl, ed->client, ed->access));
 	enum wa_decision d;
@@ -180,9 +182,9 @@ static enum wa_decision cached_acl_check(struct plugin *pl, struct wa_policy *po
 		if (r != WA_GRANTS_ASK) return (enum wa_decision)r;
 	}
 	switch (wa_acl_cache_get(pl->cache, ed->client, clientid, username, ed->topic, ed->access, &d, &miss)) {
-	case WA_ACL_HIT: return d;
-	case WA_ACL_BYPASS: return checked_acl(pl, pol, ed, clientid, username);
-	case WA_ACL_MISS: break;
+		case WA_ACL_HIT: return d;
+		case WA_ACL_BYPASS: return checked_acl(pl, pol, ed, clientid, username);
+		case WA_ACL_MISS: break;
 	}
 	failures = wa_policy_failures(pol);
 	d = checked_acl(pl, pol, ed, clientid, username);
@@ -204,7 +206,8 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 	enum wa_decision d;
 
 	(void)event;
-	if (pl->caching && wa_policy_acl_cacheable(pol)) return decision_rc(cached_acl_check(pl, pol, ed), MOSQ_ERR_ACL_DENIED);
+	if (pl->caching && wa_policy_acl_cacheable(pol))
+		return decision_rc(cached_acl_check(pl, pol, ed), MOSQ_ERR_ACL_DENIED);
 	d = checked_acl(pl, pol, ed, mosquitto_client_id(ed->client), mosquitto_client_username(ed->client));
 	return decision_rc(d, MOSQ_ERR_ACL_DENIED);
 }
@@ -257,10 +260,11 @@ static int sync_callbacks(struct plugin *pl, unsigned hooks)
 		int rc;
 
 		if ((hooks & bit) && !(pl->registered & bit)) {
-			rc = mosquitto_callback_register(pl->id, request_events[i].event, request_events[i].cb, NULL, pl);
+			rc = mosquitto_callback_register(pl->id, request_events[i].event, request_events[i].cb, NULL,
+			                                 pl);
 			if (rc != MOSQ_ERR_SUCCESS) {
-				wa_log(WA_LOG_ERR, "cannot register the %s callback: %s", wa_hooks[request_events[i].hook].name,
-				       mosquitto_strerror(rc));
+				wa_log(WA_LOG_ERR, "cannot register the %s callback: %s",
+				       wa_hooks[request_events[i].hook].name, mosquitto_strerror(rc));
 				return rc;
 			}
 			pl->registered |= bit;
@@ -283,14 +287,16 @@ static void sync_cache(struct plugin *pl, int want)
 	if (want && !pl->caching) {
 		rc = mosquitto_callback_register(pl->id, MOSQ_EVT_DISCONNECT, on_disconnect, NULL, pl);
 		if (rc != MOSQ_ERR_SUCCESS) {
-			wa_log(WA_LOG_WARNING, "cannot register the disconnect callback, acl decisions are not cached: %s",
+			wa_log(WA_LOG_WARNING,
+			       "cannot register the disconnect callback, acl decisions are not cached: %s",
 			       mosquitto_strerror(rc));
 			return;
 		}
 		pl->caching = 1;
 		wa_log(WA_LOG_NOTICE, "the policy declares its acl decisions cacheable: caching them per client");
 		if (pl->granting && wa_policy_acl_grants(wa_auth_policy(pl->auth))) {
-			wa_log(WA_LOG_NOTICE, "the policy provides grants: READ and WRITE checks are matched against each client's");
+			wa_log(WA_LOG_NOTICE,
+			       "the policy provides grants: READ and WRITE checks are matched against each client's");
 		}
 	} else if (!want && pl->caching) {
 		mosquitto_callback_unregister(pl->id, MOSQ_EVT_DISCONNECT, on_disconnect, NULL);
@@ -303,7 +309,7 @@ static int on_reload(int event, void *event_data, void *userdata)
 	struct plugin *pl = userdata;
 
 	(void)event;
-	(void)event_data; /* the options stay those the plugin was started with */
+	(void)event_data;               /* the options stay those the plugin was started with */
 	wa_auth_reload_start(pl->auth); /* built off this thread; on_tick puts it in service */
 	return MOSQ_ERR_SUCCESS;
 }

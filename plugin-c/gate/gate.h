@@ -22,9 +22,9 @@ struct wa_gate_caps {
 	uint32_t max_module_bytes;
 	uint32_t max_memory_pages;
 	uint32_t max_table_elems;
-	uint32_t max_functions;   /* defined + imported */
-	uint32_t max_globals;     /* defined + imported */
-	uint32_t max_data_bytes;  /* all data segments together */
+	uint32_t max_functions;  /* defined + imported */
+	uint32_t max_globals;    /* defined + imported */
+	uint32_t max_data_bytes; /* all data segments together */
 };
 
 struct wa_gate_config {
@@ -33,11 +33,11 @@ struct wa_gate_config {
 };
 
 struct wa_gate_report {
-	uint32_t hooks;             /* bit (1u << enum wa_hook) per exported hook */
+	uint32_t hooks;                  /* bit (1u << enum wa_hook) per exported hook */
 	uint8_t hook_sig[WA_HOOK_COUNT]; /* index into wa_hooks[h].signatures that matched */
-	uint32_t functions;         /* defined + imported */
+	uint32_t functions;              /* defined + imported */
 	uint32_t imports;
-	uint32_t memory_pages;      /* initial */
+	uint32_t memory_pages; /* initial */
 	uint32_t data_bytes;
 };
 
@@ -52,8 +52,8 @@ void wa_gate_config_defaults(struct wa_gate_config *cfg);
 
 /* 0 = accepted (rep filled if non-NULL). -1 = rejected: err holds one line without the file
  * name, e.g. "code section, function 12, offset 0x1a3: type mismatch: expected i32, got f64". */
-int wa_gate_check(const uint8_t *bytes, size_t len, const struct wa_gate_config *cfg,
-                  struct wa_gate_report *rep, char *err, size_t errlen);
+int wa_gate_check(const uint8_t *bytes, size_t len, const struct wa_gate_config *cfg, struct wa_gate_report *rep,
+                  char *err, size_t errlen);
 
 /* Name of the exported mutable i64 global injected by wa_gate_meter(); the host stores the
  * budget there before each call; it traps with "unreachable" when the budget goes below 0. */
@@ -84,14 +84,13 @@ struct wa_meter_report {
 /* 0 = *out (malloc'd, caller frees) holds the metered module. -1 = err says why.
  * rep NULL: every function keeps its entry charge (nothing for the host to pay). Otherwise
  * the host-only hooks' entry charges move to rep, which the caller must then apply. */
-int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outlen,
-                  struct wa_meter_report *rep, char *err, size_t errlen);
+int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outlen, struct wa_meter_report *rep,
+                  char *err, size_t errlen);
 
 /* wa_gate_check() then, if accepted, wa_gate_meter(), decoding and validating the module once
  * instead of twice (the metered output is still decoded and validated). Same results, same
  * messages; *out is NULL on failure. */
-int wa_gate_check_meter(const uint8_t *bytes, size_t len, const struct wa_gate_config *cfg,
-                        struct wa_gate_report *rep, uint8_t **out, size_t *outlen,
-                        struct wa_meter_report *mrep, char *err, size_t errlen);
+int wa_gate_check_meter(const uint8_t *bytes, size_t len, const struct wa_gate_config *cfg, struct wa_gate_report *rep,
+                        uint8_t **out, size_t *outlen, struct wa_meter_report *mrep, char *err, size_t errlen);
 
 #endif

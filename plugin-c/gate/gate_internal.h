@@ -11,13 +11,13 @@
 #include "gate.h"
 
 /* Value types in the feature profile (reference types are out of it). */
-#define WA_T_I32 0x7f
-#define WA_T_I64 0x7e
-#define WA_T_F32 0x7d
-#define WA_T_F64 0x7c
-#define WA_T_FUNCREF 0x70   /* only as a table element type */
+#define WA_T_I32       0x7f
+#define WA_T_I64       0x7e
+#define WA_T_F32       0x7d
+#define WA_T_F64       0x7c
+#define WA_T_FUNCREF   0x70 /* only as a table element type */
 #define WA_T_EXTERNREF 0x6f /* never accepted: reference types */
-#define WA_T_ANY 0x00       /* validator: unknown type on a polymorphic stack */
+#define WA_T_ANY       0x00 /* validator: unknown type on a polymorphic stack */
 
 #define WA_PAGE_LIMIT 65536u
 
@@ -28,11 +28,12 @@
  * its operand (memory.fill/copy/init/grow, table.copy/init) also gets one i32 local, after all
  * of its own: the metered module may have WA_MAX_LOCALS_PER_FUNC + WA_METER_EXTRA_LOCALS
  * (test_meter checks that wasm3 still compiles the worst case). */
-#define WA_METER_EXTRA_FRAMES 1u
+#define WA_METER_EXTRA_FRAMES   1u
 #define WA_METER_EXTRA_OPERANDS 2u
-#define WA_METER_EXTRA_LOCALS 1u
-#define WA_GATE_MAX_FRAMES (WA_MAX_BLOCK_DEPTH - WA_METER_EXTRA_FRAMES)     /* function frame included */
-#define WA_GATE_MAX_OPERANDS (WA_MAX_OPERAND_STACK - WA_METER_EXTRA_OPERANDS) /* the spec's ceiling for 32-bit memories */
+#define WA_METER_EXTRA_LOCALS   1u
+#define WA_GATE_MAX_FRAMES      (WA_MAX_BLOCK_DEPTH - WA_METER_EXTRA_FRAMES) /* function frame included */
+#define WA_GATE_MAX_OPERANDS                                                                                           \
+	(WA_MAX_OPERAND_STACK - WA_METER_EXTRA_OPERANDS) /* the spec's ceiling for 32-bit memories */
 
 /* First error wins: later failures on the way out do not overwrite it. */
 struct wa_err {
@@ -42,11 +43,11 @@ struct wa_err {
 };
 
 void wa_err_set(struct wa_err *e, const char *where, uint32_t func, size_t off, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 void wa_err_vset(struct wa_err *e, const char *where, uint32_t func, size_t off, const char *fmt, va_list ap)
-	__attribute__((format(printf, 5, 0)));
+    __attribute__((format(printf, 5, 0)));
 #define WA_NO_FUNC UINT32_MAX
-#define WA_NO_OFF SIZE_MAX
+#define WA_NO_OFF  SIZE_MAX
 
 /* Cursor over a byte range of the module; pos is an absolute file offset. */
 struct wa_rd {
@@ -84,7 +85,7 @@ struct wa_global {
 struct wa_import {
 	const uint8_t *module, *name;
 	uint32_t module_len, name_len;
-	uint8_t kind; /* 0 func, 1 table, 2 memory, 3 global */
+	uint8_t kind;   /* 0 func, 1 table, 2 memory, 3 global */
 	uint32_t index; /* func: type index */
 	size_t offset;
 };
@@ -182,16 +183,15 @@ void wa_module_free(struct wa_module *m);
 /* wa_gate_meter() on a module already decoded and validated by wa_module_decode(m->bytes,
  * m->len, false, ...): the rewrite, the report and the check of the output, without decoding
  * the input again. */
-int wa_meter_module(const struct wa_module *m, uint8_t **out, size_t *outlen,
-                    struct wa_meter_report *rep, struct wa_err *e);
+int wa_meter_module(const struct wa_module *m, uint8_t **out, size_t *outlen, struct wa_meter_report *rep,
+                    struct wa_err *e);
 
 /* Validates one function body; body->offset..+size is inside m->bytes. */
-int wa_body_validate(const struct wa_module *m, uint32_t funcidx, const struct wa_body *body,
-                     struct wa_err *e);
+int wa_body_validate(const struct wa_module *m, uint32_t funcidx, const struct wa_body *body, struct wa_err *e);
 
 /* Caps from cfg and the ABI rules of abi.h; fills rep. */
-int wa_gate_rules(const struct wa_module *m, const struct wa_gate_config *cfg,
-                  struct wa_gate_report *rep, struct wa_err *e);
+int wa_gate_rules(const struct wa_module *m, const struct wa_gate_config *cfg, struct wa_gate_report *rep,
+                  struct wa_err *e);
 
 /* Renders a function type in abi.h's notation ("i(ii)") and in wasm text ("(i32,i32)->i32"). */
 void wa_sig_abi(const struct wa_functype *t, char *buf, size_t len);

@@ -25,8 +25,8 @@ EXPORT("wa_js_hook_count") uint32_t wa_js_hook_count(void)
  * then per hook the index of the signature that matched. 0 accepted, -1 refused (err says why). */
 EXPORT("wa_js_check")
 int32_t wa_js_check(const uint8_t *bytes, uint32_t len, uint32_t max_module_bytes, uint32_t max_memory_pages,
-                    uint32_t max_table_elems, uint32_t max_functions, uint32_t max_globals,
-                    uint32_t max_data_bytes, uint32_t *report, char *err)
+                    uint32_t max_table_elems, uint32_t max_functions, uint32_t max_globals, uint32_t max_data_bytes,
+                    uint32_t *report, char *err)
 {
 	struct wa_gate_config cfg;
 	struct wa_gate_report rep;

@@ -47,19 +47,19 @@ struct out {
 
 static void put(struct out *o, const void *p, size_t n)
 {
-	if(o->oom) return;
-	if(n > o->cap - o->n){
+	if (o->oom) return;
+	if (n > o->cap - o->n) {
 		size_t ncap = o->cap ? o->cap : 1024;
 		uint8_t *nb;
-		while(ncap - o->n < n){
-			if(ncap > SIZE_MAX / 2){
+		while (ncap - o->n < n) {
+			if (ncap > SIZE_MAX / 2) {
 				o->oom = true;
 				return;
 			}
 			ncap *= 2;
 		}
 		nb = realloc(o->b, ncap);
-		if(!nb){
+		if (!nb) {
 			o->oom = true;
 			return;
 		}
@@ -77,20 +77,20 @@ static void put_u8(struct out *o, uint8_t v)
 
 static void put_u32(struct out *o, uint32_t v)
 {
-	do{
+	do {
 		uint8_t b = v & 0x7f;
 		v >>= 7;
-		if(v) b |= 0x80;
+		if (v) b |= 0x80;
 		put_u8(o, b);
-	}while(v);
+	} while (v);
 }
 
 static void put_s64(struct out *o, int64_t v)
 {
-	for(;;){
+	for (;;) {
 		uint8_t b = (uint8_t)(v & 0x7f);
 		v >>= 7; /* arithmetic shift on every compiler we target (gcc, clang) */
-		if((v == 0 && !(b & 0x40)) || (v == -1 && (b & 0x40))){
+		if ((v == 0 && !(b & 0x40)) || (v == -1 && (b & 0x40))) {
 			put_u8(o, b);
 			return;
 		}
@@ -109,19 +109,25 @@ static void put_section(struct out *o, uint8_t id, const struct out *c)
 /* global.get F; i64.const cost; i64.sub; global.set F */
 static void put_spend(struct out *o, uint32_t fuel, uint64_t cost)
 {
-	put_u8(o, 0x23); put_u32(o, fuel);
-	put_u8(o, 0x42); put_s64(o, (int64_t)cost);
+	put_u8(o, 0x23);
+	put_u32(o, fuel);
+	put_u8(o, 0x42);
+	put_s64(o, (int64_t)cost);
 	put_u8(o, 0x7d);
-	put_u8(o, 0x24); put_u32(o, fuel);
+	put_u8(o, 0x24);
+	put_u32(o, fuel);
 }
 
 /* global.get F; i64.const 0; i64.lt_s; if unreachable end */
 static void put_check(struct out *o, uint32_t fuel)
 {
-	put_u8(o, 0x23); put_u32(o, fuel);
-	put_u8(o, 0x42); put_u8(o, 0x00);
+	put_u8(o, 0x23);
+	put_u32(o, fuel);
+	put_u8(o, 0x42);
+	put_u8(o, 0x00);
 	put_u8(o, 0x53);
-	put_u8(o, 0x04); put_u8(o, 0x40);
+	put_u8(o, 0x04);
+	put_u8(o, 0x40);
 	put_u8(o, 0x00);
 	put_u8(o, 0x0b);
 }
@@ -150,11 +156,14 @@ static enum price price_of(const struct wa_rd *r, uint8_t op)
 	const char *why;
 	uint32_t n;
 
-	if(op == 0x40) return PRICE_PAGES;
-	if(op != 0xfc || wa_rd_u32(&t, &n, &why)) return PRICE_NONE;
-	switch(n){
-		case 8: case 10: case 11: return PRICE_BYTES;
-		case 12: case 14: return PRICE_ELEMS;
+	if (op == 0x40) return PRICE_PAGES;
+	if (op != 0xfc || wa_rd_u32(&t, &n, &why)) return PRICE_NONE;
+	switch (n) {
+		case 8:
+		case 10:
+		case 11: return PRICE_BYTES;
+		case 12:
+		case 14: return PRICE_ELEMS;
 		default: return PRICE_NONE;
 	}
 }
@@ -167,20 +176,37 @@ static enum price price_of(const struct wa_rd *r, uint8_t op)
  * instruction. The instruction's own unit is in the counts like any other. */
 static void put_operand_charge(struct out *o, uint32_t fuel, uint32_t t, enum price p)
 {
-	put_u8(o, 0x21); put_u32(o, t);
-	put_u8(o, 0x23); put_u32(o, fuel);
-	put_u8(o, 0x20); put_u32(o, t);
+	put_u8(o, 0x21);
+	put_u32(o, t);
+	put_u8(o, 0x23);
+	put_u32(o, fuel);
+	put_u8(o, 0x20);
+	put_u32(o, t);
 	put_u8(o, 0xad);
-	switch(p){
-		case PRICE_BYTES: put_u8(o, 0x42); put_s64(o, WA_FUEL_BYTE_SHIFT); put_u8(o, 0x88); break;
-		case PRICE_PAGES: put_u8(o, 0x42); put_s64(o, WA_FUEL_PAGE_SHIFT); put_u8(o, 0x86); break;
-		case PRICE_ELEMS: put_u8(o, 0x42); put_s64(o, WA_FUEL_ELEM_SHIFT); put_u8(o, 0x86); break;
+	switch (p) {
+		case PRICE_BYTES:
+			put_u8(o, 0x42);
+			put_s64(o, WA_FUEL_BYTE_SHIFT);
+			put_u8(o, 0x88);
+			break;
+		case PRICE_PAGES:
+			put_u8(o, 0x42);
+			put_s64(o, WA_FUEL_PAGE_SHIFT);
+			put_u8(o, 0x86);
+			break;
+		case PRICE_ELEMS:
+			put_u8(o, 0x42);
+			put_s64(o, WA_FUEL_ELEM_SHIFT);
+			put_u8(o, 0x86);
+			break;
 		case PRICE_NONE: break;
 	}
 	put_u8(o, 0x7d);
-	put_u8(o, 0x24); put_u32(o, fuel);
+	put_u8(o, 0x24);
+	put_u32(o, fuel);
 	put_check(o, fuel);
-	put_u8(o, 0x20); put_u32(o, t);
+	put_u8(o, 0x20);
+	put_u32(o, t);
 }
 
 /* A charged back-edge in place of `br l`: spend; global.get F; i64.const 0; i64.ge_s;
@@ -188,10 +214,13 @@ static void put_operand_charge(struct out *o, uint32_t fuel, uint32_t t, enum pr
 static void put_charged_br(struct out *o, uint32_t fuel, uint64_t cost, uint32_t l)
 {
 	put_spend(o, fuel, cost);
-	put_u8(o, 0x23); put_u32(o, fuel);
-	put_u8(o, 0x42); put_u8(o, 0x00);
+	put_u8(o, 0x23);
+	put_u32(o, fuel);
+	put_u8(o, 0x42);
+	put_u8(o, 0x00);
 	put_u8(o, 0x59);
-	put_u8(o, 0x0d); put_u32(o, l);
+	put_u8(o, 0x0d);
+	put_u32(o, l);
 	put_u8(o, 0x00);
 }
 
@@ -201,9 +230,9 @@ static void put_charged_br(struct out *o, uint32_t fuel, uint64_t cost, uint32_t
  * so this is the gate's metering hot path. */
 static int skip_leb(struct wa_rd *r, unsigned max)
 {
-	for(unsigned i = 0; i < max; i++){
-		if(r->pos >= r->end) return -1;
-		if(!(r->buf[r->pos++] & 0x80)) return 0;
+	for (unsigned i = 0; i < max; i++) {
+		if (r->pos >= r->end) return -1;
+		if (!(r->buf[r->pos++] & 0x80)) return 0;
 	}
 	return -1;
 }
@@ -217,51 +246,55 @@ static int skip_immediates(struct wa_rd *r, uint8_t op)
 	const uint8_t *p;
 	uint8_t b;
 
-	switch(op){
-		case 0x02: case 0x03: case 0x04:
-			return skip_leb(r, 5); /* s33 */
-		case 0x0c: case 0x0d: case 0x10: case 0x20: case 0x21: case 0x22: case 0x23: case 0x24:
-			return skip_leb(r, 5);
+	switch (op) {
+		case 0x02:
+		case 0x03:
+		case 0x04: return skip_leb(r, 5); /* s33 */
+		case 0x0c:
+		case 0x0d:
+		case 0x10:
+		case 0x20:
+		case 0x21:
+		case 0x22:
+		case 0x23:
+		case 0x24: return skip_leb(r, 5);
 		case 0x0e:
-			if(wa_rd_u32(r, &n, &why)) return -1;
-			for(uint64_t i = 0; i <= n; i++) if(skip_leb(r, 5)) return -1;
+			if (wa_rd_u32(r, &n, &why)) return -1;
+			for (uint64_t i = 0; i <= n; i++)
+				if (skip_leb(r, 5)) return -1;
 			return 0;
 		case 0x11:
-			if(wa_rd_u32(r, &x, &why)) return -1;
+			if (wa_rd_u32(r, &x, &why)) return -1;
 			return wa_rd_u8(r, &b, &why);
 		case 0x1c:
-			if(wa_rd_u32(r, &n, &why)) return -1;
+			if (wa_rd_u32(r, &n, &why)) return -1;
 			return wa_rd_bytes(r, n, &p, &why);
-		case 0x3f: case 0x40:
-			return wa_rd_u8(r, &b, &why);
-		case 0x41:
-			return skip_leb(r, 5);
-		case 0x42:
-			return skip_leb(r, 10);
-		case 0x43:
-			return wa_rd_bytes(r, 4, &p, &why);
-		case 0x44:
-			return wa_rd_bytes(r, 8, &p, &why);
+		case 0x3f:
+		case 0x40: return wa_rd_u8(r, &b, &why);
+		case 0x41: return skip_leb(r, 5);
+		case 0x42: return skip_leb(r, 10);
+		case 0x43: return wa_rd_bytes(r, 4, &p, &why);
+		case 0x44: return wa_rd_bytes(r, 8, &p, &why);
 		case 0xfc:
-			if(wa_rd_u32(r, &n, &why)) return -1;
-			switch(n){
+			if (wa_rd_u32(r, &n, &why)) return -1;
+			switch (n) {
 				case 8: /* memory.init data 0 */
-					if(wa_rd_u32(r, &x, &why)) return -1;
+					if (wa_rd_u32(r, &x, &why)) return -1;
 					return wa_rd_u8(r, &b, &why);
-				case 9: case 13:
+				case 9:
+				case 13: return wa_rd_u32(r, &x, &why);
+				case 10:
+				case 12:
+				case 14:
+					if (n == 10) return wa_rd_bytes(r, 2, &p, &why);
+					if (wa_rd_u32(r, &x, &why)) return -1;
 					return wa_rd_u32(r, &x, &why);
-				case 10: case 12: case 14:
-					if(n == 10) return wa_rd_bytes(r, 2, &p, &why);
-					if(wa_rd_u32(r, &x, &why)) return -1;
-					return wa_rd_u32(r, &x, &why);
-				case 11:
-					return wa_rd_u8(r, &b, &why);
-				default:
-					return n <= 7 ? 0 : -1;
+				case 11: return wa_rd_u8(r, &b, &why);
+				default: return n <= 7 ? 0 : -1;
 			}
 		default:
-			if(op >= 0x28 && op <= 0x3e){ /* memarg: alignment, offset */
-				if(skip_leb(r, 5)) return -1;
+			if (op >= 0x28 && op <= 0x3e) { /* memarg: alignment, offset */
+				if (skip_leb(r, 5)) return -1;
 				return skip_leb(r, 5);
 			}
 			return 0;
@@ -270,30 +303,29 @@ static int skip_immediates(struct wa_rd *r, uint8_t op)
 
 /* Per function body: pass 1 counts, pass 2 emits. Loops are numbered in order of appearance. */
 struct counts {
-	uint64_t total;   /* instructions of the whole body, its final end included */
-	uint64_t priced;  /* instructions priced by their operand (enum price) */
-	uint64_t *loop;   /* per loop: instructions after its `loop` opcode up to its end, included */
+	uint64_t total;  /* instructions of the whole body, its final end included */
+	uint64_t priced; /* instructions priced by their operand (enum price) */
+	uint64_t *loop;  /* per loop: instructions after its `loop` opcode up to its end, included */
 	size_t nloops, caploop;
-	uint64_t *open;   /* per open block: pass 1, loop number + 1 (0 = not a loop) and start count;
+	uint64_t *open; /* per open block: pass 1, loop number + 1 (0 = not a loop) and start count;
 	                   * pass 2, the loop's cost (0 = not a loop: a branch to it goes forward) */
 	uint64_t *start;
-	bool *params;     /* pass 2, per open block: a loop whose label carries values (type index) */
+	bool *params; /* pass 2, per open block: a loop whose label carries values (type index) */
 	size_t nopen, capopen, capstart, capparams;
 };
 
 /* Grows array p (of *p elements) to hold at least need elements; -1 when out of memory. */
-#define GROW(p, cap, need) \
-	((need) <= (cap) ? 0 : grow_array((void *)&(p), &(cap), (need), sizeof *(p), (p)))
+#define GROW(p, cap, need) ((need) <= (cap) ? 0 : grow_array((void *)&(p), &(cap), (need), sizeof *(p), (p)))
 
 static int grow_array(void *pp, size_t *cap, size_t need, size_t elem, void *old)
 {
 	size_t ncap = *cap ? *cap * 2 : 64;
 	void *np;
 
-	while(ncap < need) ncap *= 2;
-	if(ncap > SIZE_MAX / elem) return -1;
+	while (ncap < need) ncap *= 2;
+	if (ncap > SIZE_MAX / elem) return -1;
 	np = realloc(old, ncap * elem);
-	if(!np) return -1;
+	if (!np) return -1;
 	memcpy(pp, &np, sizeof np); /* stores the new pointer without type-punning the lvalue */
 	*cap = ncap;
 	return 0;
@@ -310,25 +342,26 @@ static int count_body(const uint8_t *bytes, size_t start, size_t end, struct cou
 	c->priced = 0;
 	c->nloops = 0;
 	c->nopen = 0;
-	while(r.pos < r.end){
+	while (r.pos < r.end) {
 		uint8_t op;
-		if(wa_rd_u8(&r, &op, &why)) return -1;
-		if((op == 0x40 || op == 0xfc) && price_of(&r, op) != PRICE_NONE) c->priced++;
-		if(skip_immediates(&r, op)) return -1;
+		if (wa_rd_u8(&r, &op, &why)) return -1;
+		if ((op == 0x40 || op == 0xfc) && price_of(&r, op) != PRICE_NONE) c->priced++;
+		if (skip_immediates(&r, op)) return -1;
 		c->total++;
-		if(op == 0x02 || op == 0x03 || op == 0x04){
-			if(GROW(c->open, c->capopen, c->nopen + 1) || GROW(c->start, c->capstart, c->nopen + 1) ||
-			   GROW(c->params, c->capparams, c->nopen + 1)) return -1;
+		if (op == 0x02 || op == 0x03 || op == 0x04) {
+			if (GROW(c->open, c->capopen, c->nopen + 1) || GROW(c->start, c->capstart, c->nopen + 1) ||
+			    GROW(c->params, c->capparams, c->nopen + 1))
+				return -1;
 			c->open[c->nopen] = 0;
-			if(op == 0x03){
-				if(GROW(c->loop, c->caploop, c->nloops + 1)) return -1;
+			if (op == 0x03) {
+				if (GROW(c->loop, c->caploop, c->nloops + 1)) return -1;
 				c->loop[c->nloops] = 0;
 				c->open[c->nopen] = ++c->nloops;
 			}
 			c->start[c->nopen++] = c->total;
-		}else if(op == 0x0b && c->nopen > 0){
+		} else if (op == 0x0b && c->nopen > 0) {
 			c->nopen--;
-			if(c->open[c->nopen]) c->loop[c->open[c->nopen] - 1] = c->total - c->start[c->nopen];
+			if (c->open[c->nopen]) c->loop[c->open[c->nopen] - 1] = c->total - c->start[c->nopen];
 		}
 	}
 	return 0;
@@ -349,8 +382,8 @@ static uint64_t branch_cost(const struct counts *c, uint32_t l)
  * through an `if` without a new type: that br_if is charged before, taken or not); br_table is
  * charged before with the dearest loop among its targets. *entry gets the entry cost; with
  * host_entry it is not charged in the body (the host pays it before the call). */
-static int meter_body(const struct wa_module *m, uint32_t f, const struct wa_body *body, uint32_t fuel,
-                      bool host_entry, struct counts *c, uint64_t *entry, struct out *o)
+static int meter_body(const struct wa_module *m, uint32_t f, const struct wa_body *body, uint32_t fuel, bool host_entry,
+                      struct counts *c, uint64_t *entry, struct out *o)
 {
 	struct wa_rd r = { m->bytes, body->offset, body->offset + body->size };
 	const char *why;
@@ -360,85 +393,86 @@ static int meter_body(const struct wa_module *m, uint32_t f, const struct wa_bod
 	size_t loop = 0;
 	size_t groups_end, code;
 
-	if(wa_rd_u32(&r, &groups, &why)) return -1;
+	if (wa_rd_u32(&r, &groups, &why)) return -1;
 	groups_end = r.pos;
-	for(uint32_t i = 0; i < groups; i++){
+	for (uint32_t i = 0; i < groups; i++) {
 		uint32_t n;
 		uint8_t t;
-		if(wa_rd_u32(&r, &n, &why) || wa_rd_u8(&r, &t, &why)) return -1;
+		if (wa_rd_u32(&r, &n, &why) || wa_rd_u8(&r, &t, &why)) return -1;
 		nlocals += n;
 	}
 	code = r.pos;
-	if(count_body(m->bytes, code, r.end, c)) return -1;
+	if (count_body(m->bytes, code, r.end, c)) return -1;
 	*entry = c->total;
 	/* Locals: copied as they are, plus one i32 group at the end (no index moves) when an
 	 * instruction is priced by its operand: the charge's scratch. The validator held the
 	 * function to WA_MAX_LOCALS_PER_FUNC, so the index fits. */
-	if(c->priced){
-		if(groups == UINT32_MAX || nlocals >= UINT32_MAX) return -1;
+	if (c->priced) {
+		if (groups == UINT32_MAX || nlocals >= UINT32_MAX) return -1;
 		scratch = (uint32_t)nlocals;
 		put_u32(o, groups + 1);
 		put(o, m->bytes + groups_end, code - groups_end);
 		put_u32(o, 1);
 		put_u8(o, WA_T_I32);
-	}else{
+	} else {
 		put(o, m->bytes + body->offset, code - body->offset);
 	}
-	if(!host_entry) put_charge(o, fuel, c->total);
+	if (!host_entry) put_charge(o, fuel, c->total);
 	c->nopen = 0;
-	while(r.pos < r.end){
+	while (r.pos < r.end) {
 		size_t at = r.pos;
 		uint64_t cost = 0;
 		uint32_t l = 0, n;
 		enum price price = PRICE_NONE;
 		uint8_t op;
 
-		if(wa_rd_u8(&r, &op, &why)) return -1;
-		if(op == 0x40 || op == 0xfc) price = price_of(&r, op);
-		if(op == 0x0c || op == 0x0d){
-			if(wa_rd_u32(&r, &l, &why)) return -1;
+		if (wa_rd_u8(&r, &op, &why)) return -1;
+		if (op == 0x40 || op == 0xfc) price = price_of(&r, op);
+		if (op == 0x0c || op == 0x0d) {
+			if (wa_rd_u32(&r, &l, &why)) return -1;
 			cost = branch_cost(c, l);
-		}else if(op == 0x0e){
-			if(wa_rd_u32(&r, &n, &why)) return -1;
-			for(uint64_t i = 0; i <= n; i++){
+		} else if (op == 0x0e) {
+			if (wa_rd_u32(&r, &n, &why)) return -1;
+			for (uint64_t i = 0; i <= n; i++) {
 				uint32_t t;
-				if(wa_rd_u32(&r, &t, &why)) return -1;
-				if(branch_cost(c, t) > cost) cost = branch_cost(c, t);
+				if (wa_rd_u32(&r, &t, &why)) return -1;
+				if (branch_cost(c, t) > cost) cost = branch_cost(c, t);
 			}
-		}else if(skip_immediates(&r, op)){
+		} else if (skip_immediates(&r, op)) {
 			return -1;
 		}
-		if(cost && op == 0x0c){
+		if (cost && op == 0x0c) {
 			/* br to a loop: the charge's own check does the branch. */
 			put_charged_br(o, fuel, cost, l);
 			continue;
 		}
-		if(cost && op == 0x0d && !c->params[c->nopen - 1 - l]){
+		if (cost && op == 0x0d && !c->params[c->nopen - 1 - l]) {
 			/* br_if to a loop without parameters: `if` takes the condition, so the charge runs
 			 * only when the branch is taken and nothing below the condition moves. */
-			put_u8(o, 0x04); put_u8(o, 0x40);
+			put_u8(o, 0x04);
+			put_u8(o, 0x40);
 			put_charged_br(o, fuel, cost, l + 1);
 			put_u8(o, 0x0b);
 			continue;
 		}
 		/* br_table with a loop among its targets, or br_if carrying values to a loop: charged
 		 * before, whether or not (or wherever) it branches. */
-		if(cost) put_charge(o, fuel, cost);
+		if (cost) put_charge(o, fuel, cost);
 		/* An instruction priced by its operand pays it now, before it runs. */
-		if(price != PRICE_NONE) put_operand_charge(o, fuel, scratch, price);
+		if (price != PRICE_NONE) put_operand_charge(o, fuel, scratch, price);
 		put(o, m->bytes + at, r.pos - at);
-		if(op == 0x02 || op == 0x03 || op == 0x04){
+		if (op == 0x02 || op == 0x03 || op == 0x04) {
 			/* count_body grew open[] and params[] to the deepest nesting already. */
 			bool params = false;
-			if(op == 0x03){
+			if (op == 0x03) {
 				struct wa_rd bt = { m->bytes, at + 1, r.pos };
 				int64_t t;
-				if(wa_rd_s33(&bt, &t, &why)) return -1;
+				if (wa_rd_s33(&bt, &t, &why)) return -1;
 				params = t >= 0 && (uint64_t)t < m->ntypes && m->types[t].nparams > 0;
 			}
 			c->params[c->nopen] = params;
 			c->open[c->nopen++] = op == 0x03 ? c->loop[loop++] : 0;
-		}else if(op == 0x0b && c->nopen > 0){
+		} else if (op == 0x0b && c->nopen > 0) {
 			c->nopen--;
 		}
 	}
@@ -449,14 +483,16 @@ static int meter_body(const struct wa_module *m, uint32_t f, const struct wa_bod
  * decoded every body (struct wa_module, func_called). */
 static void mark_called(const struct wa_module *m, bool *called)
 {
-	for(uint32_t f = 0; m->func_called && f < m->nfuncs; f++) if(m->func_called[f]) called[f] = true;
+	for (uint32_t f = 0; m->func_called && f < m->nfuncs; f++)
+		if (m->func_called[f]) called[f] = true;
 }
 
 /* The hook a function export's name names, or -1. */
 static int hook_named(const struct wa_export *x)
 {
-	for(int h = 0; h < WA_HOOK_COUNT; h++){
-		if(x->name_len == strlen(wa_hooks[h].name) && !memcmp(x->name, wa_hooks[h].name, x->name_len)) return h;
+	for (int h = 0; h < WA_HOOK_COUNT; h++) {
+		if (x->name_len == strlen(wa_hooks[h].name) && !memcmp(x->name, wa_hooks[h].name, x->name_len))
+			return h;
 	}
 	return -1;
 }
@@ -468,27 +504,29 @@ static int find_host_only(const struct wa_module *m, bool *host_only)
 {
 	bool *reached = calloc(m->nfuncs ? m->nfuncs : 1, sizeof *reached);
 
-	if(!reached) return -1;
+	if (!reached) return -1;
 	mark_called(m, reached);
-	if(m->has_start) reached[m->start] = true;
-	for(uint32_t f = 0; f < m->nfuncs; f++) if(m->func_in_elem && m->func_in_elem[f]) reached[f] = true;
-	for(uint32_t i = 0; i < m->nexports; i++){
+	if (m->has_start) reached[m->start] = true;
+	for (uint32_t f = 0; f < m->nfuncs; f++)
+		if (m->func_in_elem && m->func_in_elem[f]) reached[f] = true;
+	for (uint32_t i = 0; i < m->nexports; i++) {
 		const struct wa_export *x = &m->exports[i];
-		if(x->kind == 0 && x->index >= m->nfunc_imports && hook_named(x) >= 0) host_only[x->index] = true;
+		if (x->kind == 0 && x->index >= m->nfunc_imports && hook_named(x) >= 0) host_only[x->index] = true;
 	}
 	/* A second pass: another export name (wasm_auth_buffer, or one no host knows) disqualifies
 	 * whatever the order of the exports. */
-	for(uint32_t i = 0; i < m->nexports; i++){
+	for (uint32_t i = 0; i < m->nexports; i++) {
 		const struct wa_export *x = &m->exports[i];
-		if(x->kind == 0 && hook_named(x) < 0) host_only[x->index] = false;
+		if (x->kind == 0 && hook_named(x) < 0) host_only[x->index] = false;
 	}
-	for(uint32_t f = 0; f < m->nfuncs; f++) if(reached[f]) host_only[f] = false;
+	for (uint32_t f = 0; f < m->nfuncs; f++)
+		if (reached[f]) host_only[f] = false;
 	free(reached);
 	return 0;
 }
 
-static int meter_code(const struct wa_module *m, uint32_t fuel, struct wa_meter_report *rep,
-                      struct out *sec, struct wa_err *e)
+static int meter_code(const struct wa_module *m, uint32_t fuel, struct wa_meter_report *rep, struct out *sec,
+                      struct wa_err *e)
 {
 	struct counts c;
 	struct out body = { 0 };
@@ -497,28 +535,28 @@ static int meter_code(const struct wa_module *m, uint32_t fuel, struct wa_meter_
 	int rc = 0;
 
 	memset(&c, 0, sizeof c);
-	if(!host_only || !entry){
+	if (!host_only || !entry) {
 		wa_err_set(e, "metering", WA_NO_FUNC, WA_NO_OFF, "out of memory");
 		rc = -1;
-	}else if(rep && find_host_only(m, host_only)){
+	} else if (rep && find_host_only(m, host_only)) {
 		wa_err_set(e, "metering", WA_NO_FUNC, WA_NO_OFF, "out of memory");
 		rc = -1;
 	}
 	put_u32(sec, m->nbodies);
-	for(uint32_t i = 0; i < m->nbodies && rc == 0; i++){
+	for (uint32_t i = 0; i < m->nbodies && rc == 0; i++) {
 		uint32_t f = m->nfunc_imports + i;
 		body.n = 0;
-		if(meter_body(m, f, &m->bodies[i], fuel, host_only[f], &c, &entry[f], &body)){
+		if (meter_body(m, f, &m->bodies[i], fuel, host_only[f], &c, &entry[f], &body)) {
 			wa_err_set(e, "metering", f, m->bodies[i].offset, "cannot decode function body");
 			rc = -1;
 			break;
 		}
-		if(body.oom || body.n > UINT32_MAX){
+		if (body.oom || body.n > UINT32_MAX) {
 			wa_err_set(e, "metering", WA_NO_FUNC, WA_NO_OFF, "out of memory");
 			rc = -1;
 			break;
 		}
-		if(entry[f] > UINT32_MAX){ /* a body is at most 4 GiB, one byte per instruction at least */
+		if (entry[f] > UINT32_MAX) { /* a body is at most 4 GiB, one byte per instruction at least */
 			wa_err_set(e, "metering", f, m->bodies[i].offset, "function too large");
 			rc = -1;
 			break;
@@ -526,12 +564,12 @@ static int meter_code(const struct wa_module *m, uint32_t fuel, struct wa_meter_
 		put_u32(sec, (uint32_t)body.n);
 		put(sec, body.b, body.n);
 	}
-	if(rc == 0 && rep){
+	if (rc == 0 && rep) {
 		memset(rep, 0, sizeof *rep);
-		for(uint32_t i = 0; i < m->nexports; i++){
+		for (uint32_t i = 0; i < m->nexports; i++) {
 			const struct wa_export *x = &m->exports[i];
 			int h = x->kind == 0 ? hook_named(x) : -1;
-			if(h >= 0 && host_only[x->index]) rep->hook_entry_fuel[h] = (uint32_t)entry[x->index];
+			if (h >= 0 && host_only[x->index]) rep->hook_entry_fuel[h] = (uint32_t)entry[x->index];
 		}
 	}
 	free(body.b);
@@ -569,7 +607,7 @@ static int extend_vector(const struct wa_module *m, uint8_t id, struct out *c)
 	const char *why;
 	uint32_t n;
 
-	if(wa_rd_u32(&r, &n, &why) || n == UINT32_MAX) return -1;
+	if (wa_rd_u32(&r, &n, &why) || n == UINT32_MAX) return -1;
 	put_u32(c, n + 1);
 	put(c, m->bytes + r.pos, r.end - r.pos);
 	return 0;
@@ -581,8 +619,8 @@ static int section_rank(uint8_t id)
 	return rank[id];
 }
 
-int wa_meter_module(const struct wa_module *m, uint8_t **out, size_t *outlen,
-                    struct wa_meter_report *rep, struct wa_err *err)
+int wa_meter_module(const struct wa_module *m, uint8_t **out, size_t *outlen, struct wa_meter_report *rep,
+                    struct wa_err *err)
 {
 	const uint8_t *bytes = m->bytes;
 	size_t len = m->len;
@@ -592,17 +630,18 @@ int wa_meter_module(const struct wa_module *m, uint8_t **out, size_t *outlen,
 	size_t pos;
 	int rc = -1;
 
-	if(rep) memset(rep, 0, sizeof *rep);
+	if (rep) memset(rep, 0, sizeof *rep);
 	*out = NULL;
 	*outlen = 0;
-	for(uint32_t i = 0; i < m->nexports; i++){
-		if(m->exports[i].name_len == strlen(WA_FUEL_GLOBAL)
-				&& !memcmp(m->exports[i].name, WA_FUEL_GLOBAL, m->exports[i].name_len)){
-			wa_err_set(err, "metering", WA_NO_FUNC, m->exports[i].offset, "module already exports %s", WA_FUEL_GLOBAL);
+	for (uint32_t i = 0; i < m->nexports; i++) {
+		if (m->exports[i].name_len == strlen(WA_FUEL_GLOBAL) &&
+		    !memcmp(m->exports[i].name, WA_FUEL_GLOBAL, m->exports[i].name_len)) {
+			wa_err_set(err, "metering", WA_NO_FUNC, m->exports[i].offset, "module already exports %s",
+			           WA_FUEL_GLOBAL);
 			goto done;
 		}
 	}
-	if(m->nglobals == UINT32_MAX){
+	if (m->nglobals == UINT32_MAX) {
 		wa_err_set(err, "metering", WA_NO_FUNC, WA_NO_OFF, "no room for the fuel global");
 		goto done;
 	}
@@ -610,22 +649,22 @@ int wa_meter_module(const struct wa_module *m, uint8_t **out, size_t *outlen,
 
 	put(&o, bytes, 8);
 	pos = 8;
-	while(pos < len){
+	while (pos < len) {
 		struct wa_rd r = { bytes, pos, len };
 		const char *why;
 		uint8_t id;
 		uint32_t size;
 
-		if(wa_rd_u8(&r, &id, &why) || wa_rd_u32(&r, &size, &why)) goto bad;
+		if (wa_rd_u8(&r, &id, &why) || wa_rd_u32(&r, &size, &why)) goto bad;
 		/* New sections go where the binary format's order puts them. */
-		if(id != 0 && !globals_done && section_rank(id) > section_rank(6)){
+		if (id != 0 && !globals_done && section_rank(id) > section_rank(6)) {
 			c.n = 0;
 			put_u32(&c, 1);
 			put_fuel_global(&c);
 			put_section(&o, 6, &c);
 			globals_done = true;
 		}
-		if(id != 0 && !exports_done && section_rank(id) > section_rank(7)){
+		if (id != 0 && !exports_done && section_rank(id) > section_rank(7)) {
 			c.n = 0;
 			put_u32(&c, 1);
 			put_fuel_export(&c, fuel);
@@ -633,40 +672,40 @@ int wa_meter_module(const struct wa_module *m, uint8_t **out, size_t *outlen,
 			exports_done = true;
 		}
 		c.n = 0;
-		if(id == 6){
-			if(extend_vector(m, 6, &c)) goto bad;
+		if (id == 6) {
+			if (extend_vector(m, 6, &c)) goto bad;
 			put_fuel_global(&c);
 			put_section(&o, 6, &c);
 			globals_done = true;
-		}else if(id == 7){
-			if(extend_vector(m, 7, &c)) goto bad;
+		} else if (id == 7) {
+			if (extend_vector(m, 7, &c)) goto bad;
 			put_fuel_export(&c, fuel);
 			put_section(&o, 7, &c);
 			exports_done = true;
-		}else if(id == 10){
-			if(meter_code(m, fuel, rep, &c, err)) goto done;
+		} else if (id == 10) {
+			if (meter_code(m, fuel, rep, &c, err)) goto done;
 			put_section(&o, 10, &c);
-		}else if(id == 0){
+		} else if (id == 0) {
 			/* Custom sections are dropped: nothing needs them at run time, and wasm3 parses the
 			 * name section, refusing a malformed one that the gate (as the spec says) ignored. */
-		}else{
+		} else {
 			put(&o, bytes + pos, r.pos + size - pos);
 		}
 		pos = r.pos + size;
 	}
-	if(!globals_done){
+	if (!globals_done) {
 		c.n = 0;
 		put_u32(&c, 1);
 		put_fuel_global(&c);
 		put_section(&o, 6, &c);
 	}
-	if(!exports_done){
+	if (!exports_done) {
 		c.n = 0;
 		put_u32(&c, 1);
 		put_fuel_export(&c, fuel);
 		put_section(&o, 7, &c);
 	}
-	if(o.oom || c.oom){
+	if (o.oom || c.oom) {
 		wa_err_set(err, "metering", WA_NO_FUNC, WA_NO_OFF, "out of memory");
 		goto done;
 	}
@@ -678,7 +717,7 @@ int wa_meter_module(const struct wa_module *m, uint8_t **out, size_t *outlen,
 		struct wa_err ce = { why, sizeof why, false };
 		int bad = wa_module_decode(o.b, o.n, true, &check, &ce);
 		wa_module_free(&check);
-		if(bad){
+		if (bad) {
 			wa_err_set(err, "metering", WA_NO_FUNC, WA_NO_OFF, "metered module is invalid: %s", why);
 			goto done;
 		}
@@ -691,30 +730,30 @@ int wa_meter_module(const struct wa_module *m, uint8_t **out, size_t *outlen,
 bad:
 	wa_err_set(err, "metering", WA_NO_FUNC, pos, "cannot re-read the section headers");
 done:
-	if(rc && rep) memset(rep, 0, sizeof *rep);
+	if (rc && rep) memset(rep, 0, sizeof *rep);
 	free(o.b);
 	free(c.b);
 	return rc;
 }
 
-int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outlen,
-                  struct wa_meter_report *rep, char *err, size_t errlen)
+int wa_gate_meter(const uint8_t *bytes, size_t len, uint8_t **out, size_t *outlen, struct wa_meter_report *rep,
+                  char *err, size_t errlen)
 {
 	struct wa_err e = { err, errlen, false };
 	struct wa_module m;
 	int rc = -1;
 
-	if(err && errlen) err[0] = '\0';
-	if(rep) memset(rep, 0, sizeof *rep);
+	if (err && errlen) err[0] = '\0';
+	if (rep) memset(rep, 0, sizeof *rep);
 	*out = NULL;
 	*outlen = 0;
-	if(!bytes){
+	if (!bytes) {
 		wa_err_set(&e, "metering", WA_NO_FUNC, WA_NO_OFF, "no module");
 		return -1;
 	}
 	/* Decoding validates every body again: this entry point takes any bytes, and the rewrite
 	 * below relies on valid encodings (wa_gate_check_meter does both in one decode). */
-	if(wa_module_decode(bytes, len, false, &m, &e) == 0) rc = wa_meter_module(&m, out, outlen, rep, &e);
+	if (wa_module_decode(bytes, len, false, &m, &e) == 0) rc = wa_meter_module(&m, out, outlen, rep, &e);
 	wa_module_free(&m);
 	return rc;
 }

@@ -6,7 +6,7 @@
 
 static char abi_char(uint8_t t)
 {
-	switch(t){
+	switch (t) {
 		case WA_T_I32: return 'i';
 		case WA_T_I64: return 'I';
 		case WA_T_F32: return 'f';
@@ -17,7 +17,7 @@ static char abi_char(uint8_t t)
 
 static uint8_t abi_type(char c)
 {
-	switch(c){
+	switch (c) {
 		case 'i': return WA_T_I32;
 		case 'I': return WA_T_I64;
 		case 'f': return WA_T_F32;
@@ -30,37 +30,42 @@ void wa_sig_abi(const struct wa_functype *t, char *buf, size_t len)
 {
 	size_t n = 0;
 
-	if(len == 0) return;
-	if(t->nresults > 1){
+	if (len == 0) return;
+	if (t->nresults > 1) {
 		snprintf(buf, len, "?(multi-value)");
 		return;
 	}
-	if(n + 1 < len) buf[n++] = t->nresults ? abi_char(t->results[0]) : 'v';
-	if(n + 1 < len) buf[n++] = '(';
-	for(uint32_t i = 0; i < t->nparams && n + 1 < len; i++) buf[n++] = abi_char(t->params[i]);
-	if(n + 1 < len) buf[n++] = ')';
+	if (n + 1 < len) buf[n++] = t->nresults ? abi_char(t->results[0]) : 'v';
+	if (n + 1 < len) buf[n++] = '(';
+	for (uint32_t i = 0; i < t->nparams && n + 1 < len; i++) buf[n++] = abi_char(t->params[i]);
+	if (n + 1 < len) buf[n++] = ')';
 	buf[n] = '\0';
 }
 
 /* "(i32,i32)->i32", "()->()", "(i32)->(i32,i64)": the form used in every gate message. */
-static void text_sig(const uint8_t *params, uint32_t np, const uint8_t *results, uint32_t nr,
-                     char *buf, size_t len)
+static void text_sig(const uint8_t *params, uint32_t np, const uint8_t *results, uint32_t nr, char *buf, size_t len)
 {
 	size_t n = 0;
 	int w;
 
-#define PUT(...) do { w = snprintf(buf + n, len - n, __VA_ARGS__); \
-	if(w < 0 || (size_t)w >= len - n){ return; } n += (size_t)w; } while(0)
-	if(len == 0) return;
+#define PUT(...)                                                                                                       \
+	do {                                                                                                           \
+		w = snprintf(buf + n, len - n, __VA_ARGS__);                                                           \
+		if (w < 0 || (size_t)w >= len - n) {                                                                   \
+			return;                                                                                        \
+		}                                                                                                      \
+		n += (size_t)w;                                                                                        \
+	} while (0)
+	if (len == 0) return;
 	buf[0] = '\0';
 	PUT("(");
-	for(uint32_t i = 0; i < np; i++) PUT("%s%s", i ? "," : "", wa_type_name(params[i]));
+	for (uint32_t i = 0; i < np; i++) PUT("%s%s", i ? "," : "", wa_type_name(params[i]));
 	PUT(")->");
-	if(nr == 1){
+	if (nr == 1) {
 		PUT("%s", wa_type_name(results[0]));
-	}else{
+	} else {
 		PUT("(");
-		for(uint32_t i = 0; i < nr; i++) PUT("%s%s", i ? "," : "", wa_type_name(results[i]));
+		for (uint32_t i = 0; i < nr; i++) PUT("%s%s", i ? "," : "", wa_type_name(results[i]));
 		PUT(")");
 	}
 #undef PUT
@@ -78,7 +83,7 @@ void wa_sig_text_abi(const char *abi_sig, char *buf, size_t len)
 	const char *p = abi_sig + 2;
 
 	result = abi_type(abi_sig[0]);
-	while(*p && *p != ')' && np < sizeof params) params[np++] = abi_type(*p++);
+	while (*p && *p != ')' && np < sizeof params) params[np++] = abi_type(*p++);
 	text_sig(params, np, &result, result ? 1 : 0, buf, len);
 }
 
@@ -87,14 +92,14 @@ bool wa_sig_matches(const struct wa_functype *t, const char *abi_sig)
 	const char *p;
 	uint32_t np = 0;
 
-	if(abi_sig[0] == 'v'){
-		if(t->nresults != 0) return false;
-	}else if(t->nresults != 1 || t->results[0] != abi_type(abi_sig[0])){
+	if (abi_sig[0] == 'v') {
+		if (t->nresults != 0) return false;
+	} else if (t->nresults != 1 || t->results[0] != abi_type(abi_sig[0])) {
 		return false;
 	}
-	if(abi_sig[1] != '(') return false;
-	for(p = abi_sig + 2; *p && *p != ')'; p++){
-		if(np >= t->nparams || t->params[np] != abi_type(*p)) return false;
+	if (abi_sig[1] != '(') return false;
+	for (p = abi_sig + 2; *p && *p != ')'; p++) {
+		if (np >= t->nparams || t->params[np] != abi_type(*p)) return false;
 		np++;
 	}
 	return *p == ')' && np == t->nparams;
@@ -107,8 +112,8 @@ static bool name_is(const uint8_t *name, uint32_t len, const char *s)
 
 static const struct wa_export *find_export(const struct wa_module *m, const char *name)
 {
-	for(uint32_t i = 0; i < m->nexports; i++){
-		if(name_is(m->exports[i].name, m->exports[i].name_len, name)) return &m->exports[i];
+	for (uint32_t i = 0; i < m->nexports; i++) {
+		if (name_is(m->exports[i].name, m->exports[i].name_len, name)) return &m->exports[i];
 	}
 	return NULL;
 }
@@ -117,34 +122,38 @@ static int check_caps(const struct wa_module *m, const struct wa_gate_config *cf
 {
 	size_t memsec = m->sec[5].start ? m->sec[5].content : WA_NO_OFF;
 
-	if(m->nmems && m->mem.min > cfg->caps.max_memory_pages){
+	if (m->nmems && m->mem.min > cfg->caps.max_memory_pages) {
 		wa_err_set(e, "memory section", WA_NO_FUNC, memsec,
-		           "initial memory of %u pages exceeds wasm_max_memory_pages %u", m->mem.min, cfg->caps.max_memory_pages);
+		           "initial memory of %u pages exceeds wasm_max_memory_pages %u", m->mem.min,
+		           cfg->caps.max_memory_pages);
 		return -1;
 	}
-	if(m->nmems && m->mem.has_max && m->mem.max > cfg->caps.max_memory_pages){
+	if (m->nmems && m->mem.has_max && m->mem.max > cfg->caps.max_memory_pages) {
 		wa_err_set(e, "memory section", WA_NO_FUNC, memsec,
-		           "declared memory maximum of %u pages exceeds wasm_max_memory_pages %u (build with a lower --maximumMemory, or none)",
+		           "declared memory maximum of %u pages exceeds wasm_max_memory_pages %u (build with a lower "
+		           "--maximumMemory, or none)",
 		           m->mem.max, cfg->caps.max_memory_pages);
 		return -1;
 	}
 	/* Tables cannot grow in the profile (table.grow is reference types): the initial size is all. */
-	if(m->ntables && m->table.min > cfg->caps.max_table_elems){
+	if (m->ntables && m->table.min > cfg->caps.max_table_elems) {
 		wa_err_set(e, "table section", WA_NO_FUNC, m->sec[4].start ? m->sec[4].content : WA_NO_OFF,
-		           "table of %u elements exceeds the cap of %u (wasm_max_table_elems)", m->table.min, cfg->caps.max_table_elems);
+		           "table of %u elements exceeds the cap of %u (wasm_max_table_elems)", m->table.min,
+		           cfg->caps.max_table_elems);
 		return -1;
 	}
-	if(m->nfuncs > cfg->caps.max_functions){
+	if (m->nfuncs > cfg->caps.max_functions) {
 		wa_err_set(e, "function section", WA_NO_FUNC, WA_NO_OFF,
-		           "%u functions exceed the cap of %u (wasm_max_functions)", m->nfuncs, cfg->caps.max_functions);
+		           "%u functions exceed the cap of %u (wasm_max_functions)", m->nfuncs,
+		           cfg->caps.max_functions);
 		return -1;
 	}
-	if(m->nglobals > cfg->caps.max_globals){
+	if (m->nglobals > cfg->caps.max_globals) {
 		wa_err_set(e, "global section", WA_NO_FUNC, WA_NO_OFF,
 		           "%u globals exceed the cap of %u (wasm_max_globals)", m->nglobals, cfg->caps.max_globals);
 		return -1;
 	}
-	if(m->data_bytes > cfg->caps.max_data_bytes){
+	if (m->data_bytes > cfg->caps.max_data_bytes) {
 		wa_err_set(e, "data section", WA_NO_FUNC, WA_NO_OFF,
 		           "%llu bytes of data segments exceed the cap of %u (wasm_max_data_bytes)",
 		           (unsigned long long)m->data_bytes, cfg->caps.max_data_bytes);
@@ -168,9 +177,8 @@ static void refuse_import(const struct wa_module *m, const struct wa_import *im,
 	wa_import_callers(m, func, callers, sizeof callers);
 	wa_allowed_imports(allowed, sizeof allowed);
 	wa_err_set(e, "import section", WA_NO_FUNC, WA_NO_OFF, "import %.*s%s.%.*s%s not allowed%s: %s%sallowed: %s",
-	           ml, (const char *)im->module, ml < (int)im->module_len ? "..." : "",
-	           nl, (const char *)im->name, nl < (int)im->name_len ? "..." : "",
-	           callers, advice ? advice : "", advice ? "; " : "", allowed);
+	           ml, (const char *)im->module, ml < (int)im->module_len ? "..." : "", nl, (const char *)im->name,
+	           nl < (int)im->name_len ? "..." : "", callers, advice ? advice : "", advice ? "; " : "", allowed);
 }
 
 static int check_imports(const struct wa_module *m, struct wa_err *e)
@@ -179,37 +187,38 @@ static int check_imports(const struct wa_module *m, struct wa_err *e)
 	static const char *options[4] = { "", " (asc --importTable)", " (asc --importMemory)", "" };
 	uint32_t func = 0; /* function index of the next function import */
 
-	for(uint32_t i = 0; i < m->nimports; i++){
+	for (uint32_t i = 0; i < m->nimports; i++) {
 		const struct wa_import *im = &m->imports[i];
 		const struct wa_functype *t;
 		const struct wa_import_abi *host = NULL;
 		int ml = (int)im->module_len, nl = (int)im->name_len;
 
-		if(im->kind != 0){
+		if (im->kind != 0) {
 			wa_err_set(e, "import section", WA_NO_FUNC, im->offset,
 			           "import %.*s.%.*s: imported %s are not allowed (the module must define its own%s)",
-			           ml, (const char *)im->module, nl, (const char *)im->name, kinds[im->kind], options[im->kind]);
+			           ml, (const char *)im->module, nl, (const char *)im->name, kinds[im->kind],
+			           options[im->kind]);
 			return -1;
 		}
-		for(unsigned k = 0; k < wa_import_count; k++){
-			if(name_is(im->module, im->module_len, wa_imports[k].module)
-					&& name_is(im->name, im->name_len, wa_imports[k].name)){
+		for (unsigned k = 0; k < wa_import_count; k++) {
+			if (name_is(im->module, im->module_len, wa_imports[k].module) &&
+			    name_is(im->name, im->name_len, wa_imports[k].name)) {
 				host = &wa_imports[k];
 				break;
 			}
 		}
-		if(!host){
+		if (!host) {
 			refuse_import(m, im, func, e);
 			return -1;
 		}
 		t = &m->types[im->index];
-		if(!wa_sig_matches(t, host->signature)){
+		if (!wa_sig_matches(t, host->signature)) {
 			char have[128], want[128];
 			wa_sig_text(t, have, sizeof have);
 			wa_sig_text_abi(host->signature, want, sizeof want);
 			wa_err_set(e, "import section", WA_NO_FUNC, im->offset,
-			           "import %.*s.%.*s has type %s but the host provides %s",
-			           ml, (const char *)im->module, nl, (const char *)im->name, have, want);
+			           "import %.*s.%.*s has type %s but the host provides %s", ml,
+			           (const char *)im->module, nl, (const char *)im->name, have, want);
 			return -1;
 		}
 		func++;
@@ -223,13 +232,13 @@ static int check_cacheable(const struct wa_module *m, struct wa_err *e)
 {
 	uint32_t func = 0;
 
-	for(uint32_t i = 0; i < m->nimports; i++){
+	for (uint32_t i = 0; i < m->nimports; i++) {
 		const struct wa_import *im = &m->imports[i];
-		if(im->kind != 0) continue;
-		for(unsigned k = 0; k < wa_import_count; k++){
+		if (im->kind != 0) continue;
+		for (unsigned k = 0; k < wa_import_count; k++) {
 			char callers[160];
-			if(!wa_imports[k].varies || !name_is(im->module, im->module_len, wa_imports[k].module)
-					|| !name_is(im->name, im->name_len, wa_imports[k].name)){
+			if (!wa_imports[k].varies || !name_is(im->module, im->module_len, wa_imports[k].module) ||
+			    !name_is(im->name, im->name_len, wa_imports[k].name)) {
 				continue;
 			}
 			wa_import_callers(m, func, callers, sizeof callers);
@@ -246,37 +255,36 @@ static int check_cacheable(const struct wa_module *m, struct wa_err *e)
 }
 
 /* A required or hook export must be a function of one of the given signatures. */
-static int check_func_export(const struct wa_module *m, const struct wa_export *ex,
-                             const char *const *sigs, uint8_t *which, struct wa_err *e)
+static int check_func_export(const struct wa_module *m, const struct wa_export *ex, const char *const *sigs,
+                             uint8_t *which, struct wa_err *e)
 {
 	const struct wa_functype *t;
 	char have[128], want[256];
 	size_t n = 0;
 
-	if(ex->kind != 0){
+	if (ex->kind != 0) {
 		wa_err_set(e, "export section", WA_NO_FUNC, ex->offset, "export %.*s must be a function",
 		           (int)ex->name_len, (const char *)ex->name);
 		return -1;
 	}
 	t = &m->types[m->func_type[ex->index]];
-	for(uint8_t k = 0; sigs[k]; k++){
-		if(wa_sig_matches(t, sigs[k])){
+	for (uint8_t k = 0; sigs[k]; k++) {
+		if (wa_sig_matches(t, sigs[k])) {
 			*which = k;
 			return 0;
 		}
 	}
 	wa_sig_text(t, have, sizeof have);
 	want[0] = '\0';
-	for(uint8_t k = 0; sigs[k] && n < sizeof want; k++){
+	for (uint8_t k = 0; sigs[k] && n < sizeof want; k++) {
 		char one[128];
 		int w;
 		wa_sig_text_abi(sigs[k], one, sizeof one);
 		w = snprintf(want + n, sizeof want - n, "%s%s", k ? " or " : "", one);
-		if(w < 0) break;
+		if (w < 0) break;
 		n += (size_t)w;
 	}
-	wa_err_set(e, "export section", WA_NO_FUNC, ex->offset,
-	           "export %.*s has type %s but the host calls it as %s",
+	wa_err_set(e, "export section", WA_NO_FUNC, ex->offset, "export %.*s has type %s but the host calls it as %s",
 	           (int)ex->name_len, (const char *)ex->name, have, want);
 	return -1;
 }
@@ -292,19 +300,19 @@ static int check_abi_version(const struct wa_module *m, const struct wa_export *
 	uint8_t op, end;
 	int32_t version;
 
-	if(ex->index < m->nfunc_imports || ex->index - m->nfunc_imports >= m->nbodies) return 0;
+	if (ex->index < m->nfunc_imports || ex->index - m->nfunc_imports >= m->nbodies) return 0;
 	r.buf = m->bytes;
 	r.pos = m->bodies[ex->index - m->nfunc_imports].offset;
 	r.end = r.pos + m->bodies[ex->index - m->nfunc_imports].size;
-	if(wa_rd_u32(&r, &nlocals, &why) || nlocals != 0 || wa_rd_u8(&r, &op, &why) || op != 0x41
-			|| wa_rd_s32(&r, &version, &why) || wa_rd_u8(&r, &end, &why) || end != 0x0b || r.pos != r.end){
+	if (wa_rd_u32(&r, &nlocals, &why) || nlocals != 0 || wa_rd_u8(&r, &op, &why) || op != 0x41 ||
+	    wa_rd_s32(&r, &version, &why) || wa_rd_u8(&r, &end, &why) || end != 0x0b || r.pos != r.end) {
 		return 0;
 	}
-	if(version == WA_ABI_VERSION) return 0;
+	if (version == WA_ABI_VERSION) return 0;
 	/* The words the host uses when the call returns it (policy.c), so both read the same. */
 	wa_err_set(e, NULL, WA_NO_FUNC, WA_NO_OFF,
-	           "built for ABI %d, this plugin speaks %d (%s returns %d: build with an SDK for ABI %d)",
-	           version, WA_ABI_VERSION, WA_EXPORT_ABI_VERSION, version, WA_ABI_VERSION);
+	           "built for ABI %d, this plugin speaks %d (%s returns %d: build with an SDK for ABI %d)", version,
+	           WA_ABI_VERSION, WA_EXPORT_ABI_VERSION, version, WA_ABI_VERSION);
 	return -1;
 }
 
@@ -318,50 +326,50 @@ static int check_exports(const struct wa_module *m, struct wa_gate_report *rep, 
 	bool request_hook = false;
 	uint8_t which;
 
-	for(uint32_t i = 0; i < m->nexports; i++){
+	for (uint32_t i = 0; i < m->nexports; i++) {
 		ex = &m->exports[i];
-		if(ex->name_len >= reserved_len && !memcmp(ex->name, WA_RESERVED_PREFIX, reserved_len)){
+		if (ex->name_len >= reserved_len && !memcmp(ex->name, WA_RESERVED_PREFIX, reserved_len)) {
 			wa_err_set(e, "export section", WA_NO_FUNC, ex->offset,
-			           "export %.*s uses the prefix %s reserved for the host",
-			           (int)ex->name_len, (const char *)ex->name, WA_RESERVED_PREFIX);
+			           "export %.*s uses the prefix %s reserved for the host", (int)ex->name_len,
+			           (const char *)ex->name, WA_RESERVED_PREFIX);
 			return -1;
 		}
 	}
 	ex = find_export(m, WA_EXPORT_MEMORY);
-	if(!ex || ex->kind != 2){
+	if (!ex || ex->kind != 2) {
 		wa_err_set(e, "export section", WA_NO_FUNC, WA_NO_OFF, "the module must export its memory as \"%s\"",
 		           WA_EXPORT_MEMORY);
 		return -1;
 	}
 	ex = find_export(m, WA_EXPORT_ABI_VERSION);
-	if(!ex){
+	if (!ex) {
 		wa_err_set(e, "export section", WA_NO_FUNC, WA_NO_OFF,
 		           "missing export %s: ()->i32 (not built with the wasm-auth SDK?)", WA_EXPORT_ABI_VERSION);
 		return -1;
 	}
-	if(check_func_export(m, ex, abi_version_sig, &which, e) || check_abi_version(m, ex, e)) return -1;
+	if (check_func_export(m, ex, abi_version_sig, &which, e) || check_abi_version(m, ex, e)) return -1;
 	ex = find_export(m, WA_EXPORT_BUFFER);
-	if(!ex){
+	if (!ex) {
 		wa_err_set(e, "export section", WA_NO_FUNC, WA_NO_OFF,
 		           "missing export %s: (i32)->i32 (not built with the wasm-auth SDK?)", WA_EXPORT_BUFFER);
 		return -1;
 	}
-	if(check_func_export(m, ex, buffer_sig, &which, e)) return -1;
+	if (check_func_export(m, ex, buffer_sig, &which, e)) return -1;
 	ex = find_export(m, WA_EXPORT_ACL_CACHEABLE); /* optional */
-	if(ex && (check_func_export(m, ex, abi_version_sig, &which, e) || check_cacheable(m, e))) return -1;
+	if (ex && (check_func_export(m, ex, abi_version_sig, &which, e) || check_cacheable(m, e))) return -1;
 	ex = find_export(m, WA_EXPORT_ACL_GRANTS); /* optional */
-	if(ex && check_func_export(m, ex, grants_sig, &which, e)) return -1;
-	for(int h = 0; h < WA_HOOK_COUNT; h++){
+	if (ex && check_func_export(m, ex, grants_sig, &which, e)) return -1;
+	for (int h = 0; h < WA_HOOK_COUNT; h++) {
 		ex = find_export(m, wa_hooks[h].name);
-		if(!ex) continue;
-		if(check_func_export(m, ex, wa_hooks[h].signatures, &which, e)) return -1;
-		if(rep){
+		if (!ex) continue;
+		if (check_func_export(m, ex, wa_hooks[h].signatures, &which, e)) return -1;
+		if (rep) {
 			rep->hooks |= 1u << h;
 			rep->hook_sig[h] = which;
 		}
-		if(wa_hooks[h].is_request) request_hook = true;
+		if (wa_hooks[h].is_request) request_hook = true;
 	}
-	if(!request_hook){
+	if (!request_hook) {
 		wa_err_set(e, "export section", WA_NO_FUNC, WA_NO_OFF,
 		           "no request hook exported (need at least one of unpwd_check, acl_check, psk_key_get)");
 		return -1;
@@ -369,10 +377,10 @@ static int check_exports(const struct wa_module *m, struct wa_gate_report *rep, 
 	return 0;
 }
 
-int wa_gate_rules(const struct wa_module *m, const struct wa_gate_config *cfg,
-                  struct wa_gate_report *rep, struct wa_err *e)
+int wa_gate_rules(const struct wa_module *m, const struct wa_gate_config *cfg, struct wa_gate_report *rep,
+                  struct wa_err *e)
 {
-	if(check_caps(m, cfg, e)) return -1;
-	if(check_imports(m, e)) return -1;
+	if (check_caps(m, cfg, e)) return -1;
+	if (check_imports(m, e)) return -1;
 	return check_exports(m, rep, e);
 }

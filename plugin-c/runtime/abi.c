@@ -2,27 +2,27 @@
 #include "abi.h"
 
 const struct wa_hook_abi wa_hooks[WA_HOOK_COUNT] = {
-	[WA_HOOK_PLUGIN_INIT]      = { "plugin_init",      { "v(i)", "i(i)", 0 }, 0 },
-	[WA_HOOK_PLUGIN_CLEANUP]   = { "plugin_cleanup",   { "v()", 0 }, 0 },
-	[WA_HOOK_SECURITY_INIT]    = { "security_init",    { "v(ii)", "i(ii)", 0 }, 0 },
+	[WA_HOOK_PLUGIN_INIT] = { "plugin_init", { "v(i)", "i(i)", 0 }, 0 },
+	[WA_HOOK_PLUGIN_CLEANUP] = { "plugin_cleanup", { "v()", 0 }, 0 },
+	[WA_HOOK_SECURITY_INIT] = { "security_init", { "v(ii)", "i(ii)", 0 }, 0 },
 	[WA_HOOK_SECURITY_CLEANUP] = { "security_cleanup", { "v(i)", 0 }, 0 },
-	[WA_HOOK_UNPWD_CHECK]      = { "unpwd_check",      { "i(ii)", 0 }, 1 },
-	[WA_HOOK_ACL_CHECK]        = { "acl_check",        { "i(iiii)", "i(iiiiiii)", 0 }, 1 },
-	[WA_HOOK_PSK_KEY_GET]      = { "psk_key_get",      { "i(ii)", 0 }, 1 },
+	[WA_HOOK_UNPWD_CHECK] = { "unpwd_check", { "i(ii)", 0 }, 1 },
+	[WA_HOOK_ACL_CHECK] = { "acl_check", { "i(iiii)", "i(iiiiiii)", 0 }, 1 },
+	[WA_HOOK_PSK_KEY_GET] = { "psk_key_get", { "i(ii)", 0 }, 1 },
 };
 
 const struct wa_import_abi wa_imports[] = {
-	{ "mosquitto", "topic_matches_sub",       "i(iiii)", NULL },
-	{ "mosquitto", "log",                     "v(iii)", NULL },
-	{ "mosquitto", "client_id",               "i(ii)", NULL },
-	{ "mosquitto", "client_address",          "i(ii)", "the client's address" },
+	{ "mosquitto", "topic_matches_sub", "i(iiii)", NULL },
+	{ "mosquitto", "log", "v(iii)", NULL },
+	{ "mosquitto", "client_id", "i(ii)", NULL },
+	{ "mosquitto", "client_address", "i(ii)", "the client's address" },
 	{ "mosquitto", "client_protocol_version", "i()", "the client's protocol version" },
-	{ "mosquitto", "pw_verify",               "i(iiii)", NULL },
-	{ "mosquitto", "option_file_size",        "i(ii)", NULL },
-	{ "mosquitto", "option_file_read",        "i(iiii)", NULL },
-	{ "env",       "abort",                   "v(iiii)", NULL },
-	{ "env",       "trace",                   "v(iiFFFFF)", NULL },
-	{ "env",       "seed",                    "F()", "randomness" },
-	{ "env",       "Date.now",                "F()", "the time" },
+	{ "mosquitto", "pw_verify", "i(iiii)", NULL },
+	{ "mosquitto", "option_file_size", "i(ii)", NULL },
+	{ "mosquitto", "option_file_read", "i(iiii)", NULL },
+	{ "env", "abort", "v(iiii)", NULL },
+	{ "env", "trace", "v(iiFFFFF)", NULL },
+	{ "env", "seed", "F()", "randomness" },
+	{ "env", "Date.now", "F()", "the time" },
 };
 const unsigned wa_import_count = sizeof wa_imports / sizeof wa_imports[0];

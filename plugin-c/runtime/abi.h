@@ -8,14 +8,14 @@
 #include "wa_limits.h"
 
 /* The ABI's major version (docs/ABI.md, "Versions"): what wasm_auth_abi_version must return. */
-#define WA_ABI_VERSION        1
+#define WA_ABI_VERSION 1
 
-#define WA_EXPORT_ABI_VERSION "wasm_auth_abi_version" /* () -> i32 */
-#define WA_EXPORT_BUFFER      "wasm_auth_buffer"      /* (i32) -> i32 */
-#define WA_EXPORT_MEMORY      "memory"
+#define WA_EXPORT_ABI_VERSION   "wasm_auth_abi_version" /* () -> i32 */
+#define WA_EXPORT_BUFFER        "wasm_auth_buffer"      /* (i32) -> i32 */
+#define WA_EXPORT_MEMORY        "memory"
 #define WA_EXPORT_ACL_CACHEABLE "wasm_auth_acl_cacheable" /* () -> i32, optional: 1 = acl decisions may be cached */
-#define WA_EXPORT_ACL_GRANTS  "wasm_auth_acl_grants"  /* (Str*, Str* | 0) -> Grants* | 0, optional (grants.h) */
-#define WA_RESERVED_PREFIX    "__wasm_auth_"
+#define WA_EXPORT_ACL_GRANTS    "wasm_auth_acl_grants"    /* (Str*, Str* | 0) -> Grants* | 0, optional (grants.h) */
+#define WA_RESERVED_PREFIX      "__wasm_auth_"
 
 enum wa_decision { WA_DENY = 0, WA_ALLOW = 1, WA_DEFER = 2 };
 
@@ -23,15 +23,15 @@ enum wa_decision { WA_DENY = 0, WA_ALLOW = 1, WA_DEFER = 2 };
  * their negative results. -1 carries no reason (what every failure returned before the others
  * existed); guests treat any negative result as "no file". */
 enum wa_option_file_error {
-	WA_OPTION_FILE_UNREADABLE = -1,       /* no reason given */
-	WA_OPTION_FILE_ABSENT = -2,           /* the option is not set (or empty) */
-	WA_OPTION_FILE_NOT_FILE_OPTION = -3,  /* the key does not end in "_file" */
-	WA_OPTION_FILE_OUTSIDE_INIT = -4,     /* called outside plugin_init / security_init */
-	WA_OPTION_FILE_TOO_BIG = -5,          /* above WA_MAX_OPTION_FILE_BYTES */
-	WA_OPTION_FILE_NOT_FOUND = -6,        /* ENOENT, ENOTDIR */
-	WA_OPTION_FILE_PERMISSION = -7,       /* EACCES, EPERM */
-	WA_OPTION_FILE_NOT_REGULAR = -8,      /* a directory, FIFO, device, socket */
-	WA_OPTION_FILE_READ_ERROR = -9        /* any other error opening or reading it */
+	WA_OPTION_FILE_UNREADABLE = -1,      /* no reason given */
+	WA_OPTION_FILE_ABSENT = -2,          /* the option is not set (or empty) */
+	WA_OPTION_FILE_NOT_FILE_OPTION = -3, /* the key does not end in "_file" */
+	WA_OPTION_FILE_OUTSIDE_INIT = -4,    /* called outside plugin_init / security_init */
+	WA_OPTION_FILE_TOO_BIG = -5,         /* above WA_MAX_OPTION_FILE_BYTES */
+	WA_OPTION_FILE_NOT_FOUND = -6,       /* ENOENT, ENOTDIR */
+	WA_OPTION_FILE_PERMISSION = -7,      /* EACCES, EPERM */
+	WA_OPTION_FILE_NOT_REGULAR = -8,     /* a directory, FIFO, device, socket */
+	WA_OPTION_FILE_READ_ERROR = -9       /* any other error opening or reading it */
 };
 
 enum wa_hook {

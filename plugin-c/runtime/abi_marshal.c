@@ -27,7 +27,6 @@ int wa_mem_string(struct wa_mem m, uint32_t ptr, const uint8_t **data, uint32_t 
 	return *data ? 0 : -1;
 }
 
-
 static uint32_t align4(uint32_t v)
 {
 	return (v + 3u) & ~3u;
@@ -43,8 +42,7 @@ uint32_t wa_marshal_options_size(const struct wa_options *opts)
 	return total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
 }
 
-int wa_marshal_options(struct wa_mem m, uint32_t buf, uint32_t cap, const struct wa_options *opts,
-                       uint32_t *arg)
+int wa_marshal_options(struct wa_mem m, uint32_t buf, uint32_t cap, const struct wa_options *opts, uint32_t *arg)
 {
 	uint32_t start = align4(buf);
 	uint32_t need = wa_marshal_options_size(opts);

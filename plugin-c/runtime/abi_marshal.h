@@ -88,8 +88,8 @@ static inline uint32_t wa_marshal_fields_size(const struct wa_field *f, unsigned
  * Inline because it is every request's hot path: with n known at the call site the loops
  * unroll. One bounds check covers every write: they all lie in [start, start + need - slack),
  * inside [buf, buf + cap), inside memory. */
-static inline int wa_marshal_fields(struct wa_mem m, uint32_t buf, uint32_t cap, const struct wa_field *f,
-                                    unsigned n, uint32_t *args)
+static inline int wa_marshal_fields(struct wa_mem m, uint32_t buf, uint32_t cap, const struct wa_field *f, unsigned n,
+                                    uint32_t *args)
 {
 	uint32_t start = (buf + 3u) & ~3u; /* descriptors are 4-byte aligned */
 	uint32_t desc = start, data = start + n * WA_STR_BYTES;
@@ -114,7 +114,6 @@ uint32_t wa_marshal_options_size(const struct wa_options *opts);
 
 /* Writes an Options descriptor (count, inline key/value Str pairs) and the bytes; *arg receives
  * its guest pointer. -1 if it does not fit or is out of bounds. */
-int wa_marshal_options(struct wa_mem m, uint32_t buf, uint32_t cap, const struct wa_options *opts,
-                       uint32_t *arg);
+int wa_marshal_options(struct wa_mem m, uint32_t buf, uint32_t cap, const struct wa_options *opts, uint32_t *arg);
 
 #endif

@@ -29,13 +29,13 @@ enum job_kind { JOB_LOAD, JOB_RELOAD, JOB_REBUILD };
 
 /* A policy built on the worker thread (worker.h). */
 struct build_job {
-	struct wa_worker_job base;  /* first: the worker hands this pointer back */
+	struct wa_worker_job base; /* first: the worker hands this pointer back */
 	enum job_kind kind;
 	struct settings *set;
 	const struct wa_client_ops *client_ops;
-	uint8_t *bytes;             /* in: the module (JOB_REBUILD) or NULL to read the file; out: it */
+	uint8_t *bytes; /* in: the module (JOB_REBUILD) or NULL to read the file; out: it */
 	size_t len;
-	struct wa_policy *policy;   /* out: ready and sealed, or NULL with err */
+	struct wa_policy *policy; /* out: ready and sealed, or NULL with err */
 	char err[ERRLEN];
 };
 
@@ -43,18 +43,16 @@ struct wa_auth {
 	struct settings *set;
 	const struct wa_client_ops *client_ops;
 	struct wa_policy *policy;
-	uint8_t *bytes;             /* the module the policy was built from */
+	uint8_t *bytes; /* the module the policy was built from */
 	size_t len;
 	struct wa_worker *worker;
-	int busy;                   /* a job is on the worker */
+	int busy; /* a job is on the worker */
 	enum job_kind busy_kind;
 	uint64_t busy_since_ms;
-	int reload_wanted;          /* a reload came while a job was running */
-	uint64_t rebuild_at_ms;     /* no re-creation before this (after a failed one) */
+	int reload_wanted;      /* a reload came while a job was running */
+	uint64_t rebuild_at_ms; /* no re-creation before this (after a failed one) */
 	uint32_t backoff_ms;
 };
-
-
 
 /* A whole load (compilation and every lifecycle hook) must finish within twice the per-hook
  * deadline: a hook that hangs is then reported as such, by the watchdog, before the load is. */
@@ -79,8 +77,8 @@ static void settings_unref(struct settings *set)
 }
 
 /* A ready policy from bytes: gate, instance, plugin_init, security_init(reload), sealed. */
-static struct wa_policy *load(const struct settings *set, const struct wa_client_ops *client_ops,
-                              const uint8_t *bytes, size_t len, int reload, char *err, size_t errlen)
+static struct wa_policy *load(const struct settings *set, const struct wa_client_ops *client_ops, const uint8_t *bytes,
+                              size_t len, int reload, char *err, size_t errlen)
 {
 	struct wa_policy *p = wa_policy_new(bytes, len, &set->cfg, set->opts, client_ops, err, errlen);
 
@@ -103,12 +101,12 @@ static void build_run(struct wa_worker_job *base)
 	struct build_job *job = (struct build_job *)base;
 	const struct wa_config *cfg = &job->set->cfg;
 
-	if (!job->bytes &&
-	    wa_module_file_read(cfg->module_path, cfg->caps.max_module_bytes, &job->bytes, &job->len, job->err, sizeof job->err) != 0) {
+	if (!job->bytes && wa_module_file_read(cfg->module_path, cfg->caps.max_module_bytes, &job->bytes, &job->len,
+	                                       job->err, sizeof job->err) != 0) {
 		return;
 	}
-	job->policy = load(job->set, job->client_ops, job->bytes, job->len, job->kind == JOB_RELOAD, job->err,
-	                   sizeof job->err);
+	job->policy =
+	    load(job->set, job->client_ops, job->bytes, job->len, job->kind == JOB_RELOAD, job->err, sizeof job->err);
 }
 
 /* A policy never put into service: freed without its cleanup hooks. */
@@ -177,7 +175,8 @@ static void swap_in(struct wa_auth *a, struct build_job *job)
 static void take_rebuild_failure(struct wa_auth *a, const char *why)
 {
 	if (!a->backoff_ms) {
-		wa_log(WA_LOG_ERR, "re-creating the instance of %s failed, retrying with backoff (up to every %u s): %s",
+		wa_log(WA_LOG_ERR,
+		       "re-creating the instance of %s failed, retrying with backoff (up to every %u s): %s",
 		       a->set->cfg.module_path, WA_REBUILD_BACKOFF_MAX_MS / 1000u, why);
 	}
 	a->backoff_ms = a->backoff_ms ? a->backoff_ms * 2u : WA_REBUILD_BACKOFF_MS;
@@ -197,8 +196,8 @@ static int finish(struct wa_auth *a, struct build_job *job)
 			swap_in(a, job);
 			wa_log(WA_LOG_NOTICE, "reloaded policy %s", a->set->cfg.module_path);
 		} else {
-			wa_log(WA_LOG_ERR, "reload of %s failed, keeping the previous policy: %s", a->set->cfg.module_path,
-			       job->err);
+			wa_log(WA_LOG_ERR, "reload of %s failed, keeping the previous policy: %s",
+			       a->set->cfg.module_path, job->err);
 		}
 	} else if (job->policy) {
 		swap_in(a, job);
@@ -217,12 +216,14 @@ static void give_up(struct wa_auth *a)
 	wa_worker_abandon(a->worker);
 	a->busy = 0;
 	if (a->busy_kind == JOB_RELOAD) {
-		wa_log(WA_LOG_ERR, "reload of %s failed, keeping the previous policy: loading did not finish within %u ms, "
-		       "twice %s", a->set->cfg.module_path, load_deadline_ms(&a->set->cfg), WA_OPT_INIT_TIMEOUT_MS);
+		wa_log(WA_LOG_ERR,
+		       "reload of %s failed, keeping the previous policy: loading did not finish within %u ms, "
+		       "twice %s",
+		       a->set->cfg.module_path, load_deadline_ms(&a->set->cfg), WA_OPT_INIT_TIMEOUT_MS);
 	} else {
 		char why[128];
-		snprintf(why, sizeof why, "loading did not finish within %u ms, twice %s", load_deadline_ms(&a->set->cfg),
-		         WA_OPT_INIT_TIMEOUT_MS);
+		snprintf(why, sizeof why, "loading did not finish within %u ms, twice %s",
+		         load_deadline_ms(&a->set->cfg), WA_OPT_INIT_TIMEOUT_MS);
 		take_rebuild_failure(a, why);
 	}
 }
@@ -243,7 +244,8 @@ int wa_auth_poll(struct wa_auth *a)
 	}
 	if (!a->busy && a->reload_wanted) {
 		a->reload_wanted = 0;
-		if (submit(a, JOB_RELOAD, NULL, 0) != 0) wa_log(WA_LOG_ERR, "reload of %s failed: out of memory", a->set->cfg.module_path);
+		if (submit(a, JOB_RELOAD, NULL, 0) != 0)
+			wa_log(WA_LOG_ERR, "reload of %s failed: out of memory", a->set->cfg.module_path);
 	} else if (!a->busy && wa_policy_broken(a->policy) && now_ms() >= a->rebuild_at_ms) {
 		if (submit(a, JOB_REBUILD, a->bytes, a->len) != 0) take_rebuild_failure(a, "out of memory");
 	}
@@ -304,7 +306,8 @@ struct wa_auth *wa_auth_new(const struct wa_kv *opts, unsigned n, const struct w
 	}
 	a->worker = wa_worker_new();
 	if (!a->worker || submit(a, JOB_LOAD, NULL, 0) != 0) {
-		wa_log(WA_LOG_ERR, WA_GATE_REFUSED_FMT, a->set->cfg.module_path, "cannot start the policy worker thread");
+		wa_log(WA_LOG_ERR, WA_GATE_REFUSED_FMT, a->set->cfg.module_path,
+		       "cannot start the policy worker thread");
 		goto fail;
 	}
 	/* Startup waits, but no longer than the lifecycle deadline. */
@@ -361,4 +364,3 @@ const struct wa_config *wa_auth_config(const struct wa_auth *a)
 {
 	return &a->set->cfg;
 }
-

@@ -26,8 +26,8 @@ struct wa_engine;
  * host functions (with host as their state), caps linear memory at max_pages, finds and
  * compiles every function (no compilation is left for a call). bytes must stay valid and unchanged for
  * the engine's life. NULL with err on failure. */
-struct wa_engine *wa_engine_new(const uint8_t *bytes, size_t len, uint32_t max_pages,
-                                struct wa_host *host, char *err, size_t errlen);
+struct wa_engine *wa_engine_new(const uint8_t *bytes, size_t len, uint32_t max_pages, struct wa_host *host, char *err,
+                                size_t errlen);
 void wa_engine_free(struct wa_engine *e);
 
 /* Whether an export exists, and its parameter / result counts (all i32 by the gate's rules). */
@@ -58,7 +58,7 @@ const char *wa_engine_start(struct wa_engine *e, struct wa_budget budget);
 /* Calls an export with i32 arguments; *result gets its i32 result if it has one. NULL = done,
  * else a one-line trap message ("fuel exhausted", "unreachable executed", an abort's text...).
  * A negative budget.fuel is "fuel exhausted" without running the guest. */
-const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t *args, unsigned nargs,
-                           int32_t *result, struct wa_budget budget);
+const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t *args, unsigned nargs, int32_t *result,
+                           struct wa_budget budget);
 
 #endif

@@ -16,17 +16,17 @@
 /* What a call of one export needs, looked up once after compilation: the hot path touches
  * none of wasm3's function or type structures. */
 struct wa_entry {
-	pc_t code;              /* compiled body (find_exports compiles every export at load) */
-	uint16_t nargs, nrets;  /* all i32 (all_i32) */
+	pc_t code;             /* compiled body (find_exports compiles every export at load) */
+	uint16_t nargs, nrets; /* all i32 (all_i32) */
 };
 
 /* The instance's state as it was after its lifecycle hooks: everything a guest can change. */
 struct snapshot {
 	uint32_t pages;
-	uint8_t *memory;        /* pages * 64 KiB */
+	uint8_t *memory; /* pages * 64 KiB */
 	size_t memory_bytes;
-	uint64_t *globals;      /* each global's value union, as raw bits */
-	void **table;           /* table 0's elements */
+	uint64_t *globals; /* each global's value union, as raw bits */
+	void **table;      /* table 0's elements */
 	uint32_t table_size;
 	bool *data_dropped, *elem_dropped;
 };
@@ -34,15 +34,15 @@ struct snapshot {
 /* The fields a guest call reads come first, so that a call touches one or two cache lines. */
 struct wa_engine {
 	IM3Runtime rt;
-	IM3Global fuel;         /* WA_FUEL_GLOBAL, injected by the gate's metering */
+	IM3Global fuel; /* WA_FUEL_GLOBAL, injected by the gate's metering */
 	struct wa_host *host;
 	struct wa_watch *watch; /* this instance's slot with the watchdog, or NULL */
 	int started;            /* the start function ran to completion */
 	struct wa_entry entry[WA_EXPORT_COUNT];
 	IM3Environment env;
-	IM3Module mod;          /* owned by rt once loaded */
+	IM3Module mod; /* owned by rt once loaded */
 	IM3Function fn[WA_EXPORT_COUNT];
-	struct snapshot *snap;  /* wa_engine_snapshot's record, or NULL */
+	struct snapshot *snap; /* wa_engine_snapshot's record, or NULL */
 	char msg[256];
 };
 
@@ -94,7 +94,6 @@ static const char *failure(struct wa_engine *e, M3Result r, struct wa_budget b, 
 	return e->msg;
 }
 
-
 /* ---- host function bindings ------------------------------------------------------------------
  * wasm3 hands raw functions a slot array: the result slot first (if any), then one 64-bit slot
  * per argument; _mem is the base of linear memory. Each binding unpacks and calls hostfns.c. */
@@ -129,14 +128,15 @@ static struct wa_mem mem_of(IM3Runtime rt, void *mem)
 	return m;
 }
 
-#define HOST(ctx) ((struct wa_host *)(ctx)->userdata)
+#define HOST(ctx)    ((struct wa_host *)(ctx)->userdata)
 #define HOSTFN(name) static const void *name(IM3Runtime rt, IM3ImportContext ctx, uint64_t *sp, void *mem)
 
 HOSTFN(bind_topic_matches_sub)
 {
 	int32_t r;
-	if (wa_host_topic_matches_sub(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2),
-	                              arg_u32(sp, 3), arg_u32(sp, 4), &r)) return host_trap;
+	if (wa_host_topic_matches_sub(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2), arg_u32(sp, 3),
+	                              arg_u32(sp, 4), &r))
+		return host_trap;
 	ret_i32(sp, r);
 	return m3Err_none;
 }
@@ -179,7 +179,8 @@ HOSTFN(bind_pw_verify)
 {
 	int32_t r;
 	if (wa_host_pw_verify(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2), arg_u32(sp, 3),
-	                      arg_u32(sp, 4), &r)) return host_trap;
+	                      arg_u32(sp, 4), &r))
+		return host_trap;
 	ret_i32(sp, r);
 	return m3Err_none;
 }
@@ -195,8 +196,9 @@ HOSTFN(bind_option_file_size)
 HOSTFN(bind_option_file_read)
 {
 	int32_t r;
-	if (wa_host_option_file_read(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2),
-	                             arg_u32(sp, 3), arg_u32(sp, 4), &r)) return host_trap;
+	if (wa_host_option_file_read(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2), arg_u32(sp, 3),
+	                             arg_u32(sp, 4), &r))
+		return host_trap;
 	ret_i32(sp, r);
 	return m3Err_none;
 }
@@ -394,8 +396,8 @@ static int compile_all(struct wa_engine *e, char *err, size_t errlen)
 	return 0;
 }
 
-struct wa_engine *wa_engine_new(const uint8_t *bytes, size_t len, uint32_t max_pages,
-                                struct wa_host *host, char *err, size_t errlen)
+struct wa_engine *wa_engine_new(const uint8_t *bytes, size_t len, uint32_t max_pages, struct wa_host *host, char *err,
+                                size_t errlen)
 {
 	struct wa_engine *e = calloc(1, sizeof *e);
 	IM3Module mod = NULL;
@@ -488,7 +490,8 @@ int wa_engine_snapshot(struct wa_engine *e, char *err, size_t errlen)
 		return -1;
 	}
 	if (m.size) memcpy(s->memory, m.base, m.size);
-	for (u32 i = 0; i < mod->numGlobals; i++) memcpy(&s->globals[i], &mod->globals[i].i64Value, sizeof s->globals[i]);
+	for (u32 i = 0; i < mod->numGlobals; i++)
+		memcpy(&s->globals[i], &mod->globals[i].i64Value, sizeof s->globals[i]);
 	if (s->table_size) memcpy(s->table, t->elements, s->table_size * sizeof *s->table);
 	for (u32 i = 0; i < mod->numDataSegments; i++) s->data_dropped[i] = mod->dataSegments[i].dropped;
 	for (u32 i = 0; i < mod->numElementSegments; i++) s->elem_dropped[i] = mod->elementSegments[i].dropped;
@@ -527,7 +530,7 @@ void wa_engine_free(struct wa_engine *e)
 	/* The host state outlives the instance (policy.c): no host call may charge freed fuel. */
 	if (e->fuel && e->host && e->host->fuel == &e->fuel->i64Value) e->host->fuel = NULL;
 	free_snapshot(e->snap);
-	wa_watch_release(e->watch); /* the watchdog holds the address of this instance's fuel */
+	wa_watch_release(e->watch);       /* the watchdog holds the address of this instance's fuel */
 	if (e->rt) m3_FreeRuntime(e->rt); /* frees the loaded module too */
 	if (e->env) m3_FreeEnvironment(e->env);
 	free(e);
@@ -596,16 +599,16 @@ static M3Result run(IM3Runtime rt, const struct wa_entry *x, const uint32_t *arg
 
 	/* Unrolled for the hooks' arities (acl_check: 4 or 7), a loop beyond. */
 	switch (x->nargs) {
-	case 7: slot[6] = args[6]; /* fall through */
-	case 6: slot[5] = args[5]; /* fall through */
-	case 5: slot[4] = args[4]; /* fall through */
-	case 4: slot[3] = args[3]; /* fall through */
-	case 3: slot[2] = args[2]; /* fall through */
-	case 2: slot[1] = args[1]; /* fall through */
-	case 1: slot[0] = args[0]; /* fall through */
-	case 0: break;
-	default:
-		for (unsigned i = 0; i < x->nargs; i++) slot[i] = args[i];
+		case 7: slot[6] = args[6]; /* fall through */
+		case 6: slot[5] = args[5]; /* fall through */
+		case 5: slot[4] = args[4]; /* fall through */
+		case 4: slot[3] = args[3]; /* fall through */
+		case 3: slot[2] = args[2]; /* fall through */
+		case 2: slot[1] = args[1]; /* fall through */
+		case 1: slot[0] = args[0]; /* fall through */
+		case 0: break;
+		default:
+			for (unsigned i = 0; i < x->nargs; i++) slot[i] = args[i];
 	}
 	{
 		d_m3StackLimitEnter(rt);
@@ -615,8 +618,8 @@ static M3Result run(IM3Runtime rt, const struct wa_entry *x, const uint32_t *arg
 	return r;
 }
 
-const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t *args, unsigned nargs,
-                           int32_t *result, struct wa_budget budget)
+const char *wa_engine_call(struct wa_engine *e, unsigned export, const uint32_t *args, unsigned nargs, int32_t *result,
+                           struct wa_budget budget)
 {
 	const struct wa_entry *x;
 	M3Result r;

@@ -21,8 +21,8 @@ enum shape {
 };
 
 struct grant {
-	uint32_t off, len;   /* the filter, in text */
-	uint8_t access;      /* MOSQ_ACL_READ | MOSQ_ACL_WRITE bits */
+	uint32_t off, len; /* the filter, in text */
+	uint8_t access;    /* MOSQ_ACL_READ | MOSQ_ACL_WRITE bits */
 	uint8_t deny;
 	uint8_t shape;
 	uint16_t tier;
@@ -87,10 +87,12 @@ static int check(struct wa_mem m, uint32_t ptr, uint32_t *count, const uint8_t *
 		if (e[9] > 1) return fail(err, errlen, "an entry's deny is neither 0 nor 1");
 		if (tier < prev_tier) return fail(err, errlen, "entries out of tier order");
 		prev_tier = tier;
-		if (len > WA_GRANTS_MAX_BYTES || (uint64_t)base + off > UINT32_MAX) return fail(err, errlen, "a filter outside memory");
+		if (len > WA_GRANTS_MAX_BYTES || (uint64_t)base + off > UINT32_MAX)
+			return fail(err, errlen, "a filter outside memory");
 		f = wa_mem_range(m, base + off, len);
 		if (!f) return fail(err, errlen, "a filter outside memory");
-		if (!valid_filter(f, len)) return fail(err, errlen, "an entry's filter is not a valid subscription filter");
+		if (!valid_filter(f, len))
+			return fail(err, errlen, "an entry's filter is not a valid subscription filter");
 		total += len + 1u;
 		if (total > WA_GRANTS_MAX_BYTES) return fail(err, errlen, "more than WA_GRANTS_MAX_BYTES of filters");
 	}
@@ -176,11 +178,11 @@ size_t wa_grants_bytes(const struct wa_grants *g)
 static int fallback(const struct wa_grants *g, int access)
 {
 	switch (access) {
-	case 1: return g->fallback[0];
-	case 2: return g->fallback[1];
-	case 4: return g->fallback[2];
-	case 8: return g->fallback[3];
-	default: return WA_GRANTS_ASK;
+		case 1: return g->fallback[0];
+		case 2: return g->fallback[1];
+		case 4: return g->fallback[2];
+		case 8: return g->fallback[3];
+		default: return WA_GRANTS_ASK;
 	}
 }
 
@@ -190,13 +192,11 @@ static inline int matches(const struct wa_grants *g, const struct grant *e, cons
 	size_t l;
 
 	switch (e->shape) {
-	case SHAPE_EXACT:
-		return tlen == e->len && memcmp(f, topic, tlen) == 0;
-	case SHAPE_PREFIX:
-		l = e->len - 2u; /* L of L/# */
-		return tlen >= l && memcmp(f, topic, l) == 0 && (tlen == l || topic[l] == '/');
-	default:
-		return wa_topic_matches_sub(f, e->len, topic, tlen) == 1;
+		case SHAPE_EXACT: return tlen == e->len && memcmp(f, topic, tlen) == 0;
+		case SHAPE_PREFIX:
+			l = e->len - 2u; /* L of L/# */
+			return tlen >= l && memcmp(f, topic, l) == 0 && (tlen == l || topic[l] == '/');
+		default: return wa_topic_matches_sub(f, e->len, topic, tlen) == 1;
 	}
 }
 

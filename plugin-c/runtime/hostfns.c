@@ -77,8 +77,8 @@ int wa_log_limit_take(struct wa_log_limit *l, uint64_t now, uint64_t bytes)
 	l->line_debt = less(l->line_debt, elapsed * WA_LOG_LINES_PER_S);
 	l->byte_debt = less(l->byte_debt, elapsed * WA_LOG_BYTES_PER_S);
 	if (l->line_debt == 0 && l->byte_debt == 0) l->noticed = 0; /* quiet long enough: a new flood */
-	if (l->line_debt + 1000u > WA_LOG_BURST_LINES * 1000ull ||
-	    bytes > WA_LOG_BURST_BYTES || l->byte_debt + bytes * 1000u > WA_LOG_BURST_BYTES * 1000ull) {
+	if (l->line_debt + 1000u > WA_LOG_BURST_LINES * 1000ull || bytes > WA_LOG_BURST_BYTES ||
+	    l->byte_debt + bytes * 1000u > WA_LOG_BURST_BYTES * 1000ull) {
 		l->dropped_lines++;
 		l->dropped_bytes += bytes;
 		return 0;
@@ -98,23 +98,24 @@ static void guest_line(struct wa_host *h, int level, const char *text, size_t le
 	if (!wa_log_limit_take(l, now_ms(), len)) {
 		if (!l->noticed) {
 			l->noticed = 1;
-			wa_log(WA_LOG_WARNING, "guest log rate limit reached (%u lines and %u bytes per second, bursts of "
+			wa_log(WA_LOG_WARNING,
+			       "guest log rate limit reached (%u lines and %u bytes per second, bursts of "
 			       "%u lines and %u bytes): further guest log lines are suppressed and counted",
 			       WA_LOG_LINES_PER_S, WA_LOG_BYTES_PER_S, WA_LOG_BURST_LINES, WA_LOG_BURST_BYTES);
 		}
 		return;
 	}
 	if (l->dropped_lines) {
-		wa_log(WA_LOG_WARNING, "%" PRIu64 " guest log lines (%" PRIu64 " bytes) suppressed",
-		       l->dropped_lines, l->dropped_bytes);
+		wa_log(WA_LOG_WARNING, "%" PRIu64 " guest log lines (%" PRIu64 " bytes) suppressed", l->dropped_lines,
+		       l->dropped_bytes);
 		l->dropped_lines = 0;
 		l->dropped_bytes = 0;
 	}
 	wa_log(level, "%s", text);
 }
 
-int wa_host_topic_matches_sub(struct wa_host *h, struct wa_mem m, uint32_t sub, uint32_t sublen,
-                              uint32_t topic, uint32_t topiclen, int32_t *ret)
+int wa_host_topic_matches_sub(struct wa_host *h, struct wa_mem m, uint32_t sub, uint32_t sublen, uint32_t topic,
+                              uint32_t topiclen, int32_t *ret)
 {
 	const uint8_t *s, *t;
 
@@ -130,14 +131,12 @@ int wa_host_topic_matches_sub(struct wa_host *h, struct wa_mem m, uint32_t sub, 
 static int log_level(int32_t level)
 {
 	switch (level) {
-	case WA_LOG_INFO:
-	case WA_LOG_NOTICE:
-	case WA_LOG_WARNING:
-	case WA_LOG_ERR:
-	case WA_LOG_DEBUG:
-		return level;
-	default:
-		return WA_LOG_INFO;
+		case WA_LOG_INFO:
+		case WA_LOG_NOTICE:
+		case WA_LOG_WARNING:
+		case WA_LOG_ERR:
+		case WA_LOG_DEBUG: return level;
+		default: return WA_LOG_INFO;
 	}
 }
 
@@ -157,8 +156,8 @@ int wa_host_log(struct wa_host *h, struct wa_mem m, int32_t level, uint32_t ptr,
 	return 0;
 }
 
-static int copy_out(struct wa_host *h, struct wa_mem m, const char *fn, const char *value,
-                    uint32_t buf, uint32_t cap, int32_t *ret)
+static int copy_out(struct wa_host *h, struct wa_mem m, const char *fn, const char *value, uint32_t buf, uint32_t cap,
+                    int32_t *ret)
 {
 	size_t len;
 	uint8_t *dst;
@@ -205,8 +204,8 @@ int wa_host_client_protocol_version(struct wa_host *h, int32_t *ret)
 	return 0;
 }
 
-int wa_host_pw_verify(struct wa_host *h, struct wa_mem m, uint32_t hash, uint32_t hashlen,
-                      uint32_t pw, uint32_t pwlen, int32_t *ret)
+int wa_host_pw_verify(struct wa_host *h, struct wa_mem m, uint32_t hash, uint32_t hashlen, uint32_t pw, uint32_t pwlen,
+                      int32_t *ret)
 {
 	const uint8_t *hp, *pp;
 	struct wa_pw_hash ph;
@@ -223,7 +222,8 @@ int wa_host_pw_verify(struct wa_host *h, struct wa_mem m, uint32_t hash, uint32_
 		char line[160];
 		int n = snprintf(line, sizeof line,
 		                 "pw_verify: a $7$ hash asks for %" PRIu32 " PBKDF2 iterations, above the cap "
-		                 "of %u (WA_MAX_PW_ITERATIONS): no match", ph.iterations, WA_MAX_PW_ITERATIONS);
+		                 "of %u (WA_MAX_PW_ITERATIONS): no match",
+		                 ph.iterations, WA_MAX_PW_ITERATIONS);
 		if (charge(h, "pw_verify", WA_FUEL_LOG_LINE)) return -1;
 		guest_line(h, WA_LOG_WARNING, line, n > 0 ? (size_t)n : 0);
 		*ret = 0;
@@ -234,8 +234,10 @@ int wa_host_pw_verify(struct wa_host *h, struct wa_mem m, uint32_t hash, uint32_
 		return 0;
 	}
 	/* The password is hashed once (the HMAC key, or SHA-512's input), then the iterations. */
-	if (charge(h, "pw_verify", per32(pwlen, WA_FUEL_HASH_32) + (ph.iterations ? WA_FUEL_PBKDF2 : 0) +
-	                           (uint64_t)ph.iterations * WA_FUEL_PBKDF2_ITERATION)) return -1;
+	if (charge(h, "pw_verify",
+	           per32(pwlen, WA_FUEL_HASH_32) + (ph.iterations ? WA_FUEL_PBKDF2 : 0) +
+	               (uint64_t)ph.iterations * WA_FUEL_PBKDF2_ITERATION))
+		return -1;
 	*ret = wa_pw_check(&ph, pp, pwlen);
 	return 0;
 }
@@ -270,17 +272,11 @@ static void shown_path(const char *p, size_t len, char *out, size_t cap)
 static const char *errno_reason(int err, int32_t *code)
 {
 	switch (err) {
-	case ENOENT:
-	case ENOTDIR:
-		*code = WA_OPTION_FILE_NOT_FOUND;
-		return "not found";
-	case EACCES:
-	case EPERM:
-		*code = WA_OPTION_FILE_PERMISSION;
-		return "permission denied";
-	default:
-		*code = WA_OPTION_FILE_READ_ERROR;
-		return NULL;
+		case ENOENT:
+		case ENOTDIR: *code = WA_OPTION_FILE_NOT_FOUND; return "not found";
+		case EACCES:
+		case EPERM: *code = WA_OPTION_FILE_PERMISSION; return "permission denied";
+		default: *code = WA_OPTION_FILE_READ_ERROR; return NULL;
 	}
 }
 
@@ -320,8 +316,8 @@ static int option_file_failed(struct wa_host *h, const char *fn, const uint8_t *
  * WA_MAX_OPTION_FILE_BYTES. Returns the fd (size in *size, the option in *found), or -1 with
  * *code the guest's result (a WA_OPTION_FILE_* reason, logged unless the option is just not
  * set), or -2 = trap (bad pointer, no fuel). */
-static int open_option_file(struct wa_host *h, struct wa_mem m, const char *fn, uint32_t key,
-                            uint32_t keylen, off_t *size, int32_t *code, const struct wa_opt **found)
+static int open_option_file(struct wa_host *h, struct wa_mem m, const char *fn, uint32_t key, uint32_t keylen,
+                            off_t *size, int32_t *code, const struct wa_opt **found)
 {
 	const uint8_t *k = wa_mem_range(m, key, keylen);
 	const size_t suffix = sizeof OPTION_FILE_SUFFIX - 1;
@@ -403,8 +399,8 @@ int wa_host_option_file_size(struct wa_host *h, struct wa_mem m, uint32_t key, u
 	return 0;
 }
 
-int wa_host_option_file_read(struct wa_host *h, struct wa_mem m, uint32_t key, uint32_t keylen,
-                             uint32_t buf, uint32_t cap, int32_t *ret)
+int wa_host_option_file_read(struct wa_host *h, struct wa_mem m, uint32_t key, uint32_t keylen, uint32_t buf,
+                             uint32_t cap, int32_t *ret)
 {
 	const struct wa_opt *o;
 	off_t size = 0;
@@ -487,8 +483,9 @@ int wa_host_trace(struct wa_host *h, struct wa_mem m, uint32_t msg, int32_t n, c
 	int off;
 
 	if (charge(h, "trace", WA_FUEL_HOST_CALL)) return -1;
-	if (charge(h, "trace", text_price(guest_text_bytes(m, msg)) + WA_FUEL_LOG_LINE +
-	                       (uint64_t)args * WA_FUEL_TRACE_ARG)) return -1;
+	if (charge(h, "trace",
+	           text_price(guest_text_bytes(m, msg)) + WA_FUEL_LOG_LINE + (uint64_t)args * WA_FUEL_TRACE_ARG))
+		return -1;
 	guest_text(m, msg, text, sizeof text);
 	off = snprintf(line, sizeof line, "trace: %s", text);
 	for (int32_t i = 0; i < args && off > 0 && (size_t)off < sizeof line; i++) {

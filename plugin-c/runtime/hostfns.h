@@ -23,12 +23,12 @@ struct wa_client_ops {
  * in thousandths (a line adds 1000 line-thousandths and 1000 per byte; each millisecond takes
  * away WA_LOG_LINES_PER_S and WA_LOG_BYTES_PER_S of them), so all-zero is a fresh, full bucket. */
 struct wa_log_limit {
-	uint64_t last_ms;        /* monotonic time of the last line offered */
-	uint64_t line_debt;      /* at most WA_LOG_BURST_LINES * 1000 */
-	uint64_t byte_debt;      /* at most WA_LOG_BURST_BYTES * 1000 */
-	uint64_t dropped_lines;  /* dropped since the last line let through */
+	uint64_t last_ms;       /* monotonic time of the last line offered */
+	uint64_t line_debt;     /* at most WA_LOG_BURST_LINES * 1000 */
+	uint64_t byte_debt;     /* at most WA_LOG_BURST_BYTES * 1000 */
+	uint64_t dropped_lines; /* dropped since the last line let through */
 	uint64_t dropped_bytes;
-	uint32_t noticed;        /* the "limit reached" notice was written; cleared once the buckets are full again */
+	uint32_t noticed; /* the "limit reached" notice was written; cleared once the buckets are full again */
 };
 
 /* 1 = a line of `bytes` bytes offered at now_ms may be written (and is counted), 0 = it is
@@ -42,10 +42,10 @@ int wa_log_limit_take(struct wa_log_limit *l, uint64_t now_ms, uint64_t bytes);
  * is a valid start; it may outlive one guest instance (the log limit should: a re-created
  * instance must not get a fresh burst). */
 struct wa_host {
-	const struct wa_options *opts;          /* option_file_* look keys up here */
+	const struct wa_options *opts; /* option_file_* look keys up here */
 	const struct wa_client_ops *client_ops;
-	const void *client;                     /* the current request's client, NULL if none */
-	int in_init;                            /* 1 while plugin_init/security_init run */
+	const void *client; /* the current request's client, NULL if none */
+	int in_init;        /* 1 while plugin_init/security_init run */
 	/* The guest's fuel counter (the gate's metering global), set by the engine; NULL in unit
 	 * tests without an engine. Host functions charge what they do to it before doing it, and
 	 * trap with "fuel exhausted" below 0. The engine's watchdog drives it below 0 when the
@@ -65,17 +65,17 @@ struct wa_host {
  * host->trap then says why. Each charges its price (wa_limits.h WA_FUEL_*, docs/SECURITY.md "Host
  * function prices") to *fuel before doing the work, and traps with "fuel exhausted", the work
  * not done, when that takes the counter below 0 or it already was; abort is free (it traps). */
-int wa_host_topic_matches_sub(struct wa_host *h, struct wa_mem m, uint32_t sub, uint32_t sublen,
-                              uint32_t topic, uint32_t topiclen, int32_t *ret);
+int wa_host_topic_matches_sub(struct wa_host *h, struct wa_mem m, uint32_t sub, uint32_t sublen, uint32_t topic,
+                              uint32_t topiclen, int32_t *ret);
 int wa_host_log(struct wa_host *h, struct wa_mem m, int32_t level, uint32_t ptr, uint32_t len);
 int wa_host_client_id(struct wa_host *h, struct wa_mem m, uint32_t buf, uint32_t cap, int32_t *ret);
 int wa_host_client_address(struct wa_host *h, struct wa_mem m, uint32_t buf, uint32_t cap, int32_t *ret);
 int wa_host_client_protocol_version(struct wa_host *h, int32_t *ret);
-int wa_host_pw_verify(struct wa_host *h, struct wa_mem m, uint32_t hash, uint32_t hashlen,
-                      uint32_t pw, uint32_t pwlen, int32_t *ret);
+int wa_host_pw_verify(struct wa_host *h, struct wa_mem m, uint32_t hash, uint32_t hashlen, uint32_t pw, uint32_t pwlen,
+                      int32_t *ret);
 int wa_host_option_file_size(struct wa_host *h, struct wa_mem m, uint32_t key, uint32_t keylen, int32_t *ret);
-int wa_host_option_file_read(struct wa_host *h, struct wa_mem m, uint32_t key, uint32_t keylen,
-                             uint32_t buf, uint32_t cap, int32_t *ret);
+int wa_host_option_file_read(struct wa_host *h, struct wa_mem m, uint32_t key, uint32_t keylen, uint32_t buf,
+                             uint32_t cap, int32_t *ret);
 int wa_host_abort(struct wa_host *h, struct wa_mem m, uint32_t msg, uint32_t file, uint32_t line, uint32_t col);
 int wa_host_trace(struct wa_host *h, struct wa_mem m, uint32_t msg, int32_t n, const double a[5]);
 int wa_host_seed(struct wa_host *h, double *ret);

@@ -75,7 +75,9 @@ void wa_log_flush(void)
 		current_sink(take[i].level, take[i].line);
 		free(take[i].line);
 	}
-	if (dropped) wa_log(WA_LOG_WARNING, "%u log lines from the policy worker thread were not logged (queue full)", dropped);
+	if (dropped)
+		wa_log(WA_LOG_WARNING, "%u log lines from the policy worker thread were not logged (queue full)",
+		       dropped);
 }
 
 void wa_log(int level, const char *fmt, ...)

@@ -72,8 +72,8 @@ static const char *get(const struct wa_options *opts, const char *key)
 }
 
 /* Unsigned decimal in [min, max]; absent keeps *out (the default). */
-static int parse_number(const struct wa_options *opts, const char *key, uint64_t min, uint64_t max,
-                        uint64_t *out, char *err, size_t errlen)
+static int parse_number(const struct wa_options *opts, const char *key, uint64_t min, uint64_t max, uint64_t *out,
+                        char *err, size_t errlen)
 {
 	const char *s = get(opts, key);
 	uint64_t v = 0;
@@ -95,9 +95,10 @@ bad:
 }
 
 static const char *const known_options[] = {
-	WA_OPT_MODULE, WA_OPT_ON_ERROR, WA_OPT_MAX_MODULE_BYTES, WA_OPT_MAX_MEMORY_PAGES, WA_OPT_MAX_TABLE_ELEMS,
-	WA_OPT_MAX_FUNCTIONS, WA_OPT_MAX_GLOBALS, WA_OPT_MAX_DATA_BYTES, WA_OPT_MAX_PAYLOAD, WA_OPT_FUEL,
-	WA_OPT_TIMEOUT_MS, WA_OPT_ACL_CACHE, WA_OPT_ACL_GRANTS, WA_OPT_INIT_FUEL, WA_OPT_INIT_TIMEOUT_MS, WA_OPT_CLIENT_SHARE,
+	WA_OPT_MODULE,          WA_OPT_ON_ERROR,      WA_OPT_MAX_MODULE_BYTES, WA_OPT_MAX_MEMORY_PAGES,
+	WA_OPT_MAX_TABLE_ELEMS, WA_OPT_MAX_FUNCTIONS, WA_OPT_MAX_GLOBALS,      WA_OPT_MAX_DATA_BYTES,
+	WA_OPT_MAX_PAYLOAD,     WA_OPT_FUEL,          WA_OPT_TIMEOUT_MS,       WA_OPT_ACL_CACHE,
+	WA_OPT_ACL_GRANTS,      WA_OPT_INIT_FUEL,     WA_OPT_INIT_TIMEOUT_MS,  WA_OPT_CLIENT_SHARE,
 	WA_OPT_CPU_SHARE,
 };
 
@@ -147,11 +148,15 @@ static int check_option_names(const struct wa_options *opts, char *err, size_t e
 		}
 		if (known) continue;
 		if (close) {
-			snprintf(err, errlen, "unknown option %.64s%s (did you mean %s?): the wasm_ prefix is for the plugin's options",
-			         o->key, o->keylen > 64 ? "..." : "", close);
+			snprintf(
+			    err, errlen,
+			    "unknown option %.64s%s (did you mean %s?): the wasm_ prefix is for the plugin's options",
+			    o->key, o->keylen > 64 ? "..." : "", close);
 		} else {
-			snprintf(err, errlen, "unknown option %.64s%s: the wasm_ prefix is for the plugin's options (docs/ABI.md); "
-			         "give the policy's own options another name", o->key, o->keylen > 64 ? "..." : "");
+			snprintf(err, errlen,
+			         "unknown option %.64s%s: the wasm_ prefix is for the plugin's options (docs/ABI.md); "
+			         "give the policy's own options another name",
+			         o->key, o->keylen > 64 ? "..." : "");
 		}
 		return -1;
 	}
@@ -219,9 +224,11 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 		return -1;
 	}
 	/* Lifecycle hooks may parse option files: by default a multiple of the request budget. */
-	if (!init_fuel) init_fuel = fuel > UINT64_MAX / WA_INIT_BUDGET_FACTOR ? UINT64_MAX / 2 : fuel * WA_INIT_BUDGET_FACTOR;
+	if (!init_fuel)
+		init_fuel = fuel > UINT64_MAX / WA_INIT_BUDGET_FACTOR ? UINT64_MAX / 2 : fuel * WA_INIT_BUDGET_FACTOR;
 	if (init_fuel > (uint64_t)INT64_MAX / 2) init_fuel = (uint64_t)INT64_MAX / 2;
-	if (!init_timeout) init_timeout = timeout * WA_INIT_BUDGET_FACTOR > 3600000u ? 3600000u : timeout * WA_INIT_BUDGET_FACTOR;
+	if (!init_timeout)
+		init_timeout = timeout * WA_INIT_BUDGET_FACTOR > 3600000u ? 3600000u : timeout * WA_INIT_BUDGET_FACTOR;
 	cfg->caps.max_module_bytes = (uint32_t)module_bytes;
 	cfg->caps.max_memory_pages = (uint32_t)pages;
 	cfg->caps.max_table_elems = (uint32_t)table;

@@ -29,18 +29,20 @@ struct wa_options {
 
 /* The host's settings (docs/ABI.md, wa_limits.h). */
 struct wa_config {
-	const char *module_path;    /* wasm_module (required), points into the options */
-	enum wa_decision on_error;  /* wasm_on_error: deny (default) | defer */
-	struct wa_gate_caps caps;   /* wasm_max_module_bytes, _memory_pages, _table_elems, _functions, _globals, _data_bytes */
-	uint32_t max_payload;       /* wasm_max_payload */
-	int64_t fuel;               /* wasm_fuel: per request hook call */
-	uint32_t timeout_ms;        /* wasm_timeout_ms: per request hook call */
-	int64_t init_fuel;          /* wasm_init_fuel: per lifecycle hook call (start, plugin_init, ...) */
-	uint32_t init_timeout_ms;   /* wasm_init_timeout_ms: per lifecycle hook call, and a whole load */
-	uint32_t client_share;      /* wasm_client_share: percent of broker time one client's requests may take (breaker.h) */
-	uint32_t cpu_share;         /* wasm_cpu_share: percent of broker time the policy may take (breaker.h) */
-	int acl_cache;              /* wasm_acl_cache: on (default; used only if the policy opts in) | off */
-	int acl_grants;             /* wasm_acl_grants: on (default; with acl_cache, if the policy exports grants) | off */
+	const char *module_path;   /* wasm_module (required), points into the options */
+	enum wa_decision on_error; /* wasm_on_error: deny (default) | defer */
+	struct wa_gate_caps
+	    caps; /* wasm_max_module_bytes, _memory_pages, _table_elems, _functions, _globals, _data_bytes */
+	uint32_t max_payload;     /* wasm_max_payload */
+	int64_t fuel;             /* wasm_fuel: per request hook call */
+	uint32_t timeout_ms;      /* wasm_timeout_ms: per request hook call */
+	int64_t init_fuel;        /* wasm_init_fuel: per lifecycle hook call (start, plugin_init, ...) */
+	uint32_t init_timeout_ms; /* wasm_init_timeout_ms: per lifecycle hook call, and a whole load */
+	uint32_t
+	    client_share;   /* wasm_client_share: percent of broker time one client's requests may take (breaker.h) */
+	uint32_t cpu_share; /* wasm_cpu_share: percent of broker time the policy may take (breaker.h) */
+	int acl_cache;      /* wasm_acl_cache: on (default; used only if the policy opts in) | off */
+	int acl_grants;     /* wasm_acl_grants: on (default; with acl_cache, if the policy exports grants) | off */
 };
 
 #define WA_OPT_MODULE           "wasm_module"

@@ -26,20 +26,20 @@
 struct wa_policy {
 	const struct wa_config *cfg;
 	const struct wa_options *opts;
-	uint8_t *bytes;           /* gated + metered module, kept for re-instantiation */
+	uint8_t *bytes; /* gated + metered module, kept for re-instantiation */
 	size_t len;
 	struct wa_meter_report meter; /* entry charges the host pays (hook_budget) */
-	unsigned hooks;           /* from the gate's report */
-	int acl_long;             /* acl_check takes 7 arguments (payload, qos, retain) */
-	int acl_cacheable;        /* wasm_auth_acl_cacheable() returned 1 (4-argument acl_check only) */
-	int acl_grants;           /* ... and wasm_auth_acl_grants is exported */
-	uint64_t epoch;           /* see wa_policy_epoch */
-	uint64_t failures;        /* failure decisions given so far */
-	struct wa_engine *eng;    /* NULL once dropped (a failure it could not be restored from) */
+	unsigned hooks;               /* from the gate's report */
+	int acl_long;                 /* acl_check takes 7 arguments (payload, qos, retain) */
+	int acl_cacheable;            /* wasm_auth_acl_cacheable() returned 1 (4-argument acl_check only) */
+	int acl_grants;               /* ... and wasm_auth_acl_grants is exported */
+	uint64_t epoch;               /* see wa_policy_epoch */
+	uint64_t failures;            /* failure decisions given so far */
+	struct wa_engine *eng;        /* NULL once dropped (a failure it could not be restored from) */
 	struct wa_host host;
-	uint32_t buf, cap;        /* the guest's request buffer */
+	uint32_t buf, cap;               /* the guest's request buffer */
 	uint32_t sealed_buf, sealed_cap; /* ... as it was at wa_policy_seal */
-	int anonymous;            /* the request is an unpwd_check without a username */
+	int anonymous;                   /* the request is an unpwd_check without a username */
 	int sealed;
 	/* Rate limit for per-request error lines. */
 	int reported;
@@ -146,8 +146,10 @@ static const char *limit_hint(const struct wa_policy *p, const char *why, int li
 	const uint64_t cap_bytes = (uint64_t)p->cfg->caps.max_memory_pages * 65536u;
 
 	if (strcmp(why, "fuel exhausted") == 0) {
-		snprintf(buf, len, " (%s %lld reached; raise plugin_opt_%s)", lifecycle ? WA_OPT_INIT_FUEL : WA_OPT_FUEL,
-		         (long long)(lifecycle ? p->cfg->init_fuel : p->cfg->fuel), lifecycle ? WA_OPT_INIT_FUEL : WA_OPT_FUEL);
+		snprintf(buf, len, " (%s %lld reached; raise plugin_opt_%s)",
+		         lifecycle ? WA_OPT_INIT_FUEL : WA_OPT_FUEL,
+		         (long long)(lifecycle ? p->cfg->init_fuel : p->cfg->fuel),
+		         lifecycle ? WA_OPT_INIT_FUEL : WA_OPT_FUEL);
 	} else if (strncmp(why, "timeout", 7) == 0) {
 		snprintf(buf, len, " (%s %u reached; raise plugin_opt_%s)",
 		         lifecycle ? WA_OPT_INIT_TIMEOUT_MS : WA_OPT_TIMEOUT_MS,
@@ -161,8 +163,8 @@ static const char *limit_hint(const struct wa_policy *p, const char *why, int li
 		/* An allocator that cannot grow memory traps (AssemblyScript: unreachable), often while
 		 * asking for as much again as it has: past half the cap, that is the likely cause. */
 		snprintf(buf, len, " (probably out of memory: %u of %s %u pages (%u MiB) in use; raise plugin_opt_%s)",
-		         m.size / 65536u, WA_OPT_MAX_MEMORY_PAGES, p->cfg->caps.max_memory_pages, p->cfg->caps.max_memory_pages / 16u,
-		         WA_OPT_MAX_MEMORY_PAGES);
+		         m.size / 65536u, WA_OPT_MAX_MEMORY_PAGES, p->cfg->caps.max_memory_pages,
+		         p->cfg->caps.max_memory_pages / 16u, WA_OPT_MAX_MEMORY_PAGES);
 	} else {
 		buf[0] = '\0';
 	}
@@ -251,12 +253,14 @@ static int instantiate(struct wa_policy *p, char *err, size_t errlen)
 	}
 	if (version != WA_ABI_VERSION) {
 		/* Names both versions and the way out (docs/PACKAGES.md, "ABI version"). */
-		snprintf(err, errlen, "built for ABI %d, this plugin speaks %d (%s returns %d: build with an SDK for ABI %d)",
+		snprintf(err, errlen,
+		         "built for ABI %d, this plugin speaks %d (%s returns %d: build with an SDK for ABI %d)",
 		         version, WA_ABI_VERSION, WA_EXPORT_ABI_VERSION, version, WA_ABI_VERSION);
 		goto fail;
 	}
 	p->acl_cacheable = 0;
-	if (!p->acl_long && (p->hooks & (1u << WA_HOOK_ACL_CHECK)) && wa_engine_has(p->eng, WA_EXPORT_ACL_CACHEABLE_FN)) {
+	if (!p->acl_long && (p->hooks & (1u << WA_HOOK_ACL_CHECK)) &&
+	    wa_engine_has(p->eng, WA_EXPORT_ACL_CACHEABLE_FN)) {
 		int32_t cacheable = 0;
 		trap = wa_engine_call(p->eng, WA_EXPORT_ACL_CACHEABLE_FN, NULL, 0, &cacheable, request_budget(p));
 		if (trap) {
@@ -279,8 +283,8 @@ fail:
 }
 
 struct wa_policy *wa_policy_new(const uint8_t *bytes, size_t len, const struct wa_config *cfg,
-                                const struct wa_options *opts, const struct wa_client_ops *client_ops,
-                                char *err, size_t errlen)
+                                const struct wa_options *opts, const struct wa_client_ops *client_ops, char *err,
+                                size_t errlen)
 {
 	struct wa_gate_config gc;
 	struct wa_gate_report rep;
@@ -347,8 +351,8 @@ uint64_t wa_policy_failures(const struct wa_policy *p)
 
 /* Calls a lifecycle hook with the Options descriptor (plugin_init, security_init) or plain
  * arguments. *refused = 1 if it returned 0. NULL or the trap message. */
-static const char *call_lifecycle(struct wa_policy *p, enum wa_hook hook, int with_opts, int has_flag,
-                                  uint32_t flag, int *refused)
+static const char *call_lifecycle(struct wa_policy *p, enum wa_hook hook, int with_opts, int has_flag, uint32_t flag,
+                                  int *refused)
 {
 	uint32_t args[2];
 	unsigned n = 0;
@@ -386,7 +390,8 @@ static int init_hook(struct wa_policy *p, enum wa_hook hook, int has_flag, uint3
 	trap = call_lifecycle(p, hook, 1, has_flag, flag, &refused);
 	if (trap) {
 		char hint[256];
-		snprintf(err, errlen, "%s trapped: %s%s", wa_hooks[hook].name, trap, limit_hint(p, trap, 1, hint, sizeof hint));
+		snprintf(err, errlen, "%s trapped: %s%s", wa_hooks[hook].name, trap,
+		         limit_hint(p, trap, 1, hint, sizeof hint));
 		drop(p);
 		return -1;
 	}
@@ -499,8 +504,8 @@ static inline const char *marshal(struct wa_policy *p, const struct wa_field *f,
 	return NULL;
 }
 
-static const char *invoke(struct wa_policy *p, enum wa_hook hook, const void *client,
-                          const uint32_t *args, unsigned nargs, int32_t *result)
+static const char *invoke(struct wa_policy *p, enum wa_hook hook, const void *client, const uint32_t *args,
+                          unsigned nargs, int32_t *result)
 {
 	const char *trap;
 
@@ -524,8 +529,8 @@ static int too_long(const struct wa_field *f, unsigned n)
 	return 0;
 }
 
-enum wa_decision wa_policy_unpwd_check(struct wa_policy *p, const void *client,
-                                       const char *username, const char *password)
+enum wa_decision wa_policy_unpwd_check(struct wa_policy *p, const void *client, const char *username,
+                                       const char *password)
 {
 	const enum wa_hook hook = WA_HOOK_UNPWD_CHECK;
 	struct wa_field f[2] = { field(username, 1), field(password, 1) };
@@ -602,13 +607,16 @@ static enum wa_decision acl_check_short(struct wa_policy *p, const void *client,
 
 /* The 7-argument form: the payload too (only it pays for the copy). Kept out of line: inlined,
  * its frame and stack arguments would be set up on the 4-argument path too. */
-__attribute__((noinline)) static enum wa_decision acl_check_long(struct wa_policy *p, const void *client, const char *clientid,
-                                       const char *username, const char *topic, int access,
-                                       const void *payload, uint32_t payloadlen, int qos, int retain)
+__attribute__((noinline)) static enum wa_decision acl_check_long(struct wa_policy *p, const void *client,
+                                                                 const char *clientid, const char *username,
+                                                                 const char *topic, int access, const void *payload,
+                                                                 uint32_t payloadlen, int qos, int retain)
 {
 	const enum wa_hook hook = WA_HOOK_ACL_CHECK;
-	struct wa_field f[4] = { field(clientid, 0), field(username, 1), field(topic, 0),
-	                         { payload ? payload : "", payload ? payloadlen : 0u, 1 } };
+	struct wa_field f[4] = { field(clientid, 0),
+		                 field(username, 1),
+		                 field(topic, 0),
+		                 { payload ? payload : "", payload ? payloadlen : 0u, 1 } };
 	uint32_t args[7], desc[4];
 	int32_t result = 0;
 	const char *trap;
@@ -633,16 +641,16 @@ __attribute__((noinline)) static enum wa_decision acl_check_long(struct wa_polic
 }
 
 enum wa_decision wa_policy_acl_check(struct wa_policy *p, const void *client, const char *clientid,
-                                     const char *username, const char *topic, int access,
-                                     const void *payload, uint32_t payloadlen, int qos, int retain)
+                                     const char *username, const char *topic, int access, const void *payload,
+                                     uint32_t payloadlen, int qos, int retain)
 {
 	if (ready(p, WA_HOOK_ACL_CHECK)) return p->cfg->on_error;
 	if (!p->acl_long) return acl_check_short(p, client, clientid, username, topic, access);
 	return acl_check_long(p, client, clientid, username, topic, access, payload, payloadlen, qos, retain);
 }
 
-struct wa_grants *wa_policy_grants(struct wa_policy *p, const void *client, const char *clientid,
-                                   const char *username, enum wa_decision *d)
+struct wa_grants *wa_policy_grants(struct wa_policy *p, const void *client, const char *clientid, const char *username,
+                                   enum wa_decision *d)
 {
 	const enum wa_hook hook = WA_HOOK_ACL_CHECK;
 	struct wa_field f[2] = { field(clientid, 0), field(username, 1) };
@@ -706,8 +714,8 @@ static enum wa_decision read_key(struct wa_policy *p, uint32_t ptr, char *key, s
 	return WA_ALLOW;
 }
 
-enum wa_decision wa_policy_psk_key_get(struct wa_policy *p, const void *client, const char *identity,
-                                       const char *hint, char *key, size_t keycap)
+enum wa_decision wa_policy_psk_key_get(struct wa_policy *p, const void *client, const char *identity, const char *hint,
+                                       char *key, size_t keycap)
 {
 	const enum wa_hook hook = WA_HOOK_PSK_KEY_GET;
 	struct wa_field f[2] = { field(identity, 0), field(hint, 0) };

@@ -19,8 +19,8 @@ struct wa_policy;
  * wasm_auth_abi_version and gets the first request buffer. No policy hook runs yet.
  * cfg, opts and client_ops must outlive the policy. NULL with a one-line reason in err. */
 struct wa_policy *wa_policy_new(const uint8_t *bytes, size_t len, const struct wa_config *cfg,
-                                const struct wa_options *opts, const struct wa_client_ops *client_ops,
-                                char *err, size_t errlen);
+                                const struct wa_options *opts, const struct wa_client_ops *client_ops, char *err,
+                                size_t errlen);
 /* Frees without calling the guest (see wa_policy_plugin_cleanup). */
 void wa_policy_free(struct wa_policy *p);
 
@@ -55,23 +55,23 @@ void wa_policy_plugin_cleanup(struct wa_policy *p);
 /* Requests. NULL strings are absent values (ABI: descriptor pointer 0) where the ABI allows
  * it (username, password), empty strings elsewhere. client is handed back to the
  * wa_client_ops callbacks while the guest runs. Any failure gives cfg->on_error. */
-enum wa_decision wa_policy_unpwd_check(struct wa_policy *p, const void *client,
-                                       const char *username, const char *password);
+enum wa_decision wa_policy_unpwd_check(struct wa_policy *p, const void *client, const char *username,
+                                       const char *password);
 enum wa_decision wa_policy_acl_check(struct wa_policy *p, const void *client, const char *clientid,
-                                     const char *username, const char *topic, int access,
-                                     const void *payload, uint32_t payloadlen, int qos, int retain);
+                                     const char *username, const char *topic, int access, const void *payload,
+                                     uint32_t payloadlen, int qos, int retain);
 /* The failure decision for a request the embedder refuses without calling the guest (breaker.h),
  * counted as a failure. anonymous: an unpwd_check without a username (never deferred). */
 enum wa_decision wa_policy_refuse(struct wa_policy *p, enum wa_hook hook, int anonymous);
 
 /* A client's grants (grants.h), computed by the guest; the caller owns them. NULL on a failure
  * (logged, and counted like a request's), with the failure decision in *d. */
-struct wa_grants *wa_policy_grants(struct wa_policy *p, const void *client, const char *clientid,
-                                   const char *username, enum wa_decision *d);
+struct wa_grants *wa_policy_grants(struct wa_policy *p, const void *client, const char *clientid, const char *username,
+                                   enum wa_decision *d);
 
 /* WA_ALLOW: key (NUL-terminated hex, shorter than keycap) holds the key. WA_DENY: no key.
  * WA_DEFER only as the failure decision. */
-enum wa_decision wa_policy_psk_key_get(struct wa_policy *p, const void *client, const char *identity,
-                                       const char *hint, char *key, size_t keycap);
+enum wa_decision wa_policy_psk_key_get(struct wa_policy *p, const void *client, const char *identity, const char *hint,
+                                       char *key, size_t keycap);
 
 #endif

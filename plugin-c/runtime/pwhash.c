@@ -78,9 +78,9 @@ static int sha512_salted(const uint8_t *pw, size_t pwlen, const uint8_t *salt, s
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned outlen = 0;
-	int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha512(), NULL) == 1 &&
-	         EVP_DigestUpdate(ctx, pw, pwlen) == 1 && EVP_DigestUpdate(ctx, salt, saltlen) == 1 &&
-	         EVP_DigestFinal_ex(ctx, out, &outlen) == 1 && outlen == WA_PW_DIGEST_BYTES;
+	int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha512(), NULL) == 1 && EVP_DigestUpdate(ctx, pw, pwlen) == 1 &&
+	         EVP_DigestUpdate(ctx, salt, saltlen) == 1 && EVP_DigestFinal_ex(ctx, out, &outlen) == 1 &&
+	         outlen == WA_PW_DIGEST_BYTES;
 	EVP_MD_CTX_free(ctx);
 	return ok ? 0 : -1;
 }

@@ -13,24 +13,22 @@ static unsigned utf8_len(uint32_t cp)
 static void utf8_put(char *out, uint32_t cp, unsigned n)
 {
 	switch (n) {
-	case 1:
-		out[0] = (char)cp;
-		break;
-	case 2:
-		out[0] = (char)(0xC0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3F));
-		break;
-	case 3:
-		out[0] = (char)(0xE0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		out[2] = (char)(0x80 | (cp & 0x3F));
-		break;
-	default:
-		out[0] = (char)(0xF0 | (cp >> 18));
-		out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		out[3] = (char)(0x80 | (cp & 0x3F));
-		break;
+		case 1: out[0] = (char)cp; break;
+		case 2:
+			out[0] = (char)(0xC0 | (cp >> 6));
+			out[1] = (char)(0x80 | (cp & 0x3F));
+			break;
+		case 3:
+			out[0] = (char)(0xE0 | (cp >> 12));
+			out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+			out[2] = (char)(0x80 | (cp & 0x3F));
+			break;
+		default:
+			out[0] = (char)(0xF0 | (cp >> 18));
+			out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+			out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+			out[3] = (char)(0x80 | (cp & 0x3F));
+			break;
 	}
 }
 
@@ -75,14 +73,14 @@ static size_t control_at(const unsigned char *s, size_t i, size_t len)
 {
 	unsigned char c = s[i];
 
-	if (c < 0x20 || c == 0x7F) return 1;                           /* C0, DEL */
+	if (c < 0x20 || c == 0x7F) return 1;                                            /* C0, DEL */
 	if (i + 1 < len && c == 0xC2 && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F) return 2; /* C1 */
-	if (i + 1 < len && c == 0xD8 && s[i + 1] == 0x9C) return 2;      /* U+061C arabic letter mark */
+	if (i + 1 < len && c == 0xD8 && s[i + 1] == 0x9C) return 2;                     /* U+061C arabic letter mark */
 	if (i + 2 < len && c == 0xE2) {
 		unsigned char b1 = s[i + 1], b2 = s[i + 2];
 		/* U+200E, U+200F marks; U+2028, U+2029 line/paragraph separators; U+202A-U+202E embeddings and overrides */
 		if (b1 == 0x80 && (b2 == 0x8E || b2 == 0x8F || (b2 >= 0xA8 && b2 <= 0xAE))) return 3;
-		if (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9) return 3;        /* U+2066-U+2069 isolates */
+		if (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9) return 3; /* U+2066-U+2069 isolates */
 	}
 	return 0;
 }

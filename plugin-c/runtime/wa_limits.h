@@ -4,12 +4,12 @@
 #define WASM_AUTH_LIMITS_H
 
 /* Module gate */
-#define WA_MAX_MODULE_BYTES       (8u * 1024u * 1024u)   /* option wasm_max_module_bytes */
-#define WA_MAX_MEMORY_PAGES       256u                   /* option wasm_max_memory_pages (16 MiB) */
-#define WA_MAX_TABLE_ELEMS        10000u                 /* option wasm_max_table_elems */
-#define WA_MAX_FUNCTIONS          50000u                 /* option wasm_max_functions (defined + imported) */
-#define WA_MAX_GLOBALS            1000u                  /* option wasm_max_globals (defined + imported) */
-#define WA_MAX_DATA_BYTES         (4u * 1024u * 1024u)   /* option wasm_max_data_bytes (all segments) */
+#define WA_MAX_MODULE_BYTES (8u * 1024u * 1024u) /* option wasm_max_module_bytes */
+#define WA_MAX_MEMORY_PAGES 256u                 /* option wasm_max_memory_pages (16 MiB) */
+#define WA_MAX_TABLE_ELEMS  10000u               /* option wasm_max_table_elems */
+#define WA_MAX_FUNCTIONS    50000u               /* option wasm_max_functions (defined + imported) */
+#define WA_MAX_GLOBALS      1000u                /* option wasm_max_globals (defined + imported) */
+#define WA_MAX_DATA_BYTES   (4u * 1024u * 1024u) /* option wasm_max_data_bytes (all segments) */
 /* Implementation limits: the gate applies them even with --validate-only, so that a module it
  * accepts is one wasm3 loads (checked by the gate's tests), and to bound its own time and memory.
  * Frames and names are wasm3's validator limits (d_m3ValCtrlDepth, d_m3MaxSaneUtf8Length).
@@ -17,99 +17,103 @@
  * slots; an i64/f64 may take two), so each gets well under half. Arity is far below wasm3's
  * 1000: wasm3's compiled code for a call grows with it (8 MB of calls to a 1000-ary function
  * exhausted 4 GB), and ABI hooks need at most 7 parameters. */
-#define WA_MAX_LOCALS_PER_FUNC    4000u                  /* parameters + declared locals of one function */
-#define WA_MAX_OPERAND_STACK      3000u                  /* values on the operand stack of one function */
-#define WA_MAX_BLOCK_DEPTH        1000u                  /* control frames, the function's own included */
-#define WA_MAX_FUNC_ARITY         16u                    /* parameters + results of one function type */
-#define WA_MAX_NAME_BYTES         10000u                 /* an import, export or custom section name */
+#define WA_MAX_LOCALS_PER_FUNC 4000u  /* parameters + declared locals of one function */
+#define WA_MAX_OPERAND_STACK   3000u  /* values on the operand stack of one function */
+#define WA_MAX_BLOCK_DEPTH     1000u  /* control frames, the function's own included */
+#define WA_MAX_FUNC_ARITY      16u    /* parameters + results of one function type */
+#define WA_MAX_NAME_BYTES      10000u /* an import, export or custom section name */
 
 /* Execution */
-#define WA_STACK_BYTES            (256u * 1024u)         /* wasm3 value stack per runtime */
-#define WA_MAX_NATIVE_STACK       (1024u * 1024u)        /* C stack wasm3 may use per call */
+#define WA_STACK_BYTES      (256u * 1024u)  /* wasm3 value stack per runtime */
+#define WA_MAX_NATIVE_STACK (1024u * 1024u) /* C stack wasm3 may use per call */
 /* option wasm_fuel: units per request hook call. About 6 ms of guest time here (0.6 ns a unit,
  * docs/SECURITY.md): 9x the default policy's worst check at 65,535-byte fields (1.1M units,
  * tests/policies/fuel.test.ts), and room for one pw_verify at WA_MAX_PW_ITERATIONS (6.4M). */
-#define WA_DEFAULT_FUEL           10000000u
-#define WA_DEFAULT_TIMEOUT_MS     100u                   /* option wasm_timeout_ms: wall clock per hook call */
-#define WA_INIT_BUDGET_FACTOR     100u                   /* defaults of wasm_init_fuel / wasm_init_timeout_ms:
+#define WA_DEFAULT_FUEL       10000000u
+#define WA_DEFAULT_TIMEOUT_MS 100u /* option wasm_timeout_ms: wall clock per hook call */
+#define WA_INIT_BUDGET_FACTOR                                                                                          \
+	100u                             /* defaults of wasm_init_fuel / wasm_init_timeout_ms:
                                                             this many times the request budget */
-#define WA_REBUILD_BACKOFF_MS     1000u                  /* after a failed re-creation, the first wait; doubles */
-#define WA_REBUILD_BACKOFF_MAX_MS 60000u                 /* ... up to this */
-#define WA_DEFAULT_CPU_SHARE      50u                    /* option wasm_cpu_share: percent of broker time */
-#define WA_DEFAULT_CLIENT_SHARE   10u                    /* option wasm_client_share: percent of broker time
+#define WA_REBUILD_BACKOFF_MS     1000u  /* after a failed re-creation, the first wait; doubles */
+#define WA_REBUILD_BACKOFF_MAX_MS 60000u /* ... up to this */
+#define WA_DEFAULT_CPU_SHARE      50u    /* option wasm_cpu_share: percent of broker time */
+#define WA_DEFAULT_CLIENT_SHARE                                                                                        \
+	10u /* option wasm_client_share: percent of broker time
                                                             one client's requests may take; either share may
                                                             be used at once up to wasm_timeout_ms (a client)
                                                             or twice it (the policy) */
 
 /* Host buffers */
-#define WA_MAX_FIELD_BYTES        65535u                 /* MQTT string fields are at most this long */
-#define WA_MAX_PAYLOAD_BYTES      (1024u * 1024u)        /* option wasm_max_payload */
-#define WA_INITIAL_REQUEST_BUFFER 4096u
-#define WA_MAX_LOG_BYTES          1024u                  /* one log line from the guest */
-#define WA_MAX_OPTIONS            256u
-#define WA_LOG_QUEUE_LINES        256u                   /* log lines a worker thread may queue between flushes */
-#define WA_MAX_OPTION_FILE_BYTES  (16u * 1024u * 1024u)
-#define WA_OPTION_FILE_LOG_KEY_BYTES  64u                /* an option file warning shows this much of the key */
-#define WA_OPTION_FILE_LOG_PATH_BYTES 256u               /* ... and of the path */
-#define WA_MAX_PSK_KEY_CHARS      512u                   /* hex chars; mosquitto allows 64 bytes of key */
-#define WA_ERROR_LOG_INTERVAL_S   10u                    /* rate limit for per-request failure logs */
-#define WA_MAX_PW_ITERATIONS      10000u                 /* pw_verify: PBKDF2 iterations a $7$ hash may ask for; one
+#define WA_MAX_FIELD_BYTES            65535u          /* MQTT string fields are at most this long */
+#define WA_MAX_PAYLOAD_BYTES          (1024u * 1024u) /* option wasm_max_payload */
+#define WA_INITIAL_REQUEST_BUFFER     4096u
+#define WA_MAX_LOG_BYTES              1024u /* one log line from the guest */
+#define WA_MAX_OPTIONS                256u
+#define WA_LOG_QUEUE_LINES            256u /* log lines a worker thread may queue between flushes */
+#define WA_MAX_OPTION_FILE_BYTES      (16u * 1024u * 1024u)
+#define WA_OPTION_FILE_LOG_KEY_BYTES  64u  /* an option file warning shows this much of the key */
+#define WA_OPTION_FILE_LOG_PATH_BYTES 256u /* ... and of the path */
+#define WA_MAX_PSK_KEY_CHARS          512u /* hex chars; mosquitto allows 64 bytes of key */
+#define WA_ERROR_LOG_INTERVAL_S       10u  /* rate limit for per-request failure logs */
+#define WA_MAX_PW_ITERATIONS                                                                                           \
+	10000u                    /* pw_verify: PBKDF2 iterations a $7$ hash may ask for; one
                                                             call must fit well inside wasm_timeout_ms on a small
                                                             device (4 ms here, ~40 ms 10x slower) and in the
                                                             default fuel (docs/SECURITY.md); above it: no match */
-#define WA_MAX_PW_SALT_BYTES      256u                   /* pw_verify: decoded salt */
+#define WA_MAX_PW_SALT_BYTES 256u /* pw_verify: decoded salt */
 
 /* Guest logging (log, trace and pw_verify's warning), per policy: token buckets refilled at
  * these rates up to the burst; lines over the limit are dropped and counted (the first drop of a
  * flood says so), and the next line let through is preceded by "N guest log lines (B bytes)
  * suppressed". Bytes are the line's text after conversion, truncation to WA_MAX_LOG_BYTES and
  * sanitising. */
-#define WA_LOG_LINES_PER_S        20u
-#define WA_LOG_BYTES_PER_S        8192u
-#define WA_LOG_BURST_LINES        100u
-#define WA_LOG_BURST_BYTES        32768u
+#define WA_LOG_LINES_PER_S 20u
+#define WA_LOG_BYTES_PER_S 8192u
+#define WA_LOG_BURST_LINES 100u
+#define WA_LOG_BURST_BYTES 32768u
 
 /* Host function prices, in fuel units (the gate's metering: about one wasm instruction, 0.4-0.8
  * ns of wasm3 on the project machine), so that fuel ~ time: plugin-c/tests/calibrate_hostfns.c
  * measures both. Every call pays WA_FUEL_HOST_CALL on entry, before anything else; the parts
  * that depend on sizes are paid once the sizes are known, before the work. "_32" prices are per
  * 32 bytes (rounded up). Table: docs/SECURITY.md, "Host function prices". */
-#define WA_FUEL_HOST_CALL         10u                    /* every host call */
-#define WA_FUEL_COPY_32           1u                     /* bytes copied: client_id/client_address, option file read */
-#define WA_FUEL_SCAN_32           16u                    /* bytes compared or parsed: topic_matches_sub, a pw_verify hash */
-#define WA_FUEL_TEXT_32           40u                    /* guest text converted and sanitised: log, trace */
-#define WA_FUEL_HASH_32           48u                    /* bytes hashed once with SHA-512: pw_verify's password */
-#define WA_FUEL_LOG_LINE          1000u                  /* a log or trace line, written or dropped by the rate limit */
-#define WA_FUEL_TRACE_ARG         300u                   /* each number a trace line formats */
-#define WA_FUEL_PW_VERIFY         1000u                  /* pw_verify's fixed work (a SHA-512 digest set up and run) */
-#define WA_FUEL_PBKDF2            2000u                  /* a $7$ hash's PBKDF2 set-up (HMAC key, OpenSSL fetches) */
-#define WA_FUEL_PBKDF2_ITERATION  640u                   /* one PBKDF2-HMAC-SHA512 iteration (~375 ns here) */
-#define WA_FUEL_OPEN_FILE         3500u                  /* option_file_*: open, fstat, close */
-#define WA_FUEL_SEED              400u                   /* seed: getrandom */
-#define WA_FUEL_CLOCK             50u                    /* Date.now: clock_gettime */
+#define WA_FUEL_HOST_CALL        10u   /* every host call */
+#define WA_FUEL_COPY_32          1u    /* bytes copied: client_id/client_address, option file read */
+#define WA_FUEL_SCAN_32          16u   /* bytes compared or parsed: topic_matches_sub, a pw_verify hash */
+#define WA_FUEL_TEXT_32          40u   /* guest text converted and sanitised: log, trace */
+#define WA_FUEL_HASH_32          48u   /* bytes hashed once with SHA-512: pw_verify's password */
+#define WA_FUEL_LOG_LINE         1000u /* a log or trace line, written or dropped by the rate limit */
+#define WA_FUEL_TRACE_ARG        300u  /* each number a trace line formats */
+#define WA_FUEL_PW_VERIFY        1000u /* pw_verify's fixed work (a SHA-512 digest set up and run) */
+#define WA_FUEL_PBKDF2           2000u /* a $7$ hash's PBKDF2 set-up (HMAC key, OpenSSL fetches) */
+#define WA_FUEL_PBKDF2_ITERATION 640u  /* one PBKDF2-HMAC-SHA512 iteration (~375 ns here) */
+#define WA_FUEL_OPEN_FILE        3500u /* option_file_*: open, fstat, close */
+#define WA_FUEL_SEED             400u  /* seed: getrandom */
+#define WA_FUEL_CLOCK            50u   /* Date.now: clock_gettime */
 
 /* ACL decision cache (option wasm_acl_cache, only for policies that export
  * wasm_auth_acl_cacheable() returning 1 and the 4-argument acl_check). */
-#define WA_ACL_CACHE_ENTRIES      32u                    /* per client, in two-way sets; a power of two */
-#define WA_ACL_CACHE_TOPIC_BYTES  256u                   /* longer topics are never cached */
-#define WA_ACL_CACHE_MAX_BYTES    (16u * 1024u * 1024u)  /* all clients' entries and identities together;
+#define WA_ACL_CACHE_ENTRIES     32u  /* per client, in two-way sets; a power of two */
+#define WA_ACL_CACHE_TOPIC_BYTES 256u /* longer topics are never cached */
+#define WA_ACL_CACHE_MAX_BYTES                                                                                         \
+	(16u * 1024u * 1024u)      /* all clients' entries and identities together;
                                                             whole clients are evicted beyond it */
-#define WA_ACL_CACHE_BUCKETS      4096u                  /* client hash table size; a power of two */
+#define WA_ACL_CACHE_BUCKETS 4096u /* client hash table size; a power of two */
 /* Adaptive bypass: a client whose last WA_ACL_CACHE_WINDOW lookups hit less than
  * WA_ACL_CACHE_MIN_HIT_PERCENT of the time (a miss and its store cost about 40% of what a hit
  * saves: docs/BENCHMARKS.md) skips the cache for its next BYPASS_MIN checks, doubling up to
  * BYPASS_MAX while its hits stay rare; a window that hits often enough resets it. */
-#define WA_ACL_CACHE_WINDOW           64u
-#define WA_ACL_CACHE_MIN_HIT_PERCENT  25u
-#define WA_ACL_CACHE_BYPASS_MIN       1024u
-#define WA_ACL_CACHE_BYPASS_MAX       65536u
+#define WA_ACL_CACHE_WINDOW          64u
+#define WA_ACL_CACHE_MIN_HIT_PERCENT 25u
+#define WA_ACL_CACHE_BYPASS_MIN      1024u
+#define WA_ACL_CACHE_BYPASS_MAX      65536u
 /* Grants (docs/ABI.md "Grants"), per client; the host's copy counts towards
  * WA_ACL_CACHE_MAX_BYTES with the client's cached decisions. */
-#define WA_GRANTS_MAX_ENTRIES     4096u
-#define WA_GRANTS_MAX_BYTES       (256u * 1024u)         /* filter bytes */
+#define WA_GRANTS_MAX_ENTRIES 4096u
+#define WA_GRANTS_MAX_BYTES   (256u * 1024u) /* filter bytes */
 /* Matching is native and unmetered: a check whose entries x (topic bytes + 16) exceed this
  * (about 0.1 ms of matching here) is asked of acl_check, which the fuel, the deadline and the
  * breaker bound. The default policy's grants are a few entries: far below it. */
-#define WA_GRANTS_MAX_WORK        (256u * 1024u)
+#define WA_GRANTS_MAX_WORK (256u * 1024u)
 
 #endif

@@ -12,10 +12,10 @@
 /* What a call's fuel becomes at its deadline: far enough below zero that no charge the guest
  * then makes can wrap it back (the largest single charge is below 2^44: memory.grow asking for
  * 2^32 - 1 pages at 2^11 each, gate.h WA_FUEL_PAGE_SHIFT). */
-#define FUEL_KILLED   (INT64_MIN / 4)
+#define FUEL_KILLED (INT64_MIN / 4)
 
 static struct wa_watch slots[WA_WATCH_SLOTS];
-static unsigned slots_seen;      /* under lock: 1 + the highest slot ever claimed; scans stop there */
+static unsigned slots_seen; /* under lock: 1 + the highest slot ever claimed; scans stop there */
 static struct {
 	void (*fn)(void *arg, uint64_t elapsed_ms);
 	void *arg;
@@ -23,8 +23,8 @@ static struct {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static atomic_int running;       /* set under lock */
-static int stopping;             /* under lock: the thread is asked to exit */
+static atomic_int running; /* set under lock */
+static int stopping;       /* under lock: the thread is asked to exit */
 static pthread_t thread;
 atomic_int wa_watchdog_idle;
 _Atomic uint64_t wa_watchdog_clock;
@@ -102,7 +102,8 @@ static void *watch(void *arg)
 			if (samplers[i].fn) samplers[i].fn(samplers[i].arg, elapsed);
 		}
 		atomic_store_explicit(&wa_watchdog_idle, now - quiet_since >= IDLE_AFTER_MS, memory_order_relaxed);
-		until = after_ms(atomic_load_explicit(&wa_watchdog_idle, memory_order_relaxed) ? IDLE_TICK_MS : WA_WATCHDOG_TICK_MS);
+		until = after_ms(atomic_load_explicit(&wa_watchdog_idle, memory_order_relaxed) ? IDLE_TICK_MS
+		                                                                               : WA_WATCHDOG_TICK_MS);
 		pthread_cond_timedwait(&wake, &lock, &until);
 	}
 	pthread_mutex_unlock(&lock);

@@ -16,8 +16,8 @@
 
 #include <stdint.h>
 
-#define WA_WATCHDOG_TICK_MS 2u
-#define WA_WATCH_SLOTS      256u /* instances alive at once (each embedder has one to three) */
+#define WA_WATCHDOG_TICK_MS  2u
+#define WA_WATCH_SLOTS       256u /* instances alive at once (each embedder has one to three) */
 #define WA_WATCHDOG_SAMPLERS 16u
 
 #include <stdatomic.h>
@@ -26,11 +26,11 @@
  * writes state and timeout_ms; the watchdog thread reads them and writes expired and the fuel
  * counter. */
 struct wa_watch {
-	_Atomic uint64_t state;       /* odd while a call runs; +1 at arm, +1 at disarm */
+	_Atomic uint64_t state; /* odd while a call runs; +1 at arm, +1 at disarm */
 	_Atomic(int64_t *) fuel;
 	_Atomic uint32_t timeout_ms;
 	atomic_int expired;
-	atomic_int used;              /* claimed */
+	atomic_int used; /* claimed */
 	/* The watchdog thread's own view, under its lock. */
 	uint64_t seen_state;
 	uint64_t seen_at_ms;

@@ -9,11 +9,11 @@
 
 struct wa_worker {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;      /* signalled when a job is submitted, done, or the worker stops */
+	pthread_cond_t cond;       /* signalled when a job is submitted, done, or the worker stops */
 	struct wa_worker_job *job; /* submitted, not yet collected */
-	int done;                 /* job's run has returned */
-	int abandoned;            /* discard job when run returns */
-	int stop;                 /* the owner is gone: the thread exits */
+	int done;                  /* job's run has returned */
+	int abandoned;             /* discard job when run returns */
+	int stop;                  /* the owner is gone: the thread exits */
 	pthread_t thread;
 };
 

@@ -50,21 +50,19 @@
  *     (call $fib (local.get $n))))
  */
 static const uint8_t cal_wasm[] = {
-	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x18, 0x04, 0x60, 0x00, 0x01, 0x7f, 0x60,
-	0x02, 0x7f, 0x7f, 0x01, 0x7f, 0x60, 0x04, 0x7f, 0x7f, 0x7f, 0x7f, 0x01, 0x7f, 0x60, 0x01, 0x7f,
-	0x01, 0x7f, 0x02, 0x25, 0x01, 0x09, 0x6d, 0x6f, 0x73, 0x71, 0x75, 0x69, 0x74, 0x74, 0x6f, 0x17,
-	0x63, 0x6c, 0x69, 0x65, 0x6e, 0x74, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x63, 0x6f, 0x6c, 0x5f,
-	0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x00, 0x00, 0x03, 0x05, 0x04, 0x01, 0x02, 0x03, 0x01,
-	0x05, 0x03, 0x01, 0x00, 0x01, 0x07, 0x32, 0x04, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02,
-	0x00, 0x0b, 0x75, 0x6e, 0x70, 0x77, 0x64, 0x5f, 0x63, 0x68, 0x65, 0x63, 0x6b, 0x00, 0x01, 0x09,
-	0x61, 0x63, 0x6c, 0x5f, 0x63, 0x68, 0x65, 0x63, 0x6b, 0x00, 0x02, 0x0b, 0x70, 0x73, 0x6b, 0x5f,
-	0x6b, 0x65, 0x79, 0x5f, 0x67, 0x65, 0x74, 0x00, 0x04, 0x0a, 0x5c, 0x04, 0x17, 0x01, 0x01, 0x7f,
-	0x03, 0x40, 0x20, 0x02, 0x41, 0x01, 0x6a, 0x21, 0x02, 0x20, 0x02, 0x20, 0x00, 0x49, 0x0d, 0x00,
-	0x0b, 0x20, 0x02, 0x0b, 0x1e, 0x01, 0x02, 0x7f, 0x03, 0x40, 0x20, 0x05, 0x10, 0x00, 0x6a, 0x21,
-	0x05, 0x20, 0x04, 0x41, 0x01, 0x6a, 0x21, 0x04, 0x20, 0x04, 0x20, 0x00, 0x49, 0x0d, 0x00, 0x0b,
-	0x20, 0x05, 0x0b, 0x1c, 0x00, 0x20, 0x00, 0x41, 0x02, 0x48, 0x04, 0x7f, 0x20, 0x00, 0x05, 0x20,
-	0x00, 0x41, 0x01, 0x6b, 0x10, 0x03, 0x20, 0x00, 0x41, 0x02, 0x6b, 0x10, 0x03, 0x6a, 0x0b, 0x0b,
-	0x06, 0x00, 0x20, 0x00, 0x10, 0x03, 0x0b,
+	0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x18, 0x04, 0x60, 0x00, 0x01, 0x7f, 0x60, 0x02, 0x7f,
+	0x7f, 0x01, 0x7f, 0x60, 0x04, 0x7f, 0x7f, 0x7f, 0x7f, 0x01, 0x7f, 0x60, 0x01, 0x7f, 0x01, 0x7f, 0x02, 0x25,
+	0x01, 0x09, 0x6d, 0x6f, 0x73, 0x71, 0x75, 0x69, 0x74, 0x74, 0x6f, 0x17, 0x63, 0x6c, 0x69, 0x65, 0x6e, 0x74,
+	0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x63, 0x6f, 0x6c, 0x5f, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x00,
+	0x00, 0x03, 0x05, 0x04, 0x01, 0x02, 0x03, 0x01, 0x05, 0x03, 0x01, 0x00, 0x01, 0x07, 0x32, 0x04, 0x06, 0x6d,
+	0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00, 0x0b, 0x75, 0x6e, 0x70, 0x77, 0x64, 0x5f, 0x63, 0x68, 0x65, 0x63,
+	0x6b, 0x00, 0x01, 0x09, 0x61, 0x63, 0x6c, 0x5f, 0x63, 0x68, 0x65, 0x63, 0x6b, 0x00, 0x02, 0x0b, 0x70, 0x73,
+	0x6b, 0x5f, 0x6b, 0x65, 0x79, 0x5f, 0x67, 0x65, 0x74, 0x00, 0x04, 0x0a, 0x5c, 0x04, 0x17, 0x01, 0x01, 0x7f,
+	0x03, 0x40, 0x20, 0x02, 0x41, 0x01, 0x6a, 0x21, 0x02, 0x20, 0x02, 0x20, 0x00, 0x49, 0x0d, 0x00, 0x0b, 0x20,
+	0x02, 0x0b, 0x1e, 0x01, 0x02, 0x7f, 0x03, 0x40, 0x20, 0x05, 0x10, 0x00, 0x6a, 0x21, 0x05, 0x20, 0x04, 0x41,
+	0x01, 0x6a, 0x21, 0x04, 0x20, 0x04, 0x20, 0x00, 0x49, 0x0d, 0x00, 0x0b, 0x20, 0x05, 0x0b, 0x1c, 0x00, 0x20,
+	0x00, 0x41, 0x02, 0x48, 0x04, 0x7f, 0x20, 0x00, 0x05, 0x20, 0x00, 0x41, 0x01, 0x6b, 0x10, 0x03, 0x20, 0x00,
+	0x41, 0x02, 0x6b, 0x10, 0x03, 0x6a, 0x0b, 0x0b, 0x06, 0x00, 0x20, 0x00, 0x10, 0x03, 0x0b,
 };
 
 #define RUNS 7
@@ -85,12 +83,11 @@ static void quiet(int level, const char *line)
 /* ---- ordinary wasm3 code: ns per fuel unit -------------------------------------------------- */
 
 struct guest_run {
-	double ns;    /* best wall time of one call */
-	double fuel;  /* fuel the call used (metering + host charges) */
+	double ns;   /* best wall time of one call */
+	double fuel; /* fuel the call used (metering + host charges) */
 };
 
-static struct guest_run run_guest(struct wa_engine *e, struct wa_host *h, unsigned export, uint32_t n,
-                                  unsigned nargs)
+static struct guest_run run_guest(struct wa_engine *e, struct wa_host *h, unsigned export, uint32_t n, unsigned nargs)
 {
 	struct guest_run best = { -1, 0 };
 	uint32_t args[4] = { n, 0, 0, 0 };
@@ -118,21 +115,26 @@ static struct guest_run run_guest(struct wa_engine *e, struct wa_host *h, unsign
 static uint8_t memory[4u << 20];
 static const struct wa_mem mem = { memory, sizeof memory };
 
-#define TIME_BEST(result, reps, stmt)                                    \
-	do {                                                                 \
-		double best_ = -1;                                               \
-		for (int run_ = 0; run_ < RUNS; run_++) {                        \
-			double t0_ = now_ns();                                       \
-			for (int rep_ = 0; rep_ < (reps); rep_++) { stmt; }          \
-			double t_ = (now_ns() - t0_) / (reps);                       \
-			if (best_ < 0 || t_ < best_) best_ = t_;                     \
-		}                                                                \
-		(result) = best_;                                                \
+#define TIME_BEST(result, reps, stmt)                                                                                  \
+	do {                                                                                                           \
+		double best_ = -1;                                                                                     \
+		for (int run_ = 0; run_ < RUNS; run_++) {                                                              \
+			double t0_ = now_ns();                                                                         \
+			for (int rep_ = 0; rep_ < (reps); rep_++) {                                                    \
+				stmt;                                                                                  \
+			}                                                                                              \
+			double t_ = (now_ns() - t0_) / (reps);                                                         \
+			if (best_ < 0 || t_ < best_) best_ = t_;                                                       \
+		}                                                                                                      \
+		(result) = best_;                                                                                      \
 	} while (0)
 
 static volatile int32_t sink;
 
-static const char *fake_id(const void *c) { return c; }
+static const char *fake_id(const void *c)
+{
+	return c;
+}
 static const struct wa_client_ops ops = { fake_id, NULL, NULL };
 
 /* b64 of n bytes into out (NUL-terminated). */
@@ -187,7 +189,8 @@ int main(void)
 	/* The host-call loop: what its metered instructions would take, the rest is the call. */
 	call_ns = (calls.ns - (calls.fuel - (double)n * WA_FUEL_HOST_CALL) * ns_fuel) / n;
 	printf("wasm3, ordinary code:\n");
-	printf("  counting loop      %8.3f ns per fuel unit (%.0f units, %.2f ms)\n", spin_ns, spin.fuel, spin.ns / 1e6);
+	printf("  counting loop      %8.3f ns per fuel unit (%.0f units, %.2f ms)\n", spin_ns, spin.fuel,
+	       spin.ns / 1e6);
 	printf("  recursive fib(25)  %8.3f ns per fuel unit (%.0f units, %.2f ms)\n", fib_ns, fib.fuel, fib.ns / 1e6);
 	printf("  => one fuel unit   %8.3f ns (the mean)\n", ns_fuel);
 	printf("  a host call (client_protocol_version) beyond its metered instructions: %.1f ns = %.1f units\n",
@@ -222,7 +225,8 @@ int main(void)
 			wa_text_sanitize_controls(out, k);
 			sink = out[5];
 		});
-		ROW("log text: UTF-16 -> UTF-8 + sanitise, per input byte", t / (2.0 * WA_MAX_LOG_BYTES), WA_FUEL_TEXT_32 / 32.0);
+		ROW("log text: UTF-16 -> UTF-8 + sanitise, per input byte", t / (2.0 * WA_MAX_LOG_BYTES),
+		    WA_FUEL_TEXT_32 / 32.0);
 	}
 	{ /* trace: a 100-character message and 5 numbers, the line discarded by the sink */
 		static char out[WA_MAX_LOG_BYTES + 160];
@@ -239,7 +243,8 @@ int main(void)
 	{ /* a log line written: one write(2), as mosquitto's file and stdout destinations do */
 		char path[] = "/tmp/wa-calibrate-XXXXXX";
 		int fd = mkstemp(path);
-		const char line[] = "wasm-auth: a log line of about one hundred bytes, as a policy would write it ........\n";
+		const char line[] =
+		    "wasm-auth: a log line of about one hundred bytes, as a policy would write it ........\n";
 		double t;
 		if (fd < 0) return 1;
 		TIME_BEST(t, 20000, sink = (int32_t)write(fd, line, sizeof line - 1));
@@ -273,13 +278,19 @@ int main(void)
 		TIME_BEST(t1, 20, sink = wa_pw_verify(hash, strlen(hash), pw, 6));
 		pbkdf2_hash(hash, sizeof hash, WA_MAX_PW_ITERATIONS);
 		TIME_BEST(t2, 3, sink = wa_pw_verify(hash, strlen(hash), pw, 6));
-		ROW("pw_verify: one PBKDF2-HMAC-SHA512 iteration", (t2 - t1) / (WA_MAX_PW_ITERATIONS - 1000.0), WA_FUEL_PBKDF2_ITERATION);
-		ROW("pw_verify: WA_MAX_PW_ITERATIONS, whole call", t2, WA_FUEL_HOST_CALL + WA_FUEL_PW_VERIFY + 4 * WA_FUEL_SCAN_32 + WA_FUEL_HASH_32 / 2 + WA_FUEL_PBKDF2 + (double)WA_MAX_PW_ITERATIONS * WA_FUEL_PBKDF2_ITERATION);
-		ROW("pw_verify: 1000 iterations, whole call", t1, WA_FUEL_HOST_CALL + WA_FUEL_PW_VERIFY + 4 * WA_FUEL_SCAN_32 + WA_FUEL_HASH_32 / 2 + WA_FUEL_PBKDF2 + 1000.0 * WA_FUEL_PBKDF2_ITERATION);
+		ROW("pw_verify: one PBKDF2-HMAC-SHA512 iteration", (t2 - t1) / (WA_MAX_PW_ITERATIONS - 1000.0),
+		    WA_FUEL_PBKDF2_ITERATION);
+		ROW("pw_verify: WA_MAX_PW_ITERATIONS, whole call", t2,
+		    WA_FUEL_HOST_CALL + WA_FUEL_PW_VERIFY + 4 * WA_FUEL_SCAN_32 + WA_FUEL_HASH_32 / 2 + WA_FUEL_PBKDF2 +
+		        (double)WA_MAX_PW_ITERATIONS * WA_FUEL_PBKDF2_ITERATION);
+		ROW("pw_verify: 1000 iterations, whole call", t1,
+		    WA_FUEL_HOST_CALL + WA_FUEL_PW_VERIFY + 4 * WA_FUEL_SCAN_32 + WA_FUEL_HASH_32 / 2 + WA_FUEL_PBKDF2 +
+		        1000.0 * WA_FUEL_PBKDF2_ITERATION);
 		pbkdf2_hash(hash, sizeof hash, 1);
 		TIME_BEST(t1, 2000, sink = wa_pw_verify(hash, strlen(hash), pw, 16));
 		TIME_BEST(t2, 200, sink = wa_pw_verify(hash, strlen(hash), pw, sizeof pw));
-		ROW("pw_verify: SHA-512 of the password, per byte", (t2 - t1) / (sizeof pw - 16), WA_FUEL_HASH_32 / 32.0);
+		ROW("pw_verify: SHA-512 of the password, per byte", (t2 - t1) / (sizeof pw - 16),
+		    WA_FUEL_HASH_32 / 32.0);
 		{
 			char h6[256], salt[32], dg[96];
 			uint8_t d[64];
@@ -288,7 +299,8 @@ int main(void)
 			b64(d, sizeof d, dg);
 			snprintf(h6, sizeof h6, "$6$%s$%s", salt, dg);
 			TIME_BEST(t2, 20000, sink = wa_pw_verify(h6, strlen(h6), pw, 16));
-			ROW("pw_verify: $6$, 16-byte password, whole call", t2, WA_FUEL_HOST_CALL + WA_FUEL_PW_VERIFY + 4 * WA_FUEL_SCAN_32 + WA_FUEL_HASH_32 / 2);
+			ROW("pw_verify: $6$, 16-byte password, whole call", t2,
+			    WA_FUEL_HOST_CALL + WA_FUEL_PW_VERIFY + 4 * WA_FUEL_SCAN_32 + WA_FUEL_HASH_32 / 2);
 		}
 		{
 			static char big[65536];
@@ -297,7 +309,9 @@ int main(void)
 			TIME_BEST(t2, 200, sink = wa_pw_verify(big, sizeof big, pw, 16));
 			ROW("pw_verify: parsing, per byte of hash (64 KiB)", t2 / sizeof big, WA_FUEL_SCAN_32 / 32.0);
 		}
-		ROW("pw_verify: 1 iteration, 16-byte password, whole call", t1, WA_FUEL_HOST_CALL + WA_FUEL_PW_VERIFY + 4 * WA_FUEL_SCAN_32 + WA_FUEL_HASH_32 / 2 + WA_FUEL_PBKDF2 + WA_FUEL_PBKDF2_ITERATION);
+		ROW("pw_verify: 1 iteration, 16-byte password, whole call", t1,
+		    WA_FUEL_HOST_CALL + WA_FUEL_PW_VERIFY + 4 * WA_FUEL_SCAN_32 + WA_FUEL_HASH_32 / 2 + WA_FUEL_PBKDF2 +
+		        WA_FUEL_PBKDF2_ITERATION);
 	}
 	{ /* option files */
 		char path[] = "/tmp/wa-calibrate-XXXXXX";
@@ -317,7 +331,8 @@ int main(void)
 		TIME_BEST(ts, 20000, wa_host_option_file_size(&h, mem, 100, 9, &r); sink = r);
 		ROW("option_file_size: open + fstat + close", ts, WA_FUEL_HOST_CALL + WA_FUEL_OPEN_FILE);
 		TIME_BEST(tr, 50, wa_host_option_file_read(&h, mem, 100, 9, 1u << 20, 1u << 20, &r); sink = r);
-		ROW("option_file_read: per byte read (1 MiB, page cache)", (tr - ts) / (1u << 20), WA_FUEL_COPY_32 / 32.0);
+		ROW("option_file_read: per byte read (1 MiB, page cache)", (tr - ts) / (1u << 20),
+		    WA_FUEL_COPY_32 / 32.0);
 		h.opts = NULL;
 		h.in_init = 0;
 		wa_options_free(opts);

@@ -9,7 +9,7 @@
 
 static unsigned check_passed, check_failed;
 
-#define CHECK(cond) check_one(!!(cond), __FILE__, __LINE__, #cond)
+#define CHECK(cond)          check_one(!!(cond), __FILE__, __LINE__, #cond)
 #define CHECK_INT(got, want) check_int((long long)(got), (long long)(want), __FILE__, __LINE__, #got)
 #define CHECK_STR(got, want) check_str((got), (want), __FILE__, __LINE__, #got)
 
@@ -35,8 +35,8 @@ static inline int check_str(const char *got, const char *want, const char *file,
 {
 	int ok = got && want && strcmp(got, want) == 0;
 	if (!ok) {
-		fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", file, line, what,
-		        got ? got : "(null)", want ? want : "(null)");
+		fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", file, line, what, got ? got : "(null)",
+		        want ? want : "(null)");
 	}
 	return check_one(ok, file, line, what);
 }

@@ -29,9 +29,9 @@ static int check(struct wa_acl_cache *c, const void *client, const char *topic, 
 {
 	struct wa_acl_miss m;
 	switch (wa_acl_cache_get(c, client, "c", "u", topic, 1, d, &m)) {
-	case WA_ACL_HIT: return 1;
-	case WA_ACL_MISS: wa_acl_cache_put(c, client, "c", "u", topic, 1, decided, &m); break;
-	case WA_ACL_BYPASS: break;
+		case WA_ACL_HIT: return 1;
+		case WA_ACL_MISS: wa_acl_cache_put(c, client, "c", "u", topic, 1, decided, &m); break;
+		case WA_ACL_BYPASS: break;
 	}
 	*d = decided;
 	return 0;

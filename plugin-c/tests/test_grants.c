@@ -75,10 +75,10 @@ static void test_reader(void)
 	CHECK_INT(wa_grants_decide(g, "a/deny/x", 1), WA_DENY);
 	CHECK_INT(wa_grants_decide(g, "b/x/c", 1), WA_ALLOW);
 	CHECK_INT(wa_grants_decide(g, "b/x/c", 2), WA_GRANTS_ASK); /* byte 1 of the fallback: 3 */
-	CHECK_INT(wa_grants_decide(g, "z", 1), WA_DENY);          /* byte 0: 0 */
-	CHECK_INT(wa_grants_decide(g, "z/#", 4), WA_ALLOW);       /* byte 2 */
-	CHECK_INT(wa_grants_decide(g, "z/#", 8), WA_ALLOW);       /* byte 3 */
-	CHECK_INT(wa_grants_decide(g, "$SYS/x", 1), WA_DENY);     /* '#' does not match '$' topics */
+	CHECK_INT(wa_grants_decide(g, "z", 1), WA_DENY);           /* byte 0: 0 */
+	CHECK_INT(wa_grants_decide(g, "z/#", 4), WA_ALLOW);        /* byte 2 */
+	CHECK_INT(wa_grants_decide(g, "z/#", 8), WA_ALLOW);        /* byte 3 */
+	CHECK_INT(wa_grants_decide(g, "$SYS/x", 1), WA_DENY);      /* '#' does not match '$' topics */
 	{
 		/* A topic long enough that matching could cost more than WA_GRANTS_MAX_WORK: acl_check. */
 		size_t n = WA_GRANTS_MAX_WORK / 3u;
@@ -155,8 +155,8 @@ static const char *const levels[] = { "a", "b", "ab", "$s", "", "u1", "c1", "u",
 static const char *const users[] = { "u1", "u2", "u/3", "u+4", "u#5", "" };
 static const char *const ids[] = { "c1", "c2", "c/3", "c+4", "c#5" };
 #define NLEVELS (sizeof levels / sizeof levels[0])
-#define NUSERS (sizeof users / sizeof users[0])
-#define NIDS (sizeof ids / sizeof ids[0])
+#define NUSERS  (sizeof users / sizeof users[0])
+#define NIDS    (sizeof ids / sizeof ids[0])
 
 /* A valid filter: 1-4 levels of words, '+', %u/%c (patterns), '#' last. */
 static void gen_filter(char *out, size_t cap, int pattern)
@@ -169,13 +169,20 @@ static void gen_filter(char *out, size_t cap, int pattern)
 		unsigned k = pick(pattern ? 12 : 9);
 		const char *lv;
 		if (i) out[at++] = '/';
-		if (k < 5) lv = levels[pick(NLEVELS)];
-		else if (k < 7) lv = "+";
-		else if (k == 7 && i == n - 1) lv = "#";
-		else if (k < 9) lv = levels[pick(NLEVELS)];
-		else if (k == 9) lv = "%u";
-		else if (k == 10) lv = "%c";
-		else lv = "mid%u";
+		if (k < 5)
+			lv = levels[pick(NLEVELS)];
+		else if (k < 7)
+			lv = "+";
+		else if (k == 7 && i == n - 1)
+			lv = "#";
+		else if (k < 9)
+			lv = levels[pick(NLEVELS)];
+		else if (k == 9)
+			lv = "%u";
+		else if (k == 10)
+			lv = "%c";
+		else
+			lv = "mid%u";
 		at += (size_t)snprintf(out + at, cap - at, "%s", lv);
 	}
 	if (at == 0) snprintf(out, cap, "a");
@@ -259,16 +266,21 @@ static unsigned compare(struct wa_policy *p, const char *acl, unsigned *compared
 				gen_topic(topic, sizeof topic);
 				for (unsigned k = 0; k < 4; k++) {
 					int r = wa_grants_decide(g, topic, accesses[k]);
-					enum wa_decision want = wa_policy_acl_check(p, &cl, id, user, topic, accesses[k], NULL, 0, 0, 0);
+					enum wa_decision want =
+					    wa_policy_acl_check(p, &cl, id, user, topic, accesses[k], NULL, 0, 0, 0);
 					(*compared)++;
 					if (r == WA_GRANTS_ASK) continue;
 					(*decided)++;
 					if (r != (int)want && wrong++ < 5) {
 						FILE *f = acl ? fopen(acl, "r") : NULL;
 						char line[256];
-						fprintf(stderr, "  grants %d, acl_check %d: client %s user %s topic %s access %d%s\n",
-						        r, want, id, user ? user : "(none)", topic, accesses[k], f ? "; acl_file:" : "");
-						while (f && fgets(line, sizeof line, f)) fprintf(stderr, "    %s", line);
+						fprintf(stderr,
+						        "  grants %d, acl_check %d: client %s user %s topic %s access "
+						        "%d%s\n",
+						        r, want, id, user ? user : "(none)", topic, accesses[k],
+						        f ? "; acl_file:" : "");
+						while (f && fgets(line, sizeof line, f))
+							fprintf(stderr, "    %s", line);
 						if (f) fclose(f);
 					}
 				}
@@ -284,8 +296,10 @@ static struct wa_auth *load(const char *wasm, const char *acl)
 	struct wa_kv kv[2] = { { "wasm_module", wasm }, { "acl_file", acl } };
 	struct wa_auth *a = wa_auth_new(kv, acl ? 2 : 1, &ops);
 
-	if (!CHECK(a != NULL)) fprintf(stderr, "  %s\n  %s\n", last_line[0], last_line[1]);
-	else CHECK(wa_policy_acl_grants(wa_auth_policy(a)));
+	if (!CHECK(a != NULL))
+		fprintf(stderr, "  %s\n  %s\n", last_line[0], last_line[1]);
+	else
+		CHECK(wa_policy_acl_grants(wa_auth_policy(a)));
 	return a;
 }
 
@@ -331,12 +345,15 @@ int main(void)
 
 	test_reader();
 	wa_log_set_sink(quiet);
-	if (!wasm) printf("WA_DEFAULT_POLICY not set: skipping the default policy's grants\n");
+	if (!wasm)
+		printf("WA_DEFAULT_POLICY not set: skipping the default policy's grants\n");
 	else if (CHECK(mkdtemp(dir) != NULL)) {
 		test_default_policy(wasm, dir);
 		rmdir(dir);
 	}
-	if (!users_wasm) printf("WA_STATIC_USERS not set: skipping static-users' grants\n");
-	else test_static_users(users_wasm);
+	if (!users_wasm)
+		printf("WA_STATIC_USERS not set: skipping static-users' grants\n");
+	else
+		test_static_users(users_wasm);
 	return check_done();
 }

@@ -53,9 +53,18 @@ struct fake_client {
 	int protocol;
 };
 
-static const char *fake_id(const void *c) { return ((const struct fake_client *)c)->id; }
-static const char *fake_address(const void *c) { return ((const struct fake_client *)c)->address; }
-static int fake_protocol(const void *c) { return ((const struct fake_client *)c)->protocol; }
+static const char *fake_id(const void *c)
+{
+	return ((const struct fake_client *)c)->id;
+}
+static const char *fake_address(const void *c)
+{
+	return ((const struct fake_client *)c)->address;
+}
+static int fake_protocol(const void *c)
+{
+	return ((const struct fake_client *)c)->protocol;
+}
 static const struct wa_client_ops ops = { fake_id, fake_address, fake_protocol };
 
 static void topic(struct wa_host *h)
@@ -130,7 +139,8 @@ static void client(struct wa_host *h)
 static void passwords(struct wa_host *h)
 {
 	/* base64(sha512("pw" "salt")), salt "salt" = "c2FsdA==": computed with sha512sum and base64. */
-	const char *hash = "$6$c2FsdA==$oPeb5nMm4U4xiTpjSVruRPjXz2QaN/TSTSakuCiJtR8qzibNgZZ412rWVSMttxWmz05EMhOAaVT07opmzYU/tg==";
+	const char *hash =
+	    "$6$c2FsdA==$oPeb5nMm4U4xiTpjSVruRPjXz2QaN/TSTSakuCiJtR8qzibNgZZ412rWVSMttxWmz05EMhOAaVT07opmzYU/tg==";
 	int32_t r;
 	uint32_t hp = put_bytes(100, hash, strlen(hash)), pp = put_bytes(400, "pw", 2);
 
@@ -166,9 +176,9 @@ static void option_file_refused(struct wa_host *h, const char *key, int32_t code
 static void option_files(struct wa_host *h, const char *path)
 {
 	char dir[] = "/tmp/wa-optdir-XXXXXX", fifo[64], big[64], longpath[400], expect[1200];
-	struct wa_kv kv[] = { { "data_file", path }, { "data", path }, { "missing_file", "/nonexistent/x" },
-	                      { "empty_file", "" }, { "dir_file", NULL }, { "fifo_file", fifo }, { "big_file", big },
-	                      { "long_file", longpath }, { "noperm_file", NULL } };
+	struct wa_kv kv[] = { { "data_file", path }, { "data", path },          { "missing_file", "/nonexistent/x" },
+		              { "empty_file", "" },  { "dir_file", NULL },      { "fifo_file", fifo },
+		              { "big_file", big },   { "long_file", longpath }, { "noperm_file", NULL } };
 	char err[128];
 	struct wa_options *opts;
 	uint32_t key = put_bytes(100, "data_file", 9), other = put_bytes(120, "data", 4);
@@ -193,14 +203,17 @@ static void option_files(struct wa_host *h, const char *path)
 	h->opts = opts;
 	h->in_init = 0;
 	lines = 0;
-	option_file_refused(h, "data_file", WA_OPTION_FILE_OUTSIDE_INIT, "wasm-auth: option_file_size: option file data_file: "
+	option_file_refused(h, "data_file", WA_OPTION_FILE_OUTSIDE_INIT,
+	                    "wasm-auth: option_file_size: option file data_file: "
 	                    "option files can be read only in plugin_init and security_init");
 	h->in_init = 1;
 	CHECK_INT(wa_host_option_file_size(h, mem, key, 9, &r), 0);
 	CHECK_INT(r, 11);
-	option_file_refused(h, "data", WA_OPTION_FILE_NOT_FILE_OPTION, "wasm-auth: option_file_size: option file data: not a file "
+	option_file_refused(h, "data", WA_OPTION_FILE_NOT_FILE_OPTION,
+	                    "wasm-auth: option_file_size: option file data: not a file "
 	                    "option (only options whose name ends in _file name files a policy may read)");
-	option_file_refused(h, "_file", WA_OPTION_FILE_NOT_FILE_OPTION, "wasm-auth: option_file_size: option file _file: not a file "
+	option_file_refused(h, "_file", WA_OPTION_FILE_NOT_FILE_OPTION,
+	                    "wasm-auth: option_file_size: option file _file: not a file "
 	                    "option (only options whose name ends in _file name files a policy may read)");
 	/* An option not set: the policy may have probed an optional one; no warning, no charge. */
 	option_file_refused(h, "absent_file", WA_OPTION_FILE_ABSENT, NULL);
@@ -210,15 +223,20 @@ static void option_files(struct wa_host *h, const char *path)
 	snprintf(expect, sizeof expect, "wasm-auth: option_file_size: option file dir_file (%s): is a directory", dir);
 	option_file_refused(h, "dir_file", WA_OPTION_FILE_NOT_REGULAR, expect);
 	/* Opened without waiting for a writer, then refused. */
-	snprintf(expect, sizeof expect, "wasm-auth: option_file_size: option file fifo_file (%s): not a regular file", fifo);
+	snprintf(expect, sizeof expect, "wasm-auth: option_file_size: option file fifo_file (%s): not a regular file",
+	         fifo);
 	option_file_refused(h, "fifo_file", WA_OPTION_FILE_NOT_REGULAR, expect);
-	snprintf(expect, sizeof expect, "wasm-auth: option_file_size: option file big_file (%s): %u bytes, above the cap of %u "
-	         "(WA_MAX_OPTION_FILE_BYTES)", big, WA_MAX_OPTION_FILE_BYTES + 1, WA_MAX_OPTION_FILE_BYTES);
+	snprintf(expect, sizeof expect,
+	         "wasm-auth: option_file_size: option file big_file (%s): %u bytes, above the cap of %u "
+	         "(WA_MAX_OPTION_FILE_BYTES)",
+	         big, WA_MAX_OPTION_FILE_BYTES + 1, WA_MAX_OPTION_FILE_BYTES);
 	option_file_refused(h, "big_file", WA_OPTION_FILE_TOO_BIG, expect);
 	/* The path cut to 255 bytes (a whole character); other errors by their errno name (a name
 	 * component above NAME_MAX here). */
-	snprintf(expect, sizeof expect, "wasm-auth: option_file_size: option file long_file (%.255s...): cannot be read "
-	         "(ENAMETOOLONG)", longpath);
+	snprintf(expect, sizeof expect,
+	         "wasm-auth: option_file_size: option file long_file (%.255s...): cannot be read "
+	         "(ENAMETOOLONG)",
+	         longpath);
 	option_file_refused(h, "long_file", WA_OPTION_FILE_READ_ERROR, expect);
 	/* The key: at most 64 bytes, non-ASCII bytes and controls as '?'. */
 	{
@@ -228,13 +246,16 @@ static void option_files(struct wa_host *h, const char *path)
 		put_bytes(2000, k, sizeof k);
 		CHECK_INT(wa_host_option_file_size(h, mem, 2000, sizeof k, &r), 0);
 		CHECK_INT(r, WA_OPTION_FILE_NOT_FILE_OPTION);
-		snprintf(want, sizeof want, "wasm-auth: option_file_size: option file ???%.61s...: not a file option (only options "
-		         "whose name ends in _file name files a policy may read)", k + 3);
+		snprintf(want, sizeof want,
+		         "wasm-auth: option_file_size: option file ???%.61s...: not a file option (only options "
+		         "whose name ends in _file name files a policy may read)",
+		         k + 3);
 		CHECK_STR(last_line, want);
 	}
 	if (geteuid() != 0) {
 		chmod(big, 0);
-		snprintf(expect, sizeof expect, "wasm-auth: option_file_size: option file noperm_file (%s): permission denied", big);
+		snprintf(expect, sizeof expect,
+		         "wasm-auth: option_file_size: option file noperm_file (%s): permission denied", big);
 		option_file_refused(h, "noperm_file", WA_OPTION_FILE_PERMISSION, expect);
 	} else {
 		printf("test_hostfns: running as root, which reads any file: \"permission denied\" not tested\n");
@@ -323,7 +344,8 @@ static void prices(const char *path)
 	const struct wa_kv kv[] = { { "data_file", path } };
 	char err[128], hash[256];
 	struct wa_options *opts = wa_options_new(kv, 1, err, sizeof err);
-	const char *h6 = "$6$c2FsdA==$oPeb5nMm4U4xiTpjSVruRPjXz2QaN/TSTSakuCiJtR8qzibNgZZ412rWVSMttxWmz05EMhOAaVT07opmzYU/tg==";
+	const char *h6 =
+	    "$6$c2FsdA==$oPeb5nMm4U4xiTpjSVruRPjXz2QaN/TSTSakuCiJtR8qzibNgZZ412rWVSMttxWmz05EMhOAaVT07opmzYU/tg==";
 	uint32_t p, hp, pp, key;
 	double a[5] = { 1, 2, 3, 4, 5 };
 
@@ -373,14 +395,14 @@ static void prices(const char *path)
 	CHECK_INT(wa_host_pw_verify(&h, mem, hp, (uint32_t)strlen(h6), pp, 2, &r), 0);
 	CHECK_INT(r, 1);
 	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + WA_FUEL_PW_VERIFY + per32(strlen(h6), WA_FUEL_SCAN_32) +
-	                        per32(2, WA_FUEL_HASH_32));
+	                            per32(2, WA_FUEL_HASH_32));
 	pbkdf2_hash("pw", 101, hash, sizeof hash); /* mosquitto_passwd's default count */
 	hp = put_bytes(1000, hash, strlen(hash));
 	fuel = START;
 	CHECK_INT(wa_host_pw_verify(&h, mem, hp, (uint32_t)strlen(hash), pp, 2, &r), 0);
 	CHECK_INT(r, 1);
 	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + WA_FUEL_PW_VERIFY + per32(strlen(hash), WA_FUEL_SCAN_32) +
-	                        per32(2, WA_FUEL_HASH_32) + WA_FUEL_PBKDF2 + 101 * WA_FUEL_PBKDF2_ITERATION);
+	                            per32(2, WA_FUEL_HASH_32) + WA_FUEL_PBKDF2 + 101 * WA_FUEL_PBKDF2_ITERATION);
 	CHECK(START - fuel < 70000); /* a default hash is cheap: well under 1% of the default fuel */
 	fuel = START;
 	CHECK_INT(wa_host_pw_verify(&h, mem, hp, 5, pp, 2, &r), 0); /* malformed: parsed, not hashed */
@@ -410,10 +432,12 @@ static void prices(const char *path)
 	fuel = START;
 	p = put_string(304, "x");
 	CHECK_INT(wa_host_trace(&h, mem, p, 2, a), 0);
-	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + per32(2, WA_FUEL_TEXT_32) + WA_FUEL_LOG_LINE + 2 * WA_FUEL_TRACE_ARG);
+	CHECK_INT(START - fuel,
+	          WA_FUEL_HOST_CALL + per32(2, WA_FUEL_TEXT_32) + WA_FUEL_LOG_LINE + 2 * WA_FUEL_TRACE_ARG);
 	fuel = START;
 	CHECK_INT(wa_host_trace(&h, mem, p, 99, a), 0); /* n is clamped: 5 numbers formatted */
-	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + per32(2, WA_FUEL_TEXT_32) + WA_FUEL_LOG_LINE + 5 * WA_FUEL_TRACE_ARG);
+	CHECK_INT(START - fuel,
+	          WA_FUEL_HOST_CALL + per32(2, WA_FUEL_TEXT_32) + WA_FUEL_LOG_LINE + 5 * WA_FUEL_TRACE_ARG);
 	fuel = START;
 	CHECK_INT(wa_host_trace(&h, mem, 0, -3, a), 0); /* unreadable message, negative n */
 	CHECK_STR(last_line, "wasm-auth: trace: <invalid>");
@@ -481,8 +505,8 @@ static void exhaustion(const char *path)
 	pbkdf2_hash("pw", WA_MAX_PW_ITERATIONS, hash, sizeof hash);
 	hp = put_bytes(1000, hash, strlen(hash));
 	pp = put_bytes(2000, "pw", 2);
-	price = WA_FUEL_HOST_CALL + WA_FUEL_PW_VERIFY + per32(strlen(hash), WA_FUEL_SCAN_32) + per32(2, WA_FUEL_HASH_32) +
-	        WA_FUEL_PBKDF2 + (int64_t)WA_MAX_PW_ITERATIONS * WA_FUEL_PBKDF2_ITERATION;
+	price = WA_FUEL_HOST_CALL + WA_FUEL_PW_VERIFY + per32(strlen(hash), WA_FUEL_SCAN_32) +
+	        per32(2, WA_FUEL_HASH_32) + WA_FUEL_PBKDF2 + (int64_t)WA_MAX_PW_ITERATIONS * WA_FUEL_PBKDF2_ITERATION;
 	CHECK(price < WA_DEFAULT_FUEL); /* a hash at the cap fits the default budget */
 	fueled(&h, &fuel, price - 1);
 	r = 99;
@@ -567,9 +591,9 @@ static void limit_buckets(void)
 	CHECK_INT(wa_log_limit_take(&l, 1000, 10), 0); /* time going back refills nothing */
 	l.noticed = 1;
 	CHECK_INT(wa_log_limit_take(&l, 1060, 10), 0);
-	CHECK_INT(l.noticed, 1); /* still flooded: no second notice */
+	CHECK_INT(l.noticed, 1);                       /* still flooded: no second notice */
 	CHECK_INT(wa_log_limit_take(&l, 6050, 10), 1); /* 5 s: the whole burst is back */
-	CHECK_INT(l.noticed, 0); /* a new flood gets a new notice */
+	CHECK_INT(l.noticed, 0);                       /* a new flood gets a new notice */
 	for (unsigned i = 1; i < WA_LOG_BURST_LINES; i++) {
 		if (!CHECK(wa_log_limit_take(&l, 6050, 10))) break;
 	}
@@ -643,15 +667,17 @@ static void limit_lines(void)
 	for (unsigned i = 0; i < WA_LOG_BURST_LINES + 50; i++) CHECK_INT(wa_host_log(&h, mem, WA_LOG_INFO, p, 8), 0);
 	wa_log_set_sink(capture);
 	/* Each call pays for its line, written or not. */
-	CHECK_INT(START - fuel, (WA_LOG_BURST_LINES + 50) * (WA_FUEL_HOST_CALL + per32(8, WA_FUEL_TEXT_32) + WA_FUEL_LOG_LINE));
+	CHECK_INT(START - fuel,
+	          (WA_LOG_BURST_LINES + 50) * (WA_FUEL_HOST_CALL + per32(8, WA_FUEL_TEXT_32) + WA_FUEL_LOG_LINE));
 	/* The burst went out, then one notice; the rest (all but a line or two the clock refilled
 	 * meanwhile, each after its count) not. */
 	CHECK(spam_n >= (int)WA_LOG_BURST_LINES && spam_n <= (int)WA_LOG_BURST_LINES + 5);
 	CHECK_INT(notice_n, 1);
 	CHECK_INT(count_n, spam_n - (int)WA_LOG_BURST_LINES);
 	CHECK_INT(other_n, 0);
-	CHECK_STR(notice, "wasm-auth: guest log rate limit reached (20 lines and 8192 bytes per second, bursts of 100 lines "
-	                  "and 32768 bytes): further guest log lines are suppressed and counted");
+	CHECK_STR(notice,
+	          "wasm-auth: guest log rate limit reached (20 lines and 8192 bytes per second, bursts of 100 lines "
+	          "and 32768 bytes): further guest log lines are suppressed and counted");
 	CHECK_INT(notice_level, WA_LOG_WARNING);
 	CHECK_INT(h.log_limit.noticed, 1);
 	CHECK(h.log_limit.dropped_lines > 0);
@@ -668,8 +694,10 @@ static void limit_lines(void)
 	pp = put_bytes(2000, "pw", 2);
 	CHECK_INT(wa_host_pw_verify(&h, mem, hp, (uint32_t)strlen(hash), pp, 2, &r), 0);
 	CHECK_INT(r, 0); /* the right password, above the cap: no match, even while not logged */
-	snprintf(want, sizeof want, "pw_verify: a $7$ hash asks for %u PBKDF2 iterations, above the cap of %u "
-	         "(WA_MAX_PW_ITERATIONS): no match", WA_MAX_PW_ITERATIONS + 1, WA_MAX_PW_ITERATIONS);
+	snprintf(want, sizeof want,
+	         "pw_verify: a $7$ hash asks for %u PBKDF2 iterations, above the cap of %u "
+	         "(WA_MAX_PW_ITERATIONS): no match",
+	         WA_MAX_PW_ITERATIONS + 1, WA_MAX_PW_ITERATIONS);
 	if (lines == 0) { /* (unless the clock let one through) */
 		CHECK_INT(h.log_limit.dropped_lines, dropped + 2);
 		CHECK_INT(h.log_limit.dropped_bytes, bytes + strlen("trace: spam 0") + strlen(want));

@@ -17,8 +17,8 @@ static uint32_t u32_at(uint32_t off)
 static void ranges(void)
 {
 	CHECK(wa_mem_range(mem, 0, 0) == memory);
-	CHECK(wa_mem_range(mem, 0, 1) == NULL);           /* null pointer with a length */
-	CHECK(wa_mem_range(mem, 1, 1023) == memory + 1);  /* up to the last byte */
+	CHECK(wa_mem_range(mem, 0, 1) == NULL);          /* null pointer with a length */
+	CHECK(wa_mem_range(mem, 1, 1023) == memory + 1); /* up to the last byte */
 	CHECK(wa_mem_range(mem, 1, 1024) == NULL);
 	CHECK(wa_mem_range(mem, 1024, 0) == memory + 1024);
 	CHECK(wa_mem_range(mem, 1025, 0) == NULL);
@@ -114,13 +114,13 @@ static void options(void)
 	CHECK_INT(wa_marshal_options(mem, 400, need, &opts, &arg), 0);
 	CHECK_INT(arg, 400);
 	CHECK_INT(u32_at(400), 2);
-	CHECK_INT(u32_at(404), 436);          /* key 0 */
+	CHECK_INT(u32_at(404), 436); /* key 0 */
 	CHECK_INT(u32_at(408), 11);
-	CHECK_INT(u32_at(412), 447);          /* value 0 */
+	CHECK_INT(u32_at(412), 447); /* value 0 */
 	CHECK_INT(u32_at(416), 6);
-	CHECK_INT(u32_at(420), 453);          /* key 1 */
+	CHECK_INT(u32_at(420), 453); /* key 1 */
 	CHECK_INT(u32_at(424), 1);
-	CHECK_INT(u32_at(432), 0);            /* value 1: empty */
+	CHECK_INT(u32_at(432), 0); /* value 1: empty */
 	CHECK(memcmp(memory + 436, "wasm_modulep.wasmk", 18) == 0);
 	CHECK_INT(wa_marshal_options(mem, 400, need - 4, &opts, &arg), -1);
 	CHECK_INT(wa_marshal_options(mem, 1000, need, &opts, &arg), -1);

@@ -42,9 +42,9 @@ static void defaults(void)
 static void overrides(void)
 {
 	const struct wa_kv kv[] = {
-		{ "wasm_module", "/a.wasm" }, { "wasm_on_error", "defer" }, { "wasm_max_module_bytes", "1000" },
-		{ "wasm_max_memory_pages", "65536" }, { "wasm_max_payload", "0" }, { "wasm_fuel", "5" },
-		{ "wasm_timeout_ms", "3600000" }, { "wasm_module", "/b.wasm" }, { "other", NULL },
+		{ "wasm_module", "/a.wasm" },         { "wasm_on_error", "defer" }, { "wasm_max_module_bytes", "1000" },
+		{ "wasm_max_memory_pages", "65536" }, { "wasm_max_payload", "0" },  { "wasm_fuel", "5" },
+		{ "wasm_timeout_ms", "3600000" },     { "wasm_module", "/b.wasm" }, { "other", NULL },
 		{ "wasm_acl_cache", "off" },
 	};
 	struct wa_options *opts;
@@ -76,20 +76,27 @@ static void overrides(void)
 static void gate_caps(void)
 {
 	const struct wa_kv low[] = {
-		{ "wasm_module", "m" }, { "wasm_max_table_elems", "0" }, { "wasm_max_functions", "1" },
+		{ "wasm_module", "m" },      { "wasm_max_table_elems", "0" }, { "wasm_max_functions", "1" },
 		{ "wasm_max_globals", "0" }, { "wasm_max_data_bytes", "0" },
 	};
 	const struct wa_kv high[] = {
-		{ "wasm_module", "m" }, { "wasm_max_table_elems", "10000000" }, { "wasm_max_functions", "1000000" },
-		{ "wasm_max_globals", "1000000" }, { "wasm_max_data_bytes", "1073741824" },
+		{ "wasm_module", "m" },
+		{ "wasm_max_table_elems", "10000000" },
+		{ "wasm_max_functions", "1000000" },
+		{ "wasm_max_globals", "1000000" },
+		{ "wasm_max_data_bytes", "1073741824" },
 	};
 	const struct {
 		const char *key, *value, *want;
 	} bad[] = {
-		{ "wasm_max_table_elems", "10000001", "option wasm_max_table_elems: \"10000001\" is not a whole number from 0 to 10000000" },
-		{ "wasm_max_functions", "0", "option wasm_max_functions: \"0\" is not a whole number from 1 to 1000000" },
-		{ "wasm_max_globals", "1e3", "option wasm_max_globals: \"1e3\" is not a whole number from 0 to 1000000" },
-		{ "wasm_max_data_bytes", "1073741825", "option wasm_max_data_bytes: \"1073741825\" is not a whole number from 0 to 1073741824" },
+		{ "wasm_max_table_elems", "10000001",
+		  "option wasm_max_table_elems: \"10000001\" is not a whole number from 0 to 10000000" },
+		{ "wasm_max_functions", "0",
+		  "option wasm_max_functions: \"0\" is not a whole number from 1 to 1000000" },
+		{ "wasm_max_globals", "1e3",
+		  "option wasm_max_globals: \"1e3\" is not a whole number from 0 to 1000000" },
+		{ "wasm_max_data_bytes", "1073741825",
+		  "option wasm_max_data_bytes: \"1073741825\" is not a whole number from 0 to 1073741824" },
 		{ "wasm_max_data_bytes", "", "option wasm_max_data_bytes: \"\" is not a whole number" },
 		{ "wasm_max_functions", "-5", "option wasm_max_functions: \"-5\"" },
 	};
@@ -156,15 +163,27 @@ static void unknown_names(void)
 	const struct wa_kv typo_module[] = { { "wasm_modul", "m" } };
 	const struct wa_kv policy_own[] = { { "wasm_module", "m" }, { "users_file", "/etc/u" }, { "wasmish", "1" } };
 	const struct wa_kv all[] = {
-		{ "wasm_module", "m" }, { "wasm_on_error", "deny" }, { "wasm_max_module_bytes", "1000" },
-		{ "wasm_max_memory_pages", "1" }, { "wasm_max_table_elems", "1" }, { "wasm_max_functions", "1" },
-		{ "wasm_max_globals", "1" }, { "wasm_max_data_bytes", "1" }, { "wasm_max_payload", "1" },
-		{ "wasm_fuel", "1" }, { "wasm_timeout_ms", "1" }, { "wasm_acl_cache", "on" }, { "wasm_init_fuel", "1" },
-		{ "wasm_init_timeout_ms", "1" }, { "wasm_client_share", "1" }, { "wasm_cpu_share", "1" },
+		{ "wasm_module", "m" },
+		{ "wasm_on_error", "deny" },
+		{ "wasm_max_module_bytes", "1000" },
+		{ "wasm_max_memory_pages", "1" },
+		{ "wasm_max_table_elems", "1" },
+		{ "wasm_max_functions", "1" },
+		{ "wasm_max_globals", "1" },
+		{ "wasm_max_data_bytes", "1" },
+		{ "wasm_max_payload", "1" },
+		{ "wasm_fuel", "1" },
+		{ "wasm_timeout_ms", "1" },
+		{ "wasm_acl_cache", "on" },
+		{ "wasm_init_fuel", "1" },
+		{ "wasm_init_timeout_ms", "1" },
+		{ "wasm_client_share", "1" },
+		{ "wasm_cpu_share", "1" },
 	};
 
 	CHECK_INT(parse(typo, 2, &cfg, err, sizeof err), -1);
-	CHECK_STR(err, "unknown option wasm_fule (did you mean wasm_fuel?): the wasm_ prefix is for the plugin's options");
+	CHECK_STR(err,
+	          "unknown option wasm_fule (did you mean wasm_fuel?): the wasm_ prefix is for the plugin's options");
 	CHECK_INT(parse(typo2, 2, &cfg, err, sizeof err), -1);
 	CHECK(strstr(err, "unknown option wasm_init_timout_ms (did you mean wasm_init_timeout_ms?)") == err);
 	CHECK_INT(parse(far, 2, &cfg, err, sizeof err), -1);

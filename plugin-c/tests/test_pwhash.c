@@ -82,17 +82,19 @@ static void malformed(void)
 	const char *bad[] = {
 		"",
 		"secret",
-		"$5$abc$def",                           /* sha256-crypt: not a mosquitto format */
+		"$5$abc$def", /* sha256-crypt: not a mosquitto format */
 		"$6$",
-		"$6$c2FsdA==",                           /* no hash */
-		"$6$c2FsdA==$aGFzaA==",                  /* digest of the wrong length */
-		"$6$$" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", /* empty salt */
-		"$6$c2Fs*A==$AAAA",                      /* not base64 */
-		"$7$$c2FsdA==$AAAA",                     /* no iteration count */
-		"$7$0$c2FsdA==$AAAA",                    /* zero iterations */
+		"$6$c2FsdA==",          /* no hash */
+		"$6$c2FsdA==$aGFzaA==", /* digest of the wrong length */
+		"$6$$"
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", /* empty salt */
+		"$6$c2Fs*A==$AAAA",   /* not base64 */
+		"$7$$c2FsdA==$AAAA",  /* no iteration count */
+		"$7$0$c2FsdA==$AAAA", /* zero iterations */
 		"$7$-5$c2FsdA==$AAAA",
-		"$7$1000001$c2FsdA==$AAAA",               /* above the cap, and malformed: malformed */
-		"$7$1234567890$c2FsdA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", /* 10 digits */
+		"$7$1000001$c2FsdA==$AAAA", /* above the cap, and malformed: malformed */
+		"$7$1234567890$c2FsdA==$"
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", /* 10 digits */
 		"$7$101$c2FsdA==$AAAA$extra",
 		"$6$c2FsdA==$AAAA$",
 	};
@@ -155,7 +157,9 @@ static void iteration_cap(void)
 	}
 	if (CHECK(make_hash("-I 10000", "secret", made, sizeof made))) CHECK_INT(verify(made, "secret"), 1);
 	/* Parsed hashes check like wa_pw_verify: $6$ has no iterations. */
-	snprintf(hash, sizeof hash, "%s", "$6$c2FsdA==$oPeb5nMm4U4xiTpjSVruRPjXz2QaN/TSTSakuCiJtR8qzibNgZZ412rWVSMttxWmz05EMhOAaVT07opmzYU/tg==");
+	snprintf(
+	    hash, sizeof hash, "%s",
+	    "$6$c2FsdA==$oPeb5nMm4U4xiTpjSVruRPjXz2QaN/TSTSakuCiJtR8qzibNgZZ412rWVSMttxWmz05EMhOAaVT07opmzYU/tg==");
 	CHECK_INT(wa_pw_parse(hash, strlen(hash), &h), 0);
 	CHECK_INT(h.iterations, 0);
 	CHECK_INT(h.saltlen, 4);
@@ -166,7 +170,7 @@ static void iteration_cap(void)
 
 int main(void)
 {
-	real_entries("", "$7$");           /* mosquitto_passwd's default: PBKDF2-SHA512 */
+	real_entries("", "$7$"); /* mosquitto_passwd's default: PBKDF2-SHA512 */
 	real_entries("-H sha512-pbkdf2", "$7$");
 	real_entries("-H sha512", "$6$");
 	binary_password();

@@ -52,8 +52,10 @@ static unsigned count_logged(const char *text)
 	return n;
 }
 
-#define CHECK_LOGGED(text) \
-	do { if (!CHECK(logged(text) != NULL)) fprintf(stderr, "  no log line contains \"%s\"\n", text); } while (0)
+#define CHECK_LOGGED(text)                                                                                             \
+	do {                                                                                                           \
+		if (!CHECK(logged(text) != NULL)) fprintf(stderr, "  no log line contains \"%s\"\n", text);            \
+	} while (0)
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 struct client {
@@ -233,8 +235,9 @@ static void failures(void)
 	const char *const defer[] = { "wasm_on_error", "defer", NULL };
 	const char *const spin[] = { "wasm_fuel", "1000000000000000", "wasm_timeout_ms", "20", NULL };
 
-	failure_case(NULL, "seven", WA_DENY,
-	             "wasm-auth: unpwd_check failed, request denied: returned 7, not a decision (0 deny, 1 allow, 2 defer)");
+	failure_case(
+	    NULL, "seven", WA_DENY,
+	    "wasm-auth: unpwd_check failed, request denied: returned 7, not a decision (0 deny, 1 allow, 2 defer)");
 	failure_case(NULL, "trap", WA_DENY, "wasm-auth: unpwd_check failed, request denied: unreachable executed");
 	failure_case(NULL, "abort", WA_DENY, "request denied: abort: boom at <invalid>:0:0");
 	failure_case(NULL, "loop", WA_DENY, "request denied: fuel exhausted");
@@ -245,7 +248,8 @@ static void failures(void)
 	failure_case(defer, "seven", WA_DEFER, "request deferred: returned 7");
 	/* Anonymous: never deferred, mosquitto would admit it with allow_anonymous true. */
 	{
-		struct wa_auth *a = load_opts(fixture("basic"), (const char *const[]){ "wasm_on_error", "defer", NULL });
+		struct wa_auth *a =
+		    load_opts(fixture("basic"), (const char *const[]){ "wasm_on_error", "defer", NULL });
 		if (CHECK(a != NULL)) {
 			/* A password over the field cap fails the request before the guest runs. */
 			char *big = malloc(70000);
@@ -281,11 +285,11 @@ static void recovery(void)
 
 	if (!CHECK(a != NULL)) return;
 	CHECK_INT(acl(a, "inc"), WA_ALLOW);
-	CHECK_INT(acl(a, "odd"), WA_ALLOW);  /* counter 1 */
+	CHECK_INT(acl(a, "odd"), WA_ALLOW); /* counter 1 */
 	CHECK_INT(acl(a, "inc"), WA_ALLOW);
-	CHECK_INT(acl(a, "odd"), WA_DENY);   /* counter 2 */
+	CHECK_INT(acl(a, "odd"), WA_DENY); /* counter 2 */
 	CHECK_INT(acl(a, "inc"), WA_ALLOW);
-	CHECK_INT(acl(a, "odd"), WA_ALLOW);  /* counter 3 */
+	CHECK_INT(acl(a, "odd"), WA_ALLOW); /* counter 3 */
 	CHECK_INT(unpwd(a, "trap", "x"), WA_DENY);
 	/* A new instance: the counter is back to 0, plugin_init ran again. */
 	CHECK_INT(acl(a, "odd"), WA_DENY);
@@ -500,12 +504,14 @@ static void reload(void)
 	 * stays. */
 	copy_file(fixture("basic"), path);
 	{
-		const char *const spin[] = { "refuse", "spin", "wasm_init_timeout_ms", "100", "wasm_init_fuel",
-		                             "1000000000000000", NULL };
+		const char *const spin[] = { "refuse", "spin",           "wasm_init_timeout_ms",
+			                     "100",    "wasm_init_fuel", "1000000000000000",
+			                     NULL };
 		struct wa_auth *s = load_opts(path, spin);
 		CHECK(s == NULL);
-		CHECK_LOGGED("security_init trapped: timeout: ran longer than 100 ms (wasm_init_timeout_ms 100 reached; "
-		             "raise plugin_opt_wasm_init_timeout_ms)");
+		CHECK_LOGGED(
+		    "security_init trapped: timeout: ran longer than 100 ms (wasm_init_timeout_ms 100 reached; "
+		    "raise plugin_opt_wasm_init_timeout_ms)");
 	}
 
 	/* Back to the first module. */
@@ -529,7 +535,8 @@ static void option_files(void)
 	CHECK_INT(unpwd(a, "file", "from the file"), WA_ALLOW);
 	CHECK_INT(unpwd(a, "file", "something else"), WA_DENY);
 	CHECK_INT(acl(a, "file"), WA_ALLOW); /* option_file_size: WA_OPTION_FILE_OUTSIDE_INIT */
-	CHECK_LOGGED("option_file_size: option file data_file: option files can be read only in plugin_init and security_init");
+	CHECK_LOGGED(
+	    "option_file_size: option file data_file: option files can be read only in plugin_init and security_init");
 	wa_auth_free(a);
 	unlink(data);
 }
@@ -547,8 +554,8 @@ static void many_requests(void)
 	if (!CHECK(a != NULL)) return;
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
 	for (unsigned i = 0; i < n; i++) {
-		allowed += wa_policy_acl_check(wa_auth_policy(a), &c, "client-1", "user", i & 1 ? "public/a/b" : "private/x",
-		                               2, NULL, 0, 0, 0) == WA_ALLOW;
+		allowed += wa_policy_acl_check(wa_auth_policy(a), &c, "client-1", "user",
+		                               i & 1 ? "public/a/b" : "private/x", 2, NULL, 0, 0, 0) == WA_ALLOW;
 	}
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
 	CHECK_INT(allowed, n / 2);

@@ -19,9 +19,9 @@ static void conversions(void)
 {
 	char out[64];
 	const uint16_t ascii[] = { 'h', 'i' };
-	const uint16_t latin[] = { 0xE9 };                 /* é */
-	const uint16_t euro[] = { 0x20AC };                /* € */
-	const uint16_t emoji[] = { 0xD83D, 0xDE00 };       /* U+1F600 */
+	const uint16_t latin[] = { 0xE9 };           /* é */
+	const uint16_t euro[] = { 0x20AC };          /* € */
+	const uint16_t emoji[] = { 0xD83D, 0xDE00 }; /* U+1F600 */
 	const uint16_t lone_high[] = { 'a', 0xD83D, 'b' };
 	const uint16_t lone_low[] = { 0xDE00, 'c' };
 	const uint16_t high_at_end[] = { 'a', 0xD83D };
@@ -36,9 +36,11 @@ static void conversions(void)
 	CHECK_INT(conv(emoji, 2, out, sizeof out), 4);
 	CHECK_STR(out, "\xF0\x9F\x98\x80");
 	CHECK_INT(conv(lone_high, 3, out, sizeof out), 5);
-	CHECK_STR(out, "a\xEF\xBF\xBD" "b");
+	CHECK_STR(out, "a\xEF\xBF\xBD"
+	               "b");
 	CHECK_INT(conv(lone_low, 2, out, sizeof out), 4);
-	CHECK_STR(out, "\xEF\xBF\xBD" "c");
+	CHECK_STR(out, "\xEF\xBF\xBD"
+	               "c");
 	CHECK_INT(conv(high_at_end, 2, out, sizeof out), 4);
 	CHECK_STR(out, "a\xEF\xBF\xBD");
 	CHECK_INT(wa_utf16le_to_utf8(odd, 3, out, sizeof out), 4);
@@ -61,7 +63,8 @@ static void truncation(void)
 
 static void sanitising(void)
 {
-	char line[] = "one\ntwo\r\x1b[31m\x7f" "end";
+	char line[] = "one\ntwo\r\x1b[31m\x7f"
+	              "end";
 	char with_nul[] = { 'a', '\0', 'b', '\0' };
 
 	CHECK_INT(wa_text_sanitize_controls(line, strlen(line)), 17);
@@ -88,24 +91,43 @@ static void unicode_controls(void)
 	char cut_bidi[] = { (char)0xE2, (char)0x80 };
 
 	/* C1 controls, two bytes each: U+0080, U+0085 NEL, U+009B CSI (an ANSI escape without ESC), U+009F. */
-	sanitised("a\xC2\x80" "b", "a?b");
+	sanitised("a\xC2\x80"
+	          "b",
+	          "a?b");
 	sanitised("next\xC2\x85line", "next?line");
-	sanitised("\xC2\x9B" "31mred", "?31mred");
+	sanitised("\xC2\x9B"
+	          "31mred",
+	          "?31mred");
 	sanitised("x\xC2\x9F", "x?");
 	/* Bidi formatting, three bytes each (two for U+061C): the whole code point becomes one '?'. */
-	sanitised("user \xE2\x80\xAE" "nimda", "user ?nimda");        /* U+202E RIGHT-TO-LEFT OVERRIDE */
+	sanitised("user \xE2\x80\xAE"
+	          "nimda",
+	          "user ?nimda");                                              /* U+202E RIGHT-TO-LEFT OVERRIDE */
 	sanitised("\xE2\x80\xAA\xE2\x80\xAB\xE2\x80\xAC\xE2\x80\xAD", "????"); /* U+202A-U+202D */
-	sanitised("\xE2\x81\xA6" "a\xE2\x81\xA7" "b\xE2\x81\xA8" "c\xE2\x81\xA9", "?a?b?c?"); /* U+2066-U+2069 */
-	sanitised("l\xE2\x80\x8E" "r\xE2\x80\x8F", "l?r?");              /* U+200E, U+200F marks */
-	sanitised("\xD8\x9C" "x", "?x");                                 /* U+061C ARABIC LETTER MARK */
-	sanitised("a\xE2\x80\xA8" "b\xE2\x80\xA9" "c", "a?b?c");          /* U+2028, U+2029 separators */
+	sanitised("\xE2\x81\xA6"
+	          "a\xE2\x81\xA7"
+	          "b\xE2\x81\xA8"
+	          "c\xE2\x81\xA9",
+	          "?a?b?c?"); /* U+2066-U+2069 */
+	sanitised("l\xE2\x80\x8E"
+	          "r\xE2\x80\x8F",
+	          "l?r?"); /* U+200E, U+200F marks */
+	sanitised("\xD8\x9C"
+	          "x",
+	          "?x"); /* U+061C ARABIC LETTER MARK */
+	sanitised("a\xE2\x80\xA8"
+	          "b\xE2\x80\xA9"
+	          "c",
+	          "a?b?c"); /* U+2028, U+2029 separators */
 	/* Legitimate text is kept byte for byte, neighbours of the ranges included. */
-	sanitised("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80", "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"); /* é € U+1F600 */
-	sanitised("\xC2\xA0\xC2\xA9\xC2\xBF", "\xC2\xA0\xC2\xA9\xC2\xBF");       /* U+00A0 U+00A9 U+00BF */
-	sanitised("\xE2\x80\x8D\xE2\x80\x90\xE2\x80\xA7\xE2\x80\xAF", "\xE2\x80\x8D\xE2\x80\x90\xE2\x80\xA7\xE2\x80\xAF"); /* U+200D U+2010 U+2027 U+202F */
-	sanitised("\xE2\x81\xA5\xE2\x81\xAA", "\xE2\x81\xA5\xE2\x81\xAA");       /* U+2065, U+206A */
-	sanitised("\xD8\x9B\xD8\x9D", "\xD8\x9B\xD8\x9D");                       /* U+061B, U+061D */
-	sanitised("\xEF\xBF\xBD", "\xEF\xBF\xBD");                               /* U+FFFD */
+	sanitised("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80",
+	          "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");            /* é € U+1F600 */
+	sanitised("\xC2\xA0\xC2\xA9\xC2\xBF", "\xC2\xA0\xC2\xA9\xC2\xBF"); /* U+00A0 U+00A9 U+00BF */
+	sanitised("\xE2\x80\x8D\xE2\x80\x90\xE2\x80\xA7\xE2\x80\xAF",
+	          "\xE2\x80\x8D\xE2\x80\x90\xE2\x80\xA7\xE2\x80\xAF");     /* U+200D U+2010 U+2027 U+202F */
+	sanitised("\xE2\x81\xA5\xE2\x81\xAA", "\xE2\x81\xA5\xE2\x81\xAA"); /* U+2065, U+206A */
+	sanitised("\xD8\x9B\xD8\x9D", "\xD8\x9B\xD8\x9D");                 /* U+061B, U+061D */
+	sanitised("\xEF\xBF\xBD", "\xEF\xBF\xBD");                         /* U+FFFD */
 	/* Bytes that are not UTF-8 stay (the converter never produces them). */
 	sanitised("\x80\x9B\xC2", "\x80\x9B\xC2");
 	/* A sequence cut by the length given is not matched past it. */

@@ -22,8 +22,8 @@ static int ours(const char *sub, const char *topic)
 }
 
 #define ALPHABET "ab/+#$"
-#define MAXLEN 4
-#define MAXSTR 2000
+#define MAXLEN   4
+#define MAXSTR   2000
 
 static char corpus[MAXSTR][MAXLEN + 1];
 static unsigned ncorpus;
@@ -53,13 +53,13 @@ static void exhaustive(void)
 			int got = ours(corpus[i], corpus[j]);
 			counts[want + 1]++;
 			if (got != want && mismatches++ < 20) {
-				fprintf(stderr, "sub \"%s\" topic \"%s\": got %d, mosquitto says %d\n",
-				        corpus[i], corpus[j], got, want);
+				fprintf(stderr, "sub \"%s\" topic \"%s\": got %d, mosquitto says %d\n", corpus[i],
+				        corpus[j], got, want);
 			}
 		}
 	}
-	printf("compared %u pairs: %u invalid, %u no match, %u match\n",
-	       ncorpus * ncorpus, counts[0], counts[1], counts[2]);
+	printf("compared %u pairs: %u invalid, %u no match, %u match\n", ncorpus * ncorpus, counts[0], counts[1],
+	       counts[2]);
 	CHECK_INT(mismatches, 0);
 	/* The corpus must exercise all three answers, or the comparison proves little. */
 	CHECK(counts[0] > 1000 && counts[1] > 1000 && counts[2] > 1000);

@@ -9,25 +9,25 @@
 #include "../runtime/wa_limits.h"
 #include "../runtime/log.h"
 
-#define NULL_TOKEN "@null"
-#define EMPTY_TOKEN "@empty"
+#define NULL_TOKEN     "@null"
+#define EMPTY_TOKEN    "@empty"
 #define MAX_BATCH_LINE 70000
 
 static const char usage[] =
-	"usage: wa-call POLICY.wasm [--opt KEY=VALUE]... [--client-id ID] [--address ADDR] [--protocol N]\n"
-	"               HOOK ARGS...\n"
-	"  unpwd_check USERNAME PASSWORD\n"
-	"  acl_check CLIENTID USERNAME TOPIC ACCESS [PAYLOAD [QOS [RETAIN]]]\n"
-	"  psk_key_get IDENTITY HINT\n"
-	"ACCESS: none|read|write|subscribe|unsubscribe or its number (0, 1, 2, 4, 8).\n"
-	"Any string argument may be " NULL_TOKEN " for an absent value (no username, no password, ...).\n"
-	"       wa-call POLICY.wasm [options] --batch\n"
-	"  reads one request per line from stdin (HOOK ARGS... separated by spaces, " EMPTY_TOKEN " for an\n"
-	"  empty string, or the word reload) and prints one answer line each (reload: ok or failed),\n"
-	"  all against the same loaded policy, so state and recovery across requests can be tested.\n"
-	"The client behind the request: --client-id (default: acl_check's CLIENTID), --address\n"
-	"(default: unknown), --protocol 3|4|5 (default: 0, unknown).\n"
-	"Prints allow, deny or defer; psk_key_get prints the key (hex) or none.\n";
+    "usage: wa-call POLICY.wasm [--opt KEY=VALUE]... [--client-id ID] [--address ADDR] [--protocol N]\n"
+    "               HOOK ARGS...\n"
+    "  unpwd_check USERNAME PASSWORD\n"
+    "  acl_check CLIENTID USERNAME TOPIC ACCESS [PAYLOAD [QOS [RETAIN]]]\n"
+    "  psk_key_get IDENTITY HINT\n"
+    "ACCESS: none|read|write|subscribe|unsubscribe or its number (0, 1, 2, 4, 8).\n"
+    "Any string argument may be " NULL_TOKEN " for an absent value (no username, no password, ...).\n"
+    "       wa-call POLICY.wasm [options] --batch\n"
+    "  reads one request per line from stdin (HOOK ARGS... separated by spaces, " EMPTY_TOKEN " for an\n"
+    "  empty string, or the word reload) and prints one answer line each (reload: ok or failed),\n"
+    "  all against the same loaded policy, so state and recovery across requests can be tested.\n"
+    "The client behind the request: --client-id (default: acl_check's CLIENTID), --address\n"
+    "(default: unknown), --protocol 3|4|5 (default: 0, unknown).\n"
+    "Prints allow, deny or defer; psk_key_get prints the key (hex) or none.\n";
 
 struct client {
 	const char *id;
@@ -78,7 +78,10 @@ static int parse_int(const char *s, long min, long max, long *out)
 
 static int parse_access(const char *s, long *out)
 {
-	static const struct { const char *name; long value; } names[] = {
+	static const struct {
+		const char *name;
+		long value;
+	} names[] = {
 		{ "none", 0 }, { "read", 1 }, { "write", 2 }, { "subscribe", 4 }, { "unsubscribe", 8 },
 	};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -117,7 +120,8 @@ static int run(struct wa_auth *a, struct client *c, const char *hook, int argc, 
 	}
 	if (strcmp(hook, "acl_check") == 0) {
 		const char *payload = NULL;
-		if (argc < 4 || argc > 7) return die("acl_check takes CLIENTID USERNAME TOPIC ACCESS [PAYLOAD [QOS [RETAIN]]]", "");
+		if (argc < 4 || argc > 7)
+			return die("acl_check takes CLIENTID USERNAME TOPIC ACCESS [PAYLOAD [QOS [RETAIN]]]", "");
 		if (parse_access(argv[3], &access)) return die("bad ACCESS: %s", argv[3]);
 		if (argc > 4) payload = value(argv[4]);
 		if (argc > 5 && parse_int(argv[5], 0, 2, &qos)) return die("bad QOS: %s", argv[5]);

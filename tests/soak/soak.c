@@ -38,16 +38,15 @@
 /* RSS may exceed the warm-up checkpoint by this much (allocator and page-cache noise); a leak of
  * even 100 bytes per call would show as tens of MiB over 1M calls. */
 #define RSS_TOLERANCE_BYTES (8l * 1024 * 1024)
-#define MAX_CHECKPOINTS 1024
-#define WARMUP_CHECKPOINTS 4
+#define MAX_CHECKPOINTS     1024
+#define WARMUP_CHECKPOINTS  4
 /* The hostile policy's memory cap (4 MiB): its memory bomb still reaches the cap and traps. */
 #define HOSTILE_MEMORY_PAGES "64"
 
-static const char acl_text[] =
-	"user alice\n"
-	"topic readwrite alice/#\n"
-	"topic read public/#\n"
-	"pattern readwrite users/%u/#\n";
+static const char acl_text[] = "user alice\n"
+                               "topic readwrite alice/#\n"
+                               "topic read public/#\n"
+                               "pattern readwrite users/%u/#\n";
 
 /* hostile.wat's trigger words that end quickly, cycled through on every 16th hostile call. */
 static const char *const quick_triggers[] = {
@@ -121,7 +120,8 @@ static void *read_all(const char *path, size_t *len)
 	char *buf;
 	long size;
 
-	if (!f || fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) die("cannot read", path);
+	if (!f || fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+		die("cannot read", path);
 	buf = malloc((size_t)size + 1);
 	if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) die("cannot read", path);
 	fclose(f);
@@ -150,10 +150,14 @@ static struct wa_auth *load(const char *module, const char *passwd, const char *
 static void tally(enum wa_decision d)
 {
 	n.calls++;
-	if (d == WA_ALLOW) n.allow++;
-	else if (d == WA_DENY) n.deny++;
-	else if (d == WA_DEFER) n.defer++;
-	else n.wrong++;
+	if (d == WA_ALLOW)
+		n.allow++;
+	else if (d == WA_DENY)
+		n.deny++;
+	else if (d == WA_DEFER)
+		n.defer++;
+	else
+		n.wrong++;
 }
 
 static void expect(enum wa_decision d, enum wa_decision want, const char *what, unsigned long i)
@@ -172,36 +176,42 @@ static void call_default(struct wa_auth *a, unsigned long i)
 	char topic[64];
 
 	switch (i % 7) {
-	case 0:
-		/* unpwd_check costs a PBKDF2 ($7$, 101 rounds): not on every turn. */
-		if (i % 91 == 0) expect(wa_policy_unpwd_check(p, "c", "alice", (i & 1) ? "secret" : "wrong"),
-		                        (i & 1) ? WA_ALLOW : WA_DENY, "default unpwd_check", i);
-		else expect(wa_policy_acl_check(p, "c", "c", "alice", "public/news", 1, NULL, 0, 0, 0), WA_ALLOW,
-		            "default read public", i);
-		break;
-	case 1:
-		snprintf(topic, sizeof topic, "alice/%lu", i);
-		expect(wa_policy_acl_check(p, "c", "c", "alice", topic, 2, "x", 1, 0, 0), WA_ALLOW, "default write own", i);
-		break;
-	case 2:
-		snprintf(topic, sizeof topic, "bob/%lu", i);
-		expect(wa_policy_acl_check(p, "c", "c", "alice", topic, 2, "x", 1, 1, 0), WA_DENY, "default write other", i);
-		break;
-	case 3:
-		expect(wa_policy_acl_check(p, "c", "c", "alice", "public/news", 2, "x", 1, 0, 1), WA_DENY,
-		       "default write public", i);
-		break;
-	case 4:
-		snprintf(topic, sizeof topic, "users/alice/%lu/x", i % 1000);
-		expect(wa_policy_acl_check(p, "c", "c", "alice", topic, 1, NULL, 0, 0, 0), WA_ALLOW, "default pattern", i);
-		break;
-	case 5:
-		expect(wa_policy_acl_check(p, "c", "c", NULL, "alice/x", 2, "x", 1, 0, 0), WA_DENY, "default anonymous", i);
-		break;
-	default:
-		expect(wa_policy_acl_check(p, "c", "c", "alice", "users/bob/x", 2, "x", 1, 0, 0), WA_DENY,
-		       "default pattern other", i);
-		break;
+		case 0:
+			/* unpwd_check costs a PBKDF2 ($7$, 101 rounds): not on every turn. */
+			if (i % 91 == 0)
+				expect(wa_policy_unpwd_check(p, "c", "alice", (i & 1) ? "secret" : "wrong"),
+				       (i & 1) ? WA_ALLOW : WA_DENY, "default unpwd_check", i);
+			else
+				expect(wa_policy_acl_check(p, "c", "c", "alice", "public/news", 1, NULL, 0, 0, 0),
+				       WA_ALLOW, "default read public", i);
+			break;
+		case 1:
+			snprintf(topic, sizeof topic, "alice/%lu", i);
+			expect(wa_policy_acl_check(p, "c", "c", "alice", topic, 2, "x", 1, 0, 0), WA_ALLOW,
+			       "default write own", i);
+			break;
+		case 2:
+			snprintf(topic, sizeof topic, "bob/%lu", i);
+			expect(wa_policy_acl_check(p, "c", "c", "alice", topic, 2, "x", 1, 1, 0), WA_DENY,
+			       "default write other", i);
+			break;
+		case 3:
+			expect(wa_policy_acl_check(p, "c", "c", "alice", "public/news", 2, "x", 1, 0, 1), WA_DENY,
+			       "default write public", i);
+			break;
+		case 4:
+			snprintf(topic, sizeof topic, "users/alice/%lu/x", i % 1000);
+			expect(wa_policy_acl_check(p, "c", "c", "alice", topic, 1, NULL, 0, 0, 0), WA_ALLOW,
+			       "default pattern", i);
+			break;
+		case 5:
+			expect(wa_policy_acl_check(p, "c", "c", NULL, "alice/x", 2, "x", 1, 0, 0), WA_DENY,
+			       "default anonymous", i);
+			break;
+		default:
+			expect(wa_policy_acl_check(p, "c", "c", "alice", "users/bob/x", 2, "x", 1, 0, 0), WA_DENY,
+			       "default pattern other", i);
+			break;
 	}
 }
 
@@ -240,23 +250,21 @@ static void call_hostile(struct wa_auth *a, unsigned long i, unsigned long j, un
 	unsigned long rare = total / (total / 25000 + 2) + 1;
 	enum wa_decision d;
 
-
-	if (j % rare == rare / 3) word = (j / rare) % 2 ? "spin" : "calls";
-	else if (j % rare == 2 * rare / 3) word = "grow";
-	else if (j % 16 == 3) word = quick_triggers[(j / 16) % (sizeof quick_triggers / sizeof quick_triggers[0])];
+	if (j % rare == rare / 3)
+		word = (j / rare) % 2 ? "spin" : "calls";
+	else if (j % rare == 2 * rare / 3)
+		word = "grow";
+	else if (j % 16 == 3)
+		word = quick_triggers[(j / 16) % (sizeof quick_triggers / sizeof quick_triggers[0])];
 
 	snprintf(field, sizeof field, "%s/%lu", word ? word : "ok", i);
 	switch (i % 3) {
-	case 0:
-		d = wa_policy_acl_check(p, "c", "c", "u", field, 2, "x", 1, 0, 0);
-		break;
-	case 1:
-		d = wa_policy_unpwd_check(p, "c", field, "pw");
-		break;
-	default:
-		d = wa_policy_psk_key_get(p, "c", field, "hint", key, sizeof key);
-		if (d == WA_ALLOW && strcmp(key, "00112233") != 0) die("hostile psk_key_get: wrong key", key);
-		break;
+		case 0: d = wa_policy_acl_check(p, "c", "c", "u", field, 2, "x", 1, 0, 0); break;
+		case 1: d = wa_policy_unpwd_check(p, "c", field, "pw"); break;
+		default:
+			d = wa_policy_psk_key_get(p, "c", field, "hint", key, sizeof key);
+			if (d == WA_ALLOW && strcmp(key, "00112233") != 0) die("hostile psk_key_get: wrong key", key);
+			break;
 	}
 	if (word) n.failures_expected++;
 	expect(d, word ? WA_DENY : WA_ALLOW, word ? word : "hostile well-behaved", i);
@@ -299,26 +307,21 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < calls; i++) {
 		switch (i % 5) {
-		case 0:
-		case 1:
-			call_default(def, i);
-			break;
-		case 2:
-			call_echo(echo, i);
-			break;
-		case 3:
-			call_hostile(hostile, i, i / 5, calls / 5);
-			break;
-		default:
-			call_echo(swapped, i);
-			break;
+			case 0:
+			case 1: call_default(def, i); break;
+			case 2: call_echo(echo, i); break;
+			case 3: call_hostile(hostile, i, i / 5, calls / 5); break;
+			default: call_echo(swapped, i); break;
 		}
 		if ((i + 1) % every == 0) {
 			rss[ncp++] = rss_bytes();
 			/* Alternate the swapped module: the reload loads the other one and frees the old. */
-			if (ncp % 2) write_file(swap, hostile_bytes, hostile_len);
-			else write_file(swap, echo_bytes, echo_len);
-			if (wa_auth_reload(def) || wa_auth_reload(echo) || wa_auth_reload(hostile) || wa_auth_reload(swapped)) {
+			if (ncp % 2)
+				write_file(swap, hostile_bytes, hostile_len);
+			else
+				write_file(swap, echo_bytes, echo_len);
+			if (wa_auth_reload(def) || wa_auth_reload(echo) || wa_auth_reload(hostile) ||
+			    wa_auth_reload(swapped)) {
 				die("a reload failed", "see the log");
 			}
 		}
@@ -334,9 +337,9 @@ int main(int argc, char **argv)
 	wa_log_set_sink(NULL);
 
 	printf("soak: %lu calls, %lu reloads in %.1f s: %lu allow, %lu deny, %lu defer; %lu hostile requests got the "
-	       "failure decision; %lu log lines\n", n.calls, ncp * 4,
-	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, n.allow, n.deny, n.defer,
-	       n.failures_expected, n.log_lines);
+	       "failure decision; %lu log lines\n",
+	       n.calls, ncp * 4, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, n.allow,
+	       n.deny, n.defer, n.failures_expected, n.log_lines);
 	printf("soak: RSS at each reload (MiB):");
 	for (i = 0; i < ncp; i++) printf(" %.1f", (double)rss[i] / (1024 * 1024));
 	printf("\n");
@@ -345,20 +348,24 @@ int main(int argc, char **argv)
 	}
 	for (i = WARMUP_CHECKPOINTS; judge_rss && i < ncp; i++) {
 		if (rss[i] > warm + RSS_TOLERANCE_BYTES) {
-			fprintf(stderr, "soak: RSS grew: %.1f MiB at checkpoint %lu, %.1f MiB after warm-up (tolerance %.0f MiB)\n",
-			        (double)rss[i] / (1024 * 1024), i, (double)warm / (1024 * 1024),
-			        (double)RSS_TOLERANCE_BYTES / (1024 * 1024));
+			fprintf(
+			    stderr,
+			    "soak: RSS grew: %.1f MiB at checkpoint %lu, %.1f MiB after warm-up (tolerance %.0f MiB)\n",
+			    (double)rss[i] / (1024 * 1024), i, (double)warm / (1024 * 1024),
+			    (double)RSS_TOLERANCE_BYTES / (1024 * 1024));
 			bad_rss = 1;
 		}
 	}
 	if (n.wrong) fprintf(stderr, "soak: %lu wrong decisions\n", n.wrong);
 	if (ncp < WARMUP_CHECKPOINTS + 2) {
-		fprintf(stderr, "soak: only %lu checkpoints: RSS flatness needs at least %d\n", ncp, WARMUP_CHECKPOINTS + 2);
+		fprintf(stderr, "soak: only %lu checkpoints: RSS flatness needs at least %d\n", ncp,
+		        WARMUP_CHECKPOINTS + 2);
 	}
 	/* LeakSanitizer reports after main returns and may end the process before stdio flushes. */
 	fflush(stdout);
 	if (n.wrong || bad_rss || ncp < WARMUP_CHECKPOINTS + 2) return 1;
-	if (judge_rss) printf("soak: RSS flat within %.0f MiB after warm-up\n", (double)RSS_TOLERANCE_BYTES / (1024 * 1024));
+	if (judge_rss)
+		printf("soak: RSS flat within %.0f MiB after warm-up\n", (double)RSS_TOLERANCE_BYTES / (1024 * 1024));
 	fflush(stdout);
 	return 0;
 }

@@ -18,17 +18,17 @@ struct mb {
 
 static inline void mb_bytes(struct mb *m, const void *p, size_t n)
 {
-	if(m->n + n > m->cap){
+	if (m->n + n > m->cap) {
 		size_t ncap = m->cap ? m->cap : 256;
-		while(ncap < m->n + n) ncap *= 2;
+		while (ncap < m->n + n) ncap *= 2;
 		m->b = realloc(m->b, ncap);
-		if(!m->b){
+		if (!m->b) {
 			fprintf(stderr, "out of memory\n");
 			abort();
 		}
 		m->cap = ncap;
 	}
-	if(n) memcpy(m->b + m->n, p, n);
+	if (n) memcpy(m->b + m->n, p, n);
 	m->n += n;
 }
 
@@ -39,11 +39,11 @@ static inline void mb_u8(struct mb *m, uint8_t v)
 
 static inline void mb_u32(struct mb *m, uint32_t v)
 {
-	do{
+	do {
 		uint8_t b = v & 0x7f;
 		v >>= 7;
 		mb_u8(m, (uint8_t)(b | (v ? 0x80 : 0)));
-	}while(v);
+	} while (v);
 }
 
 static inline void mb_name(struct mb *m, const char *s)
@@ -77,8 +77,8 @@ static inline void mb_module(struct mb *m, const struct mb *const sec[13])
 
 	mb_reset(m);
 	mb_bytes(m, B(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00));
-	for(int i = 0; i < 12; i++){
-		if(sec[order[i]]) mb_section(m, order[i], sec[order[i]]);
+	for (int i = 0; i < 12; i++) {
+		if (sec[order[i]]) mb_section(m, order[i], sec[order[i]]);
 	}
 }
 

@@ -22,26 +22,36 @@ static inline void meter_test_module(struct mb *out)
 	mb_bytes(&s3, B(0x04, 0x00, 0x01, 0x00, 0x00));
 	mb_bytes(&s6, B(0x01, 0x7f, 0x01, 0x41, 0x00, 0x0b));
 	mb_bytes(&s7, B(0x04));
-	mb_name(&s7, "spin"); mb_bytes(&s7, B(0x00, 0x00));
-	mb_name(&s7, "forever"); mb_bytes(&s7, B(0x00, 0x01));
-	mb_name(&s7, "recurse"); mb_bytes(&s7, B(0x00, 0x02));
-	mb_name(&s7, "fib"); mb_bytes(&s7, B(0x00, 0x03));
+	mb_name(&s7, "spin");
+	mb_bytes(&s7, B(0x00, 0x00));
+	mb_name(&s7, "forever");
+	mb_bytes(&s7, B(0x00, 0x01));
+	mb_name(&s7, "recurse");
+	mb_bytes(&s7, B(0x00, 0x02));
+	mb_name(&s7, "fib");
+	mb_bytes(&s7, B(0x00, 0x03));
 	mb_u32(&s10, 4);
 	/* spin: (local i) loop: i = i + 1; br_if (i < n); end; i */
-	mb_body(&s10, B(0x01, 0x01, 0x7f,
-	                0x03, 0x40, 0x20, 0x01, 0x41, 0x01, 0x6a, 0x22, 0x01, 0x20, 0x00, 0x49, 0x0d, 0x00, 0x0b,
-	                0x20, 0x01, 0x0b));
+	mb_body(&s10, B(0x01, 0x01, 0x7f, 0x03, 0x40, 0x20, 0x01, 0x41, 0x01, 0x6a, 0x22, 0x01, 0x20, 0x00, 0x49, 0x0d,
+	                0x00, 0x0b, 0x20, 0x01, 0x0b));
 	/* forever: loop br 0 end */
 	mb_body(&s10, B(0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b));
 	/* recurse: global0 = n; call recurse(n + 1) */
 	mb_body(&s10, B(0x00, 0x20, 0x00, 0x24, 0x00, 0x20, 0x00, 0x41, 0x01, 0x6a, 0x10, 0x02, 0x0b));
 	/* fib: n < 2 ? n : fib(n-1) + fib(n-2) */
-	mb_body(&s10, B(0x00, 0x20, 0x00, 0x41, 0x02, 0x48, 0x04, 0x7f, 0x20, 0x00, 0x05,
-	                0x20, 0x00, 0x41, 0x01, 0x6b, 0x10, 0x03, 0x20, 0x00, 0x41, 0x02, 0x6b, 0x10, 0x03, 0x6a,
-	                0x0b, 0x0b));
-	sec[1] = &s1; sec[3] = &s3; sec[6] = &s6; sec[7] = &s7; sec[10] = &s10;
+	mb_body(&s10, B(0x00, 0x20, 0x00, 0x41, 0x02, 0x48, 0x04, 0x7f, 0x20, 0x00, 0x05, 0x20, 0x00, 0x41, 0x01, 0x6b,
+	                0x10, 0x03, 0x20, 0x00, 0x41, 0x02, 0x6b, 0x10, 0x03, 0x6a, 0x0b, 0x0b));
+	sec[1] = &s1;
+	sec[3] = &s3;
+	sec[6] = &s6;
+	sec[7] = &s7;
+	sec[10] = &s10;
 	mb_module(out, sec);
-	mb_free(&s1); mb_free(&s3); mb_free(&s6); mb_free(&s7); mb_free(&s10);
+	mb_free(&s1);
+	mb_free(&s3);
+	mb_free(&s6);
+	mb_free(&s7);
+	mb_free(&s10);
 }
 
 struct w3 {
@@ -59,11 +69,11 @@ static inline const char *w3_load(struct w3 *w, const uint8_t *bytes, size_t len
 	memset(w, 0, sizeof *w);
 	w->env = m3_NewEnvironment();
 	w->rt = w->env ? m3_NewRuntime(w->env, 256 * 1024, NULL) : NULL;
-	if(!w->rt) return "cannot create runtime";
+	if (!w->rt) return "cannot create runtime";
 	r = m3_ParseModule(w->env, &w->mod, bytes, (uint32_t)len);
-	if(r) return r;
+	if (r) return r;
 	r = m3_LoadModule(w->rt, w->mod);
-	if(r){
+	if (r) {
 		m3_FreeModule(w->mod);
 		return r;
 	}
@@ -73,8 +83,8 @@ static inline const char *w3_load(struct w3 *w, const uint8_t *bytes, size_t len
 
 static inline void w3_free(struct w3 *w)
 {
-	if(w->rt) m3_FreeRuntime(w->rt);
-	if(w->env) m3_FreeEnvironment(w->env);
+	if (w->rt) m3_FreeRuntime(w->rt);
+	if (w->env) m3_FreeEnvironment(w->env);
 	memset(w, 0, sizeof *w);
 }
 
@@ -89,7 +99,7 @@ static inline int w3_set_fuel(struct w3 *w, int64_t fuel)
 static inline int64_t w3_get_fuel(struct w3 *w)
 {
 	M3TaggedValue v;
-	if(!w->fuel || m3_GetGlobal(w->fuel, &v)) return INT64_MIN;
+	if (!w->fuel || m3_GetGlobal(w->fuel, &v)) return INT64_MIN;
 	return (int64_t)v.value.i64;
 }
 
@@ -98,10 +108,10 @@ static inline const char *w3_call(struct w3 *w, const char *name, int nargs, int
 {
 	IM3Function f;
 	M3Result r = m3_FindFunction(&f, w->rt, name);
-	if(r) return r;
+	if (r) return r;
 	r = nargs ? m3_CallV(f, arg) : m3_CallV(f);
-	if(r) return r;
-	if(result && m3_GetRetCount(f) == 1) r = m3_GetResultsV(f, result);
+	if (r) return r;
+	if (result && m3_GetRetCount(f) == 1) r = m3_GetResultsV(f, result);
 	return r;
 }
 
@@ -112,12 +122,12 @@ static inline const char *w3_callv(struct w3 *w, const char *name, int nargs, co
 	IM3Function f;
 	M3Result r = m3_FindFunction(&f, w->rt, name);
 
-	if(r) return r;
-	if(nargs < 0 || nargs > 8) return "too many arguments";
-	for(int i = 0; i < nargs; i++) argp[i] = &args[i];
+	if (r) return r;
+	if (nargs < 0 || nargs > 8) return "too many arguments";
+	for (int i = 0; i < nargs; i++) argp[i] = &args[i];
 	r = m3_Call(f, (uint32_t)nargs, argp);
-	if(r) return r;
-	if(result && m3_GetRetCount(f) == 1) r = m3_GetResultsV(f, result);
+	if (r) return r;
+	if (result && m3_GetRetCount(f) == 1) r = m3_GetResultsV(f, result);
 	return r;
 }
 
@@ -126,7 +136,7 @@ static inline int32_t w3_get_i32(struct w3 *w, const char *name)
 {
 	IM3Global g = m3_FindGlobal(w->mod, name);
 	M3TaggedValue v;
-	if(!g || m3_GetGlobal(g, &v) || v.type != c_m3Type_i32) return INT32_MIN;
+	if (!g || m3_GetGlobal(g, &v) || v.type != c_m3Type_i32) return INT32_MIN;
 	return (int32_t)v.value.i32;
 }
 

@@ -25,7 +25,7 @@ static void check(int ok, const char *fmt, ...)
 {
 	va_list ap;
 	checks++;
-	if(ok) return;
+	if (ok) return;
 	failures++;
 	fprintf(stderr, "FAIL ");
 	va_start(ap, fmt);
@@ -42,7 +42,7 @@ static int64_t spent(const uint8_t *bytes, size_t len, const char *name, int32_t
 	const char *r = w3_load(&w, bytes, len);
 	int64_t left;
 
-	if(r || w3_set_fuel(&w, budget)){
+	if (r || w3_set_fuel(&w, budget)) {
 		check(0, "load: %s", r ? r : "no fuel global");
 		w3_free(&w);
 		return -1;
@@ -50,7 +50,7 @@ static int64_t spent(const uint8_t *bytes, size_t len, const char *name, int32_t
 	r = w3_call(&w, name, 1, arg, result);
 	left = w3_get_fuel(&w);
 	w3_free(&w);
-	if(r){
+	if (r) {
 		check(0, "%s(%d): %s", name, arg, r);
 		return -1;
 	}
@@ -58,18 +58,18 @@ static int64_t spent(const uint8_t *bytes, size_t len, const char *name, int32_t
 }
 
 /* Runs name(arg) with exactly `fuel`; returns wasm3's result (NULL = success). */
-static const char *run_with(const uint8_t *bytes, size_t len, const char *name, int nargs, int32_t arg,
-                            int64_t fuel, int64_t *left)
+static const char *run_with(const uint8_t *bytes, size_t len, const char *name, int nargs, int32_t arg, int64_t fuel,
+                            int64_t *left)
 {
 	static char saved[128];
 	struct w3 w;
 	const char *r = w3_load(&w, bytes, len);
 
-	if(!r && w3_set_fuel(&w, fuel)) r = "no fuel global";
-	if(!r) r = w3_call(&w, name, nargs, arg, NULL);
-	if(left) *left = w3_get_fuel(&w);
+	if (!r && w3_set_fuel(&w, fuel)) r = "no fuel global";
+	if (!r) r = w3_call(&w, name, nargs, arg, NULL);
+	if (left) *left = w3_get_fuel(&w);
 	/* wasm3's messages are static strings, but copy anyway: the runtime is freed below. */
-	if(r){
+	if (r) {
 		snprintf(saved, sizeof saved, "%s", r);
 		r = saved;
 	}
@@ -84,8 +84,8 @@ static const char *wasm3_verdict(const uint8_t *b, size_t n)
 	struct w3 w;
 	const char *r = w3_load(&w, b, n);
 
-	if(!r) r = m3_CompileModule(w.mod);
-	if(r){
+	if (!r) r = m3_CompileModule(w.mod);
+	if (r) {
 		snprintf(saved, sizeof saved, "%s", r);
 		r = saved;
 	}
@@ -102,16 +102,21 @@ static void limit_module(struct mb *m, unsigned nparams, const struct mb *body, 
 
 	mb_bytes(&s1, B(0x01, 0x60));
 	mb_u32(&s1, nparams);
-	for(unsigned i = 0; i < nparams; i++) mb_u8(&s1, 0x7f);
+	for (unsigned i = 0; i < nparams; i++) mb_u8(&s1, 0x7f);
 	mb_u8(&s1, 0x00);
 	mb_bytes(&s3, B(0x01, 0x00));
 	mb_bytes(&s5, B(0x01, 0x00, 0x01));
 	mb_u32(&s10, 1);
 	mb_body(&s10, body->b, body->n);
-	sec[1] = &s1; sec[3] = &s3; sec[10] = &s10;
-	if(with_memory) sec[5] = &s5;
+	sec[1] = &s1;
+	sec[3] = &s3;
+	sec[10] = &s10;
+	if (with_memory) sec[5] = &s5;
 	mb_module(m, sec);
-	mb_free(&s1); mb_free(&s3); mb_free(&s5); mb_free(&s10);
+	mb_free(&s1);
+	mb_free(&s3);
+	mb_free(&s5);
+	mb_free(&s10);
 }
 
 /* The gate accepts it, and wasm3 accepts the metered version. */
@@ -125,11 +130,11 @@ static void at_gate_limit(const char *name, const struct mb *m)
 
 	wa_gate_config_defaults(&vo);
 	vo.validate_only = true;
-	if(wa_gate_check(m->b, m->n, &vo, NULL, err, sizeof err)){
+	if (wa_gate_check(m->b, m->n, &vo, NULL, err, sizeof err)) {
 		check(0, "%s: gate refuses: %s", name, err);
 		return;
 	}
-	if(wa_gate_meter(m->b, m->n, &mt, &mtlen, NULL, err, sizeof err)){
+	if (wa_gate_meter(m->b, m->n, &mt, &mtlen, NULL, err, sizeof err)) {
 		check(0, "%s: metering: %s", name, err);
 		return;
 	}
@@ -153,16 +158,16 @@ static void test_limits(void)
 	/* Nesting: the gate's deepest function, its innermost block a loop that branches back
 	 * (metering adds an if before the br_if). */
 	mb_u8(&body, 0x00); /* no locals */
-	for(unsigned i = 0; i + 2 < WA_GATE_MAX_FRAMES; i++) mb_bytes(&body, B(0x02, 0x40));
+	for (unsigned i = 0; i + 2 < WA_GATE_MAX_FRAMES; i++) mb_bytes(&body, B(0x02, 0x40));
 	mb_bytes(&body, B(0x03, 0x40, 0x41, 0x00, 0x0d, 0x00));
-	for(unsigned i = 0; i < WA_GATE_MAX_FRAMES; i++) mb_u8(&body, 0x0b);
+	for (unsigned i = 0; i < WA_GATE_MAX_FRAMES; i++) mb_u8(&body, 0x0b);
 	limit_module(&a, 0, &body, false);
 	at_gate_limit("frames", &a);
-	for(unsigned extra = 0; extra < 2; extra++){
+	for (unsigned extra = 0; extra < 2; extra++) {
 		mb_reset(&body);
 		mb_u8(&body, 0x00);
-		for(unsigned i = 0; i + 1 < WA_MAX_BLOCK_DEPTH + extra; i++) mb_bytes(&body, B(0x02, 0x40));
-		for(unsigned i = 0; i < WA_MAX_BLOCK_DEPTH + extra; i++) mb_u8(&body, 0x0b);
+		for (unsigned i = 0; i + 1 < WA_MAX_BLOCK_DEPTH + extra; i++) mb_bytes(&body, B(0x02, 0x40));
+		for (unsigned i = 0; i < WA_MAX_BLOCK_DEPTH + extra; i++) mb_u8(&body, 0x0b);
 		limit_module(extra ? &b : &a, 0, &body, false);
 	}
 	at_wasm3_limit("frames", &a, &b);
@@ -172,19 +177,21 @@ static void test_limits(void)
 	 * values and a br_if's condition, where metering adds two more before the back-edge) must
 	 * still compile. With a memory.fill at the deepest stack too: metering adds its scratch
 	 * local (WA_MAX_LOCALS_PER_FUNC + 1 in all) and two operands before it. */
-	for(int fill = 0; fill < 2; fill++){
+	for (int fill = 0; fill < 2; fill++) {
 		mb_reset(&body);
 		mb_u32(&body, WA_MAX_LOCALS_PER_FUNC - 1);
-		for(unsigned i = 0; i + 1 < WA_MAX_LOCALS_PER_FUNC; i++) mb_bytes(&body, B(0x01, (uint8_t)(i & 1 ? 0x7e : 0x7f)));
-		if(fill){
-			for(unsigned i = 0; i + 3 < WA_GATE_MAX_OPERANDS; i++) mb_bytes(&body, B(0x42, 0x00));
-			mb_bytes(&body, B(0x41, 0x00, 0x41, 0x00, 0x41, 0x00, 0xfc, 0x0b, 0x00)); /* memory.fill at the limit */
+		for (unsigned i = 0; i + 1 < WA_MAX_LOCALS_PER_FUNC; i++)
+			mb_bytes(&body, B(0x01, (uint8_t)(i & 1 ? 0x7e : 0x7f)));
+		if (fill) {
+			for (unsigned i = 0; i + 3 < WA_GATE_MAX_OPERANDS; i++) mb_bytes(&body, B(0x42, 0x00));
+			mb_bytes(&body, B(0x41, 0x00, 0x41, 0x00, 0x41, 0x00, 0xfc, 0x0b,
+			                  0x00)); /* memory.fill at the limit */
 			mb_bytes(&body, B(0x42, 0x00, 0x42, 0x00));
-		}else{
-			for(unsigned i = 0; i + 1 < WA_GATE_MAX_OPERANDS; i++) mb_bytes(&body, B(0x42, 0x00));
+		} else {
+			for (unsigned i = 0; i + 1 < WA_GATE_MAX_OPERANDS; i++) mb_bytes(&body, B(0x42, 0x00));
 		}
 		mb_bytes(&body, B(0x03, 0x40, 0x41, 0x00, 0x0d, 0x00, 0x0b));
-		for(unsigned i = 0; i + 1 < WA_GATE_MAX_OPERANDS; i++) mb_u8(&body, 0x1a);
+		for (unsigned i = 0; i + 1 < WA_GATE_MAX_OPERANDS; i++) mb_u8(&body, 0x1a);
 		mb_u8(&body, 0x0b);
 		limit_module(&a, 1, &body, fill);
 		at_gate_limit(fill ? "locals+operands+memory.fill" : "locals+operands", &a);
@@ -196,7 +203,9 @@ static void test_limits(void)
 	limit_module(&a, WA_MAX_FUNC_ARITY, &body, false);
 	at_gate_limit("params", &a);
 
-	mb_free(&body); mb_free(&a); mb_free(&b);
+	mb_free(&body);
+	mb_free(&a);
+	mb_free(&b);
 }
 
 /* Loops charged on their back-edges, host-paid hook entries. Exports (all (i32)->i32 or ()->()):
@@ -215,34 +224,45 @@ static void loop_module(struct mb *out)
 {
 	struct mb s1 = { 0 }, s3 = { 0 }, s4 = { 0 }, s7 = { 0 }, s9 = { 0 }, s10 = { 0 };
 	const struct mb *sec[13] = { 0 };
-	static const char *const names[] = { "once", "once_block", "brtab", "outer", "brif", "acl_check",
-	                                     "unpwd_check", "psk_key_get", "countdown", "paramloop" };
+	static const char *const names[] = { "once",      "once_block",  "brtab",       "outer",     "brif",
+		                             "acl_check", "unpwd_check", "psk_key_get", "countdown", "paramloop" };
 
 	mb_bytes(&s1, B(0x02, 0x60, 0x01, 0x7f, 0x01, 0x7f, 0x60, 0x00, 0x00));
 	mb_bytes(&s3, B(0x0a, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x01));
 	mb_bytes(&s4, B(0x01, 0x70, 0x00, 0x01));
 	mb_u32(&s7, 10);
-	for(uint8_t i = 0; i < 10; i++){
+	for (uint8_t i = 0; i < 10; i++) {
 		mb_name(&s7, names[i]);
 		mb_bytes(&s7, B(0x00, i));
 	}
 	mb_bytes(&s9, B(0x01, 0x00, 0x41, 0x00, 0x0b, 0x01, 0x07));
 	mb_u32(&s10, 10);
-	mb_body(&s10, B(0x00, 0x03, 0x40, 0x20, 0x00, 0x04, 0x40, 0x20, 0x00, 0x41, 0x01, 0x6b, 0x21, 0x00,
-	                0x0c, 0x01, 0x0b, 0x0b, 0x20, 0x00, 0x0b));
-	mb_body(&s10, B(0x00, 0x02, 0x40, 0x20, 0x00, 0x04, 0x40, 0x20, 0x00, 0x41, 0x01, 0x6b, 0x21, 0x00,
-	                0x0c, 0x01, 0x0b, 0x0b, 0x20, 0x00, 0x0b));
+	mb_body(&s10, B(0x00, 0x03, 0x40, 0x20, 0x00, 0x04, 0x40, 0x20, 0x00, 0x41, 0x01, 0x6b, 0x21, 0x00, 0x0c, 0x01,
+	                0x0b, 0x0b, 0x20, 0x00, 0x0b));
+	mb_body(&s10, B(0x00, 0x02, 0x40, 0x20, 0x00, 0x04, 0x40, 0x20, 0x00, 0x41, 0x01, 0x6b, 0x21, 0x00, 0x0c, 0x01,
+	                0x0b, 0x0b, 0x20, 0x00, 0x0b));
 	mb_body(&s10, B(0x00, 0x02, 0x40, 0x03, 0x40, 0x41, 0x00, 0x0e, 0x01, 0x00, 0x01, 0x0b, 0x0b, 0x0b));
 	mb_body(&s10, B(0x00, 0x03, 0x40, 0x03, 0x40, 0x41, 0x00, 0x0d, 0x00, 0x0c, 0x01, 0x0b, 0x0b, 0x0b));
 	mb_body(&s10, B(0x00, 0x03, 0x40, 0x41, 0x01, 0x0d, 0x00, 0x0b, 0x0b));
 	mb_body(&s10, B(0x00, 0x20, 0x00, 0x10, 0x00, 0x0b));
 	mb_body(&s10, B(0x00, 0x20, 0x00, 0x04, 0x7f, 0x20, 0x00, 0x10, 0x06, 0x05, 0x41, 0x01, 0x0b, 0x0b));
 	mb_body(&s10, B(0x00, 0x41, 0x02, 0x0b));
-	mb_body(&s10, B(0x00, 0x20, 0x00, 0x03, 0x00, 0x41, 0x01, 0x6b, 0x22, 0x00, 0x20, 0x00, 0x0d, 0x00, 0x0b, 0x0b));
+	mb_body(&s10,
+	        B(0x00, 0x20, 0x00, 0x03, 0x00, 0x41, 0x01, 0x6b, 0x22, 0x00, 0x20, 0x00, 0x0d, 0x00, 0x0b, 0x0b));
 	mb_body(&s10, B(0x00, 0x41, 0x00, 0x03, 0x00, 0x41, 0x01, 0x0d, 0x00, 0x0b, 0x1a, 0x0b));
-	sec[1] = &s1; sec[3] = &s3; sec[4] = &s4; sec[7] = &s7; sec[9] = &s9; sec[10] = &s10;
+	sec[1] = &s1;
+	sec[3] = &s3;
+	sec[4] = &s4;
+	sec[7] = &s7;
+	sec[9] = &s9;
+	sec[10] = &s10;
 	mb_module(out, sec);
-	mb_free(&s1); mb_free(&s3); mb_free(&s4); mb_free(&s7); mb_free(&s9); mb_free(&s10);
+	mb_free(&s1);
+	mb_free(&s3);
+	mb_free(&s4);
+	mb_free(&s7);
+	mb_free(&s9);
+	mb_free(&s10);
 }
 
 /* Only rep is looked at: plugin_init is the start function, plugin_cleanup is also exported as
@@ -255,16 +275,28 @@ static void entry_module(struct mb *out)
 	mb_bytes(&s1, B(0x01, 0x60, 0x00, 0x00));
 	mb_bytes(&s3, B(0x03, 0x00, 0x00, 0x00));
 	mb_u32(&s7, 4);
-	mb_name(&s7, "plugin_init"); mb_bytes(&s7, B(0x00, 0x00));
-	mb_name(&s7, "plugin_cleanup"); mb_bytes(&s7, B(0x00, 0x01));
-	mb_name(&s7, "other"); mb_bytes(&s7, B(0x00, 0x01));
-	mb_name(&s7, "security_init"); mb_bytes(&s7, B(0x00, 0x02));
+	mb_name(&s7, "plugin_init");
+	mb_bytes(&s7, B(0x00, 0x00));
+	mb_name(&s7, "plugin_cleanup");
+	mb_bytes(&s7, B(0x00, 0x01));
+	mb_name(&s7, "other");
+	mb_bytes(&s7, B(0x00, 0x01));
+	mb_name(&s7, "security_init");
+	mb_bytes(&s7, B(0x00, 0x02));
 	mb_u32(&s8, 0);
 	mb_u32(&s10, 3);
-	for(int i = 0; i < 3; i++) mb_body(&s10, B(0x00, 0x0b));
-	sec[1] = &s1; sec[3] = &s3; sec[7] = &s7; sec[8] = &s8; sec[10] = &s10;
+	for (int i = 0; i < 3; i++) mb_body(&s10, B(0x00, 0x0b));
+	sec[1] = &s1;
+	sec[3] = &s3;
+	sec[7] = &s7;
+	sec[8] = &s8;
+	sec[10] = &s10;
 	mb_module(out, sec);
-	mb_free(&s1); mb_free(&s3); mb_free(&s7); mb_free(&s8); mb_free(&s10);
+	mb_free(&s1);
+	mb_free(&s3);
+	mb_free(&s7);
+	mb_free(&s8);
+	mb_free(&s10);
 }
 
 static void test_loops_and_entries(void)
@@ -279,8 +311,8 @@ static void test_loops_and_entries(void)
 	const char *r;
 
 	loop_module(&m);
-	if(wa_gate_meter(m.b, m.n, &all, &alllen, NULL, err, sizeof err) ||
-	   wa_gate_meter(m.b, m.n, &host, &hostlen, &rep, err, sizeof err)){
+	if (wa_gate_meter(m.b, m.n, &all, &alllen, NULL, err, sizeof err) ||
+	    wa_gate_meter(m.b, m.n, &host, &hostlen, &rep, err, sizeof err)) {
 		check(0, "metering the loop module: %s", err);
 		free(all);
 		mb_free(&m);
@@ -292,14 +324,14 @@ static void test_loops_and_entries(void)
 	once0 = spent(all, alllen, "once", 0, &res);
 	check(res == 0, "once(0) = %d", res);
 	block0 = spent(all, alllen, "once_block", 0, NULL);
-	check(once0 > 0 && once0 == block0, "a loop that never iterates costs %lld, as a block %lld",
-	      (long long)once0, (long long)block0);
+	check(once0 > 0 && once0 == block0, "a loop that never iterates costs %lld, as a block %lld", (long long)once0,
+	      (long long)block0);
 	once1 = spent(all, alllen, "once", 1, NULL);
 	once2 = spent(all, alllen, "once", 2, NULL);
 	once3 = spent(all, alllen, "once", 3, &res);
 	check(res == 0 && once1 > once0 && once2 - once1 == once1 - once0 && once3 - once2 == once2 - once1,
-	      "once(n) costs %lld %lld %lld %lld, not linear", (long long)once0, (long long)once1,
-	      (long long)once2, (long long)once3);
+	      "once(n) costs %lld %lld %lld %lld, not linear", (long long)once0, (long long)once1, (long long)once2,
+	      (long long)once3);
 
 	/* Endless loops on every kind of back-edge stop. */
 	r = run_with(all, alllen, "brtab", 0, 0, 100000, &left);
@@ -342,9 +374,9 @@ static void test_loops_and_entries(void)
 	free(host);
 
 	entry_module(&m);
-	if(wa_gate_meter(m.b, m.n, &host, &hostlen, &rep, err, sizeof err)){
+	if (wa_gate_meter(m.b, m.n, &host, &hostlen, &rep, err, sizeof err)) {
 		check(0, "metering the entry module: %s", err);
-	}else{
+	} else {
 		check(rep.hook_entry_fuel[WA_HOOK_PLUGIN_INIT] == 0, "the start function host-paid");
 		check(rep.hook_entry_fuel[WA_HOOK_PLUGIN_CLEANUP] == 0, "a hook also exported as \"other\" host-paid");
 		check(rep.hook_entry_fuel[WA_HOOK_SECURITY_INIT] == 1, "security_init (just end): entry %u, not 1",
@@ -363,23 +395,23 @@ static uint8_t *read_file(const char *path, size_t *len)
 	long n;
 
 	*len = 0;
-	if(!f) return NULL;
-	if(fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0){
+	if (!f) return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0) {
 		b = malloc((size_t)n);
-		if(b && fread(b, 1, (size_t)n, f) != (size_t)n){
+		if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
 			free(b);
 			b = NULL;
 		}
-		if(b) *len = (size_t)n;
+		if (b) *len = (size_t)n;
 	}
 	fclose(f);
 	return b;
 }
 
 struct bulk_run {
-	const char *err;  /* wasm3's error, NULL = returned */
-	int64_t spent;    /* fuel spent (metered module) */
-	int32_t count;    /* the module's `count` global afterwards */
+	const char *err; /* wasm3's error, NULL = returned */
+	int64_t spent;   /* fuel spent (metered module) */
+	int32_t count;   /* the module's `count` global afterwards */
 	int32_t result;
 };
 
@@ -392,11 +424,11 @@ static struct bulk_run bulk_call(const uint8_t *b, size_t n, const char *name, i
 	struct w3 w;
 	const char *r = w3_load(&w, b, n);
 
-	if(!r && w.fuel && w3_set_fuel(&w, fuel)) r = "cannot set the fuel";
-	if(!r) r = w3_callv(&w, name, nargs, args, &out.result);
-	if(w.fuel) out.spent = fuel - w3_get_fuel(&w);
+	if (!r && w.fuel && w3_set_fuel(&w, fuel)) r = "cannot set the fuel";
+	if (!r) r = w3_callv(&w, name, nargs, args, &out.result);
+	if (w.fuel) out.spent = fuel - w3_get_fuel(&w);
 	out.count = w3_get_i32(&w, "count");
-	if(r){
+	if (r) {
 		snprintf(saved, sizeof saved, "%s", r);
 		out.err = saved;
 	}
@@ -408,7 +440,7 @@ static struct bulk_run bulk_call(const uint8_t *b, size_t n, const char *name, i
 static int64_t bulk_spent(const uint8_t *b, size_t n, const char *name, int nargs, const int32_t *args)
 {
 	struct bulk_run r = bulk_call(b, n, name, nargs, args, INT64_C(1) << 40);
-	if(r.err){
+	if (r.err) {
 		check(0, "%s(%d, ...): %s", name, args[0], r.err);
 		return -1;
 	}
@@ -432,7 +464,7 @@ struct bulk_case {
 	int nargs, len_arg;
 	int32_t args[4];
 	int64_t entry, loop;
-	int shift;          /* price = len << shift (shift >= 0) or len >> -shift */
+	int shift; /* price = len << shift (shift >= 0) or len >> -shift */
 	uint32_t lens[8];
 	unsigned nlens;
 	uint32_t big;
@@ -451,7 +483,7 @@ static void bulk_prices(const uint8_t *mt, size_t mtlen, const struct bulk_case 
 	double t0, t;
 
 	memcpy(a, k->args, sizeof a);
-	for(unsigned i = 0; i < k->nlens; i++){
+	for (unsigned i = 0; i < k->nlens; i++) {
 		int64_t once, twice;
 		a[k->len_arg] = (int32_t)k->lens[i];
 		a[k->nargs - 1] = 1;
@@ -459,8 +491,8 @@ static void bulk_prices(const uint8_t *mt, size_t mtlen, const struct bulk_case 
 		a[k->nargs - 1] = 2;
 		twice = bulk_spent(mt, mtlen, k->name, k->nargs, a);
 		check(once == k->entry + price(k, k->lens[i]) && twice - once == k->loop + price(k, k->lens[i]),
-		      "%s with operand %u: first run %lld, each further run %lld; expected %lld and %lld",
-		      k->name, k->lens[i], (long long)once, (long long)(twice - once),
+		      "%s with operand %u: first run %lld, each further run %lld; expected %lld and %lld", k->name,
+		      k->lens[i], (long long)once, (long long)(twice - once),
 		      (long long)(k->entry + price(k, k->lens[i])), (long long)(k->loop + price(k, k->lens[i])));
 	}
 	/* Run n pays before it runs: it runs iff entry + n * price + (n - 1) * loop <= budget. */
@@ -482,10 +514,26 @@ static void test_bulk(const char *path)
 {
 	/* bulk.wat: each function is 15 instructions, its loop 13 (grow: 12). */
 	static const struct bulk_case cases[] = {
-		{ "fill", 2, 0, { 0, 0 }, 15, 13, -WA_FUEL_BYTE_SHIFT,
-		  { 0, 1, 31, 32, 33, 64, 65536, 16u << 20 }, 8, 16u << 20 },
-		{ "copy", 4, 2, { 8 << 20, 0, 0, 0 }, 15, 13, -WA_FUEL_BYTE_SHIFT,
-		  { 0, 31, 32, 4096, 8u << 20 }, 5, 8u << 20 },
+		{ "fill",
+		  2,
+		  0,
+		  { 0, 0 },
+		  15,
+		  13,
+		  -WA_FUEL_BYTE_SHIFT,
+		  { 0, 1, 31, 32, 33, 64, 65536, 16u << 20 },
+		  8,
+		  16u << 20 },
+		{ "copy",
+		  4,
+		  2,
+		  { 8 << 20, 0, 0, 0 },
+		  15,
+		  13,
+		  -WA_FUEL_BYTE_SHIFT,
+		  { 0, 31, 32, 4096, 8u << 20 },
+		  5,
+		  8u << 20 },
 		{ "init", 2, 0, { 0, 0 }, 15, 13, -WA_FUEL_BYTE_SHIFT, { 0, 31, 32, 63, 64 }, 5, 64 },
 		/* 256 pages, at most 512: 1 grows, 300 is refused and pays all the same. */
 		{ "grow", 2, 0, { 0, 0 }, 15, 12, WA_FUEL_PAGE_SHIFT, { 0, 1, 3, 300 }, 4, 1 },
@@ -496,17 +544,17 @@ static void test_bulk(const char *path)
 	struct bulk_run r;
 
 	b = read_file(path, &n);
-	if(!b){
+	if (!b) {
 		check(0, "cannot read %s", path);
 		return;
 	}
-	if(wa_gate_meter(b, n, &mt, &mtlen, NULL, err, sizeof err)){
+	if (wa_gate_meter(b, n, &mt, &mtlen, NULL, err, sizeof err)) {
 		check(0, "metering %s: %s", path, err);
 		free(b);
 		return;
 	}
 	check(WA_FUEL_BYTE_SHIFT == 5 && WA_FUEL_PAGE_SHIFT == 11, "the byte price is not 1 per 32 bytes");
-	for(size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) bulk_prices(mt, mtlen, &cases[i]);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) bulk_prices(mt, mtlen, &cases[i]);
 
 	/* Zero-length instructions are not free: a loop of them pays its instructions each time
 	 * (fill above: 13 per run with length 0), so it stops too. */
@@ -520,11 +568,14 @@ static void test_bulk(const char *path)
 	check(!r.err && r.result == 256, "metered grow(1) = %d, not 256", r.result);
 	r = bulk_call(mt, mtlen, "grow", 2, (const int32_t[]){ 300, 1 }, INT64_C(1) << 40);
 	check(!r.err && r.result == -1, "metered grow(300) = %d, not -1", r.result);
-	for(int32_t len = 0; len <= 65536; len = len ? len * 16 : 1){
+	for (int32_t len = 0; len <= 65536; len = len ? len * 16 : 1) {
 		struct bulk_run plain = bulk_call(b, n, "mix", 1, &len, 0);
 		r = bulk_call(mt, mtlen, "mix", 1, &len, INT64_C(1) << 40);
 		check(!plain.err && !r.err && r.result == plain.result, "mix(%d) = %d metered, %d unmetered (%s)", len,
-		      r.result, plain.result, r.err ? r.err : plain.err ? plain.err : "");
+		      r.result, plain.result,
+		      r.err       ? r.err
+		      : plain.err ? plain.err
+		                  : "");
 	}
 	free(mt);
 	free(b);
@@ -532,7 +583,8 @@ static void test_bulk(const char *path)
 
 static bool contains(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k)
 {
-	for(size_t i = 0; i + k <= n; i++) if(!memcmp(hay + i, needle, k)) return true;
+	for (size_t i = 0; i + k <= n; i++)
+		if (!memcmp(hay + i, needle, k)) return true;
 	return false;
 }
 
@@ -548,23 +600,24 @@ static void test_bulk_table(const char *path)
 	struct wa_module m;
 
 	b = read_file(path, &n);
-	if(!b){
+	if (!b) {
 		check(0, "cannot read %s", path);
 		return;
 	}
-	if(wa_gate_meter(b, n, &mt, &mtlen, NULL, err, sizeof err)){
+	if (wa_gate_meter(b, n, &mt, &mtlen, NULL, err, sizeof err)) {
 		check(0, "metering %s: %s", path, err);
-	}else if(wa_module_decode(mt, mtlen, true, &m, &e)){
+	} else if (wa_module_decode(mt, mtlen, true, &m, &e)) {
 		check(0, "metered %s: %s", path, err);
-	}else{
+	} else {
 		/* Functions 1 (tcopy) and 2 (tinit), 4 parameters and 2: local.set 4 and 2 before the
 		 * table instruction. */
 		static const uint8_t tcopy[] = { 0x21, 0x04, 0x23 }, tinit[] = { 0x21, 0x02, 0x23 };
 		check(m.nbodies == 4, "metered %s: %u bodies", path, m.nbodies);
-		if(m.nbodies == 4){
+		if (m.nbodies == 4) {
 			const uint8_t *b0 = m.bytes + m.bodies[0].offset, *b1 = m.bytes + m.bodies[1].offset;
 			const uint8_t *b2 = m.bytes + m.bodies[2].offset, *b3 = m.bytes + m.bodies[3].offset;
-			check(contains(b1, m.bodies[1].size, tcopy, sizeof tcopy) && contains(b2, m.bodies[2].size, tinit, sizeof tinit),
+			check(contains(b1, m.bodies[1].size, tcopy, sizeof tcopy) &&
+			          contains(b2, m.bodies[2].size, tinit, sizeof tinit),
 			      "table instructions without their charge");
 			/* The first byte of a body counts its local groups: one more where the scratch is. */
 			check(b0[0] == 0x00 && b1[0] == 0x01 && b2[0] == 0x01 && b3[0] == 0x00,
@@ -589,7 +642,7 @@ int main(int argc, char **argv)
 	/* A back-edge left uncharged shows up as a test that never ends: end it as a failure. */
 	alarm(300);
 	meter_test_module(&m);
-	if(wa_gate_meter(m.b, m.n, &mt, &mtlen, NULL, err, sizeof err)){
+	if (wa_gate_meter(m.b, m.n, &mt, &mtlen, NULL, err, sizeof err)) {
 		fprintf(stderr, "FAIL metering: %s\n", err);
 		return 1;
 	}
@@ -599,7 +652,7 @@ int main(int argc, char **argv)
 		struct w3 w;
 		r = w3_load(&w, m.b, m.n);
 		check(!r, "unmetered load: %s", r ? r : "");
-		if(!r) r = w3_call(&w, "fib", 1, 15, &plain);
+		if (!r) r = w3_call(&w, "fib", 1, 15, &plain);
 		check(!r, "unmetered fib: %s", r ? r : "");
 		check(w.fuel == NULL, "unmetered module has a fuel global");
 		w3_free(&w);
@@ -624,20 +677,21 @@ int main(int argc, char **argv)
 	r = run_with(mt, mtlen, "spin", 1, 1001, s1k, &left);
 	check(r == NULL && left == 0, "spin with exactly its fuel: %s, left %lld", r ? r : "ok", (long long)left);
 	r = run_with(mt, mtlen, "spin", 1, 1001, s1k - 1, &left);
-	check(r != NULL && strstr(r, "unreachable") && left < 0, "spin with one unit less: %s, left %lld",
-	      r ? r : "ok", (long long)left);
+	check(r != NULL && strstr(r, "unreachable") && left < 0, "spin with one unit less: %s, left %lld", r ? r : "ok",
+	      (long long)left);
 
 	/* Endless code stops. */
 	r = run_with(mt, mtlen, "forever", 0, 0, 1000000, &left);
 	check(r != NULL && strstr(r, "unreachable") && left < 0, "forever: %s", r ? r : "returned");
 	r = run_with(mt, mtlen, "recurse", 1, 0, 10000, &left);
-	check(r != NULL && strstr(r, "unreachable") && left < 0, "recurse: %s, left %lld", r ? r : "returned", (long long)left);
+	check(r != NULL && strstr(r, "unreachable") && left < 0, "recurse: %s, left %lld", r ? r : "returned",
+	      (long long)left);
 
 	/* The injected global starts at 0: a host that never sets a budget gets a trap, not a free run. */
 	{
 		struct w3 w;
 		r = w3_load(&w, mt, mtlen);
-		if(!r) r = w3_call(&w, "spin", 1, 10, NULL);
+		if (!r) r = w3_call(&w, "spin", 1, 10, NULL);
 		check(r != NULL && strstr(r, "unreachable") != NULL, "unset budget: %s", r ? r : "ran");
 		w3_free(&w);
 	}
@@ -646,10 +700,10 @@ int main(int argc, char **argv)
 	mb_free(&m);
 	test_limits();
 	test_loops_and_entries();
-	if(argc == 3){
+	if (argc == 3) {
 		test_bulk(argv[1]);
 		test_bulk_table(argv[2]);
-	}else{
+	} else {
 		check(0, "usage: test_meter BULK.wasm BULK_TABLE.wasm (plugin-c/gate/tests/bulk*.wat)");
 	}
 	printf("test_meter: %d checks, %d failures\n", checks, failures);
