@@ -40,10 +40,9 @@
 #define WL_PAYLOAD    "0123456789abcdef"
 #define WL_STALL_S    60 /* give up when nothing arrives for this long (valgrind is slow) */
 #define WL_CONNECTING 32 /* connections in progress at once: stay within the listen backlog */
-#define WL_KEEPALIVE                                                                                                   \
-	3600        /* no PINGREQ inside any realistic run: keeps the broker's work per
-                              * message exactly the messages' */
-#define WL_READS 64 /* packets read from one socket per poll round */
+/* no PINGREQ inside any realistic run: keeps the broker's work per message exactly the messages' */
+#define WL_KEEPALIVE 3600
+#define WL_READS     64 /* packets read from one socket per poll round */
 
 struct wl_client {
 	struct mosquitto *m;

@@ -32,8 +32,8 @@
 #define WA_METER_EXTRA_OPERANDS 2u
 #define WA_METER_EXTRA_LOCALS   1u
 #define WA_GATE_MAX_FRAMES      (WA_MAX_BLOCK_DEPTH - WA_METER_EXTRA_FRAMES) /* function frame included */
-#define WA_GATE_MAX_OPERANDS                                                                                           \
-	(WA_MAX_OPERAND_STACK - WA_METER_EXTRA_OPERANDS) /* the spec's ceiling for 32-bit memories */
+/* the spec's ceiling for 32-bit memories */
+#define WA_GATE_MAX_OPERANDS (WA_MAX_OPERAND_STACK - WA_METER_EXTRA_OPERANDS)
 
 /* First error wins: later failures on the way out do not overwrite it. */
 struct wa_err {

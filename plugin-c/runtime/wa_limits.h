@@ -31,17 +31,14 @@
  * tests/policies/fuel.test.ts), and room for one pw_verify at WA_MAX_PW_ITERATIONS (6.4M). */
 #define WA_DEFAULT_FUEL       10000000u
 #define WA_DEFAULT_TIMEOUT_MS 100u /* option wasm_timeout_ms: wall clock per hook call */
-#define WA_INIT_BUDGET_FACTOR                                                                                          \
-	100u                             /* defaults of wasm_init_fuel / wasm_init_timeout_ms:
-                                                            this many times the request budget */
+/* defaults of wasm_init_fuel / wasm_init_timeout_ms: this many times the request budget */
+#define WA_INIT_BUDGET_FACTOR     100u
 #define WA_REBUILD_BACKOFF_MS     1000u  /* after a failed re-creation, the first wait; doubles */
 #define WA_REBUILD_BACKOFF_MAX_MS 60000u /* ... up to this */
 #define WA_DEFAULT_CPU_SHARE      50u    /* option wasm_cpu_share: percent of broker time */
-#define WA_DEFAULT_CLIENT_SHARE                                                                                        \
-	10u /* option wasm_client_share: percent of broker time
-                                                            one client's requests may take; either share may
-                                                            be used at once up to wasm_timeout_ms (a client)
-                                                            or twice it (the policy) */
+/* option wasm_client_share: percent of broker time one client's requests may take; either share
+ * may be used at once up to wasm_timeout_ms (a client) or twice it (the policy) */
+#define WA_DEFAULT_CLIENT_SHARE 10u
 
 /* Host buffers */
 #define WA_MAX_FIELD_BYTES            65535u          /* MQTT string fields are at most this long */
@@ -55,11 +52,10 @@
 #define WA_OPTION_FILE_LOG_PATH_BYTES 256u /* ... and of the path */
 #define WA_MAX_PSK_KEY_CHARS          512u /* hex chars; mosquitto allows 64 bytes of key */
 #define WA_ERROR_LOG_INTERVAL_S       10u  /* rate limit for per-request failure logs */
-#define WA_MAX_PW_ITERATIONS                                                                                           \
-	10000u                    /* pw_verify: PBKDF2 iterations a $7$ hash may ask for; one
-                                                            call must fit well inside wasm_timeout_ms on a small
-                                                            device (4 ms here, ~40 ms 10x slower) and in the
-                                                            default fuel (docs/SECURITY.md); above it: no match */
+/* pw_verify: PBKDF2 iterations a $7$ hash may ask for; one call must fit well inside
+ * wasm_timeout_ms on a small device (4 ms here, ~40 ms 10x slower) and in the default fuel
+ * (docs/SECURITY.md); above it: no match */
+#define WA_MAX_PW_ITERATIONS 10000u
 #define WA_MAX_PW_SALT_BYTES 256u /* pw_verify: decoded salt */
 
 /* Guest logging (log, trace and pw_verify's warning), per policy: token buckets refilled at
@@ -95,10 +91,9 @@
  * wasm_auth_acl_cacheable() returning 1 and the 4-argument acl_check). */
 #define WA_ACL_CACHE_ENTRIES     32u  /* per client, in two-way sets; a power of two */
 #define WA_ACL_CACHE_TOPIC_BYTES 256u /* longer topics are never cached */
-#define WA_ACL_CACHE_MAX_BYTES                                                                                         \
-	(16u * 1024u * 1024u)      /* all clients' entries and identities together;
-                                                            whole clients are evicted beyond it */
-#define WA_ACL_CACHE_BUCKETS 4096u /* client hash table size; a power of two */
+/* all clients' entries and identities together; whole clients are evicted beyond it */
+#define WA_ACL_CACHE_MAX_BYTES (16u * 1024u * 1024u)
+#define WA_ACL_CACHE_BUCKETS   4096u /* client hash table size; a power of two */
 /* Adaptive bypass: a client whose last WA_ACL_CACHE_WINDOW lookups hit less than
  * WA_ACL_CACHE_MIN_HIT_PERCENT of the time (a miss and its store cost about 40% of what a hit
  * saves: docs/BENCHMARKS.md) skips the cache for its next BYPASS_MIN checks, doubling up to
