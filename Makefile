@@ -10,6 +10,9 @@
 #   make bench / bench-quick / fuzz
 #   make format     apply .clang-format to every C file (make format-check, part of make test, checks)
 .DEFAULT_GOAL := all
+# Prerequisites written $$(VAR) are expanded once every .mk file is read: a rule may then name
+# variables a later file defines (plugin.mk's archives and gate.mk's GATE_OBJS).
+.SECONDEXPANSION:
 .PHONY: all test run install uninstall deb pack bench bench-quick fuzz clean format format-check
 
 BUILD    ?= build

@@ -89,8 +89,9 @@ RUNTIME_SRCS := $(addprefix runtime/,abi.c abi_marshal.c auth.c engine_wasm3.c g
                 options.c policy.c pwhash.c text.c topic.c watchdog.c worker.c) broker/acl_cache.c broker/breaker.c
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/obj/plugin-c/%.o)
 
-# GATE_OBJS comes from plugin-c/gate/gate.mk (H5): the gate's objects, compiled -fPIC.
-$(RUNTIME_LIB): $(RUNTIME_OBJS) $(GATE_OBJS) $(WASM3_OBJS)
+# GATE_OBJS (the gate's objects, compiled -fPIC) comes from plugin-c/gate/gate.mk, read after this
+# file: $$(GATE_OBJS) is expanded once it is (.SECONDEXPANSION, top-level Makefile).
+$(RUNTIME_LIB): $(RUNTIME_OBJS) $$(GATE_OBJS) $(WASM3_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -148,7 +149,7 @@ $(BUILD)/obj-san/plugin-c/%.o: plugin-c/%.c
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -c $< -o $@
 
-$(BUILD)/libwasm_auth_runtime_san.a: $(SAN_RUNTIME_OBJS) $(GATE_OBJS) $(WASM3_OBJS)
+$(BUILD)/libwasm_auth_runtime_san.a: $(SAN_RUNTIME_OBJS) $$(GATE_OBJS) $(WASM3_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 

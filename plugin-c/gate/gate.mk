@@ -1,5 +1,5 @@
 # The module gate (plugin-c/gate/): validator, ABI rules, fuel metering, and wasm-auth-check.
-# GATE_OBJS is what the runtime's static archive must contain (plugin.mk consumes it);
+# GATE_OBJS is what the runtime's static archive must contain (plugin.mk's archives name it);
 # CHECK_BIN is the gate as a command.
 #   make test-gate    unit tests (ASan/UBSan), metering run in wasm3, the CLI, and the spec
 #                     conformance suite (WASM_TESTSUITE, skipped with a message when absent)
@@ -39,10 +39,6 @@ $(GATE_BUILD)/module_file.o: plugin-c/runtime/module_file.c plugin-c/runtime/mod
 $(CHECK_BIN): $(GATE_BUILD)/check_main.o $(GATE_BUILD)/module_file.o $(GATE_OBJS) $(GATE_BUILD)/abi.o
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^
-
-# plugin.mk is read before this file, so its archive rules saw GATE_OBJS empty: add them here
-# (their recipes archive $^, which includes prerequisites from every rule).
-$(RUNTIME_LIB) $(BUILD)/libwasm_auth_runtime_san.a: $(GATE_OBJS)
 
 install: install-check
 install-check: $(CHECK_BIN)
