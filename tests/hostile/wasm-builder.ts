@@ -2,10 +2,10 @@
 // valid policies of any size (100k functions, megabytes of data) and, through the raw helpers,
 // modules that are malformed on purpose. Sections are emitted in the binary format's order.
 
-/** Value types. */
-export const I32 = 0x7f;
-export const I64 = 0x7e;
-export const F64 = 0x7c;
+import { type Bytes, concat, HEADER, I32, name, s32, section, u32, vec } from '../../sdk/host/test/wasm-bytes.js';
+
+// The format's building blocks are shared with the Node host's tests (sdk/host/test/wasm-bytes.ts).
+export { type Bytes, concat, F64, HEADER, I32, I64, name, s32, section, u32, vec } from '../../sdk/host/test/wasm-bytes.js';
 
 /** Opcodes used by the generators. */
 export const OP = {
@@ -26,66 +26,6 @@ export const OP = {
   memoryGrow: 0x40,
   voidBlock: 0x40,
 } as const;
-
-export type Bytes = Uint8Array | number[];
-
-/** Unsigned LEB128 of a u32. */
-export function u32(n: number): number[] {
-  const out: number[] = [];
-  let v = n >>> 0;
-  do {
-    let b = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) b |= 0x80;
-    out.push(b);
-  } while (v !== 0);
-  return out;
-}
-
-/** Signed LEB128 of an i32. */
-export function s32(n: number): number[] {
-  const out: number[] = [];
-  let v = n | 0;
-  for (;;) {
-    const b = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-/** A name: length-prefixed UTF-8. */
-export function name(s: string): number[] {
-  const b = Buffer.from(s, 'utf8');
-  return [...u32(b.length), ...b];
-}
-
-/** Concatenates byte chunks into one array. */
-export function concat(parts: Bytes[]): Uint8Array {
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
-/** A section: id, content size, content. */
-export function section(id: number, content: Bytes): Uint8Array {
-  return concat([[id], u32(content.length), content]);
-}
-
-/** count followed by the items. */
-export function vec(items: Bytes[]): Uint8Array {
-  return concat([u32(items.length), ...items]);
-}
-
-export const HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 
 interface Func {
   type: number;

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { loadPolicy, type LoadOptions, type Policy } from '../index.js';
+import { type Bytes, concat, HEADER, I32, name, s32, section, u32, vec } from './wasm-bytes.js';
 
 function findRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -53,29 +54,7 @@ export function runBin(bin: string, args: string[], input?: string): { status: n
 
 // ---- a minimal wasm module builder, for modules AssemblyScript would never emit ----
 
-export const I32 = 0x7f;
-export const I64 = 0x7e;
-export const F64 = 0x7c;
-
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function name(s: string): number[] {
-  const b = [...new TextEncoder().encode(s)];
-  return [...leb(b.length), ...b];
-}
-
-function vec(items: number[][]): number[] {
-  return [...leb(items.length), ...items.flat()];
-}
+export { F64, I32, I64 } from './wasm-bytes.js';
 
 export interface FuncSpec {
   params?: number[];
@@ -109,52 +88,38 @@ export function buildModule(spec: ModuleSpec): Uint8Array {
     types.push(t);
     return types.length - 1;
   };
-  const imports = (spec.imports ?? []).map((im) => [...name(im.module), ...name(im.name), 0x00, ...leb(typeIndex(im.params, im.results))]);
+  const imports = (spec.imports ?? []).map((im) => [...name(im.module), ...name(im.name), 0x00, ...u32(typeIndex(im.params, im.results))]);
   if (spec.importMemory) imports.push([...name('env'), ...name('memory'), 0x02, 0x00, 0x01]);
   const funcs = spec.funcs ?? [];
-  const funcTypes = funcs.map((f) => leb(typeIndex(f.params, f.results)));
+  const funcTypes = funcs.map((f) => u32(typeIndex(f.params, f.results)));
   const nImports = spec.imports?.length ?? 0;
   const exports: number[][] = [];
-  funcs.forEach((f, i) => { if (f.export !== undefined) exports.push([...name(f.export), 0x00, ...leb(nImports + i)]); });
+  funcs.forEach((f, i) => { if (f.export !== undefined) exports.push([...name(f.export), 0x00, ...u32(nImports + i)]); });
   const memory = spec.importMemory ? null : spec.memory === undefined ? { min: 1 } : spec.memory;
   if (memory !== null && (spec.exportMemory ?? true)) exports.push([...name('memory'), 0x02, 0x00]);
-  for (const [n, kind, index] of spec.exports ?? []) exports.push([...name(n), kind, ...leb(index)]);
+  for (const [n, kind, index] of spec.exports ?? []) exports.push([...name(n), kind, ...u32(index)]);
   const code = funcs.map((f) => {
     const body = [0x00, ...(f.body ?? []), 0x0b];
-    return [...leb(body.length), ...body];
+    return [...u32(body.length), ...body];
   });
-  const section = (id: number, content: number[]): number[] => [id, ...leb(content.length), ...content];
-  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  out.push(...section(1, vec(types)));
-  if (imports.length) out.push(...section(2, vec(imports)));
-  if (funcs.length) out.push(...section(3, vec(funcTypes)));
+  const out: Bytes[] = [HEADER];
+  out.push(section(1, vec(types)));
+  if (imports.length) out.push(section(2, vec(imports)));
+  if (funcs.length) out.push(section(3, vec(funcTypes)));
   if (memory !== null) {
-    const lim = memory.max === undefined ? [0x00, ...leb(memory.min)] : [0x01, ...leb(memory.min), ...leb(memory.max)];
-    out.push(...section(5, vec([lim])));
+    const lim = memory.max === undefined ? [0x00, ...u32(memory.min)] : [0x01, ...u32(memory.min), ...u32(memory.max)];
+    out.push(section(5, vec([lim])));
   }
-  if (exports.length) out.push(...section(7, vec(exports)));
-  if (funcs.length) out.push(...section(10, vec(code)));
+  if (exports.length) out.push(section(7, vec(exports)));
+  if (funcs.length) out.push(section(10, vec(code)));
   if (spec.data?.length) {
-    out.push(...section(11, vec(spec.data.map((d) => [0x00, 0x41, ...sleb32(d.offset), 0x0b, ...leb(d.bytes.length), ...d.bytes]))));
+    out.push(section(11, vec(spec.data.map((d) => [0x00, 0x41, ...s32(d.offset), 0x0b, ...u32(d.bytes.length), ...d.bytes]))));
   }
-  return new Uint8Array(out);
-}
-
-function sleb32(v: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
+  return concat(out);
 }
 
 /** i32.const v */
-export const i32c = (v: number): number[] => [0x41, ...sleb32(v)];
+export const i32c = (v: number): number[] => [0x41, ...s32(v)];
 
 /** The two required exports: abi version `version`, buffer at a fixed address 1024. */
 export function abiFuncs(version = 1, bufferPtr = 1024): FuncSpec[] {
