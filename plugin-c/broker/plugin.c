@@ -23,6 +23,7 @@ struct plugin {
 	uint64_t cache_epoch;       /* wa_policy_epoch the cached decisions came from */
 	int caching;                /* the current policy's acl decisions are cached (DISCONNECT registered) */
 	int granting;               /* wasm_acl_grants on: a policy's grants are used when it exports them */
+	int grants_used;            /* the current policy's grants are in use (logged when that starts) */
 	struct wa_breaker *breaker; /* the policy's share of broker time */
 	const void *payer;          /* the client of the last request other than a READ check */
 	time_t over_logged[3];      /* when each breaker verdict was last logged */
@@ -294,14 +295,17 @@ static void sync_cache(struct plugin *pl, int want)
 		}
 		pl->caching = 1;
 		wa_log(WA_LOG_NOTICE, "the policy declares its acl decisions cacheable: caching them per client");
-		if (pl->granting && wa_policy_acl_grants(wa_auth_policy(pl->auth))) {
-			wa_log(WA_LOG_NOTICE,
-			       "the policy provides grants: READ and WRITE checks are matched against each client's");
-		}
 	} else if (!want && pl->caching) {
 		mosquitto_callback_unregister(pl->id, MOSQ_EVT_DISCONNECT, on_disconnect, NULL);
 		pl->caching = 0;
 	}
+	/* Said whenever it starts, a reload to a module that begins to provide grants included. */
+	want = pl->caching && pl->granting && wa_policy_acl_grants(wa_auth_policy(pl->auth));
+	if (want && !pl->grants_used) {
+		wa_log(WA_LOG_NOTICE,
+		       "the policy provides grants: READ and WRITE checks are matched against each client's");
+	}
+	pl->grants_used = want;
 }
 
 static int on_reload(int event, void *event_data, void *userdata)
