@@ -1,6 +1,7 @@
 // Growable byte and i32 buffers used while a configuration is parsed, and the in-place byte
 // helpers the hot path uses on the finished tables. Parsing allocates freely (it runs once per
 // start or reload); the helpers below `// Hot path` never allocate.
+import { HIGHS, ONES } from "../sdk/assembly/utf8";
 
 /** Appends bytes and i32s during parsing; `finish()` returns the compact, final array. */
 export class ByteBuf {
@@ -126,8 +127,6 @@ export function lowBytes(n: i32): u64 {
   return load<u64>(<usize>n << 3, LOW_BYTES); // the table's address as the load's constant offset: no add
 }
 
-const ONES: u64 = 0x0101010101010101;
-const HIGHS: u64 = 0x8080808080808080;
 /** Every byte without bit 3 (wildBits' first step). */
 export const NOT_BIT3: u64 = 0xf7f7f7f7f7f7f7f7;
 const HASHES: u64 = 0x2323232323232323;

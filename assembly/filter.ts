@@ -26,6 +26,7 @@
 import { ByteBuf, IntBuf, eqBytesLong, lowBytes } from "./buf";
 import { levelEndLong, slashBits, valueAtCall } from "./memo";
 import { Str } from "../sdk/assembly";
+import { DOLLAR, HASH, LOWER_C, LOWER_U, PERCENT, PLUS, SLASH } from "../sdk/assembly/utf8";
 
 /** Token kind: literal bytes. */
 export const T_LIT: i32 = 0;
@@ -46,15 +47,6 @@ export const PLUS_LEN_MASK: i32 = 0xffff;
 export const PLUS_RUNS_SHIFT: i32 = 19;
 const PLUS_RUNS_MAX: i32 = 8191;
 
-/** `/`, the topic level separator. */
-export const C_SLASH: u32 = 0x2f;
-const C_PLUS: u32 = 0x2b;
-const C_HASH: u32 = 0x23;
-/** `$`, which starts a topic no wildcard at the first level matches. */
-export const C_DOLLAR: u32 = 0x24;
-const C_PERCENT: u32 = 0x25;
-const C_LOWER_U: u32 = 0x75;
-const C_LOWER_C: u32 = 0x63;
 
 /**
  * mosquitto_sub_topic_check on `n` bytes at `p`: `+` and `#` only as whole levels, `#` only last,
@@ -64,12 +56,12 @@ export function validFilter(p: usize, n: i32): bool {
   if (n <= 0 || n > 65535) return false;
   for (let i = 0; i < n; i++) {
     const c = <u32>load<u8>(p + <usize>i);
-    if (c != C_PLUS && c != C_HASH) continue;
-    const prevOk = i == 0 || <u32>load<u8>(p + <usize>(i - 1)) == C_SLASH;
+    if (c != PLUS && c != HASH) continue;
+    const prevOk = i == 0 || <u32>load<u8>(p + <usize>(i - 1)) == SLASH;
     if (!prevOk) return false;
-    if (c == C_HASH) {
+    if (c == HASH) {
       if (i != n - 1) return false;
-    } else if (i != n - 1 && <u32>load<u8>(p + <usize>(i + 1)) != C_SLASH) {
+    } else if (i != n - 1 && <u32>load<u8>(p + <usize>(i + 1)) != SLASH) {
       return false;
     }
   }
@@ -104,14 +96,14 @@ export function compileFilter(p: usize, n: i32, substitute: bool, arena: ByteBuf
     let width = 1;
     if (i < n) {
       const c = <u32>load<u8>(p + <usize>i);
-      if (substitute && c == C_PERCENT && i + 1 < n) {
+      if (substitute && c == PERCENT && i + 1 < n) {
         const d = <u32>load<u8>(p + <usize>(i + 1));
-        if (d == C_LOWER_U) token = T_USER;
-        else if (d == C_LOWER_C) token = T_CLIENT;
+        if (d == LOWER_U) token = T_USER;
+        else if (d == LOWER_C) token = T_CLIENT;
         width = 2;
-      } else if (c == C_PLUS) {
+      } else if (c == PLUS) {
         token = T_PLUS;
-      } else if (c == C_HASH) {
+      } else if (c == HASH) {
         token = T_HASH;
       }
       if (token < 0) {
@@ -136,7 +128,7 @@ export function compileFilter(p: usize, n: i32, substitute: bool, arena: ByteBuf
     // level matches too (`a/#` matches `a`), as in mosquitto.
     if (token == T_HASH && lastLit >= 0 && lastLit == code.length - 2) {
       const len = code.get(lastLit) >> 3;
-      if (<u32>arena.data[code.get(lastLit + 1) + len - 1] == C_SLASH) {
+      if (<u32>arena.data[code.get(lastLit + 1) + len - 1] == SLASH) {
         code.set(lastLit, T_LIT_HASH | ((len - 1) << 3));
         continue;
       }
@@ -149,10 +141,10 @@ export function compileFilter(p: usize, n: i32, substitute: bool, arena: ByteBuf
   let dollar = 0;
   if (n > 0) {
     const c0 = <u32>load<u8>(p);
-    if (c0 == C_DOLLAR) dollar = 1;
-    if (substitute && c0 == C_PERCENT && n > 1) {
+    if (c0 == DOLLAR) dollar = 1;
+    if (substitute && c0 == PERCENT && n > 1) {
       const d = <u32>load<u8>(p + 1);
-      if (d == C_LOWER_U || d == C_LOWER_C) dollar = 2;
+      if (d == LOWER_U || d == LOWER_C) dollar = 2;
     }
   }
   // Merge each PLUS with the literal after it (always "/..."), and a PLUS whose literal is just
@@ -173,7 +165,7 @@ export function compileFilter(p: usize, n: i32, substitute: bool, arena: ByteBuf
         continue;
       }
       if ((prev & 7) == T_PLUS && ((prev >> 3) & PLUS_LEN_MASK) == 1 && kl == T_PLUS &&
-          <u32>arena.data[code.get(to - 1)] == C_SLASH && (prev >>> PLUS_RUNS_SHIFT) < PLUS_RUNS_MAX) {
+          <u32>arena.data[code.get(to - 1)] == SLASH && (prev >>> PLUS_RUNS_SHIFT) < PLUS_RUNS_MAX) {
         code.set(to - 2, T_PLUS | (((prev >>> PLUS_RUNS_SHIFT) + 1) << PLUS_RUNS_SHIFT));
         code.set(to - 1, 0);
         merged++;
@@ -201,13 +193,13 @@ function dynamicDollar(p: usize, stop: usize, arena: usize, user: Str | null, cl
   let c: u32 = 0;
   if (kind <= T_LIT_HASH) {
     // A LIT_HASH with an empty literal reads "/#".
-    c = (kl >> 3) > 0 ? <u32>load<u8>(arena + <usize>load<i32>(p, 4)) : C_SLASH;
+    c = (kl >> 3) > 0 ? <u32>load<u8>(arena + <usize>load<i32>(p, 4)) : SLASH;
   } else if (kind >= T_USER) {
     const v = kind == T_USER ? user : client;
     if (v === null || v.len == 0) return dynamicDollar(p + 8, stop, arena, user, client);
     c = <u32>load<u8>(v.ptr);
   }
-  return c == C_DOLLAR ? 1 : 0;
+  return c == DOLLAR ? 1 : 0;
 }
 
 /**
@@ -278,7 +270,7 @@ export function matchFilter(prog: usize, arena: usize, tp: usize, tlen: i32, top
       } else if (!eqBytesLong(a, tp + <usize>ti, len)) return false;
       ti += len;
       // "/#" matches the end of the topic, or a "/" and anything after it.
-      if (kind == T_LIT_HASH) return ti == tlen || <u32>load<u8>(tp + <usize>ti) == C_SLASH;
+      if (kind == T_LIT_HASH) return ti == tlen || <u32>load<u8>(tp + <usize>ti) == SLASH;
     }
     p += 8;
   }

@@ -5,10 +5,8 @@
 import { Acl } from "./acl";
 import { Access, Fallback, Grants, Str } from "../sdk/assembly";
 import { hasWildcardAt } from "./buf";
+import { LOWER_C, LOWER_U, PERCENT } from "../sdk/assembly/utf8";
 
-const C_PERCENT: u8 = 0x25;
-const C_U: u8 = 0x75;
-const C_C: u8 = 0x63;
 
 /** Grants equal to acl_check's decisions under `acl` (null: no acl_file, everything allowed). */
 export function aclGrants(acl: Acl | null, clientid: Str, username: Str | null): Grants {
@@ -36,16 +34,16 @@ export function aclGrants(acl: Acl | null, clientid: Str, username: Str | null):
 function substitute(p: usize, n: i32, clientid: Str, username: Str | null): StaticArray<u8> | null {
   let size = 0;
   for (let i = 0; i < n; i++) {
-    const c = load<u8>(p + <usize>i);
-    if (c == C_PERCENT && i + 1 < n) {
-      const t = load<u8>(p + <usize>i + 1);
-      if (t == C_U) {
+    const c = <u32>load<u8>(p + <usize>i);
+    if (c == PERCENT && i + 1 < n) {
+      const t = <u32>load<u8>(p + <usize>i + 1);
+      if (t == LOWER_U) {
         if (username === null) return null;
         size += <i32>username.len;
         i++;
         continue;
       }
-      if (t == C_C) {
+      if (t == LOWER_C) {
         size += <i32>clientid.len;
         i++;
         continue;
@@ -58,10 +56,10 @@ function substitute(p: usize, n: i32, clientid: Str, username: Str | null): Stat
   const o = changetype<usize>(out);
   let at: usize = 0;
   for (let i = 0; i < n; i++) {
-    const c = load<u8>(p + <usize>i);
-    if (c == C_PERCENT && i + 1 < n) {
-      const t = load<u8>(p + <usize>i + 1);
-      const v: Str | null = t == C_U ? username : t == C_C ? clientid : null;
+    const c = <u32>load<u8>(p + <usize>i);
+    if (c == PERCENT && i + 1 < n) {
+      const t = <u32>load<u8>(p + <usize>i + 1);
+      const v: Str | null = t == LOWER_U ? username : t == LOWER_C ? clientid : null;
       if (v !== null) {
         memory.copy(o + at, v.ptr, <usize>v.len);
         at += <usize>v.len;
@@ -69,7 +67,7 @@ function substitute(p: usize, n: i32, clientid: Str, username: Str | null): Stat
         continue;
       }
     }
-    store<u8>(o + at, c);
+    store<u8>(o + at, <u8>c);
     at++;
   }
   return out;

@@ -13,10 +13,11 @@
 // short values without bounds checks (buf.ts, "Word loads past the end of a value").
 import { Acl, F_CHECK_CLIENT, F_CHECK_USER, F_CLIENT, F_DENY, RESULT_SHIFT, RULE_BYTES, SHAPE_MASK, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX } from "./acl";
 import { hasWildcardAt, hasWildcardSlow, LOW_BYTES_NOT_BIT3, lowBytes, mayBeWild, mayBeWild2 } from "./buf";
-import { C_DOLLAR, C_SLASH, matchFilter, sameBytes } from "./filter";
+import { matchFilter, sameBytes } from "./filter";
 import { beginCheck, memoInit, valueAtCall, valueClean } from "./memo";
 import { lookupName } from "./names";
 import { Access, Decision, Str } from "../sdk/assembly";
+import { DOLLAR, SLASH } from "../sdk/assembly/utf8";
 
 // What acl_check does, in one plain global so that it reads one value. A file of patterns only
 // is 0: testing a value against 0 is one interpreted instruction fewer than against another
@@ -101,7 +102,7 @@ export function slowMatch(rec: usize, flags: i32, tp: usize, tlen: i32, user: St
   // An empty topic is never a PUBLISH topic and mosquitto's matcher rejects it; the direct
   // shapes cannot match it (their literal is never empty), a program could ("#").
   if (tlen == 0) return false;
-  const topicDollar: i32 = <u32>load<u8>(tp) == C_DOLLAR ? 1 : 0;
+  const topicDollar: i32 = <u32>load<u8>(tp) == DOLLAR ? 1 : 0;
   return matchFilter(code + (<usize>load<i32>(rec, 28) << 2), arena, tp, tlen, topicDollar, user, client);
 }
 
@@ -135,7 +136,7 @@ export function directMatch(rec: usize, flags: i32, tp: usize, tlen: i32, user: 
     if (!valueAtCall(v.ptr, m, which, tp, tlen, len)) return false;
     if (!valueClean(v.ptr, m, which)) return false;
   }
-  return tlen == n || <u32>load<u8>(tp + <usize>n) == C_SLASH; // S_PREFIX, S_VALUE_PREFIX
+  return tlen == n || <u32>load<u8>(tp + <usize>n) == SLASH; // S_PREFIX, S_VALUE_PREFIX
 }
 
 /**
@@ -198,7 +199,7 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
         if (shape == S_PREFIX) {
           const len = load<i32>(rec, 20);
           if (tlen < len) continue;
-          if ((tlen != len) & (<u32>load<u8>(tp + <usize>len) != C_SLASH)) continue;
+          if ((tlen != len) & (<u32>load<u8>(tp + <usize>len) != SLASH)) continue;
         } else if (shape == S_EXACT) {
           if (tlen != load<i32>(rec, 20)) continue;
         } else if (shape == S_GENERIC) {
@@ -248,7 +249,7 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
             if (mayBeWild(x, load<u64>(<usize>vlen << 3, LOW_BYTES_NOT_BIT3)) != 0) {
               if (hasWildcardSlow(username.ptr, vlen)) continue;
             }
-            if ((tlen != n) & (<u32>load<u8>(tp + <usize>n) != C_SLASH)) continue; // n <= tlen: the byte is readable
+            if ((tlen != n) & (<u32>load<u8>(tp + <usize>n) != SLASH)) continue; // n <= tlen: the byte is readable
           } else {
             const r = slowMatch(rec, flags, tp, tlen, username, clientid, begun);
             begun = 1;
@@ -258,7 +259,7 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
           // L/# with L up to 8 bytes: L is the whole topic or a level of it.
           const len = load<i32>(rec, 20);
           if (tlen < len) continue;
-          if ((tlen != len) & (<u32>load<u8>(tp + <usize>len) != C_SLASH)) continue;
+          if ((tlen != len) & (<u32>load<u8>(tp + <usize>len) != SLASH)) continue;
         } else if (<i32>load<u8>(rec, 16 + (SHAPE_SHIFT >> 3)) == (S_VALUE_PREFIX | (F_CLIENT >> SHAPE_SHIFT))) {
           // L/%c/#: as L/%u/# above, with the client id.
           const vlen = <i32>clientid.len;
@@ -271,7 +272,7 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
             if (mayBeWild(x, load<u64>(<usize>vlen << 3, LOW_BYTES_NOT_BIT3)) != 0) {
               if (hasWildcardSlow(clientid.ptr, vlen)) continue;
             }
-            if ((tlen != n) & (<u32>load<u8>(tp + <usize>n) != C_SLASH)) continue; // n <= tlen: the byte is readable
+            if ((tlen != n) & (<u32>load<u8>(tp + <usize>n) != SLASH)) continue; // n <= tlen: the byte is readable
           } else {
             const r = slowMatch(rec, flags, tp, tlen, username, clientid, begun);
             begun = 1;

@@ -12,6 +12,7 @@
 // the slow paths use it (a level longer than a word, a value longer than 16 bytes): the hot
 // path never reaches this file. hot.ts starts a check on its first slow call.
 import { hasWildcardSlow, lowBytes, wildBits } from "./buf";
+import { HIGHS, ONES } from "../sdk/assembly/utf8";
 
 /** Topics up to this many bytes (MQTT's limit) use the memo; longer ones (never from the host) are rescanned. */
 const MEMO_MAX_TOPIC: i32 = 65535;
@@ -78,8 +79,6 @@ function entryValue(e: usize): u32 {
   return (x & STAMP_MASK) == stamp ? x : stamp;
 }
 
-const ONES: u64 = 0x0101010101010101;
-const HIGHS: u64 = 0x8080808080808080;
 /** `/` in every byte. */
 export const SLASHES: u64 = 0x2f2f2f2f2f2f2f2f;
 

@@ -12,9 +12,8 @@ import { LineReader, isSpace } from "./lines";
 import { NameTable } from "./names";
 import { ParseError } from "./acl";
 import { PasswordHash, Str } from "../sdk/assembly";
+import { COLON, DOLLAR } from "../sdk/assembly/utf8";
 
-const C_DOLLAR: u32 = 0x24;
-const C_COLON: u32 = 0x3a;
 
 // @ts-ignore: decorator
 @inline
@@ -32,7 +31,7 @@ function hashShape(r: LineReader, from: i32, to: i32): bool {
   let fieldStart = from;
   let kind: u32 = 0;
   for (let i = from; i <= to; i++) {
-    if (i < to && r.at(i) != C_DOLLAR) continue;
+    if (i < to && r.at(i) != DOLLAR) continue;
     const n = i - fieldStart;
     if (fields == 0) {
       if (n != 0) return false;
@@ -87,7 +86,7 @@ export class Passwords {
       while (s < r.end && isSpace(r.at(s))) s++;
       if (s == r.end) continue;
       let colon = s;
-      while (colon < r.end && r.at(colon) != C_COLON) colon++;
+      while (colon < r.end && r.at(colon) != COLON) colon++;
       if (colon == r.end) {
         this.error = new ParseError(r.lineNo, "expected username:hash");
         return;
@@ -102,7 +101,7 @@ export class Passwords {
       while (hs < r.end && isSpace(r.at(hs))) hs++;
       const he = r.end;
       for (let i = hs; i < he; i++) {
-        if (r.at(i) == C_COLON) {
+        if (r.at(i) == COLON) {
           this.error = new ParseError(r.lineNo, "more than one ':'");
           return;
         }

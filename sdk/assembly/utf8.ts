@@ -12,6 +12,14 @@ export const PLUS: u32 = 0x2b;
 export const HASH: u32 = 0x23;
 /** Byte `$`, the first character of system topics such as `$SYS`. */
 export const DOLLAR: u32 = 0x24;
+/** Byte `%`, which starts `%u` and `%c` in acl_file patterns. */
+export const PERCENT: u32 = 0x25;
+/** Byte `u`, of `%u` (the username). */
+export const LOWER_U: u32 = 0x75;
+/** Byte `c`, of `%c` (the client id). */
+export const LOWER_C: u32 = 0x63;
+/** Byte `:`, between a name and its hash in a mosquitto_passwd file. */
+export const COLON: u32 = 0x3a;
 
 // Word-at-a-time helpers. Every byte loop here runs in an interpreter (wasm3) where each
 // iteration also pays the fuel check the gate injects at loop back-edges: eight bytes per iteration
@@ -23,8 +31,10 @@ export const DOLLAR: u32 = 0x24;
 // when the 8 bytes fit below the end of memory (its bytes past the range are masked off; they
 // are the guest's own memory, read but never used), bytes one by one otherwise.
 
-const ONES: u64 = 0x0101010101010101;
-const HIGHS: u64 = 0x8080808080808080;
+/** 0x01 in every byte of a word. */
+export const ONES: u64 = 0x0101010101010101;
+/** 0x80 in every byte of a word. */
+export const HIGHS: u64 = 0x8080808080808080;
 
 /**
  * 0x80 in the lowest zero byte of `x` and possibly in bytes above it, nothing else: non-zero
