@@ -108,21 +108,18 @@ static bool equals(const uint8_t *p, uint32_t n, const char *s)
 	return strlen(s) == n && !memcmp(p, s, n);
 }
 
-/* Levenshtein distance, capped: names longer than this are never "close". */
-#define CLOSE_MAX_LEN 32
-static unsigned distance(const uint8_t *a, uint32_t na, const char *b)
+size_t wa_name_distance(const void *name, size_t n, const char *to)
 {
-	unsigned row[CLOSE_MAX_LEN + 1];
-	size_t nb = strlen(b);
+	const uint8_t *a = name;
+	size_t row[WA_NAME_DISTANCE_MAX_LEN + 1], nb = strlen(to);
 
-	if (na > CLOSE_MAX_LEN || nb > CLOSE_MAX_LEN) return UINT32_MAX;
-	for (size_t j = 0; j <= nb; j++) row[j] = (unsigned)j;
-	for (uint32_t i = 1; i <= na; i++) {
-		unsigned diag = row[0];
+	if (n > WA_NAME_DISTANCE_MAX_LEN || nb > WA_NAME_DISTANCE_MAX_LEN) return SIZE_MAX;
+	for (size_t j = 0; j <= nb; j++) row[j] = j;
+	for (size_t i = 1; i <= n; i++) {
+		size_t diag = row[0];
 		row[0] = i;
 		for (size_t j = 1; j <= nb; j++) {
-			unsigned up = row[j];
-			unsigned best = diag + (a[i - 1] == (uint8_t)b[j - 1] ? 0u : 1u);
+			size_t up = row[j], best = diag + (a[i - 1] != (uint8_t)to[j - 1]);
 			if (up + 1 < best) best = up + 1;
 			if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
 			row[j] = best;
@@ -137,7 +134,7 @@ const char *wa_import_advice(const struct wa_import *im, char *buf, size_t len)
 	const uint8_t *mod = im->module, *name = im->name;
 	uint32_t ml = im->module_len, nl = im->name_len;
 	const struct wa_import_abi *close = NULL;
-	unsigned best = 3; /* "did you mean" only within two edits, and one per three letters */
+	size_t best = 3; /* "did you mean" only within two edits, and one per three letters */
 
 	if (equals(mod, ml, "env") && starts(name, nl, "console.")) return "log with log() or logAt() from the SDK";
 	if (equals(mod, ml, "env") && equals(name, nl, "performance.now"))
@@ -151,9 +148,9 @@ const char *wa_import_advice(const struct wa_import *im, char *buf, size_t len)
 		       "(Options) from the SDK";
 	}
 	for (unsigned k = 0; k < wa_import_count; k++) {
-		unsigned d;
+		size_t d;
 		if (!equals(mod, ml, wa_imports[k].module)) continue;
-		d = distance(name, nl, wa_imports[k].name);
+		d = wa_name_distance(name, nl, wa_imports[k].name);
 		if (d < best && d * 3 <= strlen(wa_imports[k].name)) {
 			best = d;
 			close = &wa_imports[k];

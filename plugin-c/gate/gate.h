@@ -43,6 +43,11 @@ struct wa_gate_report {
 
 void wa_gate_config_defaults(struct wa_gate_config *cfg);
 
+/* Edit distance (Levenshtein) from the n bytes at name to the string to, for "did you mean"
+ * lines (refused imports, unknown options); SIZE_MAX when either is longer than this. */
+#define WA_NAME_DISTANCE_MAX_LEN 40
+size_t wa_name_distance(const void *name, size_t n, const char *to);
+
 /* The one message for a refused module, shared by the plugin's log and wasm-auth-check:
  * "wasm-auth: " + WA_GATE_REFUSED_FMT with (path, err). */
 #define WA_GATE_REFUSED_FMT "cannot load policy %s: %s"

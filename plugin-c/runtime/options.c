@@ -102,28 +102,6 @@ static const char *const known_options[] = {
 	WA_OPT_CPU_SHARE,
 };
 
-/* Levenshtein distance; names longer than NAME_CMP_MAX are never close. */
-#define NAME_CMP_MAX 40
-static size_t distance(const char *a, size_t na, const char *b)
-{
-	size_t row[NAME_CMP_MAX + 1], nb = strlen(b);
-
-	if (na > NAME_CMP_MAX || nb > NAME_CMP_MAX) return SIZE_MAX;
-	for (size_t j = 0; j <= nb; j++) row[j] = j;
-	for (size_t i = 1; i <= na; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= nb; j++) {
-			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-			if (up + 1 < best) best = up + 1;
-			if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[nb];
-}
-
 /* A misspelt host option would otherwise be handed to the policy as one of its own and the
  * setting silently left at its default: the wasm_ prefix is the plugin's, and every name in it
  * must be known. Options without the prefix belong to the policy. */
@@ -139,7 +117,7 @@ static int check_option_names(const struct wa_options *opts, char *err, size_t e
 
 		if (o->keylen < sizeof prefix - 1 || memcmp(o->key, prefix, sizeof prefix - 1) != 0) continue;
 		for (size_t k = 0; k < sizeof known_options / sizeof known_options[0] && !known; k++) {
-			size_t d = distance(o->key, o->keylen, known_options[k]);
+			size_t d = wa_name_distance(o->key, o->keylen, known_options[k]);
 			known = d == 0;
 			if (d < best) {
 				best = d;

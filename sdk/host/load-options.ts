@@ -11,7 +11,7 @@ export const HOST_OPTION_NAMES: readonly string[] = [
   'wasm_cpu_share',
 ];
 
-// options.c: names longer than this are never "close".
+// WA_NAME_DISTANCE_MAX_LEN (plugin-c/gate/gate.h): names longer than this are never "close".
 const NAME_CMP_MAX = 40;
 
 function distance(a: string, b: string): number {
