@@ -13,11 +13,19 @@
 // there are patterns, a username or client id containing `+` or `#` is denied outright
 // (CVE-2017-7650); then the patterns the same way (those using %u skipped for anonymous
 // clients); otherwise deny.
-import { ByteBuf, IntBuf } from "./buf";
+//
+// Scale: each user's rules are kept as templates, with the user's own name (where a whole level or
+// run of levels spells it) replaced by a NUL byte that the filter compiler reads as the username.
+// Users whose rules differ only by their name then share one template set, and one copy of its
+// rule records: 100k users with two rules each take a record of 20 bytes plus the name per user
+// (users.ts), where one 32-byte rule record and one filter text per rule would not fit the
+// default 16 MiB of guest memory.
+import { ByteBuf, IntBuf, eqBytes, hashBytes } from "./buf";
 import { T_CLIENT, T_LIT, T_LIT_HASH, T_USER, compileFilter, validFilter } from "./filter";
-import { LineReader, isSpace } from "./lines";
-import { NameTable } from "./names";
+import { LineReader, Lines, isSpace } from "./lines";
+import { USER_NAME, UserRecord, Users } from "./users";
 import { Str } from "../sdk/assembly";
+import { DOLLAR, HASH, PLUS, SLASH } from "../sdk/assembly/utf8";
 
 /** Rule access bits as mosquitto stores them: deny is 0. */
 const A_DENY: i32 = 0;
@@ -80,12 +88,79 @@ export const S_VALUE_PREFIX: i32 = 3;
 /** Added to S_PREFIX, S_EXACT or S_VALUE_PREFIX when the literal is longer than 8 bytes. */
 export const S_LONG: i32 = 4;
 
-const OWNER_PATTERN: i32 = -2;
-const OWNER_ANON: i32 = -1;
+/** In a template, the owner's name (filter.ts compiles it as the username). */
+export const NAME_MARK: u32 = 0;
+/** i32s per rule record. */
+const RULE_INTS: i32 = RULE_BYTES >> 2;
+
+// What a template's filter means.
+const KIND_TOPIC: u8 = 0;
+const KIND_PATTERN: u8 = 1;
 
 /** A parse error: the 1-based line and what is wrong with it. */
 export class ParseError {
   constructor(public line: i32, public message: string) {}
+}
+
+/**
+ * Byte strings -> dense ids (0, 1, ...), the first occurrence of a string getting the next id:
+ * the rule templates, and the template sets (their ids' bytes). Open addressing, at most half full.
+ */
+class Interner {
+  private keys: ByteBuf = new ByteBuf();
+  private spans: IntBuf = new IntBuf(); // per id: [offset in keys, length]
+  private slots: StaticArray<i32> = new StaticArray<i32>(16); // id + 1, 0 empty
+  private mask: u32 = 15;
+  /** Number of ids given. */
+  count: i32 = 0;
+  /** Whether the last intern() gave a new id. */
+  added: bool = false;
+
+  /** The id of the `n` bytes at `p` (which must not point into this interner's own keys). */
+  intern(p: usize, n: i32): i32 {
+    let s = this.probe(p, n);
+    const v = unchecked(this.slots[s]);
+    this.added = v == 0;
+    if (v != 0) return v - 1;
+    if ((this.count + 1) * 2 > <i32>this.mask + 1) {
+      this.grow();
+      s = this.probe(p, n);
+    }
+    this.spans.push(this.keys.append(p, n));
+    this.spans.push(n);
+    unchecked((this.slots[s] = ++this.count));
+    return this.count - 1;
+  }
+
+  /** Address of id `id`'s bytes (valid until the next intern()). */
+  keyPtr(id: i32): usize {
+    return this.keys.data.dataStart + <usize>this.spans.get(id * 2);
+  }
+
+  /** Length of id `id`'s bytes. */
+  keyLen(id: i32): i32 {
+    return this.spans.get(id * 2 + 1);
+  }
+
+  private probe(p: usize, n: i32): u32 {
+    let s = hashBytes(p, n) & this.mask;
+    while (true) {
+      const v = unchecked(this.slots[s]);
+      if (v == 0 || (this.keyLen(v - 1) == n && eqBytes(this.keyPtr(v - 1), p, n))) return s;
+      s = (s + 1) & this.mask;
+    }
+  }
+
+  private grow(): void {
+    const cap = (this.mask + 1) << 1;
+    this.slots = new StaticArray<i32>(cap);
+    this.mask = cap - 1;
+    for (let id = 0; id < this.count; id++) {
+      let s = hashBytes(this.keyPtr(id), this.keyLen(id)) & this.mask;
+      while (unchecked(this.slots[s]) != 0) s = (s + 1) & this.mask;
+      unchecked((this.slots[s] = id + 1));
+    }
+  }
 }
 
 /** The compiled acl_file. Immutable once built; checks never allocate. */
@@ -99,14 +174,14 @@ export class Acl {
   private rules: StaticArray<i32> = new StaticArray<i32>(1);
   private code: StaticArray<i32> = new StaticArray<i32>(1);
   private arena: StaticArray<u8> = new StaticArray<u8>(1);
-  /** Rule records (RULE_BYTES each). Each owner's rules are contiguous, deny rules first. */
+  /** Rule records (RULE_BYTES each): one run per template set, deny rules first. */
   rulesPtr: usize = 0;
   /** Filter programs (filter.ts). */
   codePtr: usize = 0;
-  /** Literal bytes the programs refer to. */
+  /** Literal bytes the programs refer to, and the templates' texts. */
   arenaPtr: usize = 0;
-  /** Per `user` name: [first rule, first allow rule, end] as rule indices. */
-  users: NameTable = new NameTable(3);
+  /** Every user the configuration names, with the range of its `topic` rules (users.ts). */
+  users: Users;
   /** Rules of anonymous clients: [anonStart, anonEnd). */
   anonStart: i32 = 0;
   /** End of the anonymous rules. */
@@ -124,27 +199,47 @@ export class Acl {
   /** End of the pattern rules. */
   patEnd: i32 = 0;
 
-  // Per rule (in `rules` order): [offset in the arena, length] of its filter as written.
-  private texts: StaticArray<i32> = new StaticArray<i32>(0);
+  /** Number of users with at least one rule. */
+  userCount: i32 = 0;
+  /** Number of `topic` rules (all owners). */
+  topicRuleCount: i32 = 0;
+  /** Number of `pattern` rules. */
+  patternCount: i32 = 0;
 
-  /** Address of rule `i`'s filter as written in the file (%u/%c unsubstituted). */
-  filterPtr(i: i32): usize {
-    return this.arenaPtr + <usize>this.texts[i * 2];
+  // Templates, by id: key [kind, access, text with NAME_MARK]; the rule record (RULE_INTS), the
+  // text's [offset, length] in the arena, and whether the filter uses %u or %c.
+  private templates: Interner = new Interner();
+  private templateRecords: IntBuf = new IntBuf();
+  private templateTexts: IntBuf = new IntBuf();
+  private templateUsesValue: IntBuf = new IntBuf();
+  // Template sets: key = the template ids (i32s), deny rules first.
+  private sets: Interner = new Interner();
+  private setItems: IntBuf = new IntBuf();
+  // Per rule of the finished table: its template.
+  private ruleTemplates: StaticArray<i32> = new StaticArray<i32>(1);
+
+  constructor(users: Users | null) {
+    this.users = users !== null ? users : new Users();
   }
 
-  /** Length of rule `i`'s filter. */
+  /** Address of rule `i`'s filter text (in a user's rules its name is a NUL byte: NAME_MARK). */
+  filterPtr(i: i32): usize {
+    return this.arenaPtr + <usize>this.templateTexts.get(this.ruleTemplates[i] * 2);
+  }
+
+  /** Length of rule `i`'s filter text. */
   filterLen(i: i32): i32 {
-    return this.texts[i * 2 + 1];
+    return this.templateTexts.get(this.ruleTemplates[i] * 2 + 1);
   }
 
   /** Whether rule `i` is a deny rule. */
   isDeny(i: i32): bool {
-    return (this.rules[i * (RULE_BYTES >> 2) + 4] & F_DENY) != 0;
+    return (this.rules[i * RULE_INTS + 4] & F_DENY) != 0;
   }
 
   /** Rule `i`'s access bits (read, write; both for a deny rule). */
   ruleAccess(i: i32): i32 {
-    return this.rules[i * (RULE_BYTES >> 2) + 4] & (A_READ | A_WRITE);
+    return this.rules[i * RULE_INTS + 4] & (A_READ | A_WRITE);
   }
 
   /** The `topic` rules of `username`'s block ([start, end) rule indices), or of anonymous clients (null). */
@@ -154,26 +249,25 @@ export class Acl {
       out[0] = this.anonStart;
       out[1] = this.anonEnd;
     } else {
-      const rec = this.users.lookup(username);
-      if (rec != 0) {
-        out[0] = load<i32>(rec);
-        out[1] = load<i32>(rec, 8);
+      const user = this.users.lookup(username);
+      if (user !== null) {
+        out[0] = user.ruleStart;
+        out[1] = user.ruleEnd;
       }
     }
     return out;
   }
 
-  /** Number of `user` names with at least one rule. */
-  userCount: i32 = 0;
-  /** Number of `topic` rules (all owners). */
-  topicRuleCount: i32 = 0;
-  /** Number of `pattern` rules. */
-  patternCount: i32 = 0;
+  /** Parses an acl_file held in memory. Check `error` afterwards. */
+  static parse(data: Uint8Array, users: Users | null = null): Acl {
+    return Acl.read(new LineReader(data), users);
+  }
 
-  /** Parses an acl_file's bytes. Check `error` afterwards. */
-  static parse(data: Uint8Array): Acl {
-    const acl = new Acl();
-    acl.build(data);
+  /** Parses an acl_file's lines, adding its users to `users` (a new table when null). Check `error` afterwards. */
+  static read(lines: Lines, users: Users | null = null): Acl {
+    const acl = new Acl(users);
+    acl.build(lines);
+    if (acl.error === null && lines.error !== null) acl.fail(lines.lineNo, lines.error!);
     return acl;
   }
 
@@ -181,15 +275,17 @@ export class Acl {
     if (this.error === null) this.error = new ParseError(line, message);
   }
 
-  private build(data: Uint8Array): void {
+  private build(r: Lines): void {
     const arena = new ByteBuf();
     const code = new IntBuf();
-    // Raw rules in file order, four i32 each: [owner, access, program, filter text's offset in
-    // the arena]; the text's length in rawLen.
-    const raw = new IntBuf();
-    const rawLen = new IntBuf();
-    const r = new LineReader(data);
-    let owner = OWNER_ANON;
+    const key = new ByteBuf();
+    // Template ids of the anonymous rules and of the patterns (file order), and of the block of
+    // the `user` line being read.
+    const anon = new IntBuf();
+    const patterns = new IntBuf();
+    const block = new IntBuf();
+    let owner: UserRecord | null = null;
+    let ownerName: usize = 0; // 0 when the owner's name is not templated (templatable())
     while (r.next()) {
       if (r.hasNul()) {
         this.fail(r.lineNo, "NUL byte in line");
@@ -236,22 +332,23 @@ export class Acl {
           this.fail(r.lineNo, "invalid ACL topic \"" + r.text(ts, te) + "\"");
           return;
         }
-        const f = compileFilter(r.base + <usize>ts, te - ts, isPattern, arena, code);
+        key.length = 0;
+        key.push(isPattern ? KIND_PATTERN : KIND_TOPIC);
+        key.push(<u8>access);
+        if (isPattern || ownerName == 0) key.append(r.base + <usize>ts, te - ts);
+        else appendTemplate(key, r.base + <usize>ts, te - ts, ownerName, owner!.nameLen);
+        const id = this.templates.intern(key.data.dataStart, key.length);
+        if (this.templates.added) this.addTemplate(key.data.dataStart + 2, key.length - 2, access, isPattern, arena, code);
         if (isPattern) {
-          if (!f.usesUser && !f.usesClient) {
+          if (this.templateUsesValue.get(id) == 0) {
             this.warnings.push("ACL pattern '" + r.text(ts, te) + "' (line " + r.lineNo.toString() + ") does not contain '%c' or '%u'");
           }
-          raw.push(OWNER_PATTERN);
-          raw.push(access);
+          patterns.push(id);
           this.patternCount++;
         } else {
-          raw.push(owner);
-          raw.push(access);
+          (owner !== null ? block : anon).push(id);
           this.topicRuleCount++;
         }
-        raw.push(f.index);
-        raw.push(arena.append(r.base + <usize>ts, te - ts));
-        rawLen.push(te - ts);
       } else if (r.equals(p, q, "user")) {
         if (q == r.end) {
           this.fail(r.lineNo, "missing username");
@@ -259,108 +356,111 @@ export class Acl {
         }
         let ns = q + 1;
         while (ns < r.end && isSpace(r.at(ns))) ns++;
-        const name = r.base + <usize>ns;
-        const n = r.end - ns;
-        let i = this.users.find(arena, name, n);
-        if (i < 0) i = this.users.add(arena, name, n);
-        owner = i;
+        if (owner !== null) this.endBlock(owner, block);
+        owner = this.users.findOrAdd(r.base + <usize>ns, r.end - ns);
+        ownerName = templatable(owner) ? changetype<usize>(owner) + USER_NAME : 0;
       } else {
         this.fail(r.lineNo, "invalid line \"" + r.text(p, q) + "\"");
         return;
       }
     }
-    this.layout(raw, rawLen, code, arena);
+    if (owner !== null) this.endBlock(owner, block);
+    this.layout(this.internSet(anon), this.internSet(patterns), arena);
     this.arena = arena.finish();
     this.code = code.finish();
     this.arenaPtr = changetype<usize>(this.arena);
     this.codePtr = changetype<usize>(this.code);
-    this.users.seal(this.arena);
   }
 
-  // Groups the raw rules by owner (users in index order, then anonymous, then patterns), deny
-  // rules first within each group, and records each group's range. Counting sort: O(rules).
-  private layout(raw: IntBuf, rawLen: IntBuf, code: IntBuf, arena: ByteBuf): void {
-    const nUsers = this.users.count;
-    const groups = nUsers + 2; // users..., anonymous, patterns
-    const denyCount = new StaticArray<i32>(groups);
-    const allCount = new StaticArray<i32>(groups);
-    const nRules = raw.length >> 2;
-    for (let i = 0; i < nRules; i++) {
-      const g = groupOf(raw.get(i * 4), nUsers);
-      allCount[g]++;
-      if ((raw.get(i * 4 + 1) & 0xff) == A_DENY) denyCount[g]++;
+  // Compiles a new template (its id is the next one) and precomputes its rule record.
+  private addTemplate(p: usize, n: i32, access: i32, isPattern: bool, arena: ByteBuf, code: IntBuf): void {
+    const f = compileFilter(p, n, isPattern, arena, code);
+    this.templateTexts.push(arena.append(p, n));
+    this.templateTexts.push(n);
+    this.templateUsesValue.push(f.usesUser || f.usesClient ? 1 : 0);
+    ruleRecord(access, f.index, code, arena, this.templateRecords);
+  }
+
+  // A user's block ended: its rules so far (an earlier block of the same name included) become
+  // the user's template set, which ruleStart holds (as id + 1) until layout().
+  private endBlock(owner: UserRecord, block: IntBuf): void {
+    if (block.length == 0) return;
+    if (owner.ruleStart != 0) {
+      const set = owner.ruleStart - 1;
+      const p = this.sets.keyPtr(set);
+      const n = this.sets.keyLen(set) >> 2;
+      const merged = new IntBuf();
+      for (let i = 0; i < n; i++) merged.push(load<i32>(p + (<usize>i << 2)));
+      for (let i = 0; i < block.length; i++) merged.push(block.get(i));
+      owner.ruleStart = this.internSet(merged) + 1;
+    } else {
+      owner.ruleStart = this.internSet(block) + 1;
+      this.userCount++;
     }
-    const nextDeny = new StaticArray<i32>(groups);
-    const nextAllow = new StaticArray<i32>(groups);
-    let at = 0;
-    for (let g = 0; g < groups; g++) {
-      nextDeny[g] = at;
-      nextAllow[g] = at + denyCount[g];
-      const end = at + allCount[g];
-      if (g < nUsers) {
-        this.users.setValue(g, 0, at);
-        this.users.setValue(g, 1, nextAllow[g]);
-        this.users.setValue(g, 2, end);
-        if (end > at) this.userCount++;
-      } else if (g == nUsers) {
-        this.anonStart = at;
-        this.anonEnd = end;
-      } else {
-        this.patStart = at;
-        this.patEnd = end;
+    block.truncate(0);
+  }
+
+  // The id of the set of these templates, deny rules first (file order otherwise); -1 when empty.
+  private internSet(ids: IntBuf): i32 {
+    if (ids.length == 0) return -1;
+    const items = this.setItems;
+    items.truncate(0);
+    for (let pass = 0; pass < 2; pass++) {
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids.get(i);
+        const deny = (this.templateRecords.get(id * RULE_INTS + 4) & F_DENY) != 0;
+        if (deny == (pass == 0)) items.push(id);
       }
-      at = end;
     }
-    const ints = RULE_BYTES >> 2;
-    const rules = new StaticArray<i32>(nRules * ints + ints);
-    const texts = new StaticArray<i32>(nRules * 2);
-    for (let i = 0; i < nRules; i++) {
-      const g = groupOf(raw.get(i * 4), nUsers);
-      const access = raw.get(i * 4 + 1) & 0xff;
-      const slot = access == A_DENY ? nextDeny[g]++ : nextAllow[g]++;
-      const prog = raw.get(i * 4 + 2);
-      texts[slot * 2] = raw.get(i * 4 + 3);
-      texts[slot * 2 + 1] = rawLen.get(i);
-      const r = slot * ints;
-      const count = code.get(prog) >> 2;
-      const first = code.get(prog + 1);
-      const k0 = first & 7;
-      const leadsWithLiteral = count > 0 && (k0 == T_LIT || k0 == T_LIT_HASH);
-      const len = leadsWithLiteral ? first >> 3 : 0;
-      const off = leadsWithLiteral ? code.get(prog + 2) : 0;
-      // Quick-reject key: the first (up to 8) literal bytes, little-endian as a topic word loads.
-      const n = len < 8 ? len : 8;
-      let key: u64 = 0;
-      for (let k = n - 1; k >= 0; k--) key = (key << 8) | <u64>arena.data[off + k];
-      const mask: u64 = n == 0 ? 0 : <u64>-1 >> (<u64>(8 - n) << 3);
-      // Shape: recognised from the token kinds; the literal is the first token's.
-      let shape = S_GENERIC;
-      let flags = access == A_DENY ? 0xff : access;
-      const result = access == A_DENY ? R_DENY : R_GRANT;
-      flags |= result == R_GRANT ? F_CHECK_USER | F_CHECK_CLIENT : F_DENY;
-      // "/#" (an empty literal) stays generic: the direct shapes then never match an empty topic
-      // by themselves, and only the generic path has to refuse it (hot.ts).
-      if (count == 1 && k0 == T_LIT_HASH && len > 0) shape = S_PREFIX;
-      else if (count == 1 && k0 == T_LIT) shape = S_EXACT;
-      else if (count == 3 && k0 == T_LIT && len > 0 && (code.get(prog + 3) & 7) >= T_USER && code.get(prog + 5) == T_LIT_HASH) {
-        shape = S_VALUE_PREFIX; // the LIT_HASH has an empty literal: exactly "/#" follows the value
-        const client = (code.get(prog + 3) & 7) == T_CLIENT;
-        if (client) flags |= F_CLIENT;
-        flags &= ~(client ? F_CHECK_CLIENT : F_CHECK_USER);
+    return this.sets.intern(changetype<usize>(items.data), items.length << 2);
+  }
+
+  // Lays the sets' rule records out one after the other and gives every user, the anonymous
+  // clients and the patterns their range.
+  private layout(anonSet: i32, patSet: i32, arena: ByteBuf): void {
+    const nSets = this.sets.count;
+    const setStart = new StaticArray<i32>(nSets + 1);
+    let total = 0;
+    for (let s = 0; s < nSets; s++) {
+      setStart[s] = total;
+      total += this.sets.keyLen(s) >> 2;
+    }
+    setStart[nSets] = total;
+    const setAllow = new StaticArray<i32>(nSets);
+    const rules = new StaticArray<i32>(total * RULE_INTS + RULE_INTS);
+    const ruleTemplates = new StaticArray<i32>(total > 0 ? total : 1);
+    for (let s = 0; s < nSets; s++) {
+      const p = this.sets.keyPtr(s);
+      const n = this.sets.keyLen(s) >> 2;
+      let at = setStart[s];
+      setAllow[s] = at + n;
+      for (let i = 0; i < n; i++, at++) {
+        const id = load<i32>(p + (<usize>i << 2));
+        ruleTemplates[at] = id;
+        for (let k = 0; k < RULE_INTS; k++) rules[at * RULE_INTS + k] = this.templateRecords.get(id * RULE_INTS + k);
+        if (setAllow[s] == setStart[s] + n && (rules[at * RULE_INTS + 4] & F_DENY) == 0) setAllow[s] = at;
       }
-      rules[r] = <i32>key;
-      rules[r + 1] = <i32>(key >> 32);
-      rules[r + 2] = <i32>mask;
-      rules[r + 3] = <i32>(mask >> 32);
-      if (shape != S_GENERIC && len > 8) shape |= S_LONG;
-      rules[r + 4] = flags | (shape << SHAPE_SHIFT) | (result << RESULT_SHIFT);
-      rules[r + 5] = len;
-      rules[r + 6] = off;
-      rules[r + 7] = prog;
     }
     this.rules = rules;
     this.rulesPtr = changetype<usize>(rules);
-    this.texts = texts;
+    this.ruleTemplates = ruleTemplates;
+    if (anonSet >= 0) {
+      this.anonStart = setStart[anonSet];
+      this.anonEnd = setStart[anonSet + 1];
+    }
+    if (patSet >= 0) {
+      this.patStart = setStart[patSet];
+      this.patEnd = setStart[patSet + 1];
+    }
+    const users = this.users;
+    for (let i = 0; i < users.slotCount; i++) {
+      const user = users.atSlot(i);
+      if (user === null || user.ruleStart == 0) continue;
+      const s = user.ruleStart - 1;
+      user.ruleStart = setStart[s];
+      user.ruleAllow = setAllow[s];
+      user.ruleEnd = setStart[s + 1];
+    }
     this.indexPatterns();
   }
 
@@ -370,7 +470,7 @@ export class Acl {
   // per topic, none for `other/x`). Order is kept, so deny rules stay first. Bytes no rule starts
   // with share the list of rules without a prefix.
   private indexPatterns(): void {
-    const ints = RULE_BYTES >> 2;
+    const ints = RULE_INTS;
     const seen = new StaticArray<bool>(256);
     let distinct = 0;
     let open = 0; // patterns without a literal first byte
@@ -416,9 +516,76 @@ export class Acl {
 // all patterns.
 const MAX_PATTERN_INDEX: i32 = 1 << 13;
 
-// Group index of a raw rule's owner: users 0..n-1, anonymous n, patterns n+1.
-function groupOf(owner: i32, nUsers: i32): i32 {
-  if (owner == OWNER_ANON) return nUsers;
-  if (owner == OWNER_PATTERN) return nUsers + 1;
-  return owner;
+// Whether `user`'s name can stand for itself in its rules' templates: not when it holds a
+// wildcard (its rules' `+`/`#` are then wildcards, not a name) or starts with `$` (kept literal
+// so the `$` rule of topic matching reads it as written).
+function templatable(user: UserRecord): bool {
+  const p = changetype<usize>(user) + USER_NAME;
+  const n = user.nameLen;
+  if (n == 0 || <u32>load<u8>(p) == DOLLAR) return false;
+  for (let i = 0; i < n; i++) {
+    const c = <u32>load<u8>(p + <usize>i);
+    if (c == PLUS || c == HASH) return false;
+  }
+  return true;
+}
+
+// Appends the filter text of `n` bytes at `p` to `key` with NAME_MARK for every run of whole
+// levels that spells the owner's name (`m` bytes at `name`).
+function appendTemplate(key: ByteBuf, p: usize, n: i32, name: usize, m: i32): void {
+  let i = 0;
+  while (true) {
+    // At the start of a level.
+    if (i + m <= n && eqBytes(p + <usize>i, name, m) && (i + m == n || <u32>load<u8>(p + <usize>(i + m)) == SLASH)) {
+      key.push(<u8>NAME_MARK);
+      i += m;
+    } else {
+      let j = i;
+      while (j < n && <u32>load<u8>(p + <usize>j) != SLASH) j++;
+      key.append(p + <usize>i, j - i);
+      i = j;
+    }
+    if (i >= n) break;
+    key.push(<u8>SLASH);
+    i++;
+  }
+}
+
+// Appends the rule record (RULE_INTS) of a filter compiled at `prog` with `access` to `out`.
+function ruleRecord(access: i32, prog: i32, code: IntBuf, arena: ByteBuf, out: IntBuf): void {
+  const count = code.get(prog) >> 2;
+  const first = code.get(prog + 1);
+  const k0 = first & 7;
+  const leadsWithLiteral = count > 0 && (k0 == T_LIT || k0 == T_LIT_HASH);
+  const len = leadsWithLiteral ? first >> 3 : 0;
+  const off = leadsWithLiteral ? code.get(prog + 2) : 0;
+  // Quick-reject key: the first (up to 8) literal bytes, little-endian as a topic word loads.
+  const n = len < 8 ? len : 8;
+  let key: u64 = 0;
+  for (let k = n - 1; k >= 0; k--) key = (key << 8) | <u64>arena.data[off + k];
+  const mask: u64 = n == 0 ? 0 : <u64>-1 >> (<u64>(8 - n) << 3);
+  // Shape: recognised from the token kinds; the literal is the first token's.
+  let shape = S_GENERIC;
+  let flags = access == A_DENY ? 0xff : access;
+  const result = access == A_DENY ? R_DENY : R_GRANT;
+  flags |= result == R_GRANT ? F_CHECK_USER | F_CHECK_CLIENT : F_DENY;
+  // "/#" (an empty literal) stays generic: the direct shapes then never match an empty topic
+  // by themselves, and only the generic path has to refuse it (hot.ts).
+  if (count == 1 && k0 == T_LIT_HASH && len > 0) shape = S_PREFIX;
+  else if (count == 1 && k0 == T_LIT) shape = S_EXACT;
+  else if (count == 3 && k0 == T_LIT && len > 0 && (code.get(prog + 3) & 7) >= T_USER && code.get(prog + 5) == T_LIT_HASH) {
+    shape = S_VALUE_PREFIX; // the LIT_HASH has an empty literal: exactly "/#" follows the value
+    const client = (code.get(prog + 3) & 7) == T_CLIENT;
+    if (client) flags |= F_CLIENT;
+    flags &= ~(client ? F_CHECK_CLIENT : F_CHECK_USER);
+  }
+  if (shape != S_GENERIC && len > 8) shape |= S_LONG;
+  out.push(<i32>key);
+  out.push(<i32>(key >> 32));
+  out.push(<i32>mask);
+  out.push(<i32>(mask >> 32));
+  out.push(flags | (shape << SHAPE_SHIFT) | (result << RESULT_SHIFT));
+  out.push(len);
+  out.push(off);
+  out.push(prog);
 }

@@ -19,6 +19,13 @@ export class ByteBuf {
     this.data = next;
   }
 
+  /** Appends one byte. */
+  push(b: u8): void {
+    this.reserve(1);
+    store<u8>(this.data.dataStart + <usize>this.length, b);
+    this.length++;
+  }
+
   /** Copies `n` bytes from `src`; returns the offset where they start. */
   append(src: usize, n: i32): i32 {
     this.reserve(n);

@@ -9,7 +9,7 @@
 //              `off` (the literal that follows, which starts with "/"; len 0 when none does):
 //              [PLUS | len << 3 | runs << 19, off]
 //   HASH       a whole `#` filter (only when the filter is just "#")
-//   USER       the username bytes (acl_file `pattern` lines only)
+//   USER       the username bytes (`pattern` lines, and templates of `topic` rules: acl.ts)
 //   CLIENT     the client id bytes (idem)
 // and `dollar` saying whether the filter, as it reads after substitution, starts with `$`
 // (0 no, 1 yes, 2 depends on the substituted value).
@@ -80,7 +80,8 @@ export class CompiledFilter {
 
 /**
  * Compiles the (already validated) filter text of `n` bytes at `p` into `code`, copying literal
- * bytes into `arena`. With `substitute`, `%u` and `%c` become USER / CLIENT tokens.
+ * bytes into `arena`. With `substitute`, `%u` and `%c` become USER / CLIENT tokens; a NUL byte
+ * (the user's own name in a `topic` rule template, acl.ts) is a USER token in every filter.
  */
 export function compileFilter(p: usize, n: i32, substitute: bool, arena: ByteBuf, code: IntBuf): CompiledFilter {
   const out = new CompiledFilter();
@@ -96,7 +97,9 @@ export function compileFilter(p: usize, n: i32, substitute: bool, arena: ByteBuf
     let width = 1;
     if (i < n) {
       const c = <u32>load<u8>(p + <usize>i);
-      if (substitute && c == PERCENT && i + 1 < n) {
+      if (c == 0) {
+        token = T_USER; // a template's name (acl.ts: NAME_MARK)
+      } else if (substitute && c == PERCENT && i + 1 < n) {
         const d = <u32>load<u8>(p + <usize>(i + 1));
         if (d == LOWER_U) token = T_USER;
         else if (d == LOWER_C) token = T_CLIENT;
@@ -142,6 +145,7 @@ export function compileFilter(p: usize, n: i32, substitute: bool, arena: ByteBuf
   if (n > 0) {
     const c0 = <u32>load<u8>(p);
     if (c0 == DOLLAR) dollar = 1;
+    if (c0 == 0) dollar = 2;
     if (substitute && c0 == PERCENT && n > 1) {
       const d = <u32>load<u8>(p + 1);
       if (d == LOWER_U || d == LOWER_C) dollar = 2;

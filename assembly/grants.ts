@@ -2,7 +2,7 @@
 // filters the host matches itself. Tier 0 is the client's own `topic` rules, tier 1 the patterns
 // with %u and %c replaced by its username and client id; in each, a matching deny beats a grant,
 // as in acl_check (hot.ts). Everything else is denied; SUBSCRIBE and UNSUBSCRIBE are allowed.
-import { Acl } from "./acl";
+import { Acl, NAME_MARK } from "./acl";
 import { Access, Fallback, Grants, Str } from "../sdk/assembly";
 import { hasWildcardAt } from "./buf";
 import { LOWER_C, LOWER_U, PERCENT } from "../sdk/assembly/utf8";
@@ -16,26 +16,35 @@ export function aclGrants(acl: Acl | null, clientid: Str, username: Str | null):
   if (acl === null) return g.otherwise(Access.Read, Fallback.Allow).otherwise(Access.Write, Fallback.Allow);
   g.otherwise(Access.Read, Fallback.Deny).otherwise(Access.Write, Fallback.Deny);
   const own = acl.ownRules(username);
-  for (let i = own[0]; i < own[1]; i++) g.addBytes(acl.filterPtr(i), acl.filterLen(i), acl.ruleAccess(i), acl.isDeny(i));
+  for (let i = own[0]; i < own[1]; i++) addRule(g, acl, i, false, clientid, username);
   // No pattern applies to a username or client id holding `+` or `#` (CVE-2017-7650).
   if (acl.patEnd == acl.patStart) return g;
   if (username !== null && hasWildcardAt(username.ptr, <i32>username.len)) return g;
   if (hasWildcardAt(clientid.ptr, <i32>clientid.len)) return g;
   g.nextTier();
-  for (let i = acl.patStart; i < acl.patEnd; i++) {
-    const f = substitute(acl.filterPtr(i), acl.filterLen(i), clientid, username);
-    if (f !== null) g.addBytes(changetype<usize>(f), f.length, acl.ruleAccess(i), acl.isDeny(i));
-  }
+  for (let i = acl.patStart; i < acl.patEnd; i++) addRule(g, acl, i, true, clientid, username);
   return g;
 }
 
-// The filter with every %u and %c replaced as plain text; null when it uses %u and there is no
-// username (the pattern does not apply), or the result is empty (it matches nothing).
-function substitute(p: usize, n: i32, clientid: Str, username: Str | null): StaticArray<u8> | null {
+// Adds rule `i` as a grant, its filter as the client's values make it.
+function addRule(g: Grants, acl: Acl, i: i32, pattern: bool, clientid: Str, username: Str | null): void {
+  const f = substitute(acl.filterPtr(i), acl.filterLen(i), pattern, clientid, username);
+  if (f !== null) g.addBytes(changetype<usize>(f), f.length, acl.ruleAccess(i), acl.isDeny(i));
+}
+
+// The filter with the user's name (NAME_MARK, in a user's own rules) and, in a pattern, every %u
+// and %c replaced as plain text; null when it needs a username and there is none (a pattern that
+// does not apply), or the result is empty (it matches nothing).
+function substitute(p: usize, n: i32, pattern: bool, clientid: Str, username: Str | null): StaticArray<u8> | null {
   let size = 0;
   for (let i = 0; i < n; i++) {
     const c = <u32>load<u8>(p + <usize>i);
-    if (c == PERCENT && i + 1 < n) {
+    if (c == NAME_MARK) {
+      if (username === null) return null;
+      size += <i32>username.len;
+      continue;
+    }
+    if (pattern && c == PERCENT && i + 1 < n) {
       const t = <u32>load<u8>(p + <usize>i + 1);
       if (t == LOWER_U) {
         if (username === null) return null;
@@ -57,7 +66,12 @@ function substitute(p: usize, n: i32, clientid: Str, username: Str | null): Stat
   let at: usize = 0;
   for (let i = 0; i < n; i++) {
     const c = <u32>load<u8>(p + <usize>i);
-    if (c == PERCENT && i + 1 < n) {
+    if (c == NAME_MARK) {
+      memory.copy(o + at, username!.ptr, <usize>username!.len);
+      at += <usize>username!.len;
+      continue;
+    }
+    if (pattern && c == PERCENT && i + 1 < n) {
       const t = <u32>load<u8>(p + <usize>i + 1);
       const v: Str | null = t == LOWER_U ? username : t == LOWER_C ? clientid : null;
       if (v !== null) {

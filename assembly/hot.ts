@@ -15,7 +15,7 @@ import { Acl, F_CHECK_CLIENT, F_CHECK_USER, F_CLIENT, F_DENY, RESULT_SHIFT, RULE
 import { hasWildcardAt, hasWildcardSlow, LOW_BYTES_NOT_BIT3, lowBytes, mayBeWild, mayBeWild2 } from "./buf";
 import { matchFilter, sameBytes } from "./filter";
 import { beginCheck, memoInit, valueAtCall, valueClean } from "./memo";
-import { lookupName } from "./names";
+import { lookupUser, UserRecord } from "./users";
 import { Access, Decision, Str } from "../sdk/assembly";
 import { DOLLAR, SLASH } from "../sdk/assembly/utf8";
 
@@ -42,13 +42,10 @@ let anonRulesEnd: usize = 0;
 // whose constant offset is this address, where a table in the heap costs a global read and an add.
 const PAT_BY_FIRST_BYTES: i32 = 256 * 4;
 const PAT_BY_FIRST: usize = memory.data(PAT_BY_FIRST_BYTES);
-// The `user` name table (names.ts); userCount 0 when no user has a rule.
+// The user table (users.ts); userCount 0 when no user has a rule.
 let userCount: i32 = 0;
 let userSlots: usize = 0;
 let userMask: u32 = 0;
-let userEntries: usize = 0;
-let userStride: i32 = 0;
-let userArena: usize = 0;
 
 /** Points the hot path at `acl`'s tables: acl_check enforces them from now on. */
 export function install(acl: Acl): void {
@@ -66,9 +63,6 @@ export function install(acl: Acl): void {
   userCount = acl.userCount;
   userSlots = u.slotsPtr;
   userMask = u.slotMask;
-  userEntries = u.entriesPtr;
-  userStride = u.strideBytes;
-  userArena = u.arenaPtr;
   memoInit();
 }
 
@@ -181,10 +175,10 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
       rec = anonRules;
       end = anonRulesEnd;
     } else if (userCount != 0) {
-      const e = lookupName(userSlots, userMask, userEntries, userStride, userArena, username.ptr, <i32>username.len);
-      if (e != 0) {
-        rec = rules + <usize>load<i32>(e) * RULE_BYTES;
-        end = rules + <usize>load<i32>(e, 8) * RULE_BYTES;
+      const user = changetype<UserRecord | null>(lookupUser(userSlots, userMask, username.ptr, <i32>username.len));
+      if (user !== null) {
+        rec = rules + <usize>user.ruleStart * RULE_BYTES;
+        end = rules + <usize>user.ruleEnd * RULE_BYTES;
       }
     }
     if (rec < end) {
@@ -193,8 +187,8 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
         if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
         const flags = load<i32>(rec, 16);
         if ((flags & access) == 0) continue;
-        // L/# and L with L up to 8 bytes (the key test compared it) right here; longer literals
-        // in directMatch, token programs in slowMatch (topic rules have no values).
+        // L/# and L with L up to 8 bytes (the key test compared it) right here, anything else in
+        // slowMatch (a user's rules are templates: the username stands for the user's name).
         const shape = <i32>load<u8>(rec, 16 + (SHAPE_SHIFT >> 3));
         if (shape == S_PREFIX) {
           const len = load<i32>(rec, 20);
@@ -202,11 +196,11 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
           if ((tlen != len) & (<u32>load<u8>(tp + <usize>len) != SLASH)) continue;
         } else if (shape == S_EXACT) {
           if (tlen != load<i32>(rec, 20)) continue;
-        } else if (shape == S_GENERIC) {
-          const r = slowMatch(rec, flags, tp, tlen, null, null, begun);
+        } else {
+          const r = slowMatch(rec, flags, tp, tlen, username, null, begun);
           begun = 1;
           if (!r) continue;
-        } else if (!directMatch(rec, flags, tp, tlen, null, null)) continue; // no values: no memo
+        }
         return <Decision>(flags >> RESULT_SHIFT); // R_DENY, R_GRANT
       } while ((rec += RULE_BYTES) < end);
     }

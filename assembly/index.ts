@@ -12,6 +12,8 @@ import { Access, Decision, Grants, Options, Str, log } from "../sdk/assembly";
 import { Acl } from "./acl";
 import { install, installAllowAll, uninstall } from "./hot";
 import { Passwords } from "./passwd";
+import { LineReader } from "./lines";
+import { Users } from "./users";
 import { aclGrants } from "./grants";
 
 const NAME = "default policy";
@@ -53,6 +55,8 @@ function readOption(opts: Options, key: string): Uint8Array | null {
 
 function load(opts: Options): Config | null {
   const cfg = new Config();
+  // One record per user for both files (users.ts).
+  const users = new Users();
   const anon = opts.get("allow_anonymous");
   if (anon !== null) {
     if (anon == "true") cfg.anonymous = ANON_ALLOW;
@@ -65,7 +69,7 @@ function load(opts: Options): Config | null {
   if (opts.has("password_file")) {
     const data = readOption(opts, "password_file");
     if (data === null) return null;
-    const pw = Passwords.parse(data);
+    const pw = Passwords.read(new LineReader(data), users);
     const err = pw.error;
     if (err !== null) {
       fileError("password_file", opts, err.line, err.message);
@@ -76,7 +80,7 @@ function load(opts: Options): Config | null {
   if (opts.has("acl_file")) {
     const data = readOption(opts, "acl_file");
     if (data === null) return null;
-    const acl = Acl.parse(data);
+    const acl = Acl.read(new LineReader(data), users);
     const err = acl.error;
     if (err !== null) {
       fileError("acl_file", opts, err.line, err.message);

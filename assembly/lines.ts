@@ -1,5 +1,5 @@
-// Line-by-line reading of a configuration file held as bytes, with the whitespace rules of the C
-// library mosquitto uses (isspace in the C locale).
+// Line-by-line reading of a configuration file, with the whitespace rules of the C library
+// mosquitto uses (isspace in the C locale).
 
 /** True for the bytes C's isspace() accepts: space, \t, \n, \v, \f, \r. */
 // @ts-ignore: decorator
@@ -8,36 +8,21 @@ export function isSpace(c: u32): bool {
   return c == 0x20 || (c >= 0x09 && c <= 0x0d);
 }
 
-/** Walks the lines of a file; after `next()`, `[start, end)` is the current line without "\n". */
-export class LineReader {
-  /** Address of the file's first byte. */
-  base: usize;
-  /** File size in bytes. */
-  size: i32;
+/** The lines of a file; after `next()`, `[base + start, base + end)` is the current line without "\n". */
+export abstract class Lines {
+  /** Address the offsets count from (may change at every next()). */
+  base: usize = 0;
   /** 1-based number of the current line. */
   lineNo: i32 = 0;
   /** Offset of the current line's first byte. */
   start: i32 = 0;
   /** Offset just past the current line's last byte (its "\n" excluded). */
   end: i32 = 0;
-  private pos: i32 = 0;
+  /** Why the lines ended early, or null. */
+  error: string | null = null;
 
-  constructor(private data: Uint8Array) {
-    this.base = data.dataStart;
-    this.size = data.length;
-  }
-
-  /** Advances to the next line; false at the end of the file. */
-  next(): bool {
-    if (this.pos >= this.size) return false;
-    this.start = this.pos;
-    let i = this.pos;
-    while (i < this.size && load<u8>(this.base + <usize>i) != 0x0a) i++;
-    this.end = i;
-    this.pos = i + 1;
-    this.lineNo++;
-    return true;
-  }
+  /** Advances to the next line; false at the end of the file (or on error). */
+  abstract next(): bool;
 
   /** Byte at offset `i`. */
   // Inline: as a call it costs a shadow-stack prologue (managed `this`) per byte, which was
@@ -70,6 +55,30 @@ export class LineReader {
     for (let i = 0; i < s.length; i++) {
       if (this.at(from + i) != <u32>s.charCodeAt(i)) return false;
     }
+    return true;
+  }
+}
+
+/** The lines of a file held in memory. */
+export class LineReader extends Lines {
+  private size: i32;
+  private pos: i32 = 0;
+
+  constructor(private data: Uint8Array) {
+    super();
+    this.base = data.dataStart;
+    this.size = data.length;
+  }
+
+  /** Advances to the next line; false at the end of the file. */
+  next(): bool {
+    if (this.pos >= this.size) return false;
+    this.start = this.pos;
+    let i = this.pos;
+    while (i < this.size && load<u8>(this.base + <usize>i) != 0x0a) i++;
+    this.end = i;
+    this.pos = i + 1;
+    this.lineNo++;
     return true;
   }
 }

@@ -7,87 +7,146 @@
 // cannot decode with only a log line: here any such line, an empty name, a second ":" or a
 // repeated user makes the whole file invalid, so a typo cannot silently lock a user out or
 // leave an old entry in force.
-import { ByteBuf } from "./buf";
-import { LineReader, isSpace } from "./lines";
-import { NameTable } from "./names";
+//
+// Hashes are kept decoded (HashRecord): 80 bytes for a mosquitto_passwd `$7$` hash, whose text
+// takes 115, so that 100k users fit the default 16 MiB of guest memory. A check writes the text
+// back for the host, which verifies it natively.
+import { LineReader, Lines, isSpace } from "./lines";
+import { Pages } from "./pages";
+import { Users } from "./users";
 import { ParseError } from "./acl";
-import { PasswordHash, Str } from "../sdk/assembly";
+import { Str, base64Decode, base64DecodedLength, base64Encode, verifyPasswordAt } from "../sdk/assembly";
 import { COLON, DOLLAR } from "../sdk/assembly/utf8";
 
+const DIGIT_0: u32 = 0x30;
+const KIND_SHA512: u8 = 6;
+const KIND_PBKDF2: u8 = 7;
 
-// @ts-ignore: decorator
-@inline
-function isBase64(c: u32): bool {
-  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c == 0x2b || c == 0x2f || c == 0x3d;
+/** A decoded hash. The salt's bytes follow the record, then the hash's. */
+@unmanaged
+class HashRecord {
+  /** 6 (`$6$`, SHA-512) or 7 (`$7$`, PBKDF2-SHA512). */
+  kind: u8;
+  /** Bytes of the hash (SHA-512 gives 64; longer is refused when parsing). */
+  hashLen: u8;
+  /** Bytes of the salt. */
+  saltLen: u16;
+  /** PBKDF2 iterations (`$7$` only). */
+  iterations: u32;
 }
+const HASH_SALT: usize = offsetof<HashRecord>();
+
+// The text of a hash being checked: "$7$" + 10 digits + "$" + salt + "$" + hash, base64.
+const TEXT_BYTES: i32 = 16 + ((0xffff + 2) / 3) * 4 + ((0xff + 2) / 3) * 4;
+let text: StaticArray<u8> | null = null;
 
 /**
- * True when `[from, to)` has the shape of a mosquitto_passwd hash. The host does the real decoding
- * when a password is checked; this catches plain-text passwords and truncated lines at load time.
+ * Decodes the hash text `[from, to)` of the current line into a new HashRecord in `pages`;
+ * returns its address, or 0 when the text is not a `$6$` or `$7$` hash.
  */
-function hashShape(r: LineReader, from: i32, to: i32): bool {
-  // Split on "$": expect "", "6"|"7", [iterations,] salt, hash.
-  let fields = 0;
-  let fieldStart = from;
-  let kind: u32 = 0;
-  for (let i = from; i <= to; i++) {
-    if (i < to && r.at(i) != DOLLAR) continue;
-    const n = i - fieldStart;
-    if (fields == 0) {
-      if (n != 0) return false;
-    } else if (fields == 1) {
-      if (n != 1) return false;
-      kind = r.at(fieldStart);
-      if (kind != 0x36 && kind != 0x37) return false;
-    } else if (fields == 2 && kind == 0x37) {
-      if (n < 1 || n > 9) return false;
-      for (let k = fieldStart; k < i; k++) if (r.at(k) < 0x30 || r.at(k) > 0x39) return false;
-    } else {
-      if (n < 1) return false;
-      for (let k = fieldStart; k < i; k++) if (!isBase64(r.at(k))) return false;
+function decodeHash(r: Lines, from: i32, to: i32, pages: Pages): usize {
+  if (to - from < 5 || r.at(from) != DOLLAR || r.at(from + 2) != DOLLAR) return 0;
+  const kind = r.at(from + 1) - DIGIT_0;
+  if (kind != KIND_SHA512 && kind != KIND_PBKDF2) return 0;
+  let p = from + 3;
+  let iterations: u64 = 0;
+  if (kind == KIND_PBKDF2) {
+    const digits = p;
+    while (p < to && r.at(p) != DOLLAR) {
+      const d = r.at(p) - DIGIT_0;
+      if (d > 9 || p - digits >= 9) return 0;
+      iterations = iterations * 10 + <u64>d;
+      p++;
     }
-    fields++;
-    fieldStart = i + 1;
+    if (p == digits || p == to) return 0;
+    p++;
   }
-  return kind == 0x36 ? fields == 4 : fields == 5;
+  const salt = p;
+  while (p < to && r.at(p) != DOLLAR) p++;
+  if (p == to) return 0;
+  const saltEnd = p++;
+  const saltLen = base64DecodedLength(r.base + <usize>salt, saltEnd - salt);
+  const hashLen = base64DecodedLength(r.base + <usize>p, to - p);
+  if (saltLen <= 0 || saltLen > 0xffff || hashLen <= 0 || hashLen > 0xff) return 0;
+  const rec = pages.alloc(<i32>HASH_SALT + saltLen + hashLen);
+  const h = changetype<HashRecord>(rec);
+  h.kind = <u8>kind;
+  h.hashLen = <u8>hashLen;
+  h.saltLen = <u16>saltLen;
+  h.iterations = <u32>iterations;
+  base64Decode(r.base + <usize>salt, saltEnd - salt, rec + HASH_SALT);
+  base64Decode(r.base + <usize>p, to - p, rec + HASH_SALT + <usize>saltLen);
+  return rec;
 }
 
-/** The parsed password file. Lookups and checks never allocate in the guest. */
+// Writes the text of `rec` as mosquitto_passwd does; returns its length.
+function encodeHash(rec: usize, out: usize): i32 {
+  const h = changetype<HashRecord>(rec);
+  let o = out;
+  store<u8>(o++, <u8>DOLLAR);
+  store<u8>(o++, <u8>(DIGIT_0 + <u32>h.kind));
+  store<u8>(o++, <u8>DOLLAR);
+  if (h.kind == KIND_PBKDF2) {
+    const digits = h.iterations.toString(); // allocates: a check pays far more for the hashing
+    for (let i = 0; i < digits.length; i++) store<u8>(o++, <u8>digits.charCodeAt(i));
+    store<u8>(o++, <u8>DOLLAR);
+  }
+  const salt = rec + HASH_SALT;
+  o += <usize>base64Encode(salt, h.saltLen, o);
+  store<u8>(o++, <u8>DOLLAR);
+  o += <usize>base64Encode(salt + <usize>h.saltLen, h.hashLen, o);
+  return <i32>(o - out);
+}
+
+/** The parsed password file. Lookups and checks never allocate a table. */
 export class Passwords {
   /** Set when parsing failed. */
   error: ParseError | null = null;
-  private names: NameTable = new NameTable(1);
-  private hashes: PasswordHash[] = [];
-  private arena: StaticArray<u8> = new StaticArray<u8>(1);
-
   /** Number of users. */
-  get count(): i32 {
-    return this.names.count;
+  count: i32 = 0;
+  private hashes: Pages = new Pages();
+
+  constructor(private users: Users) {}
+
+  /** Guest memory the decoded hashes take. */
+  get bytes(): usize {
+    return this.hashes.reserved;
   }
 
-  /** Parses a password file's bytes. Check `error` afterwards. */
-  static parse(data: Uint8Array): Passwords {
-    const pw = new Passwords();
-    pw.build(data);
+  /** Parses a password file held in memory (into `users`, or a table of its own). Check `error` afterwards. */
+  static parse(data: Uint8Array, users: Users | null = null): Passwords {
+    return Passwords.read(new LineReader(data), users !== null ? users : new Users());
+  }
+
+  /** Parses a password file's lines into `users`. Check `error` afterwards. */
+  static read(lines: Lines, users: Users): Passwords {
+    const pw = new Passwords(users);
+    pw.build(lines);
+    if (pw.error === null && lines.error !== null) pw.error = new ParseError(lines.lineNo, lines.error!);
     return pw;
   }
 
-  private build(data: Uint8Array): void {
-    const arena = new ByteBuf();
-    const r = new LineReader(data);
+  private build(r: Lines): void {
     while (r.next()) {
       if (r.end > r.start && r.at(r.start) == 0x23 /* # */) continue;
-      if (r.hasNul()) {
-        this.error = new ParseError(r.lineNo, "NUL byte in line");
-        return;
-      }
       r.trimEnd();
       let s = r.start;
       while (s < r.end && isSpace(r.at(s))) s++;
       if (s == r.end) continue;
-      let colon = s;
-      while (colon < r.end && r.at(colon) != COLON) colon++;
-      if (colon == r.end) {
+      // One pass finds the first ':', and any second ':' or NUL byte.
+      let colon = -1;
+      let bad = false;
+      for (let i = s; i < r.end; i++) {
+        const c = r.at(i);
+        if (c == COLON) {
+          if (colon >= 0) bad = true;
+          else colon = i;
+        } else if (c == 0) {
+          this.error = new ParseError(r.lineNo, "NUL byte in line");
+          return;
+        }
+      }
+      if (colon < 0) {
         this.error = new ParseError(r.lineNo, "expected username:hash");
         return;
       }
@@ -97,36 +156,34 @@ export class Passwords {
         this.error = new ParseError(r.lineNo, "empty username");
         return;
       }
+      if (bad) {
+        this.error = new ParseError(r.lineNo, "more than one ':'");
+        return;
+      }
       let hs = colon + 1;
       while (hs < r.end && isSpace(r.at(hs))) hs++;
-      const he = r.end;
-      for (let i = hs; i < he; i++) {
-        if (r.at(i) == COLON) {
-          this.error = new ParseError(r.lineNo, "more than one ':'");
-          return;
-        }
-      }
-      if (!hashShape(r, hs, he)) {
+      const hash = decodeHash(r, hs, r.end, this.hashes);
+      if (hash == 0) {
         this.error = new ParseError(r.lineNo, "password of user \"" + r.text(s, ne) + "\" is not a $6$ or $7$ mosquitto_passwd hash");
         return;
       }
-      if (this.names.find(arena, r.base + <usize>s, ne - s) >= 0) {
+      const user = this.users.findOrAdd(r.base + <usize>s, ne - s);
+      if (user.hash != 0) {
         this.error = new ParseError(r.lineNo, "user \"" + r.text(s, ne) + "\" is listed twice");
         return;
       }
-      const i = this.names.add(arena, r.base + <usize>s, ne - s);
-      this.names.setValue(i, 0, this.hashes.length);
-      // The bytes as they are: decoding to a string and encoding back cost a loop each per line.
-      this.hashes.push(PasswordHash.fromBytes(r.base + <usize>hs, he - hs));
+      user.hash = hash;
+      this.count++;
     }
-    this.arena = arena.finish();
-    this.names.seal(this.arena);
   }
 
   /** True when `username` is listed and `password` matches its hash. */
   verify(username: Str, password: Str | null): bool {
-    const rec = this.names.lookup(username);
-    if (rec == 0) return false;
-    return unchecked(this.hashes[load<i32>(rec)]).verify(password);
+    const user = this.users.lookup(username);
+    if (user === null || user.hash == 0) return false;
+    let buf = text;
+    if (buf === null) text = buf = new StaticArray<u8>(TEXT_BYTES);
+    const p = changetype<usize>(buf);
+    return verifyPasswordAt(p, encodeHash(user.hash, p), password);
   }
 }

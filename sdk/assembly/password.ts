@@ -14,6 +14,15 @@ export function verifyPassword(hash: string, password: Str | null): bool {
   return host_pw_verify(changetype<usize>(h), <u32>h.byteLength, password.ptr, password.len) == 1;
 }
 
+/**
+ * True when `password` matches the mosquitto_passwd hash text of `hashLen` bytes at `hashPtr`
+ * (`$7$...` or `$6$...`, UTF-8). False for a null password or a malformed hash. No allocation.
+ */
+export function verifyPasswordAt(hashPtr: usize, hashLen: i32, password: Str | null): bool {
+  if (password === null) return false;
+  return host_pw_verify(hashPtr, <u32>hashLen, password.ptr, password.len) == 1;
+}
+
 /** A mosquitto_passwd hash kept UTF-8 encoded, for repeated checks without allocation. */
 export class PasswordHash {
   private utf8: ArrayBuffer;
