@@ -20,10 +20,11 @@
 // rule records: 100k users with two rules each take a record of 20 bytes plus the name per user
 // (users.ts), where one 32-byte rule record and one filter text per rule would not fit the
 // default 16 MiB of guest memory.
-import { ByteBuf, IntBuf, eqBytes, hashBytes } from "./buf";
-import { T_CLIENT, T_LIT, T_LIT_HASH, T_USER, compileFilter, validFilter } from "./filter";
-import { LineReader, Lines, isSpace } from "./lines";
-import { USER_NAME, UserRecord, Users } from "./users";
+import { ByteBuf, IntBuf, eqBytes, hashBytes, hasWildcardAt } from "./buf";
+import { T_CLIENT, T_LIT, T_LIT_HASH, T_USER, compileFilter, sameBytes, validFilter } from "./filter";
+import { LineReader, Lines, everyByte, findByteOrNul, hasNulAt, isSpace, lineEnd } from "./lines";
+import { allocRecord } from "./pages";
+import { USER_NAME, UserRecord, Users, findOrAddUser } from "./users";
 import { Str } from "../sdk/assembly";
 import { DOLLAR, HASH, PLUS, SLASH } from "../sdk/assembly/utf8";
 
@@ -102,66 +103,120 @@ export class ParseError {
   constructor(public line: i32, public message: string) {}
 }
 
-/**
- * Byte strings -> dense ids (0, 1, ...), the first occurrence of a string getting the next id:
- * the rule templates, and the template sets (their ids' bytes). Open addressing, at most half full.
- */
-class Interner {
-  private keys: ByteBuf = new ByteBuf();
-  private spans: IntBuf = new IntBuf(); // per id: [offset in keys, length]
-  private slots: StaticArray<i32> = new StaticArray<i32>(16); // id + 1, 0 empty
-  private mask: u32 = 15;
-  /** Number of ids given. */
-  count: i32 = 0;
-  /** Whether the last intern() gave a new id. */
-  added: bool = false;
+// Interned byte strings (rule templates and template sets): an open-addressing table, at most
+// half full, of key records allocated with allocRecord (pages.ts): [id i32, length i32, bytes].
+// Raw addresses only, so that a line's parse stores nothing on the shadow stack.
+@unmanaged
+class InternTable {
+  slots: usize; // record addresses, 0 = empty
+  mask: u32;
+  count: i32;
+}
+const KEY_BYTES: usize = 8;
 
-  /** The id of the `n` bytes at `p` (which must not point into this interner's own keys). */
-  intern(p: usize, n: i32): i32 {
-    let s = this.probe(p, n);
-    const v = unchecked(this.slots[s]);
-    this.added = v == 0;
-    if (v != 0) return v - 1;
-    if ((this.count + 1) * 2 > <i32>this.mask + 1) {
-      this.grow();
-      s = this.probe(p, n);
+function newInternTable(): InternTable {
+  const t = changetype<InternTable>(allocRecord(offsetof<InternTable>()));
+  t.mask = 15;
+  t.slots = allocRecord(16 << 2);
+  return t;
+}
+
+// Whether the last intern() gave a new id.
+let internAdded: bool = false;
+
+// The key record of the `n` bytes at `p` in `t` (added with the next id when absent).
+function intern(t: InternTable, p: usize, n: i32): usize {
+  let s = hashBytes(p, n) & t.mask;
+  while (true) {
+    const v = <usize>load<u32>(t.slots + (<usize>s << 2));
+    if (v == 0) break;
+    if (load<i32>(v, 4) == n && eqBytes(v + KEY_BYTES, p, n)) {
+      internAdded = false;
+      return v;
     }
-    this.spans.push(this.keys.append(p, n));
-    this.spans.push(n);
-    unchecked((this.slots[s] = ++this.count));
-    return this.count - 1;
+    s = (s + 1) & t.mask;
   }
-
-  /** Address of id `id`'s bytes (valid until the next intern()). */
-  keyPtr(id: i32): usize {
-    return this.keys.data.dataStart + <usize>this.spans.get(id * 2);
+  internAdded = true;
+  if ((t.count + 1) * 2 > <i32>t.mask + 1) {
+    growIntern(t);
+    s = hashBytes(p, n) & t.mask;
+    while (load<u32>(t.slots + (<usize>s << 2)) != 0) s = (s + 1) & t.mask;
   }
+  const rec = allocRecord(<i32>KEY_BYTES + n);
+  store<i32>(rec, t.count++);
+  store<i32>(rec, n, 4);
+  memory.copy(rec + KEY_BYTES, p, <usize>n);
+  store<u32>(t.slots + (<usize>s << 2), <u32>rec);
+  return rec;
+}
 
-  /** Length of id `id`'s bytes. */
-  keyLen(id: i32): i32 {
-    return this.spans.get(id * 2 + 1);
-  }
-
-  private probe(p: usize, n: i32): u32 {
-    let s = hashBytes(p, n) & this.mask;
-    while (true) {
-      const v = unchecked(this.slots[s]);
-      if (v == 0 || (this.keyLen(v - 1) == n && eqBytes(this.keyPtr(v - 1), p, n))) return s;
-      s = (s + 1) & this.mask;
-    }
-  }
-
-  private grow(): void {
-    const cap = (this.mask + 1) << 1;
-    this.slots = new StaticArray<i32>(cap);
-    this.mask = cap - 1;
-    for (let id = 0; id < this.count; id++) {
-      let s = hashBytes(this.keyPtr(id), this.keyLen(id)) & this.mask;
-      while (unchecked(this.slots[s]) != 0) s = (s + 1) & this.mask;
-      unchecked((this.slots[s] = id + 1));
-    }
+function growIntern(t: InternTable): void {
+  const old = t.slots;
+  const oldSlots = <i32>t.mask + 1;
+  t.mask = (t.mask << 1) | 1;
+  t.slots = allocRecord(oldSlots << 3);
+  for (let i = 0; i < oldSlots; i++) {
+    const v = <usize>load<u32>(old + (<usize>i << 2));
+    if (v == 0) continue;
+    let s = hashBytes(v + KEY_BYTES, load<i32>(v, 4)) & t.mask;
+    while (load<u32>(t.slots + (<usize>s << 2)) != 0) s = (s + 1) & t.mask;
+    store<u32>(t.slots + (<usize>s << 2), <u32>v);
   }
 }
+
+// A growable list of i32 on raw memory (its arrays kept alive by `keep`).
+@unmanaged
+class Ids {
+  ptr: usize;
+  length: i32;
+  capacity: i32;
+}
+
+function newIds(): Ids {
+  const ids = changetype<Ids>(allocRecord(offsetof<Ids>()));
+  ids.capacity = 16;
+  ids.ptr = allocRecord(16 << 2);
+  return ids;
+}
+
+// @ts-ignore: decorator
+@inline
+function pushId(ids: Ids, v: i32): void {
+  if (ids.length == ids.capacity) growIds(ids);
+  store<i32>(ids.ptr + (<usize>ids.length << 2), v);
+  ids.length++;
+}
+
+function growIds(ids: Ids): void {
+  const next = allocRecord(ids.capacity << 3);
+  memory.copy(next, ids.ptr, <usize>ids.length << 2);
+  ids.ptr = next;
+  ids.capacity <<= 1;
+}
+
+// The file being parsed: plain values and globals (pages.ts says why), the Acl being built for
+// the rare paths (a new template, a warning).
+let parsing: Acl | null = null;
+let lineNo: i32 = 0;
+let failure: string | null = null;
+let templates: InternTable = changetype<InternTable>(0);
+let sets: InternTable = changetype<InternTable>(0);
+// Template ids of the anonymous rules, of the patterns and of the current `user` block, each
+// split into deny rules and the others (a set lists its deny rules first).
+let anonDeny: Ids = changetype<Ids>(0);
+let anonAllow: Ids = changetype<Ids>(0);
+let patDeny: Ids = changetype<Ids>(0);
+let patAllow: Ids = changetype<Ids>(0);
+let blockDeny: Ids = changetype<Ids>(0);
+let blockAllow: Ids = changetype<Ids>(0);
+let owner: usize = 0; // UserRecord of the current `user` block, 0 before the first
+let ownerName: usize = 0; // its name, when templated (templatable()); else 0
+let topicRules: i32 = 0;
+let patternRules: i32 = 0;
+let usersWithRules: i32 = 0;
+// The key being built: a scratch buffer of keyCapacity bytes.
+let keyBuf: usize = 0;
+let keyCapacity: i32 = 0;
 
 /** The compiled acl_file. Immutable once built; checks never allocate. */
 export class Acl {
@@ -206,15 +261,15 @@ export class Acl {
   /** Number of `pattern` rules. */
   patternCount: i32 = 0;
 
-  // Templates, by id: key [kind, access, text with NAME_MARK]; the rule record (RULE_INTS), the
-  // text's [offset, length] in the arena, and whether the filter uses %u or %c.
-  private templates: Interner = new Interner();
+  // Per template (by id): its rule record (RULE_INTS), its text's [offset, length] in the arena,
+  // and whether the filter uses %u or %c. Per set (by id): its key record.
   private templateRecords: IntBuf = new IntBuf();
   private templateTexts: IntBuf = new IntBuf();
   private templateUsesValue: IntBuf = new IntBuf();
-  // Template sets: key = the template ids (i32s), deny rules first.
-  private sets: Interner = new Interner();
-  private setItems: IntBuf = new IntBuf();
+  private setKeys: IntBuf = new IntBuf();
+  // While parsing: the compiled filters.
+  private arenaBuf: ByteBuf = new ByteBuf();
+  private codeBuf: IntBuf = new IntBuf();
   // Per rule of the finished table: its template.
   private ruleTemplates: StaticArray<i32> = new StaticArray<i32>(1);
 
@@ -266,114 +321,53 @@ export class Acl {
   /** Parses an acl_file's lines, adding its users to `users` (a new table when null). Check `error` afterwards. */
   static read(lines: Lines, users: Users | null = null): Acl {
     const acl = new Acl(users);
-    acl.build(lines);
-    if (acl.error === null && lines.error !== null) acl.fail(lines.lineNo, lines.error!);
+    acl.users.begin();
+    parsing = acl;
+    lineNo = 0;
+    failure = null;
+    templates = newInternTable();
+    sets = newInternTable();
+    anonDeny = newIds();
+    anonAllow = newIds();
+    patDeny = newIds();
+    patAllow = newIds();
+    blockDeny = newIds();
+    blockAllow = newIds();
+    owner = ownerName = 0;
+    keyBuf = keyCapacity = 0; // the scratch key lives in the pages of the table being filled
+    topicRules = patternRules = usersWithRules = 0;
+    while (failure === null && lines.nextChunk()) aclLines(lines.base, lines.start, lines.end);
+    if (failure === null && lines.error !== null) {
+      lineNo = lines.lineNo;
+      failure = lines.error;
+    }
+    if (failure === null) endBlock();
+    acl.users.end();
+    if (failure === null) acl.finish();
+    parsing = null;
+    const f = failure;
+    if (f !== null) acl.error = new ParseError(lineNo, f);
     return acl;
   }
 
-  private fail(line: i32, message: string): void {
-    if (this.error === null) this.error = new ParseError(line, message);
-  }
-
-  private build(r: Lines): void {
-    const arena = new ByteBuf();
-    const code = new IntBuf();
-    const key = new ByteBuf();
-    // Template ids of the anonymous rules and of the patterns (file order), and of the block of
-    // the `user` line being read.
-    const anon = new IntBuf();
-    const patterns = new IntBuf();
-    const block = new IntBuf();
-    let owner: UserRecord | null = null;
-    let ownerName: usize = 0; // 0 when the owner's name is not templated (templatable())
-    while (r.next()) {
-      if (r.hasNul()) {
-        this.fail(r.lineNo, "NUL byte in line");
-        return;
-      }
-      r.trimEnd();
-      if (r.end == r.start || r.at(r.start) == 0x23 /* # */) continue;
-      // Tokens are separated by spaces only (strtok with " "): a tab is part of a token.
-      let p = r.start;
-      while (p < r.end && r.at(p) == 0x20) p++;
-      if (p == r.end) continue;
-      let q = p;
-      while (q < r.end && r.at(q) != 0x20) q++;
-      const isTopic = r.equals(p, q, "topic");
-      const isPattern = !isTopic && r.equals(p, q, "pattern");
-      if (isTopic || isPattern) {
-        let a = q;
-        while (a < r.end && r.at(a) == 0x20) a++;
-        if (a == r.end) {
-          this.fail(r.lineNo, "empty topic");
-          return;
-        }
-        let ae = a;
-        while (ae < r.end && r.at(ae) != 0x20) ae++;
-        let access = A_READ | A_WRITE;
-        let ts = a;
-        let te = ae;
-        if (ae < r.end) {
-          // "topic ACCESS TOPIC": the topic is the rest of the line, blanks trimmed; it may hold
-          // spaces. With a single word, that word is the topic and access is readwrite.
-          if (r.equals(a, ae, "read")) access = A_READ;
-          else if (r.equals(a, ae, "write")) access = A_WRITE;
-          else if (r.equals(a, ae, "readwrite")) access = A_READ | A_WRITE;
-          else if (r.equals(a, ae, "deny")) access = A_DENY;
-          else {
-            this.fail(r.lineNo, "invalid topic access type \"" + r.text(a, ae) + "\"");
-            return;
-          }
-          ts = ae + 1;
-          te = r.end;
-          while (ts < te && isSpace(r.at(ts))) ts++;
-        }
-        if (!validFilter(r.base + <usize>ts, te - ts)) {
-          this.fail(r.lineNo, "invalid ACL topic \"" + r.text(ts, te) + "\"");
-          return;
-        }
-        key.length = 0;
-        key.push(isPattern ? KIND_PATTERN : KIND_TOPIC);
-        key.push(<u8>access);
-        if (isPattern || ownerName == 0) key.append(r.base + <usize>ts, te - ts);
-        else appendTemplate(key, r.base + <usize>ts, te - ts, ownerName, owner!.nameLen);
-        const id = this.templates.intern(key.data.dataStart, key.length);
-        if (this.templates.added) this.addTemplate(key.data.dataStart + 2, key.length - 2, access, isPattern, arena, code);
-        if (isPattern) {
-          if (this.templateUsesValue.get(id) == 0) {
-            this.warnings.push("ACL pattern '" + r.text(ts, te) + "' (line " + r.lineNo.toString() + ") does not contain '%c' or '%u'");
-          }
-          patterns.push(id);
-          this.patternCount++;
-        } else {
-          (owner !== null ? block : anon).push(id);
-          this.topicRuleCount++;
-        }
-      } else if (r.equals(p, q, "user")) {
-        if (q == r.end) {
-          this.fail(r.lineNo, "missing username");
-          return;
-        }
-        let ns = q + 1;
-        while (ns < r.end && isSpace(r.at(ns))) ns++;
-        if (owner !== null) this.endBlock(owner, block);
-        owner = this.users.findOrAdd(r.base + <usize>ns, r.end - ns);
-        ownerName = templatable(owner) ? changetype<usize>(owner) + USER_NAME : 0;
-      } else {
-        this.fail(r.lineNo, "invalid line \"" + r.text(p, q) + "\"");
-        return;
-      }
-    }
-    if (owner !== null) this.endBlock(owner, block);
-    this.layout(this.internSet(anon), this.internSet(patterns), arena);
-    this.arena = arena.finish();
-    this.code = code.finish();
+  // The tables, once every line is read.
+  private finish(): void {
+    this.topicRuleCount = topicRules;
+    this.patternCount = patternRules;
+    this.userCount = usersWithRules;
+    this.layout(internSet(anonDeny, anonAllow), internSet(patDeny, patAllow));
+    this.arena = this.arenaBuf.finish();
+    this.code = this.codeBuf.finish();
     this.arenaPtr = changetype<usize>(this.arena);
     this.codePtr = changetype<usize>(this.code);
+    this.arenaBuf = new ByteBuf();
+    this.codeBuf = new IntBuf();
   }
 
-  // Compiles a new template (its id is the next one) and precomputes its rule record.
-  private addTemplate(p: usize, n: i32, access: i32, isPattern: bool, arena: ByteBuf, code: IntBuf): void {
+  /** Compiles template `id` (the next one), the `n` bytes at `p`, and precomputes its rule record. */
+  addTemplate(p: usize, n: i32, access: i32, isPattern: bool): void {
+    const arena = this.arenaBuf;
+    const code = this.codeBuf;
     const f = compileFilter(p, n, isPattern, arena, code);
     this.templateTexts.push(arena.append(p, n));
     this.templateTexts.push(n);
@@ -381,64 +375,40 @@ export class Acl {
     ruleRecord(access, f.index, code, arena, this.templateRecords);
   }
 
-  // A user's block ended: its rules so far (an earlier block of the same name included) become
-  // the user's template set, which ruleStart holds (as id + 1) until layout().
-  private endBlock(owner: UserRecord, block: IntBuf): void {
-    if (block.length == 0) return;
-    if (owner.ruleStart != 0) {
-      const set = owner.ruleStart - 1;
-      const p = this.sets.keyPtr(set);
-      const n = this.sets.keyLen(set) >> 2;
-      const merged = new IntBuf();
-      for (let i = 0; i < n; i++) merged.push(load<i32>(p + (<usize>i << 2)));
-      for (let i = 0; i < block.length; i++) merged.push(block.get(i));
-      owner.ruleStart = this.internSet(merged) + 1;
-    } else {
-      owner.ruleStart = this.internSet(block) + 1;
-      this.userCount++;
-    }
-    block.truncate(0);
+  /** Whether template `id`'s filter uses %u or %c. */
+  usesValue(id: i32): bool {
+    return this.templateUsesValue.get(id) != 0;
   }
 
-  // The id of the set of these templates, deny rules first (file order otherwise); -1 when empty.
-  private internSet(ids: IntBuf): i32 {
-    if (ids.length == 0) return -1;
-    const items = this.setItems;
-    items.truncate(0);
-    for (let pass = 0; pass < 2; pass++) {
-      for (let i = 0; i < ids.length; i++) {
-        const id = ids.get(i);
-        const deny = (this.templateRecords.get(id * RULE_INTS + 4) & F_DENY) != 0;
-        if (deny == (pass == 0)) items.push(id);
-      }
-    }
-    return this.sets.intern(changetype<usize>(items.data), items.length << 2);
+  /** Records set `id`'s key record (the next set). */
+  addSet(rec: usize): void {
+    this.setKeys.push(<i32>rec);
+  }
+
+  /** Set `id`'s key record. */
+  setKeyOf(id: i32): usize {
+    return <usize>this.setKeys.get(id);
   }
 
   // Lays the sets' rule records out one after the other and gives every user, the anonymous
-  // clients and the patterns their range.
-  private layout(anonSet: i32, patSet: i32, arena: ByteBuf): void {
-    const nSets = this.sets.count;
+  // clients and the patterns their range. A set's key is [deny count, template ids...].
+  private layout(anonSet: i32, patSet: i32): void {
+    const nSets = this.setKeys.length;
     const setStart = new StaticArray<i32>(nSets + 1);
     let total = 0;
     for (let s = 0; s < nSets; s++) {
       setStart[s] = total;
-      total += this.sets.keyLen(s) >> 2;
+      total += (load<i32>(<usize>this.setKeys.get(s), 4) >> 2) - 1;
     }
     setStart[nSets] = total;
-    const setAllow = new StaticArray<i32>(nSets);
     const rules = new StaticArray<i32>(total * RULE_INTS + RULE_INTS);
     const ruleTemplates = new StaticArray<i32>(total > 0 ? total : 1);
     for (let s = 0; s < nSets; s++) {
-      const p = this.sets.keyPtr(s);
-      const n = this.sets.keyLen(s) >> 2;
-      let at = setStart[s];
-      setAllow[s] = at + n;
-      for (let i = 0; i < n; i++, at++) {
-        const id = load<i32>(p + (<usize>i << 2));
+      const ids = <usize>this.setKeys.get(s) + KEY_BYTES + 4;
+      for (let at = setStart[s]; at < setStart[s + 1]; at++) {
+        const id = load<i32>(ids + (<usize>(at - setStart[s]) << 2));
         ruleTemplates[at] = id;
         for (let k = 0; k < RULE_INTS; k++) rules[at * RULE_INTS + k] = this.templateRecords.get(id * RULE_INTS + k);
-        if (setAllow[s] == setStart[s] + n && (rules[at * RULE_INTS + 4] & F_DENY) == 0) setAllow[s] = at;
       }
     }
     this.rules = rules;
@@ -452,13 +422,13 @@ export class Acl {
       this.patStart = setStart[patSet];
       this.patEnd = setStart[patSet + 1];
     }
+    // A user's ruleStart held its set's id + 1 until now.
     const users = this.users;
     for (let i = 0; i < users.slotCount; i++) {
       const user = users.atSlot(i);
       if (user === null || user.ruleStart == 0) continue;
       const s = user.ruleStart - 1;
       user.ruleStart = setStart[s];
-      user.ruleAllow = setAllow[s];
       user.ruleEnd = setStart[s + 1];
     }
     this.indexPatterns();
@@ -516,40 +486,225 @@ export class Acl {
 // all patterns.
 const MAX_PATTERN_INDEX: i32 = 1 << 13;
 
+// The whole lines in `[from, to)` at `base`; stops at the first invalid one (failure set).
+function aclLines(base: usize, from: i32, to: i32): void {
+  let i = from;
+  while (i < to) {
+    const e = lineEnd(base, i, to);
+    lineNo++;
+    if (!aclLine(base, i, e)) return;
+    i = e + 1;
+  }
+}
+
+// One line `[s, e)`; false (failure set) when it is invalid. Written for files of 100k users
+// under an interpreter whose fuel metering charges a function's whole body on every call: words
+// rather than bytes, the error messages out of line.
+function aclLine(base: usize, s: i32, e: i32): bool {
+  if (hasNulAt(base + <usize>s, e - s)) return fail("NUL byte in line");
+  while (e > s && isSpace(load<u8>(base + <usize>(e - 1)))) e--;
+  if (e == s || <u32>load<u8>(base + <usize>s) == HASH) return true;
+  // Tokens are separated by spaces only (strtok with " "): a tab is part of a token.
+  let p = s;
+  while (p < e && <u32>load<u8>(base + <usize>p) == SPACE) p++;
+  if (p == e) return true;
+  const n = findByteOrNul(base + <usize>p, e - p, SPACES);
+  const w = load<u64>(base + <usize>p);
+  if (n == 5 && (w & LOW_5) == WORD_TOPIC) return ruleLine(base, p + n, e, false);
+  if (n == 7 && (w & LOW_7) == WORD_PATTERN) return ruleLine(base, p + n, e, true);
+  if (n == 4 && (w & LOW_4) == WORD_USER) return userLine(base, p + n, e);
+  return failText(base, "invalid line \"", p, p + n, "\"");
+}
+
+// `topic` or `pattern` (the keyword ends at `q`, the line at `e`).
+function ruleLine(base: usize, q: i32, e: i32, isPattern: bool): bool {
+  let a = q;
+  while (a < e && <u32>load<u8>(base + <usize>a) == SPACE) a++;
+  if (a == e) return fail("empty topic");
+  const ae = a + findByteOrNul(base + <usize>a, e - a, SPACES);
+  let access = A_READ | A_WRITE;
+  let ts = a;
+  if (ae < e) {
+    // "topic ACCESS TOPIC": the topic is the rest of the line, blanks trimmed; it may hold
+    // spaces. With a single word, that word is the topic and access is readwrite.
+    access = accessWord(base + <usize>a, ae - a);
+    if (access < 0) return failText(base, "invalid topic access type \"", a, ae, "\"");
+    ts = ae + 1;
+    while (ts < e && isSpace(load<u8>(base + <usize>ts))) ts++;
+  }
+  const tp = base + <usize>ts;
+  const tn = e - ts;
+  // A filter without `+` or `#` is valid (when not empty or too long): one word test per 8 bytes.
+  if ((tn == 0 || tn > 0xffff || hasWildcardAt(tp, tn)) && !validFilter(tp, tn)) {
+    return failText(base, "invalid ACL topic \"", ts, e, "\"");
+  }
+  const id = template(isPattern, access, tp, tn);
+  const deny = access == A_DENY;
+  if (isPattern) {
+    if (!parsing!.usesValue(id)) warnNoValue(base, ts, e);
+    pushId(deny ? patDeny : patAllow, id);
+    patternRules++;
+  } else {
+    if (owner != 0) pushId(deny ? blockDeny : blockAllow, id);
+    else pushId(deny ? anonDeny : anonAllow, id);
+    topicRules++;
+  }
+  return true;
+}
+
+// The id of the template of a rule (compiled when first seen).
+function template(isPattern: bool, access: i32, tp: usize, tn: i32): i32 {
+  // The key: kind, access, then the text (the owner's name marked: never longer).
+  if (tn + 2 > keyCapacity) growKey(tn + 2);
+  const k = keyBuf;
+  store<u8>(k, isPattern ? KIND_PATTERN : KIND_TOPIC);
+  store<u8>(k, <u8>access, 1);
+  let kn = tn;
+  if (isPattern || ownerName == 0) memory.copy(k + 2, tp, <usize>tn);
+  else kn = markName(k + 2, tp, tn, ownerName, changetype<UserRecord>(owner).nameLen);
+  const rec = intern(templates, k, kn + 2);
+  if (internAdded) parsing!.addTemplate(rec + KEY_BYTES + 2, kn, access, isPattern);
+  return load<i32>(rec);
+}
+
+function growKey(n: i32): void {
+  keyCapacity = max(n, 256);
+  keyBuf = allocRecord(keyCapacity);
+}
+
+// `user NAME` (the keyword ends at `q`, the line at `e`).
+function userLine(base: usize, q: i32, e: i32): bool {
+  if (q == e) return fail("missing username");
+  let ns = q + 1;
+  while (ns < e && isSpace(load<u8>(base + <usize>ns))) ns++;
+  endBlock();
+  const user = findOrAddUser(base + <usize>ns, e - ns);
+  owner = changetype<usize>(user);
+  ownerName = templatable(user) ? owner + USER_NAME : 0;
+  return true;
+}
+
+// The current `user` block ended: the owner's rules so far (an earlier block of the same name
+// included) become its template set, whose id + 1 ruleStart holds until layout().
+function endBlock(): void {
+  if (owner == 0 || (blockDeny.length | blockAllow.length) == 0) return;
+  const user = changetype<UserRecord>(owner);
+  if (user.ruleStart != 0) {
+    mergeEarlierBlock(user);
+  } else {
+    usersWithRules++;
+  }
+  user.ruleStart = internSet(blockDeny, blockAllow) + 1;
+  blockDeny.length = blockAllow.length = 0;
+}
+
+// Puts the rules of `user`'s earlier blocks before the current block's.
+function mergeEarlierBlock(user: UserRecord): void {
+  const rec = <usize>parsing!.setKeyOf(user.ruleStart - 1);
+  const n = (load<i32>(rec, 4) >> 2) - 1;
+  const denies = load<i32>(rec, KEY_BYTES);
+  const ids = rec + KEY_BYTES + 4;
+  const deny = newIds();
+  const allow = newIds();
+  for (let i = 0; i < n; i++) pushId(i < denies ? deny : allow, load<i32>(ids + (<usize>i << 2)));
+  for (let i = 0; i < blockDeny.length; i++) pushId(deny, load<i32>(blockDeny.ptr + (<usize>i << 2)));
+  for (let i = 0; i < blockAllow.length; i++) pushId(allow, load<i32>(blockAllow.ptr + (<usize>i << 2)));
+  blockDeny = deny;
+  blockAllow = allow;
+}
+
+// The id of the set of these templates (key: [deny count, deny ids, other ids]); -1 when empty.
+function internSet(deny: Ids, allow: Ids): i32 {
+  const n = deny.length + allow.length;
+  if (n == 0) return -1;
+  const bytes = (n + 1) << 2;
+  if (bytes > keyCapacity) growKey(bytes);
+  const k = keyBuf;
+  store<i32>(k, deny.length);
+  memory.copy(k + 4, deny.ptr, <usize>deny.length << 2);
+  memory.copy(k + 4 + (<usize>deny.length << 2), allow.ptr, <usize>allow.length << 2);
+  const rec = intern(sets, k, bytes);
+  if (internAdded) parsing!.addSet(rec);
+  return load<i32>(rec);
+}
+
+function fail(message: string): bool {
+  failure = message;
+  return false;
+}
+
+function failText(base: usize, before: string, from: i32, to: i32, after: string): bool {
+  return fail(before + String.UTF8.decodeUnsafe(base + <usize>from, <usize>(to - from)) + after);
+}
+
+function warnNoValue(base: usize, ts: i32, e: i32): void {
+  const text = String.UTF8.decodeUnsafe(base + <usize>ts, <usize>(e - ts));
+  parsing!.warnings.push("ACL pattern '" + text + "' (line " + lineNo.toString() + ") does not contain '%c' or '%u'");
+}
+
 // Whether `user`'s name can stand for itself in its rules' templates: not when it holds a
 // wildcard (its rules' `+`/`#` are then wildcards, not a name) or starts with `$` (kept literal
 // so the `$` rule of topic matching reads it as written).
 function templatable(user: UserRecord): bool {
   const p = changetype<usize>(user) + USER_NAME;
   const n = user.nameLen;
-  if (n == 0 || <u32>load<u8>(p) == DOLLAR) return false;
-  for (let i = 0; i < n; i++) {
-    const c = <u32>load<u8>(p + <usize>i);
-    if (c == PLUS || c == HASH) return false;
-  }
-  return true;
+  return n != 0 && <u32>load<u8>(p) != DOLLAR && !hasWildcardAt(p, n);
 }
 
-// Appends the filter text of `n` bytes at `p` to `key` with NAME_MARK for every run of whole
-// levels that spells the owner's name (`m` bytes at `name`).
-function appendTemplate(key: ByteBuf, p: usize, n: i32, name: usize, m: i32): void {
-  let i = 0;
+/**
+ * Writes the filter text of `n` bytes at `p` to `out` with NAME_MARK for every run of whole
+ * levels that spells the owner's name (`m` bytes at `name`); returns the length written. Both
+ * runs have readable bytes past their end (Lines, pages.ts) for the word compares.
+ */
+function markName(out: usize, p: usize, n: i32, name: usize, m: i32): i32 {
+  const start = out;
+  let copied = 0; // bytes of the text up to here are in `out`
+  let i = 0; // at the start of a level
   while (true) {
-    // At the start of a level.
-    if (i + m <= n && eqBytes(p + <usize>i, name, m) && (i + m == n || <u32>load<u8>(p + <usize>(i + m)) == SLASH)) {
-      key.push(<u8>NAME_MARK);
+    if (i + m <= n && sameBytes(p + <usize>i, name, m) && (i + m == n || <u32>load<u8>(p + <usize>(i + m)) == SLASH)) {
+      memory.copy(out, p + <usize>copied, <usize>(i - copied));
+      out += <usize>(i - copied);
+      store<u8>(out++, <u8>NAME_MARK);
       i += m;
+      copied = i;
     } else {
-      let j = i;
-      while (j < n && <u32>load<u8>(p + <usize>j) != SLASH) j++;
-      key.append(p + <usize>i, j - i);
-      i = j;
+      i += findByteOrNul(p + <usize>i, n - i, SLASHES);
     }
     if (i >= n) break;
-    key.push(<u8>SLASH);
-    i++;
+    i++; // the "/"
   }
+  memory.copy(out, p + <usize>copied, <usize>(n - copied));
+  return <i32>(out - start) + n - copied;
 }
+
+// The access word of `n` bytes at `p` (readable past its end): its bits, or -1.
+function accessWord(p: usize, n: i32): i32 {
+  const w = load<u64>(p);
+  if (n == 4) {
+    if ((w & LOW_4) == WORD_READ) return A_READ;
+    if ((w & LOW_4) == WORD_DENY) return A_DENY;
+  } else if (n == 5) {
+    if ((w & LOW_5) == WORD_WRITE) return A_WRITE;
+  } else if (n == 9 && w == WORD_READWRIT && <u32>load<u8>(p, 8) == 0x65 /* e */) {
+    return A_READ | A_WRITE;
+  }
+  return -1;
+}
+
+// Keywords and access words as the little-endian words a line's bytes load as.
+const LOW_4: u64 = 0xffffffff;
+const LOW_5: u64 = 0xffffffffff;
+const LOW_7: u64 = 0xffffffffffffff;
+const WORD_TOPIC: u64 = 0x6369706f74; // "topic"
+const WORD_PATTERN: u64 = 0x6e726574746170; // "pattern"
+const WORD_USER: u64 = 0x72657375; // "user"
+const WORD_READ: u64 = 0x64616572; // "read"
+const WORD_DENY: u64 = 0x796e6564; // "deny"
+const WORD_WRITE: u64 = 0x6574697277; // "write"
+const WORD_READWRIT: u64 = 0x7469727764616572; // "readwrit"
+const SPACE: u32 = 0x20;
+const SPACES: u64 = everyByte(SPACE);
+const SLASHES: u64 = everyByte(SLASH);
 
 // Appends the rule record (RULE_INTS) of a filter compiled at `prog` with `access` to `out`.
 function ruleRecord(access: i32, prog: i32, code: IntBuf, arena: ByteBuf, out: IntBuf): void {

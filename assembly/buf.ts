@@ -10,7 +10,8 @@ export class ByteBuf {
   /** Bytes written so far. */
   length: i32 = 0;
 
-  private reserve(n: i32): void {
+  /** Makes room for `n` more bytes (written at `data.dataStart + length`). */
+  reserve(n: i32): void {
     if (this.length + n <= this.data.length) return;
     let cap = this.data.length << 1;
     while (cap < this.length + n) cap <<= 1;

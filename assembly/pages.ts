@@ -3,6 +3,11 @@
 // while doubling and leave half the new one empty, which at that size does not fit the default
 // 16 MiB of guest memory. Because nothing moves, a record's address can be kept in a hash slot
 // or in another record, and read in place by the hot path.
+//
+// Allocation runs once per line of a data file, so it works on plain globals (allocRecord): a
+// method of a managed object costs AssemblyScript's shadow-stack stores on every call, which
+// under the interpreter were a third of a password file's parse. Pages.begin() points the
+// globals at one Pages; pages are added through it (the rare, allocating path).
 
 /** Bytes of one page. */
 const PAGE_BYTES: i32 = 65536;
@@ -12,31 +17,55 @@ const PAGE_BYTES: i32 = 65536;
  */
 const SLACK: i32 = 64;
 
-/** A bump allocator of zeroed, 4-aligned records that live as long as this object. */
+// The page being filled, of the Pages begun last.
+let at: usize = 0;
+let end: usize = 0;
+let current: Pages | null = null;
+
+/** Address of `n` zeroed bytes (4-aligned), followed by at least 64 readable bytes, from the Pages begun last. */
+export function allocRecord(n: i32): usize {
+  const size = (<usize>n + 3) & ~3;
+  if (at + size > end) addPage(<i32>size);
+  const p = at;
+  at = p + size;
+  return p;
+}
+
+// A new page for a record of `size` bytes: a whole page, or one of its own when it is larger.
+function addPage(size: i32): void {
+  const bytes = max(PAGE_BYTES, size + SLACK);
+  const page = new StaticArray<u8>(bytes);
+  current!.keep(page);
+  at = changetype<usize>(page);
+  end = at + <usize>(bytes - SLACK);
+}
+
+/** The pages of one table: they live as long as this object. */
 export class Pages {
-  // Keeps the pages alive for the garbage collector; their addresses are what callers hold.
   private pages: StaticArray<u8>[] = [];
   private at: usize = 0;
   private end: usize = 0;
   /** Bytes of all pages: what these records cost in guest memory. */
   reserved: usize = 0;
 
-  /** Address of `n` zeroed bytes (4-aligned), followed by at least 64 readable bytes. */
-  alloc(n: i32): usize {
-    const size = (<usize>n + 3) & ~3;
-    if (this.at + size > this.end) this.addPage(<i32>size);
-    const p = this.at;
-    this.at = p + size;
-    return p;
+  /** Makes allocRecord() allocate from these pages (until another Pages begins). */
+  begin(): void {
+    const c = current;
+    if (c === this) return;
+    if (c !== null) c.save();
+    current = this;
+    at = this.at;
+    end = this.end;
   }
 
-  // A new page for a record of `size` bytes: a whole page, or one of its own when it is larger.
-  private addPage(size: i32): void {
-    const bytes = max(PAGE_BYTES, size + SLACK);
-    const page = new StaticArray<u8>(bytes);
+  private save(): void {
+    this.at = at;
+    this.end = end;
+  }
+
+  /** Keeps `page` alive with this object. */
+  keep(page: StaticArray<u8>): void {
     this.pages.push(page);
-    this.reserved += <usize>bytes;
-    this.at = changetype<usize>(page);
-    this.end = this.at + <usize>(bytes - SLACK);
+    this.reserved += <usize>page.length;
   }
 }

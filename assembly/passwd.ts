@@ -11,14 +11,17 @@
 // Hashes are kept decoded (HashRecord): 80 bytes for a mosquitto_passwd `$7$` hash, whose text
 // takes 115, so that 100k users fit the default 16 MiB of guest memory. A check writes the text
 // back for the host, which verifies it natively.
-import { LineReader, Lines, isSpace } from "./lines";
-import { Pages } from "./pages";
-import { Users } from "./users";
+import { LineReader, Lines, everyByte, findByteOrNul, isSpace, lineEnd } from "./lines";
+import { allocRecord } from "./pages";
+import { Users, findOrAddUser } from "./users";
 import { ParseError } from "./acl";
 import { Str, base64Decode, base64DecodedLength, base64Encode, verifyPasswordAt } from "../sdk/assembly";
-import { COLON, DOLLAR } from "../sdk/assembly/utf8";
+import { COLON, DOLLAR, HASH } from "../sdk/assembly/utf8";
 
 const DIGIT_0: u32 = 0x30;
+const COLONS: u64 = everyByte(COLON);
+const DOLLARS: u64 = everyByte(DOLLAR);
+const NUL_LINE = "NUL byte in line";
 const KIND_SHA512: u8 = 6;
 const KIND_PBKDF2: u8 = 7;
 
@@ -41,41 +44,43 @@ const TEXT_BYTES: i32 = 16 + ((0xffff + 2) / 3) * 4 + ((0xff + 2) / 3) * 4;
 let text: StaticArray<u8> | null = null;
 
 /**
- * Decodes the hash text `[from, to)` of the current line into a new HashRecord in `pages`;
- * returns its address, or 0 when the text is not a `$6$` or `$7$` hash.
+ * Decodes the hash text `[from, to)` at `base` into a new HashRecord (allocRecord); returns its
+ * address, or 0 when the text is not a `$6$` or `$7$` hash.
  */
-function decodeHash(r: Lines, from: i32, to: i32, pages: Pages): usize {
-  if (to - from < 5 || r.at(from) != DOLLAR || r.at(from + 2) != DOLLAR) return 0;
-  const kind = r.at(from + 1) - DIGIT_0;
-  if (kind != KIND_SHA512 && kind != KIND_PBKDF2) return 0;
+function decodeHash(base: usize, from: i32, to: i32): usize {
+  if (to - from < 5) return 0;
+  const head = load<u32>(base + <usize>from) & 0xffffff; // "$7$"
+  const kind = ((head >> 8) & 0xff) - DIGIT_0;
+  if ((head & 0xff00ff) != (DOLLAR | (DOLLAR << 16)) || (kind != KIND_SHA512 && kind != KIND_PBKDF2)) return 0;
   let p = from + 3;
-  let iterations: u64 = 0;
+  let iterations: u32 = 0;
   if (kind == KIND_PBKDF2) {
     const digits = p;
-    while (p < to && r.at(p) != DOLLAR) {
-      const d = r.at(p) - DIGIT_0;
-      if (d > 9 || p - digits >= 9) return 0;
-      iterations = iterations * 10 + <u64>d;
-      p++;
+    let d = <u32>load<u8>(base + <usize>p) - DIGIT_0;
+    while (d <= 9) {
+      if (p - digits == 9) return 0;
+      iterations = iterations * 10 + d;
+      d = <u32>load<u8>(base + <usize>++p) - DIGIT_0;
     }
-    if (p == digits || p == to) return 0;
+    if (p == digits || p == to || <u32>load<u8>(base + <usize>p) != DOLLAR) return 0;
     p++;
   }
-  const salt = p;
-  while (p < to && r.at(p) != DOLLAR) p++;
-  if (p == to) return 0;
-  const saltEnd = p++;
-  const saltLen = base64DecodedLength(r.base + <usize>salt, saltEnd - salt);
-  const hashLen = base64DecodedLength(r.base + <usize>p, to - p);
+  const salt = base + <usize>p;
+  const saltChars = findByteOrNul(salt, to - p, DOLLARS);
+  if (p + saltChars == to || <u32>load<u8>(salt + <usize>saltChars) != DOLLAR) return 0;
+  const hash = salt + <usize>saltChars + 1;
+  const hashChars = to - (p + saltChars + 1);
+  const saltLen = base64DecodedLength(salt, saltChars);
+  const hashLen = base64DecodedLength(hash, hashChars);
   if (saltLen <= 0 || saltLen > 0xffff || hashLen <= 0 || hashLen > 0xff) return 0;
-  const rec = pages.alloc(<i32>HASH_SALT + saltLen + hashLen);
+  const rec = allocRecord(<i32>HASH_SALT + saltLen + hashLen);
+  if (base64Decode(salt, saltChars, rec + HASH_SALT) < 0) return 0;
+  if (base64Decode(hash, hashChars, rec + HASH_SALT + <usize>saltLen) < 0) return 0;
   const h = changetype<HashRecord>(rec);
   h.kind = <u8>kind;
   h.hashLen = <u8>hashLen;
   h.saltLen = <u16>saltLen;
-  h.iterations = <u32>iterations;
-  base64Decode(r.base + <usize>salt, saltEnd - salt, rec + HASH_SALT);
-  base64Decode(r.base + <usize>p, to - p, rec + HASH_SALT + <usize>saltLen);
+  h.iterations = iterations;
   return rec;
 }
 
@@ -98,20 +103,19 @@ function encodeHash(rec: usize, out: usize): i32 {
   return <i32>(o - out);
 }
 
+// The file being parsed (the parse runs on plain values and globals: pages.ts says why).
+let lineNo: i32 = 0;
+let added: i32 = 0;
+let failure: string | null = null;
+
 /** The parsed password file. Lookups and checks never allocate a table. */
 export class Passwords {
   /** Set when parsing failed. */
   error: ParseError | null = null;
   /** Number of users. */
   count: i32 = 0;
-  private hashes: Pages = new Pages();
 
   constructor(private users: Users) {}
-
-  /** Guest memory the decoded hashes take. */
-  get bytes(): usize {
-    return this.hashes.reserved;
-  }
 
   /** Parses a password file held in memory (into `users`, or a table of its own). Check `error` afterwards. */
   static parse(data: Uint8Array, users: Users | null = null): Passwords {
@@ -121,60 +125,17 @@ export class Passwords {
   /** Parses a password file's lines into `users`. Check `error` afterwards. */
   static read(lines: Lines, users: Users): Passwords {
     const pw = new Passwords(users);
-    pw.build(lines);
-    if (pw.error === null && lines.error !== null) pw.error = new ParseError(lines.lineNo, lines.error!);
+    lineNo = 0;
+    added = 0;
+    failure = null;
+    users.begin();
+    while (failure === null && lines.nextChunk()) passwordLines(lines.base, lines.start, lines.end);
+    users.end();
+    pw.count = added;
+    const f = failure;
+    if (f !== null) pw.error = new ParseError(lineNo, f);
+    else if (lines.error !== null) pw.error = new ParseError(lines.lineNo, lines.error!);
     return pw;
-  }
-
-  private build(r: Lines): void {
-    while (r.next()) {
-      if (r.end > r.start && r.at(r.start) == 0x23 /* # */) continue;
-      r.trimEnd();
-      let s = r.start;
-      while (s < r.end && isSpace(r.at(s))) s++;
-      if (s == r.end) continue;
-      // One pass finds the first ':', and any second ':' or NUL byte.
-      let colon = -1;
-      let bad = false;
-      for (let i = s; i < r.end; i++) {
-        const c = r.at(i);
-        if (c == COLON) {
-          if (colon >= 0) bad = true;
-          else colon = i;
-        } else if (c == 0) {
-          this.error = new ParseError(r.lineNo, "NUL byte in line");
-          return;
-        }
-      }
-      if (colon < 0) {
-        this.error = new ParseError(r.lineNo, "expected username:hash");
-        return;
-      }
-      let ne = colon;
-      while (ne > s && isSpace(r.at(ne - 1))) ne--;
-      if (ne == s) {
-        this.error = new ParseError(r.lineNo, "empty username");
-        return;
-      }
-      if (bad) {
-        this.error = new ParseError(r.lineNo, "more than one ':'");
-        return;
-      }
-      let hs = colon + 1;
-      while (hs < r.end && isSpace(r.at(hs))) hs++;
-      const hash = decodeHash(r, hs, r.end, this.hashes);
-      if (hash == 0) {
-        this.error = new ParseError(r.lineNo, "password of user \"" + r.text(s, ne) + "\" is not a $6$ or $7$ mosquitto_passwd hash");
-        return;
-      }
-      const user = this.users.findOrAdd(r.base + <usize>s, ne - s);
-      if (user.hash != 0) {
-        this.error = new ParseError(r.lineNo, "user \"" + r.text(s, ne) + "\" is listed twice");
-        return;
-      }
-      user.hash = hash;
-      this.count++;
-    }
   }
 
   /** True when `username` is listed and `password` matches its hash. */
@@ -186,4 +147,56 @@ export class Passwords {
     const p = changetype<usize>(buf);
     return verifyPasswordAt(p, encodeHash(user.hash, p), password);
   }
+}
+
+// The whole lines in `[from, to)` at `base`; stops at the first invalid one (failure set).
+function passwordLines(base: usize, from: i32, to: i32): void {
+  let i = from;
+  while (i < to) {
+    const e = lineEnd(base, i, to);
+    lineNo++;
+    if (!passwordLine(base, i, e)) return;
+    i = e + 1;
+  }
+}
+
+// One line `[s, e)`; false (failure set) when it is invalid. Written for a file of 100k users:
+// eight bytes per step, the error messages out of line (the fuel metering charges a function's
+// whole body on every call).
+function passwordLine(base: usize, s: i32, e: i32): bool {
+  if (e == s || <u32>load<u8>(base + <usize>s) == HASH) return true;
+  while (e > s && isSpace(load<u8>(base + <usize>(e - 1)))) e--;
+  while (s < e && isSpace(load<u8>(base + <usize>s))) s++;
+  if (s == e) return true;
+  const colon = s + findByteOrNul(base + <usize>s, e - s, COLONS);
+  if (colon == e || load<u8>(base + <usize>colon) == 0) return fail(colon == e ? "expected username:hash" : NUL_LINE);
+  let ne = colon;
+  while (ne > s && isSpace(load<u8>(base + <usize>(ne - 1)))) ne--;
+  if (ne == s) return fail("empty username");
+  let hs = colon + 1;
+  while (hs < e && isSpace(load<u8>(base + <usize>hs))) hs++;
+  // A NUL byte or a second ':' makes the hash undecodable: looked for only then.
+  const hash = decodeHash(base, hs, e);
+  if (hash == 0) return badHash(base, s, ne, hs, e);
+  const user = findOrAddUser(base + <usize>s, ne - s);
+  if (user.hash != 0) return failUser(base, s, ne, "user \"", "\" is listed twice");
+  user.hash = hash;
+  added++;
+  return true;
+}
+
+function fail(message: string): bool {
+  failure = message;
+  return false;
+}
+
+function failUser(base: usize, s: i32, ne: i32, before: string, after: string): bool {
+  return fail(before + String.UTF8.decodeUnsafe(base + <usize>s, <usize>(ne - s)) + after);
+}
+
+// Why the hash `[hs, e)` of user `[s, ne)` could not be decoded.
+function badHash(base: usize, s: i32, ne: i32, hs: i32, e: i32): bool {
+  const bad = hs + findByteOrNul(base + <usize>hs, e - hs, COLONS);
+  if (bad < e) return fail(load<u8>(base + <usize>bad) == 0 ? NUL_LINE : "more than one ':'");
+  return failUser(base, s, ne, "password of user \"", "\" is not a $6$ or $7$ mosquitto_passwd hash");
 }

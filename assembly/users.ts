@@ -1,8 +1,10 @@
 // The users the configuration names: one record per name, shared by password_file (its hash)
 // and acl_file (its `topic` rules), found through an open-addressing hash table of record
 // addresses (a power-of-two slot table, kept at most half full). Lookups never allocate; the
-// hot path calls lookupUser() on the table's raw addresses.
-import { Pages } from "./pages";
+// hot path calls lookupUser() on the table's raw addresses. While a file is parsed the table is
+// filled through findOrAddUser() on plain globals (pages.ts says why), between Users.begin() and
+// Users.end().
+import { Pages, allocRecord } from "./pages";
 import { eqBytes, eqBytesLong, hashBytes, lowBytes } from "./buf";
 import { Str } from "../sdk/assembly";
 
@@ -13,8 +15,6 @@ export class UserRecord {
   hash: usize;
   /** First of the user's acl_file `topic` rules (an index in Acl's rule table; deny rules first). */
   ruleStart: i32;
-  /** First of those rules that grants. */
-  ruleAllow: i32;
   /** End of the user's rules; equal to ruleStart when acl_file gives the user none. */
   ruleEnd: i32;
   /** Length of the name in bytes. */
@@ -24,89 +24,101 @@ export class UserRecord {
 /** Offset of a UserRecord's name bytes. */
 export const USER_NAME: usize = offsetof<UserRecord>();
 
+// The table being filled.
+let slots: usize = 0;
+let mask: u32 = 0;
+let count: i32 = 0;
+let building: Users | null = null;
+
+/** The record of the `n` bytes at `p` in the table being filled, added (fields 0) when absent. */
+export function findOrAddUser(p: usize, n: i32): UserRecord {
+  let s = hashBytes(p, n) & mask;
+  while (true) {
+    const v = <usize>load<u32>(slots + (<usize>s << 2));
+    if (v == 0) break;
+    // Byte-exact compare: a name being parsed may end its buffer.
+    if (changetype<UserRecord>(v).nameLen == n && eqBytes(v + USER_NAME, p, n)) return changetype<UserRecord>(v);
+    s = (s + 1) & mask;
+  }
+  if ((count + 1) * 2 > <i32>mask + 1) {
+    building!.grow();
+    s = hashBytes(p, n) & mask;
+    while (load<u32>(slots + (<usize>s << 2)) != 0) s = (s + 1) & mask;
+  }
+  const rec = allocRecord(<i32>USER_NAME + n);
+  memory.copy(rec + USER_NAME, p, <usize>n);
+  changetype<UserRecord>(rec).nameLen = n;
+  store<u32>(slots + (<usize>s << 2), <u32>rec);
+  count++;
+  return changetype<UserRecord>(rec);
+}
+
 /** Name -> UserRecord. */
 export class Users {
   private pages: Pages = new Pages();
-  private slots: StaticArray<u32> = new StaticArray<u32>(8);
-  private mask: u32 = 7;
+  private slotArray: StaticArray<u32> = new StaticArray<u32>(8);
+  /** Address of the slot table (`slotMask + 1` record addresses, 0 for empty), for lookupUser. */
+  slotsPtr: usize = changetype<usize>(this.slotArray);
+  /** Slot count minus one, for lookupUser. */
+  slotMask: u32 = 7;
   /** Number of names. */
   count: i32 = 0;
 
-  /** Address of the slot table (`slotMask + 1` record addresses, 0 for empty), for lookupUser. */
-  get slotsPtr(): usize {
-    return changetype<usize>(this.slots);
-  }
-
-  /** Slot count minus one, for lookupUser. */
-  get slotMask(): u32 {
-    return this.mask;
-  }
-
-  /** Guest memory the table takes: records and slots. */
+  /** Guest memory the table takes: records (and whatever else its pages hold) and slots. */
   get bytes(): usize {
-    return this.pages.reserved + (<usize>(this.mask + 1) << 2);
+    return this.pages.reserved + (<usize>(this.slotMask + 1) << 2);
+  }
+
+  /** Makes findOrAddUser() and allocRecord() fill this table (until end()). */
+  begin(): void {
+    const b = building;
+    if (b !== null && b !== this) b.end();
+    building = this;
+    slots = this.slotsPtr;
+    mask = this.slotMask;
+    count = this.count;
+    this.pages.begin();
+  }
+
+  /** Ends filling: lookups see every name added since begin(). */
+  end(): void {
+    if (building !== this) return;
+    this.slotsPtr = slots;
+    this.slotMask = mask;
+    this.count = count;
+    building = null;
+  }
+
+  /** Doubles the slots of the table being filled. */
+  grow(): void {
+    const old = slots;
+    const oldSlots = <i32>mask + 1;
+    const next = new StaticArray<u32>(oldSlots << 1);
+    this.slotArray = next;
+    slots = changetype<usize>(next);
+    mask = (mask << 1) | 1;
+    for (let i = 0; i < oldSlots; i++) {
+      const v = <usize>load<u32>(old + (<usize>i << 2));
+      if (v == 0) continue;
+      let s = hashBytes(v + USER_NAME, changetype<UserRecord>(v).nameLen) & mask;
+      while (load<u32>(slots + (<usize>s << 2)) != 0) s = (s + 1) & mask;
+      store<u32>(slots + (<usize>s << 2), <u32>v);
+    }
   }
 
   /** Number of slots (for walking every record with atSlot). */
   get slotCount(): i32 {
-    return <i32>this.mask + 1;
+    return <i32>this.slotMask + 1;
   }
 
   /** The record in slot `i`, or null. */
   atSlot(i: i32): UserRecord | null {
-    return changetype<UserRecord | null>(<usize>unchecked(this.slots[i]));
+    return changetype<UserRecord | null>(<usize>load<u32>(this.slotsPtr + (<usize>i << 2)));
   }
 
-  /** The record of the `n` bytes at `p`, or null. */
-  find(p: usize, n: i32): UserRecord | null {
-    return changetype<UserRecord | null>(load<u32>(this.slotsPtr + (<usize>this.probe(p, n) << 2)));
-  }
-
-  /** The record of the `n` bytes at `p`, added (all fields 0) when absent. */
-  findOrAdd(p: usize, n: i32): UserRecord {
-    let s = this.probe(p, n);
-    const v = unchecked(this.slots[s]);
-    if (v != 0) return changetype<UserRecord>(v);
-    if ((this.count + 1) * 2 > <i32>this.mask + 1) {
-      this.grow();
-      s = this.probe(p, n);
-    }
-    const rec = this.pages.alloc(<i32>USER_NAME + n);
-    memory.copy(rec + USER_NAME, p, <usize>n);
-    changetype<UserRecord>(rec).nameLen = n;
-    unchecked((this.slots[s] = <u32>rec));
-    this.count++;
-    return changetype<UserRecord>(rec);
-  }
-
-  /** The record of `name`, or null (hot path: no allocation). */
+  /** The record of `name`, or null (no allocation). */
   lookup(name: Str): UserRecord | null {
-    return changetype<UserRecord | null>(lookupUser(this.slotsPtr, this.mask, name.ptr, <i32>name.len));
-  }
-
-  // The slot holding the record of these bytes, or the empty slot where it would go.
-  private probe(p: usize, n: i32): u32 {
-    let s = hashBytes(p, n) & this.mask;
-    while (true) {
-      const v = unchecked(this.slots[s]);
-      // Byte-exact compare: a name being parsed may end its buffer (sameName reads words past it).
-      if (v == 0 || (changetype<UserRecord>(v).nameLen == n && eqBytes(<usize>v + USER_NAME, p, n))) return s;
-      s = (s + 1) & this.mask;
-    }
-  }
-
-  private grow(): void {
-    const old = this.slots;
-    const cap = (this.mask + 1) << 1;
-    this.slots = new StaticArray<u32>(cap);
-    this.mask = cap - 1;
-    for (let i = 0; i < old.length; i++) {
-      const v = unchecked(old[i]);
-      if (v == 0) continue;
-      let s = hashBytes(<usize>v + USER_NAME, changetype<UserRecord>(v).nameLen) & this.mask;
-      while (unchecked(this.slots[s]) != 0) s = (s + 1) & this.mask;
-      unchecked((this.slots[s] = v));
-    }
+    return changetype<UserRecord | null>(lookupUser(this.slotsPtr, this.slotMask, name.ptr, <i32>name.len));
   }
 }
 

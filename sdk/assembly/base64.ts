@@ -21,9 +21,9 @@ const DECODE: usize = memory.data<u8>([
 const PAD: u32 = 0x3d; // `=`
 
 /**
- * Bytes that the `n` characters of base64 text at `p` decode to, or -1 when they are not base64:
- * a character outside the alphabet, `=` other than one or two at the end, or a length that no
- * byte count encodes to (the padding may be left out).
+ * Bytes that the `n` characters of base64 text at `p` decode to, judging by the length and the
+ * padding only (base64Decode checks the characters), or -1 when no byte count encodes to that
+ * length (the padding may be left out: RFC 4648 section 3.2).
  */
 export function base64DecodedLength(p: usize, n: i32): i32 {
   let pad = 0;
@@ -31,28 +31,50 @@ export function base64DecodedLength(p: usize, n: i32): i32 {
   if (n > 1 && <u32>load<u8>(p + <usize>(n - 2)) == PAD) pad++;
   const chars = n - pad;
   if ((pad != 0 && (n & 3) != 0) || (chars & 3) == 1) return -1;
-  for (let i = 0; i < chars; i++) {
-    if (load<u8>(DECODE + <usize>load<u8>(p + <usize>i)) == 255) return -1;
-  }
   return (chars >> 2) * 3 + ((chars & 3) == 0 ? 0 : (chars & 3) - 1);
 }
 
 /**
- * Decodes the `n` characters of base64 text at `p` (valid: base64DecodedLength is not -1) into
- * `out`, which has room for base64DecodedLength bytes. Bits past the last whole byte are dropped.
+ * Decodes the `n` characters of base64 text at `p` into `out`, which has room for
+ * base64DecodedLength bytes; returns that length, or -1 when the text is not base64 (a character
+ * outside the alphabet, `=` other than one or two at the end, a length no byte count encodes
+ * to). Bits past the last whole byte are dropped. Four characters per step: under an
+ * interpreter a loop's turn costs as much as its body, so a data file's hashes decode ~4x faster
+ * than character by character.
  */
-export function base64Decode(p: usize, n: i32, out: usize): void {
+export function base64Decode(p: usize, n: i32, out: usize): i32 {
+  const bytes = base64DecodedLength(p, n);
+  if (bytes < 0) return -1;
   while (n > 0 && <u32>load<u8>(p + <usize>(n - 1)) == PAD) n--;
-  let acc: u32 = 0;
-  let bits = 0;
-  for (let i = 0; i < n; i++) {
-    acc = (acc << 6) | <u32>load<u8>(DECODE + <usize>load<u8>(p + <usize>i));
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      store<u8>(out++, <u8>(acc >> <u32>bits));
-    }
+  const end = p + <usize>(n & ~3);
+  // 255 (not base64, `=` included) sets bit 7 of `bad`.
+  let bad: u32 = 0;
+  while (p < end) {
+    const w = load<u32>(p);
+    const a = <u32>load<u8>(DECODE + <usize>(w & 0xff));
+    const b = <u32>load<u8>(DECODE + <usize>((w >> 8) & 0xff));
+    const c = <u32>load<u8>(DECODE + <usize>((w >> 16) & 0xff));
+    const d = <u32>load<u8>(DECODE + <usize>(w >> 24));
+    bad |= a | b | c | d;
+    const v = (a << 18) | (b << 12) | (c << 6) | d;
+    store<u8>(out, <u8>(v >> 16));
+    store<u8>(out, <u8>(v >> 8), 1);
+    store<u8>(out, <u8>v, 2);
+    p += 4;
+    out += 3;
   }
+  // The last 2 or 3 characters: 1 or 2 bytes.
+  const rest = n & 3;
+  if (rest != 0) {
+    const a = <u32>load<u8>(DECODE + <usize>load<u8>(p));
+    const b = <u32>load<u8>(DECODE + <usize>load<u8>(p, 1));
+    const c = rest == 3 ? <u32>load<u8>(DECODE + <usize>load<u8>(p, 2)) : 0;
+    bad |= a | b | c;
+    const v = (a << 18) | (b << 12) | (c << 6);
+    store<u8>(out, <u8>(v >> 16));
+    if (rest == 3) store<u8>(out, <u8>(v >> 8), 1);
+  }
+  return (bad & 0x80) != 0 ? -1 : bytes;
 }
 
 /** Characters the base64 text of `n` bytes takes, padding included. */

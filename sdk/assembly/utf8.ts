@@ -43,7 +43,7 @@ export const HIGHS: u64 = 0x8080808080808080;
  */
 // @ts-ignore: decorator
 @inline
-function zeroBytes(x: u64): u64 {
+export function zeroBytes(x: u64): u64 {
   return (x - ONES) & ~x & HIGHS;
 }
 
