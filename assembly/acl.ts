@@ -138,7 +138,7 @@ function intern(t: InternTable, p: usize, n: i32): usize {
   }
   internAdded = true;
   if ((t.count + 1) * 2 > <i32>t.mask + 1) {
-    growIntern(t);
+    growInternCold(t);
     s = hashBytes(p, n) & t.mask;
     while (load<u32>(t.slots + (<usize>s << 2)) != 0) s = (s + 1) & t.mask;
   }
@@ -182,7 +182,7 @@ function newIds(): Ids {
 // @ts-ignore: decorator
 @inline
 function pushId(ids: Ids, v: i32): void {
-  if (ids.length == ids.capacity) growIds(ids);
+  if (ids.length == ids.capacity) growIdsCold(ids);
   store<i32>(ids.ptr + (<usize>ids.length << 2), v);
   ids.length++;
 }
@@ -217,6 +217,15 @@ let usersWithRules: i32 = 0;
 // The key being built: a scratch buffer of keyCapacity bytes.
 let keyBuf: usize = 0;
 let keyCapacity: i32 = 0;
+
+// Cold paths, called through variables (pages.ts says why).
+let growInternCold = (t: InternTable): void => growIntern(t);
+let growIdsCold = (ids: Ids): void => growIds(ids);
+let validFilterCold = (p: usize, n: i32): bool => validFilter(p, n);
+let warnNoValueCold = (base: usize, ts: i32, e: i32): void => warnNoValue(base, ts, e);
+let addTemplateCold = (p: usize, n: i32, access: i32, isPattern: bool): void => parsing!.addTemplate(p, n, access, isPattern);
+let addSetCold = (rec: usize): void => parsing!.addSet(rec);
+
 
 /** The compiled acl_file. Immutable once built; checks never allocate. */
 export class Acl {
@@ -535,13 +544,13 @@ function ruleLine(base: usize, q: i32, e: i32, isPattern: bool): bool {
   const tp = base + <usize>ts;
   const tn = e - ts;
   // A filter without `+` or `#` is valid (when not empty or too long): one word test per 8 bytes.
-  if ((tn == 0 || tn > 0xffff || hasWildcardAt(tp, tn)) && !validFilter(tp, tn)) {
+  if ((tn == 0 || tn > 0xffff || hasWildcardAt(tp, tn)) && !validFilterCold(tp, tn)) {
     return failText(base, "invalid ACL topic \"", ts, e, "\"");
   }
   const id = template(isPattern, access, tp, tn);
   const deny = access == A_DENY;
   if (isPattern) {
-    if (!parsing!.usesValue(id)) warnNoValue(base, ts, e);
+    if (!parsing!.usesValue(id)) warnNoValueCold(base, ts, e);
     pushId(deny ? patDeny : patAllow, id);
     patternRules++;
   } else {
@@ -563,7 +572,7 @@ function template(isPattern: bool, access: i32, tp: usize, tn: i32): i32 {
   if (isPattern || ownerName == 0) memory.copy(k + 2, tp, <usize>tn);
   else kn = markName(k + 2, tp, tn, ownerName, changetype<UserRecord>(owner).nameLen);
   const rec = intern(templates, k, kn + 2);
-  if (internAdded) parsing!.addTemplate(rec + KEY_BYTES + 2, kn, access, isPattern);
+  if (internAdded) addTemplateCold(rec + KEY_BYTES + 2, kn, access, isPattern);
   return load<i32>(rec);
 }
 
@@ -624,7 +633,7 @@ function internSet(deny: Ids, allow: Ids): i32 {
   memory.copy(k + 4, deny.ptr, <usize>deny.length << 2);
   memory.copy(k + 4 + (<usize>deny.length << 2), allow.ptr, <usize>allow.length << 2);
   const rec = intern(sets, k, bytes);
-  if (internAdded) parsing!.addSet(rec);
+  if (internAdded) addSetCold(rec);
   return load<i32>(rec);
 }
 

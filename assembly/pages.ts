@@ -8,6 +8,11 @@
 // method of a managed object costs AssemblyScript's shadow-stack stores on every call, which
 // under the interpreter were a third of a password file's parse. Pages.begin() points the
 // globals at one Pages; pages are added through it (the rare, allocating path).
+//
+// Cold paths of the per-line parse (here and in users.ts, acl.ts) are called through function
+// variables, that is call_indirect: binaryen inlines every function that has a single caller,
+// and the fuel metering charges a function's whole body on every call (docs/SECURITY.md, "Fuel
+// metering"), so an inlined cold path would be paid on every line of a 100k-line file.
 
 /** Bytes of one page. */
 const PAGE_BYTES: i32 = 65536;
@@ -25,13 +30,14 @@ let current: Pages | null = null;
 /** Address of `n` zeroed bytes (4-aligned), followed by at least 64 readable bytes, from the Pages begun last. */
 export function allocRecord(n: i32): usize {
   const size = (<usize>n + 3) & ~3;
-  if (at + size > end) addPage(<i32>size);
+  if (at + size > end) addPageCold(<i32>size);
   const p = at;
   at = p + size;
   return p;
 }
 
 // A new page for a record of `size` bytes: a whole page, or one of its own when it is larger.
+let addPageCold = (size: i32): void => addPage(size);
 function addPage(size: i32): void {
   const bytes = max(PAGE_BYTES, size + SLACK);
   const page = new StaticArray<u8>(bytes);

@@ -30,6 +30,9 @@ let mask: u32 = 0;
 let count: i32 = 0;
 let building: Users | null = null;
 
+// Called through a variable: the table grows rarely (pages.ts, on cold paths).
+let growCold = (): void => building!.grow();
+
 /** The record of the `n` bytes at `p` in the table being filled, added (fields 0) when absent. */
 export function findOrAddUser(p: usize, n: i32): UserRecord {
   let s = hashBytes(p, n) & mask;
@@ -41,7 +44,7 @@ export function findOrAddUser(p: usize, n: i32): UserRecord {
     s = (s + 1) & mask;
   }
   if ((count + 1) * 2 > <i32>mask + 1) {
-    building!.grow();
+    growCold();
     s = hashBytes(p, n) & mask;
     while (load<u32>(slots + (<usize>s << 2)) != 0) s = (s + 1) & mask;
   }
