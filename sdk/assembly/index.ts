@@ -28,5 +28,6 @@ export { log, logAt } from "./log";
 export { client } from "./client";
 export { verifyPassword, PasswordHash } from "./password";
 export { Options, OptionFileError } from "./options";
+export { isSpace, Lines, LineReader, OptionFileLines } from "./lines";
 export { parseJson, parseJsonString, JsonValue, JsonKind, JsonError, JsonResult, JSON_MAX_DEPTH, JSON_MAX_STRING_BYTES } from "./json";
 export { Grants, Fallback } from "./grants";

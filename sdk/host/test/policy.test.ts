@@ -783,6 +783,33 @@ test('option_file_read_at: chunks, refusals, prices and the files kept open (as 
   rmSync(dir, { recursive: true });
 });
 
+test('a file streamed in plugin_init: read in chunks, closed when the hook returns', () => {
+  const file = join(tmp, 'stream.txt');
+  const body = 'first line\r\n\nthird line, longer than one chunk\nlast';
+  writeFileSync(file, body);
+  const fds = openFds();
+  for (const chunk of ['1', '7', '65536']) {
+    const { policy, logs } = load('full', { options: [['stream_file', file], ['stream_chunk', chunk]] });
+    assert.equal(openFds(), fds, 'closed when plugin_init returned');
+    assert.equal(policy.aclCheck(acl(`stream/4/${body.length - 3}`)), 'allow', JSON.stringify(logs));
+    policy.cleanup();
+  }
+  // Lines longer than the fixture's 64 bytes, a file that cannot be read: the reasons, as
+  // warnings from the host (the path) and the policy.
+  writeFileSync(file, 'ok\n' + 'x'.repeat(65) + '\n');
+  const long = load('full', { options: [['stream_file', file]] });
+  assert.equal(long.policy.aclCheck(acl('stream/-1/-1')), 'allow');
+  assert.deepEqual(long.logs.filter((l) => l.level === LOG_WARNING).map((l) => l.message), ['stream_file: line 2 is longer than 64 bytes']);
+  long.policy.cleanup();
+  const gone = load('full', { options: [['stream_file', join(tmp, 'no-such-stream')]] });
+  assert.deepEqual(gone.logs.filter((l) => l.level === LOG_WARNING).map((l) => l.message), [
+    `option_file_read_at: option file stream_file (${join(tmp, 'no-such-stream')}): not found`,
+    `stream_file: stream_file (${join(tmp, 'no-such-stream')}): not found`,
+  ]);
+  gone.policy.cleanup();
+  assert.equal(openFds(), fds);
+});
+
 test('a host import short of fuel traps with "fuel exhausted" and does nothing', () => {
   const h = hostImports();
   const { m, env } = h;
