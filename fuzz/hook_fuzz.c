@@ -57,8 +57,8 @@ static unsigned nslots;
 /* The hostile policy's trigger words (tests/hostile/fixtures/hostile.wat): a field starting
  * with one of them makes the hook misbehave. */
 static const char *const triggers[] = {
-	"spin", "brif",  "brtab",  "outer", "calls", "recurse", "grow",   "bigrow",
-	"fill", "abort", "logbad", "wrap",  "trap",  "baddec",  "badkey", "nonhex",
+	"spin",  "brif",   "brtab", "outer", "calls",  "recurse", "grow",   "bigrow",   "fill",
+	"abort", "logbad", "wrap",  "trap",  "baddec", "badkey",  "nonhex", "readloop", "readneg",
 };
 
 static void die(const char *what, const char *detail)

@@ -20,6 +20,7 @@ const struct wa_import_abi wa_imports[] = {
 	{ "mosquitto", "pw_verify", "i(iiii)", NULL },
 	{ "mosquitto", "option_file_size", "i(ii)", NULL },
 	{ "mosquitto", "option_file_read", "i(iiii)", NULL },
+	{ "mosquitto", "option_file_read_at", "i(iiIii)", NULL },
 	{ "env", "abort", "v(iiii)", NULL },
 	{ "env", "trace", "v(iiFFFFF)", NULL },
 	{ "env", "seed", "F()", "randomness" },

@@ -19,7 +19,7 @@
 
 enum wa_decision { WA_DENY = 0, WA_ALLOW = 1, WA_DEFER = 2 };
 
-/* Why option_file_size / option_file_read could not give a file (docs/ABI.md, "Option files"):
+/* Why option_file_size / option_file_read / option_file_read_at could not give a file (docs/ABI.md, "Option files"):
  * their negative results. -1 carries no reason (what every failure returned before the others
  * existed); guests treat any negative result as "no file". */
 enum wa_option_file_error {
@@ -27,7 +27,7 @@ enum wa_option_file_error {
 	WA_OPTION_FILE_ABSENT = -2,          /* the option is not set (or empty) */
 	WA_OPTION_FILE_NOT_FILE_OPTION = -3, /* the key does not end in "_file" */
 	WA_OPTION_FILE_OUTSIDE_INIT = -4,    /* called outside plugin_init / security_init */
-	WA_OPTION_FILE_TOO_BIG = -5,         /* above WA_MAX_OPTION_FILE_BYTES */
+	WA_OPTION_FILE_TOO_BIG = -5,         /* above WA_MAX_OPTION_FILE_BYTES (read_at: _STREAM_BYTES) */
 	WA_OPTION_FILE_NOT_FOUND = -6,       /* ENOENT, ENOTDIR */
 	WA_OPTION_FILE_PERMISSION = -7,      /* EACCES, EPERM */
 	WA_OPTION_FILE_NOT_REGULAR = -8,     /* a directory, FIFO, device, socket */

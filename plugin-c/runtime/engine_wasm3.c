@@ -105,6 +105,13 @@ static uint32_t arg_u32(const uint64_t *sp, unsigned i)
 	return v;
 }
 
+static int64_t arg_i64(const uint64_t *sp, unsigned i)
+{
+	int64_t v;
+	memcpy(&v, &sp[i], sizeof v);
+	return v;
+}
+
 static double arg_f64(const uint64_t *sp, unsigned i)
 {
 	double v;
@@ -203,6 +210,16 @@ HOSTFN(bind_option_file_read)
 	return m3Err_none;
 }
 
+HOSTFN(bind_option_file_read_at)
+{
+	int32_t r;
+	if (wa_host_option_file_read_at(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2), arg_i64(sp, 3),
+	                                arg_u32(sp, 4), arg_u32(sp, 5), &r))
+		return host_trap;
+	ret_i32(sp, r);
+	return m3Err_none;
+}
+
 HOSTFN(bind_abort)
 {
 	wa_host_abort(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 0), arg_u32(sp, 1), arg_u32(sp, 2), arg_u32(sp, 3));
@@ -249,6 +266,7 @@ static const struct {
 	{ "mosquitto", "pw_verify", bind_pw_verify },
 	{ "mosquitto", "option_file_size", bind_option_file_size },
 	{ "mosquitto", "option_file_read", bind_option_file_read },
+	{ "mosquitto", "option_file_read_at", bind_option_file_read_at },
 	{ "env", "abort", bind_abort },
 	{ "env", "trace", bind_trace },
 	{ "env", "seed", bind_seed },

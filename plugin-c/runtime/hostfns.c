@@ -311,26 +311,23 @@ static int option_file_failed(struct wa_host *h, const char *fn, const uint8_t *
 	return 0;
 }
 
-/* Opens the file named by option `key` if the rules allow: only during plugin_init /
- * security_init, only keys ending in "_file" that are set, only regular files up to
- * WA_MAX_OPTION_FILE_BYTES. Returns the fd (size in *size, the option in *found), or -1 with
- * *code the guest's result (a WA_OPTION_FILE_* reason, logged unless the option is just not
- * set), or -2 = trap (bad pointer, no fuel). */
-static int open_option_file(struct wa_host *h, struct wa_mem m, const char *fn, uint32_t key, uint32_t keylen,
-                            off_t *size, int32_t *code, const struct wa_opt **found)
+/* The option `key` names if the rules let a policy read it: only during plugin_init /
+ * security_init, only keys ending in "_file" that are set. 0 with the option in *found and the
+ * guest's key bytes in *kp; -1 with *code the guest's result (a WA_OPTION_FILE_* reason, logged
+ * unless the option is just not set); -2 = trap (bad pointer, no fuel). */
+static int find_option_file(struct wa_host *h, struct wa_mem m, const char *fn, uint32_t key, uint32_t keylen,
+                            const uint8_t **kp, int32_t *code, const struct wa_opt **found)
 {
 	const uint8_t *k = wa_mem_range(m, key, keylen);
 	const size_t suffix = sizeof OPTION_FILE_SUFFIX - 1;
 	const struct wa_opt *o;
 	const char *why;
-	char detail[128];
-	struct stat st;
-	int fd, err;
 
 	if (!k) {
 		trap(h, fn, "pointer out of bounds");
 		return -2;
 	}
+	*kp = k;
 	if (!h->in_init || !h->opts) {
 		*code = WA_OPTION_FILE_OUTSIDE_INIT;
 		why = "option files can be read only in plugin_init and security_init";
@@ -347,6 +344,21 @@ static int open_option_file(struct wa_host *h, struct wa_mem m, const char *fn, 
 		*code = WA_OPTION_FILE_ABSENT;
 		return -1;
 	}
+	*found = o;
+	return 0;
+}
+
+/* Opens the file option o names, once WA_FUEL_OPEN_FILE is paid: only a regular file of at most
+ * `max` bytes (`max_name`, the cap a refusal names). Returns the fd (size in *size), or -1 with
+ * *code the guest's result (logged), or -2 = trap (no fuel). */
+static int open_found(struct wa_host *h, const char *fn, const uint8_t *k, uint32_t keylen, const struct wa_opt *o,
+                      uint32_t max, const char *max_name, int64_t *size, int32_t *code)
+{
+	const char *why;
+	char detail[128];
+	struct stat st;
+	int fd, err;
+
 	if (charge(h, fn, WA_FUEL_OPEN_FILE)) return -2;
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below). */
 	fd = open(o->value, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -368,22 +380,34 @@ static int open_option_file(struct wa_host *h, struct wa_mem m, const char *fn, 
 		why = S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file";
 		return option_file_failed(h, fn, k, keylen, o, why) ? -2 : -1;
 	}
-	if (st.st_size > (off_t)WA_MAX_OPTION_FILE_BYTES) {
+	if (st.st_size > (off_t)max) {
 		close(fd);
 		*code = WA_OPTION_FILE_TOO_BIG;
-		snprintf(detail, sizeof detail, "%jd bytes, above the cap of %u (WA_MAX_OPTION_FILE_BYTES)",
-		         (intmax_t)st.st_size, WA_MAX_OPTION_FILE_BYTES);
+		snprintf(detail, sizeof detail, "%jd bytes, above the cap of %u (%s)", (intmax_t)st.st_size, max,
+		         max_name);
 		return option_file_failed(h, fn, k, keylen, o, detail) ? -2 : -1;
 	}
-	*size = st.st_size;
-	*found = o;
+	*size = (int64_t)st.st_size;
 	return fd;
+}
+
+/* Opens the file named by option `key` if the rules allow (find_option_file), up to
+ * WA_MAX_OPTION_FILE_BYTES. Returns the fd (size in *size, the option in *found), or -1 with
+ * *code the guest's result, or -2 = trap (bad pointer, no fuel). */
+static int open_option_file(struct wa_host *h, struct wa_mem m, const char *fn, uint32_t key, uint32_t keylen,
+                            int64_t *size, int32_t *code, const struct wa_opt **found)
+{
+	const uint8_t *k;
+	int r = find_option_file(h, m, fn, key, keylen, &k, code, found);
+
+	if (r) return r;
+	return open_found(h, fn, k, keylen, *found, WA_MAX_OPTION_FILE_BYTES, "WA_MAX_OPTION_FILE_BYTES", size, code);
 }
 
 int wa_host_option_file_size(struct wa_host *h, struct wa_mem m, uint32_t key, uint32_t keylen, int32_t *ret)
 {
 	const struct wa_opt *o;
-	off_t size = 0;
+	int64_t size = 0;
 	int32_t code = WA_OPTION_FILE_UNREADABLE;
 	int fd;
 
@@ -403,7 +427,7 @@ int wa_host_option_file_read(struct wa_host *h, struct wa_mem m, uint32_t key, u
                              uint32_t cap, int32_t *ret)
 {
 	const struct wa_opt *o;
-	off_t size = 0;
+	int64_t size = 0;
 	int32_t code = WA_OPTION_FILE_UNREADABLE;
 	uint8_t *dst;
 	char detail[128];
@@ -440,6 +464,101 @@ int wa_host_option_file_read(struct wa_host *h, struct wa_mem m, uint32_t key, u
 	*ret = WA_OPTION_FILE_READ_ERROR;
 	return option_file_failed(h, "option_file_read", (const uint8_t *)o->key, (uint32_t)o->keylen, o,
 	                          err ? errno_detail(err, detail, sizeof detail) : "shrank while being read");
+}
+
+/* The file option o names, if option_file_read_at opened it during this init hook call. */
+static struct wa_option_stream *stream_of(struct wa_host *h, const struct wa_opt *o)
+{
+	for (unsigned i = 0; i < WA_OPTION_FILE_STREAMS; i++) {
+		if (h->streams[i].opt == o) return &h->streams[i];
+	}
+	return NULL;
+}
+
+/* Keeps fd open for option o: in a free entry, else in place of the file opened first. */
+static struct wa_option_stream *stream_add(struct wa_host *h, const struct wa_opt *o, int fd, int64_t size)
+{
+	struct wa_option_stream *s = NULL;
+
+	for (unsigned i = 0; i < WA_OPTION_FILE_STREAMS; i++) {
+		struct wa_option_stream *t = &h->streams[i];
+		if (!t->opt) {
+			s = t;
+			break;
+		}
+		if (!s || t->opened < s->opened) s = t;
+	}
+	if (s->opt) close(s->fd);
+	s->opt = o;
+	s->fd = fd;
+	s->size = size;
+	s->opened = ++h->streams_opened;
+	return s;
+}
+
+void wa_host_option_files_close(struct wa_host *h)
+{
+	for (unsigned i = 0; i < WA_OPTION_FILE_STREAMS; i++) {
+		if (h->streams[i].opt) close(h->streams[i].fd);
+		h->streams[i].opt = NULL;
+	}
+}
+
+int wa_host_option_file_read_at(struct wa_host *h, struct wa_mem m, uint32_t key, uint32_t keylen, int64_t offset,
+                                uint32_t buf, uint32_t cap, int32_t *ret)
+{
+	static const char fn[] = "option_file_read_at";
+	const struct wa_opt *o = NULL;
+	struct wa_option_stream *s;
+	const uint8_t *k;
+	int32_t code = WA_OPTION_FILE_UNREADABLE;
+	uint8_t *dst;
+	char detail[128];
+	int r, err = 0;
+	size_t want = 0, got = 0;
+
+	if (charge(h, fn, WA_FUEL_HOST_CALL)) return -1;
+	if (offset < 0) return trap(h, fn, "negative offset");
+	dst = wa_mem_range(m, buf, cap);
+	if (!dst) return trap(h, fn, "buffer out of bounds");
+	r = find_option_file(h, m, fn, key, keylen, &k, &code, &o);
+	if (r == -2) return -1;
+	if (r < 0) {
+		*ret = code;
+		return 0;
+	}
+	s = stream_of(h, o);
+	if (!s) {
+		int64_t size = 0;
+		int fd = open_found(h, fn, k, keylen, o, WA_MAX_OPTION_FILE_STREAM_BYTES,
+		                    "WA_MAX_OPTION_FILE_STREAM_BYTES", &size, &code);
+		if (fd == -2) return -1;
+		if (fd < 0) {
+			*ret = code;
+			return 0;
+		}
+		s = stream_add(h, o, fd, size);
+	}
+	/* The size at open bounds every read: a file grown since cannot take the policy past the
+	 * cap, and the price is known before the read. */
+	if (offset < s->size) want = (uint64_t)(s->size - offset) < cap ? (size_t)(s->size - offset) : cap;
+	if (charge(h, fn, per32(want, WA_FUEL_COPY_32))) return -1;
+	while (got < want) {
+		ssize_t n = pread(s->fd, dst + got, want - got, (off_t)(offset + (int64_t)got));
+		if (n < 0 && errno == EINTR) continue;
+		if (n < 0) err = errno;
+		/* 0: the file shrank since it was opened; what there was is the answer. */
+		if (n <= 0) break;
+		got += (size_t)n;
+	}
+	if (err) {
+		*ret = WA_OPTION_FILE_READ_ERROR;
+		/* Named by the option's own key: the read may have overwritten the guest's copy. */
+		return option_file_failed(h, fn, (const uint8_t *)o->key, (uint32_t)o->keylen, o,
+		                          errno_detail(err, detail, sizeof detail));
+	}
+	*ret = (int32_t)got;
+	return 0;
 }
 
 /* One guest string for a message: converted, sanitised, "<invalid>" if it cannot be read. */

@@ -38,6 +38,16 @@ struct wa_log_limit {
  * times. */
 int wa_log_limit_take(struct wa_log_limit *l, uint64_t now_ms, uint64_t bytes);
 
+/* A file option_file_read_at opened during the current init hook call: every later chunk of it
+ * is read from this open file (pread), so renaming another file over the path between chunks
+ * cannot give the policy a mix of two versions. opt NULL = a free entry. */
+struct wa_option_stream {
+	const struct wa_opt *opt; /* the option naming it: the same entry for the same key */
+	int fd;
+	int64_t size;    /* at open: reads stop there, whatever the file does later */
+	uint64_t opened; /* order of opening: the oldest entry makes room for a new file */
+};
+
 /* Per-instance state the host functions read and write. All-zero (then opts, client_ops...)
  * is a valid start; it may outlive one guest instance (the log limit should: a re-created
  * instance must not get a fresh burst). */
@@ -59,6 +69,9 @@ struct wa_host {
 	const char *fuel_fn;
 	/* Guest log lines (log, trace, pw_verify's warning) let through and dropped. */
 	struct wa_log_limit log_limit;
+	/* Files option_file_read_at keeps open; wa_host_option_files_close empties it. */
+	struct wa_option_stream streams[WA_OPTION_FILE_STREAMS];
+	uint64_t streams_opened;
 };
 
 /* Every function returns 0 (result in *ret where there is one) or -1 when the guest must trap;
@@ -76,9 +89,17 @@ int wa_host_pw_verify(struct wa_host *h, struct wa_mem m, uint32_t hash, uint32_
 int wa_host_option_file_size(struct wa_host *h, struct wa_mem m, uint32_t key, uint32_t keylen, int32_t *ret);
 int wa_host_option_file_read(struct wa_host *h, struct wa_mem m, uint32_t key, uint32_t keylen, uint32_t buf,
                              uint32_t cap, int32_t *ret);
+/* option_file_read_at (docs/ABI.md, "Option files"): up to cap bytes of the file from offset. A
+ * negative offset traps, like a bad pointer. */
+int wa_host_option_file_read_at(struct wa_host *h, struct wa_mem m, uint32_t key, uint32_t keylen, int64_t offset,
+                                uint32_t buf, uint32_t cap, int32_t *ret);
 int wa_host_abort(struct wa_host *h, struct wa_mem m, uint32_t msg, uint32_t file, uint32_t line, uint32_t col);
 int wa_host_trace(struct wa_host *h, struct wa_mem m, uint32_t msg, int32_t n, const double a[5]);
 int wa_host_seed(struct wa_host *h, double *ret);
 int wa_host_date_now(struct wa_host *h, double *ret);
+
+/* Closes every file option_file_read_at keeps open. The runtime calls it when an init hook call
+ * returns (the files are for that call only) and before it frees the host state. */
+void wa_host_option_files_close(struct wa_host *h);
 
 #endif

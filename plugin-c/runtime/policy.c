@@ -118,6 +118,7 @@ static const char *decision_text(enum wa_decision d)
 /* Discards an instance that can no longer be trusted (see the comment at the top). */
 static void drop(struct wa_policy *p)
 {
+	wa_host_option_files_close(&p->host);
 	wa_engine_free(p->eng);
 	p->eng = NULL;
 	p->epoch = new_epoch(); /* no cached decision of the discarded instance is served meanwhile */
@@ -319,6 +320,7 @@ fail:
 void wa_policy_free(struct wa_policy *p)
 {
 	if (!p) return;
+	wa_host_option_files_close(&p->host);
 	wa_engine_free(p->eng);
 	free(p->bytes);
 	free(p);
@@ -374,6 +376,8 @@ static const char *call_lifecycle(struct wa_policy *p, enum wa_hook hook, int wi
 	trap = wa_engine_call(p->eng, hook, args, n, &result,
 	                      hook_budget(p, hook, with_opts ? lifecycle_budget(p) : request_budget(p)));
 	p->host.in_init = 0;
+	/* Files the hook streamed were for this call only: a later call opens them again. */
+	wa_host_option_files_close(&p->host);
 	if (!trap && wa_engine_results(p->eng, hook) == 1 && result == 0) *refused = 1;
 	return trap;
 }

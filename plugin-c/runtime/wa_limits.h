@@ -57,6 +57,12 @@
  * (docs/SECURITY.md); above it: no match */
 #define WA_MAX_PW_ITERATIONS 10000u
 #define WA_MAX_PW_SALT_BYTES 256u /* pw_verify: decoded salt */
+/* option_file_read_at: the guest holds one chunk at a time, never the whole file, so a file may
+ * be larger than its memory; this bounds the time an init hook can spend reading one. During one
+ * init hook call the host keeps up to WA_OPTION_FILE_STREAMS files open (the one opened first is
+ * closed for a new one), so that every chunk of a file comes from the same open file. */
+#define WA_MAX_OPTION_FILE_STREAM_BYTES (1024u * 1024u * 1024u)
+#define WA_OPTION_FILE_STREAMS          4u
 
 /* Guest logging (log, trace and pw_verify's warning), per policy: token buckets refilled at
  * these rates up to the burst; lines over the limit are dropped and counted (the first drop of a
@@ -74,7 +80,7 @@
  * that depend on sizes are paid once the sizes are known, before the work. "_32" prices are per
  * 32 bytes (rounded up). Table: docs/SECURITY.md, "Host function prices". */
 #define WA_FUEL_HOST_CALL        10u   /* every host call */
-#define WA_FUEL_COPY_32          1u    /* bytes copied: client_id/client_address, option file read */
+#define WA_FUEL_COPY_32          1u    /* bytes copied: client_id/client_address, option file reads */
 #define WA_FUEL_SCAN_32          16u   /* bytes compared or parsed: topic_matches_sub, a pw_verify hash */
 #define WA_FUEL_TEXT_32          40u   /* guest text converted and sanitised: log, trace */
 #define WA_FUEL_HASH_32          48u   /* bytes hashed once with SHA-512: pw_verify's password */

@@ -1,5 +1,5 @@
 /* The host functions (hostfns.h) on a fake linear memory: results, bounds checks, the
- * option_file_* rules, guest text handling, the fuel each call charges (and the trap, work not
+ * option_file_* rules, option_file_read_at's chunks and open files, guest text handling, the fuel each call charges (and the trap, work not
  * done, when it runs out), the guest log rate limit, the iteration cap's warning. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -571,6 +572,257 @@ static void exhaustion(const char *path)
 	wa_options_free(opts);
 }
 
+/* ---- option_file_read_at ------------------------------------------------------------------- */
+
+/* Open file descriptors of this process. */
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d) return -1;
+	while ((e = readdir(d)) != NULL) n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the directory's own */
+}
+
+static void write_bytes(const char *path, const char *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && write(fd, data, len) == (ssize_t)len);
+	if (fd >= 0) close(fd);
+}
+
+/* option_file_read_at of `key` (ASCII, put at 2000) into memory[1000..]: the guest's result. */
+static int32_t read_at(struct wa_host *h, const char *key, int64_t offset, uint32_t cap)
+{
+	int32_t r = 99;
+	uint32_t k = put_bytes(2000, key, strlen(key));
+
+	if (!CHECK_INT(wa_host_option_file_read_at(h, mem, k, (uint32_t)strlen(key), offset, 1000, cap, &r), 0)) {
+		fprintf(stderr, "  trap: %s\n", h->trap);
+	}
+	return r;
+}
+
+/* The whole file of `key` read in chunks of `chunk` bytes, compared with `want`. */
+static void read_whole(struct wa_host *h, const char *key, uint32_t chunk, const char *want, size_t len)
+{
+	char got[4096];
+	size_t off = 0;
+	int32_t r;
+
+	while ((r = read_at(h, key, (int64_t)off, chunk)) > 0) {
+		if (!CHECK(r <= (int32_t)chunk && off + (size_t)r <= sizeof got)) return;
+		/* Only the last chunk may be short. */
+		if (off + (size_t)r < len) CHECK_INT(r, chunk);
+		memcpy(got + off, memory + 1000, (size_t)r);
+		off += (size_t)r;
+	}
+	CHECK_INT(r, 0);
+	CHECK_INT(off, len);
+	CHECK(memcmp(got, want, len) == 0);
+}
+
+static void option_file_streams(void)
+{
+	char dir[] = "/tmp/wa-stream-XXXXXX", data[64], big[64], huge[64], next[64], many[5][64], text[2500],
+	     expect[600];
+	struct wa_kv kv[] = {
+		{ "data_file", data },  { "data", data },       { "missing_file", "/nonexistent/x" },
+		{ "empty_file", "" },   { "dir_file", dir },    { "big_file", big },
+		{ "huge_file", huge },  { "m0_file", many[0] }, { "m1_file", many[1] },
+		{ "m2_file", many[2] }, { "m3_file", many[3] }, { "m4_file", many[4] },
+	};
+	struct wa_host h;
+	struct wa_options *opts;
+	int64_t fuel;
+	int32_t r;
+	int fds, fd;
+	char err[128];
+	const uint32_t chunks[] = { 1, 2, 3, 7, 64, 1000, 2499, 2500, 3000 };
+
+	if (!CHECK(mkdtemp(dir) != NULL)) return;
+	snprintf(data, sizeof data, "%s/data", dir);
+	snprintf(big, sizeof big, "%s/big", dir);
+	snprintf(huge, sizeof huge, "%s/huge", dir);
+	snprintf(next, sizeof next, "%s/next", dir);
+	for (size_t i = 0; i < sizeof text; i++) text[i] = i % 37 == 36 ? '\n' : (char)('a' + i % 26);
+	write_bytes(data, text, sizeof text);
+	for (int i = 0; i < 5; i++) {
+		snprintf(many[i], sizeof many[i], "%s/m%d", dir, i);
+		write_bytes(many[i], "0123456789", 10);
+	}
+	/* Sparse: no disk. Above option_file_read's cap, within the stream cap; and above that. */
+	fd = open(big, O_WRONLY | O_CREAT, 0600);
+	CHECK(fd >= 0 && ftruncate(fd, (off_t)WA_MAX_OPTION_FILE_BYTES + 1) == 0);
+	close(fd);
+	fd = open(huge, O_WRONLY | O_CREAT, 0600);
+	CHECK(fd >= 0 && ftruncate(fd, (off_t)WA_MAX_OPTION_FILE_STREAM_BYTES + 1) == 0);
+	close(fd);
+	opts = wa_options_new(kv, sizeof kv / sizeof kv[0], err, sizeof err);
+	if (!CHECK(opts != NULL)) return;
+
+	fueled(&h, &fuel, START);
+	h.opts = opts;
+	h.in_init = 1;
+	fds = open_fds();
+
+	/* Chunks of any size put the file back together exactly; past the end: 0. */
+	for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++)
+		read_whole(&h, "data_file", chunks[i], text, sizeof text);
+	CHECK_INT(read_at(&h, "data_file", 2500, 64), 0);
+	CHECK_INT(read_at(&h, "data_file", 2499, 64), 1);
+	CHECK_INT(memory[1000], text[2499]);
+	CHECK_INT(read_at(&h, "data_file", INT64_MAX, 64), 0);
+	CHECK_INT(read_at(&h, "data_file", 0, 0), 0); /* an empty buffer */
+	/* Above option_file_read's cap: fine here. */
+	CHECK_INT(read_at(&h, "big_file", WA_MAX_OPTION_FILE_BYTES, 64), 1);
+	CHECK_INT(fds + 2, open_fds()); /* data and big stay open for the rest of the init call */
+	wa_host_option_files_close(&h);
+	CHECK_INT(open_fds(), fds);
+
+	/* Bad arguments trap, like bad pointers, having opened nothing. */
+	put_bytes(2000, "data_file", 9);
+	r = 99;
+	CHECK_INT(wa_host_option_file_read_at(&h, mem, 2000, 9, -1, 1000, 64, &r), -1);
+	CHECK_STR(h.trap, "option_file_read_at: negative offset");
+	CHECK_INT(wa_host_option_file_read_at(&h, mem, 2000, 9, INT64_MIN, 1000, 64, &r), -1);
+	CHECK_STR(h.trap, "option_file_read_at: negative offset");
+	CHECK_INT(wa_host_option_file_read_at(&h, mem, 2000, 9, 0, 4090, 64, &r), -1);
+	CHECK_STR(h.trap, "option_file_read_at: buffer out of bounds");
+	CHECK_INT(wa_host_option_file_read_at(&h, mem, 2000, 9, 0, 0, 64, &r), -1);
+	CHECK_STR(h.trap, "option_file_read_at: buffer out of bounds");
+	CHECK_INT(wa_host_option_file_read_at(&h, mem, 4090, 9, 0, 1000, 64, &r), -1);
+	CHECK_STR(h.trap, "option_file_read_at: pointer out of bounds");
+	CHECK_INT(r, 99);
+	CHECK_INT(open_fds(), fds);
+
+	/* The refusals of option_file_read, each with one warning (none for an option not set). */
+	lines = 0;
+	h.in_init = 0;
+	CHECK_INT(read_at(&h, "data_file", 0, 64), WA_OPTION_FILE_OUTSIDE_INIT);
+	CHECK_STR(last_line, "wasm-auth: option_file_read_at: option file data_file: option files can be read only in "
+	                     "plugin_init and security_init");
+	h.in_init = 1;
+	CHECK_INT(read_at(&h, "data", 0, 64), WA_OPTION_FILE_NOT_FILE_OPTION);
+	CHECK_STR(last_line, "wasm-auth: option_file_read_at: option file data: not a file option (only options whose "
+	                     "name ends in _file name files a policy may read)");
+	CHECK_INT(lines, 2);
+	CHECK_INT(read_at(&h, "absent_file", 0, 64), WA_OPTION_FILE_ABSENT);
+	CHECK_INT(read_at(&h, "empty_file", 0, 64), WA_OPTION_FILE_ABSENT);
+	CHECK_INT(lines, 2);
+	CHECK_INT(read_at(&h, "missing_file", 0, 64), WA_OPTION_FILE_NOT_FOUND);
+	CHECK_STR(last_line, "wasm-auth: option_file_read_at: option file missing_file (/nonexistent/x): not found");
+	CHECK_INT(read_at(&h, "dir_file", 0, 64), WA_OPTION_FILE_NOT_REGULAR);
+	snprintf(expect, sizeof expect, "wasm-auth: option_file_read_at: option file dir_file (%s): is a directory",
+	         dir);
+	CHECK_STR(last_line, expect);
+	CHECK_INT(read_at(&h, "huge_file", 0, 64), WA_OPTION_FILE_TOO_BIG);
+	snprintf(expect, sizeof expect,
+	         "wasm-auth: option_file_read_at: option file huge_file (%s): %u bytes, above the cap of %u "
+	         "(WA_MAX_OPTION_FILE_STREAM_BYTES)",
+	         huge, WA_MAX_OPTION_FILE_STREAM_BYTES + 1, WA_MAX_OPTION_FILE_STREAM_BYTES);
+	CHECK_STR(last_line, expect);
+	CHECK_INT(lines, 5);
+	CHECK_INT(open_fds(), fds); /* a refused file is not kept */
+
+	/* Prices: the open once per file and init call, then the bytes; a refusal its warning. */
+	fuel = START;
+	CHECK_INT(read_at(&h, "data_file", 0, 100), 100);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + WA_FUEL_OPEN_FILE + per32(100, WA_FUEL_COPY_32));
+	fuel = START;
+	CHECK_INT(read_at(&h, "data_file", 2450, 100), 50);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + per32(50, WA_FUEL_COPY_32));
+	fuel = START;
+	CHECK_INT(read_at(&h, "data_file", 1u << 30, 100), 0);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL);
+	fuel = START;
+	CHECK_INT(read_at(&h, "missing_file", 0, 100), WA_OPTION_FILE_NOT_FOUND);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + WA_FUEL_OPEN_FILE + WA_FUEL_LOG_LINE);
+	fuel = START;
+	CHECK_INT(read_at(&h, "absent_file", 0, 100), WA_OPTION_FILE_ABSENT);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL);
+	fuel = START;
+	CHECK_INT(wa_host_option_file_read_at(&h, mem, 2000, 9, -1, 1000, 64, &r), -1);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL);
+	wa_host_option_files_close(&h);
+	/* Fuel short of the open: nothing opened; of the bytes: the buffer untouched. */
+	memset(memory + 1000, 0, 64);
+	fuel = WA_FUEL_HOST_CALL + WA_FUEL_OPEN_FILE - 1;
+	CHECK_INT(wa_host_option_file_read_at(&h, mem, put_bytes(2000, "data_file", 9), 9, 0, 1000, 64, &r), -1);
+	CHECK_STR(h.trap, "fuel exhausted");
+	CHECK_STR(h.fuel_fn, "option_file_read_at");
+	CHECK_INT(open_fds(), fds);
+	fuel = WA_FUEL_HOST_CALL + WA_FUEL_OPEN_FILE + per32(64, WA_FUEL_COPY_32) - 1;
+	CHECK_INT(wa_host_option_file_read_at(&h, mem, 2000, 9, 0, 1000, 64, &r), -1);
+	CHECK_STR(h.trap, "fuel exhausted");
+	CHECK(memory[1000] == 0);
+	fuel = WA_FUEL_HOST_CALL + per32(64, WA_FUEL_COPY_32); /* opened by the call before */
+	CHECK_INT(wa_host_option_file_read_at(&h, mem, 2000, 9, 0, 1000, 64, &r), 0);
+	CHECK_INT(r, 64);
+	CHECK_INT(fuel, 0);
+	fuel = START;
+	wa_host_option_files_close(&h);
+	CHECK_INT(open_fds(), fds);
+
+	/* A file renamed over the path between chunks: the rest still comes from the file opened
+	 * first, until the init call ends. */
+	CHECK_INT(read_at(&h, "data_file", 0, 1000), 1000);
+	write_bytes(next, "replaced\n", 9);
+	CHECK(rename(next, data) == 0);
+	CHECK_INT(read_at(&h, "data_file", 1000, 1000), 1000);
+	CHECK(memcmp(memory + 1000, text + 1000, 1000) == 0);
+	CHECK_INT(read_at(&h, "data_file", 2000, 1000), 500);
+	CHECK(memcmp(memory + 1000, text + 2000, 500) == 0);
+	wa_host_option_files_close(&h);
+	CHECK_INT(read_at(&h, "data_file", 0, 1000), 9);
+	CHECK(memcmp(memory + 1000, "replaced\n", 9) == 0);
+	/* Shrunk in place since it was opened: what there is, then 0; no trap, no warning. */
+	lines = 0;
+	fd = open(data, O_WRONLY | O_TRUNC);
+	CHECK(fd >= 0 && write(fd, "rep", 3) == 3);
+	close(fd);
+	fuel = START;
+	CHECK_INT(read_at(&h, "data_file", 0, 1000), 3);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + per32(9, WA_FUEL_COPY_32)); /* priced by the size at open */
+	CHECK_INT(read_at(&h, "data_file", 5, 1000), 0);
+	CHECK_INT(lines, 0);
+	wa_host_option_files_close(&h);
+
+	/* WA_OPTION_FILE_STREAMS files at once; a new one closes the one opened first, which opens
+	 * (and pays) again when read again. */
+	for (int i = 0; i < 5; i++) {
+		char key[] = "m0_file";
+		key[1] = (char)('0' + i);
+		CHECK_INT(read_at(&h, key, (int64_t)i, 1), 1);
+		CHECK_INT(memory[1000], '0' + i);
+		CHECK_INT(open_fds(), fds + (i < (int)WA_OPTION_FILE_STREAMS ? i + 1 : (int)WA_OPTION_FILE_STREAMS));
+	}
+	fuel = START;
+	CHECK_INT(read_at(&h, "m4_file", 0, 1), 1);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + per32(1, WA_FUEL_COPY_32)); /* still open */
+	fuel = START;
+	CHECK_INT(read_at(&h, "m0_file", 0, 1), 1);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + WA_FUEL_OPEN_FILE + per32(1, WA_FUEL_COPY_32));
+	fuel = START;
+	CHECK_INT(read_at(&h, "m2_file", 0, 1), 1); /* m1 went for m0: m2 is still open */
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + per32(1, WA_FUEL_COPY_32));
+	CHECK_INT(open_fds(), fds + (int)WA_OPTION_FILE_STREAMS);
+	wa_host_option_files_close(&h);
+	CHECK_INT(open_fds(), fds);
+	wa_host_option_files_close(&h); /* twice: nothing left to close */
+	CHECK_INT(open_fds(), fds);
+
+	wa_options_free(opts);
+	unlink(data);
+	unlink(big);
+	unlink(huge);
+	for (int i = 0; i < 5; i++) unlink(many[i]);
+	rmdir(dir);
+}
+
 /* ---- guest log rate limit ---------------------------------------------------------------------- */
 
 static void limit_buckets(void)
@@ -804,6 +1056,7 @@ int main(void)
 	client(&h);
 	passwords(&h);
 	option_files(&h, path);
+	option_file_streams();
 	abort_and_trace(&h);
 	env(&h);
 	prices(path);

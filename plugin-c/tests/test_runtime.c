@@ -4,6 +4,7 @@
  * and wa-call. WA_TEST_FIXTURES names the directory of compiled fixtures, WA_CALL the wa-call
  * binary. */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -522,23 +523,51 @@ static void reload(void)
 	unlink(path);
 }
 
+/* Open file descriptors of this process. */
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d) return -1;
+	while ((e = readdir(d)) != NULL) n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the directory's own */
+}
+
 static void option_files(void)
 {
-	char data[600];
-	const char *extra[] = { "data_file", data, NULL };
+	char data[600], stream[600];
+	const char *extra[] = { "data_file", data, "stream_file", stream, NULL };
 	struct wa_auth *a;
+	int fds;
 
 	snprintf(data, sizeof data, "%s/data.txt", tmpdir);
+	snprintf(stream, sizeof stream, "%s/stream.txt", tmpdir);
 	write_file(data, "from the file");
+	write_file(stream, "streamed from the file, 5 bytes at a time");
+	/* A policy without option files first: what the runtime itself keeps open stays open. */
+	a = load("basic");
+	wa_auth_free(a);
+	fds = open_fds();
 	a = load_opts(fixture("basic"), extra);
 	if (!CHECK(a != NULL)) return;
 	CHECK_INT(unpwd(a, "file", "from the file"), WA_ALLOW);
 	CHECK_INT(unpwd(a, "file", "something else"), WA_DENY);
+	CHECK_INT(unpwd(a, "stream", "streamed from the file, 5 bytes at a time"), WA_ALLOW);
 	CHECK_INT(acl(a, "file"), WA_ALLOW); /* option_file_size: WA_OPTION_FILE_OUTSIDE_INIT */
 	CHECK_LOGGED(
 	    "option_file_size: option file data_file: option files can be read only in plugin_init and security_init");
+	CHECK_INT(acl(a, "streamat"), WA_ALLOW);
+	CHECK_LOGGED("option_file_read_at: option file stream_file: option files can be read only in plugin_init and "
+	             "security_init");
+	/* The file plugin_init streamed was closed when plugin_init returned. */
+	CHECK_INT(open_fds(), fds);
 	wa_auth_free(a);
+	CHECK_INT(open_fds(), fds);
 	unlink(data);
+	unlink(stream);
 }
 
 /* Many requests through an allocation-free policy: no leak or drift (ASan watches), and the

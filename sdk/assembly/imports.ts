@@ -31,12 +31,21 @@ export declare function host_client_protocol_version(): i32;
 @external("mosquitto", "pw_verify")
 export declare function host_pw_verify(hashPtr: usize, hashLen: u32, pwPtr: usize, pwLen: u32): i32;
 
-/** Size of the file named by option `key` (must end in `_file`), -1 if unavailable. */
+/** Size of the file named by option `key` (must end in `_file`), or a negative OptionFileError. */
 // @ts-ignore: decorator
 @external("mosquitto", "option_file_size")
 export declare function host_option_file_size(keyPtr: usize, keyLen: u32): i32;
 
-/** Reads the file named by option `key` into the buffer; bytes read or -1. */
+/** Reads the file named by option `key` into the buffer; bytes read or a negative OptionFileError. */
 // @ts-ignore: decorator
 @external("mosquitto", "option_file_read")
 export declare function host_option_file_read(keyPtr: usize, keyLen: u32, bufPtr: usize, bufCap: u32): i32;
+
+/**
+ * Reads up to `bufCap` bytes of the file named by option `key` from byte `offset` into the
+ * buffer: the bytes read (fewer than `bufCap` only at the end of the file, 0 from there on), or a
+ * negative OptionFileError. Within one init hook call every chunk comes from the same open file.
+ */
+// @ts-ignore: decorator
+@external("mosquitto", "option_file_read_at")
+export declare function host_option_file_read_at(keyPtr: usize, keyLen: u32, offset: i64, bufPtr: usize, bufCap: u32): i32;

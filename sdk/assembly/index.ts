@@ -29,5 +29,6 @@ export { client } from "./client";
 export { verifyPassword, verifyPasswordAt, PasswordHash } from "./password";
 export { base64DecodedLength, base64Decode, base64EncodedLength, base64Encode } from "./base64";
 export { Options, OptionFileError } from "./options";
+export { isSpace, Lines, LineReader, OptionFileLines } from "./lines";
 export { parseJson, parseJsonString, JsonValue, JsonKind, JsonError, JsonResult, JSON_MAX_DEPTH, JSON_MAX_STRING_BYTES } from "./json";
 export { Grants, Fallback } from "./grants";

@@ -2,10 +2,12 @@
 import { Str } from "./str";
 import { host_option_file_size, host_option_file_read } from "./imports";
 import { JsonValue, parseJson, JSON_MAX_DEPTH, JSON_MAX_STRING_BYTES } from "./json";
+import { OptionFileLines } from "./lines";
 
 /**
- * Why {@link Options.readFile} gave null: the host's negative results of `option_file_size` /
- * `option_file_read` (docs/ABI.md, "Option files"), plus `Json` for {@link Options.readJson}.
+ * Why {@link Options.readFile} (or {@link OptionFileLines.open}) gave null: the host's negative
+ * results of `option_file_size` / `option_file_read` / `option_file_read_at` (docs/ABI.md,
+ * "Option files"), plus `Json` for {@link Options.readJson}.
  */
 export enum OptionFileError {
   /** The last read succeeded. */
@@ -18,7 +20,10 @@ export enum OptionFileError {
   NotFileOption = -3,
   /** Called outside plugin_init / security_init. */
   OutsideInit = -4,
-  /** Larger than the host's cap (16 MiB, WA_MAX_OPTION_FILE_BYTES). */
+  /**
+   * Larger than the host's cap: 16 MiB (WA_MAX_OPTION_FILE_BYTES) for a whole file, 1 GiB
+   * (WA_MAX_OPTION_FILE_STREAM_BYTES) for {@link OptionFileLines}.
+   */
   TooBig = -5,
   /** No such file (or a path component is not a directory). */
   NotFound = -6,
@@ -32,8 +37,8 @@ export enum OptionFileError {
   Json = -100,
 }
 
-// What the last readFile / readTextFile / readJson found: module state, since Options is a view
-// of host memory that cannot hold fields of its own.
+// What the last readFile / readTextFile / readJson / OptionFileLines found: module state, since
+// Options is a view of host memory that cannot hold fields of its own.
 let lastCode: OptionFileError = OptionFileError.None;
 let lastMessage: string | null = null;
 
@@ -49,6 +54,27 @@ function fileErrorText(code: i32): string {
     case OptionFileError.ReadError: return "cannot be read (the broker log says why)";
     default: return "cannot be read";
   }
+}
+
+/**
+ * Records that option file `key` could not be read, for {@link Options.lastFileError}, and
+ * returns the message. For lines.ts; not part of the SDK's API (index.ts does not export it).
+ */
+export function recordFileError(opts: Options, key: string, code: i32, detail: string | null): string {
+  lastCode = <OptionFileError>code;
+  // Outside init this Options may be stale: its path is not read then.
+  let path: Str | null = null;
+  if (code != OptionFileError.NotFileOption && code != OptionFileError.OutsideInit) path = opts.getStr(key);
+  const where = path === null || path.length == 0 ? key : key + " (" + path.toString() + ")";
+  const message = where + ": " + (detail !== null ? detail : fileErrorText(code));
+  lastMessage = message;
+  return message;
+}
+
+/** Records that the last option file read succeeded. For lines.ts, like {@link recordFileError}. */
+export function recordFileSuccess(): void {
+  lastCode = OptionFileError.None;
+  lastMessage = null;
 }
 
 // Entry layout: { key: Str, value: Str } = 16 bytes, after the 4-byte count (docs/ABI.md).
@@ -152,8 +178,18 @@ export class Options {
   }
 
   /**
-   * Why the last {@link readFile}, {@link readTextFile} or {@link readJson} (on any Options)
-   * gave null, as one line naming the option and its path, e.g.
+   * The lines of the file named by option `key`, read in chunks of `chunkBytes` (a policy's
+   * memory holds one chunk and the longest line, not the file); null when it cannot be read.
+   * {@link OptionFileLines.open}, which says more.
+   */
+  lines(key: string, chunkBytes: i32 = 65536, maxLineBytes: i32 = 1 << 20): OptionFileLines | null {
+    return OptionFileLines.open(this, key, chunkBytes, maxLineBytes);
+  }
+
+  /**
+   * Why the last {@link readFile}, {@link readTextFile}, {@link readJson} or {@link lines}
+   * (on any Options) gave null, or why an {@link OptionFileLines} could not read on, as one
+   * line naming the option and its path, e.g.
    * `users_file (/etc/mosquitto/users.json): line 3, column 7: expected ':' after a member name`;
    * null when it succeeded.
    */
@@ -167,18 +203,12 @@ export class Options {
   }
 
   private succeeded(b: Uint8Array): Uint8Array {
-    lastCode = OptionFileError.None;
-    lastMessage = null;
+    recordFileSuccess();
     return b;
   }
 
   private failed(key: string, code: i32, detail: string | null): Uint8Array | null {
-    lastCode = <OptionFileError>code;
-    // Outside init this Options may be stale: its path is not read then.
-    let path: Str | null = null;
-    if (code != OptionFileError.NotFileOption && code != OptionFileError.OutsideInit) path = this.getStr(key);
-    const where = path === null || path.length == 0 ? key : key + " (" + path.toString() + ")";
-    lastMessage = where + ": " + (detail !== null ? detail : fileErrorText(code));
+    recordFileError(this, key, code, detail);
     return null;
   }
 }

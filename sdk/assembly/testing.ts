@@ -70,7 +70,11 @@ export function setClient(id: string | null, address: string | null = null, prot
   }
 }
 
-/** Makes option `key` (ending in `_file`) name the file at `path` for Options.readFile(). */
+/**
+ * Makes option `key` (ending in `_file`) name the file at `path` for Options.readFile() and
+ * OptionFileLines; the files option_file_read_at kept open are closed (as at the end of an init
+ * hook call).
+ */
 export function setOptionFile(key: string, path: string): void {
   const k = String.UTF8.encode(key);
   const p = String.UTF8.encode(path);

@@ -49,6 +49,7 @@ export const IMPORTS: readonly ImportAbi[] = [
   { module: 'mosquitto', name: 'pw_verify', signature: 'i(iiii)' },
   { module: 'mosquitto', name: 'option_file_size', signature: 'i(ii)' },
   { module: 'mosquitto', name: 'option_file_read', signature: 'i(iiii)' },
+  { module: 'mosquitto', name: 'option_file_read_at', signature: 'i(iiIii)' },
   { module: 'env', name: 'abort', signature: 'v(iiii)' },
   { module: 'env', name: 'trace', signature: 'v(iiFFFFF)' },
   { module: 'env', name: 'seed', signature: 'F()' },
@@ -68,7 +69,7 @@ export const LOG_ERR = 8;
 export const LOG_DEBUG = 16;
 
 /**
- * Negative results of `option_file_size` / `option_file_read` (plugin-c/runtime/abi.h
+ * Negative results of `option_file_size` / `option_file_read` / `option_file_read_at` (plugin-c/runtime/abi.h
  * wa_option_file_error): why there is no file. -1 carries no reason.
  */
 export const OPTION_FILE_UNREADABLE = -1;

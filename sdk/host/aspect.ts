@@ -2,7 +2,7 @@
 // test-only `wasm_auth_test` module that sdk/assembly/testing.ts uses to set the client and option
 // files a spec's hooks see and to read back what they logged. Production policies never import
 // `wasm_auth_test` (the plugin would refuse them), only specs do.
-import { createImports, type ClientInfo } from './imports.js';
+import { closeOptionFileStreams, createImports, newOptionFileStreams, type ClientInfo } from './imports.js';
 import { GuestMemory } from './memory.js';
 
 interface LogLine {
@@ -13,7 +13,8 @@ interface LogLine {
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8');
 
-type Modules = Record<string, Record<string, (...a: number[]) => number | void>>;
+// Import modules: functions of any parameters (option_file_read_at takes a bigint).
+type Modules = Record<string, Record<string, (...a: never[]) => number | void>>;
 
 export interface AspectImports {
   /** Import modules `mosquitto` and `wasm_auth_test`; `env` stays as-pect's. */
@@ -30,6 +31,7 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
   let client: ClientInfo | null = null;
   let allocations = 0;
   const files = new Map<string, string>();
+  const streams = newOptionFileStreams();
   const logs: LogLine[] = [];
   const echo = process.env.ASPECT_LOG === '1';
   const mem = new GuestMemory(memory);
@@ -45,6 +47,7 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
     optionFile: (key) => files.get(key) ?? null,
     // Specs call hooks directly, as plugin_init would: option files are always readable.
     inInit: () => true,
+    optionFileStreams: streams,
   });
 
   const wasm_auth_test = {
@@ -60,8 +63,14 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
         protocolVersion: protocol,
       };
     },
-    /** Names the file option `key` reads (option files are always readable in specs). */
+    /**
+     * Names the file option `key` reads (option files are always readable in specs), and closes
+     * the files option_file_read_at kept open.
+     */
     set_option_file(keyPtr: number, keyLen: number, pathPtr: number, pathLen: number): void {
+      // A spec has no init hook calls to end: naming files is where option_file_read_at's open
+      // files are let go (at most WA_OPTION_FILE_STREAMS stay open until then).
+      closeOptionFileStreams(streams);
       files.set(text(keyPtr, keyLen, 'set_option_file(key)'), text(pathPtr, pathLen, 'set_option_file(path)'));
     },
     log_count(): number {

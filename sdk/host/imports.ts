@@ -17,7 +17,8 @@ import {
   WA_FUEL_CLOCK, WA_FUEL_COPY_32, WA_FUEL_HASH_32, WA_FUEL_HOST_CALL, WA_FUEL_LOG_LINE, WA_FUEL_OPEN_FILE,
   WA_FUEL_PBKDF2, WA_FUEL_PBKDF2_ITERATION, WA_FUEL_PW_VERIFY, WA_FUEL_SCAN_32, WA_FUEL_SEED, WA_FUEL_TEXT_32, WA_FUEL_TRACE_ARG,
   WA_LOG_BURST_BYTES, WA_LOG_BURST_LINES, WA_LOG_BYTES_PER_S, WA_LOG_LINES_PER_S, WA_MAX_LOG_BYTES,
-  WA_MAX_OPTION_FILE_BYTES, WA_MAX_PW_ITERATIONS, WA_OPTION_FILE_LOG_KEY_BYTES, WA_OPTION_FILE_LOG_PATH_BYTES,
+  WA_MAX_OPTION_FILE_BYTES, WA_MAX_OPTION_FILE_STREAM_BYTES, WA_MAX_PW_ITERATIONS, WA_OPTION_FILE_LOG_KEY_BYTES,
+  WA_OPTION_FILE_LOG_PATH_BYTES, WA_OPTION_FILE_STREAMS,
 } from './limits.js';
 
 /** The client behind a request, as `client_*` imports report it. */
@@ -55,6 +56,45 @@ export interface ImportContext {
   logLimit?: LogLimit;
   /** Monotonic milliseconds for the rate limit; default Math.floor(performance.now()). */
   now?(): number;
+  /**
+   * The files `option_file_read_at` keeps open. They are for one init hook call: whoever runs
+   * the guest closes them with `closeOptionFileStreams` when each plugin_init / security_init
+   * call returns, as the plugin does. Absent: a set of its own, which nothing closes.
+   */
+  optionFileStreams?: OptionFileStreams;
+}
+
+/**
+ * Files `option_file_read_at` opened during the current init hook call (hostfns.h struct
+ * wa_option_stream): every chunk of a file is read from the same open file, so a file renamed over
+ * the path between chunks cannot give the policy a mix of two versions. At most
+ * WA_OPTION_FILE_STREAMS; a new one closes the one opened first.
+ */
+export interface OptionFileStreams {
+  entries: OptionFileStream[];
+  /** Files opened so far: the order of opening. */
+  opened: number;
+}
+
+interface OptionFileStream {
+  /** The option's key and the path it named when the file was opened. */
+  key: string;
+  path: string;
+  /** The key as the guest gave it, for warnings. */
+  keyBytes: Uint8Array;
+  fd: number;
+  /** At open: reads stop there, whatever the file does later. */
+  size: number;
+  opened: number;
+}
+
+export function newOptionFileStreams(): OptionFileStreams {
+  return { entries: [], opened: 0 };
+}
+
+/** Closes every file `option_file_read_at` keeps open (wa_host_option_files_close). */
+export function closeOptionFileStreams(s: OptionFileStreams): void {
+  for (const e of s.entries.splice(0)) closeSync(e.fd);
 }
 
 /**
@@ -104,7 +144,11 @@ function textPrice(utf16Bytes: number): number {
   return per32(Math.min(utf16Bytes, 2 * WA_MAX_LOG_BYTES), WA_FUEL_TEXT_32);
 }
 
-export type ImportObject = Record<string, Record<string, (...args: number[]) => number | void>>;
+/**
+ * The import modules createImports returns: functions of numbers, and of a bigint where the
+ * import takes an i64 (option_file_read_at's offset).
+ */
+export type ImportObject = ReturnType<typeof createImports>;
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8');
@@ -189,7 +233,8 @@ function guestText(mem: GuestMemory, ptr: number): string {
 }
 
 /** The `mosquitto` and `env` import modules for one guest instance. */
-export function createImports(ctx: ImportContext): ImportObject {
+// The result's type is inferred: each import keeps its own parameter types (ImportObject).
+export function createImports(ctx: ImportContext) {
   const mem = new GuestMemory(() => ctx.memory());
   const limit = ctx.logLimit ?? newLogLimit();
   const now = ctx.now ?? (() => Math.floor(performance.now()));
@@ -236,10 +281,10 @@ export function createImports(ctx: ImportContext): ImportObject {
     return code;
   };
 
-  // The file named by option `key` if the rules allow (init hooks only, keys ending in "_file"
-  // that are set, regular files up to WA_MAX_OPTION_FILE_BYTES): an open fd, its size and path;
-  // or the guest's negative result (an OPTION_FILE_* reason, logged).
-  const openOptionFile = (fn: string, keyPtr: number, keyLen: number): { fd: number; size: number; key: Uint8Array; path: string } | number => {
+  // The option `key` names if the rules let a policy read it (init hooks only, keys ending in
+  // "_file" that are set): the guest's key bytes, the key and the path; or the guest's negative
+  // result (an OPTION_FILE_* reason, logged unless the option is just not set).
+  const findOptionFile = (fn: string, keyPtr: number, keyLen: number): { k: Uint8Array; key: string; path: string } | number => {
     const k = mem.bytes(keyPtr, keyLen, fn);
     if (ctx.inInit && !ctx.inInit()) {
       return optionFileFailed(fn, k, null, OPTION_FILE_OUTSIDE_INIT, 'option files can be read only in plugin_init and security_init');
@@ -252,6 +297,13 @@ export function createImports(ctx: ImportContext): ImportObject {
     const path = ctx.optionFile(key);
     // Not logged: probing an optional setting is normal; the policy says when it needed it.
     if (path === null || path === '') return OPTION_FILE_ABSENT;
+    return { k, key, path };
+  };
+
+  // Opens the file at `path` once WA_FUEL_OPEN_FILE is paid: only a regular file of at most
+  // `max` bytes (`maxName`, the cap a refusal names). An open fd and its size, or the guest's
+  // negative result (logged).
+  const openFound = (fn: string, k: Uint8Array, path: string, max: number, maxName: string): { fd: number; size: number } | number => {
     charge(fn, WA_FUEL_OPEN_FILE);
     let fd: number;
     try {
@@ -272,12 +324,35 @@ export function createImports(ctx: ImportContext): ImportObject {
       closeSync(fd);
       return optionFileFailed(fn, k, path, OPTION_FILE_NOT_REGULAR, st.isDirectory() ? 'is a directory' : 'not a regular file');
     }
-    if (st.size > WA_MAX_OPTION_FILE_BYTES) {
+    if (st.size > max) {
       closeSync(fd);
-      return optionFileFailed(fn, k, path, OPTION_FILE_TOO_BIG,
-        `${st.size} bytes, above the cap of ${WA_MAX_OPTION_FILE_BYTES} (WA_MAX_OPTION_FILE_BYTES)`);
+      return optionFileFailed(fn, k, path, OPTION_FILE_TOO_BIG, `${st.size} bytes, above the cap of ${max} (${maxName})`);
     }
-    return { fd, size: st.size, key: k.slice(), path };
+    return { fd, size: st.size };
+  };
+
+  // The file named by option `key` if the rules allow, up to WA_MAX_OPTION_FILE_BYTES: an open
+  // fd, its size and path; or the guest's negative result.
+  const openOptionFile = (fn: string, keyPtr: number, keyLen: number): { fd: number; size: number; key: Uint8Array; path: string } | number => {
+    const f = findOptionFile(fn, keyPtr, keyLen);
+    if (typeof f === 'number') return f;
+    const o = openFound(fn, f.k, f.path, WA_MAX_OPTION_FILE_BYTES, 'WA_MAX_OPTION_FILE_BYTES');
+    if (typeof o === 'number') return o;
+    return { fd: o.fd, size: o.size, key: f.k.slice(), path: f.path };
+  };
+
+  const streams = ctx.optionFileStreams ?? newOptionFileStreams();
+
+  // Keeps a file open for option `key`: in a free entry, else in place of the file opened first.
+  const addStream = (e: Omit<OptionFileStream, 'opened'>): OptionFileStream => {
+    if (streams.entries.length >= WA_OPTION_FILE_STREAMS) {
+      let oldest = 0;
+      for (let i = 1; i < streams.entries.length; i++) if (streams.entries[i].opened < streams.entries[oldest].opened) oldest = i;
+      closeSync(streams.entries.splice(oldest, 1)[0].fd);
+    }
+    const s = { ...e, opened: ++streams.opened };
+    streams.entries.push(s);
+    return s;
   };
 
   const mosquitto = {
@@ -360,6 +435,36 @@ export function createImports(ctx: ImportContext): ImportObject {
       // Named by the key as it was asked for: the read may have overwritten the guest's copy.
       return optionFileFailed('option_file_read', f.key, f.path, OPTION_FILE_READ_ERROR,
         error === null ? 'shrank while being read' : errnoDetail(error));
+    },
+    option_file_read_at(keyPtr: number, keyLen: number, offset: bigint, bufPtr: number, bufCap: number): number {
+      const fn = 'option_file_read_at';
+      charge(fn, WA_FUEL_HOST_CALL);
+      if (offset < 0n) throw new GuestError(`${fn}: negative offset`);
+      const dst = mem.bytes(bufPtr, bufCap, fn, 'buffer');
+      const f = findOptionFile(fn, keyPtr, keyLen);
+      if (typeof f === 'number') return f;
+      let s = streams.entries.find((e) => e.key === f.key && e.path === f.path);
+      if (s === undefined) {
+        const o = openFound(fn, f.k, f.path, WA_MAX_OPTION_FILE_STREAM_BYTES, 'WA_MAX_OPTION_FILE_STREAM_BYTES');
+        if (typeof o === 'number') return o;
+        s = addStream({ key: f.key, path: f.path, keyBytes: f.k.slice(), fd: o.fd, size: o.size });
+      }
+      // The size at open bounds every read: a file grown since cannot take the policy past the
+      // cap, and the price is known before the read.
+      const want = offset >= BigInt(s.size) ? 0 : Math.min(s.size - Number(offset), dst.length);
+      charge(fn, per32(want, WA_FUEL_COPY_32));
+      let got = 0;
+      try {
+        while (got < want) {
+          const r = readSync(s.fd, dst, got, want - got, Number(offset) + got);
+          // 0: the file shrank since it was opened; what there was is the answer.
+          if (r <= 0) break;
+          got += r;
+        }
+      } catch (e) {
+        return optionFileFailed(fn, s.keyBytes, s.path, OPTION_FILE_READ_ERROR, errnoDetail(e));
+      }
+      return got;
     },
   };
 

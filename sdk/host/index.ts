@@ -4,7 +4,9 @@ export type { Decision, PskOutcome, LoadOptions, AclRequest, ClientInfo, ByteInp
 export { topicMatchesSub } from './topic.js';
 export { ClientGrants, readGrants, ASK, type Grant } from './grants.js';
 export { pwVerify } from './password.js';
-export { createImports, type ImportContext } from './imports.js';
+export {
+  createImports, newOptionFileStreams, closeOptionFileStreams, type ImportContext, type OptionFileStreams,
+} from './imports.js';
 export { checkModule, meter, meterModule, readModuleFile, ModuleError, type MeteredModule } from './gate.js';
 export type { CheckedModule, GateReport, HookSignatures, RuleLimits } from './gate.js';
 export * as abi from './abi.js';

@@ -26,7 +26,7 @@
 // cannot interrupt a synchronous call; fuel bounds execution), wasm_client_share and
 // wasm_cpu_share (the plugin's breaker).
 import { GuestError, GuestMemory } from './memory.js';
-import { createImports, newLogLimit, type ClientInfo } from './imports.js';
+import { closeOptionFileStreams, createImports, newLogLimit, newOptionFileStreams, type ClientInfo } from './imports.js';
 import { checkModule, meter, ModuleError, type HookSignatures } from './gate.js';
 import { forV8, START_EXPORT } from './v8-module.js';
 import { isHex } from './text.js';
@@ -197,6 +197,8 @@ export class Runtime {
   private suppressed = 0;
   // The guest log rate limit, kept across re-created instances (struct wa_host in the plugin).
   private readonly logLimit = newLogLimit();
+  // Files option_file_read_at keeps open during one init hook call (struct wa_host too).
+  private readonly optionFileStreams = newOptionFileStreams();
 
   /** Instances created so far: the first one, then one per emulated restore (see the top). */
   instances = 0;
@@ -393,6 +395,7 @@ export class Runtime {
       // Host calls pay fuel (hostfns.c); the log limit outlives the instance, as in the plugin.
       fuel: () => exportsRef?.[FUEL_GLOBAL],
       logLimit: this.logLimit,
+      optionFileStreams: this.optionFileStreams,
     });
     this.instances++;
     let instance: WebAssembly.Instance;
@@ -451,6 +454,7 @@ export class Runtime {
   }
 
   private discard(): void {
+    closeOptionFileStreams(this.optionFileStreams);
     this.inst = null;
     this.buf = 0;
     this.cap = 0;
@@ -577,6 +581,8 @@ export class Runtime {
       return { trap: this.trapText(e), refused: false };
     } finally {
       this.inInit = false;
+      // Files the hook streamed were for this call only: a later call opens them again.
+      closeOptionFileStreams(this.optionFileStreams);
     }
   }
 

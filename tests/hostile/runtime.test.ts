@@ -1,7 +1,7 @@
 // Run-time hostility: a policy that passes the gate and then misbehaves on some requests
 // (fixtures/hostile.wat: endless loops with and without calls, recursion bomb, memory.grow bombs,
-// an endless loop of memory.fill, abort and host calls with out-of-bounds pointers, traps,
-// invalid results). For each kind:
+// an endless loop of memory.fill, abort and host calls with out-of-bounds pointers or a negative
+// file offset, an endless loop of option file reads, traps, invalid results). For each kind:
 //   broker     the hostile CONNECT, PUBLISH, SUBSCRIBE and TLS-PSK handshake get the failure
 //              decision (deny), the broker stays up, clients connected before keep being served,
 //              well-behaved requests right after are allowed, and the failure is in the log;
@@ -41,6 +41,8 @@ const KINDS: Kind[] = [
   { word: 'baddec', what: 'invalid decision (psk: key pointer past memory)', logged: /not a decision|invalid decision|outside memory|invalid/ },
   { word: 'badkey', what: 'result pointer past memory', logged: /not a decision|invalid decision|outside memory|invalid/ },
   { word: 'nonhex', what: 'psk key that is not hexadecimal', logged: /not a decision|invalid decision|hexadecimal/ },
+  { word: 'readloop', what: 'endless loop of option_file_read_at at offset 2^62 outside init', logged: /fuel exhausted/ },
+  { word: 'readneg', what: 'option_file_read_at with a negative offset', logged: /option_file_read_at: negative offset/ },
 ];
 
 // Cases that must end by running out of fuel, not by the wall clock: their deadline is raised so

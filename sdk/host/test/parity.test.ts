@@ -23,6 +23,11 @@ function runCli(args: string[], input = ''): { status: number; stdout: string; s
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'wa-parity-'));
+// Files the `full` fixture streams in plugin_init (stream_file, option_file_read_at).
+const STREAM = join(tmp, 'stream.txt');
+writeFileSync(STREAM, 'first line\r\n\nthird line, longer than one chunk\nlast');
+const STREAM_LONG = join(tmp, 'stream-long.txt');
+writeFileSync(STREAM_LONG, 'ok\n' + 'x'.repeat(65) + '\n');
 
 test('limits.ts holds the values of plugin-c/runtime/wa_limits.h (and abi.h\'s WA_ABI_VERSION)', () => {
   const header = ['wa_limits.h', 'abi.h'].map((h) => readFileSync(join(ROOT, 'plugin-c/runtime', h), 'utf8')).join('\n');
@@ -118,6 +123,12 @@ const CALLS: string[][] = [
   ['--opt', `users_file=/${'\u00e9'.repeat(200)}\u009b`, 'acl_check', 'c1', 'bob', 'options/1/-1', 'write'],
   ['--opt', 'require_file=/nonexistent/required', 'acl_check', 'c1', 'bob', 'allow/x', 'write'],
   ['acl_check', 'c1', 'bob', 'optfile', 'write'],
+  // Option files streamed in chunks (option_file_read_at): lines, refusals, a line too long.
+  ['--opt', `stream_file=${STREAM}`, 'acl_check', 'c1', 'bob', 'stream/4/48', 'write'],
+  ['--opt', `stream_file=${STREAM}`, '--opt', 'stream_chunk=1', 'acl_check', 'c1', 'bob', 'stream/4/48', 'write'],
+  ['--opt', `stream_file=${STREAM_LONG}`, 'acl_check', 'c1', 'bob', 'stream/-1/-1', 'write'],
+  ['--opt', 'stream_file=/nonexistent/stream', 'acl_check', 'c1', 'bob', 'stream/-1/-1', 'write'],
+  ['--opt', 'stream_file=/tmp', 'acl_check', 'c1', 'bob', 'stream/-1/-1', 'write'],
   // Guest text with C1 (U+009B CSI, U+0085 NEL) and bidi (U+202E, U+2066) controls, and é.
   ['acl_check', 'c1', 'bob', 'log/\u00e9\u009b31m\u202ex\u2066\u0085!', 'write'],
 ];
@@ -318,6 +329,34 @@ test('both hosts charge host calls the same: the same fuel boundary inside them'
     compared++;
   }
   assert.equal(compared, cases.length);
+});
+
+test('both hosts charge option_file_read_at the same: the same init fuel boundary', (t) => {
+  // plugin_init streams the file in 7-byte chunks: one open, then every chunk's bytes.
+  const wasm = join(FIXTURES, 'full.wasm');
+  const call = ['--opt', `stream_file=${STREAM}`, 'acl_check', 'c1', 'bob', 'stream/4/48', 'write'];
+  const run = (fuel: number) => runCli([wasm, '--opt', `wasm_init_fuel=${fuel}`, ...call]);
+  assert.equal(run(1e9).stdout, 'allow\n', run(1e9).stderr);
+  let lo = 1;
+  let hi = 1e9;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (run(mid).stdout === 'allow\n') hi = mid;
+    else lo = mid;
+  }
+  assert.ok(hi > limits.WA_FUEL_OPEN_FILE + 7 * limits.WA_FUEL_HOST_CALL, `plugin_init needs ${hi}`);
+  for (const fuel of [hi - 1, hi]) {
+    const c = runBin(WA_CALL, [wasm, '--opt', `wasm_init_fuel=${fuel}`, ...call]);
+    if (c === null) {
+      t.skip(`no ${WA_CALL}`);
+      return;
+    }
+    const n = run(fuel);
+    assert.equal(n.status, c.status, `exit status with init fuel ${fuel}: ${n.stderr}`);
+    assert.equal(n.stdout, c.stdout, `init fuel ${fuel}`);
+    assert.equal(n.stderr, c.stderr, `log with init fuel ${fuel}`);
+    if (fuel < hi) assert.match(c.stderr, /fuel exhausted/);
+  }
 });
 
 test('a hash above the iteration cap: no match and the same warning in both hosts', (t) => {

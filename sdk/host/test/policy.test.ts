@@ -3,7 +3,7 @@
 // the restore after a failure, budgets, lifecycle order, reload.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, readdirSync, renameSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -16,7 +16,7 @@ import { I32, abiFuncs, buildModule, fixture, load } from './helpers.js';
 
 // The host imports directly (the tests at the end of this file).
 import * as L from '../limits.js';
-import { createImports, newLogLimit, per32, type ClientInfo } from '../imports.js';
+import { closeOptionFileStreams, createImports, newLogLimit, newOptionFileStreams, per32, type ClientInfo } from '../imports.js';
 import { pbkdf2Sync } from 'node:crypto';
 
 const READ = 1;
@@ -438,6 +438,7 @@ function hostImports(fuelStart: bigint = START) {
   const logs: { level: number; message: string }[] = [];
   const limit = newLogLimit();
   const state = { clock: 1000, client: null as ClientInfo | null, files: new Map<string, string>(), inInit: true };
+  const streams = newOptionFileStreams();
   const { mosquitto: m, env } = createImports({
     memory: () => memory,
     client: () => state.client,
@@ -447,6 +448,7 @@ function hostImports(fuelStart: bigint = START) {
     fuel: () => fuel,
     logLimit: limit,
     now: () => state.clock,
+    optionFileStreams: streams,
   });
   const bytes = new Uint8Array(memory.buffer);
   const put = (off: number, b: string | Uint8Array): number => {
@@ -462,7 +464,7 @@ function hostImports(fuelStart: bigint = START) {
   };
   const used = (): bigint => START - (fuel.value as bigint);
   const reset = (v: bigint = START): void => { fuel.value = v; };
-  return { m, env, memory, fuel, logs, limit, state, bytes, put, putString, used, reset };
+  return { m, env, memory, fuel, logs, limit, state, streams, bytes, put, putString, used, reset };
 }
 
 function pbkdf2Hash(pw: string, iterations: number): string {
@@ -615,6 +617,197 @@ test('option files: every refusal has its own result and one warning naming key 
   key.set([0xc3, 0xa9, 0x0a]);
   refused(key, OPTION_FILE_NOT_FILE_OPTION, `option_file_size: option file ???${'k'.repeat(61)}...: ${notFile}`);
   rmSync(dir, { recursive: true });
+});
+
+// Open file descriptors of this process.
+const openFds = (): number => readdirSync('/proc/self/fd').length;
+
+test('option_file_read_at: chunks, refusals, prices and the files kept open (as test_hostfns.c)', () => {
+  const h = hostImports();
+  const { m } = h;
+  const dir = mkdtempSync(join(tmp, 'stream-'));
+  const data = join(dir, 'data');
+  const text = new Uint8Array(2500);
+  for (let i = 0; i < text.length; i++) text[i] = i % 37 === 36 ? 0x0a : 0x61 + (i % 26);
+  writeFileSync(data, text);
+  const big = join(dir, 'big');
+  const huge = join(dir, 'huge');
+  writeFileSync(big, '');
+  truncateSync(big, L.WA_MAX_OPTION_FILE_BYTES + 1); // sparse: above option_file_read's cap, within the stream cap
+  writeFileSync(huge, '');
+  truncateSync(huge, L.WA_MAX_OPTION_FILE_STREAM_BYTES + 1);
+  const many = [0, 1, 2, 3, 4].map((i) => join(dir, `m${i}`));
+  for (const f of many) writeFileSync(f, '0123456789');
+  for (const [k, v] of [['data_file', data], ['missing_file', '/nonexistent/x'], ['empty_file', ''], ['dir_file', dir],
+    ['big_file', big], ['huge_file', huge], ...many.map((f, i) => [`m${i}_file`, f])]) h.state.files.set(k, v);
+  // option_file_read_at of `key` (put at 2000) into memory at 1000.
+  const readAt = (key: string, offset: bigint | number, cap: number): number =>
+    m.option_file_read_at(h.put(2000, key), Buffer.byteLength(key), BigInt(offset), 1000, cap);
+  const fds = openFds();
+
+  // Chunks of any size put the file back together exactly; past the end: 0.
+  for (const chunk of [1, 2, 3, 7, 64, 1000, 2499, 2500, 3000]) {
+    const got: number[] = [];
+    let r: number;
+    while ((r = readAt('data_file', got.length, chunk)) > 0) {
+      if (got.length + r < text.length) assert.equal(r, chunk, 'only the last chunk is short');
+      got.push(...h.bytes.subarray(1000, 1000 + r));
+    }
+    assert.equal(r, 0);
+    assert.deepEqual(new Uint8Array(got), text, `chunks of ${chunk}`);
+  }
+  assert.equal(readAt('data_file', 2500, 64), 0);
+  assert.equal(readAt('data_file', 2499, 64), 1);
+  assert.equal(h.bytes[1000], text[2499]);
+  assert.equal(readAt('data_file', (1n << 63n) - 1n, 64), 0);
+  assert.equal(readAt('data_file', 0, 0), 0, 'an empty buffer');
+  assert.equal(readAt('big_file', L.WA_MAX_OPTION_FILE_BYTES, 64), 1, 'above option_file_read\'s cap: fine here');
+  assert.equal(openFds(), fds + 2, 'data and big stay open for the rest of the init call');
+  closeOptionFileStreams(h.streams);
+  assert.equal(openFds(), fds);
+
+  // Bad arguments trap, like bad pointers, having opened nothing.
+  h.put(2000, 'data_file');
+  assert.throws(() => m.option_file_read_at(2000, 9, -1n, 1000, 64), /^GuestError: option_file_read_at: negative offset$/);
+  assert.throws(() => m.option_file_read_at(2000, 9, -(1n << 63n), 1000, 64), /^GuestError: option_file_read_at: negative offset$/);
+  assert.throws(() => m.option_file_read_at(2000, 9, 0n, 65530, 64), /^GuestError: option_file_read_at: buffer out of bounds$/);
+  assert.throws(() => m.option_file_read_at(2000, 9, 0n, 0, 64), /^GuestError: option_file_read_at: buffer out of bounds$/);
+  assert.throws(() => m.option_file_read_at(65530, 9, 0n, 1000, 64), /^GuestError: option_file_read_at: pointer out of bounds$/);
+  assert.equal(openFds(), fds);
+
+  // The refusals of option_file_read, each with one warning (none for an option not set).
+  const warned = (line: string): void => assert.deepEqual(h.logs.at(-1), { level: LOG_WARNING, message: line });
+  const before = h.logs.length;
+  h.state.inInit = false;
+  assert.equal(readAt('data_file', 0, 64), OPTION_FILE_OUTSIDE_INIT);
+  warned('option_file_read_at: option file data_file: option files can be read only in plugin_init and security_init');
+  h.state.inInit = true;
+  assert.equal(readAt('data', 0, 64), OPTION_FILE_NOT_FILE_OPTION);
+  warned('option_file_read_at: option file data: not a file option (only options whose name ends in _file name files a policy may read)');
+  assert.equal(readAt('absent_file', 0, 64), OPTION_FILE_ABSENT);
+  assert.equal(readAt('empty_file', 0, 64), OPTION_FILE_ABSENT);
+  assert.equal(h.logs.length, before + 2);
+  assert.equal(readAt('missing_file', 0, 64), OPTION_FILE_NOT_FOUND);
+  warned('option_file_read_at: option file missing_file (/nonexistent/x): not found');
+  assert.equal(readAt('dir_file', 0, 64), OPTION_FILE_NOT_REGULAR);
+  warned(`option_file_read_at: option file dir_file (${dir}): is a directory`);
+  assert.equal(readAt('huge_file', 0, 64), OPTION_FILE_TOO_BIG);
+  warned(`option_file_read_at: option file huge_file (${huge}): ${L.WA_MAX_OPTION_FILE_STREAM_BYTES + 1} bytes, above the cap of `
+    + `${L.WA_MAX_OPTION_FILE_STREAM_BYTES} (WA_MAX_OPTION_FILE_STREAM_BYTES)`);
+  assert.equal(h.logs.length, before + 5);
+  assert.equal(openFds(), fds, 'a refused file is not kept');
+
+  // Prices: the open once per file and init call, then the bytes; a refusal its warning.
+  const n = (x: number): bigint => BigInt(x);
+  h.reset();
+  assert.equal(readAt('data_file', 0, 100), 100);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + L.WA_FUEL_OPEN_FILE + per32(100, L.WA_FUEL_COPY_32)));
+  h.reset();
+  assert.equal(readAt('data_file', 2450, 100), 50);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + per32(50, L.WA_FUEL_COPY_32)));
+  h.reset();
+  assert.equal(readAt('data_file', 1 << 30, 100), 0);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL));
+  h.reset();
+  assert.equal(readAt('missing_file', 0, 100), OPTION_FILE_NOT_FOUND);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + L.WA_FUEL_OPEN_FILE + L.WA_FUEL_LOG_LINE));
+  h.reset();
+  assert.equal(readAt('absent_file', 0, 100), OPTION_FILE_ABSENT);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL));
+  h.reset();
+  assert.throws(() => m.option_file_read_at(h.put(2000, 'data_file'), 9, -1n, 1000, 64), /negative offset/);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL));
+  closeOptionFileStreams(h.streams);
+  // Fuel short of the open: nothing opened; of the bytes: the buffer untouched.
+  h.bytes.fill(0, 1000, 1064);
+  h.reset(n(L.WA_FUEL_HOST_CALL + L.WA_FUEL_OPEN_FILE - 1));
+  assert.throws(() => readAt('data_file', 0, 64), /^GuestError: fuel exhausted$/);
+  assert.equal(openFds(), fds);
+  h.reset(n(L.WA_FUEL_HOST_CALL + L.WA_FUEL_OPEN_FILE + per32(64, L.WA_FUEL_COPY_32) - 1));
+  assert.throws(() => readAt('data_file', 0, 64), /^GuestError: fuel exhausted$/);
+  assert.equal(h.bytes[1000], 0);
+  h.reset(n(L.WA_FUEL_HOST_CALL + per32(64, L.WA_FUEL_COPY_32))); // opened by the call before
+  assert.equal(readAt('data_file', 0, 64), 64);
+  assert.equal(h.fuel.value, 0n);
+  h.reset();
+  closeOptionFileStreams(h.streams);
+  assert.equal(openFds(), fds);
+
+  // A file renamed over the path between chunks: the rest still comes from the file opened
+  // first, until the init call ends.
+  assert.equal(readAt('data_file', 0, 1000), 1000);
+  const next = join(dir, 'next');
+  writeFileSync(next, 'replaced\n');
+  renameSync(next, data);
+  assert.equal(readAt('data_file', 1000, 1000), 1000);
+  assert.deepEqual(h.bytes.slice(1000, 2000), text.slice(1000, 2000));
+  assert.equal(readAt('data_file', 2000, 1000), 500);
+  assert.deepEqual(h.bytes.slice(1000, 1500), text.slice(2000, 2500));
+  closeOptionFileStreams(h.streams);
+  assert.equal(readAt('data_file', 0, 1000), 9);
+  assert.equal(Buffer.from(h.bytes.subarray(1000, 1009)).toString(), 'replaced\n');
+  // Shrunk in place since it was opened: what there is, then 0; no trap, no warning.
+  const logged = h.logs.length;
+  const fd = openSync(data, 'r+');
+  truncateSync(data, 0);
+  writeSync(fd, 'rep');
+  closeSync(fd);
+  h.reset();
+  assert.equal(readAt('data_file', 0, 1000), 3);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + per32(9, L.WA_FUEL_COPY_32)), 'priced by the size at open');
+  assert.equal(readAt('data_file', 5, 1000), 0);
+  assert.equal(h.logs.length, logged);
+  closeOptionFileStreams(h.streams);
+
+  // WA_OPTION_FILE_STREAMS files at once; a new one closes the one opened first, which opens
+  // (and pays) again when read again.
+  for (let i = 0; i < 5; i++) {
+    assert.equal(readAt(`m${i}_file`, i, 1), 1);
+    assert.equal(h.bytes[1000], 0x30 + i);
+    assert.equal(openFds(), fds + Math.min(i + 1, L.WA_OPTION_FILE_STREAMS));
+  }
+  h.reset();
+  assert.equal(readAt('m4_file', 0, 1), 1);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + per32(1, L.WA_FUEL_COPY_32)), 'still open');
+  h.reset();
+  assert.equal(readAt('m0_file', 0, 1), 1);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + L.WA_FUEL_OPEN_FILE + per32(1, L.WA_FUEL_COPY_32)));
+  h.reset();
+  assert.equal(readAt('m2_file', 0, 1), 1, 'm1 went for m0: m2 is still open');
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + per32(1, L.WA_FUEL_COPY_32)));
+  assert.equal(openFds(), fds + L.WA_OPTION_FILE_STREAMS);
+  closeOptionFileStreams(h.streams);
+  assert.equal(openFds(), fds);
+  closeOptionFileStreams(h.streams);
+  assert.equal(openFds(), fds, 'twice: nothing left to close');
+  rmSync(dir, { recursive: true });
+});
+
+test('a file streamed in plugin_init: read in chunks, closed when the hook returns', () => {
+  const file = join(tmp, 'stream.txt');
+  const body = 'first line\r\n\nthird line, longer than one chunk\nlast';
+  writeFileSync(file, body);
+  const fds = openFds();
+  for (const chunk of ['1', '7', '65536']) {
+    const { policy, logs } = load('full', { options: [['stream_file', file], ['stream_chunk', chunk]] });
+    assert.equal(openFds(), fds, 'closed when plugin_init returned');
+    assert.equal(policy.aclCheck(acl(`stream/4/${body.length - 3}`)), 'allow', JSON.stringify(logs));
+    policy.cleanup();
+  }
+  // Lines longer than the fixture's 64 bytes, a file that cannot be read: the reasons, as
+  // warnings from the host (the path) and the policy.
+  writeFileSync(file, 'ok\n' + 'x'.repeat(65) + '\n');
+  const long = load('full', { options: [['stream_file', file]] });
+  assert.equal(long.policy.aclCheck(acl('stream/-1/-1')), 'allow');
+  assert.deepEqual(long.logs.filter((l) => l.level === LOG_WARNING).map((l) => l.message), ['stream_file: line 2 is longer than 64 bytes']);
+  long.policy.cleanup();
+  const gone = load('full', { options: [['stream_file', join(tmp, 'no-such-stream')]] });
+  assert.deepEqual(gone.logs.filter((l) => l.level === LOG_WARNING).map((l) => l.message), [
+    `option_file_read_at: option file stream_file (${join(tmp, 'no-such-stream')}): not found`,
+    `stream_file: stream_file (${join(tmp, 'no-such-stream')}): not found`,
+  ]);
+  gone.policy.cleanup();
+  assert.equal(openFds(), fds);
 });
 
 test('a host import short of fuel traps with "fuel exhausted" and does nothing', () => {
