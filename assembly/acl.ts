@@ -22,7 +22,7 @@
 // default 16 MiB of guest memory.
 import { ByteBuf, IntBuf, eqBytes, hashBytes, hasWildcardAt } from "./buf";
 import { T_CLIENT, T_LIT, T_LIT_HASH, T_USER, compileFilter, sameBytes, validFilter } from "./filter";
-import { LineReader, Lines, everyByte, findByteOrNul, hasNulAt, isSpace, lineEnd } from "./lines";
+import { LineReader, Lines, everyByte, findByteOrNul, hasNulAt, isSpace, lineEnd } from "../sdk/assembly/lines";
 import { allocRecord } from "./pages";
 import { USER_NAME, UserRecord, Users, findOrAddUser } from "./users";
 import { Str } from "../sdk/assembly";
@@ -347,7 +347,7 @@ export class Acl {
     topicRules = patternRules = usersWithRules = 0;
     while (failure === null && lines.nextChunk()) aclLines(lines.base, lines.start, lines.end);
     if (failure === null && lines.error !== null) {
-      lineNo = lines.lineNo;
+      lineNo++; // the line after the last read
       failure = lines.error;
     }
     if (failure === null) endBlock();

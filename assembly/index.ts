@@ -8,11 +8,10 @@
 // Semantics are mosquitto 2.0.11's, checked against the real broker (assembly/README.md); the
 // files are parsed once per start or reload into compact tables, and acl_check never allocates.
 export * from "../sdk/assembly/abi";
-import { Access, Decision, Grants, Options, Str, log } from "../sdk/assembly";
+import { Access, Decision, Grants, Lines, Options, Str, log } from "../sdk/assembly";
 import { Acl } from "./acl";
 import { install, installAllowAll, uninstall } from "./hot";
 import { Passwords } from "./passwd";
-import { LineReader } from "./lines";
 import { Users } from "./users";
 import { aclGrants } from "./grants";
 
@@ -45,12 +44,13 @@ function fileError(key: string, opts: Options, line: i32, message: string): void
   log.error(NAME + ": " + key + " " + (path !== null ? path : "") + " line " + line.toString() + ": " + message);
 }
 
-// Reads the file named by option `key`: null with an error logged when set but unreadable.
-function readOption(opts: Options, key: string): Uint8Array | null {
-  const data = opts.readFile(key);
+// The lines of the file named by option `key`, streamed in chunks (a 100k-user file never sits
+// in guest memory whole): null with an error logged when set but unreadable.
+function readOption(opts: Options, key: string): Lines | null {
+  const lines = opts.lines(key);
   // e.g. "cannot read acl_file (/etc/mosquitto/acl): permission denied"
-  if (data === null) log.error(NAME + ": cannot read " + opts.lastFileError()!);
-  return data;
+  if (lines === null) log.error(NAME + ": cannot read " + opts.lastFileError()!);
+  return lines;
 }
 
 function load(opts: Options): Config | null {
@@ -69,7 +69,7 @@ function load(opts: Options): Config | null {
   if (opts.has("password_file")) {
     const data = readOption(opts, "password_file");
     if (data === null) return null;
-    const pw = Passwords.read(new LineReader(data), users);
+    const pw = Passwords.read(data, users);
     const err = pw.error;
     if (err !== null) {
       fileError("password_file", opts, err.line, err.message);
@@ -80,7 +80,7 @@ function load(opts: Options): Config | null {
   if (opts.has("acl_file")) {
     const data = readOption(opts, "acl_file");
     if (data === null) return null;
-    const acl = Acl.read(new LineReader(data), users);
+    const acl = Acl.read(data, users);
     const err = acl.error;
     if (err !== null) {
       fileError("acl_file", opts, err.line, err.message);

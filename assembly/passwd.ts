@@ -11,7 +11,7 @@
 // Hashes are kept decoded (HashRecord): 80 bytes for a mosquitto_passwd `$7$` hash, whose text
 // takes 115, so that 100k users fit the default 16 MiB of guest memory. A check writes the text
 // back for the host, which verifies it natively.
-import { LineReader, Lines, everyByte, findByteOrNul, isSpace, lineEnd } from "./lines";
+import { LineReader, Lines, everyByte, findByteOrNul, isSpace, lineEnd } from "../sdk/assembly/lines";
 import { allocRecord } from "./pages";
 import { Users, findOrAddUser } from "./users";
 import { ParseError } from "./acl";
@@ -134,7 +134,7 @@ export class Passwords {
     pw.count = added;
     const f = failure;
     if (f !== null) pw.error = new ParseError(lineNo, f);
-    else if (lines.error !== null) pw.error = new ParseError(lines.lineNo, lines.error!);
+    else if (lines.error !== null) pw.error = new ParseError(lineNo + 1, lines.error!); // the line after the last read
     return pw;
   }
 

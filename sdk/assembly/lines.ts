@@ -4,6 +4,67 @@
 // chunk and one line of a large file instead of all of it.
 import { host_option_file_read_at } from "./imports";
 import { Options, OptionFileError, recordFileError, recordFileSuccess } from "./options";
+import { ONES, zeroBytes } from "./utf8";
+
+/**
+ * Readable bytes after the end of every line (and run of lines) a {@link Lines} gives, whatever
+ * they hold: a parser may load a whole word at any byte of a line and mask off what lies past
+ * its end.
+ */
+export const LINE_SLACK: i32 = 8;
+
+const NEWLINES: u64 = 0x0a * ONES;
+
+/** A byte repeated in every byte of a word, for {@link findByteOrNul}. */
+// @ts-ignore: decorator
+@inline
+export function everyByte(c: u32): u64 {
+  return <u64>(c & 0xff) * ONES;
+}
+
+/**
+ * Offset of the first "\n" in `[from, size)` of the bytes at `base`, or `size`. Eight bytes per
+ * step, never reading past `size`: under an interpreter with fuel metering a byte loop costs
+ * about 20 instructions per byte, this about 3.
+ */
+export function lineEnd(base: usize, from: i32, size: i32): i32 {
+  let i = from;
+  while (i + 8 <= size) {
+    const z = zeroBytes(load<u64>(base + <usize>i) ^ NEWLINES);
+    if (z != 0) return i + <i32>(ctz(z) >> 3);
+    i += 8;
+  }
+  while (i < size && <u32>load<u8>(base + <usize>i) != 0x0a) i++;
+  return i;
+}
+
+/**
+ * Index of the first of the `n` bytes at `p` that is NUL or the byte `c` is made of (`c` from
+ * {@link everyByte}), or `n` when none is. Eight bytes per step, never reading past `n`.
+ */
+export function findByteOrNul(p: usize, n: i32, c: u64): i32 {
+  let i = 0;
+  while (i + 8 <= n) {
+    const w = load<u64>(p + <usize>i);
+    const z = zeroBytes(w) | zeroBytes(w ^ c);
+    if (z != 0) return i + <i32>(ctz(z) >> 3);
+    i += 8;
+  }
+  const b = c & 0xff;
+  while (i < n) {
+    const x = <u64>load<u8>(p + <usize>i);
+    if (x == 0 || x == b) return i;
+    i++;
+  }
+  return n;
+}
+
+/** True when the `n` bytes at `p` hold a NUL byte. */
+// @ts-ignore: decorator
+@inline
+export function hasNulAt(p: usize, n: i32): bool {
+  return findByteOrNul(p, n, 0) < n;
+}
 
 /** True for the bytes C's isspace() accepts: space, \t, \n, \v, \f, \r. */
 // @ts-ignore: decorator
@@ -14,8 +75,10 @@ export function isSpace(c: u32): bool {
 
 /**
  * The lines of a file. After a `next()` that returned true, the current line is the bytes
- * `[base + start, base + end)`, without its "\n" (a "\r" before it stays; `trimEnd` drops it).
- * Every reader gives the same lines for the same bytes.
+ * `[base + start, base + end)`, without its "\n" (a "\r" before it stays; `trimEnd` drops it),
+ * followed by at least {@link LINE_SLACK} readable bytes. Every reader gives the same lines for
+ * the same bytes. A parser that splits lines itself (with {@link lineEnd}) reads runs of whole
+ * lines with `nextChunk()` instead, without a call per line.
  */
 export abstract class Lines {
   /** Address `start` and `end` count from; may change at every `next()`. */
@@ -32,6 +95,15 @@ export abstract class Lines {
   /** Advances to the next line; false at the end of the file, or when `error` is set. */
   abstract next(): bool;
 
+  /**
+   * Advances to the next run of whole lines, `[base + start, base + end)`: every line in it ends
+   * in "\n" but the file's last, and it is followed by at least {@link LINE_SLACK} readable
+   * bytes. False at the end of the file, or when `error` is set (a line longer than the reader
+   * allows: `longer than M bytes`, the line being the one after the last the caller counted).
+   * `lineNo` is not kept; do not mix with `next()`.
+   */
+  abstract nextChunk(): bool;
+
   /** Byte at offset `i`. */
   // Inline and not virtual: as a call it costs a shadow-stack prologue (managed `this`) per
   // byte, which was most of a password file's load time under wasm3 (~360K Ir per line for
@@ -44,8 +116,7 @@ export abstract class Lines {
 
   /** True when the current line holds a NUL byte (C's line handling would cut it there). */
   hasNul(): bool {
-    for (let i = this.start; i < this.end; i++) if (this.at(i) == 0) return true;
-    return false;
+    return hasNulAt(this.base + <usize>this.start, this.end - this.start);
   }
 
   /** Drops trailing whitespace from the current line, as mosquitto does before parsing it. */
@@ -68,28 +139,40 @@ export abstract class Lines {
   }
 }
 
-/** The lines of a file held in memory: no copy, `base` is the array's first byte throughout. */
+/** The lines of a file held in memory (a copy with {@link LINE_SLACK} spare bytes). */
 export class LineReader extends Lines {
   /** File size in bytes. */
   size: i32;
   private pos: i32 = 0;
+  private data: StaticArray<u8>;
 
-  /** Lines of `data`, which the reader keeps alive. */
-  constructor(private data: Uint8Array) {
+  /** Lines of `data`. */
+  constructor(data: Uint8Array) {
     super();
-    this.base = data.dataStart;
+    const copy = new StaticArray<u8>(data.length + LINE_SLACK);
+    memory.copy(changetype<usize>(copy), data.dataStart, <usize>data.length);
+    this.data = copy;
+    this.base = changetype<usize>(copy);
     this.size = data.length;
   }
 
   /** Advances to the next line; false at the end of the file. */
   next(): bool {
+    const i = this.pos;
+    if (i >= this.size) return false;
+    this.start = i;
+    const e = lineEnd(this.base, i, this.size);
+    this.end = e;
+    this.pos = e + 1;
+    this.lineNo++;
+    return true;
+  }
+
+  /** The whole file, as one run of lines. */
+  nextChunk(): bool {
     if (this.pos >= this.size) return false;
     this.start = this.pos;
-    let i = this.pos;
-    while (i < this.size && load<u8>(this.base + <usize>i) != 0x0a) i++;
-    this.end = i;
-    this.pos = i + 1;
-    this.lineNo++;
+    this.end = this.pos = this.size;
     return true;
   }
 }
@@ -111,6 +194,8 @@ export class OptionFileLines extends Lines {
   // File offset of the byte after buf's last, and whether the host has said it was the end.
   private offset: i64 = 0;
   private eof: bool = false;
+  // Whether nextChunk() reads these lines.
+  private chunked: bool = false;
 
   /** Use {@link OptionFileLines.open}: it reads the first chunk and says why it could not. */
   constructor(
@@ -134,8 +219,8 @@ export class OptionFileLines extends Lines {
    */
   static open(opts: Options, key: string, chunkBytes: i32 = 65536, maxLineBytes: i32 = 1 << 20): OptionFileLines | null {
     const k = String.UTF8.encode(key);
-    const buf = new Uint8Array(max(chunkBytes, 1));
-    const n = host_option_file_read_at(changetype<usize>(k), <u32>k.byteLength, 0, buf.dataStart, <u32>buf.length);
+    const buf = new Uint8Array(max(chunkBytes, 1) + LINE_SLACK);
+    const n = host_option_file_read_at(changetype<usize>(k), <u32>k.byteLength, 0, buf.dataStart, <u32>(buf.length - LINE_SLACK));
     if (n < 0) {
       recordFileError(opts, key, n, streamErrorDetail(n));
       return null;
@@ -144,7 +229,7 @@ export class OptionFileLines extends Lines {
     const lines = new OptionFileLines(opts, key, k, buf, max(maxLineBytes, 0));
     lines.len = n;
     lines.offset = n;
-    lines.eof = n < buf.length; // the host gives fewer bytes than asked only at the end
+    lines.eof = n < buf.length - LINE_SLACK; // the host gives fewer bytes than asked only at the end
     return lines;
   }
 
@@ -154,8 +239,7 @@ export class OptionFileLines extends Lines {
     while (true) {
       const base = this.buf.dataStart;
       const len = this.len;
-      let i = this.scan;
-      while (i < len && load<u8>(base + <usize>i) != 0x0a) i++;
+      const i = lineEnd(base, this.scan, len);
       // A line: up to a "\n", or the rest of the file when it does not end in one.
       if (i < len || (this.eof && this.pos < len)) {
         if (i - this.pos > this.maxLine) return this.tooLong();
@@ -172,6 +256,32 @@ export class OptionFileLines extends Lines {
     }
   }
 
+  /** Advances to the next run of whole lines (see {@link Lines.nextChunk}). */
+  nextChunk(): bool {
+    if (this.error !== null) return false;
+    this.chunked = true;
+    while (true) {
+      const base = this.buf.dataStart;
+      const pos = this.pos;
+      // The run ends after the last "\n" read so far (searched from the end: it is within the
+      // last line), or at the end of the file.
+      let last = this.len;
+      if (!this.eof) {
+        while (last > pos && <u32>load<u8>(base + <usize>(last - 1)) != 0x0a) last--;
+      }
+      if (last > pos) {
+        this.base = base;
+        this.start = pos;
+        this.end = last;
+        this.pos = this.scan = last;
+        return true;
+      }
+      if (this.eof) return false;
+      this.scan = this.len;
+      if (!this.refill()) return false;
+    }
+  }
+
   // Moves the partial line at the end of the buffer to its front and reads on after it; the
   // buffer doubles (up to maxLine + 1 bytes) only when that line fills it. False = error set.
   private refill(): bool {
@@ -183,14 +293,15 @@ export class OptionFileLines extends Lines {
       this.scan -= pos;
       this.pos = 0;
     }
-    if (this.len == this.buf.length) {
+    const capacity = this.buf.length - LINE_SLACK;
+    if (this.len == capacity) {
       if (this.len > this.maxLine) return this.tooLong();
-      const grown = new Uint8Array(<i32>min<i64>(<i64>this.buf.length << 1, <i64>this.maxLine + 1));
+      const grown = new Uint8Array(<i32>min<i64>(<i64>capacity << 1, <i64>this.maxLine + 1) + LINE_SLACK);
       memory.copy(grown.dataStart, base, <usize>this.len);
       this.buf = grown;
       base = grown.dataStart;
     }
-    const want = this.buf.length - this.len;
+    const want = this.buf.length - LINE_SLACK - this.len;
     const k = this.key;
     const n = host_option_file_read_at(changetype<usize>(k), <u32>k.byteLength, this.offset, base + <usize>this.len, <u32>want);
     if (n < 0) {
@@ -204,7 +315,9 @@ export class OptionFileLines extends Lines {
   }
 
   private tooLong(): bool {
-    this.error = "line " + (this.lineNo + 1).toString() + " is longer than " + this.maxLine.toString() + " bytes";
+    // nextChunk() keeps no line count: its caller names the line.
+    const line = this.chunked ? "" : "line " + (this.lineNo + 1).toString() + " is ";
+    this.error = line + "longer than " + this.maxLine.toString() + " bytes";
     return false;
   }
 }
