@@ -181,7 +181,7 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 		return -1;
 	}
 	/* Upper bounds: a module the gate can still hold in memory, wasm's 4 GiB address space,
-	 * MQTT's largest payload, and budgets whose init multiples (WA_INIT_BUDGET_FACTOR) fit.
+	 * MQTT's largest payload, and budgets whose init multiples (WA_INIT_*_FACTOR) fit.
 	 * Like module size and memory, the gate's counts may be raised above wa_limits.h's defaults,
 	 * up to the limits V8 sets for any module (10M table elements, 1M functions, 1M globals),
 	 * so that the Node host can still run what the plugin accepts; data is bounded by the
@@ -203,10 +203,10 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	}
 	/* Lifecycle hooks may parse option files: by default a multiple of the request budget. */
 	if (!init_fuel)
-		init_fuel = fuel > UINT64_MAX / WA_INIT_BUDGET_FACTOR ? UINT64_MAX / 2 : fuel * WA_INIT_BUDGET_FACTOR;
+		init_fuel = fuel > UINT64_MAX / WA_INIT_FUEL_FACTOR ? UINT64_MAX / 2 : fuel * WA_INIT_FUEL_FACTOR;
 	if (init_fuel > (uint64_t)INT64_MAX / 2) init_fuel = (uint64_t)INT64_MAX / 2;
 	if (!init_timeout)
-		init_timeout = timeout * WA_INIT_BUDGET_FACTOR > 3600000u ? 3600000u : timeout * WA_INIT_BUDGET_FACTOR;
+		init_timeout = timeout * WA_INIT_TIMEOUT_FACTOR > 3600000u ? 3600000u : timeout * WA_INIT_TIMEOUT_FACTOR;
 	cfg->caps.max_module_bytes = (uint32_t)module_bytes;
 	cfg->caps.max_memory_pages = (uint32_t)pages;
 	cfg->caps.max_table_elems = (uint32_t)table;

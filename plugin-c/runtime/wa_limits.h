@@ -31,8 +31,12 @@
  * tests/policies/fuel.test.ts), and room for one pw_verify at WA_MAX_PW_ITERATIONS (6.4M). */
 #define WA_DEFAULT_FUEL       10000000u
 #define WA_DEFAULT_TIMEOUT_MS 100u /* option wasm_timeout_ms: wall clock per hook call */
-/* defaults of wasm_init_fuel / wasm_init_timeout_ms: this many times the request budget */
-#define WA_INIT_BUDGET_FACTOR     100u
+/* defaults of wasm_init_fuel / wasm_init_timeout_ms: these many times the request budget. Init
+ * runs off the main thread (worker.c), once per start or reload: 4e9 units (~2.4 s here) parse
+ * the default policy's 100k users and 200k rules (1.6e9) with room to spare, and stay under the
+ * init timeout. */
+#define WA_INIT_FUEL_FACTOR       400u
+#define WA_INIT_TIMEOUT_FACTOR    100u
 #define WA_REBUILD_BACKOFF_MS     1000u  /* after a failed re-creation, the first wait; doubles */
 #define WA_REBUILD_BACKOFF_MAX_MS 60000u /* ... up to this */
 #define WA_DEFAULT_CPU_SHARE      50u    /* option wasm_cpu_share: percent of broker time */

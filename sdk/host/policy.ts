@@ -11,7 +11,7 @@ import type { ClientGrants } from './grants.js';
 import { LOG_ERR, LOG_NOTICE } from './abi.js';
 import { badLoadOption, unknownOptionName } from './load-options.js';
 import {
-  WA_DEFAULT_CLIENT_SHARE, WA_DEFAULT_CPU_SHARE, WA_DEFAULT_FUEL, WA_DEFAULT_TIMEOUT_MS, WA_INIT_BUDGET_FACTOR, WA_MAX_DATA_BYTES, WA_MAX_FUNCTIONS,
+  WA_DEFAULT_CLIENT_SHARE, WA_DEFAULT_CPU_SHARE, WA_DEFAULT_FUEL, WA_DEFAULT_TIMEOUT_MS, WA_INIT_FUEL_FACTOR, WA_INIT_TIMEOUT_FACTOR, WA_MAX_DATA_BYTES, WA_MAX_FUNCTIONS,
   WA_MAX_GLOBALS, WA_MAX_MEMORY_PAGES, WA_MAX_TABLE_ELEMS, WA_MAX_MODULE_BYTES, WA_MAX_OPTIONS, WA_MAX_PAYLOAD_BYTES,
 } from './limits.js';
 
@@ -63,7 +63,7 @@ export interface LoadOptions {
   fuel?: number;
   /**
    * Fuel per lifecycle call (start function, plugin_init, security_init); plugin_opt_wasm_init_fuel.
-   * Default: wasm_init_fuel if given, else the request fuel x 100 (unlimited with fuel 0). 0 = unlimited.
+   * Default: wasm_init_fuel if given, else the request fuel x 400 (unlimited with fuel 0). 0 = unlimited.
    */
   initFuel?: number | bigint;
   /** Per-request error lines at most once per this many ms, like the plugin (10 s). 0 = log all. */
@@ -119,9 +119,9 @@ function optionValue(options: OptionList, key: string): string | undefined {
 
 const INT64_MAX = (1n << 63n) - 1n;
 
-/** options.c: wasm_init_fuel's default, wasm_fuel x WA_INIT_BUDGET_FACTOR, at most INT64_MAX / 2. */
+/** options.c: wasm_init_fuel's default, wasm_fuel x WA_INIT_FUEL_FACTOR, at most INT64_MAX / 2. */
 function defaultInitFuel(fuel: number): bigint {
-  const f = BigInt(fuel) * BigInt(WA_INIT_BUDGET_FACTOR);
+  const f = BigInt(fuel) * BigInt(WA_INIT_FUEL_FACTOR);
   return f > INT64_MAX / 2n ? INT64_MAX / 2n : f;
 }
 
@@ -174,7 +174,7 @@ export function hostSettings(options: OptionList): HostSettings {
     fuel,
     initFuel: initFuel !== 0 ? BigInt(initFuel) : defaultInitFuel(fuel),
     timeoutMs,
-    initTimeoutMs: initTimeoutMs !== 0 ? initTimeoutMs : Math.min(timeoutMs * WA_INIT_BUDGET_FACTOR, 3600000),
+    initTimeoutMs: initTimeoutMs !== 0 ? initTimeoutMs : Math.min(timeoutMs * WA_INIT_TIMEOUT_FACTOR, 3600000),
     clientShare,
     cpuShare,
   };

@@ -57,7 +57,7 @@ export interface RuntimeConfig {
   fuel: number;
   /**
    * Fuel units per lifecycle call: the start function, plugin_init, security_init
-   * (plugin_opt_wasm_init_fuel; by default wasm_fuel x WA_INIT_BUDGET_FACTOR). 0n = unlimited.
+   * (plugin_opt_wasm_init_fuel; by default wasm_fuel x WA_INIT_FUEL_FACTOR). 0n = unlimited.
    * A bigint: the plugin's default goes up to 1e17, past a double's exact integers.
    */
   initFuel: bigint;
