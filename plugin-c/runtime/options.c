@@ -206,7 +206,8 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 		init_fuel = fuel > UINT64_MAX / WA_INIT_FUEL_FACTOR ? UINT64_MAX / 2 : fuel * WA_INIT_FUEL_FACTOR;
 	if (init_fuel > (uint64_t)INT64_MAX / 2) init_fuel = (uint64_t)INT64_MAX / 2;
 	if (!init_timeout)
-		init_timeout = timeout * WA_INIT_TIMEOUT_FACTOR > 3600000u ? 3600000u : timeout * WA_INIT_TIMEOUT_FACTOR;
+		init_timeout =
+		    timeout * WA_INIT_TIMEOUT_FACTOR > 3600000u ? 3600000u : timeout * WA_INIT_TIMEOUT_FACTOR;
 	cfg->caps.max_module_bytes = (uint32_t)module_bytes;
 	cfg->caps.max_memory_pages = (uint32_t)pages;
 	cfg->caps.max_table_elems = (uint32_t)table;
