@@ -371,7 +371,7 @@ export interface ScaleRow {
    * the data set's count in a run that loaded; -1 otherwise. */
   policy_users_mismatch: number;
   /** The last start that did not load: how it ended and why. */
-  stop: { outcome: StartResult["outcome"]; ms: number; reason: string; last_lines: string[] } | null;
+  stop: { outcome: StartResult["outcome"]; ms: number; cpu_ms: number; reason: string; last_lines: string[] } | null;
   /** password_file + acl_file's load time / this row's (null: not comparable); `lower_bound`:
    * acl_file did not load within its limit, so the true ratio is above the value. */
   load_vs_file: { value: number; lower_bound: boolean } | null;
@@ -409,7 +409,7 @@ function summarise(users: number, cfg: Config, starts: StartResult[], baseRssKb:
     login_ok: ok.length > 0 && ok.every((s) => s.loginOk),
     wrong_refused: ok.length === 0 || cfg.key === "noauth" ? null : ok.every((s) => s.wrongRefused === true),
     policy_users_mismatch: ok.find((s) => s.policyUsers >= 0 && s.policyUsers !== users)?.policyUsers ?? -1,
-    stop: last ? { outcome: last.outcome, ms: last.ms, reason: last.reason, last_lines: last.lastLines } : null,
+    stop: last ? { outcome: last.outcome, ms: last.ms, cpu_ms: last.cpuMs, reason: last.reason, last_lines: last.lastLines } : null,
     load_vs_file: null, rss_added_vs_file: NaN,
   };
 }
@@ -495,7 +495,8 @@ function ratio(x: number): string {
 }
 
 const mb = (kb: number): string => (Number.isFinite(kb) ? (kb / 1024).toFixed(1) : "-");
-const code = (s: string): string => `\`${s.replace(/`/g, "'")}\``;
+/** A log line as code; paths inside the checkout (make runs from its root) are shown relative. */
+const code = (s: string): string => `\`${s.split(`${process.cwd()}/`).join("").replace(/`/g, "'")}\``;
 
 /** The load-time cell: the median and every run, or how the row ended when no run loaded. */
 function loadCell(row: ScaleRow): string {
@@ -506,6 +507,13 @@ function loadCell(row: ScaleRow): string {
   if (stop.outcome === "timeout") return `> ${seconds(stop.ms)} s (timeout)`;
   if (stop.outcome === "memory") return `killed after ${seconds(stop.ms)} s (memory)`;
   return `failed after ${seconds(stop.ms)} s`;
+}
+
+/** CPU of the loads; for a row killed at a limit, what the broker had used by then (on a shared
+ * machine, less than the wall time says). */
+function cpuCell(row: ScaleRow): string {
+  if (row.loaded > 0) return seconds(row.cpu_ms);
+  return row.stop && row.stop.outcome !== "failed" ? `${seconds(row.stop.cpu_ms)} by then` : "-";
 }
 
 function loginCell(row: ScaleRow): string {
@@ -531,11 +539,11 @@ export function scaleMarkdown(r: ScaleResults, command: string): string {
     "login ok / wrong password refused | acl_file load time / this | RSS added, this / acl_file |");
   md.push("|---:|---|---:|---:|---:|---|---:|---:|");
   const b = r.noauth;
-  md.push(`| - | ${b.label} | ${loadCell(b)} | ${seconds(b.cpu_ms)} | 0 (RSS ${mb(b.rss_kb)}) | ${loginCell(b)} | - | - |`);
+  md.push(`| - | ${b.label} | ${loadCell(b)} | ${cpuCell(b)} | 0 (RSS ${mb(b.rss_kb)}) | ${loginCell(b)} | - | - |`);
   const notes: string[] = [];
   for (const row of r.rows) {
     const lr = row.load_vs_file;
-    md.push(`| ${int(row.users)} | ${row.label} | ${loadCell(row)} | ${seconds(row.cpu_ms)} | ` +
+    md.push(`| ${int(row.users)} | ${row.label} | ${loadCell(row)} | ${cpuCell(row)} | ` +
       `${row.loaded ? mb(row.rss_added_kb) : "-"} | ${loginCell(row)} | ` +
       `${lr ? `${lr.lower_bound ? "> " : ""}${ratio(lr.value)}` : "-"} | ${ratio(row.rss_added_vs_file)} |`);
     if (row.stop?.outcome === "failed") {
