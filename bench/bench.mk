@@ -18,7 +18,7 @@
 #                      users (2 topic rules each): password_file + acl_file, dynamic-security, the
 #                      default policy at default and at raised caps (docs/BENCHMARKS.md "Scale");
 #                      data generated once into $(BENCH_DIR)/scale/N/; writes $(BENCH_DIR)/scale.md
-#                      and .json (~8 min, 1,000,000 users ~4 of them).
+#                      and .json (~6 min, half of it at 1,000,000 users).
 #                      BENCH_SCALE_ARGS="--users 10000,100000 --runs 1 --timeout-s 60
 #                      --opt 100000:wasm_max_memory_pages=1536" (flags: SCALE_USAGE in bench/scale.ts,
 #                      or node build/js/bench/scale.js --help); make bench passes the same variable.
