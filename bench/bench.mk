@@ -2,9 +2,10 @@
 #   make bench-quick   in-process harness only (< 60 s); last line:
 #                      acl_check_ns=<default policy> example_ns=<hand-written AS> native_ns=<native C>
 #   make bench         everything: in-process, callgrind, broker CPU (interleaved rounds),
-#                      load/reload/RSS/size, the workloads W1-W4 (as make bench-workloads); prints
-#                      a table, writes $(BENCH_DIR)/results.json and $(BENCH_DIR)/benchmarks.svg.
-#                      Several minutes.
+#                      load/reload/RSS/size, the workloads W1-W4 (as make bench-workloads), the
+#                      scale rows (as make bench-scale); prints a table, writes
+#                      $(BENCH_DIR)/results.json and $(BENCH_DIR)/benchmarks.svg. Several minutes
+#                      plus the two stages named (--skip workloads,scale leaves them out).
 #   make bench BENCH_ARGS="--rounds 5 --msgs 400000 --cg-msgs 20000 --skip broker-callgrind"
 #                      (an example; defaults and all flags: parseArgs in bench/run.ts)
 #   make bench-workloads  broker workloads W1-W4 alone (docs/BENCHMARKS.md "Workloads"): marginal
@@ -13,6 +14,14 @@
 #                      writes $(BENCH_DIR)/workloads.md and .json (~10 min). make bench runs them
 #                      too (--skip workloads leaves them out). BENCH_WL_ARGS="--workloads W2,W4
 #                      --wl-scale 2" selects workloads and multiplies their message counts.
+#   make bench-scale   load time and RSS added of a real broker with 10,000, 100,000 and 1,000,000
+#                      users (2 topic rules each): password_file + acl_file, dynamic-security, the
+#                      default policy at default and at raised caps (docs/BENCHMARKS.md "Scale");
+#                      data generated once into $(BENCH_DIR)/scale/N/; writes $(BENCH_DIR)/scale.md
+#                      and .json (~6 min, half of it at 1,000,000 users).
+#                      BENCH_SCALE_ARGS="--users 10000,100000 --runs 1 --timeout-s 60
+#                      --opt 100000:wasm_max_memory_pages=1536" (flags: SCALE_USAGE in bench/scale.ts,
+#                      or node build/js/bench/scale.js --help); make bench passes the same variable.
 #   make bench-ir      callgrind Ir per call for the in-process configurations (exact, ~1 min)
 #   make bench-reload  a bystander's slowest publish round trip (QoS 1, back to back) while a real
 #                      broker reloads the default policy on SIGHUP, 10,000 and 100,000 users, 3 runs
@@ -23,7 +32,7 @@
 #                      layout: DIR/mosquitto_wasm_auth.so, DIR/policies/default.wasm). Without it
 #                      (the default) only this build is measured. Other flags (--users 10000,
 #                      --runs 5, --opt 100000:wasm_max_memory_pages=4096, ...): usage in bench/reload.ts
-.PHONY: bench bench-quick bench-tools bench-ir bench-gate-v8 bench-reload bench-workloads
+.PHONY: bench bench-quick bench-tools bench-ir bench-gate-v8 bench-reload bench-workloads bench-scale
 
 DEFAULT_POLICY_WASM ?= $(BUILD)/policies/default.wasm
 BENCH_DIR      := $(BUILD)/bench
@@ -42,6 +51,7 @@ BENCH_BIG      := $(BENCH_DIR)/big-policy.wasm
 # (word-wise compares). $(BENCH_POLICY_P) is the same policy written byte by byte (an extra row).
 BENCH_EXAMPLE_WASM ?= $(BUILD)/examples/static-users.wasm
 BENCH_ARGS     ?=
+BENCH_SCALE_ARGS ?=
 
 # The harness defines the broker's functions itself (-rdynamic exports them to the plugin);
 # libmosquitto supplies the topic helpers the broker also exports, so it must stay linked even
@@ -88,7 +98,8 @@ bench-quick: $(BENCH_INPROC) $(BENCH_NATIVE) $(BENCH_DATA) $(BENCH_EXAMPLE_WASM)
 
 bench: bench-tools $(PLUGIN_SO) $(DEFAULT_POLICY_WASM) $(BENCH_EXAMPLE_WASM) $(HOST_JS)
 	node $(BUILD)/js/bench/run.js --build $(BUILD) --plugin $(PLUGIN_SO) \
-		--default-wasm $(DEFAULT_POLICY_WASM) --example-wasm $(BENCH_EXAMPLE_WASM) $(BENCH_ARGS)
+		--default-wasm $(DEFAULT_POLICY_WASM) --example-wasm $(BENCH_EXAMPLE_WASM) \
+		--scale-args "$(BENCH_SCALE_ARGS)" $(BENCH_ARGS)
 
 BENCH_WL_ARGS ?=
 
@@ -105,6 +116,10 @@ bench-gate-v8: $(HOST_JS) $(GATE_WASM_JS) $(GATE_BULK_WASM)
 	node $(BUILD)/js/bench/bulk-v8.js $(GATE_BULK_WASM)
 
 bench-gate: bench-gate-v8
+
+bench-scale: $(PLUGIN_SO) $(DEFAULT_POLICY_WASM) $(HOST_JS)
+	node $(BUILD)/js/bench/scale.js --build $(BUILD) --plugin $(PLUGIN_SO) \
+		--default-wasm $(DEFAULT_POLICY_WASM) $(BENCH_SCALE_ARGS)
 
 BENCH_RELOAD_ARGS ?=
 

@@ -25,7 +25,6 @@
 // Data: "$7$" lines (PBKDF2-SHA512, 101 iterations, 12-byte salt, as mosquitto_passwd writes),
 // two acl_file rules per user, as tests/integration/availability.test.ts test 9; generated once
 // per user count into a temp dir shared by the runs.
-import { pbkdf2Sync, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -33,6 +32,8 @@ import { performance } from "node:perf_hooks";
 import { type Broker, listener, pluginConf, startBroker } from "../tests/harness/broker.js";
 import { Prober } from "../tests/harness/bystander.js";
 import { type Client, connect, uniqueId } from "../tests/harness/mqtt.js";
+import { median, sleep } from "./proc.js";
+import { passwdLine } from "./users.js";
 
 interface Args {
   build: string;
@@ -146,24 +147,6 @@ for (const b of builds) {
 
 function log(s: string): void {
   process.stderr.write(`[bench-reload] ${s}\n`);
-}
-
-function median(xs: number[]): number {
-  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return NaN;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** mosquitto_passwd's $7$ line (PBKDF2-SHA512, 101 iterations, 12-byte salt). */
-function passwdLine(user: string, pw: string): string {
-  const salt = Uint8Array.from(randomBytes(12));
-  const hash = pbkdf2Sync(pw, salt, 101, 64, "sha512");
-  return `${user}:$7$101$${Buffer.from(salt).toString("base64")}$${hash.toString("base64")}`;
 }
 
 /** `users` users (+ the bystander), two acl_file rules each (+ the bystander's). */

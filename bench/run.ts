@@ -11,7 +11,10 @@
 //   6. stripped .so sizes;
 //   7. broker workloads W1-W4 under callgrind (bench/workloads.ts): marginal Ir per message and
 //      per ACL check for every configuration, pyauth included when ../shared can build it.
-//      --only-workloads runs this stage alone (make bench-workloads).
+//      --only-workloads runs this stage alone (make bench-workloads);
+//   8. scale (bench/scale.ts): load time and RSS of 10,000 to 1,000,000 users and 2 topic rules
+//      each in a real broker, acl_file, dynamic-security and the default policy (make
+//      bench-scale runs it alone; --scale-args passes its flags, --skip scale leaves it out).
 // Writes <build>/bench/results.json and <build>/bench/benchmarks.svg, prints a table and the targets.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
   statSync, writeFileSync } from "node:fs";
@@ -21,6 +24,7 @@ import { join, resolve } from "node:path";
 import { barChart, type Panel } from "./chart.js";
 import { Proc, cpuSample, freePort, median, rssKb, run, sleep, type CpuSample } from "./proc.js";
 import { WORKLOADS, benchWorkloads, workloadsMarkdown, type WorkloadResults } from "./workloads.js";
+import { benchScale, parseScaleArgs, shellLine, writeScale, type ScaleArgs } from "./scale.js";
 
 interface Args {
   build: string;
@@ -43,6 +47,8 @@ interface Args {
   wlConfigs: string[];
   wlProfiles: boolean;
   wlGlibcTunables: string;
+  /** bench/scale.ts's flags (SCALE_USAGE there). */
+  scaleArgs: string[];
 }
 
 function parseArgs(argv: string[]): Args {
@@ -59,6 +65,7 @@ function parseArgs(argv: string[]): Args {
     // 7 entries per size, W4's no-auth broker ran 2,500 Ir per message above the native
     // plugin's). docs/BENCHMARKS.md "Workloads".
     wlGlibcTunables: "glibc.malloc.tcache_count=2000",
+    scaleArgs: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -78,7 +85,7 @@ function parseArgs(argv: string[]): Args {
       case "--inproc-calls": a.inprocCalls = Number(v()); break;
       case "--window": a.window = Number(v()); break;
       case "--chart": a.chart = v(); break;
-      // inproc, inproc-callgrind, load, broker, broker-callgrind, reload, size, workloads
+      // inproc, inproc-callgrind, load, broker, broker-callgrind, reload, size, workloads, scale
       case "--skip": for (const s of v().split(",")) a.skip.add(s); break;
       case "--workloads": a.workloads = v().split(",").filter((x) => x !== ""); break;
       // multiplies every workload's message count (bench/workloads.ts WORKLOADS)
@@ -92,6 +99,8 @@ function parseArgs(argv: string[]): Args {
       case "--wl-glibc-tunables": a.wlGlibcTunables = v(); break;
       case "--pyauth-script": a.pyauthScript = v(); break;
       case "--pyauth-policy-dir": a.pyauthPolicyDir = v(); break;
+      // one word list, e.g. "--users 10000,100000 --runs 1" (make: BENCH_SCALE_ARGS)
+      case "--scale-args": a.scaleArgs = v().split(/\s+/).filter((x) => x !== ""); break;
       default: throw new Error(`unknown argument ${k}`);
     }
   }
@@ -102,6 +111,9 @@ function parseArgs(argv: string[]): Args {
 }
 
 const args = parseArgs(process.argv.slice(2));
+// Parsed now: a mistyped scale flag fails before the other stages' minutes, not after them.
+const scaleArgs: ScaleArgs | null = args.skip.has("scale") || args.onlyWorkloads ? null
+  : parseScaleArgs(args.scaleArgs, { build: args.build, plugin: args.plugin, defaultWasm: args.defaultWasm });
 const B = resolve(args.build, "bench");
 if (args.chart === "") args.chart = join(B, "benchmarks.svg");
 const DATA = join(B, "data");
@@ -633,6 +645,9 @@ async function main(): Promise<void> {
   results.sizes = sizes;
   const wl = args.skip.has("workloads") || args.workloads.length === 0 ? null : await workloads();
   results.workloads = wl;
+  const scale = scaleArgs ? await benchScale(scaleArgs, log) : null;
+  const scaleMd = scale ? writeScale(scale, B, shellLine(["node", "build/js/bench/run.js", ...process.argv.slice(2)])) : "";
+  results.scale = scale;
   (results.machine as Json).loadavg_end = loadavg();
 
   // --- targets ---
@@ -718,6 +733,7 @@ async function main(): Promise<void> {
   for (const x of targets) lines.push(`  [${x.met === null ? "n/a " : x.met ? "met " : "MISS"}] ${x.name}: ${x.value} (target ${x.target})`);
   console.log(lines.join("\n"));
   if (wl) console.log(`\nWorkloads (marginal Ir under callgrind):\n\n${workloadsMarkdown(wl)}`);
+  if (scale) console.log(`\nScale (load time and memory of many users):\n\n${scaleMd}`);
 
   // --- the same as Markdown, for docs/BENCHMARKS.md ---
   const md: string[] = [];
@@ -786,6 +802,7 @@ async function main(): Promise<void> {
   md.push("", "| targets | value | target | |", "|---|---|---|---|");
   for (const x of targets) md.push(`| ${x.name} | ${x.value} | ${x.target} | ${x.met === null ? "n/a" : x.met ? "met" : "**missed**"} |`);
   if (wl) md.push("", "Workloads (marginal Ir under callgrind):", "", workloadsMarkdown(wl));
+  if (scale) md.push("", "Scale (load time and memory of many users):", "", scaleMd);
   writeFileSync(join(B, "results.md"), md.join("\n") + "\n");
 
   // --- chart ---
