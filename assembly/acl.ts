@@ -25,6 +25,7 @@ import { T_CLIENT, T_LIT, T_LIT_HASH, T_USER, compileFilter, sameBytes, validFil
 import { LineReader, Lines, everyByte, findByteOrNul, hasNulAt, isSpace, lineEnd } from "../sdk/assembly/lines";
 import { allocRecord } from "./pages";
 import { USER_NAME, UserRecord, Users, findOrAddUser } from "./users";
+import { F_CHECK_CLIENT, F_CHECK_USER, F_CLIENT, F_DENY, RESULT_SHIFT, RULE_BYTES, R_DENY, R_GRANT, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX } from "./rule";
 import { Str } from "../sdk/assembly";
 import { DOLLAR, HASH, PLUS, SLASH } from "../sdk/assembly/utf8";
 
@@ -32,63 +33,6 @@ import { DOLLAR, HASH, PLUS, SLASH } from "../sdk/assembly/utf8";
 const A_DENY: i32 = 0;
 const A_READ: i32 = 1;
 const A_WRITE: i32 = 2;
-/**
- * Bytes per rule record. Everything the hot path (hot.ts) needs about a rule is precomputed here
- * so that a check reads only a few fields of it:
- *
- *   0  u64  key    the first min(len, 8) literal bytes every matching topic starts with
- *   8  u64  mask   keeps those bytes of a topic's first word (0: no literal prefix)
- *  16  i32  flags  access bits (a deny rule has all of them: it applies to every access) |
- *                  F_CLIENT | F_CHECK_USER | F_CHECK_CLIENT | F_DENY | shape << SHAPE_SHIFT |
- *                  the rule's result << RESULT_SHIFT
- *  20  i32  len    length of the filter's leading literal
- *  24  i32  off    its offset in the byte arena (read only for literals longer than 8 bytes)
- *  28  i32  prog   the filter's program index in the code table (S_GENERIC only)
- *
- * A topic whose first word `w` (little-endian, read past its end if shorter) has
- * `(w & mask) != key` cannot match. For literals up to 8 bytes the key test *is* the literal
- * comparison once the topic is known to be at least `len` bytes long.
- */
-export const RULE_BYTES: i32 = 32;
-/**
- * Flag (S_VALUE_PREFIX): the substituted value is the client id (%c), not the username. In the
- * shape's byte (above its 3 bits), so hot.ts tells %u from %c rules with the shape's byte load.
- */
-export const F_CLIENT: i32 = 0x80000;
-/**
- * Position of the shape (3 bits) in the flags word: the third byte, which holds nothing else but
- * F_CLIENT, so hot.ts reads the shape with a byte load (flags byte 2 = record byte 18).
- */
-export const SHAPE_SHIFT: i32 = 16;
-/** The shape's bits, once shifted down. */
-export const SHAPE_MASK: i32 = 7;
-/** Position of the result (the top bits) in the flags word: what a match of the rule decides. */
-export const RESULT_SHIFT: i32 = 24;
-/** Result: deny. */
-export const R_DENY: i32 = 0;
-/** Result: grant. */
-export const R_GRANT: i32 = 1;
-/**
- * Flag of a grant: a pattern granting by it must check that the username holds no `+` or `#`
- * (CVE-2017-7650, see hot.ts). Not set when a %u value match proves it (hot.ts matches a value
- * only when it holds neither); meaningless for `topic` rules.
- */
-export const F_CHECK_USER: i32 = 0x200;
-/** The same for the client id (not set for a %c grant). */
-export const F_CHECK_CLIENT: i32 = 0x400;
-/** Flag of a deny rule (its result is R_DENY): one bit test decides with F_CHECK_USER's. */
-export const F_DENY: i32 = 0x800;
-/** Shape: any filter; run the program. */
-export const S_GENERIC: i32 = 0;
-/** Shape: literal text then "/#" (`public/#`). */
-export const S_PREFIX: i32 = 1;
-/** Shape: literal text only (`a/b`). */
-export const S_EXACT: i32 = 2;
-/** Shape: literal text, %u or %c, then "/#" (`users/%u/#`). */
-export const S_VALUE_PREFIX: i32 = 3;
-/** Added to S_PREFIX, S_EXACT or S_VALUE_PREFIX when the literal is longer than 8 bytes. */
-export const S_LONG: i32 = 4;
-
 /** In a template, the owner's name (filter.ts compiles it as the username). */
 export const NAME_MARK: u32 = 0;
 /** i32s per rule record. */

@@ -11,7 +11,8 @@
 // what can be computed once (acl.ts, RULE_BYTES); globals are read where they are needed (a
 // local copied up front is an instruction even on paths that never use it); word loads read past
 // short values without bounds checks (buf.ts, "Word loads past the end of a value").
-import { Acl, F_CHECK_CLIENT, F_CHECK_USER, F_CLIENT, F_DENY, RESULT_SHIFT, RULE_BYTES, SHAPE_MASK, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX } from "./acl";
+import { Acl } from "./acl";
+import { F_CHECK_CLIENT, F_CHECK_USER, F_CLIENT, F_DENY, RESULT_SHIFT, RULE_BYTES, SHAPE_MASK, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX, rule } from "./rule";
 import { hasWildcardAt, hasWildcardSlow, LOW_BYTES_NOT_BIT3, lowBytes, mayBeWild, mayBeWild2 } from "./buf";
 import { matchFilter, sameBytes } from "./filter";
 import { beginCheck, memoInit, valueAtCall, valueClean } from "./memo";
@@ -97,7 +98,7 @@ export function slowMatch(rec: usize, flags: i32, tp: usize, tlen: i32, user: St
   // shapes cannot match it (their literal is never empty), a program could ("#").
   if (tlen == 0) return false;
   const topicDollar: i32 = <u32>load<u8>(tp) == DOLLAR ? 1 : 0;
-  return matchFilter(code + (<usize>load<i32>(rec, 28) << 2), arena, tp, tlen, topicDollar, user, client);
+  return matchFilter(code + (<usize>rule(rec).prog << 2), arena, tp, tlen, topicDollar, user, client);
 }
 
 /**
@@ -108,10 +109,10 @@ export function slowMatch(rec: usize, flags: i32, tp: usize, tlen: i32, user: St
  */
 export function directMatch(rec: usize, flags: i32, tp: usize, tlen: i32, user: Str | null, client: Str | null): bool {
   const shape = (flags >> SHAPE_SHIFT) & SHAPE_MASK;
-  const len = load<i32>(rec, 20);
+  const len = rule(rec).len;
   if (tlen < len) return false;
   if (shape & S_LONG) {
-    if (!sameBytes(arena + <usize>load<i32>(rec, 24) + 8, tp + 8, len - 8)) return false;
+    if (!sameBytes(arena + <usize>rule(rec).off + 8, tp + 8, len - 8)) return false;
   }
   const base = shape & ~S_LONG;
   if (base == S_EXACT) return tlen == len;
@@ -184,18 +185,18 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
     if (rec < end) {
       const tlen = <i32>topic.len;
       do {
-        if ((w & load<u64>(rec, 8)) != load<u64>(rec)) continue;
-        const flags = load<i32>(rec, 16);
+        if ((w & rule(rec).mask) != rule(rec).key) continue;
+        const flags = rule(rec).flags;
         if ((flags & access) == 0) continue;
         // L/# and L with L up to 8 bytes (the key test compared it) right here, anything else in
         // slowMatch (a user's rules are templates: the username stands for the user's name).
-        const shape = <i32>load<u8>(rec, 16 + (SHAPE_SHIFT >> 3));
+        const shape = <i32>rule(rec).shape;
         if (shape == S_PREFIX) {
-          const len = load<i32>(rec, 20);
+          const len = rule(rec).len;
           if (tlen < len) continue;
           if ((tlen != len) & (<u32>load<u8>(tp + <usize>len) != SLASH)) continue;
         } else if (shape == S_EXACT) {
-          if (tlen != load<i32>(rec, 20)) continue;
+          if (tlen != rule(rec).len) continue;
         } else {
           const r = slowMatch(rec, flags, tp, tlen, username, null, begun);
           begun = 1;
@@ -214,34 +215,31 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
   // The list ends with a record whose flags are 0: testing for it costs less than a range's end
   // kept in a local, and an empty list costs one test.
   let at = load<usize>(<usize>load<u8>(tp) << 2, PAT_BY_FIRST);
-  if (load<i32>(at, 16) != 0) {
+  if (rule(at).flags != 0) {
     do {
       rec = at;
       // The topic's first word (as above), loaded here: one candidate is the common case.
-      if ((load<u64>(tp) & load<u64>(rec, 8)) != load<u64>(rec)) continue;
-      const flags = load<i32>(rec, 16);
+      if ((load<u64>(tp) & rule(rec).mask) != rule(rec).key) continue;
+      const flags = rule(rec).flags;
       // Nested rather than `continue`: a test that skips costs an `eqz` more than one that enters.
       if ((flags & access) != 0) {
         // Read here, not up front: a topic no pattern can match never needs it.
         const tlen = <i32>topic.len;
-        // The shape has a byte of its own (SHAPE_SHIFT): a byte load where a mask would need a
-        // copy. It holds F_CLIENT too, so one compare tells %u from %c rules and the value is then
-        // a parameter as it stands (choosing one costs a select and a copy); the two blocks are
-        // the same but for the value.
-        if (<i32>load<u8>(rec, 16 + (SHAPE_SHIFT >> 3)) == S_VALUE_PREFIX) {
-          // L/%u/# with L up to 8 bytes, which the key test compared: the username must follow
-          // it, hold no `+`/`#` (slowMatch explains why) and end the topic or a level.
-          if (username === null) continue;
-          const vlen = <i32>username.len;
+        const shape = <i32>rule(rec).shape;
+        if ((shape & SHAPE_MASK) == S_VALUE_PREFIX) {
+          // L/%u/# or L/%c/# with L up to 8 bytes, which the key test compared: the value must
+          // follow it, hold no `+`/`#` (slowMatch explains why) and end the topic or a level.
+          const v = shape == S_VALUE_PREFIX ? username : clientid; // F_CLIENT clear: %u
+          if (v === null) continue;
+          const vlen = <i32>v.len;
           if (vlen <= 8) {
-            const len = load<i32>(rec, 20);
+            const len = rule(rec).len;
             const n = len + vlen;
             if (tlen < n) continue;
-            // The value's address is loaded again in the rare path rather than kept in a local.
-            const x = load<u64>(username.ptr);
+            const x = load<u64>(v.ptr);
             if (((x ^ load<u64>(tp + <usize>len)) & lowBytes(vlen)) != 0) continue;
             if (mayBeWild(x, load<u64>(<usize>vlen << 3, LOW_BYTES_NOT_BIT3)) != 0) {
-              if (hasWildcardSlow(username.ptr, vlen)) continue;
+              if (hasWildcardSlow(v.ptr, vlen)) continue;
             }
             if ((tlen != n) & (<u32>load<u8>(tp + <usize>n) != SLASH)) continue; // n <= tlen: the byte is readable
           } else {
@@ -249,29 +247,11 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
             begun = 1;
             if (!r) continue;
           }
-        } else if (<i32>load<u8>(rec, 16 + (SHAPE_SHIFT >> 3)) == S_PREFIX) {
+        } else if (shape == S_PREFIX) {
           // L/# with L up to 8 bytes: L is the whole topic or a level of it.
-          const len = load<i32>(rec, 20);
+          const len = rule(rec).len;
           if (tlen < len) continue;
           if ((tlen != len) & (<u32>load<u8>(tp + <usize>len) != SLASH)) continue;
-        } else if (<i32>load<u8>(rec, 16 + (SHAPE_SHIFT >> 3)) == (S_VALUE_PREFIX | (F_CLIENT >> SHAPE_SHIFT))) {
-          // L/%c/#: as L/%u/# above, with the client id.
-          const vlen = <i32>clientid.len;
-          if (vlen <= 8) {
-            const len = load<i32>(rec, 20);
-            const n = len + vlen;
-            if (tlen < n) continue;
-            const x = load<u64>(clientid.ptr);
-            if (((x ^ load<u64>(tp + <usize>len)) & lowBytes(vlen)) != 0) continue;
-            if (mayBeWild(x, load<u64>(<usize>vlen << 3, LOW_BYTES_NOT_BIT3)) != 0) {
-              if (hasWildcardSlow(clientid.ptr, vlen)) continue;
-            }
-            if ((tlen != n) & (<u32>load<u8>(tp + <usize>n) != SLASH)) continue; // n <= tlen: the byte is readable
-          } else {
-            const r = slowMatch(rec, flags, tp, tlen, username, clientid, begun);
-            begun = 1;
-            if (!r) continue;
-          }
         } else {
           const r = slowMatch(rec, flags, tp, tlen, username, clientid, begun);
           begun = 1;
@@ -304,7 +284,7 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
       }
         return Decision.Allow;
       }
-    } while (load<i32>((at += RULE_BYTES), 16) != 0);
+    } while (rule((at += RULE_BYTES)).flags != 0);
   }
   return Decision.Deny;
 }
