@@ -9,11 +9,11 @@
 // files are parsed once per start or reload into compact tables, and acl_check never allocates.
 export * from "../sdk/assembly/abi";
 import { Access, Decision, Grants, Lines, Options, Str, log } from "../sdk/assembly";
-import { Acl } from "./acl";
-import { install, installAllowAll, uninstall } from "./hot";
-import { Passwords } from "./passwd";
-import { Users } from "./users";
-import { aclGrants } from "./grants";
+import { Acl } from "./load/acl";
+import { install, installAllowAll, uninstall } from "./check/hot";
+import { Passwords } from "./load/passwd";
+import { Users } from "./load/users";
+import { aclGrants } from "./check/grants";
 
 const NAME = "default policy";
 
@@ -147,7 +147,7 @@ export function unpwd_check(username: Str | null, password: Str | null): Decisio
 }
 
 // acl_file check, mosquitto 2.0.11 semantics, never allocating: hot.ts.
-export { acl_check } from "./hot";
+export { acl_check } from "./check/hot";
 
 /** Opts in to the host's ACL decision cache: acl_check depends only on its arguments and the rules security_init loaded. */
 export function wasm_auth_acl_cacheable(): i32 { return 1; }

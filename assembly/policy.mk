@@ -6,7 +6,7 @@
 .PHONY: test-policies run
 
 DEFAULT_POLICY_WASM := $(BUILD)/policies/default.wasm
-POLICY_AS_SRC       := $(wildcard assembly/*.ts)
+POLICY_AS_SRC       := $(wildcard assembly/*.ts assembly/load/*.ts assembly/check/*.ts)
 # Every policy build depends on the SDK sources it compiles in.
 POLICY_SDK_SRC      := $(wildcard sdk/assembly/*.ts)
 # asconfig.json's release target: -O3, incremental runtime (frees on reload; the hot path never

@@ -87,3 +87,37 @@ export const S_VALUE_PREFIX: i32 = 3;
 /** Added to S_PREFIX, S_EXACT or S_VALUE_PREFIX when the literal is longer than 8 bytes. */
 export const S_LONG: i32 = 4;
 
+
+// Filter programs ------------------------------------------------------------------------------
+//
+// A filter is stored as a short token program in an i32 table:
+//   [dollar | count << 2, token...]      every token two i32s: [kind | len << 3, off]
+// with token kinds
+//   LIT        `len` literal bytes at `off` in the byte arena (may span levels: "a/b/")
+//   LIT_HASH   the same, then the final "/#" (the "/" is not part of len)
+//   PLUS       `runs` times a `+` level and a "/", then a `+` level, then `len` literal bytes at
+//              `off` (the literal that follows, which starts with "/"; len 0 when none does):
+//              [PLUS | len << 3 | runs << 19, off]
+//   HASH       a whole `#` filter (only when the filter is just "#")
+//   USER       the username bytes (`pattern` lines, and templates of `topic` rules: acl.ts)
+//   CLIENT     the client id bytes (idem)
+// and `dollar` saying whether the filter, as it reads after substitution, starts with `$`
+// (0 no, 1 yes, 2 depends on the substituted value).
+
+/** Token kind: literal bytes. */
+export const T_LIT: i32 = 0;
+/** Token kind: literal bytes, then the final "/#". */
+export const T_LIT_HASH: i32 = 1;
+/** Token kind: a `+` level. */
+export const T_PLUS: i32 = 2;
+/** Token kind: the filter "#". */
+export const T_HASH: i32 = 3;
+/** Token kind: the username (patterns). */
+export const T_USER: i32 = 4;
+/** Token kind: the client id (patterns). */
+export const T_CLIENT: i32 = 5;
+
+/** A PLUS token's literal length: bits 3..18 (a filter has at most 65,535 bytes). */
+export const PLUS_LEN_MASK: i32 = 0xffff;
+/** A PLUS token's run count (the "+/" levels before its own `+`): bits 19..31. */
+export const PLUS_RUNS_SHIFT: i32 = 19;

@@ -1,8 +1,8 @@
-// acl_file parsing and decisions (assembly/acl.ts + hot.ts). The expected decisions are those of
+// acl_file parsing and decisions (assembly/load/acl.ts + check/hot.ts). The expected decisions are those of
 // mosquitto 2.0.11 with the same acl_file, observed on the real broker (assembly/README.md lists
 // the experiments); the integration tests compare the two brokers directly.
-import { Acl } from "../acl";
-import { acl_check, install } from "../hot";
+import { Acl } from "../load/acl";
+import { acl_check, install } from "../check/hot";
 import { Str, Access, Decision } from "../../sdk/assembly";
 import { str } from "../../sdk/assembly/testing";
 

@@ -5,8 +5,8 @@
 // file and the request. Grants are not compared here: the SDK's Grants cannot be read back in
 // the guest, and plugin-c/tests/test_grants.c and tests/policies/grants.test.ts hold them to
 // acl_check's decisions.
-import { Acl } from "../acl";
-import { acl_check, install } from "../hot";
+import { Acl } from "../load/acl";
+import { acl_check, install } from "../check/hot";
 import { AclSpec, AclSpecRule } from "../spec";
 import { Access, Decision, Str, topicMatchesPattern, topicMatchesPatternStr } from "../../sdk/assembly";
 import { str } from "../../sdk/assembly/testing";
@@ -34,7 +34,7 @@ let CLIENTS: string[] = ["c1", "alice", "c", "client-with-a-long-id", "$c", "c#"
 let MAX_LEVELS = 4;
 
 // The second round: long levels, names and client ids (past the word compares and into the
-// memo's level scans and value boxes: assembly/memo.ts), values holding "/" and repeating the
+// memo's level scans and value boxes: assembly/check/memo.ts), values holding "/" and repeating the
 // levels, deeper filters with runs of `+`.
 const LONG_LEVELS: string[] = ["a", "x", "", "level-of-twenty-bytes", "x/x", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "a/b/c/d/e/f/g/h/i", "alice-the-user-of-long-name"];
 const LONG_NAMES: string[] = ["alice-the-user-of-long-name", "x/x/x/x/x/x/x/x/x/x/x", "x/x/x/x/x/x/x/x/x/x/y", "level-of-twenty-bytes/x",

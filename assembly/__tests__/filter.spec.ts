@@ -1,9 +1,10 @@
-// Compiled ACL filters (assembly/filter.ts): validation as mosquitto_sub_topic_check, matching as
+// Compiled ACL filters (assembly/load/compile.ts, check/match.ts): validation as mosquitto_sub_topic_check, matching as
 // mosquitto_topic_matches_sub (compared with the host's implementation over a grid of filters and
 // topics), and pattern substitution as mosquitto 2.0.11 does it (plain text, anywhere).
-import { ByteBuf, IntBuf } from "../buf";
-import { compileFilter, matchFilter, validFilter } from "../filter";
-import { beginCheck } from "../memo";
+import { ByteBuf, IntBuf } from "../load/buffers";
+import { compileFilter, validFilter } from "../load/compile";
+import { matchFilter } from "../check/match";
+import { beginCheck } from "../check/memo";
 import { Str, hostTopicMatchesSub } from "../../sdk/assembly";
 import { str } from "../../sdk/assembly/testing";
 

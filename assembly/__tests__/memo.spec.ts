@@ -1,8 +1,8 @@
-// The per-check memo (assembly/memo.ts) against direct answers: the end of a level, and whether a
+// The per-check memo (assembly/check/memo.ts) against direct answers: the end of a level, and whether a
 // long value occurs at a position, asked at random positions in random order, over topics and
 // values built from a few repeated patterns with defects (the inputs that make the box and the
 // period records do their work), across many checks (the stamp) and a stamp wrap.
-import { beginCheck, levelEndLong, memoInit, selfLcpOf, valueAtCall } from "../memo";
+import { beginCheck, levelEndLong, memoInit, selfLcpOf, valueAtCall } from "../check/memo";
 import { Str } from "../../sdk/assembly";
 import { str } from "../../sdk/assembly/testing";
 

@@ -1,8 +1,8 @@
 // The default policy's hooks (assembly/index.ts) with the fixture files, and password_file
-// parsing (assembly/passwd.ts). Password hashes in fixtures/passwd were made by mosquitto_passwd
+// parsing (assembly/load/passwd.ts). Password hashes in fixtures/passwd were made by mosquitto_passwd
 // (alice and café: $7$, bob: $6$); the host checks them as the plugin does.
 import { acl_check, security_cleanup, security_init, unpwd_check } from "../index";
-import { Passwords } from "../passwd";
+import { Passwords } from "../load/passwd";
 import { Access, Decision, Options } from "../../sdk/assembly";
 import { allocations, clearLogs, logCount, logMessage, options, setOptionFile, str } from "../../sdk/assembly/testing";
 

@@ -2,10 +2,10 @@
 // filters the host matches itself. Tier 0 is the client's own `topic` rules, tier 1 the patterns
 // with %u and %c replaced by its username and client id; in each, a matching deny beats a grant,
 // as in acl_check (hot.ts). Everything else is denied; SUBSCRIBE and UNSUBSCRIBE are allowed.
-import { Acl, NAME_MARK } from "./acl";
-import { Access, Fallback, Grants, Str } from "../sdk/assembly";
-import { hasWildcardAt } from "./buf";
-import { LOWER_C, LOWER_U, PERCENT } from "../sdk/assembly/utf8";
+import { Acl, NAME_MARK } from "../load/acl";
+import { Access, Fallback, Grants, Str } from "../../sdk/assembly";
+import { hasWildcardAt } from "../words";
+import { LOWER_C, LOWER_U, PERCENT } from "../../sdk/assembly/utf8";
 
 
 /** Grants equal to acl_check's decisions under `acl` (null: no acl_file, everything allowed). */

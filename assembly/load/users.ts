@@ -5,8 +5,8 @@
 // filled through findOrAddUser() on plain globals (pages.ts says why), between Users.begin() and
 // Users.end().
 import { Pages, allocRecord } from "./pages";
-import { eqBytes, eqBytesLong, hashBytes, lowBytes } from "./buf";
-import { Str } from "../sdk/assembly";
+import { eqBytes, eqBytesLong, hashBytes, lowBytes } from "../words";
+import { Str } from "../../sdk/assembly";
 
 /** One user. The name's bytes follow the record (at `USER_NAME`). */
 @unmanaged
@@ -126,7 +126,7 @@ export class Users {
 }
 
 // Whether record `rec` is named by the `n` bytes at `p`, a request's field (both have readable
-// bytes past their end: pages.ts, and buf.ts "Word loads past the end of a value").
+// bytes past their end: pages.ts, and words.ts "Word loads past the end of a value").
 // @ts-ignore: decorator
 @inline
 function sameName(rec: usize, p: usize, n: i32): bool {

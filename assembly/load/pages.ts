@@ -18,7 +18,7 @@
 const PAGE_BYTES: i32 = 65536;
 /**
  * Readable bytes kept after the last record of a page: the hot path reads whole words (up to 64
- * bytes at a time, buf.ts eqBytesLong) past the end of the names it compares.
+ * bytes at a time, words.ts eqBytesLong) past the end of the names it compares.
  */
 const SLACK: i32 = 64;
 

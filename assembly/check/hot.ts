@@ -10,15 +10,15 @@
 // shapes (plain `if` statements rather than `&&` chains, whose `if (result)` blocks copy values). The rule records hold
 // what can be computed once (acl.ts, RULE_BYTES); globals are read where they are needed (a
 // local copied up front is an instruction even on paths that never use it); word loads read past
-// short values without bounds checks (buf.ts, "Word loads past the end of a value").
-import { Acl } from "./acl";
-import { F_CHECK_CLIENT, F_CHECK_USER, F_CLIENT, F_DENY, RESULT_SHIFT, RULE_BYTES, SHAPE_MASK, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX, rule } from "./rule";
-import { hasWildcardAt, hasWildcardSlow, LOW_BYTES_NOT_BIT3, lowBytes, mayBeWild, mayBeWild2 } from "./buf";
-import { matchFilter, sameBytes } from "./filter";
+// short values without bounds checks (words.ts, "Word loads past the end of a value").
+import { Acl } from "../load/acl";
+import { F_CHECK_CLIENT, F_CHECK_USER, F_CLIENT, F_DENY, RESULT_SHIFT, RULE_BYTES, SHAPE_MASK, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX, rule } from "../rule";
+import { hasWildcardAt, hasWildcardSlow, LOW_BYTES_NOT_BIT3, lowBytes, mayBeWild, mayBeWild2, sameBytes } from "../words";
+import { matchFilter } from "./match";
 import { beginCheck, memoInit, valueAtCall, valueClean } from "./memo";
-import { lookupUser, UserRecord } from "./users";
-import { Access, Decision, Str } from "../sdk/assembly";
-import { DOLLAR, SLASH } from "../sdk/assembly/utf8";
+import { lookupUser, UserRecord } from "../load/users";
+import { Access, Decision, Str } from "../../sdk/assembly";
+import { DOLLAR, SLASH } from "../../sdk/assembly/utf8";
 
 // What acl_check does, in one plain global so that it reads one value. A file of patterns only
 // is 0: testing a value against 0 is one interpreted instruction fewer than against another
@@ -141,7 +141,7 @@ export function directMatch(rec: usize, flags: i32, tp: usize, tlen: i32, user: 
  * `topic` rules (deny rules first: a matching deny denies, a matching rule holding an `access`
  * bit grants; a deny rule holds every bit), then the patterns the same way (never for a username
  * or client id containing `+` or `#`). No allocation. Every Str must have 8 readable bytes past
- * its end (true of the SDK's request buffer and of Str.fromString; buf.ts explains why). Each
+ * its end (true of the SDK's request buffer and of Str.fromString; words.ts explains why). Each
  * loop returns as soon as a rule decides.
  */
 // Written out here rather than inlined from a helper: the parameters of an inlined function

@@ -11,12 +11,12 @@
 // Hashes are kept decoded (HashRecord): 80 bytes for a mosquitto_passwd `$7$` hash, whose text
 // takes 115, so that 100k users fit the default 16 MiB of guest memory. A check writes the text
 // back for the host, which verifies it natively.
-import { LineReader, Lines, everyByte, findByteOrNul, isSpace, lineEnd } from "../sdk/assembly/lines";
+import { LineReader, Lines, everyByte, findByteOrNul, isSpace, lineEnd } from "../../sdk/assembly/lines";
 import { allocRecord } from "./pages";
 import { Users, findOrAddUser } from "./users";
 import { ParseError } from "./acl";
-import { Str, base64Decode, base64DecodedLength, base64Encode, verifyPasswordAt } from "../sdk/assembly";
-import { COLON, DOLLAR, HASH } from "../sdk/assembly/utf8";
+import { Str, base64Decode, base64DecodedLength, base64Encode, verifyPasswordAt } from "../../sdk/assembly";
+import { COLON, DOLLAR, HASH } from "../../sdk/assembly/utf8";
 
 const DIGIT_0: u32 = 0x30;
 const COLONS: u64 = everyByte(COLON);

@@ -20,20 +20,21 @@
 // rule records: 100k users with two rules each take a record of 20 bytes plus the name per user
 // (users.ts), where one 32-byte rule record and one filter text per rule would not fit the
 // default 16 MiB of guest memory.
-import { ByteBuf, IntBuf, eqBytes, hashBytes, hasWildcardAt } from "./buf";
-import { T_CLIENT, T_LIT, T_LIT_HASH, T_USER, compileFilter, sameBytes, validFilter } from "./filter";
-import { LineReader, Lines, everyByte, findByteOrNul, hasNulAt, isSpace, lineEnd } from "../sdk/assembly/lines";
+import { ByteBuf, IntBuf } from "./buffers";
+import { eqBytes, hashBytes, hasWildcardAt, sameBytes } from "../words";
+import { compileFilter, validFilter } from "./compile";
+import { LineReader, Lines, everyByte, findByteOrNul, hasNulAt, isSpace, lineEnd } from "../../sdk/assembly/lines";
 import { allocRecord } from "./pages";
 import { USER_NAME, UserRecord, Users, findOrAddUser } from "./users";
-import { F_CHECK_CLIENT, F_CHECK_USER, F_CLIENT, F_DENY, RESULT_SHIFT, RULE_BYTES, R_DENY, R_GRANT, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX } from "./rule";
-import { Str } from "../sdk/assembly";
-import { DOLLAR, HASH, PLUS, SLASH } from "../sdk/assembly/utf8";
+import { T_CLIENT, T_LIT, T_LIT_HASH, T_USER, F_CHECK_CLIENT, F_CHECK_USER, F_CLIENT, F_DENY, RESULT_SHIFT, RULE_BYTES, R_DENY, R_GRANT, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX } from "../rule";
+import { Str } from "../../sdk/assembly";
+import { DOLLAR, HASH, PLUS, SLASH } from "../../sdk/assembly/utf8";
 
 /** Rule access bits as mosquitto stores them: deny is 0. */
 const A_DENY: i32 = 0;
 const A_READ: i32 = 1;
 const A_WRITE: i32 = 2;
-/** In a template, the owner's name (filter.ts compiles it as the username). */
+/** In a template, the owner's name (compile.ts compiles it as the username). */
 export const NAME_MARK: u32 = 0;
 /** i32s per rule record. */
 const RULE_INTS: i32 = RULE_BYTES >> 2;
@@ -184,7 +185,7 @@ export class Acl {
   private arena: StaticArray<u8> = new StaticArray<u8>(1);
   /** Rule records (RULE_BYTES each): one run per template set, deny rules first. */
   rulesPtr: usize = 0;
-  /** Filter programs (filter.ts). */
+  /** Filter programs (rule.ts, compile.ts). */
   codePtr: usize = 0;
   /** Literal bytes the programs refer to, and the templates' texts. */
   arenaPtr: usize = 0;
