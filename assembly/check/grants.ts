@@ -4,7 +4,7 @@
 // as in acl_check (hot.ts). Everything else is denied; SUBSCRIBE and UNSUBSCRIBE are allowed.
 import { Acl, NAME_MARK } from "../load/acl";
 import { Access, Fallback, Grants, Str } from "../../sdk/assembly";
-import { hasWildcardAt } from "../words";
+import { hasWildcardAt } from "../../sdk/assembly/words";
 import { LOWER_C, LOWER_U, PERCENT } from "../../sdk/assembly/utf8";
 
 

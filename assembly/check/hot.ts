@@ -13,7 +13,7 @@
 // short values without bounds checks (words.ts, "Word loads past the end of a value").
 import { Acl } from "../load/acl";
 import { F_CHECK_CLIENT, F_CHECK_USER, F_CLIENT, F_DENY, RESULT_SHIFT, RULE_BYTES, SHAPE_MASK, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX, rule } from "../rule";
-import { hasWildcardAt, hasWildcardSlow, LOW_BYTES_NOT_BIT3, lowBytes, mayBeWild, mayBeWild2, sameBytes } from "../words";
+import { hasWildcardAt, hasWildcardSlow, LOW_BYTES_NOT_BIT3, lowBytes, mayBeWild, mayBeWild2, sameBytes } from "../../sdk/assembly/words";
 import { matchFilter } from "./match";
 import { beginCheck, memoInit, valueAtCall, valueClean } from "./memo";
 import { lookupUser, UserRecord } from "../load/users";

@@ -10,7 +10,7 @@
 // filter is ever built: the hot path allocates nothing. The SDK's topicMatchesPattern has the
 // same semantics (a spec checks both against the broker's), but re-reads the pattern text on
 // every call; the token program here is compiled once, which is what the hot path needs.
-import { eqBytesLong, lowBytes } from "../words";
+import { eqBytesLong, lowBytes } from "../../sdk/assembly/words";
 import { levelEndLong, slashBits, valueAtCall } from "./memo";
 import { PLUS_LEN_MASK, PLUS_RUNS_SHIFT, T_HASH, T_LIT_HASH, T_PLUS, T_USER } from "../rule";
 import { Str } from "../../sdk/assembly";

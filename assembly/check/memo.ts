@@ -11,8 +11,8 @@
 // check that wrote it, so starting a check (beginCheck) is one increment, not a clearing. Only
 // the slow paths use it (a level longer than a word, a value longer than 16 bytes): the hot
 // path never reaches this file. hot.ts starts a check on its first slow call.
-import { hasWildcardSlow, lowBytes, wildBits } from "../words";
-import { HIGHS, ONES } from "../../sdk/assembly/utf8";
+import { hasWildcardSlow, lowBytes, wildBits } from "../../sdk/assembly/words";
+import { HIGHS, ONES } from "../../sdk/assembly/words";
 
 /** Topics up to this many bytes (MQTT's limit) use the memo; longer ones (never from the host) are rescanned. */
 const MEMO_MAX_TOPIC: i32 = 65535;

@@ -21,7 +21,7 @@
 // (users.ts), where one 32-byte rule record and one filter text per rule would not fit the
 // default 16 MiB of guest memory.
 import { ByteBuf, IntBuf } from "./buffers";
-import { eqBytes, hashBytes, hasWildcardAt, sameBytes } from "../words";
+import { eqBytes, hashBytes, hasWildcardAt, sameBytes } from "../../sdk/assembly/words";
 import { compileFilter, validFilter } from "./compile";
 import { LineReader, Lines, everyByte, findByteOrNul, hasNulAt, isSpace, lineEnd } from "../../sdk/assembly/lines";
 import { allocRecord } from "./pages";

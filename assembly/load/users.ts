@@ -5,7 +5,7 @@
 // filled through findOrAddUser() on plain globals (pages.ts says why), between Users.begin() and
 // Users.end().
 import { Pages, allocRecord } from "./pages";
-import { eqBytes, eqBytesLong, hashBytes, lowBytes } from "../words";
+import { eqBytes, eqBytesLong, hashBytes, lowBytes } from "../../sdk/assembly/words";
 import { Str } from "../../sdk/assembly";
 
 /** One user. The name's bytes follow the record (at `USER_NAME`). */

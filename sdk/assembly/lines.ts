@@ -4,7 +4,7 @@
 // chunk and one line of a large file instead of all of it.
 import { host_option_file_read_at } from "./imports";
 import { Options, OptionFileError, recordFileError, recordFileSuccess } from "./options";
-import { ONES, zeroBytes } from "./utf8";
+import { ONES, zeroBytes } from "./words";
 
 /**
  * Readable bytes after the end of every line (and run of lines) a {@link Lines} gives, whatever

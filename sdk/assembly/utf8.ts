@@ -4,6 +4,9 @@
 // Lone surrogates are encoded the way String.UTF8.encode does by default (WTF-8, 3 bytes), so
 // `Str.fromString(s).equals(s)` holds for every string.
 
+import { HIGHS, ONES, bytesEqual, memoryEnd, zeroBytes } from "./words";
+export { HIGHS, ONES, bytesEqual, bytesEqualBelow, memoryEnd, zeroBytes } from "./words";
+
 /** Byte `/`, the topic level separator. */
 export const SLASH: u32 = 0x2f;
 /** Byte `+`, the single-level wildcard. */
@@ -31,29 +34,6 @@ export const COLON: u32 = 0x3a;
 // when the 8 bytes fit below the end of memory (its bytes past the range are masked off; they
 // are the guest's own memory, read but never used), bytes one by one otherwise.
 
-/** 0x01 in every byte of a word. */
-export const ONES: u64 = 0x0101010101010101;
-/** 0x80 in every byte of a word. */
-export const HIGHS: u64 = 0x8080808080808080;
-
-/**
- * 0x80 in the lowest zero byte of `x` and possibly in bytes above it, nothing else: non-zero
- * exactly when `x` has a zero byte, and its lowest set bit marks the first one (a borrow only
- * moves upwards, so a false mark is always above a true one).
- */
-// @ts-ignore: decorator
-@inline
-export function zeroBytes(x: u64): u64 {
-  return (x - ONES) & ~x & HIGHS;
-}
-
-/** The end of linear memory now: no word may be loaded past it. */
-// @ts-ignore: decorator
-@inline
-export function memoryEnd(): usize {
-  return <usize>memory.size() << 16;
-}
-
 /** The low `n` bytes (1-7) of a word, as a mask of their 0x80 bits. */
 // @ts-ignore: decorator
 @inline
@@ -61,34 +41,6 @@ function lowHighs(n: i32): u64 {
   return HIGHS >> (<u64>(8 - n) << 3);
 }
 
-/** True when the `n` bytes at `a` and at `b` are equal. */
-// @ts-ignore: decorator
-@inline
-export function bytesEqual(a: usize, b: usize, n: usize): bool {
-  return bytesEqualBelow(a, b, n, memoryEnd());
-}
-
-/** {@link bytesEqual} reading no word that ends past `limit` (the specs pretend memory ends early). */
-// @ts-ignore: decorator
-@inline
-export function bytesEqualBelow(a: usize, b: usize, n: usize, limit: usize): bool {
-  let i: usize = 0;
-  if (n >= 8) {
-    do {
-      if (load<u64>(a + i) != load<u64>(b + i)) return false;
-      i += 8;
-    } while (i + 8 <= n);
-  }
-  if (i == n) return true;
-  if (a + i + 8 <= limit && b + i + 8 <= limit) {
-    return ((load<u64>(a + i) ^ load<u64>(b + i)) & (<u64>-1 >> (<u64>(8 - (n - i)) << 3))) == 0;
-  }
-  do {
-    if (load<u8>(a + i) != load<u8>(b + i)) return false;
-    i++;
-  } while (i < n);
-  return true;
-}
 
 /**
  * Compares the UTF-16 code units `[from, to)` at string pointer `sp`, encoded as WTF-8, with the

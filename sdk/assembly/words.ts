@@ -1,6 +1,8 @@
-// Byte helpers on the finished tables and on request fields, for the hot path (check/) and the
-// parse (load/): word loads, no allocation.
-import { HIGHS, ONES } from "../sdk/assembly/utf8";
+// Word-at-a-time byte helpers: eight bytes per step where an interpreter charges every loop turn
+// (a byte loop costs about 20 instructions per byte under wasm3 with fuel metering). Two
+// contracts: bytesEqual and bytesEqualBelow never load past the end of memory (any byte run);
+// the others load whole words past the end of their runs and need readable bytes there (see
+// "Word loads past the end of a value" below). No allocation.
 
 /** True when the `n` bytes at `a` and `b` are equal (8 bytes per step, then bytes). */
 // @ts-ignore: decorator
@@ -195,4 +197,58 @@ export function hashBytes(p: usize, n: i32): u32 {
 export function sameBytes(a: usize, b: usize, len: i32): bool {
   if (len <= 8) return ((load<u64>(a) ^ load<u64>(b)) & lowBytes(len)) == 0;
   return eqBytesLong(a, b, len);
+}
+
+/** 0x01 in every byte of a word. */
+export const ONES: u64 = 0x0101010101010101;
+/** 0x80 in every byte of a word. */
+export const HIGHS: u64 = 0x8080808080808080;
+
+/**
+ * 0x80 in the lowest zero byte of `x` and possibly in bytes above it, nothing else: non-zero
+ * exactly when `x` has a zero byte, and its lowest set bit marks the first one (a borrow only
+ * moves upwards, so a false mark is always above a true one).
+ */
+// @ts-ignore: decorator
+@inline
+export function zeroBytes(x: u64): u64 {
+  return (x - ONES) & ~x & HIGHS;
+}
+
+/** The end of linear memory now: no word may be loaded past it. */
+// @ts-ignore: decorator
+@inline
+export function memoryEnd(): usize {
+  return <usize>memory.size() << 16;
+}
+
+
+
+/** True when the `n` bytes at `a` and at `b` are equal. */
+// @ts-ignore: decorator
+@inline
+export function bytesEqual(a: usize, b: usize, n: usize): bool {
+  return bytesEqualBelow(a, b, n, memoryEnd());
+}
+
+/** {@link bytesEqual} reading no word that ends past `limit` (the specs pretend memory ends early). */
+// @ts-ignore: decorator
+@inline
+export function bytesEqualBelow(a: usize, b: usize, n: usize, limit: usize): bool {
+  let i: usize = 0;
+  if (n >= 8) {
+    do {
+      if (load<u64>(a + i) != load<u64>(b + i)) return false;
+      i += 8;
+    } while (i + 8 <= n);
+  }
+  if (i == n) return true;
+  if (a + i + 8 <= limit && b + i + 8 <= limit) {
+    return ((load<u64>(a + i) ^ load<u64>(b + i)) & (<u64>-1 >> (<u64>(8 - (n - i)) << 3))) == 0;
+  }
+  do {
+    if (load<u8>(a + i) != load<u8>(b + i)) return false;
+    i++;
+  } while (i < n);
+  return true;
 }
