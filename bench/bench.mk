@@ -4,19 +4,19 @@
 #   make bench         everything: in-process, callgrind, broker CPU (interleaved rounds),
 #                      load/reload/RSS/size, the workloads W1-W4 (as make bench-workloads); prints
 #                      a table, writes $(BENCH_DIR)/results.json and $(BENCH_DIR)/benchmarks.svg.
-#                      The in-process and broker tables have a row for the seed pyauth when
-#                      ../shared/anchors/build-pyauth.sh builds it ("pyauth skipped: REASON"
-#                      otherwise), and a table of it against the default policy. Several minutes.
+#                      Several minutes.
 #   make bench BENCH_ARGS="--rounds 5 --msgs 400000 --cg-msgs 20000 --skip broker-callgrind"
 #                      (an example; defaults and all flags: parseArgs in bench/run.ts)
+#                      make bench and make bench-ir have rows for the seed pyauth when
+#                      ../shared/anchors/build-pyauth.sh builds it ("pyauth skipped: REASON"
+#                      otherwise); make bench also a table of it against the default policy.
 #   make bench-workloads  broker workloads W1-W4 alone (docs/BENCHMARKS.md "Workloads"): marginal
 #                      callgrind Ir per message and per ACL check for every configuration of P,
 #                      the seed pyauth included when ../shared/anchors/build-pyauth.sh builds it;
 #                      writes $(BENCH_DIR)/workloads.md and .json (~10 min). make bench runs them
 #                      too (--skip workloads leaves them out). BENCH_WL_ARGS="--workloads W2,W4
 #                      --wl-scale 2" selects workloads and multiplies their message counts.
-#   make bench-ir      callgrind Ir per call for the in-process configurations, the seed pyauth's
-#                      included (exact, ~1 min)
+#   make bench-ir      callgrind Ir per call for the in-process configurations (exact, ~1 min)
 #   make bench-reload  a bystander's slowest publish round trip (QoS 1, back to back) while a real
 #                      broker reloads the default policy on SIGHUP, 10,000 and 100,000 users, 3 runs
 #                      (~2 min); prints a markdown table (docs/BENCHMARKS.md "Reload under load").
