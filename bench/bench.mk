@@ -8,6 +8,9 @@
 #                      plus the two stages named (--skip workloads,scale leaves them out).
 #   make bench BENCH_ARGS="--rounds 5 --msgs 400000 --cg-msgs 20000 --skip broker-callgrind"
 #                      (an example; defaults and all flags: parseArgs in bench/run.ts)
+#                      make bench and make bench-ir have rows for the seed pyauth when
+#                      ../shared/anchors/build-pyauth.sh builds it ("pyauth skipped: REASON"
+#                      otherwise); make bench also a table of it against the default policy.
 #   make bench-workloads  broker workloads W1-W4 alone (docs/BENCHMARKS.md "Workloads"): marginal
 #                      callgrind Ir per message and per ACL check for every configuration of P,
 #                      the seed pyauth included when ../shared/anchors/build-pyauth.sh builds it;

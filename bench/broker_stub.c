@@ -2,13 +2,16 @@
  * 2.0.11 broker does for the calls a policy plugin makes on its hot path (accessors return the
  * client's fields, callbacks are kept in a table) and a harmless minimum for the rest. */
 #define _POSIX_C_SOURCE 200809L
+#include <dlfcn.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "broker_stub.h"
 
+#include <mosquitto_plugin.h>
 #include <mosquitto.h>
 
 #define STUB_MAX_CALLBACKS 32
@@ -236,4 +239,117 @@ int mosquitto_broker_publish_copy(const char *clientid, const char *topic, int p
 	(void)retain;
 	mosquitto_property_free_all(&properties);
 	return MOSQ_ERR_SUCCESS;
+}
+
+/* The v4 entry points (mosquitto_plugin.h) of the one legacy plugin a harness process loads. */
+typedef int (*v4_version_fn)(void);
+typedef int (*v4_init_fn)(void **, struct mosquitto_opt *, int);
+typedef int (*v4_cleanup_fn)(void *, struct mosquitto_opt *, int);
+typedef int (*v4_security_fn)(void *, struct mosquitto_opt *, int, bool);
+typedef int (*v4_acl_fn)(void *, int, struct mosquitto *, const struct mosquitto_acl_msg *);
+typedef int (*v4_unpwd_fn)(void *, struct mosquitto *, const char *, const char *);
+
+static struct {
+	v4_init_fn plugin_init;
+	v4_cleanup_fn plugin_cleanup;
+	v4_security_fn security_init;
+	v4_security_fn security_cleanup;
+	v4_acl_fn acl_check;
+	v4_unpwd_fn unpwd_check;
+	mosquitto_plugin_id_t *identifier;
+} stub_v4;
+
+/* What 2.0.11's acl__check_single does before a v4 plugin sees a check: with
+ * auth_plugin_deny_special_chars at its default (true), a username or client id containing + or #
+ * is denied (a plugin's pattern rules must not see them), and UNSUBSCRIBE is allowed without asking.
+ * Its mosquitto_acl_check fills the message the same way. */
+static int stub_v4_acl(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_acl_check *ed = event_data;
+	const char *username = mosquitto_client_username(ed->client);
+	const char *id = mosquitto_client_id(ed->client);
+	struct mosquitto_acl_msg msg;
+
+	(void)event;
+	if (username && strpbrk(username, "+#")) return MOSQ_ERR_ACL_DENIED;
+	if (id && strpbrk(id, "+#")) return MOSQ_ERR_ACL_DENIED;
+	if (ed->access == MOSQ_ACL_UNSUBSCRIBE) return MOSQ_ERR_SUCCESS;
+	memset(&msg, 0, sizeof msg);
+	msg.topic = ed->topic;
+	msg.payloadlen = ed->payloadlen;
+	msg.payload = ed->payload;
+	msg.qos = ed->qos;
+	msg.retain = ed->retain;
+	return stub_v4.acl_check(userdata, ed->access, ed->client, &msg);
+}
+
+static int stub_v4_unpwd(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_basic_auth *ed = event_data;
+
+	(void)event;
+	return stub_v4.unpwd_check(userdata, ed->client, ed->username, ed->password);
+}
+
+static void *stub_sym(void *dl, const char *name)
+{
+	void *f = dlsym(dl, name);
+	if (f == NULL) fprintf(stderr, "inproc: a v4 plugin must export %s\n", name);
+	return f;
+}
+
+int stub_v4_load(void *dl, const char *path)
+{
+	v4_version_fn version = (v4_version_fn)(uintptr_t)dlsym(dl, "mosquitto_auth_plugin_version");
+	if (version == NULL) {
+		fprintf(stderr, "inproc: %s is neither a v5 plugin nor a v4 auth plugin\n", path);
+		return -1;
+	}
+	if (version() != 4) {
+		fprintf(stderr, "inproc: %s: auth plugin API v%d (the stand-in drives v4 only)\n", path, version());
+		return -1;
+	}
+	/* 2.0.11 loads plugins RTLD_GLOBAL: pyauth's Python needs it, since the extension modules it
+	 * imports (_struct, _hashlib, ...) resolve libpython's symbols from the global scope. */
+	if (dlopen(path, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL) == NULL) {
+		fprintf(stderr, "inproc: %s\n", dlerror());
+		return -1;
+	}
+	stub_v4.plugin_init = (v4_init_fn)(uintptr_t)stub_sym(dl, "mosquitto_auth_plugin_init");
+	stub_v4.plugin_cleanup = (v4_cleanup_fn)(uintptr_t)stub_sym(dl, "mosquitto_auth_plugin_cleanup");
+	stub_v4.security_init = (v4_security_fn)(uintptr_t)stub_sym(dl, "mosquitto_auth_security_init");
+	stub_v4.security_cleanup = (v4_security_fn)(uintptr_t)stub_sym(dl, "mosquitto_auth_security_cleanup");
+	stub_v4.acl_check = (v4_acl_fn)(uintptr_t)stub_sym(dl, "mosquitto_auth_acl_check");
+	/* Optional in 2.0.11, as psk_key_get and the extended auth pair (not driven here) are. */
+	stub_v4.unpwd_check = (v4_unpwd_fn)(uintptr_t)dlsym(dl, "mosquitto_auth_unpwd_check");
+	if (!stub_v4.plugin_init || !stub_v4.plugin_cleanup || !stub_v4.security_init || !stub_v4.security_cleanup ||
+	    !stub_v4.acl_check) {
+		return -1;
+	}
+	return 0;
+}
+
+int stub_v4_init(mosquitto_plugin_id_t *identifier, void **userdata, struct mosquitto_opt *opts, int opt_count)
+{
+	int rc = stub_v4.plugin_init(userdata, opts, opt_count);
+	if (rc != MOSQ_ERR_SUCCESS) return rc;
+	/* The broker runs every plugin's security_init once its configuration is loaded. */
+	rc = stub_v4.security_init(*userdata, opts, opt_count, false);
+	if (rc != MOSQ_ERR_SUCCESS) return rc;
+	stub_v4.identifier = identifier;
+	rc = mosquitto_callback_register(identifier, MOSQ_EVT_ACL_CHECK, stub_v4_acl, NULL, *userdata);
+	if (rc == MOSQ_ERR_SUCCESS && stub_v4.unpwd_check) {
+		rc = mosquitto_callback_register(identifier, MOSQ_EVT_BASIC_AUTH, stub_v4_unpwd, NULL, *userdata);
+	}
+	return rc;
+}
+
+int stub_v4_cleanup(void *userdata, struct mosquitto_opt *opts, int opt_count)
+{
+	mosquitto_callback_unregister(stub_v4.identifier, MOSQ_EVT_ACL_CHECK, stub_v4_acl, NULL);
+	if (stub_v4.unpwd_check)
+		mosquitto_callback_unregister(stub_v4.identifier, MOSQ_EVT_BASIC_AUTH, stub_v4_unpwd, NULL);
+	int rc = stub_v4.security_cleanup(userdata, opts, opt_count, false);
+	int rc2 = stub_v4.plugin_cleanup(userdata, opts, opt_count);
+	return rc != MOSQ_ERR_SUCCESS ? rc : rc2;
 }

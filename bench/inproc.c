@@ -1,6 +1,9 @@
 /* In-process benchmark harness: loads a mosquitto v5 plugin .so with the broker stand-in
  * (broker_stub.c), initialises it with the given options, and calls its registered callbacks
- * directly. Prints one JSON object per measurement on stdout (human notes on stderr):
+ * directly. A v4 auth plugin (the seed, mosquitto_pyauth) is driven through the stand-in's v5
+ * callbacks, which call it as mosquitto 2.0.11 does; it gets the -o options only, not the
+ * harness's wasm_* defaults. Prints one JSON object per measurement on stdout (human notes on
+ * stderr):
  *   {"label":..,"metric":"acl_check","median_ns":..,"p99_ns":..,"calls":..}   policy P's request mix
  *   {"label":..,"metric":"acl_check_L",...}       load L's pair: WRITE + READ of users/bench/x
  *   {"label":..,"metric":"acl_check_W2",...}      --topics N: that pair over N topics round-robin
@@ -99,6 +102,7 @@ struct opts {
 	int reload;
 	int reload_changed;
 	int callgrind;
+	int nbuiltin;           /* opt[0..nbuiltin) are the harness's defaults for this project's plugin */
 	int no_verify;          /* for policies that are not P (e.g. allow-all: the runtime's own floor) */
 	int acl_file_subscribe; /* SUBSCRIBE is not checked (mosquitto acl_file semantics) */
 	int per_case;           /* also time each request of the mix alone */
@@ -184,6 +188,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	 * every call; later -o options override these. */
 	o->opt[o->nopt++] = (struct mosquitto_opt){ "wasm_client_share", "100" };
 	o->opt[o->nopt++] = (struct mosquitto_opt){ "wasm_cpu_share", "100" };
+	o->nbuiltin = o->nopt;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-l") && i + 1 < argc)
 			o->label = argv[++i];
@@ -230,19 +235,38 @@ struct plugin {
 	init_fn init;
 	cleanup_fn cleanup;
 	void *userdata;
+	struct mosquitto_opt *opt; /* the options init and cleanup are given */
+	int nopt;
 };
 
-static int plugin_open(struct plugin *p, const char *path)
+static int plugin_open(struct plugin *p, struct opts *o)
 {
+	const char *path = o->plugin;
 	p->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (p->dl == NULL) {
 		fprintf(stderr, "inproc: %s\n", dlerror());
 		return -1;
 	}
 	version_fn version = (version_fn)(uintptr_t)dlsym(p->dl, "mosquitto_plugin_version");
+	if (version == NULL) {
+		if (stub_v4_load(p->dl, path) != 0) return -1;
+		/* Python cannot be initialised a second time in one process (pyauth never finalises it),
+		 * and the broker initialises a plugin once. */
+		if (o->init_repeat > 1) {
+			fprintf(stderr, "inproc: %s is a v4 plugin: --init-repeat must be 1\n", path);
+			return -1;
+		}
+		p->init = stub_v4_init;
+		p->cleanup = stub_v4_cleanup;
+		p->opt = o->opt + o->nbuiltin;
+		p->nopt = o->nopt - o->nbuiltin;
+		return 0;
+	}
+	p->opt = o->opt;
+	p->nopt = o->nopt;
 	p->init = (init_fn)(uintptr_t)dlsym(p->dl, "mosquitto_plugin_init");
 	p->cleanup = (cleanup_fn)(uintptr_t)dlsym(p->dl, "mosquitto_plugin_cleanup");
-	if (version == NULL || p->init == NULL || p->cleanup == NULL) {
+	if (p->init == NULL || p->cleanup == NULL) {
 		fprintf(stderr, "inproc: %s is not a v5 plugin\n", path);
 		return -1;
 	}
@@ -259,7 +283,7 @@ static double plugin_init(struct plugin *p, struct opts *o, double *wall_us)
 {
 	static int ident; /* any non-NULL identifier: the stand-in ignores it */
 	uint64_t w0 = now_ns(), c0 = cpu_ns();
-	int rc = p->init((mosquitto_plugin_id_t *)(void *)&ident, &p->userdata, o->opt, o->nopt);
+	int rc = p->init((mosquitto_plugin_id_t *)(void *)&ident, &p->userdata, p->opt, p->nopt);
 	uint64_t c1 = cpu_ns(), w1 = now_ns();
 	if (rc != MOSQ_ERR_SUCCESS) {
 		fprintf(stderr, "inproc: %s: mosquitto_plugin_init returned %d\n", o->label, rc);
@@ -544,7 +568,7 @@ int main(int argc, char **argv)
 
 	long rss0 = vm_rss_kb();
 	struct plugin p = { 0 };
-	if (plugin_open(&p, o.plugin) != 0) return 1;
+	if (plugin_open(&p, &o) != 0) return 1;
 	long rss_dl = vm_rss_kb();
 
 	/* init/cleanup cycles first (each init is the full load, validate, instantiate), then the
@@ -556,7 +580,7 @@ int main(int argc, char **argv)
 		ti[i] = plugin_init(&p, &o, &tw[i]);
 		if (ti[i] < 0) return 1;
 		if (i + 1 < o.init_repeat) {
-			p.cleanup(p.userdata, o.opt, o.nopt);
+			p.cleanup(p.userdata, p.opt, p.nopt);
 			if (stub_callback_count() != 0) {
 				fprintf(stderr, "inproc: %s: callbacks left registered after cleanup\n", o.label);
 				return 1;
@@ -627,7 +651,7 @@ int main(int argc, char **argv)
 		       "\"after_init_kb\":%ld}\n",
 		       o.label, rss0, rss_dl, rss_init);
 	}
-	if (p.cleanup(p.userdata, o.opt, o.nopt) != MOSQ_ERR_SUCCESS) {
+	if (p.cleanup(p.userdata, p.opt, p.nopt) != MOSQ_ERR_SUCCESS) {
 		fprintf(stderr, "inproc: %s: cleanup failed\n", o.label);
 		return 1;
 	}

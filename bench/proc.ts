@@ -98,8 +98,8 @@ export class Proc {
 }
 
 /** Runs a command to completion; resolves with its stdout (rejects on non-zero exit). */
-export async function run(cmd: string, args: string[], timeoutMs = 600000): Promise<string> {
-  const p = new Proc(cmd, args);
+export async function run(cmd: string, args: string[], timeoutMs = 600000, env?: NodeJS.ProcessEnv): Promise<string> {
+  const p = new Proc(cmd, args, { env });
   const t = setTimeout(() => p.child.kill("SIGKILL"), timeoutMs);
   const code = await p.wait();
   clearTimeout(t);

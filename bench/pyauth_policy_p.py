@@ -1,6 +1,6 @@
 # Policy P (docs/BENCHMARKS.md "The reference workload") as a module for the seed plugin,
 # mosquitto_pyauth (built by ../shared/anchors/build-pyauth.sh): what a pyauth user would write,
-# for the broker workloads of `make bench-workloads`.
+# for its rows in `make bench` (in-process and broker), `make bench-ir` and `make bench-workloads`.
 #   auth_opt_password_file  mosquitto_passwd lines "user:$7$iter$salt$hash" (PBKDF2-SHA512),
 #                           parsed once at plugin_init with salt and hash already decoded;
 #   unpwd_check             dict lookup + hashlib.pbkdf2_hmac + constant-time compare;

@@ -1,11 +1,12 @@
 // `make bench`: the whole benchmark of docs/BENCHMARKS.md in one run.
 //   1. in-process: bench/inproc (ns per acl_check / unpwd_check) for the default policy, the
-//      hand-written AssemblyScript example and the native C floor, rounds interleaved;
+//      hand-written AssemblyScript example, the native C floor and the seed pyauth (when
+//      ../shared can build it: bench/pyauth.ts), rounds interleaved;
 //   2. instructions per acl_check in-process (callgrind, toggled on inproc_measured);
 //   3. load+validate+instantiate (plugin_init) for the default policy and a ~1 MB policy,
 //      reload (unchanged and changed module);
-//   4. real broker: user CPU per message for every configuration of policy P and no-auth,
-//      round-robin, medians of --rounds; broker RSS; SIGHUP reload;
+//   4. real broker: user CPU per message for every configuration of policy P (pyauth included)
+//      and no-auth, round-robin, medians of --rounds; broker RSS; SIGHUP reload;
 //   5. real broker under callgrind: instructions per delivered message (instrumentation switched
 //      on after the clients connected, off when the last message arrived);
 //   6. stripped .so sizes;
@@ -23,6 +24,7 @@ import { cpus, release } from "node:os";
 import { join, resolve } from "node:path";
 import { barChart, type Panel } from "./chart.js";
 import { Proc, cpuSample, freePort, median, rssKb, run, sleep, type CpuSample } from "./proc.js";
+import { PYAUTH_LABEL, buildPyauth, failure, pyauthConf, pyauthEnv, pyauthInprocOpts, type PyauthBuild } from "./pyauth.js";
 import { WORKLOADS, benchWorkloads, workloadsMarkdown, type WorkloadResults } from "./workloads.js";
 import { benchScale, parseScaleArgs, shellLine, writeScale, type ScaleArgs } from "./scale.js";
 
@@ -148,6 +150,7 @@ interface Config {
   ours: boolean;
   needs: string[];
   conf(dir: string): string[];
+  env?: NodeJS.ProcessEnv;
 }
 
 const CONFIGS: Config[] = [
@@ -177,12 +180,41 @@ const CONFIGS: Config[] = [
     } },
 ];
 
-const available = CONFIGS.filter((c) => {
-  const missing = c.needs.filter((f) => !existsSync(f));
-  if (missing.length) log(`skipping ${c.key}: missing ${missing.join(", ")}`);
-  return missing.length === 0;
-});
+/** The seed pyauth (6), once main has built it (bench/pyauth.ts). */
+let pyauth: PyauthBuild | null = null;
+/** "pyauth skipped: REASON" once pyauth could not be built or one of its runs failed: its rows
+ * say so, and no later stage runs it. */
+let pyauthSkip: string | null = null;
+
+const PYAUTH_ROW = `(6) ${PYAUTH_LABEL}`;
+
+function pyauthConfig(b: PyauthBuild, so: string): Config {
+  return { key: "pyauth", label: PYAUTH_ROW, ours: false, needs: [so], conf: () => pyauthConf(so, DATA),
+    env: pyauthEnv(b) };
+}
+
+function selectConfigs(): Config[] {
+  const all = pyauth?.so ? [...CONFIGS, pyauthConfig(pyauth, pyauth.so)] : CONFIGS;
+  return all.filter((c) => {
+    const missing = c.needs.filter((f) => !existsSync(f));
+    if (missing.length) log(`skipping ${c.key}: missing ${missing.join(", ")}`);
+    return missing.length === 0;
+  });
+}
+
+let available: Config[] = [];
 const has = (k: string): boolean => available.some((c) => c.key === k);
+
+/** One pyauth measurement: a failure becomes the rows' skip note instead of ending the run. */
+async function tryPyauth<T>(what: string, f: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await f();
+  } catch (e) {
+    pyauthSkip = `pyauth skipped: ${what} ${failure(e)}`;
+    log(pyauthSkip);
+    return undefined;
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // In-process harness.
@@ -201,6 +233,10 @@ const EXTRA_LABELS: { key: string; label: string; wasm: string }[] = [
 ];
 
 function inprocOpts(label: string): string[] {
+  if (label === "pyauth") {
+    if (!pyauth?.so) throw new Error("pyauth is not built");
+    return pyauthInprocOpts(pyauth.so, DATA);
+  }
   const extra = EXTRA_LABELS.find((e) => e.key === label);
   if (label === "default_cached") {
     return ["--acl-file-subscribe", "-o", `wasm_module=${DEFAULT_WASM}`, "-o", "wasm_acl_cache=on", "-o", `password_file=${DATA}/passwd`, "-o", `acl_file=${DATA}/acl`, PLUGIN];
@@ -218,8 +254,13 @@ function inprocOpts(label: string): string[] {
   return ["-o", `password_file=${DATA}/passwd`, NATIVE];
 }
 
+/** The environment of a configuration's process (pyauth's Python finds P's module through it). */
+function envOf(label: string): NodeJS.ProcessEnv | undefined {
+  return label === "pyauth" && pyauth ? pyauthEnv(pyauth) : undefined;
+}
+
 async function inproc(label: string, extra: string[]): Promise<Json[]> {
-  const out = await run(INPROC, ["-l", label, ...extra, ...inprocOpts(label)]);
+  const out = await run(INPROC, ["-l", label, ...extra, ...inprocOpts(label)], undefined, envOf(label));
   return out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Json);
 }
 
@@ -237,14 +278,17 @@ async function benchInproc(labels: string[]): Promise<Record<string, InprocResul
   for (let r = 0; r < args.inprocRounds; r++) {
     for (let i = 0; i < labels.length; i++) {
       const l = labels[(i + r) % labels.length];
+      if (l === "pyauth" && pyauthSkip !== null) continue;
       log(`in-process ${l}, round ${r + 1}/${args.inprocRounds}`);
       const auth = l === "allow_all" ? "0" : "500"; // allow-all has no unpwd_check
       const perCase = r === 0 && (l === "default" || l === "example") ? ["--per-case"] : [];
-      runs[l].push(...await inproc(l, ["--acl-calls", String(args.inprocCalls), "--auth-calls", auth, ...perCase]));
+      const go = (): Promise<Json[]> => inproc(l, ["--acl-calls", String(args.inprocCalls), "--auth-calls", auth, ...perCase]);
+      runs[l].push(...(l === "pyauth" ? await tryPyauth("the in-process run", go) ?? [] : await go()));
     }
   }
   const res: Record<string, InprocResult> = {};
   for (const l of labels) {
+    if (l === "pyauth" && pyauthSkip !== null) continue;
     const of = (m: string): Json[] => runs[l].filter((j) => j.metric === m);
     const med = (m: string, k: string): number => median(of(m).map((j) => num(j, k)));
     res[l] = {
@@ -309,7 +353,8 @@ async function inprocCallgrind(l: string, set: "mix" | "pair"): Promise<Json> {
   await run("valgrind", ["--tool=callgrind", "--collect-atstart=no", "--toggle-collect=inproc_measured",
     `--callgrind-out-file=${out}`, INPROC, "-l", l, "--callgrind", "--acl-calls", String(calls),
     ...(set === "pair" ? ["--load-pair"] : []),
-    ...(l === "native" ? [] : VALGRIND_WASM_OPTS.flatMap((o) => ["-o", o])), ...inprocOpts(l)]);
+    ...(l === "native" || l === "pyauth" ? [] : VALGRIND_WASM_OPTS.flatMap((o) => ["-o", o])), ...inprocOpts(l)],
+    undefined, envOf(l));
   const total = callgrindTotal(out);
   const excl = await run("callgrind_annotate", ["--threshold=99.9", "--auto=no", out]);
   const loop = annotateLines(excl).filter((r) => /:acl_loop\b|:inproc_measured\b/.test(r.fn))
@@ -323,6 +368,14 @@ async function inprocCallgrind(l: string, set: "mix" | "pair"): Promise<Json> {
 async function benchInprocCallgrind(labels: string[]): Promise<Record<string, Json>> {
   const res: Record<string, Json> = {};
   for (const l of labels) {
+    if (l === "pyauth") {
+      if (pyauthSkip !== null) continue;
+      log("in-process callgrind pyauth");
+      const mix = await tryPyauth("the in-process run under callgrind", () => inprocCallgrind(l, "mix"));
+      const pair = mix && await tryPyauth("the in-process run under callgrind", () => inprocCallgrind(l, "pair"));
+      if (mix && pair) Object.assign(res, { pyauth: mix, pyauth_L: pair });
+      continue;
+    }
     log(`in-process callgrind ${l}`);
     res[l] = await inprocCallgrind(l, "mix");
     if (l !== "allow_all" && l !== "example_sdk") res[`${l}_L`] = await inprocCallgrind(l, "pair");
@@ -426,8 +479,8 @@ async function startBroker(cfg: Config, dir: string, extraConf: string[], valgri
   const broker = valgrindOut
     // Instrumentation stays off through start-up and client connection; brokerRun switches it
     // on for exactly the measured interval, so the dump at exit holds only load L.
-    ? new Proc("valgrind", ["--tool=callgrind", "--instr-atstart=no", `--callgrind-out-file=${valgrindOut}`, MOSQUITTO, "-c", conf])
-    : new Proc(MOSQUITTO, ["-c", conf]);
+    ? new Proc("valgrind", ["--tool=callgrind", "--instr-atstart=no", `--callgrind-out-file=${valgrindOut}`, MOSQUITTO, "-c", conf], { env: cfg.env })
+    : new Proc(MOSQUITTO, ["-c", conf], { env: cfg.env });
   await broker.waitLine(/mosquitto version \S+ running/, valgrindOut ? 300000 : 30000);
   return { broker, port };
 }
@@ -482,13 +535,17 @@ async function benchBroker(): Promise<{ runs: BrokerRun[]; summary: Record<strin
   for (let r = 0; r < args.rounds; r++) {
     for (let i = 0; i < available.length; i++) {
       const cfg = available[(i + r) % available.length];
+      if (cfg.key === "pyauth" && pyauthSkip !== null) continue;
       log(`broker ${cfg.key}, round ${r + 1}/${args.rounds}, ${args.msgs} messages`);
-      runs.push(await brokerRun(cfg, r, args.msgs, false));
+      const go = (): Promise<BrokerRun> => brokerRun(cfg, r, args.msgs, false);
+      const one = cfg.key === "pyauth" ? await tryPyauth("the broker run", go) : await go();
+      if (one) runs.push(one);
     }
   }
   const summary: Record<string, Json> = {};
   for (const c of available) {
     const rs = runs.filter((x) => x.key === c.key);
+    if (rs.length === 0) continue; // pyauth, skipped
     summary[c.key] = {
       user_us_per_msg: median(rs.map((x) => x.user_us_per_msg)),
       user_us_min: Math.min(...rs.map((x) => x.user_us_per_msg)),
@@ -506,8 +563,11 @@ async function benchBroker(): Promise<{ runs: BrokerRun[]; summary: Record<strin
 async function benchBrokerCallgrind(): Promise<Record<string, Json>> {
   const res: Record<string, Json> = {};
   for (const cfg of available) {
+    if (cfg.key === "pyauth" && pyauthSkip !== null) continue;
     log(`broker under callgrind: ${cfg.key}, ${args.cgMsgs} messages`);
-    const r = await brokerRun(cfg, 0, args.cgMsgs, true);
+    const go = (): Promise<BrokerRun> => brokerRun(cfg, 0, args.cgMsgs, true);
+    const r = cfg.key === "pyauth" ? await tryPyauth("the broker run under callgrind", go) : await go();
+    if (!r) continue;
     res[cfg.key] = { ir_total: r.cg_total ?? NaN, ir_per_msg: (r.cg_total ?? NaN) / r.received, messages: r.received };
   }
   const base = res.noauth ? num(res.noauth, "ir_per_msg") : NaN;
@@ -622,14 +682,20 @@ async function main(): Promise<void> {
   if (args.onlyWorkloads) return mainWorkloads();
   mkdirSync(RUN_DIR, { recursive: true });
   const results: Record<string, unknown> = { machine: machine(), params: { ...args, skip: [...args.skip] } };
+  pyauth = await buildPyauth(args.pyauthScript, args.pyauthPolicyDir, join(B, "pyauth"), log);
+  if (pyauth.so === null) pyauthSkip = pyauth.note;
+  available = selectConfigs();
   const labels = ["default", "example", "native"].filter(has);
   const extraLabels = existsSync(PLUGIN) ? EXTRA_LABELS.filter((e) => existsSync(e.wasm)).map((e) => e.key) : [];
+  // Measured interleaved with the others, listed after them: its row says why when it is skipped.
+  const pyLabels = has("pyauth") ? ["pyauth"] : [];
+  const rowLabels = [...labels, ...extraLabels, "pyauth"];
   const loadavg = (): string => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   (results.machine as Json).loadavg_start = loadavg();
 
-  const inp = args.skip.has("inproc") ? {} : await benchInproc([...labels, ...extraLabels]);
+  const inp = args.skip.has("inproc") ? {} : await benchInproc([...labels, ...extraLabels, ...pyLabels]);
   results.inproc = inp;
-  const icg = args.skip.has("inproc-callgrind") ? {} : await benchInprocCallgrind([...labels, ...extraLabels]);
+  const icg = args.skip.has("inproc-callgrind") ? {} : await benchInprocCallgrind([...labels, ...extraLabels, ...pyLabels]);
   results.inproc_callgrind = icg;
   const load = args.skip.has("load") ? {} : await benchLoad();
   results.load = load;
@@ -665,6 +731,11 @@ async function main(): Promise<void> {
   t("instructions per acl_check vs native floor", "<= 2x", ratio(irD, irN), (x) => x <= 2, `${fmt(irD, 0)} vs ${fmt(irN, 0)} = ${fmt(ratio(irD, irN), 2)}x`);
   t("acl_check vs pyauth (500-1100 ns)", ">= 5x faster than 500 ns", 500 / (d?.acl_median_ns ?? NaN), (x) => x >= 5,
     `${fmt(500 / (d?.acl_median_ns ?? NaN), 1)}x-${fmt(1100 / (d?.acl_median_ns ?? NaN), 1)}x`);
+  // The same target against the seed itself, measured in this run.
+  const py = (inp as Record<string, InprocResult>).pyauth;
+  const vsPy = (py?.acl_median_ns ?? NaN) / (d?.acl_median_ns ?? NaN);
+  t("acl_check vs pyauth measured in this run (in-process medians, P mix)", ">= 5x faster", vsPy, (x) => x >= 5,
+    Number.isFinite(vsPy) ? `${fmt(vsPy, 1)}x (${fmt(py?.acl_median_ns ?? NaN)} vs ${fmt(d?.acl_median_ns ?? NaN)} ns)` : pyauthSkip ?? "n/a");
   t("unpwd_check / PBKDF2-SHA512 hash alone", "<= 1.10", d?.unpwd_over_hash ?? NaN, (x) => x <= 1.1, fmt(d?.unpwd_over_hash ?? NaN, 3));
   // The broker target for the default policy, uncached and with the decision cache it opts in to
   // (the issue allows the cache for policies that declare their decisions cacheable; the
@@ -693,16 +764,49 @@ async function main(): Promise<void> {
     broker_user_cpu_vs_file: Object.fromEntries(available.map((c) => [c.key, vsFile(bs[c.key], bs.file, "user_us_per_msg")])),
     broker_total_cpu_vs_file: Object.fromEntries(available.map((c) => [c.key, vsFile(bs[c.key], bs.file, "cpu_us_per_msg")])),
   };
+  // pyauth's rows in results.json say why they are missing, as the tables do.
+  results.pyauth = pyauthSkip ?? pyauth.note;
+  if (pyauthSkip !== null) {
+    const skipped = { skipped: pyauthSkip };
+    const mark = (o: object, key = "pyauth"): object => key in o ? o : { ...o, [key]: skipped };
+    results.inproc = mark(inp);
+    results.inproc_callgrind = mark(icg);
+    results.broker = { ...broker, summary: mark(broker.summary) };
+    results.broker_callgrind = mark(bcg);
+  }
   writeFileSync(join(B, "results.json"), JSON.stringify(results, null, 2) + "\n");
+
+  // The seed against the default policy, uncached (1) and in its default configuration (1c):
+  // every figure from this run, so each ratio compares measurements taken side by side.
+  const inpR = (k: string): Partial<InprocResult> => (inp as Record<string, InprocResult>)[k] ?? {};
+  const vsSeed: { what: string; dp: number; of: (k: string) => number }[] = [
+    { what: "acl_check in-process, P mix, median ns", dp: 1, of: (k) => inpR(k).acl_median_ns ?? NaN },
+    { what: "acl_check in-process, load L pair, median ns", dp: 1, of: (k) => inpR(k).acl_L_median_ns ?? NaN },
+    { what: "Ir per acl_check in-process, P mix", dp: 0, of: (k) => num(icg[k], "ir_per_call") },
+    { what: "Ir per acl_check in-process, load L pair", dp: 0, of: (k) => num(icg[`${k}_L`], "ir_per_call") },
+    { what: "unpwd_check in-process, median us", dp: 1, of: (k) => (inpR(k).unpwd_median_ns ?? NaN) / 1000 },
+    { what: "broker user CPU per message, us", dp: 3, of: (k) => num(bs[k], "user_us_per_msg") },
+    { what: "broker total CPU per message, us", dp: 2, of: (k) => num(bs[k], "cpu_us_per_msg") },
+    { what: "broker Ir per ACL check above no-auth", dp: 0, of: (k) => num(bcg[k], "ir_per_acl_check") },
+  ];
+  const seedCells = (v: typeof vsSeed[number]): string[] => {
+    const [a, b, p] = ["default", "default_cached", "pyauth"].map(v.of);
+    return [fmt(a, v.dp), fmt(b, v.dp), fmt(p, v.dp), fmt(p / a, 1), fmt(p / b, 1)];
+  };
+  const seedNote = pyauthSkip !== null && !["pyauth", "pyauth_L"].some((k) => k in inp || k in icg) && !bs.pyauth && !bcg.pyauth
+    ? pyauthSkip : null;
 
   const m0 = results.machine as Json;
   // --- table ---
   const lines: string[] = [];
   lines.push("", "In-process (ns per call, medians of rounds):");
   lines.push("  config       acl_check  p99    acl_L  unpwd_check  hash alone  ratio   Ir/acl_check  Ir/acl_L");
-  for (const l of [...labels, ...extraLabels]) {
+  for (const l of rowLabels) {
     const r: Partial<InprocResult> = (inp as Record<string, InprocResult>)[l] ?? {};
-    if (!(l in inp) && !(l in icg)) continue;
+    if (!(l in inp) && !(l in icg)) {
+      if (l === "pyauth" && pyauthSkip !== null) lines.push(`  ${l.padEnd(11)} ${pyauthSkip}`);
+      continue;
+    }
     const f = (v: number | undefined, dp = 1): string => fmt(v ?? NaN, dp);
     lines.push(`  ${l.padEnd(11)} ${f(r.acl_median_ns).padStart(9)} ${f(r.acl_p99_ns).padStart(6)} ${f(r.acl_L_median_ns).padStart(6)} ` +
       `${f(r.unpwd_median_ns, 0).padStart(12)} ${f(r.hash_median_ns, 0).padStart(11)} ${f(r.unpwd_over_hash, 3).padStart(6)} ` +
@@ -710,13 +814,23 @@ async function main(): Promise<void> {
   }
   lines.push("", "Broker (per delivered message; user/sys from /proc/PID/stat, medians of rounds):");
   lines.push("  config                          user us  +vs noauth  vs file  cpu us  msg/s    RSS MB  Ir/msg  Ir/ACL check");
+  const pySkipRow = pyauthSkip !== null && !bs.pyauth && !bcg.pyauth;
   for (const c of available) {
     const s = bs[c.key];
     const cg = bcg[c.key];
+    if (c.key === "pyauth" && pySkipRow) continue;
     lines.push(`  ${c.label.padEnd(31)} ${fmt(num(s, "user_us_per_msg"), 3).padStart(7)} ${fmt(userAdded(c.key), 3).padStart(11)} ` +
       `${fmt(ratio(num(s, "user_us_per_msg"), num(bs.file, "user_us_per_msg")), 3).padStart(8)} ${fmt(num(s, "cpu_us_per_msg"), 2).padStart(7)} ` +
       `${fmt(num(s, "msgs_per_s"), 0).padStart(7)} ${fmt(num(s, "rss_kb") / 1024, 2).padStart(7)} ${fmt(num(cg, "ir_per_msg"), 0).padStart(7)} ` +
       `${fmt(num(cg, "ir_per_acl_check"), 0).padStart(13)}`);
+  }
+  if (pySkipRow) lines.push(`  ${PYAUTH_ROW.padEnd(31)} ${pyauthSkip}`);
+  lines.push("", "Against the seed (this run):");
+  if (seedNote !== null) {
+    lines.push(`  ${seedNote}`);
+  } else {
+    lines.push(`  ${"".padEnd(44)} ${["(1)", "(1c)", "pyauth", "py/(1)", "py/(1c)"].map((h) => h.padStart(9)).join(" ")}`);
+    for (const v of vsSeed) lines.push(`  ${v.what.padEnd(44)} ${seedCells(v).map((c) => c.padStart(9)).join(" ")}`);
   }
   lines.push("", "Load / reload / size:");
   for (const [k, v] of Object.entries(load)) {
@@ -737,13 +851,23 @@ async function main(): Promise<void> {
 
   // --- the same as Markdown, for docs/BENCHMARKS.md ---
   const md: string[] = [];
-  const labelOf = (l: string): string => CONFIGS.find((c) => c.key === l)?.label ?? EXTRA_LABELS.find((e) => e.key === l)?.label ?? l;
+  const labelOf = (l: string): string => l === "pyauth" ? PYAUTH_ROW
+    : CONFIGS.find((c) => c.key === l)?.label ?? EXTRA_LABELS.find((e) => e.key === l)?.label ?? l;
+  // A row of a table of `cols` columns whose first cell names the configuration and whose second says why it is empty.
+  const skipRow = (label: string, note: string, cols: number): string => `| ${label} | ${note} |${" |".repeat(cols - 2)}`;
   md.push(`Machine: ${m0.cpu}, ${m0.cores} cores, Linux ${m0.kernel}, mosquitto ${m0.mosquitto}, ${m0.date}, tree ${m0.commit}; ` +
-    `load average ${m0.loadavg_start} at start, ${String((results.machine as Json).loadavg_end)} at end.`, "");
+    `load average ${m0.loadavg_start} at start, ${String((results.machine as Json).loadavg_end)} at end. ` +
+    `In-process: ${args.inprocCalls.toLocaleString("en-US")} acl_check calls per run, ${args.inprocRounds} rounds; broker: ` +
+    `${args.msgs.toLocaleString("en-US")} messages per run, ${args.rounds} rounds, ${args.cgMsgs.toLocaleString("en-US")} under callgrind` +
+    `${args.skip.size ? `; skipped: ${[...args.skip].join(", ")}` : ""}. ${pyauthSkip ?? pyauth.note}.`, "");
   md.push("| configuration | acl_check median ns | p99 ns | load L pair median ns | Ir/acl_check (mix) | Ir/acl_check (L) | unpwd_check us | hash alone us | ratio |");
   md.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-  for (const l of [...labels, ...extraLabels]) {
+  for (const l of rowLabels) {
     const r: Partial<InprocResult> = (inp as Record<string, InprocResult>)[l] ?? {};
+    if (l === "pyauth" && !(l in inp) && !(l in icg) && pyauthSkip !== null) {
+      md.push(skipRow(labelOf(l), pyauthSkip, 9));
+      continue;
+    }
     md.push(`| ${labelOf(l)} | ${fmt(r.acl_median_ns ?? NaN)} | ${fmt(r.acl_p99_ns ?? NaN)} | ${fmt(r.acl_L_median_ns ?? NaN)} | ` +
       `${fmt(num(icg[l], "ir_per_call"), 0)} | ${fmt(num(icg[`${l}_L`], "ir_per_call"), 0)} | ${fmt((r.unpwd_median_ns ?? NaN) / 1000)} | ` +
       `${fmt((r.hash_median_ns ?? NaN) / 1000)} | ${fmt(r.unpwd_over_hash ?? NaN, 3)} |`);
@@ -760,14 +884,20 @@ async function main(): Promise<void> {
   for (const c of available) {
     const s2 = bs[c.key];
     const cg = bcg[c.key];
+    if (c.key === "pyauth" && pySkipRow) continue;
     md.push(`| ${c.label} | ${fmt(num(s2, "user_us_per_msg"), 3)} (${fmt(num(s2, "user_us_min"), 2)}-${fmt(num(s2, "user_us_max"), 2)}) | ${fmt(userAdded(c.key), 3)} | ${fmt(ratio(num(s2, "user_us_per_msg"), num(bs.file, "user_us_per_msg")), 3)} | ` +
       `${fmt(num(s2, "cpu_us_per_msg"), 2)} | ${fmt(num(s2, "msgs_per_s"), 0)} | ${fmt(num(s2, "rss_kb") / 1024, 2)} | ${fmt(num(cg, "ir_per_msg"), 0)} | ${fmt(num(cg, "ir_per_acl_check"), 0)} |`);
   }
+  if (pySkipRow) md.push(skipRow(PYAUTH_ROW, pyauthSkip ?? "", 9));
+  md.push("", "| against the seed (this run) | (1) default policy | (1c) default configuration (grants) | (6) pyauth | pyauth / (1) | pyauth / (1c) |",
+    "|---|---:|---:|---:|---:|---:|");
+  if (seedNote !== null) md.push(skipRow(PYAUTH_ROW, seedNote, 6));
+  else for (const v of vsSeed) md.push(`| ${v.what} | ${seedCells(v).join(" | ")} |`);
   // Where one in-process call's instructions go (profile(): exclusive Ir per call by kind).
   const kinds = ["plugin_c", "wasm3_entry_exit", "metering_ops", "guest_ops", "libc", "harness", "other"];
   md.push("", "| Ir per acl_check (in-process) | total | " + kinds.join(" | ").replace(/_/g, " ") + " |",
     "|---|" + "---:|".repeat(kinds.length + 1));
-  for (const l of [...labels, ...extraLabels]) {
+  for (const l of rowLabels) {
     for (const [key, what] of [[l, "P mix"], [`${l}_L`, "load L pair"]]) {
       const c = icg[key];
       if (!c) continue;
@@ -809,6 +939,8 @@ async function main(): Promise<void> {
   const panels: Panel[] = [];
   if (labels.length) {
     const labelOf = (l: string): string => CONFIGS.find((c) => c.key === l)?.label ?? EXTRA_LABELS.find((e) => e.key === l)?.label ?? l;
+    // Not pyauth: its bars (~20x the default policy's) would squeeze the others to slivers; the
+    // tables have its figures.
     const all = [...labels, ...extraLabels];
     panels.push({ title: "In-process acl_check, policy P request mix", unit: "ns per call, median",
       bars: all.map((l) => ({ label: labelOf(l),

@@ -6,8 +6,9 @@
 // issue's "a run of 5N minus a run of N" taken inside one broker process, so start-up and the
 // first N messages cancel exactly and nothing differs between the two runs but the extra 4N.
 import { existsSync, mkdirSync, mkdtempSync, copyFileSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { Proc, freePort, run } from "./proc.js";
+import { PYAUTH_LABEL, buildPyauth, pyauthConf, pyauthEnv, type PyauthBuild } from "./pyauth.js";
 
 export interface WorkloadEnv {
   benchDir: string;      // <build>/bench: workload, native_p.so, data/
@@ -64,7 +65,7 @@ const MOSQUITTO = "/usr/sbin/mosquitto";
 // lifecycle hooks allows; the limit's value does not change the code path.
 const VALGRIND_WASM = ["plugin_opt_wasm_timeout_ms 3600000"];
 
-function configs(env: WorkloadEnv, pyauthSo: string | null): WConfig[] {
+function configs(env: WorkloadEnv, py: PyauthBuild): WConfig[] {
   const data = join(env.benchDir, "data");
   const wasm = (extra: string[]): string[] => ["allow_anonymous false", `plugin ${env.plugin}`,
     `plugin_opt_wasm_module ${env.defaultWasm}`, `plugin_opt_password_file ${data}/passwd`,
@@ -82,11 +83,10 @@ function configs(env: WorkloadEnv, pyauthSo: string | null): WConfig[] {
     { key: "native", label: "native C plugin", ours: false, needs: [native],
       conf: () => ["allow_anonymous false", `plugin ${native}`, `plugin_opt_password_file ${data}/passwd`] },
   ];
-  if (pyauthSo) {
-    list.push({ key: "pyauth", label: "seed pyauth (Python policy P)", ours: false, needs: [pyauthSo],
-      conf: () => ["allow_anonymous false", `auth_plugin ${pyauthSo}`, "auth_opt_pyauth_module pyauth_policy_p",
-        `auth_opt_password_file ${data}/passwd`],
-      env: { ...process.env, PYTHONPATH: resolve(env.pyauthPolicyDir) } });
+  if (py.so !== null) {
+    const so = py.so;
+    list.push({ key: "pyauth", label: PYAUTH_LABEL, ours: false, needs: [so], conf: () => pyauthConf(so, data),
+      env: pyauthEnv(py) });
   }
   list.push(
     // No cache/grants options: the plugin's defaults (cache on, grants on) are what is measured.
@@ -102,29 +102,6 @@ function configs(env: WorkloadEnv, pyauthSo: string | null): WConfig[] {
     if (missing.length) env.log(`workloads: skipping ${c.key}: missing ${missing.join(", ")}`);
     return missing.length === 0;
   });
-}
-
-/** Builds the seed pyauth plugin with ../shared's script; null (and a visible note) when it cannot. */
-async function buildPyauth(env: WorkloadEnv): Promise<{ so: string | null; note: string }> {
-  if (!existsSync(env.pyauthScript)) {
-    const note = `pyauth skipped: ${env.pyauthScript} not found`;
-    env.log(`workloads: ${note}`);
-    return { so: null, note };
-  }
-  if (!existsSync(join(env.pyauthPolicyDir, "pyauth_policy_p.py"))) {
-    const note = `pyauth skipped: no pyauth_policy_p.py in ${env.pyauthPolicyDir}`;
-    env.log(`workloads: ${note}`);
-    return { so: null, note };
-  }
-  const out = join(env.benchDir, "pyauth");
-  try {
-    await run("bash", [env.pyauthScript, out]);
-    return { so: join(out, "auth_plugin_pyauth.so"), note: `pyauth built by ${env.pyauthScript}` };
-  } catch (e) {
-    const note = `pyauth skipped: ${env.pyauthScript} failed: ${(e as Error).message.split("\n").slice(-2).join(" ")}`;
-    env.log(`workloads: ${note}`);
-    return { so: null, note };
-  }
 }
 
 function callgrindTotal(file: string): number {
@@ -221,8 +198,9 @@ export interface WorkloadResults {
 
 export async function benchWorkloads(env: WorkloadEnv, keys: string[]): Promise<WorkloadResults> {
   mkdirSync(env.runDir, { recursive: true });
-  const py = await buildPyauth(env);
-  const cfgs = configs(env, py.so).filter((c) => env.configs.length === 0 || env.configs.includes(c.key));
+  const py = await buildPyauth(env.pyauthScript, env.pyauthPolicyDir, join(env.benchDir, "pyauth"),
+    (m) => env.log(`workloads: ${m}`));
+  const cfgs = configs(env, py).filter((c) => env.configs.length === 0 || env.configs.includes(c.key));
   const res: WorkloadResults = { pyauth: py.note, workloads: [] };
   for (const key of keys) {
     const w = WORKLOADS.find((x) => x.key === key);
