@@ -1,16 +1,8 @@
-// The acl_check hot path. It reads the compiled acl_file through plain addresses kept in globals,
-// never through managed objects: a function holding a managed reference makes AssemblyScript
-// spill it to the GC's shadow stack on every call, which costs as much as the check itself
-// under the interpreter. install() is the only writer, and keeps the Acl whose tables the
-// addresses point into alive.
-//
-// Under wasm3 every executed wasm instruction costs about as much as the next (a copy between
-// locals included), a loop's back-edge pays the fuel metering's charge, and a call costs as much
-// as ~10 instructions: the code below is written to execute few instructions for the common rule
-// shapes (plain `if` statements rather than `&&` chains, whose `if (result)` blocks copy values). The rule records hold
-// what can be computed once (acl.ts, RULE_BYTES); globals are read where they are needed (a
-// local copied up front is an instruction even on paths that never use it); word loads read past
-// short values without bounds checks (words.ts, "Word loads past the end of a value").
+// The acl_check hot path: the compiled acl_file (rule.ts) read through plain addresses kept in
+// globals, never through managed objects. install() is the only writer, and keeps the Acl whose
+// tables the addresses point into alive. Why it is written the way it is (plain `if`s, no
+// managed references, globals read where needed, word loads past short values): assembly/README.md,
+// "How a check is made fast".
 import { Acl } from "../load/acl";
 import { F_CHECK_CLIENT, F_CHECK_USER, F_CLIENT, F_DENY, RESULT_SHIFT, RULE_BYTES, SHAPE_MASK, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX, rule } from "../rule";
 import { hasWildcardAt, hasWildcardSlow, LOW_BYTES_NOT_BIT3, lowBytes, mayBeWild, mayBeWild2, sameBytes } from "../../sdk/assembly/words";
@@ -20,9 +12,8 @@ import { lookupUser, UserRecord } from "../load/users";
 import { Access, Decision, Str } from "../../sdk/assembly";
 import { DOLLAR, SLASH } from "../../sdk/assembly/utf8";
 
-// What acl_check does, in one plain global so that it reads one value. A file of patterns only
-// is 0: testing a value against 0 is one interpreted instruction fewer than against another
-// constant. The last two are acl_check's answers plus STATE_ANSWER.
+// What acl_check does, in one global (a file of patterns only is 0, the cheapest test). The last
+// two are acl_check's answers plus STATE_ANSWER.
 const STATE_PATTERNS: i32 = 0;              // check the installed acl_file, which has only patterns
 const STATE_RULES: i32 = 1;                 // check the installed acl_file: topic rules, then patterns
 const STATE_ANSWER: i32 = 2;
@@ -39,8 +30,7 @@ let arena: usize = 0;
 let anonRules: usize = 0;
 let anonRulesEnd: usize = 0;
 // A copy of Acl.patByFirst (per first byte of the topic, the address of a list of pattern rule
-// records) at a fixed address: acl_check finds a list with the topic's first byte and a load
-// whose constant offset is this address, where a table in the heap costs a global read and an add.
+// records) at a fixed address: one load with a constant offset finds a list.
 const PAT_BY_FIRST_BYTES: i32 = 256 * 4;
 const PAT_BY_FIRST: usize = memory.data(PAT_BY_FIRST_BYTES);
 // The user table (users.ts); userCount 0 when no user has a rule.
@@ -148,10 +138,7 @@ export function directMatch(rec: usize, flags: i32, tp: usize, tlen: i32, user: 
 // become copies of the caller's values, each one an instruction on every call.
 export function acl_check(clientid: Str, username: Str | null, topic: Str, access: i32): Decision {
   // One test for READ and WRITE, the common case. The rule tables keep flags above the access
-  // byte, so no other bit may reach them (mosquitto never sends such a value). Masked here
-  // rather than by calling acl_check again: a function that is called from wasm pays the fuel
-  // metering's entry charge in its body, on every call, where a hook only the host enters has
-  // that charge paid by the host (docs/SECURITY.md, "Host-paid entries").
+  // byte, so no other bit may reach them (mosquitto never sends such a value).
   if (<u32>access > <u32>Access.Write) {
     if (access == Access.Subscribe || access == Access.Unsubscribe) return Decision.Allow;
     if (<u32>access > 0xff) {
@@ -164,9 +151,8 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
   let end: usize = 0;
   // Set once the check has called slowMatch (which started the check's memo on that first call).
   let begun: i32 = 0;
-  // One test on the path of a file of patterns only (the other states: a few more instructions).
   if (state != STATE_PATTERNS) {
-    const s = state; // read again rather than kept from the test: a copy would cost on every check
+    const s = state;
     if (s != STATE_RULES) return <Decision>(s - STATE_ANSWER);
     // The topic's first word for the rules' keys: bytes past a short topic included (a rule whose
     // key is longer than the topic cannot match it, and the lengths are checked before a key
@@ -206,24 +192,16 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
       } while ((rec += RULE_BYTES) < end);
     }
   }
-  // Only the patterns that can match a topic starting with this byte (with P: at most one). The
-  // common shapes are matched right here, as plain tests that skip to the next candidate: the
-  // same tests as slowMatch's, but written as statements they compile to plain branches where
-  // `a && b` chains and inlined helpers returning a value compile to `if (result)` blocks and
-  // copies into their result slots (each one more interpreted instruction). The loop is charged
-  // only when it loops back, so the first candidate is as cheap inside it as outside.
-  // The list ends with a record whose flags are 0: testing for it costs less than a range's end
-  // kept in a local, and an empty list costs one test.
+  // Only the patterns that can match a topic starting with this byte (with P: at most one); the
+  // common shapes are matched right here, the rest in slowMatch. The list ends with a record
+  // whose flags are 0.
   let at = load<usize>(<usize>load<u8>(tp) << 2, PAT_BY_FIRST);
   if (rule(at).flags != 0) {
     do {
       rec = at;
-      // The topic's first word (as above), loaded here: one candidate is the common case.
       if ((load<u64>(tp) & rule(rec).mask) != rule(rec).key) continue;
       const flags = rule(rec).flags;
-      // Nested rather than `continue`: a test that skips costs an `eqz` more than one that enters.
       if ((flags & access) != 0) {
-        // Read here, not up front: a topic no pattern can match never needs it.
         const tlen = <i32>topic.len;
         const shape = <i32>rule(rec).shape;
         if ((shape & SHAPE_MASK) == S_VALUE_PREFIX) {
