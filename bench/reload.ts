@@ -50,10 +50,10 @@ interface Args {
   afterOpts: Map<number, Record<string, string>>;
 }
 
-/** Caps per user count, the same for both builds (see docs/BENCHMARKS.md "Reload under load"). */
+/** Caps per user count, the same for both builds (see docs/BENCHMARKS.md "Reload under load"): the defaults. */
 const DEFAULT_OPTS: Record<number, Record<string, string>> = {
   10000: {},
-  100000: { wasm_max_memory_pages: "2048", wasm_fuel: "100000000" },
+  100000: {},
 };
 const DEFAULT_AFTER_OPTS: Record<number, Record<string, string>> = {
   10000: {},
