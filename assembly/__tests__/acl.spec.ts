@@ -230,3 +230,53 @@ describe("acl_file decisions", () => {
     expect(reads("u".repeat(299), "c", "long/x")).toBe(false);
   });
 });
+
+describe("users' rules as templates", () => {
+  it("shares one set of rules between users whose rules differ only by their name", () => {
+    let text = "";
+    for (let i = 0; i < 1000; i++) {
+      const name = "user" + i.toString();
+      text += "user " + name + "\ntopic readwrite users/" + name + "/#\ntopic read shared/" + name + "/status\n";
+    }
+    const acl = use(text);
+    expect(acl.userCount).toBe(1000);
+    expect(acl.topicRuleCount).toBe(2000);
+    const a = acl.ownRules(str("user1"));
+    const b = acl.ownRules(str("user999"));
+    expect(a[0]).toBe(b[0]);
+    expect(a[1]).toBe(b[1]);
+    expect(a[1] - a[0]).toBe(2);
+    expect(writes("user7", "c", "users/user7/x")).toBe(true);
+    expect(writes("user7", "c", "users/user8/x")).toBe(false);
+    expect(writes("user7", "c", "users/user7")).toBe(true);
+    expect(reads("user7", "c", "shared/user7/status")).toBe(true);
+    expect(writes("user7", "c", "shared/user7/status")).toBe(false);
+    expect(reads("user7", "c", "shared/user77/status")).toBe(false);
+    expect(reads("user77", "c", "shared/user7/status")).toBe(false);
+  });
+
+  it("substitutes whole levels only, and names spanning levels", () => {
+    use("user ab\ntopic read x/ab/abc/ab\nuser a/b\ntopic read p/a/b/#\ntopic read q/a/bc\n");
+    expect(reads("ab", "c", "x/ab/abc/ab")).toBe(true);
+    expect(reads("ab", "c", "x/ab/abd/ab")).toBe(false);
+    expect(reads("a/b", "c", "p/a/b/1")).toBe(true);
+    expect(reads("a/b", "c", "p/a/b")).toBe(true);
+    expect(reads("a/b", "c", "q/a/bc")).toBe(true);
+    expect(reads("a/b", "c", "q/a/b")).toBe(false);
+  });
+
+  it("keeps names with wildcards or a leading $ literal, and treats %u in a topic rule as text", () => {
+    use("user +\ntopic read d/+/x\nuser $s\ntopic read $s/#\nuser bob\ntopic read t/%u/bob\n");
+    expect(reads("+", "c", "d/anything/x")).toBe(true);
+    expect(reads("$s", "c", "$s/1")).toBe(true);
+    expect(reads("bob", "c", "t/%u/bob")).toBe(true);
+    expect(reads("bob", "c", "t/bob/bob")).toBe(false);
+  });
+
+  it("merges a user's blocks, deny rules first across them", () => {
+    use("user alice\ntopic read a/alice/#\nuser bob\ntopic read a/bob/#\nuser alice\ntopic deny a/alice/secret\n");
+    expect(reads("alice", "c", "a/alice/x")).toBe(true);
+    expect(reads("alice", "c", "a/alice/secret")).toBe(false);
+    expect(reads("bob", "c", "a/bob/secret")).toBe(true);
+  });
+});
