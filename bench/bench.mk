@@ -19,11 +19,12 @@
 #                      --wl-scale 2" selects workloads and multiplies their message counts.
 #   make bench-scale   load time and RSS added of a real broker with 10,000, 100,000 and 1,000,000
 #                      users (2 topic rules each): password_file + acl_file, dynamic-security, the
-#                      default policy at default and at raised caps (docs/BENCHMARKS.md "Scale");
-#                      data generated once into $(BENCH_DIR)/scale/N/; writes $(BENCH_DIR)/scale.md
-#                      and .json (~6 min, half of it at 1,000,000 users).
-#                      BENCH_SCALE_ARGS="--users 10000,100000 --runs 1 --timeout-s 60
-#                      --opt 100000:wasm_max_memory_pages=1536" (flags: SCALE_USAGE in bench/scale.ts,
+#                      default policy at the default caps and, at 1,000,000 users, at raised caps
+#                      (docs/BENCHMARKS.md "Scale"); data generated once into
+#                      $(BENCH_DIR)/scale/N/; writes $(BENCH_DIR)/scale.md and .json (~6 min, half
+#                      of it at 1,000,000 users). BENCH_SCALE_ARGS="--users 10000,100000 --runs 1
+#                      --timeout-s 60" or "--users 1000000 --configs wasm,wasm_caps
+#                      --opt 1000000:wasm_max_memory_pages=1920" (flags: SCALE_USAGE in bench/scale.ts,
 #                      or node build/js/bench/scale.js --help); make bench passes the same variable.
 #   make bench-ir      callgrind Ir per call for the in-process configurations (exact, ~1 min)
 #   make bench-reload  a bystander's slowest publish round trip (QoS 1, back to back) while a real
