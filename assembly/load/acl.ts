@@ -23,7 +23,8 @@
 import { ByteBuf, IntBuf } from "./buffers";
 import { eqBytes, hashBytes, hasWildcardAt, sameBytes } from "../../sdk/assembly/words";
 import { compileFilter, validFilter } from "./compile";
-import { LineReader, Lines, everyByte, findByteOrNul, hasNulAt, isSpace, lineEnd } from "../../sdk/assembly/lines";
+import { LineReader, Lines, everyByte, findByteOrNul, hasNulAt, isSpace } from "../../sdk/assembly/lines";
+import { ParseError, fail, failText, lineNo, readLines } from "./parse";
 import { allocRecord } from "./pages";
 import { USER_NAME, UserRecord, Users, findOrAddUser } from "./users";
 import { T_CLIENT, T_LIT, T_LIT_HASH, T_USER, F_CHECK_CLIENT, F_CHECK_USER, F_CLIENT, F_DENY, RESULT_SHIFT, RULE_BYTES, R_DENY, R_GRANT, SHAPE_SHIFT, S_EXACT, S_GENERIC, S_LONG, S_PREFIX, S_VALUE_PREFIX } from "../rule";
@@ -43,10 +44,7 @@ const RULE_INTS: i32 = RULE_BYTES >> 2;
 const KIND_TOPIC: u8 = 0;
 const KIND_PATTERN: u8 = 1;
 
-/** A parse error: the 1-based line and what is wrong with it. */
-export class ParseError {
-  constructor(public line: i32, public message: string) {}
-}
+export { ParseError };
 
 // Interned byte strings (rule templates and template sets): an open-addressing table, at most
 // half full, of key records allocated with allocRecord (pages.ts): [id i32, length i32, bytes].
@@ -142,8 +140,6 @@ function growIds(ids: Ids): void {
 // The file being parsed: plain values and globals (pages.ts says why), the Acl being built for
 // the rare paths (a new template, a warning).
 let parsing: Acl | null = null;
-let lineNo: i32 = 0;
-let failure: string | null = null;
 let templates: InternTable = changetype<InternTable>(0);
 let sets: InternTable = changetype<InternTable>(0);
 // Template ids of the anonymous rules, of the patterns and of the current `user` block, each
@@ -277,8 +273,6 @@ export class Acl {
     const acl = new Acl(users);
     acl.users.begin();
     parsing = acl;
-    lineNo = 0;
-    failure = null;
     templates = newInternTable();
     sets = newInternTable();
     anonDeny = newIds();
@@ -290,17 +284,12 @@ export class Acl {
     owner = ownerName = 0;
     keyBuf = keyCapacity = 0; // the scratch key lives in the pages of the table being filled
     topicRules = patternRules = usersWithRules = 0;
-    while (failure === null && lines.nextChunk()) aclLines(lines.base, lines.start, lines.end);
-    if (failure === null && lines.error !== null) {
-      lineNo++; // the line after the last read
-      failure = lines.error;
-    }
-    if (failure === null) endBlock();
+    const error = readLines(lines, aclLine);
+    if (error === null) endBlock();
     acl.users.end();
-    if (failure === null) acl.finish();
+    if (error === null) acl.finish();
     parsing = null;
-    const f = failure;
-    if (f !== null) acl.error = new ParseError(lineNo, f);
+    acl.error = error;
     return acl;
   }
 
@@ -440,18 +429,7 @@ export class Acl {
 // all patterns.
 const MAX_PATTERN_INDEX: i32 = 1 << 13;
 
-// The whole lines in `[from, to)` at `base`; stops at the first invalid one (failure set).
-function aclLines(base: usize, from: i32, to: i32): void {
-  let i = from;
-  while (i < to) {
-    const e = lineEnd(base, i, to);
-    lineNo++;
-    if (!aclLine(base, i, e)) return;
-    i = e + 1;
-  }
-}
-
-// One line `[s, e)`; false (failure set) when it is invalid. Written for files of 100k users
+// One line `[s, e)`; false (parse.ts fail() called) when it is invalid. Written for files of 100k users
 // under an interpreter whose fuel metering charges a function's whole body on every call: words
 // rather than bytes, the error messages out of line.
 function aclLine(base: usize, s: i32, e: i32): bool {
@@ -582,14 +560,6 @@ function internSet(deny: Ids, allow: Ids): i32 {
   return load<i32>(rec);
 }
 
-function fail(message: string): bool {
-  failure = message;
-  return false;
-}
-
-function failText(base: usize, before: string, from: i32, to: i32, after: string): bool {
-  return fail(before + String.UTF8.decodeUnsafe(base + <usize>from, <usize>(to - from)) + after);
-}
 
 function warnNoValue(base: usize, ts: i32, e: i32): void {
   const text = String.UTF8.decodeUnsafe(base + <usize>ts, <usize>(e - ts));

@@ -11,10 +11,10 @@
 // Hashes are kept decoded (HashRecord): 80 bytes for a mosquitto_passwd `$7$` hash, whose text
 // takes 115, so that 100k users fit the default 16 MiB of guest memory. A check writes the text
 // back for the host, which verifies it natively.
-import { LineReader, Lines, everyByte, findByteOrNul, isSpace, lineEnd } from "../../sdk/assembly/lines";
+import { LineReader, Lines, everyByte, findByteOrNul, isSpace } from "../../sdk/assembly/lines";
 import { allocRecord } from "./pages";
 import { Users, findOrAddUser } from "./users";
-import { ParseError } from "./acl";
+import { ParseError, fail, failText, readLines } from "./parse";
 import { Str, base64Decode, base64DecodedLength, base64Encode, verifyPasswordAt } from "../../sdk/assembly";
 import { COLON, DOLLAR, HASH } from "../../sdk/assembly/utf8";
 
@@ -103,10 +103,8 @@ function encodeHash(rec: usize, out: usize): i32 {
   return <i32>(o - out);
 }
 
-// The file being parsed (the parse runs on plain values and globals: pages.ts says why).
-let lineNo: i32 = 0;
+// Users the file being parsed has added (the parse runs on plain values and globals: pages.ts).
 let added: i32 = 0;
-let failure: string | null = null;
 
 /** The parsed password file. Lookups and checks never allocate a table. */
 export class Passwords {
@@ -125,16 +123,11 @@ export class Passwords {
   /** Parses a password file's lines into `users`. Check `error` afterwards. */
   static read(lines: Lines, users: Users): Passwords {
     const pw = new Passwords(users);
-    lineNo = 0;
     added = 0;
-    failure = null;
     users.begin();
-    while (failure === null && lines.nextChunk()) passwordLines(lines.base, lines.start, lines.end);
+    pw.error = readLines(lines, passwordLine);
     users.end();
     pw.count = added;
-    const f = failure;
-    if (f !== null) pw.error = new ParseError(lineNo, f);
-    else if (lines.error !== null) pw.error = new ParseError(lineNo + 1, lines.error!); // the line after the last read
     return pw;
   }
 
@@ -149,18 +142,7 @@ export class Passwords {
   }
 }
 
-// The whole lines in `[from, to)` at `base`; stops at the first invalid one (failure set).
-function passwordLines(base: usize, from: i32, to: i32): void {
-  let i = from;
-  while (i < to) {
-    const e = lineEnd(base, i, to);
-    lineNo++;
-    if (!passwordLine(base, i, e)) return;
-    i = e + 1;
-  }
-}
-
-// One line `[s, e)`; false (failure set) when it is invalid. Written for a file of 100k users:
+// One line `[s, e)`; false (parse.ts fail() called) when it is invalid. Written for a file of 100k users:
 // eight bytes per step, the error messages out of line (the fuel metering charges a function's
 // whole body on every call).
 function passwordLine(base: usize, s: i32, e: i32): bool {
@@ -179,24 +161,16 @@ function passwordLine(base: usize, s: i32, e: i32): bool {
   const hash = decodeHash(base, hs, e);
   if (hash == 0) return badHash(base, s, ne, hs, e);
   const user = findOrAddUser(base + <usize>s, ne - s);
-  if (user.hash != 0) return failUser(base, s, ne, "user \"", "\" is listed twice");
+  if (user.hash != 0) return failText(base, "user \"", s, ne, "\" is listed twice");
   user.hash = hash;
   added++;
   return true;
 }
 
-function fail(message: string): bool {
-  failure = message;
-  return false;
-}
-
-function failUser(base: usize, s: i32, ne: i32, before: string, after: string): bool {
-  return fail(before + String.UTF8.decodeUnsafe(base + <usize>s, <usize>(ne - s)) + after);
-}
 
 // Why the hash `[hs, e)` of user `[s, ne)` could not be decoded.
 function badHash(base: usize, s: i32, ne: i32, hs: i32, e: i32): bool {
   const bad = hs + findByteOrNul(base + <usize>hs, e - hs, COLONS);
   if (bad < e) return fail(load<u8>(base + <usize>bad) == 0 ? NUL_LINE : "more than one ':'");
-  return failUser(base, s, ne, "password of user \"", "\" is not a $6$ or $7$ mosquitto_passwd hash");
+  return failText(base, "password of user \"", s, ne, "\" is not a $6$ or $7$ mosquitto_passwd hash");
 }

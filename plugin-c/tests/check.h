@@ -4,10 +4,24 @@
 #ifndef WASM_AUTH_CHECK_H
 #define WASM_AUTH_CHECK_H
 
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 
 static unsigned check_passed, check_failed;
+
+/* Open file descriptors of this process (to check that none leak). */
+static inline int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d) return -1;
+	while ((e = readdir(d)) != NULL) n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the directory's own */
+}
 
 #define CHECK(cond)          check_one(!!(cond), __FILE__, __LINE__, #cond)
 #define CHECK_INT(got, want) check_int((long long)(got), (long long)(want), __FILE__, __LINE__, #got)

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -573,19 +572,6 @@ static void exhaustion(const char *path)
 }
 
 /* ---- option_file_read_at ------------------------------------------------------------------- */
-
-/* Open file descriptors of this process. */
-static int open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d) return -1;
-	while ((e = readdir(d)) != NULL) n += e->d_name[0] != '.';
-	closedir(d);
-	return n - 1; /* the directory's own */
-}
 
 static void write_bytes(const char *path, const char *data, size_t len)
 {

@@ -4,7 +4,6 @@
  * and wa-call. WA_TEST_FIXTURES names the directory of compiled fixtures, WA_CALL the wa-call
  * binary. */
 #define _POSIX_C_SOURCE 200809L
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -521,19 +520,6 @@ static void reload(void)
 	CHECK_INT(unpwd(a, "alice", "secret"), WA_ALLOW);
 	wa_auth_free(a);
 	unlink(path);
-}
-
-/* Open file descriptors of this process. */
-static int open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d) return -1;
-	while ((e = readdir(d)) != NULL) n += e->d_name[0] != '.';
-	closedir(d);
-	return n - 1; /* the directory's own */
 }
 
 static void option_files(void)
