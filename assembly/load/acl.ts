@@ -150,6 +150,7 @@ let patDeny: Ids = changetype<Ids>(0);
 let patAllow: Ids = changetype<Ids>(0);
 let blockDeny: Ids = changetype<Ids>(0);
 let blockAllow: Ids = changetype<Ids>(0);
+let merged: Ids = changetype<Ids>(0); // users with several blocks: mergeBlock()
 let owner: usize = 0; // UserRecord of the current `user` block, 0 before the first
 let ownerName: usize = 0; // its name, when templated (templatable()); else 0
 let topicRules: i32 = 0;
@@ -166,6 +167,7 @@ let validFilterCold = (p: usize, n: i32): bool => validFilter(p, n);
 let warnNoValueCold = (base: usize, ts: i32, e: i32): void => warnNoValue(base, ts, e);
 let addTemplateCold = (p: usize, n: i32, access: i32, isPattern: bool): void => parsing!.addTemplate(p, n, access, isPattern);
 let addSetCold = (rec: usize): void => parsing!.addSet(rec);
+let mergeBlockCold = (user: UserRecord): void => mergeBlock(user);
 
 
 /** The compiled acl_file. Immutable once built; checks never allocate. */
@@ -281,11 +283,15 @@ export class Acl {
     patAllow = newIds();
     blockDeny = newIds();
     blockAllow = newIds();
+    merged = newIds();
     owner = ownerName = 0;
     keyBuf = keyCapacity = 0; // the scratch key lives in the pages of the table being filled
     topicRules = patternRules = usersWithRules = 0;
     const error = readLines(lines, aclLine);
-    if (error === null) endBlock();
+    if (error === null) {
+      endBlock();
+      endMerged();
+    }
     acl.users.end();
     if (error === null) acl.finish();
     parsing = null;
@@ -516,33 +522,54 @@ function userLine(base: usize, q: i32, e: i32): bool {
   return true;
 }
 
-// The current `user` block ended: the owner's rules so far (an earlier block of the same name
-// included) become its template set, whose id + 1 ruleStart holds until layout().
+// The current `user` block ended: its rules become the owner's template set, whose id + 1
+// ruleStart holds until layout(); a later block of the same name goes to mergeBlock().
 function endBlock(): void {
   if (owner == 0 || (blockDeny.length | blockAllow.length) == 0) return;
   const user = changetype<UserRecord>(owner);
-  if (user.ruleStart != 0) {
-    mergeEarlierBlock(user);
-  } else {
+  if (user.ruleStart == 0) {
     usersWithRules++;
+    user.ruleStart = internSet(blockDeny, blockAllow) + 1;
+  } else {
+    mergeBlockCold(user);
   }
-  user.ruleStart = internSet(blockDeny, blockAllow) + 1;
   blockDeny.length = blockAllow.length = 0;
 }
 
-// Puts the rules of `user`'s earlier blocks before the current block's.
-function mergeEarlierBlock(user: UserRecord): void {
-  const rec = <usize>parsing!.setKeyOf(user.ruleStart - 1);
-  const n = (load<i32>(rec, 4) >> 2) - 1;
-  const denies = load<i32>(rec, KEY_BYTES);
-  const ids = rec + KEY_BYTES + 4;
-  const deny = newIds();
-  const allow = newIds();
-  for (let i = 0; i < n; i++) pushId(i < denies ? deny : allow, load<i32>(ids + (<usize>i << 2)));
-  for (let i = 0; i < blockDeny.length; i++) pushId(deny, load<i32>(blockDeny.ptr + (<usize>i << 2)));
-  for (let i = 0; i < blockAllow.length; i++) pushId(allow, load<i32>(blockAllow.ptr + (<usize>i << 2)));
-  blockDeny = deny;
-  blockAllow = allow;
+// A user with several blocks (rare) gathers its rules in lists of its own, [user, deny ids, other
+// ids] in `merged`, interned as one set once the file is read (endMerged): N blocks of one name
+// cost their rules, not N times the rules so far. ruleStart is then -(its index in merged) - 1.
+function mergeBlock(user: UserRecord): void {
+  let k = -user.ruleStart - 1;
+  if (user.ruleStart > 0) {
+    const rec = parsing!.setKeyOf(user.ruleStart - 1);
+    const n = (load<i32>(rec, 4) >> 2) - 1;
+    const denies = load<i32>(rec, KEY_BYTES);
+    const ids = rec + KEY_BYTES + 4;
+    const deny = newIds();
+    const allow = newIds();
+    for (let i = 0; i < n; i++) pushId(i < denies ? deny : allow, load<i32>(ids + (<usize>i << 2)));
+    k = merged.length / 3;
+    pushId(merged, <i32>changetype<usize>(user));
+    pushId(merged, <i32>changetype<usize>(deny));
+    pushId(merged, <i32>changetype<usize>(allow));
+    user.ruleStart = -k - 1;
+  }
+  appendIds(changetype<Ids>(<usize>load<i32>(merged.ptr + (<usize>(k * 3 + 1) << 2))), blockDeny);
+  appendIds(changetype<Ids>(<usize>load<i32>(merged.ptr + (<usize>(k * 3 + 2) << 2))), blockAllow);
+}
+
+function appendIds(to: Ids, from: Ids): void {
+  for (let i = 0; i < from.length; i++) pushId(to, load<i32>(from.ptr + (<usize>i << 2)));
+}
+
+// The users with several blocks get their sets.
+function endMerged(): void {
+  for (let k = 0; k < merged.length / 3; k++) {
+    const at = merged.ptr + (<usize>(k * 3) << 2);
+    const user = changetype<UserRecord>(<usize>load<i32>(at));
+    user.ruleStart = internSet(changetype<Ids>(<usize>load<i32>(at, 4)), changetype<Ids>(<usize>load<i32>(at, 8))) + 1;
+  }
 }
 
 // The id of the set of these templates (key: [deny count, deny ids, other ids]); -1 when empty.
