@@ -2,7 +2,7 @@
 # the targets below are the only entry points users need.
 #   make            build plugin, checker, SDK host, default policy and examples
 #   make run        build, then start a broker enforcing the default policy
-#   make test       every test suite (C, as-pect, Node host, integration with a real broker)
+#   make test       every test suite (C, as-pect, Node host, integration with real brokers: 2.0.11, 2.1.2)
 #   make install    install the plugin, wasm-auth-check, the default and example policies (PREFIX, DESTDIR)
 #   make uninstall  remove them again
 #   make deb        build/deb/mosquitto-wasm-auth_VERSION_ARCH.deb (dpkg-deb)
@@ -25,6 +25,7 @@ include sdk/sdk.mk
 include assembly/policy.mk
 include examples/examples.mk
 include tests/tests.mk
+include tests/mosquitto21.mk
 include tests/hostile/hostile.mk
 include tests/soak/soak.mk
 include bench/bench.mk

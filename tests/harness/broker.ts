@@ -1,5 +1,6 @@
-// A real /usr/sbin/mosquitto per test suite: own temp dir, own loopback port(s), config written
-// here, log captured from stderr. Nothing is shared between brokers, so test files can run in
+// A real mosquitto per test suite (MOSQUITTO_BIN: Debian's /usr/sbin/mosquitto 2.0.11, or 2.1.2
+// from tests/mosquitto21.mk): own temp dir, own loopback port(s), config written here, log captured
+// from stderr. Nothing is shared between brokers, so test files can run in
 // parallel. Every broker (and its temp dir) is torn down on stop(), and any that a failing test
 // left behind is killed when the test process exits.
 import { spawn, type ChildProcess } from 'node:child_process';

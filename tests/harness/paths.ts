@@ -1,6 +1,7 @@
 // Where the built artifacts live. Tests run from build/js/tests/..., so the repository root is
 // found by walking up to our package.json instead of counting directories. Every path can be
 // overridden from the environment so tests.mk can pass its make variables through.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +36,36 @@ export const HOST_INDEX_JS = join(BUILD, 'js/sdk/host/index.js');
 export const FIXTURES_DIR = join(BUILD, 'fixtures');
 
 export const MOSQUITTO_BIN = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
+
+export interface MosquittoVersion {
+  major: number;
+  minor: number;
+  patch: number;
+  text: string;
+}
+let version: MosquittoVersion | undefined;
+
+/**
+ * The broker's version, from the first line of `mosquitto -h` ("mosquitto version 2.0.11"), read
+ * on first use. The suite runs against 2.0.11 (Debian) and 2.1.2 (tests/mosquitto21.mk);
+ * expectations that differ between them ask `brokerAtLeast`. The mosquitto_* tools on PATH are
+ * taken to be the broker's own (tests/mosquitto21.mk puts 2.1.2's first).
+ */
+export function mosquittoVersion(): MosquittoVersion {
+  if (version) return version;
+  const r = spawnSync(MOSQUITTO_BIN, ['-h'], { encoding: 'utf8' });
+  const m = /mosquitto version (\d+)\.(\d+)\.(\d+)/.exec(`${r.stdout ?? ''}${r.stderr ?? ''}`);
+  if (!m) throw new Error(`cannot read the broker's version from \`${MOSQUITTO_BIN} -h\`: ${r.error?.message ?? r.stdout}`);
+  version = { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), text: `${m[1]}.${m[2]}.${m[3]}` };
+  return version;
+}
+
+/** Whether the broker under test is MAJOR.MINOR or newer. */
+export function brokerAtLeast(major: number, minor: number): boolean {
+  const v = mosquittoVersion();
+  return v.major > major || (v.major === major && v.minor >= minor);
+}
+
 export const DYNSEC_SO =
   process.env.DYNSEC_SO ?? '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
 

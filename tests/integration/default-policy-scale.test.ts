@@ -7,6 +7,7 @@
 // of the same data. Nothing is timed: the start gets a generous timeout for slow machines.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { pbkdf2Sync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { promisify } from 'node:util';
 import { PW_HASH_BYTES, PW_ITERATIONS, PW_SALT_BYTES, SeededBytes, passwdEntry, pwFields, scaleUser } from '../../bench/users.js';
 import { type Broker, startBroker } from '../harness/broker.js';
 import { type Client, type Version, VERSIONS, connect, deliveries, endAll, refusedCode, tryConnect } from '../harness/mqtt.js';
-import { DEFAULT_POLICY_WASM } from '../harness/paths.js';
+import { DEFAULT_POLICY_WASM, brokerAtLeast, mosquittoVersion } from '../harness/paths.js';
 import { policyBrokerSpec } from '../harness/policy-broker.js';
 
 const run = promisify(execFile);
@@ -24,8 +25,14 @@ const USERS = 100000;
 /** Users with real hashes: first, second, middle, last but one, last. */
 const REAL = [0, 1, USERS / 2, USERS - 2, USERS - 1];
 const password = (i: number): string => `pw-${scaleUser(i)}`;
-/** A `$7$` line as mosquitto_passwd writes it, anchored. */
+/** A `$7$` line as 2.0's mosquitto_passwd writes it (101 iterations, 12-byte salt), anchored. */
 const PW_LINE = /^(user\d{6}):\$7\$101\$([A-Za-z0-9+/]{16})\$([A-Za-z0-9+/]{86}==)$/;
+/**
+ * 2.1's mosquitto_passwd writes `$7$` lines with 1000 iterations (PW_DEFAULT_ITERATIONS in 2.1.2's
+ * libcommon/password_common.c) and a 64-byte salt (2.1 ChangeLog: "Password salts are now 64 bytes
+ * long"); 2.1 still reads 2.0's lines.
+ */
+const PW_LINE_21 = /^(user\d{6}):\$7\$(1000)\$([A-Za-z0-9+/]{86}==)\$([A-Za-z0-9+/]{86}==)$/;
 const LOADED = `default policy: ${USERS} users, ${2 * USERS} topic rules for ${USERS} users and anonymous, 1 patterns`;
 
 /**
@@ -130,11 +137,23 @@ describe(`default policy at default caps: ${USERS} users ($7$), ${2 * USERS} top
   test('the generated lines have the shape mosquitto_passwd writes, and its hash', async () => {
     const ref = join(dir, 'mosquitto_passwd');
     await run('mosquitto_passwd', ['-c', '-b', ref, scaleUser(0), password(0)]);
-    const m = PW_LINE.exec(readFileSync(ref, 'utf8').trimEnd());
-    assert.ok(m, `mosquitto_passwd's line: ${readFileSync(ref, 'utf8')}`);
+    const refLine = readFileSync(ref, 'utf8').trimEnd();
     assert.equal(PW_ITERATIONS, 101);
-    // The same password and salt give mosquitto_passwd's hash.
-    assert.equal(passwdEntry(m[1], pwFields(password(0), Buffer.from(m[2], 'base64'))), m[0]);
+    if (brokerAtLeast(2, 1)) {
+      // 2.1's tool writes another shape; the generated lines keep 2.0's, which 2.1 still accepts
+      // and the default policy reads (the logins below). Its hash is the same recipe,
+      // PBKDF2-SHA512 of the password with that salt and iteration count.
+      const m = PW_LINE_21.exec(refLine);
+      assert.ok(m, `mosquitto ${mosquittoVersion().text}'s mosquitto_passwd line: ${refLine}`);
+      assert.equal(m[1], scaleUser(0));
+      assert.equal(Buffer.from(m[3], 'base64').length, 64);
+      assert.equal(pbkdf2Sync(password(0), Uint8Array.from(Buffer.from(m[3], 'base64')), Number(m[2]), PW_HASH_BYTES, 'sha512').toString('base64'), m[4]);
+    } else {
+      const m = PW_LINE.exec(refLine);
+      assert.ok(m, `mosquitto_passwd's line: ${refLine}`);
+      // The same password and salt give mosquitto_passwd's hash.
+      assert.equal(passwdEntry(m[1], pwFields(password(0), Buffer.from(m[2], 'base64'))), m[0]);
+    }
     const lines = readFileSync(files.passwd, 'utf8').trimEnd().split('\n');
     assert.equal(lines.length, USERS);
     lines.forEach((l, i) => {
