@@ -481,8 +481,15 @@ describe('availability: a bystander is served while the policy attacks the broke
       assert.equal(got, 0, `no subscriber gets slow/x (its READ check failed); ${got} did`);
 
       await endAll(...subs.splice(0));
-      // 60 retained messages (the WRITE checks allow them; nobody is subscribed to them now).
-      for (let i = 0; i < FAN; i++) assert.equal(await hostile.publish(`slow/r/${i}`, 'r', { qos: 1, retain: true }), 0);
+      // 60 retained messages (the WRITE checks allow them; nobody is subscribed to them now),
+      // from a client of their own: the fan-out's publisher may still be over its share of
+      // policy time, and the breaker would refuse its publishes until that refills.
+      const retainer = await connect({ port: b.port, version: 5, username: 'retainer', password: 'x' });
+      try {
+        for (let i = 0; i < FAN; i++) assert.equal(await retainer.publish(`slow/r/${i}`, 'r', { qos: 1, retain: true }), 0);
+      } finally {
+        await endAll(retainer);
+      }
       late = await connect({ port: b.port, version: 5, username: 'late', password: 'x' });
       const lateClient = late;
       const mark2 = `mark/${uniqueId('ret')}`;
