@@ -2,6 +2,7 @@
 // (CONNACK return/reason code, SUBACK granted list, PUBACK reason code), not from MQTT.js's error
 // strings. "Not received" is only ever asserted behind a positive control: a later message on an
 // allowed topic from the same publisher must arrive first (MQTT keeps per-connection order).
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { ConnectionOptions as TlsOptions, PSKCallbackNegotation } from 'node:tls';
 import mqtt from 'mqtt';
@@ -254,4 +255,16 @@ function bytesOf(p: string | Buffer): Buffer {
 /** Ends every client given, ignoring undefined. */
 export async function endAll(...clients: Array<Client | undefined>): Promise<void> {
   await Promise.all(clients.filter((c): c is Client => c !== undefined).map((c) => c.end()));
+}
+
+/** QoS 1 publish, repeated while the broker refuses it (135), for a client that has just spent its
+ * budget of policy time; fails after 5 s. */
+export async function publishWhenServed(c: Client, topic: string): Promise<void> {
+  const until = Date.now() + 5000;
+  for (;;) {
+    const code = await c.publish(topic, 'm', { qos: 1 });
+    if (code === 0) return;
+    assert.ok(Date.now() < until, `${topic}: still refused (${code}) after 5 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -28,7 +28,7 @@ import { performance } from 'node:perf_hooks';
 import { describe, test } from 'node:test';
 import { Broker, type ConfigContext, freePort, listener, pluginConf, startBroker } from '../harness/broker.js';
 import { describeProbes, Prober, type ProbeSummary } from '../harness/bystander.js';
-import { type Client, connect, endAll, refusedCode, tryConnect, uniqueId, type Version } from '../harness/mqtt.js';
+import { type Client, connect, endAll, publishWhenServed, refusedCode, tryConnect, uniqueId, type Version } from '../harness/mqtt.js';
 import { DEFAULT_POLICY_WASM, fixture, requireFile } from '../harness/paths.js';
 import { type PolicyBrokerOptions, policyBrokerSpec } from '../harness/policy-broker.js';
 import { concat, I32, ModuleBuilder, OP, constBody, s32, u32 } from '../hostile/wasm-builder.js';
@@ -285,18 +285,6 @@ async function startExpectingExit(name: string, module: string, boundMs: number)
 }
 
 // ---- the tests ----------------------------------------------------------------------------------
-
-/** QoS 1 publish, repeated while the broker refuses it (135), for a client that has just spent its
- * budget of policy time; fails after 5 s. */
-async function publishWhenServed(c: Client, topic: string): Promise<void> {
-  const until = Date.now() + 5000;
-  for (;;) {
-    const code = await c.publish(topic, 'm', { qos: 1 });
-    if (code === 0) return;
-    assert.ok(Date.now() < until, `${topic}: still refused (${code}) after 5 s`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /**
  * A broker with `module`, a bystander, and mallory publishing `topic` once (QoS 1) while the
