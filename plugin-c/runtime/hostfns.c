@@ -656,7 +656,7 @@ int wa_action_rate_take(struct wa_rate_limit *r, uint64_t now, unsigned per_s, u
 
 static const char *const action_fn[] = { "kick_client", "kick_user", "publish" };
 
-/* At most one line per reason per WA_ERROR_LOG_INTERVAL_S; the next says how many were not
+/* At most one line per function and reason per WA_ERROR_LOG_INTERVAL_S; the next says how many were not
  * logged. Paid like a guest log line when written. 0, or -1 = trap (no fuel). */
 static int action_refused(struct wa_host *h, enum wa_action_kind kind, int32_t code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -668,23 +668,23 @@ static int action_refused(struct wa_host *h, enum wa_action_kind kind, int32_t c
 	char line[WA_MAX_LOG_BYTES];
 	va_list ap;
 
-	if (q->warned[r] && now - q->warned_ms[r] < WA_ERROR_LOG_INTERVAL_S * 1000ull) {
-		q->unwarned[r]++;
+	if (q->warned[kind][r] && now - q->warned_ms[kind][r] < WA_ERROR_LOG_INTERVAL_S * 1000ull) {
+		q->unwarned[kind][r]++;
 		return 0;
 	}
 	if (charge(h, action_fn[kind], WA_FUEL_LOG_LINE)) return -1;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	if (q->unwarned[r]) {
+	if (q->unwarned[kind][r]) {
 		wa_log(WA_LOG_WARNING, "%s: %s (%" PRIu64 " more refused in the last %u s not logged)", action_fn[kind],
-		       line, q->unwarned[r], (unsigned)((now - q->warned_ms[r]) / 1000u));
+		       line, q->unwarned[kind][r], (unsigned)((now - q->warned_ms[kind][r]) / 1000u));
 	} else {
 		wa_log(WA_LOG_WARNING, "%s: %s", action_fn[kind], line);
 	}
-	q->warned[r] = 1;
-	q->warned_ms[r] = now;
-	q->unwarned[r] = 0;
+	q->warned[kind][r] = 1;
+	q->warned_ms[kind][r] = now;
+	q->unwarned[kind][r] = 0;
 	return 0;
 }
 

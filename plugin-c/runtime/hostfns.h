@@ -67,15 +67,17 @@ struct wa_rate_limit {
 };
 
 /* The actions the guest queued and not yet carried out, their rate limits and the refusal
- * warnings' own rate limit (one line per reason per WA_ERROR_LOG_INTERVAL_S). All-zero = empty. */
+ * warnings' own rate limit (one line per function and reason per WA_ERROR_LOG_INTERVAL_S, so
+ * that a flood of one kind cannot hide another). All-zero = empty. */
 struct wa_actions {
 	struct wa_action items[WA_ACTION_QUEUE_ENTRIES];
 	unsigned count;
 	size_t bytes;
 	struct wa_rate_limit kicks, publishes;
-	uint64_t warned_ms[WA_ACTION_REASONS]; /* when a refusal for this reason (-result) was last logged */
-	uint64_t unwarned[WA_ACTION_REASONS];  /* refusals since, not logged */
-	int warned[WA_ACTION_REASONS];
+	/* per kind (enum wa_action_kind) and reason (-result) */
+	uint64_t warned_ms[3][WA_ACTION_REASONS]; /* when such a refusal was last logged */
+	uint64_t unwarned[3][WA_ACTION_REASONS];  /* refusals since, not logged */
+	int warned[3][WA_ACTION_REASONS];
 };
 
 /* Per-instance state the host functions read and write. All-zero (then opts, client_ops...)

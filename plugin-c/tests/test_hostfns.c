@@ -1081,8 +1081,11 @@ static void actions(void)
 	put_bytes(200, "a\0b", 3);
 	CHECK_INT(wa_host_kick_user(&h, mem, 200, 3, &r), 0);
 	CHECK_INT(r, WA_ACTION_INVALID);
-	CHECK_INT(lines, 1); /* the same reason within the interval: not logged again */
-	CHECK_INT(h.actions.unwarned[-WA_ACTION_INVALID], 1);
+	CHECK_INT(lines, 2); /* another function: its own line */
+	CHECK_STR(last_line, "wasm-auth: kick_user: refused: a name longer than 65535 bytes or holding a NUL byte");
+	CHECK_INT(wa_host_kick_user(&h, mem, 200, 3, &r), 0);
+	CHECK_INT(lines, 2); /* the same function and reason within the interval: not logged again */
+	CHECK_INT(h.actions.unwarned[WA_ACTION_KICK_USER][-WA_ACTION_INVALID], 1);
 	/* Out of bounds: a trap, nothing queued. */
 	CHECK_INT(wa_host_kick_client(&h, mem, 4090, 10, &r), -1);
 	CHECK_STR(h.trap, "kick_client: pointer out of bounds");

@@ -94,16 +94,18 @@ export interface ActionQueue {
   bytes: number;
   kicks: RateLimit;
   publishes: RateLimit;
-  /** Per reason (-result): when a refusal was last logged, refusals since not logged. */
-  warnedMs: number[];
-  unwarned: number[];
-  warned: boolean[];
+  /** Per function (kick_client, kick_user, publish) and reason (-result): when a refusal was last logged, refusals since not logged. */
+  warnedMs: number[][];
+  unwarned: number[][];
+  warned: boolean[][];
 }
 
 export function newActionQueue(): ActionQueue {
   return {
     items: [], bytes: 0, kicks: { lastMs: 0, debt: 0 }, publishes: { lastMs: 0, debt: 0 },
-    warnedMs: new Array<number>(7).fill(0), unwarned: new Array<number>(7).fill(0), warned: new Array<boolean>(7).fill(false),
+    warnedMs: [0, 1, 2].map(() => new Array<number>(7).fill(0)),
+    unwarned: [0, 1, 2].map(() => new Array<number>(7).fill(0)),
+    warned: [0, 1, 2].map(() => new Array<boolean>(7).fill(false)),
   };
 }
 
@@ -449,22 +451,23 @@ export function createImports(ctx: ImportContext) {
   const ACTION_FN = ['kick_client', 'kick_user', 'publish'] as const;
   type ActionFn = typeof ACTION_FN[number];
 
-  // hostfns.c action_refused(): at most one line per reason per WA_ERROR_LOG_INTERVAL_S, paid
-  // like a guest log line when written; returns the guest's result.
+  // hostfns.c action_refused(): at most one line per function and reason per
+  // WA_ERROR_LOG_INTERVAL_S, paid like a guest log line when written; returns the guest's result.
   const refused = (fn: ActionFn, code: number, text: string): number => {
+    const k = ACTION_FN.indexOf(fn);
     const r = -code;
     const t = now();
-    if (actions.warned[r] && t - actions.warnedMs[r] < WA_ERROR_LOG_INTERVAL_S * 1000) {
-      actions.unwarned[r]++;
+    if (actions.warned[k][r] && t - actions.warnedMs[k][r] < WA_ERROR_LOG_INTERVAL_S * 1000) {
+      actions.unwarned[k][r]++;
       return code;
     }
     charge(fn, WA_FUEL_LOG_LINE);
-    ctx.log(LOG_WARNING, actions.unwarned[r]
-      ? `${fn}: ${text} (${actions.unwarned[r]} more refused in the last ${Math.floor((t - actions.warnedMs[r]) / 1000)} s not logged)`
+    ctx.log(LOG_WARNING, actions.unwarned[k][r]
+      ? `${fn}: ${text} (${actions.unwarned[k][r]} more refused in the last ${Math.floor((t - actions.warnedMs[k][r]) / 1000)} s not logged)`
       : `${fn}: ${text}`);
-    actions.warned[r] = true;
-    actions.warnedMs[r] = t;
-    actions.unwarned[r] = 0;
+    actions.warned[k][r] = true;
+    actions.warnedMs[k][r] = t;
+    actions.unwarned[k][r] = 0;
     return code;
   };
 
