@@ -399,7 +399,10 @@ static void run_action(const struct wa_action *a, void *ud)
 }
 
 /* The main thread's turn: what the worker thread did (its log lines, a finished build), on_tick
- * when it is due, then every action the policy queued since the last tick. Actions wait for the
+ * when it is due, and every action the policy queued since the last tick (a policy just put in
+ * service brings those of its init hooks). A kick may call on_disconnect from within
+ * mosquitto_kick_client_*: what that queues is carried out in the same pass, the queue's bound
+ * holding (entries are freed only when the pass ends). Actions wait for the
  * tick rather than run when their hook returns, so that no client is kicked, nor a message
  * published, in the middle of mosquitto handling another packet. */
 static int on_tick(int event, void *event_data, void *userdata)
@@ -410,6 +413,9 @@ static int on_tick(int event, void *event_data, void *userdata)
 
 	(void)event;
 	(void)event_data;
+	/* First what the policy in service queued: wa_auth_poll may replace it (and drop its queue). */
+	pol = wa_auth_policy(pl->auth);
+	if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
 	if (wa_auth_poll(pl->auth) > 0) {
 		unsigned hooks = wa_policy_hooks(wa_auth_policy(pl->auth));
 		sync_callbacks(pl, hooks);
