@@ -96,16 +96,21 @@ test('publish: only under the prefix, on a level boundary; valid topics, qos and
 
 test('a kick storm and a publish storm are rate-limited, with one warning each', () => {
   const { policy, logs } = load('events', { options: PREFIX });
+  // How many of the storm's 300 were queued: the burst, and what refilled while it ran (a few
+  // per 10 ms for publishes on a loaded machine).
+  const queued = (): number => Number([...logs].reverse().find((l) => l.message.startsWith('queued '))!.message.slice(7));
   policy.aclCheck(acl('storm/kick'));
-  assert.ok(logs.some((l) => l.message === `queued ${L.WA_KICKS_BURST}`), logs.map((l) => l.message).join('\n'));
+  const kicks = queued();
+  assert.ok(kicks >= L.WA_KICKS_BURST && kicks <= L.WA_KICKS_BURST + 2, `${kicks} kicks queued`);
   policy.aclCheck(acl('storm/pub'));
-  assert.ok(logs.some((l) => l.message === `queued ${L.WA_PUBLISHES_BURST}`));
+  const publishes = queued();
+  assert.ok(publishes >= L.WA_PUBLISHES_BURST && publishes <= L.WA_PUBLISHES_BURST + 20, `${publishes} publishes queued`);
   const warned = logs.filter((l) => l.level === LOG_WARNING).map((l) => l.message);
   assert.deepEqual(warned, [
-    `kick_client: victim${L.WA_KICKS_BURST} refused: more than ${L.WA_KICKS_PER_S} kicks per second (bursts of ${L.WA_KICKS_BURST})`,
+    `kick_client: victim${kicks} refused: more than ${L.WA_KICKS_PER_S} kicks per second (bursts of ${L.WA_KICKS_BURST})`,
     `publish: ev/storm refused: more than ${L.WA_PUBLISHES_PER_S} publishes per second (bursts of ${L.WA_PUBLISHES_BURST})`,
   ]);
-  assert.equal(policy.takeActions().length, L.WA_KICKS_BURST + L.WA_PUBLISHES_BURST);
+  assert.equal(policy.takeActions().length, kicks + publishes);
   // Still answering.
   assert.equal(policy.aclCheck(acl('other')), 'allow');
 });
