@@ -1,5 +1,6 @@
 /* The mosquitto glue (plugin API v5): options in, events to the policy runtime, decisions back
  * as mosquitto return codes. Everything else lives in the runtime (auth.h, policy.h). */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <stdlib.h>
 #include <time.h>
 
@@ -21,7 +22,9 @@ struct plugin {
 	unsigned registered;        /* bit (1u << enum wa_hook) per request callback currently registered */
 	struct wa_acl_cache *cache; /* NULL when wasm_acl_cache is off */
 	uint64_t cache_epoch;       /* wa_policy_epoch the cached decisions came from */
-	int caching;                /* the current policy's acl decisions are cached (DISCONNECT registered) */
+	int caching;                /* the current policy's acl decisions are cached (needs DISCONNECT) */
+	int disconnect_registered;  /* MOSQ_EVT_DISCONNECT: while caching or the policy exports on_disconnect */
+	uint64_t last_tick_ms;      /* when on_tick was last called */
 	int granting;               /* wasm_acl_grants on: a policy's grants are used when it exports them */
 	int grants_used;            /* the current policy's grants are in use (logged when that starts) */
 	struct wa_breaker *breaker; /* the policy's share of broker time */
@@ -79,7 +82,11 @@ static void log_over_budget(struct plugin *pl, enum wa_breaker_verdict v, const 
 
 	if (now - pl->over_logged[v] >= (time_t)WA_ERROR_LOG_INTERVAL_S) {
 		pl->over_logged[v] = now;
-		if (v == WA_BREAKER_CLIENT) {
+		if (v == WA_BREAKER_CLIENT && who == pl) {
+			wa_log(WA_LOG_WARNING,
+			       "on_tick used its share of policy time (%s %u%%): skipped until it refills",
+			       WA_OPT_CLIENT_SHARE, cfg->client_share);
+		} else if (v == WA_BREAKER_CLIENT) {
 			const char *id = mosquitto_client_id(who);
 			wa_log(WA_LOG_WARNING,
 			       "client %s used its share of policy time (%s %u%%): its requests get the "
@@ -231,13 +238,28 @@ static int on_psk_key(int event, void *event_data, void *userdata)
 	return decision_rc(d, MOSQ_ERR_AUTH);
 }
 
+/* A client goes: its cached decisions and grants with it, and the policy hears of it
+ * (on_disconnect, paid by the client like its requests). A client that never had a client id
+ * (refused at CONNECT before it gave one) is not reported. */
 static int on_disconnect(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_disconnect *ed = event_data;
 	struct plugin *pl = userdata;
+	struct wa_policy *pol = wa_auth_policy(pl->auth);
+	const char *clientid;
+	struct wa_bucket *k;
 
 	(void)event;
-	wa_acl_cache_forget(pl->cache, ed->client);
+	if (pl->caching) wa_acl_cache_forget(pl->cache, ed->client);
+	if (!(wa_policy_hooks(pol) & (1u << WA_HOOK_ON_DISCONNECT))) return MOSQ_ERR_SUCCESS;
+	clientid = mosquitto_client_id(ed->client);
+	if (!clientid) return MOSQ_ERR_SUCCESS;
+	/* Not the payer of later READ checks: this client is going away. */
+	k = admit(pl, ed->client);
+	if (!k) return MOSQ_ERR_SUCCESS;
+	wa_breaker_enter(pl->breaker, k);
+	wa_policy_disconnect(pol, ed->client, clientid, mosquitto_client_username(ed->client));
+	wa_breaker_leave(pl->breaker);
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -277,6 +299,36 @@ static int sync_callbacks(struct plugin *pl, unsigned hooks)
 	return MOSQ_ERR_SUCCESS;
 }
 
+/* MOSQ_EVT_DISCONNECT registered (want) or not. 0, or mosquitto's error. */
+static int sync_disconnect(struct plugin *pl, int want)
+{
+	int rc;
+
+	if (want && !pl->disconnect_registered) {
+		rc = mosquitto_callback_register(pl->id, MOSQ_EVT_DISCONNECT, on_disconnect, NULL, pl);
+		if (rc != MOSQ_ERR_SUCCESS) return rc;
+		pl->disconnect_registered = 1;
+	} else if (!want && pl->disconnect_registered) {
+		mosquitto_callback_unregister(pl->id, MOSQ_EVT_DISCONNECT, on_disconnect, NULL);
+		pl->disconnect_registered = 0;
+	}
+	return MOSQ_ERR_SUCCESS;
+}
+
+/* The events the current policy hears besides requests: MOSQ_EVT_DISCONNECT while the cache
+ * needs it or the policy exports on_disconnect (on_tick rides on MOSQ_EVT_TICK, always
+ * registered). */
+static void sync_events(struct plugin *pl, unsigned hooks)
+{
+	int want = (hooks & (1u << WA_HOOK_ON_DISCONNECT)) != 0;
+	int rc = sync_disconnect(pl, pl->caching || want);
+
+	if (rc != MOSQ_ERR_SUCCESS && want) {
+		wa_log(WA_LOG_WARNING, "cannot register the disconnect callback, on_disconnect is not called: %s",
+		       mosquitto_strerror(rc));
+	}
+}
+
 /* Turns the decision cache on for a policy that declares its acl decisions cacheable (and off
  * otherwise), registering MOSQ_EVT_DISCONNECT only while it is on. Any previous decisions go. */
 static void sync_cache(struct plugin *pl, int want)
@@ -286,7 +338,7 @@ static void sync_cache(struct plugin *pl, int want)
 	want = want && pl->cache && (pl->registered & (1u << WA_HOOK_ACL_CHECK));
 	if (pl->cache) wa_acl_cache_clear(pl->cache);
 	if (want && !pl->caching) {
-		rc = mosquitto_callback_register(pl->id, MOSQ_EVT_DISCONNECT, on_disconnect, NULL, pl);
+		rc = sync_disconnect(pl, 1);
 		if (rc != MOSQ_ERR_SUCCESS) {
 			wa_log(WA_LOG_WARNING,
 			       "cannot register the disconnect callback, acl decisions are not cached: %s",
@@ -296,8 +348,7 @@ static void sync_cache(struct plugin *pl, int want)
 		pl->caching = 1;
 		wa_log(WA_LOG_NOTICE, "the policy declares its acl decisions cacheable: caching them per client");
 	} else if (!want && pl->caching) {
-		mosquitto_callback_unregister(pl->id, MOSQ_EVT_DISCONNECT, on_disconnect, NULL);
-		pl->caching = 0;
+		pl->caching = 0; /* sync_events unregisters DISCONNECT unless on_disconnect needs it */
 	}
 	/* Said whenever it starts, a reload to a module that begins to provide grants included. */
 	want = pl->caching && pl->granting && wa_policy_acl_grants(wa_auth_policy(pl->auth));
@@ -318,17 +369,73 @@ static int on_reload(int event, void *event_data, void *userdata)
 	return MOSQ_ERR_SUCCESS;
 }
 
-/* The main thread's turn for what the worker thread did: its log lines, a finished build. */
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* One deferred action (docs/ABI.md, "Deferred actions"), on the main thread: never with_will,
+ * never a NULL id or name (mosquitto would take it for every client; hostfns.c refuses empty
+ * ones). A kick of a client that is not connected is not an error worth a line. */
+static void run_action(const struct wa_action *a, void *ud)
+{
+	int rc;
+
+	(void)ud;
+	switch (a->kind) {
+		case WA_ACTION_KICK_CLIENT: mosquitto_kick_client_by_clientid(a->target, false); break;
+		case WA_ACTION_KICK_USER: mosquitto_kick_client_by_username(a->target, false); break;
+		case WA_ACTION_PUBLISH:
+			rc = mosquitto_broker_publish_copy(NULL, a->target, (int)a->payloadlen, a->payload, a->qos,
+			                                   a->retain != 0, NULL);
+			if (rc != MOSQ_ERR_SUCCESS)
+				wa_log(WA_LOG_WARNING, "publish to %.64s failed: %s", a->target,
+				       mosquitto_strerror(rc));
+			break;
+	}
+}
+
+/* The main thread's turn: what the worker thread did (its log lines, a finished build), on_tick
+ * when it is due, and every action the policy queued since the last tick (a policy just put in
+ * service brings those of its init hooks). A kick may call on_disconnect from within
+ * mosquitto_kick_client_*: what that queues is carried out in the same pass, the queue's bound
+ * holding (entries are freed only when the pass ends). Actions wait for the
+ * tick rather than run when their hook returns, so that no client is kicked, nor a message
+ * published, in the middle of mosquitto handling another packet. */
 static int on_tick(int event, void *event_data, void *userdata)
 {
 	struct plugin *pl = userdata;
+	struct wa_policy *pol;
+	uint32_t every = wa_auth_config(pl->auth)->tick_ms;
 
 	(void)event;
 	(void)event_data;
+	/* First what the policy in service queued: wa_auth_poll may replace it (and drop its queue). */
+	pol = wa_auth_policy(pl->auth);
+	if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
 	if (wa_auth_poll(pl->auth) > 0) {
-		sync_callbacks(pl, wa_policy_hooks(wa_auth_policy(pl->auth)));
+		unsigned hooks = wa_policy_hooks(wa_auth_policy(pl->auth));
+		sync_callbacks(pl, hooks);
 		sync_cache(pl, wa_policy_acl_cacheable(wa_auth_policy(pl->auth)));
+		sync_events(pl, hooks);
 	}
+	pol = wa_auth_policy(pl->auth);
+	if (every && (wa_policy_hooks(pol) & (1u << WA_HOOK_ON_TICK))) {
+		uint64_t now = now_ms();
+		if (now - pl->last_tick_ms >= every) {
+			struct wa_bucket *k = admit(pl, pl); /* on_tick pays from a bucket of its own */
+			pl->last_tick_ms = now;
+			if (k) {
+				wa_breaker_enter(pl->breaker, k);
+				wa_policy_tick(pol);
+				wa_breaker_leave(pl->breaker);
+			}
+		}
+	}
+	if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -345,6 +452,7 @@ static void plugin_free(struct plugin *pl)
 	if (!pl) return;
 	sync_callbacks(pl, 0);
 	sync_cache(pl, 0);
+	sync_disconnect(pl, 0);
 	mosquitto_callback_unregister(pl->id, MOSQ_EVT_RELOAD, on_reload, NULL);
 	mosquitto_callback_unregister(pl->id, MOSQ_EVT_TICK, on_tick, NULL);
 	wa_auth_free(pl->auth);
@@ -402,6 +510,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 	if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_callback_register(identifier, MOSQ_EVT_TICK, on_tick, NULL, pl);
 	if (rc == MOSQ_ERR_SUCCESS) rc = sync_callbacks(pl, wa_policy_hooks(wa_auth_policy(pl->auth)));
 	if (rc == MOSQ_ERR_SUCCESS) sync_cache(pl, wa_policy_acl_cacheable(wa_auth_policy(pl->auth)));
+	if (rc == MOSQ_ERR_SUCCESS) sync_events(pl, wa_policy_hooks(wa_auth_policy(pl->auth)));
 	if (rc != MOSQ_ERR_SUCCESS) {
 		plugin_free(pl);
 		wa_watchdog_stop();

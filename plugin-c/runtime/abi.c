@@ -9,6 +9,8 @@ const struct wa_hook_abi wa_hooks[WA_HOOK_COUNT] = {
 	[WA_HOOK_UNPWD_CHECK] = { "unpwd_check", { "i(ii)", 0 }, 1 },
 	[WA_HOOK_ACL_CHECK] = { "acl_check", { "i(iiii)", "i(iiiiiii)", 0 }, 1 },
 	[WA_HOOK_PSK_KEY_GET] = { "psk_key_get", { "i(ii)", 0 }, 1 },
+	[WA_HOOK_ON_DISCONNECT] = { "on_disconnect", { "v(ii)", 0 }, 0 },
+	[WA_HOOK_ON_TICK] = { "on_tick", { "v()", 0 }, 0 },
 };
 
 const struct wa_import_abi wa_imports[] = {
@@ -21,6 +23,9 @@ const struct wa_import_abi wa_imports[] = {
 	{ "mosquitto", "option_file_size", "i(ii)", NULL },
 	{ "mosquitto", "option_file_read", "i(iiii)", NULL },
 	{ "mosquitto", "option_file_read_at", "i(iiIii)", NULL },
+	{ "mosquitto", "kick_client", "i(ii)", NULL },
+	{ "mosquitto", "kick_user", "i(ii)", NULL },
+	{ "mosquitto", "publish", "i(iiiiii)", NULL },
 	{ "env", "abort", "v(iiii)", NULL },
 	{ "env", "trace", "v(iiFFFFF)", NULL },
 	{ "env", "seed", "F()", "randomness" },

@@ -34,6 +34,19 @@ enum wa_option_file_error {
 	WA_OPTION_FILE_READ_ERROR = -9       /* any other error opening or reading it */
 };
 
+/* What kick_client / kick_user / publish return (docs/ABI.md, "Deferred actions"): 0 = queued,
+ * carried out on the broker's main thread after the hook; negative = refused, nothing queued. */
+enum wa_action_result {
+	WA_ACTION_QUEUED = 0,
+	WA_ACTION_RATE_LIMITED = -1,   /* over WA_KICKS_PER_S / WA_PUBLISHES_PER_S and their bursts */
+	WA_ACTION_QUEUE_FULL = -2,     /* WA_ACTION_QUEUE_ENTRIES or WA_ACTION_QUEUE_BYTES reached */
+	WA_ACTION_INVALID = -3,        /* empty or NUL-holding id/name, invalid topic, qos not 0-2 */
+	WA_ACTION_NO_PREFIX = -4,      /* publish: plugin_opt_wasm_publish_prefix is not set */
+	WA_ACTION_OUTSIDE_PREFIX = -5, /* publish: the topic is not under wasm_publish_prefix */
+	WA_ACTION_TOO_LARGE = -6       /* publish: payload above wasm_max_payload */
+};
+#define WA_ACTION_REASONS 7 /* 0 .. -6 */
+
 enum wa_hook {
 	WA_HOOK_PLUGIN_INIT,
 	WA_HOOK_PLUGIN_CLEANUP,
@@ -42,6 +55,9 @@ enum wa_hook {
 	WA_HOOK_UNPWD_CHECK,
 	WA_HOOK_ACL_CHECK,
 	WA_HOOK_PSK_KEY_GET,
+	/* Events (docs/ABI.md, "Events"): optional, nothing to decide, not request hooks. */
+	WA_HOOK_ON_DISCONNECT,
+	WA_HOOK_ON_TICK,
 	WA_HOOK_COUNT
 };
 

@@ -54,6 +54,8 @@ static const char *const export_names[WA_EXPORT_COUNT] = {
 	[WA_HOOK_UNPWD_CHECK] = "unpwd_check",
 	[WA_HOOK_ACL_CHECK] = "acl_check",
 	[WA_HOOK_PSK_KEY_GET] = "psk_key_get",
+	[WA_HOOK_ON_DISCONNECT] = "on_disconnect",
+	[WA_HOOK_ON_TICK] = "on_tick",
 	[WA_EXPORT_ABI_FN] = WA_EXPORT_ABI_VERSION,
 	[WA_EXPORT_BUFFER_FN] = WA_EXPORT_BUFFER,
 	[WA_EXPORT_ACL_CACHEABLE_FN] = WA_EXPORT_ACL_CACHEABLE,
@@ -220,6 +222,32 @@ HOSTFN(bind_option_file_read_at)
 	return m3Err_none;
 }
 
+HOSTFN(bind_kick_client)
+{
+	int32_t r;
+	if (wa_host_kick_client(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2), &r)) return host_trap;
+	ret_i32(sp, r);
+	return m3Err_none;
+}
+
+HOSTFN(bind_kick_user)
+{
+	int32_t r;
+	if (wa_host_kick_user(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2), &r)) return host_trap;
+	ret_i32(sp, r);
+	return m3Err_none;
+}
+
+HOSTFN(bind_publish)
+{
+	int32_t r;
+	if (wa_host_publish(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2), arg_u32(sp, 3), arg_u32(sp, 4),
+	                    (int32_t)arg_u32(sp, 5), (int32_t)arg_u32(sp, 6), &r))
+		return host_trap;
+	ret_i32(sp, r);
+	return m3Err_none;
+}
+
 HOSTFN(bind_abort)
 {
 	wa_host_abort(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 0), arg_u32(sp, 1), arg_u32(sp, 2), arg_u32(sp, 3));
@@ -267,6 +295,9 @@ static const struct {
 	{ "mosquitto", "option_file_size", bind_option_file_size },
 	{ "mosquitto", "option_file_read", bind_option_file_read },
 	{ "mosquitto", "option_file_read_at", bind_option_file_read_at },
+	{ "mosquitto", "kick_client", bind_kick_client },
+	{ "mosquitto", "kick_user", bind_kick_user },
+	{ "mosquitto", "publish", bind_publish },
 	{ "env", "abort", bind_abort },
 	{ "env", "trace", bind_trace },
 	{ "env", "seed", bind_seed },

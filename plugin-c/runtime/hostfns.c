@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -633,4 +635,258 @@ int wa_host_date_now(struct wa_host *h, double *ret)
 	if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return trap(h, "Date.now", "clock_gettime failed");
 	*ret = (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000);
 	return 0;
+}
+
+/* ---- deferred actions (docs/ABI.md, "Deferred actions") --------------------------------------
+ * The guest asks; the host validates, rate-limits and copies the request into a bounded queue
+ * that the embedder empties on the broker's main thread (the plugin: at every MOSQ_EVT_TICK), so
+ * no mosquitto function is ever called from a guest call, nor from the worker thread that runs
+ * init hooks. */
+
+int wa_action_rate_take(struct wa_rate_limit *r, uint64_t now, unsigned per_s, unsigned burst)
+{
+	uint64_t elapsed = less(now, r->last_ms);
+
+	if (now > r->last_ms) r->last_ms = now;
+	r->debt = less(r->debt, elapsed * per_s);
+	if (r->debt + 1000u > (uint64_t)burst * 1000u) return 0;
+	r->debt += 1000u;
+	return 1;
+}
+
+static const char *const action_fn[] = { "kick_client", "kick_user", "publish" };
+
+/* At most one line per function and reason per WA_ERROR_LOG_INTERVAL_S; the next says how many were not
+ * logged. Paid like a guest log line when written. 0, or -1 = trap (no fuel). */
+static int action_refused(struct wa_host *h, enum wa_action_kind kind, int32_t code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int action_refused(struct wa_host *h, enum wa_action_kind kind, int32_t code, const char *fmt, ...)
+{
+	struct wa_actions *q = &h->actions;
+	unsigned r = (unsigned)-code;
+	uint64_t now = now_ms();
+	char line[WA_MAX_LOG_BYTES];
+	va_list ap;
+
+	if (q->warned[kind][r] && now - q->warned_ms[kind][r] < WA_ERROR_LOG_INTERVAL_S * 1000ull) {
+		q->unwarned[kind][r]++;
+		return 0;
+	}
+	if (charge(h, action_fn[kind], WA_FUEL_LOG_LINE)) return -1;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (q->unwarned[kind][r]) {
+		wa_log(WA_LOG_WARNING, "%s: %s (%" PRIu64 " more refused in the last %u s not logged)", action_fn[kind],
+		       line, q->unwarned[kind][r], (unsigned)((now - q->warned_ms[kind][r]) / 1000u));
+	} else {
+		wa_log(WA_LOG_WARNING, "%s: %s", action_fn[kind], line);
+	}
+	q->warned[kind][r] = 1;
+	q->warned_ms[kind][r] = now;
+	q->unwarned[kind][r] = 0;
+	return 0;
+}
+
+/* What a refusal line shows of the guest's id or topic: at most WA_ACTION_LOG_TOPIC_BYTES bytes,
+ * each outside printable ASCII as '?' (as option file keys are shown). */
+static const char *shown_target(const uint8_t *b, uint32_t len, char *out, size_t cap)
+{
+	size_t n = len < WA_ACTION_LOG_TOPIC_BYTES ? len : WA_ACTION_LOG_TOPIC_BYTES;
+
+	if (n > cap - 4) n = cap - 4;
+	for (size_t i = 0; i < n; i++) out[i] = b[i] >= 0x20 && b[i] < 0x7f ? (char)b[i] : '?';
+	strcpy(out + n, len > n ? "..." : "");
+	return out;
+}
+
+/* Well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF), as MQTT requires
+ * of topics. */
+static int utf8_valid(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t c = s[i];
+		size_t k;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF) {
+			k = 1;
+			cp = c & 0x1Fu;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			k = 2;
+			cp = c & 0x0Fu;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			k = 3;
+			cp = c & 0x07u;
+		} else {
+			return 0;
+		}
+		if (n - i <= k) return 0;
+		for (size_t j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xC0) != 0x80) return 0;
+			cp = (cp << 6) | (s[i + j] & 0x3Fu);
+		}
+		if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+		    (cp >= 0xD800 && cp <= 0xDFFF))
+			return 0;
+		i += k + 1;
+	}
+	return 1;
+}
+
+/* Queues one action with copies of its bytes, or refuses it (rate, queue). 0, or -1 = trap. */
+static int enqueue(struct wa_host *h, enum wa_action_kind kind, const uint8_t *target, uint32_t tlen,
+                   const uint8_t *payload, uint32_t plen, int qos, int retain, int32_t *ret)
+{
+	struct wa_actions *q = &h->actions;
+	const int kick = kind != WA_ACTION_PUBLISH;
+	size_t size = (size_t)tlen + 1u + plen;
+	struct wa_action *a;
+	char shown[WA_ACTION_LOG_TOPIC_BYTES + 4];
+
+	if (q->count >= WA_ACTION_QUEUE_ENTRIES || size > WA_ACTION_QUEUE_BYTES - q->bytes) {
+		*ret = WA_ACTION_QUEUE_FULL;
+		return action_refused(
+		    h, kind, *ret, "%s refused: the queue of deferred actions is full (%u actions, %u bytes)",
+		    shown_target(target, tlen, shown, sizeof shown), WA_ACTION_QUEUE_ENTRIES, WA_ACTION_QUEUE_BYTES);
+	}
+	if (!wa_action_rate_take(kick ? &q->kicks : &q->publishes, now_ms(), kick ? WA_KICKS_PER_S : WA_PUBLISHES_PER_S,
+	                         kick ? WA_KICKS_BURST : WA_PUBLISHES_BURST)) {
+		*ret = WA_ACTION_RATE_LIMITED;
+		return action_refused(h, kind, *ret, "%s refused: more than %u %s per second (bursts of %u)",
+		                      shown_target(target, tlen, shown, sizeof shown),
+		                      kick ? WA_KICKS_PER_S : WA_PUBLISHES_PER_S, kick ? "kicks" : "publishes",
+		                      kick ? WA_KICKS_BURST : WA_PUBLISHES_BURST);
+	}
+	if (charge(h, action_fn[kind], per32(size, WA_FUEL_COPY_32))) return -1;
+	a = &q->items[q->count];
+	memset(a, 0, sizeof *a);
+	a->target = malloc((size_t)tlen + 1u);
+	if (plen) a->payload = malloc(plen);
+	if (!a->target || (plen && !a->payload)) {
+		free(a->target);
+		free(a->payload);
+		*ret = WA_ACTION_QUEUE_FULL; /* out of memory: the queue holds no more */
+		return 0;
+	}
+	memcpy(a->target, target, tlen);
+	a->target[tlen] = '\0';
+	if (plen) memcpy(a->payload, payload, plen);
+	a->kind = kind;
+	a->payloadlen = plen;
+	a->qos = qos;
+	a->retain = retain;
+	q->count++;
+	q->bytes += size;
+	*ret = WA_ACTION_QUEUED;
+	return 0;
+}
+
+static int kick(struct wa_host *h, struct wa_mem m, enum wa_action_kind kind, uint32_t ptr, uint32_t len, int32_t *ret)
+{
+	const uint8_t *b;
+
+	if (charge(h, action_fn[kind], WA_FUEL_HOST_CALL + WA_FUEL_ACTION)) return -1;
+	b = wa_mem_range(m, ptr, len);
+	if (!b) return trap(h, action_fn[kind], "pointer out of bounds");
+	if (charge(h, action_fn[kind], per32(len, WA_FUEL_SCAN_32))) return -1;
+	/* Empty or with a NUL: mosquitto takes a C string, and its NULL / "" would mean every client. */
+	if (len == 0 || len > WA_MAX_FIELD_BYTES || memchr(b, '\0', len)) {
+		*ret = WA_ACTION_INVALID;
+		return action_refused(h, kind, *ret, "refused: %s",
+		                      len == 0 ? "empty name" : "a name longer than 65535 bytes or holding a NUL byte");
+	}
+	return enqueue(h, kind, b, len, NULL, 0, 0, 0, ret);
+}
+
+int wa_host_kick_client(struct wa_host *h, struct wa_mem m, uint32_t id, uint32_t idlen, int32_t *ret)
+{
+	return kick(h, m, WA_ACTION_KICK_CLIENT, id, idlen, ret);
+}
+
+int wa_host_kick_user(struct wa_host *h, struct wa_mem m, uint32_t name, uint32_t namelen, int32_t *ret)
+{
+	return kick(h, m, WA_ACTION_KICK_USER, name, namelen, ret);
+}
+
+int wa_host_publish(struct wa_host *h, struct wa_mem m, uint32_t topic, uint32_t topiclen, uint32_t payload,
+                    uint32_t payloadlen, int32_t qos, int32_t retain, int32_t *ret)
+{
+	static const char fn[] = "publish";
+	const enum wa_action_kind kind = WA_ACTION_PUBLISH;
+	char shown[WA_ACTION_LOG_TOPIC_BYTES + 4];
+	const uint8_t *t, *p;
+	size_t n = h->publish_prefix_len;
+
+	if (charge(h, fn, WA_FUEL_HOST_CALL + WA_FUEL_ACTION)) return -1;
+	t = wa_mem_range(m, topic, topiclen);
+	p = wa_mem_range(m, payload, payloadlen);
+	if (!t || !p) return trap(h, fn, "pointer out of bounds");
+	if (charge(h, fn, per32(topiclen, WA_FUEL_SCAN_32))) return -1;
+	if (!h->publish_prefix) {
+		*ret = WA_ACTION_NO_PREFIX;
+		return action_refused(
+		    h, kind, *ret,
+		    "%s refused: plugin_opt_wasm_publish_prefix is not set (a policy may publish only "
+		    "under the topic prefix it names)",
+		    shown_target(t, topiclen, shown, sizeof shown));
+	}
+	if (topiclen > WA_MAX_FIELD_BYTES || (qos < 0 || qos > 2) || (retain != 0 && retain != 1) ||
+	    wa_topic_matches_sub((const char *)t, topiclen, (const char *)t, topiclen) != 1 ||
+	    !utf8_valid(t, topiclen)) {
+		*ret = WA_ACTION_INVALID;
+		return action_refused(
+		    h, kind, *ret,
+		    "%s refused: not a topic to publish to, or qos %d / retain %d out of range (an MQTT "
+		    "topic: UTF-8, no + or #, no NUL, 1 to 65535 bytes; qos 0-2; retain 0 or 1)",
+		    shown_target(t, topiclen, shown, sizeof shown), qos, retain);
+	}
+	/* Under the prefix on a level boundary: the prefix itself, or the prefix, '/', more. */
+	if (topiclen < n || memcmp(t, h->publish_prefix, n) != 0 || (topiclen > n && t[n] != '/')) {
+		*ret = WA_ACTION_OUTSIDE_PREFIX;
+		return action_refused(h, kind, *ret, "%s refused: outside wasm_publish_prefix %.*s",
+		                      shown_target(t, topiclen, shown, sizeof shown), (int)n, h->publish_prefix);
+	}
+	if (payloadlen > h->max_payload) {
+		*ret = WA_ACTION_TOO_LARGE;
+		return action_refused(h, kind, *ret, "%s refused: payload of %u bytes above wasm_max_payload (%u)",
+		                      shown_target(t, topiclen, shown, sizeof shown), payloadlen, h->max_payload);
+	}
+	return enqueue(h, kind, t, topiclen, p, payloadlen, qos, retain, ret);
+}
+
+unsigned wa_host_actions_count(const struct wa_host *h)
+{
+	return h->actions.count;
+}
+
+void wa_host_actions_truncate(struct wa_host *h, unsigned keep)
+{
+	struct wa_actions *q = &h->actions;
+
+	while (q->count > keep) {
+		struct wa_action *a = &q->items[--q->count];
+		q->bytes -= strlen(a->target) + 1u + a->payloadlen;
+		free(a->target);
+		free(a->payload);
+	}
+}
+
+void wa_host_actions_take(struct wa_host *h, void (*run)(const struct wa_action *a, void *ud), void *ud)
+{
+	struct wa_actions *q = &h->actions;
+
+	for (unsigned i = 0; i < q->count; i++) {
+		if (run) run(&q->items[i], ud);
+		free(q->items[i].target);
+		free(q->items[i].payload);
+	}
+	q->count = 0;
+	q->bytes = 0;
 }

@@ -48,6 +48,38 @@ struct wa_option_stream {
 	uint64_t opened; /* order of opening: the oldest entry makes room for a new file */
 };
 
+/* A deferred action (docs/ABI.md, "Deferred actions"): what kick_client, kick_user and publish
+ * queue; the embedder carries it out on the broker's main thread (wa_policy_take_actions). */
+enum wa_action_kind { WA_ACTION_KICK_CLIENT, WA_ACTION_KICK_USER, WA_ACTION_PUBLISH };
+
+struct wa_action {
+	enum wa_action_kind kind;
+	char *target;     /* NUL-terminated, no NUL inside: the client id, the username or the topic */
+	uint8_t *payload; /* publish: payloadlen bytes (NULL when 0) */
+	uint32_t payloadlen;
+	int qos, retain;
+};
+
+/* A token bucket kept as a debt in thousandths (like struct wa_log_limit). */
+struct wa_rate_limit {
+	uint64_t last_ms;
+	uint64_t debt;
+};
+
+/* The actions the guest queued and not yet carried out, their rate limits and the refusal
+ * warnings' own rate limit (one line per function and reason per WA_ERROR_LOG_INTERVAL_S, so
+ * that a flood of one kind cannot hide another). All-zero = empty. */
+struct wa_actions {
+	struct wa_action items[WA_ACTION_QUEUE_ENTRIES];
+	unsigned count;
+	size_t bytes;
+	struct wa_rate_limit kicks, publishes;
+	/* per kind (enum wa_action_kind) and reason (-result) */
+	uint64_t warned_ms[3][WA_ACTION_REASONS]; /* when such a refusal was last logged */
+	uint64_t unwarned[3][WA_ACTION_REASONS];  /* refusals since, not logged */
+	int warned[3][WA_ACTION_REASONS];
+};
+
 /* Per-instance state the host functions read and write. All-zero (then opts, client_ops...)
  * is a valid start; it may outlive one guest instance (the log limit should: a re-created
  * instance must not get a fresh burst). */
@@ -72,6 +104,12 @@ struct wa_host {
 	/* Files option_file_read_at keeps open; wa_host_option_files_close empties it. */
 	struct wa_option_stream streams[WA_OPTION_FILE_STREAMS];
 	uint64_t streams_opened;
+	/* publish: wasm_publish_prefix without its trailing '/' (NULL = not set: refused) and
+	 * wasm_max_payload. */
+	const char *publish_prefix;
+	size_t publish_prefix_len;
+	uint32_t max_payload;
+	struct wa_actions actions;
 };
 
 /* Every function returns 0 (result in *ret where there is one) or -1 when the guest must trap;
@@ -97,6 +135,22 @@ int wa_host_abort(struct wa_host *h, struct wa_mem m, uint32_t msg, uint32_t fil
 int wa_host_trace(struct wa_host *h, struct wa_mem m, uint32_t msg, int32_t n, const double a[5]);
 int wa_host_seed(struct wa_host *h, double *ret);
 int wa_host_date_now(struct wa_host *h, double *ret);
+
+/* kick_client, kick_user, publish (docs/ABI.md, "Deferred actions"): *ret = 0 when queued, else a
+ * negative enum wa_action_result (refusals logged, rate-limited). Pointers out of bounds trap. */
+int wa_host_kick_client(struct wa_host *h, struct wa_mem m, uint32_t id, uint32_t idlen, int32_t *ret);
+int wa_host_kick_user(struct wa_host *h, struct wa_mem m, uint32_t name, uint32_t namelen, int32_t *ret);
+int wa_host_publish(struct wa_host *h, struct wa_mem m, uint32_t topic, uint32_t topiclen, uint32_t payload,
+                    uint32_t payloadlen, int32_t qos, int32_t retain, int32_t *ret);
+
+/* Queued actions: how many; the first n dropped from the end (a hook that failed); every one
+ * handed to run in order, then freed (run may be NULL: just freed). */
+unsigned wa_host_actions_count(const struct wa_host *h);
+void wa_host_actions_truncate(struct wa_host *h, unsigned keep);
+void wa_host_actions_take(struct wa_host *h, void (*run)(const struct wa_action *a, void *ud), void *ud);
+
+/* 1 = an action of this kind queued at now_ms is within the rate (and is counted). For the tests. */
+int wa_action_rate_take(struct wa_rate_limit *r, uint64_t now_ms, unsigned per_s, unsigned burst);
 
 /* Closes every file option_file_read_at keeps open. The runtime calls it when an init hook call
  * returns (the files are for that call only) and before it frees the host state. */

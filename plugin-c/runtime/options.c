@@ -99,7 +99,7 @@ static const char *const known_options[] = {
 	WA_OPT_MAX_TABLE_ELEMS, WA_OPT_MAX_FUNCTIONS, WA_OPT_MAX_GLOBALS,      WA_OPT_MAX_DATA_BYTES,
 	WA_OPT_MAX_PAYLOAD,     WA_OPT_FUEL,          WA_OPT_TIMEOUT_MS,       WA_OPT_ACL_CACHE,
 	WA_OPT_ACL_GRANTS,      WA_OPT_INIT_FUEL,     WA_OPT_INIT_TIMEOUT_MS,  WA_OPT_CLIENT_SHARE,
-	WA_OPT_CPU_SHARE,
+	WA_OPT_CPU_SHARE,       WA_OPT_TICK_MS,       WA_OPT_PUBLISH_PREFIX,
 };
 
 /* A misspelt host option would otherwise be handed to the policy as one of its own and the
@@ -152,6 +152,29 @@ static int parse_switch(const struct wa_options *opts, const char *key, int *out
 	return -1;
 }
 
+/* wasm_publish_prefix: one or more whole topic levels (a trailing '/' is dropped), no wildcards,
+ * not a $ topic: the broker's own ($SYS, $CONTROL) are never the policy's. Unset: NULL. */
+static int parse_prefix(const struct wa_options *opts, struct wa_config *cfg, char *err, size_t errlen)
+{
+	const struct wa_opt *o = wa_options_find(opts, WA_OPT_PUBLISH_PREFIX, strlen(WA_OPT_PUBLISH_PREFIX));
+	size_t n;
+
+	if (!o) return 0;
+	n = o->valuelen;
+	if (n && o->value[n - 1] == '/') n--;
+	if (n == 0 || n > WA_MAX_FIELD_BYTES || o->value[0] == '$' || strpbrk(o->value, "+#") ||
+	    strlen(o->value) != o->valuelen) {
+		snprintf(err, errlen,
+		         "option %s: \"%.64s%s\" is not a topic prefix (one or more topic levels, such as "
+		         "policy/events, without + or # and not starting with $)",
+		         WA_OPT_PUBLISH_PREFIX, o->value, o->valuelen > 64 ? "..." : "");
+		return -1;
+	}
+	cfg->publish_prefix = o->value;
+	cfg->publish_prefix_len = n;
+	return 0;
+}
+
 int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *err, size_t errlen)
 {
 	uint64_t module_bytes = WA_MAX_MODULE_BYTES, pages = WA_MAX_MEMORY_PAGES;
@@ -159,6 +182,7 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	uint64_t data = WA_MAX_DATA_BYTES;
 	uint64_t payload = WA_MAX_PAYLOAD_BYTES, fuel = WA_DEFAULT_FUEL, timeout = WA_DEFAULT_TIMEOUT_MS;
 	uint64_t init_fuel = 0, init_timeout = 0, client_share = WA_DEFAULT_CLIENT_SHARE, share = WA_DEFAULT_CPU_SHARE;
+	uint64_t tick = WA_DEFAULT_TICK_MS;
 	const char *on_error = get(opts, WA_OPT_ON_ERROR);
 
 	memset(cfg, 0, sizeof *cfg);
@@ -198,7 +222,9 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	    parse_number(opts, WA_OPT_INIT_FUEL, 1, 1000000000000000ull, &init_fuel, err, errlen) ||
 	    parse_number(opts, WA_OPT_INIT_TIMEOUT_MS, 1, 3600000, &init_timeout, err, errlen) ||
 	    parse_number(opts, WA_OPT_CLIENT_SHARE, 1, 100, &client_share, err, errlen) ||
-	    parse_number(opts, WA_OPT_CPU_SHARE, 1, 100, &share, err, errlen)) {
+	    parse_number(opts, WA_OPT_CPU_SHARE, 1, 100, &share, err, errlen) ||
+	    parse_number(opts, WA_OPT_TICK_MS, 0, 3600000, &tick, err, errlen) ||
+	    parse_prefix(opts, cfg, err, errlen)) {
 		return -1;
 	}
 	/* Lifecycle hooks may parse option files: by default a multiple of the request budget. */
@@ -221,5 +247,6 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	cfg->init_timeout_ms = (uint32_t)init_timeout;
 	cfg->client_share = (uint32_t)client_share;
 	cfg->cpu_share = (uint32_t)share;
+	cfg->tick_ms = (uint32_t)tick;
 	return 0;
 }

@@ -43,6 +43,11 @@ struct wa_config {
 	uint32_t cpu_share; /* wasm_cpu_share: percent of broker time the policy may take (breaker.h) */
 	int acl_cache;      /* wasm_acl_cache: on (default; used only if the policy opts in) | off */
 	int acl_grants;     /* wasm_acl_grants: on (default; with acl_cache, if the policy exports grants) | off */
+	uint32_t tick_ms;   /* wasm_tick_ms: on_tick at most this often (ms); 0 = never */
+	/* wasm_publish_prefix: the topic level(s) under which the policy may publish, without a
+	 * trailing '/', pointing into the options; NULL = publish refused (not set). */
+	const char *publish_prefix;
+	size_t publish_prefix_len;
 };
 
 #define WA_OPT_MODULE           "wasm_module"
@@ -62,6 +67,8 @@ struct wa_config {
 #define WA_OPT_INIT_TIMEOUT_MS  "wasm_init_timeout_ms"
 #define WA_OPT_CLIENT_SHARE     "wasm_client_share"
 #define WA_OPT_CPU_SHARE        "wasm_cpu_share"
+#define WA_OPT_TICK_MS          "wasm_tick_ms"
+#define WA_OPT_PUBLISH_PREFIX   "wasm_publish_prefix"
 
 /* Copies n pairs (NULL keys or values count as empty). NULL on allocation failure or when n is
  * above WA_MAX_OPTIONS (err says which). */

@@ -40,6 +40,7 @@ struct wa_policy {
 	uint32_t buf, cap;               /* the guest's request buffer */
 	uint32_t sealed_buf, sealed_cap; /* ... as it was at wa_policy_seal */
 	int anonymous;                   /* the request is an unpwd_check without a username */
+	unsigned action_mark;            /* actions queued before the current call (a failed call's go) */
 	int sealed;
 	/* Rate limit for per-request error lines. */
 	int reported;
@@ -193,6 +194,8 @@ static enum wa_decision fail(struct wa_policy *p, enum wa_hook hook, int discard
 	p->failures++;
 	report(p, WA_LOG_ERR, "%s failed, request %s: %s%s", wa_hooks[hook].name,
 	       decision_text(failure_decision(p, hook)), why, limit_hint(p, why, 0, hint, sizeof hint));
+	/* Like the instance's state, what the failed call queued is undone. */
+	wa_host_actions_truncate(&p->host, p->action_mark);
 	if (discard) restore(p);
 	return failure_decision(p, hook);
 }
@@ -299,6 +302,9 @@ struct wa_policy *wa_policy_new(const uint8_t *bytes, size_t len, const struct w
 	p->opts = opts;
 	p->host.opts = opts;
 	p->host.client_ops = client_ops;
+	p->host.publish_prefix = cfg->publish_prefix;
+	p->host.publish_prefix_len = cfg->publish_prefix_len;
+	p->host.max_payload = cfg->max_payload;
 
 	/* Every byte passes the gate before the interpreter sees any. */
 	wa_gate_config_defaults(&gc);
@@ -321,6 +327,7 @@ void wa_policy_free(struct wa_policy *p)
 {
 	if (!p) return;
 	wa_host_option_files_close(&p->host);
+	wa_host_actions_take(&p->host, NULL, NULL); /* never carried out: the policy goes */
 	wa_engine_free(p->eng);
 	free(p->bytes);
 	free(p);
@@ -466,6 +473,7 @@ static int unavailable(struct wa_policy *p, enum wa_hook hook)
 /* The common case inline, the recovery out of line. */
 static inline int ready(struct wa_policy *p, enum wa_hook hook)
 {
+	p->action_mark = p->host.actions.count;
 	return p->eng ? 0 : unavailable(p, hook);
 }
 
@@ -735,4 +743,57 @@ enum wa_decision wa_policy_psk_key_get(struct wa_policy *p, const void *client, 
 	if (trap) return fail(p, hook, 1, "%s", trap);
 	if (result == 0) return WA_DENY;
 	return read_key(p, (uint32_t)result, key, keycap);
+}
+
+/* An event hook failed: nothing to decide, so only logged (rate-limited like request failures)
+ * and undone: the instance is restored and what the call queued is dropped. */
+static void event_failed(struct wa_policy *p, enum wa_hook hook, int discard, const char *why)
+{
+	char hint[256];
+
+	report(p, WA_LOG_ERR, "%s failed (ignored): %s%s", wa_hooks[hook].name, why,
+	       limit_hint(p, why, 0, hint, sizeof hint));
+	wa_host_actions_truncate(&p->host, p->action_mark);
+	if (discard) restore(p);
+}
+
+void wa_policy_disconnect(struct wa_policy *p, const void *client, const char *clientid, const char *username)
+{
+	const enum wa_hook hook = WA_HOOK_ON_DISCONNECT;
+	struct wa_field f[2] = { field(clientid, 0), field(username, 1) };
+	uint32_t args[2];
+	int32_t result = 0;
+	const char *trap;
+
+	p->action_mark = p->host.actions.count;
+	if (!p->eng || !(p->hooks & (1u << hook))) return;
+	if (too_long(f, 2)) {
+		event_failed(p, hook, 0, "a field is longer than 65535 bytes");
+		return;
+	}
+	trap = marshal(p, f, 2, args);
+	if (!trap) trap = invoke(p, hook, client, args, 2, &result);
+	if (trap) event_failed(p, hook, 1, trap);
+}
+
+void wa_policy_tick(struct wa_policy *p)
+{
+	const enum wa_hook hook = WA_HOOK_ON_TICK;
+	int32_t result = 0;
+	const char *trap;
+
+	p->action_mark = p->host.actions.count;
+	if (!p->eng || !(p->hooks & (1u << hook))) return;
+	trap = invoke(p, hook, NULL, NULL, 0, &result);
+	if (trap) event_failed(p, hook, 1, trap);
+}
+
+unsigned wa_policy_actions_pending(const struct wa_policy *p)
+{
+	return wa_host_actions_count(&p->host);
+}
+
+void wa_policy_take_actions(struct wa_policy *p, void (*run)(const struct wa_action *a, void *ud), void *ud)
+{
+	wa_host_actions_take(&p->host, run, ud);
 }

@@ -74,4 +74,17 @@ struct wa_grants *wa_policy_grants(struct wa_policy *p, const void *client, cons
 enum wa_decision wa_policy_psk_key_get(struct wa_policy *p, const void *client, const char *identity, const char *hint,
                                        char *key, size_t keycap);
 
+/* Events (docs/ABI.md, "Events"): on_disconnect and on_tick, under the request budget, when the
+ * module exports them (else nothing happens). A failure is logged (rate-limited), the instance
+ * restored, and the actions the call queued dropped; there is nothing to decide. */
+void wa_policy_disconnect(struct wa_policy *p, const void *client, const char *clientid, const char *username);
+void wa_policy_tick(struct wa_policy *p);
+
+/* Deferred actions (docs/ABI.md, "Deferred actions") the guest queued with kick_client,
+ * kick_user and publish, in any hook (init hooks on the worker thread included): how many wait,
+ * and each handed to run in order and then dropped. The embedder calls mosquitto from run, on
+ * the broker's main thread only. */
+unsigned wa_policy_actions_pending(const struct wa_policy *p);
+void wa_policy_take_actions(struct wa_policy *p, void (*run)(const struct wa_action *a, void *ud), void *ud);
+
 #endif

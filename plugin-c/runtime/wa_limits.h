@@ -97,6 +97,19 @@
 #define WA_FUEL_SEED             400u  /* seed: getrandom */
 #define WA_FUEL_CLOCK            50u   /* Date.now: clock_gettime */
 
+/* Events and deferred actions (docs/ABI.md, "Events", "Deferred actions"). */
+#define WA_DEFAULT_TICK_MS 1000u /* option wasm_tick_ms: on_tick at most this often; 0 = never */
+/* kick_client + kick_user, per policy: a token bucket refilled at WA_KICKS_PER_S up to
+ * WA_KICKS_BURST; beyond it a kick is refused (-1). Likewise publish. */
+#define WA_KICKS_PER_S            10u
+#define WA_KICKS_BURST            20u
+#define WA_PUBLISHES_PER_S        100u
+#define WA_PUBLISHES_BURST        200u
+#define WA_ACTION_QUEUE_ENTRIES   256u                 /* actions queued between two drains (main thread, each tick) */
+#define WA_ACTION_QUEUE_BYTES     (4u * 1024u * 1024u) /* their copied ids, topics and payloads */
+#define WA_ACTION_LOG_TOPIC_BYTES 64u                  /* a refusal warning shows this much of the topic or id */
+#define WA_FUEL_ACTION            500u /* kick_client, kick_user, publish: validation, queueing, the later call */
+
 /* ACL decision cache (option wasm_acl_cache, only for policies that export
  * wasm_auth_acl_cacheable() returning 1 and the 4-argument acl_check). */
 #define WA_ACL_CACHE_ENTRIES     32u  /* per client, in two-way sets; a power of two */

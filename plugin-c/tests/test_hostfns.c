@@ -1025,6 +1025,150 @@ static void env(struct wa_host *h)
 	CHECK(now > 1.6e12 && floor(now) == now); /* whole milliseconds, after 2020 */
 }
 
+static int ran;
+static char ran_target[64];
+
+static void count_action(const struct wa_action *a, void *ud)
+{
+	(void)ud;
+	ran++;
+	snprintf(ran_target, sizeof ran_target, "%d:%s", (int)a->kind, a->target);
+}
+
+/* kick_client, kick_user, publish (docs/ABI.md, "Deferred actions"): what is queued, refusals
+ * with their codes and warnings (one per reason per interval), prices, the rate limits, the
+ * queue's bounds, truncation and taking. */
+static void actions(void)
+{
+	static struct wa_host h; /* the queue is large for a stack frame */
+	int64_t fuel;
+	int32_t r = 99;
+	const struct wa_action *a;
+
+	fueled(&h, &fuel, START);
+	h.max_payload = 8;
+	put_bytes(100, "victim", 6);
+	CHECK_INT(wa_host_kick_client(&h, mem, 100, 6, &r), 0);
+	CHECK_INT(r, WA_ACTION_QUEUED);
+	CHECK_INT(START - fuel,
+	          WA_FUEL_HOST_CALL + WA_FUEL_ACTION + per32(6, WA_FUEL_SCAN_32) + per32(7, WA_FUEL_COPY_32));
+	CHECK_INT(wa_host_kick_user(&h, mem, 100, 3, &r), 0);
+	CHECK_INT(r, WA_ACTION_QUEUED);
+	CHECK_INT(wa_host_actions_count(&h), 2);
+	a = &h.actions.items[0];
+	CHECK(a->kind == WA_ACTION_KICK_CLIENT && strcmp(a->target, "victim") == 0);
+	a = &h.actions.items[1];
+	CHECK(a->kind == WA_ACTION_KICK_USER && strcmp(a->target, "vic") == 0);
+	/* Empty, NUL inside: refused (mosquitto would take NULL or "" for every client). */
+	lines = 0;
+	CHECK_INT(wa_host_kick_client(&h, mem, 100, 0, &r), 0);
+	CHECK_INT(r, WA_ACTION_INVALID);
+	CHECK_STR(last_line, "wasm-auth: kick_client: refused: empty name");
+	put_bytes(200, "a\0b", 3);
+	CHECK_INT(wa_host_kick_user(&h, mem, 200, 3, &r), 0);
+	CHECK_INT(r, WA_ACTION_INVALID);
+	CHECK_INT(lines, 2); /* another function: its own line */
+	CHECK_STR(last_line, "wasm-auth: kick_user: refused: a name longer than 65535 bytes or holding a NUL byte");
+	CHECK_INT(wa_host_kick_user(&h, mem, 200, 3, &r), 0);
+	CHECK_INT(lines, 2); /* the same function and reason within the interval: not logged again */
+	CHECK_INT(h.actions.unwarned[WA_ACTION_KICK_USER][-WA_ACTION_INVALID], 1);
+	/* Out of bounds: a trap, nothing queued. */
+	CHECK_INT(wa_host_kick_client(&h, mem, 4090, 10, &r), -1);
+	CHECK_STR(h.trap, "kick_client: pointer out of bounds");
+	CHECK_INT(wa_host_actions_count(&h), 2);
+
+	/* publish without a prefix, then with one. */
+	put_bytes(300, "ev/x", 4);
+	put_bytes(400, "payload!", 8);
+	lines = 0;
+	CHECK_INT(wa_host_publish(&h, mem, 300, 4, 400, 8, 0, 0, &r), 0);
+	CHECK_INT(r, WA_ACTION_NO_PREFIX);
+	CHECK_STR(last_line,
+	          "wasm-auth: publish: ev/x refused: plugin_opt_wasm_publish_prefix is not set (a policy may "
+	          "publish only under the topic prefix it names)");
+	CHECK_INT(last_level, WA_LOG_WARNING);
+	h.publish_prefix = "ev";
+	h.publish_prefix_len = 2;
+	CHECK_INT(wa_host_publish(&h, mem, 300, 4, 400, 8, 1, 1, &r), 0);
+	CHECK_INT(r, WA_ACTION_QUEUED);
+	a = &h.actions.items[2];
+	CHECK(a->kind == WA_ACTION_PUBLISH && strcmp(a->target, "ev/x") == 0 && a->payloadlen == 8 && a->qos == 1 &&
+	      a->retain == 1 && memcmp(a->payload, "payload!", 8) == 0);
+	CHECK_INT(wa_host_publish(&h, mem, 300, 2, 400, 0, 0, 0, &r), 0); /* the prefix itself */
+	CHECK_INT(r, WA_ACTION_QUEUED);
+	CHECK_INT(wa_host_publish(&h, mem, 300, 4, 400, 9, 0, 0, &r), 0);
+	CHECK_INT(r, WA_ACTION_TOO_LARGE);
+	CHECK_STR(last_line, "wasm-auth: publish: ev/x refused: payload of 9 bytes above wasm_max_payload (8)");
+	CHECK_INT(wa_host_publish(&h, mem, 300, 4, 400, 1, 3, 0, &r), 0);
+	CHECK_INT(r, WA_ACTION_INVALID);
+	put_bytes(500, "evx", 3);
+	CHECK_INT(wa_host_publish(&h, mem, 500, 3, 400, 1, 0, 0, &r), 0);
+	CHECK_INT(r, WA_ACTION_OUTSIDE_PREFIX);
+	CHECK_STR(last_line, "wasm-auth: publish: evx refused: outside wasm_publish_prefix ev");
+	put_bytes(500, "ev/#", 4);
+	CHECK_INT(wa_host_publish(&h, mem, 500, 4, 400, 1, 0, 0, &r), 0);
+	CHECK_INT(r, WA_ACTION_INVALID);
+	put_bytes(500, "ev/\xff", 4);
+	CHECK_INT(wa_host_publish(&h, mem, 500, 4, 400, 1, 0, 0, &r), 0);
+	CHECK_INT(r, WA_ACTION_INVALID); /* not UTF-8 */
+	CHECK_INT(wa_host_actions_count(&h), 4);
+
+	/* A failed hook's actions go: truncate to a mark; taking runs the rest in order. */
+	wa_host_actions_truncate(&h, 3);
+	CHECK_INT(wa_host_actions_count(&h), 3);
+	ran = 0;
+	wa_host_actions_take(&h, count_action, NULL);
+	CHECK_INT(ran, 3);
+	CHECK_STR(ran_target, "2:ev/x");
+	CHECK_INT(wa_host_actions_count(&h), 0);
+	CHECK_INT(h.actions.bytes, 0);
+
+	/* A kick storm: the burst, then refusals (one warning), and the broker-side queue stays bounded. */
+	{
+		int queued = 0;
+		lines = 0;
+		h.actions.kicks.debt = 0; /* the two kicks above took from the burst */
+		for (int i = 0; i < 1000; i++) {
+			CHECK_INT(wa_host_kick_client(&h, mem, 100, 6, &r), 0);
+			queued += r == WA_ACTION_QUEUED;
+		}
+		CHECK(queued >= (int)WA_KICKS_BURST && queued <= (int)WA_KICKS_BURST + 2);
+		CHECK_INT(lines, 1);
+		CHECK(strstr(last_line, "kick_client: victim refused: more than 10 kicks per second (bursts of 20)") !=
+		      NULL);
+		wa_host_actions_take(&h, NULL, NULL);
+	}
+	/* The queue bound: with the rate out of the way (a fresh bucket each time), entries run out. */
+	{
+		unsigned full = 0;
+		for (unsigned i = 0; i < WA_ACTION_QUEUE_ENTRIES + 10; i++) {
+			h.actions.publishes.debt = 0;
+			CHECK_INT(wa_host_publish(&h, mem, 300, 4, 400, 1, 0, 0, &r), 0);
+			full += r == WA_ACTION_QUEUE_FULL;
+		}
+		CHECK_INT(wa_host_actions_count(&h), WA_ACTION_QUEUE_ENTRIES);
+		CHECK_INT(full, 10);
+		wa_host_actions_take(&h, NULL, NULL);
+	}
+	/* No fuel: a trap, nothing queued. */
+	fuel = WA_FUEL_HOST_CALL;
+	CHECK_INT(wa_host_publish(&h, mem, 300, 4, 400, 1, 0, 0, &r), -1);
+	CHECK_STR(h.trap, "fuel exhausted");
+	CHECK_INT(wa_host_actions_count(&h), 0);
+}
+
+/* The rate refills with time: WA_KICKS_PER_S per second up to the burst. */
+static void action_rate(void)
+{
+	struct wa_rate_limit rl = { 0, 0 };
+	int n = 0;
+
+	while (wa_action_rate_take(&rl, 1000, WA_KICKS_PER_S, WA_KICKS_BURST)) n++;
+	CHECK_INT(n, WA_KICKS_BURST);
+	CHECK_INT(wa_action_rate_take(&rl, 1000 + 1000 / WA_KICKS_PER_S - 1, WA_KICKS_PER_S, WA_KICKS_BURST), 0);
+	CHECK_INT(wa_action_rate_take(&rl, 1000 + 1000 / WA_KICKS_PER_S, WA_KICKS_PER_S, WA_KICKS_BURST), 1);
+}
+
 int main(void)
 {
 	struct wa_host h;
@@ -1051,6 +1195,8 @@ int main(void)
 	limit_lines();
 	limit_summary();
 	log_sanitised();
+	actions();
+	action_rate();
 	unlink(path);
 	return check_done();
 }

@@ -196,6 +196,43 @@ static void unknown_names(void)
 	CHECK_INT(parse(all, sizeof all / sizeof all[0], &cfg, err, sizeof err), 0);
 }
 
+/* wasm_tick_ms and wasm_publish_prefix (docs/ABI.md, "Events and deferred actions"). */
+static void events(void)
+{
+	struct wa_config cfg;
+	char err[256];
+	const struct wa_kv plain[] = { { "wasm_module", "m" } };
+	const struct wa_kv set[] = { { "wasm_module", "m" },
+		                     { "wasm_tick_ms", "0" },
+		                     { "wasm_publish_prefix", "a/b/" } };
+	const struct wa_kv one[] = { { "wasm_module", "m" }, { "wasm_publish_prefix", "events" } };
+	const char *const bad[] = { "", "/", "$SYS/x", "a/+", "a/#/b" };
+
+	CHECK_INT(parse(plain, 1, &cfg, err, sizeof err), 0);
+	CHECK_INT(cfg.tick_ms, WA_DEFAULT_TICK_MS);
+	CHECK(cfg.publish_prefix == NULL);
+	CHECK_INT(parse(set, 3, &cfg, err, sizeof err), 0);
+	CHECK_INT(cfg.tick_ms, 0);
+	CHECK_INT(cfg.publish_prefix_len, 3); /* the trailing '/' dropped */
+	CHECK_INT(parse(one, 2, &cfg, err, sizeof err), 0);
+	CHECK_INT(cfg.publish_prefix_len, 6);
+	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		const struct wa_kv kv[] = { { "wasm_module", "m" }, { "wasm_publish_prefix", bad[i] } };
+		char want[256];
+		snprintf(want, sizeof want,
+		         "option wasm_publish_prefix: \"%s\" is not a topic prefix (one or more topic levels, such as "
+		         "policy/events, without + or # and not starting with $)",
+		         bad[i]);
+		CHECK_INT(parse(kv, 2, &cfg, err, sizeof err), -1);
+		CHECK_STR(err, want);
+	}
+	{
+		const struct wa_kv kv[] = { { "wasm_module", "m" }, { "wasm_tick_ms", "3600001" } };
+		CHECK_INT(parse(kv, 2, &cfg, err, sizeof err), -1);
+		CHECK_STR(err, "option wasm_tick_ms: \"3600001\" is not a whole number from 0 to 3600000");
+	}
+}
+
 int main(void)
 {
 	defaults();
@@ -203,5 +240,6 @@ int main(void)
 	gate_caps();
 	errors();
 	unknown_names();
+	events();
 	return check_done();
 }

@@ -651,6 +651,68 @@ static void wa_call_tool(void)
 	unlink(out);
 }
 
+/* ---- events and deferred actions (docs/ABI.md) -------------------------------------------- */
+static char taken[8][64];
+static unsigned ntaken;
+
+static void take(const struct wa_action *a, void *ud)
+{
+	(void)ud;
+	if (ntaken < 8) {
+		snprintf(taken[ntaken], sizeof taken[0], "%d %s %.*s", (int)a->kind, a->target, (int)a->payloadlen,
+		         a->payload ? (const char *)a->payload : "");
+	}
+	ntaken++;
+}
+
+static void events(void)
+{
+	const char *const prefix[] = { "wasm_publish_prefix", "ev", NULL };
+	struct wa_auth *a = load_opts(fixture("events"), prefix);
+	struct wa_policy *p;
+	struct client c = { "c9" };
+
+	if (!CHECK(a != NULL)) return;
+	p = wa_auth_policy(a);
+	CHECK(wa_policy_hooks(p) & (1u << WA_HOOK_ON_TICK));
+	CHECK(wa_policy_hooks(p) & (1u << WA_HOOK_ON_DISCONNECT));
+	/* plugin_init ran on the worker thread: its publish waited, queued, for the main thread. */
+	CHECK_INT(wa_policy_actions_pending(p), 1);
+	wa_policy_tick(p);
+	wa_policy_disconnect(p, &c, "c9", NULL);
+	CHECK_INT(wa_policy_acl_check(p, &c, "c9", NULL, "kick", 2, NULL, 0, 0, 0), WA_ALLOW);
+	ntaken = 0;
+	wa_policy_take_actions(p, take, NULL);
+	CHECK_INT(ntaken, 4);
+	CHECK_STR(taken[0], "2 ev/init hello");
+	CHECK_STR(taken[1], "2 ev/tick 1");
+	CHECK_STR(taken[2], "2 ev/bye c9");
+	CHECK_STR(taken[3], "0 c9 ");
+	CHECK_INT(wa_policy_actions_pending(p), 0);
+	/* A failed request or event: its actions dropped, the failure logged, the instance restored. */
+	clear_log();
+	wa_policy_disconnect(p, &c, "trapper", "u");
+	CHECK_INT(wa_policy_actions_pending(p), 0);
+	CHECK_LOGGED("on_disconnect failed (ignored): unreachable executed");
+	/* (its failure line falls in the same interval: rate-limited away) */
+	CHECK_INT(wa_policy_acl_check(p, &c, "c9", NULL, "trap", 2, NULL, 0, 0, 0), WA_DENY);
+	CHECK_INT(wa_policy_actions_pending(p), 0);
+	wa_policy_tick(p); /* restored: the sealed tick count, 0, again */
+	ntaken = 0;
+	wa_policy_take_actions(p, take, NULL);
+	CHECK_INT(ntaken, 1);
+	CHECK_STR(taken[0], "2 ev/tick 1");
+	wa_auth_free(a);
+
+	/* Without the prefix: nothing queued (the refusal is the host's, logged). */
+	clear_log();
+	a = load_opts(fixture("events"), NULL);
+	if (!CHECK(a != NULL)) return;
+	CHECK_INT(wa_policy_actions_pending(wa_auth_policy(a)), 0);
+	wa_auth_free(a);
+	CHECK_LOGGED("publish: ev/init refused: plugin_opt_wasm_publish_prefix is not set");
+}
+
 int main(void)
 {
 	fixtures = getenv("WA_TEST_FIXTURES");
@@ -670,6 +732,7 @@ int main(void)
 	option_files();
 	many_requests();
 	wa_call_tool();
+	events();
 	rmdir(tmpdir);
 	return check_done();
 }

@@ -19,6 +19,7 @@ static const char usage[] =
     "  unpwd_check USERNAME PASSWORD\n"
     "  acl_check CLIENTID USERNAME TOPIC ACCESS [PAYLOAD [QOS [RETAIN]]]\n"
     "  psk_key_get IDENTITY HINT\n"
+    "  on_tick | on_disconnect CLIENTID USERNAME | actions\n"
     "ACCESS: none|read|write|subscribe|unsubscribe or its number (0, 1, 2, 4, 8).\n"
     "Any string argument may be " NULL_TOKEN " for an absent value (no username, no password, ...).\n"
     "       wa-call POLICY.wasm [options] --batch\n"
@@ -27,7 +28,9 @@ static const char usage[] =
     "  all against the same loaded policy, so state and recovery across requests can be tested.\n"
     "The client behind the request: --client-id (default: acl_check's CLIENTID), --address\n"
     "(default: unknown), --protocol 3|4|5 (default: 0, unknown).\n"
-    "Prints allow, deny or defer; psk_key_get prints the key (hex) or none.\n";
+    "Prints allow, deny or defer; psk_key_get prints the key (hex) or none; on_tick, on_disconnect and\n"
+    "actions print the deferred actions queued so far, then forget them: kick_client:ID, kick_user:NAME,\n"
+    "publish:TOPIC:QOS:RETAIN:PAYLOAD (bytes outside ! to ~ as .), separated by spaces, or none.\n";
 
 struct client {
 	const char *id;
@@ -103,6 +106,36 @@ static int has_hook(struct wa_auth *a, enum wa_hook h)
 	return (wa_policy_hooks(wa_auth_policy(a)) & (1u << h)) != 0;
 }
 
+static void print_action(const struct wa_action *a, void *ud)
+{
+	int *first = ud;
+
+	printf("%s", *first ? "" : " ");
+	*first = 0;
+	switch (a->kind) {
+		case WA_ACTION_KICK_CLIENT: printf("kick_client:%s", a->target); break;
+		case WA_ACTION_KICK_USER: printf("kick_user:%s", a->target); break;
+		case WA_ACTION_PUBLISH:
+			printf("publish:%s:%d:%d:", a->target, a->qos, a->retain);
+			for (uint32_t i = 0; i < a->payloadlen; i++)
+				putchar(a->payload[i] > 0x20 && a->payload[i] < 0x7f ? a->payload[i] : '.');
+			break;
+	}
+}
+
+/* The queued actions on one line (taken: the plugin would carry them out now). */
+static void print_actions(struct wa_policy *p)
+{
+	int first = 1;
+
+	if (!wa_policy_actions_pending(p)) {
+		printf("none\n");
+		return;
+	}
+	wa_policy_take_actions(p, print_action, &first);
+	printf("\n");
+}
+
 /* Runs the hook; 0 with the answer printed, or 2. */
 static int run(struct wa_auth *a, struct client *c, const char *hook, int argc, char **argv)
 {
@@ -140,7 +173,27 @@ static int run(struct wa_auth *a, struct client *c, const char *hook, int argc, 
 		printf("%s\n", d == WA_ALLOW ? key : d == WA_DEFER ? "defer" : "none");
 		return 0;
 	}
-	return die("unknown hook %s (unpwd_check, acl_check, psk_key_get)", hook);
+	if (strcmp(hook, "on_tick") == 0) {
+		if (argc != 0) return die("on_tick takes no arguments%s", "");
+		if (!has_hook(a, WA_HOOK_ON_TICK)) goto not_exported;
+		wa_policy_tick(p);
+		print_actions(p);
+		return 0;
+	}
+	if (strcmp(hook, "on_disconnect") == 0) {
+		if (argc != 2) return die("on_disconnect takes CLIENTID USERNAME", "");
+		if (!has_hook(a, WA_HOOK_ON_DISCONNECT)) goto not_exported;
+		if (!c->id) c->id = value(argv[0]);
+		wa_policy_disconnect(p, c, value(argv[0]), value(argv[1]));
+		print_actions(p);
+		return 0;
+	}
+	if (strcmp(hook, "actions") == 0) {
+		if (argc != 0) return die("actions takes no arguments%s", "");
+		print_actions(p);
+		return 0;
+	}
+	return die("unknown hook %s (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, actions)", hook);
 not_exported:
 	return die("the policy does not export %s (the plugin would not register for it)", hook);
 }

@@ -49,3 +49,24 @@ export declare function host_option_file_read(keyPtr: usize, keyLen: u32, bufPtr
 // @ts-ignore: decorator
 @external("mosquitto", "option_file_read_at")
 export declare function host_option_file_read_at(keyPtr: usize, keyLen: u32, offset: i64, bufPtr: usize, bufCap: u32): i32;
+
+/**
+ * Queues a disconnect of the client with this id (UTF-8), carried out by the broker after the
+ * hook: 0 queued, or a negative ActionResult.
+ */
+// @ts-ignore: decorator
+@external("mosquitto", "kick_client")
+export declare function host_kick_client(idPtr: usize, idLen: u32): i32;
+
+/** Queues a disconnect of every client logged in with this username: 0 or a negative ActionResult. */
+// @ts-ignore: decorator
+@external("mosquitto", "kick_user")
+export declare function host_kick_user(namePtr: usize, nameLen: u32): i32;
+
+/**
+ * Queues a message published by the broker after the hook, under wasm_publish_prefix only: 0 or a
+ * negative ActionResult.
+ */
+// @ts-ignore: decorator
+@external("mosquitto", "publish")
+export declare function host_publish(topicPtr: usize, topicLen: u32, payloadPtr: usize, payloadLen: u32, qos: i32, retain: i32): i32;

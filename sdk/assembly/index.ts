@@ -14,6 +14,7 @@
 //   acl_check(clientid: Str, username: Str | null, topic: Str, access: i32): Decision | bool
 //   acl_check(clientid, username, topic, access, payload: Str, qos: i32, retain: bool): Decision | bool
 //   psk_key_get(identity: Str, hint: Str): string | null     (hex key, null = no key)
+//   on_disconnect(clientid: Str, username: Str | null): void  on_tick(): void   (events, see actions.ts)
 // A cacheable policy (wasm_auth_acl_cacheable() returning 1) may add, see grants.ts:
 //   wasm_auth_acl_grants(clientid: Str, username: Str | null): Grants | null
 
@@ -32,3 +33,4 @@ export { Options, OptionFileError } from "./options";
 export { isSpace, Lines, LineReader, OptionFileLines } from "./lines";
 export { parseJson, parseJsonString, JsonValue, JsonKind, JsonError, JsonResult, JSON_MAX_DEPTH, JSON_MAX_STRING_BYTES } from "./json";
 export { Grants, Fallback } from "./grants";
+export { ActionResult, kickClient, kickUser, publish } from "./actions";

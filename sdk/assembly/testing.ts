@@ -113,3 +113,68 @@ declare function test_alloc_count(): i32;
 export function allocations(): i32 {
   return test_alloc_count();
 }
+
+// Deferred actions (docs/ABI.md, "Deferred actions"): what a spec's hooks queued with kickClient,
+// kickUser and publish, as the host queued them (rate limits and refusals included).
+// @ts-ignore: decorator
+@external("wasm_auth_test", "set_publish_prefix")
+declare function test_set_publish_prefix(ptr: usize, len: i32): void;
+// @ts-ignore: decorator
+@external("wasm_auth_test", "action_count")
+declare function test_action_count(): i32;
+// @ts-ignore: decorator
+@external("wasm_auth_test", "action_kind")
+declare function test_action_kind(i: i32): i32;
+// @ts-ignore: decorator
+@external("wasm_auth_test", "action_target")
+declare function test_action_target(i: i32, ptr: usize, cap: i32): i32;
+// @ts-ignore: decorator
+@external("wasm_auth_test", "action_payload")
+declare function test_action_payload(i: i32, ptr: usize, cap: i32): i32;
+// @ts-ignore: decorator
+@external("wasm_auth_test", "action_clear")
+declare function test_action_clear(): void;
+
+/** Sets plugin_opt_wasm_publish_prefix for publish (null: unset, every publish refused; the default). */
+export function setPublishPrefix(prefix: string | null): void {
+  if (prefix === null) {
+    test_set_publish_prefix(0, -1);
+    return;
+  }
+  const p = String.UTF8.encode(prefix);
+  test_set_publish_prefix(changetype<usize>(p), p.byteLength);
+}
+
+/** Number of actions queued since the start or the last clearActions(). */
+export function actionCount(): i32 {
+  return test_action_count();
+}
+
+/** Kind of action `i`: 0 kick_client, 1 kick_user, 2 publish; -1 if there is none. */
+export function actionKind(i: i32): i32 {
+  return test_action_kind(i);
+}
+
+function actionText(i: i32, payload: bool): string | null {
+  const n = payload ? test_action_payload(i, 0, 0) : test_action_target(i, 0, 0);
+  if (n < 0) return null;
+  const buf = new ArrayBuffer(n > 0 ? n : 1);
+  if (payload) test_action_payload(i, changetype<usize>(buf), n);
+  else test_action_target(i, changetype<usize>(buf), n);
+  return String.UTF8.decodeUnsafe(changetype<usize>(buf), <usize>n);
+}
+
+/** Client id (kick_client), username (kick_user) or topic (publish) of action `i`; null if none. */
+export function actionTarget(i: i32): string | null {
+  return actionText(i, false);
+}
+
+/** Payload of publish `i` as UTF-8 text; null if it is not a publish. */
+export function actionPayload(i: i32): string | null {
+  return actionText(i, true);
+}
+
+/** Forgets the queued actions. */
+export function clearActions(): void {
+  test_action_clear();
+}

@@ -15,7 +15,9 @@ export type HookName =
   | 'security_cleanup'
   | 'unpwd_check'
   | 'acl_check'
-  | 'psk_key_get';
+  | 'psk_key_get'
+  | 'on_disconnect'
+  | 'on_tick';
 
 export interface HookAbi {
   name: HookName;
@@ -32,6 +34,8 @@ export const HOOKS: readonly HookAbi[] = [
   { name: 'unpwd_check', signatures: ['i(ii)'], isRequest: true },
   { name: 'acl_check', signatures: ['i(iiii)', 'i(iiiiiii)'], isRequest: true },
   { name: 'psk_key_get', signatures: ['i(ii)'], isRequest: true },
+  { name: 'on_disconnect', signatures: ['v(ii)'], isRequest: false },
+  { name: 'on_tick', signatures: ['v()'], isRequest: false },
 ];
 
 export interface ImportAbi {
@@ -50,6 +54,9 @@ export const IMPORTS: readonly ImportAbi[] = [
   { module: 'mosquitto', name: 'option_file_size', signature: 'i(ii)' },
   { module: 'mosquitto', name: 'option_file_read', signature: 'i(iiii)' },
   { module: 'mosquitto', name: 'option_file_read_at', signature: 'i(iiIii)' },
+  { module: 'mosquitto', name: 'kick_client', signature: 'i(ii)' },
+  { module: 'mosquitto', name: 'kick_user', signature: 'i(ii)' },
+  { module: 'mosquitto', name: 'publish', signature: 'i(iiiiii)' },
   { module: 'env', name: 'abort', signature: 'v(iiii)' },
   { module: 'env', name: 'trace', signature: 'v(iiFFFFF)' },
   { module: 'env', name: 'seed', signature: 'F()' },
@@ -81,3 +88,15 @@ export const OPTION_FILE_NOT_FOUND = -6;
 export const OPTION_FILE_PERMISSION = -7;
 export const OPTION_FILE_NOT_REGULAR = -8;
 export const OPTION_FILE_READ_ERROR = -9;
+
+/**
+ * Results of `kick_client` / `kick_user` / `publish` (plugin-c/runtime/abi.h wa_action_result):
+ * 0 queued, negative refused (docs/ABI.md, "Deferred actions").
+ */
+export const ACTION_QUEUED = 0;
+export const ACTION_RATE_LIMITED = -1;
+export const ACTION_QUEUE_FULL = -2;
+export const ACTION_INVALID = -3;
+export const ACTION_NO_PREFIX = -4;
+export const ACTION_OUTSIDE_PREFIX = -5;
+export const ACTION_TOO_LARGE = -6;

@@ -2,7 +2,9 @@
 // test-only `wasm_auth_test` module that sdk/assembly/testing.ts uses to set the client and option
 // files a spec's hooks see and to read back what they logged. Production policies never import
 // `wasm_auth_test` (the plugin would refuse them), only specs do.
-import { closeOptionFileStreams, createImports, newOptionFileStreams, type ClientInfo } from './imports.js';
+import {
+  closeOptionFileStreams, createImports, newActionQueue, newOptionFileStreams, takeActions, type Action, type ClientInfo,
+} from './imports.js';
 import { GuestMemory } from './memory.js';
 
 interface LogLine {
@@ -33,6 +35,10 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
   const files = new Map<string, string>();
   const streams = newOptionFileStreams();
   const logs: LogLine[] = [];
+  // Deferred actions the spec's hooks queue (kick_client, kick_user, publish), taken by the spec.
+  const actions = newActionQueue();
+  let taken: Action[] = [];
+  let publishPrefix: string | null = null;
   const echo = process.env.ASPECT_LOG === '1';
   const mem = new GuestMemory(memory);
   const text = (ptr: number, len: number, what: string): string => utf8Decoder.decode(mem.bytes(ptr, len, what));
@@ -48,7 +54,14 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
     // Specs call hooks directly, as plugin_init would: option files are always readable.
     inInit: () => true,
     optionFileStreams: streams,
+    actions,
+    publishPrefix: () => publishPrefix,
   });
+  const copyText = (t: string, ptr: number, cap: number): number => {
+    const b = utf8.encode(t);
+    if (cap > 0) mem.bytes(ptr, cap, 'action').set(b.subarray(0, Math.min(cap, b.length)));
+    return b.length;
+  };
 
   const wasm_auth_test = {
     /** Sets the client of later requests; `idLen` -1 = no client at all. */
@@ -91,6 +104,37 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
     },
     alloc_count(): number {
       return allocations;
+    },
+    /** Sets wasm_publish_prefix for publish (length -1: unset, publish refused). */
+    set_publish_prefix(ptr: number, len: number): void {
+      publishPrefix = len < 0 ? null : text(ptr, len, 'set_publish_prefix');
+    },
+    /** Actions queued so far and not cleared (the queue is moved to the list specs read). */
+    action_count(): number {
+      taken.push(...takeActions(actions));
+      return taken.length;
+    },
+    /** 0 kick_client, 1 kick_user, 2 publish; -1 no such action. */
+    action_kind(i: number): number {
+      const a = i >= 0 && i < taken.length ? taken[i] : null;
+      return a === null ? -1 : a.kind === 'kick_client' ? 0 : a.kind === 'kick_user' ? 1 : 2;
+    },
+    /** Copies the action's client id, username or topic (UTF-8); its full length, -1 if none. */
+    action_target(i: number, ptr: number, cap: number): number {
+      const a = i >= 0 && i < taken.length ? taken[i] : null;
+      if (a === null) return -1;
+      return copyText(a.kind === 'kick_client' ? a.clientid : a.kind === 'kick_user' ? a.username : a.topic, ptr, cap);
+    },
+    /** Copies a publish's payload; its full length, -1 if not a publish. */
+    action_payload(i: number, ptr: number, cap: number): number {
+      const a = i >= 0 && i < taken.length ? taken[i] : null;
+      if (a === null || a.kind !== 'publish') return -1;
+      if (cap > 0) mem.bytes(ptr, cap, 'action_payload').set(a.payload.subarray(0, Math.min(cap, a.payload.length)));
+      return a.payload.length;
+    },
+    action_clear(): void {
+      takeActions(actions);
+      taken = [];
     },
   };
 

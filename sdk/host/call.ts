@@ -18,6 +18,7 @@ export function callUsage(cmd: string): string {
   unpwd_check USERNAME PASSWORD
   acl_check CLIENTID USERNAME TOPIC ACCESS [PAYLOAD [QOS [RETAIN]]]
   psk_key_get IDENTITY HINT
+  on_tick | on_disconnect CLIENTID USERNAME | actions
 ACCESS: none|read|write|subscribe|unsubscribe or its number (0, 1, 2, 4, 8).
 Any string argument may be ${NULL_TOKEN} for an absent value (no username, no password, ...).
        ${cmd} POLICY.wasm [options] --batch
@@ -31,7 +32,9 @@ wasm_init_fuel, wasm_max_payload, wasm_max_memory_pages, wasm_max_module_bytes,
 wasm_max_table_elems, wasm_max_functions, wasm_max_globals, wasm_max_data_bytes);
 wasm_timeout_ms, wasm_init_timeout_ms, wasm_client_share, wasm_cpu_share and wasm_acl_cache
 are checked as the plugin checks them but not enforced.
-Prints allow, deny or defer; psk_key_get prints the key (hex) or none.
+Prints allow, deny or defer; psk_key_get prints the key (hex) or none; on_tick, on_disconnect and
+actions print the deferred actions queued so far, then forget them: kick_client:ID, kick_user:NAME,
+publish:TOPIC:QOS:RETAIN:PAYLOAD (bytes outside ! to ~ as .), separated by spaces, or none.
 Exit status 0, or 2 for usage and load errors.
 `;
 }
@@ -49,6 +52,17 @@ function parseInt10(s: string, min: number, max: number, what: string): number {
 }
 
 const ACCESS: Record<string, number> = { none: 0, read: 1, write: 2, subscribe: 4, unsubscribe: 8 };
+
+// The queued actions on one line, as wa-call prints them (taken: the plugin would carry them out now).
+function actionsLine(policy: Policy): string {
+  const shown = policy.takeActions().map((a) => {
+    if (a.kind === 'kick_client') return `kick_client:${a.clientid}`;
+    if (a.kind === 'kick_user') return `kick_user:${a.username}`;
+    const payload = Array.from(a.payload, (b) => (b > 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
+    return `publish:${a.topic}:${a.qos}:${a.retain ? 1 : 0}:${payload}`;
+  });
+  return shown.length ? shown.join(' ') : 'none';
+}
 
 function run(policy: Policy, client: ClientInfo, hook: string, args: string[]): string {
   const has = policy.hooks;
@@ -80,8 +94,24 @@ function run(policy: Policy, client: ClientInfo, hook: string, args: string[]): 
       const r = policy.psk(value(args[0]) ?? '', value(args[1]) ?? '', client);
       return r.decision === 'allow' ? r.key : r.decision === 'defer' ? 'defer' : 'none';
     }
+    case 'on_tick': {
+      if (args.length !== 0) throw new UsageError('on_tick takes no arguments');
+      if (has.on_tick === undefined) notExported();
+      policy.tick();
+      return actionsLine(policy);
+    }
+    case 'on_disconnect': {
+      if (args.length !== 2) throw new UsageError('on_disconnect takes CLIENTID USERNAME');
+      if (has.on_disconnect === undefined) notExported();
+      policy.disconnect(value(args[0]) ?? '', value(args[1]), { ...client, id: client.id ?? value(args[0]) });
+      return actionsLine(policy);
+    }
+    case 'actions': {
+      if (args.length !== 0) throw new UsageError('actions takes no arguments');
+      return actionsLine(policy);
+    }
     default:
-      throw new UsageError(`unknown hook ${hook} (unpwd_check, acl_check, psk_key_get)`);
+      throw new UsageError(`unknown hook ${hook} (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, actions)`);
   }
 }
 

@@ -12,6 +12,7 @@ import {
   LOG_DEBUG, LOG_ERR, LOG_INFO, LOG_NOTICE, LOG_WARNING,
   OPTION_FILE_ABSENT, OPTION_FILE_NOT_FILE_OPTION, OPTION_FILE_NOT_FOUND, OPTION_FILE_NOT_REGULAR, OPTION_FILE_OUTSIDE_INIT,
   OPTION_FILE_PERMISSION, OPTION_FILE_READ_ERROR, OPTION_FILE_TOO_BIG,
+  ACTION_INVALID, ACTION_NO_PREFIX, ACTION_OUTSIDE_PREFIX, ACTION_QUEUE_FULL, ACTION_QUEUED, ACTION_RATE_LIMITED, ACTION_TOO_LARGE,
 } from './abi.js';
 import {
   WA_FUEL_CLOCK, WA_FUEL_COPY_32, WA_FUEL_HASH_32, WA_FUEL_HOST_CALL, WA_FUEL_LOG_LINE, WA_FUEL_OPEN_FILE,
@@ -19,6 +20,8 @@ import {
   WA_LOG_BURST_BYTES, WA_LOG_BURST_LINES, WA_LOG_BYTES_PER_S, WA_LOG_LINES_PER_S, WA_MAX_LOG_BYTES,
   WA_MAX_OPTION_FILE_BYTES, WA_MAX_OPTION_FILE_STREAM_BYTES, WA_MAX_PW_ITERATIONS, WA_OPTION_FILE_LOG_KEY_BYTES,
   WA_OPTION_FILE_LOG_PATH_BYTES, WA_OPTION_FILE_STREAMS,
+  WA_ACTION_LOG_TOPIC_BYTES, WA_ACTION_QUEUE_BYTES, WA_ACTION_QUEUE_ENTRIES, WA_ERROR_LOG_INTERVAL_S, WA_FUEL_ACTION,
+  WA_KICKS_BURST, WA_KICKS_PER_S, WA_MAX_FIELD_BYTES, WA_MAX_PAYLOAD_BYTES, WA_PUBLISHES_BURST, WA_PUBLISHES_PER_S,
 } from './limits.js';
 
 /** The client behind a request, as `client_*` imports report it. */
@@ -62,6 +65,94 @@ export interface ImportContext {
    * call returns, as the plugin does. Absent: a set of its own, which nothing closes.
    */
   optionFileStreams?: OptionFileStreams;
+  /**
+   * Where kick_client, kick_user and publish queue their actions (docs/ABI.md, "Deferred
+   * actions"), with their rate limits: one per policy, across instances. Fresh if absent.
+   */
+  actions?: ActionQueue;
+  /** wasm_publish_prefix without its trailing '/'; null or absent: publish is refused. */
+  publishPrefix?(): string | null;
+  /** wasm_max_payload: publish refuses larger payloads. Default WA_MAX_PAYLOAD_BYTES. */
+  maxPayload?: number;
+}
+
+/** A deferred action (hostfns.h struct wa_action), as the host would carry it out. */
+export type Action =
+  | { kind: 'kick_client'; clientid: string }
+  | { kind: 'kick_user'; username: string }
+  | { kind: 'publish'; topic: string; payload: Uint8Array; qos: number; retain: boolean };
+
+/** A token bucket kept as a debt in thousandths (hostfns.h struct wa_rate_limit). */
+export interface RateLimit {
+  lastMs: number;
+  debt: number;
+}
+
+/** The queued actions and their limits (hostfns.h struct wa_actions). */
+export interface ActionQueue {
+  items: Action[];
+  bytes: number;
+  kicks: RateLimit;
+  publishes: RateLimit;
+  /** Per function (kick_client, kick_user, publish) and reason (-result): when a refusal was last logged, refusals since not logged. */
+  warnedMs: number[][];
+  unwarned: number[][];
+  warned: boolean[][];
+}
+
+export function newActionQueue(): ActionQueue {
+  return {
+    items: [], bytes: 0, kicks: { lastMs: 0, debt: 0 }, publishes: { lastMs: 0, debt: 0 },
+    warnedMs: [0, 1, 2].map(() => new Array<number>(7).fill(0)),
+    unwarned: [0, 1, 2].map(() => new Array<number>(7).fill(0)),
+    warned: [0, 1, 2].map(() => new Array<boolean>(7).fill(false)),
+  };
+}
+
+/** Bytes an action holds in the queue (its target, a NUL, its payload), as hostfns.c counts them. */
+function actionBytes(a: Action): number {
+  const target = a.kind === 'kick_client' ? a.clientid : a.kind === 'kick_user' ? a.username : a.topic;
+  return Buffer.byteLength(target, 'utf8') + 1 + (a.kind === 'publish' ? a.payload.length : 0);
+}
+
+/** Drops queued actions from the end down to `keep` (a hook that failed). */
+export function truncateActions(q: ActionQueue, keep: number): void {
+  while (q.items.length > keep) q.bytes -= actionBytes(q.items.pop()!);
+}
+
+/** Every queued action, in order; the queue is empty afterwards. */
+export function takeActions(q: ActionQueue): Action[] {
+  const out = q.items.splice(0);
+  q.bytes = 0;
+  return out;
+}
+
+/** wa_action_rate_take: true = within the rate (and counted). */
+export function actionRateTake(r: RateLimit, now: number, perS: number, burst: number): boolean {
+  const elapsed = Math.max(0, now - r.lastMs);
+  if (now > r.lastMs) r.lastMs = now;
+  r.debt = Math.max(0, r.debt - elapsed * perS);
+  if (r.debt + 1000 > burst * 1000) return false;
+  r.debt += 1000;
+  return true;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+function utf8Valid(b: Uint8Array): boolean {
+  try {
+    strictUtf8.decode(b);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// What a refusal line shows of the guest's id or topic (hostfns.c shown_target).
+function shownTarget(b: Uint8Array): string {
+  let out = '';
+  const n = Math.min(b.length, WA_ACTION_LOG_TOPIC_BYTES);
+  for (let i = 0; i < n; i++) out += b[i] >= 0x20 && b[i] < 0x7f ? String.fromCharCode(b[i]) : '?';
+  return b.length > n ? out + '...' : out;
 }
 
 /**
@@ -355,7 +446,97 @@ export function createImports(ctx: ImportContext) {
     return s;
   };
 
+  const actions = ctx.actions ?? newActionQueue();
+  const maxPayload = ctx.maxPayload ?? WA_MAX_PAYLOAD_BYTES;
+  const ACTION_FN = ['kick_client', 'kick_user', 'publish'] as const;
+  type ActionFn = typeof ACTION_FN[number];
+
+  // hostfns.c action_refused(): at most one line per function and reason per
+  // WA_ERROR_LOG_INTERVAL_S, paid like a guest log line when written; returns the guest's result.
+  const refused = (fn: ActionFn, code: number, text: string): number => {
+    const k = ACTION_FN.indexOf(fn);
+    const r = -code;
+    const t = now();
+    if (actions.warned[k][r] && t - actions.warnedMs[k][r] < WA_ERROR_LOG_INTERVAL_S * 1000) {
+      actions.unwarned[k][r]++;
+      return code;
+    }
+    charge(fn, WA_FUEL_LOG_LINE);
+    ctx.log(LOG_WARNING, actions.unwarned[k][r]
+      ? `${fn}: ${text} (${actions.unwarned[k][r]} more refused in the last ${Math.floor((t - actions.warnedMs[k][r]) / 1000)} s not logged)`
+      : `${fn}: ${text}`);
+    actions.warned[k][r] = true;
+    actions.warnedMs[k][r] = t;
+    actions.unwarned[k][r] = 0;
+    return code;
+  };
+
+  // hostfns.c enqueue(): the queue's bounds, the rate, then the copy is paid and made.
+  const enqueue = (fn: ActionFn, target: Uint8Array, a: Action): number => {
+    const kick = fn !== 'publish';
+    const size = target.length + 1 + (a.kind === 'publish' ? a.payload.length : 0);
+    if (actions.items.length >= WA_ACTION_QUEUE_ENTRIES || size > WA_ACTION_QUEUE_BYTES - actions.bytes) {
+      return refused(fn, ACTION_QUEUE_FULL, `${shownTarget(target)} refused: the queue of deferred actions is full (${WA_ACTION_QUEUE_ENTRIES} actions, ${WA_ACTION_QUEUE_BYTES} bytes)`);
+    }
+    if (!actionRateTake(kick ? actions.kicks : actions.publishes, now(), kick ? WA_KICKS_PER_S : WA_PUBLISHES_PER_S,
+      kick ? WA_KICKS_BURST : WA_PUBLISHES_BURST)) {
+      return refused(fn, ACTION_RATE_LIMITED, `${shownTarget(target)} refused: more than ${kick ? WA_KICKS_PER_S : WA_PUBLISHES_PER_S} `
+        + `${kick ? 'kicks' : 'publishes'} per second (bursts of ${kick ? WA_KICKS_BURST : WA_PUBLISHES_BURST})`);
+    }
+    charge(fn, per32(size, WA_FUEL_COPY_32));
+    actions.items.push(a);
+    actions.bytes += size;
+    return ACTION_QUEUED;
+  };
+
+  const kick = (fn: 'kick_client' | 'kick_user', ptr: number, len: number): number => {
+    charge(fn, WA_FUEL_HOST_CALL + WA_FUEL_ACTION);
+    const b = mem.range(ptr, len);
+    if (b === null) throw new GuestError(`${fn}: pointer out of bounds`);
+    charge(fn, per32(len, WA_FUEL_SCAN_32));
+    // Empty or with a NUL: mosquitto takes a C string, and its NULL / "" would mean every client.
+    if (len === 0 || len > WA_MAX_FIELD_BYTES || b.includes(0)) {
+      return refused(fn, ACTION_INVALID, `refused: ${len === 0 ? 'empty name' : 'a name longer than 65535 bytes or holding a NUL byte'}`);
+    }
+    const name = utf8Decoder.decode(b);
+    return enqueue(fn, b, fn === 'kick_client' ? { kind: fn, clientid: name } : { kind: fn, username: name });
+  };
+
   const mosquitto = {
+    kick_client(ptr: number, len: number): number {
+      return kick('kick_client', ptr, len);
+    },
+    kick_user(ptr: number, len: number): number {
+      return kick('kick_user', ptr, len);
+    },
+    publish(topicPtr: number, topicLen: number, payloadPtr: number, payloadLen: number, qos: number, retain: number): number {
+      const fn = 'publish';
+      charge(fn, WA_FUEL_HOST_CALL + WA_FUEL_ACTION);
+      const t = mem.range(topicPtr, topicLen);
+      const p = mem.range(payloadPtr, payloadLen);
+      if (t === null || p === null) throw new GuestError(`${fn}: pointer out of bounds`);
+      charge(fn, per32(t.length, WA_FUEL_SCAN_32));
+      const prefix = ctx.publishPrefix?.() ?? null;
+      if (prefix === null) {
+        return refused(fn, ACTION_NO_PREFIX, `${shownTarget(t)} refused: plugin_opt_wasm_publish_prefix is not set `
+          + '(a policy may publish only under the topic prefix it names)');
+      }
+      if (t.length > WA_MAX_FIELD_BYTES || qos < 0 || qos > 2 || (retain !== 0 && retain !== 1)
+        || topicMatchesSub(t, t) !== 1 || !utf8Valid(t)) {
+        return refused(fn, ACTION_INVALID, `${shownTarget(t)} refused: not a topic to publish to, or qos ${qos} / retain ${retain} out of range `
+          + '(an MQTT topic: UTF-8, no + or #, no NUL, 1 to 65535 bytes; qos 0-2; retain 0 or 1)');
+      }
+      // Under the prefix on a level boundary: the prefix itself, or the prefix, '/', more.
+      const prefixBytes = utf8.encode(prefix);
+      const n = prefixBytes.length;
+      if (t.length < n || !prefixBytes.every((c, i) => t[i] === c) || (t.length > n && t[n] !== 0x2f)) {
+        return refused(fn, ACTION_OUTSIDE_PREFIX, `${shownTarget(t)} refused: outside wasm_publish_prefix ${prefix}`);
+      }
+      if (p.length > maxPayload) {
+        return refused(fn, ACTION_TOO_LARGE, `${shownTarget(t)} refused: payload of ${p.length} bytes above wasm_max_payload (${maxPayload})`);
+      }
+      return enqueue(fn, t, { kind: 'publish', topic: utf8Decoder.decode(t), payload: p.slice(), qos, retain: retain === 1 });
+    },
     topic_matches_sub(subPtr: number, subLen: number, topicPtr: number, topicLen: number): number {
       charge('topic_matches_sub', WA_FUEL_HOST_CALL);
       const sub = mem.range(subPtr, subLen);

@@ -55,3 +55,14 @@ export const WA_FUEL_PBKDF2_ITERATION = 640;
 export const WA_FUEL_OPEN_FILE = 3500;
 export const WA_FUEL_SEED = 400;
 export const WA_FUEL_CLOCK = 50;
+
+// Events and deferred actions (docs/ABI.md, "Events", "Deferred actions").
+export const WA_DEFAULT_TICK_MS = 1000;
+export const WA_KICKS_PER_S = 10;
+export const WA_KICKS_BURST = 20;
+export const WA_PUBLISHES_PER_S = 100;
+export const WA_PUBLISHES_BURST = 200;
+export const WA_ACTION_QUEUE_ENTRIES = 256;
+export const WA_ACTION_QUEUE_BYTES = 4 * 1024 * 1024;
+export const WA_ACTION_LOG_TOPIC_BYTES = 64;
+export const WA_FUEL_ACTION = 500;

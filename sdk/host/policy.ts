@@ -5,7 +5,7 @@
 import {
   Runtime, compileModule, DEFAULT_ERROR_LOG_INTERVAL_MS, type CompiledModule, type Decision, type RuntimeConfig,
 } from './runtime.js';
-import type { ClientInfo } from './imports.js';
+import type { Action, ClientInfo } from './imports.js';
 import type { HookSignatures } from './gate.js';
 import type { ClientGrants } from './grants.js';
 import { LOG_ERR, LOG_NOTICE } from './abi.js';
@@ -13,6 +13,7 @@ import { badLoadOption, unknownOptionName } from './load-options.js';
 import {
   WA_DEFAULT_CLIENT_SHARE, WA_DEFAULT_CPU_SHARE, WA_DEFAULT_FUEL, WA_DEFAULT_TIMEOUT_MS, WA_INIT_FUEL_FACTOR, WA_INIT_TIMEOUT_FACTOR, WA_MAX_DATA_BYTES, WA_MAX_FUNCTIONS,
   WA_MAX_GLOBALS, WA_MAX_MEMORY_PAGES, WA_MAX_TABLE_ELEMS, WA_MAX_MODULE_BYTES, WA_MAX_OPTIONS, WA_MAX_PAYLOAD_BYTES,
+  WA_DEFAULT_TICK_MS, WA_MAX_FIELD_BYTES,
 } from './limits.js';
 
 export type { Decision } from './runtime.js';
@@ -22,7 +23,7 @@ export type { Decision } from './runtime.js';
  * separately because with TypeScript 5.9 and @types/node 20 a Buffer is not a Uint8Array.
  */
 export type ByteInput = Uint8Array | Buffer;
-export type { ClientInfo } from './imports.js';
+export type { Action, ClientInfo } from './imports.js';
 
 /** psk_key_get's outcome: a hex key, no key (deny), or defer (only as the failure decision). */
 export type PskOutcome = { decision: 'allow'; key: string } | { decision: 'deny' | 'defer'; key: null };
@@ -107,6 +108,26 @@ export interface HostSettings extends Omit<RuntimeConfig, 'errorLogIntervalMs'> 
   clientShare: number;
   /** plugin_opt_wasm_cpu_share: percent of broker time the policy may use (default 50). Likewise not enforced. */
   cpuShare: number;
+  /**
+   * plugin_opt_wasm_tick_ms: the plugin calls on_tick at most this often (default 1000, 0 = never).
+   * Validated like the plugin's; the Node host calls on_tick when Policy.tick() is called.
+   */
+  tickMs: number;
+}
+
+/**
+ * options.c parse_prefix(): wasm_publish_prefix without its trailing '/', or null when unset;
+ * throws PolicyLoadError with the plugin's message when it is not a topic prefix.
+ */
+function publishPrefix(s: string | undefined): string | null {
+  if (s === undefined) return null;
+  const p = s.endsWith('/') ? s.slice(0, -1) : s;
+  if (p.length === 0 || Buffer.byteLength(p) > WA_MAX_FIELD_BYTES || s.startsWith('$') || /[+#\0]/.test(s)) {
+    const shown = Buffer.byteLength(s) > 64 ? `${Buffer.from(s).subarray(0, 64).toString()}...` : s;
+    throw new PolicyLoadError(`option wasm_publish_prefix: "${shown}" is not a topic prefix (one or more topic levels, such as `
+      + 'policy/events, without + or # and not starting with $)');
+  }
+  return p;
 }
 
 type OptionList = readonly (readonly [string, string])[];
@@ -162,6 +183,8 @@ export function hostSettings(options: OptionList): HostSettings {
   const initTimeoutMs = number('wasm_init_timeout_ms', 1, 3600000, 0);
   const clientShare = number('wasm_client_share', 1, 100, WA_DEFAULT_CLIENT_SHARE);
   const cpuShare = number('wasm_cpu_share', 1, 100, WA_DEFAULT_CPU_SHARE);
+  const tickMs = number('wasm_tick_ms', 0, 3600000, WA_DEFAULT_TICK_MS);
+  const prefix = publishPrefix(get('wasm_publish_prefix'));
   return {
     onError,
     maxModuleBytes,
@@ -177,6 +200,8 @@ export function hostSettings(options: OptionList): HostSettings {
     initTimeoutMs: initTimeoutMs !== 0 ? initTimeoutMs : Math.min(timeoutMs * WA_INIT_TIMEOUT_FACTOR, 3600000),
     clientShare,
     cpuShare,
+    tickMs,
+    publishPrefix: prefix,
   };
 }
 
@@ -236,6 +261,7 @@ export class Policy {
       timeoutMs: fromOptions.timeoutMs,
       initTimeoutMs: fromOptions.initTimeoutMs,
       errorLogIntervalMs: opts.errorLogIntervalMs ?? DEFAULT_ERROR_LOG_INTERVAL_MS,
+      publishPrefix: fromOptions.publishPrefix,
     };
     try {
       this.rt = this.load(compileModule(bytesOf(wasm), this.cfg), 0);
@@ -311,6 +337,36 @@ export class Policy {
     if (r === 'defer') return { decision: 'defer', key: null };
     if (r === 'allow') return { decision: 'deny', key: null }; // not reachable: keys are hex
     return { decision: 'allow', key: r };
+  }
+
+  /**
+   * MOSQ_EVT_DISCONNECT: on_disconnect(clientid, username) when the policy exports it (else
+   * nothing). Nothing to decide: a failure is logged and undone, as in the plugin.
+   */
+  disconnect(clientid: string, username: string | null, client?: ClientInfo): void {
+    this.ensureOpen();
+    const c: ClientInfo = { ...this.defaultClient, ...client };
+    if (c.id === undefined || c.id === null) c.id = clientid;
+    this.rt.disconnect(c, clientid, username);
+  }
+
+  /**
+   * MOSQ_EVT_TICK: on_tick() when the policy exports it. The plugin calls it at most every
+   * wasm_tick_ms; here each call is one tick.
+   */
+  tick(): void {
+    this.ensureOpen();
+    this.rt.tick();
+  }
+
+  /**
+   * The actions the policy queued with kick_client, kick_user and publish since the last call, in
+   * order, which the plugin would carry out at its next tick (docs/ABI.md, "Deferred actions");
+   * the queue is empty afterwards. Actions of a hook that failed are not among them.
+   */
+  takeActions(): Action[] {
+    this.ensureOpen();
+    return this.rt.takeActions();
   }
 
   /**

@@ -26,7 +26,10 @@
 // cannot interrupt a synchronous call; fuel bounds execution), wasm_client_share and
 // wasm_cpu_share (the plugin's breaker).
 import { GuestError, GuestMemory } from './memory.js';
-import { closeOptionFileStreams, createImports, newLogLimit, newOptionFileStreams, type ClientInfo } from './imports.js';
+import {
+  closeOptionFileStreams, createImports, newActionQueue, newLogLimit, newOptionFileStreams, takeActions, truncateActions,
+  type Action, type ClientInfo,
+} from './imports.js';
 import { checkModule, meter, ModuleError, type HookSignatures } from './gate.js';
 import { forV8, START_EXPORT } from './v8-module.js';
 import { isHex } from './text.js';
@@ -67,6 +70,8 @@ export interface RuntimeConfig {
   initTimeoutMs: number;
   /** Per-request error lines are logged at most once per this many ms (0 = every one). */
   errorLogIntervalMs: number;
+  /** plugin_opt_wasm_publish_prefix without its trailing '/'; null: publish is refused. */
+  publishPrefix: string | null;
 }
 
 export type LogFn = (level: number, message: string) => void;
@@ -199,6 +204,10 @@ export class Runtime {
   private readonly logLimit = newLogLimit();
   // Files option_file_read_at keeps open during one init hook call (struct wa_host too).
   private readonly optionFileStreams = newOptionFileStreams();
+  // Actions kick_client / kick_user / publish queued, with their rate limits (struct wa_host too).
+  private readonly actions = newActionQueue();
+  // Actions queued before the current call: a failed call's are dropped (policy.c action_mark).
+  private actionMark = 0;
 
   /** Instances created so far: the first one, then one per emulated restore (see the top). */
   instances = 0;
@@ -303,6 +312,60 @@ export class Runtime {
     return out.grants ?? d;
   }
 
+  // ---- events (policy.c wa_policy_disconnect, wa_policy_tick) ----
+
+  /** on_disconnect(clientid, username), when exported: nothing to decide; a failure is logged and undone. */
+  disconnect(client: ClientInfo | null, clientid: string, username: Field): void {
+    const hook = 'on_disconnect';
+    this.actionMark = this.actions.items.length;
+    if (this.inst === null || this.compiled.hooks.on_disconnect === undefined) return;
+    if (this.tooLong([clientid, username])) {
+      this.eventFailed(hook, false, `a field is longer than ${WA_MAX_FIELD_BYTES} bytes`);
+      return;
+    }
+    this.event(hook, client, [clientid, username], (e, d) => e.on_disconnect(d[0], d[1]));
+  }
+
+  /** on_tick(), when exported. */
+  tick(): void {
+    const hook = 'on_tick';
+    this.actionMark = this.actions.items.length;
+    if (this.inst === null || this.compiled.hooks.on_tick === undefined) return;
+    this.event(hook, null, [], (e) => e.on_tick());
+  }
+
+  /** The actions queued since the last call (plugin: carried out at the next tick), in order. */
+  takeActions(): Action[] {
+    return takeActions(this.actions);
+  }
+
+  private event(hook: HookName, client: ClientInfo | null, fields: Field[],
+    invoke: (e: Instance['exports'], descs: number[]) => number | undefined): void {
+    const lens = fields.map(fieldLength);
+    let trap = fields.length ? this.ensureBuffer(this.fieldsSize(lens)) : null;
+    if (trap === null) {
+      const descs = fields.length ? this.marshalFields(fields, lens) : [];
+      this.requestClient = client;
+      try {
+        this.budget('request', hook);
+        invoke(this.inst!.exports, descs);
+      } catch (e) {
+        trap = this.trapText(e);
+      } finally {
+        this.requestClient = null;
+      }
+    }
+    if (trap !== null) this.eventFailed(hook, true, trap);
+  }
+
+  // policy.c event_failed(): logged (rate-limited), what the call queued dropped, restored.
+  private eventFailed(hook: HookName, discard: boolean, why: string): void {
+    this.report(LOG_ERR, `${hook} failed (ignored): ${why}${this.limitHint(why, false)}`);
+    truncateActions(this.actions, this.actionMark);
+    if (discard) this.restore();
+    truncateActions(this.actions, this.actionMark);
+  }
+
   /** Whether the module is cacheable and exports wasm_auth_acl_grants. */
   get providesGrants(): boolean {
     return this.aclGrantsExported;
@@ -396,6 +459,9 @@ export class Runtime {
       fuel: () => exportsRef?.[FUEL_GLOBAL],
       logLimit: this.logLimit,
       optionFileStreams: this.optionFileStreams,
+      actions: this.actions,
+      publishPrefix: () => this.cfg.publishPrefix,
+      maxPayload: this.cfg.maxPayload,
     });
     this.instances++;
     let instance: WebAssembly.Instance;
@@ -607,6 +673,7 @@ export class Runtime {
 
   // Before a request: true = ready; a dropped instance gives the failure decision (logged).
   private ready(hook: HookName): boolean {
+    this.actionMark = this.actions.items.length;
     if (this.inst !== null) return true;
     this.fail(hook, false, UNAVAILABLE);
     return false;
@@ -681,7 +748,11 @@ export class Runtime {
     const decision = this.failureDecision(hook);
     const word = decision === 'defer' ? 'deferred' : 'denied';
     this.report(LOG_ERR, `${hook} failed, request ${word}: ${why}${this.limitHint(why, false)}`);
+    // Like the instance's state, what the failed call queued is undone (and what the emulated
+    // restore's lifecycle hooks queue: the plugin runs none).
+    truncateActions(this.actions, this.actionMark);
     if (discard) this.restore();
+    truncateActions(this.actions, this.actionMark);
     return decision;
   }
 

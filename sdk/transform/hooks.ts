@@ -47,6 +47,11 @@ export const HOOKS: ReadonlyMap<string, readonly HookForm[]> = new Map<string, r
     params: [{ name: "identity", accept: ["Str"] }, { name: "hint", accept: ["Str"] }],
     results: ["string | null", "string"],
   }]],
+  ["on_disconnect", [{
+    params: [{ name: "clientid", accept: ["Str"] }, { name: "username", accept: ["Str | null"] }],
+    results: ["void"],
+  }]],
+  ["on_tick", [{ params: [], results: ["void"] }]],
   // Not hooks, but the host reads them the same way: a wrong type makes the cache silently off,
   // or the grants garbage.
   ["wasm_auth_acl_cacheable", [{ params: [], results: ["i32", "bool"] }]],

@@ -423,3 +423,41 @@ test('load errors look the same in the CLI and wa-call', (t) => {
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal(ok.stdout, 'allow\n');
 });
+
+// Events and deferred actions (fixtures/events.ts) in both hosts: the actions queued, the
+// refusals' results and warnings word for word, a failed hook's actions dropped. (Storms are
+// left out: where a rate limit cuts depends on the milliseconds each host takes.)
+const EVENT_BATCHES: { opts: string[]; input: string[] }[] = [
+  {
+    opts: ['--opt', 'wasm_publish_prefix=ev/', '--opt', 'wasm_max_payload=4'],
+    input: [
+      'on_tick', 'on_disconnect c1 @null', 'on_disconnect c2 alice', 'acl_check victim bob kick write',
+      'acl_check c mallory kickuser write', 'acl_check c bob kickempty write', 'actions',
+      'acl_check c bob pub/ev write', 'acl_check c bob pub/ev/a/b write', 'acl_check c bob pub/evx write',
+      'acl_check c bob pub/ev/+ write', 'acl_check c bob qos/3/ev/q write', 'acl_check c bob qos/2/ev/q write',
+      'acl_check c bob bytes/ev/b write', 'actions',
+      'acl_check c bob trap write', 'on_disconnect trapper @null', 'on_tick', 'actions',
+    ],
+  },
+  { opts: [], input: ['acl_check c bob pub/ev/x write', 'on_tick', 'actions'] },
+];
+
+test('events and deferred actions print the same in both hosts', (t) => {
+  const wasm = join(FIXTURES, 'events.wasm');
+  for (const { opts, input } of EVENT_BATCHES) {
+    const text = input.join('\n') + '\n';
+    const c = runBin(WA_CALL, [wasm, ...opts, '--batch'], text);
+    if (c === null) {
+      t.skip(`no ${WA_CALL}`);
+      return;
+    }
+    const n = runCli([wasm, ...opts, '--batch'], text);
+    const name = [...opts, ...input].join(' ');
+    assert.equal(n.status, c.status, name);
+    assert.equal(n.stdout, c.stdout, name);
+    assert.equal(n.stderr, c.stderr, name);
+    // Something was queued where a prefix is set; nothing where it is not.
+    if (opts.length) assert.match(n.stdout, /kick_client:victim.*\n(.|\n)*publish:ev\/tick/);
+    else assert.match(n.stderr, /plugin_opt_wasm_publish_prefix is not set/);
+  }
+});

@@ -15,4 +15,6 @@ export function unpwd_check(username: Name, password: Str | null): Answer { retu
 export function wasm_auth_acl_cacheable(): bool { return true; }
 // Exports that are not hooks and are not near a hook's name are left alone.
 export function helper_for_tests(): i32 { return 1; }
+export function on_disconnect(clientid: Str, username: Name): void {}
+export function on_tick(): void {}
 export function wasm_auth_acl_grants(clientid: Str, username: Name): Grants | null { return username === null ? null : new Grants(); }
