@@ -220,6 +220,16 @@ HOSTFN(bind_option_file_read_at)
 	return m3Err_none;
 }
 
+HOSTFN(bind_jwt_verify)
+{
+	int32_t r;
+	if (wa_host_jwt_verify(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2), arg_u32(sp, 3),
+	                       arg_u32(sp, 4), (int32_t)arg_u32(sp, 5), arg_u32(sp, 6), arg_u32(sp, 7), &r))
+		return host_trap;
+	ret_i32(sp, r);
+	return m3Err_none;
+}
+
 HOSTFN(bind_abort)
 {
 	wa_host_abort(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 0), arg_u32(sp, 1), arg_u32(sp, 2), arg_u32(sp, 3));
@@ -267,6 +277,7 @@ static const struct {
 	{ "mosquitto", "option_file_size", bind_option_file_size },
 	{ "mosquitto", "option_file_read", bind_option_file_read },
 	{ "mosquitto", "option_file_read_at", bind_option_file_read_at },
+	{ "mosquitto", "jwt_verify", bind_jwt_verify },
 	{ "env", "abort", bind_abort },
 	{ "env", "trace", bind_trace },
 	{ "env", "seed", bind_seed },

@@ -50,6 +50,7 @@ export const IMPORTS: readonly ImportAbi[] = [
   { module: 'mosquitto', name: 'option_file_size', signature: 'i(ii)' },
   { module: 'mosquitto', name: 'option_file_read', signature: 'i(iiii)' },
   { module: 'mosquitto', name: 'option_file_read_at', signature: 'i(iiIii)' },
+  { module: 'mosquitto', name: 'jwt_verify', signature: 'i(iiiiiii)' },
   { module: 'env', name: 'abort', signature: 'v(iiii)' },
   { module: 'env', name: 'trace', signature: 'v(iiFFFFF)' },
   { module: 'env', name: 'seed', signature: 'F()' },
@@ -81,3 +82,12 @@ export const OPTION_FILE_NOT_FOUND = -6;
 export const OPTION_FILE_PERMISSION = -7;
 export const OPTION_FILE_NOT_REGULAR = -8;
 export const OPTION_FILE_READ_ERROR = -9;
+
+/** Negative results of `jwt_verify` (plugin-c/runtime/abi.h wa_jwt_error; docs/ABI.md, "JWT"). */
+export const JWT_MALFORMED = -1;
+export const JWT_BAD_SIGNATURE = -2;
+export const JWT_UNSUPPORTED_ALG = -3;
+export const JWT_NO_KEY = -4;
+export const JWT_KEY_FILE = -5;
+export const JWT_EXPIRED = -6;
+export const JWT_NOT_YET_VALID = -7;

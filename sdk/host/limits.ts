@@ -35,6 +35,19 @@ export const WA_ERROR_LOG_INTERVAL_S = 10;
 export const WA_MAX_PW_ITERATIONS = 10000;
 export const WA_MAX_PW_SALT_BYTES = 256;
 
+// jwt_verify (docs/ABI.md, "JWT").
+export const WA_MAX_JWT_BYTES = 8192;
+export const WA_JWT_MAX_KID_BYTES = 256;
+export const WA_JWT_MAX_SIG_BYTES = 512;
+export const WA_JWT_MAX_KEYS = 32;
+export const WA_JWT_MAX_KEY_FILE_BYTES = 1024 * 1024;
+export const WA_JWT_KEY_OPTIONS = 8;
+export const WA_JWT_MIN_RSA_BITS = 2048;
+export const WA_JWT_MAX_RSA_BITS = 4096;
+export const WA_JWT_MIN_SECRET_BYTES = 32;
+export const WA_JWT_MAX_SECRET_BYTES = 1024;
+export const WA_JWT_LOG_KID_BYTES = 64;
+
 // Guest logging (log, trace, pw_verify's warning): rate limit per policy (docs/SECURITY.md).
 export const WA_LOG_LINES_PER_S = 20;
 export const WA_LOG_BYTES_PER_S = 8192;
@@ -55,3 +68,9 @@ export const WA_FUEL_PBKDF2_ITERATION = 640;
 export const WA_FUEL_OPEN_FILE = 3500;
 export const WA_FUEL_SEED = 400;
 export const WA_FUEL_CLOCK = 50;
+export const WA_FUEL_JWT_HMAC = 3000;
+export const WA_FUEL_JWT_RSA_1K2 = 6000;
+export const WA_FUEL_JWT_P256 = 80000;
+export const WA_FUEL_JWT_P384 = 800000;
+export const WA_FUEL_JWT_ED25519 = 110000;
+export const WA_FUEL_JWT_KEY = 50000;
