@@ -49,3 +49,12 @@ export declare function host_option_file_read(keyPtr: usize, keyLen: u32, bufPtr
 // @ts-ignore: decorator
 @external("mosquitto", "option_file_read_at")
 export declare function host_option_file_read_at(keyPtr: usize, keyLen: u32, offset: i64, bufPtr: usize, bufCap: u32): i32;
+
+/**
+ * Verifies the compact JWS `token` with the keys of key option `key` (docs/ABI.md, "JWT") and
+ * copies its claims (JSON) into the buffer: their full length (copy truncated to `outCap`), or a
+ * negative JwtError. An empty token only loads the keys (at init) or checks they are loaded: 0.
+ */
+// @ts-ignore: decorator
+@external("mosquitto", "jwt_verify")
+export declare function host_jwt_verify(tokPtr: usize, tokLen: u32, keyPtr: usize, keyLen: u32, leewaySeconds: i32, outPtr: usize, outCap: u32): i32;
