@@ -349,6 +349,31 @@ static void prices(struct wa_host *h)
 	}
 }
 
+/* A flood of refusals: each one answered, its warnings cut by the guest log rate limit (a burst
+ * of WA_LOG_BURST_LINES, then one notice), never one line per token. */
+static void flood(void)
+{
+	static const char none[] = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.";
+	struct wa_host h;
+	char err[128];
+	int refused = 0;
+
+	memset(&h, 0, sizeof h);
+	h.opts = wa_options_new(kv, sizeof kv / sizeof kv[0], err, sizeof err);
+	CHECK_INT(load(&h, "rsa.pem_file"), 0);
+	lines = 0;
+	for (int i = 0; i < 3 * (int)WA_LOG_BURST_LINES; i++) {
+		int32_t r = 0;
+		CHECK_INT(verify(&h, none, strlen(none), "rsa.pem_file", 0, 100, &r), 0);
+		refused += r == WA_JWT_UNSUPPORTED_ALG;
+	}
+	CHECK_INT(refused, 3 * (int)WA_LOG_BURST_LINES);
+	CHECK(lines >= (int)WA_LOG_BURST_LINES && lines <= (int)WA_LOG_BURST_LINES + 5);
+	CHECK(h.log_limit.dropped_lines > 0);
+	wa_host_jwt_free(&h);
+	wa_options_free((struct wa_options *)h.opts);
+}
+
 int main(void)
 {
 	struct wa_host h;
@@ -383,6 +408,7 @@ int main(void)
 	fuel(&h, "none", "rsa.pem_file");
 	prices(&h);
 	key_files();
+	flood();
 	wa_host_jwt_free(&h);
 	wa_options_free((struct wa_options *)h.opts);
 	return check_done();

@@ -11,7 +11,8 @@ import {
   JWT_BAD_SIGNATURE, JWT_EXPIRED, JWT_KEY_FILE, JWT_MALFORMED, JWT_NO_KEY, JWT_NOT_YET_VALID, JWT_UNSUPPORTED_ALG,
 } from '../abi.js';
 import { WA_FUEL_HOST_CALL, WA_FUEL_JWT_ED25519, WA_FUEL_JWT_HMAC, WA_FUEL_JWT_P256, WA_FUEL_JWT_P384, WA_FUEL_JWT_RSA_1K2, WA_MAX_JWT_BYTES } from '../limits.js';
-import { ROOT } from './helpers.js';
+import { BUILD, ROOT, WA_CALL, runBin } from './helpers.js';
+import { main as cli } from '../cli.js';
 
 const DIR = 'tests/fixtures/jwt/';
 const CODES: Record<string, number> = {
@@ -215,4 +216,71 @@ test('prices by algorithm are the plugin\'s', () => {
     assert.ok(spent >= min && spent <= min + 10000, `${name}: ${spent}`);
   }
   h.meter(null);
+});
+
+// ---- both hosts on the same module: the jwt example through wa-call (the plugin's runtime) and
+// the Node CLI, request for request ----
+
+function runCli(args: string[], input: string): { status: number; stdout: string; stderr: string } {
+  let stdout = '';
+  let stderr = '';
+  const status = cli(['call', ...args], { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; }, stdin: () => input });
+  return { status, stdout, stderr };
+}
+
+// The clock is read by each host at its own moment: "now T" may differ by a second.
+const sameClock = (s: string): string => s.replace(/now \d+/g, 'now T');
+
+test('both hosts: the same answers and the same log lines for every fixture token', (t) => {
+  const wasm = join(BUILD, 'examples/jwt.wasm');
+  const byFile = new Map<string, string[]>();
+  for (const f of tokens) {
+    const user = f.name === 'bob' ? 'bob' : 'alice';
+    const lines = byFile.get(f.file) ?? [];
+    lines.push(`unpwd_check ${user} ${f.tok}`);
+    byFile.set(f.file, lines);
+  }
+  let compared = 0;
+  for (const [file, lines] of byFile) {
+    const args = [wasm, '--opt', `jwt_key_file=${join(ROOT, DIR, file)}`, '--client-id', 'dev1', '--batch'];
+    const input = lines.join('\n') + '\n';
+    const c = runBin(WA_CALL, args, input);
+    if (c === null) {
+      t.skip(`no ${WA_CALL}`);
+      return;
+    }
+    const n = runCli(args, input);
+    assert.equal(n.status, c.status, `${file}: ${n.stderr}`);
+    assert.equal(n.stdout, c.stdout, file);
+    assert.equal(sameClock(n.stderr), sameClock(c.stderr), file);
+    compared += lines.length;
+  }
+  assert.equal(compared, tokens.length);
+});
+
+test('both hosts run out of fuel at the same budget inside jwt_verify', (t) => {
+  const wasm = join(BUILD, 'examples/jwt.wasm');
+  for (const [name, file] of [['rs256', 'rsa.pem'], ['es256', 'p256.pem'], ['tampered', 'rsa.pem']]) {
+    const call = ['--opt', `jwt_key_file=${join(ROOT, DIR, file)}`, '--client-id', 'dev1', 'unpwd_check', 'alice', token(name).tok];
+    const run = (fuel: number) => runCli([wasm, '--opt', `wasm_fuel=${fuel}`, ...call], '');
+    const enough = run(1e9);
+    let lo = 1;
+    let hi = 1e9;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (run(mid).stdout === enough.stdout && !run(mid).stderr.includes('fuel exhausted')) hi = mid;
+      else lo = mid;
+    }
+    for (const fuel of [hi - 1, hi]) {
+      const c = runBin(WA_CALL, [wasm, '--opt', `wasm_fuel=${fuel}`, ...call]);
+      if (c === null) {
+        t.skip(`no ${WA_CALL}`);
+        return;
+      }
+      const n = run(fuel);
+      assert.equal(n.stdout, c.stdout, `${name} at ${fuel}`);
+      assert.equal(sameClock(n.stderr), sameClock(c.stderr), `${name} at ${fuel}`);
+      if (fuel < hi) assert.match(c.stderr, /fuel exhausted/);
+    }
+  }
 });
