@@ -47,6 +47,17 @@ enum wa_action_result {
 };
 #define WA_ACTION_REASONS 7 /* 0 .. -6 */
 
+/* jwt_verify's negative results (docs/ABI.md, "JWT"): why a token was refused. */
+enum wa_jwt_error {
+	WA_JWT_MALFORMED = -1,       /* not a compact JWS, bad base64url or JSON, over WA_MAX_JWT_BYTES */
+	WA_JWT_BAD_SIGNATURE = -2,   /* the signature does not verify with the key chosen */
+	WA_JWT_UNSUPPORTED_ALG = -3, /* alg missing, "none", unknown, or a crit header */
+	WA_JWT_NO_KEY = -4,          /* the key file holds no key for this alg (and kid) */
+	WA_JWT_KEY_FILE = -5,     /* the key option's keys are not loaded (not set, unreadable, invalid, not at init) */
+	WA_JWT_EXPIRED = -6,      /* now >= exp + leeway */
+	WA_JWT_NOT_YET_VALID = -7 /* now + leeway < nbf */
+};
+
 enum wa_hook {
 	WA_HOOK_PLUGIN_INIT,
 	WA_HOOK_PLUGIN_CLEANUP,

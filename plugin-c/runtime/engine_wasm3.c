@@ -248,6 +248,16 @@ HOSTFN(bind_publish)
 	return m3Err_none;
 }
 
+HOSTFN(bind_jwt_verify)
+{
+	int32_t r;
+	if (wa_host_jwt_verify(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2), arg_u32(sp, 3),
+	                       arg_u32(sp, 4), (int32_t)arg_u32(sp, 5), arg_u32(sp, 6), arg_u32(sp, 7), &r))
+		return host_trap;
+	ret_i32(sp, r);
+	return m3Err_none;
+}
+
 HOSTFN(bind_abort)
 {
 	wa_host_abort(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 0), arg_u32(sp, 1), arg_u32(sp, 2), arg_u32(sp, 3));
@@ -298,6 +308,7 @@ static const struct {
 	{ "mosquitto", "kick_client", bind_kick_client },
 	{ "mosquitto", "kick_user", bind_kick_user },
 	{ "mosquitto", "publish", bind_publish },
+	{ "mosquitto", "jwt_verify", bind_jwt_verify },
 	{ "env", "abort", bind_abort },
 	{ "env", "trace", bind_trace },
 	{ "env", "seed", bind_seed },

@@ -10,8 +10,10 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 
 #include "hostfns.h"
+#include "jwt.h"
 #include "log.h"
 #include "pwhash.h"
 #include "text.h"
@@ -504,6 +506,8 @@ void wa_host_option_files_close(struct wa_host *h)
 		if (h->streams[i].opt) close(h->streams[i].fd);
 		h->streams[i].opt = NULL;
 	}
+	/* The next init hook call loads jwt_verify's keys anew (a reload may have changed them). */
+	for (unsigned i = 0; i < WA_JWT_KEY_OPTIONS; i++) h->jwt[i].fresh = 0;
 }
 
 int wa_host_option_file_read_at(struct wa_host *h, struct wa_mem m, uint32_t key, uint32_t keylen, int64_t offset,
@@ -889,4 +893,209 @@ void wa_host_actions_take(struct wa_host *h, void (*run)(const struct wa_action 
 	}
 	q->count = 0;
 	q->bytes = 0;
+}
+
+void wa_host_jwt_free(struct wa_host *h)
+{
+	for (unsigned i = 0; i < WA_JWT_KEY_OPTIONS; i++) {
+		wa_jwt_keyset_free(h->jwt[i].keys);
+		h->jwt[i].keys = NULL;
+		h->jwt[i].opt = NULL;
+	}
+}
+
+/* One jwt_verify refusal: a warning through the guest log rate limit, paid like a guest log
+ * line. 0 with *ret = code, or -1 = trap (no fuel for it). */
+static int jwt_failed(struct wa_host *h, const uint8_t *k, uint32_t keylen, const char *detail, int32_t code,
+                      int32_t *ret)
+{
+	char key[WA_OPTION_FILE_LOG_KEY_BYTES + 4], line[WA_MAX_LOG_BYTES];
+	int n;
+
+	if (charge(h, "jwt_verify", WA_FUEL_LOG_LINE)) return -1;
+	shown_key(k, keylen, key, sizeof key);
+	n = snprintf(line, sizeof line, "jwt_verify (%s): %s", key, detail);
+	guest_line(h, WA_LOG_WARNING, line, n > 0 ? wa_text_sanitize_controls(line, strlen(line)) : 0);
+	*ret = code;
+	return 0;
+}
+
+/* Reads and parses option o's key file into slot c (init hook calls only), paying for it first:
+ * opening, reading and scanning the file, and building its keys (a JWKS as WA_JWT_MAX_KEYS).
+ * 0, or -1 with detail (c->keys NULL), or -2 = trap. */
+static int jwt_load(struct wa_host *h, const struct wa_opt *o, struct wa_jwt_cached *c, char *detail, size_t cap)
+{
+	char path[WA_OPTION_FILE_LOG_PATH_BYTES + 4], why[200];
+	int64_t size = 0;
+	int32_t code;
+	uint8_t *data;
+	unsigned keys;
+	size_t got = 0;
+	int fd, err = 0;
+	const uint8_t *s;
+	struct stat st;
+
+	wa_jwt_keyset_free(c->keys);
+	c->keys = NULL;
+	c->fresh = 1;
+	shown_path(o->value, o->valuelen, path, sizeof path);
+	if (charge(h, "jwt_verify", WA_FUEL_OPEN_FILE)) return -2;
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below). */
+	fd = open(o->value, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		err = errno;
+		const char *r = errno_reason(err, &code);
+		snprintf(detail, cap, "key file %s: %s", path, r ? r : errno_detail(err, why, sizeof why));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(detail, cap, "key file %s: not a regular file", path);
+		return -1;
+	}
+	if (st.st_size > (off_t)WA_JWT_MAX_KEY_FILE_BYTES) {
+		close(fd);
+		snprintf(detail, cap, "key file %s: %jd bytes, above the cap of %u (WA_JWT_MAX_KEY_FILE_BYTES)", path,
+		         (intmax_t)st.st_size, WA_JWT_MAX_KEY_FILE_BYTES);
+		return -1;
+	}
+	size = st.st_size;
+	/* Reading and scanning the file, and the keys it may hold: a file whose text starts with
+	 * '{' is a JWKS, priced as WA_JWT_MAX_KEYS keys before its keys are counted. */
+	data = malloc(size ? (size_t)size : 1);
+	if (!data) {
+		close(fd);
+		snprintf(detail, cap, "key file %s: out of memory", path);
+		return -1;
+	}
+	if (charge(h, "jwt_verify", per32((uint64_t)size, WA_FUEL_COPY_32 + WA_FUEL_SCAN_32))) {
+		close(fd);
+		free(data);
+		return -2;
+	}
+	while (got < (size_t)size) {
+		ssize_t r = read(fd, data + got, (size_t)size - got);
+		if (r < 0 && errno == EINTR) continue;
+		if (r < 0) err = errno;
+		if (r <= 0) break;
+		got += (size_t)r;
+	}
+	close(fd);
+	if (err || got != (size_t)size) {
+		OPENSSL_cleanse(data, (size_t)size);
+		free(data);
+		snprintf(detail, cap, "key file %s: %s", path,
+		         err ? errno_detail(err, why, sizeof why) : "shrank while being read");
+		return -1;
+	}
+	s = data;
+	while (s < data + got && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) s++;
+	if (charge(h, "jwt_verify", (uint64_t)WA_FUEL_JWT_KEY * (s < data + got && *s == '{' ? WA_JWT_MAX_KEYS : 1u))) {
+		OPENSSL_cleanse(data, got);
+		free(data);
+		return -2;
+	}
+	if (wa_jwt_keyset_parse(data, got, &c->keys, &keys, why, sizeof why))
+		snprintf(detail, cap, "key file %s: %s", path, why);
+	OPENSSL_cleanse(data, got); /* it may be an HMAC secret */
+	free(data);
+	return c->keys ? 0 : -1;
+}
+
+/* The keys of key option `k`: loaded during init hook calls (once per call), looked up outside.
+ * 0 with *ks, or -1 with *ret the guest's result (logged), or -2 = trap. */
+static int jwt_keys(struct wa_host *h, const uint8_t *k, uint32_t keylen, const struct wa_jwt_keyset **ks, int32_t *ret)
+{
+	const size_t suffix = sizeof OPTION_FILE_SUFFIX - 1;
+	const struct wa_opt *o;
+	struct wa_jwt_cached *c = NULL;
+	char detail[WA_MAX_LOG_BYTES];
+
+	if (keylen <= suffix || memcmp(k + keylen - suffix, OPTION_FILE_SUFFIX, suffix) != 0) {
+		return jwt_failed(h, k, keylen, "not a file option (a key option's name ends in _file)",
+		                  WA_JWT_KEY_FILE, ret)
+		           ? -2
+		           : -1;
+	}
+	o = h->opts ? wa_options_find(h->opts, (const char *)k, keylen) : NULL;
+	if (!o || !o->valuelen) return jwt_failed(h, k, keylen, "option not set", WA_JWT_KEY_FILE, ret) ? -2 : -1;
+	for (unsigned i = 0; i < WA_JWT_KEY_OPTIONS && !c; i++) {
+		if (h->jwt[i].opt == o) c = &h->jwt[i];
+	}
+	if (!c && h->in_init) {
+		for (unsigned i = 0; i < WA_JWT_KEY_OPTIONS && !c; i++) {
+			if (!h->jwt[i].opt) c = &h->jwt[i];
+		}
+		if (!c) {
+			snprintf(detail, sizeof detail, "more than %u key options (WA_JWT_KEY_OPTIONS)",
+			         WA_JWT_KEY_OPTIONS);
+			return jwt_failed(h, k, keylen, detail, WA_JWT_KEY_FILE, ret) ? -2 : -1;
+		}
+		c->opt = o;
+	}
+	if (!c) {
+		return jwt_failed(h, k, keylen, "keys not loaded (they load in plugin_init or security_init)",
+		                  WA_JWT_KEY_FILE, ret)
+		           ? -2
+		           : -1;
+	}
+	if (h->in_init && !c->fresh) {
+		int r = jwt_load(h, o, c, detail, sizeof detail);
+		if (r == -2) return -2;
+		if (r) return jwt_failed(h, k, keylen, detail, WA_JWT_KEY_FILE, ret) ? -2 : -1;
+	}
+	if (!c->keys) {
+		return jwt_failed(h, k, keylen, "keys not loaded (the key file was refused at init)", WA_JWT_KEY_FILE,
+		                  ret)
+		           ? -2
+		           : -1;
+	}
+	*ks = c->keys;
+	return 0;
+}
+
+int wa_host_jwt_verify(struct wa_host *h, struct wa_mem m, uint32_t tok, uint32_t toklen, uint32_t key, uint32_t keylen,
+                       int32_t leeway, uint32_t out, uint32_t cap, int32_t *ret)
+{
+	static const char fn[] = "jwt_verify";
+	const struct wa_jwt_keyset *ks = NULL;
+	const uint8_t *tp, *kp;
+	uint8_t *dst;
+	struct wa_jwt_token t;
+	char detail[WA_MAX_LOG_BYTES];
+	struct timespec now;
+	int r, kidx;
+
+	if (charge(h, fn, WA_FUEL_HOST_CALL)) return -1;
+	tp = wa_mem_range(m, tok, toklen);
+	kp = wa_mem_range(m, key, keylen);
+	dst = wa_mem_range(m, out, cap);
+	if (!tp || !kp) return trap(h, fn, "pointer out of bounds");
+	if (!dst) return trap(h, fn, "buffer out of bounds");
+	r = jwt_keys(h, kp, keylen, &ks, ret);
+	if (r == -2) return -1;
+	if (r) return 0;
+	if (toklen == 0) {
+		*ret = 0; /* the keys are loaded: what an empty token asks */
+		return 0;
+	}
+	/* Decoding the three parts and reading the header, before anything else. Over the cap the
+	 * length alone is the answer: nothing is read. */
+	if (toklen <= WA_MAX_JWT_BYTES && charge(h, fn, per32(toklen, WA_FUEL_SCAN_32))) return -1;
+	r = wa_jwt_parse(tp, toklen, &t, detail, sizeof detail);
+	if (r) return jwt_failed(h, kp, keylen, detail, r, ret);
+	kidx = wa_jwt_select(ks, &t, detail, sizeof detail);
+	if (kidx < 0) return jwt_failed(h, kp, keylen, detail, kidx, ret);
+	if (charge(h, fn, wa_jwt_price(ks, kidx, &t))) return -1;
+	if (wa_jwt_check_signature(ks, kidx, &t, tp))
+		return jwt_failed(h, kp, keylen, "bad signature", WA_JWT_BAD_SIGNATURE, ret);
+	/* The claims are parsed after the signature: only what the key holder signed is read. */
+	if (charge(h, fn, per32(t.payloadlen, WA_FUEL_SCAN_32) + WA_FUEL_CLOCK)) return -1;
+	clock_gettime(CLOCK_REALTIME, &now);
+	r = wa_jwt_check_claims(&t, (int64_t)now.tv_sec, leeway, detail, sizeof detail);
+	if (r) return jwt_failed(h, kp, keylen, detail, r, ret);
+	if (charge(h, fn, per32(t.payloadlen, WA_FUEL_COPY_32))) return -1;
+	memcpy(dst, t.payload, t.payloadlen < cap ? t.payloadlen : cap);
+	*ret = (int32_t)t.payloadlen;
+	return 0;
 }

@@ -80,6 +80,14 @@ struct wa_actions {
 	int warned[3][WA_ACTION_REASONS];
 };
 
+/* The keys jwt_verify loaded for one key option (docs/ABI.md, "JWT"): loaded during an init
+ * hook call, used by requests until the next init call loads them again. opt NULL = free. */
+struct wa_jwt_cached {
+	const struct wa_opt *opt;
+	struct wa_jwt_keyset *keys; /* NULL: the last load failed (requests get WA_JWT_KEY_FILE) */
+	int fresh;                  /* loaded (or failed) during the current init hook call */
+};
+
 /* Per-instance state the host functions read and write. All-zero (then opts, client_ops...)
  * is a valid start; it may outlive one guest instance (the log limit should: a re-created
  * instance must not get a fresh burst). */
@@ -110,6 +118,8 @@ struct wa_host {
 	size_t publish_prefix_len;
 	uint32_t max_payload;
 	struct wa_actions actions;
+	/* jwt_verify's keys per key option; wa_host_jwt_free frees them. */
+	struct wa_jwt_cached jwt[WA_JWT_KEY_OPTIONS];
 };
 
 /* Every function returns 0 (result in *ret where there is one) or -1 when the guest must trap;
@@ -131,6 +141,12 @@ int wa_host_option_file_read(struct wa_host *h, struct wa_mem m, uint32_t key, u
  * negative offset traps, like a bad pointer. */
 int wa_host_option_file_read_at(struct wa_host *h, struct wa_mem m, uint32_t key, uint32_t keylen, int64_t offset,
                                 uint32_t buf, uint32_t cap, int32_t *ret);
+/* jwt_verify (docs/ABI.md, "JWT"): verifies the compact JWS token with the keys of option `key`
+ * (loaded from its file during init hook calls) and copies its claims (the payload's JSON) to
+ * out: *ret = the claims' length (copy truncated to cap), or a negative enum wa_jwt_error (one
+ * warning logged). An empty token only loads the keys (init) or checks they are loaded. */
+int wa_host_jwt_verify(struct wa_host *h, struct wa_mem m, uint32_t tok, uint32_t toklen, uint32_t key, uint32_t keylen,
+                       int32_t leeway, uint32_t out, uint32_t cap, int32_t *ret);
 int wa_host_abort(struct wa_host *h, struct wa_mem m, uint32_t msg, uint32_t file, uint32_t line, uint32_t col);
 int wa_host_trace(struct wa_host *h, struct wa_mem m, uint32_t msg, int32_t n, const double a[5]);
 int wa_host_seed(struct wa_host *h, double *ret);
@@ -155,5 +171,8 @@ int wa_action_rate_take(struct wa_rate_limit *r, uint64_t now_ms, unsigned per_s
 /* Closes every file option_file_read_at keeps open. The runtime calls it when an init hook call
  * returns (the files are for that call only) and before it frees the host state. */
 void wa_host_option_files_close(struct wa_host *h);
+
+/* Frees jwt_verify's keys: when the host state goes (the policy is freed). */
+void wa_host_jwt_free(struct wa_host *h);
 
 #endif

@@ -328,6 +328,7 @@ void wa_policy_free(struct wa_policy *p)
 	if (!p) return;
 	wa_host_option_files_close(&p->host);
 	wa_host_actions_take(&p->host, NULL, NULL); /* never carried out: the policy goes */
+	wa_host_jwt_free(&p->host);
 	wa_engine_free(p->eng);
 	free(p->bytes);
 	free(p);

@@ -68,6 +68,24 @@
 #define WA_MAX_OPTION_FILE_STREAM_BYTES (1024u * 1024u * 1024u)
 #define WA_OPTION_FILE_STREAMS          4u
 
+/* jwt_verify (docs/ABI.md, "JWT"). A token's three parts are decoded into host buffers sized by
+ * WA_MAX_JWT_BYTES; keys come from files read at init only (up to WA_JWT_KEY_OPTIONS key
+ * options per policy, each file at most WA_JWT_MAX_KEY_FILE_BYTES and WA_JWT_MAX_KEYS keys).
+ * RSA keys between 2048 and 4096 bits (shorter ones are weak; longer ones would make one
+ * verification cost more than the price below covers); HMAC secrets of at least 32 bytes
+ * (RFC 7518 3.2: as long as HS256's hash). */
+#define WA_MAX_JWT_BYTES          8192u
+#define WA_JWT_MAX_KID_BYTES      256u
+#define WA_JWT_MAX_SIG_BYTES      512u /* an RSA-4096 signature */
+#define WA_JWT_MAX_KEYS           32u
+#define WA_JWT_MAX_KEY_FILE_BYTES (1024u * 1024u)
+#define WA_JWT_KEY_OPTIONS        8u
+#define WA_JWT_MIN_RSA_BITS       2048u
+#define WA_JWT_MAX_RSA_BITS       4096u
+#define WA_JWT_MIN_SECRET_BYTES   32u
+#define WA_JWT_MAX_SECRET_BYTES   1024u
+#define WA_JWT_LOG_KID_BYTES      64u /* a jwt_verify warning shows this much of a kid */
+
 /* Guest logging (log, trace and pw_verify's warning), per policy: token buckets refilled at
  * these rates up to the burst; lines over the limit are dropped and counted (the first drop of a
  * flood says so), and the next line let through is preceded by "N guest log lines (B bytes)
@@ -96,6 +114,17 @@
 #define WA_FUEL_OPEN_FILE        3500u /* option_file_*: open, fstat, close */
 #define WA_FUEL_SEED             400u  /* seed: getrandom */
 #define WA_FUEL_CLOCK            50u   /* Date.now: clock_gettime */
+/* jwt_verify: one signature check by algorithm class, paid with the signed bytes' hashing
+ * (WA_FUEL_HASH_32) once the header has named the algorithm and the key is chosen; the token's
+ * decoding and parsing are paid per byte (WA_FUEL_SCAN_32) first. Whole calls measured here
+ * (docs/SECURITY.md): HS256 1.8 us, RS256-2048 17-20 us, RS256-4096 55 us, ES256 49 us, ES384
+ * 500 us, EdDSA 73 us. */
+#define WA_FUEL_JWT_HMAC    3000u   /* HS*: HMAC set-up and compare */
+#define WA_FUEL_JWT_RSA_1K2 8000u   /* RS*, PS*: per (modulus bits / 1024)^2: 32000 at 2048 */
+#define WA_FUEL_JWT_P256    85000u  /* ES256 */
+#define WA_FUEL_JWT_P384    850000u /* ES384 */
+#define WA_FUEL_JWT_ED25519 125000u /* EdDSA */
+#define WA_FUEL_JWT_KEY     160000u /* building one key from a key file (PEM or JWK decode, point checks) */
 
 /* Events and deferred actions (docs/ABI.md, "Events", "Deferred actions"). */
 #define WA_DEFAULT_TICK_MS 1000u /* option wasm_tick_ms: on_tick at most this often; 0 = never */

@@ -345,5 +345,58 @@ int main(void)
 		TIME_BEST(t, 200000, wa_host_date_now(&h, &v); sink = (int32_t)v);
 		ROW("Date.now: clock_gettime", t, WA_FUEL_HOST_CALL + WA_FUEL_CLOCK);
 	}
+	{ /* jwt_verify: whole calls on the fixture tokens (tests/fixtures/jwt; run from the repository root) */
+		static const struct {
+			const char *name, *file;
+		} jt[] = {
+			{ "hs256", "hs.secret" },        { "rs256", "rsa.pem" },  { "ps256", "rsa.pem" },
+			{ "rs256-4096", "rsa4096.pem" }, { "es256", "p256.pem" }, { "es384", "p384.pem" },
+			{ "eddsa", "ed25519.pem" },
+		};
+		static char line[16384];
+		char path[128], row[96];
+		for (size_t i = 0; i < sizeof jt / sizeof jt[0]; i++) {
+			const struct wa_kv kv[] = { { "k_file", path } };
+			struct wa_options *opts;
+			FILE *f = fopen("tests/fixtures/jwt/tokens.txt", "r");
+			size_t n = strlen(jt[i].name), toklen = 0;
+			int64_t counter = INT64_MAX / 2;
+			int32_t r;
+			double t;
+			while (f && fgets(line, sizeof line, f)) {
+				if (strncmp(line, jt[i].name, n) == 0 && line[n] == ' ') {
+					char *tok = strrchr(line, ' ') + 1;
+					toklen = strcspn(tok, "\n");
+					memcpy(memory + 4096, tok, toklen);
+					break;
+				}
+			}
+			if (f) fclose(f);
+			if (!toklen) {
+				printf("  jwt_verify: tests/fixtures/jwt/tokens.txt not found (run from the repository "
+				       "root)\n");
+				break;
+			}
+			snprintf(path, sizeof path, "tests/fixtures/jwt/%s", jt[i].file);
+			opts = wa_options_new(kv, 1, err, sizeof err);
+			memcpy(memory + 100, "k_file", 6);
+			h.opts = opts;
+			h.in_init = 1;
+			wa_host_jwt_verify(&h, mem, 0, 0, 100, 6, 0, 65536, 0, &r);
+			h.in_init = 0;
+			wa_host_option_files_close(&h);
+			h.fuel = &counter; /* the price of one call, counted once */
+			wa_host_jwt_verify(&h, mem, 4096, (uint32_t)toklen, 100, 6, 0, 65536, 8192, &r);
+			h.fuel = NULL;
+			TIME_BEST(t, 200,
+			          wa_host_jwt_verify(&h, mem, 4096, (uint32_t)toklen, 100, 6, 0, 65536, 8192, &r);
+			          sink = r);
+			snprintf(row, sizeof row, "jwt_verify: %s, whole call", jt[i].name);
+			ROW(row, t, (double)(INT64_MAX / 2 - counter));
+			wa_host_jwt_free(&h);
+			h.opts = NULL;
+			wa_options_free(opts);
+		}
+	}
 	return 0;
 }

@@ -70,3 +70,12 @@ export declare function host_kick_user(namePtr: usize, nameLen: u32): i32;
 // @ts-ignore: decorator
 @external("mosquitto", "publish")
 export declare function host_publish(topicPtr: usize, topicLen: u32, payloadPtr: usize, payloadLen: u32, qos: i32, retain: i32): i32;
+
+/**
+ * Verifies the compact JWS `token` with the keys of key option `key` (docs/ABI.md, "JWT") and
+ * copies its claims (JSON) into the buffer: their full length (copy truncated to `outCap`), or a
+ * negative JwtError. An empty token only loads the keys (at init) or checks they are loaded: 0.
+ */
+// @ts-ignore: decorator
+@external("mosquitto", "jwt_verify")
+export declare function host_jwt_verify(tokPtr: usize, tokLen: u32, keyPtr: usize, keyLen: u32, leewaySeconds: i32, outPtr: usize, outCap: u32): i32;

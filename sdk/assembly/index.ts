@@ -34,3 +34,4 @@ export { isSpace, Lines, LineReader, OptionFileLines } from "./lines";
 export { parseJson, parseJsonString, JsonValue, JsonKind, JsonError, JsonResult, JSON_MAX_DEPTH, JSON_MAX_STRING_BYTES } from "./json";
 export { Grants, Fallback } from "./grants";
 export { ActionResult, kickClient, kickUser, publish } from "./actions";
+export { JwtError, JwtClaims, JwtResult, JwtVerifier, loadJwtKey, verifyJwt, JWT_MAX_BYTES, JWT_MAX_CLAIMS_BYTES } from "./jwt";

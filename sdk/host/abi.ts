@@ -57,6 +57,7 @@ export const IMPORTS: readonly ImportAbi[] = [
   { module: 'mosquitto', name: 'kick_client', signature: 'i(ii)' },
   { module: 'mosquitto', name: 'kick_user', signature: 'i(ii)' },
   { module: 'mosquitto', name: 'publish', signature: 'i(iiiiii)' },
+  { module: 'mosquitto', name: 'jwt_verify', signature: 'i(iiiiiii)' },
   { module: 'env', name: 'abort', signature: 'v(iiii)' },
   { module: 'env', name: 'trace', signature: 'v(iiFFFFF)' },
   { module: 'env', name: 'seed', signature: 'F()' },
@@ -100,3 +101,12 @@ export const ACTION_INVALID = -3;
 export const ACTION_NO_PREFIX = -4;
 export const ACTION_OUTSIDE_PREFIX = -5;
 export const ACTION_TOO_LARGE = -6;
+
+/** Negative results of `jwt_verify` (plugin-c/runtime/abi.h wa_jwt_error; docs/ABI.md, "JWT"). */
+export const JWT_MALFORMED = -1;
+export const JWT_BAD_SIGNATURE = -2;
+export const JWT_UNSUPPORTED_ALG = -3;
+export const JWT_NO_KEY = -4;
+export const JWT_KEY_FILE = -5;
+export const JWT_EXPIRED = -6;
+export const JWT_NOT_YET_VALID = -7;

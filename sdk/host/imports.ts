@@ -7,9 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { GuestError, GuestMemory } from './memory.js';
 import { topicMatchesSub } from './topic.js';
 import { PW_TOO_COSTLY, pwCheck, pwParse } from './password.js';
+import { checkClaims, checkSignature, isJwks, JwtFailure, parseKeyFile, parseToken, price as jwtPrice, selectKey, type JwtKey } from './jwt.js';
 import { sanitizeControls, utf16leToText, formatG17 } from './text.js';
 import {
-  LOG_DEBUG, LOG_ERR, LOG_INFO, LOG_NOTICE, LOG_WARNING,
+  JWT_BAD_SIGNATURE, JWT_KEY_FILE, LOG_DEBUG, LOG_ERR, LOG_INFO, LOG_NOTICE, LOG_WARNING,
   OPTION_FILE_ABSENT, OPTION_FILE_NOT_FILE_OPTION, OPTION_FILE_NOT_FOUND, OPTION_FILE_NOT_REGULAR, OPTION_FILE_OUTSIDE_INIT,
   OPTION_FILE_PERMISSION, OPTION_FILE_READ_ERROR, OPTION_FILE_TOO_BIG,
   ACTION_INVALID, ACTION_NO_PREFIX, ACTION_OUTSIDE_PREFIX, ACTION_QUEUE_FULL, ACTION_QUEUED, ACTION_RATE_LIMITED, ACTION_TOO_LARGE,
@@ -22,6 +23,7 @@ import {
   WA_OPTION_FILE_LOG_PATH_BYTES, WA_OPTION_FILE_STREAMS,
   WA_ACTION_LOG_TOPIC_BYTES, WA_ACTION_QUEUE_BYTES, WA_ACTION_QUEUE_ENTRIES, WA_ERROR_LOG_INTERVAL_S, WA_FUEL_ACTION,
   WA_KICKS_BURST, WA_KICKS_PER_S, WA_MAX_FIELD_BYTES, WA_MAX_PAYLOAD_BYTES, WA_PUBLISHES_BURST, WA_PUBLISHES_PER_S,
+  WA_FUEL_JWT_KEY, WA_JWT_KEY_OPTIONS, WA_JWT_MAX_KEY_FILE_BYTES, WA_JWT_MAX_KEYS, WA_MAX_JWT_BYTES,
 } from './limits.js';
 
 /** The client behind a request, as `client_*` imports report it. */
@@ -165,6 +167,12 @@ export interface OptionFileStreams {
   entries: OptionFileStream[];
   /** Files opened so far: the order of opening. */
   opened: number;
+  /**
+   * jwt_verify's keys per key option (hostfns.h struct wa_jwt_cached), kept here because they
+   * live by the same init hook calls: loaded once per call, used by requests until the next.
+   * `closeOptionFileStreams` marks them for loading again.
+   */
+  jwt: Map<string, { keys: JwtKey[] | null; fresh: boolean }>;
 }
 
 interface OptionFileStream {
@@ -180,12 +188,14 @@ interface OptionFileStream {
 }
 
 export function newOptionFileStreams(): OptionFileStreams {
-  return { entries: [], opened: 0 };
+  return { entries: [], opened: 0, jwt: new Map() };
 }
 
 /** Closes every file `option_file_read_at` keeps open (wa_host_option_files_close). */
 export function closeOptionFileStreams(s: OptionFileStreams): void {
   for (const e of s.entries.splice(0)) closeSync(e.fd);
+  // The next init hook call loads jwt_verify's keys anew (a reload may have changed them).
+  for (const c of s.jwt.values()) c.fresh = false;
 }
 
 /**
@@ -502,6 +512,80 @@ export function createImports(ctx: ImportContext) {
     return enqueue(fn, b, fn === 'kick_client' ? { kind: fn, clientid: name } : { kind: fn, username: name });
   };
 
+  // One jwt_verify refusal: a warning through the guest log rate limit, paid like a guest log
+  // line (hostfns.c jwt_failed). Returns the guest's result.
+  const jwtFailed = (k: Uint8Array, detail: string, code: number): number => {
+    charge('jwt_verify', WA_FUEL_LOG_LINE);
+    guestLine(LOG_WARNING, sanitizeControls(`jwt_verify (${shownKey(k)}): ${detail}`));
+    return code;
+  };
+
+  // Reads and parses the key file at `path`, paying for it first (hostfns.c jwt_load): the keys
+  // or why they are refused.
+  const jwtLoad = (path: string): JwtKey[] | string => {
+    const shown = shownPath(path);
+    charge('jwt_verify', WA_FUEL_OPEN_FILE);
+    let fd: number;
+    try {
+      // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
+      fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    } catch (e) {
+      return `key file ${shown}: ${errnoReason(e)[1]}`;
+    }
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) return `key file ${shown}: not a regular file`;
+      if (st.size > WA_JWT_MAX_KEY_FILE_BYTES) return `key file ${shown}: ${st.size} bytes, above the cap of ${WA_JWT_MAX_KEY_FILE_BYTES} (WA_JWT_MAX_KEY_FILE_BYTES)`;
+      const data = new Uint8Array(st.size);
+      charge('jwt_verify', per32(st.size, WA_FUEL_COPY_32 + WA_FUEL_SCAN_32));
+      let got = 0;
+      try {
+        while (got < st.size) {
+          const r = readSync(fd, data, got, st.size - got, null);
+          if (r <= 0) break;
+          got += r;
+        }
+      } catch (e) {
+        return `key file ${shown}: ${errnoDetail(e)}`;
+      }
+      if (got !== st.size) return `key file ${shown}: shrank while being read`;
+      charge('jwt_verify', WA_FUEL_JWT_KEY * (isJwks(data) ? WA_JWT_MAX_KEYS : 1));
+      const keys = parseKeyFile(data);
+      data.fill(0); // it may be an HMAC secret
+      return typeof keys === 'string' ? `key file ${shown}: ${keys}` : keys;
+    } finally {
+      closeSync(fd);
+    }
+  };
+
+  // The keys of key option `k` (hostfns.c jwt_keys): loaded during init hook calls (once per
+  // call), looked up outside; or the guest's negative result (logged).
+  const jwtKeys = (k: Uint8Array): JwtKey[] | number => {
+    if (k.length <= OPTION_FILE_SUFFIX.length || !endsWithBytes(k, OPTION_FILE_SUFFIX)) {
+      return jwtFailed(k, "not a file option (a key option's name ends in _file)", JWT_KEY_FILE);
+    }
+    const key = utf8Decoder.decode(k);
+    const path = ctx.optionFile(key);
+    if (path === null || path === '') return jwtFailed(k, 'option not set', JWT_KEY_FILE);
+    const inInit = !ctx.inInit || ctx.inInit();
+    let c = streams.jwt.get(key);
+    if (c === undefined && inInit) {
+      if (streams.jwt.size >= WA_JWT_KEY_OPTIONS) return jwtFailed(k, `more than ${WA_JWT_KEY_OPTIONS} key options (WA_JWT_KEY_OPTIONS)`, JWT_KEY_FILE);
+      c = { keys: null, fresh: false };
+      streams.jwt.set(key, c);
+    }
+    if (c === undefined) return jwtFailed(k, 'keys not loaded (they load in plugin_init or security_init)', JWT_KEY_FILE);
+    if (inInit && !c.fresh) {
+      c.keys = null;
+      c.fresh = true;
+      const r = jwtLoad(path);
+      if (typeof r === 'string') return jwtFailed(k, r, JWT_KEY_FILE);
+      c.keys = r;
+    }
+    if (c.keys === null) return jwtFailed(k, 'keys not loaded (the key file was refused at init)', JWT_KEY_FILE);
+    return c.keys;
+  };
+
   const mosquitto = {
     kick_client(ptr: number, len: number): number {
       return kick('kick_client', ptr, len);
@@ -646,6 +730,34 @@ export function createImports(ctx: ImportContext) {
         return optionFileFailed(fn, s.keyBytes, s.path, OPTION_FILE_READ_ERROR, errnoDetail(e));
       }
       return got;
+    },
+    jwt_verify(tokPtr: number, tokLen: number, keyPtr: number, keyLen: number, leeway: number, outPtr: number, outCap: number): number {
+      const fn = 'jwt_verify';
+      charge(fn, WA_FUEL_HOST_CALL);
+      const tok = mem.range(tokPtr, tokLen);
+      const k = mem.range(keyPtr, keyLen);
+      if (tok === null || k === null) throw new GuestError(`${fn}: pointer out of bounds`);
+      const dst = mem.range(outPtr, outCap);
+      if (dst === null) throw new GuestError(`${fn}: buffer out of bounds`);
+      const keys = jwtKeys(k.slice());
+      if (typeof keys === 'number') return keys;
+      if (tok.length === 0) return 0; // the keys are loaded: what an empty token asks
+      // Decoding the three parts and reading the header, before anything else. Over the cap the
+      // length alone is the answer: nothing is read.
+      if (tok.length <= WA_MAX_JWT_BYTES) charge(fn, per32(tok.length, WA_FUEL_SCAN_32));
+      const t = parseToken(tok);
+      if (t instanceof JwtFailure) return jwtFailed(k, t.detail, t.code);
+      const i = selectKey(keys, t);
+      if (i instanceof JwtFailure) return jwtFailed(k, i.detail, i.code);
+      charge(fn, jwtPrice(keys[i], t));
+      if (!checkSignature(keys[i], t, tok)) return jwtFailed(k, 'bad signature', JWT_BAD_SIGNATURE);
+      // The claims are parsed after the signature: only what the key holder signed is read.
+      charge(fn, per32(t.payload.length, WA_FUEL_SCAN_32) + WA_FUEL_CLOCK);
+      const f = checkClaims(t, Math.floor(Date.now() / 1000), leeway | 0);
+      if (f !== null) return jwtFailed(k, f.detail, f.code);
+      charge(fn, per32(t.payload.length, WA_FUEL_COPY_32));
+      dst.set(t.payload.subarray(0, Math.min(t.payload.length, dst.length)));
+      return t.payload.length;
     },
   };
 

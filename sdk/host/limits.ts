@@ -35,6 +35,19 @@ export const WA_ERROR_LOG_INTERVAL_S = 10;
 export const WA_MAX_PW_ITERATIONS = 10000;
 export const WA_MAX_PW_SALT_BYTES = 256;
 
+// jwt_verify (docs/ABI.md, "JWT").
+export const WA_MAX_JWT_BYTES = 8192;
+export const WA_JWT_MAX_KID_BYTES = 256;
+export const WA_JWT_MAX_SIG_BYTES = 512;
+export const WA_JWT_MAX_KEYS = 32;
+export const WA_JWT_MAX_KEY_FILE_BYTES = 1024 * 1024;
+export const WA_JWT_KEY_OPTIONS = 8;
+export const WA_JWT_MIN_RSA_BITS = 2048;
+export const WA_JWT_MAX_RSA_BITS = 4096;
+export const WA_JWT_MIN_SECRET_BYTES = 32;
+export const WA_JWT_MAX_SECRET_BYTES = 1024;
+export const WA_JWT_LOG_KID_BYTES = 64;
+
 // Guest logging (log, trace, pw_verify's warning): rate limit per policy (docs/SECURITY.md).
 export const WA_LOG_LINES_PER_S = 20;
 export const WA_LOG_BYTES_PER_S = 8192;
@@ -66,3 +79,9 @@ export const WA_ACTION_QUEUE_ENTRIES = 256;
 export const WA_ACTION_QUEUE_BYTES = 4 * 1024 * 1024;
 export const WA_ACTION_LOG_TOPIC_BYTES = 64;
 export const WA_FUEL_ACTION = 500;
+export const WA_FUEL_JWT_HMAC = 3000;
+export const WA_FUEL_JWT_RSA_1K2 = 8000;
+export const WA_FUEL_JWT_P256 = 85000;
+export const WA_FUEL_JWT_P384 = 850000;
+export const WA_FUEL_JWT_ED25519 = 125000;
+export const WA_FUEL_JWT_KEY = 160000;
