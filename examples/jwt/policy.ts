@@ -11,18 +11,20 @@
 // plugin_opt_jwt_leeway (seconds, default 0) allows for clock differences in exp and nbf.
 //
 // A client's rules are kept from its login (unpwd_check) by client id, with the username they
-// were granted to: a later login under the same client id replaces them, a refused one removes
-// them. A client whose token expires while it is connected stays connected: disconnecting at
-// exp needs a timer hook the ABI does not have yet.
+// were granted to and the token's `exp`: a later login under the same client id replaces them, a
+// refused one removes them, a disconnect (on_disconnect) frees them. on_tick (every
+// plugin_opt_wasm_tick_ms) disconnects the clients whose token has expired (exp + leeway), so an
+// expired token does not outlive its session.
 export * from "../../sdk/assembly/abi";
-import { Access, Decision, JwtClaims, JwtVerifier, Options, Str, client, log, topicMatchesPattern } from "../../sdk/assembly";
+import { Access, Decision, JwtClaims, JwtVerifier, Options, Str, client, kickClient, log, topicMatchesPattern } from "../../sdk/assembly";
 
 const verifier = new JwtVerifier("jwt_key_file");
 let leeway: i32 = 0;
 
 /** The rules a client's token granted. */
 class Grant {
-  constructor(public username: string, public pub: string[], public sub: string[], public filters: string[]) {}
+  constructor(public username: string, public pub: string[], public sub: string[], public filters: string[],
+              /** The token's exp in seconds (NaN: none). */ public exp: f64) {}
 }
 
 // The rules with %u and %c put in (for SUBSCRIBE's exact match); rules using a value that holds
@@ -87,7 +89,7 @@ export function unpwd_check(username: Str | null, password: Str | null): Decisio
   if (id !== null) {
     const user = username.toString();
     const reads = sub.concat(all);
-    grants.set(id, new Grant(user, pub.concat(all), reads, expand(reads, user, id)));
+    grants.set(id, new Grant(user, pub.concat(all), reads, expand(reads, user, id), claims.number("exp")));
   }
   return Decision.Allow;
 }
@@ -110,4 +112,25 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
     for (let i = 0; i < g.filters.length; i++) if (topic.equals(g.filters[i])) return Decision.Allow;
   }
   return any(g.sub, topic, username, clientid) ? Decision.Allow : Decision.Deny;
+}
+
+/** Frees the rules of a client that left. */
+export function on_disconnect(clientid: Str, username: Str | null): void {
+  grants.delete(clientid.toString());
+}
+
+/**
+ * Disconnects the clients whose token has expired (the broker carries the kick out after this
+ * hook); their rules go at once, so nothing more is allowed to them meanwhile.
+ */
+export function on_tick(): void {
+  const now = <f64>Date.now() / 1000;
+  const ids = grants.keys();
+  for (let i = 0; i < ids.length; i++) {
+    const g = grants.get(ids[i]);
+    if (!isNaN(g.exp) && now >= g.exp + <f64>leeway) {
+      grants.delete(ids[i]);
+      if (kickClient(ids[i]) == 0) log.info("jwt: the token of " + g.username + " (client " + ids[i] + ") expired: disconnecting");
+    }
+  }
 }

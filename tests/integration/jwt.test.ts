@@ -3,12 +3,13 @@
 // and EdDSA tokens log in; a wrong signature, alg none, an expired token and a sub that is not
 // the username are refused, each with the host's reason in the log; the acl claim decides
 // publish, subscribe and delivery. A second broker reads an RSA public key as PEM: an HS256 token
-// "signed" with that PEM text (the algorithm confusion attack) is refused.
+// "signed" with that PEM text (the algorithm confusion attack) is refused. A third disconnects a
+// client whose token expires while it is connected (on_tick, kick_client).
 import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { type Broker } from '../harness/broker.js';
-import { connect, deliveries, endAll, refusedCode, tryConnect, uniqueId, VERSIONS } from '../harness/mqtt.js';
+import { type Client, connect, deliveries, endAll, refusedCode, tryConnect, uniqueId, VERSIONS } from '../harness/mqtt.js';
 import { example, requireFile } from '../harness/paths.js';
 import { startPolicyBroker } from '../harness/policy-broker.js';
 
@@ -126,6 +127,34 @@ test('jwt example: an HS256 token signed with the RSA public key is refused (alg
     assert.equal(r.code, refusedCode(5));
     await broker.waitForLog(/jwt_verify \(jwt_key_file\): no key for alg HS256\n/, { since });
   } finally {
+    await broker.stop();
+  }
+});
+
+test('jwt example: a client is disconnected when its token expires, one with a valid token stays', async () => {
+  const broker = await startPolicyBroker({
+    name: 'jwt-exp',
+    module: requireFile(example('jwt'), 'example jwt'),
+    files: { 'rsa.pem': rsaPem },
+    opts: { jwt_key_file: (ctx) => ctx.file('rsa.pem'), wasm_tick_ms: 100 },
+  });
+  let short: Client | undefined;
+  let long: Client | undefined;
+  try {
+    const id = uniqueId('short');
+    short = await connect({ port: broker.port, version: 5, clientId: id, username: 'alice', password: jwt('RS256', claims('alice', { exp: now() + 2 })) });
+    long = await connect({ port: broker.port, version: 5, username: 'bob', password: jwt('RS256', claims('bob')) });
+    const shortClient = short;
+    const closed = new Promise<void>((resolve) => shortClient.mqtt.once('close', () => resolve()));
+    // Allowed while the token is valid.
+    assert.equal(await short.publish('data/alice/x', 'x', { qos: 1 }), 0);
+    await closed;
+    await broker.waitForLog(new RegExp(`jwt: the token of alice \\(client ${id}\\) expired: disconnecting\n`));
+    assert.equal(short.mqtt.connected, false);
+    // The other session is untouched.
+    assert.equal(await long.publish('data/bob/x', 'x', { qos: 1 }), 0);
+  } finally {
+    await endAll(short, long);
     await broker.stop();
   }
 });
