@@ -405,6 +405,26 @@ static void run_action(const struct wa_action *a, void *ud)
  * holding (entries are freed only when the pass ends). Actions wait for the
  * tick rather than run when their hook returns, so that no client is kicked, nor a message
  * published, in the middle of mosquitto handling another packet. */
+/* mosquitto 2.0 ticks its plugins on every pass of its main loop, at least every 100 ms.
+ * mosquitto 2.1.2 calls a plugin's tick only when it is due, and only a due tick may shorten the
+ * loop's sleep: a tick asked for in 100 ms is skipped when anything else wakes the loop sooner,
+ * and the loop then sleeps until the next network event, holding back queued actions, a rebuilt
+ * policy, queued log lines and on_tick. So ask 2.1 to make this tick due at every pass (its next
+ * time two seconds in the past: next_s -2, next_ms 2000 + the wait, which 2.1 normalises only
+ * once) while its loop sleeps at most TICK_ASK_MS (or wasm_tick_ms when shorter): next_s * 1000 +
+ * next_ms. The field 2.0's header calls next_ns is 2.1's next_ms (same offset and type); 2.0
+ * reads neither. */
+#define TICK_ASK_MS 100u
+
+static void ask_next_tick(void *event_data, uint32_t tick_ms)
+{
+	struct mosquitto_evt_tick *ev = event_data;
+
+	if (!ev) return;
+	ev->next_s = -2;
+	ev->next_ns = 2000L + (long)(tick_ms && tick_ms < TICK_ASK_MS ? tick_ms : TICK_ASK_MS);
+}
+
 static int on_tick(int event, void *event_data, void *userdata)
 {
 	struct plugin *pl = userdata;
@@ -412,7 +432,6 @@ static int on_tick(int event, void *event_data, void *userdata)
 	uint32_t every = wa_auth_config(pl->auth)->tick_ms;
 
 	(void)event;
-	(void)event_data;
 	/* First what the policy in service queued: wa_auth_poll may replace it (and drop its queue). */
 	pol = wa_auth_policy(pl->auth);
 	if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
@@ -436,6 +455,7 @@ static int on_tick(int event, void *event_data, void *userdata)
 		}
 	}
 	if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
+	ask_next_tick(event_data, every);
 	return MOSQ_ERR_SUCCESS;
 }
 
