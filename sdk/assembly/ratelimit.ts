@@ -18,7 +18,7 @@ const NONE: i32 = -1;
  * or denied depending on when it comes, so no decision of such a policy may be cached.
  * {@link takeAt} takes the time as an argument instead (specs, or a policy that already read the
  * clock for this request). A clock that goes back refills nothing for the step back, and
- * refilling resumes from the new time.
+ * refilling resumes from the new time; a NaN time refills nothing and is not remembered.
  *
  * Bounded: at most `maxClients` clients are tracked. A new client when the table is full evicts
  * the least recently used one (the one whose last {@link take} is oldest), rather than being
@@ -86,21 +86,23 @@ export class RateLimiter {
   takeAt(clientid: Str, nowMs: f64, cost: i32 = 1): bool {
     const h = hashBytes(clientid.ptr, <i32>clientid.len);
     let s = this.find(clientid, h);
+    // A NaN time is no time: nothing refilled, nothing remembered (a NaN kept as the last time
+    // would compare false with every later time and never refill again).
+    const known = !isNaN(nowMs);
     if (s == NONE) {
       s = this.insert(clientid, h);
       unchecked(this.tokens[s] = this.burst);
-      unchecked(this.lastMs[s] = nowMs);
+      unchecked(this.lastMs[s] = known ? nowMs : -Infinity);
     } else {
       this.touch(s);
       const last = unchecked(this.lastMs[s]);
-      let t = unchecked(this.tokens[s]);
-      // A clock that went back (NaN included) refills nothing.
+      // A clock that went back refills nothing; refilling resumes from the new time.
       if (nowMs > last) {
-        t += (nowMs - last) * this.perMs;
+        let t = unchecked(this.tokens[s]) + (nowMs - last) * this.perMs;
         if (t > this.burst) t = this.burst;
         unchecked(this.tokens[s] = t);
       }
-      unchecked(this.lastMs[s] = nowMs);
+      if (known) unchecked(this.lastMs[s] = nowMs);
     }
     const c = cost > 0 ? <f64>cost : 0.0;
     const t = unchecked(this.tokens[s]);

@@ -50,13 +50,21 @@ describe("RateLimiter", () => {
     expect(r.takeAt(c, 0, 1)).toBe(false);
   });
 
-  it("refills nothing for a clock that goes back, and resumes from the new time", () => {
+  it("refills nothing for a clock that goes back or NaN, and resumes from the next time", () => {
     const r = new RateLimiter(1, 1);
     const c = str("c");
     expect(r.takeAt(c, 10000)).toBe(true);
     expect(r.takeAt(c, 5000)).toBe(false);
     expect(r.takeAt(c, 5999)).toBe(false);
     expect(r.takeAt(c, 6000)).toBe(true);
+    // A NaN time refills nothing and does not stop later refills.
+    expect(r.takeAt(c, NaN)).toBe(false);
+    expect(r.takeAt(c, 7000)).toBe(true);
+    const d = str("d");
+    expect(r.takeAt(d, NaN)).toBe(true);
+    expect(r.takeAt(d, NaN)).toBe(false);
+    expect(r.takeAt(d, 1)).toBe(true);           // from -Infinity: refilled, up to the burst
+    expect(r.takeAt(d, 1)).toBe(false);
   });
 
   it("a rate of 0 never refills; a burst of 0 allows nothing", () => {
