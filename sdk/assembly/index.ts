@@ -35,3 +35,4 @@ export { parseJson, parseJsonString, JsonValue, JsonKind, JsonError, JsonResult,
 export { Grants, Fallback } from "./grants";
 export { ActionResult, kickClient, kickUser, publish } from "./actions";
 export { JwtError, JwtClaims, JwtResult, JwtVerifier, loadJwtKey, verifyJwt, JWT_MAX_BYTES, JWT_MAX_CLAIMS_BYTES } from "./jwt";
+export { RateLimiter } from "./ratelimit";

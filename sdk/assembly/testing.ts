@@ -178,3 +178,16 @@ export function actionPayload(i: i32): string | null {
 export function clearActions(): void {
   test_action_clear();
 }
+
+// @ts-ignore: decorator
+@external("wasm_auth_test", "set_clock")
+declare function test_set_clock(ms: f64): void;
+
+/**
+ * Makes `Date.now()` answer `ms` (milliseconds since the epoch) until the next call; NaN gives the
+ * real clock back (the default). For specs of policies that read the clock (rate limits, expiry):
+ * the plugin gives a policy the wall clock, as-pect none, so the spec host provides one it controls.
+ */
+export function setClock(ms: f64): void {
+  test_set_clock(ms);
+}

@@ -19,7 +19,10 @@ const utf8Decoder = new TextDecoder('utf-8');
 type Modules = Record<string, Record<string, (...a: never[]) => number | void>>;
 
 export interface AspectImports {
-  /** Import modules `mosquitto` and `wasm_auth_test`; `env` stays as-pect's. */
+  /**
+   * Import modules `mosquitto`, `wasm_auth_test` and `env.Date.now` (as-pect provides no clock;
+   * the rest of `env` stays as-pect's).
+   */
   modules: Modules;
   /**
    * Counts the guest's allocations by wrapping the `rtrace.onalloc` import as-pect installs
@@ -38,6 +41,9 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
   // Deferred actions the spec's hooks queue (kick_client, kick_user, publish), taken by the spec.
   const actions = newActionQueue();
   let taken: Action[] = [];
+  // The clock env.Date.now answers: the real one until a spec sets it (setClock in testing.ts),
+  // so specs of rate limits and expiry do not depend on how fast they run.
+  let clockMs: number | null = null;
   let publishPrefix: string | null = null;
   const echo = process.env.ASPECT_LOG === '1';
   const mem = new GuestMemory(memory);
@@ -132,6 +138,10 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
       if (cap > 0) mem.bytes(ptr, cap, 'action_payload').set(a.payload.subarray(0, Math.min(cap, a.payload.length)));
       return a.payload.length;
     },
+    /** Sets the time env.Date.now answers, in ms (NaN: the real clock again). */
+    set_clock(ms: number): void {
+      clockMs = Number.isNaN(ms) ? null : ms;
+    },
     action_clear(): void {
       takeActions(actions);
       taken = [];
@@ -139,7 +149,11 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
   };
 
   return {
-    modules: { mosquitto, wasm_auth_test },
+    modules: {
+      mosquitto,
+      wasm_auth_test,
+      env: { 'Date.now': (): number => clockMs ?? Date.now() },
+    },
     countAllocations(finalImports) {
       const rtrace = finalImports.rtrace;
       const inner = rtrace?.onalloc;
@@ -170,7 +184,7 @@ export async function aspectInstantiate(
     if (exports === null) throw new Error('host import called before instantiation finished');
     return exports.memory as WebAssembly.Memory;
   });
-  const imports = createImports({ env: { memory }, ...host.modules });
+  const imports = createImports({ ...host.modules, env: { ...host.modules.env, memory } });
   host.countAllocations(imports);
   const result = await instantiate(binary, imports);
   exports = result.exports;

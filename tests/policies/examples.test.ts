@@ -96,6 +96,30 @@ describe('example defer-dynsec', () => {
   });
 });
 
+describe('example rate-limit', () => {
+  test('publish_rate publishes per client (real clock), reads always; on_disconnect frees the state', () => {
+    const logs: Logged[] = [];
+    const p = load(wasm(example('rate-limit')), [['publish_rate', '5']], logs);
+    const pub = (clientid: string) => p.aclCheck({ clientid, username: null, topic: 't', access: WRITE });
+    const a = Array.from({ length: 20 }, () => pub('a'));
+    assert.deepEqual(a.slice(0, 5), Array(5).fill('allow'));
+    // At most one token back if the 20 checks took over 200 ms.
+    assert.ok(a.filter((d) => d === 'allow').length <= 6, a.join(','));
+    assert.equal(a[a.length - 1], 'deny');
+    assert.equal(p.aclCheck({ clientid: 'a', username: null, topic: 't', access: READ }), 'allow');
+    assert.equal(p.aclCheck({ clientid: 'a', username: null, topic: 't/#', access: SUBSCRIBE }), 'allow');
+    assert.equal(pub('b'), 'allow');
+    p.disconnect('a', null);
+    assert.ok(logs.some((l) => l.message === 'rate-limit: forgot a (1 clients tracked)'), JSON.stringify(logs));
+    assert.equal(pub('a'), 'allow');
+  });
+
+  test('a bad option refuses to start', () => {
+    assert.throws(() => load(wasm(example('rate-limit')), [['publish_rate', '0']]));
+    assert.throws(() => load(wasm(example('rate-limit')), [['report_interval_s', 'ten']]));
+  });
+});
+
 describe('example payload-rules', () => {
   test('sees payload, qos and retain through the 7-argument acl_check', () => {
     const p = load(wasm(example('payload-rules')), [['max_payload', '16']]);
