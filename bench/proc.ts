@@ -111,6 +111,19 @@ export async function run(cmd: string, args: string[], timeoutMs = 600000, env?:
 
 /** CPU counters of a process: utime/stime in clock ticks (/proc/PID/stat), run time in ns
  * (/proc/PID/schedstat, main thread: mosquitto 2.0 is single-threaded). */
+/** A broker configuration a benchmark runs: its mosquitto.conf lines and what it needs built. */
+export interface BrokerConfig {
+  key: string;
+  label: string;
+  /** This project's plugin (rather than a baseline). */
+  ours: boolean;
+  /** Files that must exist for it to run. */
+  needs: string[];
+  /** mosquitto.conf lines, given the run's directory. */
+  conf(dir: string): string[];
+  env?: NodeJS.ProcessEnv;
+}
+
 export interface CpuSample { utime: number; stime: number; runNs: number }
 
 export function cpuSample(pid: number): CpuSample {

@@ -23,7 +23,7 @@ import { spawnSync } from "node:child_process";
 import { cpus, release } from "node:os";
 import { join, resolve } from "node:path";
 import { barChart, type Panel } from "./chart.js";
-import { Proc, cpuSample, freePort, median, rssKb, run, sleep, type CpuSample } from "./proc.js";
+import { Proc, cpuSample, freePort, median, rssKb, run, sleep, type BrokerConfig as Config, type CpuSample } from "./proc.js";
 import { PYAUTH_LABEL, buildPyauth, failure, pyauthConf, pyauthEnv, pyauthInprocOpts, type PyauthBuild } from "./pyauth.js";
 import { WORKLOADS, benchWorkloads, workloadsMarkdown, type WorkloadResults } from "./workloads.js";
 import { benchScale, parseScaleArgs, shellLine, writeScale, type ScaleArgs } from "./scale.js";
@@ -144,14 +144,6 @@ function log(msg: string): void {
 
 // ---------------------------------------------------------------------------------------------
 // Configurations of policy P (plus the no-auth baseline).
-interface Config {
-  key: string;
-  label: string;
-  ours: boolean;
-  needs: string[];
-  conf(dir: string): string[];
-  env?: NodeJS.ProcessEnv;
-}
 
 const CONFIGS: Config[] = [
   { key: "noauth", label: "no auth (baseline)", ours: false, needs: [],

@@ -7,7 +7,7 @@
 // first N messages cancel exactly and nothing differs between the two runs but the extra 4N.
 import { existsSync, mkdirSync, mkdtempSync, copyFileSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Proc, freePort, run } from "./proc.js";
+import { Proc, freePort, run, type BrokerConfig } from "./proc.js";
 import { PYAUTH_LABEL, buildPyauth, pyauthConf, pyauthEnv, type PyauthBuild } from "./pyauth.js";
 
 export interface WorkloadEnv {
@@ -50,14 +50,6 @@ export const WORKLOADS: Workload[] = [
     args: ["-p", "0", "-t", "10", "-s", "50"], warm: 1000, fanout: 50, checks: 51 },
 ];
 
-interface WConfig {
-  key: string;
-  label: string;
-  ours: boolean;
-  needs: string[];
-  conf(dir: string): string[];
-  env?: NodeJS.ProcessEnv;
-}
 
 const DYNSEC_SO = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so";
 const MOSQUITTO = "/usr/sbin/mosquitto";
@@ -65,13 +57,13 @@ const MOSQUITTO = "/usr/sbin/mosquitto";
 // lifecycle hooks allows; the limit's value does not change the code path.
 const VALGRIND_WASM = ["plugin_opt_wasm_timeout_ms 3600000"];
 
-function configs(env: WorkloadEnv, py: PyauthBuild): WConfig[] {
+function configs(env: WorkloadEnv, py: PyauthBuild): BrokerConfig[] {
   const data = join(env.benchDir, "data");
   const wasm = (extra: string[]): string[] => ["allow_anonymous false", `plugin ${env.plugin}`,
     `plugin_opt_wasm_module ${env.defaultWasm}`, `plugin_opt_password_file ${data}/passwd`,
     `plugin_opt_acl_file ${data}/acl`, ...extra, ...VALGRIND_WASM];
   const native = join(env.benchDir, "native_p.so");
-  const list: WConfig[] = [
+  const list: BrokerConfig[] = [
     { key: "noauth", label: "no auth (baseline)", ours: false, needs: [], conf: () => ["allow_anonymous true"] },
     { key: "file", label: "password_file + acl_file", ours: false, needs: [],
       conf: () => ["allow_anonymous false", `password_file ${data}/passwd`, `acl_file ${data}/acl`] },
@@ -135,7 +127,7 @@ async function inclusiveIr(dump: string, fns: string[]): Promise<Record<string, 
 }
 
 /** One broker under callgrind for one workload and configuration: warm N, then 4N measured. */
-async function runOne(env: WorkloadEnv, w: Workload, cfg: WConfig): Promise<WorkloadRow> {
+async function runOne(env: WorkloadEnv, w: Workload, cfg: BrokerConfig): Promise<WorkloadRow> {
   const dir = mkdtempSync(join(env.runDir, `wl-${w.key}-${cfg.key}-`));
   const cg = join(dir, "callgrind.out");
   const port = await freePort();

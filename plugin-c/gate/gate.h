@@ -48,6 +48,10 @@ void wa_gate_config_defaults(struct wa_gate_config *cfg);
 #define WA_NAME_DISTANCE_MAX_LEN 40
 size_t wa_name_distance(const void *name, size_t n, const char *to);
 
+/* UTF-8 per RFC 3629 (no overlong forms, surrogates or code points above U+10FFFF): what the
+ * gate requires of names and the host of topics. */
+bool wa_utf8_valid(const uint8_t *p, size_t n);
+
 /* The one message for a refused module, shared by the plugin's log and wasm-auth-check:
  * "wasm-auth: " + WA_GATE_REFUSED_FMT with (path, err). */
 #define WA_GATE_REFUSED_FMT "cannot load policy %s: %s"

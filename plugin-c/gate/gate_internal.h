@@ -64,7 +64,6 @@ int wa_rd_s33(struct wa_rd *r, int64_t *v, const char **why);
 int wa_rd_s64(struct wa_rd *r, int64_t *v, const char **why);
 int wa_rd_bytes(struct wa_rd *r, size_t n, const uint8_t **p, const char **why);
 int wa_rd_name(struct wa_rd *r, const uint8_t **p, uint32_t *len, const char **why);
-bool wa_utf8_valid(const uint8_t *p, size_t n);
 
 struct wa_functype {
 	uint32_t nparams, nresults;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <openssl/crypto.h>
 
+#include "../gate/gate.h"
 #include "hostfns.h"
 #include "jwt.h"
 #include "log.h"
@@ -704,46 +705,6 @@ static const char *shown_target(const uint8_t *b, uint32_t len, char *out, size_
 	return out;
 }
 
-/* Well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF), as MQTT requires
- * of topics. */
-static int utf8_valid(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t c = s[i];
-		size_t k;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF) {
-			k = 1;
-			cp = c & 0x1Fu;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			k = 2;
-			cp = c & 0x0Fu;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			k = 3;
-			cp = c & 0x07u;
-		} else {
-			return 0;
-		}
-		if (n - i <= k) return 0;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xC0) != 0x80) return 0;
-			cp = (cp << 6) | (s[i + j] & 0x3Fu);
-		}
-		if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return 0;
-		i += k + 1;
-	}
-	return 1;
-}
-
 /* Queues one action with copies of its bytes, or refuses it (rate, queue). 0, or -1 = trap. */
 static int enqueue(struct wa_host *h, enum wa_action_kind kind, const uint8_t *target, uint32_t tlen,
                    const uint8_t *payload, uint32_t plen, int qos, int retain, int32_t *ret)
@@ -843,7 +804,7 @@ int wa_host_publish(struct wa_host *h, struct wa_mem m, uint32_t topic, uint32_t
 	}
 	if (topiclen > WA_MAX_FIELD_BYTES || (qos < 0 || qos > 2) || (retain != 0 && retain != 1) ||
 	    wa_topic_matches_sub((const char *)t, topiclen, (const char *)t, topiclen) != 1 ||
-	    !utf8_valid(t, topiclen)) {
+	    !wa_utf8_valid(t, topiclen)) {
 		*ret = WA_ACTION_INVALID;
 		return action_refused(
 		    h, kind, *ret,
