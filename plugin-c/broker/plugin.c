@@ -2,6 +2,7 @@
  * as mosquitto return codes. Everything else lives in the runtime (auth.h, policy.h). */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <mosquitto_broker.h>
@@ -11,9 +12,11 @@
 #include "acl_cache.h"
 #include "../runtime/auth.h"
 #include "breaker.h"
+#include "sessions.h"
 #include "../runtime/grants.h"
 #include "../runtime/wa_limits.h"
 #include "../runtime/log.h"
+#include "../runtime/text.h"
 #include "../runtime/watchdog.h"
 
 struct plugin {
@@ -30,6 +33,9 @@ struct plugin {
 	struct wa_breaker *breaker; /* the policy's share of broker time */
 	const void *payer;          /* the client of the last request other than a READ check */
 	time_t over_logged[3];      /* when each breaker verdict was last logged */
+	struct wa_sessions *sessions; /* while the policy exports session_check (sessions.h) */
+	int rechecking;               /* a pass of session_check after a reload is under way */
+	size_t pass_asked, pass_revoked;
 };
 
 static void log_to_mosquitto(int level, const char *line)
@@ -126,6 +132,11 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 	wa_breaker_enter(pl->breaker, k);
 	d = wa_policy_unpwd_check(pol, ed->client, ed->username, ed->password);
 	wa_breaker_leave(pl->breaker);
+	if (d == WA_ALLOW && pl->sessions &&
+	    wa_sessions_add(pl->sessions, ed->client, mosquitto_client_id(ed->client), ed->username) != 0) {
+		wa_log(WA_LOG_WARNING, "out of memory or over %u sessions: a session is not asked session_check after reloads",
+		       WA_MAX_SESSIONS);
+	}
 	return decision_rc(d, MOSQ_ERR_AUTH);
 }
 
@@ -251,6 +262,7 @@ static int on_disconnect(int event, void *event_data, void *userdata)
 
 	(void)event;
 	if (pl->caching) wa_acl_cache_forget(pl->cache, ed->client);
+	if (pl->sessions) wa_sessions_remove(pl->sessions, ed->client);
 	if (!(wa_policy_hooks(pol) & (1u << WA_HOOK_ON_DISCONNECT))) return MOSQ_ERR_SUCCESS;
 	clientid = mosquitto_client_id(ed->client);
 	if (!clientid) return MOSQ_ERR_SUCCESS;
@@ -315,17 +327,34 @@ static int sync_disconnect(struct plugin *pl, int want)
 	return MOSQ_ERR_SUCCESS;
 }
 
-/* The events the current policy hears besides requests: MOSQ_EVT_DISCONNECT while the cache
- * needs it or the policy exports on_disconnect (on_tick rides on MOSQ_EVT_TICK, always
- * registered). */
+/* Sessions are tracked while the policy exports session_check; a policy that starts exporting
+ * it is asked about the sessions let in from then on. */
+static void sync_sessions(struct plugin *pl, int want)
+{
+	if (want && !pl->sessions) {
+		pl->sessions = wa_sessions_new();
+		if (!pl->sessions) wa_log(WA_LOG_WARNING, "out of memory for the sessions table: session_check is not called");
+	} else if (!want && pl->sessions) {
+		wa_sessions_free(pl->sessions);
+		pl->sessions = NULL;
+		pl->rechecking = 0;
+	}
+}
+
+/* The events the current policy hears besides requests: MOSQ_EVT_DISCONNECT while the cache or
+ * the sessions table needs it or the policy exports on_disconnect (on_tick rides on
+ * MOSQ_EVT_TICK, always registered). */
 static void sync_events(struct plugin *pl, unsigned hooks)
 {
 	int want = (hooks & (1u << WA_HOOK_ON_DISCONNECT)) != 0;
-	int rc = sync_disconnect(pl, pl->caching || want);
+	int rc;
 
-	if (rc != MOSQ_ERR_SUCCESS && want) {
-		wa_log(WA_LOG_WARNING, "cannot register the disconnect callback, on_disconnect is not called: %s",
+	sync_sessions(pl, (hooks & (1u << WA_HOOK_SESSION_CHECK)) != 0);
+	rc = sync_disconnect(pl, pl->caching || want || pl->sessions);
+	if (rc != MOSQ_ERR_SUCCESS && (want || pl->sessions)) {
+		wa_log(WA_LOG_WARNING, "cannot register the disconnect callback, on_disconnect and session_check are not called: %s",
 		       mosquitto_strerror(rc));
+		sync_sessions(pl, 0); /* a departed client's session would stay in the table */
 	}
 }
 
@@ -367,6 +396,52 @@ static int on_reload(int event, void *event_data, void *userdata)
 	(void)event_data;               /* the options stay those the plugin was started with */
 	wa_auth_reload_start(pl->auth); /* built off this thread; on_tick puts it in service */
 	return MOSQ_ERR_SUCCESS;
+}
+
+/* One session of the pass after a reload, through the breaker like on_tick (its bucket): when
+ * that is spent the pass waits for the next tick. */
+static enum wa_session_visit ask_session(const char *clientid, const char *username, void *ud)
+{
+	struct plugin *pl = ud;
+	struct wa_bucket *k = admit(pl, pl);
+	enum wa_decision d;
+
+	if (!k) return WA_SESSION_STOP;
+	wa_breaker_enter(pl->breaker, k);
+	d = wa_policy_session_check(wa_auth_policy(pl->auth), clientid, username);
+	wa_breaker_leave(pl->breaker);
+	pl->pass_asked++;
+	return d == WA_DENY ? WA_SESSION_REVOKE : WA_SESSION_ASKED;
+}
+
+/* Part of the pass after a reload (docs/ABI.md, "Revocation"): at most
+ * WA_SESSION_CHECKS_PER_TICK sessions per tick, those refused disconnected (no will), the first
+ * WA_REVOKE_LOG_LINES of them named in the log, and one line when the pass is over. */
+static void recheck_sessions(struct plugin *pl)
+{
+	char *revoked[WA_SESSION_CHECKS_PER_TICK];
+	unsigned n = wa_sessions_recheck(pl->sessions, WA_SESSION_CHECKS_PER_TICK, ask_session, pl, revoked);
+
+	for (unsigned i = 0; i < n; i++) {
+		if (pl->pass_revoked < WA_REVOKE_LOG_LINES) {
+			char shown[WA_ACTION_LOG_TOPIC_BYTES + 1];
+			size_t len = strlen(revoked[i]);
+
+			len = len < WA_ACTION_LOG_TOPIC_BYTES ? len : WA_ACTION_LOG_TOPIC_BYTES;
+			memcpy(shown, revoked[i], len);
+			shown[wa_text_sanitize_controls(shown, len)] = '\0';
+			wa_log(WA_LOG_NOTICE, "disconnecting client %s: session_check refused its session after the reload",
+			       shown);
+		}
+		pl->pass_revoked++;
+		mosquitto_kick_client_by_clientid(revoked[i], false);
+		free(revoked[i]);
+	}
+	if (!wa_sessions_pending(pl->sessions)) {
+		pl->rechecking = 0;
+		wa_log(WA_LOG_NOTICE, "session_check after the reload: %zu sessions asked, %zu disconnected", pl->pass_asked,
+		       pl->pass_revoked);
+	}
 }
 
 static uint64_t now_ms(void)
@@ -440,7 +515,13 @@ static int on_tick(int event, void *event_data, void *userdata)
 		sync_callbacks(pl, hooks);
 		sync_cache(pl, wa_policy_acl_cacheable(wa_auth_policy(pl->auth)));
 		sync_events(pl, hooks);
+		if (pl->sessions) {
+			wa_sessions_recheck_all(pl->sessions);
+			pl->rechecking = 1;
+			pl->pass_asked = pl->pass_revoked = 0;
+		}
 	}
+	if (pl->rechecking) recheck_sessions(pl);
 	pol = wa_auth_policy(pl->auth);
 	if (every && (wa_policy_hooks(pol) & (1u << WA_HOOK_ON_TICK))) {
 		uint64_t now = now_ms();
@@ -473,6 +554,7 @@ static void plugin_free(struct plugin *pl)
 	sync_callbacks(pl, 0);
 	sync_cache(pl, 0);
 	sync_disconnect(pl, 0);
+	sync_sessions(pl, 0);
 	mosquitto_callback_unregister(pl->id, MOSQ_EVT_RELOAD, on_reload, NULL);
 	mosquitto_callback_unregister(pl->id, MOSQ_EVT_TICK, on_tick, NULL);
 	wa_auth_free(pl->auth);

@@ -11,6 +11,7 @@ const struct wa_hook_abi wa_hooks[WA_HOOK_COUNT] = {
 	[WA_HOOK_PSK_KEY_GET] = { "psk_key_get", { "i(ii)", 0 }, 1 },
 	[WA_HOOK_ON_DISCONNECT] = { "on_disconnect", { "v(ii)", 0 }, 0 },
 	[WA_HOOK_ON_TICK] = { "on_tick", { "v()", 0 }, 0 },
+	[WA_HOOK_SESSION_CHECK] = { "session_check", { "i(ii)", 0 }, 0 },
 };
 
 const struct wa_import_abi wa_imports[] = {

@@ -69,6 +69,8 @@ enum wa_hook {
 	/* Events (docs/ABI.md, "Events"): optional, nothing to decide, not request hooks. */
 	WA_HOOK_ON_DISCONNECT,
 	WA_HOOK_ON_TICK,
+	/* Asked after a reload of every session unpwd_check allowed (docs/ABI.md, "Revocation"). */
+	WA_HOOK_SESSION_CHECK,
 	WA_HOOK_COUNT
 };
 

@@ -789,6 +789,23 @@ void wa_policy_tick(struct wa_policy *p)
 	if (trap) event_failed(p, hook, 1, trap);
 }
 
+enum wa_decision wa_policy_session_check(struct wa_policy *p, const char *clientid, const char *username)
+{
+	const enum wa_hook hook = WA_HOOK_SESSION_CHECK;
+	struct wa_field f[2] = { field(clientid, 0), field(username, 1) };
+	uint32_t args[2];
+	int32_t result = 0;
+	const char *trap;
+
+	if (ready(p, hook)) return failure_decision(p, hook);
+	if (!(p->hooks & (1u << hook))) return WA_ALLOW;
+	if (too_long(f, 2)) return fail(p, hook, 0, "a field is longer than %u bytes", WA_MAX_FIELD_BYTES);
+	trap = marshal(p, f, 2, args);
+	if (!trap) trap = invoke(p, hook, NULL, args, 2, &result);
+	if (trap) return fail(p, hook, 1, "%s", trap);
+	return decide(p, hook, result);
+}
+
 unsigned wa_policy_actions_pending(const struct wa_policy *p)
 {
 	return wa_host_actions_count(&p->host);

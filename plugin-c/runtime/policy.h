@@ -80,6 +80,12 @@ enum wa_decision wa_policy_psk_key_get(struct wa_policy *p, const void *client, 
 void wa_policy_disconnect(struct wa_policy *p, const void *client, const char *clientid, const char *username);
 void wa_policy_tick(struct wa_policy *p);
 
+/* Revocation (docs/ABI.md, "Revocation"): whether a session unpwd_check allowed under an earlier
+ * policy may go on. WA_DENY: disconnect it. A failure (logged, counted) gets the failure
+ * decision; WA_ALLOW when the module does not export session_check. No client is passed to the
+ * guest: the session may be gone by the time its turn comes (client_address etc. see none). */
+enum wa_decision wa_policy_session_check(struct wa_policy *p, const char *clientid, const char *username);
+
 /* Deferred actions (docs/ABI.md, "Deferred actions") the guest queued with kick_client,
  * kick_user and publish, in any hook (init hooks on the worker thread included): how many wait,
  * and each handed to run in order and then dropped. The embedder calls mosquitto from run, on

@@ -138,6 +138,12 @@
 #define WA_ACTION_QUEUE_BYTES     (4u * 1024u * 1024u) /* their copied ids, topics and payloads */
 #define WA_ACTION_LOG_TOPIC_BYTES 64u                  /* a refusal warning shows this much of the topic or id */
 #define WA_FUEL_ACTION            500u /* kick_client, kick_user, publish: validation, queueing, the later call */
+/* Revocation (docs/ABI.md, "Revocation"): the sessions tracked for session_check (beyond it a
+ * session is not asked after a reload; the broker's own memory per client is larger), and how
+ * many are asked per MOSQ_EVT_TICK (each a guest call through the breaker, paid like on_tick). */
+#define WA_MAX_SESSIONS           (4u * 1024u * 1024u)
+#define WA_SESSION_CHECKS_PER_TICK 256u
+#define WA_REVOKE_LOG_LINES        10u /* disconnections named in the log per pass; the pass's last line counts all */
 
 /* ACL decision cache (option wasm_acl_cache, only for policies that export
  * wasm_auth_acl_cacheable() returning 1 and the 4-argument acl_check). */
