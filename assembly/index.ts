@@ -146,6 +146,20 @@ export function unpwd_check(username: Str | null, password: Str | null): Decisio
   return pw.verify(username, password) ? Decision.Allow : Decision.Deny;
 }
 
+/**
+ * Revocation: after a reload the plugin asks this of every session unpwd_check let in, and
+ * disconnects those denied. A session goes when its user is no longer in password_file (a
+ * changed password takes effect at the next login, as in mosquitto). Anonymous sessions, and
+ * every session when there is no password_file, stay.
+ */
+export function session_check(clientid: Str, username: Str | null): Decision {
+  const cfg = current;
+  if (cfg === null) return Decision.Deny;
+  const pw = cfg.passwords;
+  if (username === null || pw === null) return Decision.Allow;
+  return pw.has(username) ? Decision.Allow : Decision.Deny;
+}
+
 // acl_file check, mosquitto 2.0.11 semantics, never allocating: hot.ts.
 export { acl_check } from "./check/hot";
 

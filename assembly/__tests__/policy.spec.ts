@@ -1,7 +1,7 @@
 // The default policy's hooks (assembly/index.ts) with the fixture files, and password_file
 // parsing (assembly/load/passwd.ts). Password hashes in fixtures/passwd were made by mosquitto_passwd
 // (alice and café: $7$, bob: $6$); the host checks them as the plugin does.
-import { acl_check, security_cleanup, security_init, unpwd_check } from "../index";
+import { acl_check, security_cleanup, security_init, session_check, unpwd_check } from "../index";
 import { Passwords } from "../load/passwd";
 import { Access, Decision, Options } from "../../sdk/assembly";
 import { allocations, clearLogs, logCount, logMessage, options, setOptionFile, str } from "../../sdk/assembly/testing";
@@ -204,5 +204,45 @@ describe("password_file parsing", () => {
     expect(pwError("alice:$5$abc$def")).toBe("1: password of user \"alice\" is not a $6$ or $7$ mosquitto_passwd hash");
     expect(pwError("alice:" + H7 + ":x")).toBe("1: more than one ':'");
     expect(pwError("alice:" + H7 + "\nalice:" + H7)).toBe("2: user \"alice\" is listed twice");
+  });
+});
+
+describe("session_check", () => {
+  afterEach(() => {
+    security_cleanup(false);
+  });
+
+  it("keeps the sessions of users in password_file and anonymous ones", () => {
+    security_init(standard(), false);
+    expect(session_check(str("c1"), str("alice"))).toBe(Decision.Allow);
+    expect(session_check(str("c2"), str("bob"))).toBe(Decision.Allow);
+    expect(session_check(str("c3"), str("café"))).toBe(Decision.Allow);
+    expect(session_check(str("c4"), null)).toBe(Decision.Allow);
+  });
+
+  it("refuses users no longer in password_file after a reload", () => {
+    security_init(standard(), false);
+    security_cleanup(true);
+    expect(security_init(opts([["password_file", FIX + "passwd.nobob"], ["acl_file", FIX + "acl"]]), true)).toBe(true);
+    expect(session_check(str("c2"), str("bob"))).toBe(Decision.Deny);
+    expect(session_check(str("c1"), str("alice"))).toBe(Decision.Allow);
+    expect(session_check(str("c5"), str("mallory"))).toBe(Decision.Deny);
+  });
+
+  it("refuses a user named in acl_file only (no hash)", () => {
+    security_init(opts([["password_file", FIX + "passwd.nobob"], ["acl_file", FIX + "acl"]]), false);
+    expect(session_check(str("c2"), str("bob"))).toBe(Decision.Deny);
+  });
+
+  it("keeps every session without a password_file", () => {
+    security_init(opts([["acl_file", FIX + "acl"]]), false);
+    expect(session_check(str("c2"), str("bob"))).toBe(Decision.Allow);
+    expect(session_check(str("c5"), str("mallory"))).toBe(Decision.Allow);
+  });
+
+  it("refuses every session once unloaded", () => {
+    security_init(standard(), false);
+    security_cleanup(false);
+    expect(session_check(str("c1"), str("alice"))).toBe(Decision.Deny);
   });
 });

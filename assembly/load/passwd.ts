@@ -131,6 +131,12 @@ export class Passwords {
     return pw;
   }
 
+  /** True when `username` is listed. */
+  has(username: Str): bool {
+    const user = this.users.lookup(username);
+    return user !== null && user.hash != 0;
+  }
+
   /** True when `username` is listed and `password` matches its hash. */
   verify(username: Str, password: Str | null): bool {
     const user = this.users.lookup(username);

@@ -19,7 +19,7 @@ static const char usage[] =
     "  unpwd_check USERNAME PASSWORD\n"
     "  acl_check CLIENTID USERNAME TOPIC ACCESS [PAYLOAD [QOS [RETAIN]]]\n"
     "  psk_key_get IDENTITY HINT\n"
-    "  on_tick | on_disconnect CLIENTID USERNAME | actions\n"
+    "  on_tick | on_disconnect CLIENTID USERNAME | session_check CLIENTID USERNAME | actions\n"
     "ACCESS: none|read|write|subscribe|unsubscribe or its number (0, 1, 2, 4, 8).\n"
     "Any string argument may be " NULL_TOKEN " for an absent value (no username, no password, ...).\n"
     "       wa-call POLICY.wasm [options] --batch\n"
@@ -188,12 +188,18 @@ static int run(struct wa_auth *a, struct client *c, const char *hook, int argc, 
 		print_actions(p);
 		return 0;
 	}
+	if (strcmp(hook, "session_check") == 0) {
+		if (argc != 2) return die("session_check takes CLIENTID USERNAME", "");
+		if (!has_hook(a, WA_HOOK_SESSION_CHECK)) goto not_exported;
+		printf("%s\n", decision_word(wa_policy_session_check(p, value(argv[0]), value(argv[1]))));
+		return 0;
+	}
 	if (strcmp(hook, "actions") == 0) {
 		if (argc != 0) return die("actions takes no arguments%s", "");
 		print_actions(p);
 		return 0;
 	}
-	return die("unknown hook %s (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, actions)", hook);
+	return die("unknown hook %s (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, session_check, actions)", hook);
 not_exported:
 	return die("the policy does not export %s (the plugin would not register for it)", hook);
 }

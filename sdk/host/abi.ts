@@ -17,7 +17,8 @@ export type HookName =
   | 'acl_check'
   | 'psk_key_get'
   | 'on_disconnect'
-  | 'on_tick';
+  | 'on_tick'
+  | 'session_check';
 
 export interface HookAbi {
   name: HookName;
@@ -36,6 +37,7 @@ export const HOOKS: readonly HookAbi[] = [
   { name: 'psk_key_get', signatures: ['i(ii)'], isRequest: true },
   { name: 'on_disconnect', signatures: ['v(ii)'], isRequest: false },
   { name: 'on_tick', signatures: ['v()'], isRequest: false },
+  { name: 'session_check', signatures: ['i(ii)'], isRequest: false },
 ];
 
 export interface ImportAbi {

@@ -18,7 +18,7 @@ export function callUsage(cmd: string): string {
   unpwd_check USERNAME PASSWORD
   acl_check CLIENTID USERNAME TOPIC ACCESS [PAYLOAD [QOS [RETAIN]]]
   psk_key_get IDENTITY HINT
-  on_tick | on_disconnect CLIENTID USERNAME | actions
+  on_tick | on_disconnect CLIENTID USERNAME | session_check CLIENTID USERNAME | actions
 ACCESS: none|read|write|subscribe|unsubscribe or its number (0, 1, 2, 4, 8).
 Any string argument may be ${NULL_TOKEN} for an absent value (no username, no password, ...).
        ${cmd} POLICY.wasm [options] --batch
@@ -106,12 +106,17 @@ function run(policy: Policy, client: ClientInfo, hook: string, args: string[]): 
       policy.disconnect(value(args[0]) ?? '', value(args[1]), { ...client, id: client.id ?? value(args[0]) });
       return actionsLine(policy);
     }
+    case 'session_check': {
+      if (args.length !== 2) throw new UsageError('session_check takes CLIENTID USERNAME');
+      if (has.session_check === undefined) notExported();
+      return policy.sessionCheck(value(args[0]) ?? '', value(args[1]));
+    }
     case 'actions': {
       if (args.length !== 0) throw new UsageError('actions takes no arguments');
       return actionsLine(policy);
     }
     default:
-      throw new UsageError(`unknown hook ${hook} (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, actions)`);
+      throw new UsageError(`unknown hook ${hook} (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, session_check, actions)`);
   }
 }
 

@@ -360,6 +360,16 @@ export class Policy {
   }
 
   /**
+   * Revocation (docs/ABI.md, "Revocation"): what the policy says of a session it let in before a
+   * reload. The plugin asks every session unpwd_check allowed, after each reload, and
+   * disconnects those denied; 'allow' when the policy does not export session_check.
+   */
+  sessionCheck(clientid: string, username: string | null): Decision {
+    this.ensureOpen();
+    return this.rt.sessionCheck(clientid, username);
+  }
+
+  /**
    * The actions the policy queued with kick_client, kick_user and publish since the last call, in
    * order, which the plugin would carry out at its next tick (docs/ABI.md, "Deferred actions");
    * the queue is empty afterwards. Actions of a hook that failed are not among them.

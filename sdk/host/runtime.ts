@@ -334,6 +334,18 @@ export class Runtime {
     this.event(hook, null, [], (e) => e.on_tick());
   }
 
+  /**
+   * session_check(clientid, username) (policy.c wa_policy_session_check): 'allow' when not
+   * exported; a failure gets the failure decision. No client: the session may be gone.
+   */
+  sessionCheck(clientid: string, username: Field): Decision {
+    const hook = 'session_check';
+    if (!this.ready(hook)) return this.failureDecision(hook);
+    if (this.compiled.hooks.session_check === undefined) return 'allow';
+    if (this.tooLong([clientid, username])) return this.fail(hook, false, `a field is longer than ${WA_MAX_FIELD_BYTES} bytes`);
+    return this.call(hook, null, [clientid, username], (e, d) => e.session_check(d[0], d[1]), (v) => this.decide(hook, v));
+  }
+
   /** The actions queued since the last call (plugin: carried out at the next tick), in order. */
   takeActions(): Action[] {
     return takeActions(this.actions);
