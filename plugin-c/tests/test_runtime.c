@@ -713,6 +713,42 @@ static void events(void)
 	CHECK_LOGGED("publish: ev/init refused: plugin_opt_wasm_publish_prefix is not set");
 }
 
+/* Revocation (docs/ABI.md): session_check's answers, and its failures get the failure decision. */
+static void session_check(void)
+{
+	const char *const deny_on_error[] = { "wasm_on_error", "deny", NULL };
+	const char *const defer_on_error[] = { "wasm_on_error", "defer", NULL };
+	struct wa_auth *a = load_opts(fixture("events"), deny_on_error);
+	struct wa_policy *p;
+
+	if (!CHECK(a != NULL)) return;
+	p = wa_auth_policy(a);
+	CHECK(wa_policy_hooks(p) & (1u << WA_HOOK_SESSION_CHECK));
+	CHECK_INT(wa_policy_session_check(p, "c1", "alice"), WA_ALLOW);
+	CHECK_INT(wa_policy_session_check(p, "c1", NULL), WA_ALLOW);
+	CHECK_INT(wa_policy_session_check(p, "c2", "revoked"), WA_DENY);
+	clear_log();
+	CHECK_INT(wa_policy_session_check(p, "c3", "trap"), WA_DENY);
+	CHECK_LOGGED("session_check failed, request denied: unreachable executed");
+	CHECK_INT(wa_policy_session_check(p, "c3", "loop"), WA_DENY);
+	CHECK_INT(wa_policy_session_check(p, "c3", "seven"), WA_DENY);
+	/* The instance serves on after each failure. */
+	CHECK_INT(wa_policy_session_check(p, "c1", "alice"), WA_ALLOW);
+	wa_auth_free(a);
+
+	a = load_opts(fixture("events"), defer_on_error);
+	if (!CHECK(a != NULL)) return;
+	CHECK_INT(wa_policy_session_check(wa_auth_policy(a), "c3", "trap"), WA_DEFER);
+	wa_auth_free(a);
+
+	/* A module without the hook keeps every session. */
+	a = load_opts(fixture("basic"), NULL);
+	if (!CHECK(a != NULL)) return;
+	CHECK(!(wa_policy_hooks(wa_auth_policy(a)) & (1u << WA_HOOK_SESSION_CHECK)));
+	CHECK_INT(wa_policy_session_check(wa_auth_policy(a), "c2", "revoked"), WA_ALLOW);
+	wa_auth_free(a);
+}
+
 int main(void)
 {
 	fixtures = getenv("WA_TEST_FIXTURES");
@@ -733,6 +769,7 @@ int main(void)
 	many_requests();
 	wa_call_tool();
 	events();
+	session_check();
 	rmdir(tmpdir);
 	return check_done();
 }
