@@ -1,0 +1,105 @@
+// Revocation through a real broker: the default policy with a password_file written by
+// mosquitto_passwd; after a user is removed from the file and the broker reloads (SIGHUP), the
+// plugin asks session_check of every session the policy let in, and exactly that user's sessions
+// are disconnected. Everyone else goes on being served, and the removed user cannot log in again.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import type { Broker, ConfigContext } from '../harness/broker.js';
+import { type Client, connect, endAll, tryConnect, uniqueId } from '../harness/mqtt.js';
+import { DEFAULT_POLICY_WASM } from '../harness/paths.js';
+import { startPolicyBroker } from '../harness/policy-broker.js';
+
+const run = promisify(execFile);
+
+const ACL = 'pattern readwrite users/%u/#\n';
+const USERS = ['alice', 'bob', 'carol'];
+
+async function writePasswords(file: string, users: string[]): Promise<void> {
+  writeFileSync(file, '');
+  for (const u of users) await run('mosquitto_passwd', ['-b', file, u, `${u}-pw`]);
+}
+
+const closed = (c: Client): Promise<void> =>
+  new Promise((resolve) => {
+    if (!c.mqtt.connected) resolve();
+    else c.mqtt.once('close', () => resolve());
+  });
+
+/** A round trip on the user's own topic: the session is served. */
+async function roundTrip(c: Client, user: string): Promise<void> {
+  const topic = `users/${user}/${uniqueId('t')}`;
+  assert.deepEqual(await c.subscribe(topic, 1), [1]);
+  assert.equal(await c.publish(topic, 'ping', { qos: 1 }), 0);
+  await c.waitForMessage((m) => m.topic === topic);
+}
+
+describe('revocation: sessions of users removed from password_file are disconnected on reload', () => {
+  let broker: Broker;
+  let passwd = '';
+  before(async () => {
+    broker = await startPolicyBroker({
+      name: 'revocation',
+      module: DEFAULT_POLICY_WASM,
+      allowAnonymous: true, // anonymous clients are the broker's (no plugin_opt_allow_anonymous)
+      files: { acl: ACL },
+      setup: async (ctx: ConfigContext) => {
+        passwd = ctx.file('passwd');
+        await writePasswords(passwd, USERS);
+      },
+      opts: { password_file: (ctx) => ctx.file('passwd'), acl_file: (ctx) => ctx.file('acl') },
+    });
+  });
+  after(() => broker?.stop());
+
+  test('only the removed user\'s sessions go, each named in the log; the others are served', async () => {
+    const login = (user: string, version: 4 | 5 = 5) =>
+      connect({ port: broker.port, version, clientId: uniqueId(user), username: user, password: `${user}-pw` });
+    const alice = await login('alice');
+    const bob1 = await login('bob');
+    const bob2 = await login('bob', 4);
+    const carol = await login('carol', 4);
+    const anon = await connect({ port: broker.port, version: 5 });
+    try {
+      for (const [c, u] of [[alice, 'alice'], [bob1, 'bob'], [carol, 'carol']] as const) await roundTrip(c, u);
+      const bobGone = Promise.all([closed(bob1), closed(bob2)]);
+
+      await writePasswords(passwd, ['alice', 'carol']);
+      const since = await broker.sighup();
+      await broker.waitForLog(/session_check after the reload: 4 sessions asked, 2 disconnected/, { since });
+      await bobGone;
+      for (const id of [bob1.mqtt.options.clientId, bob2.mqtt.options.clientId]) {
+        assert.match(broker.log().slice(since), new RegExp(`disconnecting client ${id}: session_check refused its session after the reload`));
+      }
+      assert.equal(bob1.mqtt.connected, false);
+      assert.equal(bob2.mqtt.connected, false);
+
+      // Everyone else stays connected and is served by the reloaded policy.
+      for (const c of [alice, carol, anon]) assert.equal(c.mqtt.connected, true);
+      await roundTrip(alice, 'alice');
+      await roundTrip(carol, 'carol');
+      // bob cannot come back; alice can still log in.
+      const again = await tryConnect({ port: broker.port, version: 5, username: 'bob', password: 'bob-pw' });
+      if (again.ok) await endAll(again.client);
+      assert.equal(again.ok, false);
+      assert.equal(again.code, 135); // MQTT 5: not authorized
+      await endAll(await login('alice', 4));
+    } finally {
+      await endAll(alice, bob1, bob2, carol, anon);
+    }
+  });
+
+  test('a reload that removes nobody disconnects nobody, and sessions made since are asked', async () => {
+    const alice = await connect({ port: broker.port, version: 5, clientId: uniqueId('alice'), username: 'alice', password: 'alice-pw' });
+    try {
+      const since = await broker.sighup();
+      await broker.waitForLog(/session_check after the reload: \d+ sessions asked, 0 disconnected/, { since });
+      assert.equal(alice.mqtt.connected, true);
+      await roundTrip(alice, 'alice');
+    } finally {
+      await endAll(alice);
+    }
+  });
+});
