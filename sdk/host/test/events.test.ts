@@ -138,6 +138,22 @@ test('a hook that fails has its actions dropped; event failures are logged and i
   assert.ok(a.kind === 'publish' && Buffer.from(a.payload).toString() === '1');
 });
 
+test('session_check: its answers, allow without the hook, the failure decision when it fails', () => {
+  const { policy, logs } = load('events', { options: PREFIX });
+  assert.equal(policy.hooks.session_check, 0);
+  assert.equal(policy.sessionCheck('c1', 'alice'), 'allow');
+  assert.equal(policy.sessionCheck('c1', null), 'allow');
+  assert.equal(policy.sessionCheck('c2', 'revoked'), 'deny');
+  assert.equal(policy.sessionCheck('c3', 'trap'), 'deny');
+  assert.ok(logs.some((l) => l.message.startsWith('session_check failed, request denied: unreachable executed')), logs.map((l) => l.message).join('\n'));
+  assert.equal(policy.sessionCheck('c1', 'alice'), 'allow');
+  const { policy: deferring } = load('events', { options: [...PREFIX, ['wasm_on_error', 'defer']] });
+  assert.equal(deferring.sessionCheck('c3', 'trap'), 'defer');
+  const { policy: short } = load('short');
+  assert.equal(short.hooks.session_check, undefined);
+  assert.equal(short.sessionCheck('c2', 'revoked'), 'allow');
+});
+
 test('wasm_tick_ms and wasm_publish_prefix are checked as options.c checks them', () => {
   assert.equal(hostSettings([]).tickMs, L.WA_DEFAULT_TICK_MS);
   assert.equal(hostSettings([['wasm_tick_ms', '0']]).tickMs, 0);

@@ -437,6 +437,7 @@ const EVENT_BATCHES: { opts: string[]; input: string[] }[] = [
       'acl_check c bob pub/ev/+ write', 'acl_check c bob qos/3/ev/q write', 'acl_check c bob qos/2/ev/q write',
       'acl_check c bob bytes/ev/b write', 'actions',
       'acl_check c bob trap write', 'on_disconnect trapper @null', 'on_tick', 'actions',
+      'session_check c1 alice', 'session_check c2 revoked', 'session_check c3 trap', 'session_check c4 @null',
     ],
   },
   { opts: [], input: ['acl_check c bob pub/ev/x write', 'on_tick', 'actions'] },
