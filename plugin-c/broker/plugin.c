@@ -22,17 +22,17 @@
 struct plugin {
 	mosquitto_plugin_id_t *id;
 	struct wa_auth *auth;
-	unsigned registered;        /* bit (1u << enum wa_hook) per request callback currently registered */
-	struct wa_acl_cache *cache; /* NULL when wasm_acl_cache is off */
-	uint64_t cache_epoch;       /* wa_policy_epoch the cached decisions came from */
-	int caching;                /* the current policy's acl decisions are cached (needs DISCONNECT) */
-	int disconnect_registered;  /* MOSQ_EVT_DISCONNECT: while caching or the policy exports on_disconnect */
-	uint64_t last_tick_ms;      /* when on_tick was last called */
-	int granting;               /* wasm_acl_grants on: a policy's grants are used when it exports them */
-	int grants_used;            /* the current policy's grants are in use (logged when that starts) */
-	struct wa_breaker *breaker; /* the policy's share of broker time */
-	const void *payer;          /* the client of the last request other than a READ check */
-	time_t over_logged[3];      /* when each breaker verdict was last logged */
+	unsigned registered;          /* bit (1u << enum wa_hook) per request callback currently registered */
+	struct wa_acl_cache *cache;   /* NULL when wasm_acl_cache is off */
+	uint64_t cache_epoch;         /* wa_policy_epoch the cached decisions came from */
+	int caching;                  /* the current policy's acl decisions are cached (needs DISCONNECT) */
+	int disconnect_registered;    /* MOSQ_EVT_DISCONNECT: while caching or the policy exports on_disconnect */
+	uint64_t last_tick_ms;        /* when on_tick was last called */
+	int granting;                 /* wasm_acl_grants on: a policy's grants are used when it exports them */
+	int grants_used;              /* the current policy's grants are in use (logged when that starts) */
+	struct wa_breaker *breaker;   /* the policy's share of broker time */
+	const void *payer;            /* the client of the last request other than a READ check */
+	time_t over_logged[3];        /* when each breaker verdict was last logged */
 	struct wa_sessions *sessions; /* while the policy exports session_check (sessions.h) */
 	int rechecking;               /* a pass of session_check after a reload is under way */
 	size_t pass_asked, pass_revoked;
@@ -134,7 +134,8 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 	wa_breaker_leave(pl->breaker);
 	if (d == WA_ALLOW && pl->sessions &&
 	    wa_sessions_add(pl->sessions, ed->client, mosquitto_client_id(ed->client), ed->username) != 0) {
-		wa_log(WA_LOG_WARNING, "out of memory or over %u sessions: a session is not asked session_check after reloads",
+		wa_log(WA_LOG_WARNING,
+		       "out of memory or over %u sessions: a session is not asked session_check after reloads",
 		       WA_MAX_SESSIONS);
 	}
 	return decision_rc(d, MOSQ_ERR_AUTH);
@@ -333,7 +334,8 @@ static void sync_sessions(struct plugin *pl, int want)
 {
 	if (want && !pl->sessions) {
 		pl->sessions = wa_sessions_new();
-		if (!pl->sessions) wa_log(WA_LOG_WARNING, "out of memory for the sessions table: session_check is not called");
+		if (!pl->sessions)
+			wa_log(WA_LOG_WARNING, "out of memory for the sessions table: session_check is not called");
 	} else if (!want && pl->sessions) {
 		wa_sessions_free(pl->sessions);
 		pl->sessions = NULL;
@@ -352,7 +354,8 @@ static void sync_events(struct plugin *pl, unsigned hooks)
 	sync_sessions(pl, (hooks & (1u << WA_HOOK_SESSION_CHECK)) != 0);
 	rc = sync_disconnect(pl, pl->caching || want || pl->sessions);
 	if (rc != MOSQ_ERR_SUCCESS && (want || pl->sessions)) {
-		wa_log(WA_LOG_WARNING, "cannot register the disconnect callback, on_disconnect and session_check are not called: %s",
+		wa_log(WA_LOG_WARNING,
+		       "cannot register the disconnect callback, on_disconnect and session_check are not called: %s",
 		       mosquitto_strerror(rc));
 		sync_sessions(pl, 0); /* a departed client's session would stay in the table */
 	}
@@ -430,8 +433,8 @@ static void recheck_sessions(struct plugin *pl)
 			len = len < WA_ACTION_LOG_TOPIC_BYTES ? len : WA_ACTION_LOG_TOPIC_BYTES;
 			memcpy(shown, revoked[i], len);
 			shown[wa_text_sanitize_controls(shown, len)] = '\0';
-			wa_log(WA_LOG_NOTICE, "disconnecting client %s: session_check refused its session after the reload",
-			       shown);
+			wa_log(WA_LOG_NOTICE,
+			       "disconnecting client %s: session_check refused its session after the reload", shown);
 		}
 		pl->pass_revoked++;
 		mosquitto_kick_client_by_clientid(revoked[i], false);
@@ -439,8 +442,8 @@ static void recheck_sessions(struct plugin *pl)
 	}
 	if (!wa_sessions_pending(pl->sessions)) {
 		pl->rechecking = 0;
-		wa_log(WA_LOG_NOTICE, "session_check after the reload: %zu sessions asked, %zu disconnected", pl->pass_asked,
-		       pl->pass_revoked);
+		wa_log(WA_LOG_NOTICE, "session_check after the reload: %zu sessions asked, %zu disconnected",
+		       pl->pass_asked, pl->pass_revoked);
 	}
 }
 

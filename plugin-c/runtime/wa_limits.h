@@ -141,7 +141,7 @@
 /* Revocation (docs/ABI.md, "Revocation"): the sessions tracked for session_check (beyond it a
  * session is not asked after a reload; the broker's own memory per client is larger), and how
  * many are asked per MOSQ_EVT_TICK (each a guest call through the breaker, paid like on_tick). */
-#define WA_MAX_SESSIONS           (4u * 1024u * 1024u)
+#define WA_MAX_SESSIONS            (4u * 1024u * 1024u)
 #define WA_SESSION_CHECKS_PER_TICK 256u
 #define WA_REVOKE_LOG_LINES        10u /* disconnections named in the log per pass; the pass's last line counts all */
 

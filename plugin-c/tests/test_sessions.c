@@ -10,7 +10,7 @@
 
 #define N 1000
 
-static int clients[N];   /* their addresses are the client pointers */
+static int clients[N]; /* their addresses are the client pointers */
 static int asked[N];
 static unsigned stop_after; /* WA_SESSION_STOP once this many were asked in one call (0: never) */
 static unsigned asked_now;
@@ -40,7 +40,8 @@ static void add_all(void)
 
 	for (int i = 0; i < N; i++) {
 		snprintf(id, sizeof id, "c%d", i);
-		CHECK_INT(wa_sessions_add(table, &clients[i], id, i % 3 == 0 ? "gone" : (i % 3 == 1 ? "stay" : NULL)), 0);
+		CHECK_INT(wa_sessions_add(table, &clients[i], id, i % 3 == 0 ? "gone" : (i % 3 == 1 ? "stay" : NULL)),
+		          0);
 	}
 }
 
