@@ -15,7 +15,7 @@
 // instance); a guest log flood; control characters in guest log lines; a fan-out of READ checks
 // that each burn their budget; unpwd_check failing under wasm_on_error defer (must not admit);
 // a SIGHUP reload of a large default-policy configuration; a start function / security_init
-// that never ends, at startup and on reload.
+// that never ends, at startup and on reload; session_check burning its budget for every session.
 //
 // Some attacks would hold the broker for hours without the defences; those tests lower
 // wasm_fuel so that they end in seconds either way (noted at each). Every wait is bounded.
@@ -571,6 +571,34 @@ describe('availability: a bystander is served while the policy attacks the broke
       assert.equal(wrong.ok, false, 'a wrong password is refused after the reload');
     } finally {
       await endAll(by?.client);
+      await stopQuickly(b);
+    }
+  });
+
+  test('11. after a SIGHUP, session_check of 20 sessions each burns its whole budget: they get the failure decision, bystander served', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    // wasm_fuel 4,000,000: each call spins about a tenth of the wall-clock budget here; the pass
+    // is paid from on_tick's share of broker time, so it spreads over a few seconds.
+    const b = await startPolicy({ name: 'avail-revoke', module: AVAILABILITY, opts: { wasm_timeout_ms: TIMEOUT_MS, wasm_fuel: 4_000_000 } });
+    const N = 20;
+    let by: Bystander | undefined;
+    const slow: Client[] = [];
+    try {
+      by = await bystander(b);
+      for (let i = 0; i < N; i++) slow.push(await connect({ port: b.port, version: 4, username: `slow/${i}`, password: 'x' }));
+      const gone = Promise.all(slow.map((c) => new Promise<void>((resolve) => c.mqtt.once('close', () => resolve()))));
+      let since = 0;
+      const a = await whileAttacked(by, async () => {
+        since = await b.sighup();
+        await b.waitForLog(/session_check after the reload: \d+ sessions asked, \d+ disconnected/, { since, timeoutMs: 60_000 });
+        await gone;
+      }, { what: 'session_check pass' });
+      report(t, `session_check of ${N} sessions burning their budget`, a);
+      assert.match(b.log().slice(since), new RegExp(`session_check after the reload: ${N + 1} sessions asked, ${N} disconnected`));
+      assert.ok(slow.every((c) => !c.mqtt.connected), 'every failing session is disconnected (wasm_on_error deny)');
+      assert.equal(by.client.mqtt.connected, true, 'the bystander, whose session_check allows, stays');
+      assertServed(a.probes, BOUND_MS, 'session_check pass');
+    } finally {
+      await endAll(by?.client, ...slow);
       await stopQuickly(b);
     }
   });
