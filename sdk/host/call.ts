@@ -166,6 +166,51 @@ function reload(policy: Policy, path: string, settings: HostSettings, out: Outpu
   return policy.reload(bytes);
 }
 
+/** `--opt KEY=VALUE`'s value added to opts (wasm_module first, as the plugin gets them). */
+export function addOption(opts: [string, string][], arg: string): void {
+  const eq = arg.indexOf('=');
+  if (eq <= 0) throw new UsageError(`--opt takes KEY=VALUE, not ${arg}`);
+  if (opts.length === WA_MAX_OPTIONS) throw new UsageError('too many options');
+  opts.push([arg.slice(0, eq), arg.slice(eq + 1)]);
+}
+
+/**
+ * Loads the policy at path as the plugin would with opts: settings first ("cannot load policy:
+ * REASON"), then the file and the module ("cannot load policy FILE: REASON"), each one line on
+ * stderr. Host log lines go to stderr, prefixed as the plugin's. null when it cannot be loaded.
+ */
+export function loadForCli(path: string, opts: [string, string][], out: Output): { policy: Policy; settings: HostSettings } | null {
+  let settings: HostSettings;
+  try {
+    settings = hostSettings(opts);
+  } catch (e) {
+    out.stderr(`wasm-auth: cannot load policy: ${(e as Error).message}\n`);
+    return null;
+  }
+  const refuse = (why: string): null => {
+    out.stderr(`wasm-auth: cannot load policy ${path}: ${why}\n`);
+    return null;
+  };
+  let bytes: Uint8Array;
+  try {
+    bytes = readModuleFile(path, settings.maxModuleBytes);
+  } catch (e) {
+    if (e instanceof ModuleError) return refuse(e.message);
+    throw e;
+  }
+  try {
+    const policy = loadPolicy(bytes, {
+      options: opts,
+      name: path,
+      onLog: (_level, message) => out.stderr(`wasm-auth: ${message}\n`),
+    });
+    return { policy, settings };
+  } catch (e) {
+    if (e instanceof PolicyLoadError) return refuse(e.message);
+    throw e;
+  }
+}
+
 function call(argv: string[], out: Output, prog: string): number {
   const [path, ...rest] = argv;
   const opts: [string, string][] = [['wasm_module', path]];
@@ -176,10 +221,7 @@ function call(argv: string[], out: Output, prog: string): number {
     const arg = rest[i + 1];
     if (arg === undefined) throw new UsageError(`${opt} needs a value`);
     if (opt === '--opt') {
-      const eq = arg.indexOf('=');
-      if (eq <= 0) throw new UsageError(`--opt takes KEY=VALUE, not ${arg}`);
-      if (opts.length === WA_MAX_OPTIONS) throw new UsageError('too many options');
-      opts.push([arg.slice(0, eq), arg.slice(eq + 1)]);
+      addOption(opts, arg);
     } else if (opt === '--client-id') {
       client.id = value(arg);
     } else if (opt === '--address') {
@@ -193,37 +235,9 @@ function call(argv: string[], out: Output, prog: string): number {
   if (i >= rest.length) throw new UsageError('no HOOK given');
   const isBatch = rest[i] === '--batch';
   if (isBatch && i + 1 !== rest.length) throw new UsageError('--batch takes no HOOK');
-  // As the plugin: settings first ("cannot load policy: REASON"), then the file and the module
-  // ("cannot load policy FILE: REASON").
-  let settings: HostSettings;
-  try {
-    settings = hostSettings(opts);
-  } catch (e) {
-    out.stderr(`wasm-auth: cannot load policy: ${(e as Error).message}\n`);
-    return 2;
-  }
-  const refuse = (why: string): number => {
-    out.stderr(`wasm-auth: cannot load policy ${path}: ${why}\n`);
-    return 2;
-  };
-  let bytes: Uint8Array;
-  try {
-    bytes = readModuleFile(path, settings.maxModuleBytes);
-  } catch (e) {
-    if (e instanceof ModuleError) return refuse(e.message);
-    throw e;
-  }
-  let policy: Policy;
-  try {
-    policy = loadPolicy(bytes, {
-      options: opts,
-      name: path,
-      onLog: (_level, message) => out.stderr(`wasm-auth: ${message}\n`),
-    });
-  } catch (e) {
-    if (e instanceof PolicyLoadError) return refuse(e.message);
-    throw e;
-  }
+  const loaded = loadForCli(path, opts, out);
+  if (loaded === null) return 2;
+  const { policy, settings } = loaded;
   // Like wa-call: the answer (or the usage error) comes before the cleanup hooks' output.
   let status = 0;
   try {

@@ -7,14 +7,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { callUsage, runCall, type Output } from './call.js';
 import { checkUsage, runCheck } from './check.js';
+import { replayUsage, runReplay } from './replay.js';
 import { WA_ABI_VERSION } from './limits.js';
 
-const COMMANDS = 'check, call';
+const COMMANDS = 'check, call, replay';
 
 const USAGE = `usage: wasm-auth COMMAND [ARGS...]
   wasm-auth check [options] FILE.wasm...   what the plugin's module gate says about a policy
   wasm-auth call POLICY.wasm [options] HOOK ARGS...
                                            ask a policy what the broker would ask it
+  wasm-auth replay FILE POLICY.wasm [options]
+                                           put recorded requests to a policy, print what differs
   wasm-auth COMMAND --help                 the command's options
   wasm-auth --version                      package version and the ABI it speaks
 `;
@@ -58,6 +61,13 @@ export function main(argv: string[], out: Output): number {
       return 2;
     }
     return runCall(rest, out, 'wasm-auth call');
+  }
+  if (cmd === 'replay') {
+    if (help(rest[0])) {
+      out.stdout(replayUsage('wasm-auth replay'));
+      return 0;
+    }
+    return runReplay(rest, out, 'wasm-auth replay');
   }
   out.stderr(`wasm-auth: unknown command "${cmd}" (commands: ${COMMANDS}; see wasm-auth --help)\n`);
   return 2;
