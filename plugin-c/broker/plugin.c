@@ -12,6 +12,7 @@
 #include "acl_cache.h"
 #include "../runtime/auth.h"
 #include "breaker.h"
+#include "record.h"
 #include "sessions.h"
 #include "../runtime/grants.h"
 #include "../runtime/wa_limits.h"
@@ -36,6 +37,7 @@ struct plugin {
 	struct wa_sessions *sessions; /* while the policy exports session_check (sessions.h) */
 	int rechecking;               /* a pass of session_check after a reload is under way */
 	size_t pass_asked, pass_revoked;
+	struct wa_record *record; /* NULL when wasm_record is not set */
 };
 
 static void log_to_mosquitto(int level, const char *line)
@@ -119,6 +121,44 @@ static inline struct wa_bucket *admit(struct plugin *pl, const void *who)
 	return NULL;
 }
 
+/* ---- record (record.h): called only while wasm_record is set ---- */
+
+static const char *access_word(int access)
+{
+	switch (access) {
+		case MOSQ_ACL_READ: return "read";
+		case MOSQ_ACL_WRITE: return "write";
+		case MOSQ_ACL_SUBSCRIBE: return "subscribe";
+		case MOSQ_ACL_UNSUBSCRIBE: return "unsubscribe";
+		default: return "none";
+	}
+}
+
+static void record_connect(struct plugin *pl, const struct mosquitto_evt_basic_auth *ed, enum wa_decision d)
+{
+	struct wa_record_entry e = { mosquitto_client_id(ed->client), ed->username, mosquitto_client_address(ed->client),
+		                         mosquitto_client_protocol_version(ed->client), "connect", NULL, 0, 0, NULL, 0,
+		                         ed->password != NULL, d };
+	wa_record_write(pl->record, &e);
+}
+
+static void record_acl(struct plugin *pl, const struct mosquitto_evt_acl_check *ed, enum wa_decision d)
+{
+	struct wa_record_entry e = { mosquitto_client_id(ed->client),
+		                         mosquitto_client_username(ed->client),
+		                         mosquitto_client_address(ed->client),
+		                         mosquitto_client_protocol_version(ed->client),
+		                         access_word(ed->access),
+		                         ed->topic,
+		                         ed->qos,
+		                         ed->retain,
+		                         ed->payload,
+		                         ed->payloadlen,
+		                         0,
+		                         d };
+	wa_record_write(pl->record, &e);
+}
+
 static int on_basic_auth(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_basic_auth *ed = event_data;
@@ -128,10 +168,15 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 	enum wa_decision d;
 
 	(void)event;
-	if (!k) return decision_rc(wa_policy_refuse(pol, WA_HOOK_UNPWD_CHECK, !ed->username), MOSQ_ERR_AUTH);
+	if (!k) {
+		d = wa_policy_refuse(pol, WA_HOOK_UNPWD_CHECK, !ed->username);
+		if (pl->record) record_connect(pl, ed, d);
+		return decision_rc(d, MOSQ_ERR_AUTH);
+	}
 	wa_breaker_enter(pl->breaker, k);
 	d = wa_policy_unpwd_check(pol, ed->client, ed->username, ed->password);
 	wa_breaker_leave(pl->breaker);
+	if (pl->record) record_connect(pl, ed, d);
 	if (d == WA_ALLOW && pl->sessions &&
 	    wa_sessions_add(pl->sessions, ed->client, mosquitto_client_id(ed->client), ed->username) != 0) {
 		wa_log(WA_LOG_WARNING,
@@ -227,8 +272,10 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 
 	(void)event;
 	if (pl->caching && wa_policy_acl_cacheable(pol))
-		return decision_rc(cached_acl_check(pl, pol, ed), MOSQ_ERR_ACL_DENIED);
-	d = checked_acl(pl, pol, ed, mosquitto_client_id(ed->client), mosquitto_client_username(ed->client));
+		d = cached_acl_check(pl, pol, ed);
+	else
+		d = checked_acl(pl, pol, ed, mosquitto_client_id(ed->client), mosquitto_client_username(ed->client));
+	if (pl->record) record_acl(pl, ed, d);
 	return decision_rc(d, MOSQ_ERR_ACL_DENIED);
 }
 
@@ -397,6 +444,7 @@ static int on_reload(int event, void *event_data, void *userdata)
 
 	(void)event;
 	(void)event_data;               /* the options stay those the plugin was started with */
+	wa_record_reopen(pl->record);   /* a rotated record file is let go */
 	wa_auth_reload_start(pl->auth); /* built off this thread; on_tick puts it in service */
 	return MOSQ_ERR_SUCCESS;
 }
@@ -539,6 +587,7 @@ static int on_tick(int event, void *event_data, void *userdata)
 		}
 	}
 	if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
+	wa_record_flush(pl->record);
 	ask_next_tick(event_data, every);
 	return MOSQ_ERR_SUCCESS;
 }
@@ -563,6 +612,7 @@ static void plugin_free(struct plugin *pl)
 	wa_auth_free(pl->auth);
 	wa_acl_cache_free(pl->cache);
 	wa_breaker_free(pl->breaker);
+	wa_record_free(pl->record);
 	free(pl);
 }
 
@@ -605,6 +655,10 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 			wa_log(WA_LOG_ERR, "cannot load policy: out of memory");
 			return MOSQ_ERR_NOMEM;
 		}
+	}
+	if (wa_auth_config(pl->auth)->record_path) {
+		const struct wa_config *cfg = wa_auth_config(pl->auth);
+		pl->record = wa_record_new(cfg->record_path, cfg->record_payloads, cfg->record_max_bytes);
 	}
 	if (wa_auth_config(pl->auth)->acl_cache) {
 		pl->cache = wa_acl_cache_new(WA_ACL_CACHE_MIN_HIT_PERCENT);

@@ -99,7 +99,8 @@ static const char *const known_options[] = {
 	WA_OPT_MAX_TABLE_ELEMS, WA_OPT_MAX_FUNCTIONS, WA_OPT_MAX_GLOBALS,      WA_OPT_MAX_DATA_BYTES,
 	WA_OPT_MAX_PAYLOAD,     WA_OPT_FUEL,          WA_OPT_TIMEOUT_MS,       WA_OPT_ACL_CACHE,
 	WA_OPT_ACL_GRANTS,      WA_OPT_INIT_FUEL,     WA_OPT_INIT_TIMEOUT_MS,  WA_OPT_CLIENT_SHARE,
-	WA_OPT_CPU_SHARE,       WA_OPT_TICK_MS,       WA_OPT_PUBLISH_PREFIX,
+	WA_OPT_CPU_SHARE,       WA_OPT_TICK_MS,       WA_OPT_PUBLISH_PREFIX,   WA_OPT_RECORD,
+	WA_OPT_RECORD_PAYLOADS, WA_OPT_RECORD_MAX_BYTES,
 };
 
 /* A misspelt host option would otherwise be handed to the policy as one of its own and the
@@ -141,13 +142,13 @@ static int check_option_names(const struct wa_options *opts, char *err, size_t e
 	return 0;
 }
 
-/* on (the default) or off. */
-static int parse_switch(const struct wa_options *opts, const char *key, int *out, char *err, size_t errlen)
+/* on or off; absent: dflt. */
+static int parse_switch(const struct wa_options *opts, const char *key, int dflt, int *out, char *err, size_t errlen)
 {
 	const char *s = get(opts, key);
 
-	*out = !s || strcmp(s, "on") == 0;
-	if (*out || strcmp(s, "off") == 0) return 0;
+	*out = s ? strcmp(s, "on") == 0 : dflt;
+	if (!s || *out || strcmp(s, "off") == 0) return 0;
 	snprintf(err, errlen, "option %s: \"%s\" is neither on nor off", key, s);
 	return -1;
 }
@@ -182,7 +183,7 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	uint64_t data = WA_MAX_DATA_BYTES;
 	uint64_t payload = WA_MAX_PAYLOAD_BYTES, fuel = WA_DEFAULT_FUEL, timeout = WA_DEFAULT_TIMEOUT_MS;
 	uint64_t init_fuel = 0, init_timeout = 0, client_share = WA_DEFAULT_CLIENT_SHARE, share = WA_DEFAULT_CPU_SHARE;
-	uint64_t tick = WA_DEFAULT_TICK_MS;
+	uint64_t tick = WA_DEFAULT_TICK_MS, record_max = WA_DEFAULT_RECORD_MAX_BYTES;
 	const char *on_error = get(opts, WA_OPT_ON_ERROR);
 
 	memset(cfg, 0, sizeof *cfg);
@@ -200,8 +201,9 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 		snprintf(err, errlen, "option %s: \"%s\" is neither deny nor defer", WA_OPT_ON_ERROR, on_error);
 		return -1;
 	}
-	if (parse_switch(opts, WA_OPT_ACL_CACHE, &cfg->acl_cache, err, errlen) ||
-	    parse_switch(opts, WA_OPT_ACL_GRANTS, &cfg->acl_grants, err, errlen)) {
+	if (parse_switch(opts, WA_OPT_ACL_CACHE, 1, &cfg->acl_cache, err, errlen) ||
+	    parse_switch(opts, WA_OPT_ACL_GRANTS, 1, &cfg->acl_grants, err, errlen) ||
+	    parse_switch(opts, WA_OPT_RECORD_PAYLOADS, 0, &cfg->record_payloads, err, errlen)) {
 		return -1;
 	}
 	/* Upper bounds: a module the gate can still hold in memory, wasm's 4 GiB address space,
@@ -224,6 +226,7 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	    parse_number(opts, WA_OPT_CLIENT_SHARE, 1, 100, &client_share, err, errlen) ||
 	    parse_number(opts, WA_OPT_CPU_SHARE, 1, 100, &share, err, errlen) ||
 	    parse_number(opts, WA_OPT_TICK_MS, 0, 3600000, &tick, err, errlen) ||
+	    parse_number(opts, WA_OPT_RECORD_MAX_BYTES, WA_RECORD_MIN_BYTES, UINT64_C(1) << 40, &record_max, err, errlen) ||
 	    parse_prefix(opts, cfg, err, errlen)) {
 		return -1;
 	}
@@ -248,5 +251,12 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	cfg->client_share = (uint32_t)client_share;
 	cfg->cpu_share = (uint32_t)share;
 	cfg->tick_ms = (uint32_t)tick;
+	cfg->record_path = get(opts, WA_OPT_RECORD);
+	if (cfg->record_path && !*cfg->record_path) {
+		snprintf(err, errlen, "option %s: give the file requests are recorded to (or leave the option out)",
+		         WA_OPT_RECORD);
+		return -1;
+	}
+	cfg->record_max_bytes = record_max;
 	return 0;
 }

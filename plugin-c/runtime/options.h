@@ -48,6 +48,9 @@ struct wa_config {
 	 * trailing '/', pointing into the options; NULL = publish refused (not set). */
 	const char *publish_prefix;
 	size_t publish_prefix_len;
+	const char *record_path;   /* wasm_record: the file requests are recorded to; NULL = off */
+	int record_payloads;       /* wasm_record_payloads: off (default) | on */
+	uint64_t record_max_bytes; /* wasm_record_max_bytes: the file is rotated beyond this */
 };
 
 #define WA_OPT_MODULE           "wasm_module"
@@ -69,6 +72,9 @@ struct wa_config {
 #define WA_OPT_CPU_SHARE        "wasm_cpu_share"
 #define WA_OPT_TICK_MS          "wasm_tick_ms"
 #define WA_OPT_PUBLISH_PREFIX   "wasm_publish_prefix"
+#define WA_OPT_RECORD           "wasm_record"
+#define WA_OPT_RECORD_PAYLOADS  "wasm_record_payloads"
+#define WA_OPT_RECORD_MAX_BYTES "wasm_record_max_bytes"
 
 /* Copies n pairs (NULL keys or values count as empty). NULL on allocation failure or when n is
  * above WA_MAX_OPTIONS (err says which). */

@@ -145,6 +145,16 @@
 #define WA_SESSION_CHECKS_PER_TICK 256u
 #define WA_REVOKE_LOG_LINES        10u /* disconnections named in the log per pass; the pass's last line counts all */
 
+/* Record and replay (README "Operating"): wasm_record's file is renamed to FILE.1 (replacing the
+ * previous one) once it would grow beyond wasm_record_max_bytes; records wait in a buffer of
+ * WA_RECORD_BUFFER_BYTES (written when full and at every tick). A record holds a topic and, with
+ * wasm_record_payloads on, a payload of at most WA_RECORD_PAYLOAD_BYTES (larger: left out, and
+ * the record says so). */
+#define WA_DEFAULT_RECORD_MAX_BYTES (64u * 1024u * 1024u)
+#define WA_RECORD_MIN_BYTES         (1024u * 1024u)
+#define WA_RECORD_BUFFER_BYTES      (256u * 1024u)
+#define WA_RECORD_PAYLOAD_BYTES     (64u * 1024u)
+
 /* ACL decision cache (option wasm_acl_cache, only for policies that export
  * wasm_auth_acl_cacheable() returning 1 and the 4-argument acl_check). */
 #define WA_ACL_CACHE_ENTRIES     32u  /* per client, in two-way sets; a power of two */

@@ -71,6 +71,8 @@ export const WA_FUEL_CLOCK = 50;
 
 // Events and deferred actions (docs/ABI.md, "Events", "Deferred actions").
 export const WA_DEFAULT_TICK_MS = 1000;
+export const WA_DEFAULT_RECORD_MAX_BYTES = 64 * 1024 * 1024;
+export const WA_RECORD_MIN_BYTES = 1024 * 1024;
 export const WA_KICKS_PER_S = 10;
 export const WA_KICKS_BURST = 20;
 export const WA_PUBLISHES_PER_S = 100;

@@ -1,0 +1,28 @@
+/* Building one JSON object per line (the record file, README "Operating"): a line buffer that
+ * grows up to a cap, and JSON strings written losslessly (escaped) when they are UTF-8 (in a
+ * string that is not, each byte above 0x7f becomes U+FFFD). Past the cap only `over` is set. */
+#ifndef WASM_AUTH_JSONL_H
+#define WASM_AUTH_JSONL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct wa_jsonl {
+	char *buf;
+	size_t len, cap;
+	size_t max; /* the longest line */
+	int over;   /* something did not fit: the line is incomplete */
+};
+
+/* Empties the line (keeping its buffer). */
+void wa_jsonl_reset(struct wa_jsonl *j);
+void wa_jsonl_free(struct wa_jsonl *j);
+
+void wa_jsonl_raw(struct wa_jsonl *j, const char *s, size_t n);
+void wa_jsonl_printf(struct wa_jsonl *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A JSON string of s[0..n), or null when s is NULL. */
+void wa_jsonl_str(struct wa_jsonl *j, const char *s, size_t n);
+/* A JSON string holding the base64 of p[0..n). */
+void wa_jsonl_base64(struct wa_jsonl *j, const uint8_t *p, size_t n);
+
+#endif
