@@ -73,8 +73,8 @@ test('--version names the package version and the ABI', () => {
 });
 
 const bad: [string, string[], RegExp][] = [
-  ['no command', [], /^wasm-auth: no command given \(commands: check, call; see wasm-auth --help\)$/],
-  ['unknown command', ['chek', good], /^wasm-auth: unknown command "chek" \(commands: check, call; see wasm-auth --help\)$/],
+  ['no command', [], /^wasm-auth: no command given \(commands: check, call, replay; see wasm-auth --help\)$/],
+  ['unknown command', ['chek', good], /^wasm-auth: unknown command "chek" \(commands: check, call, replay; see wasm-auth --help\)$/],
   ['check: no file', ['check'], /^wasm-auth check: no FILE\.wasm given/],
   ['check: unknown option', ['check', '--max-fuel', '3', good], /^wasm-auth check: unknown option --max-fuel/],
   ['check: bad number', ['check', '--max-globals', '-1', good], /^wasm-auth check: --max-globals takes a number from 0 to 4294967295, not "-1"/],
