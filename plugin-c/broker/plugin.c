@@ -136,26 +136,35 @@ static const char *access_word(int access)
 
 static void record_connect(struct plugin *pl, const struct mosquitto_evt_basic_auth *ed, enum wa_decision d)
 {
-	struct wa_record_entry e = { mosquitto_client_id(ed->client), ed->username, mosquitto_client_address(ed->client),
-		                         mosquitto_client_protocol_version(ed->client), "connect", NULL, 0, 0, NULL, 0,
-		                         ed->password != NULL, d };
+	struct wa_record_entry e = { mosquitto_client_id(ed->client),
+		                     ed->username,
+		                     mosquitto_client_address(ed->client),
+		                     mosquitto_client_protocol_version(ed->client),
+		                     "connect",
+		                     NULL,
+		                     0,
+		                     0,
+		                     NULL,
+		                     0,
+		                     ed->password != NULL,
+		                     d };
 	wa_record_write(pl->record, &e);
 }
 
 static void record_acl(struct plugin *pl, const struct mosquitto_evt_acl_check *ed, enum wa_decision d)
 {
 	struct wa_record_entry e = { mosquitto_client_id(ed->client),
-		                         mosquitto_client_username(ed->client),
-		                         mosquitto_client_address(ed->client),
-		                         mosquitto_client_protocol_version(ed->client),
-		                         access_word(ed->access),
-		                         ed->topic,
-		                         ed->qos,
-		                         ed->retain,
-		                         ed->payload,
-		                         ed->payloadlen,
-		                         0,
-		                         d };
+		                     mosquitto_client_username(ed->client),
+		                     mosquitto_client_address(ed->client),
+		                     mosquitto_client_protocol_version(ed->client),
+		                     access_word(ed->access),
+		                     ed->topic,
+		                     ed->qos,
+		                     ed->retain,
+		                     ed->payload,
+		                     ed->payloadlen,
+		                     0,
+		                     d };
 	wa_record_write(pl->record, &e);
 }
 

@@ -20,10 +20,10 @@ struct wa_record {
 	char *path;
 	int payloads;
 	uint64_t max_bytes;
-	int fd;          /* -1: not open */
-	int failed;      /* an error was logged since the last reopen */
-	uint64_t size;   /* of the file, what is buffered included */
-	uint64_t lost;   /* records not written since the last one that was */
+	int fd;        /* -1: not open */
+	int failed;    /* an error was logged since the last reopen */
+	uint64_t size; /* of the file, what is buffered included */
+	uint64_t lost; /* records not written since the last one that was */
 	struct wa_jsonl line;
 	size_t len;
 	char buf[WA_RECORD_BUFFER_BYTES];
@@ -31,7 +31,8 @@ struct wa_record {
 
 static void fail_once(struct wa_record *r, const char *what)
 {
-	if (!r->failed) wa_log(WA_LOG_ERR, "record file %s: %s: %s; requests are not recorded", r->path, what, strerror(errno));
+	if (!r->failed)
+		wa_log(WA_LOG_ERR, "record file %s: %s: %s; requests are not recorded", r->path, what, strerror(errno));
 	r->failed = 1;
 }
 

@@ -95,12 +95,17 @@ bad:
 }
 
 static const char *const known_options[] = {
-	WA_OPT_MODULE,          WA_OPT_ON_ERROR,      WA_OPT_MAX_MODULE_BYTES, WA_OPT_MAX_MEMORY_PAGES,
-	WA_OPT_MAX_TABLE_ELEMS, WA_OPT_MAX_FUNCTIONS, WA_OPT_MAX_GLOBALS,      WA_OPT_MAX_DATA_BYTES,
-	WA_OPT_MAX_PAYLOAD,     WA_OPT_FUEL,          WA_OPT_TIMEOUT_MS,       WA_OPT_ACL_CACHE,
-	WA_OPT_ACL_GRANTS,      WA_OPT_INIT_FUEL,     WA_OPT_INIT_TIMEOUT_MS,  WA_OPT_CLIENT_SHARE,
-	WA_OPT_CPU_SHARE,       WA_OPT_TICK_MS,       WA_OPT_PUBLISH_PREFIX,   WA_OPT_RECORD,
-	WA_OPT_RECORD_PAYLOADS, WA_OPT_RECORD_MAX_BYTES,
+	WA_OPT_MODULE,           WA_OPT_ON_ERROR,
+	WA_OPT_MAX_MODULE_BYTES, WA_OPT_MAX_MEMORY_PAGES,
+	WA_OPT_MAX_TABLE_ELEMS,  WA_OPT_MAX_FUNCTIONS,
+	WA_OPT_MAX_GLOBALS,      WA_OPT_MAX_DATA_BYTES,
+	WA_OPT_MAX_PAYLOAD,      WA_OPT_FUEL,
+	WA_OPT_TIMEOUT_MS,       WA_OPT_ACL_CACHE,
+	WA_OPT_ACL_GRANTS,       WA_OPT_INIT_FUEL,
+	WA_OPT_INIT_TIMEOUT_MS,  WA_OPT_CLIENT_SHARE,
+	WA_OPT_CPU_SHARE,        WA_OPT_TICK_MS,
+	WA_OPT_PUBLISH_PREFIX,   WA_OPT_RECORD,
+	WA_OPT_RECORD_PAYLOADS,  WA_OPT_RECORD_MAX_BYTES,
 };
 
 /* A misspelt host option would otherwise be handed to the policy as one of its own and the
@@ -226,7 +231,8 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	    parse_number(opts, WA_OPT_CLIENT_SHARE, 1, 100, &client_share, err, errlen) ||
 	    parse_number(opts, WA_OPT_CPU_SHARE, 1, 100, &share, err, errlen) ||
 	    parse_number(opts, WA_OPT_TICK_MS, 0, 3600000, &tick, err, errlen) ||
-	    parse_number(opts, WA_OPT_RECORD_MAX_BYTES, WA_RECORD_MIN_BYTES, UINT64_C(1) << 40, &record_max, err, errlen) ||
+	    parse_number(opts, WA_OPT_RECORD_MAX_BYTES, WA_RECORD_MIN_BYTES, UINT64_C(1) << 40, &record_max, err,
+	                 errlen) ||
 	    parse_prefix(opts, cfg, err, errlen)) {
 		return -1;
 	}

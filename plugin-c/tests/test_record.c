@@ -52,22 +52,25 @@ int main(void)
 	char path[256], old[256];
 	struct wa_record_entry connect = { "c1", "alice", "127.0.0.1", 5, "connect", NULL, 0, 0, NULL, 0, 1, WA_ALLOW };
 	struct wa_record_entry anon = { "c2", NULL, NULL, 4, "connect", NULL, 0, 0, NULL, 0, 0, WA_DEFER };
-	struct wa_record_entry pub = { "c1", "alice", "::1", 5, "write", "a/\"b\"\\c/\x01/é", 1, 1, "hi\0x", 4, 0, WA_DENY };
+	struct wa_record_entry pub = { "c1", "alice", "::1",   5, "write", "a/\"b\"\\c/\x01/é",
+		                       1,    1,       "hi\0x", 4, 0,       WA_DENY };
 	struct wa_record *r;
 	struct stat st;
 
 	wa_log_set_sink(capture);
 	CHECK_STR(line_of(&connect, 0),
-	          "{\"time\":\"2026-12-04T16:00:00.123Z\",\"client_id\":\"c1\",\"username\":\"alice\",\"address\":\"127.0.0.1\","
+	          "{\"time\":\"2026-12-04T16:00:00.123Z\",\"client_id\":\"c1\",\"username\":\"alice\",\"address\":"
+	          "\"127.0.0.1\","
 	          "\"protocol\":5,\"access\":\"connect\",\"password\":\"<redacted>\",\"decision\":\"allow\"}\n");
 	CHECK_STR(line_of(&anon, 1),
 	          "{\"time\":\"2026-12-04T16:00:00.123Z\",\"client_id\":\"c2\",\"username\":null,\"address\":null,"
 	          "\"protocol\":4,\"access\":\"connect\",\"password\":null,\"decision\":\"defer\"}\n");
 	/* Topic escaped losslessly (quote, backslash, control, UTF-8 kept); no payload unless asked. */
-	CHECK_STR(line_of(&pub, 0),
-	          "{\"time\":\"2026-12-04T16:00:00.123Z\",\"client_id\":\"c1\",\"username\":\"alice\",\"address\":\"::1\","
-	          "\"protocol\":5,\"access\":\"write\",\"topic\":\"a/\\\"b\\\"\\\\c/\\u0001/é\",\"qos\":1,\"retain\":true,"
-	          "\"decision\":\"deny\"}\n");
+	CHECK_STR(
+	    line_of(&pub, 0),
+	    "{\"time\":\"2026-12-04T16:00:00.123Z\",\"client_id\":\"c1\",\"username\":\"alice\",\"address\":\"::1\","
+	    "\"protocol\":5,\"access\":\"write\",\"topic\":\"a/\\\"b\\\"\\\\c/\\u0001/é\",\"qos\":1,\"retain\":true,"
+	    "\"decision\":\"deny\"}\n");
 	CHECK(strstr(line_of(&pub, 1), ",\"payload\":\"aGkAeA==\",") != NULL);
 	pub.payloadlen = WA_RECORD_PAYLOAD_BYTES + 1;
 	CHECK(strstr(line_of(&pub, 1), ",\"payload_left_out\":65537,") != NULL);
@@ -90,7 +93,8 @@ int main(void)
 	/* Past the cap: FILE.1 holds what was written, FILE starts again. */
 	for (int i = 0; i < 20000; i++) wa_record_write_at(r, &pub, &WALL);
 	wa_record_flush(r);
-	CHECK(stat(old, &st) == 0 && st.st_size <= (off_t)WA_RECORD_MIN_BYTES && st.st_size > (off_t)WA_RECORD_MIN_BYTES / 2);
+	CHECK(stat(old, &st) == 0 && st.st_size <= (off_t)WA_RECORD_MIN_BYTES &&
+	      st.st_size > (off_t)WA_RECORD_MIN_BYTES / 2);
 	CHECK(stat(path, &st) == 0 && st.st_size < (off_t)WA_RECORD_MIN_BYTES && st.st_size > 0);
 	wa_record_free(r);
 
