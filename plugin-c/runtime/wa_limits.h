@@ -26,10 +26,11 @@
 /* Execution */
 #define WA_STACK_BYTES      (256u * 1024u)  /* wasm3 value stack per runtime */
 #define WA_MAX_NATIVE_STACK (1024u * 1024u) /* C stack wasm3 may use per call */
-/* option wasm_fuel: units per request hook call. About 6 ms of guest time here (0.6 ns a unit,
- * docs/SECURITY.md): 9x the default policy's worst check at 65,535-byte fields (1.1M units,
- * tests/policies/fuel.test.ts), and room for one pw_verify at WA_MAX_PW_ITERATIONS (6.4M). */
-#define WA_DEFAULT_FUEL       10000000u
+/* option wasm_fuel: units per request hook call. About 60 ms of guest time here (0.6 ns a unit,
+ * docs/SECURITY.md), inside the default wasm_timeout_ms: room for one pw_verify at
+ * WA_MAX_PW_ARGON2_KIB (79M units; at WA_MAX_PW_ITERATIONS, 6.4M) plus 18x the default policy's
+ * worst check at 65,535-byte fields (1.1M units, tests/policies/fuel.test.ts). */
+#define WA_DEFAULT_FUEL       100000000u
 #define WA_DEFAULT_TIMEOUT_MS 100u /* option wasm_timeout_ms: wall clock per hook call */
 /* defaults of wasm_init_fuel / wasm_init_timeout_ms: these many times the request budget. Init
  * runs off the main thread (worker.c), once per start or reload: 4e9 units (~2.4 s here) parse
@@ -61,6 +62,11 @@
  * (docs/SECURITY.md); above it: no match */
 #define WA_MAX_PW_ITERATIONS 10000u
 #define WA_MAX_PW_SALT_BYTES 256u /* pw_verify: decoded salt */
+/* pw_verify: an $argon2id$ hash's m x t (KiB of memory times passes: the blocks filled, on one
+ * thread); t >= 1, so also its memory. mosquitto_passwd 2.1's m=47104,t=1,p=1 takes 48 ms here,
+ * half of wasm_timeout_ms; above it: no match */
+#define WA_MAX_PW_ARGON2_KIB   49152u
+#define WA_MAX_PW_ARGON2_LANES 8u /* ... and its p (lanes, filled one after another) */
 /* option_file_read_at: the guest holds one chunk at a time, never the whole file, so a file may
  * be larger than its memory; this bounds the time an init hook can spend reading one. During one
  * init hook call the host keeps up to WA_OPTION_FILE_STREAMS files open (the one opened first is
@@ -111,6 +117,10 @@
 #define WA_FUEL_PW_VERIFY        1000u /* pw_verify's fixed work (a SHA-512 digest set up and run) */
 #define WA_FUEL_PBKDF2           2000u /* a $7$ hash's PBKDF2 set-up (HMAC key, OpenSSL fetches) */
 #define WA_FUEL_PBKDF2_ITERATION 640u  /* one PBKDF2-HMAC-SHA512 iteration (~375 ns here) */
+#define WA_FUEL_ARGON2           25000u /* an $argon2id$ hash's set-up (H0, each lane's first blocks, the final hash) */
+/* one KiB block of an $argon2id$ hash filled, per pass (m x t of them): ~0.95 us here at 46 MiB,
+ * where memory, not the compression function, sets the pace (0.35 us at 8 MiB) */
+#define WA_FUEL_ARGON2_KIB 1600u
 #define WA_FUEL_OPEN_FILE        3500u /* option_file_*: open, fstat, close */
 #define WA_FUEL_SEED             400u  /* seed: getrandom */
 #define WA_FUEL_CLOCK            50u   /* Date.now: clock_gettime */
