@@ -36,7 +36,7 @@
  * runs off the main thread (worker.c), once per start or reload: 4e9 units (~2.4 s here) parse
  * the default policy's 100k users and 200k rules (1.6e9) with room to spare, and stay under the
  * init timeout. */
-#define WA_INIT_FUEL_FACTOR       400u
+#define WA_INIT_FUEL_FACTOR       40u
 #define WA_INIT_TIMEOUT_FACTOR    100u
 #define WA_REBUILD_BACKOFF_MS     1000u  /* after a failed re-creation, the first wait; doubles */
 #define WA_REBUILD_BACKOFF_MAX_MS 60000u /* ... up to this */
