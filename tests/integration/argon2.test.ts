@@ -50,7 +50,11 @@ describe('argon2id hashes in the default policy', () => {
     broker = await startPolicyBroker({
       name: 'argon2',
       module: DEFAULT_POLICY_WASM,
-      opts: { password_file: (ctx) => ctx.file('passwd') },
+      // Every client here comes from 127.0.0.1, one breaker bucket: at ~50 ms of policy time per
+      // check, the default 10% share (at most wasm_timeout_ms at once) lets about two logins a
+      // second through, and the next get the failure decision until it refills. The test is not
+      // about that throttle, so both shares are at their most.
+      opts: { password_file: (ctx) => ctx.file('passwd'), wasm_client_share: 100, wasm_cpu_share: 100 },
       setup: async (ctx) => {
         const lines = [`fixture:${hash}`, `over:${over}`];
         try {
