@@ -99,11 +99,10 @@ static long argon2_param(const char **s, const char *end, char name, char sep)
 
 	if (end - p < 2 || p[0] != name || p[1] != '=') return -1;
 	digits = p + 2;
-	for (p = digits; p < end && *p != sep; p++) {}
+	for (p = digits; p < end && *p != sep;) p++;
 	v = parse_iterations(digits, (size_t)(p - digits));
-	if (sep && p < end) p++;
-	else if (sep) return -1;
-	*s = p;
+	if (sep && p == end) return -1; /* the separator is missing */
+	*s = sep ? p + 1 : p;
 	return v;
 }
 
@@ -123,7 +122,8 @@ static int argon2_parse(const char *const *f, const size_t *fl, struct wa_pw_has
 	if (lanes < 0 || p != end || lanes > (long)ARGON2_MAX_LANES || m < 8 * lanes) return WA_PW_MALFORMED;
 	saltlen = b64_decode(f[4], fl[4], out->salt, sizeof out->salt);
 	wantlen = b64_decode(f[5], fl[5], want, sizeof want);
-	if (saltlen < (long)ARGON2_MIN_SALT_LENGTH || wantlen < (long)ARGON2_MIN_OUTLEN || wantlen > (long)WA_PW_DIGEST_BYTES)
+	if (saltlen < (long)ARGON2_MIN_SALT_LENGTH || wantlen < (long)ARGON2_MIN_OUTLEN ||
+	    wantlen > (long)WA_PW_DIGEST_BYTES)
 		return WA_PW_MALFORMED;
 	out->iterations = 0;
 	out->argon2_kib = (uint32_t)m;
@@ -132,8 +132,9 @@ static int argon2_parse(const char *const *f, const size_t *fl, struct wa_pw_has
 	out->saltlen = (uint32_t)saltlen;
 	out->digestlen = (uint32_t)wantlen;
 	memcpy(out->digest, want, (size_t)wantlen);
-	return (uint64_t)m * (uint64_t)t > WA_MAX_PW_ARGON2_KIB || lanes > (long)WA_MAX_PW_ARGON2_LANES ? WA_PW_TOO_COSTLY
-	                                                                                                : 0;
+	if ((uint64_t)m * (uint64_t)t > WA_MAX_PW_ARGON2_KIB || lanes > (long)WA_MAX_PW_ARGON2_LANES)
+		return WA_PW_TOO_COSTLY;
+	return 0;
 }
 
 int wa_pw_parse(const char *hash, size_t hashlen, struct wa_pw_hash *out)
@@ -195,8 +196,8 @@ int wa_pw_check(const struct wa_pw_hash *h, const uint8_t *pw, size_t pwlen)
 
 	if (pwlen > INT_MAX || h->iterations > WA_MAX_PW_ITERATIONS) return -1;
 	if (h->argon2_kib) {
-		if ((uint64_t)h->argon2_kib * h->argon2_passes > WA_MAX_PW_ARGON2_KIB || h->argon2_lanes > WA_MAX_PW_ARGON2_LANES ||
-		    argon2id_hash(h, pw, pwlen, got) != 0)
+		if ((uint64_t)h->argon2_kib * h->argon2_passes > WA_MAX_PW_ARGON2_KIB ||
+		    h->argon2_lanes > WA_MAX_PW_ARGON2_LANES || argon2id_hash(h, pw, pwlen, got) != 0)
 			return -1;
 	} else if (h->iterations == 0) {
 		if (sha512_salted(pw, pwlen, h->salt, h->saltlen, got) != 0) return -1;

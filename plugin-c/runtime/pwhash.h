@@ -18,16 +18,16 @@
 /* A parsed hash. iterations is 0 for $6$ (one SHA-512) and for $argon2id$ (argon2_kib > 0). */
 struct wa_pw_hash {
 	uint32_t iterations;
-	uint32_t argon2_kib; /* m */
+	uint32_t argon2_kib;    /* m */
 	uint32_t argon2_passes; /* t */
-	uint32_t argon2_lanes; /* p */
+	uint32_t argon2_lanes;  /* p */
 	uint32_t saltlen;
 	uint32_t digestlen;
 	uint8_t salt[WA_MAX_PW_SALT_BYTES];
 	uint8_t digest[WA_PW_DIGEST_BYTES];
 };
 
-#define WA_PW_MALFORMED  (-1) /* unsupported or malformed hash */
+#define WA_PW_MALFORMED (-1) /* unsupported or malformed hash */
 /* a well-formed hash above a cost cap: $7$ over WA_MAX_PW_ITERATIONS, $argon2id$ over
  * WA_MAX_PW_ARGON2_KIB (m, or m x t) or WA_MAX_PW_ARGON2_LANES */
 #define WA_PW_TOO_COSTLY (-2)

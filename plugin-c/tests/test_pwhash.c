@@ -235,19 +235,22 @@ static void argon2_caps(void)
 	/* The right password's real hash, one step above a cap: never computed, no match. */
 	for (size_t i = 0; i < sizeof over / sizeof over[0]; i++) {
 		if (!CHECK(argon2_fixture(over[i], pw, sizeof pw, hash, sizeof hash))) continue;
-		if (!CHECK_INT(wa_pw_parse(hash, strlen(hash), &h), WA_PW_TOO_COSTLY)) fprintf(stderr, "  %s\n", over[i]);
+		if (!CHECK_INT(wa_pw_parse(hash, strlen(hash), &h), WA_PW_TOO_COSTLY))
+			fprintf(stderr, "  %s\n", over[i]);
 		CHECK_INT(verify(hash, pw), 0);
 		CHECK_INT(wa_pw_check(&h, (const uint8_t *)pw, strlen(pw)), -1);
 	}
 	/* The largest values the format holds: refused at once, nothing allocated. */
-	snprintf(hash, sizeof hash, "%s", "$argon2id$v=19$m=999999999,t=999999999,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA");
+	snprintf(hash, sizeof hash, "%s",
+	         "$argon2id$v=19$m=999999999,t=999999999,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA");
 	t0 = now_ms();
 	CHECK_INT(wa_pw_parse(hash, strlen(hash), &h), WA_PW_TOO_COSTLY);
 	CHECK_INT(h.argon2_kib, 999999999);
 	CHECK_INT(h.argon2_passes, 999999999);
 	CHECK_INT(verify(hash, "secret"), 0);
 	CHECK(now_ms() - t0 < 50);
-	snprintf(hash, sizeof hash, "%s", "$argon2id$v=19$m=999999999,t=1,p=16777215$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA");
+	snprintf(hash, sizeof hash, "%s",
+	         "$argon2id$v=19$m=999999999,t=1,p=16777215$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA");
 	CHECK_INT(wa_pw_parse(hash, strlen(hash), &h), WA_PW_TOO_COSTLY);
 	CHECK_INT(h.argon2_lanes, 16777215);
 }
@@ -256,30 +259,31 @@ static void argon2_malformed(void)
 {
 	const char *bad[] = {
 		"$argon2id$",
-		"$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ",                   /* no hash */
-		"$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAA$",         /* a field too many */
-		"$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",        /* argon2i: not what mosquitto writes */
-		"$argon2d$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",        /* argon2d */
-		"$ARGON2ID$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",       /* case matters */
-		"$argon2id$v=16$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",       /* version 1.0 */
-		"$argon2id$v=190$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",      /* wrong version */
-		"$argon2id$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",            /* no version */
-		"$argon2id$v=19$m=64,t=1$c2FsdHNhbHQ$AAAAAAAAAAA",           /* no p */
-		"$argon2id$v=19$t=1,m=64,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",       /* order */
-		"$argon2id$v=19$m=64,t=1,p=1,x=2$c2FsdHNhbHQ$AAAAAAAAAAA",   /* extra parameter */
-		"$argon2id$v=19$m=64,t=0,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",       /* zero passes */
-		"$argon2id$v=19$m=64,t=1,p=0$c2FsdHNhbHQ$AAAAAAAAAAA",       /* zero lanes */
-		"$argon2id$v=19$m=7,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",        /* m < 8 p */
-		"$argon2id$v=19$m=64,t=1,p=9$c2FsdHNhbHQ$AAAAAAAAAAA",       /* m < 8 p, p above the cap */
-		"$argon2id$v=19$m=64,t=-1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",      /* sign */
-		"$argon2id$v=19$m=64,t=1,p=16777216$c2FsdHNhbHQ$AAAAAAAAAAA", /* above Argon2's lanes */
+		"$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ",                     /* no hash */
+		"$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAA$",           /* a field too many */
+		"$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",          /* argon2i: not what mosquitto writes */
+		"$argon2d$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",          /* argon2d */
+		"$ARGON2ID$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",         /* case matters */
+		"$argon2id$v=16$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",         /* version 1.0 */
+		"$argon2id$v=190$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",        /* wrong version */
+		"$argon2id$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",              /* no version */
+		"$argon2id$v=19$m=64,t=1$c2FsdHNhbHQ$AAAAAAAAAAA",             /* no p */
+		"$argon2id$v=19$t=1,m=64,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",         /* order */
+		"$argon2id$v=19$m=64,t=1,p=1,x=2$c2FsdHNhbHQ$AAAAAAAAAAA",     /* extra parameter */
+		"$argon2id$v=19$m=64,t=0,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",         /* zero passes */
+		"$argon2id$v=19$m=64,t=1,p=0$c2FsdHNhbHQ$AAAAAAAAAAA",         /* zero lanes */
+		"$argon2id$v=19$m=7,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",          /* m < 8 p */
+		"$argon2id$v=19$m=64,t=1,p=9$c2FsdHNhbHQ$AAAAAAAAAAA",         /* m < 8 p, p above the cap */
+		"$argon2id$v=19$m=64,t=-1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",        /* sign */
+		"$argon2id$v=19$m=64,t=1,p=16777216$c2FsdHNhbHQ$AAAAAAAAAAA",  /* above Argon2's lanes */
 		"$argon2id$v=19$m=1234567890,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA", /* 10 digits */
-		"$argon2id$v=19$m=64,t=1,p=1$c2FsdA$AAAAAAAAAAA",            /* salt of 4 bytes (8 at least) */
-		"$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAA",               /* output of 2 bytes (4 at least) */
+		"$argon2id$v=19$m=64,t=1,p=1$c2FsdA$AAAAAAAAAAA",              /* salt of 4 bytes (8 at least) */
+		"$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAA",                 /* output of 2 bytes (4 at least) */
 		"$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$"
-		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* 66 bytes */
-		"$argon2id$v=19$m=64,t=1,p=1$c2Fsd*NhbHQ$AAAAAAAAAAA",       /* not base64 */
-		"$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAB",       /* leftover bits */
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		"A",                                                   /* 66 bytes */
+		"$argon2id$v=19$m=64,t=1,p=1$c2Fsd*NhbHQ$AAAAAAAAAAA", /* not base64 */
+		"$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAB", /* leftover bits */
 		"$argon2id$v=19$m= 64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",
 		"$argon2id$v=19$$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",
 	};
@@ -293,7 +297,8 @@ static void argon2_malformed(void)
 	for (char *c = huge + 28; *c == '0'; c++) *c = 'A';
 	CHECK_INT(verify(huge, "secret"), -1);
 	/* A NUL inside the parameters, where the guest's bytes are not a C string. */
-	CHECK_INT(wa_pw_verify("$argon2id$v=19$m=64,t=1,p=1\0$c2FsdHNhbHQ$AAAAAAAAAAA", 48, (const uint8_t *)"x", 1), -1);
+	CHECK_INT(wa_pw_verify("$argon2id$v=19$m=64,t=1,p=1\0$c2FsdHNhbHQ$AAAAAAAAAAA", 48, (const uint8_t *)"x", 1),
+	          -1);
 }
 
 int main(void)
