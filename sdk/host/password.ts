@@ -94,8 +94,8 @@ function argon2Parse(f: string[]): { status: 0 | -1 | -2; hash: PwHash | null } 
 }
 
 /**
- * The hash parsed (status 0), or status PW_MALFORMED, or PW_TOO_COSTLY (hash.iterations says
- * how many), as plugin-c/runtime/pwhash.c's wa_pw_parse. No hashing.
+ * The hash parsed (status 0), or status PW_MALFORMED, or PW_TOO_COSTLY (hash.iterations or
+ * hash.argon2 says how costly), as plugin-c/runtime/pwhash.c's wa_pw_parse. No hashing.
  */
 export function pwParse(hash: string): { status: 0 | -1 | -2; hash: PwHash | null } {
   const bad = { status: PW_MALFORMED as -1, hash: null };
