@@ -36,10 +36,20 @@ mosq21_skip = $(shell \
 	elif ! command -v c++ >/dev/null 2>&1; then echo "no C++ compiler (c++), which 2.1.2's CMake project asks for"; \
 	fi)
 
-$(MOSQ21_DIR)/Makefile:
+# The flags the build was configured with, rewritten only when they change (libargon2-dev
+# installed since), so that such a build is configured and built again.
+MOSQ21_FLAGS := $(MOSQ21_DIR)/.cmake-flags
+$(MOSQ21_FLAGS): mosq21-flags-check
+	@:
+.PHONY: mosq21-flags-check
+mosq21-flags-check:
+	@mkdir -p $(MOSQ21_DIR); echo '$(MOSQ21_CMAKE_FLAGS)' | cmp -s - $(MOSQ21_FLAGS) || echo '$(MOSQ21_CMAKE_FLAGS)' >$(MOSQ21_FLAGS)
+
+$(MOSQ21_DIR)/Makefile: $(MOSQ21_FLAGS)
 	@mkdir -p $(BUILD)
 	cmake -S $(MOSQ21_SRC) -B $(MOSQ21_DIR) $(MOSQ21_CMAKE_FLAGS) >$(BUILD)/mosquitto-2.1.cmake.log \
 		|| { cat $(BUILD)/mosquitto-2.1.cmake.log; exit 1; }
+	@touch $@
 
 # Parallel through make's jobserver: `make -j2 mosquitto-2.1` builds on 2 cores.
 $(MOSQ21_STAMP): $(MOSQ21_DIR)/Makefile
