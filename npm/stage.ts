@@ -14,7 +14,11 @@ if (packDir === undefined) {
   process.exit(2);
 }
 
-const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; license: string };
+const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  version: string;
+  license: string;
+  dependencies: Record<string, string>;
+};
 const version = rootPkg.version;
 const stage = join(packDir, 'stage');
 const common = {
@@ -98,6 +102,8 @@ function host(): void {
       './package.json': './package.json',
     },
     bin: { 'wasm-auth': './wasm-auth-bin.js' },
+    // The root's runtime dependencies are the host's (@noble/hashes: Argon2id), pinned the same.
+    dependencies: rootPkg.dependencies,
     engines: { node: '>=20' },
     publishConfig: { access: 'public' },
   });

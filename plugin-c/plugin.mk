@@ -20,7 +20,7 @@ PLUGIN_INSTALL_DIR := $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
 PLUGIN_SO      := $(BUILD)/mosquitto_wasm_auth.so
 WA_CALL_BIN    := $(BUILD)/bin/wa-call
 RUNTIME_LIB    := $(BUILD)/libwasm_auth_runtime.a
-RUNTIME_LDLIBS := -lcrypto -lm -lpthread
+RUNTIME_LDLIBS := -lcrypto -largon2 -lm -lpthread
 
 # --- wasm3 -------------------------------------------------------------------------------------
 # wasm3 v0.9.0 as shipped in crates.io's wasm3x-sys 0.2.1 (docs/WASM3.md). The .crate's sha256 is

@@ -20,11 +20,13 @@ MOSQ21_PATH   := $(abspath $(MOSQ21_DIR)/apps/mosquitto_passwd):$(abspath $(MOSQ
 MOSQ21_STAMP  := $(MOSQ21_DIR)/.built
 MOSQ21_TARGETS := mosquitto mosquitto_passwd mosquitto_ctrl mosquitto_pub mosquitto_sub mosquitto_dynamic_security
 # The flags of ../shared/notes/mosquitto-2.1.md; the plugins nothing here loads are left out
-# (persist-sqlite would need libsqlite3-dev). No WITH_ARGON2: 2.1.2's own CMake build leaves it
-# off, and mosquitto_passwd still writes $7$ by default.
+# (persist-sqlite would need libsqlite3-dev). WITH_ARGON2 when libargon2-dev is installed (2.1.2's
+# CMake finds the library but leaves the define commented out), so that its mosquitto_passwd
+# writes `-H argon2id` hashes for tests/integration/argon2.test.ts; its default stays $7$.
+MOSQ21_ARGON2 := $(shell echo '\#include <argon2.h>' | $(CC) -E -x c - >/dev/null 2>&1 && echo -DCMAKE_C_FLAGS=-DWITH_ARGON2)
 MOSQ21_CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Release -DWITH_TESTS=OFF -DWITH_DOCS=OFF -DWITH_CTRL_SHELL=OFF \
                       -DWITH_WEBSOCKETS=OFF -DWITH_PLUGIN_PERSIST_SQLITE=OFF -DWITH_PLUGIN_EXAMPLES=OFF \
-                      -DWITH_PLUGIN_SPARKPLUG_AWARE=OFF
+                      -DWITH_PLUGIN_SPARKPLUG_AWARE=OFF $(MOSQ21_ARGON2)
 
 # Why the 2.1 suite cannot run here (empty: it can). Only asked for by the targets below.
 mosq21_skip = $(shell \
@@ -34,10 +36,20 @@ mosq21_skip = $(shell \
 	elif ! command -v c++ >/dev/null 2>&1; then echo "no C++ compiler (c++), which 2.1.2's CMake project asks for"; \
 	fi)
 
-$(MOSQ21_DIR)/Makefile:
+# The flags the build was configured with, rewritten only when they change (libargon2-dev
+# installed since), so that such a build is configured and built again.
+MOSQ21_FLAGS := $(MOSQ21_DIR)/.cmake-flags
+$(MOSQ21_FLAGS): mosq21-flags-check
+	@:
+.PHONY: mosq21-flags-check
+mosq21-flags-check:
+	@mkdir -p $(MOSQ21_DIR); echo '$(MOSQ21_CMAKE_FLAGS)' | cmp -s - $(MOSQ21_FLAGS) || echo '$(MOSQ21_CMAKE_FLAGS)' >$(MOSQ21_FLAGS)
+
+$(MOSQ21_DIR)/Makefile: $(MOSQ21_FLAGS)
 	@mkdir -p $(BUILD)
 	cmake -S $(MOSQ21_SRC) -B $(MOSQ21_DIR) $(MOSQ21_CMAKE_FLAGS) >$(BUILD)/mosquitto-2.1.cmake.log \
 		|| { cat $(BUILD)/mosquitto-2.1.cmake.log; exit 1; }
+	@touch $@
 
 # Parallel through make's jobserver: `make -j2 mosquitto-2.1` builds on 2 cores.
 $(MOSQ21_STAMP): $(MOSQ21_DIR)/Makefile

@@ -1,6 +1,7 @@
 // The default policy's hooks (assembly/index.ts) with the fixture files, and password_file
 // parsing (assembly/load/passwd.ts). Password hashes in fixtures/passwd were made by mosquitto_passwd
-// (alice and café: $7$, bob: $6$); the host checks them as the plugin does.
+// (alice and café: $7$, bob: $6$); the $argon2id$ ones come from tests/fixtures/argon2id.txt (the
+// argon2 tool). The host checks them as the plugin does.
 import { acl_check, security_cleanup, security_init, session_check, unpwd_check } from "../index";
 import { Passwords } from "../load/passwd";
 import { Access, Decision, Options } from "../../sdk/assembly";
@@ -197,13 +198,50 @@ describe("password_file parsing", () => {
   it("refuses malformed lines with their number", () => {
     expect(pwError("alice:" + H7 + "\nbob\n")).toBe("2: expected username:hash");
     expect(pwError(":" + H7)).toBe("1: empty username");
-    expect(pwError("alice:plain")).toBe("1: password of user \"alice\" is not a $6$ or $7$ mosquitto_passwd hash");
-    expect(pwError("alice:")).toBe("1: password of user \"alice\" is not a $6$ or $7$ mosquitto_passwd hash");
-    expect(pwError("alice:$6$abc")).toBe("1: password of user \"alice\" is not a $6$ or $7$ mosquitto_passwd hash");
-    expect(pwError("alice:$7$x$abc$def")).toBe("1: password of user \"alice\" is not a $6$ or $7$ mosquitto_passwd hash");
-    expect(pwError("alice:$5$abc$def")).toBe("1: password of user \"alice\" is not a $6$ or $7$ mosquitto_passwd hash");
+    expect(pwError("alice:plain")).toBe("1: password of user \"alice\" is not a $6$, $7$ or $argon2id$ mosquitto_passwd hash");
+    expect(pwError("alice:")).toBe("1: password of user \"alice\" is not a $6$, $7$ or $argon2id$ mosquitto_passwd hash");
+    expect(pwError("alice:$6$abc")).toBe("1: password of user \"alice\" is not a $6$, $7$ or $argon2id$ mosquitto_passwd hash");
+    expect(pwError("alice:$7$x$abc$def")).toBe("1: password of user \"alice\" is not a $6$, $7$ or $argon2id$ mosquitto_passwd hash");
+    expect(pwError("alice:$5$abc$def")).toBe("1: password of user \"alice\" is not a $6$, $7$ or $argon2id$ mosquitto_passwd hash");
     expect(pwError("alice:" + H7 + ":x")).toBe("1: more than one ':'");
     expect(pwError("alice:" + H7 + "\nalice:" + H7)).toBe("2: user \"alice\" is listed twice");
+  });
+
+  // tests/fixtures/argon2id.txt: "lanes" (password "pässwörd with spaces") and "minimal" ("x").
+  const A_LANES = "$argon2id$v=19$m=1024,t=3,p=2$c2FsdHNhbHQ$xmydzFv2zhrxEf6niVtYGNDdY1j0S6Cft6sdKsywH+E";
+  const A_MIN = "$argon2id$v=19$m=8,t=1,p=1$bWluaW1hbC1zYWx0$5DlURA";
+
+  it("reads $argon2id$ lines beside $6$ and $7$ ones, and the host verifies them", () => {
+    const pw = Passwords.parse(Uint8Array.wrap(String.UTF8.encode("alice:" + H7 + "\ncarol : " + A_LANES + " \r\ndave:" + A_MIN + "\n")));
+    expect(pw.error).toBeNull();
+    expect(pw.count).toBe(3);
+    expect(pw.verify(str("carol"), str("pässwörd with spaces"))).toBe(true);
+    expect(pw.verify(str("carol"), str("pässwörd with space"))).toBe(false);
+    expect(pw.verify(str("dave"), str("x"))).toBe(true);
+    expect(pw.verify(str("dave"), str("y"))).toBe(false);
+    expect(pw.verify(str("dave"), null)).toBe(false);
+    // Above the host's caps: well-formed here, never a match there.
+    const over = "$argon2id$v=19$m=72,t=1,p=9$bGFuZXNjYXAtc2FsdC0xNg$2Gb2DZvtXBMK5Bfe66DFJBq3fuNPNU2DUQzhkX7R1tw";
+    const big = Passwords.parse(Uint8Array.wrap(String.UTF8.encode("erin:" + over + "\n")));
+    expect(big.error).toBeNull();
+    expect(big.verify(str("erin"), str("secret"))).toBe(false);
+  });
+
+  it("refuses malformed $argon2id$ lines with their number, as the host would", () => {
+    const bad = [
+      "$argon2id$", "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ", "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",
+      "$argon2id$v=16$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA", "$argon2id$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",
+      "$argon2id$v=19$m=64,t=1$c2FsdHNhbHQ$AAAAAAAAAAA", "$argon2id$v=19$t=1,m=64,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",
+      "$argon2id$v=19$m=64,t=1,p=1,x=2$c2FsdHNhbHQ$AAAAAAAAAAA", "$argon2id$v=19$m=64,t=0,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",
+      "$argon2id$v=19$m=64,t=1,p=0$c2FsdHNhbHQ$AAAAAAAAAAA", "$argon2id$v=19$m=7,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",
+      "$argon2id$v=19$m=1234567890,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA", "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$AAAAAAAAAAA",
+      "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAA", "$argon2id$v=19$m=64,t=1,p=1$c2Fsd*NhbHQ$AAAAAAAAAAA",
+      "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$" + "A".repeat(88), "$argon2id$v=19$m= 64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",
+      "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAA$AAA",
+    ];
+    for (let i = 0; i < bad.length; i++) {
+      expect(pwError("alice:" + H7 + "\nbob:" + bad[i])).toBe("2: password of user \"bob\" is not a $6$, $7$ or $argon2id$ mosquitto_passwd hash");
+    }
   });
 });
 

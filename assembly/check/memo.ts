@@ -2,7 +2,7 @@
 // rule already scanned: the end of a topic level (a `+` takes it) and whether the username or the
 // client id occurs at a topic position (a %u or %c at that position). Without it a check costs
 // the topic's length times the number of rules: 30 patterns `+/+/%c/N/#` and a 16,000-byte
-// topic without `/` ran the default 10,000,000 units of fuel out, each `+` scanning the whole
+// topic without `/` ran 10,000,000 units of fuel out, each `+` scanning the whole
 // topic again. With it every level is scanned once per check and every value is compared once
 // per position, so a check costs its fields' lengths plus a constant per rule token
 // (assembly/README.md, "Cost of a check").

@@ -209,6 +209,25 @@ int wa_host_client_protocol_version(struct wa_host *h, int32_t *ret)
 	return 0;
 }
 
+/* The warning for a hash above a cost cap (wa_pw_parse's WA_PW_TOO_COSTLY): the cap's name. */
+static int pw_cap_warning(const struct wa_pw_hash *ph, char *line, size_t cap)
+{
+	if (!ph->argon2_kib)
+		return snprintf(line, cap,
+		                "pw_verify: a $7$ hash asks for %" PRIu32 " PBKDF2 iterations, above the cap "
+		                "of %u (WA_MAX_PW_ITERATIONS): no match",
+		                ph->iterations, WA_MAX_PW_ITERATIONS);
+	if (ph->argon2_lanes > WA_MAX_PW_ARGON2_LANES)
+		return snprintf(line, cap,
+		                "pw_verify: an $argon2id$ hash asks for %" PRIu32 " lanes, above the cap of %u "
+		                "(WA_MAX_PW_ARGON2_LANES): no match",
+		                ph->argon2_lanes, WA_MAX_PW_ARGON2_LANES);
+	return snprintf(line, cap,
+	                "pw_verify: an $argon2id$ hash asks for m=%" PRIu32 " KiB x t=%" PRIu32
+	                ", above the cap of %u KiB (WA_MAX_PW_ARGON2_KIB): no match",
+	                ph->argon2_kib, ph->argon2_passes, WA_MAX_PW_ARGON2_KIB);
+}
+
 int wa_host_pw_verify(struct wa_host *h, struct wa_mem m, uint32_t hash, uint32_t hashlen, uint32_t pw, uint32_t pwlen,
                       int32_t *ret)
 {
@@ -224,11 +243,8 @@ int wa_host_pw_verify(struct wa_host *h, struct wa_mem m, uint32_t hash, uint32_
 	r = wa_pw_parse((const char *)hp, hashlen, &ph);
 	if (r == WA_PW_TOO_COSTLY) {
 		/* Never computed, never a match: one warning that names the cap. */
-		char line[160];
-		int n = snprintf(line, sizeof line,
-		                 "pw_verify: a $7$ hash asks for %" PRIu32 " PBKDF2 iterations, above the cap "
-		                 "of %u (WA_MAX_PW_ITERATIONS): no match",
-		                 ph.iterations, WA_MAX_PW_ITERATIONS);
+		char line[200];
+		int n = pw_cap_warning(&ph, line, sizeof line);
 		if (charge(h, "pw_verify", WA_FUEL_LOG_LINE)) return -1;
 		guest_line(h, WA_LOG_WARNING, line, n > 0 ? (size_t)n : 0);
 		*ret = 0;
@@ -238,10 +254,13 @@ int wa_host_pw_verify(struct wa_host *h, struct wa_mem m, uint32_t hash, uint32_
 		*ret = -1;
 		return 0;
 	}
-	/* The password is hashed once (the HMAC key, or SHA-512's input), then the iterations. */
+	/* The password is hashed once (the HMAC key, SHA-512's or Argon2's input), then the
+	 * iterations or Argon2's blocks. */
 	if (charge(h, "pw_verify",
 	           per32(pwlen, WA_FUEL_HASH_32) + (ph.iterations ? WA_FUEL_PBKDF2 : 0) +
-	               (uint64_t)ph.iterations * WA_FUEL_PBKDF2_ITERATION))
+	               (uint64_t)ph.iterations * WA_FUEL_PBKDF2_ITERATION +
+	               (ph.argon2_kib ? WA_FUEL_ARGON2 + (uint64_t)ph.argon2_kib * ph.argon2_passes * WA_FUEL_ARGON2_KIB
+	                              : 0)))
 		return -1;
 	*ret = wa_pw_check(&ph, pp, pwlen);
 	return 0;

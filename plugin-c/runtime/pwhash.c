@@ -2,6 +2,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <argon2.h>
 
 #include "wa_limits.h"
 #include "pwhash.h"
@@ -85,18 +86,72 @@ static int sha512_salted(const uint8_t *pw, size_t pwlen, const uint8_t *salt, s
 	return ok ? 0 : -1;
 }
 
+static int field_is(const char *f, size_t len, const char *want)
+{
+	return len == strlen(want) && memcmp(f, want, len) == 0;
+}
+
+/* "NAME=DIGITS" at *s (advanced past it and one following sep, if sep is not 0): the value, or -1. */
+static long argon2_param(const char **s, const char *end, char name, char sep)
+{
+	const char *p = *s, *digits;
+	long v;
+
+	if (end - p < 2 || p[0] != name || p[1] != '=') return -1;
+	digits = p + 2;
+	for (p = digits; p < end && *p != sep;) p++;
+	v = parse_iterations(digits, (size_t)(p - digits));
+	if (sep && p == end) return -1; /* the separator is missing */
+	*s = sep ? p + 1 : p;
+	return v;
+}
+
+/* "$argon2id$v=19$m=M,t=T,p=P$SALT$HASH" split at '$' (f[2] onwards). The structural rules are
+ * libargon2's (a salt of 8 bytes or more, output 4 or more, m >= 8 p, p < 2^24); the caps are
+ * checked last: a hash above one is well-formed, just too costly. */
+static int argon2_parse(const char *const *f, const size_t *fl, struct wa_pw_hash *out)
+{
+	const char *p = f[3], *end = f[3] + fl[3];
+	long m, t, lanes, saltlen, wantlen;
+	uint8_t want[WA_PW_DIGEST_BYTES + 1];
+
+	if (!field_is(f[2], fl[2], "v=19")) return WA_PW_MALFORMED;
+	m = argon2_param(&p, end, 'm', ',');
+	t = m < 0 ? -1 : argon2_param(&p, end, 't', ',');
+	lanes = t < 0 ? -1 : argon2_param(&p, end, 'p', 0);
+	if (lanes < 0 || p != end || lanes > (long)ARGON2_MAX_LANES || m < 8 * lanes) return WA_PW_MALFORMED;
+	saltlen = b64_decode(f[4], fl[4], out->salt, sizeof out->salt);
+	wantlen = b64_decode(f[5], fl[5], want, sizeof want);
+	if (saltlen < (long)ARGON2_MIN_SALT_LENGTH || wantlen < (long)ARGON2_MIN_OUTLEN ||
+	    wantlen > (long)WA_PW_DIGEST_BYTES)
+		return WA_PW_MALFORMED;
+	out->iterations = 0;
+	out->argon2_kib = (uint32_t)m;
+	out->argon2_passes = (uint32_t)t;
+	out->argon2_lanes = (uint32_t)lanes;
+	out->saltlen = (uint32_t)saltlen;
+	out->digestlen = (uint32_t)wantlen;
+	memcpy(out->digest, want, (size_t)wantlen);
+	if ((uint64_t)m * (uint64_t)t > WA_MAX_PW_ARGON2_KIB || lanes > (long)WA_MAX_PW_ARGON2_LANES)
+		return WA_PW_TOO_COSTLY;
+	return 0;
+}
+
 int wa_pw_parse(const char *hash, size_t hashlen, struct wa_pw_hash *out)
 {
-	const char *f[5];
-	size_t fl[5];
+	const char *f[6];
+	size_t fl[6];
 	uint8_t want[WA_PW_DIGEST_BYTES + 1];
 	long saltlen, wantlen, iterations = 0;
 	unsigned n;
 
 	if (!hash || hashlen == 0 || hash[0] != '$') return WA_PW_MALFORMED;
+	out->argon2_kib = out->argon2_passes = out->argon2_lanes = 0;
 	/* "$6$s$h" splits into "", "6", "s", "h"; "$7$i$s$h" into "", "7", "i", "s", "h". */
-	n = split_dollar(hash, hashlen, f, fl, 5);
-	if (n == 4 && fl[1] == 1 && f[1][0] == '6') {
+	n = split_dollar(hash, hashlen, f, fl, 6);
+	if (n == 6 && field_is(f[1], fl[1], "argon2id")) {
+		return argon2_parse(f, fl, out);
+	} else if (n == 4 && fl[1] == 1 && f[1][0] == '6') {
 		saltlen = b64_decode(f[2], fl[2], out->salt, sizeof out->salt);
 		wantlen = b64_decode(f[3], fl[3], want, sizeof want);
 	} else if (n == 5 && fl[1] == 1 && f[1][0] == '7') {
@@ -110,8 +165,29 @@ int wa_pw_parse(const char *hash, size_t hashlen, struct wa_pw_hash *out)
 	if (saltlen <= 0 || wantlen != (long)WA_PW_DIGEST_BYTES) return WA_PW_MALFORMED;
 	out->iterations = (uint32_t)iterations;
 	out->saltlen = (uint32_t)saltlen;
+	out->digestlen = WA_PW_DIGEST_BYTES;
 	memcpy(out->digest, want, WA_PW_DIGEST_BYTES);
 	return iterations > (long)WA_MAX_PW_ITERATIONS ? WA_PW_TOO_COSTLY : 0;
+}
+
+/* On this thread: argon2_ctx with threads = 1 starts none (argon2_hash would start p). */
+static int argon2id_hash(const struct wa_pw_hash *h, const uint8_t *pw, size_t pwlen, uint8_t *out)
+{
+	argon2_context ctx = {
+		.out = out,
+		.outlen = h->digestlen,
+		.pwd = (uint8_t *)(uintptr_t)pw, /* read only: ARGON2_FLAG_CLEAR_PASSWORD is not set */
+		.pwdlen = (uint32_t)pwlen,
+		.salt = (uint8_t *)(uintptr_t)h->salt,
+		.saltlen = h->saltlen,
+		.t_cost = h->argon2_passes,
+		.m_cost = h->argon2_kib,
+		.lanes = h->argon2_lanes,
+		.threads = 1,
+		.version = ARGON2_VERSION_13,
+		.flags = ARGON2_DEFAULT_FLAGS,
+	};
+	return argon2_ctx(&ctx, Argon2_id) == ARGON2_OK ? 0 : -1;
 }
 
 int wa_pw_check(const struct wa_pw_hash *h, const uint8_t *pw, size_t pwlen)
@@ -119,13 +195,17 @@ int wa_pw_check(const struct wa_pw_hash *h, const uint8_t *pw, size_t pwlen)
 	uint8_t got[WA_PW_DIGEST_BYTES];
 
 	if (pwlen > INT_MAX || h->iterations > WA_MAX_PW_ITERATIONS) return -1;
-	if (h->iterations == 0) {
+	if (h->argon2_kib) {
+		if ((uint64_t)h->argon2_kib * h->argon2_passes > WA_MAX_PW_ARGON2_KIB ||
+		    h->argon2_lanes > WA_MAX_PW_ARGON2_LANES || argon2id_hash(h, pw, pwlen, got) != 0)
+			return -1;
+	} else if (h->iterations == 0) {
 		if (sha512_salted(pw, pwlen, h->salt, h->saltlen, got) != 0) return -1;
 	} else if (PKCS5_PBKDF2_HMAC((const char *)pw, (int)pwlen, h->salt, (int)h->saltlen, (int)h->iterations,
 	                             EVP_sha512(), (int)WA_PW_DIGEST_BYTES, got) != 1) {
 		return -1;
 	}
-	return CRYPTO_memcmp(got, h->digest, WA_PW_DIGEST_BYTES) == 0 ? 1 : 0;
+	return CRYPTO_memcmp(got, h->digest, h->digestlen) == 0 ? 1 : 0;
 }
 
 int wa_pw_verify(const char *hash, size_t hashlen, const uint8_t *pw, size_t pwlen)

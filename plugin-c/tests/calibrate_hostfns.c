@@ -312,6 +312,25 @@ int main(void)
 		ROW("pw_verify: 1 iteration, 16-byte password, whole call", t1,
 		    WA_FUEL_HOST_CALL + WA_FUEL_PW_VERIFY + 4 * WA_FUEL_SCAN_32 + WA_FUEL_HASH_32 / 2 + WA_FUEL_PBKDF2 +
 		        WA_FUEL_PBKDF2_ITERATION);
+		{ /* $argon2id$ (the digest is wrong: the work is the same) */
+			char a2[160];
+			const unsigned kib[] = { 8, 8192, 47104, WA_MAX_PW_ARGON2_KIB };
+			const char *what[] = { "pw_verify: argon2id m=8,t=1,p=1 (set-up), whole call",
+				               "pw_verify: argon2id m=8192,t=1,p=1, per KiB",
+				               "pw_verify: argon2id m=47104,t=1,p=1, per KiB",
+				               "pw_verify: argon2id at WA_MAX_PW_ARGON2_KIB, whole call" };
+			for (size_t i = 0; i < sizeof kib / sizeof kib[0]; i++) {
+				snprintf(a2, sizeof a2,
+				         "$argon2id$v=19$m=%u,t=1,p=1$c2FsdHNhbHQ$"
+				         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+				         kib[i]);
+				TIME_BEST(t2, kib[i] < 100 ? 2000 : 3, sink = wa_pw_verify(a2, strlen(a2), pw, 16));
+				if (i == 0 || i == 3)
+					ROW(what[i], t2, WA_FUEL_ARGON2 + (double)kib[i] * WA_FUEL_ARGON2_KIB);
+				else
+					ROW(what[i], t2 / kib[i], WA_FUEL_ARGON2_KIB);
+			}
+		}
 	}
 	{ /* option files */
 		char path[] = "/tmp/wa-calibrate-XXXXXX";

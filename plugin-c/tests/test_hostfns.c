@@ -408,6 +408,40 @@ static void prices(const char *path)
 	CHECK_INT(wa_host_pw_verify(&h, mem, hp, 5, pp, 2, &r), 0); /* malformed: parsed, not hashed */
 	CHECK_INT(r, -1);
 	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + WA_FUEL_PW_VERIFY + per32(5, WA_FUEL_SCAN_32));
+	{ /* $argon2id$: the set-up and every KiB block of every pass, paid before the hashing */
+		const char *a2 =
+		    "$argon2id$v=19$m=8,t=1,p=1$bWluaW1hbC1zYWx0$5DlURA"; /* "x", tests/fixtures/argon2id.txt */
+		const char *over =
+		    "$argon2id$v=19$m=24577,t=2,p=1$cHJvZHVjdGNhcC1zYWx0MTY$W0hlcrgYslLn1C96eBZB0F6X5HV44bliK8X"
+		    "LFRqG3FoJwsp3cTLhoB3lcRvpnAqu4ndZv5MLPEN5nRZQNq8L4A"; /* "secret", m x t above the cap */
+		hp = put_bytes(1000, a2, strlen(a2));
+		pp = put_bytes(2000, "x", 1);
+		fuel = START;
+		CHECK_INT(wa_host_pw_verify(&h, mem, hp, (uint32_t)strlen(a2), pp, 1, &r), 0);
+		CHECK_INT(r, 1);
+		CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + WA_FUEL_PW_VERIFY + per32(strlen(a2), WA_FUEL_SCAN_32) +
+		                            per32(1, WA_FUEL_HASH_32) + WA_FUEL_ARGON2 + 8 * WA_FUEL_ARGON2_KIB);
+		/* Above a cap: parsed, a warning naming the cap, nothing hashed. */
+		hp = put_bytes(1000, over, strlen(over));
+		pp = put_bytes(2000, "secret", 6);
+		lines = 0;
+		fuel = START;
+		CHECK_INT(wa_host_pw_verify(&h, mem, hp, (uint32_t)strlen(over), pp, 6, &r), 0);
+		CHECK_INT(r, 0);
+		CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + WA_FUEL_PW_VERIFY + per32(strlen(over), WA_FUEL_SCAN_32) +
+		                            WA_FUEL_LOG_LINE);
+		CHECK_INT(lines, 1);
+		CHECK_INT(last_level, WA_LOG_WARNING);
+		CHECK_STR(last_line,
+		          "wasm-auth: pw_verify: an $argon2id$ hash asks for m=24577 KiB x t=2, above the cap of "
+		          "49152 KiB (WA_MAX_PW_ARGON2_KIB): no match");
+		over = "$argon2id$v=19$m=72,t=1,p=9$bGFuZXNjYXAtc2FsdC0xNg$2Gb2DZvtXBMK5Bfe66DFJBq3fuNPNU2DUQzhkX7R1tw";
+		hp = put_bytes(1000, over, strlen(over));
+		CHECK_INT(wa_host_pw_verify(&h, mem, hp, (uint32_t)strlen(over), pp, 6, &r), 0);
+		CHECK_INT(r, 0);
+		CHECK_STR(last_line, "wasm-auth: pw_verify: an $argon2id$ hash asks for 9 lanes, above the cap of 8 "
+		                     "(WA_MAX_PW_ARGON2_LANES): no match");
+	}
 
 	/* option files: the open, then every byte read. */
 	memcpy(memory + 100, "data_file", 9);
@@ -519,6 +553,25 @@ static void exhaustion(const char *path)
 	CHECK_INT(wa_host_pw_verify(&h, mem, hp, (uint32_t)strlen(hash), pp, 2, &r), 0);
 	CHECK_INT(r, 1);
 	CHECK_INT(fuel, 0);
+	{ /* the same at the argon2id cap: at price - 1, not computed */
+		const char *a2 =
+		    "$argon2id$v=19$m=49152,t=1,p=1$YXR0aGVjYXAtc2FsdC0xNg$kPQxOetLpGcPUT0oLXFd+HF7HLzIGJoSe2oARvM"
+		    "coTzdRnpDtjsS8t19p25mMgpjrofjHJT6uiYVc7wk6w+hXQ"; /* "secret", tests/fixtures/argon2id.txt */
+		hp = put_bytes(1000, a2, strlen(a2));
+		pp = put_bytes(2000, "secret", 6);
+		price = WA_FUEL_HOST_CALL + WA_FUEL_PW_VERIFY + per32(strlen(a2), WA_FUEL_SCAN_32) +
+		        per32(6, WA_FUEL_HASH_32) + WA_FUEL_ARGON2 + (int64_t)WA_MAX_PW_ARGON2_KIB * WA_FUEL_ARGON2_KIB;
+		CHECK(price < WA_DEFAULT_FUEL); /* a hash at the cap fits the default budget */
+		fueled(&h, &fuel, price - 1);
+		r = 99;
+		CHECK_INT(wa_host_pw_verify(&h, mem, hp, (uint32_t)strlen(a2), pp, 6, &r), -1);
+		CHECK_STR(h.trap, "fuel exhausted");
+		CHECK_INT(r, 99);
+		fueled(&h, &fuel, price);
+		CHECK_INT(wa_host_pw_verify(&h, mem, hp, (uint32_t)strlen(a2), pp, 6, &r), 0);
+		CHECK_INT(r, 1);
+		CHECK_INT(fuel, 0);
+	}
 
 	/* option_file_read: no open without its price, no read without the bytes' price. */
 	h.opts = opts;

@@ -1,5 +1,6 @@
-/* wa_pw_verify against hashes made by the real mosquitto_passwd (both formats it writes), and
- * against malformed or hostile hashes; the iteration cap (WA_MAX_PW_ITERATIONS). */
+/* wa_pw_verify against hashes made by the real mosquitto_passwd (both formats it writes) and by
+ * the argon2 tool (tests/fixtures/argon2id.txt), and against malformed or hostile hashes; the
+ * cost caps (WA_MAX_PW_ITERATIONS, WA_MAX_PW_ARGON2_KIB, WA_MAX_PW_ARGON2_LANES). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,141 @@ static void iteration_cap(void)
 	CHECK_INT(wa_pw_parse("$6$c2FsdA==$AAAA", 16, &h), WA_PW_MALFORMED);
 }
 
+/* The named line of tests/fixtures/argon2id.txt: password and hash. Tests run from the repo root. */
+static int argon2_fixture(const char *name, char *pw, size_t pwcap, char *hash, size_t hashcap)
+{
+	FILE *f = fopen("tests/fixtures/argon2id.txt", "r");
+	char line[512];
+	int found = 0;
+
+	if (!f) return 0;
+	while (!found && fgets(line, sizeof line, f)) {
+		char *tab1 = strchr(line, '\t'), *tab2 = tab1 ? strchr(tab1 + 1, '\t') : NULL;
+		if (line[0] == '#' || !tab2) continue;
+		*tab1 = *tab2 = '\0';
+		line[strcspn(tab2 + 1, "\r\n") + (size_t)(tab2 + 1 - line)] = '\0';
+		if (strcmp(line, name) != 0) continue;
+		snprintf(pw, pwcap, "%s", tab1 + 1);
+		snprintf(hash, hashcap, "%s", tab2 + 1);
+		found = 1;
+	}
+	fclose(f);
+	if (!found) fprintf(stderr, "  no fixture \"%s\" in tests/fixtures/argon2id.txt\n", name);
+	return found;
+}
+
+static void argon2_known_answers(void)
+{
+	const char *names[] = { "default", "lanes", "minimal", "at-cap" };
+	char pw[128], hash[256];
+	struct wa_pw_hash h;
+	double t0, t;
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (!CHECK(argon2_fixture(names[i], pw, sizeof pw, hash, sizeof hash))) continue;
+		CHECK_INT(verify(hash, pw), 1);
+		CHECK_INT(verify(hash, "wrong"), 0);
+		CHECK_INT(verify(hash, ""), 0);
+		size_t mid = strlen(hash) - 3;
+		hash[mid] = hash[mid] == 'A' ? 'B' : 'A';
+		CHECK_INT(verify(hash, pw), 0);
+	}
+	/* mosquitto_passwd 2.1's parameters; the time is reported, never a pass/fail condition. */
+	if (argon2_fixture("default", pw, sizeof pw, hash, sizeof hash)) {
+		CHECK_INT(wa_pw_parse(hash, strlen(hash), &h), 0);
+		CHECK_INT(h.argon2_kib, 47104);
+		CHECK_INT(h.argon2_passes, 1);
+		CHECK_INT(h.argon2_lanes, 1);
+		CHECK_INT(h.iterations, 0);
+		CHECK_INT(h.digestlen, 64);
+		t0 = now_ms();
+		CHECK_INT(wa_pw_check(&h, (const uint8_t *)pw, strlen(pw)), 1);
+		t = now_ms() - t0;
+		fprintf(stderr, "  argon2id m=47104,t=1,p=1: %.1f ms (one thread)\n", t);
+	}
+}
+
+static void argon2_caps(void)
+{
+	const char *over[] = { "over-memory", "over-passes", "over-lanes" };
+	char pw[128], hash[256];
+	struct wa_pw_hash h;
+	double t0;
+
+	CHECK_INT(WA_MAX_PW_ARGON2_KIB, 49152); /* docs/SECURITY.md */
+	CHECK_INT(WA_MAX_PW_ARGON2_LANES, 8);
+	/* The right password's real hash, one step above a cap: never computed, no match. */
+	for (size_t i = 0; i < sizeof over / sizeof over[0]; i++) {
+		if (!CHECK(argon2_fixture(over[i], pw, sizeof pw, hash, sizeof hash))) continue;
+		if (!CHECK_INT(wa_pw_parse(hash, strlen(hash), &h), WA_PW_TOO_COSTLY))
+			fprintf(stderr, "  %s\n", over[i]);
+		CHECK_INT(verify(hash, pw), 0);
+		CHECK_INT(wa_pw_check(&h, (const uint8_t *)pw, strlen(pw)), -1);
+	}
+	/* The largest values the format holds: refused at once, nothing allocated. */
+	snprintf(hash, sizeof hash, "%s",
+	         "$argon2id$v=19$m=999999999,t=999999999,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA");
+	t0 = now_ms();
+	CHECK_INT(wa_pw_parse(hash, strlen(hash), &h), WA_PW_TOO_COSTLY);
+	CHECK_INT(h.argon2_kib, 999999999);
+	CHECK_INT(h.argon2_passes, 999999999);
+	CHECK_INT(verify(hash, "secret"), 0);
+	CHECK(now_ms() - t0 < 50);
+	snprintf(hash, sizeof hash, "%s",
+	         "$argon2id$v=19$m=999999999,t=1,p=16777215$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA");
+	CHECK_INT(wa_pw_parse(hash, strlen(hash), &h), WA_PW_TOO_COSTLY);
+	CHECK_INT(h.argon2_lanes, 16777215);
+}
+
+static void argon2_malformed(void)
+{
+	const char *bad[] = {
+		"$argon2id$",
+		"$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ",                     /* no hash */
+		"$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAA$",           /* a field too many */
+		"$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",          /* argon2i: not what mosquitto writes */
+		"$argon2d$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",          /* argon2d */
+		"$ARGON2ID$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",         /* case matters */
+		"$argon2id$v=16$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",         /* version 1.0 */
+		"$argon2id$v=190$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",        /* wrong version */
+		"$argon2id$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",              /* no version */
+		"$argon2id$v=19$m=64,t=1$c2FsdHNhbHQ$AAAAAAAAAAA",             /* no p */
+		"$argon2id$v=19$t=1,m=64,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",         /* order */
+		"$argon2id$v=19$m=64,t=1,p=1,x=2$c2FsdHNhbHQ$AAAAAAAAAAA",     /* extra parameter */
+		"$argon2id$v=19$m=64,t=0,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",         /* zero passes */
+		"$argon2id$v=19$m=64,t=1,p=0$c2FsdHNhbHQ$AAAAAAAAAAA",         /* zero lanes */
+		"$argon2id$v=19$m=7,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",          /* m < 8 p */
+		"$argon2id$v=19$m=64,t=1,p=9$c2FsdHNhbHQ$AAAAAAAAAAA",         /* m < 8 p, p above the cap */
+		"$argon2id$v=19$m=64,t=-1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",        /* sign */
+		"$argon2id$v=19$m=64,t=1,p=16777216$c2FsdHNhbHQ$AAAAAAAAAAA",  /* above Argon2's lanes */
+		"$argon2id$v=19$m=1234567890,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA", /* 10 digits */
+		"$argon2id$v=19$m=64,t=1,p=1$c2FsdA$AAAAAAAAAAA",              /* salt of 4 bytes (8 at least) */
+		"$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAA",                 /* output of 2 bytes (4 at least) */
+		"$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$"
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		"A",                                                   /* 66 bytes */
+		"$argon2id$v=19$m=64,t=1,p=1$c2Fsd*NhbHQ$AAAAAAAAAAA", /* not base64 */
+		"$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAB", /* leftover bits */
+		"$argon2id$v=19$m= 64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",
+		"$argon2id$v=19$$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA",
+	};
+	char huge[1200];
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		if (!CHECK_INT(verify(bad[i], "secret"), -1)) fprintf(stderr, "  hash \"%s\"\n", bad[i]);
+	}
+	/* A salt longer than WA_MAX_PW_SALT_BYTES. */
+	snprintf(huge, sizeof huge, "$argon2id$v=19$m=64,t=1,p=1$%0*d$AAAAAAAAAAA", 400, 0);
+	for (char *c = huge + 28; *c == '0'; c++) *c = 'A';
+	CHECK_INT(verify(huge, "secret"), -1);
+	/* A NUL inside the parameters, where the guest's bytes are not a C string. */
+	{
+		static const char nul[] = "$argon2id$v=19$m=64,t=1,p=1\0$c2FsdHNhbHQ$AAAAAAAAAAA";
+		CHECK_INT(wa_pw_verify(nul, sizeof nul - 1, (const uint8_t *)"x", 1), -1);
+		CHECK_INT(wa_pw_verify(nul, 27, (const uint8_t *)"x", 1), -1); /* cut before the NUL: no salt */
+	}
+}
+
 int main(void)
 {
 	real_entries("", "$7$"); /* mosquitto_passwd's default: PBKDF2-SHA512 */
@@ -176,5 +312,8 @@ int main(void)
 	binary_password();
 	malformed();
 	iteration_cap();
+	argon2_known_answers();
+	argon2_caps();
+	argon2_malformed();
 	return check_done();
 }

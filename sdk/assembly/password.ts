@@ -5,7 +5,8 @@ import { host_pw_verify } from "./imports";
 
 /**
  * True when `password` matches `hash`, a mosquitto_passwd entry's hash part (`$7$iterations$salt$hash`
- * PBKDF2-SHA512 or `$6$salt$hash` SHA512). False for a null password or a malformed hash.
+ * PBKDF2-SHA512, `$6$salt$hash` SHA512 or `$argon2id$v=19$m=..,t=..,p=..$salt$hash`). False for a
+ * null password, a malformed hash or one above the host's cost caps (docs/ABI.md, `pw_verify`).
  * Encodes `hash` on every call; keep a {@link PasswordHash} for hashes checked repeatedly.
  */
 export function verifyPassword(hash: string, password: Str | null): bool {
@@ -16,7 +17,7 @@ export function verifyPassword(hash: string, password: Str | null): bool {
 
 /**
  * True when `password` matches the mosquitto_passwd hash text of `hashLen` bytes at `hashPtr`
- * (`$7$...` or `$6$...`, UTF-8). False for a null password or a malformed hash. No allocation.
+ * (`$7$...`, `$6$...` or `$argon2id$...`, UTF-8). False for a null password or a malformed hash. No allocation.
  */
 export function verifyPasswordAt(hashPtr: usize, hashLen: i32, password: Str | null): bool {
   if (password === null) return false;

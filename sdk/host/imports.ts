@@ -6,7 +6,7 @@ import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } fr
 import { randomBytes } from 'node:crypto';
 import { GuestError, GuestMemory } from './memory.js';
 import { topicMatchesSub } from './topic.js';
-import { PW_TOO_COSTLY, pwCheck, pwParse } from './password.js';
+import { PW_TOO_COSTLY, pwCapWarning, pwCheck, pwParse } from './password.js';
 import { checkClaims, checkSignature, isJwks, JwtFailure, parseKeyFile, parseToken, price as jwtPrice, selectKey, type JwtKey } from './jwt.js';
 import { sanitizeControls, utf16leToText, formatG17 } from './text.js';
 import {
@@ -17,9 +17,9 @@ import {
 } from './abi.js';
 import {
   WA_FUEL_CLOCK, WA_FUEL_COPY_32, WA_FUEL_HASH_32, WA_FUEL_HOST_CALL, WA_FUEL_LOG_LINE, WA_FUEL_OPEN_FILE,
-  WA_FUEL_PBKDF2, WA_FUEL_PBKDF2_ITERATION, WA_FUEL_PW_VERIFY, WA_FUEL_SCAN_32, WA_FUEL_SEED, WA_FUEL_TEXT_32, WA_FUEL_TRACE_ARG,
+  WA_FUEL_ARGON2, WA_FUEL_ARGON2_KIB, WA_FUEL_PBKDF2, WA_FUEL_PBKDF2_ITERATION, WA_FUEL_PW_VERIFY, WA_FUEL_SCAN_32, WA_FUEL_SEED, WA_FUEL_TEXT_32, WA_FUEL_TRACE_ARG,
   WA_LOG_BURST_BYTES, WA_LOG_BURST_LINES, WA_LOG_BYTES_PER_S, WA_LOG_LINES_PER_S, WA_MAX_LOG_BYTES,
-  WA_MAX_OPTION_FILE_BYTES, WA_MAX_OPTION_FILE_STREAM_BYTES, WA_MAX_PW_ITERATIONS, WA_OPTION_FILE_LOG_KEY_BYTES,
+  WA_MAX_OPTION_FILE_BYTES, WA_MAX_OPTION_FILE_STREAM_BYTES, WA_OPTION_FILE_LOG_KEY_BYTES,
   WA_OPTION_FILE_LOG_PATH_BYTES, WA_OPTION_FILE_STREAMS,
   WA_ACTION_LOG_TOPIC_BYTES, WA_ACTION_QUEUE_BYTES, WA_ACTION_QUEUE_ENTRIES, WA_ERROR_LOG_INTERVAL_S, WA_FUEL_ACTION,
   WA_KICKS_BURST, WA_KICKS_PER_S, WA_MAX_FIELD_BYTES, WA_MAX_PAYLOAD_BYTES, WA_PUBLISHES_BURST, WA_PUBLISHES_PER_S,
@@ -657,14 +657,15 @@ export function createImports(ctx: ImportContext) {
       if (p.status === PW_TOO_COSTLY && p.hash !== null) {
         // Never computed, never a match: one warning that names the cap.
         charge('pw_verify', WA_FUEL_LOG_LINE);
-        guestLine(LOG_WARNING, `pw_verify: a $7$ hash asks for ${p.hash.iterations} PBKDF2 iterations, above the cap `
-          + `of ${WA_MAX_PW_ITERATIONS} (WA_MAX_PW_ITERATIONS): no match`);
+        guestLine(LOG_WARNING, pwCapWarning(p.hash));
         return 0;
       }
       if (p.status !== 0 || p.hash === null) return -1;
-      // The password is hashed once (the HMAC key, or SHA-512's input), then the iterations.
+      // The password is hashed once (the HMAC key, SHA-512's or Argon2's input), then the
+      // iterations or Argon2's blocks.
+      const a = p.hash.argon2;
       charge('pw_verify', per32(pw.length, WA_FUEL_HASH_32) + (p.hash.iterations ? WA_FUEL_PBKDF2 : 0)
-        + p.hash.iterations * WA_FUEL_PBKDF2_ITERATION);
+        + p.hash.iterations * WA_FUEL_PBKDF2_ITERATION + (a ? WA_FUEL_ARGON2 + a.kib * a.passes * WA_FUEL_ARGON2_KIB : 0));
       return pwCheck(p.hash, pw.slice());
     },
     option_file_size(keyPtr: number, keyLen: number): number {

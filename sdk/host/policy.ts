@@ -64,7 +64,7 @@ export interface LoadOptions {
   fuel?: number;
   /**
    * Fuel per lifecycle call (start function, plugin_init, security_init); plugin_opt_wasm_init_fuel.
-   * Default: wasm_init_fuel if given, else the request fuel x 400 (unlimited with fuel 0). 0 = unlimited.
+   * Default: wasm_init_fuel if given, else the request fuel x 40 (unlimited with fuel 0). 0 = unlimited.
    */
   initFuel?: number | bigint;
   /** Per-request error lines at most once per this many ms, like the plugin (10 s). 0 = log all. */

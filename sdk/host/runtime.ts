@@ -416,7 +416,7 @@ export class Runtime {
     g.value = fuel;
   }
 
-  // policy.c limit_hint(): " (wasm_fuel 10000000 reached; raise plugin_opt_wasm_fuel)" and the
+  // policy.c limit_hint(): " (wasm_fuel 100000000 reached; raise plugin_opt_wasm_fuel)" and the
   // like, naming the limit a failure hit and the option that sets it, or "". lifecycle: the
   // failure was in the start function, plugin_init or security_init. It reads the memory of the
   // instance that failed: call it before that instance is restored or dropped.

@@ -123,7 +123,7 @@ describe('default policy: refusing bad files', () => {
     const pw = tmp.file('bad.passwd');
     mosquittoPasswd(pw, 'alice', 'alice-pw', 'pbkdf2', true);
     writeFileSync(pw, 'bob:plain-text\n', { flag: 'a' });
-    assert.match(refusal([['password_file', pw]]), /password_file .*bad\.passwd line 2: password of user "bob" is not a \$6\$ or \$7\$/);
+    assert.match(refusal([['password_file', pw]]), /password_file .*bad\.passwd line 2: password of user "bob" is not a \$6\$, \$7\$ or \$argon2id\$ mosquitto_passwd hash/);
   });
 
   test('a missing file', () => {

@@ -288,6 +288,16 @@ function usersFile(name: string, iterations: number): string {
   return file;
 }
 
+// tests/fixtures/argon2id.txt: "minimal" (password "x") and "over-lanes" (password "secret").
+const A2_MIN = '$argon2id$v=19$m=8,t=1,p=1$bWluaW1hbC1zYWx0$5DlURA';
+const A2_OVER_LANES = '$argon2id$v=19$m=72,t=1,p=9$bGFuZXNjYXAtc2FsdC0xNg$2Gb2DZvtXBMK5Bfe66DFJBq3fuNPNU2DUQzhkX7R1tw';
+
+function argon2Users(name: string, hash: string): string {
+  const file = join(tmp, name);
+  writeFileSync(file, `alice:${hash}\n`);
+  return file;
+}
+
 test('both hosts charge host calls the same: the same fuel boundary inside them', (t) => {
   const wasm = join(FIXTURES, 'full.wasm');
   const users = usersFile('users-101', 101);
@@ -299,6 +309,9 @@ test('both hosts charge host calls the same: the same fuel boundary inside them'
     // pw_verify with mosquitto_passwd's default 101 iterations: the PBKDF2 price dominates.
     { call: ['--opt', `users_file=${users}`, 'unpwd_check', 'alice', 'secret'],
       atLeast: limits.WA_FUEL_PW_VERIFY + limits.WA_FUEL_PBKDF2 + 101 * limits.WA_FUEL_PBKDF2_ITERATION },
+    // pw_verify of an $argon2id$ hash (m=8: cheap to compute, the price is still its own).
+    { call: ['--opt', `users_file=${argon2Users('users-argon2-min', A2_MIN)}`, 'unpwd_check', 'alice', 'x'],
+      atLeast: limits.WA_FUEL_PW_VERIFY + limits.WA_FUEL_ARGON2 + 8 * limits.WA_FUEL_ARGON2_KIB },
   ];
   let compared = 0;
   for (const { call, atLeast } of cases) {
@@ -460,5 +473,29 @@ test('events and deferred actions print the same in both hosts', (t) => {
     // Something was queued where a prefix is set; nothing where it is not.
     if (opts.length) assert.match(n.stdout, /kick_client:victim.*\n(.|\n)*publish:ev\/tick/);
     else assert.match(n.stderr, /plugin_opt_wasm_publish_prefix is not set/);
+  }
+});
+
+test('argon2id: the same answers and the same cap warning in both hosts', (t) => {
+  const wasm = join(FIXTURES, 'full.wasm');
+  const cases: [string, string, string, string][] = [
+    [A2_MIN, 'x', 'allow\n', ''],
+    [A2_MIN, 'y', 'deny\n', ''],
+    [A2_OVER_LANES, 'secret', 'deny\n',
+      'wasm-auth: pw_verify: an $argon2id$ hash asks for 9 lanes, above the cap of 8 (WA_MAX_PW_ARGON2_LANES): no match\n'],
+  ];
+  for (const [i, [hash, pw, out, warning]] of cases.entries()) {
+    const args = [wasm, '--opt', `users_file=${argon2Users(`users-argon2-${i}`, hash)}`, 'unpwd_check', 'alice', pw];
+    const n = runCli(args);
+    assert.equal(n.stdout, out, `${hash} with ${pw}: ${n.stderr}`);
+    assert.ok(n.stderr.includes(warning), n.stderr);
+    const c = runBin(WA_CALL, args);
+    if (c === null) {
+      t.skip(`no ${WA_CALL}`);
+      return;
+    }
+    assert.equal(n.status, c.status);
+    assert.equal(n.stdout, c.stdout);
+    assert.equal(n.stderr, c.stderr);
   }
 });

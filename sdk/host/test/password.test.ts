@@ -1,5 +1,6 @@
-// pw_verify against entries made by the real mosquitto_passwd (skipped, visibly, without it),
-// and the plugin's parsing rules for malformed hashes.
+// pw_verify against entries made by the real mosquitto_passwd (skipped, visibly, without it) and
+// by the argon2 tool (tests/fixtures/argon2id.txt, shared with plugin-c/tests/test_pwhash.c), and
+// the plugin's parsing rules for malformed hashes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -7,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createHash, pbkdf2Sync, randomBytes } from 'node:crypto';
-import { PW_MALFORMED, PW_TOO_COSTLY, pwCheck, pwParse, pwVerify } from '../password.js';
-import { WA_MAX_PW_ITERATIONS } from '../limits.js';
+import { PW_MALFORMED, PW_TOO_COSTLY, pwCapWarning, pwCheck, pwParse, pwVerify } from '../password.js';
+import { WA_MAX_PW_ARGON2_KIB, WA_MAX_PW_ARGON2_LANES, WA_MAX_PW_ITERATIONS } from '../limits.js';
+import { ROOT } from './helpers.js';
 
 const utf8 = new TextEncoder();
 const tmp = mkdtempSync(join(tmpdir(), 'wa-pw-'));
@@ -113,4 +115,92 @@ test('PBKDF2 is capped at WA_MAX_PW_ITERATIONS: above it, no match without compu
   assert.match(hashes.get('above')!, /^\$7\$10001\$/);
   assert.equal(pwVerify(hashes.get('above')!, pw), 0);
   assert.equal(pwVerify(hashes.get('at')!, pw), 1);
+});
+
+// name -> [password, hash] from tests/fixtures/argon2id.txt.
+function argon2Fixtures(): Map<string, [string, string]> {
+  const out = new Map<string, [string, string]>();
+  for (const line of readFileSync(join(ROOT, 'tests/fixtures/argon2id.txt'), 'utf8').split('\n')) {
+    const f = line.split('\t');
+    if (line.startsWith('#') || f.length !== 3) continue;
+    out.set(f[0], [f[1], f[2]]);
+  }
+  return out;
+}
+
+test('argon2id: the argon2 tool\'s hashes, the same answers as libargon2', () => {
+  const fx = argon2Fixtures();
+  for (const name of ['default', 'lanes', 'minimal', 'at-cap']) {
+    const [pw, hash] = fx.get(name) ?? assert.fail(`no fixture ${name}`);
+    assert.equal(pwVerify(hash, utf8.encode(pw)), 1, `${name} with its password`);
+    assert.equal(pwVerify(hash, utf8.encode('wrong')), 0, `${name} with a wrong password`);
+    assert.equal(pwVerify(hash, new Uint8Array()), 0, `${name} with an empty password`);
+    const i = hash.length - 3;
+    const flipped = hash.slice(0, i) + (hash[i] === 'A' ? 'B' : 'A') + hash.slice(i + 1);
+    assert.equal(pwVerify(flipped, utf8.encode(pw)), 0, `${name}, one digest character changed`);
+  }
+  const p = pwParse(fx.get('default')![1]);
+  assert.equal(p.status, 0);
+  assert.deepEqual(p.hash?.argon2, { kib: 47104, passes: 1, lanes: 1 });
+  assert.equal(p.hash?.digest.length, 64);
+});
+
+test('argon2id is capped: m x t at WA_MAX_PW_ARGON2_KIB, p at WA_MAX_PW_ARGON2_LANES; above, no match without computing', () => {
+  assert.equal(WA_MAX_PW_ARGON2_KIB, 49152);
+  assert.equal(WA_MAX_PW_ARGON2_LANES, 8);
+  const fx = argon2Fixtures();
+  const warnings: Record<string, string> = {
+    'over-memory': 'pw_verify: an $argon2id$ hash asks for m=49153 KiB x t=1, above the cap of 49152 KiB (WA_MAX_PW_ARGON2_KIB): no match',
+    'over-passes': 'pw_verify: an $argon2id$ hash asks for m=24577 KiB x t=2, above the cap of 49152 KiB (WA_MAX_PW_ARGON2_KIB): no match',
+    'over-lanes': 'pw_verify: an $argon2id$ hash asks for 9 lanes, above the cap of 8 (WA_MAX_PW_ARGON2_LANES): no match',
+  };
+  for (const [name, warning] of Object.entries(warnings)) {
+    const [pw, hash] = fx.get(name)!;
+    const p = pwParse(hash);
+    assert.equal(p.status, PW_TOO_COSTLY, name);
+    assert.equal(pwVerify(hash, utf8.encode(pw)), 0, `${name}: the right password, no match`);
+    assert.equal(pwCheck(p.hash!, utf8.encode(pw)), -1, `${name}: refuses to compute it`);
+    assert.equal(pwCapWarning(p.hash!), warning);
+  }
+  const t0 = performance.now();
+  const huge = pwParse('$argon2id$v=19$m=999999999,t=999999999,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA');
+  assert.equal(huge.status, PW_TOO_COSTLY);
+  assert.deepEqual(huge.hash?.argon2, { kib: 999999999, passes: 999999999, lanes: 1 });
+  assert.equal(pwVerify('$argon2id$v=19$m=999999999,t=999999999,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA', utf8.encode('x')), 0);
+  assert.ok(performance.now() - t0 < 50);
+  assert.equal(pwParse('$argon2id$v=19$m=999999999,t=1,p=16777215$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA').status, PW_TOO_COSTLY);
+});
+
+test('argon2id: malformed strings are -1 (the list of plugin-c/tests/test_pwhash.c)', () => {
+  const bad = [
+    '$argon2id$',
+    '$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ',
+    '$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAA$',
+    '$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA',
+    '$argon2d$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA',
+    '$ARGON2ID$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA',
+    '$argon2id$v=16$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA',
+    '$argon2id$v=190$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA',
+    '$argon2id$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA',
+    '$argon2id$v=19$m=64,t=1$c2FsdHNhbHQ$AAAAAAAAAAA',
+    '$argon2id$v=19$t=1,m=64,p=1$c2FsdHNhbHQ$AAAAAAAAAAA',
+    '$argon2id$v=19$m=64,t=1,p=1,x=2$c2FsdHNhbHQ$AAAAAAAAAAA',
+    '$argon2id$v=19$m=64,t=0,p=1$c2FsdHNhbHQ$AAAAAAAAAAA',
+    '$argon2id$v=19$m=64,t=1,p=0$c2FsdHNhbHQ$AAAAAAAAAAA',
+    '$argon2id$v=19$m=7,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA',
+    '$argon2id$v=19$m=64,t=1,p=9$c2FsdHNhbHQ$AAAAAAAAAAA',
+    '$argon2id$v=19$m=64,t=-1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA',
+    '$argon2id$v=19$m=64,t=1,p=16777216$c2FsdHNhbHQ$AAAAAAAAAAA',
+    '$argon2id$v=19$m=1234567890,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA',
+    '$argon2id$v=19$m=64,t=1,p=1$c2FsdA$AAAAAAAAAAA',
+    '$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAA',
+    `$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$${'A'.repeat(88)}`,
+    '$argon2id$v=19$m=64,t=1,p=1$c2Fsd*NhbHQ$AAAAAAAAAAA',
+    '$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAB',
+    '$argon2id$v=19$m= 64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA',
+    '$argon2id$v=19$$m=64,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAA',
+    `$argon2id$v=19$m=64,t=1,p=1$${'A'.repeat(400)}$AAAAAAAAAAA`,
+    '$argon2id$v=19$m=64,t=1,p=1\0$c2FsdHNhbHQ$AAAAAAAAAAA',
+  ];
+  for (const h of bad) assert.equal(pwVerify(h, utf8.encode('secret')), -1, JSON.stringify(h));
 });

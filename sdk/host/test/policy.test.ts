@@ -265,14 +265,14 @@ test('lifecycle hooks get wasm_init_fuel; requests and cleanup hooks wasm_fuel',
   assert.throws(() => loadPolicy(fixture('full'), { options: [['wasm_init_fuel', '3000']], onLog: () => {} }),
     (e: unknown) => e instanceof PolicyLoadError &&
       e.message === 'start function trapped: fuel exhausted (wasm_init_fuel 3000 reached; raise plugin_opt_wasm_init_fuel)');
-  // Its default follows wasm_fuel: x400 (here 400,000, enough to start).
+  // Its default follows wasm_fuel: x40 (here 40,000, enough to start).
   const a = load('full', { options: [['wasm_fuel', '1000']] });
   assert.deepEqual(a.logs.map((l) => l.message), ['plugin_init options=1', 'security_init reload=0']);
   // Cleanup hooks run under wasm_fuel, which is too little for security_cleanup's log line here.
   a.policy.cleanup();
   assert.equal(a.logs.at(-1)!.message, 'security_cleanup trapped: fuel exhausted');
   // LoadOptions.fuel moves the default too; LoadOptions.initFuel and wasm_init_fuel set it.
-  assert.throws(() => loadPolicy(fixture('full'), { fuel: 30, onLog: () => {} }), /wasm_init_fuel 12000 reached/);
+  assert.throws(() => loadPolicy(fixture('full'), { fuel: 30, onLog: () => {} }), /wasm_init_fuel 1200 reached/);
   assert.throws(() => loadPolicy(fixture('full'), { initFuel: 30, onLog: () => {} }), /wasm_init_fuel 30 reached/);
   assert.throws(() => loadPolicy(fixture('full'), { fuel: 30, options: [['wasm_init_fuel', '40']], onLog: () => {} }),
     /wasm_init_fuel 40 reached/);
@@ -298,7 +298,7 @@ test('the new options are checked as the plugin checks them', () => {
   }
   // Defaults as options.c derives them.
   const s = hostSettings([['wasm_fuel', '1000000000000000'], ['wasm_timeout_ms', '50000']]);
-  assert.equal(s.initFuel, 400000000000000000n);
+  assert.equal(s.initFuel, 40000000000000000n);
   assert.equal(s.initTimeoutMs, 3600000);
   assert.equal(s.clientShare, 10);
   assert.equal(s.cpuShare, 50);
@@ -528,6 +528,24 @@ test('host imports charge the plugin\'s prices before their work', () => {
   h.reset();
   assert.equal(m.pw_verify(1000, 5, 2000, 2), -1);
   assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + L.WA_FUEL_PW_VERIFY + per32(5, L.WA_FUEL_SCAN_32)), 'malformed: parsed, not hashed');
+  // $argon2id$: the set-up and every KiB block of every pass, paid before the hashing (test_hostfns.c).
+  const a2 = '$argon2id$v=19$m=8,t=1,p=1$bWluaW1hbC1zYWx0$5DlURA'; // "x", tests/fixtures/argon2id.txt
+  h.put(1000, a2);
+  h.put(2000, 'x');
+  h.reset();
+  assert.equal(m.pw_verify(1000, a2.length, 2000, 1), 1);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + L.WA_FUEL_PW_VERIFY + per32(a2.length, L.WA_FUEL_SCAN_32) +
+    per32(1, L.WA_FUEL_HASH_32) + L.WA_FUEL_ARGON2 + 8 * L.WA_FUEL_ARGON2_KIB));
+  const over = '$argon2id$v=19$m=72,t=1,p=9$bGFuZXNjYXAtc2FsdC0xNg$2Gb2DZvtXBMK5Bfe66DFJBq3fuNPNU2DUQzhkX7R1tw'; // "secret"
+  h.put(1000, over);
+  h.put(2000, 'secret');
+  h.reset();
+  const logged = h.logs.length;
+  assert.equal(m.pw_verify(1000, over.length, 2000, 6), 0);
+  assert.equal(h.used(), n(L.WA_FUEL_HOST_CALL + L.WA_FUEL_PW_VERIFY + per32(over.length, L.WA_FUEL_SCAN_32) + L.WA_FUEL_LOG_LINE),
+    'above a cap: parsed, a warning, not hashed');
+  assert.deepEqual(h.logs.slice(logged), [{ level: LOG_WARNING,
+    message: 'pw_verify: an $argon2id$ hash asks for 9 lanes, above the cap of 8 (WA_MAX_PW_ARGON2_LANES): no match' }]);
 
   const file = join(tmp, 'data');
   writeFileSync(file, 'hello file\n');
@@ -843,6 +861,18 @@ test('a host import short of fuel traps with "fuel exhausted" and does nothing',
   assert.equal(h.fuel.value, -1n);
   h.reset(price);
   assert.equal(m.pw_verify(1000, hash.length, 2000, 2), 1);
+  assert.equal(h.fuel.value, 0n);
+  // The same at the argon2id cap (tests/fixtures/argon2id.txt's "at-cap", password "secret").
+  const a2 = '$argon2id$v=19$m=49152,t=1,p=1$YXR0aGVjYXAtc2FsdC0xNg$kPQxOetLpGcPUT0oLXFd+HF7HLzIGJoSe2oARvMcoTzdRnpDtjsS8t19p25mMgpjrofjHJT6uiYVc7wk6w+hXQ';
+  h.put(1000, a2);
+  h.put(2000, 'secret');
+  const a2Price = BigInt(L.WA_FUEL_HOST_CALL + L.WA_FUEL_PW_VERIFY + per32(a2.length, L.WA_FUEL_SCAN_32) + per32(6, L.WA_FUEL_HASH_32)
+    + L.WA_FUEL_ARGON2 + L.WA_MAX_PW_ARGON2_KIB * L.WA_FUEL_ARGON2_KIB);
+  assert.ok(a2Price < BigInt(L.WA_DEFAULT_FUEL), 'an argon2id hash at the cap fits the default budget');
+  h.reset(a2Price - 1n);
+  assert.throws(() => m.pw_verify(1000, a2.length, 2000, 6), /fuel exhausted/);
+  h.reset(a2Price);
+  assert.equal(m.pw_verify(1000, a2.length, 2000, 6), 1);
   assert.equal(h.fuel.value, 0n);
 
   const file = join(tmp, 'data2');
