@@ -2,6 +2,7 @@
  * as mosquitto return codes. Everything else lives in the runtime (auth.h, policy.h). */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <mosquitto_broker.h>
@@ -11,6 +12,7 @@
 #include "acl_cache.h"
 #include "../runtime/auth.h"
 #include "breaker.h"
+#include "metrics.h"
 #include "../runtime/grants.h"
 #include "../runtime/wa_limits.h"
 #include "../runtime/log.h"
@@ -30,6 +32,8 @@ struct plugin {
 	struct wa_breaker *breaker; /* the policy's share of broker time */
 	const void *payer;          /* the client of the last request other than a READ check */
 	time_t over_logged[3];      /* when each breaker verdict was last logged */
+	struct wa_stats stats;      /* counted here and by the runtime (wa_auth_count_into) */
+	struct wa_metrics metrics;  /* their $SYS publication */
 };
 
 static void log_to_mosquitto(int level, const char *line)
@@ -54,6 +58,9 @@ static int client_protocol_version(const void *client)
 
 static const struct wa_client_ops client_ops = { client_id, client_address, client_protocol_version };
 
+/* The decision as mosquitto's return code, counted in by_decision ([enum wa_decision]). */
+static inline int counted_rc(uint64_t *by_decision, enum wa_decision d, int deny_rc);
+
 static int decision_rc(enum wa_decision d, int deny_rc)
 {
 	switch (d) {
@@ -61,6 +68,12 @@ static int decision_rc(enum wa_decision d, int deny_rc)
 		case WA_DEFER: return MOSQ_ERR_PLUGIN_DEFER;
 		default: return deny_rc;
 	}
+}
+
+static inline int counted_rc(uint64_t *by_decision, enum wa_decision d, int deny_rc)
+{
+	by_decision[d]++;
+	return decision_rc(d, deny_rc);
 }
 
 /* Who pays for a request (breaker.h). The broker checks READ access while it delivers a message:
@@ -122,11 +135,13 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 	enum wa_decision d;
 
 	(void)event;
-	if (!k) return decision_rc(wa_policy_refuse(pol, WA_HOOK_UNPWD_CHECK, !ed->username), MOSQ_ERR_AUTH);
+	if (!k)
+		return counted_rc(pl->stats.unpwd, wa_policy_refuse(pol, WA_HOOK_UNPWD_CHECK, !ed->username),
+		                  MOSQ_ERR_AUTH);
 	wa_breaker_enter(pl->breaker, k);
 	d = wa_policy_unpwd_check(pol, ed->client, ed->username, ed->password);
 	wa_breaker_leave(pl->breaker);
-	return decision_rc(d, MOSQ_ERR_AUTH);
+	return counted_rc(pl->stats.unpwd, d, MOSQ_ERR_AUTH);
 }
 
 /* An acl_check through the breaker. */
@@ -162,6 +177,7 @@ static int granted(struct plugin *pl, struct wa_policy *pol, const struct mosqui
 		fresh = wa_policy_grants(pol, ed->client, clientid, username, &d);
 		wa_breaker_leave(pl->breaker);
 		if (!fresh) return d;
+		pl->stats.grants_built++;
 		/* A failure discards cached decisions and grants by moving the epoch; success cannot. */
 		g = wa_acl_cache_set_grants(pl->cache, ed->client, clientid, username, fresh);
 		if (!g) return WA_GRANTS_ASK; /* memory is short: acl_check decides */
@@ -187,12 +203,15 @@ static enum wa_decision cached_acl_check(struct plugin *pl, struct wa_policy *po
 	if (!clientid) return checked_acl(pl, pol, ed, clientid, username);
 	if (pl->granting && wa_policy_acl_grants(pol)) {
 		int r = granted(pl, pol, ed, clientid, username);
-		if (r != WA_GRANTS_ASK) return (enum wa_decision)r;
+		if (r != WA_GRANTS_ASK) {
+			pl->stats.grants_hits++;
+			return (enum wa_decision)r;
+		}
 	}
 	switch (wa_acl_cache_get(pl->cache, ed->client, clientid, username, ed->topic, ed->access, &d, &miss)) {
-		case WA_ACL_HIT: return d;
-		case WA_ACL_BYPASS: return checked_acl(pl, pol, ed, clientid, username);
-		case WA_ACL_MISS: break;
+		case WA_ACL_HIT: pl->stats.cache_hits++; return d;
+		case WA_ACL_BYPASS: pl->stats.cache_bypass++; return checked_acl(pl, pol, ed, clientid, username);
+		case WA_ACL_MISS: pl->stats.cache_misses++; break;
 	}
 	failures = wa_policy_failures(pol);
 	d = checked_acl(pl, pol, ed, clientid, username);
@@ -213,11 +232,13 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 	struct wa_policy *pol = wa_auth_policy(pl->auth);
 	enum wa_decision d;
 
+	uint64_t *by_decision = pl->stats.acl[wa_stats_access_slot(ed->access)];
+
 	(void)event;
 	if (pl->caching && wa_policy_acl_cacheable(pol))
-		return decision_rc(cached_acl_check(pl, pol, ed), MOSQ_ERR_ACL_DENIED);
+		return counted_rc(by_decision, cached_acl_check(pl, pol, ed), MOSQ_ERR_ACL_DENIED);
 	d = checked_acl(pl, pol, ed, mosquitto_client_id(ed->client), mosquitto_client_username(ed->client));
-	return decision_rc(d, MOSQ_ERR_ACL_DENIED);
+	return counted_rc(by_decision, d, MOSQ_ERR_ACL_DENIED);
 }
 
 static int on_psk_key(int event, void *event_data, void *userdata)
@@ -231,11 +252,15 @@ static int on_psk_key(int event, void *event_data, void *userdata)
 	(void)event;
 	if (!ed->key || ed->max_key_len <= 0) return MOSQ_ERR_AUTH;
 	k = admit(pl, payer(pl, ed->client, MOSQ_ACL_NONE));
-	if (!k) return MOSQ_ERR_AUTH; /* no key: the handshake fails */
+	if (!k) { /* no key: the handshake fails */
+		wa_stats_failure(&pl->stats, WA_HOOK_PSK_KEY_GET, WA_FAIL_BUDGET);
+		pl->stats.psk[WA_DENY]++;
+		return MOSQ_ERR_AUTH;
+	}
 	wa_breaker_enter(pl->breaker, k);
 	d = wa_policy_psk_key_get(pol, ed->client, ed->identity, ed->hint, ed->key, (size_t)ed->max_key_len);
 	wa_breaker_leave(pl->breaker);
-	return decision_rc(d, MOSQ_ERR_AUTH);
+	return counted_rc(pl->stats.psk, d, MOSQ_ERR_AUTH);
 }
 
 /* A client goes: its cached decisions and grants with it, and the policy hears of it
@@ -256,7 +281,11 @@ static int on_disconnect(int event, void *event_data, void *userdata)
 	if (!clientid) return MOSQ_ERR_SUCCESS;
 	/* Not the payer of later READ checks: this client is going away. */
 	k = admit(pl, ed->client);
-	if (!k) return MOSQ_ERR_SUCCESS;
+	if (!k) {
+		wa_stats_failure(&pl->stats, WA_HOOK_ON_DISCONNECT, WA_FAIL_BUDGET);
+		return MOSQ_ERR_SUCCESS;
+	}
+	pl->stats.events[0]++;
 	wa_breaker_enter(pl->breaker, k);
 	wa_policy_disconnect(pol, ed->client, clientid, mosquitto_client_username(ed->client));
 	wa_breaker_leave(pl->breaker);
@@ -425,6 +454,18 @@ static void ask_next_tick(void *event_data, uint32_t tick_ms)
 	ev->next_ns = 2000L + (long)(tick_ms && tick_ms < TICK_ASK_MS ? tick_ms : TICK_ASK_MS);
 }
 
+/* Like mosquitto's own $SYS messages: QoS 0, retained, from no client (so no WRITE check: each
+ * subscriber's READ check still applies, when mosquitto delivers it after this tick). */
+static void publish_metric(const char *topic, const char *payload, void *ud)
+{
+	size_t len = strlen(payload);
+	int rc;
+
+	(void)ud;
+	rc = mosquitto_broker_publish_copy(NULL, topic, (int)len, payload, 0, true, NULL);
+	if (rc != MOSQ_ERR_SUCCESS) wa_log(WA_LOG_WARNING, "publish to %s failed: %s", topic, mosquitto_strerror(rc));
+}
+
 static int on_tick(int event, void *event_data, void *userdata)
 {
 	struct plugin *pl = userdata;
@@ -448,13 +489,17 @@ static int on_tick(int event, void *event_data, void *userdata)
 			struct wa_bucket *k = admit(pl, pl); /* on_tick pays from a bucket of its own */
 			pl->last_tick_ms = now;
 			if (k) {
+				pl->stats.events[1]++;
 				wa_breaker_enter(pl->breaker, k);
 				wa_policy_tick(pol);
 				wa_breaker_leave(pl->breaker);
+			} else {
+				wa_stats_failure(&pl->stats, WA_HOOK_ON_TICK, WA_FAIL_BUDGET);
 			}
 		}
 	}
 	if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
+	if (pl->metrics.interval_ms) wa_metrics_tick(&pl->metrics, &pl->stats, now_ms(), publish_metric, pl);
 	ask_next_tick(event_data, every);
 	return MOSQ_ERR_SUCCESS;
 }
@@ -510,6 +555,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 		wa_watchdog_stop();
 		return MOSQ_ERR_UNKNOWN;
 	}
+	wa_auth_count_into(pl->auth, &pl->stats);
+	wa_metrics_init(&pl->metrics, wa_auth_config(pl->auth)->sys_interval_s, wa_auth_config(pl->auth)->module_path);
 	{
 		const struct wa_config *cfg = wa_auth_config(pl->auth);
 		pl->breaker = wa_breaker_new(cfg->client_share, cfg->timeout_ms, cfg->cpu_share,

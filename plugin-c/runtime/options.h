@@ -48,6 +48,7 @@ struct wa_config {
 	 * trailing '/', pointing into the options; NULL = publish refused (not set). */
 	const char *publish_prefix;
 	size_t publish_prefix_len;
+	uint32_t sys_interval_s; /* wasm_sys_interval: $SYS/broker/wasm-auth/ metrics every this many s; 0 = off */
 };
 
 #define WA_OPT_MODULE           "wasm_module"
@@ -69,6 +70,7 @@ struct wa_config {
 #define WA_OPT_CPU_SHARE        "wasm_cpu_share"
 #define WA_OPT_TICK_MS          "wasm_tick_ms"
 #define WA_OPT_PUBLISH_PREFIX   "wasm_publish_prefix"
+#define WA_OPT_SYS_INTERVAL     "wasm_sys_interval"
 
 /* Copies n pairs (NULL keys or values count as empty). NULL on allocation failure or when n is
  * above WA_MAX_OPTIONS (err says which). */

@@ -12,6 +12,7 @@
 #include "wa_limits.h"
 #include "log.h"
 #include "policy.h"
+#include "stats.h"
 #include "text.h"
 
 /* Failure recovery. After a trap, an invalid decision or a bad result pointer the instance may
@@ -46,6 +47,7 @@ struct wa_policy {
 	int reported;
 	time_t last_report;
 	unsigned suppressed;
+	struct wa_stats *stats; /* the embedder's counters, or NULL (wa_policy_count_into) */
 };
 
 /* Source of wa_policy_epoch values: unique across every policy of the process (policies are
@@ -173,6 +175,12 @@ static const char *limit_hint(const struct wa_policy *p, const char *why, int li
 	return buf;
 }
 
+/* limit_hint blamed memory. */
+static int is_oom_hint(const char *hint)
+{
+	return strncmp(hint, " (probably out of memory", 24) == 0;
+}
+
 /* wasm_on_error, except that an anonymous CONNECT is never deferred: if every plugin defers,
  * mosquitto admits an anonymous client where allow_anonymous is true, so a failure would admit a
  * client that the policy's own deny refuses. */
@@ -192,8 +200,10 @@ static enum wa_decision fail(struct wa_policy *p, enum wa_hook hook, int discard
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
 	p->failures++;
+	limit_hint(p, why, 0, hint, sizeof hint);
+	if (p->stats) wa_stats_failure(p->stats, hook, wa_stats_failure_kind(why, is_oom_hint(hint), discard));
 	report(p, WA_LOG_ERR, "%s failed, request %s: %s%s", wa_hooks[hook].name,
-	       decision_text(failure_decision(p, hook)), why, limit_hint(p, why, 0, hint, sizeof hint));
+	       decision_text(failure_decision(p, hook)), why, hint);
 	/* Like the instance's state, what the failed call queued is undone. */
 	wa_host_actions_truncate(&p->host, p->action_mark);
 	if (discard) restore(p);
@@ -481,6 +491,7 @@ static inline int ready(struct wa_policy *p, enum wa_hook hook)
 enum wa_decision wa_policy_refuse(struct wa_policy *p, enum wa_hook hook, int anonymous)
 {
 	p->failures++;
+	if (p->stats) wa_stats_failure(p->stats, hook, WA_FAIL_BUDGET);
 	p->anonymous = anonymous;
 	return failure_decision(p, hook);
 }
@@ -517,13 +528,46 @@ static inline const char *marshal(struct wa_policy *p, const struct wa_field *f,
 	return NULL;
 }
 
+/* One timed call (wa_stats.h: one in WA_STATS_LATENCY_EVERY), out of line. */
+__attribute__((noinline)) static const char *timed_call(struct wa_policy *p, unsigned export, const uint32_t *args,
+                                                        unsigned nargs, int32_t *result, struct wa_budget b)
+{
+	struct timespec t0 = now_monotonic(), t1;
+	const char *trap = wa_engine_call(p->eng, export, args, nargs, result, b);
+	int64_t us;
+
+	t1 = now_monotonic();
+	us = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
+	p->stats->latency_us[wa_stats_bucket(us > 0 ? (uint64_t)us : 0u, WA_STATS_LATENCY_BUCKETS)]++;
+	p->stats->latency_countdown = WA_STATS_LATENCY_EVERY;
+	return trap;
+}
+
+/* A request's or event's guest call, counted into the embedder's stats: the fuel it used when it
+ * returned (what it was given less what is left), its latency when sampled. */
+static inline const char *counted_call(struct wa_policy *p, unsigned export, const uint32_t *args, unsigned nargs,
+                                       int32_t *result, struct wa_budget b)
+{
+	struct wa_stats *s = p->stats;
+	const char *trap;
+
+	if (!s) return wa_engine_call(p->eng, export, args, nargs, result, b);
+	if (s->latency_countdown-- > 1u) {
+		trap = wa_engine_call(p->eng, export, args, nargs, result, b);
+	} else {
+		trap = timed_call(p, export, args, nargs, result, b);
+	}
+	if (!trap) s->fuel[wa_stats_bucket((uint64_t)(b.fuel - *p->host.fuel), WA_STATS_FUEL_BUCKETS)]++;
+	return trap;
+}
+
 static const char *invoke(struct wa_policy *p, enum wa_hook hook, const void *client, const uint32_t *args,
                           unsigned nargs, int32_t *result)
 {
 	const char *trap;
 
 	p->host.client = client;
-	trap = wa_engine_call(p->eng, hook, args, nargs, result, hook_budget(p, hook, request_budget(p)));
+	trap = counted_call(p, hook, args, nargs, result, hook_budget(p, hook, request_budget(p)));
 	p->host.client = NULL;
 	return trap;
 }
@@ -686,7 +730,7 @@ struct wa_grants *wa_policy_grants(struct wa_policy *p, const void *client, cons
 	trap = marshal(p, f, 2, args);
 	if (!trap) {
 		p->host.client = client;
-		trap = wa_engine_call(p->eng, WA_EXPORT_ACL_GRANTS_FN, args, 2, &result, request_budget(p));
+		trap = counted_call(p, WA_EXPORT_ACL_GRANTS_FN, args, 2, &result, request_budget(p));
 		p->host.client = NULL;
 	}
 	if (trap) {
@@ -752,8 +796,9 @@ static void event_failed(struct wa_policy *p, enum wa_hook hook, int discard, co
 {
 	char hint[256];
 
-	report(p, WA_LOG_ERR, "%s failed (ignored): %s%s", wa_hooks[hook].name, why,
-	       limit_hint(p, why, 0, hint, sizeof hint));
+	limit_hint(p, why, 0, hint, sizeof hint);
+	if (p->stats) wa_stats_failure(p->stats, hook, wa_stats_failure_kind(why, is_oom_hint(hint), discard));
+	report(p, WA_LOG_ERR, "%s failed (ignored): %s%s", wa_hooks[hook].name, why, hint);
 	wa_host_actions_truncate(&p->host, p->action_mark);
 	if (discard) restore(p);
 }
@@ -787,6 +832,11 @@ void wa_policy_tick(struct wa_policy *p)
 	if (!p->eng || !(p->hooks & (1u << hook))) return;
 	trap = invoke(p, hook, NULL, NULL, 0, &result);
 	if (trap) event_failed(p, hook, 1, trap);
+}
+
+void wa_policy_count_into(struct wa_policy *p, struct wa_stats *s)
+{
+	p->stats = s;
 }
 
 unsigned wa_policy_actions_pending(const struct wa_policy *p)
