@@ -7,9 +7,14 @@
 static const char *const decisions[3] = { "deny", "allow", "defer" }; /* [enum wa_decision] */
 static const char *const accesses[4] = { "read", "write", "subscribe", "unsubscribe" };
 static const char *const fail_kinds[WA_FAIL_KINDS] = {
-	[WA_FAIL_FUEL] = "fuel",       [WA_FAIL_TIMEOUT] = "timeout", [WA_FAIL_MEMORY] = "memory",
-	[WA_FAIL_STACK] = "stack",     [WA_FAIL_TRAP] = "trap",       [WA_FAIL_REQUEST] = "request",
-	[WA_FAIL_UNAVAILABLE] = "unavailable", [WA_FAIL_BUDGET] = "budget",
+	[WA_FAIL_FUEL] = "fuel",
+	[WA_FAIL_TIMEOUT] = "timeout",
+	[WA_FAIL_MEMORY] = "memory",
+	[WA_FAIL_STACK] = "stack",
+	[WA_FAIL_TRAP] = "trap",
+	[WA_FAIL_REQUEST] = "request",
+	[WA_FAIL_UNAVAILABLE] = "unavailable",
+	[WA_FAIL_BUDGET] = "budget",
 };
 
 struct list {
@@ -36,16 +41,18 @@ static void add_hook(struct list *l, const char *hook, const uint64_t d[3], uint
 }
 
 /* p50, p99 and one topic per bucket, named by the largest value it holds. */
-static void add_histogram(struct list *l, const char *name, const char *unit, const uint64_t *h, unsigned n)
+static void add_histogram(struct list *l, const char *name, const uint64_t *h, unsigned n)
 {
 	char bound[24];
 
-	add(l, wa_stats_percentile(h, n, 50), 0, "%s/p50%s", name, unit);
-	add(l, wa_stats_percentile(h, n, 99), 0, "%s/p99%s", name, unit);
+	add(l, wa_stats_percentile(h, n, 50), 0, "%s/%s", name, "p50");
+	add(l, wa_stats_percentile(h, n, 99), 0, "%s/%s", name, "p99");
 	for (unsigned b = 0; b < n; b++) {
 		uint64_t max = wa_stats_bucket_max(b, n);
-		if (max == UINT64_MAX) snprintf(bound, sizeof bound, "inf");
-		else snprintf(bound, sizeof bound, "%" PRIu64, max);
+		if (max == UINT64_MAX)
+			snprintf(bound, sizeof bound, "inf");
+		else
+			snprintf(bound, sizeof bound, "%" PRIu64, max);
 		add(l, h[b], 1, "%s/le/%s", name, bound);
 	}
 }
@@ -57,7 +64,8 @@ unsigned wa_metrics_collect(const struct wa_stats *s, struct wa_metric *out, uns
 
 	add_hook(&l, "basic_auth", s->unpwd, s->hook_failures[WA_HOOK_UNPWD_CHECK]);
 	for (unsigned a = 0; a < 4; a++) {
-		for (unsigned d = 0; d < 3; d++) add(&l, s->acl[a][d], 0, "checks/acl/%s/%s", accesses[a], decisions[d]);
+		for (unsigned d = 0; d < 3; d++)
+			add(&l, s->acl[a][d], 0, "checks/acl/%s/%s", accesses[a], decisions[d]);
 	}
 	add(&l, s->hook_failures[WA_HOOK_ACL_CHECK], 0, "checks/acl/%s%s", "failure", "");
 	add_hook(&l, "psk", s->psk, s->hook_failures[WA_HOOK_PSK_KEY_GET]);
@@ -79,10 +87,10 @@ unsigned wa_metrics_collect(const struct wa_stats *s, struct wa_metric *out, uns
 	add(&l, s->reloads_failed, 0, "reloads/%s%s", "failed", "");
 	add(&l, s->rebuilds_ok, 0, "rebuilds/%s%s", "ok", "");
 	add(&l, s->rebuilds_failed, 0, "rebuilds/%s%s", "failed", "");
-	add_histogram(&l, "fuel", "", s->fuel, WA_STATS_FUEL_BUCKETS);
+	add_histogram(&l, "fuel", s->fuel, WA_STATS_FUEL_BUCKETS);
 	for (unsigned b = 0; b < WA_STATS_LATENCY_BUCKETS; b++) sampled += s->latency_us[b];
-	add(&l, sampled, 0, "latency/%s%s", "sampled", "");
-	add_histogram(&l, "latency", "_us", s->latency_us, WA_STATS_LATENCY_BUCKETS);
+	add(&l, sampled, 0, "latency_us/%s%s", "sampled", "");
+	add_histogram(&l, "latency_us", s->latency_us, WA_STATS_LATENCY_BUCKETS);
 	return l.n;
 }
 

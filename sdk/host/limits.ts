@@ -71,6 +71,9 @@ export const WA_FUEL_CLOCK = 50;
 
 // Events and deferred actions (docs/ABI.md, "Events", "Deferred actions").
 export const WA_DEFAULT_TICK_MS = 1000;
+// The broker's $SYS metrics (plugin-c/broker/metrics.h): the option is checked, nothing is published.
+export const WA_DEFAULT_SYS_INTERVAL_S = 10;
+export const WA_MAX_SYS_INTERVAL_S = 86400;
 export const WA_KICKS_PER_S = 10;
 export const WA_KICKS_BURST = 20;
 export const WA_PUBLISHES_PER_S = 100;
