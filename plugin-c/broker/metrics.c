@@ -5,7 +5,10 @@
 #include "metrics.h"
 
 static const char *const decisions[3] = { "deny", "allow", "defer" }; /* [enum wa_decision] */
-static const char *const accesses[4] = { "read", "write", "subscribe", "unsubscribe" };
+static const struct {
+	unsigned slot; /* wa_stats_access_slot of mosquitto's MOSQ_ACL_* value */
+	const char *name;
+} accesses[4] = { { 1, "read" }, { 2, "write" }, { 4, "subscribe" }, { 8, "unsubscribe" } };
 static const char *const fail_kinds[WA_FAIL_KINDS] = {
 	[WA_FAIL_FUEL] = "fuel",
 	[WA_FAIL_TIMEOUT] = "timeout",
@@ -60,12 +63,12 @@ static void add_histogram(struct list *l, const char *name, const uint64_t *h, u
 unsigned wa_metrics_collect(const struct wa_stats *s, struct wa_metric *out, unsigned cap)
 {
 	struct list l = { out, 0, cap };
-	uint64_t total = 0, sampled = 0;
+	uint64_t total = 0, samples = 0;
 
 	add_hook(&l, "basic_auth", s->unpwd, s->hook_failures[WA_HOOK_UNPWD_CHECK]);
 	for (unsigned a = 0; a < 4; a++) {
 		for (unsigned d = 0; d < 3; d++)
-			add(&l, s->acl[a][d], 0, "checks/acl/%s/%s", accesses[a], decisions[d]);
+			add(&l, s->acl[accesses[a].slot][d], 0, "checks/acl/%s/%s", accesses[a].name, decisions[d]);
 	}
 	add(&l, s->hook_failures[WA_HOOK_ACL_CHECK], 0, "checks/acl/%s%s", "failure", "");
 	add_hook(&l, "psk", s->psk, s->hook_failures[WA_HOOK_PSK_KEY_GET]);
@@ -87,9 +90,9 @@ unsigned wa_metrics_collect(const struct wa_stats *s, struct wa_metric *out, uns
 	add(&l, s->reloads_failed, 0, "reloads/%s%s", "failed", "");
 	add(&l, s->rebuilds_ok, 0, "rebuilds/%s%s", "ok", "");
 	add(&l, s->rebuilds_failed, 0, "rebuilds/%s%s", "failed", "");
+	for (unsigned b = 0; b < WA_STATS_LATENCY_BUCKETS; b++) samples += s->latency_us[b];
+	add(&l, samples, 0, "%s%s", "samples", "");
 	add_histogram(&l, "fuel", s->fuel, WA_STATS_FUEL_BUCKETS);
-	for (unsigned b = 0; b < WA_STATS_LATENCY_BUCKETS; b++) sampled += s->latency_us[b];
-	add(&l, sampled, 0, "latency_us/%s%s", "sampled", "");
 	add_histogram(&l, "latency_us", s->latency_us, WA_STATS_LATENCY_BUCKETS);
 	return l.n;
 }

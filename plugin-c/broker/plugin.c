@@ -232,13 +232,13 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 	struct wa_policy *pol = wa_auth_policy(pl->auth);
 	enum wa_decision d;
 
-	uint64_t *by_decision = pl->stats.acl[wa_stats_access_slot(ed->access)];
-
 	(void)event;
 	if (pl->caching && wa_policy_acl_cacheable(pol))
-		return counted_rc(by_decision, cached_acl_check(pl, pol, ed), MOSQ_ERR_ACL_DENIED);
-	d = checked_acl(pl, pol, ed, mosquitto_client_id(ed->client), mosquitto_client_username(ed->client));
-	return counted_rc(by_decision, d, MOSQ_ERR_ACL_DENIED);
+		d = cached_acl_check(pl, pol, ed);
+	else
+		d = checked_acl(pl, pol, ed, mosquitto_client_id(ed->client), mosquitto_client_username(ed->client));
+	/* The row after the check (computed before, it was one more value kept across the call). */
+	return counted_rc(pl->stats.acl[wa_stats_access_slot(ed->access)], d, MOSQ_ERR_ACL_DENIED);
 }
 
 static int on_psk_key(int event, void *event_data, void *userdata)

@@ -60,13 +60,21 @@ static void buckets(void)
 	}
 }
 
+static void access_slots(void)
+{
+	/* Any int stays inside the table. */
+	CHECK_INT(wa_stats_access_slot(8), 8); /* MOSQ_ACL_UNSUBSCRIBE */
+	CHECK(wa_stats_access_slot(-1) < WA_STATS_ACCESS_SLOTS);
+	CHECK(wa_stats_access_slot(1 << 20) < WA_STATS_ACCESS_SLOTS);
+}
+
 static void percentiles(void)
 {
 	uint64_t h[8] = { 0 };
 
 	CHECK_INT(wa_stats_percentile(h, 8, 50), 0); /* empty */
-	h[3] = 99; /* 4..7 */
-	h[6] = 1;  /* 32..63 */
+	h[3] = 99;                                   /* 4..7 */
+	h[6] = 1;                                    /* 32..63 */
 	CHECK_INT(wa_stats_percentile(h, 8, 50), 7);
 	CHECK_INT(wa_stats_percentile(h, 8, 99), 7);
 	CHECK_INT(wa_stats_percentile(h, 8, 100), 63);
@@ -133,12 +141,13 @@ static void publishing(void)
 	CHECK_STR(value_of(&seen, "failures/fuel"), "0");
 	CHECK_STR(value_of(&seen, "reloads/ok"), "0");
 	CHECK_STR(value_of(&seen, "fuel/p50"), "0");
+	CHECK_STR(value_of(&seen, "samples"), "0");
 	CHECK(value_of(&seen, "fuel/le/1023") == NULL);
 	/* Not due again before the interval. */
-	s.acl[1][WA_ALLOW] = 3;
+	s.acl[wa_stats_access_slot(2)][WA_ALLOW] = 3; /* MOSQ_ACL_WRITE */
 	CHECK_INT(wa_metrics_tick(&m, &s, 10999, record, &seen), 0);
 	/* Then only what changed. */
-	s.acl[1][WA_DENY] = 1;
+	s.acl[wa_stats_access_slot(2)][WA_DENY] = 1;
 	s.failures[WA_FAIL_TIMEOUT] = 2;
 	s.hook_failures[WA_HOOK_ACL_CHECK] = 2;
 	s.fuel[wa_stats_bucket(700, WA_STATS_FUEL_BUCKETS)] = 5;
@@ -188,6 +197,7 @@ static void disabled(void)
 int main(void)
 {
 	buckets();
+	access_slots();
 	percentiles();
 	failure_kinds();
 	names();
