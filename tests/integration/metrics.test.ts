@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { Broker, ConfigContext } from '../harness/broker.js';
 import { type Client, connect, endAll, tryConnect } from '../harness/mqtt.js';
-import { DEFAULT_POLICY_WASM, requireFile } from '../harness/paths.js';
+import { DEFAULT_POLICY_WASM, fixture, requireFile } from '../harness/paths.js';
 import { startPolicyBroker } from '../harness/policy-broker.js';
 
 const run = promisify(execFile);
@@ -181,5 +181,46 @@ describe('plugin_opt_wasm_sys_interval 0', () => {
     } finally {
       await endAll(mon, alice);
     }
+  });
+});
+
+// The rules fixture (tests/fixtures/assembly/rules.ts) fails on demand: each failure is counted by
+// its kind and as a failure decision of acl_check. A long deadline, so that the spinning loop
+// always ends on fuel, never on time.
+describe('failures by kind', () => {
+  let broker: Broker;
+  let alice: Client;
+
+  before(async () => {
+    broker = await startPolicyBroker({
+      name: 'metrics-failures',
+      module: requireFile(fixture('rules'), 'fixture rules'),
+      opts: { wasm_sys_interval: 1, wasm_timeout_ms: 10000 },
+    });
+    alice = await connect({ port: broker.port, version: 5, username: 'alice', password: 'alice-pw' });
+    assert.deepEqual(await alice.subscribe(`${PREFIX}#`), [0]);
+  });
+  after(async () => {
+    await endAll(alice);
+    await broker?.stop();
+  });
+
+  test('an invalid decision, a trap, a stack overflow, a spin and a memory exhaustion', async () => {
+    await waitForValues(alice, { 'checks/basic_auth/allow': 1, 'failures/total': 0 });
+    // Out of memory last: the instance may be dropped after it (then re-created).
+    for (const topic of ['bad-decision/1', 'trap/1', 'recurse/1', 'spin/1', 'oom/1']) {
+      assert.equal(await alice.publish(topic, 'x', { qos: 1 }), 135, `${topic}: the failure decision (deny)`);
+    }
+    await waitForValues(alice, {
+      'failures/trap': 2,
+      'failures/stack': 1,
+      'failures/fuel': 1,
+      'failures/memory': 1,
+      'failures/timeout': 0,
+      'failures/total': 5,
+      'checks/acl/failure': 5,
+      'checks/acl/write/deny': 5,
+      'checks/acl/write/allow': 0,
+    });
   });
 });
