@@ -58,9 +58,6 @@ static int client_protocol_version(const void *client)
 
 static const struct wa_client_ops client_ops = { client_id, client_address, client_protocol_version };
 
-/* The decision as mosquitto's return code, counted in by_decision ([enum wa_decision]). */
-static inline int counted_rc(uint64_t *by_decision, enum wa_decision d, int deny_rc);
-
 static int decision_rc(enum wa_decision d, int deny_rc)
 {
 	switch (d) {
@@ -70,6 +67,7 @@ static int decision_rc(enum wa_decision d, int deny_rc)
 	}
 }
 
+/* The decision as mosquitto's return code, counted in by_decision ([enum wa_decision]). */
 static inline int counted_rc(uint64_t *by_decision, enum wa_decision d, int deny_rc)
 {
 	by_decision[d]++;

@@ -143,6 +143,8 @@ static void restore(struct wa_policy *p)
 	drop(p);
 }
 
+#define OOM_HINT " (probably out of memory"
+
 /* " (wasm_fuel 10000000 reached; raise plugin_opt_wasm_fuel)" and the like: which limit a
  * failure hit and the option that sets it, or "". */
 static const char *limit_hint(const struct wa_policy *p, const char *why, int lifecycle, char *buf, size_t len)
@@ -167,7 +169,7 @@ static const char *limit_hint(const struct wa_policy *p, const char *why, int li
 	           (strstr(why, "unreachable") || strncmp(why, "abort", 5) == 0)) {
 		/* An allocator that cannot grow memory traps (AssemblyScript: unreachable), often while
 		 * asking for as much again as it has: past half the cap, that is the likely cause. */
-		snprintf(buf, len, " (probably out of memory: %u of %s %u pages (%u MiB) in use; raise plugin_opt_%s)",
+		snprintf(buf, len, OOM_HINT ": %u of %s %u pages (%u MiB) in use; raise plugin_opt_%s)",
 		         m.size / 65536u, WA_OPT_MAX_MEMORY_PAGES, p->cfg->caps.max_memory_pages,
 		         p->cfg->caps.max_memory_pages / 16u, WA_OPT_MAX_MEMORY_PAGES);
 	} else {
@@ -176,10 +178,10 @@ static const char *limit_hint(const struct wa_policy *p, const char *why, int li
 	return buf;
 }
 
-/* limit_hint blamed memory. */
+/* limit_hint blamed memory (the failure's kind, stats.h). */
 static int is_oom_hint(const char *hint)
 {
-	return strncmp(hint, " (probably out of memory", 24) == 0;
+	return strncmp(hint, OOM_HINT, sizeof OOM_HINT - 1) == 0;
 }
 
 /* wasm_on_error, except that an anonymous CONNECT is never deferred: if every plugin defers,
@@ -557,8 +559,8 @@ static inline const char *counted_call(struct wa_policy *p, unsigned export, con
 	return wa_engine_call(p->eng, export, args, nargs, result, b);
 }
 
-/* Inlined: it was before counted_call made it look too big to GCC, and the call costs the hot
- * path more than the counting (docs/BENCHMARKS.md, "Hot path"). */
+/* Always inlined: GCC stopped inlining it once counted_call grew it, and the call cost every
+ * request more than the counting does (docs/BENCHMARKS.md, "Metrics: what they cost"). */
 static inline __attribute__((always_inline)) const char *invoke(struct wa_policy *p, enum wa_hook hook,
                                                                 const void *client, const uint32_t *args,
                                                                 unsigned nargs, int32_t *result)
