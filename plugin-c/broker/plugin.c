@@ -14,6 +14,7 @@
 #include "breaker.h"
 #include "record.h"
 #include "sessions.h"
+#include "metrics.h"
 #include "../runtime/grants.h"
 #include "../runtime/wa_limits.h"
 #include "../runtime/log.h"
@@ -37,7 +38,9 @@ struct plugin {
 	struct wa_sessions *sessions; /* while the policy exports session_check (sessions.h) */
 	int rechecking;               /* a pass of session_check after a reload is under way */
 	size_t pass_asked, pass_revoked;
-	struct wa_record *record; /* NULL when wasm_record is not set */
+	struct wa_record *record;  /* NULL when wasm_record is not set */
+	struct wa_stats stats;     /* counted here and by the runtime (wa_auth_count_into) */
+	struct wa_metrics metrics; /* their $SYS publication */
 };
 
 static void log_to_mosquitto(int level, const char *line)
@@ -69,6 +72,13 @@ static int decision_rc(enum wa_decision d, int deny_rc)
 		case WA_DEFER: return MOSQ_ERR_PLUGIN_DEFER;
 		default: return deny_rc;
 	}
+}
+
+/* The decision as mosquitto's return code, counted in by_decision ([enum wa_decision]). */
+static inline int counted_rc(uint64_t *by_decision, enum wa_decision d, int deny_rc)
+{
+	by_decision[d]++;
+	return decision_rc(d, deny_rc);
 }
 
 /* Who pays for a request (breaker.h). The broker checks READ access while it delivers a message:
@@ -180,7 +190,7 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 	if (!k) {
 		d = wa_policy_refuse(pol, WA_HOOK_UNPWD_CHECK, !ed->username);
 		if (pl->record) record_connect(pl, ed, d);
-		return decision_rc(d, MOSQ_ERR_AUTH);
+		return counted_rc(pl->stats.unpwd, d, MOSQ_ERR_AUTH);
 	}
 	wa_breaker_enter(pl->breaker, k);
 	d = wa_policy_unpwd_check(pol, ed->client, ed->username, ed->password);
@@ -192,7 +202,7 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 		       "out of memory or over %u sessions: a session is not asked session_check after reloads",
 		       WA_MAX_SESSIONS);
 	}
-	return decision_rc(d, MOSQ_ERR_AUTH);
+	return counted_rc(pl->stats.unpwd, d, MOSQ_ERR_AUTH);
 }
 
 /* An acl_check through the breaker. */
@@ -228,6 +238,7 @@ static int granted(struct plugin *pl, struct wa_policy *pol, const struct mosqui
 		fresh = wa_policy_grants(pol, ed->client, clientid, username, &d);
 		wa_breaker_leave(pl->breaker);
 		if (!fresh) return d;
+		pl->stats.grants_built++;
 		/* A failure discards cached decisions and grants by moving the epoch; success cannot. */
 		g = wa_acl_cache_set_grants(pl->cache, ed->client, clientid, username, fresh);
 		if (!g) return WA_GRANTS_ASK; /* memory is short: acl_check decides */
@@ -253,12 +264,15 @@ static enum wa_decision cached_acl_check(struct plugin *pl, struct wa_policy *po
 	if (!clientid) return checked_acl(pl, pol, ed, clientid, username);
 	if (pl->granting && wa_policy_acl_grants(pol)) {
 		int r = granted(pl, pol, ed, clientid, username);
-		if (r != WA_GRANTS_ASK) return (enum wa_decision)r;
+		if (r != WA_GRANTS_ASK) {
+			pl->stats.grants_hits++;
+			return (enum wa_decision)r;
+		}
 	}
 	switch (wa_acl_cache_get(pl->cache, ed->client, clientid, username, ed->topic, ed->access, &d, &miss)) {
-		case WA_ACL_HIT: return d;
-		case WA_ACL_BYPASS: return checked_acl(pl, pol, ed, clientid, username);
-		case WA_ACL_MISS: break;
+		case WA_ACL_HIT: pl->stats.cache_hits++; return d;
+		case WA_ACL_BYPASS: pl->stats.cache_bypass++; return checked_acl(pl, pol, ed, clientid, username);
+		case WA_ACL_MISS: pl->stats.cache_misses++; break;
 	}
 	failures = wa_policy_failures(pol);
 	d = checked_acl(pl, pol, ed, clientid, username);
@@ -285,7 +299,8 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 	else
 		d = checked_acl(pl, pol, ed, mosquitto_client_id(ed->client), mosquitto_client_username(ed->client));
 	if (pl->record) record_acl(pl, ed, d);
-	return decision_rc(d, MOSQ_ERR_ACL_DENIED);
+	/* The row after the check (computed before, it was one more value kept across the call). */
+	return counted_rc(pl->stats.acl[wa_stats_access_slot(ed->access)], d, MOSQ_ERR_ACL_DENIED);
 }
 
 static int on_psk_key(int event, void *event_data, void *userdata)
@@ -299,11 +314,15 @@ static int on_psk_key(int event, void *event_data, void *userdata)
 	(void)event;
 	if (!ed->key || ed->max_key_len <= 0) return MOSQ_ERR_AUTH;
 	k = admit(pl, payer(pl, ed->client, MOSQ_ACL_NONE));
-	if (!k) return MOSQ_ERR_AUTH; /* no key: the handshake fails */
+	if (!k) { /* no key: the handshake fails */
+		wa_stats_failure(&pl->stats, WA_HOOK_PSK_KEY_GET, WA_FAIL_BUDGET);
+		pl->stats.psk[WA_DENY]++;
+		return MOSQ_ERR_AUTH;
+	}
 	wa_breaker_enter(pl->breaker, k);
 	d = wa_policy_psk_key_get(pol, ed->client, ed->identity, ed->hint, ed->key, (size_t)ed->max_key_len);
 	wa_breaker_leave(pl->breaker);
-	return decision_rc(d, MOSQ_ERR_AUTH);
+	return counted_rc(pl->stats.psk, d, MOSQ_ERR_AUTH);
 }
 
 /* A client goes: its cached decisions and grants with it, and the policy hears of it
@@ -325,7 +344,11 @@ static int on_disconnect(int event, void *event_data, void *userdata)
 	if (!clientid) return MOSQ_ERR_SUCCESS;
 	/* Not the payer of later READ checks: this client is going away. */
 	k = admit(pl, ed->client);
-	if (!k) return MOSQ_ERR_SUCCESS;
+	if (!k) {
+		wa_stats_failure(&pl->stats, WA_HOOK_ON_DISCONNECT, WA_FAIL_BUDGET);
+		return MOSQ_ERR_SUCCESS;
+	}
+	pl->stats.events[0]++;
 	wa_breaker_enter(pl->breaker, k);
 	wa_policy_disconnect(pol, ed->client, clientid, mosquitto_client_username(ed->client));
 	wa_breaker_leave(pl->breaker);
@@ -560,6 +583,18 @@ static void ask_next_tick(void *event_data, uint32_t tick_ms)
 	ev->next_ns = 2000L + (long)(tick_ms && tick_ms < TICK_ASK_MS ? tick_ms : TICK_ASK_MS);
 }
 
+/* Like mosquitto's own $SYS messages: QoS 0, retained, from no client (so no WRITE check: each
+ * subscriber's READ check still applies, when mosquitto delivers it after this tick). */
+static void publish_metric(const char *topic, const char *payload, void *ud)
+{
+	size_t len = strlen(payload);
+	int rc;
+
+	(void)ud;
+	rc = mosquitto_broker_publish_copy(NULL, topic, (int)len, payload, 0, true, NULL);
+	if (rc != MOSQ_ERR_SUCCESS) wa_log(WA_LOG_WARNING, "publish to %s failed: %s", topic, mosquitto_strerror(rc));
+}
+
 static int on_tick(int event, void *event_data, void *userdata)
 {
 	struct plugin *pl = userdata;
@@ -589,14 +624,18 @@ static int on_tick(int event, void *event_data, void *userdata)
 			struct wa_bucket *k = admit(pl, pl); /* on_tick pays from a bucket of its own */
 			pl->last_tick_ms = now;
 			if (k) {
+				pl->stats.events[1]++;
 				wa_breaker_enter(pl->breaker, k);
 				wa_policy_tick(pol);
 				wa_breaker_leave(pl->breaker);
+			} else {
+				wa_stats_failure(&pl->stats, WA_HOOK_ON_TICK, WA_FAIL_BUDGET);
 			}
 		}
 	}
 	if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
 	wa_record_flush(pl->record);
+	if (pl->metrics.interval_ms) wa_metrics_tick(&pl->metrics, &pl->stats, now_ms(), publish_metric, pl);
 	ask_next_tick(event_data, every);
 	return MOSQ_ERR_SUCCESS;
 }
@@ -654,6 +693,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 		wa_watchdog_stop();
 		return MOSQ_ERR_UNKNOWN;
 	}
+	wa_auth_count_into(pl->auth, &pl->stats);
+	wa_metrics_init(&pl->metrics, wa_auth_config(pl->auth)->sys_interval_s, wa_auth_config(pl->auth)->module_path);
 	{
 		const struct wa_config *cfg = wa_auth_config(pl->auth);
 		pl->breaker = wa_breaker_new(cfg->client_share, cfg->timeout_ms, cfg->cpu_share,

@@ -13,6 +13,7 @@
 #include "module_file.h"
 #include "../gate/gate.h"
 #include "log.h"
+#include "stats.h"
 #include "worker.h"
 
 /* The options and settings, shared by the main thread and the job building a policy from them:
@@ -52,6 +53,7 @@ struct wa_auth {
 	int reload_wanted;      /* a reload came while a job was running */
 	uint64_t rebuild_at_ms; /* no re-creation before this (after a failed one) */
 	uint32_t backoff_ms;
+	struct wa_stats *stats; /* wa_auth_count_into, or NULL */
 };
 
 /* A whole load (compilation and every lifecycle hook) must finish within twice the per-hook
@@ -159,6 +161,7 @@ static void swap_in(struct wa_auth *a, struct build_job *job)
 
 	a->policy = job->policy;
 	job->policy = NULL;
+	wa_policy_count_into(a->policy, a->stats);
 	free(a->bytes);
 	a->bytes = job->bytes;
 	a->len = job->len;
@@ -184,6 +187,22 @@ static void take_rebuild_failure(struct wa_auth *a, const char *why)
 	a->rebuild_at_ms = now_ms() + a->backoff_ms;
 }
 
+static void count_build(struct wa_auth *a, enum job_kind kind, int ok)
+{
+	if (!a->stats || kind == JOB_LOAD) return;
+	if (kind == JOB_RELOAD) {
+		if (ok)
+			a->stats->reloads_ok++;
+		else
+			a->stats->reloads_failed++;
+	} else {
+		if (ok)
+			a->stats->rebuilds_ok++;
+		else
+			a->stats->rebuilds_failed++;
+	}
+}
+
 /* A finished job: 1 if its policy went into service, -1 if it failed. */
 static int finish(struct wa_auth *a, struct build_job *job)
 {
@@ -191,6 +210,7 @@ static int finish(struct wa_auth *a, struct build_job *job)
 
 	a->busy = 0;
 	wa_log_flush();
+	count_build(a, job->kind, job->policy != NULL);
 	if (job->kind == JOB_RELOAD) {
 		if (job->policy) {
 			swap_in(a, job);
@@ -215,6 +235,7 @@ static void give_up(struct wa_auth *a)
 {
 	wa_worker_abandon(a->worker);
 	a->busy = 0;
+	count_build(a, a->busy_kind, 0);
 	if (a->busy_kind == JOB_RELOAD) {
 		wa_log(WA_LOG_ERR,
 		       "reload of %s failed, keeping the previous policy: loading did not finish within %u ms, "
@@ -244,10 +265,15 @@ int wa_auth_poll(struct wa_auth *a)
 	}
 	if (!a->busy && a->reload_wanted) {
 		a->reload_wanted = 0;
-		if (submit(a, JOB_RELOAD, NULL, 0) != 0)
+		if (submit(a, JOB_RELOAD, NULL, 0) != 0) {
+			count_build(a, JOB_RELOAD, 0);
 			wa_log(WA_LOG_ERR, "reload of %s failed: out of memory", a->set->cfg.module_path);
+		}
 	} else if (!a->busy && wa_policy_broken(a->policy) && now_ms() >= a->rebuild_at_ms) {
-		if (submit(a, JOB_REBUILD, a->bytes, a->len) != 0) take_rebuild_failure(a, "out of memory");
+		if (submit(a, JOB_REBUILD, a->bytes, a->len) != 0) {
+			count_build(a, JOB_REBUILD, 0);
+			take_rebuild_failure(a, "out of memory");
+		}
 	}
 	return changed;
 }
@@ -277,6 +303,12 @@ int wa_auth_settle(struct wa_auth *a)
 		if (!a->busy && a->reload_wanted) wa_auth_poll(a);
 	}
 	return rc;
+}
+
+void wa_auth_count_into(struct wa_auth *a, struct wa_stats *s)
+{
+	a->stats = s;
+	wa_policy_count_into(a->policy, s);
 }
 
 int wa_auth_reload(struct wa_auth *a)

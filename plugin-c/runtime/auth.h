@@ -47,4 +47,8 @@ int wa_auth_settle(struct wa_auth *a);
 /* wa_auth_reload_start, then wa_auth_settle: 0 if the new policy is in service. */
 int wa_auth_reload(struct wa_auth *a);
 
+/* Counts into s (stats.h) from now on: the finished reloads and re-creations, and whatever the
+ * policy in service (and every later one) counts (wa_policy_count_into). */
+void wa_auth_count_into(struct wa_auth *a, struct wa_stats *s);
+
 #endif

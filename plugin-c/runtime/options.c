@@ -106,6 +106,7 @@ static const char *const known_options[] = {
 	WA_OPT_CPU_SHARE,        WA_OPT_TICK_MS,
 	WA_OPT_PUBLISH_PREFIX,   WA_OPT_RECORD,
 	WA_OPT_RECORD_PAYLOADS,  WA_OPT_RECORD_MAX_BYTES,
+	WA_OPT_SYS_INTERVAL,
 };
 
 /* A misspelt host option would otherwise be handed to the policy as one of its own and the
@@ -188,7 +189,8 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	uint64_t data = WA_MAX_DATA_BYTES;
 	uint64_t payload = WA_MAX_PAYLOAD_BYTES, fuel = WA_DEFAULT_FUEL, timeout = WA_DEFAULT_TIMEOUT_MS;
 	uint64_t init_fuel = 0, init_timeout = 0, client_share = WA_DEFAULT_CLIENT_SHARE, share = WA_DEFAULT_CPU_SHARE;
-	uint64_t tick = WA_DEFAULT_TICK_MS, record_max = WA_DEFAULT_RECORD_MAX_BYTES;
+	uint64_t tick = WA_DEFAULT_TICK_MS, record_max = WA_DEFAULT_RECORD_MAX_BYTES,
+	         sys_interval = WA_DEFAULT_SYS_INTERVAL_S;
 	const char *on_error = get(opts, WA_OPT_ON_ERROR);
 
 	memset(cfg, 0, sizeof *cfg);
@@ -233,6 +235,7 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	    parse_number(opts, WA_OPT_TICK_MS, 0, 3600000, &tick, err, errlen) ||
 	    parse_number(opts, WA_OPT_RECORD_MAX_BYTES, WA_RECORD_MIN_BYTES, UINT64_C(1) << 40, &record_max, err,
 	                 errlen) ||
+	    parse_number(opts, WA_OPT_SYS_INTERVAL, 0, WA_MAX_SYS_INTERVAL_S, &sys_interval, err, errlen) ||
 	    parse_prefix(opts, cfg, err, errlen)) {
 		return -1;
 	}
@@ -264,5 +267,6 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 		return -1;
 	}
 	cfg->record_max_bytes = record_max;
+	cfg->sys_interval_s = (uint32_t)sys_interval;
 	return 0;
 }

@@ -51,6 +51,7 @@ struct wa_config {
 	const char *record_path;   /* wasm_record: the file requests are recorded to; NULL = off */
 	int record_payloads;       /* wasm_record_payloads: off (default) | on */
 	uint64_t record_max_bytes; /* wasm_record_max_bytes: the file is rotated beyond this */
+	uint32_t sys_interval_s;   /* wasm_sys_interval: $SYS/broker/wasm-auth/ metrics every this many s; 0 = off */
 };
 
 #define WA_OPT_MODULE           "wasm_module"
@@ -75,6 +76,7 @@ struct wa_config {
 #define WA_OPT_RECORD           "wasm_record"
 #define WA_OPT_RECORD_PAYLOADS  "wasm_record_payloads"
 #define WA_OPT_RECORD_MAX_BYTES "wasm_record_max_bytes"
+#define WA_OPT_SYS_INTERVAL     "wasm_sys_interval"
 
 /* Copies n pairs (NULL keys or values count as empty). NULL on allocation failure or when n is
  * above WA_MAX_OPTIONS (err says which). */

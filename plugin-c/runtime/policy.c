@@ -12,6 +12,7 @@
 #include "wa_limits.h"
 #include "log.h"
 #include "policy.h"
+#include "stats.h"
 #include "text.h"
 
 /* Failure recovery. After a trap, an invalid decision or a bad result pointer the instance may
@@ -46,6 +47,8 @@ struct wa_policy {
 	int reported;
 	time_t last_report;
 	unsigned suppressed;
+	struct wa_stats *stats;    /* the embedder's counters, or NULL (wa_policy_count_into) */
+	uint32_t sample_countdown; /* guest calls until the next sampled one (counted_call) */
 };
 
 /* Source of wa_policy_epoch values: unique across every policy of the process (policies are
@@ -140,6 +143,8 @@ static void restore(struct wa_policy *p)
 	drop(p);
 }
 
+#define OOM_HINT " (probably out of memory"
+
 /* " (wasm_fuel 100000000 reached; raise plugin_opt_wasm_fuel)" and the like: which limit a
  * failure hit and the option that sets it, or "". */
 static const char *limit_hint(const struct wa_policy *p, const char *why, int lifecycle, char *buf, size_t len)
@@ -164,13 +169,19 @@ static const char *limit_hint(const struct wa_policy *p, const char *why, int li
 	           (strstr(why, "unreachable") || strncmp(why, "abort", 5) == 0)) {
 		/* An allocator that cannot grow memory traps (AssemblyScript: unreachable), often while
 		 * asking for as much again as it has: past half the cap, that is the likely cause. */
-		snprintf(buf, len, " (probably out of memory: %u of %s %u pages (%u MiB) in use; raise plugin_opt_%s)",
+		snprintf(buf, len, OOM_HINT ": %u of %s %u pages (%u MiB) in use; raise plugin_opt_%s)",
 		         m.size / 65536u, WA_OPT_MAX_MEMORY_PAGES, p->cfg->caps.max_memory_pages,
 		         p->cfg->caps.max_memory_pages / 16u, WA_OPT_MAX_MEMORY_PAGES);
 	} else {
 		buf[0] = '\0';
 	}
 	return buf;
+}
+
+/* limit_hint blamed memory (the failure's kind, stats.h). */
+static int is_oom_hint(const char *hint)
+{
+	return strncmp(hint, OOM_HINT, sizeof OOM_HINT - 1) == 0;
 }
 
 /* wasm_on_error, except that an anonymous CONNECT is never deferred: if every plugin defers,
@@ -192,8 +203,10 @@ static enum wa_decision fail(struct wa_policy *p, enum wa_hook hook, int discard
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
 	p->failures++;
+	limit_hint(p, why, 0, hint, sizeof hint);
+	if (p->stats) wa_stats_failure(p->stats, hook, wa_stats_failure_kind(why, is_oom_hint(hint), discard));
 	report(p, WA_LOG_ERR, "%s failed, request %s: %s%s", wa_hooks[hook].name,
-	       decision_text(failure_decision(p, hook)), why, limit_hint(p, why, 0, hint, sizeof hint));
+	       decision_text(failure_decision(p, hook)), why, hint);
 	/* Like the instance's state, what the failed call queued is undone. */
 	wa_host_actions_truncate(&p->host, p->action_mark);
 	if (discard) restore(p);
@@ -481,6 +494,7 @@ static inline int ready(struct wa_policy *p, enum wa_hook hook)
 enum wa_decision wa_policy_refuse(struct wa_policy *p, enum wa_hook hook, int anonymous)
 {
 	p->failures++;
+	if (p->stats) wa_stats_failure(p->stats, hook, WA_FAIL_BUDGET);
 	p->anonymous = anonymous;
 	return failure_decision(p, hook);
 }
@@ -517,13 +531,44 @@ static inline const char *marshal(struct wa_policy *p, const struct wa_field *f,
 	return NULL;
 }
 
-static const char *invoke(struct wa_policy *p, enum wa_hook hook, const void *client, const uint32_t *args,
-                          unsigned nargs, int32_t *result)
+/* One sampled call (stats.h, WA_STATS_SAMPLE_EVERY), out of line: its wall-clock time, and the
+ * fuel it used when it returned (what it was given less what is left). */
+__attribute__((noinline)) static const char *sampled_call(struct wa_policy *p, unsigned export, const uint32_t *args,
+                                                          unsigned nargs, int32_t *result, struct wa_budget b)
+{
+	struct wa_stats *s = p->stats;
+	struct timespec t0 = now_monotonic(), t1;
+	const char *trap = wa_engine_call(p->eng, export, args, nargs, result, b);
+	int64_t us;
+
+	t1 = now_monotonic();
+	us = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
+	p->sample_countdown = WA_STATS_SAMPLE_EVERY;
+	if (!s) return trap; /* not counting: this was the 2^32nd call */
+	s->latency_us[wa_stats_bucket(us > 0 ? (uint64_t)us : 0u, WA_STATS_LATENCY_BUCKETS)]++;
+	if (!trap) s->fuel[wa_stats_bucket((uint64_t)(b.fuel - *p->host.fuel), WA_STATS_FUEL_BUCKETS)]++;
+	return trap;
+}
+
+/* A request's, event's or grants' guest call: every WA_STATS_SAMPLE_EVERY-th one is sampled into
+ * the embedder's stats; the others pay a decrement and a test. */
+static inline const char *counted_call(struct wa_policy *p, unsigned export, const uint32_t *args, unsigned nargs,
+                                       int32_t *result, struct wa_budget b)
+{
+	if (__builtin_expect(--p->sample_countdown == 0u, 0)) return sampled_call(p, export, args, nargs, result, b);
+	return wa_engine_call(p->eng, export, args, nargs, result, b);
+}
+
+/* Always inlined: GCC stopped inlining it once counted_call grew it, and the call cost every
+ * request more than the counting does (docs/BENCHMARKS.md, "Metrics: what they cost"). */
+static inline __attribute__((always_inline)) const char *invoke(struct wa_policy *p, enum wa_hook hook,
+                                                                const void *client, const uint32_t *args,
+                                                                unsigned nargs, int32_t *result)
 {
 	const char *trap;
 
 	p->host.client = client;
-	trap = wa_engine_call(p->eng, hook, args, nargs, result, hook_budget(p, hook, request_budget(p)));
+	trap = counted_call(p, hook, args, nargs, result, hook_budget(p, hook, request_budget(p)));
 	p->host.client = NULL;
 	return trap;
 }
@@ -686,7 +731,7 @@ struct wa_grants *wa_policy_grants(struct wa_policy *p, const void *client, cons
 	trap = marshal(p, f, 2, args);
 	if (!trap) {
 		p->host.client = client;
-		trap = wa_engine_call(p->eng, WA_EXPORT_ACL_GRANTS_FN, args, 2, &result, request_budget(p));
+		trap = counted_call(p, WA_EXPORT_ACL_GRANTS_FN, args, 2, &result, request_budget(p));
 		p->host.client = NULL;
 	}
 	if (trap) {
@@ -752,8 +797,9 @@ static void event_failed(struct wa_policy *p, enum wa_hook hook, int discard, co
 {
 	char hint[256];
 
-	report(p, WA_LOG_ERR, "%s failed (ignored): %s%s", wa_hooks[hook].name, why,
-	       limit_hint(p, why, 0, hint, sizeof hint));
+	limit_hint(p, why, 0, hint, sizeof hint);
+	if (p->stats) wa_stats_failure(p->stats, hook, wa_stats_failure_kind(why, is_oom_hint(hint), discard));
+	report(p, WA_LOG_ERR, "%s failed (ignored): %s%s", wa_hooks[hook].name, why, hint);
 	wa_host_actions_truncate(&p->host, p->action_mark);
 	if (discard) restore(p);
 }
@@ -804,6 +850,12 @@ enum wa_decision wa_policy_session_check(struct wa_policy *p, const char *client
 	if (!trap) trap = invoke(p, hook, NULL, args, 2, &result);
 	if (trap) return fail(p, hook, 1, "%s", trap);
 	return decide(p, hook, result);
+}
+
+void wa_policy_count_into(struct wa_policy *p, struct wa_stats *s)
+{
+	p->stats = s;
+	p->sample_countdown = 1; /* the next call is sampled */
 }
 
 unsigned wa_policy_actions_pending(const struct wa_policy *p)

@@ -12,6 +12,7 @@
 #include "options.h"
 
 struct wa_grants;
+struct wa_stats;
 
 struct wa_policy;
 
@@ -92,5 +93,9 @@ enum wa_decision wa_policy_session_check(struct wa_policy *p, const char *client
  * the broker's main thread only. */
 unsigned wa_policy_actions_pending(const struct wa_policy *p);
 void wa_policy_take_actions(struct wa_policy *p, void (*run)(const struct wa_action *a, void *ud), void *ud);
+
+/* From now on the policy counts its failures, fuel and latency into s (stats.h), or nothing
+ * (NULL, the default). Main thread only, like the requests. */
+void wa_policy_count_into(struct wa_policy *p, struct wa_stats *s);
 
 #endif

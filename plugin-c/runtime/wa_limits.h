@@ -139,6 +139,13 @@
 
 /* Events and deferred actions (docs/ABI.md, "Events", "Deferred actions"). */
 #define WA_DEFAULT_TICK_MS 1000u /* option wasm_tick_ms: on_tick at most this often; 0 = never */
+/* $SYS metrics (broker/metrics.h): published every wasm_sys_interval seconds, mosquitto's own
+ * sys_interval default; at most WA_METRICS_MAX_TOPICS topics, each name and value bounded. */
+#define WA_DEFAULT_SYS_INTERVAL_S 10u
+#define WA_MAX_SYS_INTERVAL_S     86400u
+#define WA_METRICS_MAX_TOPICS     160u
+#define WA_METRICS_TOPIC_BYTES    96u
+#define WA_METRICS_VALUE_BYTES    256u
 /* kick_client + kick_user, per policy: a token bucket refilled at WA_KICKS_PER_S up to
  * WA_KICKS_BURST; beyond it a kick is refused (-1). Likewise publish. */
 #define WA_KICKS_PER_S            10u

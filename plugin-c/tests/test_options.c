@@ -233,6 +233,23 @@ static void events(void)
 	}
 }
 
+/* wasm_sys_interval: the $SYS metrics' period (broker/metrics.h). */
+static void sys_interval(void)
+{
+	struct wa_config cfg;
+	char err[256];
+	const struct wa_kv plain[] = { { "wasm_module", "m" } };
+	const struct wa_kv off[] = { { "wasm_module", "m" }, { "wasm_sys_interval", "0" } };
+	const struct wa_kv over[] = { { "wasm_module", "m" }, { "wasm_sys_interval", "86401" } };
+
+	CHECK_INT(parse(plain, 1, &cfg, err, sizeof err), 0);
+	CHECK_INT(cfg.sys_interval_s, WA_DEFAULT_SYS_INTERVAL_S);
+	CHECK_INT(parse(off, 2, &cfg, err, sizeof err), 0);
+	CHECK_INT(cfg.sys_interval_s, 0);
+	CHECK_INT(parse(over, 2, &cfg, err, sizeof err), -1);
+	CHECK_STR(err, "option wasm_sys_interval: \"86401\" is not a whole number from 0 to 86400");
+}
+
 int main(void)
 {
 	defaults();
@@ -241,5 +258,6 @@ int main(void)
 	errors();
 	unknown_names();
 	events();
+	sys_interval();
 	return check_done();
 }

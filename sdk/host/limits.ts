@@ -77,6 +77,9 @@ export const WA_FUEL_CLOCK = 50;
 export const WA_DEFAULT_TICK_MS = 1000;
 export const WA_DEFAULT_RECORD_MAX_BYTES = 64 * 1024 * 1024;
 export const WA_RECORD_MIN_BYTES = 1024 * 1024;
+// The broker's $SYS metrics (plugin-c/broker/metrics.h): the option is checked, nothing is published.
+export const WA_DEFAULT_SYS_INTERVAL_S = 10;
+export const WA_MAX_SYS_INTERVAL_S = 86400;
 export const WA_KICKS_PER_S = 10;
 export const WA_KICKS_BURST = 20;
 export const WA_PUBLISHES_PER_S = 100;

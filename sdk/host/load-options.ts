@@ -9,6 +9,7 @@ export const HOST_OPTION_NAMES: readonly string[] = [
   'wasm_max_functions', 'wasm_max_globals', 'wasm_max_data_bytes', 'wasm_max_payload', 'wasm_fuel',
   'wasm_timeout_ms', 'wasm_acl_cache', 'wasm_acl_grants', 'wasm_init_fuel', 'wasm_init_timeout_ms', 'wasm_client_share',
   'wasm_cpu_share', 'wasm_tick_ms', 'wasm_publish_prefix', 'wasm_record', 'wasm_record_payloads', 'wasm_record_max_bytes',
+  'wasm_sys_interval',
 ];
 
 // WA_NAME_DISTANCE_MAX_LEN (plugin-c/gate/gate.h): names longer than this are never "close".

@@ -13,7 +13,7 @@ import { badLoadOption, unknownOptionName } from './load-options.js';
 import {
   WA_DEFAULT_CLIENT_SHARE, WA_DEFAULT_CPU_SHARE, WA_DEFAULT_FUEL, WA_DEFAULT_TIMEOUT_MS, WA_INIT_FUEL_FACTOR, WA_INIT_TIMEOUT_FACTOR, WA_MAX_DATA_BYTES, WA_MAX_FUNCTIONS,
   WA_MAX_GLOBALS, WA_MAX_MEMORY_PAGES, WA_MAX_TABLE_ELEMS, WA_MAX_MODULE_BYTES, WA_MAX_OPTIONS, WA_MAX_PAYLOAD_BYTES,
-  WA_DEFAULT_TICK_MS, WA_MAX_FIELD_BYTES, WA_DEFAULT_RECORD_MAX_BYTES, WA_RECORD_MIN_BYTES,
+  WA_DEFAULT_TICK_MS, WA_MAX_FIELD_BYTES, WA_DEFAULT_RECORD_MAX_BYTES, WA_RECORD_MIN_BYTES, WA_DEFAULT_SYS_INTERVAL_S, WA_MAX_SYS_INTERVAL_S,
 } from './limits.js';
 
 export type { Decision } from './runtime.js';
@@ -186,6 +186,8 @@ export function hostSettings(options: OptionList): HostSettings {
   const cpuShare = number('wasm_cpu_share', 1, 100, WA_DEFAULT_CPU_SHARE);
   const tickMs = number('wasm_tick_ms', 0, 3600000, WA_DEFAULT_TICK_MS);
   number('wasm_record_max_bytes', WA_RECORD_MIN_BYTES, 2 ** 40, WA_DEFAULT_RECORD_MAX_BYTES);
+  // The broker's $SYS metrics: checked as options.c checks it; the Node host publishes none.
+  number('wasm_sys_interval', 0, WA_MAX_SYS_INTERVAL_S, WA_DEFAULT_SYS_INTERVAL_S);
   const prefix = publishPrefix(get('wasm_publish_prefix'));
   if (get('wasm_record') === '') throw new PolicyLoadError('option wasm_record: give the file requests are recorded to (or leave the option out)');
   return {

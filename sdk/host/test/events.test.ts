@@ -154,6 +154,12 @@ test('session_check: its answers, allow without the hook, the failure decision w
   assert.equal(short.sessionCheck('c2', 'revoked'), 'allow');
 });
 
+test('wasm_sys_interval is checked as options.c checks it', () => {
+  assert.doesNotThrow(() => hostSettings([['wasm_sys_interval', '0']]));
+  assert.doesNotThrow(() => hostSettings([['wasm_sys_interval', String(L.WA_MAX_SYS_INTERVAL_S)]]));
+  assert.throws(() => hostSettings([['wasm_sys_interval', '86401']]), { message: 'option wasm_sys_interval: "86401" is not a whole number from 0 to 86400' });
+});
+
 test('wasm_tick_ms and wasm_publish_prefix are checked as options.c checks them', () => {
   assert.equal(hostSettings([]).tickMs, L.WA_DEFAULT_TICK_MS);
   assert.equal(hostSettings([['wasm_tick_ms', '0']]).tickMs, 0);

@@ -35,7 +35,7 @@ test('an unknown wasm_* option refuses the load, with the closest name', () => {
     wasm_init_fuel: '10000000',
     wasm_init_timeout_ms: '1000', wasm_client_share: '10', wasm_cpu_share: '50', wasm_tick_ms: '0',
     wasm_publish_prefix: 'policy/events/', wasm_record: '/tmp/requests.jsonl', wasm_record_payloads: 'on',
-    wasm_record_max_bytes: '1048576',
+    wasm_record_max_bytes: '1048576', wasm_sys_interval: '10',
   };
   assert.deepEqual(Object.keys(values).sort(), [...HOST_OPTION_NAMES].sort());
   assert.equal(refusal({ options: Object.entries(values) }), 'loaded');
