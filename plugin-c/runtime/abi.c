@@ -11,6 +11,7 @@ const struct wa_hook_abi wa_hooks[WA_HOOK_COUNT] = {
 	[WA_HOOK_PSK_KEY_GET] = { "psk_key_get", { "i(ii)", 0 }, 1 },
 	[WA_HOOK_ON_DISCONNECT] = { "on_disconnect", { "v(ii)", 0 }, 0 },
 	[WA_HOOK_ON_TICK] = { "on_tick", { "v()", 0 }, 0 },
+	[WA_HOOK_ON_MESSAGE] = { "on_message", { "i(iiiiii)", 0 }, 1 },
 };
 
 const struct wa_import_abi wa_imports[] = {
@@ -32,5 +33,8 @@ const struct wa_import_abi wa_imports[] = {
 	{ "env", "trace", "v(iiFFFFF)", NULL },
 	{ "env", "seed", "F()", "randomness" },
 	{ "env", "Date.now", "F()", "the time" },
+	{ "mosquitto", "message_set_topic", "v(ii)", NULL },
+	{ "mosquitto", "message_set_payload", "v(ii)", NULL },
+	{ "mosquitto", "message_set_retain", "v(i)", NULL },
 };
 const unsigned wa_import_count = sizeof wa_imports / sizeof wa_imports[0];

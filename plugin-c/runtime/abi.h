@@ -69,6 +69,8 @@ enum wa_hook {
 	/* Events (docs/ABI.md, "Events"): optional, nothing to decide, not request hooks. */
 	WA_HOOK_ON_DISCONNECT,
 	WA_HOOK_ON_TICK,
+	/* Decides a message (docs/ABI.md, "Message hook"): deliver, rewritten or not, or drop. */
+	WA_HOOK_ON_MESSAGE,
 	WA_HOOK_COUNT
 };
 

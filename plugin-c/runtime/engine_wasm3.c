@@ -258,6 +258,26 @@ HOSTFN(bind_jwt_verify)
 	return m3Err_none;
 }
 
+HOSTFN(bind_message_set_topic)
+{
+	if (wa_host_message_set_topic(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 0), arg_u32(sp, 1))) return host_trap;
+	return m3Err_none;
+}
+
+HOSTFN(bind_message_set_payload)
+{
+	if (wa_host_message_set_payload(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 0), arg_u32(sp, 1))) return host_trap;
+	return m3Err_none;
+}
+
+HOSTFN(bind_message_set_retain)
+{
+	(void)rt;
+	(void)mem;
+	if (wa_host_message_set_retain(HOST(ctx), (int32_t)arg_u32(sp, 0))) return host_trap;
+	return m3Err_none;
+}
+
 HOSTFN(bind_abort)
 {
 	wa_host_abort(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 0), arg_u32(sp, 1), arg_u32(sp, 2), arg_u32(sp, 3));
@@ -313,6 +333,9 @@ static const struct {
 	{ "env", "trace", bind_trace },
 	{ "env", "seed", bind_seed },
 	{ "env", "Date.now", bind_date_now },
+	{ "mosquitto", "message_set_topic", bind_message_set_topic },
+	{ "mosquitto", "message_set_payload", bind_message_set_payload },
+	{ "mosquitto", "message_set_retain", bind_message_set_retain },
 };
 
 static M3RawCall binding_for(const struct wa_import_abi *imp)

@@ -80,6 +80,16 @@ enum wa_decision wa_policy_psk_key_get(struct wa_policy *p, const void *client, 
 void wa_policy_disconnect(struct wa_policy *p, const void *client, const char *clientid, const char *username);
 void wa_policy_tick(struct wa_policy *p);
 
+/* on_message (docs/ABI.md, "Message hook"), under the request budget: WA_ALLOW = deliver,
+ * with the rewrite wa_policy_message_rewrite describes (empty when the guest deferred: deliver
+ * unchanged); WA_DENY = drop, which is also the failure decision whatever wasm_on_error says. A
+ * module that does not export on_message allows. The rewrite lives until wa_policy_message_done or
+ * the next call. */
+enum wa_decision wa_policy_message(struct wa_policy *p, const void *client, const char *clientid, const char *username,
+                                   const char *topic, const void *payload, uint32_t payloadlen, int qos, int retain);
+const struct wa_message_rewrite *wa_policy_message_rewrite(const struct wa_policy *p);
+void wa_policy_message_done(struct wa_policy *p);
+
 /* Deferred actions (docs/ABI.md, "Deferred actions") the guest queued with kick_client,
  * kick_user and publish, in any hook (init hooks on the worker thread included): how many wait,
  * and each handed to run in order and then dropped. The embedder calls mosquitto from run, on

@@ -138,6 +138,9 @@
 #define WA_ACTION_QUEUE_BYTES     (4u * 1024u * 1024u) /* their copied ids, topics and payloads */
 #define WA_ACTION_LOG_TOPIC_BYTES 64u                  /* a refusal warning shows this much of the topic or id */
 #define WA_FUEL_ACTION            500u /* kick_client, kick_user, publish: validation, queueing, the later call */
+/* Message hook (docs/ABI.md, "Message hook"): message_set_payload copies at most
+ * wasm_max_payload bytes, message_set_topic at most WA_MAX_FIELD_BYTES (paid as scanned). */
+#define WA_FUEL_REWRITE_COPY_32 2u /* per 32 payload bytes: copied twice, staged and handed to the broker */
 
 /* ACL decision cache (option wasm_acl_cache, only for policies that export
  * wasm_auth_acl_cacheable() returning 1 and the 4-argument acl_check). */
