@@ -29,12 +29,12 @@ const struct wa_import_abi wa_imports[] = {
 	{ "mosquitto", "publish", "i(iiiiii)", NULL },
 	/* jwt_verify: exp and nbf are checked against the clock, so it varies with the time. */
 	{ "mosquitto", "jwt_verify", "i(iiiiiii)", "the time" },
+	{ "mosquitto", "message_set_topic", "v(ii)", NULL },
+	{ "mosquitto", "message_set_payload", "v(ii)", NULL },
+	{ "mosquitto", "message_set_retain", "v(i)", NULL },
 	{ "env", "abort", "v(iiii)", NULL },
 	{ "env", "trace", "v(iiFFFFF)", NULL },
 	{ "env", "seed", "F()", "randomness" },
 	{ "env", "Date.now", "F()", "the time" },
-	{ "mosquitto", "message_set_topic", "v(ii)", NULL },
-	{ "mosquitto", "message_set_payload", "v(ii)", NULL },
-	{ "mosquitto", "message_set_retain", "v(i)", NULL },
 };
 const unsigned wa_import_count = sizeof wa_imports / sizeof wa_imports[0];

@@ -329,13 +329,13 @@ static const struct {
 	{ "mosquitto", "kick_user", bind_kick_user },
 	{ "mosquitto", "publish", bind_publish },
 	{ "mosquitto", "jwt_verify", bind_jwt_verify },
+	{ "mosquitto", "message_set_topic", bind_message_set_topic },
+	{ "mosquitto", "message_set_payload", bind_message_set_payload },
+	{ "mosquitto", "message_set_retain", bind_message_set_retain },
 	{ "env", "abort", bind_abort },
 	{ "env", "trace", bind_trace },
 	{ "env", "seed", bind_seed },
 	{ "env", "Date.now", bind_date_now },
-	{ "mosquitto", "message_set_topic", bind_message_set_topic },
-	{ "mosquitto", "message_set_payload", bind_message_set_payload },
-	{ "mosquitto", "message_set_retain", bind_message_set_retain },
 };
 
 static M3RawCall binding_for(const struct wa_import_abi *imp)

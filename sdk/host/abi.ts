@@ -17,7 +17,8 @@ export type HookName =
   | 'acl_check'
   | 'psk_key_get'
   | 'on_disconnect'
-  | 'on_tick';
+  | 'on_tick'
+  | 'on_message';
 
 export interface HookAbi {
   name: HookName;
@@ -36,6 +37,7 @@ export const HOOKS: readonly HookAbi[] = [
   { name: 'psk_key_get', signatures: ['i(ii)'], isRequest: true },
   { name: 'on_disconnect', signatures: ['v(ii)'], isRequest: false },
   { name: 'on_tick', signatures: ['v()'], isRequest: false },
+  { name: 'on_message', signatures: ['i(iiiiii)'], isRequest: true },
 ];
 
 export interface ImportAbi {
@@ -58,6 +60,9 @@ export const IMPORTS: readonly ImportAbi[] = [
   { module: 'mosquitto', name: 'kick_user', signature: 'i(ii)' },
   { module: 'mosquitto', name: 'publish', signature: 'i(iiiiii)' },
   { module: 'mosquitto', name: 'jwt_verify', signature: 'i(iiiiiii)' },
+  { module: 'mosquitto', name: 'message_set_topic', signature: 'v(ii)' },
+  { module: 'mosquitto', name: 'message_set_payload', signature: 'v(ii)' },
+  { module: 'mosquitto', name: 'message_set_retain', signature: 'v(i)' },
   { module: 'env', name: 'abort', signature: 'v(iiii)' },
   { module: 'env', name: 'trace', signature: 'v(iiFFFFF)' },
   { module: 'env', name: 'seed', signature: 'F()' },
