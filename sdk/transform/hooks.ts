@@ -52,6 +52,11 @@ export const HOOKS: ReadonlyMap<string, readonly HookForm[]> = new Map<string, r
     results: ["void"],
   }]],
   ["on_tick", [{ params: [], results: ["void"] }]],
+  ["on_message", [{
+    params: [{ name: "clientid", accept: ["Str"] }, { name: "username", accept: ["Str | null"] }, { name: "topic", accept: ["Str"] },
+      { name: "payload", accept: ["Str"] }, { name: "qos", accept: ["i32"] }, { name: "retain", accept: ["bool", "i32"] }],
+    results: decision,
+  }]],
   // Not hooks, but the host reads them the same way: a wrong type makes the cache silently off,
   // or the grants garbage.
   ["wasm_auth_acl_cacheable", [{ params: [], results: ["i32", "bool"] }]],

@@ -17,4 +17,5 @@ export function wasm_auth_acl_cacheable(): bool { return true; }
 export function helper_for_tests(): i32 { return 1; }
 export function on_disconnect(clientid: Str, username: Name): void {}
 export function on_tick(): void {}
+export function on_message(clientid: Str, username: Name, topic: Str, payload: Str, qos: i32, retain: bool): Answer { return qos >= 0; }
 export function wasm_auth_acl_grants(clientid: Str, username: Name): Grants | null { return username === null ? null : new Grants(); }
