@@ -370,8 +370,9 @@ static int check_exports(const struct wa_module *m, struct wa_gate_report *rep, 
 		if (wa_hooks[h].is_request) request_hook = true;
 	}
 	if (!request_hook) {
-		wa_err_set(e, "export section", WA_NO_FUNC, WA_NO_OFF,
-		           "no request hook exported (need at least one of unpwd_check, acl_check, psk_key_get, on_message)");
+		wa_err_set(
+		    e, "export section", WA_NO_FUNC, WA_NO_OFF,
+		    "no request hook exported (need at least one of unpwd_check, acl_check, psk_key_get, on_message)");
 		return -1;
 	}
 	return 0;

@@ -56,6 +56,7 @@ static const char *const export_names[WA_EXPORT_COUNT] = {
 	[WA_HOOK_PSK_KEY_GET] = "psk_key_get",
 	[WA_HOOK_ON_DISCONNECT] = "on_disconnect",
 	[WA_HOOK_ON_TICK] = "on_tick",
+	[WA_HOOK_ON_MESSAGE] = "on_message",
 	[WA_EXPORT_ABI_FN] = WA_EXPORT_ABI_VERSION,
 	[WA_EXPORT_BUFFER_FN] = WA_EXPORT_BUFFER,
 	[WA_EXPORT_ACL_CACHEABLE_FN] = WA_EXPORT_ACL_CACHEABLE,

@@ -316,8 +316,9 @@ struct wa_policy *wa_policy_new(const uint8_t *bytes, size_t len, const struct w
 	memset(&rep, 0, sizeof rep);
 	if (wa_gate_check_meter(bytes, len, &gc, &rep, &p->bytes, &p->len, &p->meter, err, errlen) != 0) goto fail;
 	p->hooks = rep.hooks;
-	if (!(p->hooks & ((1u << WA_HOOK_UNPWD_CHECK) | (1u << WA_HOOK_ACL_CHECK) | (1u << WA_HOOK_PSK_KEY_GET)))) {
-		snprintf(err, errlen, "exports no request hook (unpwd_check, acl_check, psk_key_get)");
+	if (!(p->hooks & ((1u << WA_HOOK_UNPWD_CHECK) | (1u << WA_HOOK_ACL_CHECK) | (1u << WA_HOOK_PSK_KEY_GET) |
+	                  (1u << WA_HOOK_ON_MESSAGE)))) {
+		snprintf(err, errlen, "exports no request hook (unpwd_check, acl_check, psk_key_get, on_message)");
 		goto fail;
 	}
 	if (instantiate(p, err, errlen) != 0) goto fail;
