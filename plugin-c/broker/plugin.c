@@ -12,6 +12,7 @@
 #include "acl_cache.h"
 #include "../runtime/auth.h"
 #include "breaker.h"
+#include "topic_leak.h"
 #include "../runtime/grants.h"
 #include "../runtime/wa_limits.h"
 #include "../runtime/log.h"
@@ -31,6 +32,7 @@ struct plugin {
 	struct wa_breaker *breaker; /* the policy's share of broker time */
 	const void *payer;          /* the client of the last request other than a READ check */
 	time_t over_logged[3];      /* when each breaker verdict was last logged */
+	int free_replaced_topic;    /* the broker leaks a topic on_message replaces (topic_leak.h) */
 };
 
 static void log_to_mosquitto(int level, const char *line)
@@ -240,11 +242,10 @@ static int on_psk_key(int event, void *event_data, void *userdata)
 }
 
 /* Hands an allowed message's rewrite to mosquitto, in memory from mosquitto_malloc (it frees what
- * it is given). The old payload is freed by every 2.x; the old topic by 2.0.15 and later (2.0.11
- * to 2.0.14 leak it: mosquitto's own bug, which the plugin cannot free around without a double
- * free on later versions). All or nothing: out of memory, the message is dropped. qos is not
- * offered: mosquitto 2.0 and 2.1 ignore a qos changed in MOSQ_EVT_MESSAGE. */
-static int apply_rewrite(struct mosquitto_evt_message *ed, const struct wa_message_rewrite *r)
+ * it is given). Every 2.x frees the payload it replaces; the topic only from 2.0.15 on, so on an
+ * older broker the plugin frees it (topic_leak.h). All or nothing: out of memory, the message is
+ * dropped. qos is not offered: mosquitto 2.0 and 2.1 ignore a qos changed in MOSQ_EVT_MESSAGE. */
+static int apply_rewrite(struct mosquitto_evt_message *ed, const struct wa_message_rewrite *r, int free_old_topic)
 {
 	char *topic = NULL;
 	void *payload = NULL;
@@ -258,7 +259,11 @@ static int apply_rewrite(struct mosquitto_evt_message *ed, const struct wa_messa
 		}
 		memcpy(payload, r->payload, (size_t)r->payloadlen + 1u); /* mosquitto's payloads end in a NUL too */
 	}
-	if (topic) ed->topic = topic;
+	if (topic) {
+		char *old = ed->topic;
+		ed->topic = topic;
+		if (free_old_topic) mosquitto_free(old);
+	}
 	if (r->has_payload) {
 		ed->payload = payload; /* NULL for an empty payload, as mosquitto stores one */
 		ed->payloadlen = r->payloadlen;
@@ -284,7 +289,8 @@ static int on_message(int event, void *event_data, void *userdata)
 	d = wa_policy_message(pol, ed->client, mosquitto_client_id(ed->client), mosquitto_client_username(ed->client),
 	                      ed->topic, ed->payload, ed->payloadlen, ed->qos, ed->retain);
 	wa_breaker_leave(pl->breaker);
-	rc = d == WA_ALLOW ? apply_rewrite(ed, wa_policy_message_rewrite(pol)) : MOSQ_ERR_ACL_DENIED;
+	rc = d == WA_ALLOW ? apply_rewrite(ed, wa_policy_message_rewrite(pol), pl->free_replaced_topic)
+	                   : MOSQ_ERR_ACL_DENIED;
 	wa_policy_message_done(pol);
 	return rc;
 }
@@ -556,6 +562,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 		return MOSQ_ERR_NOMEM;
 	}
 	pl->id = identifier;
+	pl->free_replaced_topic = wa_broker_leaks_replaced_topic();
 	pl->auth = wa_auth_new(kv, n, &client_ops);
 	if (!pl->auth) {
 		free(pl);

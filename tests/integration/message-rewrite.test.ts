@@ -83,6 +83,54 @@ describe('examples/message-rewrite', () => {
   });
 });
 
+// mosquitto 2.0.0 to 2.0.14 forget the topic a plugin replaces, 2.0.15 and 2.1 free it
+// (plugin-c/broker/topic_leak.h): either way the broker's heap must not grow with every
+// rewritten message.
+describe('lengthened topics cost the broker no memory per message', () => {
+  let broker: Broker;
+  before(async () => {
+    broker = await startPolicyBroker({
+      name: 'message-heap', module: example('message-rewrite'), allowAnonymous: true, after: () => 'sys_interval 1',
+      // One client's burst, all of it through the hook: the breaker is not under test here.
+      opts: { wasm_client_share: 100, wasm_cpu_share: 100 },
+    });
+  });
+  after(() => broker?.stop());
+
+  // The heap as the broker publishes it next: a fresh subscription's first message is the
+  // retained (older) value, its second one is published after the subscription.
+  async function heapNow(): Promise<number> {
+    const c = await connect({ port: broker.port, version: 4 });
+    try {
+      await c.subscribe('$SYS/broker/heap/current', 0);
+      await c.waitForMessage(() => c.received.length >= 2, 5000);
+      return Number(c.received[1].payload.toString());
+    } finally {
+      await c.end();
+    }
+  }
+
+  test('20,000 messages moved under their tenant leave the heap where it was', async () => {
+    const pub = await connect({ port: broker.port, version: 4, username: 'acme' });
+    const sub = await connect({ port: broker.port, version: 4 });
+    try {
+      await sub.subscribe('tenants/acme/in/sensor/#', 0);
+      for (let i = 0; i < 200; i++) await pub.publish('in/sensor/warm-up', 'x');
+      await sub.waitForMessage(() => sub.received.length === 200, 10000);
+      const before = await heapNow();
+      const n = 20000;
+      for (let i = 0; i < n; i++) void pub.publish('in/sensor/temperature', 'x');
+      await sub.waitForMessage(() => sub.received.length === 200 + n, 60000);
+      assert.ok(sub.received.every((m) => m.topic.startsWith('tenants/acme/in/sensor/')));
+      const grown = (await heapNow()) - before;
+      // A leaked topic costs its bytes plus the allocator's header: about 40 bytes each here.
+      assert.ok(grown < n * 8, `heap grew by ${grown} bytes over ${n} rewritten messages`);
+    } finally {
+      await endAll(pub, sub);
+    }
+  });
+});
+
 describe('bad rewrites drop the message with one log line (message-hostile fixture)', () => {
   let broker: Broker;
   before(async () => {
