@@ -6,10 +6,10 @@
 
 /* mosquitto 2.0 keeps its VERSION ("2.0.11") as a string of its own in the executable's
  * read-only data; 2.1 exports mosquitto_plugin_set_info, which 2.0 does not have. */
-#define SYMBOL_21        "mosquitto_plugin_set_info"
-#define VERSION_PREFIX   "2.0."
-#define FIXED_IN_PATCH   15 /* 2.0.15 frees the replaced topic */
-#define MAX_SEGMENTS     8
+#define SYMBOL_21         "mosquitto_plugin_set_info"
+#define VERSION_PREFIX    "2.0."
+#define FIXED_IN_PATCH    15 /* 2.0.15 frees the replaced topic */
+#define MAX_SEGMENTS      8
 #define MAX_SCANNED_BYTES (64ul * 1024u * 1024u) /* all segments together: bounded work at load */
 
 /* Whether d starts with the prefix; by hand, like every read here: see patch_in. */
@@ -35,8 +35,10 @@ __attribute__((no_sanitize_address)) static int patch_in(const unsigned char *d,
 		if (d[i - 1] != '\0' || !has_prefix(d + i)) continue;
 		while (j < n && d[j] >= '0' && d[j] <= '9' && digits < 3) patch = patch * 10 + (d[j++] - '0'), digits++;
 		if (!digits || j >= n || d[j] != '\0') continue;
-		if (found == -1) found = patch;
-		else if (found != patch) return -2;
+		if (found == -1)
+			found = patch;
+		else if (found != patch)
+			return -2;
 	}
 	return found;
 }

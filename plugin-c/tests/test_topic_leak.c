@@ -16,18 +16,45 @@ static int leaks(int has21, const char *data, unsigned long len)
 
 int main(void)
 {
-	CHECK_INT(LEAKS(0, "x\0" "2.0.11\0" "y"), 1);
-	CHECK_INT(LEAKS(0, "\0" "2.0.0\0"), 1);
-	CHECK_INT(LEAKS(0, "\0" "2.0.14\0"), 1);
-	CHECK_INT(LEAKS(0, "\0" "2.0.15\0"), 0);
-	CHECK_INT(LEAKS(0, "\0" "2.0.22\0"), 0);
-	CHECK_INT(LEAKS(1, "\0" "2.0.11\0"), 0);                   /* 2.1 exports its symbol: it frees */
-	CHECK_INT(LEAKS(0, "no version here\0"), 0);               /* unknown: never freed by the plugin */
-	CHECK_INT(LEAKS(0, "\0" "2.0.11\0" "2.0.18\0"), 0);         /* two different versions: unknown */
-	CHECK_INT(LEAKS(0, "\0" "2.0.11\0" "2.0.11\0"), 1);         /* the same one twice */
-	CHECK_INT(LEAKS(0, "\0" "v2.0.11\0" "\0" "2.0.11x\0"), 0); /* not the whole string */
-	CHECK_INT(LEAKS(0, "\0" "2.0.1111\0"), 0);                 /* more than three digits */
-	CHECK_INT(LEAKS(0, "\0" "2.0.11"), 0);                     /* not terminated within the data */
+	CHECK_INT(LEAKS(0, "x\0"
+	                   "2.0.11\0"
+	                   "y"),
+	          1);
+	CHECK_INT(LEAKS(0, "\0"
+	                   "2.0.0\0"),
+	          1);
+	CHECK_INT(LEAKS(0, "\0"
+	                   "2.0.14\0"),
+	          1);
+	CHECK_INT(LEAKS(0, "\0"
+	                   "2.0.15\0"),
+	          0);
+	CHECK_INT(LEAKS(0, "\0"
+	                   "2.0.22\0"),
+	          0);
+	CHECK_INT(LEAKS(1, "\0"
+	                   "2.0.11\0"),
+	          0);                                /* 2.1 exports its symbol: it frees */
+	CHECK_INT(LEAKS(0, "no version here\0"), 0); /* unknown: never freed by the plugin */
+	CHECK_INT(LEAKS(0, "\0"
+	                   "2.0.11\0"
+	                   "2.0.18\0"),
+	          0); /* two different versions: unknown */
+	CHECK_INT(LEAKS(0, "\0"
+	                   "2.0.11\0"
+	                   "2.0.11\0"),
+	          1); /* the same one twice */
+	CHECK_INT(LEAKS(0, "\0"
+	                   "v2.0.11\0"
+	                   "\0"
+	                   "2.0.11x\0"),
+	          0); /* not the whole string */
+	CHECK_INT(LEAKS(0, "\0"
+	                   "2.0.1111\0"),
+	          0); /* more than three digits */
+	CHECK_INT(LEAKS(0, "\0"
+	                   "2.0.11"),
+	          0); /* not terminated within the data */
 	/* This test's own executable names no mosquitto version. */
 	CHECK_INT(wa_broker_leaks_replaced_topic(), 0);
 	return check_done();
