@@ -33,7 +33,8 @@ __attribute__((no_sanitize_address)) static int patch_in(const unsigned char *d,
 		int patch = 0, digits = 0;
 
 		if (d[i - 1] != '\0' || !has_prefix(d + i)) continue;
-		while (j < n && d[j] >= '0' && d[j] <= '9' && digits < 3) patch = patch * 10 + (d[j++] - '0'), digits++;
+		for (; j < n && d[j] >= '0' && d[j] <= '9' && digits < 3; j++, digits++)
+			patch = patch * 10 + (d[j] - '0');
 		if (!digits || j >= n || d[j] != '\0') continue;
 		if (found == -1)
 			found = patch;
