@@ -6,11 +6,9 @@
 
 /* mosquitto 2.0 keeps its VERSION ("2.0.11") as a string of its own in the executable's
  * read-only data; 2.1 exports mosquitto_plugin_set_info, which 2.0 does not have. */
-#define SYMBOL_21         "mosquitto_plugin_set_info"
-#define VERSION_PREFIX    "2.0."
-#define FIXED_IN_PATCH    15 /* 2.0.15 frees the replaced topic */
-#define MAX_SEGMENTS      8
-#define MAX_SCANNED_BYTES (64ul * 1024u * 1024u) /* all segments together: bounded work at load */
+#define SYMBOL_21      "mosquitto_plugin_set_info"
+#define VERSION_PREFIX "2.0."
+#define FIXED_IN_PATCH 15 /* 2.0.15 frees the replaced topic */
 
 /* Whether d starts with the prefix; by hand, like every read here: see patch_in. */
 __attribute__((no_sanitize_address)) static int has_prefix(const unsigned char *d)
@@ -54,8 +52,8 @@ int wa_topic_leak_from(int has_21_symbol, const unsigned char *const *data, cons
 }
 
 struct segments {
-	const unsigned char *data[MAX_SEGMENTS];
-	unsigned long len[MAX_SEGMENTS];
+	const unsigned char *data[WA_TOPIC_LEAK_MAX_SEGMENTS];
+	unsigned long len[WA_TOPIC_LEAK_MAX_SEGMENTS];
 	unsigned n;
 	unsigned long total;
 };
@@ -66,11 +64,11 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
 	struct segments *s = arg;
 
 	(void)size;
-	for (unsigned i = 0; i < info->dlpi_phnum && s->n < MAX_SEGMENTS; i++) {
+	for (unsigned i = 0; i < info->dlpi_phnum && s->n < WA_TOPIC_LEAK_MAX_SEGMENTS; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 
 		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_R) || (ph->p_flags & (PF_W | PF_X))) continue;
-		if (ph->p_filesz > MAX_SCANNED_BYTES - s->total) break;
+		if (ph->p_filesz > WA_TOPIC_LEAK_MAX_SCAN_BYTES - s->total) break;
 		s->data[s->n] = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
 		s->len[s->n++] = ph->p_filesz;
 		s->total += ph->p_filesz;

@@ -6,6 +6,11 @@
 #ifndef WASM_AUTH_TOPIC_LEAK_H
 #define WASM_AUTH_TOPIC_LEAK_H
 
+/* The version is looked for once, at load, in the executable's read-only segments: at most this
+ * many of them and this many bytes in all (mosquitto 2.0's are well under 1 MiB). */
+#define WA_TOPIC_LEAK_MAX_SEGMENTS   8u
+#define WA_TOPIC_LEAK_MAX_SCAN_BYTES (64ul * 1024u * 1024u)
+
 /* 1 if the broker this process runs is mosquitto 2.0.0 to 2.0.14 for certain, else 0. */
 int wa_broker_leaks_replaced_topic(void);
 
