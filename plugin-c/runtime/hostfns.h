@@ -174,9 +174,9 @@ int wa_host_publish(struct wa_host *h, struct wa_mem m, uint32_t topic, uint32_t
                     uint32_t payloadlen, int32_t qos, int32_t retain, int32_t *ret);
 
 /* message_set_topic, message_set_payload, message_set_retain (docs/ABI.md, "Message hook"):
- * stage a rewrite of the message on_message is deciding. They trap (the message is dropped)
- * outside on_message and on a bad value: not a topic one may publish to or starting with '$', a
- * payload above wasm_max_payload, retain not 0/1. */
+ * stage a rewrite of the message on_message is deciding. They trap outside on_message (the hook
+ * that called them fails) and on a bad value (the message is dropped): not a topic one may
+ * publish to or starting with '$', a payload above wasm_max_payload, retain not 0/1. */
 int wa_host_message_set_topic(struct wa_host *h, struct wa_mem m, uint32_t topic, uint32_t topiclen);
 int wa_host_message_set_payload(struct wa_host *h, struct wa_mem m, uint32_t payload, uint32_t payloadlen);
 int wa_host_message_set_retain(struct wa_host *h, int32_t retain);
