@@ -15,6 +15,7 @@
 #include "record.h"
 #include "sessions.h"
 #include "metrics.h"
+#include "topic_leak.h"
 #include "../runtime/grants.h"
 #include "../runtime/wa_limits.h"
 #include "../runtime/log.h"
@@ -41,6 +42,7 @@ struct plugin {
 	struct wa_record *record;  /* NULL when wasm_record is not set */
 	struct wa_stats stats;     /* counted here and by the runtime (wa_auth_count_into) */
 	struct wa_metrics metrics; /* their $SYS publication */
+	int free_replaced_topic;   /* the broker leaks a topic on_message replaces (topic_leak.h) */
 };
 
 static void log_to_mosquitto(int level, const char *line)
@@ -325,6 +327,60 @@ static int on_psk_key(int event, void *event_data, void *userdata)
 	return counted_rc(pl->stats.psk, d, MOSQ_ERR_AUTH);
 }
 
+/* Hands an allowed message's rewrite to mosquitto, in memory from mosquitto_malloc (it frees what
+ * it is given). Every 2.x frees the payload it replaces; the topic only from 2.0.15 on, so on an
+ * older broker the plugin frees it (topic_leak.h). All or nothing: out of memory, the message is
+ * dropped. qos is not offered: mosquitto 2.0 and 2.1 ignore a qos changed in MOSQ_EVT_MESSAGE. */
+static int apply_rewrite(struct mosquitto_evt_message *ed, const struct wa_message_rewrite *r, int free_old_topic)
+{
+	char *topic = NULL;
+	void *payload = NULL;
+
+	if (r->topic && !(topic = mosquitto_strdup(r->topic))) return MOSQ_ERR_ACL_DENIED;
+	if (r->has_payload && r->payloadlen) {
+		payload = mosquitto_malloc((size_t)r->payloadlen + 1u);
+		if (!payload) {
+			mosquitto_free(topic);
+			return MOSQ_ERR_ACL_DENIED;
+		}
+		memcpy(payload, r->payload, (size_t)r->payloadlen + 1u); /* mosquitto's payloads end in a NUL too */
+	}
+	if (topic) {
+		char *old = ed->topic;
+		ed->topic = topic;
+		if (free_old_topic) mosquitto_free(old);
+	}
+	if (r->has_payload) {
+		ed->payload = payload; /* NULL for an empty payload, as mosquitto stores one */
+		ed->payloadlen = r->payloadlen;
+	}
+	if (r->retain >= 0) ed->retain = r->retain != 0;
+	return MOSQ_ERR_SUCCESS;
+}
+
+/* MOSQ_EVT_MESSAGE: on_message delivers (maybe rewritten) or drops. Only SUCCESS and ACL_DENIED
+ * are returned: mosquitto disconnects the publisher on any other code. */
+static int on_message(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_message *ed = event_data;
+	struct plugin *pl = userdata;
+	struct wa_policy *pol = wa_auth_policy(pl->auth);
+	struct wa_bucket *k = admit(pl, payer(pl, ed->client, MOSQ_ACL_WRITE));
+	enum wa_decision d;
+	int rc;
+
+	(void)event;
+	if (!k) return decision_rc(wa_policy_refuse(pol, WA_HOOK_ON_MESSAGE, 0), MOSQ_ERR_ACL_DENIED);
+	wa_breaker_enter(pl->breaker, k);
+	d = wa_policy_message(pol, ed->client, mosquitto_client_id(ed->client), mosquitto_client_username(ed->client),
+	                      ed->topic, ed->payload, ed->payloadlen, ed->qos, ed->retain);
+	wa_breaker_leave(pl->breaker);
+	rc = d == WA_ALLOW ? apply_rewrite(ed, wa_policy_message_rewrite(pol), pl->free_replaced_topic)
+	                   : MOSQ_ERR_ACL_DENIED;
+	wa_policy_message_done(pol);
+	return rc;
+}
+
 /* A client goes: its cached decisions and grants with it, and the policy hears of it
  * (on_disconnect, paid by the client like its requests). A client that never had a client id
  * (refused at CONNECT before it gave one) is not reported. */
@@ -363,6 +419,7 @@ static const struct {
 	{ WA_HOOK_UNPWD_CHECK, MOSQ_EVT_BASIC_AUTH, on_basic_auth },
 	{ WA_HOOK_ACL_CHECK, MOSQ_EVT_ACL_CHECK, on_acl_check },
 	{ WA_HOOK_PSK_KEY_GET, MOSQ_EVT_PSK_KEY, on_psk_key },
+	{ WA_HOOK_ON_MESSAGE, MOSQ_EVT_MESSAGE, on_message },
 };
 #define N_REQUEST_EVENTS (sizeof request_events / sizeof request_events[0])
 
@@ -687,6 +744,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 		return MOSQ_ERR_NOMEM;
 	}
 	pl->id = identifier;
+	pl->free_replaced_topic = wa_broker_leaks_replaced_topic();
 	pl->auth = wa_auth_new(kv, n, &client_ops);
 	if (!pl->auth) {
 		free(pl);

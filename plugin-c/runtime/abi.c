@@ -12,6 +12,7 @@ const struct wa_hook_abi wa_hooks[WA_HOOK_COUNT] = {
 	[WA_HOOK_ON_DISCONNECT] = { "on_disconnect", { "v(ii)", 0 }, 0 },
 	[WA_HOOK_ON_TICK] = { "on_tick", { "v()", 0 }, 0 },
 	[WA_HOOK_SESSION_CHECK] = { "session_check", { "i(ii)", 0 }, 0 },
+	[WA_HOOK_ON_MESSAGE] = { "on_message", { "i(iiiiii)", 0 }, 1 },
 };
 
 const struct wa_import_abi wa_imports[] = {
@@ -29,6 +30,9 @@ const struct wa_import_abi wa_imports[] = {
 	{ "mosquitto", "publish", "i(iiiiii)", NULL },
 	/* jwt_verify: exp and nbf are checked against the clock, so it varies with the time. */
 	{ "mosquitto", "jwt_verify", "i(iiiiiii)", "the time" },
+	{ "mosquitto", "message_set_topic", "v(ii)", NULL },
+	{ "mosquitto", "message_set_payload", "v(ii)", NULL },
+	{ "mosquitto", "message_set_retain", "v(i)", NULL },
 	{ "env", "abort", "v(iiii)", NULL },
 	{ "env", "trace", "v(iiFFFFF)", NULL },
 	{ "env", "seed", "F()", "randomness" },

@@ -71,6 +71,8 @@ enum wa_hook {
 	WA_HOOK_ON_TICK,
 	/* Asked after a reload of every session unpwd_check allowed (docs/ABI.md, "Revocation"). */
 	WA_HOOK_SESSION_CHECK,
+	/* Decides a message (docs/ABI.md, "Message hook"): deliver, rewritten or not, or drop. */
+	WA_HOOK_ON_MESSAGE,
 	WA_HOOK_COUNT
 };
 

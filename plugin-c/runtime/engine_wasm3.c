@@ -57,6 +57,7 @@ static const char *const export_names[WA_EXPORT_COUNT] = {
 	[WA_HOOK_ON_DISCONNECT] = "on_disconnect",
 	[WA_HOOK_ON_TICK] = "on_tick",
 	[WA_HOOK_SESSION_CHECK] = "session_check",
+	[WA_HOOK_ON_MESSAGE] = "on_message",
 	[WA_EXPORT_ABI_FN] = WA_EXPORT_ABI_VERSION,
 	[WA_EXPORT_BUFFER_FN] = WA_EXPORT_BUFFER,
 	[WA_EXPORT_ACL_CACHEABLE_FN] = WA_EXPORT_ACL_CACHEABLE,
@@ -259,6 +260,26 @@ HOSTFN(bind_jwt_verify)
 	return m3Err_none;
 }
 
+HOSTFN(bind_message_set_topic)
+{
+	if (wa_host_message_set_topic(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 0), arg_u32(sp, 1))) return host_trap;
+	return m3Err_none;
+}
+
+HOSTFN(bind_message_set_payload)
+{
+	if (wa_host_message_set_payload(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 0), arg_u32(sp, 1))) return host_trap;
+	return m3Err_none;
+}
+
+HOSTFN(bind_message_set_retain)
+{
+	(void)rt;
+	(void)mem;
+	if (wa_host_message_set_retain(HOST(ctx), (int32_t)arg_u32(sp, 0))) return host_trap;
+	return m3Err_none;
+}
+
 HOSTFN(bind_abort)
 {
 	wa_host_abort(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 0), arg_u32(sp, 1), arg_u32(sp, 2), arg_u32(sp, 3));
@@ -310,6 +331,9 @@ static const struct {
 	{ "mosquitto", "kick_user", bind_kick_user },
 	{ "mosquitto", "publish", bind_publish },
 	{ "mosquitto", "jwt_verify", bind_jwt_verify },
+	{ "mosquitto", "message_set_topic", bind_message_set_topic },
+	{ "mosquitto", "message_set_payload", bind_message_set_payload },
+	{ "mosquitto", "message_set_retain", bind_message_set_retain },
 	{ "env", "abort", bind_abort },
 	{ "env", "trace", bind_trace },
 	{ "env", "seed", bind_seed },

@@ -845,6 +845,100 @@ int wa_host_publish(struct wa_host *h, struct wa_mem m, uint32_t topic, uint32_t
 	return enqueue(h, kind, t, topiclen, p, payloadlen, qos, retain, ret);
 }
 
+/* ---- message rewrites (docs/ABI.md, "Message hook") -------------------------------------------
+ * Staged in host copies, never in guest memory: the guest may change its memory after the call,
+ * and the broker gets the rewrite only if on_message then allows the message. */
+
+/* A topic one may publish to (as publish checks it), and not a '$' topic: a client may not
+ * publish to $SYS or $CONTROL, so neither may a rewrite of its message. */
+static int rewrite_topic_ok(const uint8_t *t, uint32_t len)
+{
+	return len > 0 && len <= WA_MAX_FIELD_BYTES && t[0] != '$' && !memchr(t, '\0', len) &&
+	       wa_topic_matches_sub((const char *)t, len, (const char *)t, len) == 1 && wa_utf8_valid(t, len);
+}
+
+int wa_host_message_set_topic(struct wa_host *h, struct wa_mem m, uint32_t topic, uint32_t topiclen)
+{
+	static const char fn[] = "message_set_topic";
+	struct wa_message_rewrite *r = &h->rewrite;
+	const uint8_t *t;
+	char *copy;
+
+	if (charge(h, fn, WA_FUEL_HOST_CALL)) return -1;
+	if (!r->active) return trap(h, fn, "called outside on_message");
+	t = wa_mem_range(m, topic, topiclen);
+	if (!t) return trap(h, fn, "pointer out of bounds");
+	if (charge(h, fn, per32(topiclen, WA_FUEL_SCAN_32))) return -1;
+	if (!rewrite_topic_ok(t, topiclen)) {
+		return trap(h, fn,
+		            "not a topic to publish to (UTF-8, no + or #, no NUL, not starting with $, 1 to 65535 "
+		            "bytes)");
+	}
+	copy = malloc((size_t)topiclen + 1u);
+	if (!copy) return trap(h, fn, "out of memory");
+	memcpy(copy, t, topiclen);
+	copy[topiclen] = '\0';
+	free(r->topic);
+	r->topic = copy;
+	r->topiclen = topiclen;
+	return 0;
+}
+
+int wa_host_message_set_payload(struct wa_host *h, struct wa_mem m, uint32_t payload, uint32_t payloadlen)
+{
+	static const char fn[] = "message_set_payload";
+	struct wa_message_rewrite *r = &h->rewrite;
+	const uint8_t *p;
+	uint8_t *copy = NULL;
+
+	if (charge(h, fn, WA_FUEL_HOST_CALL)) return -1;
+	if (!r->active) return trap(h, fn, "called outside on_message");
+	p = wa_mem_range(m, payload, payloadlen);
+	if (!p) return trap(h, fn, "pointer out of bounds");
+	if (payloadlen > h->max_payload) {
+		snprintf(h->trap, sizeof h->trap, "%s: payload of %u bytes above wasm_max_payload (%u)", fn, payloadlen,
+		         h->max_payload);
+		return -1;
+	}
+	if (charge(h, fn, per32(payloadlen, WA_FUEL_REWRITE_COPY_32))) return -1;
+	if (payloadlen) {
+		copy = malloc((size_t)payloadlen + 1u);
+		if (!copy) return trap(h, fn, "out of memory");
+		memcpy(copy, p, payloadlen);
+		copy[payloadlen] = 0;
+	}
+	free(r->payload);
+	r->payload = copy;
+	r->payloadlen = payloadlen;
+	r->has_payload = 1;
+	return 0;
+}
+
+int wa_host_message_set_retain(struct wa_host *h, int32_t retain)
+{
+	static const char fn[] = "message_set_retain";
+
+	if (charge(h, fn, WA_FUEL_HOST_CALL)) return -1;
+	if (!h->rewrite.active) return trap(h, fn, "called outside on_message");
+	if (retain != 0 && retain != 1) {
+		snprintf(h->trap, sizeof h->trap, "%s: retain %d is not 0 or 1", fn, retain);
+		return -1;
+	}
+	h->rewrite.retain = retain;
+	return 0;
+}
+
+void wa_host_message_clear(struct wa_host *h, int active)
+{
+	struct wa_message_rewrite *r = &h->rewrite;
+
+	free(r->topic);
+	free(r->payload);
+	memset(r, 0, sizeof *r);
+	r->retain = -1;
+	r->active = active;
+}
+
 unsigned wa_host_actions_count(const struct wa_host *h)
 {
 	return h->actions.count;

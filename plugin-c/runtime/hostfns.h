@@ -88,6 +88,19 @@ struct wa_jwt_cached {
 	int fresh;                  /* loaded (or failed) during the current init hook call */
 };
 
+/* on_message's rewrites (docs/ABI.md, "Message hook"): message_set_* stage copies here while
+ * on_message runs (active); the embedder applies them only when the hook allows the message, then
+ * clears them (wa_host_message_clear). NULL topic / has_payload 0 / retain -1 = unchanged. */
+struct wa_message_rewrite {
+	int active;
+	char *topic; /* NUL-terminated, no NUL inside, a topic one may publish to */
+	uint32_t topiclen;
+	uint8_t *payload; /* payloadlen bytes and a NUL after them; NULL when empty */
+	uint32_t payloadlen;
+	int has_payload;
+	int retain;
+};
+
 /* Per-instance state the host functions read and write. All-zero (then opts, client_ops...)
  * is a valid start; it may outlive one guest instance (the log limit should: a re-created
  * instance must not get a fresh burst). */
@@ -120,6 +133,7 @@ struct wa_host {
 	struct wa_actions actions;
 	/* jwt_verify's keys per key option; wa_host_jwt_free frees them. */
 	struct wa_jwt_cached jwt[WA_JWT_KEY_OPTIONS];
+	struct wa_message_rewrite rewrite;
 };
 
 /* Every function returns 0 (result in *ret where there is one) or -1 when the guest must trap;
@@ -158,6 +172,16 @@ int wa_host_kick_client(struct wa_host *h, struct wa_mem m, uint32_t id, uint32_
 int wa_host_kick_user(struct wa_host *h, struct wa_mem m, uint32_t name, uint32_t namelen, int32_t *ret);
 int wa_host_publish(struct wa_host *h, struct wa_mem m, uint32_t topic, uint32_t topiclen, uint32_t payload,
                     uint32_t payloadlen, int32_t qos, int32_t retain, int32_t *ret);
+
+/* message_set_topic, message_set_payload, message_set_retain (docs/ABI.md, "Message hook"):
+ * stage a rewrite of the message on_message is deciding. They trap outside on_message (the hook
+ * that called them fails) and on a bad value (the message is dropped): not a topic one may
+ * publish to or starting with '$', a payload above wasm_max_payload, retain not 0/1. */
+int wa_host_message_set_topic(struct wa_host *h, struct wa_mem m, uint32_t topic, uint32_t topiclen);
+int wa_host_message_set_payload(struct wa_host *h, struct wa_mem m, uint32_t payload, uint32_t payloadlen);
+int wa_host_message_set_retain(struct wa_host *h, int32_t retain);
+/* Frees the staged rewrite and marks nothing staged; active as given (1 while on_message runs). */
+void wa_host_message_clear(struct wa_host *h, int active);
 
 /* Queued actions: how many; the first n dropped from the end (a hook that failed); every one
  * handed to run in order, then freed (run may be NULL: just freed). */

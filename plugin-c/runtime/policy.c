@@ -114,8 +114,9 @@ static void report(struct wa_policy *p, int level, const char *fmt, ...)
 	p->suppressed = 0;
 }
 
-static const char *decision_text(enum wa_decision d)
+static const char *decision_text(enum wa_hook hook, enum wa_decision d)
 {
+	if (hook == WA_HOOK_ON_MESSAGE) return "dropped";
 	return d == WA_DEFER ? "deferred" : "denied";
 }
 
@@ -189,6 +190,8 @@ static int is_oom_hint(const char *hint)
  * client that the policy's own deny refuses. */
 static enum wa_decision failure_decision(const struct wa_policy *p, enum wa_hook hook)
 {
+	/* A message is dropped: deferring would deliver it, unchecked, or with a rewrite half made. */
+	if (hook == WA_HOOK_ON_MESSAGE) return WA_DENY;
 	return hook == WA_HOOK_UNPWD_CHECK && p->anonymous ? WA_DENY : p->cfg->on_error;
 }
 
@@ -205,8 +208,9 @@ static enum wa_decision fail(struct wa_policy *p, enum wa_hook hook, int discard
 	p->failures++;
 	limit_hint(p, why, 0, hint, sizeof hint);
 	if (p->stats) wa_stats_failure(p->stats, hook, wa_stats_failure_kind(why, is_oom_hint(hint), discard));
-	report(p, WA_LOG_ERR, "%s failed, request %s: %s%s", wa_hooks[hook].name,
-	       decision_text(failure_decision(p, hook)), why, hint);
+	report(p, WA_LOG_ERR, "%s failed, %s %s: %s%s", wa_hooks[hook].name,
+	       hook == WA_HOOK_ON_MESSAGE ? "message" : "request", decision_text(hook, failure_decision(p, hook)), why,
+	       hint);
 	/* Like the instance's state, what the failed call queued is undone. */
 	wa_host_actions_truncate(&p->host, p->action_mark);
 	if (discard) restore(p);
@@ -325,8 +329,9 @@ struct wa_policy *wa_policy_new(const uint8_t *bytes, size_t len, const struct w
 	memset(&rep, 0, sizeof rep);
 	if (wa_gate_check_meter(bytes, len, &gc, &rep, &p->bytes, &p->len, &p->meter, err, errlen) != 0) goto fail;
 	p->hooks = rep.hooks;
-	if (!(p->hooks & ((1u << WA_HOOK_UNPWD_CHECK) | (1u << WA_HOOK_ACL_CHECK) | (1u << WA_HOOK_PSK_KEY_GET)))) {
-		snprintf(err, errlen, "exports no request hook (unpwd_check, acl_check, psk_key_get)");
+	if (!(p->hooks & ((1u << WA_HOOK_UNPWD_CHECK) | (1u << WA_HOOK_ACL_CHECK) | (1u << WA_HOOK_PSK_KEY_GET) |
+	                  (1u << WA_HOOK_ON_MESSAGE)))) {
+		snprintf(err, errlen, "exports no request hook (unpwd_check, acl_check, psk_key_get, on_message)");
 		goto fail;
 	}
 	if (instantiate(p, err, errlen) != 0) goto fail;
@@ -342,6 +347,7 @@ void wa_policy_free(struct wa_policy *p)
 	wa_host_option_files_close(&p->host);
 	wa_host_actions_take(&p->host, NULL, NULL); /* never carried out: the policy goes */
 	wa_host_jwt_free(&p->host);
+	wa_host_message_clear(&p->host, 0);
 	wa_engine_free(p->eng);
 	free(p->bytes);
 	free(p);
@@ -789,6 +795,57 @@ enum wa_decision wa_policy_psk_key_get(struct wa_policy *p, const void *client, 
 	if (trap) return fail(p, hook, 1, "%s", trap);
 	if (result == 0) return WA_DENY;
 	return read_key(p, (uint32_t)result, key, keycap);
+}
+
+enum wa_decision wa_policy_message(struct wa_policy *p, const void *client, const char *clientid, const char *username,
+                                   const char *topic, const void *payload, uint32_t payloadlen, int qos, int retain)
+{
+	const enum wa_hook hook = WA_HOOK_ON_MESSAGE;
+	struct wa_field f[4] = { field(clientid, 0),
+		                 field(username, 1),
+		                 field(topic, 0),
+		                 { payload ? payload : "", payload ? payloadlen : 0u, 1 } };
+	uint32_t args[6], desc[4];
+	int32_t result = 0;
+	const char *trap;
+
+	wa_host_message_clear(&p->host, 0);
+	if (ready(p, hook)) return WA_DENY;
+	if (!(p->hooks & (1u << hook))) return WA_ALLOW;
+	if (too_long(f, 3)) return fail(p, hook, 0, "a field is longer than %u bytes", WA_MAX_FIELD_BYTES);
+	if (f[3].len > p->cfg->max_payload) {
+		return fail(p, hook, 0, "payload of %u bytes exceeds wasm_max_payload (%u)", f[3].len,
+		            p->cfg->max_payload);
+	}
+	trap = marshal(p, f, 4, desc);
+	if (trap) return fail(p, hook, 1, "%s", trap);
+	args[0] = desc[0];
+	args[1] = desc[1];
+	args[2] = desc[2];
+	args[3] = desc[3];
+	args[4] = (uint32_t)qos;
+	args[5] = retain ? 1u : 0u;
+	p->host.rewrite.active = 1;
+	trap = invoke(p, hook, client, args, 6, &result);
+	p->host.rewrite.active = 0;
+	if (!trap && result != WA_DENY && result != WA_ALLOW && result != WA_DEFER) {
+		wa_host_message_clear(&p->host, 0);
+		return fail(p, hook, 1, "returned %d, not a decision (0 drop, 1 deliver, 2 deliver unchanged)", result);
+	}
+	/* What a failed or refusing call staged is never applied; defer keeps the message as it came. */
+	if (trap || result != WA_ALLOW) wa_host_message_clear(&p->host, 0);
+	if (trap) return fail(p, hook, 1, "%s", trap);
+	return result == WA_DENY ? WA_DENY : WA_ALLOW;
+}
+
+const struct wa_message_rewrite *wa_policy_message_rewrite(const struct wa_policy *p)
+{
+	return &p->host.rewrite;
+}
+
+void wa_policy_message_done(struct wa_policy *p)
+{
+	wa_host_message_clear(&p->host, 0);
 }
 
 /* An event hook failed: nothing to decide, so only logged (rate-limited like request failures)

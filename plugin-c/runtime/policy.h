@@ -86,6 +86,15 @@ void wa_policy_tick(struct wa_policy *p);
  * decision; WA_ALLOW when the module does not export session_check. No client is passed to the
  * guest: the session may be gone by the time its turn comes (client_address etc. see none). */
 enum wa_decision wa_policy_session_check(struct wa_policy *p, const char *clientid, const char *username);
+/* on_message (docs/ABI.md, "Message hook"), under the request budget: WA_ALLOW = deliver,
+ * with the rewrite wa_policy_message_rewrite describes (empty when the guest deferred: deliver
+ * unchanged); WA_DENY = drop, which is also the failure decision whatever wasm_on_error says. A
+ * module that does not export on_message allows. The rewrite lives until wa_policy_message_done or
+ * the next call. */
+enum wa_decision wa_policy_message(struct wa_policy *p, const void *client, const char *clientid, const char *username,
+                                   const char *topic, const void *payload, uint32_t payloadlen, int qos, int retain);
+const struct wa_message_rewrite *wa_policy_message_rewrite(const struct wa_policy *p);
+void wa_policy_message_done(struct wa_policy *p);
 
 /* Deferred actions (docs/ABI.md, "Deferred actions") the guest queued with kick_client,
  * kick_user and publish, in any hook (init hooks on the worker thread included): how many wait,

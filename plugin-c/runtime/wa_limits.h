@@ -172,6 +172,9 @@
 #define WA_RECORD_MIN_BYTES         (1024u * 1024u)
 #define WA_RECORD_BUFFER_BYTES      (256u * 1024u)
 #define WA_RECORD_PAYLOAD_BYTES     (64u * 1024u)
+/* Message hook (docs/ABI.md, "Message hook"): message_set_payload copies at most
+ * wasm_max_payload bytes, message_set_topic at most WA_MAX_FIELD_BYTES (paid as scanned). */
+#define WA_FUEL_REWRITE_COPY_32 2u /* per 32 payload bytes: copied twice, staged and handed to the broker */
 
 /* ACL decision cache (option wasm_acl_cache, only for policies that export
  * wasm_auth_acl_cacheable() returning 1 and the 4-argument acl_check). */

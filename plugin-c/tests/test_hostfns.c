@@ -1222,6 +1222,65 @@ static void action_rate(void)
 	CHECK_INT(wa_action_rate_take(&rl, 1000 + 1000 / WA_KICKS_PER_S, WA_KICKS_PER_S, WA_KICKS_BURST), 1);
 }
 
+/* message_set_topic, message_set_payload, message_set_retain (docs/ABI.md, "Message hook"): only
+ * while on_message runs; bad values trap and stage nothing; prices; clearing frees. */
+static void message_rewrites(void)
+{
+	static struct wa_host h;
+	int64_t fuel;
+
+	fueled(&h, &fuel, START);
+	h.max_payload = 8;
+	put_bytes(100, "out/a", 5);
+	CHECK_INT(wa_host_message_set_topic(&h, mem, 100, 5), -1);
+	CHECK_STR(h.trap, "message_set_topic: called outside on_message");
+	CHECK_INT(wa_host_message_set_retain(&h, 1), -1);
+	CHECK_STR(h.trap, "message_set_retain: called outside on_message");
+	wa_host_message_clear(&h, 1);
+	fuel = START;
+	CHECK_INT(wa_host_message_set_topic(&h, mem, 100, 5), 0);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + per32(5, WA_FUEL_SCAN_32));
+	CHECK(h.rewrite.topic && strcmp(h.rewrite.topic, "out/a") == 0 && h.rewrite.topiclen == 5);
+	fuel = START;
+	CHECK_INT(wa_host_message_set_payload(&h, mem, 100, 8), 0);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + per32(8, WA_FUEL_REWRITE_COPY_32));
+	CHECK(h.rewrite.has_payload && h.rewrite.payloadlen == 8 && h.rewrite.payload[8] == 0);
+	CHECK_INT(wa_host_message_set_payload(&h, mem, 100, 9), -1);
+	CHECK_STR(h.trap, "message_set_payload: payload of 9 bytes above wasm_max_payload (8)");
+	CHECK_INT(h.rewrite.payloadlen, 8); /* the earlier value stays */
+	CHECK_INT(wa_host_message_set_payload(&h, mem, 100, 0), 0);
+	CHECK(h.rewrite.has_payload && h.rewrite.payload == NULL && h.rewrite.payloadlen == 0);
+	CHECK_INT(h.rewrite.retain, -1);
+	CHECK_INT(wa_host_message_set_retain(&h, 1), 0);
+	CHECK_INT(h.rewrite.retain, 1);
+	CHECK_INT(wa_host_message_set_retain(&h, 2), -1);
+	CHECK_STR(h.trap, "message_set_retain: retain 2 is not 0 or 1");
+	/* Not a topic a client may publish to: wildcards, '$', NUL, empty, bad UTF-8, out of bounds. */
+	put_bytes(200, "a/+", 3);
+	put_bytes(210, "$SYS/x", 6);
+	put_bytes(220, "a\0b", 3);
+	put_bytes(230, "a\xff", 2);
+	CHECK_INT(wa_host_message_set_topic(&h, mem, 200, 3), -1);
+	CHECK_STR(h.trap,
+	          "message_set_topic: not a topic to publish to (UTF-8, no + or #, no NUL, not starting with $, 1 "
+	          "to 65535 bytes)");
+	CHECK_INT(wa_host_message_set_topic(&h, mem, 210, 6), -1);
+	CHECK_INT(wa_host_message_set_topic(&h, mem, 220, 3), -1);
+	CHECK_INT(wa_host_message_set_topic(&h, mem, 230, 2), -1);
+	CHECK_INT(wa_host_message_set_topic(&h, mem, 100, 0), -1);
+	CHECK_INT(wa_host_message_set_topic(&h, mem, 4090, 10), -1);
+	CHECK_STR(h.trap, "message_set_topic: pointer out of bounds");
+	CHECK(strcmp(h.rewrite.topic, "out/a") == 0);
+	/* No fuel: nothing staged. */
+	wa_host_message_clear(&h, 1);
+	fuel = 5;
+	CHECK_INT(wa_host_message_set_topic(&h, mem, 100, 5), -1);
+	CHECK_STR(h.trap, "fuel exhausted");
+	CHECK(h.rewrite.topic == NULL && h.rewrite.active);
+	wa_host_message_clear(&h, 0);
+	CHECK(!h.rewrite.active && h.rewrite.retain == -1 && !h.rewrite.has_payload);
+}
+
 int main(void)
 {
 	struct wa_host h;
@@ -1250,6 +1309,7 @@ int main(void)
 	log_sanitised();
 	actions();
 	action_rate();
+	message_rewrites();
 	unlink(path);
 	return check_done();
 }

@@ -20,6 +20,7 @@ static const char usage[] =
     "  acl_check CLIENTID USERNAME TOPIC ACCESS [PAYLOAD [QOS [RETAIN]]]\n"
     "  psk_key_get IDENTITY HINT\n"
     "  on_tick | on_disconnect CLIENTID USERNAME | session_check CLIENTID USERNAME | actions\n"
+    "  on_message CLIENTID USERNAME TOPIC PAYLOAD [QOS [RETAIN]]\n"
     "ACCESS: none|read|write|subscribe|unsubscribe or its number (0, 1, 2, 4, 8).\n"
     "Any string argument may be " NULL_TOKEN " for an absent value (no username, no password, ...).\n"
     "       wa-call POLICY.wasm [options] --batch\n"
@@ -30,7 +31,8 @@ static const char usage[] =
     "(default: unknown), --protocol 3|4|5 (default: 0, unknown).\n"
     "Prints allow, deny or defer; psk_key_get prints the key (hex) or none; on_tick, on_disconnect and\n"
     "actions print the deferred actions queued so far, then forget them: kick_client:ID, kick_user:NAME,\n"
-    "publish:TOPIC:QOS:RETAIN:PAYLOAD (bytes outside ! to ~ as .), separated by spaces, or none.\n";
+    "publish:TOPIC:QOS:RETAIN:PAYLOAD (bytes outside ! to ~ as .), separated by spaces, or none.\n"
+    "on_message prints drop, or deliver followed by what it rewrote: topic:T payload:P retain:R.\n";
 
 struct client {
 	const char *id;
@@ -106,6 +108,11 @@ static int has_hook(struct wa_auth *a, enum wa_hook h)
 	return (wa_policy_hooks(wa_auth_policy(a)) & (1u << h)) != 0;
 }
 
+static void print_bytes(const uint8_t *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) putchar(b[i] > 0x20 && b[i] < 0x7f ? b[i] : '.');
+}
+
 static void print_action(const struct wa_action *a, void *ud)
 {
 	int *first = ud;
@@ -117,8 +124,7 @@ static void print_action(const struct wa_action *a, void *ud)
 		case WA_ACTION_KICK_USER: printf("kick_user:%s", a->target); break;
 		case WA_ACTION_PUBLISH:
 			printf("publish:%s:%d:%d:", a->target, a->qos, a->retain);
-			for (uint32_t i = 0; i < a->payloadlen; i++)
-				putchar(a->payload[i] > 0x20 && a->payload[i] < 0x7f ? a->payload[i] : '.');
+			print_bytes(a->payload, a->payloadlen);
 			break;
 	}
 }
@@ -134,6 +140,26 @@ static void print_actions(struct wa_policy *p)
 	}
 	wa_policy_take_actions(p, print_action, &first);
 	printf("\n");
+}
+
+/* on_message's outcome on one line: drop, or deliver and each staged change. */
+static void print_message(struct wa_policy *p, enum wa_decision d)
+{
+	const struct wa_message_rewrite *r = wa_policy_message_rewrite(p);
+
+	if (d != WA_ALLOW) {
+		printf("drop\n");
+		return;
+	}
+	printf("deliver");
+	if (r->topic) printf(" topic:%s", r->topic);
+	if (r->has_payload) {
+		printf(" payload:");
+		print_bytes(r->payload, r->payloadlen);
+	}
+	if (r->retain >= 0) printf(" retain:%d", r->retain);
+	printf("\n");
+	wa_policy_message_done(p);
 }
 
 /* Runs the hook; 0 with the answer printed, or 2. */
@@ -194,14 +220,29 @@ static int run(struct wa_auth *a, struct client *c, const char *hook, int argc, 
 		printf("%s\n", decision_word(wa_policy_session_check(p, value(argv[0]), value(argv[1]))));
 		return 0;
 	}
+	if (strcmp(hook, "on_message") == 0) {
+		if (argc < 4 || argc > 6)
+			return die("on_message takes CLIENTID USERNAME TOPIC PAYLOAD [QOS [RETAIN]]", "");
+		if (argc > 4 && parse_int(argv[4], 0, 2, &qos)) return die("bad QOS: %s", argv[4]);
+		if (argc > 5 && parse_int(argv[5], 0, 1, &retain)) return die("bad RETAIN: %s", argv[5]);
+		if (!has_hook(a, WA_HOOK_ON_MESSAGE)) goto not_exported;
+		if (!c->id) c->id = value(argv[0]);
+		{
+			const char *payload = value(argv[3]);
+			d = wa_policy_message(p, c, value(argv[0]), value(argv[1]), value(argv[2]), payload,
+			                      payload ? (uint32_t)strlen(payload) : 0u, (int)qos, (int)retain);
+		}
+		print_message(p, d);
+		return 0;
+	}
 	if (strcmp(hook, "actions") == 0) {
 		if (argc != 0) return die("actions takes no arguments%s", "");
 		print_actions(p);
 		return 0;
 	}
-	return die(
-	    "unknown hook %s (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, session_check, actions)",
-	    hook);
+	return die("unknown hook %s (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, session_check, "
+	           "on_message, actions)",
+	           hook);
 not_exported:
 	return die("the policy does not export %s (the plugin would not register for it)", hook);
 }

@@ -79,3 +79,17 @@ export declare function host_publish(topicPtr: usize, topicLen: u32, payloadPtr:
 // @ts-ignore: decorator
 @external("mosquitto", "jwt_verify")
 export declare function host_jwt_verify(tokPtr: usize, tokLen: u32, keyPtr: usize, keyLen: u32, leewaySeconds: i32, outPtr: usize, outCap: u32): i32;
+
+/**
+ * Stage a rewrite of the message on_message is deciding, applied if it returns allow (docs/ABI.md,
+ * "Message hook"). Each traps outside on_message or on a bad value (the message is then dropped).
+ */
+// @ts-ignore: decorator
+@external("mosquitto", "message_set_topic")
+export declare function host_message_set_topic(topicPtr: usize, topicLen: u32): void;
+// @ts-ignore: decorator
+@external("mosquitto", "message_set_payload")
+export declare function host_message_set_payload(payloadPtr: usize, payloadLen: u32): void;
+// @ts-ignore: decorator
+@external("mosquitto", "message_set_retain")
+export declare function host_message_set_retain(retain: i32): void;

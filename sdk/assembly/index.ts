@@ -7,7 +7,7 @@
 // project whose asconfig extends "mosquitto-wasm-auth/asconfig.json" needs no ABI line.
 //   export function acl_check(clientid: Str, username: Str | null, topic: Str, access: i32): Decision { ... }
 //
-// Hooks (all optional, at least one of unpwd_check / acl_check / psk_key_get), see docs/ABI.md:
+// Hooks (all optional, at least one of unpwd_check / acl_check / psk_key_get / on_message), see docs/ABI.md:
 //   plugin_init(opts: Options): void | bool          plugin_cleanup(): void
 //   security_init(opts: Options, reload: bool): void | bool   security_cleanup(reload: bool): void
 //   unpwd_check(username: Str | null, password: Str | null): Decision | bool
@@ -15,6 +15,8 @@
 //   acl_check(clientid, username, topic, access, payload: Str, qos: i32, retain: bool): Decision | bool
 //   psk_key_get(identity: Str, hint: Str): string | null     (hex key, null = no key)
 //   on_disconnect(clientid: Str, username: Str | null): void  on_tick(): void   (events, see actions.ts)
+//   on_message(clientid: Str, username: Str | null, topic: Str, payload: Str, qos: i32, retain: bool): Decision | bool
+//                                    (deny = drop, allow = deliver as rewritten; see message.ts)
 // A cacheable policy (wasm_auth_acl_cacheable() returning 1) may add, see grants.ts:
 //   wasm_auth_acl_grants(clientid: Str, username: Str | null): Grants | null
 
@@ -36,3 +38,4 @@ export { Grants, Fallback } from "./grants";
 export { ActionResult, kickClient, kickUser, publish } from "./actions";
 export { JwtError, JwtClaims, JwtResult, JwtVerifier, loadJwtKey, verifyJwt, JWT_MAX_BYTES, JWT_MAX_CLAIMS_BYTES } from "./jwt";
 export { RateLimiter } from "./ratelimit";
+export { setMessageTopic, setMessagePayload, setMessageRetain } from "./message";

@@ -191,3 +191,47 @@ declare function test_set_clock(ms: f64): void;
 export function setClock(ms: f64): void {
   test_set_clock(ms);
 }
+
+// The message hook (docs/ABI.md, "Message hook"): what a spec's on_message staged with
+// setMessageTopic, setMessagePayload and setMessageRetain. In specs they work in any function.
+// @ts-ignore: decorator
+@external("wasm_auth_test", "rewrite_topic")
+declare function test_rewrite_topic(ptr: usize, cap: i32): i32;
+// @ts-ignore: decorator
+@external("wasm_auth_test", "rewrite_payload")
+declare function test_rewrite_payload(ptr: usize, cap: i32): i32;
+// @ts-ignore: decorator
+@external("wasm_auth_test", "rewrite_retain")
+declare function test_rewrite_retain(): i32;
+// @ts-ignore: decorator
+@external("wasm_auth_test", "rewrite_clear")
+declare function test_rewrite_clear(): void;
+
+function rewriteText(payload: bool): string | null {
+  const n = payload ? test_rewrite_payload(0, 0) : test_rewrite_topic(0, 0);
+  if (n < 0) return null;
+  const buf = new ArrayBuffer(n > 0 ? n : 1);
+  if (payload) test_rewrite_payload(changetype<usize>(buf), n);
+  else test_rewrite_topic(changetype<usize>(buf), n);
+  return String.UTF8.decodeUnsafe(changetype<usize>(buf), <usize>n);
+}
+
+/** The topic staged since the last clearRewrite(), null if none. */
+export function rewrittenTopic(): string | null {
+  return rewriteText(false);
+}
+
+/** The payload staged since the last clearRewrite() as UTF-8 text, null if none. */
+export function rewrittenPayload(): string | null {
+  return rewriteText(true);
+}
+
+/** The retain flag staged since the last clearRewrite(): 0 or 1, -1 if none. */
+export function rewrittenRetain(): i32 {
+  return test_rewrite_retain();
+}
+
+/** Forgets what was staged (the host does so before every on_message call). */
+export function clearRewrite(): void {
+  test_rewrite_clear();
+}

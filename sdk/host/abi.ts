@@ -18,7 +18,8 @@ export type HookName =
   | 'psk_key_get'
   | 'on_disconnect'
   | 'on_tick'
-  | 'session_check';
+  | 'session_check'
+  | 'on_message';
 
 export interface HookAbi {
   name: HookName;
@@ -38,6 +39,7 @@ export const HOOKS: readonly HookAbi[] = [
   { name: 'on_disconnect', signatures: ['v(ii)'], isRequest: false },
   { name: 'on_tick', signatures: ['v()'], isRequest: false },
   { name: 'session_check', signatures: ['i(ii)'], isRequest: false },
+  { name: 'on_message', signatures: ['i(iiiiii)'], isRequest: true },
 ];
 
 export interface ImportAbi {
@@ -60,6 +62,9 @@ export const IMPORTS: readonly ImportAbi[] = [
   { module: 'mosquitto', name: 'kick_user', signature: 'i(ii)' },
   { module: 'mosquitto', name: 'publish', signature: 'i(iiiiii)' },
   { module: 'mosquitto', name: 'jwt_verify', signature: 'i(iiiiiii)' },
+  { module: 'mosquitto', name: 'message_set_topic', signature: 'v(ii)' },
+  { module: 'mosquitto', name: 'message_set_payload', signature: 'v(ii)' },
+  { module: 'mosquitto', name: 'message_set_retain', signature: 'v(i)' },
   { module: 'env', name: 'abort', signature: 'v(iiii)' },
   { module: 'env', name: 'trace', signature: 'v(iiFFFFF)' },
   { module: 'env', name: 'seed', signature: 'F()' },

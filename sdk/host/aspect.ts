@@ -3,7 +3,8 @@
 // files a spec's hooks see and to read back what they logged. Production policies never import
 // `wasm_auth_test` (the plugin would refuse them), only specs do.
 import {
-  closeOptionFileStreams, createImports, newActionQueue, newOptionFileStreams, takeActions, type Action, type ClientInfo,
+  clearMessageRewrite, closeOptionFileStreams, createImports, newActionQueue, newMessageRewrite, newOptionFileStreams, takeActions,
+  type Action, type ClientInfo,
 } from './imports.js';
 import { GuestMemory } from './memory.js';
 
@@ -45,6 +46,9 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
   // so specs of rate limits and expiry do not depend on how fast they run.
   let clockMs: number | null = null;
   let publishPrefix: string | null = null;
+  // What message_set_* staged: specs call on_message directly, so the rewrite is always open.
+  const rewrite = newMessageRewrite();
+  rewrite.active = true;
   const echo = process.env.ASPECT_LOG === '1';
   const mem = new GuestMemory(memory);
   const text = (ptr: number, len: number, what: string): string => utf8Decoder.decode(mem.bytes(ptr, len, what));
@@ -62,6 +66,7 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
     optionFileStreams: streams,
     actions,
     publishPrefix: () => publishPrefix,
+    rewrite,
   });
   const copyText = (t: string, ptr: number, cap: number): number => {
     const b = utf8.encode(t);
@@ -145,6 +150,24 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
     action_clear(): void {
       takeActions(actions);
       taken = [];
+    },
+    /** Copies the staged topic (UTF-8); its full length, -1 if none was staged. */
+    rewrite_topic(ptr: number, cap: number): number {
+      return rewrite.topic === null ? -1 : copyText(rewrite.topic, ptr, cap);
+    },
+    /** Copies the staged payload; its full length, -1 if none was staged. */
+    rewrite_payload(ptr: number, cap: number): number {
+      const p = rewrite.payload;
+      if (p === null) return -1;
+      if (cap > 0) mem.bytes(ptr, cap, 'rewrite_payload').set(p.subarray(0, Math.min(cap, p.length)));
+      return p.length;
+    },
+    /** The staged retain flag: 0 or 1, -1 if none was staged. */
+    rewrite_retain(): number {
+      return rewrite.retain === null ? -1 : rewrite.retain ? 1 : 0;
+    },
+    rewrite_clear(): void {
+      clearMessageRewrite(rewrite, true);
     },
   };
 

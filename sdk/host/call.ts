@@ -3,7 +3,9 @@
 // the repository's cli.js (which names itself wa-call in messages, as the C tool does) and the
 // packaged `wasm-auth call`.
 import { readFileSync } from 'node:fs';
-import { hostSettings, loadPolicy, PolicyLoadError, type ClientInfo, type HostSettings, type Policy } from './policy.js';
+import {
+  hostSettings, loadPolicy, PolicyLoadError, type ClientInfo, type HostSettings, type MessageOutcome, type Policy,
+} from './policy.js';
 import { WA_MAX_OPTIONS } from './limits.js';
 import { ModuleError, readModuleFile } from './gate.js';
 
@@ -19,6 +21,7 @@ export function callUsage(cmd: string): string {
   acl_check CLIENTID USERNAME TOPIC ACCESS [PAYLOAD [QOS [RETAIN]]]
   psk_key_get IDENTITY HINT
   on_tick | on_disconnect CLIENTID USERNAME | session_check CLIENTID USERNAME | actions
+  on_message CLIENTID USERNAME TOPIC PAYLOAD [QOS [RETAIN]]
 ACCESS: none|read|write|subscribe|unsubscribe or its number (0, 1, 2, 4, 8).
 Any string argument may be ${NULL_TOKEN} for an absent value (no username, no password, ...).
        ${cmd} POLICY.wasm [options] --batch
@@ -35,6 +38,7 @@ are checked as the plugin checks them but not enforced.
 Prints allow, deny or defer; psk_key_get prints the key (hex) or none; on_tick, on_disconnect and
 actions print the deferred actions queued so far, then forget them: kick_client:ID, kick_user:NAME,
 publish:TOPIC:QOS:RETAIN:PAYLOAD (bytes outside ! to ~ as .), separated by spaces, or none.
+on_message prints drop, or deliver followed by what it rewrote: topic:T payload:P retain:R.
 Exit status 0, or 2 for usage and load errors.
 `;
 }
@@ -53,13 +57,24 @@ function parseInt10(s: string, min: number, max: number, what: string): number {
 
 const ACCESS: Record<string, number> = { none: 0, read: 1, write: 2, subscribe: 4, unsubscribe: 8 };
 
+const printable = (b: Uint8Array): string => Array.from(b, (x) => (x > 0x20 && x < 0x7f ? String.fromCharCode(x) : '.')).join('');
+
+/** on_message's outcome as wa-call prints it: drop, or deliver and each staged change. */
+export function messageLine(r: MessageOutcome): string {
+  if (r === 'drop') return 'drop';
+  let line = 'deliver';
+  if (r.topic !== undefined) line += ` topic:${r.topic}`;
+  if (r.payload !== undefined) line += ` payload:${printable(r.payload)}`;
+  if (r.retain !== undefined) line += ` retain:${r.retain ? 1 : 0}`;
+  return line;
+}
+
 // The queued actions on one line, as wa-call prints them (taken: the plugin would carry them out now).
 function actionsLine(policy: Policy): string {
   const shown = policy.takeActions().map((a) => {
     if (a.kind === 'kick_client') return `kick_client:${a.clientid}`;
     if (a.kind === 'kick_user') return `kick_user:${a.username}`;
-    const payload = Array.from(a.payload, (b) => (b > 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
-    return `publish:${a.topic}:${a.qos}:${a.retain ? 1 : 0}:${payload}`;
+    return `publish:${a.topic}:${a.qos}:${a.retain ? 1 : 0}:${printable(a.payload)}`;
   });
   return shown.length ? shown.join(' ') : 'none';
 }
@@ -111,12 +126,22 @@ function run(policy: Policy, client: ClientInfo, hook: string, args: string[]): 
       if (has.session_check === undefined) notExported();
       return policy.sessionCheck(value(args[0]) ?? '', value(args[1]));
     }
+    case 'on_message': {
+      if (args.length < 4 || args.length > 6) throw new UsageError('on_message takes CLIENTID USERNAME TOPIC PAYLOAD [QOS [RETAIN]]');
+      const qos = args.length > 4 ? parseInt10(args[4], 0, 2, 'QOS') : 0;
+      const retain = args.length > 5 ? parseInt10(args[5], 0, 1, 'RETAIN') === 1 : false;
+      if (has.on_message === undefined) notExported();
+      return messageLine(policy.message({
+        clientid: value(args[0]) ?? '', username: value(args[1]), topic: value(args[2]) ?? '', payload: value(args[3]) ?? '',
+        qos, retain, client: { ...client, id: client.id ?? value(args[0]) },
+      }));
+    }
     case 'actions': {
       if (args.length !== 0) throw new UsageError('actions takes no arguments');
       return actionsLine(policy);
     }
     default:
-      throw new UsageError(`unknown hook ${hook} (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, session_check, actions)`);
+      throw new UsageError(`unknown hook ${hook} (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, session_check, on_message, actions)`);
   }
 }
 

@@ -23,7 +23,7 @@ import {
   WA_OPTION_FILE_LOG_PATH_BYTES, WA_OPTION_FILE_STREAMS,
   WA_ACTION_LOG_TOPIC_BYTES, WA_ACTION_QUEUE_BYTES, WA_ACTION_QUEUE_ENTRIES, WA_ERROR_LOG_INTERVAL_S, WA_FUEL_ACTION,
   WA_KICKS_BURST, WA_KICKS_PER_S, WA_MAX_FIELD_BYTES, WA_MAX_PAYLOAD_BYTES, WA_PUBLISHES_BURST, WA_PUBLISHES_PER_S,
-  WA_FUEL_JWT_KEY, WA_JWT_KEY_OPTIONS, WA_JWT_MAX_KEY_FILE_BYTES, WA_JWT_MAX_KEYS, WA_MAX_JWT_BYTES,
+  WA_FUEL_REWRITE_COPY_32, WA_FUEL_JWT_KEY, WA_JWT_KEY_OPTIONS, WA_JWT_MAX_KEY_FILE_BYTES, WA_JWT_MAX_KEYS, WA_MAX_JWT_BYTES,
 } from './limits.js';
 
 /** The client behind a request, as `client_*` imports report it. */
@@ -76,6 +76,31 @@ export interface ImportContext {
   publishPrefix?(): string | null;
   /** wasm_max_payload: publish refuses larger payloads. Default WA_MAX_PAYLOAD_BYTES. */
   maxPayload?: number;
+  /**
+   * Where message_set_* stage on_message's rewrite (docs/ABI.md, "Message hook"); they trap
+   * unless its `active` is true. Absent: they always trap.
+   */
+  rewrite?: MessageRewrite;
+}
+
+/** on_message's staged rewrite (hostfns.h struct wa_message_rewrite); null / undefined = unchanged. */
+export interface MessageRewrite {
+  active: boolean;
+  topic: string | null;
+  payload: Uint8Array | null;
+  retain: boolean | null;
+}
+
+export function newMessageRewrite(): MessageRewrite {
+  return { active: false, topic: null, payload: null, retain: null };
+}
+
+/** Empties the staged rewrite (hostfns.c wa_host_message_clear). */
+export function clearMessageRewrite(r: MessageRewrite, active: boolean): void {
+  r.active = active;
+  r.topic = null;
+  r.payload = null;
+  r.retain = null;
 }
 
 /** A deferred action (hostfns.h struct wa_action), as the host would carry it out. */
@@ -731,6 +756,38 @@ export function createImports(ctx: ImportContext) {
         return optionFileFailed(fn, s.keyBytes, s.path, OPTION_FILE_READ_ERROR, errnoDetail(e));
       }
       return got;
+    },
+    // on_message's rewrites (hostfns.c): staged in host copies, applied only if it allows.
+    message_set_topic(ptr: number, len: number): void {
+      const fn = 'message_set_topic';
+      charge(fn, WA_FUEL_HOST_CALL);
+      if (!ctx.rewrite?.active) throw new GuestError(`${fn}: called outside on_message`);
+      const t = mem.range(ptr, len);
+      if (t === null) throw new GuestError(`${fn}: pointer out of bounds`);
+      charge(fn, per32(t.length, WA_FUEL_SCAN_32));
+      // As publish checks a topic, and not a '$' topic: a client may not publish to $SYS or $CONTROL.
+      if (t.length === 0 || t.length > WA_MAX_FIELD_BYTES || t[0] === 0x24 || t.includes(0)
+        || topicMatchesSub(t, t) !== 1 || !utf8Valid(t)) {
+        throw new GuestError(`${fn}: not a topic to publish to (UTF-8, no + or #, no NUL, not starting with $, 1 to 65535 bytes)`);
+      }
+      ctx.rewrite.topic = utf8Decoder.decode(t);
+    },
+    message_set_payload(ptr: number, len: number): void {
+      const fn = 'message_set_payload';
+      charge(fn, WA_FUEL_HOST_CALL);
+      if (!ctx.rewrite?.active) throw new GuestError(`${fn}: called outside on_message`);
+      const p = mem.range(ptr, len);
+      if (p === null) throw new GuestError(`${fn}: pointer out of bounds`);
+      if (p.length > maxPayload) throw new GuestError(`${fn}: payload of ${p.length} bytes above wasm_max_payload (${maxPayload})`);
+      charge(fn, per32(p.length, WA_FUEL_REWRITE_COPY_32));
+      ctx.rewrite.payload = p.slice();
+    },
+    message_set_retain(retain: number): void {
+      const fn = 'message_set_retain';
+      charge(fn, WA_FUEL_HOST_CALL);
+      if (!ctx.rewrite?.active) throw new GuestError(`${fn}: called outside on_message`);
+      if (retain !== 0 && retain !== 1) throw new GuestError(`${fn}: retain ${retain} is not 0 or 1`);
+      ctx.rewrite.retain = retain === 1;
     },
     jwt_verify(tokPtr: number, tokLen: number, keyPtr: number, keyLen: number, leeway: number, outPtr: number, outCap: number): number {
       const fn = 'jwt_verify';

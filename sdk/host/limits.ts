@@ -88,6 +88,7 @@ export const WA_ACTION_QUEUE_ENTRIES = 256;
 export const WA_ACTION_QUEUE_BYTES = 4 * 1024 * 1024;
 export const WA_ACTION_LOG_TOPIC_BYTES = 64;
 export const WA_FUEL_ACTION = 500;
+export const WA_FUEL_REWRITE_COPY_32 = 2;
 export const WA_FUEL_JWT_HMAC = 3000;
 export const WA_FUEL_JWT_RSA_1K2 = 8000;
 export const WA_FUEL_JWT_P256 = 85000;

@@ -3,7 +3,7 @@
 // without a broker. Hooks a module does not export answer `defer`: the plugin would not have
 // registered for the event, so mosquitto would ask the next plugin (or its own checks).
 import {
-  Runtime, compileModule, DEFAULT_ERROR_LOG_INTERVAL_MS, type CompiledModule, type Decision, type RuntimeConfig,
+  Runtime, compileModule, DEFAULT_ERROR_LOG_INTERVAL_MS, type CompiledModule, type Decision, type MessageOutcome, type RuntimeConfig,
 } from './runtime.js';
 import type { Action, ClientInfo } from './imports.js';
 import type { HookSignatures } from './gate.js';
@@ -16,7 +16,7 @@ import {
   WA_DEFAULT_TICK_MS, WA_MAX_FIELD_BYTES, WA_DEFAULT_RECORD_MAX_BYTES, WA_RECORD_MIN_BYTES, WA_DEFAULT_SYS_INTERVAL_S, WA_MAX_SYS_INTERVAL_S,
 } from './limits.js';
 
-export type { Decision } from './runtime.js';
+export type { Decision, MessageOutcome } from './runtime.js';
 
 /**
  * Bytes as callers have them: a Uint8Array or a Node Buffer (e.g. from readFileSync). Listed
@@ -84,6 +84,18 @@ export interface AclRequest {
   qos?: number;
   retain?: boolean;
   /** The client behind the request (default: LoadOptions.client, with `id` = clientid). */
+  client?: ClientInfo;
+}
+
+/** A message a client published (MOSQ_EVT_MESSAGE), as on_message sees it. */
+export interface MessageRequest {
+  clientid: string;
+  username: string | null;
+  topic: string;
+  payload?: ByteInput | string;
+  qos?: number;
+  retain?: boolean;
+  /** The client behind the message (default: LoadOptions.client, with `id` = clientid). */
   client?: ClientInfo;
 }
 
@@ -342,6 +354,19 @@ export class Policy {
     if (r === 'defer') return { decision: 'defer', key: null };
     if (r === 'allow') return { decision: 'deny', key: null }; // not reachable: keys are hex
     return { decision: 'allow', key: r };
+  }
+
+  /**
+   * MOSQ_EVT_MESSAGE: on_message when the policy exports it (docs/ABI.md, "Message hook"):
+   * 'drop', or delivered with the changes it staged ({} = unchanged; also without on_message).
+   * Every failure drops the message, whatever wasm_on_error says.
+   */
+  message(req: MessageRequest): MessageOutcome {
+    this.ensureOpen();
+    const client: ClientInfo = { ...this.defaultClient, ...req.client };
+    if (client.id === undefined || client.id === null) client.id = req.clientid;
+    return this.rt.message(client, req.clientid, req.username, req.topic,
+      req.payload === undefined ? new Uint8Array(0) : bytesOf(req.payload), req.qos ?? 0, req.retain ?? false);
   }
 
   /**

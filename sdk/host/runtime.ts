@@ -27,7 +27,7 @@
 // wasm_cpu_share (the plugin's breaker).
 import { GuestError, GuestMemory } from './memory.js';
 import {
-  closeOptionFileStreams, createImports, newActionQueue, newLogLimit, newOptionFileStreams, takeActions, truncateActions,
+  clearMessageRewrite, closeOptionFileStreams, createImports, newActionQueue, newMessageRewrite, newLogLimit, newOptionFileStreams, takeActions, truncateActions,
   type Action, type ClientInfo,
 } from './imports.js';
 import { checkModule, meter, ModuleError, type HookSignatures } from './gate.js';
@@ -44,6 +44,9 @@ import {
 } from './limits.js';
 
 export type Decision = 'allow' | 'deny' | 'defer';
+
+/** What on_message made of a message: 'drop', or deliver with these changes (none: as it came). */
+export type MessageOutcome = 'drop' | { topic?: string; payload?: Uint8Array; retain?: boolean };
 
 /** The host settings (plugin_opt_wasm_* in the plugin). */
 export interface RuntimeConfig {
@@ -166,7 +169,7 @@ export function compileModule(wasm: Uint8Array, cfg: RuntimeConfig): CompiledMod
   const hookEntryFuel: Partial<Record<HookName, bigint>> = {};
   for (const [h, n] of Object.entries(metered.hookEntryFuel)) hookEntryFuel[h as HookName] = BigInt(n);
   if (!HOOKS.some((h) => h.isRequest && checked.hooks[h.name] !== undefined)) {
-    throw new ModuleError('exports no request hook (unpwd_check, acl_check, psk_key_get)');
+    throw new ModuleError('exports no request hook (unpwd_check, acl_check, psk_key_get, on_message)');
   }
   let module: WebAssembly.Module;
   try {
@@ -208,6 +211,8 @@ export class Runtime {
   private readonly actions = newActionQueue();
   // Actions queued before the current call: a failed call's are dropped (policy.c action_mark).
   private actionMark = 0;
+  // on_message's staged rewrite (struct wa_host too).
+  private readonly rewrite = newMessageRewrite();
 
   /** Instances created so far: the first one, then one per emulated restore (see the top). */
   instances = 0;
@@ -346,6 +351,49 @@ export class Runtime {
     return this.call(hook, null, [clientid, username], (e, d) => e.session_check(d[0], d[1]), (v) => this.decide(hook, v));
   }
 
+  // ---- the message hook (policy.c wa_policy_message) ----
+
+  /**
+   * on_message(clientid, username, topic, payload, qos, retain): 'drop', or deliver with what the
+   * guest rewrote (nothing when it deferred). Every failure drops, whatever wasm_on_error says.
+   * A module that does not export on_message delivers unchanged.
+   */
+  message(client: ClientInfo | null, clientid: string, username: Field, topic: string, payload: Uint8Array,
+    qos: number, retain: boolean): MessageOutcome {
+    const hook = 'on_message';
+    clearMessageRewrite(this.rewrite, false);
+    if (!this.ready(hook)) return 'drop';
+    if (this.compiled.hooks.on_message === undefined) return {};
+    const fields: Field[] = [clientid, username, topic, payload];
+    let why: string | null = null;
+    if (this.tooLong(fields.slice(0, 3))) why = `a field is longer than ${WA_MAX_FIELD_BYTES} bytes`;
+    else if (payload.length > this.cfg.maxPayload) why = `payload of ${payload.length} bytes exceeds wasm_max_payload (${this.cfg.maxPayload})`;
+    if (why !== null) {
+      this.fail(hook, false, why);
+      return 'drop';
+    }
+    this.rewrite.active = true;
+    const d = this.call(hook, client, fields, (e, a) => {
+      try {
+        return e.on_message(a[0], a[1], a[2], a[3], qos, retain ? 1 : 0);
+      } finally {
+        this.rewrite.active = false; // before a failure's restore runs any lifecycle hook
+      }
+    }, (v) => {
+      if (v === DECISION_DENY || v === DECISION_ALLOW || v === DECISION_DEFER) return v === DECISION_DENY ? 'deny' : v === DECISION_ALLOW ? 'allow' : 'defer';
+      clearMessageRewrite(this.rewrite, false);
+      return this.fail(hook, true, `returned ${v}, not a decision (0 drop, 1 deliver, 2 deliver unchanged)`);
+    });
+    const r = this.rewrite;
+    const out: MessageOutcome = d !== 'allow' ? (d === 'defer' ? {} : 'drop') : {
+      ...(r.topic !== null ? { topic: r.topic } : {}),
+      ...(r.payload !== null ? { payload: r.payload } : {}),
+      ...(r.retain !== null ? { retain: r.retain } : {}),
+    };
+    clearMessageRewrite(this.rewrite, false);
+    return out;
+  }
+
   /** The actions queued since the last call (plugin: carried out at the next tick), in order. */
   takeActions(): Action[] {
     return takeActions(this.actions);
@@ -474,6 +522,7 @@ export class Runtime {
       actions: this.actions,
       publishPrefix: () => this.cfg.publishPrefix,
       maxPayload: this.cfg.maxPayload,
+      rewrite: this.rewrite,
     });
     this.instances++;
     let instance: WebAssembly.Instance;
@@ -751,6 +800,8 @@ export class Runtime {
   // mosquitto admits an anonymous client where allow_anonymous is true, so a failure would admit
   // a client that the policy's own deny refuses (policy.c failure_decision).
   private failureDecision(hook: HookName): Decision {
+    // A message is dropped: deferring would deliver it, unchecked (policy.c).
+    if (hook === 'on_message') return 'deny';
     return hook === 'unpwd_check' && this.anonymous ? 'deny' : this.cfg.onError;
   }
 
@@ -758,8 +809,8 @@ export class Runtime {
   // no longer trusted: it is restored (or dropped).
   private fail(hook: HookName, discard: boolean, why: string): Decision {
     const decision = this.failureDecision(hook);
-    const word = decision === 'defer' ? 'deferred' : 'denied';
-    this.report(LOG_ERR, `${hook} failed, request ${word}: ${why}${this.limitHint(why, false)}`);
+    const word = hook === 'on_message' ? 'message dropped' : decision === 'defer' ? 'request deferred' : 'request denied';
+    this.report(LOG_ERR, `${hook} failed, ${word}: ${why}${this.limitHint(why, false)}`);
     // Like the instance's state, what the failed call queued is undone (and what the emulated
     // restore's lifecycle hooks queue: the plugin runs none).
     truncateActions(this.actions, this.actionMark);

@@ -56,6 +56,11 @@ export const HOOKS: ReadonlyMap<string, readonly HookForm[]> = new Map<string, r
     params: [{ name: "clientid", accept: ["Str"] }, { name: "username", accept: ["Str | null"] }],
     results: decision,
   }]],
+  ["on_message", [{
+    params: [{ name: "clientid", accept: ["Str"] }, { name: "username", accept: ["Str | null"] }, { name: "topic", accept: ["Str"] },
+      { name: "payload", accept: ["Str"] }, { name: "qos", accept: ["i32"] }, { name: "retain", accept: ["bool", "i32"] }],
+    results: decision,
+  }]],
   // Not hooks, but the host reads them the same way: a wrong type makes the cache silently off,
   // or the grants garbage.
   ["wasm_auth_acl_cacheable", [{ params: [], results: ["i32", "bool"] }]],

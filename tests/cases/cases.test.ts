@@ -8,6 +8,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadPolicy, PolicyLoadError } from '../../sdk/host/index.js';
 import { BUILD, ROOT, WA_CALL_BIN, requireFile } from '../harness/paths.js';
+import { messageLine } from '../../sdk/host/call.js';
 
 type Piece = string | { repeat: string; times: number };
 type Arg = string | number | null | { hex: string } | { repeat: string; times: number } | { concat: Piece[] };
@@ -18,7 +19,7 @@ function built(a: { repeat: string; times: number } | { concat: Piece[] }): stri
   return a.concat.map((p) => (typeof p === 'string' ? p : p.repeat.repeat(p.times))).join('');
 }
 type Expect = string | { refused: string };
-type Hook = 'unpwd_check' | 'acl_check' | 'psk_key_get';
+type Hook = 'unpwd_check' | 'acl_check' | 'psk_key_get' | 'on_message';
 
 interface ClientSpec {
   id?: string;
@@ -145,6 +146,15 @@ function runHost(policyPath: string, opts: [string, string][], c: Case): Outcome
         const r = policy.psk(text(a[0]) ?? '', text(a[1]) ?? '', client);
         return { printed: r.decision === 'allow' ? r.key : r.decision === 'defer' ? 'defer' : 'none' };
       }
+      case 'on_message':
+        return {
+          printed: messageLine(policy.message({
+            clientid: text(a[0]) ?? '', username: text(a[1]), topic: text(a[2]) ?? '', payload: bytes(a[3]) ?? '',
+            client: client ? { ...client, id: client.id ?? text(a[0]) } : undefined,
+            ...(a.length > 4 ? { qos: Number(a[4]) } : {}),
+            ...(a.length > 5 ? { retain: Number(a[5]) === 1 } : {}),
+          })),
+        };
     }
   } finally {
     policy.cleanup();

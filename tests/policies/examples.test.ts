@@ -139,3 +139,27 @@ describe('example payload-rules', () => {
     assert.throws(() => load(wasm(example('payload-rules')), [['max_qos', '7']]));
   });
 });
+
+describe('example message-rewrite', () => {
+  const p = load(wasm(example('message-rewrite')), []);
+  const msg = (topic: string, payload: string, username: string | null = 'acme', retain = false) =>
+    p.message({ clientid: 'c1', username, topic, payload, qos: 1, retain });
+  const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : Buffer.from(b).toString());
+
+  test('drops drop/..., and in/... without a usable username', () => {
+    assert.equal(msg('drop/a', 'x'), 'drop');
+    assert.equal(msg('in/a', 'x', null), 'drop');
+    assert.equal(msg('in/a', 'x', 'a/b'), 'drop');
+  });
+
+  test('moves in/... under the tenant, retains status/..., redacts passwords, leaves the rest', () => {
+    const r = msg('in/login', '{"password": "pw", "n": 1}');
+    assert.ok(r !== 'drop');
+    assert.equal(r.topic, 'tenants/acme/in/login');
+    assert.equal(text(r.payload), '{"password": "***", "n": 1}');
+    assert.equal(r.retain, undefined);
+    assert.deepEqual(msg('status/d1', 'up'), { retain: true });
+    assert.deepEqual(msg('status/d1', 'up', 'acme', true), {});
+    assert.deepEqual(msg('other', 'x'), {});
+  });
+});

@@ -18,4 +18,5 @@ export function helper_for_tests(): i32 { return 1; }
 export function on_disconnect(clientid: Str, username: Name): void {}
 export function on_tick(): void {}
 export function session_check(clientid: Str, username: Name): Answer { return username !== null; }
+export function on_message(clientid: Str, username: Name, topic: Str, payload: Str, qos: i32, retain: bool): Answer { return qos >= 0; }
 export function wasm_auth_acl_grants(clientid: Str, username: Name): Grants | null { return username === null ? null : new Grants(); }
