@@ -1,7 +1,9 @@
 /* The mosquitto glue (plugin API v5): options in, events to the policy runtime, decisions back
  * as mosquitto return codes. Everything else lives in the runtime (auth.h, policy.h). */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <mosquitto_broker.h>
@@ -9,6 +11,7 @@
 #include <mosquitto.h>
 
 #include "acl_cache.h"
+#include "audit.h"
 #include "../runtime/auth.h"
 #include "breaker.h"
 #include "../runtime/grants.h"
@@ -30,6 +33,7 @@ struct plugin {
 	struct wa_breaker *breaker; /* the policy's share of broker time */
 	const void *payer;          /* the client of the last request other than a READ check */
 	time_t over_logged[3];      /* when each breaker verdict was last logged */
+	struct wa_audit *audit;     /* NULL when wasm_audit is off */
 };
 
 static void log_to_mosquitto(int level, const char *line)
@@ -113,20 +117,30 @@ static inline struct wa_bucket *admit(struct plugin *pl, const void *who)
 	return NULL;
 }
 
-static int on_basic_auth(int event, void *event_data, void *userdata)
+static inline enum wa_decision basic_auth(struct plugin *pl, struct wa_policy *pol,
+                                          const struct mosquitto_evt_basic_auth *ed)
 {
-	struct mosquitto_evt_basic_auth *ed = event_data;
-	struct plugin *pl = userdata;
-	struct wa_policy *pol = wa_auth_policy(pl->auth);
 	struct wa_bucket *k = admit(pl, payer(pl, ed->client, MOSQ_ACL_NONE));
 	enum wa_decision d;
 
-	(void)event;
-	if (!k) return decision_rc(wa_policy_refuse(pol, WA_HOOK_UNPWD_CHECK, !ed->username), MOSQ_ERR_AUTH);
+	if (!k) return wa_policy_refuse(pol, WA_HOOK_UNPWD_CHECK, !ed->username);
 	wa_breaker_enter(pl->breaker, k);
 	d = wa_policy_unpwd_check(pol, ed->client, ed->username, ed->password);
 	wa_breaker_leave(pl->breaker);
-	return decision_rc(d, MOSQ_ERR_AUTH);
+	return d;
+}
+
+static enum wa_decision audited_basic_auth(struct plugin *pl, struct wa_policy *pol,
+                                           const struct mosquitto_evt_basic_auth *ed);
+
+static int on_basic_auth(int event, void *event_data, void *userdata)
+{
+	struct plugin *pl = userdata;
+	struct wa_policy *pol = wa_auth_policy(pl->auth);
+
+	(void)event;
+	if (pl->audit) return decision_rc(audited_basic_auth(pl, pol, event_data), MOSQ_ERR_AUTH);
+	return decision_rc(basic_auth(pl, pol, event_data), MOSQ_ERR_AUTH);
 }
 
 /* An acl_check through the breaker. */
@@ -206,18 +220,95 @@ static enum wa_decision cached_acl_check(struct plugin *pl, struct wa_policy *po
 	return d;
 }
 
+static inline enum wa_decision acl_check(struct plugin *pl, struct wa_policy *pol,
+                                         const struct mosquitto_evt_acl_check *ed)
+{
+	if (pl->caching && wa_policy_acl_cacheable(pol)) return cached_acl_check(pl, pol, ed);
+	return checked_acl(pl, pol, ed, mosquitto_client_id(ed->client), mosquitto_client_username(ed->client));
+}
+
+static enum wa_decision audited_acl_check(struct plugin *pl, struct wa_policy *pol,
+                                          const struct mosquitto_evt_acl_check *ed);
+
 static int on_acl_check(int event, void *event_data, void *userdata)
 {
-	struct mosquitto_evt_acl_check *ed = event_data;
 	struct plugin *pl = userdata;
 	struct wa_policy *pol = wa_auth_policy(pl->auth);
-	enum wa_decision d;
 
 	(void)event;
-	if (pl->caching && wa_policy_acl_cacheable(pol))
-		return decision_rc(cached_acl_check(pl, pol, ed), MOSQ_ERR_ACL_DENIED);
-	d = checked_acl(pl, pol, ed, mosquitto_client_id(ed->client), mosquitto_client_username(ed->client));
-	return decision_rc(d, MOSQ_ERR_ACL_DENIED);
+	if (pl->audit) return decision_rc(audited_acl_check(pl, pol, event_data), MOSQ_ERR_ACL_DENIED);
+	return decision_rc(acl_check(pl, pol, event_data), MOSQ_ERR_ACL_DENIED);
+}
+
+/* ---- audit (audit.h): out of line, so that with wasm_audit off a request pays one branch ---- */
+
+static const char *access_word(int access)
+{
+	switch (access) {
+		case MOSQ_ACL_READ: return "read";
+		case MOSQ_ACL_WRITE: return "write";
+		case MOSQ_ACL_SUBSCRIBE: return "subscribe";
+		case MOSQ_ACL_UNSUBSCRIBE: return "unsubscribe";
+		default: return "none";
+	}
+}
+
+/* Source and reason of a decision from the policy's outcome: a failure names its cause, a
+ * decision made without guest code names what made it (grants or the cache; granted says
+ * which), a guest's carries its set_reason text (empty when it gave none). */
+static void audit_outcome(struct plugin *pl, struct wa_policy *pol, uint64_t mark, int granted,
+                          struct wa_audit_record *r, char *why, size_t whylen)
+{
+	struct wa_policy_outcome o;
+
+	wa_policy_audit_outcome(pol, mark, &o);
+	r->fuel = o.fuel_used;
+	r->reason = o.reason;
+	r->reason_len = o.reason_len;
+	r->source = "policy";
+	if (o.failed) {
+		r->source = "failure";
+		r->reason_len = (size_t)snprintf(why, whylen, "failure: %s", o.failure);
+		if (r->reason_len >= whylen) r->reason_len = whylen - 1;
+		r->reason = why;
+	} else if (granted || !o.guest_ran) {
+		r->source = granted ? "grant" : "cached";
+		r->reason = r->source;
+		r->reason_len = strlen(r->source);
+	}
+	wa_audit_write(pl->audit, r);
+}
+
+static enum wa_decision audited_basic_auth(struct plugin *pl, struct wa_policy *pol,
+                                           const struct mosquitto_evt_basic_auth *ed)
+{
+	uint64_t mark = wa_policy_audit_mark(pol);
+	enum wa_decision d = basic_auth(pl, pol, ed);
+	struct wa_audit_record r = { mosquitto_client_id(ed->client), ed->username, "connect", NULL, d, NULL, NULL, 0, 0 };
+	char why[WA_AUDIT_FIELD_BYTES];
+
+	if (wa_audit_wanted(pl->audit, d)) audit_outcome(pl, pol, mark, 0, &r, why, sizeof why);
+	return d;
+}
+
+static enum wa_decision audited_acl_check(struct plugin *pl, struct wa_policy *pol,
+                                          const struct mosquitto_evt_acl_check *ed)
+{
+	uint64_t mark = wa_policy_audit_mark(pol);
+	enum wa_decision d = acl_check(pl, pol, ed);
+	const char *clientid = mosquitto_client_id(ed->client), *username = mosquitto_client_username(ed->client);
+	struct wa_audit_record r = { clientid, username, access_word(ed->access), ed->topic, d, NULL, NULL, 0, 0 };
+	char why[WA_AUDIT_FIELD_BYTES];
+	int granted = 0;
+
+	if (!wa_audit_wanted(pl->audit, d)) return d;
+	/* Grants decided when they were consulted (cached_acl_check's conditions) and answer. */
+	if (pl->caching && pl->granting && clientid && wa_policy_acl_cacheable(pol) && wa_policy_acl_grants(pol)) {
+		const struct wa_grants *g = wa_acl_cache_grants(pl->cache, ed->client, clientid, username);
+		granted = g && wa_grants_decide(g, ed->topic, ed->access) != WA_GRANTS_ASK;
+	}
+	audit_outcome(pl, pol, mark, granted, &r, why, sizeof why);
+	return d;
 }
 
 static int on_psk_key(int event, void *event_data, void *userdata)
@@ -365,6 +456,7 @@ static int on_reload(int event, void *event_data, void *userdata)
 
 	(void)event;
 	(void)event_data;               /* the options stay those the plugin was started with */
+	wa_audit_reopen(pl->audit);     /* a rotated audit file is let go */
 	wa_auth_reload_start(pl->auth); /* built off this thread; on_tick puts it in service */
 	return MOSQ_ERR_SUCCESS;
 }
@@ -455,6 +547,7 @@ static int on_tick(int event, void *event_data, void *userdata)
 		}
 	}
 	if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
+	wa_audit_flush(pl->audit);
 	ask_next_tick(event_data, every);
 	return MOSQ_ERR_SUCCESS;
 }
@@ -478,6 +571,7 @@ static void plugin_free(struct plugin *pl)
 	wa_auth_free(pl->auth);
 	wa_acl_cache_free(pl->cache);
 	wa_breaker_free(pl->breaker);
+	wa_audit_free(pl->audit);
 	free(pl);
 }
 
@@ -521,6 +615,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 			return MOSQ_ERR_NOMEM;
 		}
 	}
+	if (wa_auth_config(pl->auth)->audit != WA_AUDIT_OFF)
+		pl->audit = wa_audit_new(wa_auth_config(pl->auth)->audit, wa_auth_config(pl->auth)->audit_file);
 	if (wa_auth_config(pl->auth)->acl_cache) {
 		pl->cache = wa_acl_cache_new(WA_ACL_CACHE_MIN_HIT_PERCENT);
 		pl->granting = wa_auth_config(pl->auth)->acl_grants;

@@ -28,6 +28,7 @@ const struct wa_import_abi wa_imports[] = {
 	{ "mosquitto", "publish", "i(iiiiii)", NULL },
 	/* jwt_verify: exp and nbf are checked against the clock, so it varies with the time. */
 	{ "mosquitto", "jwt_verify", "i(iiiiiii)", "the time" },
+	{ "mosquitto", "set_reason", "i(ii)", NULL },
 	{ "env", "abort", "v(iiii)", NULL },
 	{ "env", "trace", "v(iiFFFFF)", NULL },
 	{ "env", "seed", "F()", "randomness" },

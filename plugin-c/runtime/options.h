@@ -27,6 +27,9 @@ struct wa_options {
 	struct wa_opt *items;
 };
 
+/* wasm_audit: which decisions get an audit record (README, "Operating"). */
+enum wa_audit_level { WA_AUDIT_OFF, WA_AUDIT_DENY, WA_AUDIT_ALL };
+
 /* The host's settings (docs/ABI.md, wa_limits.h). */
 struct wa_config {
 	const char *module_path;   /* wasm_module (required), points into the options */
@@ -48,6 +51,8 @@ struct wa_config {
 	 * trailing '/', pointing into the options; NULL = publish refused (not set). */
 	const char *publish_prefix;
 	size_t publish_prefix_len;
+	enum wa_audit_level audit; /* wasm_audit: off (default) | deny | all */
+	const char *audit_file;    /* wasm_audit_file: JSON lines appended here; NULL = mosquitto's log */
 };
 
 #define WA_OPT_MODULE           "wasm_module"
@@ -69,6 +74,8 @@ struct wa_config {
 #define WA_OPT_CPU_SHARE        "wasm_cpu_share"
 #define WA_OPT_TICK_MS          "wasm_tick_ms"
 #define WA_OPT_PUBLISH_PREFIX   "wasm_publish_prefix"
+#define WA_OPT_AUDIT            "wasm_audit"
+#define WA_OPT_AUDIT_FILE       "wasm_audit_file"
 
 /* Copies n pairs (NULL keys or values count as empty). NULL on allocation failure or when n is
  * above WA_MAX_OPTIONS (err says which). */

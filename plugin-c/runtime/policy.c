@@ -46,6 +46,7 @@ struct wa_policy {
 	int reported;
 	time_t last_report;
 	unsigned suppressed;
+	char last_failure[WA_AUDIT_FIELD_BYTES]; /* why the last failure decision was given (audit) */
 };
 
 /* Source of wa_policy_epoch values: unique across every policy of the process (policies are
@@ -192,6 +193,7 @@ static enum wa_decision fail(struct wa_policy *p, enum wa_hook hook, int discard
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
 	p->failures++;
+	snprintf(p->last_failure, sizeof p->last_failure, "%.*s", (int)sizeof p->last_failure - 1, why);
 	report(p, WA_LOG_ERR, "%s failed, request %s: %s%s", wa_hooks[hook].name,
 	       decision_text(failure_decision(p, hook)), why, limit_hint(p, why, 0, hint, sizeof hint));
 	/* Like the instance's state, what the failed call queued is undone. */
@@ -482,7 +484,32 @@ enum wa_decision wa_policy_refuse(struct wa_policy *p, enum wa_hook hook, int an
 {
 	p->failures++;
 	p->anonymous = anonymous;
+	snprintf(p->last_failure, sizeof p->last_failure, "over its share of broker time");
 	return failure_decision(p, hook);
+}
+
+/* Every guest call sets the fuel counter to its budget first (engine_wasm3.c arm), and a call
+ * that returns normally leaves it at 0 or above: a counter still at the mark afterwards means no
+ * guest code ran. Marking costs nothing on the path of requests that are not audited. */
+#define AUDIT_FUEL_MARK INT64_MIN
+
+uint64_t wa_policy_audit_mark(struct wa_policy *p)
+{
+	p->host.reason_len = 0;
+	if (p->host.fuel) *p->host.fuel = AUDIT_FUEL_MARK;
+	return p->failures;
+}
+
+void wa_policy_audit_outcome(const struct wa_policy *p, uint64_t mark, struct wa_policy_outcome *o)
+{
+	const int64_t left = p->host.fuel ? *p->host.fuel : AUDIT_FUEL_MARK;
+
+	o->failed = p->failures != mark;
+	o->failure = o->failed ? p->last_failure : "";
+	o->guest_ran = left != AUDIT_FUEL_MARK;
+	o->fuel_used = !o->guest_ran ? 0 : left < 0 ? p->cfg->fuel : p->cfg->fuel - left;
+	o->reason = p->host.reason;
+	o->reason_len = p->host.reason_len;
 }
 
 /* Length of a request string, saturated at WA_MAX_FIELD_BYTES + 1 (too long: the request fails).
