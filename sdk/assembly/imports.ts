@@ -79,3 +79,12 @@ export declare function host_publish(topicPtr: usize, topicLen: u32, payloadPtr:
 // @ts-ignore: decorator
 @external("mosquitto", "jwt_verify")
 export declare function host_jwt_verify(tokPtr: usize, tokLen: u32, keyPtr: usize, keyLen: u32, leewaySeconds: i32, outPtr: usize, outCap: u32): i32;
+
+/**
+ * Gives the decision the current hook is about to return a reason (docs/ABI.md, "Reasons"): UTF-8
+ * bytes, of which the host keeps at most WA_MAX_REASON_BYTES (cut at a character boundary). The
+ * bytes kept, or -1 when they are not UTF-8 (no reason then).
+ */
+// @ts-ignore: decorator
+@external("mosquitto", "set_reason")
+export declare function host_set_reason(ptr: usize, len: u32): i32;

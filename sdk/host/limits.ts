@@ -35,6 +35,9 @@ export const WA_ERROR_LOG_INTERVAL_S = 10;
 export const WA_MAX_PW_ITERATIONS = 10000;
 export const WA_MAX_PW_SALT_BYTES = 256;
 
+// set_reason keeps at most this many bytes of UTF-8 (docs/ABI.md, "Reasons").
+export const WA_MAX_REASON_BYTES = 128;
+
 // jwt_verify (docs/ABI.md, "JWT").
 export const WA_MAX_JWT_BYTES = 8192;
 export const WA_JWT_MAX_KID_BYTES = 256;

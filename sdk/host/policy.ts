@@ -292,6 +292,14 @@ export class Policy {
     return this.rt.epoch;
   }
 
+  /**
+   * The reason the last request gave its decision with `set_reason` (docs/ABI.md, "Reasons"), ''
+   * when it gave none: what the plugin's audit log records as the policy's reason.
+   */
+  get reason(): string {
+    return this.rt.reason;
+  }
+
   /** MOSQ_EVT_BASIC_AUTH. null = absent (anonymous client, no password). */
   unpwdCheck(username: string | null, password: string | ByteInput | null, client?: ClientInfo): Decision {
     this.ensureOpen();

@@ -1,0 +1,53 @@
+// Reasons for decisions (docs/ABI.md, "Reasons"): a short text the host attaches to the decision
+// a hook returns, which the plugin's audit log records (plugin_opt_wasm_audit). Only the first
+// REASON_MAX_BYTES bytes of UTF-8 are kept; they are encoded into a static buffer, so giving a
+// reason never allocates. Call these on the paths that deny rather than on hot allow paths: each
+// call is a host call.
+import { host_set_reason } from "./imports";
+import { Decision } from "./constants";
+
+/** The most bytes of UTF-8 the host keeps of a reason (wa_limits.h WA_MAX_REASON_BYTES). */
+export const REASON_MAX_BYTES: i32 = 128;
+
+// One UTF-16 unit more than the host keeps bytes: every unit encodes to at least one byte, so a
+// longer reason still reaches the host longer than it keeps, and it cuts on a character boundary.
+const REASON_UNITS: i32 = REASON_MAX_BYTES + 1;
+const reasonBuffer = memory.data(REASON_UNITS * 3);
+
+/**
+ * Attaches `reason` to the decision the current hook returns. A later call in the same hook
+ * replaces it; each hook call starts without one. Unpaired surrogates become U+FFFD.
+ * @returns the bytes the host kept (at most {@link REASON_MAX_BYTES}).
+ */
+export function setReason(reason: string): i32 {
+  const units = min(reason.length, REASON_UNITS);
+  const n = String.UTF8.encodeUnsafe(changetype<usize>(reason), units, reasonBuffer, false, String.UTF8.ErrorMode.REPLACE);
+  return host_set_reason(reasonBuffer, <u32>n);
+}
+
+/**
+ * Denies, with a reason for the audit log: `return deny("no grant for topic")`.
+ * @returns {@link Decision.Deny}
+ */
+export function deny(reason: string): Decision {
+  setReason(reason);
+  return Decision.Deny;
+}
+
+/**
+ * Allows, with a reason for the audit log (recorded with plugin_opt_wasm_audit all).
+ * @returns {@link Decision.Allow}
+ */
+export function allow(reason: string): Decision {
+  setReason(reason);
+  return Decision.Allow;
+}
+
+/**
+ * Defers to the next plugin, with a reason for the audit log.
+ * @returns {@link Decision.Defer}
+ */
+export function defer(reason: string): Decision {
+  setReason(reason);
+  return Decision.Defer;
+}
