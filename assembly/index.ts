@@ -8,7 +8,7 @@
 // Semantics are mosquitto 2.0.11's, checked against the real broker (assembly/README.md); the
 // files are parsed once per start or reload into compact tables, and acl_check never allocates.
 export * from "../sdk/assembly/abi";
-import { Access, Decision, Grants, Lines, Options, Str, log } from "../sdk/assembly";
+import { Access, Decision, Grants, Lines, Options, Str, deny, log } from "../sdk/assembly";
 import { Acl } from "./load/acl";
 import { install, installAllowAll, uninstall } from "./check/hot";
 import { Passwords } from "./load/passwd";
@@ -136,14 +136,16 @@ export function security_cleanup(reload: bool): void {
  */
 export function unpwd_check(username: Str | null, password: Str | null): Decision {
   const cfg = current;
-  if (cfg === null) return Decision.Deny;
+  if (cfg === null) return deny("no configuration loaded");
   if (username === null) {
     if (cfg.anonymous == ANON_DEFER) return Decision.Defer;
-    return cfg.anonymous == ANON_ALLOW ? Decision.Allow : Decision.Deny;
+    return cfg.anonymous == ANON_ALLOW ? Decision.Allow : deny("anonymous clients are not allowed (allow_anonymous false)");
   }
   const pw = cfg.passwords;
   if (pw === null) return Decision.Defer;
-  return pw.verify(username, password) ? Decision.Allow : Decision.Deny;
+  if (pw.verify(username, password)) return Decision.Allow;
+  // Reasons for the audit log only: the client is told nothing more than "not authorised".
+  return deny(pw.has(username) ? "wrong password" : "unknown user");
 }
 
 // acl_file check, mosquitto 2.0.11 semantics, never allocating: hot.ts.

@@ -132,6 +132,12 @@ export class Passwords {
   }
 
   /** True when `username` is listed and `password` matches its hash. */
+  /** The user has a line in password_file (for a denial's reason: off the hot path). */
+  has(username: Str): bool {
+    const user = this.users.lookup(username);
+    return user !== null && user.hash != 0;
+  }
+
   verify(username: Str, password: Str | null): bool {
     const user = this.users.lookup(username);
     if (user === null || user.hash == 0) return false;
