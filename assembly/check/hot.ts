@@ -9,7 +9,7 @@ import { hasWildcardAt, hasWildcardSlow, LOW_BYTES_NOT_BIT3, lowBytes, mayBeWild
 import { matchFilter } from "./match";
 import { beginCheck, memoInit, valueAtCall, valueClean } from "./memo";
 import { lookupUser, UserRecord } from "../load/users";
-import { Access, Decision, Str, deny } from "../../sdk/assembly";
+import { Access, Decision, Reason, Str } from "../../sdk/assembly";
 import { DOLLAR, SLASH } from "../../sdk/assembly/utf8";
 
 // What acl_check does, in one global (a file of patterns only is 0, the cheapest test). The last
@@ -270,12 +270,16 @@ export function acl_check(clientid: Str, username: Str | null, topic: Str, acces
 // Reasons for denials (the audit log), out of line: only a denial pays for them, and the
 // metering charges acl_check's loops for what is written inside them. A user's own deny rule
 // returns from its loop without one, which keeps a test off the path of its grants.
+const DENY_PATTERN = new Reason("an acl_file deny pattern matches the topic");
+const WILDCARD_ID = new Reason("username or client id holds + or #: no pattern applies");
+const NO_READ_GRANT = new Reason("no acl rule grants read on the topic");
+const NO_WRITE_GRANT = new Reason("no acl rule grants write on the topic");
 function deniedByPattern(): Decision {
-  return deny("an acl_file deny pattern matches the topic");
+  return DENY_PATTERN.deny();
 }
 function deniedWildcard(): Decision {
-  return deny("username or client id holds + or #: no pattern applies");
+  return WILDCARD_ID.deny();
 }
 function deniedNoGrant(access: i32): Decision {
-  return deny(access == Access.Read ? "no acl rule grants read on the topic" : "no acl rule grants write on the topic");
+  return (access == Access.Read ? NO_READ_GRANT : NO_WRITE_GRANT).deny();
 }

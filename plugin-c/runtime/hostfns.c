@@ -621,6 +621,20 @@ int wa_host_trace(struct wa_host *h, struct wa_mem m, uint32_t msg, int32_t n, c
 	return 0;
 }
 
+/* Reasons are mostly ASCII and set on every denial: eight bytes per test before the full check. */
+static int reason_valid(const uint8_t *b, uint32_t n)
+{
+	uint64_t any = 0, w;
+	uint32_t i = 0;
+
+	for (; i + 8u <= n; i += 8u) {
+		memcpy(&w, b + i, 8);
+		any |= w;
+	}
+	for (; i < n; i++) any |= b[i];
+	return !(any & 0x8080808080808080ull) || wa_utf8_valid(b, n);
+}
+
 /* Only the kept prefix is looked at (and paid for): a guest cannot make the host scan a long
  * string it will not keep. */
 int wa_host_set_reason(struct wa_host *h, struct wa_mem m, uint32_t ptr, uint32_t len, int32_t *ret)
@@ -638,7 +652,7 @@ int wa_host_set_reason(struct wa_host *h, struct wa_mem m, uint32_t ptr, uint32_
 		for (unsigned k = 0; k < 3u && (b[n] & 0xC0u) == 0x80u; k++) n--;
 	}
 	if (charge(h, fn, per32(n, WA_FUEL_SCAN_32))) return -1;
-	if (!wa_utf8_valid(b, n)) {
+	if (!reason_valid(b, n)) {
 		h->reason_len = 0;
 		*ret = WA_REASON_INVALID;
 		return 0;

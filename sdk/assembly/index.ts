@@ -36,4 +36,4 @@ export { Grants, Fallback } from "./grants";
 export { ActionResult, kickClient, kickUser, publish } from "./actions";
 export { JwtError, JwtClaims, JwtResult, JwtVerifier, loadJwtKey, verifyJwt, JWT_MAX_BYTES, JWT_MAX_CLAIMS_BYTES } from "./jwt";
 export { RateLimiter } from "./ratelimit";
-export { allow, defer, deny, setReason, REASON_MAX_BYTES } from "./reason";
+export { allow, defer, deny, setReason, Reason, REASON_MAX_BYTES } from "./reason";

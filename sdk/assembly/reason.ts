@@ -1,8 +1,8 @@
 // Reasons for decisions (docs/ABI.md, "Reasons"): a short text the host attaches to the decision
 // a hook returns, which the plugin's audit log records (plugin_opt_wasm_audit). Only the first
-// REASON_MAX_BYTES bytes of UTF-8 are kept; they are encoded into a static buffer, so giving a
-// reason never allocates. Call these on the paths that deny rather than on hot allow paths: each
-// call is a host call.
+// REASON_MAX_BYTES bytes of UTF-8 are kept. deny(text) and the like encode the text on every call
+// (into a static buffer: they never allocate); a Reason encodes it once, so a path taken often
+// pays only the host call. Give reasons where a policy denies rather than on hot allow paths.
 import { host_set_reason } from "./imports";
 import { Decision } from "./constants";
 
@@ -50,4 +50,40 @@ export function allow(reason: string): Decision {
 export function defer(reason: string): Decision {
   setReason(reason);
   return Decision.Defer;
+}
+
+/**
+ * A reason encoded once (at most {@link REASON_MAX_BYTES} bytes are kept), for paths taken often:
+ * `const NO_GRANT = new Reason("no grant for topic")`, then `return NO_GRANT.deny()`.
+ */
+export class Reason {
+  private readonly bytes: ArrayBuffer;
+
+  constructor(text: string) {
+    const units = min(text.length, REASON_UNITS);
+    this.bytes = String.UTF8.encode(text.substring(0, units), false, String.UTF8.ErrorMode.REPLACE);
+  }
+
+  /** Attaches this reason to the decision the current hook returns; the bytes the host kept. */
+  set(): i32 {
+    return host_set_reason(changetype<usize>(this.bytes), <u32>this.bytes.byteLength);
+  }
+
+  /** {@link Decision.Deny} with this reason. */
+  deny(): Decision {
+    this.set();
+    return Decision.Deny;
+  }
+
+  /** {@link Decision.Allow} with this reason. */
+  allow(): Decision {
+    this.set();
+    return Decision.Allow;
+  }
+
+  /** {@link Decision.Defer} with this reason. */
+  defer(): Decision {
+    this.set();
+    return Decision.Defer;
+  }
 }

@@ -1,6 +1,6 @@
 // deny(reason) / allow(reason) / defer(reason) and setReason, against the Node host's set_reason
 // (the same rules as the plugin's: UTF-8, at most REASON_MAX_BYTES kept, cut on a character boundary).
-import { allow, defer, deny, setReason, Decision, REASON_MAX_BYTES } from "../index";
+import { allow, defer, deny, setReason, Decision, Reason, REASON_MAX_BYTES } from "../index";
 import { host_set_reason } from "../imports";
 import { clearReason, lastReason } from "../testing";
 
@@ -45,5 +45,25 @@ describe("deny / allow / defer with a reason", () => {
   it("an empty reason is kept as none", () => {
     expect(setReason("")).toBe(0);
     expect(lastReason()).toBe("");
+  });
+});
+
+describe("Reason (encoded once)", () => {
+  beforeEach(() => { clearReason(); });
+
+  it("gives its text with each decision", () => {
+    const r = new Reason("no grant for topic");
+    expect(r.deny()).toBe(Decision.Deny);
+    expect(lastReason()).toBe("no grant for topic");
+    clearReason();
+    expect(r.allow()).toBe(Decision.Allow);
+    expect(lastReason()).toBe("no grant for topic");
+    expect(r.defer()).toBe(Decision.Defer);
+    expect(r.set()).toBe(18);
+  });
+
+  it("is cut like setReason", () => {
+    expect(new Reason("z".repeat(300)).set()).toBe(REASON_MAX_BYTES);
+    expect(lastReason()).toBe("z".repeat(REASON_MAX_BYTES));
   });
 });
