@@ -185,6 +185,15 @@ export function hostSettings(options: OptionList): HostSettings {
   const cpuShare = number('wasm_cpu_share', 1, 100, WA_DEFAULT_CPU_SHARE);
   const tickMs = number('wasm_tick_ms', 0, 3600000, WA_DEFAULT_TICK_MS);
   const prefix = publishPrefix(get('wasm_publish_prefix'));
+  // The Node host keeps no audit log (Policy.reason gives the policy's reasons); the values are
+  // checked as the plugin checks them.
+  const audit = get('wasm_audit') ?? 'off';
+  if (audit !== 'off' && audit !== 'deny' && audit !== 'all') {
+    throw new PolicyLoadError(`option wasm_audit: "${audit.length > 64 ? `${audit.slice(0, 64)}...` : audit}" is none of off, deny, all`);
+  }
+  if (get('wasm_audit_file') === '') {
+    throw new PolicyLoadError('option wasm_audit_file: empty path (leave it out to audit to mosquitto\'s log)');
+  }
   return {
     onError,
     maxModuleBytes,
