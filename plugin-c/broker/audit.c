@@ -58,9 +58,34 @@ static void putf(struct out *o, const char *fmt, ...)
 	put(o, tmp, (size_t)n);
 }
 
+/* The code point at b[i] when it is one the log sanitiser neutralises above ASCII (C1 controls,
+ * bidirectional formatting, line and paragraph separators: text.c), in valid UTF-8, else 0; *n
+ * its bytes. Escaped as \uXXXX, such a character can neither break a line nor reorder what a
+ * reader sees, and the record stays exact. */
+static uint32_t hidden_at(const uint8_t *b, size_t i, size_t len, size_t *n)
+{
+	uint8_t c = b[i];
+
+	if (i + 1 < len && c == 0xC2 && b[i + 1] <= 0x9F) {
+		*n = 2;
+		return b[i + 1];
+	}
+	if (i + 1 < len && c == 0xD8 && b[i + 1] == 0x9C) {
+		*n = 2;
+		return 0x061C;
+	}
+	if (i + 2 < len && c == 0xE2) {
+		uint32_t cp = 0x2000u | ((uint32_t)(b[i + 1] & 0x3Fu) << 6) | (b[i + 2] & 0x3Fu);
+		*n = 3;
+		if (cp == 0x200E || cp == 0x200F || (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069))
+			return cp;
+	}
+	return 0;
+}
+
 /* A JSON string (quotes included) of at most WA_AUDIT_FIELD_BYTES of s, cut on a character
- * boundary; control characters, '"' and '\' escaped; not UTF-8: bytes above 0x7f become '?'.
- * NULL: null. */
+ * boundary; control characters (C0, DEL and hidden_at's), '"' and '\' escaped; not UTF-8: bytes
+ * above 0x7f become '?'. NULL: null. */
 static void put_json_str(struct out *o, const char *s, size_t len)
 {
 	const uint8_t *b = (const uint8_t *)s;
@@ -85,6 +110,15 @@ static void put_json_str(struct out *o, const char *s, size_t len)
 			putf(o, "\\u%04x", c);
 		} else if (c >= 0x80 && !utf8) {
 			put(o, "?", 1);
+		} else if (c >= 0x80) {
+			size_t n = 1;
+			uint32_t cp = hidden_at(b, i, len, &n);
+			if (cp) {
+				putf(o, "\\u%04x", (unsigned)cp);
+				i += n - 1;
+			} else {
+				put(o, (const char *)&b[i], 1);
+			}
 		} else {
 			put(o, (const char *)&b[i], 1);
 		}

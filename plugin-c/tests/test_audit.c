@@ -52,6 +52,13 @@ static void test_json(void)
 	CHECK(strstr(buf, "\"topic\":\"x?\"") != NULL);
 	CHECK(strstr(buf, "\"reason\":\"r\\u0001\"") != NULL);
 
+	/* C1 controls, bidirectional formatting and line separators: escaped too (a log reader
+	 * sees neither a line break nor reordered text). */
+	r = deny_write();
+	r.topic = "a\xc2\x9b" "b\xe2\x80\xae" "c\xe2\x80\xa8" "d\xd8\x9c" "e\xe2\x81\xa6" "f\xe2\x82\xac";
+	wa_audit_format_json(buf, sizeof buf, &r, &WALL);
+	CHECK(strstr(buf, "\"topic\":\"a\\u009bb\\u202ec\\u2028d\\u061ce\\u2066f\xe2\x82\xac\"") != NULL);
+
 	/* Too small a buffer: nothing (0), never a cut record. */
 	r = deny_write();
 	CHECK_INT(wa_audit_format_json(buf, 40, &r, &WALL), 0);
