@@ -292,11 +292,12 @@ void wa_audit_write_at(struct wa_audit *a, const struct wa_audit_record *r, uint
 			struct tm tm;
 			time_t secs = wall->tv_sec;
 			gmtime_r(&secs, &tm);
-			n = (size_t)snprintf(line, sizeof line,
-			                     "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"suppressed\":%" PRIu64
-			                     ",\"message\":\"%" PRIu64 " audit lines suppressed\"}",
-			                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-			                     wall->tv_nsec / 1000000L, a->limit.suppressed, a->limit.suppressed);
+			n = (size_t)snprintf(
+			    line, sizeof line,
+			    "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"suppressed\":%" PRIu64
+			    ",\"message\":\"%" PRIu64 " audit lines suppressed\"}",
+			    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			    wall->tv_nsec / 1000000L, a->limit.suppressed, a->limit.suppressed);
 			append(a, line, n);
 		} else {
 			wa_log(WA_LOG_NOTICE, "audit: %" PRIu64 " audit lines suppressed", a->limit.suppressed);

@@ -279,8 +279,9 @@ static int audited_basic_auth(int event, void *event_data, void *userdata)
 	uint64_t mark = wa_policy_audit_mark(wa_auth_policy(pl->auth));
 	int rc = basic_auth_cb(event, event_data, userdata);
 	/* the username, never the password */
-	struct wa_audit_record r = { mosquitto_client_id(ed->client), ed->username, "connect", NULL, WA_DENY, NULL, NULL,
-		                     0, 0 };
+	struct wa_audit_record r = {
+		mosquitto_client_id(ed->client), ed->username, "connect", NULL, WA_DENY, NULL, NULL, 0, 0
+	};
 
 	audit(pl, mark, rc, &r, 0);
 	return rc;
@@ -295,8 +296,15 @@ static int audited_acl_check(int event, void *event_data, void *userdata)
 	uint64_t mark = wa_policy_audit_mark(wa_auth_policy(pl->auth));
 	int rc = acl_check_cb(event, event_data, userdata);
 	/* the topic, never the payload */
-	struct wa_audit_record r = { mosquitto_client_id(ed->client), mosquitto_client_username(ed->client),
-		                     access_word(ed->access), ed->topic, WA_DENY, NULL, NULL, 0, 0 };
+	struct wa_audit_record r = { mosquitto_client_id(ed->client),
+		                     mosquitto_client_username(ed->client),
+		                     access_word(ed->access),
+		                     ed->topic,
+		                     WA_DENY,
+		                     NULL,
+		                     NULL,
+		                     0,
+		                     0 };
 	int by_grants = pl->grants_used && r.clientid != NULL;
 
 	audit(pl, mark, rc, &r, by_grants);
@@ -369,8 +377,7 @@ static int sync_callbacks(struct plugin *pl, unsigned hooks)
 		int rc;
 
 		if ((hooks & bit) && !(pl->registered & bit)) {
-			rc = mosquitto_callback_register(pl->id, request_events[i].event, cb, NULL,
-			                                 pl);
+			rc = mosquitto_callback_register(pl->id, request_events[i].event, cb, NULL, pl);
 			if (rc != MOSQ_ERR_SUCCESS) {
 				wa_log(WA_LOG_ERR, "cannot register the %s callback: %s",
 				       wa_hooks[request_events[i].hook].name, mosquitto_strerror(rc));

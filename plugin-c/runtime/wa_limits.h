@@ -170,10 +170,10 @@
  * "N audit lines suppressed". Each string field of a record is cut at WA_AUDIT_FIELD_BYTES;
  * the file is written through a buffer of WA_AUDIT_BUFFER_BYTES, flushed when full and on every
  * tick. set_reason pays WA_FUEL_HOST_CALL and WA_FUEL_SCAN_32 per 32 bytes it looks at. */
-#define WA_MAX_REASON_BYTES    128u
-#define WA_AUDIT_LINES_PER_S   100u
-#define WA_AUDIT_BURST_LINES   200u
-#define WA_AUDIT_FIELD_BYTES   256u
-#define WA_AUDIT_BUFFER_BYTES  (64u * 1024u)
+#define WA_MAX_REASON_BYTES   128u
+#define WA_AUDIT_LINES_PER_S  100u
+#define WA_AUDIT_BURST_LINES  200u
+#define WA_AUDIT_FIELD_BYTES  256u
+#define WA_AUDIT_BUFFER_BYTES (64u * 1024u)
 
 #endif

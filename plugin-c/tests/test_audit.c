@@ -33,29 +33,38 @@ static void test_json(void)
 	               "\"reason\":\"no grant\",\"fuel\":1234}");
 
 	/* Absent values are null; a connect has no topic. */
-	r = (struct wa_audit_record){ NULL, NULL, "connect", NULL, WA_DEFER, "failure", "failure: fuel exhausted", 23, 0 };
+	r = (struct wa_audit_record){
+		NULL, NULL, "connect", NULL, WA_DEFER, "failure", "failure: fuel exhausted", 23, 0
+	};
 	wa_audit_format_json(buf, sizeof buf, &r, &WALL);
-	CHECK(strstr(buf, "\"client_id\":null,\"username\":null,\"access\":\"connect\",\"topic\":null,"
-	                  "\"decision\":\"defer\",\"source\":\"failure\",\"reason\":\"failure: fuel exhausted\"") !=
-	      NULL);
+	CHECK(strstr(buf,
+	             "\"client_id\":null,\"username\":null,\"access\":\"connect\",\"topic\":null,"
+	             "\"decision\":\"defer\",\"source\":\"failure\",\"reason\":\"failure: fuel exhausted\"") != NULL);
 
 	/* Quotes, backslashes and control characters are escaped; UTF-8 passes; other bytes become '?'. */
 	r = deny_write();
 	r.clientid = "a\"b\\c\nd\x7f";
-	r.username = "gr\xc3\xbc\xc3\x9f" "e";
+	r.username = "gr\xc3\xbc\xc3\x9f"
+	             "e";
 	r.topic = "x\xff";
 	r.reason = "r\x01";
 	r.reason_len = 2;
 	wa_audit_format_json(buf, sizeof buf, &r, &WALL);
 	CHECK(strstr(buf, "\"client_id\":\"a\\\"b\\\\c\\u000ad\\u007f\"") != NULL);
-	CHECK(strstr(buf, "\"username\":\"gr\xc3\xbc\xc3\x9f" "e\"") != NULL);
+	CHECK(strstr(buf, "\"username\":\"gr\xc3\xbc\xc3\x9f"
+	                  "e\"") != NULL);
 	CHECK(strstr(buf, "\"topic\":\"x?\"") != NULL);
 	CHECK(strstr(buf, "\"reason\":\"r\\u0001\"") != NULL);
 
 	/* C1 controls, bidirectional formatting and line separators: escaped too (a log reader
 	 * sees neither a line break nor reordered text). */
 	r = deny_write();
-	r.topic = "a\xc2\x9b" "b\xe2\x80\xae" "c\xe2\x80\xa8" "d\xd8\x9c" "e\xe2\x81\xa6" "f\xe2\x82\xac";
+	r.topic = "a\xc2\x9b"
+	          "b\xe2\x80\xae"
+	          "c\xe2\x80\xa8"
+	          "d\xd8\x9c"
+	          "e\xe2\x81\xa6"
+	          "f\xe2\x82\xac";
 	wa_audit_format_json(buf, sizeof buf, &r, &WALL);
 	CHECK(strstr(buf, "\"topic\":\"a\\u009bb\\u202ec\\u2028d\\u061ce\\u2066f\xe2\x82\xac\"") != NULL);
 
@@ -224,7 +233,8 @@ static void test_log(void)
 	wa_audit_flush(a);
 	wa_audit_reopen(a);
 	CHECK_INT(nlogged, 2); /* at open and at reopen */
-	CHECK(strstr(logged[0], "audit file /nonexistent-dir/audit.log: cannot open: No such file or directory") != NULL);
+	CHECK(strstr(logged[0], "audit file /nonexistent-dir/audit.log: cannot open: No such file or directory") !=
+	      NULL);
 	wa_audit_free(a);
 	wa_log_set_sink(NULL);
 }
