@@ -8,7 +8,7 @@
 // Semantics are mosquitto 2.0.11's, checked against the real broker (assembly/README.md); the
 // files are parsed once per start or reload into compact tables, and acl_check never allocates.
 export * from "../sdk/assembly/abi";
-import { Access, Decision, Grants, Lines, Options, Str, log } from "../sdk/assembly";
+import { Access, Decision, Grants, Lines, Options, Reason, Str, log } from "../sdk/assembly";
 import { Acl } from "./load/acl";
 import { install, installAllowAll, uninstall } from "./check/hot";
 import { Passwords } from "./load/passwd";
@@ -16,6 +16,12 @@ import { Users } from "./load/users";
 import { aclGrants } from "./check/grants";
 
 const NAME = "default policy";
+
+// Reasons for denials (the audit log), encoded once: a denial pays only the host call.
+const NOT_LOADED = new Reason("no configuration loaded");
+const NO_ANONYMOUS = new Reason("anonymous clients are not allowed (allow_anonymous false)");
+const WRONG_PASSWORD = new Reason("wrong password");
+const UNKNOWN_USER = new Reason("unknown user");
 
 // Anonymous-client handling, from plugin_opt_allow_anonymous.
 const ANON_DEFER: i32 = -1;
@@ -136,14 +142,16 @@ export function security_cleanup(reload: bool): void {
  */
 export function unpwd_check(username: Str | null, password: Str | null): Decision {
   const cfg = current;
-  if (cfg === null) return Decision.Deny;
+  if (cfg === null) return NOT_LOADED.deny();
   if (username === null) {
     if (cfg.anonymous == ANON_DEFER) return Decision.Defer;
-    return cfg.anonymous == ANON_ALLOW ? Decision.Allow : Decision.Deny;
+    return cfg.anonymous == ANON_ALLOW ? Decision.Allow : NO_ANONYMOUS.deny();
   }
   const pw = cfg.passwords;
   if (pw === null) return Decision.Defer;
-  return pw.verify(username, password) ? Decision.Allow : Decision.Deny;
+  if (pw.verify(username, password)) return Decision.Allow;
+  // Reasons for the audit log only: the client is told nothing more than "not authorised".
+  return pw.has(username) ? WRONG_PASSWORD.deny() : UNKNOWN_USER.deny();
 }
 
 /**

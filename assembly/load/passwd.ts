@@ -212,7 +212,7 @@ export class Passwords {
     return pw;
   }
 
-  /** True when `username` is listed. */
+  /** True when `username` has a line in password_file (session_check, a denial's reason: off the hot path). */
   has(username: Str): bool {
     const user = this.users.lookup(username);
     return user !== null && user.hash != 0;

@@ -1,6 +1,7 @@
 /* The mosquitto glue (plugin API v5): options in, events to the policy runtime, decisions back
  * as mosquitto return codes. Everything else lives in the runtime (auth.h, policy.h). */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -10,6 +11,7 @@
 #include <mosquitto.h>
 
 #include "acl_cache.h"
+#include "audit.h"
 #include "../runtime/auth.h"
 #include "breaker.h"
 #include "record.h"
@@ -43,6 +45,7 @@ struct plugin {
 	struct wa_stats stats;     /* counted here and by the runtime (wa_auth_count_into) */
 	struct wa_metrics metrics; /* their $SYS publication */
 	int free_replaced_topic;   /* the broker leaks a topic on_message replaces (topic_leak.h) */
+	struct wa_audit *audit;    /* NULL when wasm_audit is off */
 };
 
 static void log_to_mosquitto(int level, const char *line)
@@ -305,6 +308,82 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 	return counted_rc(pl->stats.acl[wa_stats_access_slot(ed->access)], d, MOSQ_ERR_ACL_DENIED);
 }
 
+/* ---- audit (audit.h) --------------------------------------------------------------------------
+ * With wasm_audit on, these callbacks are registered instead of on_basic_auth and on_acl_check
+ * (which stay exactly as they are: with it off a request pays nothing), call them, and record
+ * where the decision came from (wa_policy_audit_outcome): a failure names its cause, a decision
+ * made without guest code names what made it (the client's grants, or the decision cache), and a
+ * guest's decision carries its set_reason text (empty when it gave none). They are called
+ * through a pointer, as mosquitto calls them: a direct call would give them a second caller, and
+ * the optimiser then inlines less into them (measured: 35 more instructions per check decided
+ * by grants). */
+static MOSQ_FUNC_generic_callback volatile basic_auth_cb = on_basic_auth;
+static MOSQ_FUNC_generic_callback volatile acl_check_cb = on_acl_check;
+
+static void audit(struct plugin *pl, uint64_t mark, int rc, struct wa_audit_record *r, int by_grants)
+{
+	struct wa_policy_outcome o;
+	char why[WA_AUDIT_FIELD_BYTES];
+
+	r->decision = rc == MOSQ_ERR_SUCCESS ? WA_ALLOW : rc == MOSQ_ERR_PLUGIN_DEFER ? WA_DEFER : WA_DENY;
+	if (!wa_audit_wanted(pl->audit, r->decision)) return;
+	wa_policy_audit_outcome(wa_auth_policy(pl->auth), mark, &o);
+	r->fuel = o.fuel_used;
+	r->source = "policy";
+	r->reason = o.reason;
+	r->reason_len = o.reason_len;
+	if (o.failed) {
+		r->source = "failure";
+		r->reason_len = (size_t)snprintf(why, sizeof why, "failure: %s", o.failure);
+		if (r->reason_len >= sizeof why) r->reason_len = sizeof why - 1;
+		r->reason = why;
+	} else if (!o.reason_len && (by_grants || !o.guest_ran)) {
+		r->source = by_grants ? "grant" : "cached";
+		r->reason = r->source;
+		r->reason_len = strlen(r->source);
+	}
+	wa_audit_write(pl->audit, r);
+}
+
+static int audited_basic_auth(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_basic_auth *ed = event_data;
+	struct plugin *pl = userdata;
+	uint64_t mark = wa_policy_audit_mark(wa_auth_policy(pl->auth));
+	int rc = basic_auth_cb(event, event_data, userdata);
+	/* the username, never the password */
+	struct wa_audit_record r = {
+		mosquitto_client_id(ed->client), ed->username, "connect", NULL, WA_DENY, NULL, NULL, 0, 0
+	};
+
+	audit(pl, mark, rc, &r, 0);
+	return rc;
+}
+
+/* While the client's grants are in use (sync_cache) they answer first: a check they leave to the
+ * policy is labelled theirs too unless the policy gave a reason. */
+static int audited_acl_check(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_acl_check *ed = event_data;
+	struct plugin *pl = userdata;
+	uint64_t mark = wa_policy_audit_mark(wa_auth_policy(pl->auth));
+	int rc = acl_check_cb(event, event_data, userdata);
+	/* the topic, never the payload */
+	struct wa_audit_record r = { mosquitto_client_id(ed->client),
+		                     mosquitto_client_username(ed->client),
+		                     access_word(ed->access),
+		                     ed->topic,
+		                     WA_DENY,
+		                     NULL,
+		                     NULL,
+		                     0,
+		                     0 };
+	int by_grants = pl->grants_used && r.clientid != NULL;
+
+	audit(pl, mark, rc, &r, by_grants);
+	return rc;
+}
+
 static int on_psk_key(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_psk_key *ed = event_data;
@@ -415,11 +494,12 @@ static const struct {
 	enum wa_hook hook;
 	int event;
 	MOSQ_FUNC_generic_callback cb;
+	MOSQ_FUNC_generic_callback audited; /* instead of cb while wasm_audit is on */
 } request_events[] = {
-	{ WA_HOOK_UNPWD_CHECK, MOSQ_EVT_BASIC_AUTH, on_basic_auth },
-	{ WA_HOOK_ACL_CHECK, MOSQ_EVT_ACL_CHECK, on_acl_check },
-	{ WA_HOOK_PSK_KEY_GET, MOSQ_EVT_PSK_KEY, on_psk_key },
-	{ WA_HOOK_ON_MESSAGE, MOSQ_EVT_MESSAGE, on_message },
+	{ WA_HOOK_UNPWD_CHECK, MOSQ_EVT_BASIC_AUTH, on_basic_auth, audited_basic_auth },
+	{ WA_HOOK_ACL_CHECK, MOSQ_EVT_ACL_CHECK, on_acl_check, audited_acl_check },
+	{ WA_HOOK_PSK_KEY_GET, MOSQ_EVT_PSK_KEY, on_psk_key, NULL },
+	{ WA_HOOK_ON_MESSAGE, MOSQ_EVT_MESSAGE, on_message, NULL },
 };
 #define N_REQUEST_EVENTS (sizeof request_events / sizeof request_events[0])
 
@@ -429,11 +509,12 @@ static int sync_callbacks(struct plugin *pl, unsigned hooks)
 {
 	for (unsigned i = 0; i < N_REQUEST_EVENTS; i++) {
 		unsigned bit = 1u << request_events[i].hook;
+		MOSQ_FUNC_generic_callback cb =
+		    pl->audit && request_events[i].audited ? request_events[i].audited : request_events[i].cb;
 		int rc;
 
 		if ((hooks & bit) && !(pl->registered & bit)) {
-			rc = mosquitto_callback_register(pl->id, request_events[i].event, request_events[i].cb, NULL,
-			                                 pl);
+			rc = mosquitto_callback_register(pl->id, request_events[i].event, cb, NULL, pl);
 			if (rc != MOSQ_ERR_SUCCESS) {
 				wa_log(WA_LOG_ERR, "cannot register the %s callback: %s",
 				       wa_hooks[request_events[i].hook].name, mosquitto_strerror(rc));
@@ -441,7 +522,7 @@ static int sync_callbacks(struct plugin *pl, unsigned hooks)
 			}
 			pl->registered |= bit;
 		} else if (!(hooks & bit) && (pl->registered & bit)) {
-			mosquitto_callback_unregister(pl->id, request_events[i].event, request_events[i].cb, NULL);
+			mosquitto_callback_unregister(pl->id, request_events[i].event, cb, NULL);
 			pl->registered &= ~bit;
 		}
 	}
@@ -534,6 +615,7 @@ static int on_reload(int event, void *event_data, void *userdata)
 	(void)event;
 	(void)event_data;               /* the options stay those the plugin was started with */
 	wa_record_reopen(pl->record);   /* a rotated record file is let go */
+	wa_audit_reopen(pl->audit);     /* a rotated audit file is let go */
 	wa_auth_reload_start(pl->auth); /* built off this thread; on_tick puts it in service */
 	return MOSQ_ERR_SUCCESS;
 }
@@ -693,6 +775,7 @@ static int on_tick(int event, void *event_data, void *userdata)
 	if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
 	wa_record_flush(pl->record);
 	if (pl->metrics.interval_ms) wa_metrics_tick(&pl->metrics, &pl->stats, now_ms(), publish_metric, pl);
+	wa_audit_flush(pl->audit);
 	ask_next_tick(event_data, every);
 	return MOSQ_ERR_SUCCESS;
 }
@@ -718,6 +801,7 @@ static void plugin_free(struct plugin *pl)
 	wa_acl_cache_free(pl->cache);
 	wa_breaker_free(pl->breaker);
 	wa_record_free(pl->record);
+	wa_audit_free(pl->audit);
 	free(pl);
 }
 
@@ -768,6 +852,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 		const struct wa_config *cfg = wa_auth_config(pl->auth);
 		pl->record = wa_record_new(cfg->record_path, cfg->record_payloads, cfg->record_max_bytes);
 	}
+	if (wa_auth_config(pl->auth)->audit != WA_AUDIT_OFF)
+		pl->audit = wa_audit_new(wa_auth_config(pl->auth)->audit, wa_auth_config(pl->auth)->audit_file);
 	if (wa_auth_config(pl->auth)->acl_cache) {
 		pl->cache = wa_acl_cache_new(WA_ACL_CACHE_MIN_HIT_PERCENT);
 		pl->granting = wa_auth_config(pl->auth)->acl_grants;

@@ -58,6 +58,9 @@ enum wa_jwt_error {
 	WA_JWT_NOT_YET_VALID = -7 /* now + leeway < nbf */
 };
 
+/* set_reason's result when the bytes kept are not UTF-8 (docs/ABI.md, "Reasons"). */
+#define WA_REASON_INVALID (-1)
+
 enum wa_hook {
 	WA_HOOK_PLUGIN_INIT,
 	WA_HOOK_PLUGIN_CLEANUP,

@@ -280,6 +280,14 @@ HOSTFN(bind_message_set_retain)
 	return m3Err_none;
 }
 
+HOSTFN(bind_set_reason)
+{
+	int32_t r;
+	if (wa_host_set_reason(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2), &r)) return host_trap;
+	ret_i32(sp, r);
+	return m3Err_none;
+}
+
 HOSTFN(bind_abort)
 {
 	wa_host_abort(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 0), arg_u32(sp, 1), arg_u32(sp, 2), arg_u32(sp, 3));
@@ -334,6 +342,7 @@ static const struct {
 	{ "mosquitto", "message_set_topic", bind_message_set_topic },
 	{ "mosquitto", "message_set_payload", bind_message_set_payload },
 	{ "mosquitto", "message_set_retain", bind_message_set_retain },
+	{ "mosquitto", "set_reason", bind_set_reason },
 	{ "env", "abort", bind_abort },
 	{ "env", "trace", bind_trace },
 	{ "env", "seed", bind_seed },

@@ -640,6 +640,48 @@ int wa_host_trace(struct wa_host *h, struct wa_mem m, uint32_t msg, int32_t n, c
 	return 0;
 }
 
+/* Reasons are mostly ASCII and set on every denial: eight bytes per test before the full check. */
+static int reason_valid(const uint8_t *b, uint32_t n)
+{
+	uint64_t any = 0, w;
+	uint32_t i = 0;
+
+	for (; i + 8u <= n; i += 8u) {
+		memcpy(&w, b + i, 8);
+		any |= w;
+	}
+	for (; i < n; i++) any |= b[i];
+	return !(any & 0x8080808080808080ull) || wa_utf8_valid(b, n);
+}
+
+/* Only the kept prefix is looked at (and paid for): a guest cannot make the host scan a long
+ * string it will not keep. */
+int wa_host_set_reason(struct wa_host *h, struct wa_mem m, uint32_t ptr, uint32_t len, int32_t *ret)
+{
+	static const char fn[] = "set_reason";
+	const uint8_t *b;
+	uint32_t n = len;
+
+	if (charge(h, fn, WA_FUEL_HOST_CALL)) return -1;
+	b = wa_mem_range(m, ptr, len);
+	if (!b) return trap(h, fn, "pointer out of bounds");
+	if (n > WA_MAX_REASON_BYTES) {
+		/* Back to the start of the character cut (at most 3 continuation bytes in valid UTF-8). */
+		n = WA_MAX_REASON_BYTES;
+		for (unsigned k = 0; k < 3u && (b[n] & 0xC0u) == 0x80u; k++) n--;
+	}
+	if (charge(h, fn, per32(n, WA_FUEL_SCAN_32))) return -1;
+	if (!reason_valid(b, n)) {
+		h->reason_len = 0;
+		*ret = WA_REASON_INVALID;
+		return 0;
+	}
+	memcpy(h->reason, b, n);
+	h->reason_len = n;
+	*ret = (int32_t)n;
+	return 0;
+}
+
 int wa_host_seed(struct wa_host *h, double *ret)
 {
 	uint64_t r;

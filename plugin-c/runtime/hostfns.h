@@ -134,6 +134,10 @@ struct wa_host {
 	/* jwt_verify's keys per key option; wa_host_jwt_free frees them. */
 	struct wa_jwt_cached jwt[WA_JWT_KEY_OPTIONS];
 	struct wa_message_rewrite rewrite;
+	/* set_reason's text (UTF-8, not terminated): only the embedder's audit reads it, and clears
+	 * reason_len before each decision it records. */
+	char reason[WA_MAX_REASON_BYTES];
+	uint32_t reason_len;
 };
 
 /* Every function returns 0 (result in *ret where there is one) or -1 when the guest must trap;
@@ -164,6 +168,10 @@ int wa_host_jwt_verify(struct wa_host *h, struct wa_mem m, uint32_t tok, uint32_
 int wa_host_abort(struct wa_host *h, struct wa_mem m, uint32_t msg, uint32_t file, uint32_t line, uint32_t col);
 int wa_host_trace(struct wa_host *h, struct wa_mem m, uint32_t msg, int32_t n, const double a[5]);
 int wa_host_seed(struct wa_host *h, double *ret);
+/* set_reason (docs/ABI.md, "Reasons"): keeps the guest's UTF-8 reason for the decision it is
+ * about to return, cut at a character boundary to WA_MAX_REASON_BYTES: *ret = the bytes kept, or
+ * WA_REASON_INVALID (the reason cleared) when they are not UTF-8. */
+int wa_host_set_reason(struct wa_host *h, struct wa_mem m, uint32_t ptr, uint32_t len, int32_t *ret);
 int wa_host_date_now(struct wa_host *h, double *ret);
 
 /* kick_client, kick_user, publish (docs/ABI.md, "Deferred actions"): *ret = 0 when queued, else a

@@ -106,7 +106,8 @@ static const char *const known_options[] = {
 	WA_OPT_CPU_SHARE,        WA_OPT_TICK_MS,
 	WA_OPT_PUBLISH_PREFIX,   WA_OPT_RECORD,
 	WA_OPT_RECORD_PAYLOADS,  WA_OPT_RECORD_MAX_BYTES,
-	WA_OPT_SYS_INTERVAL,
+	WA_OPT_SYS_INTERVAL,     WA_OPT_AUDIT,
+	WA_OPT_AUDIT_FILE,
 };
 
 /* A misspelt host option would otherwise be handed to the policy as one of its own and the
@@ -182,6 +183,32 @@ static int parse_prefix(const struct wa_options *opts, struct wa_config *cfg, ch
 	return 0;
 }
 
+/* wasm_audit off|deny|all, and wasm_audit_file: a path (not empty), meaningful only with audit. */
+static int parse_audit(const struct wa_options *opts, struct wa_config *cfg, char *err, size_t errlen)
+{
+	const char *s = get(opts, WA_OPT_AUDIT);
+	const char *file = get(opts, WA_OPT_AUDIT_FILE);
+
+	if (!s || strcmp(s, "off") == 0) {
+		cfg->audit = WA_AUDIT_OFF;
+	} else if (strcmp(s, "deny") == 0) {
+		cfg->audit = WA_AUDIT_DENY;
+	} else if (strcmp(s, "all") == 0) {
+		cfg->audit = WA_AUDIT_ALL;
+	} else {
+		snprintf(err, errlen, "option %s: \"%.64s%s\" is none of off, deny, all", WA_OPT_AUDIT, s,
+		         strlen(s) > 64 ? "..." : "");
+		return -1;
+	}
+	if (file && !*file) {
+		snprintf(err, errlen, "option %s: empty path (leave it out to audit to mosquitto's log)",
+		         WA_OPT_AUDIT_FILE);
+		return -1;
+	}
+	cfg->audit_file = file;
+	return 0;
+}
+
 int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *err, size_t errlen)
 {
 	uint64_t module_bytes = WA_MAX_MODULE_BYTES, pages = WA_MAX_MEMORY_PAGES;
@@ -236,7 +263,7 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	    parse_number(opts, WA_OPT_RECORD_MAX_BYTES, WA_RECORD_MIN_BYTES, UINT64_C(1) << 40, &record_max, err,
 	                 errlen) ||
 	    parse_number(opts, WA_OPT_SYS_INTERVAL, 0, WA_MAX_SYS_INTERVAL_S, &sys_interval, err, errlen) ||
-	    parse_prefix(opts, cfg, err, errlen)) {
+	    parse_prefix(opts, cfg, err, errlen) || parse_audit(opts, cfg, err, errlen)) {
 		return -1;
 	}
 	/* Lifecycle hooks may parse option files: by default a multiple of the request budget. */

@@ -27,6 +27,9 @@ struct wa_options {
 	struct wa_opt *items;
 };
 
+/* wasm_audit: which decisions get an audit record (README, "Operating"). */
+enum wa_audit_level { WA_AUDIT_OFF, WA_AUDIT_DENY, WA_AUDIT_ALL };
+
 /* The host's settings (docs/ABI.md, wa_limits.h). */
 struct wa_config {
 	const char *module_path;   /* wasm_module (required), points into the options */
@@ -52,6 +55,8 @@ struct wa_config {
 	int record_payloads;       /* wasm_record_payloads: off (default) | on */
 	uint64_t record_max_bytes; /* wasm_record_max_bytes: the file is rotated beyond this */
 	uint32_t sys_interval_s;   /* wasm_sys_interval: $SYS/broker/wasm-auth/ metrics every this many s; 0 = off */
+	enum wa_audit_level audit; /* wasm_audit: off (default) | deny | all */
+	const char *audit_file;    /* wasm_audit_file: JSON lines appended here; NULL = mosquitto's log */
 };
 
 #define WA_OPT_MODULE           "wasm_module"
@@ -77,6 +82,8 @@ struct wa_config {
 #define WA_OPT_RECORD_PAYLOADS  "wasm_record_payloads"
 #define WA_OPT_RECORD_MAX_BYTES "wasm_record_max_bytes"
 #define WA_OPT_SYS_INTERVAL     "wasm_sys_interval"
+#define WA_OPT_AUDIT            "wasm_audit"
+#define WA_OPT_AUDIT_FILE       "wasm_audit_file"
 
 /* Copies n pairs (NULL keys or values count as empty). NULL on allocation failure or when n is
  * above WA_MAX_OPTIONS (err says which). */

@@ -47,8 +47,9 @@ struct wa_policy {
 	int reported;
 	time_t last_report;
 	unsigned suppressed;
-	struct wa_stats *stats;    /* the embedder's counters, or NULL (wa_policy_count_into) */
-	uint32_t sample_countdown; /* guest calls until the next sampled one (counted_call) */
+	struct wa_stats *stats;                  /* the embedder's counters, or NULL (wa_policy_count_into) */
+	uint32_t sample_countdown;               /* guest calls until the next sampled one (counted_call) */
+	char last_failure[WA_AUDIT_FIELD_BYTES]; /* why the last failure decision was given (audit) */
 };
 
 /* Source of wa_policy_epoch values: unique across every policy of the process (policies are
@@ -208,6 +209,7 @@ static enum wa_decision fail(struct wa_policy *p, enum wa_hook hook, int discard
 	p->failures++;
 	limit_hint(p, why, 0, hint, sizeof hint);
 	if (p->stats) wa_stats_failure(p->stats, hook, wa_stats_failure_kind(why, is_oom_hint(hint), discard));
+	snprintf(p->last_failure, sizeof p->last_failure, "%.*s", (int)sizeof p->last_failure - 1, why);
 	report(p, WA_LOG_ERR, "%s failed, %s %s: %s%s", wa_hooks[hook].name,
 	       hook == WA_HOOK_ON_MESSAGE ? "message" : "request", decision_text(hook, failure_decision(p, hook)), why,
 	       hint);
@@ -502,7 +504,32 @@ enum wa_decision wa_policy_refuse(struct wa_policy *p, enum wa_hook hook, int an
 	p->failures++;
 	if (p->stats) wa_stats_failure(p->stats, hook, WA_FAIL_BUDGET);
 	p->anonymous = anonymous;
+	snprintf(p->last_failure, sizeof p->last_failure, "over its share of broker time");
 	return failure_decision(p, hook);
+}
+
+/* Every guest call sets the fuel counter to its budget first (engine_wasm3.c arm), and a call
+ * that returns normally leaves it at 0 or above: a counter still at the mark afterwards means no
+ * guest code ran. Marking costs nothing on the path of requests that are not audited. */
+#define AUDIT_FUEL_MARK INT64_MIN
+
+uint64_t wa_policy_audit_mark(struct wa_policy *p)
+{
+	p->host.reason_len = 0;
+	if (p->host.fuel) *p->host.fuel = AUDIT_FUEL_MARK;
+	return p->failures;
+}
+
+void wa_policy_audit_outcome(const struct wa_policy *p, uint64_t mark, struct wa_policy_outcome *o)
+{
+	const int64_t left = p->host.fuel ? *p->host.fuel : AUDIT_FUEL_MARK;
+
+	o->failed = p->failures != mark;
+	o->failure = o->failed ? p->last_failure : "";
+	o->guest_ran = left != AUDIT_FUEL_MARK;
+	o->fuel_used = !o->guest_ran ? 0 : left < 0 ? p->cfg->fuel : p->cfg->fuel - left;
+	o->reason = p->host.reason;
+	o->reason_len = p->host.reason_len;
 }
 
 /* Length of a request string, saturated at WA_MAX_FIELD_BYTES + 1 (too long: the request fails).

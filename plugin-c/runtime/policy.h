@@ -65,6 +65,22 @@ enum wa_decision wa_policy_acl_check(struct wa_policy *p, const void *client, co
  * counted as a failure. anonymous: an unpwd_check without a username (never deferred). */
 enum wa_decision wa_policy_refuse(struct wa_policy *p, enum wa_hook hook, int anonymous);
 
+/* The audit (broker/audit.h): what a decision came from. wa_policy_audit_mark before a request
+ * clears the guest's reason (set_reason) and marks the fuel counter; wa_policy_audit_outcome
+ * after it tells whether guest code ran, the fuel the last guest call used (its hook entry
+ * included), the reason, and why the failure decision was given if it was. Only audited
+ * requests pay for this. */
+struct wa_policy_outcome {
+	int failed;          /* the failure decision was given */
+	const char *failure; /* why ("fuel exhausted", "timeout: ...", ...), "" unless failed */
+	int guest_ran;       /* a guest call ran during the request */
+	int64_t fuel_used;   /* by the last guest call; 0 when none ran */
+	const char *reason;  /* set_reason's UTF-8, reason_len bytes (not terminated) */
+	uint32_t reason_len;
+};
+uint64_t wa_policy_audit_mark(struct wa_policy *p);
+void wa_policy_audit_outcome(const struct wa_policy *p, uint64_t mark, struct wa_policy_outcome *o);
+
 /* A client's grants (grants.h), computed by the guest; the caller owns them. NULL on a failure
  * (logged, and counted like a request's), with the failure decision in *d. */
 struct wa_grants *wa_policy_grants(struct wa_policy *p, const void *client, const char *clientid, const char *username,

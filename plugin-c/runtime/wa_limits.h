@@ -200,4 +200,17 @@
  * breaker bound. The default policy's grants are a few entries: far below it. */
 #define WA_GRANTS_MAX_WORK (256u * 1024u)
 
+/* Decision reasons and the audit log (docs/ABI.md "Reasons", README "Operating"). set_reason
+ * keeps at most WA_MAX_REASON_BYTES of UTF-8 (a longer reason is cut at a character boundary).
+ * Audit records are rate-limited per plugin: a token bucket refilled at WA_AUDIT_LINES_PER_S up
+ * to WA_AUDIT_BURST_LINES; records over it are counted, and the next one written is preceded by
+ * "N audit lines suppressed". Each string field of a record is cut at WA_AUDIT_FIELD_BYTES;
+ * the file is written through a buffer of WA_AUDIT_BUFFER_BYTES, flushed when full and on every
+ * tick. set_reason pays WA_FUEL_HOST_CALL and WA_FUEL_SCAN_32 per 32 bytes it looks at. */
+#define WA_MAX_REASON_BYTES   128u
+#define WA_AUDIT_LINES_PER_S  100u
+#define WA_AUDIT_BURST_LINES  200u
+#define WA_AUDIT_FIELD_BYTES  256u
+#define WA_AUDIT_BUFFER_BYTES (64u * 1024u)
+
 #endif

@@ -1281,6 +1281,62 @@ static void message_rewrites(void)
 	CHECK(!h.rewrite.active && h.rewrite.retain == -1 && !h.rewrite.has_payload);
 }
 
+/* set_reason (docs/ABI.md, "Reasons"): kept as given up to WA_MAX_REASON_BYTES, cut on a
+ * character boundary; not UTF-8: refused (-1) and cleared; a bad pointer traps; priced on what is
+ * kept, so a huge length costs no more than the cap. */
+static void reasons(void)
+{
+	static struct wa_host h;
+	int64_t fuel;
+	int32_t r = 99;
+	uint8_t big[600];
+
+	fueled(&h, &fuel, START);
+	put_bytes(100, "no grant", 8);
+	CHECK_INT(wa_host_set_reason(&h, mem, 100, 8, &r), 0);
+	CHECK_INT(r, 8);
+	CHECK(h.reason_len == 8 && memcmp(h.reason, "no grant", 8) == 0);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + per32(8, WA_FUEL_SCAN_32));
+	/* Longer than the cap: cut, a 3-byte character across the cut goes whole. */
+	memset(big, 'x', sizeof big);
+	memcpy(big + WA_MAX_REASON_BYTES - 1, "\xe2\x82\xac", 3);
+	put_bytes(1000, (const char *)big, sizeof big);
+	fuel = START;
+	CHECK_INT(wa_host_set_reason(&h, mem, 1000, sizeof big, &r), 0);
+	CHECK_INT(r, WA_MAX_REASON_BYTES - 1);
+	CHECK_INT(h.reason_len, WA_MAX_REASON_BYTES - 1);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + per32(WA_MAX_REASON_BYTES - 1, WA_FUEL_SCAN_32));
+	/* A huge length inside memory: only the kept prefix is read and paid for. */
+	put_bytes(1 + WA_MAX_REASON_BYTES, "x", 1); /* the byte after the cut starts a character */
+	fuel = START;
+	CHECK_INT(wa_host_set_reason(&h, mem, 1, sizeof memory - 1, &r), 0);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + per32(WA_MAX_REASON_BYTES, WA_FUEL_SCAN_32));
+	/* Not UTF-8 (a stray byte, an overlong form, a surrogate): refused, no reason kept. */
+	put_bytes(100, "a\xff", 2);
+	CHECK_INT(wa_host_set_reason(&h, mem, 100, 2, &r), 0);
+	CHECK_INT(r, WA_REASON_INVALID);
+	CHECK_INT(h.reason_len, 0);
+	put_bytes(100, "\xc0\xaf", 2);
+	CHECK_INT(wa_host_set_reason(&h, mem, 100, 2, &r), 0);
+	CHECK_INT(r, WA_REASON_INVALID);
+	put_bytes(100, "\xed\xa0\x80", 3);
+	CHECK_INT(wa_host_set_reason(&h, mem, 100, 3, &r), 0);
+	CHECK_INT(r, WA_REASON_INVALID);
+	/* Out of bounds, or a length past the end of memory: a trap that pays the entry only. */
+	fuel = START;
+	CHECK_INT(wa_host_set_reason(&h, mem, 4090, 10, &r), -1);
+	CHECK_STR(h.trap, "set_reason: pointer out of bounds");
+	CHECK_INT(wa_host_set_reason(&h, mem, 100, 0xffffffffu, &r), -1);
+	CHECK_INT(START - fuel, 2 * WA_FUEL_HOST_CALL);
+	/* Out of fuel: a trap, nothing kept. */
+	put_bytes(100, "late", 4);
+	h.reason_len = 0;
+	fuel = WA_FUEL_HOST_CALL;
+	CHECK_INT(wa_host_set_reason(&h, mem, 100, 4, &r), -1);
+	CHECK_STR(h.trap, "fuel exhausted");
+	CHECK_INT(h.reason_len, 0);
+}
+
 int main(void)
 {
 	struct wa_host h;
@@ -1310,6 +1366,7 @@ int main(void)
 	actions();
 	action_rate();
 	message_rewrites();
+	reasons();
 	unlink(path);
 	return check_done();
 }

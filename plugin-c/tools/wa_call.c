@@ -8,6 +8,7 @@
 #include "../runtime/auth.h"
 #include "../runtime/wa_limits.h"
 #include "../runtime/log.h"
+#include "../runtime/text.h"
 
 #define NULL_TOKEN     "@null"
 #define EMPTY_TOKEN    "@empty"
@@ -29,7 +30,8 @@ static const char usage[] =
     "  all against the same loaded policy, so state and recovery across requests can be tested.\n"
     "The client behind the request: --client-id (default: acl_check's CLIENTID), --address\n"
     "(default: unknown), --protocol 3|4|5 (default: 0, unknown).\n"
-    "Prints allow, deny or defer; psk_key_get prints the key (hex) or none; on_tick, on_disconnect and\n"
+    "Prints allow, deny or defer (and the policy's reason, when it gave one, as \"reason: TEXT\" on\n"
+    "stderr); psk_key_get prints the key (hex) or none; on_tick, on_disconnect and\n"
     "actions print the deferred actions queued so far, then forget them: kick_client:ID, kick_user:NAME,\n"
     "publish:TOPIC:QOS:RETAIN:PAYLOAD (bytes outside ! to ~ as .), separated by spaces, or none.\n"
     "on_message prints drop, or deliver followed by what it rewrote: topic:T payload:P retain:R.\n";
@@ -162,6 +164,22 @@ static void print_message(struct wa_policy *p, enum wa_decision d)
 	wa_policy_message_done(p);
 }
 
+/* The answer line, then the policy's reason (set_reason) on stderr: stdout stays one word. */
+static void print_decision(struct wa_policy *p, enum wa_decision d)
+{
+	struct wa_policy_outcome o;
+	char reason[WA_MAX_REASON_BYTES + 1];
+
+	printf("%s\n", decision_word(d));
+	fflush(stdout);
+	wa_policy_audit_outcome(p, 0, &o);
+	if (!o.reason_len) return;
+	memcpy(reason, o.reason, o.reason_len);
+	reason[o.reason_len] = '\0';
+	wa_text_sanitize_controls(reason, o.reason_len);
+	fprintf(stderr, "reason: %s\n", reason);
+}
+
 /* Runs the hook; 0 with the answer printed, or 2. */
 static int run(struct wa_auth *a, struct client *c, const char *hook, int argc, char **argv)
 {
@@ -173,8 +191,9 @@ static int run(struct wa_auth *a, struct client *c, const char *hook, int argc, 
 	if (strcmp(hook, "unpwd_check") == 0) {
 		if (argc != 2) return die("unpwd_check takes USERNAME PASSWORD", "");
 		if (!has_hook(a, WA_HOOK_UNPWD_CHECK)) goto not_exported;
+		wa_policy_audit_mark(p);
 		d = wa_policy_unpwd_check(p, c, value(argv[0]), value(argv[1]));
-		printf("%s\n", decision_word(d));
+		print_decision(p, d);
 		return 0;
 	}
 	if (strcmp(hook, "acl_check") == 0) {
@@ -187,9 +206,10 @@ static int run(struct wa_auth *a, struct client *c, const char *hook, int argc, 
 		if (argc > 6 && parse_int(argv[6], 0, 1, &retain)) return die("bad RETAIN: %s", argv[6]);
 		if (!has_hook(a, WA_HOOK_ACL_CHECK)) goto not_exported;
 		if (!c->id) c->id = value(argv[0]);
+		wa_policy_audit_mark(p);
 		d = wa_policy_acl_check(p, c, value(argv[0]), value(argv[1]), value(argv[2]), (int)access, payload,
 		                        payload ? (uint32_t)strlen(payload) : 0u, (int)qos, (int)retain);
-		printf("%s\n", decision_word(d));
+		print_decision(p, d);
 		return 0;
 	}
 	if (strcmp(hook, "psk_key_get") == 0) {

@@ -93,3 +93,12 @@ export declare function host_message_set_payload(payloadPtr: usize, payloadLen: 
 // @ts-ignore: decorator
 @external("mosquitto", "message_set_retain")
 export declare function host_message_set_retain(retain: i32): void;
+
+/**
+ * Gives the decision the current hook is about to return a reason (docs/ABI.md, "Reasons"): UTF-8
+ * bytes, of which the host keeps at most WA_MAX_REASON_BYTES (cut at a character boundary). The
+ * bytes kept, or -1 when they are not UTF-8 (no reason then).
+ */
+// @ts-ignore: decorator
+@external("mosquitto", "set_reason")
+export declare function host_set_reason(ptr: usize, len: u32): i32;

@@ -235,3 +235,24 @@ export function rewrittenRetain(): i32 {
 export function clearRewrite(): void {
   test_rewrite_clear();
 }
+
+// Reasons (docs/ABI.md, "Reasons"): what the host kept of the last setReason / deny(reason).
+// @ts-ignore: decorator
+@external("wasm_auth_test", "reason")
+declare function test_reason(ptr: usize, cap: i32): i32;
+// @ts-ignore: decorator
+@external("wasm_auth_test", "reason_clear")
+declare function test_reason_clear(): void;
+
+/** The reason the host holds for the current decision ("" when none was given or it was refused). */
+export function lastReason(): string {
+  const n = test_reason(0, 0);
+  const buf = new ArrayBuffer(n > 0 ? n : 1);
+  test_reason(changetype<usize>(buf), n);
+  return String.UTF8.decodeUnsafe(changetype<usize>(buf), <usize>n);
+}
+
+/** Forgets the reason, as the host does when a hook call starts. */
+export function clearReason(): void {
+  test_reason_clear();
+}

@@ -65,6 +65,7 @@ export const IMPORTS: readonly ImportAbi[] = [
   { module: 'mosquitto', name: 'message_set_topic', signature: 'v(ii)' },
   { module: 'mosquitto', name: 'message_set_payload', signature: 'v(ii)' },
   { module: 'mosquitto', name: 'message_set_retain', signature: 'v(i)' },
+  { module: 'mosquitto', name: 'set_reason', signature: 'i(ii)' },
   { module: 'env', name: 'abort', signature: 'v(iiii)' },
   { module: 'env', name: 'trace', signature: 'v(iiFFFFF)' },
   { module: 'env', name: 'seed', signature: 'F()' },
@@ -117,3 +118,6 @@ export const JWT_NO_KEY = -4;
 export const JWT_KEY_FILE = -5;
 export const JWT_EXPIRED = -6;
 export const JWT_NOT_YET_VALID = -7;
+
+/** `set_reason`'s result when the bytes it keeps are not UTF-8 (plugin-c/runtime/abi.h WA_REASON_INVALID). */
+export const REASON_INVALID = -1;

@@ -49,6 +49,8 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
   // What message_set_* staged: specs call on_message directly, so the rewrite is always open.
   const rewrite = newMessageRewrite();
   rewrite.active = true;
+  // What set_reason kept last (specs clear it, as a host does when a hook call starts).
+  let reason = '';
   const echo = process.env.ASPECT_LOG === '1';
   const mem = new GuestMemory(memory);
   const text = (ptr: number, len: number, what: string): string => utf8Decoder.decode(mem.bytes(ptr, len, what));
@@ -67,6 +69,9 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
     actions,
     publishPrefix: () => publishPrefix,
     rewrite,
+    setReason: (r) => {
+      reason = r;
+    },
   });
   const copyText = (t: string, ptr: number, cap: number): number => {
     const b = utf8.encode(t);
@@ -112,6 +117,13 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
     },
     log_clear(): void {
       logs.length = 0;
+    },
+    /** Copies the reason set_reason kept (UTF-8); its full length. */
+    reason(ptr: number, cap: number): number {
+      return copyText(reason, ptr, cap);
+    },
+    reason_clear(): void {
+      reason = '';
     },
     alloc_count(): number {
       return allocations;

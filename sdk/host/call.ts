@@ -8,6 +8,7 @@ import {
 } from './policy.js';
 import { WA_MAX_OPTIONS } from './limits.js';
 import { ModuleError, readModuleFile } from './gate.js';
+import { sanitizeControls } from './text.js';
 
 const NULL_TOKEN = '@null';
 const EMPTY_TOKEN = '@empty';
@@ -35,7 +36,8 @@ wasm_init_fuel, wasm_max_payload, wasm_max_memory_pages, wasm_max_module_bytes,
 wasm_max_table_elems, wasm_max_functions, wasm_max_globals, wasm_max_data_bytes);
 wasm_timeout_ms, wasm_init_timeout_ms, wasm_client_share, wasm_cpu_share and wasm_acl_cache
 are checked as the plugin checks them but not enforced.
-Prints allow, deny or defer; psk_key_get prints the key (hex) or none; on_tick, on_disconnect and
+Prints allow, deny or defer (and the policy's reason, when it gave one, as "reason: TEXT" on
+stderr); psk_key_get prints the key (hex) or none; on_tick, on_disconnect and
 actions print the deferred actions queued so far, then forget them: kick_client:ID, kick_user:NAME,
 publish:TOPIC:QOS:RETAIN:PAYLOAD (bytes outside ! to ~ as .), separated by spaces, or none.
 on_message prints drop, or deliver followed by what it rewrote: topic:T payload:P retain:R.
@@ -145,6 +147,15 @@ function run(policy: Policy, client: ClientInfo, hook: string, args: string[]): 
   }
 }
 
+// The answer line, then the policy's reason for a decision on stderr: stdout stays one word, as
+// scripts and the shared case files read it.
+function answer(policy: Policy, client: ClientInfo, hook: string, args: string[], out: Output): void {
+  out.stdout(run(policy, client, hook, args) + '\n');
+  if ((hook === 'unpwd_check' || hook === 'acl_check') && policy.reason !== '') {
+    out.stderr(`reason: ${sanitizeControls(policy.reason)}\n`);
+  }
+}
+
 /** Where the CLI writes: process streams, or buffers when run in-process (tests). */
 export interface Output {
   stdout(text: string): void;
@@ -167,7 +178,7 @@ function batch(policy: Policy, path: string, settings: HostSettings, defaults: C
       continue;
     }
     try {
-      out.stdout(run(policy, { ...defaults }, tok[0], tok.slice(1)) + '\n');
+      answer(policy, { ...defaults }, tok[0], tok.slice(1), out);
     } catch (e) {
       if (!(e instanceof UsageError)) throw e;
       out.stderr(`${prog}: ${e.message}\n`);
@@ -267,7 +278,7 @@ function call(argv: string[], out: Output, prog: string): number {
   let status = 0;
   try {
     if (isBatch) status = batch(policy, path, settings, client, out, prog);
-    else out.stdout(run(policy, client, rest[i], rest.slice(i + 1)) + '\n');
+    else answer(policy, client, rest[i], rest.slice(i + 1), out);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     out.stderr(`${prog}: ${e.message}\n`);

@@ -14,6 +14,7 @@ import {
   OPTION_FILE_ABSENT, OPTION_FILE_NOT_FILE_OPTION, OPTION_FILE_NOT_FOUND, OPTION_FILE_NOT_REGULAR, OPTION_FILE_OUTSIDE_INIT,
   OPTION_FILE_PERMISSION, OPTION_FILE_READ_ERROR, OPTION_FILE_TOO_BIG,
   ACTION_INVALID, ACTION_NO_PREFIX, ACTION_OUTSIDE_PREFIX, ACTION_QUEUE_FULL, ACTION_QUEUED, ACTION_RATE_LIMITED, ACTION_TOO_LARGE,
+  REASON_INVALID,
 } from './abi.js';
 import {
   WA_FUEL_CLOCK, WA_FUEL_COPY_32, WA_FUEL_HASH_32, WA_FUEL_HOST_CALL, WA_FUEL_LOG_LINE, WA_FUEL_OPEN_FILE,
@@ -24,6 +25,7 @@ import {
   WA_ACTION_LOG_TOPIC_BYTES, WA_ACTION_QUEUE_BYTES, WA_ACTION_QUEUE_ENTRIES, WA_ERROR_LOG_INTERVAL_S, WA_FUEL_ACTION,
   WA_KICKS_BURST, WA_KICKS_PER_S, WA_MAX_FIELD_BYTES, WA_MAX_PAYLOAD_BYTES, WA_PUBLISHES_BURST, WA_PUBLISHES_PER_S,
   WA_FUEL_REWRITE_COPY_32, WA_FUEL_JWT_KEY, WA_JWT_KEY_OPTIONS, WA_JWT_MAX_KEY_FILE_BYTES, WA_JWT_MAX_KEYS, WA_MAX_JWT_BYTES,
+  WA_MAX_REASON_BYTES,
 } from './limits.js';
 
 /** The client behind a request, as `client_*` imports report it. */
@@ -76,6 +78,11 @@ export interface ImportContext {
   publishPrefix?(): string | null;
   /** wasm_max_payload: publish refuses larger payloads. Default WA_MAX_PAYLOAD_BYTES. */
   maxPayload?: number;
+  /**
+   * Receives what `set_reason` keeps ('' when it refused invalid UTF-8): the reason of the
+   * decision the current hook returns. Whoever runs the guest clears it before each hook call.
+   */
+  setReason?(reason: string): void;
   /**
    * Where message_set_* stage on_message's rewrite (docs/ABI.md, "Message hook"); they trap
    * unless its `active` is true. Absent: they always trap.
@@ -278,6 +285,8 @@ export type ImportObject = ReturnType<typeof createImports>;
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8');
+// A reason is kept byte for byte: a leading BOM is part of it.
+const reasonDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 const OPTION_FILE_SUFFIX = '_file';
 const TEXT_CAP = WA_MAX_LOG_BYTES + 1; // the C side's buffer, NUL included
 
@@ -816,6 +825,27 @@ export function createImports(ctx: ImportContext) {
       charge(fn, per32(t.payload.length, WA_FUEL_COPY_32));
       dst.set(t.payload.subarray(0, Math.min(t.payload.length, dst.length)));
       return t.payload.length;
+    },
+    // hostfns.c wa_host_set_reason: only the kept prefix is looked at (and paid for).
+    set_reason(ptr: number, len: number): number {
+      const fn = 'set_reason';
+      charge(fn, WA_FUEL_HOST_CALL);
+      const b = mem.range(ptr, len);
+      if (b === null) throw new GuestError(`${fn}: pointer out of bounds`);
+      let n = b.length;
+      if (n > WA_MAX_REASON_BYTES) {
+        // Back to the start of the character cut (at most 3 continuation bytes in valid UTF-8).
+        n = WA_MAX_REASON_BYTES;
+        for (let k = 0; k < 3 && (b[n] & 0xc0) === 0x80; k++) n--;
+      }
+      charge(fn, per32(n, WA_FUEL_SCAN_32));
+      const kept = b.subarray(0, n);
+      if (!utf8Valid(kept)) {
+        ctx.setReason?.('');
+        return REASON_INVALID;
+      }
+      ctx.setReason?.(reasonDecoder.decode(kept));
+      return n;
     },
   };
 

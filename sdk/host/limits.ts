@@ -37,6 +37,9 @@ export const WA_MAX_PW_SALT_BYTES = 256;
 export const WA_MAX_PW_ARGON2_KIB = 49152;
 export const WA_MAX_PW_ARGON2_LANES = 8;
 
+// set_reason keeps at most this many bytes of UTF-8 (docs/ABI.md, "Reasons").
+export const WA_MAX_REASON_BYTES = 128;
+
 // jwt_verify (docs/ABI.md, "JWT").
 export const WA_MAX_JWT_BYTES = 8192;
 export const WA_JWT_MAX_KID_BYTES = 256;

@@ -10,6 +10,7 @@ export const HOST_OPTION_NAMES: readonly string[] = [
   'wasm_timeout_ms', 'wasm_acl_cache', 'wasm_acl_grants', 'wasm_init_fuel', 'wasm_init_timeout_ms', 'wasm_client_share',
   'wasm_cpu_share', 'wasm_tick_ms', 'wasm_publish_prefix', 'wasm_record', 'wasm_record_payloads', 'wasm_record_max_bytes',
   'wasm_sys_interval',
+  'wasm_audit', 'wasm_audit_file',
 ];
 
 // WA_NAME_DISTANCE_MAX_LEN (plugin-c/gate/gate.h): names longer than this are never "close".

@@ -202,6 +202,15 @@ export function hostSettings(options: OptionList): HostSettings {
   number('wasm_sys_interval', 0, WA_MAX_SYS_INTERVAL_S, WA_DEFAULT_SYS_INTERVAL_S);
   const prefix = publishPrefix(get('wasm_publish_prefix'));
   if (get('wasm_record') === '') throw new PolicyLoadError('option wasm_record: give the file requests are recorded to (or leave the option out)');
+  // The Node host keeps no audit log (Policy.reason gives the policy's reasons); the values are
+  // checked as the plugin checks them.
+  const audit = get('wasm_audit') ?? 'off';
+  if (audit !== 'off' && audit !== 'deny' && audit !== 'all') {
+    throw new PolicyLoadError(`option wasm_audit: "${audit.length > 64 ? `${audit.slice(0, 64)}...` : audit}" is none of off, deny, all`);
+  }
+  if (get('wasm_audit_file') === '') {
+    throw new PolicyLoadError('option wasm_audit_file: empty path (leave it out to audit to mosquitto\'s log)');
+  }
   return {
     onError,
     maxModuleBytes,
@@ -307,6 +316,14 @@ export class Policy {
    */
   get epoch(): number {
     return this.rt.epoch;
+  }
+
+  /**
+   * The reason the last request gave its decision with `set_reason` (docs/ABI.md, "Reasons"), ''
+   * when it gave none: what the plugin's audit log records as the policy's reason.
+   */
+  get reason(): string {
+    return this.rt.reason;
   }
 
   /** MOSQ_EVT_BASIC_AUTH. null = absent (anonymous client, no password). */

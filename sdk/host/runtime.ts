@@ -213,6 +213,8 @@ export class Runtime {
   private actionMark = 0;
   // on_message's staged rewrite (struct wa_host too).
   private readonly rewrite = newMessageRewrite();
+  // What set_reason kept during the last guest call (cleared as each call starts).
+  private reasonText = '';
 
   /** Instances created so far: the first one, then one per emulated restore (see the top). */
   instances = 0;
@@ -240,6 +242,14 @@ export class Runtime {
    */
   get epoch(): number {
     return this.epochValue;
+  }
+
+  /**
+   * The reason the last hook call gave its decision with set_reason (docs/ABI.md, "Reasons"),
+   * '' when it gave none: the text the plugin's audit records carry as the policy's.
+   */
+  get reason(): string {
+    return this.reasonText;
   }
 
   // ---- lifecycle ----
@@ -453,6 +463,7 @@ export class Runtime {
   // minus the entry charge the host pays for a hook only it can enter (gate.ts meter); a budget
   // that does not cover it refuses the call as out of fuel, as the plugin does.
   private budget(kind: Budget, hook?: HookName): void {
+    this.reasonText = '';
     const g = this.inst?.exports[FUEL_GLOBAL];
     if (g === undefined) return;
     let fuel = kind === 'request' ? this.requestFuel : this.lifecycleFuel;
@@ -523,6 +534,9 @@ export class Runtime {
       publishPrefix: () => this.cfg.publishPrefix,
       maxPayload: this.cfg.maxPayload,
       rewrite: this.rewrite,
+      setReason: (reason) => {
+        this.reasonText = reason;
+      },
     });
     this.instances++;
     let instance: WebAssembly.Instance;
@@ -735,6 +749,7 @@ export class Runtime {
   // Before a request: true = ready; a dropped instance gives the failure decision (logged).
   private ready(hook: HookName): boolean {
     this.actionMark = this.actions.items.length;
+    this.reasonText = '';
     if (this.inst !== null) return true;
     this.fail(hook, false, UNAVAILABLE);
     return false;

@@ -36,9 +36,17 @@ test('an unknown wasm_* option refuses the load, with the closest name', () => {
     wasm_init_timeout_ms: '1000', wasm_client_share: '10', wasm_cpu_share: '50', wasm_tick_ms: '0',
     wasm_publish_prefix: 'policy/events/', wasm_record: '/tmp/requests.jsonl', wasm_record_payloads: 'on',
     wasm_record_max_bytes: '1048576', wasm_sys_interval: '10',
+    wasm_audit: 'deny', wasm_audit_file: '/var/log/mosquitto/audit.jsonl',
   };
   assert.deepEqual(Object.keys(values).sort(), [...HOST_OPTION_NAMES].sort());
   assert.equal(refusal({ options: Object.entries(values) }), 'loaded');
+});
+
+test('wasm_audit and wasm_audit_file are checked as the plugin checks them', () => {
+  assert.equal(refusal({ options: [['wasm_audit', 'yes']] }), 'option wasm_audit: "yes" is none of off, deny, all');
+  assert.equal(refusal({ options: [['wasm_audit_file', '']] }),
+    "option wasm_audit_file: empty path (leave it out to audit to mosquitto's log)");
+  for (const v of ['off', 'deny', 'all']) assert.equal(refusal({ options: [['wasm_audit', v]] }), 'loaded');
 });
 
 test('the host option names are plugin-c/runtime/options.h\'s', () => {

@@ -1,0 +1,323 @@
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, gmtime_r */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "../gate/gate.h"
+#include "../runtime/log.h"
+#include "../runtime/wa_limits.h"
+
+struct wa_audit {
+	enum wa_audit_level level;
+	char *path; /* NULL: mosquitto's log */
+	int fd;     /* -1: not open (records dropped) */
+	int failed; /* a write error was logged since the last reopen */
+	struct wa_audit_limit limit;
+	size_t len;
+	char buf[WA_AUDIT_BUFFER_BYTES];
+};
+
+/* Appends into a fixed buffer; past its end only `over` is set. */
+struct out {
+	char *buf;
+	size_t cap, len;
+	int over;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+	if (o->over || n >= o->cap - o->len) {
+		o->over = 1;
+		return;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+static void putf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct out *o, const char *fmt, ...)
+{
+	char tmp[128];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof tmp) {
+		o->over = 1;
+		return;
+	}
+	put(o, tmp, (size_t)n);
+}
+
+/* The code point at b[i] when it is one the log sanitiser neutralises above ASCII (C1 controls,
+ * bidirectional formatting, line and paragraph separators: text.c), in valid UTF-8, else 0; *n
+ * its bytes. Escaped as \uXXXX, such a character can neither break a line nor reorder what a
+ * reader sees, and the record stays exact. */
+static uint32_t hidden_at(const uint8_t *b, size_t i, size_t len, size_t *n)
+{
+	uint8_t c = b[i];
+
+	if (i + 1 < len && c == 0xC2 && b[i + 1] <= 0x9F) {
+		*n = 2;
+		return b[i + 1];
+	}
+	if (i + 1 < len && c == 0xD8 && b[i + 1] == 0x9C) {
+		*n = 2;
+		return 0x061C;
+	}
+	if (i + 2 < len && c == 0xE2) {
+		uint32_t cp = 0x2000u | ((uint32_t)(b[i + 1] & 0x3Fu) << 6) | (b[i + 2] & 0x3Fu);
+		*n = 3;
+		if (cp == 0x200E || cp == 0x200F || (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069))
+			return cp;
+	}
+	return 0;
+}
+
+/* A JSON string (quotes included) of at most WA_AUDIT_FIELD_BYTES of s, cut on a character
+ * boundary; control characters (C0, DEL and hidden_at's), '"' and '\' escaped; not UTF-8: bytes
+ * above 0x7f become '?'. NULL: null. */
+static void put_json_str(struct out *o, const char *s, size_t len)
+{
+	const uint8_t *b = (const uint8_t *)s;
+	int utf8;
+
+	if (!s) {
+		put(o, "null", 4);
+		return;
+	}
+	if (len > WA_AUDIT_FIELD_BYTES) {
+		len = WA_AUDIT_FIELD_BYTES;
+		for (unsigned k = 0; k < 3u && (b[len] & 0xC0u) == 0x80u; k++) len--;
+	}
+	utf8 = wa_utf8_valid(b, len);
+	put(o, "\"", 1);
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = b[i];
+		if (c == '"' || c == '\\') {
+			char esc[2] = { '\\', (char)c };
+			put(o, esc, 2);
+		} else if (c < 0x20 || c == 0x7f) {
+			putf(o, "\\u%04x", c);
+		} else if (c >= 0x80 && !utf8) {
+			put(o, "?", 1);
+		} else if (c >= 0x80) {
+			size_t n = 1;
+			uint32_t cp = hidden_at(b, i, len, &n);
+			if (cp) {
+				putf(o, "\\u%04x", (unsigned)cp);
+				i += n - 1;
+			} else {
+				put(o, (const char *)&b[i], 1);
+			}
+		} else {
+			put(o, (const char *)&b[i], 1);
+		}
+	}
+	put(o, "\"", 1);
+}
+
+static void put_cstr(struct out *o, const char *s)
+{
+	put_json_str(o, s, s ? strlen(s) : 0);
+}
+
+static const char *decision_word(enum wa_decision d)
+{
+	return d == WA_ALLOW ? "allow" : d == WA_DEFER ? "defer" : "deny";
+}
+
+size_t wa_audit_format_json(char *buf, size_t cap, const struct wa_audit_record *r, const struct timespec *wall)
+{
+	struct out o = { buf, cap, 0, cap == 0 };
+	struct tm tm;
+	time_t secs = wall->tv_sec;
+
+	if (cap) buf[0] = '\0';
+	gmtime_r(&secs, &tm);
+	putf(&o, "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"client_id\":", tm.tm_year + 1900, tm.tm_mon + 1,
+	     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, wall->tv_nsec / 1000000L);
+	put_cstr(&o, r->clientid);
+	put(&o, ",\"username\":", 12);
+	put_cstr(&o, r->username);
+	put(&o, ",\"access\":", 10);
+	put_cstr(&o, r->access);
+	put(&o, ",\"topic\":", 9);
+	put_cstr(&o, r->topic);
+	putf(&o, ",\"decision\":\"%s\",\"source\":", decision_word(r->decision));
+	put_cstr(&o, r->source);
+	put(&o, ",\"reason\":", 10);
+	put_json_str(&o, r->reason ? r->reason : "", r->reason ? r->reason_len : 0);
+	putf(&o, ",\"fuel\":%" PRId64 "}", r->fuel);
+	return o.over ? 0 : o.len;
+}
+
+size_t wa_audit_format_text(char *buf, size_t cap, const struct wa_audit_record *r)
+{
+	struct out o = { buf, cap, 0, cap == 0 };
+
+	if (cap) buf[0] = '\0';
+	putf(&o, "audit: %s %s client_id=", decision_word(r->decision), r->access ? r->access : "none");
+	put_cstr(&o, r->clientid);
+	put(&o, " username=", 10);
+	put_cstr(&o, r->username);
+	if (r->topic) {
+		put(&o, " topic=", 7);
+		put_cstr(&o, r->topic);
+	}
+	putf(&o, " source=%s reason=", r->source ? r->source : "policy");
+	put_json_str(&o, r->reason ? r->reason : "", r->reason ? r->reason_len : 0);
+	putf(&o, " fuel=%" PRId64, r->fuel);
+	return o.over ? 0 : o.len;
+}
+
+int wa_audit_limit_take(struct wa_audit_limit *l, uint64_t now_ms)
+{
+	uint64_t refill;
+
+	if (now_ms > l->last_ms) {
+		refill = (now_ms - l->last_ms) * WA_AUDIT_LINES_PER_S;
+		l->debt = refill >= l->debt ? 0 : l->debt - refill;
+		l->last_ms = now_ms;
+	}
+	if (l->debt + 1000u > (uint64_t)WA_AUDIT_BURST_LINES * 1000u) {
+		l->suppressed++;
+		return 0;
+	}
+	l->debt += 1000u;
+	return 1;
+}
+
+static void log_errno_once(struct wa_audit *a, const char *what)
+{
+	if (a->failed) return;
+	a->failed = 1;
+	wa_log(WA_LOG_ERR, "audit file %.256s: %s: %s; audit records are dropped until a reload reopens it", a->path,
+	       what, strerror(errno));
+}
+
+void wa_audit_flush(struct wa_audit *a)
+{
+	size_t done = 0;
+
+	if (!a || !a->len) return;
+	while (a->fd >= 0 && done < a->len) {
+		ssize_t n = write(a->fd, a->buf + done, a->len - done);
+		if (n > 0) {
+			done += (size_t)n;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else {
+			if (n == 0) errno = EIO;
+			log_errno_once(a, errno == EAGAIN ? "full, would block" : "write failed");
+			break;
+		}
+	}
+	a->len = 0;
+}
+
+static void open_file(struct wa_audit *a)
+{
+	a->fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0640);
+	a->failed = 0;
+	if (a->fd < 0) log_errno_once(a, "cannot open");
+}
+
+struct wa_audit *wa_audit_new(enum wa_audit_level level, const char *path)
+{
+	struct wa_audit *a = calloc(1, sizeof *a);
+
+	if (!a || (path && !(a->path = strdup(path)))) {
+		free(a);
+		wa_log(WA_LOG_ERR, "out of memory for the audit log: not auditing");
+		return NULL;
+	}
+	a->level = level;
+	a->fd = -1;
+	if (a->path) open_file(a);
+	return a;
+}
+
+void wa_audit_reopen(struct wa_audit *a)
+{
+	if (!a || !a->path) return;
+	wa_audit_flush(a);
+	if (a->fd >= 0) close(a->fd);
+	open_file(a);
+}
+
+void wa_audit_free(struct wa_audit *a)
+{
+	if (!a) return;
+	wa_audit_flush(a);
+	if (a->fd >= 0) close(a->fd);
+	free(a->path);
+	free(a);
+}
+
+int wa_audit_wanted(const struct wa_audit *a, enum wa_decision d)
+{
+	return a->level == WA_AUDIT_ALL || (a->level == WA_AUDIT_DENY && d != WA_ALLOW);
+}
+
+/* One line into the file's buffer (flushed first when it does not fit). */
+static void append(struct wa_audit *a, const char *line, size_t n)
+{
+	if (a->fd < 0) return;
+	if (n + 1 > sizeof a->buf - a->len) wa_audit_flush(a);
+	memcpy(a->buf + a->len, line, n);
+	a->buf[a->len + n] = '\n';
+	a->len += n + 1;
+}
+
+void wa_audit_write_at(struct wa_audit *a, const struct wa_audit_record *r, uint64_t now_ms,
+                       const struct timespec *wall)
+{
+	char line[WA_AUDIT_LINE_BYTES];
+	size_t n;
+	int level = r->decision == WA_ALLOW ? WA_LOG_INFO : WA_LOG_NOTICE;
+
+	if (!wa_audit_limit_take(&a->limit, now_ms)) return;
+	if (a->limit.suppressed) {
+		if (a->path) {
+			struct tm tm;
+			time_t secs = wall->tv_sec;
+			gmtime_r(&secs, &tm);
+			n = (size_t)snprintf(
+			    line, sizeof line,
+			    "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"suppressed\":%" PRIu64
+			    ",\"message\":\"%" PRIu64 " audit lines suppressed\"}",
+			    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			    wall->tv_nsec / 1000000L, a->limit.suppressed, a->limit.suppressed);
+			append(a, line, n);
+		} else {
+			wa_log(WA_LOG_NOTICE, "audit: %" PRIu64 " audit lines suppressed", a->limit.suppressed);
+		}
+		a->limit.suppressed = 0;
+	}
+	if (a->path) {
+		n = wa_audit_format_json(line, sizeof line, r, wall);
+		if (n) append(a, line, n);
+	} else {
+		n = wa_audit_format_text(line, sizeof line, r);
+		if (n) wa_log(level, "%s", line);
+	}
+}
+
+void wa_audit_write(struct wa_audit *a, const struct wa_audit_record *r)
+{
+	struct timespec mono, wall;
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &wall);
+	wa_audit_write_at(a, r, (uint64_t)mono.tv_sec * 1000u + (uint64_t)mono.tv_nsec / 1000000u, &wall);
+}
