@@ -68,7 +68,7 @@ static int client_protocol_version(const void *client)
 	return mosquitto_client_protocol_version(client);
 }
 
-static const struct wa_client_ops client_ops = { client_id, client_address, client_protocol_version };
+static const struct wa_client_ops client_ops = { client_id, client_address, client_protocol_version, 0 };
 
 static int decision_rc(enum wa_decision d, int deny_rc)
 {

@@ -34,6 +34,7 @@ const struct wa_import_abi wa_imports[] = {
 	{ "mosquitto", "message_set_payload", "v(ii)", NULL },
 	{ "mosquitto", "message_set_retain", "v(i)", NULL },
 	{ "mosquitto", "set_reason", "i(ii)", NULL },
+	{ "mosquitto", "reasons_wanted", "i()", NULL },
 	{ "env", "abort", "v(iiii)", NULL },
 	{ "env", "trace", "v(iiFFFFF)", NULL },
 	{ "env", "seed", "F()", "randomness" },

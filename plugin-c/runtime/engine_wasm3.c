@@ -280,6 +280,16 @@ HOSTFN(bind_message_set_retain)
 	return m3Err_none;
 }
 
+HOSTFN(bind_reasons_wanted)
+{
+	int32_t r;
+	(void)rt;
+	(void)mem;
+	if (wa_host_reasons_wanted(HOST(ctx), &r)) return host_trap;
+	ret_i32(sp, r);
+	return m3Err_none;
+}
+
 HOSTFN(bind_set_reason)
 {
 	int32_t r;
@@ -343,6 +353,7 @@ static const struct {
 	{ "mosquitto", "message_set_payload", bind_message_set_payload },
 	{ "mosquitto", "message_set_retain", bind_message_set_retain },
 	{ "mosquitto", "set_reason", bind_set_reason },
+	{ "mosquitto", "reasons_wanted", bind_reasons_wanted },
 	{ "env", "abort", bind_abort },
 	{ "env", "trace", bind_trace },
 	{ "env", "seed", bind_seed },

@@ -682,6 +682,13 @@ int wa_host_set_reason(struct wa_host *h, struct wa_mem m, uint32_t ptr, uint32_
 	return 0;
 }
 
+int wa_host_reasons_wanted(struct wa_host *h, int32_t *ret)
+{
+	if (charge(h, "reasons_wanted", WA_FUEL_HOST_CALL)) return -1;
+	*ret = h->reasons_wanted;
+	return 0;
+}
+
 int wa_host_seed(struct wa_host *h, double *ret)
 {
 	uint64_t r;

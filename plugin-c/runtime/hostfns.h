@@ -17,6 +17,7 @@ struct wa_client_ops {
 	const char *(*id)(const void *client);
 	const char *(*address)(const void *client);
 	int (*protocol_version)(const void *client);
+	int reads_reasons; /* the embedder reads every decision's reason (wa-call); else only under wasm_audit */
 };
 
 /* The guest log rate limit (docs/SECURITY.md, "Guest logging"): two token buckets kept as debts
@@ -138,6 +139,7 @@ struct wa_host {
 	 * reason_len before each decision it records. */
 	char reason[WA_MAX_REASON_BYTES];
 	uint32_t reason_len;
+	int reasons_wanted; /* reasons_wanted's answer: someone reads them (wasm_audit on, wa-call) */
 };
 
 /* Every function returns 0 (result in *ret where there is one) or -1 when the guest must trap;
@@ -172,6 +174,9 @@ int wa_host_seed(struct wa_host *h, double *ret);
  * about to return, cut at a character boundary to WA_MAX_REASON_BYTES: *ret = the bytes kept, or
  * WA_REASON_INVALID (the reason cleared) when they are not UTF-8. */
 int wa_host_set_reason(struct wa_host *h, struct wa_mem m, uint32_t ptr, uint32_t len, int32_t *ret);
+/* reasons_wanted: 1 when reasons are read (wasm_audit on), else 0, so that a policy gives none
+ * (and pays nothing for them) when nobody reads them. Fixed for an instance's life. */
+int wa_host_reasons_wanted(struct wa_host *h, int32_t *ret);
 int wa_host_date_now(struct wa_host *h, double *ret);
 
 /* kick_client, kick_user, publish (docs/ABI.md, "Deferred actions"): *ret = 0 when queued, else a

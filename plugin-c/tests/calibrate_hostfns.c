@@ -135,7 +135,7 @@ static const char *fake_id(const void *c)
 {
 	return c;
 }
-static const struct wa_client_ops ops = { fake_id, NULL, NULL };
+static const struct wa_client_ops ops = { fake_id, NULL, NULL, 0 };
 
 /* b64 of n bytes into out (NUL-terminated). */
 static void b64(const uint8_t *in, size_t n, char *out)

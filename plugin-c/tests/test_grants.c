@@ -235,7 +235,7 @@ static const char *client_id(const void *c)
 	return ((const struct client *)c)->id;
 }
 
-static const struct wa_client_ops ops = { client_id, NULL, NULL };
+static const struct wa_client_ops ops = { client_id, NULL, NULL, 0 };
 
 /* The last log line, shown when a load fails. */
 static char last_line[2][1024];

@@ -65,7 +65,7 @@ static int fake_protocol(const void *c)
 {
 	return ((const struct fake_client *)c)->protocol;
 }
-static const struct wa_client_ops ops = { fake_id, fake_address, fake_protocol };
+static const struct wa_client_ops ops = { fake_id, fake_address, fake_protocol, 0 };
 
 static void topic(struct wa_host *h)
 {

@@ -67,7 +67,7 @@ static const char *client_id(const void *c)
 	return ((const struct client *)c)->id;
 }
 
-static const struct wa_client_ops ops = { client_id, NULL, NULL };
+static const struct wa_client_ops ops = { client_id, NULL, NULL, 0 };
 
 static const char *fixture(const char *name)
 {

@@ -57,7 +57,7 @@ static int client_protocol_version(const void *c)
 	return ((const struct client *)c)->protocol;
 }
 
-static const struct wa_client_ops client_ops = { client_id, client_address, client_protocol_version };
+static const struct wa_client_ops client_ops = { client_id, client_address, client_protocol_version, 1 };
 
 static int die(const char *fmt, const char *arg)
 {

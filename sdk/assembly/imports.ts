@@ -102,3 +102,8 @@ export declare function host_message_set_retain(retain: i32): void;
 // @ts-ignore: decorator
 @external("mosquitto", "set_reason")
 export declare function host_set_reason(ptr: usize, len: u32): i32;
+
+/** 1 when the host reads reasons (the plugin under wasm_audit, wa-call, the Node host), else 0. */
+// @ts-ignore: decorator
+@external("mosquitto", "reasons_wanted")
+export declare function host_reasons_wanted(): i32;

@@ -39,4 +39,4 @@ export { ActionResult, kickClient, kickUser, publish } from "./actions";
 export { JwtError, JwtClaims, JwtResult, JwtVerifier, loadJwtKey, verifyJwt, JWT_MAX_BYTES, JWT_MAX_CLAIMS_BYTES } from "./jwt";
 export { RateLimiter } from "./ratelimit";
 export { setMessageTopic, setMessagePayload, setMessageRetain } from "./message";
-export { allow, defer, deny, setReason, Reason, REASON_MAX_BYTES } from "./reason";
+export { allow, defer, deny, reasonsMaybeWanted, reasonsWanted, setReason, Reason, REASON_MAX_BYTES } from "./reason";

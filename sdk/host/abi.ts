@@ -66,6 +66,7 @@ export const IMPORTS: readonly ImportAbi[] = [
   { module: 'mosquitto', name: 'message_set_payload', signature: 'v(ii)' },
   { module: 'mosquitto', name: 'message_set_retain', signature: 'v(i)' },
   { module: 'mosquitto', name: 'set_reason', signature: 'i(ii)' },
+  { module: 'mosquitto', name: 'reasons_wanted', signature: 'i()' },
   { module: 'env', name: 'abort', signature: 'v(iiii)' },
   { module: 'env', name: 'trace', signature: 'v(iiFFFFF)' },
   { module: 'env', name: 'seed', signature: 'F()' },

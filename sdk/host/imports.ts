@@ -826,6 +826,11 @@ export function createImports(ctx: ImportContext) {
       dst.set(t.payload.subarray(0, Math.min(t.payload.length, dst.length)));
       return t.payload.length;
     },
+    // hostfns.c wa_host_reasons_wanted: the Node host always reads reasons (Policy.reason).
+    reasons_wanted(): number {
+      charge('reasons_wanted', WA_FUEL_HOST_CALL);
+      return 1;
+    },
     // hostfns.c wa_host_set_reason: only the kept prefix is looked at (and paid for).
     set_reason(ptr: number, len: number): number {
       const fn = 'set_reason';
