@@ -1292,6 +1292,14 @@ static void reasons(void)
 	uint8_t big[600];
 
 	fueled(&h, &fuel, START);
+	/* reasons_wanted: the embedder's answer, for the price of a call. */
+	CHECK_INT(wa_host_reasons_wanted(&h, &r), 0);
+	CHECK_INT(r, 0);
+	h.reasons_wanted = 1;
+	CHECK_INT(wa_host_reasons_wanted(&h, &r), 0);
+	CHECK_INT(r, 1);
+	CHECK_INT(START - fuel, 2 * WA_FUEL_HOST_CALL);
+	fuel = START;
 	put_bytes(100, "no grant", 8);
 	CHECK_INT(wa_host_set_reason(&h, mem, 100, 8, &r), 0);
 	CHECK_INT(r, 8);
