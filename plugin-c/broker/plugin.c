@@ -11,6 +11,7 @@
 #include "acl_cache.h"
 #include "../runtime/auth.h"
 #include "breaker.h"
+#include "shadow.h"
 #include "../runtime/grants.h"
 #include "../runtime/wa_limits.h"
 #include "../runtime/log.h"
@@ -30,6 +31,7 @@ struct plugin {
 	struct wa_breaker *breaker; /* the policy's share of broker time */
 	const void *payer;          /* the client of the last request other than a READ check */
 	time_t over_logged[3];      /* when each breaker verdict was last logged */
+	struct wa_shadow *shadow;   /* wasm_shadow_module, or NULL */
 };
 
 static void log_to_mosquitto(int level, const char *line)
@@ -121,11 +123,19 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 	struct wa_bucket *k = admit(pl, payer(pl, ed->client, MOSQ_ACL_NONE));
 	enum wa_decision d;
 
+	uint64_t failures = wa_policy_failures(pol);
+
 	(void)event;
-	if (!k) return decision_rc(wa_policy_refuse(pol, WA_HOOK_UNPWD_CHECK, !ed->username), MOSQ_ERR_AUTH);
-	wa_breaker_enter(pl->breaker, k);
-	d = wa_policy_unpwd_check(pol, ed->client, ed->username, ed->password);
-	wa_breaker_leave(pl->breaker);
+	if (!k) {
+		d = wa_policy_refuse(pol, WA_HOOK_UNPWD_CHECK, !ed->username);
+	} else {
+		wa_breaker_enter(pl->breaker, k);
+		d = wa_policy_unpwd_check(pol, ed->client, ed->username, ed->password);
+		wa_breaker_leave(pl->breaker);
+	}
+	if (pl->shadow)
+		wa_shadow_unpwd_check(pl->shadow, ed->client, mosquitto_client_id(ed->client), ed->username,
+		                      ed->password, d, wa_policy_failures(pol) != failures);
 	return decision_rc(d, MOSQ_ERR_AUTH);
 }
 
@@ -206,6 +216,23 @@ static enum wa_decision cached_acl_check(struct plugin *pl, struct wa_policy *po
 	return d;
 }
 
+/* The live decision, then the shadow's (out of line: no cost on the path without a shadow). */
+static enum wa_decision shadowed_acl_check(struct plugin *pl, struct wa_policy *pol,
+                                           const struct mosquitto_evt_acl_check *ed)
+{
+	uint64_t failures = wa_policy_failures(pol);
+	enum wa_decision d;
+
+	if (pl->caching && wa_policy_acl_cacheable(pol))
+		d = cached_acl_check(pl, pol, ed);
+	else
+		d = checked_acl(pl, pol, ed, mosquitto_client_id(ed->client), mosquitto_client_username(ed->client));
+	wa_shadow_acl_check(pl->shadow, ed->client, mosquitto_client_id(ed->client),
+	                    mosquitto_client_username(ed->client), ed->topic, ed->access, ed->payload, ed->payloadlen,
+	                    ed->qos, ed->retain, d, wa_policy_failures(pol) != failures);
+	return d;
+}
+
 static int on_acl_check(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_acl_check *ed = event_data;
@@ -214,6 +241,7 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 	enum wa_decision d;
 
 	(void)event;
+	if (pl->shadow) return decision_rc(shadowed_acl_check(pl, pol, ed), MOSQ_ERR_ACL_DENIED);
 	if (pl->caching && wa_policy_acl_cacheable(pol))
 		return decision_rc(cached_acl_check(pl, pol, ed), MOSQ_ERR_ACL_DENIED);
 	d = checked_acl(pl, pol, ed, mosquitto_client_id(ed->client), mosquitto_client_username(ed->client));
@@ -228,14 +256,21 @@ static int on_psk_key(int event, void *event_data, void *userdata)
 	struct wa_bucket *k;
 	enum wa_decision d;
 
+	uint64_t failures = wa_policy_failures(pol);
+
 	(void)event;
 	if (!ed->key || ed->max_key_len <= 0) return MOSQ_ERR_AUTH;
 	k = admit(pl, payer(pl, ed->client, MOSQ_ACL_NONE));
-	if (!k) return MOSQ_ERR_AUTH; /* no key: the handshake fails */
-	wa_breaker_enter(pl->breaker, k);
-	d = wa_policy_psk_key_get(pol, ed->client, ed->identity, ed->hint, ed->key, (size_t)ed->max_key_len);
-	wa_breaker_leave(pl->breaker);
-	return decision_rc(d, MOSQ_ERR_AUTH);
+	if (!k) d = WA_DENY; /* no key: the handshake fails */
+	else {
+		wa_breaker_enter(pl->breaker, k);
+		d = wa_policy_psk_key_get(pol, ed->client, ed->identity, ed->hint, ed->key, (size_t)ed->max_key_len);
+		wa_breaker_leave(pl->breaker);
+	}
+	if (pl->shadow)
+		wa_shadow_psk_key_get(pl->shadow, ed->client, mosquitto_client_id(ed->client), ed->identity, ed->hint,
+		                      (size_t)ed->max_key_len, d, ed->key, !k || wa_policy_failures(pol) != failures);
+	return k ? decision_rc(d, MOSQ_ERR_AUTH) : MOSQ_ERR_AUTH;
 }
 
 /* A client goes: its cached decisions and grants with it, and the policy hears of it
@@ -251,6 +286,7 @@ static int on_disconnect(int event, void *event_data, void *userdata)
 
 	(void)event;
 	if (pl->caching) wa_acl_cache_forget(pl->cache, ed->client);
+	wa_shadow_forget(pl->shadow, ed->client);
 	if (!(wa_policy_hooks(pol) & (1u << WA_HOOK_ON_DISCONNECT))) return MOSQ_ERR_SUCCESS;
 	clientid = mosquitto_client_id(ed->client);
 	if (!clientid) return MOSQ_ERR_SUCCESS;
@@ -321,7 +357,7 @@ static int sync_disconnect(struct plugin *pl, int want)
 static void sync_events(struct plugin *pl, unsigned hooks)
 {
 	int want = (hooks & (1u << WA_HOOK_ON_DISCONNECT)) != 0;
-	int rc = sync_disconnect(pl, pl->caching || want);
+	int rc = sync_disconnect(pl, pl->caching || want || wa_shadow_caching(pl->shadow));
 
 	if (rc != MOSQ_ERR_SUCCESS && want) {
 		wa_log(WA_LOG_WARNING, "cannot register the disconnect callback, on_disconnect is not called: %s",
@@ -366,6 +402,7 @@ static int on_reload(int event, void *event_data, void *userdata)
 	(void)event;
 	(void)event_data;               /* the options stay those the plugin was started with */
 	wa_auth_reload_start(pl->auth); /* built off this thread; on_tick puts it in service */
+	wa_shadow_reload(pl->shadow);
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -441,6 +478,7 @@ static int on_tick(int event, void *event_data, void *userdata)
 		sync_cache(pl, wa_policy_acl_cacheable(wa_auth_policy(pl->auth)));
 		sync_events(pl, hooks);
 	}
+	if (wa_shadow_poll(pl->shadow)) sync_events(pl, wa_policy_hooks(wa_auth_policy(pl->auth)));
 	pol = wa_auth_policy(pl->auth);
 	if (every && (wa_policy_hooks(pol) & (1u << WA_HOOK_ON_TICK))) {
 		uint64_t now = now_ms();
@@ -475,6 +513,7 @@ static void plugin_free(struct plugin *pl)
 	sync_disconnect(pl, 0);
 	mosquitto_callback_unregister(pl->id, MOSQ_EVT_RELOAD, on_reload, NULL);
 	mosquitto_callback_unregister(pl->id, MOSQ_EVT_TICK, on_tick, NULL);
+	wa_shadow_free(pl->shadow);
 	wa_auth_free(pl->auth);
 	wa_acl_cache_free(pl->cache);
 	wa_breaker_free(pl->breaker);
@@ -521,6 +560,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 			return MOSQ_ERR_NOMEM;
 		}
 	}
+	pl->shadow = wa_shadow_new(kv, n, wa_auth_config(pl->auth), &client_ops);
 	if (wa_auth_config(pl->auth)->acl_cache) {
 		pl->cache = wa_acl_cache_new(WA_ACL_CACHE_MIN_HIT_PERCENT);
 		pl->granting = wa_auth_config(pl->auth)->acl_grants;

@@ -285,29 +285,32 @@ int wa_auth_reload(struct wa_auth *a)
 	return wa_auth_settle(a);
 }
 
-struct wa_auth *wa_auth_new(const struct wa_kv *opts, unsigned n, const struct wa_client_ops *client_ops)
+/* Loads as wa_auth_new describes; on failure the reason goes to err (errlen >= 1) instead of the
+ * log, with *stage saying what failed: 0 the options (err alone says it), 1 the module. */
+static struct wa_auth *create(const struct wa_kv *opts, unsigned n, const struct wa_client_ops *client_ops,
+                              const char *log_prefix, char *err, size_t errlen, int *stage)
 {
-	char err[ERRLEN];
 	struct wa_auth *a = calloc(1, sizeof *a);
 	struct wa_worker_job *job;
 
+	*stage = 1;
 	if (a) a->set = calloc(1, sizeof *a->set);
 	if (!a || !a->set) {
-		wa_log(WA_LOG_ERR, "cannot load policy: out of memory");
+		snprintf(err, errlen, "out of memory");
 		free(a);
 		return NULL;
 	}
 	a->set->refs = 1;
 	a->client_ops = client_ops;
-	a->set->opts = wa_options_new(opts, n, err, sizeof err);
-	if (!a->set->opts || wa_config_parse(a->set->opts, &a->set->cfg, err, sizeof err) != 0) {
-		wa_log(WA_LOG_ERR, "cannot load policy: %s", err);
+	a->set->opts = wa_options_new(opts, n, err, errlen);
+	if (!a->set->opts || wa_config_parse(a->set->opts, &a->set->cfg, err, errlen) != 0) {
+		*stage = 0;
 		goto fail;
 	}
+	a->set->cfg.log_prefix = log_prefix;
 	a->worker = wa_worker_new();
 	if (!a->worker || submit(a, JOB_LOAD, NULL, 0) != 0) {
-		wa_log(WA_LOG_ERR, WA_GATE_REFUSED_FMT, a->set->cfg.module_path,
-		       "cannot start the policy worker thread");
+		snprintf(err, errlen, "cannot start the policy worker thread");
 		goto fail;
 	}
 	/* Startup waits, but no longer than the lifecycle deadline. */
@@ -315,14 +318,13 @@ struct wa_auth *wa_auth_new(const struct wa_kv *opts, unsigned n, const struct w
 	wa_log_flush();
 	if (!job) {
 		a->busy = 0;
-		snprintf(err, sizeof err, "loading did not finish within %u ms, twice %s (raise plugin_opt_%s)",
+		snprintf(err, errlen, "loading did not finish within %u ms, twice %s (raise plugin_opt_%s)",
 		         load_deadline_ms(&a->set->cfg), WA_OPT_INIT_TIMEOUT_MS, WA_OPT_INIT_TIMEOUT_MS);
-		wa_log(WA_LOG_ERR, WA_GATE_REFUSED_FMT, a->set->cfg.module_path, err);
 		goto fail;
 	}
 	a->busy = 0;
 	if (!((struct build_job *)job)->policy) {
-		wa_log(WA_LOG_ERR, WA_GATE_REFUSED_FMT, a->set->cfg.module_path, ((struct build_job *)job)->err);
+		snprintf(err, errlen, "%s", ((struct build_job *)job)->err);
 		build_free(job);
 		goto fail;
 	}
@@ -338,6 +340,33 @@ fail:
 	settings_unref(a->set);
 	free(a);
 	return NULL;
+}
+
+struct wa_auth *wa_auth_new(const struct wa_kv *opts, unsigned n, const struct wa_client_ops *client_ops)
+{
+	char err[ERRLEN];
+	const char *path = NULL;
+	int stage;
+	struct wa_auth *a = create(opts, n, client_ops, NULL, err, sizeof err, &stage);
+
+	if (a) return a;
+	if (stage == 0) {
+		wa_log(WA_LOG_ERR, "cannot load policy: %s", err);
+		return NULL;
+	}
+	for (unsigned i = 0; i < n; i++) { /* the last wasm_module, as options.c reads it */
+		if (opts[i].key && strcmp(opts[i].key, WA_OPT_MODULE) == 0) path = opts[i].value;
+	}
+	wa_log(WA_LOG_ERR, WA_GATE_REFUSED_FMT, path ? path : "", err);
+	return NULL;
+}
+
+struct wa_auth *wa_auth_new_quiet(const struct wa_kv *opts, unsigned n, const struct wa_client_ops *client_ops,
+                                  const char *log_prefix, char *err, size_t errlen)
+{
+	int stage;
+
+	return create(opts, n, client_ops, log_prefix, err, errlen, &stage);
 }
 
 void wa_auth_free(struct wa_auth *a)

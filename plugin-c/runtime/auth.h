@@ -17,6 +17,12 @@ struct wa_auth;
  * "wasm-auth: cannot load policy FILE: REASON" and returns NULL. */
 struct wa_auth *wa_auth_new(const struct wa_kv *opts, unsigned n, const struct wa_client_ops *client_ops);
 
+/* The same, but a failure logs nothing: NULL with the reason in err. log_prefix (kept, not
+ * copied) starts the policy's own failure lines (wa_config.log_prefix), or NULL. For a second
+ * policy whose failure to load is not the broker's (shadow.h). */
+struct wa_auth *wa_auth_new_quiet(const struct wa_kv *opts, unsigned n, const struct wa_client_ops *client_ops,
+                                  const char *log_prefix, char *err, size_t errlen);
+
 /* security_cleanup(0), plugin_cleanup, then frees everything. */
 void wa_auth_free(struct wa_auth *a);
 

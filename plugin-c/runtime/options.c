@@ -99,7 +99,8 @@ static const char *const known_options[] = {
 	WA_OPT_MAX_TABLE_ELEMS, WA_OPT_MAX_FUNCTIONS, WA_OPT_MAX_GLOBALS,      WA_OPT_MAX_DATA_BYTES,
 	WA_OPT_MAX_PAYLOAD,     WA_OPT_FUEL,          WA_OPT_TIMEOUT_MS,       WA_OPT_ACL_CACHE,
 	WA_OPT_ACL_GRANTS,      WA_OPT_INIT_FUEL,     WA_OPT_INIT_TIMEOUT_MS,  WA_OPT_CLIENT_SHARE,
-	WA_OPT_CPU_SHARE,       WA_OPT_TICK_MS,       WA_OPT_PUBLISH_PREFIX,
+	WA_OPT_CPU_SHARE,       WA_OPT_TICK_MS,       WA_OPT_PUBLISH_PREFIX,   WA_OPT_SHADOW_MODULE,
+	WA_OPT_SHADOW_SHARE,
 };
 
 /* A misspelt host option would otherwise be handed to the policy as one of its own and the
@@ -182,7 +183,7 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	uint64_t data = WA_MAX_DATA_BYTES;
 	uint64_t payload = WA_MAX_PAYLOAD_BYTES, fuel = WA_DEFAULT_FUEL, timeout = WA_DEFAULT_TIMEOUT_MS;
 	uint64_t init_fuel = 0, init_timeout = 0, client_share = WA_DEFAULT_CLIENT_SHARE, share = WA_DEFAULT_CPU_SHARE;
-	uint64_t tick = WA_DEFAULT_TICK_MS;
+	uint64_t tick = WA_DEFAULT_TICK_MS, shadow_share = WA_DEFAULT_SHADOW_SHARE;
 	const char *on_error = get(opts, WA_OPT_ON_ERROR);
 
 	memset(cfg, 0, sizeof *cfg);
@@ -224,7 +225,14 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	    parse_number(opts, WA_OPT_CLIENT_SHARE, 1, 100, &client_share, err, errlen) ||
 	    parse_number(opts, WA_OPT_CPU_SHARE, 1, 100, &share, err, errlen) ||
 	    parse_number(opts, WA_OPT_TICK_MS, 0, 3600000, &tick, err, errlen) ||
+	    parse_number(opts, WA_OPT_SHADOW_SHARE, 1, 100, &shadow_share, err, errlen) ||
 	    parse_prefix(opts, cfg, err, errlen)) {
+		return -1;
+	}
+	cfg->shadow_module = get(opts, WA_OPT_SHADOW_MODULE);
+	if (cfg->shadow_module && !*cfg->shadow_module) {
+		snprintf(err, errlen, "option %s: empty (the candidate policy .wasm file, or leave it out)",
+		         WA_OPT_SHADOW_MODULE);
 		return -1;
 	}
 	/* Lifecycle hooks may parse option files: by default a multiple of the request budget. */
@@ -248,5 +256,6 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	cfg->client_share = (uint32_t)client_share;
 	cfg->cpu_share = (uint32_t)share;
 	cfg->tick_ms = (uint32_t)tick;
+	cfg->shadow_share = (uint32_t)shadow_share;
 	return 0;
 }

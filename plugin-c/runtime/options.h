@@ -48,6 +48,13 @@ struct wa_config {
 	 * trailing '/', pointing into the options; NULL = publish refused (not set). */
 	const char *publish_prefix;
 	size_t publish_prefix_len;
+	/* wasm_shadow_module: a second policy asked every request after the live one (shadow.h);
+	 * NULL = none. Points into the options. */
+	const char *shadow_module;
+	uint32_t shadow_share; /* wasm_shadow_share: percent of broker time the shadow may take */
+	/* Set by the embedder, not an option: starts the policy's own failure lines, so that the
+	 * shadow's are told from the live policy's. NULL = nothing. */
+	const char *log_prefix;
 };
 
 #define WA_OPT_MODULE           "wasm_module"
@@ -69,6 +76,8 @@ struct wa_config {
 #define WA_OPT_CPU_SHARE        "wasm_cpu_share"
 #define WA_OPT_TICK_MS          "wasm_tick_ms"
 #define WA_OPT_PUBLISH_PREFIX   "wasm_publish_prefix"
+#define WA_OPT_SHADOW_MODULE    "wasm_shadow_module"
+#define WA_OPT_SHADOW_SHARE     "wasm_shadow_share"
 
 /* Copies n pairs (NULL keys or values count as empty). NULL on allocation failure or when n is
  * above WA_MAX_OPTIONS (err says which). */

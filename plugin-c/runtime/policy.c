@@ -87,6 +87,8 @@ static struct timespec now_monotonic(void)
 
 /* One line per WA_ERROR_LOG_INTERVAL_S per policy: a broken policy must not flood the log with
  * a line per message. The next line says how many were left out. */
+#define WA_LOG_PREFIX(p) ((p)->cfg->log_prefix ? (p)->cfg->log_prefix : "")
+
 static void report(struct wa_policy *p, int level, const char *fmt, ...)
 {
 	time_t now = now_monotonic().tv_sec;
@@ -101,10 +103,10 @@ static void report(struct wa_policy *p, int level, const char *fmt, ...)
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
 	if (p->suppressed) {
-		wa_log(level, "%s (%u more errors in the last %u s not logged)", line, p->suppressed,
-		       (unsigned)(now - p->last_report));
+		wa_log(level, "%s%s (%u more errors in the last %u s not logged)", WA_LOG_PREFIX(p), line,
+		       p->suppressed, (unsigned)(now - p->last_report));
 	} else {
-		wa_log(level, "%s", line);
+		wa_log(level, "%s%s", WA_LOG_PREFIX(p), line);
 	}
 	p->reported = 1;
 	p->last_report = now;
