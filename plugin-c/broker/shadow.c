@@ -14,7 +14,9 @@
 #include "../runtime/wa_limits.h"
 #include "../runtime/watchdog.h"
 
-#define SHADOW_LOG_PREFIX "shadow policy: "
+/* The shadow's own failure lines say "request denied" (or deferred) as the live policy's do:
+ * this says whose decision that was. */
+#define SHADOW_LOG_PREFIX "shadow policy (not enforced): "
 
 struct wa_shadow {
 	struct wa_auth *auth;

@@ -8,7 +8,7 @@ export const HOST_OPTION_NAMES: readonly string[] = [
   'wasm_module', 'wasm_on_error', 'wasm_max_module_bytes', 'wasm_max_memory_pages', 'wasm_max_table_elems',
   'wasm_max_functions', 'wasm_max_globals', 'wasm_max_data_bytes', 'wasm_max_payload', 'wasm_fuel',
   'wasm_timeout_ms', 'wasm_acl_cache', 'wasm_acl_grants', 'wasm_init_fuel', 'wasm_init_timeout_ms', 'wasm_client_share',
-  'wasm_cpu_share', 'wasm_tick_ms', 'wasm_publish_prefix',
+  'wasm_cpu_share', 'wasm_tick_ms', 'wasm_publish_prefix', 'wasm_shadow_module', 'wasm_shadow_share',
 ];
 
 // WA_NAME_DISTANCE_MAX_LEN (plugin-c/gate/gate.h): names longer than this are never "close".

@@ -13,7 +13,7 @@ import { badLoadOption, unknownOptionName } from './load-options.js';
 import {
   WA_DEFAULT_CLIENT_SHARE, WA_DEFAULT_CPU_SHARE, WA_DEFAULT_FUEL, WA_DEFAULT_TIMEOUT_MS, WA_INIT_FUEL_FACTOR, WA_INIT_TIMEOUT_FACTOR, WA_MAX_DATA_BYTES, WA_MAX_FUNCTIONS,
   WA_MAX_GLOBALS, WA_MAX_MEMORY_PAGES, WA_MAX_TABLE_ELEMS, WA_MAX_MODULE_BYTES, WA_MAX_OPTIONS, WA_MAX_PAYLOAD_BYTES,
-  WA_DEFAULT_TICK_MS, WA_MAX_FIELD_BYTES,
+  WA_DEFAULT_SHADOW_SHARE, WA_DEFAULT_TICK_MS, WA_MAX_FIELD_BYTES,
 } from './limits.js';
 
 export type { Decision } from './runtime.js';
@@ -184,7 +184,12 @@ export function hostSettings(options: OptionList): HostSettings {
   const clientShare = number('wasm_client_share', 1, 100, WA_DEFAULT_CLIENT_SHARE);
   const cpuShare = number('wasm_cpu_share', 1, 100, WA_DEFAULT_CPU_SHARE);
   const tickMs = number('wasm_tick_ms', 0, 3600000, WA_DEFAULT_TICK_MS);
+  // The shadow (a second policy beside the live one) is the plugin's alone: checked, not run.
+  number('wasm_shadow_share', 1, 100, WA_DEFAULT_SHADOW_SHARE);
   const prefix = publishPrefix(get('wasm_publish_prefix'));
+  if (get('wasm_shadow_module') === '') {
+    throw new PolicyLoadError('option wasm_shadow_module: empty (the candidate policy .wasm file, or leave it out)');
+  }
   return {
     onError,
     maxModuleBytes,
