@@ -261,7 +261,8 @@ static int on_psk_key(int event, void *event_data, void *userdata)
 	(void)event;
 	if (!ed->key || ed->max_key_len <= 0) return MOSQ_ERR_AUTH;
 	k = admit(pl, payer(pl, ed->client, MOSQ_ACL_NONE));
-	if (!k) d = WA_DENY; /* no key: the handshake fails */
+	if (!k)
+		d = WA_DENY; /* no key: the handshake fails */
 	else {
 		wa_breaker_enter(pl->breaker, k);
 		d = wa_policy_psk_key_get(pol, ed->client, ed->identity, ed->hint, ed->key, (size_t)ed->max_key_len);

@@ -275,9 +275,9 @@ void wa_shadow_unpwd_check(struct wa_shadow *s, const void *client, const char *
 }
 
 /* The shadow's own acl_check through its budget; *ok = 0 when it did not answer. */
-static enum wa_decision ask_acl(struct wa_shadow *s, struct wa_policy *pol, const void *client,
-                                const char *clientid, const char *username, const char *topic, int access,
-                                const void *payload, uint32_t payloadlen, int qos, int retain, int *ok)
+static enum wa_decision ask_acl(struct wa_shadow *s, struct wa_policy *pol, const void *client, const char *clientid,
+                                const char *username, const char *topic, int access, const void *payload,
+                                uint32_t payloadlen, int qos, int retain, int *ok)
 {
 	uint64_t failures = wa_policy_failures(pol);
 	enum wa_decision d;
@@ -292,9 +292,9 @@ static enum wa_decision ask_acl(struct wa_shadow *s, struct wa_policy *pol, cons
 /* As plugin.c's cached_acl_check, for the shadow's cache and grants: a cached or granted decision
  * costs the shadow no guest call. The budget was checked once by admit: a grants computation and
  * the acl_check after it share it (the bucket may go below zero by at most one call). */
-static enum wa_decision cached_acl(struct wa_shadow *s, struct wa_policy *pol, const void *client,
-                                   const char *clientid, const char *username, const char *topic, int access,
-                                   const void *payload, uint32_t payloadlen, int qos, int retain, int *ok)
+static enum wa_decision cached_acl(struct wa_shadow *s, struct wa_policy *pol, const void *client, const char *clientid,
+                                   const char *username, const char *topic, int access, const void *payload,
+                                   uint32_t payloadlen, int qos, int retain, int *ok)
 {
 	struct wa_acl_miss miss;
 	enum wa_decision d;
@@ -327,8 +327,8 @@ static enum wa_decision cached_acl(struct wa_shadow *s, struct wa_policy *pol, c
 	switch (wa_acl_cache_get(s->cache, client, clientid, username, topic, access, &d, &miss)) {
 		case WA_ACL_HIT: return d;
 		case WA_ACL_BYPASS:
-			return ask_acl(s, pol, client, clientid, username, topic, access, payload, payloadlen, qos, retain,
-			               ok);
+			return ask_acl(s, pol, client, clientid, username, topic, access, payload, payloadlen, qos,
+			               retain, ok);
 		case WA_ACL_MISS: break;
 	}
 	d = ask_acl(s, pol, client, clientid, username, topic, access, payload, payloadlen, qos, retain, ok);
@@ -343,8 +343,8 @@ static enum wa_decision cached_acl(struct wa_shadow *s, struct wa_policy *pol, c
 }
 
 void wa_shadow_acl_check(struct wa_shadow *s, const void *client, const char *clientid, const char *username,
-                         const char *topic, int access, const void *payload, uint32_t payloadlen, int qos,
-                         int retain, enum wa_decision live, int live_failed)
+                         const char *topic, int access, const void *payload, uint32_t payloadlen, int qos, int retain,
+                         enum wa_decision live, int live_failed)
 {
 	struct wa_policy *pol = admit(s, WA_HOOK_ACL_CHECK, live_failed);
 	enum wa_decision d;
@@ -352,7 +352,8 @@ void wa_shadow_acl_check(struct wa_shadow *s, const void *client, const char *cl
 
 	if (!pol) return;
 	if (s->caching && clientid && wa_policy_acl_cacheable(pol)) {
-		d = cached_acl(s, pol, client, clientid, username, topic, access, payload, payloadlen, qos, retain, &ok);
+		d = cached_acl(s, pol, client, clientid, username, topic, access, payload, payloadlen, qos, retain,
+		               &ok);
 	} else {
 		d = ask_acl(s, pol, client, clientid, username, topic, access, payload, payloadlen, qos, retain, &ok);
 	}

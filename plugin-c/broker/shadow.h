@@ -53,8 +53,8 @@ void wa_shadow_forget(struct wa_shadow *s, const void *client);
 void wa_shadow_unpwd_check(struct wa_shadow *s, const void *client, const char *clientid, const char *username,
                            const char *password, enum wa_decision live, int live_failed);
 void wa_shadow_acl_check(struct wa_shadow *s, const void *client, const char *clientid, const char *username,
-                         const char *topic, int access, const void *payload, uint32_t payloadlen, int qos,
-                         int retain, enum wa_decision live, int live_failed);
+                         const char *topic, int access, const void *payload, uint32_t payloadlen, int qos, int retain,
+                         enum wa_decision live, int live_failed);
 /* live_key: the key the live policy gave (when live is WA_ALLOW); keycap as the broker's. */
 void wa_shadow_psk_key_get(struct wa_shadow *s, const void *client, const char *clientid, const char *identity,
                            const char *hint, size_t keycap, enum wa_decision live, const char *live_key,

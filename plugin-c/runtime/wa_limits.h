@@ -169,9 +169,9 @@
  * lines: a token bucket of WA_SHADOW_LOG_BURST lines refilled at WA_SHADOW_LOG_PER_S; the next
  * line after a drop says how many were not logged. Each client id, username, topic or identity
  * in such a line is cut to WA_SHADOW_LOG_FIELD_BYTES. */
-#define WA_DEFAULT_SHADOW_SHARE    10u /* option wasm_shadow_share: percent of broker time */
-#define WA_SHADOW_LOG_PER_S        2u
-#define WA_SHADOW_LOG_BURST        20u
-#define WA_SHADOW_LOG_FIELD_BYTES  128u
+#define WA_DEFAULT_SHADOW_SHARE   10u /* option wasm_shadow_share: percent of broker time */
+#define WA_SHADOW_LOG_PER_S       2u
+#define WA_SHADOW_LOG_BURST       20u
+#define WA_SHADOW_LOG_FIELD_BYTES 128u
 
 #endif
