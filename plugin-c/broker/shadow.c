@@ -120,7 +120,7 @@ static void log_over_budget(struct wa_shadow *s)
 }
 
 /* The shadow instance to ask for hook, or NULL with the request counted as not compared. */
-static struct wa_policy *admit(struct wa_shadow *s, enum wa_hook hook, int live_failed)
+static struct wa_policy *usable(struct wa_shadow *s, enum wa_hook hook, int live_failed)
 {
 	struct wa_policy *pol = wa_auth_policy(s->auth);
 
@@ -132,12 +132,24 @@ static struct wa_policy *admit(struct wa_shadow *s, enum wa_hook hook, int live_
 		s->stats.unavailable++;
 		return NULL;
 	}
-	if (wa_breaker_admit(s->breaker, s->bucket) != WA_BREAKER_PASS) {
-		s->stats.skipped++;
-		log_over_budget(s);
-		return NULL;
-	}
 	return pol;
+}
+
+/* Whether the shadow's budget lets it into the guest now (else counted as skipped). Decisions
+ * its cache or grants already hold cost no guest time and are not held back. */
+static int afford(struct wa_shadow *s)
+{
+	if (wa_breaker_admit(s->breaker, s->bucket) == WA_BREAKER_PASS) return 1;
+	s->stats.skipped++;
+	log_over_budget(s);
+	return 0;
+}
+
+static struct wa_policy *admit(struct wa_shadow *s, enum wa_hook hook, int live_failed)
+{
+	struct wa_policy *pol = usable(s, hook, live_failed);
+
+	return pol && afford(s) ? pol : NULL;
 }
 
 /* 1 when the shadow's answer counts: it came from the guest, not from a failure. */
@@ -279,9 +291,14 @@ static enum wa_decision ask_acl(struct wa_shadow *s, struct wa_policy *pol, cons
                                 const char *username, const char *topic, int access, const void *payload,
                                 uint32_t payloadlen, int qos, int retain, int *ok)
 {
-	uint64_t failures = wa_policy_failures(pol);
+	uint64_t failures;
 	enum wa_decision d;
 
+	if (!afford(s)) {
+		*ok = 0;
+		return WA_DENY;
+	}
+	failures = wa_policy_failures(pol);
 	wa_breaker_enter(s->breaker, s->bucket);
 	d = wa_policy_acl_check(pol, client, clientid, username, topic, access, payload, payloadlen, qos, retain);
 	wa_breaker_leave(s->breaker);
@@ -290,8 +307,7 @@ static enum wa_decision ask_acl(struct wa_shadow *s, struct wa_policy *pol, cons
 }
 
 /* As plugin.c's cached_acl_check, for the shadow's cache and grants: a cached or granted decision
- * costs the shadow no guest call. The budget was checked once by admit: a grants computation and
- * the acl_check after it share it (the bucket may go below zero by at most one call). */
+ * costs the shadow no guest call, and each guest call is first put to its budget. */
 static enum wa_decision cached_acl(struct wa_shadow *s, struct wa_policy *pol, const void *client, const char *clientid,
                                    const char *username, const char *topic, int access, const void *payload,
                                    uint32_t payloadlen, int qos, int retain, int *ok)
@@ -312,6 +328,10 @@ static enum wa_decision cached_acl(struct wa_shadow *s, struct wa_policy *pol, c
 			uint64_t failures = wa_policy_failures(pol);
 			struct wa_grants *fresh;
 
+			if (!afford(s)) {
+				*ok = 0;
+				return WA_DENY;
+			}
 			wa_breaker_enter(s->breaker, s->bucket);
 			fresh = wa_policy_grants(pol, client, clientid, username, &d);
 			wa_breaker_leave(s->breaker);
@@ -346,7 +366,7 @@ void wa_shadow_acl_check(struct wa_shadow *s, const void *client, const char *cl
                          const char *topic, int access, const void *payload, uint32_t payloadlen, int qos, int retain,
                          enum wa_decision live, int live_failed)
 {
-	struct wa_policy *pol = admit(s, WA_HOOK_ACL_CHECK, live_failed);
+	struct wa_policy *pol = usable(s, WA_HOOK_ACL_CHECK, live_failed);
 	enum wa_decision d;
 	int ok;
 
