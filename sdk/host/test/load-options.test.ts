@@ -34,7 +34,7 @@ test('an unknown wasm_* option refuses the load, with the closest name', () => {
     wasm_max_payload: '1000', wasm_fuel: '1000000', wasm_timeout_ms: '1000', wasm_acl_cache: 'on', wasm_acl_grants: 'on',
     wasm_init_fuel: '10000000',
     wasm_init_timeout_ms: '1000', wasm_client_share: '10', wasm_cpu_share: '50', wasm_tick_ms: '0',
-    wasm_publish_prefix: 'policy/events/',
+    wasm_publish_prefix: 'policy/events/', wasm_shadow_module: 'candidate.wasm', wasm_shadow_share: '10',
   };
   assert.deepEqual(Object.keys(values).sort(), [...HOST_OPTION_NAMES].sort());
   assert.equal(refusal({ options: Object.entries(values) }), 'loaded');
