@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../broker/shadow.h"
 #include "../runtime/log.h"
@@ -163,6 +164,48 @@ static void not_loaded(void)
 	}
 }
 
+/* psk_key_get: the same key agrees; another key or decision disagrees, and no key is logged. */
+static void psk(void)
+{
+	const char *users = getenv("WA_STATIC_USERS"); /* build/examples/static-users.wasm */
+	char module[512], file[] = "/tmp/wa-test-shadow-psk-XXXXXX";
+	struct wa_kv kv[] = { { "wasm_module", "live.wasm" }, { "wasm_shadow_module", module }, { "psk_file", file } };
+	struct wa_options *opts;
+	struct wa_config cfg;
+	struct wa_shadow *s = NULL;
+	struct wa_shadow_stats st;
+	const char *slash;
+	char err[256];
+	int fd;
+	FILE *f;
+
+	if (!CHECK(users != NULL) || !CHECK((slash = strrchr(users, '/')) != NULL)) return;
+	snprintf(module, sizeof module, "%.*s/psk.wasm", (int)(slash - users), users);
+	fd = mkstemp(file);
+	if (!CHECK(fd >= 0) || !CHECK((f = fdopen(fd, "w")) != NULL)) return;
+	fputs("dev1:00ff\ndev2:abcd\n", f);
+	fclose(f);
+	nlogged = 0;
+	opts = wa_options_new(kv, 3, err, sizeof err);
+	if (CHECK(opts != NULL) && CHECK(wa_config_parse(opts, &cfg, err, sizeof err) == 0))
+		s = wa_shadow_new(kv, 3, &cfg, &ops);
+	wa_options_free(opts);
+	if (CHECK(s != NULL)) {
+		wa_shadow_psk_key_get(s, "c4", "c4", "dev1", NULL, 64, WA_ALLOW, "00ff", 0);
+		wa_shadow_psk_key_get(s, "c4", "c4", "nobody", NULL, 64, WA_DENY, "", 0);
+		wa_shadow_psk_key_get(s, "c4", "c4", "dev1", NULL, 64, WA_ALLOW, "1234", 0);
+		wa_shadow_psk_key_get(s, "c4", "c4", "dev2", NULL, 64, WA_DENY, "", 0);
+		wa_shadow_stats(s, &st);
+		CHECK_INT(st.agreed, 2);
+		CHECK_INT(st.disagreed, 2);
+		CHECK_INT(lines_with("psk_key_get identity dev1: live allow, shadow allow (different keys)"), 1);
+		CHECK_INT(lines_with("psk_key_get identity dev2: live deny, shadow allow"), 1);
+		CHECK_INT(lines_with("00ff") + lines_with("1234") + lines_with("abcd"), 0);
+		wa_shadow_free(s);
+	}
+	unlink(file);
+}
+
 int main(void)
 {
 	fixtures = getenv("WA_TEST_FIXTURES");
@@ -172,6 +215,7 @@ int main(void)
 	cached_and_failing();
 	rate_limited();
 	not_loaded();
+	psk();
 	wa_watchdog_stop();
 	return check_done();
 }
