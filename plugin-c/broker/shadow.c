@@ -128,7 +128,7 @@ static struct wa_policy *usable(struct wa_shadow *s, enum wa_hook hook, int live
 		s->stats.live_failed++;
 		return NULL;
 	}
-	if (wa_policy_broken(pol) || !(wa_policy_hooks(pol) & (1u << hook))) {
+	if (!pol || wa_policy_broken(pol) || !(wa_policy_hooks(pol) & (1u << hook))) {
 		s->stats.unavailable++;
 		return NULL;
 	}
@@ -174,8 +174,8 @@ static void sync_cache(struct wa_shadow *s)
 	struct wa_policy *pol = wa_auth_policy(s->auth);
 
 	if (s->cache) wa_acl_cache_clear(s->cache);
-	s->caching = s->cache && wa_policy_acl_cacheable(pol);
-	s->cache_epoch = wa_policy_epoch(pol);
+	s->caching = pol && s->cache && wa_policy_acl_cacheable(pol);
+	s->cache_epoch = pol ? wa_policy_epoch(pol) : 0;
 }
 
 struct wa_shadow *wa_shadow_new(const struct wa_kv *opts, unsigned n, const struct wa_config *live,
@@ -197,7 +197,7 @@ struct wa_shadow *wa_shadow_new(const struct wa_kv *opts, unsigned n, const stru
 		       live->shadow_module);
 		return NULL;
 	}
-	s->auth = wa_auth_new_quiet(kv, n, client_ops, SHADOW_LOG_PREFIX, err, sizeof err);
+	s->auth = wa_auth_start(kv, n, client_ops, SHADOW_LOG_PREFIX, err, sizeof err);
 	if (!s->auth) {
 		wa_log(WA_LOG_ERR, "cannot load shadow policy %s, running without a shadow: %s", live->shadow_module,
 		       err);
@@ -218,7 +218,8 @@ struct wa_shadow *wa_shadow_new(const struct wa_kv *opts, unsigned n, const stru
 		s->granting = live->acl_grants;
 	}
 	sync_cache(s);
-	wa_log(WA_LOG_NOTICE, "shadow policy %s loaded: it is asked every request after the live policy (%s %u%%)",
+	wa_log(WA_LOG_NOTICE,
+	       "shadow policy %s: loading; once loaded it is asked every request after the live policy (%s %u%%)",
 	       s->path, WA_OPT_SHADOW_SHARE, live->shadow_share);
 	return s;
 }
@@ -243,20 +244,34 @@ static void drop_action(const struct wa_action *a, void *ud)
 	(void)ud;
 }
 
+static void drop_actions(struct wa_shadow *s)
+{
+	struct wa_policy *pol = wa_auth_policy(s->auth);
+
+	if (pol && wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, drop_action, NULL);
+}
+
 int wa_shadow_poll(struct wa_shadow *s)
 {
 	int changed;
 
 	if (!s) return 0;
-	if (wa_policy_actions_pending(wa_auth_policy(s->auth)))
-		wa_policy_take_actions(wa_auth_policy(s->auth), drop_action, NULL);
+	drop_actions(s);
 	changed = wa_auth_poll(s->auth) > 0;
 	if (changed) {
-		if (wa_policy_actions_pending(wa_auth_policy(s->auth)))
-			wa_policy_take_actions(wa_auth_policy(s->auth), drop_action, NULL);
+		drop_actions(s);
 		sync_cache(s);
 	}
 	return changed;
+}
+
+int wa_shadow_settle(struct wa_shadow *s)
+{
+	int rc = wa_auth_settle(s->auth);
+
+	drop_actions(s);
+	sync_cache(s);
+	return wa_auth_policy(s->auth) ? rc : -1;
 }
 
 int wa_shadow_caching(const struct wa_shadow *s)

@@ -30,18 +30,24 @@ struct wa_shadow_stats {
 	uint64_t not_logged;  /* disagreements past the log rate limit */
 };
 
-/* The shadow named by live->shadow_module, loaded now (startup waits for it, within its
- * lifecycle deadline) from opts with wasm_module replaced by it. NULL when none is configured,
- * or when it cannot be loaded: then exactly one line says so, and the broker runs on without one. */
+/* The shadow named by live->shadow_module, from opts with wasm_module replaced by it. Its load
+ * runs on a worker thread of its own, and startup does not wait for it: wa_shadow_poll puts it in
+ * service ("... loaded policy FILE"), or says in one line that it cannot be loaded; until then,
+ * and until a reload loads it, requests count as unavailable. NULL when none is configured (or
+ * memory is short, logged). */
 struct wa_shadow *wa_shadow_new(const struct wa_kv *opts, unsigned n, const struct wa_config *live,
                                 const struct wa_client_ops *client_ops);
 void wa_shadow_free(struct wa_shadow *s);
 
 /* MOSQ_EVT_RELOAD: the shadow is rebuilt from its file, as the live policy is (auth.h). */
 void wa_shadow_reload(struct wa_shadow *s);
-/* Every tick: finishes a rebuild, drops queued actions. 1 when another shadow instance went into
+/* Every tick: finishes a load or rebuild, drops queued actions. 1 when another shadow instance went into
  * service (wa_shadow_caching may have changed). */
 int wa_shadow_poll(struct wa_shadow *s);
+
+/* Waits for a load or reload under way (within its deadline) and puts it in service: 0 if a
+ * shadow instance now serves. For tests and tools. */
+int wa_shadow_settle(struct wa_shadow *s);
 
 /* The shadow keeps acl decisions per client (its own decision cache and grants). */
 int wa_shadow_caching(const struct wa_shadow *s);

@@ -184,6 +184,11 @@ static void take_rebuild_failure(struct wa_auth *a, const char *why)
 	a->rebuild_at_ms = now_ms() + a->backoff_ms;
 }
 
+static const char *prefix(const struct wa_auth *a)
+{
+	return a->set->cfg.log_prefix ? a->set->cfg.log_prefix : "";
+}
+
 /* A finished job: 1 if its policy went into service, -1 if it failed. */
 static int finish(struct wa_auth *a, struct build_job *job)
 {
@@ -191,10 +196,19 @@ static int finish(struct wa_auth *a, struct build_job *job)
 
 	a->busy = 0;
 	wa_log_flush();
-	if (job->kind == JOB_RELOAD) {
+	if (job->kind == JOB_LOAD) { /* wa_auth_start's: the policy goes into service now, or never */
+		if (job->policy) {
+			swap_in(a, job);
+			wa_log(WA_LOG_NOTICE, "%sloaded policy %s", prefix(a), a->set->cfg.module_path);
+		} else {
+			wa_log(WA_LOG_ERR, "%s" WA_GATE_REFUSED_FMT, prefix(a), a->set->cfg.module_path, job->err);
+		}
+	} else if (job->kind == JOB_RELOAD) {
 		if (job->policy) {
 			swap_in(a, job);
 			wa_log(WA_LOG_NOTICE, "reloaded policy %s", a->set->cfg.module_path);
+		} else if (!a->policy) {
+			wa_log(WA_LOG_ERR, "%s" WA_GATE_REFUSED_FMT, prefix(a), a->set->cfg.module_path, job->err);
 		} else {
 			wa_log(WA_LOG_ERR, "reload of %s failed, keeping the previous policy: %s",
 			       a->set->cfg.module_path, job->err);
@@ -215,7 +229,12 @@ static void give_up(struct wa_auth *a)
 {
 	wa_worker_abandon(a->worker);
 	a->busy = 0;
-	if (a->busy_kind == JOB_RELOAD) {
+	if (a->busy_kind == JOB_LOAD || (a->busy_kind == JOB_RELOAD && !a->policy)) {
+		char why[128];
+		snprintf(why, sizeof why, "loading did not finish within %u ms, twice %s",
+		         load_deadline_ms(&a->set->cfg), WA_OPT_INIT_TIMEOUT_MS);
+		wa_log(WA_LOG_ERR, "%s" WA_GATE_REFUSED_FMT, prefix(a), a->set->cfg.module_path, why);
+	} else if (a->busy_kind == JOB_RELOAD) {
 		wa_log(WA_LOG_ERR,
 		       "reload of %s failed, keeping the previous policy: loading did not finish within %u ms, "
 		       "twice %s",
@@ -246,7 +265,7 @@ int wa_auth_poll(struct wa_auth *a)
 		a->reload_wanted = 0;
 		if (submit(a, JOB_RELOAD, NULL, 0) != 0)
 			wa_log(WA_LOG_ERR, "reload of %s failed: out of memory", a->set->cfg.module_path);
-	} else if (!a->busy && wa_policy_broken(a->policy) && now_ms() >= a->rebuild_at_ms) {
+	} else if (!a->busy && a->policy && wa_policy_broken(a->policy) && now_ms() >= a->rebuild_at_ms) {
 		if (submit(a, JOB_REBUILD, a->bytes, a->len) != 0) take_rebuild_failure(a, "out of memory");
 	}
 	return changed;
@@ -288,7 +307,7 @@ int wa_auth_reload(struct wa_auth *a)
 /* Loads as wa_auth_new describes; on failure the reason goes to err (errlen >= 1) instead of the
  * log, with *stage saying what failed: 0 the options (err alone says it), 1 the module. */
 static struct wa_auth *create(const struct wa_kv *opts, unsigned n, const struct wa_client_ops *client_ops,
-                              const char *log_prefix, char *err, size_t errlen, int *stage)
+                              const char *log_prefix, int wait, char *err, size_t errlen, int *stage)
 {
 	struct wa_auth *a = calloc(1, sizeof *a);
 	struct wa_worker_job *job;
@@ -313,6 +332,7 @@ static struct wa_auth *create(const struct wa_kv *opts, unsigned n, const struct
 		snprintf(err, errlen, "cannot start the policy worker thread");
 		goto fail;
 	}
+	if (!wait) return a;
 	/* Startup waits, but no longer than the lifecycle deadline. */
 	job = wa_worker_wait(a->worker, load_deadline_ms(&a->set->cfg));
 	wa_log_flush();
@@ -347,7 +367,7 @@ struct wa_auth *wa_auth_new(const struct wa_kv *opts, unsigned n, const struct w
 	char err[ERRLEN];
 	const char *path = NULL;
 	int stage;
-	struct wa_auth *a = create(opts, n, client_ops, NULL, err, sizeof err, &stage);
+	struct wa_auth *a = create(opts, n, client_ops, NULL, 1, err, sizeof err, &stage);
 
 	if (a) return a;
 	if (stage == 0) {
@@ -361,12 +381,12 @@ struct wa_auth *wa_auth_new(const struct wa_kv *opts, unsigned n, const struct w
 	return NULL;
 }
 
-struct wa_auth *wa_auth_new_quiet(const struct wa_kv *opts, unsigned n, const struct wa_client_ops *client_ops,
-                                  const char *log_prefix, char *err, size_t errlen)
+struct wa_auth *wa_auth_start(const struct wa_kv *opts, unsigned n, const struct wa_client_ops *client_ops,
+                              const char *log_prefix, char *err, size_t errlen)
 {
 	int stage;
 
-	return create(opts, n, client_ops, log_prefix, err, errlen, &stage);
+	return create(opts, n, client_ops, log_prefix, 0, err, errlen, &stage);
 }
 
 void wa_auth_free(struct wa_auth *a)
