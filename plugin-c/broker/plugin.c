@@ -121,9 +121,8 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 	struct plugin *pl = userdata;
 	struct wa_policy *pol = wa_auth_policy(pl->auth);
 	struct wa_bucket *k = admit(pl, payer(pl, ed->client, MOSQ_ACL_NONE));
+	uint64_t failures = wa_policy_failures(pol); /* moved: the live decision was a failure */
 	enum wa_decision d;
-
-	uint64_t failures = wa_policy_failures(pol);
 
 	(void)event;
 	if (!k) {
@@ -257,16 +256,15 @@ static int on_psk_key(int event, void *event_data, void *userdata)
 	struct plugin *pl = userdata;
 	struct wa_policy *pol = wa_auth_policy(pl->auth);
 	struct wa_bucket *k;
+	uint64_t failures = wa_policy_failures(pol); /* moved: the live decision was a failure */
 	enum wa_decision d;
-
-	uint64_t failures = wa_policy_failures(pol);
 
 	(void)event;
 	if (!ed->key || ed->max_key_len <= 0) return MOSQ_ERR_AUTH;
 	k = admit(pl, payer(pl, ed->client, MOSQ_ACL_NONE));
-	if (!k)
+	if (!k) {
 		d = WA_DENY; /* no key: the handshake fails */
-	else {
+	} else {
 		wa_breaker_enter(pl->breaker, k);
 		d = wa_policy_psk_key_get(pol, ed->client, ed->identity, ed->hint, ed->key, (size_t)ed->max_key_len);
 		wa_breaker_leave(pl->breaker);
