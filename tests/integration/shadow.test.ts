@@ -7,16 +7,25 @@
 // client gets (MQTT 5 codes), each disagreement is logged with both decisions and never the
 // password, a failing shadow is counted apart and leaves a bystander served, its budget skips it,
 // a shadow that cannot load leaves the broker running on the live policy with one line (and a
-// SIGHUP loads it once fixed), and SIGHUP reloads the shadow too.
+// SIGHUP loads it once fixed), SIGHUP reloads the shadow too, and PSK keys are compared (a
+// different key is a disagreement) without ever being logged.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { copyFileSync, renameSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { type Broker, type BrokerSpec, type ConfigContext, runBrokerExpectingExit, startBroker } from '../harness/broker.js';
+import {
+  type Broker,
+  type BrokerSpec,
+  type ConfigContext,
+  listener,
+  pluginConf,
+  runBrokerExpectingExit,
+  startBroker,
+} from '../harness/broker.js';
 import { describeProbes, Prober } from '../harness/bystander.js';
 import { type Client, connect, endAll, tryConnect, uniqueId } from '../harness/mqtt.js';
-import { DEFAULT_POLICY_WASM, fixture, requireFile } from '../harness/paths.js';
+import { DEFAULT_POLICY_WASM, example, fixture, requireFile } from '../harness/paths.js';
 import { policyBrokerSpec } from '../harness/policy-broker.js';
 
 const run = promisify(execFile);
@@ -240,5 +249,47 @@ describe('a shadow that cannot be loaded', () => {
     const r = await runBrokerExpectingExit(shadowSpec('shadow-bad-share', AVAILABILITY, { wasm_shadow_share: 0 }));
     assert.notEqual(r.code, 0);
     assert.equal(count(r.log, /option wasm_shadow_share: "0" is not a whole number from 1 to 100/), 1, r.describe);
+  });
+});
+
+describe('a shadow asked for PSK keys', () => {
+  // Live: examples/psk with its psk_file; shadow: the rules fixture, which knows one identity
+  // (fixture-id) with another key than the file's, and no other.
+  const RULES_KEY = '00112233445566778899aabbccddeeff';
+  const LIVE_KEY = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+  const DEV_KEY = 'feedfacecafebeef0011223344556677';
+  let broker: Broker;
+  before(async () => {
+    broker = await startBroker({
+      name: 'shadow-psk',
+      ports: 2,
+      files: { psk: `fixture-id:${LIVE_KEY}\ndev-1:${DEV_KEY}\n` },
+      config: (ctx) =>
+        [
+          listener(ctx.ports[0]),
+          listener(ctx.ports[1]),
+          'psk_hint shadow-hint',
+          'use_identity_as_username true',
+          pluginConf({
+            module: requireFile(example('psk'), 'examples/psk'),
+            opts: { psk_file: ctx.file('psk'), wasm_shadow_module: requireFile(fixture('rules'), 'rules fixture') },
+          }),
+        ].join('\n'),
+    });
+    await broker.waitForLog(/wasm-auth: shadow policy \(not enforced\): loaded policy \S+rules\.wasm/, { timeoutMs: 30_000 });
+  });
+  after(() => broker?.stop());
+
+  test('the live key decides; different keys and decisions are logged, never the keys', async () => {
+    const since = broker.mark();
+    const a = await connect({ port: broker.ports[1], version: 5, psk: { identity: 'fixture-id', keyHex: LIVE_KEY } });
+    const b = await connect({ port: broker.ports[1], version: 5, psk: { identity: 'dev-1', keyHex: DEV_KEY } });
+    await endAll(a, b);
+    const refused = await tryConnect({ port: broker.ports[1], version: 5, psk: { identity: 'fixture-id', keyHex: RULES_KEY } });
+    assert.equal(refused.ok, false, "the shadow's key is not the live one: the handshake fails");
+    await broker.waitForLog(/disagrees: client \S+, username \(none\), psk_key_get identity fixture-id: live allow, shadow allow \(different keys\)/, { since });
+    await broker.waitForLog(/disagrees: client \S+, username \(none\), psk_key_get identity dev-1: live allow, shadow deny/, { since });
+    const log = broker.log();
+    for (const key of [RULES_KEY, LIVE_KEY, DEV_KEY]) assert.ok(!log.includes(key), 'no key in the log');
   });
 });
