@@ -181,10 +181,9 @@ static int granted(struct plugin *pl, struct wa_policy *pol, const struct mosqui
 /* The cache is dropped whenever the policy's epoch moves (reload, re-created instance), and
  * only decisions the guest itself returned are stored (never the failure decision). */
 static enum wa_decision cached_acl_check(struct plugin *pl, struct wa_policy *pol,
-                                         const struct mosquitto_evt_acl_check *ed)
+                                         const struct mosquitto_evt_acl_check *ed, const char *clientid,
+                                         const char *username)
 {
-	const char *clientid = mosquitto_client_id(ed->client);
-	const char *username = mosquitto_client_username(ed->client);
 	struct wa_acl_miss miss;
 	uint64_t failures;
 	enum wa_decision d;
@@ -228,26 +227,34 @@ __attribute__((noinline, flatten)) static int on_acl_check(int event, void *even
 
 	(void)event;
 	if (pl->caching && wa_policy_acl_cacheable(pol))
-		return decision_rc(cached_acl_check(pl, pol, ed), MOSQ_ERR_ACL_DENIED);
+		return decision_rc(cached_acl_check(pl, pol, ed, mosquitto_client_id(ed->client),
+		                                    mosquitto_client_username(ed->client)),
+		                   MOSQ_ERR_ACL_DENIED);
 	d = checked_acl(pl, pol, ed, mosquitto_client_id(ed->client), mosquitto_client_username(ed->client));
 	return decision_rc(d, MOSQ_ERR_ACL_DENIED);
 }
 
 /* on_acl_check's stand-in while a shadow is configured (sync_callbacks registers one or the
- * other), so that without a shadow the acl path does not even test for one. */
-static int on_acl_check_shadowed(int event, void *event_data, void *userdata)
+ * other), so that without a shadow the acl path does not even test for one. The same live path,
+ * then the shadow with the same client id and username. */
+__attribute__((flatten)) static int on_acl_check_shadowed(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_acl_check *ed = event_data;
 	struct plugin *pl = userdata;
 	struct wa_policy *pol = wa_auth_policy(pl->auth);
+	const char *clientid = mosquitto_client_id(ed->client);
+	const char *username = mosquitto_client_username(ed->client);
 	uint64_t failures = wa_policy_failures(pol);
-	int rc = on_acl_check(event, event_data, userdata);
-	enum wa_decision d = rc == MOSQ_ERR_SUCCESS ? WA_ALLOW : rc == MOSQ_ERR_PLUGIN_DEFER ? WA_DEFER : WA_DENY;
+	enum wa_decision d;
 
-	wa_shadow_acl_check(pl->shadow, ed->client, mosquitto_client_id(ed->client),
-	                    mosquitto_client_username(ed->client), ed->topic, ed->access, ed->payload, ed->payloadlen,
-	                    ed->qos, ed->retain, d, wa_policy_failures(pol) != failures);
-	return rc;
+	(void)event;
+	if (pl->caching && wa_policy_acl_cacheable(pol))
+		d = cached_acl_check(pl, pol, ed, clientid, username);
+	else
+		d = checked_acl(pl, pol, ed, clientid, username);
+	wa_shadow_acl_check(pl->shadow, ed->client, clientid, username, ed->topic, ed->access, ed->payload,
+	                    ed->payloadlen, ed->qos, ed->retain, d, wa_policy_failures(pol) != failures);
+	return decision_rc(d, MOSQ_ERR_ACL_DENIED);
 }
 
 static int on_psk_key(int event, void *event_data, void *userdata)
