@@ -157,6 +157,11 @@ static int answered(struct wa_shadow *s, const struct wa_policy *pol, uint64_t f
 {
 	if (wa_policy_failures(pol) == failures_before) return 1;
 	s->stats.failed++;
+	switch (wa_policy_last_failure(pol)) {
+		case WA_FAIL_FUEL: s->stats.failed_fuel++; break;
+		case WA_FAIL_DEADLINE: s->stats.failed_deadline++; break;
+		default: s->stats.failed_other++; break;
+	}
 	return 0;
 }
 

@@ -20,10 +20,11 @@ struct wa_shadow;
 
 /* Requests the live policy decided and the shadow was offered, by outcome. */
 struct wa_shadow_stats {
-	uint64_t compared;    /* agreed + disagreed */
-	uint64_t agreed;      /* same decision (and, for psk_key_get, the same key) */
-	uint64_t disagreed;   /* a different decision or key */
-	uint64_t failed;      /* the shadow failed (trap, fuel, deadline, bad answer): not compared */
+	uint64_t compared;                                   /* agreed + disagreed */
+	uint64_t agreed;                                     /* same decision (and, for psk_key_get, the same key) */
+	uint64_t disagreed;                                  /* a different decision or key */
+	uint64_t failed;                                     /* the shadow failed: not compared; by kind: */
+	uint64_t failed_fuel, failed_deadline, failed_other; /* fuel, deadline, anything else (trap, bad answer) */
 	uint64_t unavailable; /* no shadow instance (dropped, being re-created) or it lacks the hook */
 	uint64_t skipped;     /* the shadow's budget was spent: not asked */
 	uint64_t live_failed; /* the live decision was a failure decision: nothing to compare with */

@@ -35,6 +35,7 @@ struct wa_policy {
 	int acl_grants;               /* ... and wasm_auth_acl_grants is exported */
 	uint64_t epoch;               /* see wa_policy_epoch */
 	uint64_t failures;            /* failure decisions given so far */
+	enum wa_fail_kind last_fail;  /* the kind of the last of them */
 	struct wa_engine *eng;        /* NULL once dropped (a failure it could not be restored from) */
 	struct wa_host host;
 	uint32_t buf, cap;               /* the guest's request buffer */
@@ -194,6 +195,9 @@ static enum wa_decision fail(struct wa_policy *p, enum wa_hook hook, int discard
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
 	p->failures++;
+	p->last_fail = strcmp(why, "fuel exhausted") == 0 ? WA_FAIL_FUEL
+	               : strncmp(why, "timeout", 7) == 0  ? WA_FAIL_DEADLINE
+	                                                  : WA_FAIL_OTHER;
 	report(p, WA_LOG_ERR, "%s failed, request %s: %s%s", wa_hooks[hook].name,
 	       decision_text(failure_decision(p, hook)), why, limit_hint(p, why, 0, hint, sizeof hint));
 	/* Like the instance's state, what the failed call queued is undone. */
@@ -361,6 +365,11 @@ uint64_t wa_policy_failures(const struct wa_policy *p)
 	return p->failures;
 }
 
+enum wa_fail_kind wa_policy_last_failure(const struct wa_policy *p)
+{
+	return p->last_fail;
+}
+
 /* Calls a lifecycle hook with the Options descriptor (plugin_init, security_init) or plain
  * arguments. *refused = 1 if it returned 0. NULL or the trap message. */
 static const char *call_lifecycle(struct wa_policy *p, enum wa_hook hook, int with_opts, int has_flag, uint32_t flag,
@@ -483,6 +492,7 @@ static inline int ready(struct wa_policy *p, enum wa_hook hook)
 enum wa_decision wa_policy_refuse(struct wa_policy *p, enum wa_hook hook, int anonymous)
 {
 	p->failures++;
+	p->last_fail = WA_FAIL_REFUSED;
 	p->anonymous = anonymous;
 	return failure_decision(p, hook);
 }

@@ -37,6 +37,11 @@ int wa_policy_acl_cacheable(const struct wa_policy *p);
 int wa_policy_acl_grants(const struct wa_policy *p);
 uint64_t wa_policy_epoch(const struct wa_policy *p);
 uint64_t wa_policy_failures(const struct wa_policy *p);
+/* What the last failure counted by wa_policy_failures was: its fuel ran out, its deadline
+ * passed, it was refused without entering the guest (wa_policy_refuse), or anything else (a
+ * trap, a bad answer, a field too long, the instance unavailable). */
+enum wa_fail_kind { WA_FAIL_OTHER, WA_FAIL_FUEL, WA_FAIL_DEADLINE, WA_FAIL_REFUSED };
+enum wa_fail_kind wa_policy_last_failure(const struct wa_policy *p);
 
 /* Lifecycle. The init hooks return 0, or -1 with the reason in err when the hook trapped or
  * returned 0 (refused). Hooks the module does not export succeed trivially. */

@@ -113,6 +113,7 @@ static void cached_and_failing(void)
 	wa_shadow_stats(s, &st);
 	CHECK_INT(st.agreed, 4);
 	CHECK_INT(st.failed, 1); /* a trap: counted apart, never a disagreement */
+	CHECK_INT(st.failed_other, 1);
 	CHECK_INT(st.disagreed, 1);
 	CHECK_INT(lines_with("shadow policy (not enforced): acl_check failed"), 1);
 	CHECK_INT(lines_with("read p1: live deny, shadow allow"), 1);
@@ -176,6 +177,49 @@ static void not_loaded(void)
 	}
 }
 
+/* Failures by kind, none of them compared: the basic fixture's unpwd_check "loop" runs out of
+ * fuel, "spin" (with fuel to spare) runs past its deadline, "trap" traps. */
+static void failure_kinds(void)
+{
+	struct wa_kv kv[] = { { "wasm_module", "live.wasm" },
+		              { "wasm_shadow_module", fixture("basic") },
+		              { "wasm_fuel", "1000000" },
+		              { "wasm_timeout_ms", "20" } };
+	const char *const fuel = "1000000", *const plenty = "1000000000000";
+	struct wa_shadow_stats st;
+
+	for (int round = 0; round < 2; round++) {
+		struct wa_options *opts;
+		struct wa_shadow *s = NULL;
+		struct wa_config cfg;
+
+		kv[2].value = round ? plenty : fuel;
+		opts = wa_options_new(kv, 4, logged[0], sizeof logged[0]);
+		if (CHECK(opts != NULL) && CHECK(wa_config_parse(opts, &cfg, logged[0], sizeof logged[0]) == 0))
+			s = wa_shadow_new(kv, 4, &cfg, &ops);
+		wa_options_free(opts);
+		if (!CHECK(s != NULL) || !CHECK(wa_shadow_settle(s) == 0)) {
+			wa_shadow_free(s);
+			return;
+		}
+		if (round == 0) {
+			wa_shadow_unpwd_check(s, "c6", "c6", "loop", "x", WA_DENY, 0);
+			wa_shadow_unpwd_check(s, "c6", "c6", "trap", "x", WA_DENY, 0);
+			wa_shadow_stats(s, &st);
+			CHECK_INT(st.failed, 2);
+			CHECK_INT(st.failed_fuel, 1);
+			CHECK_INT(st.failed_other, 1);
+		} else {
+			wa_shadow_unpwd_check(s, "c6", "c6", "spin", "x", WA_DENY, 0);
+			wa_shadow_stats(s, &st);
+			CHECK_INT(st.failed, 1);
+			CHECK_INT(st.failed_deadline, 1);
+		}
+		CHECK_INT(st.compared, 0);
+		wa_shadow_free(s);
+	}
+}
+
 /* psk_key_get: the same key agrees; another key or decision disagrees, and no key is logged. */
 static void psk(void)
 {
@@ -227,6 +271,7 @@ int main(void)
 	cached_and_failing();
 	rate_limited();
 	not_loaded();
+	failure_kinds();
 	psk();
 	wa_watchdog_stop();
 	return check_done();
