@@ -308,6 +308,7 @@ struct wa_policy *wa_policy_new(const uint8_t *bytes, size_t len, const struct w
 	p->opts = opts;
 	p->host.opts = opts;
 	p->host.client_ops = client_ops;
+	p->host.log_prefix = cfg->log_prefix;
 	p->host.publish_prefix = cfg->publish_prefix;
 	p->host.publish_prefix_len = cfg->publish_prefix_len;
 	p->host.max_payload = cfg->max_payload;
