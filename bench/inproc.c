@@ -560,6 +560,25 @@ static int bench_reload(struct opts *o, int n, int changed)
 	return 0;
 }
 
+static int wait_for_shadow(const struct opts *o)
+{
+	void *tick_ud;
+	MOSQ_FUNC_generic_callback tick = stub_callback(MOSQ_EVT_TICK, &tick_ud);
+
+	stub_watch_log("wasm-auth: shadow policy (not enforced): ");
+	for (int i = 0; tick && stub_watched() == 0; i++) {
+		struct mosquitto_evt_tick te = { 0 };
+		struct timespec ms = { 0, 1000000 };
+		if (i == 600000) {
+			fprintf(stderr, "inproc: %s: the shadow policy was not loaded within 10 minutes\n", o->label);
+			return -1;
+		}
+		tick(MOSQ_EVT_TICK, &te, tick_ud);
+		nanosleep(&ms, NULL);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -597,6 +616,9 @@ int main(int argc, char **argv)
 	}
 	free(ti);
 	free(tw);
+	/* A shadow (wasm_shadow_module) is built on its own thread after init and goes into service
+	 * at a tick: tick until it has (or said it cannot), so that what follows measures it. */
+	if (opt_value(&o, "wasm_shadow_module") && wait_for_shadow(&o) != 0) return 1;
 
 	void *ud = NULL;
 	MOSQ_FUNC_generic_callback acl = stub_callback(MOSQ_EVT_ACL_CHECK, &ud);

@@ -203,6 +203,11 @@ static void count_build(struct wa_auth *a, enum job_kind kind, int ok)
 	}
 }
 
+static const char *prefix(const struct wa_auth *a)
+{
+	return a->set->cfg.log_prefix ? a->set->cfg.log_prefix : "";
+}
+
 /* A finished job: 1 if its policy went into service, -1 if it failed. */
 static int finish(struct wa_auth *a, struct build_job *job)
 {
@@ -211,10 +216,19 @@ static int finish(struct wa_auth *a, struct build_job *job)
 	a->busy = 0;
 	wa_log_flush();
 	count_build(a, job->kind, job->policy != NULL);
-	if (job->kind == JOB_RELOAD) {
+	if (job->kind == JOB_LOAD) { /* wa_auth_start's: the policy goes into service now, or never */
+		if (job->policy) {
+			swap_in(a, job);
+			wa_log(WA_LOG_NOTICE, "%sloaded policy %s", prefix(a), a->set->cfg.module_path);
+		} else {
+			wa_log(WA_LOG_ERR, "%s" WA_GATE_REFUSED_FMT, prefix(a), a->set->cfg.module_path, job->err);
+		}
+	} else if (job->kind == JOB_RELOAD) {
 		if (job->policy) {
 			swap_in(a, job);
 			wa_log(WA_LOG_NOTICE, "reloaded policy %s", a->set->cfg.module_path);
+		} else if (!a->policy) {
+			wa_log(WA_LOG_ERR, "%s" WA_GATE_REFUSED_FMT, prefix(a), a->set->cfg.module_path, job->err);
 		} else {
 			wa_log(WA_LOG_ERR, "reload of %s failed, keeping the previous policy: %s",
 			       a->set->cfg.module_path, job->err);
@@ -236,7 +250,12 @@ static void give_up(struct wa_auth *a)
 	wa_worker_abandon(a->worker);
 	a->busy = 0;
 	count_build(a, a->busy_kind, 0);
-	if (a->busy_kind == JOB_RELOAD) {
+	if (a->busy_kind == JOB_LOAD || (a->busy_kind == JOB_RELOAD && !a->policy)) {
+		char why[128];
+		snprintf(why, sizeof why, "loading did not finish within %u ms, twice %s",
+		         load_deadline_ms(&a->set->cfg), WA_OPT_INIT_TIMEOUT_MS);
+		wa_log(WA_LOG_ERR, "%s" WA_GATE_REFUSED_FMT, prefix(a), a->set->cfg.module_path, why);
+	} else if (a->busy_kind == JOB_RELOAD) {
 		wa_log(WA_LOG_ERR,
 		       "reload of %s failed, keeping the previous policy: loading did not finish within %u ms, "
 		       "twice %s",
@@ -269,7 +288,7 @@ int wa_auth_poll(struct wa_auth *a)
 			count_build(a, JOB_RELOAD, 0);
 			wa_log(WA_LOG_ERR, "reload of %s failed: out of memory", a->set->cfg.module_path);
 		}
-	} else if (!a->busy && wa_policy_broken(a->policy) && now_ms() >= a->rebuild_at_ms) {
+	} else if (!a->busy && a->policy && wa_policy_broken(a->policy) && now_ms() >= a->rebuild_at_ms) {
 		if (submit(a, JOB_REBUILD, a->bytes, a->len) != 0) {
 			count_build(a, JOB_REBUILD, 0);
 			take_rebuild_failure(a, "out of memory");
@@ -317,44 +336,47 @@ int wa_auth_reload(struct wa_auth *a)
 	return wa_auth_settle(a);
 }
 
-struct wa_auth *wa_auth_new(const struct wa_kv *opts, unsigned n, const struct wa_client_ops *client_ops)
+/* Loads as wa_auth_new describes; on failure the reason goes to err (errlen >= 1) instead of the
+ * log, with *stage saying what failed: 0 the options (err alone says it), 1 the module. */
+static struct wa_auth *create(const struct wa_kv *opts, unsigned n, const struct wa_client_ops *client_ops,
+                              const char *log_prefix, int wait, char *err, size_t errlen, int *stage)
 {
-	char err[ERRLEN];
 	struct wa_auth *a = calloc(1, sizeof *a);
 	struct wa_worker_job *job;
 
+	*stage = 1;
 	if (a) a->set = calloc(1, sizeof *a->set);
 	if (!a || !a->set) {
-		wa_log(WA_LOG_ERR, "cannot load policy: out of memory");
+		snprintf(err, errlen, "out of memory");
 		free(a);
 		return NULL;
 	}
 	a->set->refs = 1;
 	a->client_ops = client_ops;
-	a->set->opts = wa_options_new(opts, n, err, sizeof err);
-	if (!a->set->opts || wa_config_parse(a->set->opts, &a->set->cfg, err, sizeof err) != 0) {
-		wa_log(WA_LOG_ERR, "cannot load policy: %s", err);
+	a->set->opts = wa_options_new(opts, n, err, errlen);
+	if (!a->set->opts || wa_config_parse(a->set->opts, &a->set->cfg, err, errlen) != 0) {
+		*stage = 0;
 		goto fail;
 	}
+	a->set->cfg.log_prefix = log_prefix;
 	a->worker = wa_worker_new();
 	if (!a->worker || submit(a, JOB_LOAD, NULL, 0) != 0) {
-		wa_log(WA_LOG_ERR, WA_GATE_REFUSED_FMT, a->set->cfg.module_path,
-		       "cannot start the policy worker thread");
+		snprintf(err, errlen, "cannot start the policy worker thread");
 		goto fail;
 	}
+	if (!wait) return a;
 	/* Startup waits, but no longer than the lifecycle deadline. */
 	job = wa_worker_wait(a->worker, load_deadline_ms(&a->set->cfg));
 	wa_log_flush();
 	if (!job) {
 		a->busy = 0;
-		snprintf(err, sizeof err, "loading did not finish within %u ms, twice %s (raise plugin_opt_%s)",
+		snprintf(err, errlen, "loading did not finish within %u ms, twice %s (raise plugin_opt_%s)",
 		         load_deadline_ms(&a->set->cfg), WA_OPT_INIT_TIMEOUT_MS, WA_OPT_INIT_TIMEOUT_MS);
-		wa_log(WA_LOG_ERR, WA_GATE_REFUSED_FMT, a->set->cfg.module_path, err);
 		goto fail;
 	}
 	a->busy = 0;
 	if (!((struct build_job *)job)->policy) {
-		wa_log(WA_LOG_ERR, WA_GATE_REFUSED_FMT, a->set->cfg.module_path, ((struct build_job *)job)->err);
+		snprintf(err, errlen, "%s", ((struct build_job *)job)->err);
 		build_free(job);
 		goto fail;
 	}
@@ -370,6 +392,33 @@ fail:
 	settings_unref(a->set);
 	free(a);
 	return NULL;
+}
+
+struct wa_auth *wa_auth_new(const struct wa_kv *opts, unsigned n, const struct wa_client_ops *client_ops)
+{
+	char err[ERRLEN];
+	const char *path = NULL;
+	int stage;
+	struct wa_auth *a = create(opts, n, client_ops, NULL, 1, err, sizeof err, &stage);
+
+	if (a) return a;
+	if (stage == 0) {
+		wa_log(WA_LOG_ERR, "cannot load policy: %s", err);
+		return NULL;
+	}
+	for (unsigned i = 0; i < n; i++) { /* the last wasm_module, as options.c reads it */
+		if (opts[i].key && strcmp(opts[i].key, WA_OPT_MODULE) == 0) path = opts[i].value;
+	}
+	wa_log(WA_LOG_ERR, WA_GATE_REFUSED_FMT, path ? path : "", err);
+	return NULL;
+}
+
+struct wa_auth *wa_auth_start(const struct wa_kv *opts, unsigned n, const struct wa_client_ops *client_ops,
+                              const char *log_prefix, char *err, size_t errlen)
+{
+	int stage;
+
+	return create(opts, n, client_ops, log_prefix, 0, err, errlen, &stage);
 }
 
 void wa_auth_free(struct wa_auth *a)

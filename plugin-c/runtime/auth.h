@@ -17,10 +17,20 @@ struct wa_auth;
  * "wasm-auth: cannot load policy FILE: REASON" and returns NULL. */
 struct wa_auth *wa_auth_new(const struct wa_kv *opts, unsigned n, const struct wa_client_ops *client_ops);
 
+/* As wa_auth_new, but returns as soon as the load has started, for a second policy whose
+ * failure to load is not the broker's (shadow.h). log_prefix (kept, not copied; or NULL) starts
+ * the policy's own failure lines and the load's outcome (wa_config.log_prefix). NULL with the
+ * reason in err, logging nothing, only for bad options or no thread. wa_auth_policy is NULL until wa_auth_poll puts the policy in service
+ * ("PREFIXloaded policy FILE"), or says "PREFIXcannot load policy FILE: REASON" and leaves it NULL
+ * until a reload (wa_auth_reload_start) succeeds. The embedder's startup does not wait for it. */
+struct wa_auth *wa_auth_start(const struct wa_kv *opts, unsigned n, const struct wa_client_ops *client_ops,
+                              const char *log_prefix, char *err, size_t errlen);
+
 /* security_cleanup(0), plugin_cleanup, then frees everything. */
 void wa_auth_free(struct wa_auth *a);
 
-/* The policy in service. Changes only inside wa_auth_poll / wa_auth_settle / wa_auth_reload. */
+/* The policy in service (NULL only while wa_auth_start's load has not succeeded). Changes only
+ * inside wa_auth_poll / wa_auth_settle / wa_auth_reload. */
 struct wa_policy *wa_auth_policy(const struct wa_auth *a);
 const struct wa_config *wa_auth_config(const struct wa_auth *a);
 

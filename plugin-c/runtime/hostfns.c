@@ -116,7 +116,7 @@ static void guest_line(struct wa_host *h, int level, const char *text, size_t le
 		l->dropped_lines = 0;
 		l->dropped_bytes = 0;
 	}
-	wa_log(level, "%s", text);
+	wa_log(level, "%s%s", h->log_prefix ? h->log_prefix : "", text);
 }
 
 int wa_host_topic_matches_sub(struct wa_host *h, struct wa_mem m, uint32_t sub, uint32_t sublen, uint32_t topic,

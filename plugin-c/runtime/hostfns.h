@@ -108,8 +108,9 @@ struct wa_message_rewrite {
 struct wa_host {
 	const struct wa_options *opts; /* option_file_* look keys up here */
 	const struct wa_client_ops *client_ops;
-	const void *client; /* the current request's client, NULL if none */
-	int in_init;        /* 1 while plugin_init/security_init run */
+	const char *log_prefix; /* starts each guest log line (wa_config.log_prefix), or NULL */
+	const void *client;     /* the current request's client, NULL if none */
+	int in_init;            /* 1 while plugin_init/security_init run */
 	/* The guest's fuel counter (the gate's metering global), set by the engine; NULL in unit
 	 * tests without an engine. Host functions charge what they do to it before doing it, and
 	 * trap with "fuel exhausted" below 0. The engine's watchdog drives it below 0 when the

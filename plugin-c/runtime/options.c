@@ -107,7 +107,8 @@ static const char *const known_options[] = {
 	WA_OPT_PUBLISH_PREFIX,   WA_OPT_RECORD,
 	WA_OPT_RECORD_PAYLOADS,  WA_OPT_RECORD_MAX_BYTES,
 	WA_OPT_SYS_INTERVAL,     WA_OPT_AUDIT,
-	WA_OPT_AUDIT_FILE,
+	WA_OPT_AUDIT_FILE,       WA_OPT_SHADOW_MODULE,
+	WA_OPT_SHADOW_SHARE,
 };
 
 /* A misspelt host option would otherwise be handed to the policy as one of its own and the
@@ -217,7 +218,7 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	uint64_t payload = WA_MAX_PAYLOAD_BYTES, fuel = WA_DEFAULT_FUEL, timeout = WA_DEFAULT_TIMEOUT_MS;
 	uint64_t init_fuel = 0, init_timeout = 0, client_share = WA_DEFAULT_CLIENT_SHARE, share = WA_DEFAULT_CPU_SHARE;
 	uint64_t tick = WA_DEFAULT_TICK_MS, record_max = WA_DEFAULT_RECORD_MAX_BYTES,
-	         sys_interval = WA_DEFAULT_SYS_INTERVAL_S;
+	         sys_interval = WA_DEFAULT_SYS_INTERVAL_S, shadow_share = WA_DEFAULT_SHADOW_SHARE;
 	const char *on_error = get(opts, WA_OPT_ON_ERROR);
 
 	memset(cfg, 0, sizeof *cfg);
@@ -263,7 +264,14 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	    parse_number(opts, WA_OPT_RECORD_MAX_BYTES, WA_RECORD_MIN_BYTES, UINT64_C(1) << 40, &record_max, err,
 	                 errlen) ||
 	    parse_number(opts, WA_OPT_SYS_INTERVAL, 0, WA_MAX_SYS_INTERVAL_S, &sys_interval, err, errlen) ||
+	    parse_number(opts, WA_OPT_SHADOW_SHARE, 1, 100, &shadow_share, err, errlen) ||
 	    parse_prefix(opts, cfg, err, errlen) || parse_audit(opts, cfg, err, errlen)) {
+		return -1;
+	}
+	cfg->shadow_module = get(opts, WA_OPT_SHADOW_MODULE);
+	if (cfg->shadow_module && !*cfg->shadow_module) {
+		snprintf(err, errlen, "option %s: empty (the candidate policy .wasm file, or leave it out)",
+		         WA_OPT_SHADOW_MODULE);
 		return -1;
 	}
 	/* Lifecycle hooks may parse option files: by default a multiple of the request budget. */
@@ -295,5 +303,6 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	}
 	cfg->record_max_bytes = record_max;
 	cfg->sys_interval_s = (uint32_t)sys_interval;
+	cfg->shadow_share = (uint32_t)shadow_share;
 	return 0;
 }

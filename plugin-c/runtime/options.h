@@ -57,6 +57,13 @@ struct wa_config {
 	uint32_t sys_interval_s;   /* wasm_sys_interval: $SYS/broker/wasm-auth/ metrics every this many s; 0 = off */
 	enum wa_audit_level audit; /* wasm_audit: off (default) | deny | all */
 	const char *audit_file;    /* wasm_audit_file: JSON lines appended here; NULL = mosquitto's log */
+	/* wasm_shadow_module: a second policy asked every request after the live one (shadow.h);
+	 * NULL = none. Points into the options. */
+	const char *shadow_module;
+	uint32_t shadow_share; /* wasm_shadow_share: percent of broker time the shadow may take */
+	/* Set by the embedder, not an option: starts the policy's own failure lines, so that the
+	 * shadow's are told from the live policy's. NULL = nothing. */
+	const char *log_prefix;
 };
 
 #define WA_OPT_MODULE           "wasm_module"
@@ -84,6 +91,8 @@ struct wa_config {
 #define WA_OPT_SYS_INTERVAL     "wasm_sys_interval"
 #define WA_OPT_AUDIT            "wasm_audit"
 #define WA_OPT_AUDIT_FILE       "wasm_audit_file"
+#define WA_OPT_SHADOW_MODULE    "wasm_shadow_module"
+#define WA_OPT_SHADOW_SHARE     "wasm_shadow_share"
 
 /* Copies n pairs (NULL keys or values count as empty). NULL on allocation failure or when n is
  * above WA_MAX_OPTIONS (err says which). */

@@ -36,6 +36,7 @@ struct wa_policy {
 	int acl_grants;               /* ... and wasm_auth_acl_grants is exported */
 	uint64_t epoch;               /* see wa_policy_epoch */
 	uint64_t failures;            /* failure decisions given so far */
+	enum wa_fail_kind last_fail;  /* the kind of the last of them */
 	struct wa_engine *eng;        /* NULL once dropped (a failure it could not be restored from) */
 	struct wa_host host;
 	uint32_t buf, cap;               /* the guest's request buffer */
@@ -91,6 +92,8 @@ static struct timespec now_monotonic(void)
 
 /* One line per WA_ERROR_LOG_INTERVAL_S per policy: a broken policy must not flood the log with
  * a line per message. The next line says how many were left out. */
+#define WA_LOG_PREFIX(p) ((p)->cfg->log_prefix ? (p)->cfg->log_prefix : "")
+
 static void report(struct wa_policy *p, int level, const char *fmt, ...)
 {
 	time_t now = now_monotonic().tv_sec;
@@ -105,10 +108,10 @@ static void report(struct wa_policy *p, int level, const char *fmt, ...)
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
 	if (p->suppressed) {
-		wa_log(level, "%s (%u more errors in the last %u s not logged)", line, p->suppressed,
-		       (unsigned)(now - p->last_report));
+		wa_log(level, "%s%s (%u more errors in the last %u s not logged)", WA_LOG_PREFIX(p), line,
+		       p->suppressed, (unsigned)(now - p->last_report));
 	} else {
-		wa_log(level, "%s", line);
+		wa_log(level, "%s%s", WA_LOG_PREFIX(p), line);
 	}
 	p->reported = 1;
 	p->last_report = now;
@@ -208,7 +211,8 @@ static enum wa_decision fail(struct wa_policy *p, enum wa_hook hook, int discard
 	va_end(ap);
 	p->failures++;
 	limit_hint(p, why, 0, hint, sizeof hint);
-	if (p->stats) wa_stats_failure(p->stats, hook, wa_stats_failure_kind(why, is_oom_hint(hint), discard));
+	p->last_fail = wa_stats_failure_kind(why, is_oom_hint(hint), discard);
+	if (p->stats) wa_stats_failure(p->stats, hook, p->last_fail);
 	snprintf(p->last_failure, sizeof p->last_failure, "%.*s", (int)sizeof p->last_failure - 1, why);
 	report(p, WA_LOG_ERR, "%s failed, %s %s: %s%s", wa_hooks[hook].name,
 	       hook == WA_HOOK_ON_MESSAGE ? "message" : "request", decision_text(hook, failure_decision(p, hook)), why,
@@ -321,6 +325,7 @@ struct wa_policy *wa_policy_new(const uint8_t *bytes, size_t len, const struct w
 	p->opts = opts;
 	p->host.opts = opts;
 	p->host.client_ops = client_ops;
+	p->host.log_prefix = cfg->log_prefix;
 	p->host.publish_prefix = cfg->publish_prefix;
 	p->host.publish_prefix_len = cfg->publish_prefix_len;
 	p->host.max_payload = cfg->max_payload;
@@ -379,6 +384,11 @@ uint64_t wa_policy_epoch(const struct wa_policy *p)
 uint64_t wa_policy_failures(const struct wa_policy *p)
 {
 	return p->failures;
+}
+
+enum wa_fail_kind wa_policy_last_failure(const struct wa_policy *p)
+{
+	return p->last_fail;
 }
 
 /* Calls a lifecycle hook with the Options descriptor (plugin_init, security_init) or plain
@@ -503,6 +513,7 @@ static inline int ready(struct wa_policy *p, enum wa_hook hook)
 enum wa_decision wa_policy_refuse(struct wa_policy *p, enum wa_hook hook, int anonymous)
 {
 	p->failures++;
+	p->last_fail = WA_FAIL_BUDGET;
 	if (p->stats) wa_stats_failure(p->stats, hook, WA_FAIL_BUDGET);
 	p->anonymous = anonymous;
 	snprintf(p->last_failure, sizeof p->last_failure, "over its share of broker time");

@@ -10,6 +10,7 @@
 #include "abi.h"
 #include "hostfns.h"
 #include "options.h"
+#include "stats.h"
 
 struct wa_grants;
 struct wa_stats;
@@ -38,6 +39,9 @@ int wa_policy_acl_cacheable(const struct wa_policy *p);
 int wa_policy_acl_grants(const struct wa_policy *p);
 uint64_t wa_policy_epoch(const struct wa_policy *p);
 uint64_t wa_policy_failures(const struct wa_policy *p);
+/* What the last failure counted by wa_policy_failures was (stats.h: fuel, timeout, memory, ...;
+ * WA_FAIL_BUDGET when wa_policy_refuse refused it without entering the guest). */
+enum wa_fail_kind wa_policy_last_failure(const struct wa_policy *p);
 
 /* Lifecycle. The init hooks return 0, or -1 with the reason in err when the hook trapped or
  * returned 0 (refused). Hooks the module does not export succeed trivially. */

@@ -213,4 +213,15 @@
 #define WA_AUDIT_FIELD_BYTES  256u
 #define WA_AUDIT_BUFFER_BYTES (64u * 1024u)
 
+/* Shadow rollout (option wasm_shadow_module, plugin-c/broker/shadow.h). The shadow pays from one
+ * bucket of its own, refilled at wasm_shadow_share percent of broker time up to wasm_timeout_ms;
+ * an empty bucket skips the shadow (the live decision is never held up for it). Disagreement
+ * lines: a token bucket of WA_SHADOW_LOG_BURST lines refilled at WA_SHADOW_LOG_PER_S; the next
+ * line after a drop says how many were not logged. Each client id, username, topic or identity
+ * in such a line is cut to WA_SHADOW_LOG_FIELD_BYTES. */
+#define WA_DEFAULT_SHADOW_SHARE   10u /* option wasm_shadow_share: percent of broker time */
+#define WA_SHADOW_LOG_PER_S       2u
+#define WA_SHADOW_LOG_BURST       20u
+#define WA_SHADOW_LOG_FIELD_BYTES 128u
+
 #endif

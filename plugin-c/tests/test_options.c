@@ -233,6 +233,31 @@ static void events(void)
 	}
 }
 
+/* wasm_shadow_module and wasm_shadow_share (plugin-c/broker/shadow.h). */
+static void shadow(void)
+{
+	struct wa_config cfg;
+	char err[256];
+	const struct wa_kv plain[] = { { "wasm_module", "m" } };
+	const struct wa_kv set[] = { { "wasm_module", "m" },
+		                     { "wasm_shadow_module", "candidate.wasm" },
+		                     { "wasm_shadow_share", "100" } };
+	const struct wa_kv empty[] = { { "wasm_module", "m" }, { "wasm_shadow_module", "" } };
+	const struct wa_kv zero[] = { { "wasm_module", "m" }, { "wasm_shadow_share", "0" } };
+
+	CHECK_INT(parse(plain, 1, &cfg, err, sizeof err), 0);
+	CHECK(cfg.shadow_module == NULL);
+	CHECK_INT(cfg.shadow_share, WA_DEFAULT_SHADOW_SHARE);
+	CHECK(cfg.log_prefix == NULL);
+	CHECK_INT(parse(set, 3, &cfg, err, sizeof err), 0);
+	CHECK(cfg.shadow_module != NULL); /* points into the options, freed by parse() */
+	CHECK_INT(cfg.shadow_share, 100);
+	CHECK_INT(parse(empty, 2, &cfg, err, sizeof err), -1);
+	CHECK_STR(err, "option wasm_shadow_module: empty (the candidate policy .wasm file, or leave it out)");
+	CHECK_INT(parse(zero, 2, &cfg, err, sizeof err), -1);
+	CHECK_STR(err, "option wasm_shadow_share: \"0\" is not a whole number from 1 to 100");
+}
+
 /* wasm_sys_interval: the $SYS metrics' period (broker/metrics.h). */
 static void sys_interval(void)
 {
@@ -259,5 +284,6 @@ int main(void)
 	unknown_names();
 	events();
 	sys_interval();
+	shadow();
 	return check_done();
 }

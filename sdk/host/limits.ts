@@ -98,3 +98,6 @@ export const WA_FUEL_JWT_P256 = 85000;
 export const WA_FUEL_JWT_P384 = 850000;
 export const WA_FUEL_JWT_ED25519 = 125000;
 export const WA_FUEL_JWT_KEY = 160000;
+
+// Shadow rollout (plugin-only: the Node host runs one policy; the option is checked as the plugin does).
+export const WA_DEFAULT_SHADOW_SHARE = 10;

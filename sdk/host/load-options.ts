@@ -11,6 +11,7 @@ export const HOST_OPTION_NAMES: readonly string[] = [
   'wasm_cpu_share', 'wasm_tick_ms', 'wasm_publish_prefix', 'wasm_record', 'wasm_record_payloads', 'wasm_record_max_bytes',
   'wasm_sys_interval',
   'wasm_audit', 'wasm_audit_file',
+  'wasm_shadow_module', 'wasm_shadow_share',
 ];
 
 // WA_NAME_DISTANCE_MAX_LEN (plugin-c/gate/gate.h): names longer than this are never "close".

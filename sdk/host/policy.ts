@@ -13,7 +13,7 @@ import { badLoadOption, unknownOptionName } from './load-options.js';
 import {
   WA_DEFAULT_CLIENT_SHARE, WA_DEFAULT_CPU_SHARE, WA_DEFAULT_FUEL, WA_DEFAULT_TIMEOUT_MS, WA_INIT_FUEL_FACTOR, WA_INIT_TIMEOUT_FACTOR, WA_MAX_DATA_BYTES, WA_MAX_FUNCTIONS,
   WA_MAX_GLOBALS, WA_MAX_MEMORY_PAGES, WA_MAX_TABLE_ELEMS, WA_MAX_MODULE_BYTES, WA_MAX_OPTIONS, WA_MAX_PAYLOAD_BYTES,
-  WA_DEFAULT_TICK_MS, WA_MAX_FIELD_BYTES, WA_DEFAULT_RECORD_MAX_BYTES, WA_RECORD_MIN_BYTES, WA_DEFAULT_SYS_INTERVAL_S, WA_MAX_SYS_INTERVAL_S,
+  WA_DEFAULT_TICK_MS, WA_MAX_FIELD_BYTES, WA_DEFAULT_RECORD_MAX_BYTES, WA_RECORD_MIN_BYTES, WA_DEFAULT_SYS_INTERVAL_S, WA_MAX_SYS_INTERVAL_S, WA_DEFAULT_SHADOW_SHARE,
 } from './limits.js';
 
 export type { Decision, MessageOutcome } from './runtime.js';
@@ -200,6 +200,8 @@ export function hostSettings(options: OptionList): HostSettings {
   number('wasm_record_max_bytes', WA_RECORD_MIN_BYTES, 2 ** 40, WA_DEFAULT_RECORD_MAX_BYTES);
   // The broker's $SYS metrics: checked as options.c checks it; the Node host publishes none.
   number('wasm_sys_interval', 0, WA_MAX_SYS_INTERVAL_S, WA_DEFAULT_SYS_INTERVAL_S);
+  // The shadow (a second policy beside the live one) is the plugin's alone: checked, not run.
+  number('wasm_shadow_share', 1, 100, WA_DEFAULT_SHADOW_SHARE);
   const prefix = publishPrefix(get('wasm_publish_prefix'));
   if (get('wasm_record') === '') throw new PolicyLoadError('option wasm_record: give the file requests are recorded to (or leave the option out)');
   // The Node host keeps no audit log (Policy.reason gives the policy's reasons); the values are
@@ -210,6 +212,9 @@ export function hostSettings(options: OptionList): HostSettings {
   }
   if (get('wasm_audit_file') === '') {
     throw new PolicyLoadError('option wasm_audit_file: empty path (leave it out to audit to mosquitto\'s log)');
+  }
+  if (get('wasm_shadow_module') === '') {
+    throw new PolicyLoadError('option wasm_shadow_module: empty (the candidate policy .wasm file, or leave it out)');
   }
   return {
     onError,

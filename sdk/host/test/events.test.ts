@@ -160,6 +160,13 @@ test('wasm_sys_interval is checked as options.c checks it', () => {
   assert.throws(() => hostSettings([['wasm_sys_interval', '86401']]), { message: 'option wasm_sys_interval: "86401" is not a whole number from 0 to 86400' });
 });
 
+test('wasm_shadow_module and wasm_shadow_share are accepted and checked as options.c checks them', () => {
+  assert.doesNotThrow(() => hostSettings([['wasm_shadow_module', 'candidate.wasm'], ['wasm_shadow_share', '25']]));
+  assert.throws(() => hostSettings([['wasm_shadow_share', '0']]), { message: 'option wasm_shadow_share: "0" is not a whole number from 1 to 100' });
+  assert.throws(() => hostSettings([['wasm_shadow_module', '']]), { message: 'option wasm_shadow_module: empty (the candidate policy .wasm file, or leave it out)' });
+  assert.throws(() => hostSettings([['wasm_shadow_modul', 'x']]), (e: unknown) => e instanceof PolicyLoadError && /did you mean wasm_shadow_module\?/.test(e.message));
+});
+
 test('wasm_tick_ms and wasm_publish_prefix are checked as options.c checks them', () => {
   assert.equal(hostSettings([]).tickMs, L.WA_DEFAULT_TICK_MS);
   assert.equal(hostSettings([['wasm_tick_ms', '0']]).tickMs, 0);
