@@ -86,7 +86,7 @@ ENGINE_CFLAGS := -include plugin-c/runtime/wasm3_config.h -isystem $(WASM3_SRC)
 # (what only a broker needs: the decision cache and the breaker; plugin.c is the plugin itself),
 # gate/ (the module gate, gate.mk), tools/ (wa-call and wasm-auth-check's main).
 RUNTIME_SRCS := $(addprefix runtime/,abi.c abi_marshal.c auth.c engine_wasm3.c grants.c hostfns.c jwt.c log.c module_file.c \
-                options.c policy.c pwhash.c text.c topic.c watchdog.c worker.c) broker/acl_cache.c broker/breaker.c \
+                crypto.c options.c policy.c pwhash.c text.c topic.c watchdog.c worker.c) broker/acl_cache.c broker/breaker.c \
                 broker/sessions.c
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/obj/plugin-c/%.o)
 

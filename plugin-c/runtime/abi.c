@@ -12,6 +12,8 @@ const struct wa_hook_abi wa_hooks[WA_HOOK_COUNT] = {
 	[WA_HOOK_ON_DISCONNECT] = { "on_disconnect", { "v(ii)", 0 }, 0 },
 	[WA_HOOK_ON_TICK] = { "on_tick", { "v()", 0 }, 0 },
 	[WA_HOOK_SESSION_CHECK] = { "session_check", { "i(ii)", 0 }, 0 },
+	[WA_HOOK_EXT_AUTH_START] = { "ext_auth_start", { "i(iii)", 0 }, 0 },
+	[WA_HOOK_EXT_AUTH_CONTINUE] = { "ext_auth_continue", { "i(iii)", 0 }, 0 },
 };
 
 const struct wa_import_abi wa_imports[] = {
@@ -33,5 +35,9 @@ const struct wa_import_abi wa_imports[] = {
 	{ "env", "trace", "v(iiFFFFF)", NULL },
 	{ "env", "seed", "F()", "randomness" },
 	{ "env", "Date.now", "F()", "the time" },
+	{ "mosquitto", "auth_data_out", "i(ii)", NULL },
+	{ "mosquitto", "sha256", "i(iii)", NULL },
+	{ "mosquitto", "hmac_sha256", "i(iiiii)", NULL },
+	{ "mosquitto", "pbkdf2_sha256", "i(iiiiii)", NULL },
 };
 const unsigned wa_import_count = sizeof wa_imports / sizeof wa_imports[0];

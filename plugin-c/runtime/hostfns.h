@@ -120,6 +120,11 @@ struct wa_host {
 	struct wa_actions actions;
 	/* jwt_verify's keys per key option; wa_host_jwt_free frees them. */
 	struct wa_jwt_cached jwt[WA_JWT_KEY_OPTIONS];
+	/* Enhanced authentication: in_ext_auth while ext_auth_start/continue run; what the guest
+	 * last gave auth_data_out during that call (auth_out_len bytes). */
+	int in_ext_auth;
+	uint32_t auth_out_len;
+	uint8_t auth_out[WA_MAX_AUTH_DATA_BYTES];
 };
 
 /* Every function returns 0 (result in *ret where there is one) or -1 when the guest must trap;
@@ -158,6 +163,17 @@ int wa_host_kick_client(struct wa_host *h, struct wa_mem m, uint32_t id, uint32_
 int wa_host_kick_user(struct wa_host *h, struct wa_mem m, uint32_t name, uint32_t namelen, int32_t *ret);
 int wa_host_publish(struct wa_host *h, struct wa_mem m, uint32_t topic, uint32_t topiclen, uint32_t payload,
                     uint32_t payloadlen, int32_t qos, int32_t retain, int32_t *ret);
+
+/* auth_data_out (docs/ABI.md, "Enhanced authentication"): copies len bytes into h->auth_out;
+ * *ret = 0, or a negative enum wa_auth_data_error (nothing copied). */
+int wa_host_auth_data_out(struct wa_host *h, struct wa_mem m, uint32_t ptr, uint32_t len, int32_t *ret);
+/* sha256, hmac_sha256, pbkdf2_sha256 (docs/ABI.md, "Crypto"): 32 bytes written at out; *ret = 0,
+ * or a negative enum wa_crypto_error (out untouched). Pointers out of bounds trap. */
+int wa_host_sha256(struct wa_host *h, struct wa_mem m, uint32_t msg, uint32_t msglen, uint32_t out, int32_t *ret);
+int wa_host_hmac_sha256(struct wa_host *h, struct wa_mem m, uint32_t key, uint32_t keylen, uint32_t msg,
+                        uint32_t msglen, uint32_t out, int32_t *ret);
+int wa_host_pbkdf2_sha256(struct wa_host *h, struct wa_mem m, uint32_t pw, uint32_t pwlen, uint32_t salt,
+                          uint32_t saltlen, uint32_t iterations, uint32_t out, int32_t *ret);
 
 /* Queued actions: how many; the first n dropped from the end (a hook that failed); every one
  * handed to run in order, then freed (run may be NULL: just freed). */
