@@ -20,6 +20,7 @@ static const char usage[] =
     "  acl_check CLIENTID USERNAME TOPIC ACCESS [PAYLOAD [QOS [RETAIN]]]\n"
     "  psk_key_get IDENTITY HINT\n"
     "  on_tick | on_disconnect CLIENTID USERNAME | session_check CLIENTID USERNAME | actions\n"
+    "  ext_auth_start | ext_auth_continue CLIENTID METHOD DATA\n"
     "ACCESS: none|read|write|subscribe|unsubscribe or its number (0, 1, 2, 4, 8).\n"
     "Any string argument may be " NULL_TOKEN " for an absent value (no username, no password, ...).\n"
     "       wa-call POLICY.wasm [options] --batch\n"
@@ -30,7 +31,8 @@ static const char usage[] =
     "(default: unknown), --protocol 3|4|5 (default: 0, unknown).\n"
     "Prints allow, deny or defer; psk_key_get prints the key (hex) or none; on_tick, on_disconnect and\n"
     "actions print the deferred actions queued so far, then forget them: kick_client:ID, kick_user:NAME,\n"
-    "publish:TOPIC:QOS:RETAIN:PAYLOAD (bytes outside ! to ~ as .), separated by spaces, or none.\n";
+    "publish:TOPIC:QOS:RETAIN:PAYLOAD (bytes outside ! to ~ as .), separated by spaces, or none.\n"
+    "ext_auth_* print allow, deny, defer or continue, then the AUTH data out if any (bytes outside ! to ~ as .).\n";
 
 struct client {
 	const char *id;
@@ -194,13 +196,29 @@ static int run(struct wa_auth *a, struct client *c, const char *hook, int argc, 
 		printf("%s\n", decision_word(wa_policy_session_check(p, value(argv[0]), value(argv[1]))));
 		return 0;
 	}
+	if (strcmp(hook, "ext_auth_start") == 0 || strcmp(hook, "ext_auth_continue") == 0) {
+		int start = hook[9] == 's';
+		const uint8_t *out;
+		uint32_t outlen;
+		int r;
+		if (argc != 3) return die("%s takes CLIENTID METHOD DATA", hook);
+		if (!has_hook(a, start ? WA_HOOK_EXT_AUTH_START : WA_HOOK_EXT_AUTH_CONTINUE)) goto not_exported;
+		if (!c->id) c->id = value(argv[0]);
+		r = wa_policy_ext_auth(p, c, start, value(argv[0]), value(argv[1]), value(argv[2]),
+		                       value(argv[2]) ? (uint32_t)strlen(argv[2]) : 0u, &out, &outlen);
+		fputs(r == WA_CONTINUE ? "continue" : decision_word((enum wa_decision)r), stdout);
+		if (outlen) putchar(' ');
+		for (uint32_t i = 0; i < outlen; i++) putchar(out[i] >= '!' && out[i] <= '~' ? out[i] : '.');
+		putchar('\n');
+		return 0;
+	}
 	if (strcmp(hook, "actions") == 0) {
 		if (argc != 0) return die("actions takes no arguments%s", "");
 		print_actions(p);
 		return 0;
 	}
 	return die(
-	    "unknown hook %s (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, session_check, actions)",
+	    "unknown hook %s (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, session_check, ext_auth_start, ext_auth_continue, actions)",
 	    hook);
 not_exported:
 	return die("the policy does not export %s (the plugin would not register for it)", hook);

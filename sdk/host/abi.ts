@@ -18,7 +18,9 @@ export type HookName =
   | 'psk_key_get'
   | 'on_disconnect'
   | 'on_tick'
-  | 'session_check';
+  | 'session_check'
+  | 'ext_auth_start'
+  | 'ext_auth_continue';
 
 export interface HookAbi {
   name: HookName;
@@ -38,6 +40,8 @@ export const HOOKS: readonly HookAbi[] = [
   { name: 'on_disconnect', signatures: ['v(ii)'], isRequest: false },
   { name: 'on_tick', signatures: ['v()'], isRequest: false },
   { name: 'session_check', signatures: ['i(ii)'], isRequest: false },
+  { name: 'ext_auth_start', signatures: ['i(iii)'], isRequest: false },
+  { name: 'ext_auth_continue', signatures: ['i(iii)'], isRequest: false },
 ];
 
 export interface ImportAbi {
@@ -64,6 +68,10 @@ export const IMPORTS: readonly ImportAbi[] = [
   { module: 'env', name: 'trace', signature: 'v(iiFFFFF)' },
   { module: 'env', name: 'seed', signature: 'F()' },
   { module: 'env', name: 'Date.now', signature: 'F()' },
+  { module: 'mosquitto', name: 'auth_data_out', signature: 'i(ii)' },
+  { module: 'mosquitto', name: 'sha256', signature: 'i(iii)' },
+  { module: 'mosquitto', name: 'hmac_sha256', signature: 'i(iiiii)' },
+  { module: 'mosquitto', name: 'pbkdf2_sha256', signature: 'i(iiiiii)' },
 ];
 
 /** Hook decision values (the i32 a request hook returns). */
@@ -112,3 +120,15 @@ export const JWT_NO_KEY = -4;
 export const JWT_KEY_FILE = -5;
 export const JWT_EXPIRED = -6;
 export const JWT_NOT_YET_VALID = -7;
+
+/** ext_auth_start / ext_auth_continue only: send the AUTH data out and wait (docs/ABI.md). */
+export const DECISION_CONTINUE = 3;
+
+/** Negative results of `auth_data_out` (plugin-c/runtime/abi.h wa_auth_data_error). */
+export const AUTH_DATA_OUTSIDE_HOOK = -1;
+export const AUTH_DATA_TOO_LARGE = -2;
+
+/** Negative results of `sha256` / `hmac_sha256` / `pbkdf2_sha256` (abi.h wa_crypto_error). */
+export const CRYPTO_TOO_LARGE = -1;
+export const CRYPTO_BAD_ITERATIONS = -2;
+export const CRYPTO_FAILED = -3;

@@ -19,6 +19,7 @@ export function callUsage(cmd: string): string {
   acl_check CLIENTID USERNAME TOPIC ACCESS [PAYLOAD [QOS [RETAIN]]]
   psk_key_get IDENTITY HINT
   on_tick | on_disconnect CLIENTID USERNAME | session_check CLIENTID USERNAME | actions
+  ext_auth_start | ext_auth_continue CLIENTID METHOD DATA
 ACCESS: none|read|write|subscribe|unsubscribe or its number (0, 1, 2, 4, 8).
 Any string argument may be ${NULL_TOKEN} for an absent value (no username, no password, ...).
        ${cmd} POLICY.wasm [options] --batch
@@ -35,6 +36,7 @@ are checked as the plugin checks them but not enforced.
 Prints allow, deny or defer; psk_key_get prints the key (hex) or none; on_tick, on_disconnect and
 actions print the deferred actions queued so far, then forget them: kick_client:ID, kick_user:NAME,
 publish:TOPIC:QOS:RETAIN:PAYLOAD (bytes outside ! to ~ as .), separated by spaces, or none.
+ext_auth_* print allow, deny, defer or continue, then the AUTH data out if any (bytes outside ! to ~ as .).
 Exit status 0, or 2 for usage and load errors.
 `;
 }
@@ -111,12 +113,25 @@ function run(policy: Policy, client: ClientInfo, hook: string, args: string[]): 
       if (has.session_check === undefined) notExported();
       return policy.sessionCheck(value(args[0]) ?? '', value(args[1]));
     }
+    case 'ext_auth_start':
+    case 'ext_auth_continue': {
+      if (args.length !== 3) throw new UsageError(`${hook} takes CLIENTID METHOD DATA`);
+      if (has[hook] === undefined) notExported();
+      const clientid = value(args[0]) ?? '';
+      const data = new TextEncoder().encode(value(args[2]) ?? '');
+      const c = { ...client, id: client.id ?? value(args[0]) };
+      const r = hook === 'ext_auth_start'
+        ? policy.extAuthStart(clientid, value(args[1]) ?? '', data, c)
+        : policy.extAuthContinue(clientid, value(args[1]) ?? '', data, c);
+      const shown = Array.from(r.out, (b) => (b > 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
+      return shown ? `${r.decision} ${shown}` : r.decision;
+    }
     case 'actions': {
       if (args.length !== 0) throw new UsageError('actions takes no arguments');
       return actionsLine(policy);
     }
     default:
-      throw new UsageError(`unknown hook ${hook} (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, session_check, actions)`);
+      throw new UsageError(`unknown hook ${hook} (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, session_check, ext_auth_start, ext_auth_continue, actions)`);
   }
 }
 

@@ -85,3 +85,10 @@ export const WA_FUEL_JWT_P256 = 85000;
 export const WA_FUEL_JWT_P384 = 850000;
 export const WA_FUEL_JWT_ED25519 = 125000;
 export const WA_FUEL_JWT_KEY = 160000;
+
+// MQTT 5 enhanced authentication and the crypto imports (docs/ABI.md, "Enhanced authentication", "Crypto").
+export const WA_MAX_AUTH_DATA_BYTES = 65535;
+export const WA_MAX_CRYPTO_INPUT_BYTES = 1024 * 1024;
+export const WA_MAX_PBKDF2_SHA256_ITERATIONS = 20000;
+export const WA_FUEL_DIGEST = 1000;
+export const WA_FUEL_PBKDF2_SHA256_ITERATION = 400;
