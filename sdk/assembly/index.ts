@@ -15,6 +15,8 @@
 //   acl_check(clientid, username, topic, access, payload: Str, qos: i32, retain: bool): Decision | bool
 //   psk_key_get(identity: Str, hint: Str): string | null     (hex key, null = no key)
 //   on_disconnect(clientid: Str, username: Str | null): void  on_tick(): void   (events, see actions.ts)
+//   ext_auth_start(clientid: Str, method: Str, data: Str): AuthDecision   (MQTT 5 AUTH, see extauth.ts)
+//   ext_auth_continue(clientid: Str, method: Str, data: Str): AuthDecision
 // A cacheable policy (wasm_auth_acl_cacheable() returning 1) may add, see grants.ts:
 //   wasm_auth_acl_grants(clientid: Str, username: Str | null): Grants | null
 
@@ -36,3 +38,5 @@ export { Grants, Fallback } from "./grants";
 export { ActionResult, kickClient, kickUser, publish } from "./actions";
 export { JwtError, JwtClaims, JwtResult, JwtVerifier, loadJwtKey, verifyJwt, JWT_MAX_BYTES, JWT_MAX_CLAIMS_BYTES } from "./jwt";
 export { RateLimiter } from "./ratelimit";
+export { AuthDecision, AUTH_DATA_MAX_BYTES, setAuthData, setAuthDataString } from "./extauth";
+export { sha256, hmacSha256, pbkdf2Sha256, constantTimeEqual, SHA256_BYTES, CRYPTO_MAX_INPUT_BYTES, PBKDF2_SHA256_MAX_ITERATIONS } from "./crypto";
