@@ -53,7 +53,8 @@ let unlogged = 0;
 function refuse(clientid: Str, why: string): AuthDecision {
   exchanges.delete(clientid.toString());
   const now = Date.now();
-  if (now - lastLog < LOG_INTERVAL_MS) {
+  // A clock that went back (Date.now is the wall clock) starts a new interval.
+  if (now >= lastLog && now - lastLog < LOG_INTERVAL_MS) {
     unlogged++;
     return AuthDecision.Deny;
   }
