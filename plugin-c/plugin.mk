@@ -135,7 +135,7 @@ install: install-plugin
 # tail calls, which ASan's stack instrumentation defeats).
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 TEST_CFLAGS := -std=c11 -Wall -Wextra -Werror -O1 -g -MMD -MP $(SAN_FLAGS)
-C_TESTS := test_acl_cache test_topic test_pwhash test_text test_marshal test_options test_hostfns test_runtime \
+C_TESTS := test_acl_cache test_extauth test_topic test_pwhash test_text test_marshal test_options test_hostfns test_runtime \
            test_grants test_jwt test_sessions
 C_TEST_BINS := $(C_TESTS:%=$(BUILD)/tests-c/%)
 SAN_RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/obj-san/plugin-c/%.o)

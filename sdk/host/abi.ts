@@ -64,14 +64,14 @@ export const IMPORTS: readonly ImportAbi[] = [
   { module: 'mosquitto', name: 'kick_user', signature: 'i(ii)' },
   { module: 'mosquitto', name: 'publish', signature: 'i(iiiiii)' },
   { module: 'mosquitto', name: 'jwt_verify', signature: 'i(iiiiiii)' },
-  { module: 'env', name: 'abort', signature: 'v(iiii)' },
-  { module: 'env', name: 'trace', signature: 'v(iiFFFFF)' },
-  { module: 'env', name: 'seed', signature: 'F()' },
-  { module: 'env', name: 'Date.now', signature: 'F()' },
   { module: 'mosquitto', name: 'auth_data_out', signature: 'i(ii)' },
   { module: 'mosquitto', name: 'sha256', signature: 'i(iii)' },
   { module: 'mosquitto', name: 'hmac_sha256', signature: 'i(iiiii)' },
   { module: 'mosquitto', name: 'pbkdf2_sha256', signature: 'i(iiiiii)' },
+  { module: 'env', name: 'abort', signature: 'v(iiii)' },
+  { module: 'env', name: 'trace', signature: 'v(iiFFFFF)' },
+  { module: 'env', name: 'seed', signature: 'F()' },
+  { module: 'env', name: 'Date.now', signature: 'F()' },
 ];
 
 /** Hook decision values (the i32 a request hook returns). */
