@@ -21,8 +21,7 @@ int wa_sha256(const uint8_t *msg, size_t len, uint8_t out[WA_SHA256_BYTES])
 	return -1;
 }
 
-int wa_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t msglen,
-                   uint8_t out[WA_SHA256_BYTES])
+int wa_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t msglen, uint8_t out[WA_SHA256_BYTES])
 {
 	unsigned outlen = 0;
 

@@ -11,8 +11,7 @@
 
 /* 0, or -1 when libcrypto failed (out of memory): out is then zeroed. */
 int wa_sha256(const uint8_t *msg, size_t len, uint8_t out[WA_SHA256_BYTES]);
-int wa_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t msglen,
-                   uint8_t out[WA_SHA256_BYTES]);
+int wa_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t msglen, uint8_t out[WA_SHA256_BYTES]);
 int wa_pbkdf2_sha256(const uint8_t *pw, size_t pwlen, const uint8_t *salt, size_t saltlen, uint32_t iterations,
                      uint8_t out[WA_SHA256_BYTES]);
 

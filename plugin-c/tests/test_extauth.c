@@ -111,8 +111,8 @@ static void prices(struct wa_host *h)
 	CHECK_INT(start - fuel, WA_FUEL_HOST_CALL + WA_FUEL_DIGEST + per32(1000, WA_FUEL_HASH_32));
 	fuel = start;
 	CHECK_INT(wa_host_pbkdf2_sha256(h, mem, 600, 6, 700, 4, 4096, 800, &r), 0);
-	CHECK_INT(start - fuel,
-	          WA_FUEL_HOST_CALL + WA_FUEL_DIGEST + per32(10, WA_FUEL_HASH_32) + 4096u * WA_FUEL_PBKDF2_SHA256_ITERATION);
+	CHECK_INT(start - fuel, WA_FUEL_HOST_CALL + WA_FUEL_DIGEST + per32(10, WA_FUEL_HASH_32) +
+	                            4096u * WA_FUEL_PBKDF2_SHA256_ITERATION);
 	/* The price is taken before the work: too little fuel traps with nothing computed. */
 	fuel = 1000;
 	memset(memory + 900, 0xee, 32);

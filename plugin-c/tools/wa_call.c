@@ -217,9 +217,9 @@ static int run(struct wa_auth *a, struct client *c, const char *hook, int argc, 
 		print_actions(p);
 		return 0;
 	}
-	return die(
-	    "unknown hook %s (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, session_check, ext_auth_start, ext_auth_continue, actions)",
-	    hook);
+	return die("unknown hook %s (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, session_check, "
+	           "ext_auth_start, ext_auth_continue, actions)",
+	           hook);
 not_exported:
 	return die("the policy does not export %s (the plugin would not register for it)", hook);
 }

@@ -793,7 +793,8 @@ static void test_policy(void)
 	    "import section: import mosquitto.foo not allowed: not a host function of this ABI (an SDK newer than this "
 	    "host?); "
 	    "allowed: mosquitto.{topic_matches_sub,log,client_id,client_address,client_protocol_version,pw_verify,"
-	    "option_file_size,option_file_read,option_file_read_at,kick_client,kick_user,publish,jwt_verify,auth_data_out,"
+	    "option_file_size,option_file_read,option_file_read_at,kick_client,kick_user,publish,jwt_verify,auth_data_"
+	    "out,"
 	    "sha256,hmac_sha256,pbkdf2_sha256} "
 	    "env.{abort,trace,seed,Date.now}");
 	/* Names are quoted into a log line: control characters must not start another one. */
