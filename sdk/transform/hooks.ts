@@ -62,8 +62,9 @@ export const HOOKS: ReadonlyMap<string, readonly HookForm[]> = new Map<string, r
     params: [{ name: "clientid", accept: ["Str"] }, { name: "username", accept: ["Str | null"] }],
     results: decision,
   }]],
-  ["ext_auth_start", [{ params: extAuth, results: ["AuthDecision", "i32"] }]],
-  ["ext_auth_continue", [{ params: extAuth, results: ["AuthDecision", "i32"] }]],
+  // Decision's values mean the same here (it only cannot say Continue).
+  ["ext_auth_start", [{ params: extAuth, results: ["AuthDecision", "Decision", "i32"] }]],
+  ["ext_auth_continue", [{ params: extAuth, results: ["AuthDecision", "Decision", "i32"] }]],
   // Not hooks, but the host reads them the same way: a wrong type makes the cache silently off,
   // or the grants garbage.
   ["wasm_auth_acl_cacheable", [{ params: [], results: ["i32", "bool"] }]],

@@ -2,8 +2,10 @@
 // expect: on_disconnect: parameter 2 'username' is 'Str'; it must be 'Str | null' — on_disconnect(clientid: Str, username: Str | null): void
 // expect: on_tick: has 1 parameter; it must have 0 — on_tick(): void
 // expect: session_check: parameter 1 'clientid' is 'string'; it must be 'Str' — session_check(clientid: Str, username: Str | null): Decision
+// expect: ext_auth_start: parameter 3 'data' is 'Uint8Array'; it must be 'Str' — ext_auth_start(clientid: Str, method: Str, data: Str): AuthDecision
+// expect: ext_auth_continue: the result is 'void'; it must be 'AuthDecision', 'Decision' or 'i32' — ext_auth_continue(clientid: Str, method: Str, data: Str): AuthDecision
 export * from "../../../sdk/assembly/abi";
-import { Str, Decision } from "../../../sdk/assembly";
+import { AuthDecision, Str, Decision } from "../../../sdk/assembly";
 
 export function acl_check(clientid: Str, username: Str | null, topic: Str, access: i32): Decision {
   return Decision.Allow;
@@ -16,3 +18,9 @@ export function on_tick(now: i32): void {}
 export function session_check(clientid: string, username: Str | null): Decision {
   return Decision.Allow;
 }
+
+export function ext_auth_start(clientid: Str, method: Str, data: Uint8Array): AuthDecision {
+  return AuthDecision.Deny;
+}
+
+export function ext_auth_continue(clientid: Str, method: Str, data: Str): void {}
