@@ -39,7 +39,7 @@ interface Outcome {
  * `first` the client-first.
  */
 function scramConnect(port: number, user: string, password: string,
-  tamper: { first?: string; final?: (proper: string) => string } = {}): Promise<Outcome> {
+  tamper: { first?: string; final?: (proper: string) => string; username?: string; password?: string } = {}): Promise<Outcome> {
   const clientNonce = randomBytes(18).toString('base64');
   const bare = `n=${user.replace(/=/g, '=3D').replace(/,/g, '=2C')},r=${clientNonce}`;
   const first = tamper.first ?? `n,,${bare}`;
@@ -49,6 +49,8 @@ function scramConnect(port: number, user: string, password: string,
     host: '127.0.0.1', port, protocol: 'mqtt',
     properties: { authenticationMethod: METHOD, authenticationData: Buffer.from(first) },
   };
+  if (tamper.username !== undefined) opts.username = tamper.username;
+  if (tamper.password !== undefined) opts.password = tamper.password;
   return new Promise((resolve) => {
     const c = mqtt.connect(opts);
     let settled = false;
@@ -124,6 +126,12 @@ describe('scram (MQTT 5 enhanced authentication)', () => {
       a.client.end(true);
       b.client.end(true);
     }
+  });
+
+  test('a CONNECT with a method never meets unpwd_check (which refuses every password)', async () => {
+    const r = await scramConnect(broker.port, 'alice', 'wonderland', { username: 'alice', password: 'anything' });
+    r.client.end(true);
+    assert.equal(r.code, 0);
   });
 
   test('a wrong password and an unknown user are refused alike', async () => {
