@@ -369,19 +369,23 @@ export class Runtime {
     }
     let cont = false;
     this.authData.out = none;
-    this.authData.active = true;
-    let d: Decision;
-    try {
-      d = this.call(hook, client, [clientid, method, data], (e, a) => e[hook](a[0], a[1], a[2]), (v) => {
-        if (v === DECISION_CONTINUE) {
-          cont = true;
-          return 'allow';
-        }
-        return this.decide(hook, v, ' 3 continue');
-      });
-    } finally {
-      this.authData.active = false;
-    }
+    // Only around the guest's call: a failure's restore re-runs lifecycle hooks, which must see
+    // auth_data_out refused (policy.c sets in_ext_auth around invoke alone).
+    const invoke = (e: Instance['exports'], a: number[]): number | undefined => {
+      this.authData.active = true;
+      try {
+        return e[hook](a[0], a[1], a[2]);
+      } finally {
+        this.authData.active = false;
+      }
+    };
+    const d = this.call(hook, client, [clientid, method, data], invoke, (v) => {
+      if (v === DECISION_CONTINUE) {
+        cont = true;
+        return 'allow';
+      }
+      return this.decide(hook, v, ' 3 continue');
+    });
     if (cont) return { decision: 'continue', out: this.authData.out };
     return { decision: d, out: d === 'allow' ? this.authData.out : none };
   }
