@@ -80,12 +80,12 @@ $(HOOK_FUZZ): fuzz/hook_fuzz.c $(FUZZ_RUNTIME_OBJS) $(FUZZ_GATE_OBJS) $(FUZZ_WAS
 FUZZ_ECHO_WASM    := $(FUZZ_DIR)/echo.wasm
 HOSTILE_WASM      := $(HOSTILE_DIR)/hostile.wasm
 FUZZ_HOOK_POLICIES ?= $(FUZZ_ECHO_WASM) $(HOSTILE_WASM) $(DEFAULT_POLICY_WASM) $(FIXTURE_DIR)/rules.wasm \
-                      $(EXAMPLE_WASMS)
+                      $(EXAMPLE_WASMS) $(FIXTURE_DIR)/hostile-auth.wasm
 # Every policy gets the same option files (a policy ignores the options it does not read), so the
 # default policy and the examples run with real users, ACL rules, PSK keys and JWT keys (the jwt
 # example then runs every fuzzed password through jwt_verify).
 FUZZ_FILES        := $(FUZZ_DIR)/files
-FUZZ_POLICY_OPTS  := |password_file=$(FUZZ_FILES)/passwd|acl_file=$(FUZZ_FILES)/acl|psk_file=$(FUZZ_FILES)/psk|users_file=examples/json-users/users.json|jwt_key_file=tests/fixtures/jwt/jwks.json
+FUZZ_POLICY_OPTS  := |password_file=$(FUZZ_FILES)/passwd|acl_file=$(FUZZ_FILES)/acl|psk_file=$(FUZZ_FILES)/psk|users_file=examples/json-users/users.json|jwt_key_file=tests/fixtures/jwt/jwks.json|scram_users_file=examples/scram/__tests__/fixtures/users.txt
 fuzz_empty :=
 fuzz_space := $(fuzz_empty) $(fuzz_empty)
 FUZZ_HOOK_ENV      = WA_FUZZ_POLICIES="$(subst $(fuzz_space),:,$(strip $(addsuffix $(FUZZ_POLICY_OPTS),$(FUZZ_HOOK_POLICIES))))" \

@@ -17,8 +17,10 @@
  *            wasm_max_payload + 1 (a 65536-byte topic must get the failure decision)
  *   rest     client id NUL username NUL password NUL topic NUL payload (the payload may hold NULs;
  *            the string fields cannot, as in MQTT); psk_key_get takes username as identity and
- *            topic as hint.
- * Checked: no crash, leak or undefined behaviour; every decision is allow, deny or defer; a psk key
+ *            topic as hint. With hook 2 a policy exporting ext_auth_start gets it too: topic as
+ *            the method, payload as the AUTH data, then ext_auth_continue with the password.
+ * Checked: no crash, leak or undefined behaviour; every decision is allow, deny or defer (ext_auth_*:
+ * or continue, with at most WA_MAX_AUTH_DATA_BYTES out); a psk key
  * is NUL-terminated hexadecimal; every log line is one line starting "wasm-auth: "; oversized
  * fields and the hostile policy's triggers get the failure decision.
  * Reproduce: make fuzz-repro-hook FILE=build/fuzz/artifacts/hook-crash-... */
@@ -292,6 +294,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			} else {
 				expect_failure(d, failure, "hostile psk_key_get");
 			}
+		}
+	}
+
+	if (hook == 2 && (hooks & (1u << WA_HOOK_EXT_AUTH_START))) {
+		const uint8_t *out;
+		uint32_t outlen;
+		/* mosquitto's data length is 16 bits. */
+		uint32_t n = payloadlen > WA_MAX_AUTH_DATA_BYTES ? WA_MAX_AUTH_DATA_BYTES : payloadlen;
+		int r = wa_policy_ext_auth(pol, cid, 1, cid, topic, payload, n, &out, &outlen);
+		if (r < WA_DENY || r > WA_CONTINUE) die("ext_auth_start gave no decision", "");
+		if (outlen > WA_MAX_AUTH_DATA_BYTES) die("ext_auth_start data out above the cap", "");
+		if (r == WA_CONTINUE && (hooks & (1u << WA_HOOK_EXT_AUTH_CONTINUE))) {
+			r = wa_policy_ext_auth(pol, cid, 0, cid, "", pass, pass ? (uint32_t)strlen(pass) : 0u, &out,
+			                       &outlen);
+			if (r < WA_DENY || r > WA_CONTINUE) die("ext_auth_continue gave no decision", "");
+			if (outlen > WA_MAX_AUTH_DATA_BYTES) die("ext_auth_continue data out above the cap", "");
 		}
 	}
 

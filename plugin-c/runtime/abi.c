@@ -13,6 +13,8 @@ const struct wa_hook_abi wa_hooks[WA_HOOK_COUNT] = {
 	[WA_HOOK_ON_TICK] = { "on_tick", { "v()", 0 }, 0 },
 	[WA_HOOK_SESSION_CHECK] = { "session_check", { "i(ii)", 0 }, 0 },
 	[WA_HOOK_ON_MESSAGE] = { "on_message", { "i(iiiiii)", 0 }, 1 },
+	[WA_HOOK_EXT_AUTH_START] = { "ext_auth_start", { "i(iii)", 0 }, 0 },
+	[WA_HOOK_EXT_AUTH_CONTINUE] = { "ext_auth_continue", { "i(iii)", 0 }, 0 },
 };
 
 const struct wa_import_abi wa_imports[] = {
@@ -35,6 +37,12 @@ const struct wa_import_abi wa_imports[] = {
 	{ "mosquitto", "message_set_retain", "v(i)", NULL },
 	{ "mosquitto", "set_reason", "i(ii)", NULL },
 	{ "mosquitto", "reasons_wanted", "i()", NULL },
+	/* Enhanced authentication and its SHA-256 family (docs/ABI.md): grouped with mosquitto's so
+	 * that the gate's allowed list names each module once. */
+	{ "mosquitto", "auth_data_out", "i(ii)", NULL },
+	{ "mosquitto", "sha256", "i(iii)", NULL },
+	{ "mosquitto", "hmac_sha256", "i(iiiii)", NULL },
+	{ "mosquitto", "pbkdf2_sha256", "i(iiiiii)", NULL },
 	{ "env", "abort", "v(iiii)", NULL },
 	{ "env", "trace", "v(iiFFFFF)", NULL },
 	{ "env", "seed", "F()", "randomness" },

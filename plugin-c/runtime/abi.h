@@ -18,6 +18,19 @@
 #define WA_RESERVED_PREFIX      "__wasm_auth_"
 
 enum wa_decision { WA_DENY = 0, WA_ALLOW = 1, WA_DEFER = 2 };
+/* ext_auth_start / ext_auth_continue only: send auth_data_out's bytes in an AUTH packet and wait. */
+#define WA_CONTINUE 3
+
+/* auth_data_out's and the crypto imports' negative results (docs/ABI.md). */
+enum wa_auth_data_error {
+	WA_AUTH_DATA_OUTSIDE_HOOK = -1, /* auth_data_out outside ext_auth_start / ext_auth_continue */
+	WA_AUTH_DATA_TOO_LARGE = -2     /* above WA_MAX_AUTH_DATA_BYTES */
+};
+enum wa_crypto_error {
+	WA_CRYPTO_TOO_LARGE = -1,      /* an input above WA_MAX_CRYPTO_INPUT_BYTES */
+	WA_CRYPTO_BAD_ITERATIONS = -2, /* pbkdf2_sha256: 0 or above WA_MAX_PBKDF2_SHA256_ITERATIONS */
+	WA_CRYPTO_FAILED = -3          /* libcrypto refused (out of memory) */
+};
 
 /* Why option_file_size / option_file_read / option_file_read_at could not give a file (docs/ABI.md, "Option files"):
  * their negative results. -1 carries no reason (what every failure returned before the others
@@ -76,6 +89,9 @@ enum wa_hook {
 	WA_HOOK_SESSION_CHECK,
 	/* Decides a message (docs/ABI.md, "Message hook"): deliver, rewritten or not, or drop. */
 	WA_HOOK_ON_MESSAGE,
+	/* MQTT 5 enhanced authentication (docs/ABI.md, "Enhanced authentication"). */
+	WA_HOOK_EXT_AUTH_START,
+	WA_HOOK_EXT_AUTH_CONTINUE,
 	WA_HOOK_COUNT
 };
 

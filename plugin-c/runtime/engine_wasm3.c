@@ -58,6 +58,8 @@ static const char *const export_names[WA_EXPORT_COUNT] = {
 	[WA_HOOK_ON_TICK] = "on_tick",
 	[WA_HOOK_SESSION_CHECK] = "session_check",
 	[WA_HOOK_ON_MESSAGE] = "on_message",
+	[WA_HOOK_EXT_AUTH_START] = "ext_auth_start",
+	[WA_HOOK_EXT_AUTH_CONTINUE] = "ext_auth_continue",
 	[WA_EXPORT_ABI_FN] = WA_EXPORT_ABI_VERSION,
 	[WA_EXPORT_BUFFER_FN] = WA_EXPORT_BUFFER,
 	[WA_EXPORT_ACL_CACHEABLE_FN] = WA_EXPORT_ACL_CACHEABLE,
@@ -332,6 +334,43 @@ HOSTFN(bind_date_now)
 	return m3Err_none;
 }
 
+HOSTFN(bind_auth_data_out)
+{
+	int32_t r;
+	if (wa_host_auth_data_out(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2), &r)) return host_trap;
+	ret_i32(sp, r);
+	return m3Err_none;
+}
+
+HOSTFN(bind_sha256)
+{
+	int32_t r;
+	if (wa_host_sha256(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2), arg_u32(sp, 3), &r))
+		return host_trap;
+	ret_i32(sp, r);
+	return m3Err_none;
+}
+
+HOSTFN(bind_hmac_sha256)
+{
+	int32_t r;
+	if (wa_host_hmac_sha256(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2), arg_u32(sp, 3),
+	                        arg_u32(sp, 4), arg_u32(sp, 5), &r))
+		return host_trap;
+	ret_i32(sp, r);
+	return m3Err_none;
+}
+
+HOSTFN(bind_pbkdf2_sha256)
+{
+	int32_t r;
+	if (wa_host_pbkdf2_sha256(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 1), arg_u32(sp, 2), arg_u32(sp, 3),
+	                          arg_u32(sp, 4), arg_u32(sp, 5), arg_u32(sp, 6), &r))
+		return host_trap;
+	ret_i32(sp, r);
+	return m3Err_none;
+}
+
 static const struct {
 	const char *module, *name;
 	M3RawCall fn;
@@ -358,6 +397,10 @@ static const struct {
 	{ "env", "trace", bind_trace },
 	{ "env", "seed", bind_seed },
 	{ "env", "Date.now", bind_date_now },
+	{ "mosquitto", "auth_data_out", bind_auth_data_out },
+	{ "mosquitto", "sha256", bind_sha256 },
+	{ "mosquitto", "hmac_sha256", bind_hmac_sha256 },
+	{ "mosquitto", "pbkdf2_sha256", bind_pbkdf2_sha256 },
 };
 
 static M3RawCall binding_for(const struct wa_import_abi *imp)

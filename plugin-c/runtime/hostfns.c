@@ -13,6 +13,8 @@
 #include <openssl/crypto.h>
 
 #include "../gate/gate.h"
+#include "abi.h"
+#include "crypto.h"
 #include "hostfns.h"
 #include "jwt.h"
 #include "log.h"
@@ -1220,5 +1222,117 @@ int wa_host_jwt_verify(struct wa_host *h, struct wa_mem m, uint32_t tok, uint32_
 	if (charge(h, fn, per32(t.payloadlen, WA_FUEL_COPY_32))) return -1;
 	memcpy(dst, t.payload, t.payloadlen < cap ? t.payloadlen : cap);
 	*ret = (int32_t)t.payloadlen;
+	return 0;
+}
+
+int wa_host_auth_data_out(struct wa_host *h, struct wa_mem m, uint32_t ptr, uint32_t len, int32_t *ret)
+{
+	static const char fn[] = "auth_data_out";
+	const uint8_t *src;
+
+	if (charge(h, fn, WA_FUEL_HOST_CALL)) return -1;
+	src = wa_mem_range(m, ptr, len);
+	if (!src) return trap(h, fn, "pointer out of bounds");
+	if (!h->in_ext_auth) {
+		*ret = WA_AUTH_DATA_OUTSIDE_HOOK;
+		return 0;
+	}
+	if (len > WA_MAX_AUTH_DATA_BYTES) {
+		*ret = WA_AUTH_DATA_TOO_LARGE;
+		return 0;
+	}
+	if (charge(h, fn, per32(len, WA_FUEL_COPY_32))) return -1;
+	memcpy(h->auth_out, src, len);
+	h->auth_out_len = len;
+	*ret = 0;
+	return 0;
+}
+
+/* The 32-byte result's place: checked before any work, like every guest pointer. */
+static uint8_t *digest_out(struct wa_host *h, struct wa_mem m, const char *fn, uint32_t out)
+{
+	uint8_t *dst = wa_mem_range(m, out, WA_SHA256_BYTES);
+	if (!dst) trap(h, fn, "buffer out of bounds");
+	return dst;
+}
+
+static int32_t crypto_result(int r)
+{
+	return r == 0 ? 0 : WA_CRYPTO_FAILED;
+}
+
+int wa_host_sha256(struct wa_host *h, struct wa_mem m, uint32_t msg, uint32_t msglen, uint32_t out, int32_t *ret)
+{
+	static const char fn[] = "sha256";
+	const uint8_t *mp;
+	uint8_t *dst, digest[WA_SHA256_BYTES];
+
+	if (charge(h, fn, WA_FUEL_HOST_CALL)) return -1;
+	mp = wa_mem_range(m, msg, msglen);
+	if (!mp) return trap(h, fn, "pointer out of bounds");
+	dst = digest_out(h, m, fn, out);
+	if (!dst) return -1;
+	if (msglen > WA_MAX_CRYPTO_INPUT_BYTES) {
+		*ret = WA_CRYPTO_TOO_LARGE;
+		return 0;
+	}
+	if (charge(h, fn, WA_FUEL_DIGEST + per32(msglen, WA_FUEL_HASH_32))) return -1;
+	*ret = crypto_result(wa_sha256(mp, msglen, digest));
+	if (*ret == 0) memcpy(dst, digest, sizeof digest);
+	return 0;
+}
+
+int wa_host_hmac_sha256(struct wa_host *h, struct wa_mem m, uint32_t key, uint32_t keylen, uint32_t msg,
+                        uint32_t msglen, uint32_t out, int32_t *ret)
+{
+	static const char fn[] = "hmac_sha256";
+	const uint8_t *kp, *mp;
+	uint8_t *dst, digest[WA_SHA256_BYTES];
+
+	if (charge(h, fn, WA_FUEL_HOST_CALL)) return -1;
+	kp = wa_mem_range(m, key, keylen);
+	mp = wa_mem_range(m, msg, msglen);
+	if (!kp || !mp) return trap(h, fn, "pointer out of bounds");
+	dst = digest_out(h, m, fn, out);
+	if (!dst) return -1;
+	if (keylen > WA_MAX_CRYPTO_INPUT_BYTES || msglen > WA_MAX_CRYPTO_INPUT_BYTES) {
+		*ret = WA_CRYPTO_TOO_LARGE;
+		return 0;
+	}
+	/* A key longer than a block is hashed first; the message once, inner and outer pads. */
+	if (charge(h, fn, WA_FUEL_DIGEST + per32((uint64_t)keylen + msglen, WA_FUEL_HASH_32))) return -1;
+	*ret = crypto_result(wa_hmac_sha256(kp, keylen, mp, msglen, digest));
+	if (*ret == 0) memcpy(dst, digest, sizeof digest);
+	return 0;
+}
+
+int wa_host_pbkdf2_sha256(struct wa_host *h, struct wa_mem m, uint32_t pw, uint32_t pwlen, uint32_t salt,
+                          uint32_t saltlen, uint32_t iterations, uint32_t out, int32_t *ret)
+{
+	static const char fn[] = "pbkdf2_sha256";
+	const uint8_t *pp, *sp;
+	uint8_t *dst, digest[WA_SHA256_BYTES];
+
+	if (charge(h, fn, WA_FUEL_HOST_CALL)) return -1;
+	pp = wa_mem_range(m, pw, pwlen);
+	sp = wa_mem_range(m, salt, saltlen);
+	if (!pp || !sp) return trap(h, fn, "pointer out of bounds");
+	dst = digest_out(h, m, fn, out);
+	if (!dst) return -1;
+	if (pwlen > WA_MAX_CRYPTO_INPUT_BYTES || saltlen > WA_MAX_CRYPTO_INPUT_BYTES) {
+		*ret = WA_CRYPTO_TOO_LARGE;
+		return 0;
+	}
+	/* (int32_t) in the ABI: a negative count arrives as a huge one and is refused here too. */
+	if (iterations == 0 || iterations > WA_MAX_PBKDF2_SHA256_ITERATIONS) {
+		*ret = WA_CRYPTO_BAD_ITERATIONS;
+		return 0;
+	}
+	if (charge(h, fn,
+	           WA_FUEL_DIGEST + per32((uint64_t)pwlen + saltlen, WA_FUEL_HASH_32) +
+	               (uint64_t)iterations * WA_FUEL_PBKDF2_SHA256_ITERATION))
+		return -1;
+	*ret = crypto_result(wa_pbkdf2_sha256(pp, pwlen, sp, saltlen, iterations, digest));
+	if (*ret == 0) memcpy(dst, digest, sizeof digest);
 	return 0;
 }

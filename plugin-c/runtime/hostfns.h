@@ -141,6 +141,11 @@ struct wa_host {
 	char reason[WA_MAX_REASON_BYTES];
 	uint32_t reason_len;
 	int reasons_wanted; /* reasons_wanted's answer: someone reads them (wasm_audit on, wa-call) */
+	/* Enhanced authentication: in_ext_auth while ext_auth_start/continue run; what the guest
+	 * last gave auth_data_out during that call (auth_out_len bytes). */
+	int in_ext_auth;
+	uint32_t auth_out_len;
+	uint8_t auth_out[WA_MAX_AUTH_DATA_BYTES];
 };
 
 /* Every function returns 0 (result in *ret where there is one) or -1 when the guest must trap;
@@ -196,6 +201,16 @@ int wa_host_message_set_payload(struct wa_host *h, struct wa_mem m, uint32_t pay
 int wa_host_message_set_retain(struct wa_host *h, int32_t retain);
 /* Frees the staged rewrite and marks nothing staged; active as given (1 while on_message runs). */
 void wa_host_message_clear(struct wa_host *h, int active);
+/* auth_data_out (docs/ABI.md, "Enhanced authentication"): copies len bytes into h->auth_out;
+ * *ret = 0, or a negative enum wa_auth_data_error (nothing copied). */
+int wa_host_auth_data_out(struct wa_host *h, struct wa_mem m, uint32_t ptr, uint32_t len, int32_t *ret);
+/* sha256, hmac_sha256, pbkdf2_sha256 (docs/ABI.md, "Crypto"): 32 bytes written at out; *ret = 0,
+ * or a negative enum wa_crypto_error (out untouched). Pointers out of bounds trap. */
+int wa_host_sha256(struct wa_host *h, struct wa_mem m, uint32_t msg, uint32_t msglen, uint32_t out, int32_t *ret);
+int wa_host_hmac_sha256(struct wa_host *h, struct wa_mem m, uint32_t key, uint32_t keylen, uint32_t msg,
+                        uint32_t msglen, uint32_t out, int32_t *ret);
+int wa_host_pbkdf2_sha256(struct wa_host *h, struct wa_mem m, uint32_t pw, uint32_t pwlen, uint32_t salt,
+                          uint32_t saltlen, uint32_t iterations, uint32_t out, int32_t *ret);
 
 /* Queued actions: how many; the first n dropped from the end (a hook that failed); every one
  * handed to run in order, then freed (run may be NULL: just freed). */

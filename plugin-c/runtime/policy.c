@@ -196,6 +196,9 @@ static enum wa_decision failure_decision(const struct wa_policy *p, enum wa_hook
 {
 	/* A message is dropped: deferring would deliver it, unchecked, or with a rewrite half made. */
 	if (hook == WA_HOOK_ON_MESSAGE) return WA_DENY;
+	/* Enhanced authentication never defers on a failure either: a half-done exchange handed to
+	 * the next plugin (or to mosquitto, which then refuses anyway) has no meaning. */
+	if (hook == WA_HOOK_EXT_AUTH_START || hook == WA_HOOK_EXT_AUTH_CONTINUE) return WA_DENY;
 	return hook == WA_HOOK_UNPWD_CHECK && p->anonymous ? WA_DENY : p->cfg->on_error;
 }
 
@@ -952,6 +955,38 @@ void wa_policy_count_into(struct wa_policy *p, struct wa_stats *s)
 {
 	p->stats = s;
 	p->sample_countdown = 1; /* the next call is sampled */
+}
+
+int wa_policy_ext_auth(struct wa_policy *p, const void *client, int start, const char *clientid, const char *method,
+                       const void *data, uint32_t datalen, const uint8_t **out, uint32_t *outlen)
+{
+	const enum wa_hook hook = start ? WA_HOOK_EXT_AUTH_START : WA_HOOK_EXT_AUTH_CONTINUE;
+	struct wa_field f[3] = { field(clientid, 0), field(method, 0), { data ? data : "", data ? datalen : 0u, 1 } };
+	uint32_t args[3];
+	int32_t result = 0;
+	const char *trap;
+
+	*out = p->host.auth_out;
+	*outlen = 0;
+	if (ready(p, hook)) return WA_DENY;
+	if (!(p->hooks & (1u << hook))) return WA_DEFER;
+	if (too_long(f, 2) || datalen > WA_MAX_AUTH_DATA_BYTES) {
+		return fail(p, hook, 0, "a field is longer than %u bytes", WA_MAX_FIELD_BYTES);
+	}
+	trap = marshal(p, f, 3, args);
+	if (!trap) {
+		p->host.auth_out_len = 0;
+		p->host.in_ext_auth = 1;
+		trap = invoke(p, hook, client, args, 3, &result);
+		p->host.in_ext_auth = 0;
+	}
+	if (trap) return fail(p, hook, 1, "%s", trap);
+	if (result == WA_CONTINUE || result == WA_ALLOW) {
+		*outlen = p->host.auth_out_len;
+		return result;
+	}
+	if (result == WA_DENY || result == WA_DEFER) return result;
+	return fail(p, hook, 1, "returned %d, not a decision (0 deny, 1 allow, 2 defer, 3 continue)", result);
 }
 
 unsigned wa_policy_actions_pending(const struct wa_policy *p)

@@ -116,6 +116,15 @@ enum wa_decision wa_policy_message(struct wa_policy *p, const void *client, cons
 const struct wa_message_rewrite *wa_policy_message_rewrite(const struct wa_policy *p);
 void wa_policy_message_done(struct wa_policy *p);
 
+/* MQTT 5 enhanced authentication (docs/ABI.md, "Enhanced authentication"): ext_auth_start
+ * (start = 1) or ext_auth_continue with the AUTH data. WA_ALLOW, WA_DENY, WA_DEFER, or
+ * WA_CONTINUE (send *out in an AUTH packet and wait). *out / *outlen: what auth_data_out gave in
+ * this call (0 bytes if nothing; only with WA_ALLOW and WA_CONTINUE), in the host's buffer until
+ * the next call. A failure (logged, counted) is WA_DENY whatever wasm_on_error says; WA_DEFER
+ * when the module does not export the hook. */
+int wa_policy_ext_auth(struct wa_policy *p, const void *client, int start, const char *clientid, const char *method,
+                       const void *data, uint32_t datalen, const uint8_t **out, uint32_t *outlen);
+
 /* Deferred actions (docs/ABI.md, "Deferred actions") the guest queued with kick_client,
  * kick_user and publish, in any hook (init hooks on the worker thread included): how many wait,
  * and each handed to run in order and then dropped. The embedder calls mosquitto from run, on

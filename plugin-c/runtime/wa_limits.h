@@ -176,6 +176,18 @@
  * wasm_max_payload bytes, message_set_topic at most WA_MAX_FIELD_BYTES (paid as scanned). */
 #define WA_FUEL_REWRITE_COPY_32 2u /* per 32 payload bytes: copied twice, staged and handed to the broker */
 
+/* MQTT 5 enhanced authentication (docs/ABI.md, "Enhanced authentication"): the AUTH data a
+ * hook receives or hands back with auth_data_out (mosquitto's data lengths are uint16_t). */
+#define WA_MAX_AUTH_DATA_BYTES 65535u
+/* sha256, hmac_sha256, pbkdf2_sha256 (docs/ABI.md, "Crypto"): input bytes per argument (above:
+ * refused, nothing hashed) and PBKDF2 iterations (RFC 7677 asks at least 4096; above the cap or
+ * 0: refused). Prices: the bytes hashed at WA_FUEL_HASH_32, a digest's set-up at WA_FUEL_DIGEST,
+ * each PBKDF2-HMAC-SHA256 iteration (two SHA-256 compressions) at WA_FUEL_PBKDF2_SHA256_ITERATION. */
+#define WA_MAX_CRYPTO_INPUT_BYTES       (1024u * 1024u)
+#define WA_MAX_PBKDF2_SHA256_ITERATIONS 20000u
+#define WA_FUEL_DIGEST                  1000u
+#define WA_FUEL_PBKDF2_SHA256_ITERATION 400u
+
 /* ACL decision cache (option wasm_acl_cache, only for policies that export
  * wasm_auth_acl_cacheable() returning 1 and the 4-argument acl_check). */
 #define WA_ACL_CACHE_ENTRIES     32u  /* per client, in two-way sets; a power of two */

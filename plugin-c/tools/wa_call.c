@@ -22,6 +22,7 @@ static const char usage[] =
     "  psk_key_get IDENTITY HINT\n"
     "  on_tick | on_disconnect CLIENTID USERNAME | session_check CLIENTID USERNAME | actions\n"
     "  on_message CLIENTID USERNAME TOPIC PAYLOAD [QOS [RETAIN]]\n"
+    "  ext_auth_start | ext_auth_continue CLIENTID METHOD DATA\n"
     "ACCESS: none|read|write|subscribe|unsubscribe or its number (0, 1, 2, 4, 8).\n"
     "Any string argument may be " NULL_TOKEN " for an absent value (no username, no password, ...).\n"
     "       wa-call POLICY.wasm [options] --batch\n"
@@ -34,7 +35,8 @@ static const char usage[] =
     "stderr); psk_key_get prints the key (hex) or none; on_tick, on_disconnect and\n"
     "actions print the deferred actions queued so far, then forget them: kick_client:ID, kick_user:NAME,\n"
     "publish:TOPIC:QOS:RETAIN:PAYLOAD (bytes outside ! to ~ as .), separated by spaces, or none.\n"
-    "on_message prints drop, or deliver followed by what it rewrote: topic:T payload:P retain:R.\n";
+    "on_message prints drop, or deliver followed by what it rewrote: topic:T payload:P retain:R.\n"
+    "ext_auth_* print allow, deny, defer or continue, then the AUTH data out if any (bytes outside ! to ~ as .).\n";
 
 struct client {
 	const char *id;
@@ -255,13 +257,29 @@ static int run(struct wa_auth *a, struct client *c, const char *hook, int argc, 
 		print_message(p, d);
 		return 0;
 	}
+	if (strcmp(hook, "ext_auth_start") == 0 || strcmp(hook, "ext_auth_continue") == 0) {
+		int start = hook[9] == 's';
+		const uint8_t *out;
+		uint32_t outlen;
+		int r;
+		if (argc != 3) return die("%s takes CLIENTID METHOD DATA", hook);
+		if (!has_hook(a, start ? WA_HOOK_EXT_AUTH_START : WA_HOOK_EXT_AUTH_CONTINUE)) goto not_exported;
+		if (!c->id) c->id = value(argv[0]);
+		r = wa_policy_ext_auth(p, c, start, value(argv[0]), value(argv[1]), value(argv[2]),
+		                       value(argv[2]) ? (uint32_t)strlen(argv[2]) : 0u, &out, &outlen);
+		fputs(r == WA_CONTINUE ? "continue" : decision_word((enum wa_decision)r), stdout);
+		if (outlen) putchar(' ');
+		for (uint32_t i = 0; i < outlen; i++) putchar(out[i] >= '!' && out[i] <= '~' ? out[i] : '.');
+		putchar('\n');
+		return 0;
+	}
 	if (strcmp(hook, "actions") == 0) {
 		if (argc != 0) return die("actions takes no arguments%s", "");
 		print_actions(p);
 		return 0;
 	}
 	return die("unknown hook %s (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, session_check, "
-	           "on_message, actions)",
+	           "on_message, ext_auth_start, ext_auth_continue, actions)",
 	           hook);
 not_exported:
 	return die("the policy does not export %s (the plugin would not register for it)", hook);

@@ -107,3 +107,29 @@ export declare function host_set_reason(ptr: usize, len: u32): i32;
 // @ts-ignore: decorator
 @external("mosquitto", "reasons_wanted")
 export declare function host_reasons_wanted(): i32;
+
+/**
+ * During ext_auth_start / ext_auth_continue only: the AUTH data to send back (copied by the
+ * host; the last call wins). 0, -1 outside those hooks, -2 above 65535 bytes.
+ */
+// @ts-ignore: decorator
+@external("mosquitto", "auth_data_out")
+export declare function host_auth_data_out(ptr: usize, len: u32): i32;
+
+/** SHA-256 of `msgLen` bytes into 32 bytes at `out`: 0, or -1 above 1 MiB of input. */
+// @ts-ignore: decorator
+@external("mosquitto", "sha256")
+export declare function host_sha256(msgPtr: usize, msgLen: u32, out: usize): i32;
+
+/** HMAC-SHA-256 into 32 bytes at `out`: 0, or -1 when the key or the message is above 1 MiB. */
+// @ts-ignore: decorator
+@external("mosquitto", "hmac_sha256")
+export declare function host_hmac_sha256(keyPtr: usize, keyLen: u32, msgPtr: usize, msgLen: u32, out: usize): i32;
+
+/**
+ * PBKDF2-HMAC-SHA-256 (32-byte output at `out`): 0, -1 an input above 1 MiB, -2 iterations 0 or
+ * above 20000.
+ */
+// @ts-ignore: decorator
+@external("mosquitto", "pbkdf2_sha256")
+export declare function host_pbkdf2_sha256(pwPtr: usize, pwLen: u32, saltPtr: usize, saltLen: u32, iterations: i32, out: usize): i32;

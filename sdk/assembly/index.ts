@@ -17,6 +17,8 @@
 //   on_disconnect(clientid: Str, username: Str | null): void  on_tick(): void   (events, see actions.ts)
 //   on_message(clientid: Str, username: Str | null, topic: Str, payload: Str, qos: i32, retain: bool): Decision | bool
 //                                    (deny = drop, allow = deliver as rewritten; see message.ts)
+//   ext_auth_start(clientid: Str, method: Str, data: Str): AuthDecision   (MQTT 5 AUTH, see extauth.ts)
+//   ext_auth_continue(clientid: Str, method: Str, data: Str): AuthDecision
 // A cacheable policy (wasm_auth_acl_cacheable() returning 1) may add, see grants.ts:
 //   wasm_auth_acl_grants(clientid: Str, username: Str | null): Grants | null
 
@@ -40,3 +42,5 @@ export { JwtError, JwtClaims, JwtResult, JwtVerifier, loadJwtKey, verifyJwt, JWT
 export { RateLimiter } from "./ratelimit";
 export { setMessageTopic, setMessagePayload, setMessageRetain } from "./message";
 export { allow, defer, deny, reasonsMaybeWanted, reasonsWanted, setReason, Reason, REASON_MAX_BYTES } from "./reason";
+export { AuthDecision, AUTH_DATA_MAX_BYTES, setAuthData, setAuthDataString } from "./extauth";
+export { sha256, hmacSha256, pbkdf2Sha256, constantTimeEqual, SHA256_BYTES, CRYPTO_MAX_INPUT_BYTES, PBKDF2_SHA256_MAX_ITERATIONS } from "./crypto";

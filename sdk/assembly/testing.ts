@@ -256,3 +256,26 @@ export function lastReason(): string {
 export function clearReason(): void {
   test_reason_clear();
 }
+
+// @ts-ignore: decorator
+@external("wasm_auth_test", "auth_data")
+declare function test_auth_data(ptr: usize, cap: i32): i32;
+// @ts-ignore: decorator
+@external("wasm_auth_test", "auth_data_clear")
+declare function test_auth_data_clear(): void;
+
+/**
+ * What the policy last gave auth_data_out (the AUTH data the plugin would send), as UTF-8 text;
+ * "" when nothing since {@link clearAuthData}. In specs auth_data_out works in any call.
+ */
+export function authDataOut(): string {
+  const n = test_auth_data(0, 0);
+  const buf = new ArrayBuffer(n > 0 ? n : 1);
+  test_auth_data(changetype<usize>(buf), n);
+  return String.UTF8.decodeUnsafe(changetype<usize>(buf), <usize>n);
+}
+
+/** Forgets what auth_data_out gave. */
+export function clearAuthData(): void {
+  test_auth_data_clear();
+}

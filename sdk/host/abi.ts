@@ -19,7 +19,9 @@ export type HookName =
   | 'on_disconnect'
   | 'on_tick'
   | 'session_check'
-  | 'on_message';
+  | 'on_message'
+  | 'ext_auth_start'
+  | 'ext_auth_continue';
 
 export interface HookAbi {
   name: HookName;
@@ -40,6 +42,8 @@ export const HOOKS: readonly HookAbi[] = [
   { name: 'on_tick', signatures: ['v()'], isRequest: false },
   { name: 'session_check', signatures: ['i(ii)'], isRequest: false },
   { name: 'on_message', signatures: ['i(iiiiii)'], isRequest: true },
+  { name: 'ext_auth_start', signatures: ['i(iii)'], isRequest: false },
+  { name: 'ext_auth_continue', signatures: ['i(iii)'], isRequest: false },
 ];
 
 export interface ImportAbi {
@@ -67,6 +71,10 @@ export const IMPORTS: readonly ImportAbi[] = [
   { module: 'mosquitto', name: 'message_set_retain', signature: 'v(i)' },
   { module: 'mosquitto', name: 'set_reason', signature: 'i(ii)' },
   { module: 'mosquitto', name: 'reasons_wanted', signature: 'i()' },
+  { module: 'mosquitto', name: 'auth_data_out', signature: 'i(ii)' },
+  { module: 'mosquitto', name: 'sha256', signature: 'i(iii)' },
+  { module: 'mosquitto', name: 'hmac_sha256', signature: 'i(iiiii)' },
+  { module: 'mosquitto', name: 'pbkdf2_sha256', signature: 'i(iiiiii)' },
   { module: 'env', name: 'abort', signature: 'v(iiii)' },
   { module: 'env', name: 'trace', signature: 'v(iiFFFFF)' },
   { module: 'env', name: 'seed', signature: 'F()' },
@@ -122,3 +130,15 @@ export const JWT_NOT_YET_VALID = -7;
 
 /** `set_reason`'s result when the bytes it keeps are not UTF-8 (plugin-c/runtime/abi.h WA_REASON_INVALID). */
 export const REASON_INVALID = -1;
+
+/** ext_auth_start / ext_auth_continue only: send the AUTH data out and wait (docs/ABI.md). */
+export const DECISION_CONTINUE = 3;
+
+/** Negative results of `auth_data_out` (plugin-c/runtime/abi.h wa_auth_data_error). */
+export const AUTH_DATA_OUTSIDE_HOOK = -1;
+export const AUTH_DATA_TOO_LARGE = -2;
+
+/** Negative results of `sha256` / `hmac_sha256` / `pbkdf2_sha256` (abi.h wa_crypto_error). */
+export const CRYPTO_TOO_LARGE = -1;
+export const CRYPTO_BAD_ITERATIONS = -2;
+export const CRYPTO_FAILED = -3;

@@ -55,6 +55,8 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
   const mem = new GuestMemory(memory);
   const text = (ptr: number, len: number, what: string): string => utf8Decoder.decode(mem.bytes(ptr, len, what));
 
+  // Specs call ext_auth_* directly, as the plugin would: auth_data_out is always accepted here.
+  const authData = { active: true, out: new Uint8Array(0) };
   const { mosquitto } = createImports({
     memory,
     client: () => client,
@@ -72,6 +74,7 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
     setReason: (r) => {
       reason = r;
     },
+    authData,
   });
   const copyText = (t: string, ptr: number, cap: number): number => {
     const b = utf8.encode(t);
@@ -158,6 +161,14 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
     /** Sets the time env.Date.now answers, in ms (NaN: the real clock again). */
     set_clock(ms: number): void {
       clockMs = Number.isNaN(ms) ? null : ms;
+    },
+    /** Copies what auth_data_out last gave; its full length. auth_data_clear forgets it. */
+    auth_data(ptr: number, cap: number): number {
+      if (cap > 0) mem.bytes(ptr, cap, 'auth_data').set(authData.out.subarray(0, Math.min(cap, authData.out.length)));
+      return authData.out.length;
+    },
+    auth_data_clear(): void {
+      authData.out = new Uint8Array(0);
     },
     action_clear(): void {
       takeActions(actions);

@@ -23,6 +23,7 @@ export function callUsage(cmd: string): string {
   psk_key_get IDENTITY HINT
   on_tick | on_disconnect CLIENTID USERNAME | session_check CLIENTID USERNAME | actions
   on_message CLIENTID USERNAME TOPIC PAYLOAD [QOS [RETAIN]]
+  ext_auth_start | ext_auth_continue CLIENTID METHOD DATA
 ACCESS: none|read|write|subscribe|unsubscribe or its number (0, 1, 2, 4, 8).
 Any string argument may be ${NULL_TOKEN} for an absent value (no username, no password, ...).
        ${cmd} POLICY.wasm [options] --batch
@@ -41,6 +42,7 @@ stderr); psk_key_get prints the key (hex) or none; on_tick, on_disconnect and
 actions print the deferred actions queued so far, then forget them: kick_client:ID, kick_user:NAME,
 publish:TOPIC:QOS:RETAIN:PAYLOAD (bytes outside ! to ~ as .), separated by spaces, or none.
 on_message prints drop, or deliver followed by what it rewrote: topic:T payload:P retain:R.
+ext_auth_* print allow, deny, defer or continue, then the AUTH data out if any (bytes outside ! to ~ as .).
 Exit status 0, or 2 for usage and load errors.
 `;
 }
@@ -138,12 +140,25 @@ function run(policy: Policy, client: ClientInfo, hook: string, args: string[]): 
         qos, retain, client: { ...client, id: client.id ?? value(args[0]) },
       }));
     }
+    case 'ext_auth_start':
+    case 'ext_auth_continue': {
+      if (args.length !== 3) throw new UsageError(`${hook} takes CLIENTID METHOD DATA`);
+      if (has[hook] === undefined) notExported();
+      const clientid = value(args[0]) ?? '';
+      const data = new TextEncoder().encode(value(args[2]) ?? '');
+      const c = { ...client, id: client.id ?? value(args[0]) };
+      const r = hook === 'ext_auth_start'
+        ? policy.extAuthStart(clientid, value(args[1]) ?? '', data, c)
+        : policy.extAuthContinue(clientid, value(args[1]) ?? '', data, c);
+      const shown = Array.from(r.out, (b) => (b > 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
+      return shown ? `${r.decision} ${shown}` : r.decision;
+    }
     case 'actions': {
       if (args.length !== 0) throw new UsageError('actions takes no arguments');
       return actionsLine(policy);
     }
     default:
-      throw new UsageError(`unknown hook ${hook} (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, session_check, on_message, actions)`);
+      throw new UsageError(`unknown hook ${hook} (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, session_check, on_message, ext_auth_start, ext_auth_continue, actions)`);
   }
 }
 

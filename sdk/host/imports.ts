@@ -3,7 +3,7 @@
 // charged at the same points, the same guest log rate limit. Used by the Node host (policy.ts)
 // and by the as-pect specs (aspect.ts).
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { GuestError, GuestMemory } from './memory.js';
 import { topicMatchesSub } from './topic.js';
 import { PW_TOO_COSTLY, pwCapWarning, pwCheck, pwParse } from './password.js';
@@ -13,6 +13,7 @@ import {
   JWT_BAD_SIGNATURE, JWT_KEY_FILE, LOG_DEBUG, LOG_ERR, LOG_INFO, LOG_NOTICE, LOG_WARNING,
   OPTION_FILE_ABSENT, OPTION_FILE_NOT_FILE_OPTION, OPTION_FILE_NOT_FOUND, OPTION_FILE_NOT_REGULAR, OPTION_FILE_OUTSIDE_INIT,
   OPTION_FILE_PERMISSION, OPTION_FILE_READ_ERROR, OPTION_FILE_TOO_BIG,
+  AUTH_DATA_OUTSIDE_HOOK, AUTH_DATA_TOO_LARGE, CRYPTO_BAD_ITERATIONS, CRYPTO_TOO_LARGE,
   ACTION_INVALID, ACTION_NO_PREFIX, ACTION_OUTSIDE_PREFIX, ACTION_QUEUE_FULL, ACTION_QUEUED, ACTION_RATE_LIMITED, ACTION_TOO_LARGE,
   REASON_INVALID,
 } from './abi.js';
@@ -26,6 +27,8 @@ import {
   WA_KICKS_BURST, WA_KICKS_PER_S, WA_MAX_FIELD_BYTES, WA_MAX_PAYLOAD_BYTES, WA_PUBLISHES_BURST, WA_PUBLISHES_PER_S,
   WA_FUEL_REWRITE_COPY_32, WA_FUEL_JWT_KEY, WA_JWT_KEY_OPTIONS, WA_JWT_MAX_KEY_FILE_BYTES, WA_JWT_MAX_KEYS, WA_MAX_JWT_BYTES,
   WA_MAX_REASON_BYTES,
+  WA_FUEL_DIGEST, WA_FUEL_PBKDF2_SHA256_ITERATION, WA_MAX_AUTH_DATA_BYTES, WA_MAX_CRYPTO_INPUT_BYTES,
+  WA_MAX_PBKDF2_SHA256_ITERATIONS,
 } from './limits.js';
 
 /** The client behind a request, as `client_*` imports report it. */
@@ -34,6 +37,15 @@ export interface ClientInfo {
   address?: string | null;
   /** 3 (MQTT 3.1), 4 (3.1.1), 5 (5.0); 0 unknown. */
   protocolVersion?: number;
+}
+
+/**
+ * Enhanced authentication (hostfns.h in_ext_auth / auth_out): `active` while ext_auth_start or
+ * ext_auth_continue runs; `out` = what auth_data_out last gave during that call.
+ */
+export interface AuthDataOut {
+  active: boolean;
+  out: Uint8Array;
 }
 
 /** What the imports need from whoever runs the guest. */
@@ -69,6 +81,8 @@ export interface ImportContext {
    * call returns, as the plugin does. Absent: a set of its own, which nothing closes.
    */
   optionFileStreams?: OptionFileStreams;
+  /** Where auth_data_out copies to; absent: auth_data_out answers "outside the hooks". */
+  authData?: AuthDataOut;
   /**
    * Where kick_client, kick_user and publish queue their actions (docs/ABI.md, "Deferred
    * actions"), with their rate limits: one per policy, across instances. Fresh if absent.
@@ -620,7 +634,61 @@ export function createImports(ctx: ImportContext) {
     return c.keys;
   };
 
+  const SHA256_BYTES = 32;
+  // hostfns.c digest_out: the 32-byte result's place, checked before any work.
+  const digestOut = (fn: string, out: number): Uint8Array => mem.bytes(out, SHA256_BYTES, fn, 'buffer');
+
   const mosquitto = {
+    auth_data_out(ptr: number, len: number): number {
+      const fn = 'auth_data_out';
+      charge(fn, WA_FUEL_HOST_CALL);
+      const src = mem.range(ptr, len);
+      if (src === null) throw new GuestError(`${fn}: pointer out of bounds`);
+      const a = ctx.authData;
+      if (a === undefined || !a.active) return AUTH_DATA_OUTSIDE_HOOK;
+      if (src.length > WA_MAX_AUTH_DATA_BYTES) return AUTH_DATA_TOO_LARGE;
+      charge(fn, per32(src.length, WA_FUEL_COPY_32));
+      a.out = src.slice();
+      return 0;
+    },
+    sha256(msgPtr: number, msgLen: number, out: number): number {
+      const fn = 'sha256';
+      charge(fn, WA_FUEL_HOST_CALL);
+      const m = mem.range(msgPtr, msgLen);
+      if (m === null) throw new GuestError(`${fn}: pointer out of bounds`);
+      const dst = digestOut(fn, out);
+      if (m.length > WA_MAX_CRYPTO_INPUT_BYTES) return CRYPTO_TOO_LARGE;
+      charge(fn, WA_FUEL_DIGEST + per32(m.length, WA_FUEL_HASH_32));
+      dst.set(createHash('sha256').update(m).digest());
+      return 0;
+    },
+    hmac_sha256(keyPtr: number, keyLen: number, msgPtr: number, msgLen: number, out: number): number {
+      const fn = 'hmac_sha256';
+      charge(fn, WA_FUEL_HOST_CALL);
+      const k = mem.range(keyPtr, keyLen);
+      const m = mem.range(msgPtr, msgLen);
+      if (k === null || m === null) throw new GuestError(`${fn}: pointer out of bounds`);
+      const dst = digestOut(fn, out);
+      if (k.length > WA_MAX_CRYPTO_INPUT_BYTES || m.length > WA_MAX_CRYPTO_INPUT_BYTES) return CRYPTO_TOO_LARGE;
+      charge(fn, WA_FUEL_DIGEST + per32(k.length + m.length, WA_FUEL_HASH_32));
+      dst.set(createHmac('sha256', k).update(m).digest());
+      return 0;
+    },
+    pbkdf2_sha256(pwPtr: number, pwLen: number, saltPtr: number, saltLen: number, iterations: number, out: number): number {
+      const fn = 'pbkdf2_sha256';
+      charge(fn, WA_FUEL_HOST_CALL);
+      const p = mem.range(pwPtr, pwLen);
+      const s = mem.range(saltPtr, saltLen);
+      if (p === null || s === null) throw new GuestError(`${fn}: pointer out of bounds`);
+      const dst = digestOut(fn, out);
+      if (p.length > WA_MAX_CRYPTO_INPUT_BYTES || s.length > WA_MAX_CRYPTO_INPUT_BYTES) return CRYPTO_TOO_LARGE;
+      // An i32 in the ABI: the C host reads it unsigned, so a negative count is refused there too.
+      const n = iterations >>> 0;
+      if (n === 0 || n > WA_MAX_PBKDF2_SHA256_ITERATIONS) return CRYPTO_BAD_ITERATIONS;
+      charge(fn, WA_FUEL_DIGEST + per32(p.length + s.length, WA_FUEL_HASH_32) + n * WA_FUEL_PBKDF2_SHA256_ITERATION);
+      dst.set(pbkdf2Sync(p, s, n, SHA256_BYTES, 'sha256'));
+      return 0;
+    },
     kick_client(ptr: number, len: number): number {
       return kick('kick_client', ptr, len);
     },

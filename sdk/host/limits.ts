@@ -101,3 +101,9 @@ export const WA_FUEL_JWT_KEY = 160000;
 
 // Shadow rollout (plugin-only: the Node host runs one policy; the option is checked as the plugin does).
 export const WA_DEFAULT_SHADOW_SHARE = 10;
+// MQTT 5 enhanced authentication and the crypto imports (docs/ABI.md, "Enhanced authentication", "Crypto").
+export const WA_MAX_AUTH_DATA_BYTES = 65535;
+export const WA_MAX_CRYPTO_INPUT_BYTES = 1024 * 1024;
+export const WA_MAX_PBKDF2_SHA256_ITERATIONS = 20000;
+export const WA_FUEL_DIGEST = 1000;
+export const WA_FUEL_PBKDF2_SHA256_ITERATION = 400;

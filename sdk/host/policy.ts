@@ -3,7 +3,7 @@
 // without a broker. Hooks a module does not export answer `defer`: the plugin would not have
 // registered for the event, so mosquitto would ask the next plugin (or its own checks).
 import {
-  Runtime, compileModule, DEFAULT_ERROR_LOG_INTERVAL_MS, type CompiledModule, type Decision, type MessageOutcome, type RuntimeConfig,
+  Runtime, compileModule, DEFAULT_ERROR_LOG_INTERVAL_MS, type CompiledModule, type Decision, type MessageOutcome, type ExtAuthResult, type RuntimeConfig,
 } from './runtime.js';
 import type { Action, ClientInfo } from './imports.js';
 import type { HookSignatures } from './gate.js';
@@ -16,7 +16,7 @@ import {
   WA_DEFAULT_TICK_MS, WA_MAX_FIELD_BYTES, WA_DEFAULT_RECORD_MAX_BYTES, WA_RECORD_MIN_BYTES, WA_DEFAULT_SYS_INTERVAL_S, WA_MAX_SYS_INTERVAL_S, WA_DEFAULT_SHADOW_SHARE,
 } from './limits.js';
 
-export type { Decision, MessageOutcome } from './runtime.js';
+export type { Decision, MessageOutcome, ExtAuthResult } from './runtime.js';
 
 /**
  * Bytes as callers have them: a Uint8Array or a Node Buffer (e.g. from readFileSync). Listed
@@ -419,6 +419,23 @@ export class Policy {
   sessionCheck(clientid: string, username: string | null): Decision {
     this.ensureOpen();
     return this.rt.sessionCheck(clientid, username);
+  }
+
+  /**
+   * MQTT 5 enhanced authentication (docs/ABI.md, "Enhanced authentication"): a CONNECT with an
+   * authentication method (or a re-authentication) asks ext_auth_start, each AUTH packet after
+   * it ext_auth_continue. 'continue' sends `out` in an AUTH packet and waits; 'allow' sends `out`
+   * (if any) with the CONNACK. 'defer' when the hook is not exported; a failure is 'deny'.
+   */
+  extAuthStart(clientid: string, method: string, data: Uint8Array, client: ClientInfo = {}): ExtAuthResult {
+    this.ensureOpen();
+    return this.rt.extAuth(true, { ...client, id: client.id ?? clientid }, clientid, method, data);
+  }
+
+  /** The AUTH packets after ext_auth_start: see {@link Policy.extAuthStart}. */
+  extAuthContinue(clientid: string, method: string, data: Uint8Array, client: ClientInfo = {}): ExtAuthResult {
+    this.ensureOpen();
+    return this.rt.extAuth(false, { ...client, id: client.id ?? clientid }, clientid, method, data);
   }
 
   /**

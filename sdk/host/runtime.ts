@@ -28,19 +28,19 @@
 import { GuestError, GuestMemory } from './memory.js';
 import {
   clearMessageRewrite, closeOptionFileStreams, createImports, newActionQueue, newMessageRewrite, newLogLimit, newOptionFileStreams, takeActions, truncateActions,
-  type Action, type ClientInfo,
+  type Action, type AuthDataOut, type ClientInfo,
 } from './imports.js';
 import { checkModule, meter, ModuleError, type HookSignatures } from './gate.js';
 import { forV8, START_EXPORT } from './v8-module.js';
 import { isHex } from './text.js';
 import { EXPORT_ACL_GRANTS, readGrants, type ClientGrants } from './grants.js';
 import {
-  DECISION_ALLOW, DECISION_DEFER, DECISION_DENY, EXPORT_ABI_VERSION, EXPORT_ACL_CACHEABLE, EXPORT_BUFFER, HOOKS, LOG_ERR, LOG_WARNING,
+  DECISION_ALLOW, DECISION_CONTINUE, DECISION_DEFER, DECISION_DENY, EXPORT_ABI_VERSION, EXPORT_ACL_CACHEABLE, EXPORT_BUFFER, HOOKS, LOG_ERR, LOG_WARNING,
   type HookName,
 } from './abi.js';
 import {
   WA_ABI_VERSION, WA_ERROR_LOG_INTERVAL_S, WA_INITIAL_REQUEST_BUFFER,
-  WA_MAX_FIELD_BYTES, WA_MAX_PSK_KEY_CHARS, WA_STACK_BYTES,
+  WA_MAX_AUTH_DATA_BYTES, WA_MAX_FIELD_BYTES, WA_MAX_PSK_KEY_CHARS, WA_STACK_BYTES,
 } from './limits.js';
 
 export type Decision = 'allow' | 'deny' | 'defer';
@@ -81,6 +81,12 @@ export type LogFn = (level: number, message: string) => void;
 
 /** One Str argument: bytes, or text sent as UTF-8; null = absent (descriptor pointer 0). */
 export type Field = Uint8Array | string | null;
+
+/** What ext_auth_start / ext_auth_continue answered, and the AUTH data to send. */
+export interface ExtAuthResult {
+  decision: Decision | 'continue';
+  out: Uint8Array;
+}
 
 const fieldLength = (f: Field): number => (f === null ? 0 : typeof f === 'string' ? Buffer.byteLength(f, 'utf8') : f.length);
 
@@ -209,6 +215,8 @@ export class Runtime {
   private readonly optionFileStreams = newOptionFileStreams();
   // Actions kick_client / kick_user / publish queued, with their rate limits (struct wa_host too).
   private readonly actions = newActionQueue();
+  // What auth_data_out gave during the current ext_auth_* call (struct wa_host auth_out).
+  private readonly authData: AuthDataOut = { active: false, out: new Uint8Array(0) };
   // Actions queued before the current call: a failed call's are dropped (policy.c action_mark).
   private actionMark = 0;
   // on_message's staged rewrite (struct wa_host too).
@@ -404,6 +412,42 @@ export class Runtime {
     return out;
   }
 
+  /**
+   * ext_auth_start / ext_auth_continue(clientid, method, data) (policy.c wa_policy_ext_auth):
+   * the decision, or 'continue', with what auth_data_out gave (only with allow and continue).
+   * 'defer' when not exported; a failure is 'deny' whatever wasm_on_error says.
+   */
+  extAuth(start: boolean, client: ClientInfo | null, clientid: string, method: string, data: Uint8Array): ExtAuthResult {
+    const hook = start ? 'ext_auth_start' : 'ext_auth_continue';
+    const none = new Uint8Array(0);
+    if (!this.ready(hook)) return { decision: 'deny', out: none };
+    if (this.compiled.hooks[hook] === undefined) return { decision: 'defer', out: none };
+    if (this.tooLong([clientid, method]) || data.length > WA_MAX_AUTH_DATA_BYTES) {
+      return { decision: this.fail(hook, false, `a field is longer than ${WA_MAX_FIELD_BYTES} bytes`), out: none };
+    }
+    let cont = false;
+    this.authData.out = none;
+    // Only around the guest's call: a failure's restore re-runs lifecycle hooks, which must see
+    // auth_data_out refused (policy.c sets in_ext_auth around invoke alone).
+    const invoke = (e: Instance['exports'], a: number[]): number | undefined => {
+      this.authData.active = true;
+      try {
+        return e[hook](a[0], a[1], a[2]);
+      } finally {
+        this.authData.active = false;
+      }
+    };
+    const d = this.call(hook, client, [clientid, method, data], invoke, (v) => {
+      if (v === DECISION_CONTINUE) {
+        cont = true;
+        return 'allow';
+      }
+      return this.decide(hook, v, ' 3 continue');
+    });
+    if (cont) return { decision: 'continue', out: this.authData.out };
+    return { decision: d, out: d === 'allow' ? this.authData.out : none };
+  }
+
   /** The actions queued since the last call (plugin: carried out at the next tick), in order. */
   takeActions(): Action[] {
     return takeActions(this.actions);
@@ -537,6 +581,7 @@ export class Runtime {
       setReason: (reason) => {
         this.reasonText = reason;
       },
+      authData: this.authData,
     });
     this.instances++;
     let instance: WebAssembly.Instance;
@@ -783,11 +828,11 @@ export class Runtime {
     return result(v);
   }
 
-  private decide(hook: HookName, v: number): Decision {
+  private decide(hook: HookName, v: number, more = ''): Decision {
     if (v === DECISION_DENY) return 'deny';
     if (v === DECISION_ALLOW) return 'allow';
     if (v === DECISION_DEFER) return 'defer';
-    return this.fail(hook, true, `returned ${v}, not a decision (0 deny, 1 allow, 2 defer)`);
+    return this.fail(hook, true, `returned ${v}, not a decision (0 deny, 1 allow, 2 defer${more ? ',' + more : ''})`);
   }
 
   // The key comes back as a guest string (UTF-16LE): hex digits only, copied as ASCII.
@@ -817,6 +862,8 @@ export class Runtime {
   private failureDecision(hook: HookName): Decision {
     // A message is dropped: deferring would deliver it, unchecked (policy.c).
     if (hook === 'on_message') return 'deny';
+    // Enhanced authentication never defers on a failure either (policy.c failure_decision).
+    if (hook === 'ext_auth_start' || hook === 'ext_auth_continue') return 'deny';
     return hook === 'unpwd_check' && this.anonymous ? 'deny' : this.cfg.onError;
   }
 

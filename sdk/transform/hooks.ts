@@ -26,6 +26,12 @@ const aclShort: HookParam[] = [
   { name: "access", accept: ["Access", "i32"] },
 ];
 
+const extAuth: HookParam[] = [
+  { name: "clientid", accept: ["Str"] },
+  { name: "method", accept: ["Str"] },
+  { name: "data", accept: ["Str"] },
+];
+
 export const HOOKS: ReadonlyMap<string, readonly HookForm[]> = new Map<string, readonly HookForm[]>([
   ["plugin_init", [{ params: [opts], results: ["void", "bool"] }]],
   ["plugin_cleanup", [{ params: [], results: ["void"] }]],
@@ -61,6 +67,9 @@ export const HOOKS: ReadonlyMap<string, readonly HookForm[]> = new Map<string, r
       { name: "payload", accept: ["Str"] }, { name: "qos", accept: ["i32"] }, { name: "retain", accept: ["bool", "i32"] }],
     results: decision,
   }]],
+  // Decision's values mean the same here (it only cannot say Continue).
+  ["ext_auth_start", [{ params: extAuth, results: ["AuthDecision", "Decision", "i32"] }]],
+  ["ext_auth_continue", [{ params: extAuth, results: ["AuthDecision", "Decision", "i32"] }]],
   // Not hooks, but the host reads them the same way: a wrong type makes the cache silently off,
   // or the grants garbage.
   ["wasm_auth_acl_cacheable", [{ params: [], results: ["i32", "bool"] }]],

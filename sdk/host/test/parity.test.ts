@@ -499,3 +499,42 @@ test('argon2id: the same answers and the same cap warning in both hosts', (t) =>
     assert.equal(n.stderr, c.stderr);
   }
 });
+
+// Enhanced authentication and the SHA-256 imports (fixtures/extauth.ts) in both hosts: answers,
+// AUTH data out, refusals and failures word for word.
+const EXT_AUTH_BATCH = [
+  'ext_auth_start c1 M echo/server-first', 'ext_auth_continue c1 M allow/v=sig', 'ext_auth_start c1 M deny/secret',
+  'ext_auth_start c1 M defer', 'ext_auth_start c1 M trap', 'ext_auth_continue c1 M bad', 'ext_auth_start c1 M badptr',
+  'ext_auth_start c1 M pbadptr', 'ext_auth_start c1 M sha/abc', 'ext_auth_start c1 M hmac/Jefe/what',
+  'ext_auth_start c1 M pbkdf2/passwd/salt/1', 'ext_auth_start c1 M pbkdf2/p/s/0', 'ext_auth_start c1 M pbkdf2/p/s/20001',
+  'ext_auth_start c1 M big', 'ext_auth_continue c1 @empty echo/x', 'acl_check c1 bob t write',
+];
+
+test('enhanced authentication and the SHA-256 imports print the same in both hosts', (t) => {
+  const wasm = join(FIXTURES, 'extauth.wasm');
+  for (const opts of [[], ['--opt', 'wasm_on_error=defer'], ['--opt', 'wasm_fuel=20000']]) {
+    const text = EXT_AUTH_BATCH.join('\n') + '\n';
+    const c = runBin(WA_CALL, [wasm, ...opts, '--batch'], text);
+    if (c === null) {
+      t.skip(`no ${WA_CALL}`);
+      return;
+    }
+    const n = runCli([wasm, ...opts, '--batch'], text);
+    assert.equal(n.status, c.status, opts.join(' '));
+    assert.equal(n.stdout, c.stdout, opts.join(' '));
+    assert.equal(n.stderr, c.stderr, opts.join(' '));
+    if (opts.length === 0) {
+      const lines = n.stdout.split('\n');
+      assert.deepEqual(lines.slice(0, 9), [
+        'continue server-first', 'allow v=sig', 'deny', 'defer', 'deny', 'deny', 'deny', 'deny',
+        'continue ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+      ]);
+      assert.equal(lines[10], 'continue 55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc');
+      assert.deepEqual(lines.slice(11, 13), ['continue null', 'continue null']);
+      assert.match(n.stderr, /65536: -2/);
+      assert.match(n.stderr, /outside: -1/);
+    }
+    // A failure never defers an authentication, whatever wasm_on_error says.
+    if (opts[1] === 'wasm_on_error=defer') assert.match(n.stderr, /ext_auth_start failed, request denied/);
+  }
+});
