@@ -45,7 +45,7 @@ static const char *client_id(const void *client)
 	return client;
 }
 
-static const struct wa_client_ops ops = { client_id, NULL, NULL };
+static const struct wa_client_ops ops = { client_id, NULL, NULL, 0 };
 
 /* A shadow of module beside a live policy named "live.wasm" (never loaded here). */
 static struct wa_shadow *shadow_of(const char *module, const char *acl_cache)
