@@ -94,7 +94,7 @@ static int client_protocol_version(const void *c)
 	return 5;
 }
 
-static const struct wa_client_ops client_ops = { client_id, client_address, client_protocol_version };
+static const struct wa_client_ops client_ops = { client_id, client_address, client_protocol_version, 0 };
 
 /* Loads slot s's module with its options and the given failure decision. */
 static struct wa_auth *load(const struct slot *s, const char *on_error)

@@ -90,6 +90,13 @@ unsigned wa_metrics_collect(const struct wa_stats *s, struct wa_metric *out, uns
 	add(&l, s->reloads_failed, 0, "reloads/%s%s", "failed", "");
 	add(&l, s->rebuilds_ok, 0, "rebuilds/%s%s", "ok", "");
 	add(&l, s->rebuilds_failed, 0, "rebuilds/%s%s", "failed", "");
+	if (s->has_shadow) {
+		add(&l, s->shadow_compared, 0, "shadow/%s%s", "compared", "");
+		add(&l, s->shadow_disagreed, 0, "shadow/%s%s", "disagreed", "");
+		add(&l, s->shadow_failed, 0, "shadow/%s%s", "failed", "");
+		add(&l, s->shadow_skipped, 0, "shadow/%s%s", "skipped", "");
+		add(&l, s->shadow_unavailable, 0, "shadow/%s%s", "unavailable", "");
+	}
 	for (unsigned b = 0; b < WA_STATS_LATENCY_BUCKETS; b++) samples += s->latency_us[b];
 	add(&l, samples, 0, "%s%s", "samples", "");
 	add_histogram(&l, "fuel", s->fuel, WA_STATS_FUEL_BUCKETS);

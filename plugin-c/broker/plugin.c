@@ -868,7 +868,18 @@ static int on_tick(int event, void *event_data, void *userdata)
 	}
 	if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
 	wa_record_flush(pl->record);
-	if (pl->metrics.interval_ms) wa_metrics_tick(&pl->metrics, &pl->stats, now_ms(), publish_metric, pl);
+	if (pl->metrics.interval_ms) {
+		if (pl->shadow) {
+			struct wa_shadow_stats ss;
+			wa_shadow_stats(pl->shadow, &ss);
+			pl->stats.shadow_compared = ss.compared;
+			pl->stats.shadow_disagreed = ss.disagreed;
+			pl->stats.shadow_failed = ss.failed;
+			pl->stats.shadow_skipped = ss.skipped;
+			pl->stats.shadow_unavailable = ss.unavailable;
+		}
+		wa_metrics_tick(&pl->metrics, &pl->stats, now_ms(), publish_metric, pl);
+	}
 	wa_audit_flush(pl->audit);
 	ask_next_tick(event_data, every);
 	return MOSQ_ERR_SUCCESS;
@@ -951,6 +962,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 		pl->audit = wa_audit_new(wa_auth_config(pl->auth)->audit, wa_auth_config(pl->auth)->audit_file);
 	pl->shadow = wa_shadow_new(kv, n, wa_auth_config(pl->auth), &client_ops);
 	if (pl->shadow) acl_check_cb = on_acl_check_shadowed; /* audited checks go through it */
+	pl->stats.has_shadow = pl->shadow != NULL;
 	if (wa_auth_config(pl->auth)->acl_cache) {
 		pl->cache = wa_acl_cache_new(WA_ACL_CACHE_MIN_HIT_PERCENT);
 		pl->granting = wa_auth_config(pl->auth)->acl_grants;

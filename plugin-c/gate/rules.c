@@ -166,19 +166,30 @@ static int check_caps(const struct wa_module *m, const struct wa_gate_config *cf
  * follow still fit in one log line (mosquitto 2.0 cuts a line after about 500 bytes). */
 #define IMPORT_NAME_SHOWN 48
 
+/* A reason longer than this (its "import section: " included) would be cut by WA_GATE_ERR_LEN:
+ * the allowed list then gives way to where the list is documented. */
+#define IMPORT_REASON_BUDGET (WA_GATE_ERR_LEN - 32)
+#define ALLOWED_ELSEWHERE    "the host functions listed in docs/ABI.md"
+
 /* "import env.console.log not allowed (called from f): use log()...; allowed: mosquitto.{...}" */
 static void refuse_import(const struct wa_module *m, const struct wa_import *im, uint32_t func, struct wa_err *e)
 {
-	char callers[160], advice_buf[96], allowed[384];
+	char callers[160], advice_buf[96], allowed[384], text[WA_GATE_ERR_LEN * 2];
 	const char *advice = wa_import_advice(im, advice_buf, sizeof advice_buf);
 	int ml = im->module_len > IMPORT_NAME_SHOWN ? IMPORT_NAME_SHOWN : (int)im->module_len;
 	int nl = im->name_len > IMPORT_NAME_SHOWN ? IMPORT_NAME_SHOWN : (int)im->name_len;
+	int n;
 
 	wa_import_callers(m, func, callers, sizeof callers);
 	wa_allowed_imports(allowed, sizeof allowed);
-	wa_err_set(e, "import section", WA_NO_FUNC, WA_NO_OFF, "import %.*s%s.%.*s%s not allowed%s: %s%sallowed: %s",
-	           ml, (const char *)im->module, ml < (int)im->module_len ? "..." : "", nl, (const char *)im->name,
-	           nl < (int)im->name_len ? "..." : "", callers, advice ? advice : "", advice ? "; " : "", allowed);
+	for (int pass = 0; pass < 2; pass++) {
+		n = snprintf(text, sizeof text, "import %.*s%s.%.*s%s not allowed%s: %s%sallowed: %s", ml,
+		             (const char *)im->module, ml < (int)im->module_len ? "..." : "", nl,
+		             (const char *)im->name, nl < (int)im->name_len ? "..." : "", callers, advice ? advice : "",
+		             advice ? "; " : "", pass ? ALLOWED_ELSEWHERE : allowed);
+		if (n >= 0 && (size_t)n + sizeof "import section: " <= IMPORT_REASON_BUDGET) break;
+	}
+	wa_err_set(e, "import section", WA_NO_FUNC, WA_NO_OFF, "%s", text);
 }
 
 static int check_imports(const struct wa_module *m, struct wa_err *e)

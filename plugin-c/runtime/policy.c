@@ -150,7 +150,7 @@ static void restore(struct wa_policy *p)
 
 #define OOM_HINT " (probably out of memory"
 
-/* " (wasm_fuel 100000000 reached; raise plugin_opt_wasm_fuel)" and the like: which limit a
+/* " (wasm_fuel 10000000 reached; raise plugin_opt_wasm_fuel)" and the like: which limit a
  * failure hit and the option that sets it, or "". */
 static const char *limit_hint(const struct wa_policy *p, const char *why, int lifecycle, char *buf, size_t len)
 {

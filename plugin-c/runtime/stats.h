@@ -48,6 +48,10 @@ struct wa_stats {
 	/* The decision cache (broker/acl_cache.h) and grants (grants.h). */
 	uint64_t cache_hits, cache_misses, cache_bypass, grants_hits, grants_built;
 	uint64_t reloads_ok, reloads_failed, rebuilds_ok, rebuilds_failed;
+	/* The shadow policy (broker/shadow.h), copied from its own counters before each publication;
+	 * has_shadow (fixed at load) says whether they are published at all. */
+	int has_shadow;
+	uint64_t shadow_compared, shadow_disagreed, shadow_failed, shadow_skipped, shadow_unavailable;
 	/* One guest call in WA_STATS_SAMPLE_EVERY: its latency (us), and its fuel if it returned. */
 	uint64_t fuel[WA_STATS_FUEL_BUCKETS];
 	uint64_t latency_us[WA_STATS_LATENCY_BUCKETS];

@@ -26,17 +26,18 @@
 /* Execution */
 #define WA_STACK_BYTES      (256u * 1024u)  /* wasm3 value stack per runtime */
 #define WA_MAX_NATIVE_STACK (1024u * 1024u) /* C stack wasm3 may use per call */
-/* option wasm_fuel: units per request hook call. About 60 ms of guest time here (0.6 ns a unit,
- * docs/SECURITY.md), inside the default wasm_timeout_ms: room for one pw_verify at
- * WA_MAX_PW_ARGON2_KIB (79M units; at WA_MAX_PW_ITERATIONS, 6.4M) plus 18x the default policy's
- * worst check at 65,535-byte fields (1.1M units, tests/policies/fuel.test.ts). */
-#define WA_DEFAULT_FUEL       100000000u
+/* option wasm_fuel: units per request hook call. About 6 ms of guest time here (0.6 ns a unit,
+ * docs/SECURITY.md): 9x the default policy's worst check at 65,535-byte fields (1.1M units,
+ * tests/policies/fuel.test.ts), and room for one pw_verify at WA_MAX_PW_ITERATIONS (6.4M) or at
+ * WA_MAX_PW_ARGON2_KIB (7.4M). A hostile call stops within it: a larger budget lets each failing
+ * call run longer, and failing calls then spend the breaker's shares (refusing other clients). */
+#define WA_DEFAULT_FUEL       10000000u
 #define WA_DEFAULT_TIMEOUT_MS 100u /* option wasm_timeout_ms: wall clock per hook call */
 /* defaults of wasm_init_fuel / wasm_init_timeout_ms: these many times the request budget. Init
  * runs off the main thread (worker.c), once per start or reload: 4e9 units (~2.4 s here) parse
  * the default policy's 100k users and 200k rules (1.6e9) with room to spare, and stay under the
  * init timeout. */
-#define WA_INIT_FUEL_FACTOR       40u
+#define WA_INIT_FUEL_FACTOR       400u
 #define WA_INIT_TIMEOUT_FACTOR    100u
 #define WA_REBUILD_BACKOFF_MS     1000u  /* after a failed re-creation, the first wait; doubles */
 #define WA_REBUILD_BACKOFF_MAX_MS 60000u /* ... up to this */
@@ -121,10 +122,14 @@
 #define WA_FUEL_SEED             400u  /* seed: getrandom */
 #define WA_FUEL_CLOCK            50u   /* Date.now: clock_gettime */
 /* pw_verify of an $argon2id$ hash: its set-up (H0, each lane's first blocks, the output), then
- * each KiB block of each pass (m x t): ~0.95 us here at 46 MiB, where memory sets the pace
- * (0.35 us at 8 MiB) */
+ * each KiB block of each pass (m x t). Priced below its time (~0.95 us a block here at 46 MiB,
+ * which the time rate would make ~1,600 units): memory-hard by design, one verification at the
+ * cap takes ~45 ms, and at the time rate it would need 8x the default wasm_fuel. At this price
+ * one fits the default budget and a second does not; with a raised wasm_fuel the deadline bounds
+ * a loop of them (the watchdog drives the fuel below zero, and the next charge traps), so a call
+ * ends within one verification of its deadline. */
 #define WA_FUEL_ARGON2     25000u
-#define WA_FUEL_ARGON2_KIB 1600u
+#define WA_FUEL_ARGON2_KIB 150u
 /* jwt_verify: one signature check by algorithm class, paid with the signed bytes' hashing
  * (WA_FUEL_HASH_32) once the header has named the algorithm and the key is chosen; the token's
  * decoding and parsing are paid per byte (WA_FUEL_SCAN_32) first. Whole calls measured here

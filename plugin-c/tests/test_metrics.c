@@ -122,6 +122,16 @@ static void names(void)
 	}
 	/* A short list is cut, not overrun. */
 	CHECK_INT(wa_metrics_collect(&s, all, 3), 3);
+	/* A shadow's counters only with a shadow (has_shadow is fixed at load: each index keeps its topic). */
+	s.has_shadow = 1;
+	s.shadow_disagreed = 7;
+	CHECK_INT(wa_metrics_collect(&s, all, WA_METRICS_MAX_TOPICS + 1), n + 5);
+	CHECK(n + 5 <= WA_METRICS_MAX_TOPICS);
+	{
+		unsigned k = 0;
+		while (k < n + 5 && strcmp(all[k].name, "shadow/disagreed") != 0) k++;
+		if (CHECK(k < n + 5)) CHECK_INT(all[k].value, 7);
+	}
 }
 
 static void publishing(void)

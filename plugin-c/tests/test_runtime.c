@@ -234,7 +234,7 @@ static void failures(void)
 {
 	const char *const defer[] = { "wasm_on_error", "defer", NULL };
 	const char *const spin[] = { "wasm_fuel", "1000000000000000", "wasm_timeout_ms", "20", NULL };
-	/* The default fuel (~60 ms of guest code) is meant to run out before the default deadline, but
+	/* The default fuel (~6 ms of guest code) is meant to run out before the default deadline, but
 	 * a loaded machine under ASan can reach the deadline first: it is raised for the fuel case. */
 	const char *const fuel_only[] = { "wasm_timeout_ms", "10000", NULL };
 

@@ -369,7 +369,7 @@ describe('availability: a bystander is served while the policy attacks the broke
 
   test('4. acl_check traps on boom/# after a 2-3 s security_init: denied, bystander served after every trap', { timeout: TEST_TIMEOUT_MS }, async (t) => {
     // wasm_fuel 100,000,000: security_init's two or three seconds of honest work (~3.2e9
-    // units) fit its lifecycle budget (4e9 units, WA_INIT_FUEL_FACTOR 40; 10 s). Without the
+    // units) fit its lifecycle budget (WA_INIT_FUEL_FACTOR 400 x: 4e10 units; 10 s). Without the
     // defences the instance is re-created inside the next request after the trap: security_init
     // again, on the broker's thread.
     const b = await startPolicy({

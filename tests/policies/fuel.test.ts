@@ -19,7 +19,7 @@ import { after, describe, test } from 'node:test';
 import type { Policy } from '../../sdk/host/index.js';
 import { DEFAULT_POLICY_WASM, READ, WRITE, load, tempDir, wasm } from './util.js';
 
-/** Every check must finish within this (2% of the default wasm_fuel, 100,000,000, most of which is kept for one argon2id pw_verify). */
+/** Every check must finish within this (a fifth of the default wasm_fuel, 10,000,000). */
 const FUEL_BOUND = 2_000_000;
 /** The bounded instances' init budget: the files load under the default (4e9), not FUEL_BOUND's share of it. */
 const INIT_FUEL = 4_000_000_000;

@@ -84,7 +84,7 @@ static int client_protocol_version(const void *c)
 	return 4;
 }
 
-static const struct wa_client_ops client_ops = { client_id, client_address, client_protocol_version };
+static const struct wa_client_ops client_ops = { client_id, client_address, client_protocol_version, 0 };
 
 static void die(const char *what, const char *detail)
 {

@@ -265,14 +265,14 @@ test('lifecycle hooks get wasm_init_fuel; requests and cleanup hooks wasm_fuel',
   assert.throws(() => loadPolicy(fixture('full'), { options: [['wasm_init_fuel', '3000']], onLog: () => {} }),
     (e: unknown) => e instanceof PolicyLoadError &&
       e.message === 'start function trapped: fuel exhausted (wasm_init_fuel 3000 reached; raise plugin_opt_wasm_init_fuel)');
-  // Its default follows wasm_fuel: x40 (here 40,000, enough to start).
+  // Its default follows wasm_fuel: x400 (here 400,000, enough to start).
   const a = load('full', { options: [['wasm_fuel', '1000']] });
   assert.deepEqual(a.logs.map((l) => l.message), ['plugin_init options=1', 'security_init reload=0']);
   // Cleanup hooks run under wasm_fuel, which is too little for security_cleanup's log line here.
   a.policy.cleanup();
   assert.equal(a.logs.at(-1)!.message, 'security_cleanup trapped: fuel exhausted');
   // LoadOptions.fuel moves the default too; LoadOptions.initFuel and wasm_init_fuel set it.
-  assert.throws(() => loadPolicy(fixture('full'), { fuel: 30, onLog: () => {} }), /wasm_init_fuel 1200 reached/);
+  assert.throws(() => loadPolicy(fixture('full'), { fuel: 30, onLog: () => {} }), /wasm_init_fuel 12000 reached/);
   assert.throws(() => loadPolicy(fixture('full'), { initFuel: 30, onLog: () => {} }), /wasm_init_fuel 30 reached/);
   assert.throws(() => loadPolicy(fixture('full'), { fuel: 30, options: [['wasm_init_fuel', '40']], onLog: () => {} }),
     /wasm_init_fuel 40 reached/);
@@ -298,7 +298,7 @@ test('the new options are checked as the plugin checks them', () => {
   }
   // Defaults as options.c derives them.
   const s = hostSettings([['wasm_fuel', '1000000000000000'], ['wasm_timeout_ms', '50000']]);
-  assert.equal(s.initFuel, 40000000000000000n);
+  assert.equal(s.initFuel, 400000000000000000n);
   assert.equal(s.initTimeoutMs, 3600000);
   assert.equal(s.clientShare, 10);
   assert.equal(s.cpuShare, 50);
