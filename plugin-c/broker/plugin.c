@@ -202,7 +202,6 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 		d = wa_policy_unpwd_check(pol, ed->client, ed->username, ed->password);
 		wa_breaker_leave(pl->breaker);
 	}
-	if (pl->record) record_connect(pl, ed, d);
 	if (d == WA_ALLOW && pl->sessions &&
 	    wa_sessions_add(pl->sessions, ed->client, mosquitto_client_id(ed->client), ed->username) != 0) {
 		wa_log(WA_LOG_WARNING,
@@ -310,14 +309,14 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 		                     mosquitto_client_username(ed->client));
 	else
 		d = checked_acl(pl, pol, ed, mosquitto_client_id(ed->client), mosquitto_client_username(ed->client));
-	if (pl->record) record_acl(pl, ed, d);
 	/* The row after the check (computed before, it was one more value kept across the call). */
 	return counted_rc(pl->stats.acl[wa_stats_access_slot(ed->access)], d, MOSQ_ERR_ACL_DENIED);
 }
 
 /* ---- audit (audit.h) --------------------------------------------------------------------------
- * With wasm_audit on, these callbacks are registered instead of on_basic_auth and on_acl_check
- * (which stay exactly as they are: with it off a request pays nothing), call them, and record
+ * With wasm_audit or wasm_record on, these callbacks are registered instead of on_basic_auth and
+ * on_acl_check (which stay exactly as they are: with both off a request pays nothing), call
+ * them, write the request to the record file (record.h), and record
  * where the decision came from (wa_policy_audit_outcome): a failure names its cause, a decision
  * made without guest code names what made it (the client's grants, or the decision cache), and a
  * guest's decision carries its set_reason text (empty when it gave none). They are called
@@ -327,12 +326,17 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 static MOSQ_FUNC_generic_callback volatile basic_auth_cb = on_basic_auth;
 static MOSQ_FUNC_generic_callback volatile acl_check_cb = on_acl_check;
 
+static enum wa_decision rc_decision(int rc)
+{
+	return rc == MOSQ_ERR_SUCCESS ? WA_ALLOW : rc == MOSQ_ERR_PLUGIN_DEFER ? WA_DEFER : WA_DENY;
+}
+
 static void audit(struct plugin *pl, uint64_t mark, int rc, struct wa_audit_record *r, int by_grants)
 {
 	struct wa_policy_outcome o;
 	char why[WA_AUDIT_FIELD_BYTES];
 
-	r->decision = rc == MOSQ_ERR_SUCCESS ? WA_ALLOW : rc == MOSQ_ERR_PLUGIN_DEFER ? WA_DEFER : WA_DENY;
+	r->decision = rc_decision(rc);
 	if (!wa_audit_wanted(pl->audit, r->decision)) return;
 	wa_policy_audit_outcome(wa_auth_policy(pl->auth), mark, &o);
 	r->fuel = o.fuel_used;
@@ -358,12 +362,15 @@ static int audited_basic_auth(int event, void *event_data, void *userdata)
 	struct plugin *pl = userdata;
 	uint64_t mark = wa_policy_audit_mark(wa_auth_policy(pl->auth));
 	int rc = basic_auth_cb(event, event_data, userdata);
-	/* the username, never the password */
-	struct wa_audit_record r = {
-		mosquitto_client_id(ed->client), ed->username, "connect", NULL, WA_DENY, NULL, NULL, 0, 0
-	};
 
-	audit(pl, mark, rc, &r, 0);
+	if (pl->record) record_connect(pl, ed, rc_decision(rc));
+	if (pl->audit) {
+		/* the username, never the password */
+		struct wa_audit_record r = {
+			mosquitto_client_id(ed->client), ed->username, "connect", NULL, WA_DENY, NULL, NULL, 0, 0
+		};
+		audit(pl, mark, rc, &r, 0);
+	}
 	return rc;
 }
 
@@ -375,19 +382,21 @@ static int audited_acl_check(int event, void *event_data, void *userdata)
 	struct plugin *pl = userdata;
 	uint64_t mark = wa_policy_audit_mark(wa_auth_policy(pl->auth));
 	int rc = acl_check_cb(event, event_data, userdata);
-	/* the topic, never the payload */
-	struct wa_audit_record r = { mosquitto_client_id(ed->client),
-		                     mosquitto_client_username(ed->client),
-		                     access_word(ed->access),
-		                     ed->topic,
-		                     WA_DENY,
-		                     NULL,
-		                     NULL,
-		                     0,
-		                     0 };
-	int by_grants = pl->grants_used && r.clientid != NULL;
 
-	audit(pl, mark, rc, &r, by_grants);
+	if (pl->record) record_acl(pl, ed, rc_decision(rc));
+	if (pl->audit) {
+		/* the topic, never the payload */
+		struct wa_audit_record r = { mosquitto_client_id(ed->client),
+			                     mosquitto_client_username(ed->client),
+			                     access_word(ed->access),
+			                     ed->topic,
+			                     WA_DENY,
+			                     NULL,
+			                     NULL,
+			                     0,
+			                     0 };
+		audit(pl, mark, rc, &r, pl->grants_used && r.clientid != NULL);
+	}
 	return rc;
 }
 
@@ -409,7 +418,6 @@ __attribute__((flatten)) static int on_acl_check_shadowed(int event, void *event
 		d = cached_acl_check(pl, pol, ed, clientid, username);
 	else
 		d = checked_acl(pl, pol, ed, clientid, username);
-	if (pl->record) record_acl(pl, ed, d);
 	wa_shadow_acl_check(pl->shadow, ed->client, clientid, username, ed->topic, ed->access, ed->payload,
 	                    ed->payloadlen, ed->qos, ed->retain, d, wa_policy_failures(pol) != failures);
 	return counted_rc(pl->stats.acl[wa_stats_access_slot(ed->access)], d, MOSQ_ERR_ACL_DENIED);
@@ -578,7 +586,7 @@ static const struct {
 	enum wa_hook hook;
 	int event;
 	MOSQ_FUNC_generic_callback cb;
-	MOSQ_FUNC_generic_callback audited;  /* instead of cb while wasm_audit is on, or NULL */
+	MOSQ_FUNC_generic_callback audited;  /* instead of cb while wasm_audit or wasm_record is on, or NULL */
 	MOSQ_FUNC_generic_callback shadowed; /* instead of cb while a shadow is configured, or NULL */
 } request_events[] = {
 	{ WA_HOOK_UNPWD_CHECK, MOSQ_EVT_BASIC_AUTH, on_basic_auth, audited_basic_auth, NULL },
@@ -598,7 +606,8 @@ static int sync_callbacks(struct plugin *pl, unsigned hooks)
 		unsigned bit = 1u << request_events[i].hook;
 		/* pl->audit and pl->shadow are set once, before the first registration, and kept; an
 		 * audited callback calls the shadowed one when both are on (acl_check_cb). */
-		MOSQ_FUNC_generic_callback cb = pl->audit && request_events[i].audited     ? request_events[i].audited
+		MOSQ_FUNC_generic_callback cb = (pl->audit || pl->record) && request_events[i].audited
+		                                    ? request_events[i].audited
 		                                : pl->shadow && request_events[i].shadowed ? request_events[i].shadowed
 		                                                                           : request_events[i].cb;
 		int rc;
