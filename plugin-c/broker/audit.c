@@ -2,13 +2,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "audit.h"
+#include "jsonl.h"
 #include "../gate/gate.h"
 #include "../runtime/log.h"
 #include "../runtime/wa_limits.h"
@@ -23,110 +23,26 @@ struct wa_audit {
 	char buf[WA_AUDIT_BUFFER_BYTES];
 };
 
-/* Appends into a fixed buffer; past its end only `over` is set. */
-struct out {
-	char *buf;
-	size_t cap, len;
-	int over;
-};
-
-static void put(struct out *o, const char *s, size_t n)
+/* Into the caller's buffer (never grown): past its end only `over` is set. */
+static struct wa_jsonl out_into(char *buf, size_t cap)
 {
-	if (o->over || n >= o->cap - o->len) {
-		o->over = 1;
-		return;
-	}
-	memcpy(o->buf + o->len, s, n);
-	o->len += n;
-	o->buf[o->len] = '\0';
+	struct wa_jsonl j = { buf, 0, cap, cap ? cap - 1 : 0, cap == 0 };
+
+	if (cap) buf[0] = '\0';
+	return j;
 }
 
-static void putf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct out *o, const char *fmt, ...)
+/* A field as a JSON string of at most WA_AUDIT_FIELD_BYTES, cut on a character boundary. */
+static void put_json_str(struct wa_jsonl *o, const char *s, size_t len)
 {
-	char tmp[128];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof tmp) {
-		o->over = 1;
-		return;
-	}
-	put(o, tmp, (size_t)n);
-}
-
-/* The code point at b[i] when it is one the log sanitiser neutralises above ASCII (C1 controls,
- * bidirectional formatting, line and paragraph separators: text.c), in valid UTF-8, else 0; *n
- * its bytes. Escaped as \uXXXX, such a character can neither break a line nor reorder what a
- * reader sees, and the record stays exact. */
-static uint32_t hidden_at(const uint8_t *b, size_t i, size_t len, size_t *n)
-{
-	uint8_t c = b[i];
-
-	if (i + 1 < len && c == 0xC2 && b[i + 1] <= 0x9F) {
-		*n = 2;
-		return b[i + 1];
-	}
-	if (i + 1 < len && c == 0xD8 && b[i + 1] == 0x9C) {
-		*n = 2;
-		return 0x061C;
-	}
-	if (i + 2 < len && c == 0xE2) {
-		uint32_t cp = 0x2000u | ((uint32_t)(b[i + 1] & 0x3Fu) << 6) | (b[i + 2] & 0x3Fu);
-		*n = 3;
-		if (cp == 0x200E || cp == 0x200F || (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069))
-			return cp;
-	}
-	return 0;
-}
-
-/* A JSON string (quotes included) of at most WA_AUDIT_FIELD_BYTES of s, cut on a character
- * boundary; control characters (C0, DEL and hidden_at's), '"' and '\' escaped; not UTF-8: bytes
- * above 0x7f become '?'. NULL: null. */
-static void put_json_str(struct out *o, const char *s, size_t len)
-{
-	const uint8_t *b = (const uint8_t *)s;
-	int utf8;
-
-	if (!s) {
-		put(o, "null", 4);
-		return;
-	}
-	if (len > WA_AUDIT_FIELD_BYTES) {
+	if (s && len > WA_AUDIT_FIELD_BYTES) {
 		len = WA_AUDIT_FIELD_BYTES;
-		for (unsigned k = 0; k < 3u && (b[len] & 0xC0u) == 0x80u; k++) len--;
+		for (unsigned k = 0; k < 3u && ((unsigned char)s[len] & 0xC0u) == 0x80u; k++) len--;
 	}
-	utf8 = wa_utf8_valid(b, len);
-	put(o, "\"", 1);
-	for (size_t i = 0; i < len; i++) {
-		uint8_t c = b[i];
-		if (c == '"' || c == '\\') {
-			char esc[2] = { '\\', (char)c };
-			put(o, esc, 2);
-		} else if (c < 0x20 || c == 0x7f) {
-			putf(o, "\\u%04x", c);
-		} else if (c >= 0x80 && !utf8) {
-			put(o, "?", 1);
-		} else if (c >= 0x80) {
-			size_t n = 1;
-			uint32_t cp = hidden_at(b, i, len, &n);
-			if (cp) {
-				putf(o, "\\u%04x", (unsigned)cp);
-				i += n - 1;
-			} else {
-				put(o, (const char *)&b[i], 1);
-			}
-		} else {
-			put(o, (const char *)&b[i], 1);
-		}
-	}
-	put(o, "\"", 1);
+	wa_jsonl_str(o, s, len);
 }
 
-static void put_cstr(struct out *o, const char *s)
+static void put_cstr(struct wa_jsonl *o, const char *s)
 {
 	put_json_str(o, s, s ? strlen(s) : 0);
 }
@@ -138,45 +54,43 @@ static const char *decision_word(enum wa_decision d)
 
 size_t wa_audit_format_json(char *buf, size_t cap, const struct wa_audit_record *r, const struct timespec *wall)
 {
-	struct out o = { buf, cap, 0, cap == 0 };
+	struct wa_jsonl o = out_into(buf, cap);
 	struct tm tm;
 	time_t secs = wall->tv_sec;
 
-	if (cap) buf[0] = '\0';
 	gmtime_r(&secs, &tm);
-	putf(&o, "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"client_id\":", tm.tm_year + 1900, tm.tm_mon + 1,
+	wa_jsonl_printf(&o, "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"client_id\":", tm.tm_year + 1900, tm.tm_mon + 1,
 	     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, wall->tv_nsec / 1000000L);
 	put_cstr(&o, r->clientid);
-	put(&o, ",\"username\":", 12);
+	wa_jsonl_raw(&o, ",\"username\":", 12);
 	put_cstr(&o, r->username);
-	put(&o, ",\"access\":", 10);
+	wa_jsonl_raw(&o, ",\"access\":", 10);
 	put_cstr(&o, r->access);
-	put(&o, ",\"topic\":", 9);
+	wa_jsonl_raw(&o, ",\"topic\":", 9);
 	put_cstr(&o, r->topic);
-	putf(&o, ",\"decision\":\"%s\",\"source\":", decision_word(r->decision));
+	wa_jsonl_printf(&o, ",\"decision\":\"%s\",\"source\":", decision_word(r->decision));
 	put_cstr(&o, r->source);
-	put(&o, ",\"reason\":", 10);
+	wa_jsonl_raw(&o, ",\"reason\":", 10);
 	put_json_str(&o, r->reason ? r->reason : "", r->reason ? r->reason_len : 0);
-	putf(&o, ",\"fuel\":%" PRId64 "}", r->fuel);
+	wa_jsonl_printf(&o, ",\"fuel\":%" PRId64 "}", r->fuel);
 	return o.over ? 0 : o.len;
 }
 
 size_t wa_audit_format_text(char *buf, size_t cap, const struct wa_audit_record *r)
 {
-	struct out o = { buf, cap, 0, cap == 0 };
+	struct wa_jsonl o = out_into(buf, cap);
 
-	if (cap) buf[0] = '\0';
-	putf(&o, "audit: %s %s client_id=", decision_word(r->decision), r->access ? r->access : "none");
+	wa_jsonl_printf(&o, "audit: %s %s client_id=", decision_word(r->decision), r->access ? r->access : "none");
 	put_cstr(&o, r->clientid);
-	put(&o, " username=", 10);
+	wa_jsonl_raw(&o, " username=", 10);
 	put_cstr(&o, r->username);
 	if (r->topic) {
-		put(&o, " topic=", 7);
+		wa_jsonl_raw(&o, " topic=", 7);
 		put_cstr(&o, r->topic);
 	}
-	putf(&o, " source=%s reason=", r->source ? r->source : "policy");
+	wa_jsonl_printf(&o, " source=%s reason=", r->source ? r->source : "policy");
 	put_json_str(&o, r->reason ? r->reason : "", r->reason ? r->reason_len : 0);
-	putf(&o, " fuel=%" PRId64, r->fuel);
+	wa_jsonl_printf(&o, " fuel=%" PRId64, r->fuel);
 	return o.over ? 0 : o.len;
 }
 

@@ -68,6 +68,31 @@ void wa_jsonl_printf(struct wa_jsonl *j, const char *fmt, ...)
 	wa_jsonl_raw(j, tmp, (size_t)n);
 }
 
+/* The code point at b[i] when it is one the log sanitiser neutralises above ASCII (C1 controls,
+ * bidirectional formatting, line and paragraph separators: text.c), in valid UTF-8, else 0; *n
+ * its bytes. Escaped as \uXXXX, such a character can neither break a line nor reorder what a
+ * reader sees, and the text stays exact. */
+static uint32_t hidden_at(const uint8_t *b, size_t i, size_t len, size_t *n)
+{
+	uint8_t c = b[i];
+
+	if (i + 1 < len && c == 0xC2 && b[i + 1] <= 0x9F) {
+		*n = 2;
+		return b[i + 1];
+	}
+	if (i + 1 < len && c == 0xD8 && b[i + 1] == 0x9C) {
+		*n = 2;
+		return 0x061C;
+	}
+	if (i + 2 < len && c == 0xE2) {
+		uint32_t cp = 0x2000u | ((uint32_t)(b[i + 1] & 0x3Fu) << 6) | (b[i + 2] & 0x3Fu);
+		*n = 3;
+		if (cp == 0x200E || cp == 0x200F || (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069))
+			return cp;
+	}
+	return 0;
+}
+
 void wa_jsonl_str(struct wa_jsonl *j, const char *s, size_t n)
 {
 	const uint8_t *b = (const uint8_t *)s;
@@ -78,24 +103,30 @@ void wa_jsonl_str(struct wa_jsonl *j, const char *s, size_t n)
 		wa_jsonl_raw(j, "null", 4);
 		return;
 	}
-	/* mosquitto hands over valid UTF-8 (it checks client ids, usernames and topics); anything
-	 * else loses its bytes above 0x7f, each one U+FFFD. */
 	utf8 = wa_utf8_valid(b, n);
 	wa_jsonl_raw(j, "\"", 1);
 	while (i < n && !j->over) {
-		size_t run = i;
+		size_t run = i, k = 1;
+		uint32_t cp;
 
-		while (run < n && b[run] >= 0x20 && b[run] != '"' && b[run] != '\\' && (utf8 || b[run] < 0x80)) run++;
+		/* Plain bytes go in runs. */
+		while (run < n && b[run] >= 0x20 && b[run] < 0x7f && b[run] != '"' && b[run] != '\\') run++;
 		if (run > i) {
 			wa_jsonl_raw(j, s + i, run - i);
 			i = run;
 		} else if (b[i] == '"' || b[i] == '\\') {
 			char esc[2] = { '\\', (char)b[i++] };
 			wa_jsonl_raw(j, esc, 2);
-		} else if (b[i] < 0x20) {
+		} else if (b[i] < 0x20 || b[i] == 0x7f) {
 			wa_jsonl_printf(j, "\\u%04x", b[i++]);
+		} else if (!utf8) {
+			wa_jsonl_raw(j, "?", 1);
+			i++;
+		} else if ((cp = hidden_at(b, i, n, &k)) != 0) {
+			wa_jsonl_printf(j, "\\u%04x", (unsigned)cp);
+			i += k;
 		} else {
-			wa_jsonl_raw(j, "\\ufffd", 6);
+			wa_jsonl_raw(j, s + i, 1);
 			i++;
 		}
 	}

@@ -1,6 +1,8 @@
-/* Building one JSON object per line (the record file, README "Operating"): a line buffer that
- * grows up to a cap, and JSON strings written losslessly (escaped) when they are UTF-8 (in a
- * string that is not, each byte above 0x7f becomes U+FFFD). Past the cap only `over` is set. */
+/* Building JSON text (the record file, the audit log): a line buffer that grows up to a cap (or
+ * a caller's fixed buffer: cap = max + 1), and JSON strings whose control characters (C0, DEL,
+ * C1, bidirectional formatting, line separators) are escaped, so that a reader of the file or
+ * log sees neither a broken line nor reordered text, while valid UTF-8 stays exact (in a string
+ * that is not UTF-8, each byte above 0x7f becomes '?'). Past the cap only `over` is set. */
 #ifndef WASM_AUTH_JSONL_H
 #define WASM_AUTH_JSONL_H
 

@@ -75,9 +75,9 @@ int main(void)
 	pub.payloadlen = WA_RECORD_PAYLOAD_BYTES + 1;
 	CHECK(strstr(line_of(&pub, 1), ",\"payload_left_out\":65537,") != NULL);
 	pub.payloadlen = 4;
-	/* Not UTF-8: each byte above 0x7f becomes U+FFFD. */
+	/* Not UTF-8: each byte above 0x7f becomes ?. */
 	pub.topic = "x/\xff\xfe";
-	CHECK(strstr(line_of(&pub, 0), "\"topic\":\"x/\\ufffd\\ufffd\"") != NULL);
+	CHECK(strstr(line_of(&pub, 0), "\"topic\":\"x/??\"") != NULL);
 	pub.topic = "a/b";
 
 	/* Into a file: buffered, written by flush; the password itself never appears. */

@@ -309,8 +309,13 @@ function call(argv: string[], out: Output, prog: string): number {
  * on stderr, prefixed `PROG: `.
  */
 export function runCall(argv: string[], out: Output, prog: string): number {
+  return withUsage(out, prog, () => call(argv, out, prog));
+}
+
+/** A command's exit status: body's, or 2 with its UsageError as one line `PROG: message` on stderr. */
+export function withUsage(out: Output, prog: string, body: () => number): number {
   try {
-    return call(argv, out, prog);
+    return body();
   } catch (e) {
     if (e instanceof UsageError) {
       out.stderr(`${prog}: ${e.message}\n`);

@@ -4,7 +4,7 @@
 // change is so tested against real traffic before it is deployed: exit 0 when no decision
 // differs, 1 when some do, 2 for bad arguments, a policy that does not load, or a bad record.
 import { closeSync, openSync, readSync } from 'node:fs';
-import { addOption, loadForCli, type Output, UsageError } from './call.js';
+import { addOption, loadForCli, type Output, UsageError, withUsage } from './call.js';
 import type { Decision, Policy } from './policy.js';
 
 const ACCESS: Record<string, number> = { read: 1, write: 2, subscribe: 4, unsubscribe: 8 };
@@ -140,7 +140,7 @@ function* lines(path: string): Generator<{ n: number; text: string; last: boolea
   }
 }
 
-function replay(argv: string[], out: Output, prog: string): number {
+function replay(argv: string[], out: Output): number {
   const [file, path, ...rest] = argv;
   if (file === undefined || path === undefined) throw new UsageError('takes FILE POLICY.wasm');
   const opts: [string, string][] = [['wasm_module', path]];
@@ -207,13 +207,5 @@ function replay(argv: string[], out: Output, prog: string): number {
 
 /** Runs `replay` on argv (FILE, POLICY.wasm and options): its exit status. */
 export function runReplay(argv: string[], out: Output, prog: string): number {
-  try {
-    return replay(argv, out, prog);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      out.stderr(`${prog}: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
+  return withUsage(out, prog, () => replay(argv, out));
 }
