@@ -59,8 +59,8 @@ size_t wa_audit_format_json(char *buf, size_t cap, const struct wa_audit_record 
 	time_t secs = wall->tv_sec;
 
 	gmtime_r(&secs, &tm);
-	wa_jsonl_printf(&o, "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"client_id\":", tm.tm_year + 1900, tm.tm_mon + 1,
-	     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, wall->tv_nsec / 1000000L);
+	wa_jsonl_printf(&o, "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"client_id\":", tm.tm_year + 1900,
+	                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, wall->tv_nsec / 1000000L);
 	put_cstr(&o, r->clientid);
 	wa_jsonl_raw(&o, ",\"username\":", 12);
 	put_cstr(&o, r->username);
