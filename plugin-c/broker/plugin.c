@@ -185,6 +185,24 @@ static void record_acl(struct plugin *pl, const struct mosquitto_evt_acl_check *
 	wa_record_write(pl->record, &e);
 }
 
+/* The live decision's reason for the shadow's disagreement lines (shadow.h): the policy's own
+ * (set_reason), or, as the audit says it, what decided without calling it. */
+static void tell_shadow(struct plugin *pl, struct wa_policy *pol, uint64_t mark, int acl)
+{
+	struct wa_policy_outcome o;
+	const char *r;
+	size_t n;
+
+	wa_policy_audit_outcome(pol, mark, &o);
+	r = o.reason;
+	n = o.reason_len;
+	if (!n && acl && (pl->grants_used || !o.guest_ran)) { /* the audit's labels (audited_acl_check) */
+		r = pl->grants_used ? "grant" : "cached";
+		n = strlen(r);
+	}
+	wa_shadow_live_reason(pl->shadow, r, n);
+}
+
 static int on_basic_auth(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_basic_auth *ed = event_data;
@@ -192,6 +210,7 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 	struct wa_policy *pol = wa_auth_policy(pl->auth);
 	struct wa_bucket *k = admit(pl, payer(pl, ed->client, MOSQ_ACL_NONE));
 	uint64_t failures = wa_policy_failures(pol); /* moved: the live decision was a failure */
+	uint64_t mark = pl->shadow ? wa_policy_audit_mark(pol) : 0;
 	enum wa_decision d;
 
 	(void)event;
@@ -208,9 +227,11 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 		       "out of memory or over %u sessions: a session is not asked session_check after reloads",
 		       WA_MAX_SESSIONS);
 	}
-	if (pl->shadow)
+	if (pl->shadow) {
+		tell_shadow(pl, pol, mark, 0);
 		wa_shadow_unpwd_check(pl->shadow, ed->client, mosquitto_client_id(ed->client), ed->username,
 		                      ed->password, d, wa_policy_failures(pol) != failures);
+	}
 	return counted_rc(pl->stats.unpwd, d, MOSQ_ERR_AUTH);
 }
 
@@ -411,6 +432,7 @@ __attribute__((flatten)) static int on_acl_check_shadowed(int event, void *event
 	const char *clientid = mosquitto_client_id(ed->client);
 	const char *username = mosquitto_client_username(ed->client);
 	uint64_t failures = wa_policy_failures(pol);
+	uint64_t mark = wa_policy_audit_mark(pol);
 	enum wa_decision d;
 
 	(void)event;
@@ -418,6 +440,7 @@ __attribute__((flatten)) static int on_acl_check_shadowed(int event, void *event
 		d = cached_acl_check(pl, pol, ed, clientid, username);
 	else
 		d = checked_acl(pl, pol, ed, clientid, username);
+	tell_shadow(pl, pol, mark, 1);
 	wa_shadow_acl_check(pl->shadow, ed->client, clientid, username, ed->topic, ed->access, ed->payload,
 	                    ed->payloadlen, ed->qos, ed->retain, d, wa_policy_failures(pol) != failures);
 	return counted_rc(pl->stats.acl[wa_stats_access_slot(ed->access)], d, MOSQ_ERR_ACL_DENIED);
@@ -430,6 +453,7 @@ static int on_psk_key(int event, void *event_data, void *userdata)
 	struct wa_policy *pol = wa_auth_policy(pl->auth);
 	struct wa_bucket *k;
 	uint64_t failures = wa_policy_failures(pol); /* moved: the live decision was a failure */
+	uint64_t mark = pl->shadow ? wa_policy_audit_mark(pol) : 0;
 	enum wa_decision d;
 
 	(void)event;
@@ -443,9 +467,11 @@ static int on_psk_key(int event, void *event_data, void *userdata)
 		d = wa_policy_psk_key_get(pol, ed->client, ed->identity, ed->hint, ed->key, (size_t)ed->max_key_len);
 		wa_breaker_leave(pl->breaker);
 	}
-	if (pl->shadow)
+	if (pl->shadow) {
+		tell_shadow(pl, pol, mark, 0);
 		wa_shadow_psk_key_get(pl->shadow, ed->client, mosquitto_client_id(ed->client), ed->identity, ed->hint,
 		                      (size_t)ed->max_key_len, d, ed->key, !k || wa_policy_failures(pol) != failures);
+	}
 	if (!k) {
 		pl->stats.psk[WA_DENY]++;
 		return MOSQ_ERR_AUTH;

@@ -33,6 +33,10 @@ struct wa_shadow {
 	uint64_t log_debt;
 	uint64_t log_at_ms;
 	uint64_t unlogged; /* not logged since the last line written */
+	uint64_t mark;     /* wa_policy_audit_mark of the shadow's current request */
+	/* The live decision's reason for the current request (wa_shadow_live_reason), not owned. */
+	const char *live_reason;
+	size_t live_reason_len;
 };
 
 static const char *decision_name(enum wa_decision d)
@@ -97,16 +101,51 @@ static int log_allowed(struct wa_shadow *s)
 	return 1;
 }
 
+/* " (REASON)" for a decision's reason (its control characters neutralised), or "" when none. */
+static const char *why(const char *reason, size_t len, char buf[WA_MAX_REASON_BYTES + 8])
+{
+	if (!reason || !len) return "";
+	if (len > WA_MAX_REASON_BYTES) len = WA_MAX_REASON_BYTES;
+	buf[0] = ' ';
+	buf[1] = '(';
+	memcpy(buf + 2, reason, len);
+	len = 2 + wa_text_sanitize_controls(buf + 2, len);
+	buf[len] = ')';
+	buf[len + 1] = '\0';
+	return buf;
+}
+
+/* Both decisions with their reasons: the live one's as wa_shadow_live_reason gave it, the
+ * shadow's from its guest (set_reason), or what decided without it (its grants or cache). */
 static void log_disagreement(struct wa_shadow *s, const char *clientid, const char *username, const char *what,
                              const char *subject, enum wa_decision live, enum wa_decision shadow, const char *note)
 {
 	char id[WA_SHADOW_LOG_FIELD_BYTES + 4], user[WA_SHADOW_LOG_FIELD_BYTES + 4];
-	char subj[WA_SHADOW_LOG_FIELD_BYTES + 4];
+	char subj[WA_SHADOW_LOG_FIELD_BYTES + 4], live_why[WA_MAX_REASON_BYTES + 8],
+	    shadow_why[WA_MAX_REASON_BYTES + 8];
+	struct wa_policy_outcome o;
+	const char *sr;
+	size_t sn;
 
 	if (!log_allowed(s)) return;
-	wa_log(WA_LOG_NOTICE, "shadow policy %s disagrees: client %s, username %s, %s %s: live %s, shadow %s%s",
+	wa_policy_audit_outcome(wa_auth_policy(s->auth), s->mark, &o);
+	sr = o.reason;
+	sn = o.reason_len;
+	if (!sn && !o.guest_ran) {
+		sr = s->granting ? "grant or cache" : "cached";
+		sn = strlen(sr);
+	}
+	wa_log(WA_LOG_NOTICE, "shadow policy %s disagrees: client %s, username %s, %s %s: live %s%s, shadow %s%s%s",
 	       s->path, loggable(clientid, id), loggable(username, user), what, loggable(subject, subj),
-	       decision_name(live), decision_name(shadow), note);
+	       decision_name(live), why(s->live_reason, s->live_reason_len, live_why), decision_name(shadow),
+	       why(sr, sn, shadow_why), note);
+}
+
+void wa_shadow_live_reason(struct wa_shadow *s, const char *reason, size_t len)
+{
+	if (!s) return;
+	s->live_reason = reason;
+	s->live_reason_len = len;
 }
 
 static void log_over_budget(struct wa_shadow *s)
@@ -132,6 +171,7 @@ static struct wa_policy *usable(struct wa_shadow *s, enum wa_hook hook, int live
 		s->stats.unavailable++;
 		return NULL;
 	}
+	s->mark = wa_policy_audit_mark(pol);
 	return pol;
 }
 

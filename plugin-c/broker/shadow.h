@@ -68,6 +68,10 @@ void wa_shadow_psk_key_get(struct wa_shadow *s, const void *client, const char *
                            int live_failed);
 
 /* The counters so far (for $SYS metrics and tests). */
+/* The live decision's reason for the request about to be put to the shadow (plugin.c, from the
+ * live policy's set_reason or what decided without it); read only during that call. */
+void wa_shadow_live_reason(struct wa_shadow *s, const char *reason, size_t len);
+
 void wa_shadow_stats(const struct wa_shadow *s, struct wa_shadow_stats *out);
 
 #endif

@@ -332,7 +332,8 @@ struct wa_policy *wa_policy_new(const uint8_t *bytes, size_t len, const struct w
 	p->host.publish_prefix = cfg->publish_prefix;
 	p->host.publish_prefix_len = cfg->publish_prefix_len;
 	p->host.max_payload = cfg->max_payload;
-	p->host.reasons_wanted = cfg->audit != WA_AUDIT_OFF || (client_ops && client_ops->reads_reasons);
+	p->host.reasons_wanted =
+	    cfg->audit != WA_AUDIT_OFF || cfg->shadow_module || (client_ops && client_ops->reads_reasons);
 
 	/* Every byte passes the gate before the interpreter sees any. */
 	wa_gate_config_defaults(&gc);

@@ -106,7 +106,7 @@ describe('shadow policy', () => {
   });
   after(() => broker?.stop());
 
-  test('the live policy decides; each disagreement is logged with both decisions', async () => {
+  test('the live policy decides; each disagreement is logged with both decisions and their reasons', async () => {
     const c = await alice(broker);
     try {
       const since = broker.mark();
@@ -116,8 +116,8 @@ describe('shadow policy', () => {
       await logBarrier(broker, c);
       const log = broker.log().slice(since);
       const id = c.mqtt.options.clientId ?? '';
-      assert.match(log, new RegExp(`shadow policy \\S+shadow\\.wasm disagrees: client ${id}, username alice, write secret/1: live deny, shadow allow`));
-      assert.match(log, new RegExp(`shadow policy \\S+shadow\\.wasm disagrees: client ${id}, username alice, write deny/1: live allow, shadow deny`));
+      assert.match(log, new RegExp(`shadow policy \\S+shadow\\.wasm disagrees: client ${id}, username alice, write secret/1: live deny \\(grant\\), shadow allow`));
+      assert.match(log, new RegExp(`shadow policy \\S+shadow\\.wasm disagrees: client ${id}, username alice, write deny/1: live allow \\(grant\\), shadow deny`));
       assert.equal(count(log, /disagrees: .* open\/1:/), 0, 'an agreement is not logged');
     } finally {
       await c.end();
@@ -128,7 +128,7 @@ describe('shadow policy', () => {
     const since = broker.mark();
     const r = await tryConnect({ port: broker.port, version: 5, username: 'alice', password: WRONG_PASSWORD, clientId: uniqueId('wrong') });
     assert.equal(r.ok, false, 'the live policy refuses');
-    await broker.waitForLog(/disagrees: client \S+, username alice, unpwd_check connect: live deny, shadow allow/, { since });
+    await broker.waitForLog(/disagrees: client \S+, username alice, unpwd_check connect: live deny \(wrong password\), shadow allow/, { since });
     assert.ok(!broker.log().includes(WRONG_PASSWORD), 'no password in the log');
   });
 
@@ -146,7 +146,7 @@ describe('shadow policy', () => {
       await logBarrier(broker, c);
       const log = broker.log().slice(mark);
       assert.equal(count(log, /disagrees: .* deny\/2:/), 0, 'allow-all agrees with the live allow');
-      assert.match(log, /disagrees: .* write secret\/2: live deny, shadow allow/);
+      assert.match(log, /disagrees: .* write secret\/2: live deny \(grant\), shadow allow/);
     } finally {
       await c.end();
     }
@@ -239,7 +239,7 @@ describe('a shadow that cannot be loaded', () => {
     const c = await alice(broker);
     try {
       assert.equal(await c.publish('secret/4', 'x', { qos: 1 }), 135, 'the live deny stands');
-      await broker.waitForLog(/disagrees: .* write secret\/4: live deny, shadow allow/, { since });
+      await broker.waitForLog(/disagrees: .* write secret\/4: live deny \(grant\), shadow allow/, { since });
     } finally {
       await c.end();
     }
