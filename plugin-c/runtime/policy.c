@@ -712,6 +712,30 @@ static enum wa_decision acl_check_short(struct wa_policy *p, const void *client,
 	return decide(p, hook, result);
 }
 
+/* Three strings and a payload (acl_check's long form, on_message): their caps, then the request
+ * buffer. 0, or -1 with the failure decision (logged) in *d. */
+static int marshal_with_payload(struct wa_policy *p, enum wa_hook hook, const struct wa_field f[4], uint32_t desc[4],
+                                enum wa_decision *d)
+{
+	const char *trap;
+
+	if (too_long(f, 3)) {
+		*d = fail(p, hook, 0, "a field is longer than %u bytes", WA_MAX_FIELD_BYTES);
+		return -1;
+	}
+	if (f[3].len > p->cfg->max_payload) {
+		*d = fail(p, hook, 0, "payload of %u bytes exceeds wasm_max_payload (%u)", f[3].len,
+		          p->cfg->max_payload);
+		return -1;
+	}
+	trap = marshal(p, f, 4, desc);
+	if (trap) {
+		*d = fail(p, hook, 1, "%s", trap);
+		return -1;
+	}
+	return 0;
+}
+
 /* The 7-argument form: the payload too (only it pays for the copy). Kept out of line: inlined,
  * its frame and stack arguments would be set up on the 4-argument path too. */
 __attribute__((noinline)) static enum wa_decision acl_check_long(struct wa_policy *p, const void *client,
@@ -726,15 +750,10 @@ __attribute__((noinline)) static enum wa_decision acl_check_long(struct wa_polic
 		                 { payload ? payload : "", payload ? payloadlen : 0u, 1 } };
 	uint32_t args[7], desc[4];
 	int32_t result = 0;
+	enum wa_decision d;
 	const char *trap;
 
-	if (too_long(f, 3)) return fail(p, hook, 0, "a field is longer than %u bytes", WA_MAX_FIELD_BYTES);
-	if (f[3].len > p->cfg->max_payload) {
-		return fail(p, hook, 0, "payload of %u bytes exceeds wasm_max_payload (%u)", f[3].len,
-		            p->cfg->max_payload);
-	}
-	trap = marshal(p, f, 4, desc);
-	if (trap) return fail(p, hook, 1, "%s", trap);
+	if (marshal_with_payload(p, hook, f, desc, &d) != 0) return d;
 	args[0] = desc[0];
 	args[1] = desc[1];
 	args[2] = desc[2];
@@ -850,18 +869,13 @@ enum wa_decision wa_policy_message(struct wa_policy *p, const void *client, cons
 		                 { payload ? payload : "", payload ? payloadlen : 0u, 1 } };
 	uint32_t args[6], desc[4];
 	int32_t result = 0;
+	enum wa_decision d;
 	const char *trap;
 
 	wa_host_message_clear(&p->host, 0);
 	if (ready(p, hook)) return WA_DENY;
 	if (!(p->hooks & (1u << hook))) return WA_ALLOW;
-	if (too_long(f, 3)) return fail(p, hook, 0, "a field is longer than %u bytes", WA_MAX_FIELD_BYTES);
-	if (f[3].len > p->cfg->max_payload) {
-		return fail(p, hook, 0, "payload of %u bytes exceeds wasm_max_payload (%u)", f[3].len,
-		            p->cfg->max_payload);
-	}
-	trap = marshal(p, f, 4, desc);
-	if (trap) return fail(p, hook, 1, "%s", trap);
+	if (marshal_with_payload(p, hook, f, desc, &d) != 0) return d;
 	args[0] = desc[0];
 	args[1] = desc[1];
 	args[2] = desc[2];

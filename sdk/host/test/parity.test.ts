@@ -205,20 +205,29 @@ const BATCHES: { opts: string[]; input: string[] }[] = [
   },
 ];
 
+/**
+ * One batch through wa-call and the Node host: the same status, stdout and stderr (asserted).
+ * The Node host's output, or null (the test skipped) without wa-call.
+ */
+function sameBatch(t: { skip(message?: string): void }, wasm: string, opts: string[], input: string[]): { stdout: string; stderr: string } | null {
+  const text = input.join('\n') + '\n';
+  const c = runBin(WA_CALL, [wasm, ...opts, '--batch'], text);
+  if (c === null) {
+    t.skip(`no ${WA_CALL}`);
+    return null;
+  }
+  const n = runCli([wasm, ...opts, '--batch'], text);
+  const name = [...opts, ...input].join(' ');
+  assert.equal(n.status, c.status, name);
+  assert.equal(n.stdout, c.stdout, name);
+  assert.equal(n.stderr, c.stderr, name);
+  return n;
+}
+
 test('a batch of requests prints the same in both hosts', (t) => {
   const wasm = join(FIXTURES, 'full.wasm');
   for (const { opts, input } of BATCHES) {
-    const text = input.join('\n') + '\n';
-    const c = runBin(WA_CALL, [wasm, ...opts, '--batch'], text);
-    if (c === null) {
-      t.skip(`no ${WA_CALL}`);
-      return;
-    }
-    const n = runCli([wasm, ...opts, '--batch'], text);
-    const name = [...opts, ...input].join(' ');
-    assert.equal(n.status, c.status, name);
-    assert.equal(n.stdout, c.stdout, name);
-    assert.equal(n.stderr, c.stderr, name);
+    if (sameBatch(t, wasm, opts, input) === null) return;
   }
 });
 
@@ -459,17 +468,8 @@ const EVENT_BATCHES: { opts: string[]; input: string[] }[] = [
 test('events and deferred actions print the same in both hosts', (t) => {
   const wasm = join(FIXTURES, 'events.wasm');
   for (const { opts, input } of EVENT_BATCHES) {
-    const text = input.join('\n') + '\n';
-    const c = runBin(WA_CALL, [wasm, ...opts, '--batch'], text);
-    if (c === null) {
-      t.skip(`no ${WA_CALL}`);
-      return;
-    }
-    const n = runCli([wasm, ...opts, '--batch'], text);
-    const name = [...opts, ...input].join(' ');
-    assert.equal(n.status, c.status, name);
-    assert.equal(n.stdout, c.stdout, name);
-    assert.equal(n.stderr, c.stderr, name);
+    const n = sameBatch(t, wasm, opts, input);
+    if (n === null) return;
     // Something was queued where a prefix is set; nothing where it is not.
     if (opts.length) assert.match(n.stdout, /kick_client:victim.*\n(.|\n)*publish:ev\/tick/);
     else assert.match(n.stderr, /plugin_opt_wasm_publish_prefix is not set/);
@@ -513,16 +513,8 @@ const EXT_AUTH_BATCH = [
 test('enhanced authentication and the SHA-256 imports print the same in both hosts', (t) => {
   const wasm = join(FIXTURES, 'extauth.wasm');
   for (const opts of [[], ['--opt', 'wasm_on_error=defer'], ['--opt', 'wasm_fuel=20000']]) {
-    const text = EXT_AUTH_BATCH.join('\n') + '\n';
-    const c = runBin(WA_CALL, [wasm, ...opts, '--batch'], text);
-    if (c === null) {
-      t.skip(`no ${WA_CALL}`);
-      return;
-    }
-    const n = runCli([wasm, ...opts, '--batch'], text);
-    assert.equal(n.status, c.status, opts.join(' '));
-    assert.equal(n.stdout, c.stdout, opts.join(' '));
-    assert.equal(n.stderr, c.stderr, opts.join(' '));
+    const n = sameBatch(t, wasm, opts, EXT_AUTH_BATCH);
+    if (n === null) return;
     if (opts.length === 0) {
       const lines = n.stdout.split('\n');
       assert.deepEqual(lines.slice(0, 9), [
