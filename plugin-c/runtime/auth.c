@@ -97,7 +97,7 @@ static struct wa_policy *load(const struct settings *set, const struct wa_client
 	return p;
 }
 
-/* On the worker thread. */
+/* On the worker thread (at startup, on the caller's). */
 static void build_run(struct wa_worker_job *base)
 {
 	struct build_job *job = (struct build_job *)base;
@@ -122,12 +122,12 @@ static void build_free(struct wa_worker_job *base)
 	free(job);
 }
 
-/* Starts a job on the worker; bytes (copied) or NULL to read the file. */
-static int submit(struct wa_auth *a, enum job_kind kind, const uint8_t *bytes, size_t len)
+/* A job to build a policy from bytes (copied) or, with NULL, from the module file. */
+static struct build_job *new_job(struct wa_auth *a, enum job_kind kind, const uint8_t *bytes, size_t len)
 {
 	struct build_job *job = calloc(1, sizeof *job);
 
-	if (!job) return -1;
+	if (!job) return NULL;
 	job->base.run = build_run;
 	job->base.discard = build_free;
 	job->kind = kind;
@@ -138,12 +138,24 @@ static int submit(struct wa_auth *a, enum job_kind kind, const uint8_t *bytes, s
 		job->bytes = malloc(len ? len : 1u);
 		if (!job->bytes) {
 			build_free(&job->base);
-			return -1;
+			return NULL;
 		}
 		memcpy(job->bytes, bytes, len);
 		job->len = len;
 	}
-	if (wa_worker_submit(a->worker, &job->base) != 0) {
+	return job;
+}
+
+/* Starts a job on the worker. The worker thread starts with the first job after startup: until
+ * then the process has one thread, and glibc keeps its cheaper single-threaded paths (locks,
+ * malloc, syscalls) for as long as no thread was ever created. */
+static int submit(struct wa_auth *a, enum job_kind kind, const uint8_t *bytes, size_t len)
+{
+	struct build_job *job = new_job(a, kind, bytes, len);
+
+	if (!job) return -1;
+	if (!a->worker) a->worker = wa_worker_new();
+	if (!a->worker || wa_worker_submit(a->worker, &job->base) != 0) {
 		build_free(&job->base);
 		return -1;
 	}
@@ -342,7 +354,7 @@ static struct wa_auth *create(const struct wa_kv *opts, unsigned n, const struct
                               const char *log_prefix, int wait, char *err, size_t errlen, int *stage)
 {
 	struct wa_auth *a = calloc(1, sizeof *a);
-	struct wa_worker_job *job;
+	struct build_job *job;
 
 	*stage = 1;
 	if (a) a->set = calloc(1, sizeof *a->set);
@@ -359,33 +371,31 @@ static struct wa_auth *create(const struct wa_kv *opts, unsigned n, const struct
 		goto fail;
 	}
 	a->set->cfg.log_prefix = log_prefix;
-	a->worker = wa_worker_new();
-	if (!a->worker || submit(a, JOB_LOAD, NULL, 0) != 0) {
+	if (!wait) {
+		if (submit(a, JOB_LOAD, NULL, 0) == 0) return a;
 		snprintf(err, errlen, "cannot start the policy worker thread");
 		goto fail;
 	}
-	if (!wait) return a;
-	/* Startup waits, but no longer than the lifecycle deadline. */
-	job = wa_worker_wait(a->worker, load_deadline_ms(&a->set->cfg));
-	wa_log_flush();
+	/* Startup builds on the calling thread: the broker serves nobody yet, and every guest call
+	 * in the build is bounded by its deadline. */
+	job = new_job(a, JOB_LOAD, NULL, 0);
 	if (!job) {
-		a->busy = 0;
-		snprintf(err, errlen, "loading did not finish within %u ms, twice %s (raise plugin_opt_%s)",
-		         load_deadline_ms(&a->set->cfg), WA_OPT_INIT_TIMEOUT_MS, WA_OPT_INIT_TIMEOUT_MS);
+		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	a->busy = 0;
-	if (!((struct build_job *)job)->policy) {
-		snprintf(err, errlen, "%s", ((struct build_job *)job)->err);
-		build_free(job);
+	build_run(&job->base);
+	wa_log_flush();
+	if (!job->policy) {
+		snprintf(err, errlen, "%s", job->err);
+		build_free(&job->base);
 		goto fail;
 	}
-	a->policy = ((struct build_job *)job)->policy;
-	a->bytes = ((struct build_job *)job)->bytes;
-	a->len = ((struct build_job *)job)->len;
-	((struct build_job *)job)->policy = NULL;
-	((struct build_job *)job)->bytes = NULL;
-	build_free(job);
+	a->policy = job->policy;
+	a->bytes = job->bytes;
+	a->len = job->len;
+	job->policy = NULL;
+	job->bytes = NULL;
+	build_free(&job->base);
 	return a;
 fail:
 	wa_worker_free(a->worker); /* abandons a job still running */

@@ -1,14 +1,15 @@
 #define _POSIX_C_SOURCE 200809L
-#include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <time.h>
 
+#include "raw_thread.h"
 #include "watchdog.h"
 
 /* With no call for this long the watchdog ticks slowly (and is woken by the next arm). */
 #define IDLE_AFTER_MS 1000u
 #define IDLE_TICK_MS  50u
+/* The thread runs scan and the samplers, nothing deeper. */
+#define WATCHDOG_STACK_BYTES (64u * 1024u)
 /* What a call's fuel becomes at its deadline: far enough below zero that no charge the guest
  * then makes can wrap it back (the largest single charge is below 2^44: memory.grow asking for
  * 2^32 - 1 pages at 2^11 each, gate.h WA_FUEL_PAGE_SHIFT). */
@@ -19,13 +20,12 @@ static unsigned slots_seen; /* under lock: 1 + the highest slot ever claimed; sc
 static struct {
 	void (*fn)(void *arg, uint64_t elapsed_ms);
 	void *arg;
-} samplers[WA_WATCHDOG_SAMPLERS]; /* under lock */
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake;
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static atomic_int running; /* set under lock */
-static int stopping;       /* under lock: the thread is asked to exit */
-static pthread_t thread;
+} samplers[WA_WATCHDOG_SAMPLERS];   /* under lock */
+static _Atomic uint32_t lock;       /* wa_raw_lock */
+static _Atomic uint32_t wake_calls; /* the thread sleeps while it is unchanged */
+static atomic_int running;          /* set under lock */
+static int stopping;                /* under lock: the thread is asked to exit */
+static struct wa_raw_thread thread;
 atomic_int wa_watchdog_idle;
 _Atomic uint64_t wa_watchdog_clock;
 
@@ -34,19 +34,6 @@ static uint64_t monotonic_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static struct timespec after_ms(unsigned ms)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000u;
-	ts.tv_nsec += (long)(ms % 1000u) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
 }
 
 /* One look at every slot. Returns 1 if any call ran since the last look. Under lock: a fuel
@@ -83,16 +70,18 @@ static int scan(uint64_t now)
 	return active;
 }
 
-static void *watch(void *arg)
+/* On the watchdog's own thread (raw_thread.h: no libc call from here on, samplers included). */
+static void watch(void *arg)
 {
-	uint64_t quiet_since = monotonic_ms();
+	uint64_t quiet_since = wa_raw_monotonic_ms();
 
 	(void)arg;
-	pthread_mutex_lock(&lock);
+	wa_raw_lock(&lock);
 	while (!stopping) {
-		uint64_t now = monotonic_ms();
-		struct timespec until;
+		uint64_t now = wa_raw_monotonic_ms();
 		uint64_t elapsed = now - atomic_load_explicit(&wa_watchdog_clock, memory_order_relaxed);
+		uint32_t calls;
+		int idle;
 
 		atomic_store_explicit(&wa_watchdog_clock, now, memory_order_relaxed);
 		if (scan(now)) quiet_since = now;
@@ -101,42 +90,22 @@ static void *watch(void *arg)
 		for (unsigned i = 0; i < WA_WATCHDOG_SAMPLERS; i++) {
 			if (samplers[i].fn) samplers[i].fn(samplers[i].arg, elapsed);
 		}
-		atomic_store_explicit(&wa_watchdog_idle, now - quiet_since >= IDLE_AFTER_MS, memory_order_relaxed);
-		until = after_ms(atomic_load_explicit(&wa_watchdog_idle, memory_order_relaxed) ? IDLE_TICK_MS
-		                                                                               : WA_WATCHDOG_TICK_MS);
-		pthread_cond_timedwait(&wake, &lock, &until);
+		idle = now - quiet_since >= IDLE_AFTER_MS;
+		atomic_store_explicit(&wa_watchdog_idle, idle, memory_order_relaxed);
+		calls = atomic_load(&wake_calls);
+		wa_raw_unlock(&lock);
+		wa_raw_wait(&wake_calls, calls, idle ? IDLE_TICK_MS : WA_WATCHDOG_TICK_MS);
+		wa_raw_lock(&lock);
 	}
-	pthread_mutex_unlock(&lock);
-	return NULL;
+	wa_raw_unlock(&lock);
 }
 
-static void init_once(void)
-{
-	pthread_condattr_t ca;
-
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&wake, &ca);
-	pthread_condattr_destroy(&ca);
-}
-
-/* Under lock. The thread takes no signal: mosquitto's (SIGHUP, SIGINT, ...) go to its own. */
+/* Under lock. */
 static int start(void)
 {
-	pthread_attr_t attr;
-	sigset_t all, old;
-	int rc;
-
 	if (running) return 0;
 	stopping = 0;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 64u * 1024u);
-	rc = pthread_create(&thread, &attr, watch, NULL);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) return -1;
+	if (wa_raw_thread_start(&thread, watch, NULL, WATCHDOG_STACK_BYTES) != 0) return -1;
 	atomic_store_explicit(&wa_watchdog_clock, monotonic_ms(), memory_order_relaxed);
 	running = 1;
 	return 0;
@@ -146,8 +115,7 @@ struct wa_watch *wa_watch_claim(int64_t *fuel)
 {
 	struct wa_watch *w = NULL;
 
-	pthread_once(&once, init_once);
-	pthread_mutex_lock(&lock);
+	wa_raw_lock(&lock);
 	if (start() == 0) {
 		for (unsigned i = 0; i < WA_WATCH_SLOTS; i++) {
 			if (!atomic_load(&slots[i].used)) {
@@ -160,7 +128,7 @@ struct wa_watch *wa_watch_claim(int64_t *fuel)
 			}
 		}
 	}
-	pthread_mutex_unlock(&lock);
+	wa_raw_unlock(&lock);
 	return w;
 }
 
@@ -169,18 +137,17 @@ struct wa_watch *wa_watch_claim(int64_t *fuel)
 void wa_watch_release(struct wa_watch *w)
 {
 	if (!w) return;
-	pthread_mutex_lock(&lock);
+	wa_raw_lock(&lock);
 	atomic_store(&w->fuel, NULL);
 	atomic_store(&w->used, 0);
-	pthread_mutex_unlock(&lock);
+	wa_raw_unlock(&lock);
 }
 
 int wa_watchdog_sampler(void (*fn)(void *arg, uint64_t elapsed_ms), void *arg)
 {
 	int rc = -1;
 
-	pthread_once(&once, init_once);
-	pthread_mutex_lock(&lock);
+	wa_raw_lock(&lock);
 	for (unsigned i = 0; i < WA_WATCHDOG_SAMPLERS; i++) {
 		if (!fn && samplers[i].arg == arg) {
 			samplers[i].fn = NULL;
@@ -192,7 +159,7 @@ int wa_watchdog_sampler(void (*fn)(void *arg, uint64_t elapsed_ms), void *arg)
 			rc = 0;
 		}
 	}
-	pthread_mutex_unlock(&lock);
+	wa_raw_unlock(&lock);
 	return rc;
 }
 
@@ -200,27 +167,27 @@ void wa_watchdog_stop(void)
 {
 	int join = 1;
 
-	pthread_once(&once, init_once);
-	pthread_mutex_lock(&lock);
+	wa_raw_lock(&lock);
 	for (unsigned i = 0; join && i < WA_WATCH_SLOTS; i++) join = !atomic_load(&slots[i].used);
 	for (unsigned i = 0; join && i < WA_WATCHDOG_SAMPLERS; i++) join = !samplers[i].fn;
 	join = join && running;
 	if (join) {
 		stopping = 1;
-		pthread_cond_signal(&wake);
+		wa_watchdog_wake();
 	}
-	pthread_mutex_unlock(&lock);
+	wa_raw_unlock(&lock);
 	if (!join) return;
-	pthread_join(thread, NULL);
-	pthread_mutex_lock(&lock);
+	wa_raw_thread_join(&thread);
+	wa_raw_lock(&lock);
 	running = 0;
-	pthread_mutex_unlock(&lock);
+	wa_raw_unlock(&lock);
 }
 
 void wa_watchdog_wake(void)
 {
 	atomic_store_explicit(&wa_watchdog_idle, 0, memory_order_relaxed);
-	pthread_cond_signal(&wake);
+	atomic_fetch_add(&wake_calls, 1u);
+	wa_raw_wake(&wake_calls);
 }
 
 uint64_t wa_watchdog_exact_ms(void)

@@ -1,5 +1,6 @@
 /* The wall-clock deadline of guest calls. It holds whatever the guest does (call-free loops,
- * bulk memory, host calls): one process-wide thread watches every armed call and, once a call
+ * bulk memory, host calls): one process-wide thread, one glibc does not know about
+ * (raw_thread.h), watches every armed call and, once a call
  * has run past its deadline, drives that call's fuel counter below zero, so the next metering
  * check traps (the way wasmtime's epoch interruption stops call-free loops). Host functions
  * charge fuel before costly work, so they stop there too.
@@ -77,7 +78,8 @@ static inline int wa_watch_disarm(struct wa_watch *w)
 	return 1;
 }
 
-/* Registers fn(arg, elapsed_ms), called on the watchdog thread at every tick with the time since
+/* Registers fn(arg, elapsed_ms), called on the watchdog thread (so it may use atomics and nothing
+ * in libc: raw_thread.h) at every tick with the time since
  * the previous one (at most two ticks' worth), at most WA_WATCHDOG_SAMPLERS of them; NULL fn
  * removes arg's, after which it is never called again. -1 when full or the thread cannot start. */
 int wa_watchdog_sampler(void (*fn)(void *arg, uint64_t elapsed_ms), void *arg);

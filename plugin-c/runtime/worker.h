@@ -1,6 +1,6 @@
 /* One background thread for the work that must not stall the broker's main thread: building
- * policy instances (gate, compilation, start function, plugin_init, security_init) for startup,
- * reload and re-creation. One job at a time. The thread's log lines are queued for the main
+ * policy instances (gate, compilation, start function, plugin_init, security_init) at reload and
+ * re-creation (startup builds on the caller's thread). One job at a time. The thread's log lines are queued for the main
  * thread (log.h) and it makes no mosquitto call; the job hands its result back through memory
  * the submitter reads once wa_worker_done() says so. */
 #ifndef WASM_AUTH_WORKER_H
