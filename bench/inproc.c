@@ -584,6 +584,12 @@ int main(int argc, char **argv)
 	struct opts o;
 	parse_args(argc, argv, &o);
 	stub_set_log_quiet(1);
+	/* mosquitto's client ids and usernames are heap strings (mosquitto__strdup), not literals. */
+	for (size_t i = 0; i < sizeof inproc_clients / sizeof inproc_clients[0]; i++) {
+		inproc_clients[i].id = strdup(inproc_clients[i].id);
+		inproc_clients[i].username = strdup(inproc_clients[i].username);
+		if (!inproc_clients[i].id || !inproc_clients[i].username) return 1;
+	}
 
 	long rss0 = vm_rss_kb();
 	struct plugin p = { 0 };

@@ -34,6 +34,7 @@ struct plugin {
 	int caching;                  /* the current policy's acl decisions are cached (needs DISCONNECT) */
 	int disconnect_registered;    /* MOSQ_EVT_DISCONNECT: while caching or the policy exports on_disconnect */
 	uint64_t last_tick_ms;        /* when on_tick was last called */
+	uint64_t housekept_ms;        /* when housekeeping last ran (on_tick in plugin.c) */
 	int granting;                 /* wasm_acl_grants on: a policy's grants are used when it exports them */
 	int grants_used;              /* the current policy's grants are in use (logged when that starts) */
 	struct wa_breaker *breaker;   /* the policy's share of broker time */
@@ -792,14 +793,6 @@ static void recheck_sessions(struct plugin *pl)
 	}
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* One deferred action (docs/ABI.md, "Deferred actions"), on the main thread: never with_will,
  * never a NULL id or name (mosquitto would take it for every client; hostfns.c refuses empty
  * ones). A kick of a client that is not connected is not an error worth a line. */
@@ -837,7 +830,8 @@ static void run_action(const struct wa_action *a, void *ud)
  * once) while its loop sleeps at most TICK_ASK_MS (or wasm_tick_ms when shorter): next_s * 1000 +
  * next_ms. The field 2.0's header calls next_ns is 2.1's next_ms (same offset and type); 2.0
  * reads neither. */
-#define TICK_ASK_MS 100u
+#define TICK_ASK_MS     100u
+#define HOUSEKEEPING_MS 10u
 
 static void ask_next_tick(void *event_data, uint32_t tick_ms)
 {
@@ -860,16 +854,14 @@ static void publish_metric(const char *topic, const char *payload, void *ud)
 	if (rc != MOSQ_ERR_SUCCESS) wa_log(WA_LOG_WARNING, "publish to %s failed: %s", topic, mosquitto_strerror(rc));
 }
 
-static int on_tick(int event, void *event_data, void *userdata)
+/* What the main thread does on its turn besides the queued actions, at most every
+ * HOUSEKEEPING_MS: mosquitto 2.0 ticks on every pass of its loop, under load once or twice per
+ * message, and none of this needs to be sooner. */
+static void housekeeping(struct plugin *pl, uint64_t now)
 {
-	struct plugin *pl = userdata;
 	struct wa_policy *pol;
 	uint32_t every = wa_auth_config(pl->auth)->tick_ms;
 
-	(void)event;
-	/* First what the policy in service queued: wa_auth_poll may replace it (and drop its queue). */
-	pol = wa_auth_policy(pl->auth);
-	if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
 	if (wa_auth_poll(pl->auth) > 0) {
 		unsigned hooks = wa_policy_hooks(wa_auth_policy(pl->auth));
 		sync_callbacks(pl, hooks);
@@ -884,22 +876,18 @@ static int on_tick(int event, void *event_data, void *userdata)
 	if (pl->rechecking) recheck_sessions(pl);
 	if (wa_shadow_poll(pl->shadow)) sync_events(pl, wa_policy_hooks(wa_auth_policy(pl->auth)));
 	pol = wa_auth_policy(pl->auth);
-	if (every && (wa_policy_hooks(pol) & (1u << WA_HOOK_ON_TICK))) {
-		uint64_t now = now_ms();
-		if (now - pl->last_tick_ms >= every) {
-			struct wa_bucket *k = admit(pl, pl); /* on_tick pays from a bucket of its own */
-			pl->last_tick_ms = now;
-			if (k) {
-				pl->stats.events[1]++;
-				wa_breaker_enter(pl->breaker, k);
-				wa_policy_tick(pol);
-				wa_breaker_leave(pl->breaker);
-			} else {
-				wa_stats_failure(&pl->stats, WA_HOOK_ON_TICK, WA_FAIL_BUDGET);
-			}
+	if (every && (wa_policy_hooks(pol) & (1u << WA_HOOK_ON_TICK)) && now - pl->last_tick_ms >= every) {
+		struct wa_bucket *k = admit(pl, pl); /* on_tick pays from a bucket of its own */
+		pl->last_tick_ms = now;
+		if (k) {
+			pl->stats.events[1]++;
+			wa_breaker_enter(pl->breaker, k);
+			wa_policy_tick(pol);
+			wa_breaker_leave(pl->breaker);
+		} else {
+			wa_stats_failure(&pl->stats, WA_HOOK_ON_TICK, WA_FAIL_BUDGET);
 		}
 	}
-	if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
 	wa_record_flush(pl->record);
 	if (pl->metrics.interval_ms) {
 		if (pl->shadow) {
@@ -911,10 +899,29 @@ static int on_tick(int event, void *event_data, void *userdata)
 			pl->stats.shadow_skipped = ss.skipped;
 			pl->stats.shadow_unavailable = ss.unavailable;
 		}
-		wa_metrics_tick(&pl->metrics, &pl->stats, now_ms(), publish_metric, pl);
+		wa_metrics_tick(&pl->metrics, &pl->stats, now, publish_metric, pl);
 	}
 	wa_audit_flush(pl->audit);
-	ask_next_tick(event_data, every);
+}
+
+static int on_tick(int event, void *event_data, void *userdata)
+{
+	struct plugin *pl = userdata;
+	struct wa_policy *pol = wa_auth_policy(pl->auth);
+	/* The watchdog's clock: one load (its thread runs for the plugin's life: the breaker samples
+	 * on it), late by at most its idle tick. */
+	uint64_t now = wa_watchdog_now_ms();
+
+	(void)event;
+	/* First what the policy in service queued: housekeeping may replace it (and drop its queue). */
+	if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
+	if (now - pl->housekept_ms >= HOUSEKEEPING_MS) {
+		pl->housekept_ms = now;
+		housekeeping(pl, now);
+		pol = wa_auth_policy(pl->auth);
+		if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
+	}
+	ask_next_tick(event_data, wa_auth_config(pl->auth)->tick_ms);
 	return MOSQ_ERR_SUCCESS;
 }
 

@@ -11,7 +11,8 @@
 #include "wa_limits.h"
 #include "topic.h"
 
-#define DESC_BYTES  16u
+#define DESC_BYTES 16u
+_Static_assert(WA_GRANTS_MAX_WORK / WA_GRANTS_MAX_ENTRIES >= 16u, "max_topic would wrap");
 #define ENTRY_BYTES 12u
 
 enum shape {
@@ -31,6 +32,7 @@ struct grant {
 struct wa_grants {
 	uint32_t count;
 	uint8_t fallback[4]; /* READ, WRITE, SUBSCRIBE, UNSUBSCRIBE */
+	size_t max_topic;    /* longer topics are asked of acl_check (WA_GRANTS_MAX_WORK) */
 	size_t bytes;
 	const char *text;
 	struct grant g[];
@@ -133,6 +135,7 @@ struct wa_grants *wa_grants_read(struct wa_mem m, uint32_t ptr, char *err, size_
 	}
 	g->count = n;
 	g->bytes = size;
+	g->max_topic = n ? WA_GRANTS_MAX_WORK / n - 16u : SIZE_MAX;
 	memset(g->fallback, WA_GRANTS_ASK, sizeof g->fallback);
 	if (ptr) memcpy(g->fallback, wa_mem_range(m, ptr + 4u, 4), 4);
 	out = (char *)&g->g[n];
@@ -186,16 +189,47 @@ static int fallback(const struct wa_grants *g, int access)
 	}
 }
 
+/* a[0, n) == b[0, n), both readable that far: a word at a time (filters are short, and a call
+ * to memcmp costs more than the compare). */
+static inline int same_bytes(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+	uint32_t u, v;
+
+	if (n >= 8u) {
+		for (size_t i = 0; i + 8u < n; i += 8u) {
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y) return 0;
+		}
+		memcpy(&x, a + n - 8u, 8); /* the last word, overlapping the one before */
+		memcpy(&y, b + n - 8u, 8);
+		return x == y;
+	}
+	if (n >= 4u) {
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		if (u != v) return 0;
+		memcpy(&u, a + n - 4u, 4);
+		memcpy(&v, b + n - 4u, 4);
+		return u == v;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (a[i] != b[i]) return 0;
+	}
+	return 1;
+}
+
 static inline int matches(const struct wa_grants *g, const struct grant *e, const char *topic, size_t tlen)
 {
 	const char *f = g->text + e->off;
 	size_t l;
 
 	switch (e->shape) {
-		case SHAPE_EXACT: return tlen == e->len && memcmp(f, topic, tlen) == 0;
+		case SHAPE_EXACT: return tlen == e->len && same_bytes(f, topic, tlen);
 		case SHAPE_PREFIX:
 			l = e->len - 2u; /* L of L/# */
-			return tlen >= l && memcmp(f, topic, l) == 0 && (tlen == l || topic[l] == '/');
+			return tlen >= l && same_bytes(f, topic, l) && (tlen == l || topic[l] == '/');
 		default: return wa_topic_matches_sub(f, e->len, topic, tlen) == 1;
 	}
 }
@@ -206,7 +240,7 @@ int wa_grants_decide(const struct wa_grants *g, const char *topic, int access)
 
 	if (access != 1 && access != 2) return fallback(g, access);
 	tlen = strlen(topic);
-	if ((uint64_t)g->count * (tlen + 16u) > WA_GRANTS_MAX_WORK) return WA_GRANTS_ASK;
+	if (tlen > g->max_topic) return WA_GRANTS_ASK;
 	/* Deny entries come first in each tier: the first entry that matches decides. */
 	for (uint32_t i = 0; i < g->count; i++) {
 		const struct grant *e = &g->g[i];
