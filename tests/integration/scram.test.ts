@@ -26,6 +26,28 @@ function userLine(user: string, password: string, salt: Uint8Array, iterations: 
   return `${user}:${b64(salt)}:${iterations}:${b64(storedKey)}:${b64(hmac(salted, 'Server Key'))}`;
 }
 
+/** The client-final message for a server-first, and the server signature it predicts. */
+function clientFinal(password: string, bare: string, clientNonce: string, serverFirst: string):
+  { final: string; serverSignature: Uint8Array } | Error {
+  const m = /^r=([^,]+),s=([^,]+),i=(\d+)$/.exec(serverFirst);
+  if (!m || !m[1].startsWith(clientNonce)) return new Error(`unexpected server-first ${serverFirst}`);
+  const salted = u8(pbkdf2Sync(password, u8(Buffer.from(m[2], 'base64')), Number(m[3]), 32, 'sha256'));
+  const clientKey = hmac(salted, 'Client Key');
+  const withoutProof = `c=${Buffer.from('n,,').toString('base64')},r=${m[1]}`;
+  const authMessage = `${bare},${serverFirst},${withoutProof}`;
+  const signature = hmac(sha(clientKey), authMessage);
+  const proof = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) proof[i] = clientKey[i] ^ signature[i];
+  return { final: `${withoutProof},p=${b64(proof)}`, serverSignature: hmac(hmac(salted, 'Server Key'), authMessage) };
+}
+
+/** The server-final's signature ("v=...") equals the expected one. */
+function verified(serverFinal: Buffer | undefined, expected: Uint8Array | null): boolean {
+  const v = serverFinal?.toString() ?? '';
+  const got = u8(v.startsWith('v=') ? Buffer.from(v.slice(2), 'base64') : Buffer.alloc(0));
+  return expected !== null && got.length === 32 && timingSafeEqual(got, expected);
+}
+
 interface Outcome {
   /** CONNACK reason code, or -1 when the connection closed without one. */
   code: number;
@@ -63,35 +85,82 @@ function scramConnect(port: number, user: string, password: string,
     };
     const timer = setTimeout(() => settle(-1, false), 8000);
     c.handleAuth = (packet, cb) => {
-      const serverFirst = packet.properties?.authenticationData?.toString() ?? '';
-      const m = /^r=([^,]+),s=([^,]+),i=(\d+)$/.exec(serverFirst);
-      if (!m || !m[1].startsWith(clientNonce)) {
-        cb(new Error(`unexpected server-first ${serverFirst}`));
+      const step = clientFinal(password, bare, clientNonce, packet.properties?.authenticationData?.toString() ?? '');
+      if (step instanceof Error) {
+        cb(step);
         return;
       }
-      const salted = u8(pbkdf2Sync(password, u8(Buffer.from(m[2], 'base64')), Number(m[3]), 32, 'sha256'));
-      const clientKey = hmac(salted, 'Client Key');
-      const withoutProof = `c=${Buffer.from('n,,').toString('base64')},r=${m[1]}`;
-      const authMessage = `${bare},${serverFirst},${withoutProof}`;
-      const signature = hmac(sha(clientKey), authMessage);
-      const proof = new Uint8Array(32);
-      for (let i = 0; i < 32; i++) proof[i] = clientKey[i] ^ signature[i];
-      expectedServerSignature = hmac(hmac(salted, 'Server Key'), authMessage);
-      const proper = `${withoutProof},p=${b64(proof)}`;
-      const final = tamper.final ? tamper.final(proper) : proper;
+      expectedServerSignature = step.serverSignature;
+      const final = tamper.final ? tamper.final(step.final) : step.final;
       cb(undefined, { cmd: 'auth', reasonCode: 0x18, properties: { authenticationMethod: METHOD, authenticationData: Buffer.from(final) } });
     };
     c.on('packetreceive', (p: Packet) => {
       if (p.cmd !== 'connack') return;
-      const code = p.reasonCode ?? 0;
-      const v = p.properties?.authenticationData?.toString() ?? '';
-      const got = u8(v.startsWith('v=') ? Buffer.from(v.slice(2), 'base64') : Buffer.alloc(0));
-      const ok = expectedServerSignature !== null && got.length === 32 && timingSafeEqual(got, expectedServerSignature);
-      settle(code, ok);
+      settle(p.reasonCode ?? 0, verified(p.properties?.authenticationData, expectedServerSignature));
     });
     c.on('error', () => undefined);
     c.on('close', () => settle(-1, false));
   });
+}
+
+interface Reauth {
+  /** The broker's AUTH success (0), or -1 when it disconnected the client instead. */
+  code: number;
+  serverVerified: boolean;
+  /** The DISCONNECT's reason code when the broker sent one. */
+  disconnectReason?: number;
+}
+
+/**
+ * MQTT 5 re-authentication on a connected client: AUTH (0x19, re-authenticate) with a fresh
+ * client-first, the server-first in AUTH (0x18), the client-final, then AUTH success with the
+ * server-final, or a DISCONNECT. MQTT.js answers the broker's AUTH packets through handleAuth but
+ * has no call that starts a re-authentication, so the first AUTH goes out through _sendPacket.
+ */
+function reauthenticate(c: mqtt.MqttClient, user: string, password: string): Promise<Reauth> {
+  const clientNonce = randomBytes(18).toString('base64');
+  const bare = `n=${user},r=${clientNonce}`;
+  let expected: Uint8Array | null = null;
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (r: Reauth): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(r);
+    };
+    const timer = setTimeout(() => settle({ code: -2, serverVerified: false }), 8000);
+    c.handleAuth = (packet, cb) => {
+      if (packet.reasonCode === 0) {
+        settle({ code: 0, serverVerified: verified(packet.properties?.authenticationData, expected) });
+        cb(undefined);
+        return;
+      }
+      const step = clientFinal(password, bare, clientNonce, packet.properties?.authenticationData?.toString() ?? '');
+      if (step instanceof Error) {
+        cb(step);
+        return;
+      }
+      expected = step.serverSignature;
+      cb(undefined, { cmd: 'auth', reasonCode: 0x18, properties: { authenticationMethod: METHOD, authenticationData: Buffer.from(step.final) } });
+    };
+    c.on('packetreceive', (p: Packet) => {
+      if (p.cmd === 'disconnect') settle({ code: -1, serverVerified: false, disconnectReason: p.reasonCode ?? 0 });
+    });
+    c.on('close', () => settle({ code: -1, serverVerified: false }));
+    (c as unknown as { _sendPacket(p: Packet): void })._sendPacket({
+      cmd: 'auth', reasonCode: 0x19, properties: { authenticationMethod: METHOD, authenticationData: Buffer.from(`n,,${bare}`) },
+    });
+  });
+}
+
+/** A publish round trip on a fresh topic: the client is still connected and served. */
+async function roundTrip(c: mqtt.MqttClient): Promise<void> {
+  const topic = `reauth/${uniqueId('t')}`;
+  await c.subscribeAsync(topic);
+  const got = new Promise<string>((resolve) => c.once('message', (_t, payload) => resolve(payload.toString())));
+  await c.publishAsync(topic, 'still here');
+  assert.equal(await got, 'still here');
 }
 
 describe('scram (MQTT 5 enhanced authentication)', () => {
@@ -171,6 +240,38 @@ describe('scram (MQTT 5 enhanced authentication)', () => {
     const anon4 = await tryConnect({ port: broker.port, version: 4 });
     assert.equal(anon4.code, 0);
     if (anon4.ok) await endAll(anon4.client);
+  });
+
+  test('re-authentication (AUTH 0x19) on a live connection: the right password keeps it, proven both ways', async () => {
+    const a = await scramConnect(broker.port, 'alice', 'wonderland');
+    try {
+      assert.equal(a.code, 0);
+      const r = await reauthenticate(a.client, 'alice', 'wonderland');
+      assert.equal(r.code, 0, `re-authentication answered ${JSON.stringify(r)}`);
+      assert.equal(r.serverVerified, true, 'the server-final of the re-authentication proves the key');
+      await roundTrip(a.client);
+      const again = await reauthenticate(a.client, 'alice', 'wonderland');
+      assert.equal(again.code, 0, 'and again');
+      await roundTrip(a.client);
+    } finally {
+      a.client.end(true);
+    }
+  });
+
+  test('re-authentication with a wrong password disconnects the client; others stay', async () => {
+    const a = await scramConnect(broker.port, 'alice', 'wonderland');
+    const b = await scramConnect(broker.port, 'bob,the=builder', 'can-we-fix-it');
+    try {
+      assert.equal(a.code, 0);
+      assert.equal(b.code, 0);
+      const r = await reauthenticate(a.client, 'alice', 'not-the-password');
+      assert.equal(r.code, -1, `a failed re-authentication must end the connection: ${JSON.stringify(r)}`);
+      assert.ok(r.disconnectReason === undefined || r.disconnectReason >= 0x80, `DISCONNECT reason ${r.disconnectReason}`);
+      await roundTrip(b.client);
+    } finally {
+      a.client.end(true);
+      b.client.end(true);
+    }
   });
 
   test('another authentication method is deferred: mosquitto refuses it', async () => {
