@@ -6,9 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <mosquitto_broker.h>
-#include <mosquitto_plugin.h>
-#include <mosquitto.h>
+#include "mosq.h"
 
 #include "acl_cache.h"
 #include "audit.h"
@@ -845,7 +843,7 @@ static void ask_next_tick(void *event_data, uint32_t tick_ms)
 
 	if (!ev) return;
 	ev->next_s = -2;
-	ev->next_ns = 2000L + (long)(tick_ms && tick_ms < TICK_ASK_MS ? tick_ms : TICK_ASK_MS);
+	ev->WA_TICK_NEXT_MS = 2000L + (long)(tick_ms && tick_ms < TICK_ASK_MS ? tick_ms : TICK_ASK_MS);
 }
 
 /* Like mosquitto's own $SYS messages: QoS 0, retained, from no client (so no WRITE check: each
