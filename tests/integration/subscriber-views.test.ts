@@ -46,9 +46,12 @@ describe('examples/subscriber-views', () => {
   });
   after(() => broker?.stop());
 
-  test('the 2.0 build loads the policy, says once that its 2.1 hooks are not called, and delivers as it came',
+  // The 2.0 build, or the 2.1 build in a 2.0 broker (test-integration-2.1 runs both).
+  test('without the hooks the policy loads, one line says they are not called, and copies go as they came',
     { skip: HOOKS_21 ? 'the hooks are called here' : false }, async () => {
-      await broker.waitForLog(/the policy exports on_message_out and on_subscribe, which need the plugin built against mosquitto 2\.1's headers \(make plugin-2\.1\): not called\n/);
+      const why = PLUGIN_HEADERS === '2.1' ? 'this broker cannot register \\(it is older than 2\\.1\\)'
+        : 'need the plugin built against mosquitto 2\\.1\'s headers \\(make plugin-2\\.1\\)';
+      await broker.waitForLog(new RegExp(`the policy exports on_message_out and on_subscribe, which ${why}: not called\n`));
       assert.equal(broker.log().match(/the policy exports on_message_out/g)?.length, 1);
       const pub = await connect({ port: broker.port, version: 5, username: 'pub' });
       const bob = await connect({ port: broker.port, version: 5, username: 'bob' });
