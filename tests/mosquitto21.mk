@@ -5,12 +5,16 @@
 #                                 mosquitto_pub/sub and the dynamic-security plugin (20-40 s on 2 cores)
 #   make test-integration-2.1     the integration suite (make test-integration) with that broker
 #   make test-integration-2.1 TESTS=dynsec    one file, as with test-integration
+#   make plugin-2.1               build/2.1/mosquitto_wasm_auth.so: the plugin built against 2.1.2's
+#                                 headers (per-subscriber on_message_out, on_subscribe; README)
+# test-integration-2.1 loads that build in 2.1.2; without TESTS it then runs MOSQ21_COMPAT_TESTS
+# with the 2.0 build (build/mosquitto_wasm_auth.so), which must keep loading in 2.1.2 too.
 # Without ../shared/mosquitto-2.1.2, cmake, libcjson-dev or a C++ compiler (2.1.2's CMake project
 # asks for one), test-integration-2.1 prints one
 # "test-integration-2.1: SKIPPED (reason)" line and succeeds: a user's machine never needs it.
 # The suite runs with 2.1.2's own tools first on PATH (mosquitto_passwd writes 2.1's $7$1000$
 # lines, mosquitto_ctrl administers 2.1's dynamic-security plugin), as a 2.1 installation would.
-.PHONY: mosquitto-2.1 test-integration-2.1
+.PHONY: mosquitto-2.1 test-integration-2.1 plugin-2.1
 
 MOSQ21_SRC    ?= ../shared/mosquitto-2.1.2
 MOSQ21_DIR    := $(BUILD)/mosquitto-2.1
@@ -61,7 +65,32 @@ mosquitto-2.1:
 	@reason='$(mosq21_skip)'; if [ -n "$$reason" ]; then echo "mosquitto-2.1: cannot build ($$reason)"; exit 1; fi
 	+@$(MAKE) --no-print-directory $(MOSQ21_STAMP)
 
-TEST_ENV_21 := BUILD=$(BUILD) PLUGIN_SO=$(PLUGIN_SO) WA_CALL_BIN=$(WA_CALL_BIN) CHECK_BIN=$(CHECK_BIN) \
+# --- the plugin against 2.1.2's headers --------------------------------------------------------
+# Only plugin.c includes mosquitto's headers (plugin-c/broker/mosq.h derives WA_MOSQ_21 from
+# them): the same runtime archive, one object compiled with 2.1.2's include directory ahead of
+# /usr/include. Needs only the source's include/, not the broker build.
+PLUGIN_SO_21  := $(BUILD)/2.1/mosquitto_wasm_auth.so
+PLUGIN_OBJ_21 := $(BUILD)/2.1/obj/plugin.o
+
+$(PLUGIN_OBJ_21): plugin-c/broker/plugin.c plugin-c/plugin.mk tests/mosquitto21.mk
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -fvisibility=hidden,$(WA_CFLAGS)) -I$(MOSQ21_SRC)/include -c $< -o $@
+
+$(PLUGIN_SO_21): $(PLUGIN_OBJ_21) $(RUNTIME_LIB) plugin-c/broker/plugin.map
+	$(CC) -shared $(filter-out -MMD -MP,$(WA_CFLAGS)) -o $@ $(PLUGIN_OBJ_21) $(RUNTIME_LIB) $(RUNTIME_LDLIBS) \
+		-Wl,--version-script=plugin-c/broker/plugin.map
+
+-include $(PLUGIN_OBJ_21:.o=.d)
+
+plugin-2.1:
+	@if [ ! -f $(MOSQ21_SRC)/include/mosquitto/broker.h ]; then \
+		echo "plugin-2.1: SKIPPED ($(MOSQ21_SRC) is absent)"; exit 0; fi; \
+	$(MAKE) --no-print-directory $(PLUGIN_SO_21)
+
+# The suite's files run again with the 2.0 build (one binary for both brokers stays supported).
+MOSQ21_COMPAT_TESTS := connect
+
+TEST_ENV_21 := BUILD=$(BUILD) PLUGIN_SO=$(PLUGIN_SO_21) PLUGIN_HEADERS=2.1 WA_CALL_BIN=$(WA_CALL_BIN) CHECK_BIN=$(CHECK_BIN) \
                MOSQUITTO_BIN=$(abspath $(MOSQ21_BIN)) DYNSEC_SO=$(abspath $(MOSQ21_DYNSEC)) PATH=$(MOSQ21_PATH):$$PATH
 # The parity cases (tests/cases) do not start a broker: test-integration runs them once.
 INTEGRATION_JS_21 := $(if $(TESTS),$(TESTS:%=$(BUILD)/js/tests/integration/%.test.js),\
@@ -70,10 +99,22 @@ INTEGRATION_JS_21 := $(if $(TESTS),$(TESTS:%=$(BUILD)/js/tests/integration/%.tes
 # The broker build is a recursive make, so it only starts once the skip check has passed.
 test-integration-2.1: $(INTEGRATION_DEPS)
 	@reason='$(mosq21_skip)'; if [ -n "$$reason" ]; then echo "test-integration-2.1: SKIPPED ($$reason)"; exit 0; fi; \
-	$(MAKE) --no-print-directory $(MOSQ21_STAMP) || exit $$?; \
-	echo "test-integration-2.1: the integration suite against $$($(MOSQ21_BIN) -h 2>/dev/null | head -1)"; \
+	$(MAKE) --no-print-directory $(MOSQ21_STAMP) $(PLUGIN_SO_21) || exit $$?; \
+	echo "test-integration-2.1: the integration suite against $$($(MOSQ21_BIN) -h 2>/dev/null | head -1), plugin $(PLUGIN_SO_21)"; \
 	t0=$$(date +%s); \
 	$(TEST_ENV_21) node --test --test-concurrency=$(TEST_CONCURRENCY) $(INTEGRATION_JS_21); rc=$$?; \
+	if [ $$rc -eq 0 ] && [ -z '$(TESTS)' ]; then \
+		echo "test-integration-2.1: $(MOSQ21_COMPAT_TESTS) with the 2.0 build $(PLUGIN_SO)"; \
+		$(TEST_ENV_21) PLUGIN_SO=$(PLUGIN_SO) PLUGIN_HEADERS=2.0 node --test --test-concurrency=$(TEST_CONCURRENCY) \
+			$(MOSQ21_COMPAT_TESTS:%=$(BUILD)/js/tests/integration/%.test.js); rc=$$?; \
+	fi; \
 	echo "test-integration-2.1: exit $$rc after $$(( $$(date +%s) - t0 ))s"; exit $$rc
 
 test: test-integration-2.1
+
+# make install, with the plugin built against 2.1.2's headers in place of the 2.0 build
+# (MOSQ21_SRC=/path/to/mosquitto-2.1.x for another 2.1 source tree).
+.PHONY: install-2.1
+install-2.1: install $(PLUGIN_SO_21)
+	install -m 0644 $(PLUGIN_SO_21) $(DESTDIR)$(PLUGIN_INSTALL_DIR)/mosquitto_wasm_auth.so
+	$(STRIP) --strip-unneeded --remove-section=.comment $(DESTDIR)$(PLUGIN_INSTALL_DIR)/mosquitto_wasm_auth.so

@@ -6,9 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <mosquitto_broker.h>
-#include <mosquitto_plugin.h>
-#include <mosquitto.h>
+#include "mosq.h"
 
 #include "acl_cache.h"
 #include "audit.h"
@@ -25,14 +23,6 @@
 #include "../runtime/log.h"
 #include "../runtime/text.h"
 #include "../runtime/watchdog.h"
-
-/* Built against mosquitto 2.1's headers: a login can be answered later (MOSQ_ERR_AUTH_DELAYED,
- * mosquitto_complete_basic_auth), which the login thread needs (login.h). */
-#if LIBMOSQUITTO_MAJOR > 2 || (LIBMOSQUITTO_MAJOR == 2 && LIBMOSQUITTO_MINOR >= 1)
-#define WA_DELAYED_AUTH 1
-#else
-#define WA_DELAYED_AUTH 0
-#endif
 
 struct plugin {
 	mosquitto_plugin_id_t *id;
@@ -58,6 +48,7 @@ struct plugin {
 	struct wa_audit *audit;    /* NULL when wasm_audit is off */
 	struct wa_shadow *shadow;  /* wasm_shadow_module, or NULL */
 	struct wa_login *login;    /* wasm_login_thread (2.1 builds), or NULL */
+	unsigned told_21;          /* 2.1-only hooks (HOOKS_21) the policy exports, already logged (2.0 build) */
 };
 
 static void log_to_mosquitto(int level, const char *line)
@@ -552,6 +543,75 @@ static int on_message(int event, void *event_data, void *userdata)
 	return rc;
 }
 
+#if WA_MOSQ_21
+/* MOSQ_EVT_MESSAGE_OUT (2.1.2's send__publish): one subscriber's copy, just before it is sent;
+ * ed->client is the subscriber. 2.1.2 frees a topic or payload the callback replaces with
+ * mosquitto_free once the copy is sent, and frees the originals itself later: never freed here
+ * (apply_rewrite with free_old_topic 0). Any code but SUCCESS drops this copy only. Paid like a
+ * READ check: by the client whose request caused the delivery. */
+static int on_message_out(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_message *ed = event_data;
+	struct plugin *pl = userdata;
+	struct wa_policy *pol = wa_auth_policy(pl->auth);
+	struct wa_bucket *k = admit(pl, payer(pl, ed->client, MOSQ_ACL_READ));
+	enum wa_decision d;
+	int rc;
+
+	(void)event;
+	if (!k) return decision_rc(wa_policy_refuse(pol, WA_HOOK_ON_MESSAGE_OUT, 0), MOSQ_ERR_ACL_DENIED);
+	wa_breaker_enter(pl->breaker, k);
+	d = wa_policy_message_out(pol, ed->client, mosquitto_client_id(ed->client),
+	                          mosquitto_client_username(ed->client), ed->topic, ed->payload, ed->payloadlen,
+	                          ed->qos, ed->retain);
+	wa_breaker_leave(pl->breaker);
+	rc = d == WA_ALLOW ? apply_rewrite(ed, wa_policy_message_rewrite(pol), 0) : MOSQ_ERR_ACL_DENIED;
+	wa_policy_message_done(pol);
+	return rc;
+}
+
+/* MOSQ_EVT_SUBSCRIBE (2.1.2's handle__subscribe): after the SUBSCRIBE ACL check of the filter
+ * the client sent allowed it, before the subscription is added and retained messages are queued.
+ * 2.1.2 frees a filter the callback replaces (mosquitto_free) and takes the QoS from options; the
+ * SUBACK keeps the QoS granted before. Any code but SUCCESS makes 2.1.2 drop the whole SUBSCRIBE
+ * packet and disconnect the client: it has no SUBACK failure after its ACL check. */
+static int on_subscribe(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_subscribe *ed = event_data;
+	struct plugin *pl = userdata;
+	struct wa_policy *pol = wa_auth_policy(pl->auth);
+	struct wa_bucket *k = admit(pl, payer(pl, ed->client, MOSQ_ACL_SUBSCRIBE));
+	const struct wa_subscribe_rewrite *r;
+	int granted = MQTT_SUB_OPT_GET_QOS(ed->data.options);
+	enum wa_decision d;
+	int rc = MOSQ_ERR_SUCCESS;
+
+	(void)event;
+	if (!k) return decision_rc(wa_policy_refuse(pol, WA_HOOK_ON_SUBSCRIBE, 0), MOSQ_ERR_ACL_DENIED);
+	wa_breaker_enter(pl->breaker, k);
+	d = wa_policy_subscribe(pol, ed->client, mosquitto_client_id(ed->client), mosquitto_client_username(ed->client),
+	                        ed->data.topic_filter, granted);
+	wa_breaker_leave(pl->breaker);
+	if (d != WA_ALLOW) {
+		rc = MOSQ_ERR_ACL_DENIED;
+	} else {
+		r = wa_policy_subscribe_rewrite(pol);
+		if (r->topic) {
+			char *filter = mosquitto_strdup(r->topic);
+			if (filter)
+				ed->data.topic_filter = filter;
+			else
+				rc = MOSQ_ERR_ACL_DENIED; /* all or nothing */
+		}
+		/* Never above what the broker granted (its max_qos, the SUBACK already computed). */
+		if (rc == MOSQ_ERR_SUCCESS && r->qos >= 0 && r->qos < granted)
+			ed->data.options = (uint8_t)((ed->data.options & ~0x03u) | (unsigned)r->qos);
+	}
+	wa_policy_subscribe_done(pol);
+	return rc;
+}
+#endif
+
 /* A client goes: its cached decisions and grants with it, and the policy hears of it
  * (on_disconnect, paid by the client like its requests). A client that never had a client id
  * (refused at CONNECT before it gave one) is not reported. */
@@ -640,17 +700,40 @@ static const struct {
 	{ WA_HOOK_ON_MESSAGE, MOSQ_EVT_MESSAGE, on_message, NULL, NULL },
 	{ WA_HOOK_EXT_AUTH_START, MOSQ_EVT_EXT_AUTH_START, on_ext_auth_start, NULL, NULL },
 	{ WA_HOOK_EXT_AUTH_CONTINUE, MOSQ_EVT_EXT_AUTH_CONTINUE, on_ext_auth_continue, NULL, NULL },
+#if WA_MOSQ_21
+	{ WA_HOOK_ON_MESSAGE_OUT, MOSQ_EVT_MESSAGE_OUT, on_message_out, NULL, NULL },
+	{ WA_HOOK_ON_SUBSCRIBE, MOSQ_EVT_SUBSCRIBE, on_subscribe, NULL, NULL },
+#endif
 };
 #define N_REQUEST_EVENTS (sizeof request_events / sizeof request_events[0])
 
-#if WA_DELAYED_AUTH
+#if WA_MOSQ_21
 static int on_basic_auth_delayed(int event, void *event_data, void *userdata);
 #endif
+/* Hooks whose events only mosquitto 2.1 has. */
+#define HOOKS_21 ((1u << WA_HOOK_ON_MESSAGE_OUT) | (1u << WA_HOOK_ON_SUBSCRIBE))
+
+/* A policy exporting 2.1-only hooks is told once per policy put in service when they cannot be
+ * called: in a 2.0 build (no such events in its headers), or by a broker older than 2.1 that
+ * refuses to register them. Never a failure: the rest of the policy works. */
+static void tell_21(struct plugin *pl, unsigned hooks, const char *why)
+{
+	unsigned missing = hooks & HOOKS_21 & ~pl->told_21;
+
+	pl->told_21 = hooks & HOOKS_21;
+	if (!missing) return;
+	wa_log(WA_LOG_WARNING, "the policy exports %s%s%s, which %s: not called",
+	       missing & (1u << WA_HOOK_ON_MESSAGE_OUT) ? "on_message_out" : "",
+	       missing == HOOKS_21 ? " and " : "", missing & (1u << WA_HOOK_ON_SUBSCRIBE) ? "on_subscribe" : "", why);
+}
 
 /* Registers exactly the request callbacks whose hooks the current policy exports (a reload may
  * change the set). Returns 0, or the first mosquitto error. */
 static int sync_callbacks(struct plugin *pl, unsigned hooks)
 {
+#if !WA_MOSQ_21
+	tell_21(pl, hooks, "need the plugin built against mosquitto 2.1's headers (make plugin-2.1)");
+#endif
 	for (unsigned i = 0; i < N_REQUEST_EVENTS; i++) {
 		unsigned bit = 1u << request_events[i].hook;
 		/* pl->audit and pl->shadow are set once, before the first registration, and kept; an
@@ -661,12 +744,16 @@ static int sync_callbacks(struct plugin *pl, unsigned hooks)
 		                                                                           : request_events[i].cb;
 		int rc;
 
-#if WA_DELAYED_AUTH
+#if WA_MOSQ_21
 		if (pl->login && request_events[i].hook == WA_HOOK_UNPWD_CHECK) cb = on_basic_auth_delayed;
 #endif
 
 		if ((hooks & bit) && !(pl->registered & bit)) {
 			rc = mosquitto_callback_register(pl->id, request_events[i].event, cb, NULL, pl);
+			if (rc != MOSQ_ERR_SUCCESS && (bit & HOOKS_21)) {
+				tell_21(pl, bit, "this broker cannot register (it is older than 2.1)");
+				continue;
+			}
 			if (rc != MOSQ_ERR_SUCCESS) {
 				wa_log(WA_LOG_ERR, "cannot register the %s callback: %s",
 				       wa_hooks[request_events[i].hook].name, mosquitto_strerror(rc));
@@ -873,7 +960,7 @@ static void ask_next_tick(void *event_data, uint32_t tick_ms)
 
 	if (!ev) return;
 	ev->next_s = -2;
-	ev->next_ns = 2000L + (long)(tick_ms && tick_ms < TICK_ASK_MS ? tick_ms : TICK_ASK_MS);
+	ev->WA_TICK_NEXT_MS = 2000L + (long)(tick_ms && tick_ms < TICK_ASK_MS ? tick_ms : TICK_ASK_MS);
 }
 
 /* Like mosquitto's own $SYS messages: QoS 0, retained, from no client (so no WRITE check: each
@@ -889,7 +976,7 @@ static void publish_metric(const char *topic, const char *payload, void *ud)
 }
 
 /* ---- the login thread (login.h; mosquitto 2.1 builds) ----------------------------------------- */
-#if WA_DELAYED_AUTH
+#if WA_MOSQ_21
 /* The login checked here and now, as without the login thread. */
 static int checked_here(int event, void *event_data, void *userdata)
 {
@@ -1013,7 +1100,7 @@ static int on_tick(int event, void *event_data, void *userdata)
 		}
 		wa_metrics_tick(&pl->metrics, &pl->stats, now_ms(), publish_metric, pl);
 	}
-#if WA_DELAYED_AUTH
+#if WA_MOSQ_21
 	if (pl->login && wa_login_pending(pl->login)) {
 		wa_login_collect(pl->login, login_done, pl);
 		/* Answers come at any time: the loop looks again within WA_LOGIN_TICK_MS. */
@@ -1103,7 +1190,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 		pl->audit = wa_audit_new(wa_auth_config(pl->auth)->audit, wa_auth_config(pl->auth)->audit_file);
 	if (wa_auth_config(pl->auth)->login_thread) {
 		char err[256];
-#if WA_DELAYED_AUTH
+#if WA_MOSQ_21
 		pl->login = wa_login_new(kv, n, err, sizeof err);
 #else
 		snprintf(err, sizeof err,

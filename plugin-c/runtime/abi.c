@@ -15,6 +15,8 @@ const struct wa_hook_abi wa_hooks[WA_HOOK_COUNT] = {
 	[WA_HOOK_ON_MESSAGE] = { "on_message", { "i(iiiiii)", 0 }, 1 },
 	[WA_HOOK_EXT_AUTH_START] = { "ext_auth_start", { "i(iii)", 0 }, 0 },
 	[WA_HOOK_EXT_AUTH_CONTINUE] = { "ext_auth_continue", { "i(iii)", 0 }, 0 },
+	[WA_HOOK_ON_MESSAGE_OUT] = { "on_message_out", { "i(iiiiii)", 0 }, 0 },
+	[WA_HOOK_ON_SUBSCRIBE] = { "on_subscribe", { "i(iiii)", 0 }, 0 },
 };
 
 const struct wa_import_abi wa_imports[] = {
@@ -43,6 +45,8 @@ const struct wa_import_abi wa_imports[] = {
 	{ "mosquitto", "sha256", "i(iii)", NULL },
 	{ "mosquitto", "hmac_sha256", "i(iiiii)", NULL },
 	{ "mosquitto", "pbkdf2_sha256", "i(iiiiii)", NULL },
+	{ "mosquitto", "subscribe_set_topic", "v(ii)", NULL },
+	{ "mosquitto", "subscribe_set_qos", "v(i)", NULL },
 	{ "env", "abort", "v(iiii)", NULL },
 	{ "env", "trace", "v(iiFFFFF)", NULL },
 	{ "env", "seed", "F()", "randomness" },

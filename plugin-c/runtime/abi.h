@@ -92,6 +92,9 @@ enum wa_hook {
 	/* MQTT 5 enhanced authentication (docs/ABI.md, "Enhanced authentication"). */
 	WA_HOOK_EXT_AUTH_START,
 	WA_HOOK_EXT_AUTH_CONTINUE,
+	/* Mosquitto 2.1 builds only (docs/ABI.md, "Per-subscriber and subscription hooks"). */
+	WA_HOOK_ON_MESSAGE_OUT,
+	WA_HOOK_ON_SUBSCRIBE,
 	WA_HOOK_COUNT
 };
 

@@ -60,6 +60,8 @@ static const char *const export_names[WA_EXPORT_COUNT] = {
 	[WA_HOOK_ON_MESSAGE] = "on_message",
 	[WA_HOOK_EXT_AUTH_START] = "ext_auth_start",
 	[WA_HOOK_EXT_AUTH_CONTINUE] = "ext_auth_continue",
+	[WA_HOOK_ON_MESSAGE_OUT] = "on_message_out",
+	[WA_HOOK_ON_SUBSCRIBE] = "on_subscribe",
 	[WA_EXPORT_ABI_FN] = WA_EXPORT_ABI_VERSION,
 	[WA_EXPORT_BUFFER_FN] = WA_EXPORT_BUFFER,
 	[WA_EXPORT_ACL_CACHEABLE_FN] = WA_EXPORT_ACL_CACHEABLE,
@@ -282,6 +284,20 @@ HOSTFN(bind_message_set_retain)
 	return m3Err_none;
 }
 
+HOSTFN(bind_subscribe_set_topic)
+{
+	if (wa_host_subscribe_set_topic(HOST(ctx), mem_of(rt, mem), arg_u32(sp, 0), arg_u32(sp, 1))) return host_trap;
+	return m3Err_none;
+}
+
+HOSTFN(bind_subscribe_set_qos)
+{
+	(void)rt;
+	(void)mem;
+	if (wa_host_subscribe_set_qos(HOST(ctx), (int32_t)arg_u32(sp, 0))) return host_trap;
+	return m3Err_none;
+}
+
 HOSTFN(bind_reasons_wanted)
 {
 	int32_t r;
@@ -401,6 +417,8 @@ static const struct {
 	{ "mosquitto", "sha256", bind_sha256 },
 	{ "mosquitto", "hmac_sha256", bind_hmac_sha256 },
 	{ "mosquitto", "pbkdf2_sha256", bind_pbkdf2_sha256 },
+	{ "mosquitto", "subscribe_set_topic", bind_subscribe_set_topic },
+	{ "mosquitto", "subscribe_set_qos", bind_subscribe_set_qos },
 };
 
 static M3RawCall binding_for(const struct wa_import_abi *imp)

@@ -47,20 +47,6 @@ static int fail(char *err, size_t errlen, const char *why)
 	return -1;
 }
 
-/* A subscription filter mosquitto would accept: not empty, '+' and '#' alone in their level, '#'
- * last, no NUL. */
-static int valid_filter(const uint8_t *f, uint32_t n)
-{
-	if (n == 0) return 0;
-	for (uint32_t i = 0; i < n; i++) {
-		int starts = i == 0 || f[i - 1] == '/', ends = i + 1 == n || f[i + 1] == '/';
-		if (f[i] == 0) return 0;
-		if (f[i] == '+' && !(starts && ends)) return 0;
-		if (f[i] == '#' && !(starts && i + 1 == n)) return 0;
-	}
-	return 1;
-}
-
 /* Checks the descriptor and its entries in place; *text_bytes gets the filters' total size. */
 static int check(struct wa_mem m, uint32_t ptr, uint32_t *count, const uint8_t **entries, uint32_t *text,
                  size_t *text_bytes, char *err, size_t errlen)
@@ -91,7 +77,7 @@ static int check(struct wa_mem m, uint32_t ptr, uint32_t *count, const uint8_t *
 			return fail(err, errlen, "a filter outside memory");
 		f = wa_mem_range(m, base + off, len);
 		if (!f) return fail(err, errlen, "a filter outside memory");
-		if (!valid_filter(f, len))
+		if (!wa_filter_valid(f, len))
 			return fail(err, errlen, "an entry's filter is not a valid subscription filter");
 		total += len + 1u;
 		if (total > WA_GRANTS_MAX_BYTES) return fail(err, errlen, "more than WA_GRANTS_MAX_BYTES of filters");

@@ -990,6 +990,60 @@ void wa_host_message_clear(struct wa_host *h, int active)
 	r->active = active;
 }
 
+/* ---- subscription rewrites (docs/ABI.md, "Per-subscriber and subscription hooks") ------------
+ * Staged like message rewrites: host copies, handed to the broker only if on_subscribe allows. */
+
+int wa_host_subscribe_set_topic(struct wa_host *h, struct wa_mem m, uint32_t topic, uint32_t topiclen)
+{
+	static const char fn[] = "subscribe_set_topic";
+	struct wa_subscribe_rewrite *r = &h->sub_rewrite;
+	const uint8_t *t;
+	char *copy;
+
+	if (charge(h, fn, WA_FUEL_HOST_CALL)) return -1;
+	if (!r->active) return trap(h, fn, "called outside on_subscribe");
+	t = wa_mem_range(m, topic, topiclen);
+	if (!t) return trap(h, fn, "pointer out of bounds");
+	if (charge(h, fn, per32(topiclen, WA_FUEL_SCAN_32))) return -1;
+	if (topiclen > WA_MAX_FIELD_BYTES || !wa_filter_valid(t, topiclen) || !wa_utf8_valid(t, topiclen)) {
+		return trap(h, fn,
+		            "not a subscription filter (UTF-8, + and # alone in their level, # last, no NUL, 1 to "
+		            "65535 bytes)");
+	}
+	copy = malloc((size_t)topiclen + 1u);
+	if (!copy) return trap(h, fn, "out of memory");
+	memcpy(copy, t, topiclen);
+	copy[topiclen] = '\0';
+	free(r->topic);
+	r->topic = copy;
+	r->topiclen = topiclen;
+	return 0;
+}
+
+int wa_host_subscribe_set_qos(struct wa_host *h, int32_t qos)
+{
+	static const char fn[] = "subscribe_set_qos";
+
+	if (charge(h, fn, WA_FUEL_HOST_CALL)) return -1;
+	if (!h->sub_rewrite.active) return trap(h, fn, "called outside on_subscribe");
+	if (qos < 0 || qos > 2) {
+		snprintf(h->trap, sizeof h->trap, "%s: qos %d is not 0, 1 or 2", fn, qos);
+		return -1;
+	}
+	h->sub_rewrite.qos = qos;
+	return 0;
+}
+
+void wa_host_subscribe_clear(struct wa_host *h, int active)
+{
+	struct wa_subscribe_rewrite *r = &h->sub_rewrite;
+
+	free(r->topic);
+	memset(r, 0, sizeof *r);
+	r->qos = -1;
+	r->active = active;
+}
+
 unsigned wa_host_actions_count(const struct wa_host *h)
 {
 	return h->actions.count;

@@ -102,6 +102,15 @@ struct wa_message_rewrite {
 	int retain;
 };
 
+/* on_subscribe's rewrite (docs/ABI.md, "Per-subscriber and subscription hooks"): as
+ * wa_message_rewrite. NULL topic / qos -1 = unchanged. */
+struct wa_subscribe_rewrite {
+	int active;
+	char *topic; /* NUL-terminated, a valid subscription filter */
+	uint32_t topiclen;
+	int qos;
+};
+
 /* Per-instance state the host functions read and write. All-zero (then opts, client_ops...)
  * is a valid start; it may outlive one guest instance (the log limit should: a re-created
  * instance must not get a fresh burst). */
@@ -136,6 +145,7 @@ struct wa_host {
 	/* jwt_verify's keys per key option; wa_host_jwt_free frees them. */
 	struct wa_jwt_cached jwt[WA_JWT_KEY_OPTIONS];
 	struct wa_message_rewrite rewrite;
+	struct wa_subscribe_rewrite sub_rewrite;
 	/* set_reason's text (UTF-8, not terminated): only the embedder's audit reads it, and clears
 	 * reason_len before each decision it records. */
 	char reason[WA_MAX_REASON_BYTES];
@@ -193,7 +203,8 @@ int wa_host_publish(struct wa_host *h, struct wa_mem m, uint32_t topic, uint32_t
                     uint32_t payloadlen, int32_t qos, int32_t retain, int32_t *ret);
 
 /* message_set_topic, message_set_payload, message_set_retain (docs/ABI.md, "Message hook"):
- * stage a rewrite of the message on_message is deciding. They trap outside on_message (the hook
+ * stage a rewrite of the message on_message (or on_message_out) is deciding. They trap outside
+ * those hooks (the hook
  * that called them fails) and on a bad value (the message is dropped): not a topic one may
  * publish to or starting with '$', a payload above wasm_max_payload, retain not 0/1. */
 int wa_host_message_set_topic(struct wa_host *h, struct wa_mem m, uint32_t topic, uint32_t topiclen);
@@ -201,6 +212,12 @@ int wa_host_message_set_payload(struct wa_host *h, struct wa_mem m, uint32_t pay
 int wa_host_message_set_retain(struct wa_host *h, int32_t retain);
 /* Frees the staged rewrite and marks nothing staged; active as given (1 while on_message runs). */
 void wa_host_message_clear(struct wa_host *h, int active);
+/* subscribe_set_topic, subscribe_set_qos: stage a rewrite of the subscription on_subscribe is
+ * deciding; they trap outside on_subscribe and on a bad value (not a valid subscription filter of
+ * 1 to 65535 bytes of UTF-8, qos not 0-2). */
+int wa_host_subscribe_set_topic(struct wa_host *h, struct wa_mem m, uint32_t topic, uint32_t topiclen);
+int wa_host_subscribe_set_qos(struct wa_host *h, int32_t qos);
+void wa_host_subscribe_clear(struct wa_host *h, int active);
 /* auth_data_out (docs/ABI.md, "Enhanced authentication"): copies len bytes into h->auth_out;
  * *ret = 0, or a negative enum wa_auth_data_error (nothing copied). */
 int wa_host_auth_data_out(struct wa_host *h, struct wa_mem m, uint32_t ptr, uint32_t len, int32_t *ret);

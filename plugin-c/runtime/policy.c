@@ -120,7 +120,7 @@ static void report(struct wa_policy *p, int level, const char *fmt, ...)
 
 static const char *decision_text(enum wa_hook hook, enum wa_decision d)
 {
-	if (hook == WA_HOOK_ON_MESSAGE) return "dropped";
+	if (hook == WA_HOOK_ON_MESSAGE || hook == WA_HOOK_ON_MESSAGE_OUT) return "dropped";
 	return d == WA_DEFER ? "deferred" : "denied";
 }
 
@@ -195,7 +195,9 @@ static int is_oom_hint(const char *hint)
 static enum wa_decision failure_decision(const struct wa_policy *p, enum wa_hook hook)
 {
 	/* A message is dropped: deferring would deliver it, unchecked, or with a rewrite half made. */
-	if (hook == WA_HOOK_ON_MESSAGE) return WA_DENY;
+	if (hook == WA_HOOK_ON_MESSAGE || hook == WA_HOOK_ON_MESSAGE_OUT) return WA_DENY;
+	/* A subscription is refused: deferring would keep it, unchecked, or with a rewrite half made. */
+	if (hook == WA_HOOK_ON_SUBSCRIBE) return WA_DENY;
 	/* Enhanced authentication never defers on a failure either: a half-done exchange handed to
 	 * the next plugin (or to mosquitto, which then refuses anyway) has no meaning. */
 	if (hook == WA_HOOK_EXT_AUTH_START || hook == WA_HOOK_EXT_AUTH_CONTINUE) return WA_DENY;
@@ -218,7 +220,10 @@ static enum wa_decision fail(struct wa_policy *p, enum wa_hook hook, int discard
 	if (p->stats) wa_stats_failure(p->stats, hook, p->last_fail);
 	snprintf(p->last_failure, sizeof p->last_failure, "%.*s", (int)sizeof p->last_failure - 1, why);
 	report(p, WA_LOG_ERR, "%s failed, %s %s: %s%s", wa_hooks[hook].name,
-	       hook == WA_HOOK_ON_MESSAGE ? "message" : "request", decision_text(hook, failure_decision(p, hook)), why,
+	       hook == WA_HOOK_ON_MESSAGE || hook == WA_HOOK_ON_MESSAGE_OUT ? "message"
+	       : hook == WA_HOOK_ON_SUBSCRIBE                               ? "subscription"
+	                                                                    : "request",
+	       decision_text(hook, failure_decision(p, hook)), why,
 	       hint);
 	/* Like the instance's state, what the failed call queued is undone. */
 	wa_host_actions_truncate(&p->host, p->action_mark);
@@ -360,6 +365,7 @@ void wa_policy_free(struct wa_policy *p)
 	wa_host_actions_take(&p->host, NULL, NULL); /* never carried out: the policy goes */
 	wa_host_jwt_free(&p->host);
 	wa_host_message_clear(&p->host, 0);
+	wa_host_subscribe_clear(&p->host, 0);
 	wa_engine_free(p->eng);
 	free(p->bytes);
 	free(p);
@@ -859,10 +865,11 @@ enum wa_decision wa_policy_psk_key_get(struct wa_policy *p, const void *client, 
 	return read_key(p, (uint32_t)result, key, keycap);
 }
 
-enum wa_decision wa_policy_message(struct wa_policy *p, const void *client, const char *clientid, const char *username,
-                                   const char *topic, const void *payload, uint32_t payloadlen, int qos, int retain)
+/* on_message and on_message_out: the same call, the same staged rewrite. */
+static enum wa_decision message_hook(struct wa_policy *p, enum wa_hook hook, const void *client, const char *clientid,
+                                     const char *username, const char *topic, const void *payload, uint32_t payloadlen,
+                                     int qos, int retain)
 {
-	const enum wa_hook hook = WA_HOOK_ON_MESSAGE;
 	struct wa_field f[4] = { field(clientid, 0),
 		                 field(username, 1),
 		                 field(topic, 0),
@@ -893,6 +900,58 @@ enum wa_decision wa_policy_message(struct wa_policy *p, const void *client, cons
 	if (trap || result != WA_ALLOW) wa_host_message_clear(&p->host, 0);
 	if (trap) return fail(p, hook, 1, "%s", trap);
 	return result == WA_DENY ? WA_DENY : WA_ALLOW;
+}
+
+enum wa_decision wa_policy_message(struct wa_policy *p, const void *client, const char *clientid, const char *username,
+                                   const char *topic, const void *payload, uint32_t payloadlen, int qos, int retain)
+{
+	return message_hook(p, WA_HOOK_ON_MESSAGE, client, clientid, username, topic, payload, payloadlen, qos, retain);
+}
+
+enum wa_decision wa_policy_message_out(struct wa_policy *p, const void *client, const char *clientid,
+                                       const char *username, const char *topic, const void *payload,
+                                       uint32_t payloadlen, int qos, int retain)
+{
+	return message_hook(p, WA_HOOK_ON_MESSAGE_OUT, client, clientid, username, topic, payload, payloadlen, qos,
+	                    retain);
+}
+
+enum wa_decision wa_policy_subscribe(struct wa_policy *p, const void *client, const char *clientid,
+                                     const char *username, const char *topic, int qos)
+{
+	const enum wa_hook hook = WA_HOOK_ON_SUBSCRIBE;
+	struct wa_field f[3] = { field(clientid, 0), field(username, 1), field(topic, 0) };
+	uint32_t args[4];
+	int32_t result = 0;
+	const char *trap;
+
+	wa_host_subscribe_clear(&p->host, 0);
+	if (ready(p, hook)) return WA_DENY;
+	if (!(p->hooks & (1u << hook))) return WA_ALLOW;
+	if (too_long(f, 3)) return fail(p, hook, 0, "a field is longer than %u bytes", WA_MAX_FIELD_BYTES);
+	trap = marshal(p, f, 3, args);
+	if (trap) return fail(p, hook, 1, "%s", trap);
+	args[3] = (uint32_t)qos;
+	p->host.sub_rewrite.active = 1;
+	trap = invoke(p, hook, client, args, 4, &result);
+	p->host.sub_rewrite.active = 0;
+	if (!trap && result != WA_DENY && result != WA_ALLOW && result != WA_DEFER) {
+		wa_host_subscribe_clear(&p->host, 0);
+		return fail(p, hook, 1, "returned %d, not a decision (0 deny, 1 allow, 2 allow unchanged)", result);
+	}
+	if (trap || result != WA_ALLOW) wa_host_subscribe_clear(&p->host, 0);
+	if (trap) return fail(p, hook, 1, "%s", trap);
+	return result == WA_DENY ? WA_DENY : WA_ALLOW;
+}
+
+const struct wa_subscribe_rewrite *wa_policy_subscribe_rewrite(const struct wa_policy *p)
+{
+	return &p->host.sub_rewrite;
+}
+
+void wa_policy_subscribe_done(struct wa_policy *p)
+{
+	wa_host_subscribe_clear(&p->host, 0);
 }
 
 const struct wa_message_rewrite *wa_policy_message_rewrite(const struct wa_policy *p)

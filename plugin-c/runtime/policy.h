@@ -115,6 +115,19 @@ enum wa_decision wa_policy_message(struct wa_policy *p, const void *client, cons
                                    const char *topic, const void *payload, uint32_t payloadlen, int qos, int retain);
 const struct wa_message_rewrite *wa_policy_message_rewrite(const struct wa_policy *p);
 void wa_policy_message_done(struct wa_policy *p);
+/* on_message_out (mosquitto 2.1: one subscriber's copy; clientid and username are the
+ * subscriber's): as wa_policy_message, the same rewrite and failure decision (drop). */
+enum wa_decision wa_policy_message_out(struct wa_policy *p, const void *client, const char *clientid,
+                                       const char *username, const char *topic, const void *payload,
+                                       uint32_t payloadlen, int qos, int retain);
+/* on_subscribe (mosquitto 2.1), under the request budget: WA_ALLOW = keep the subscription with
+ * the rewrite wa_policy_subscribe_rewrite describes (empty: unchanged); WA_DENY = refuse, also
+ * the failure decision whatever wasm_on_error says. A module that does not export it allows. The
+ * rewrite lives until wa_policy_subscribe_done or the next call. */
+enum wa_decision wa_policy_subscribe(struct wa_policy *p, const void *client, const char *clientid,
+                                     const char *username, const char *topic, int qos);
+const struct wa_subscribe_rewrite *wa_policy_subscribe_rewrite(const struct wa_policy *p);
+void wa_policy_subscribe_done(struct wa_policy *p);
 
 /* MQTT 5 enhanced authentication (docs/ABI.md, "Enhanced authentication"): ext_auth_start
  * (start = 1) or ext_auth_continue with the AUTH data. WA_ALLOW, WA_DENY, WA_DEFER, or

@@ -96,3 +96,15 @@ int wa_topic_matches_sub(const char *sub, size_t sn, const char *topic, size_t t
 	}
 	return finish_topic(topic, tn, ti, 0);
 }
+
+int wa_filter_valid(const unsigned char *f, size_t n)
+{
+	if (n == 0) return 0;
+	for (size_t i = 0; i < n; i++) {
+		int starts = i == 0 || f[i - 1] == '/', ends = i + 1 == n || f[i + 1] == '/';
+		if (f[i] == 0) return 0;
+		if (f[i] == '+' && !(starts && ends)) return 0;
+		if (f[i] == '#' && !(starts && i + 1 == n)) return 0;
+	}
+	return 1;
+}

@@ -11,4 +11,8 @@
  * filter that is malformed further on. */
 int wa_topic_matches_sub(const char *sub, size_t sublen, const char *topic, size_t topiclen);
 
+/* 1 when f (n bytes) is a subscription filter mosquitto accepts: not empty, '+' and '#' alone in
+ * their level, '#' last, no NUL. UTF-8 is not checked here. */
+int wa_filter_valid(const unsigned char *f, size_t n);
+
 #endif

@@ -21,7 +21,8 @@ static const char usage[] =
     "  acl_check CLIENTID USERNAME TOPIC ACCESS [PAYLOAD [QOS [RETAIN]]]\n"
     "  psk_key_get IDENTITY HINT\n"
     "  on_tick | on_disconnect CLIENTID USERNAME | session_check CLIENTID USERNAME | actions\n"
-    "  on_message CLIENTID USERNAME TOPIC PAYLOAD [QOS [RETAIN]]\n"
+    "  on_message | on_message_out CLIENTID USERNAME TOPIC PAYLOAD [QOS [RETAIN]]\n"
+    "  on_subscribe CLIENTID USERNAME FILTER [QOS]\n"
     "  ext_auth_start | ext_auth_continue CLIENTID METHOD DATA\n"
     "ACCESS: none|read|write|subscribe|unsubscribe or its number (0, 1, 2, 4, 8).\n"
     "Any string argument may be " NULL_TOKEN " for an absent value (no username, no password, ...).\n"
@@ -35,7 +36,8 @@ static const char usage[] =
     "stderr); psk_key_get prints the key (hex) or none; on_tick, on_disconnect and\n"
     "actions print the deferred actions queued so far, then forget them: kick_client:ID, kick_user:NAME,\n"
     "publish:TOPIC:QOS:RETAIN:PAYLOAD (bytes outside ! to ~ as .), separated by spaces, or none.\n"
-    "on_message prints drop, or deliver followed by what it rewrote: topic:T payload:P retain:R.\n"
+    "on_message and on_message_out print drop, or deliver followed by what it rewrote: topic:T payload:P\n"
+    "retain:R. on_subscribe prints deny, or allow followed by what it rewrote: topic:F qos:Q.\n"
     "ext_auth_* print allow, deny, defer or continue, then the AUTH data out if any (bytes outside ! to ~ as .).\n";
 
 struct client {
@@ -166,6 +168,22 @@ static void print_message(struct wa_policy *p, enum wa_decision d)
 	wa_policy_message_done(p);
 }
 
+/* on_subscribe's outcome on one line: deny, or allow and each staged change. */
+static void print_subscribe(struct wa_policy *p, enum wa_decision d)
+{
+	const struct wa_subscribe_rewrite *r = wa_policy_subscribe_rewrite(p);
+
+	if (d != WA_ALLOW) {
+		printf("deny\n");
+		return;
+	}
+	printf("allow");
+	if (r->topic) printf(" topic:%s", r->topic);
+	if (r->qos >= 0) printf(" qos:%d", r->qos);
+	printf("\n");
+	wa_policy_subscribe_done(p);
+}
+
 /* The answer line, then the policy's reason (set_reason) on stderr: stdout stays one word. */
 static void print_decision(struct wa_policy *p, enum wa_decision d)
 {
@@ -242,19 +260,31 @@ static int run(struct wa_auth *a, struct client *c, const char *hook, int argc, 
 		printf("%s\n", decision_word(wa_policy_session_check(p, value(argv[0]), value(argv[1]))));
 		return 0;
 	}
-	if (strcmp(hook, "on_message") == 0) {
-		if (argc < 4 || argc > 6)
-			return die("on_message takes CLIENTID USERNAME TOPIC PAYLOAD [QOS [RETAIN]]", "");
+	if (strcmp(hook, "on_message") == 0 || strcmp(hook, "on_message_out") == 0) {
+		int out = hook[10] == '_';
+		if (argc < 4 || argc > 6) return die("%s takes CLIENTID USERNAME TOPIC PAYLOAD [QOS [RETAIN]]", hook);
 		if (argc > 4 && parse_int(argv[4], 0, 2, &qos)) return die("bad QOS: %s", argv[4]);
 		if (argc > 5 && parse_int(argv[5], 0, 1, &retain)) return die("bad RETAIN: %s", argv[5]);
-		if (!has_hook(a, WA_HOOK_ON_MESSAGE)) goto not_exported;
+		if (!has_hook(a, out ? WA_HOOK_ON_MESSAGE_OUT : WA_HOOK_ON_MESSAGE)) goto not_exported;
 		if (!c->id) c->id = value(argv[0]);
 		{
 			const char *payload = value(argv[3]);
-			d = wa_policy_message(p, c, value(argv[0]), value(argv[1]), value(argv[2]), payload,
-			                      payload ? (uint32_t)strlen(payload) : 0u, (int)qos, (int)retain);
+			uint32_t len = payload ? (uint32_t)strlen(payload) : 0u;
+			d = out ? wa_policy_message_out(p, c, value(argv[0]), value(argv[1]), value(argv[2]), payload, len,
+			                                (int)qos, (int)retain)
+			        : wa_policy_message(p, c, value(argv[0]), value(argv[1]), value(argv[2]), payload, len,
+			                            (int)qos, (int)retain);
 		}
 		print_message(p, d);
+		return 0;
+	}
+	if (strcmp(hook, "on_subscribe") == 0) {
+		if (argc < 3 || argc > 4) return die("on_subscribe takes CLIENTID USERNAME FILTER [QOS]", "");
+		if (argc > 3 && parse_int(argv[3], 0, 2, &qos)) return die("bad QOS: %s", argv[3]);
+		if (!has_hook(a, WA_HOOK_ON_SUBSCRIBE)) goto not_exported;
+		if (!c->id) c->id = value(argv[0]);
+		d = wa_policy_subscribe(p, c, value(argv[0]), value(argv[1]), value(argv[2]), (int)qos);
+		print_subscribe(p, d);
 		return 0;
 	}
 	if (strcmp(hook, "ext_auth_start") == 0 || strcmp(hook, "ext_auth_continue") == 0) {
@@ -279,7 +309,7 @@ static int run(struct wa_auth *a, struct client *c, const char *hook, int argc, 
 		return 0;
 	}
 	return die("unknown hook %s (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, session_check, "
-	           "on_message, ext_auth_start, ext_auth_continue, actions)",
+	           "on_message, ext_auth_start, ext_auth_continue, on_message_out, on_subscribe, actions)",
 	           hook);
 not_exported:
 	return die("the policy does not export %s (the plugin would not register for it)", hook);

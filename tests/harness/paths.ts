@@ -29,6 +29,11 @@ function artifact(envName: string, rel: string): string {
 }
 
 export const PLUGIN_SO = artifact('PLUGIN_SO', 'mosquitto_wasm_auth.so');
+/**
+ * Whose headers PLUGIN_SO was built against: '2.1' for tests/mosquitto21.mk's build/2.1 plugin
+ * (MOSQ_EVT_MESSAGE_OUT and MOSQ_EVT_SUBSCRIBE hooks), '2.0' otherwise.
+ */
+export const PLUGIN_HEADERS = process.env.PLUGIN_HEADERS === '2.1' ? '2.1' : '2.0';
 export const WA_CALL_BIN = artifact('WA_CALL_BIN', 'bin/wa-call');
 export const CHECK_BIN = artifact('CHECK_BIN', 'bin/wasm-auth-check');
 export const DEFAULT_POLICY_WASM = artifact('DEFAULT_POLICY_WASM', 'policies/default.wasm');
