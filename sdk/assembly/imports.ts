@@ -95,6 +95,18 @@ export declare function host_message_set_payload(payloadPtr: usize, payloadLen: 
 export declare function host_message_set_retain(retain: i32): void;
 
 /**
+ * Stage a rewrite of the subscription on_subscribe is deciding (mosquitto 2.1 builds), applied if
+ * it returns allow (docs/ABI.md, "Per-subscriber and subscription hooks"). Each traps outside
+ * on_subscribe or on a bad value (the subscription is then refused).
+ */
+// @ts-ignore: decorator
+@external("mosquitto", "subscribe_set_topic")
+export declare function host_subscribe_set_topic(topicPtr: usize, topicLen: u32): void;
+// @ts-ignore: decorator
+@external("mosquitto", "subscribe_set_qos")
+export declare function host_subscribe_set_qos(qos: i32): void;
+
+/**
  * Gives the decision the current hook is about to return a reason (docs/ABI.md, "Reasons"): UTF-8
  * bytes, of which the host keeps at most WA_MAX_REASON_BYTES (cut at a character boundary). The
  * bytes kept, or -1 when they are not UTF-8 (no reason then).

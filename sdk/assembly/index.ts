@@ -17,6 +17,10 @@
 //   on_disconnect(clientid: Str, username: Str | null): void  on_tick(): void   (events, see actions.ts)
 //   on_message(clientid: Str, username: Str | null, topic: Str, payload: Str, qos: i32, retain: bool): Decision | bool
 //                                    (deny = drop, allow = deliver as rewritten; see message.ts)
+//   on_message_out(clientid: Str, username: Str | null, topic: Str, payload: Str, qos: i32, retain: bool): Decision | bool
+//                                    (2.1 builds: one subscriber's copy, its clientid/username; see message.ts)
+//   on_subscribe(clientid: Str, username: Str | null, topic: Str, qos: i32): Decision | bool
+//                                    (2.1 builds: deny = refuse, allow = keep as rewritten; see subscribe.ts)
 //   ext_auth_start(clientid: Str, method: Str, data: Str): AuthDecision   (MQTT 5 AUTH, see extauth.ts)
 //   ext_auth_continue(clientid: Str, method: Str, data: Str): AuthDecision
 // A cacheable policy (wasm_auth_acl_cacheable() returning 1) may add, see grants.ts:
@@ -41,6 +45,7 @@ export { ActionResult, kickClient, kickUser, publish } from "./actions";
 export { JwtError, JwtClaims, JwtResult, JwtVerifier, loadJwtKey, verifyJwt, JWT_MAX_BYTES, JWT_MAX_CLAIMS_BYTES } from "./jwt";
 export { RateLimiter } from "./ratelimit";
 export { setMessageTopic, setMessagePayload, setMessageRetain } from "./message";
+export { setSubscribeTopic, setSubscribeQos } from "./subscribe";
 export { allow, defer, deny, reasonsMaybeWanted, reasonsWanted, setReason, Reason, REASON_MAX_BYTES } from "./reason";
 export { AuthDecision, AUTH_DATA_MAX_BYTES, setAuthData, setAuthDataString } from "./extauth";
 export { sha256, hmacSha256, pbkdf2Sha256, constantTimeEqual, SHA256_BYTES, CRYPTO_MAX_INPUT_BYTES, PBKDF2_SHA256_MAX_ITERATIONS } from "./crypto";

@@ -9,6 +9,14 @@
 // a later call of the same function replaces the earlier value. A bad value traps: the message is
 // dropped and one line logged (rate-limited), as for any failure of on_message. The qos cannot be
 // changed: mosquitto ignores a qos changed by a plugin at this point.
+//
+// The same functions stage the rewrite of on_message_out (mosquitto 2.1 builds), called for each
+// subscriber's copy just before it is sent, with the subscriber's clientid and username:
+//
+//   export function on_message_out(clientid: Str, username: Str | null, topic: Str, payload: Str,
+//                                  qos: i32, retain: bool): Decision
+//
+// Deny drops this subscriber's copy only; the others are decided on their own.
 import { host_message_set_payload, host_message_set_retain, host_message_set_topic } from "./imports";
 import { Str } from "./str";
 

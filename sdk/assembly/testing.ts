@@ -236,6 +236,37 @@ export function clearRewrite(): void {
   test_rewrite_clear();
 }
 
+// The subscription hook: what a spec's on_subscribe staged with setSubscribeTopic and
+// setSubscribeQos. In specs they work in any function.
+// @ts-ignore: decorator
+@external("wasm_auth_test", "subscribe_topic")
+declare function test_subscribe_topic(ptr: usize, cap: i32): i32;
+// @ts-ignore: decorator
+@external("wasm_auth_test", "subscribe_qos")
+declare function test_subscribe_qos(): i32;
+// @ts-ignore: decorator
+@external("wasm_auth_test", "subscribe_clear")
+declare function test_subscribe_clear(): void;
+
+/** The subscription filter staged since the last clearSubscribeRewrite(), null if none. */
+export function rewrittenSubscribeTopic(): string | null {
+  const n = test_subscribe_topic(0, 0);
+  if (n < 0) return null;
+  const buf = new ArrayBuffer(n > 0 ? n : 1);
+  test_subscribe_topic(changetype<usize>(buf), n);
+  return String.UTF8.decodeUnsafe(changetype<usize>(buf), <usize>n);
+}
+
+/** The subscription QoS staged since the last clearSubscribeRewrite(), -1 if none. */
+export function rewrittenSubscribeQos(): i32 {
+  return test_subscribe_qos();
+}
+
+/** Forgets what was staged (the host does so before every on_subscribe call). */
+export function clearSubscribeRewrite(): void {
+  test_subscribe_clear();
+}
+
 // Reasons (docs/ABI.md, "Reasons"): what the host kept of the last setReason / deny(reason).
 // @ts-ignore: decorator
 @external("wasm_auth_test", "reason")

@@ -21,7 +21,9 @@ export type HookName =
   | 'session_check'
   | 'on_message'
   | 'ext_auth_start'
-  | 'ext_auth_continue';
+  | 'ext_auth_continue'
+  | 'on_message_out'
+  | 'on_subscribe';
 
 export interface HookAbi {
   name: HookName;
@@ -44,6 +46,8 @@ export const HOOKS: readonly HookAbi[] = [
   { name: 'on_message', signatures: ['i(iiiiii)'], isRequest: true },
   { name: 'ext_auth_start', signatures: ['i(iii)'], isRequest: false },
   { name: 'ext_auth_continue', signatures: ['i(iii)'], isRequest: false },
+  { name: 'on_message_out', signatures: ['i(iiiiii)'], isRequest: false },
+  { name: 'on_subscribe', signatures: ['i(iiii)'], isRequest: false },
 ];
 
 export interface ImportAbi {
@@ -75,6 +79,8 @@ export const IMPORTS: readonly ImportAbi[] = [
   { module: 'mosquitto', name: 'sha256', signature: 'i(iii)' },
   { module: 'mosquitto', name: 'hmac_sha256', signature: 'i(iiiii)' },
   { module: 'mosquitto', name: 'pbkdf2_sha256', signature: 'i(iiiiii)' },
+  { module: 'mosquitto', name: 'subscribe_set_topic', signature: 'v(ii)' },
+  { module: 'mosquitto', name: 'subscribe_set_qos', signature: 'v(i)' },
   { module: 'env', name: 'abort', signature: 'v(iiii)' },
   { module: 'env', name: 'trace', signature: 'v(iiFFFFF)' },
   { module: 'env', name: 'seed', signature: 'F()' },

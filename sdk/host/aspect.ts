@@ -3,7 +3,7 @@
 // files a spec's hooks see and to read back what they logged. Production policies never import
 // `wasm_auth_test` (the plugin would refuse them), only specs do.
 import {
-  clearMessageRewrite, closeOptionFileStreams, createImports, newActionQueue, newMessageRewrite, newOptionFileStreams, takeActions,
+  clearMessageRewrite, clearSubscribeRewrite, closeOptionFileStreams, createImports, newActionQueue, newMessageRewrite, newSubscribeRewrite, newOptionFileStreams, takeActions,
   type Action, type ClientInfo,
 } from './imports.js';
 import { GuestMemory } from './memory.js';
@@ -49,6 +49,8 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
   // What message_set_* staged: specs call on_message directly, so the rewrite is always open.
   const rewrite = newMessageRewrite();
   rewrite.active = true;
+  const subRewrite = newSubscribeRewrite();
+  subRewrite.active = true;
   // What set_reason kept last (specs clear it, as a host does when a hook call starts).
   let reason = '';
   const echo = process.env.ASPECT_LOG === '1';
@@ -71,6 +73,7 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
     actions,
     publishPrefix: () => publishPrefix,
     rewrite,
+    subRewrite,
     setReason: (r) => {
       reason = r;
     },
@@ -191,6 +194,17 @@ export function createAspectImports(memory: () => WebAssembly.Memory): AspectImp
     },
     rewrite_clear(): void {
       clearMessageRewrite(rewrite, true);
+    },
+    /** Copies the staged subscription filter (UTF-8); its full length, -1 if none was staged. */
+    subscribe_topic(ptr: number, cap: number): number {
+      return subRewrite.topic === null ? -1 : copyText(subRewrite.topic, ptr, cap);
+    },
+    /** The staged subscription QoS, -1 if none was staged. */
+    subscribe_qos(): number {
+      return subRewrite.qos ?? -1;
+    },
+    subscribe_clear(): void {
+      clearSubscribeRewrite(subRewrite, true);
     },
   };
 

@@ -3,7 +3,7 @@
 // (deny entries first within a tier, the first match decides), the same fallback bytes.
 import { WA_GRANTS_MAX_BYTES, WA_GRANTS_MAX_ENTRIES, WA_GRANTS_MAX_WORK } from './limits.js';
 import type { GuestMemory } from './memory.js';
-import { topicMatchesSub } from './topic.js';
+import { topicMatchesSub, validFilter } from './topic.js';
 
 export const EXPORT_ACL_GRANTS = 'wasm_auth_acl_grants';
 
@@ -47,19 +47,6 @@ export class ClientGrants {
     }
     return this.fallback[k];
   }
-}
-
-// grants.c valid_filter: what mosquitto accepts as a subscription filter.
-function validFilter(f: Uint8Array): boolean {
-  if (f.length === 0) return false;
-  for (let i = 0; i < f.length; i++) {
-    const starts = i === 0 || f[i - 1] === 0x2f;
-    const ends = i + 1 === f.length || f[i + 1] === 0x2f;
-    if (f[i] === 0) return false;
-    if (f[i] === 0x2b && !(starts && ends)) return false;
-    if (f[i] === 0x23 && !(starts && i + 1 === f.length)) return false;
-  }
-  return true;
 }
 
 /** The grants at `ptr` (0: none, everything asks), or the reason they are refused. */

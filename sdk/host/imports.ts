@@ -5,7 +5,7 @@
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { GuestError, GuestMemory } from './memory.js';
-import { topicMatchesSub } from './topic.js';
+import { topicMatchesSub, validFilter } from './topic.js';
 import { PW_TOO_COSTLY, pwCapWarning, pwCheck, pwParse } from './password.js';
 import { checkClaims, checkSignature, isJwks, JwtFailure, parseKeyFile, parseToken, price as jwtPrice, selectKey, type JwtKey } from './jwt.js';
 import { sanitizeControls, utf16leToText, formatG17 } from './text.js';
@@ -102,6 +102,8 @@ export interface ImportContext {
    * unless its `active` is true. Absent: they always trap.
    */
   rewrite?: MessageRewrite;
+  /** Where subscribe_set_* stage on_subscribe's rewrite; as `rewrite`. */
+  subRewrite?: SubscribeRewrite;
 }
 
 /** on_message's staged rewrite (hostfns.h struct wa_message_rewrite); null / undefined = unchanged. */
@@ -122,6 +124,24 @@ export function clearMessageRewrite(r: MessageRewrite, active: boolean): void {
   r.topic = null;
   r.payload = null;
   r.retain = null;
+}
+
+/** on_subscribe's staged rewrite (hostfns.h struct wa_subscribe_rewrite); null = unchanged. */
+export interface SubscribeRewrite {
+  active: boolean;
+  topic: string | null;
+  qos: number | null;
+}
+
+export function newSubscribeRewrite(): SubscribeRewrite {
+  return { active: false, topic: null, qos: null };
+}
+
+/** Empties the staged rewrite (hostfns.c wa_host_subscribe_clear). */
+export function clearSubscribeRewrite(r: SubscribeRewrite, active: boolean): void {
+  r.active = active;
+  r.topic = null;
+  r.qos = null;
 }
 
 /** A deferred action (hostfns.h struct wa_action), as the host would carry it out. */
@@ -865,6 +885,26 @@ export function createImports(ctx: ImportContext) {
       if (!ctx.rewrite?.active) throw new GuestError(`${fn}: called outside on_message`);
       if (retain !== 0 && retain !== 1) throw new GuestError(`${fn}: retain ${retain} is not 0 or 1`);
       ctx.rewrite.retain = retain === 1;
+    },
+    // on_subscribe's rewrites (hostfns.c), staged the same way.
+    subscribe_set_topic(ptr: number, len: number): void {
+      const fn = 'subscribe_set_topic';
+      charge(fn, WA_FUEL_HOST_CALL);
+      if (!ctx.subRewrite?.active) throw new GuestError(`${fn}: called outside on_subscribe`);
+      const t = mem.range(ptr, len);
+      if (t === null) throw new GuestError(`${fn}: pointer out of bounds`);
+      charge(fn, per32(t.length, WA_FUEL_SCAN_32));
+      if (t.length > WA_MAX_FIELD_BYTES || !validFilter(t) || !utf8Valid(t)) {
+        throw new GuestError(`${fn}: not a subscription filter (UTF-8, + and # alone in their level, # last, no NUL, 1 to 65535 bytes)`);
+      }
+      ctx.subRewrite.topic = utf8Decoder.decode(t);
+    },
+    subscribe_set_qos(qos: number): void {
+      const fn = 'subscribe_set_qos';
+      charge(fn, WA_FUEL_HOST_CALL);
+      if (!ctx.subRewrite?.active) throw new GuestError(`${fn}: called outside on_subscribe`);
+      if (qos < 0 || qos > 2) throw new GuestError(`${fn}: qos ${qos} is not 0, 1 or 2`);
+      ctx.subRewrite.qos = qos;
     },
     jwt_verify(tokPtr: number, tokLen: number, keyPtr: number, keyLen: number, leeway: number, outPtr: number, outCap: number): number {
       const fn = 'jwt_verify';

@@ -1,6 +1,6 @@
 // Public API of the Node host (package export "./host").
 export { loadPolicy, hostSettings, Policy, PolicyLoadError } from './policy.js';
-export type { Decision, PskOutcome, LoadOptions, AclRequest, MessageRequest, MessageOutcome, Action, ClientInfo, ByteInput, HostSettings } from './policy.js';
+export type { Decision, PskOutcome, LoadOptions, AclRequest, MessageRequest, MessageOutcome, SubscribeRequest, SubscribeOutcome, Action, ClientInfo, ByteInput, HostSettings } from './policy.js';
 export { topicMatchesSub } from './topic.js';
 export { ClientGrants, readGrants, ASK, type Grant } from './grants.js';
 export { pwVerify } from './password.js';

@@ -3,7 +3,7 @@
 // without a broker. Hooks a module does not export answer `defer`: the plugin would not have
 // registered for the event, so mosquitto would ask the next plugin (or its own checks).
 import {
-  Runtime, compileModule, DEFAULT_ERROR_LOG_INTERVAL_MS, type CompiledModule, type Decision, type MessageOutcome, type ExtAuthResult, type RuntimeConfig,
+  Runtime, compileModule, DEFAULT_ERROR_LOG_INTERVAL_MS, type CompiledModule, type Decision, type MessageOutcome, type SubscribeOutcome, type ExtAuthResult, type RuntimeConfig,
 } from './runtime.js';
 import type { Action, ClientInfo } from './imports.js';
 import type { HookSignatures } from './gate.js';
@@ -16,7 +16,7 @@ import {
   WA_DEFAULT_TICK_MS, WA_MAX_FIELD_BYTES, WA_DEFAULT_RECORD_MAX_BYTES, WA_RECORD_MIN_BYTES, WA_DEFAULT_SYS_INTERVAL_S, WA_MAX_SYS_INTERVAL_S, WA_DEFAULT_SHADOW_SHARE,
 } from './limits.js';
 
-export type { Decision, MessageOutcome, ExtAuthResult } from './runtime.js';
+export type { Decision, MessageOutcome, SubscribeOutcome, ExtAuthResult } from './runtime.js';
 
 /**
  * Bytes as callers have them: a Uint8Array or a Node Buffer (e.g. from readFileSync). Listed
@@ -87,7 +87,23 @@ export interface AclRequest {
   client?: ClientInfo;
 }
 
-/** A message a client published (MOSQ_EVT_MESSAGE), as on_message sees it. */
+/** A subscription a client asked for (mosquitto 2.1's MOSQ_EVT_SUBSCRIBE), as on_subscribe sees it. */
+export interface SubscribeRequest {
+  clientid: string;
+  username: string | null;
+  /** The subscription filter. */
+  topic: string;
+  /** The QoS the broker granted (default 0). */
+  qos?: number;
+  /** The client behind the request (default: LoadOptions.client, with `id` = clientid). */
+  client?: ClientInfo;
+}
+
+/**
+ * A message a client published (MOSQ_EVT_MESSAGE), as on_message sees it; for on_message_out
+ * (mosquitto 2.1's MOSQ_EVT_MESSAGE_OUT) the copy one subscriber is about to get, with the
+ * subscriber's clientid and username.
+ */
 export interface MessageRequest {
   clientid: string;
   username: string | null;
@@ -391,6 +407,31 @@ export class Policy {
     if (client.id === undefined || client.id === null) client.id = req.clientid;
     return this.rt.message(client, req.clientid, req.username, req.topic,
       req.payload === undefined ? new Uint8Array(0) : bytesOf(req.payload), req.qos ?? 0, req.retain ?? false);
+  }
+
+  /**
+   * MOSQ_EVT_MESSAGE_OUT (mosquitto 2.1 builds): on_message_out for one subscriber's copy
+   * (docs/ABI.md, "Per-subscriber and subscription hooks"): 'drop' (this subscriber only), or
+   * delivered with the changes it staged. Every failure drops, whatever wasm_on_error says.
+   */
+  messageOut(req: MessageRequest): MessageOutcome {
+    this.ensureOpen();
+    const client: ClientInfo = { ...this.defaultClient, ...req.client };
+    if (client.id === undefined || client.id === null) client.id = req.clientid;
+    return this.rt.messageOut(client, req.clientid, req.username, req.topic,
+      req.payload === undefined ? new Uint8Array(0) : bytesOf(req.payload), req.qos ?? 0, req.retain ?? false);
+  }
+
+  /**
+   * MOSQ_EVT_SUBSCRIBE (mosquitto 2.1 builds): on_subscribe (docs/ABI.md, "Per-subscriber and
+   * subscription hooks"): 'deny', or the subscription kept with the changes it staged ({} =
+   * unchanged; also without on_subscribe). Every failure denies, whatever wasm_on_error says.
+   */
+  subscribe(req: SubscribeRequest): SubscribeOutcome {
+    this.ensureOpen();
+    const client: ClientInfo = { ...this.defaultClient, ...req.client };
+    if (client.id === undefined || client.id === null) client.id = req.clientid;
+    return this.rt.subscribe(client, req.clientid, req.username, req.topic, req.qos ?? 0);
   }
 
   /**

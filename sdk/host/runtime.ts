@@ -27,7 +27,7 @@
 // wasm_cpu_share (the plugin's breaker).
 import { GuestError, GuestMemory } from './memory.js';
 import {
-  clearMessageRewrite, closeOptionFileStreams, createImports, newActionQueue, newMessageRewrite, newLogLimit, newOptionFileStreams, takeActions, truncateActions,
+  clearMessageRewrite, clearSubscribeRewrite, closeOptionFileStreams, createImports, newActionQueue, newMessageRewrite, newSubscribeRewrite, newLogLimit, newOptionFileStreams, takeActions, truncateActions,
   type Action, type AuthDataOut, type ClientInfo,
 } from './imports.js';
 import { checkModule, meter, ModuleError, type HookSignatures } from './gate.js';
@@ -47,6 +47,9 @@ export type Decision = 'allow' | 'deny' | 'defer';
 
 /** What on_message made of a message: 'drop', or deliver with these changes (none: as it came). */
 export type MessageOutcome = 'drop' | { topic?: string; payload?: Uint8Array; retain?: boolean };
+
+/** What on_subscribe made of a subscription: 'deny', or keep it with these changes (none: as it came). */
+export type SubscribeOutcome = 'deny' | { topic?: string; qos?: number };
 
 /** The host settings (plugin_opt_wasm_* in the plugin). */
 export interface RuntimeConfig {
@@ -221,6 +224,7 @@ export class Runtime {
   private actionMark = 0;
   // on_message's staged rewrite (struct wa_host too).
   private readonly rewrite = newMessageRewrite();
+  private readonly subRewrite = newSubscribeRewrite();
   // What set_reason kept during the last guest call (cleared as each call starts).
   private reasonText = '';
 
@@ -378,10 +382,59 @@ export class Runtime {
    */
   message(client: ClientInfo | null, clientid: string, username: Field, topic: string, payload: Uint8Array,
     qos: number, retain: boolean): MessageOutcome {
-    const hook = 'on_message';
+    return this.messageHook('on_message', client, clientid, username, topic, payload, qos, retain);
+  }
+
+  /**
+   * on_message_out (mosquitto 2.1: one subscriber's copy; clientid and username are the
+   * subscriber's): as message(), the same rewrite and failure decision (drop).
+   */
+  messageOut(client: ClientInfo | null, clientid: string, username: Field, topic: string, payload: Uint8Array,
+    qos: number, retain: boolean): MessageOutcome {
+    return this.messageHook('on_message_out', client, clientid, username, topic, payload, qos, retain);
+  }
+
+  /**
+   * on_subscribe(clientid, username, topic, qos) (policy.c wa_policy_subscribe): 'deny', or keep
+   * the subscription with what the guest rewrote (nothing when it deferred). Every failure denies,
+   * whatever wasm_on_error says. A module that does not export on_subscribe keeps it unchanged.
+   */
+  subscribe(client: ClientInfo | null, clientid: string, username: Field, topic: string, qos: number): SubscribeOutcome {
+    const hook = 'on_subscribe';
+    clearSubscribeRewrite(this.subRewrite, false);
+    if (!this.ready(hook)) return 'deny';
+    if (this.compiled.hooks.on_subscribe === undefined) return {};
+    const fields: Field[] = [clientid, username, topic];
+    if (this.tooLong(fields)) {
+      this.fail(hook, false, `a field is longer than ${WA_MAX_FIELD_BYTES} bytes`);
+      return 'deny';
+    }
+    this.subRewrite.active = true;
+    const d = this.call(hook, client, fields, (e, a) => {
+      try {
+        return e.on_subscribe(a[0], a[1], a[2], qos);
+      } finally {
+        this.subRewrite.active = false;
+      }
+    }, (v) => {
+      if (v === DECISION_DENY || v === DECISION_ALLOW || v === DECISION_DEFER) return v === DECISION_DENY ? 'deny' : v === DECISION_ALLOW ? 'allow' : 'defer';
+      clearSubscribeRewrite(this.subRewrite, false);
+      return this.fail(hook, true, `returned ${v}, not a decision (0 deny, 1 allow, 2 allow unchanged)`);
+    });
+    const r = this.subRewrite;
+    const out: SubscribeOutcome = d !== 'allow' ? (d === 'defer' ? {} : 'deny') : {
+      ...(r.topic !== null ? { topic: r.topic } : {}),
+      ...(r.qos !== null ? { qos: r.qos } : {}),
+    };
+    clearSubscribeRewrite(this.subRewrite, false);
+    return out;
+  }
+
+  private messageHook(hook: 'on_message' | 'on_message_out', client: ClientInfo | null, clientid: string, username: Field,
+    topic: string, payload: Uint8Array, qos: number, retain: boolean): MessageOutcome {
     clearMessageRewrite(this.rewrite, false);
     if (!this.ready(hook)) return 'drop';
-    if (this.compiled.hooks.on_message === undefined) return {};
+    if (this.compiled.hooks[hook] === undefined) return {};
     const fields: Field[] = [clientid, username, topic, payload];
     let why: string | null = null;
     if (this.tooLong(fields.slice(0, 3))) why = `a field is longer than ${WA_MAX_FIELD_BYTES} bytes`;
@@ -393,7 +446,7 @@ export class Runtime {
     this.rewrite.active = true;
     const d = this.call(hook, client, fields, (e, a) => {
       try {
-        return e.on_message(a[0], a[1], a[2], a[3], qos, retain ? 1 : 0);
+        return e[hook](a[0], a[1], a[2], a[3], qos, retain ? 1 : 0);
       } finally {
         this.rewrite.active = false; // before a failure's restore runs any lifecycle hook
       }
@@ -578,6 +631,7 @@ export class Runtime {
       publishPrefix: () => this.cfg.publishPrefix,
       maxPayload: this.cfg.maxPayload,
       rewrite: this.rewrite,
+      subRewrite: this.subRewrite,
       setReason: (reason) => {
         this.reasonText = reason;
       },
@@ -861,7 +915,9 @@ export class Runtime {
   // a client that the policy's own deny refuses (policy.c failure_decision).
   private failureDecision(hook: HookName): Decision {
     // A message is dropped: deferring would deliver it, unchecked (policy.c).
-    if (hook === 'on_message') return 'deny';
+    if (hook === 'on_message' || hook === 'on_message_out') return 'deny';
+    // A subscription is refused: deferring would keep it, unchecked (policy.c).
+    if (hook === 'on_subscribe') return 'deny';
     // Enhanced authentication never defers on a failure either (policy.c failure_decision).
     if (hook === 'ext_auth_start' || hook === 'ext_auth_continue') return 'deny';
     return hook === 'unpwd_check' && this.anonymous ? 'deny' : this.cfg.onError;
@@ -871,7 +927,9 @@ export class Runtime {
   // no longer trusted: it is restored (or dropped).
   private fail(hook: HookName, discard: boolean, why: string): Decision {
     const decision = this.failureDecision(hook);
-    const word = hook === 'on_message' ? 'message dropped' : decision === 'defer' ? 'request deferred' : 'request denied';
+    const word = hook === 'on_message' || hook === 'on_message_out' ? 'message dropped'
+      : hook === 'on_subscribe' ? 'subscription denied'
+        : decision === 'defer' ? 'request deferred' : 'request denied';
     this.report(LOG_ERR, `${hook} failed, ${word}: ${why}${this.limitHint(why, false)}`);
     // Like the instance's state, what the failed call queued is undone (and what the emulated
     // restore's lifecycle hooks queue: the plugin runs none).

@@ -75,3 +75,16 @@ export function topicMatchesSub(sub: Uint8Array, topic: Uint8Array): TopicMatch 
   }
   return restOfTopic(topic, t, 0);
 }
+
+/** topic.c wa_filter_valid: what mosquitto accepts as a subscription filter (UTF-8 not checked). */
+export function validFilter(f: Uint8Array): boolean {
+  if (f.length === 0) return false;
+  for (let i = 0; i < f.length; i++) {
+    const starts = i === 0 || f[i - 1] === 0x2f;
+    const ends = i + 1 === f.length || f[i + 1] === 0x2f;
+    if (f[i] === 0) return false;
+    if (f[i] === 0x2b && !(starts && ends)) return false;
+    if (f[i] === 0x23 && !(starts && i + 1 === f.length)) return false;
+  }
+  return true;
+}

@@ -67,6 +67,16 @@ export const HOOKS: ReadonlyMap<string, readonly HookForm[]> = new Map<string, r
       { name: "payload", accept: ["Str"] }, { name: "qos", accept: ["i32"] }, { name: "retain", accept: ["bool", "i32"] }],
     results: decision,
   }]],
+  ["on_message_out", [{
+    params: [{ name: "clientid", accept: ["Str"] }, { name: "username", accept: ["Str | null"] }, { name: "topic", accept: ["Str"] },
+      { name: "payload", accept: ["Str"] }, { name: "qos", accept: ["i32"] }, { name: "retain", accept: ["bool", "i32"] }],
+    results: decision,
+  }]],
+  ["on_subscribe", [{
+    params: [{ name: "clientid", accept: ["Str"] }, { name: "username", accept: ["Str | null"] }, { name: "topic", accept: ["Str"] },
+      { name: "qos", accept: ["i32"] }],
+    results: decision,
+  }]],
   // Decision's values mean the same here (it only cannot say Continue).
   ["ext_auth_start", [{ params: extAuth, results: ["AuthDecision", "Decision", "i32"] }]],
   ["ext_auth_continue", [{ params: extAuth, results: ["AuthDecision", "Decision", "i32"] }]],

@@ -795,7 +795,7 @@ static void test_policy(void)
 	    "allowed: mosquitto.{topic_matches_sub,log,client_id,client_address,client_protocol_version,pw_verify,"
 	    "option_file_size,option_file_read,option_file_read_at,kick_client,kick_user,publish,jwt_verify,message_"
 	    "set_topic,message_set_payload,message_set_retain,set_reason,reasons_wanted,auth_data_out,sha256,hmac_"
-	    "sha256,pbkdf2_sha256} "
+	    "sha256,pbkdf2_sha256,subscribe_set_topic,subscribe_set_qos} "
 	    "env.{abort,trace,seed,Date.now}");
 	/* Names are quoted into a log line: control characters must not start another one. */
 	imports(pol_set(&p, 2), 1, "\nnv", "ab\rort\x7f", 4);
