@@ -9,6 +9,7 @@
 // 2.1 cases are skipped there, saying why.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { existsSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { type Broker, listener, pluginConf, runBrokerExpectingExit } from '../harness/broker.js';
 import { Prober } from '../harness/bystander.js';
@@ -49,7 +50,10 @@ describe('wasm_login_thread with the 2.0 build', { skip: PLUGIN_HEADERS === '2.1
 describe('wasm_login_thread with the 2.1 build', { skip: PLUGIN_HEADERS === '2.1' ? false : SKIP_21 }, () => {
   let broker: Broker;
   before(async () => {
-    broker = await startPolicyBroker({ name: 'login-thread', module: requireFile(SLOW_LOGIN, 'fixture slow-login'), opts: OPTS });
+    broker = await startPolicyBroker({
+      name: 'login-thread', module: requireFile(SLOW_LOGIN, 'fixture slow-login'),
+      opts: { ...OPTS, wasm_audit: 'all', wasm_audit_file: (ctx) => ctx.file('audit.jsonl') },
+    });
     await broker.waitForLog(/wasm-auth: login thread: loaded policy /);
   });
   after(() => broker?.stop());
@@ -99,6 +103,35 @@ describe('wasm_login_thread with the 2.1 build', { skip: PLUGIN_HEADERS === '2.1
     await broker.waitForLog(/wasm-auth: login thread: unpwd_check failed, request denied: timeout/, { since });
     const c = await connect({ port: broker.port, version: 5, username: 'fast', password: 'right' });
     await c.end();
+  });
+
+  test('the audit records the thread\'s answers when they are completed, with their source', async () => {
+    const ok = uniqueId('audit-ok');
+    const failed = uniqueId('audit-failed');
+    const c = await connect({ port: broker.port, version: 5, clientId: ok, username: 'slow', password: 'right', timeoutMs: 30_000 });
+    await c.end();
+    const r = await tryConnect({ port: broker.port, version: 5, clientId: failed, username: 'loop', password: 'right', timeoutMs: 30_000 });
+    assert.equal(r.code, refusedCode(5));
+    const file = broker.ctx.file('audit.jsonl');
+    const record = async (id: string): Promise<Record<string, unknown>> => {
+      // Written at the plugin's tick: a bounded wait, not a timing assertion.
+      for (const until = Date.now() + 10_000; ; await new Promise((res) => setTimeout(res, 50))) {
+        const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+        const found = text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>)
+          .find((x) => x.client_id === id && x.access === 'connect');
+        if (found) return found;
+        assert.ok(Date.now() < until, `no connect record for ${id} in ${file}:\n${text}`);
+      }
+    };
+    const allowed = await record(ok);
+    assert.equal(allowed.decision, 'allow');
+    assert.equal(allowed.source, 'policy');
+    assert.equal(allowed.username, 'slow');
+    assert.ok(Number(allowed.fuel) > 0x8000000, `fuel ${String(allowed.fuel)}`);
+    const denied = await record(failed);
+    assert.equal(denied.decision, 'deny');
+    assert.equal(denied.source, 'failure');
+    assert.match(String(denied.reason), /^failure: timeout/);
   });
 
   test('a client that goes away mid-check: its answer goes nowhere, and its client id logs in again', async () => {
