@@ -45,10 +45,10 @@ struct wa_login {
 	struct wa_auth *auth; /* touched by the thread alone while it runs */
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;          /* a login queued either way, a reload asked for, or stop */
-	struct queue todo, answered;  /* under lock */
-	int reload, stop;             /* under lock */
-	atomic_int ready;             /* wa_login_ready */
+	pthread_cond_t cond;                   /* a login queued either way, a reload asked for, or stop */
+	struct queue todo, answered;           /* under lock */
+	int reload, stop;                      /* under lock */
+	atomic_int ready;                      /* wa_login_ready */
 	struct login *pending[WA_LOGIN_QUEUE]; /* main thread only: submitted, not collected */
 	unsigned n_pending;
 };

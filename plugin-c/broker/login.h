@@ -29,8 +29,8 @@ struct wa_login_done {
 	const char *clientid, *username, *password, *address; /* the copies taken at submission */
 	int protocol;
 	enum wa_decision decision;
-	int failed;                     /* the failure decision was given ... */
-	enum wa_fail_kind fail_kind;    /* ... for this reason (stats.h) */
+	int failed;                       /* the failure decision was given ... */
+	enum wa_fail_kind fail_kind;      /* ... for this reason (stats.h) */
 	struct wa_policy_outcome outcome; /* for the audit and the shadow; strings owned by the answer */
 	const struct wa_action *actions;  /* what unpwd_check queued (kick_client, publish ...), in order */
 	unsigned n_actions;

@@ -16,7 +16,7 @@
 #else
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
-#define WA_MOSQ_21 0
+#define WA_MOSQ_21      0
 #define WA_TICK_NEXT_MS next_ns
 #endif
 

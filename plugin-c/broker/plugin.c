@@ -723,8 +723,8 @@ static void tell_21(struct plugin *pl, unsigned hooks, const char *why)
 	pl->told_21 = hooks & HOOKS_21;
 	if (!missing) return;
 	wa_log(WA_LOG_WARNING, "the policy exports %s%s%s, which %s: not called",
-	       missing & (1u << WA_HOOK_ON_MESSAGE_OUT) ? "on_message_out" : "",
-	       missing == HOOKS_21 ? " and " : "", missing & (1u << WA_HOOK_ON_SUBSCRIBE) ? "on_subscribe" : "", why);
+	       missing & (1u << WA_HOOK_ON_MESSAGE_OUT) ? "on_message_out" : "", missing == HOOKS_21 ? " and " : "",
+	       missing & (1u << WA_HOOK_ON_SUBSCRIBE) ? "on_subscribe" : "", why);
 }
 
 /* Registers exactly the request callbacks whose hooks the current policy exports (a reload may
@@ -1030,8 +1030,18 @@ static void login_done(const struct wa_login_done *dn, void *ud)
 		       WA_MAX_SESSIONS);
 	}
 	if (pl->record) {
-		struct wa_record_entry e = { dn->clientid, dn->username,        dn->address, dn->protocol, "connect", NULL, 0,
-			                     0,            NULL,                0,           dn->password != NULL, d };
+		struct wa_record_entry e = { dn->clientid,
+			                     dn->username,
+			                     dn->address,
+			                     dn->protocol,
+			                     "connect",
+			                     NULL,
+			                     0,
+			                     0,
+			                     NULL,
+			                     0,
+			                     dn->password != NULL,
+			                     d };
 		wa_record_write(pl->record, &e);
 	}
 	if (pl->audit) {

@@ -223,8 +223,7 @@ static enum wa_decision fail(struct wa_policy *p, enum wa_hook hook, int discard
 	       hook == WA_HOOK_ON_MESSAGE || hook == WA_HOOK_ON_MESSAGE_OUT ? "message"
 	       : hook == WA_HOOK_ON_SUBSCRIBE                               ? "subscription"
 	                                                                    : "request",
-	       decision_text(hook, failure_decision(p, hook)), why,
-	       hint);
+	       decision_text(hook, failure_decision(p, hook)), why, hint);
 	/* Like the instance's state, what the failed call queued is undone. */
 	wa_host_actions_truncate(&p->host, p->action_mark);
 	if (discard) restore(p);

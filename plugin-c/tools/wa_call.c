@@ -270,8 +270,8 @@ static int run(struct wa_auth *a, struct client *c, const char *hook, int argc, 
 		{
 			const char *payload = value(argv[3]);
 			uint32_t len = payload ? (uint32_t)strlen(payload) : 0u;
-			d = out ? wa_policy_message_out(p, c, value(argv[0]), value(argv[1]), value(argv[2]), payload, len,
-			                                (int)qos, (int)retain)
+			d = out ? wa_policy_message_out(p, c, value(argv[0]), value(argv[1]), value(argv[2]), payload,
+			                                len, (int)qos, (int)retain)
 			        : wa_policy_message(p, c, value(argv[0]), value(argv[1]), value(argv[2]), payload, len,
 			                            (int)qos, (int)retain);
 		}
