@@ -127,6 +127,12 @@ static void copy_action(const struct wa_action *a, void *ud)
 	x->n_actions++;
 }
 
+static void drop_action(const struct wa_action *a, void *ud)
+{
+	(void)a;
+	(void)ud;
+}
+
 static int serving(const struct wa_auth *a)
 {
 	const struct wa_policy *p = wa_auth_policy(a);
@@ -150,6 +156,8 @@ static void check(struct wa_login *l, struct login *x)
 		snprintf(x->failure, sizeof x->failure, "the login thread's instance has no unpwd_check");
 		return;
 	}
+	/* Queued by the instance's init hooks: the main instance's queued the same, once. */
+	if (wa_policy_actions_pending(p)) wa_policy_take_actions(p, drop_action, NULL);
 	mark = wa_policy_audit_mark(p);
 	failures = wa_policy_failures(p);
 	x->decision = wa_policy_unpwd_check(p, x, x->username, x->password);

@@ -2,7 +2,8 @@
  * policies (WA_TEST_FIXTURES): answers come back in order with the decision, the failure kind
  * and the copies taken at submission; a later login of the same client id supersedes an earlier
  * one; the queue is bounded; a reload rebuilds the thread's instance; the thread's log lines
- * reach the sink only on the main thread; freeing joins the thread with a check under way. */
+ * reach the sink only on the main thread; freeing joins the thread with a check under way;
+ * unpwd_check's deferred actions come back with its answer. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdio.h>
@@ -85,6 +86,19 @@ static void record(const struct wa_login_done *d, void *ud)
 	s->decision[i] = d->decision;
 	s->failed[i] = d->failed;
 	s->kind[i] = d->fail_kind;
+}
+
+static void check_actions(const struct wa_login_done *d, void *ud)
+{
+	((struct seen *)ud)->n++;
+	CHECK_INT(d->decision, WA_ALLOW);
+	if (!CHECK_INT(d->n_actions, 2)) return;
+	CHECK_INT(d->actions[0].kind, WA_ACTION_PUBLISH);
+	CHECK_STR(d->actions[0].target, "ev/login");
+	CHECK_INT(d->actions[0].payloadlen, 5);
+	CHECK(memcmp(d->actions[0].payload, "dev-7", 5) == 0);
+	CHECK_INT(d->actions[1].kind, WA_ACTION_KICK_CLIENT);
+	CHECK_STR(d->actions[1].target, "old-dev-7");
 }
 
 /* Collects until every pending login is answered (each check is bounded by its deadline). */
@@ -219,6 +233,25 @@ static void reload_and_free(void)
 	CHECK_INT(off_main, 0);
 }
 
+/* unpwd_check's actions come back with its answer, and only those (not the login instance's
+ * init hooks'); the guest's client_id reads the copy taken at submission. */
+static void actions(void)
+{
+	static int a;
+	struct wa_kv kv[] = { { "wasm_module", fixture("login_actions") }, { "wasm_publish_prefix", "ev" } };
+	char err[256];
+	struct wa_login *l = wa_login_new(kv, 2, err, sizeof err);
+	struct seen s = { 0 };
+
+	if (!CHECK(l != NULL)) return;
+	CHECK_INT(wa_login_wait(l, 0, 10000), 0);
+	CHECK_INT(wa_login_submit(l, &a, "dev-7", "u", "p", NULL, 5), 0);
+	CHECK_INT(wa_login_wait(l, 1, 5000), 0);
+	wa_login_collect(l, check_actions, &s);
+	CHECK_INT(s.n, 1);
+	wa_login_free(l);
+}
+
 static void not_ready(void)
 {
 	struct wa_login *l;
@@ -250,6 +283,7 @@ int main(void)
 	supersede_and_bound();
 	reload_and_free();
 	not_ready();
+	actions();
 	wa_watchdog_stop();
 	return check_done();
 }
