@@ -88,7 +88,7 @@ plugin-2.1:
 	$(MAKE) --no-print-directory $(PLUGIN_SO_21)
 
 # The suite's files run again with the 2.0 build (one binary for both brokers stays supported).
-MOSQ21_COMPAT_TESTS := connect
+MOSQ21_COMPAT_TESTS := connect subscriber-views
 
 TEST_ENV_21 := BUILD=$(BUILD) PLUGIN_SO=$(PLUGIN_SO_21) PLUGIN_HEADERS=2.1 WA_CALL_BIN=$(WA_CALL_BIN) CHECK_BIN=$(CHECK_BIN) \
                MOSQUITTO_BIN=$(abspath $(MOSQ21_BIN)) DYNSEC_SO=$(abspath $(MOSQ21_DYNSEC)) PATH=$(MOSQ21_PATH):$$PATH

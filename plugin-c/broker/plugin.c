@@ -731,6 +731,8 @@ static void tell_21(struct plugin *pl, unsigned hooks, const char *why)
  * change the set). Returns 0, or the first mosquitto error. */
 static int sync_callbacks(struct plugin *pl, unsigned hooks)
 {
+	unsigned refused = 0; /* 2.1-only events the broker would not register */
+
 #if !WA_MOSQ_21
 	tell_21(pl, hooks, "need the plugin built against mosquitto 2.1's headers (make plugin-2.1)");
 #endif
@@ -751,7 +753,7 @@ static int sync_callbacks(struct plugin *pl, unsigned hooks)
 		if ((hooks & bit) && !(pl->registered & bit)) {
 			rc = mosquitto_callback_register(pl->id, request_events[i].event, cb, NULL, pl);
 			if (rc != MOSQ_ERR_SUCCESS && (bit & HOOKS_21)) {
-				tell_21(pl, bit, "this broker cannot register (it is older than 2.1)");
+				refused |= bit;
 				continue;
 			}
 			if (rc != MOSQ_ERR_SUCCESS) {
@@ -765,6 +767,7 @@ static int sync_callbacks(struct plugin *pl, unsigned hooks)
 			pl->registered &= ~bit;
 		}
 	}
+	if (refused) tell_21(pl, refused, "this broker cannot register (it is older than 2.1)");
 	return MOSQ_ERR_SUCCESS;
 }
 

@@ -174,7 +174,7 @@ static int check_caps(const struct wa_module *m, const struct wa_gate_config *cf
 /* "import env.console.log not allowed (called from f): use log()...; allowed: mosquitto.{...}" */
 static void refuse_import(const struct wa_module *m, const struct wa_import *im, uint32_t func, struct wa_err *e)
 {
-	char callers[160], advice_buf[96], allowed[384], text[WA_GATE_ERR_LEN * 2];
+	char callers[160], advice_buf[96], allowed[WA_GATE_ERR_LEN], text[WA_GATE_ERR_LEN * 2];
 	const char *advice = wa_import_advice(im, advice_buf, sizeof advice_buf);
 	int ml = im->module_len > IMPORT_NAME_SHOWN ? IMPORT_NAME_SHOWN : (int)im->module_len;
 	int nl = im->name_len > IMPORT_NAME_SHOWN ? IMPORT_NAME_SHOWN : (int)im->name_len;

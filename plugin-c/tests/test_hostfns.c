@@ -1281,6 +1281,58 @@ static void message_rewrites(void)
 	CHECK(!h.rewrite.active && h.rewrite.retain == -1 && !h.rewrite.has_payload);
 }
 
+/* subscribe_set_topic, subscribe_set_qos (docs/ABI.md, "Per-subscriber and subscription hooks"):
+ * only while on_subscribe runs; a filter must be one mosquitto accepts; bad values trap and stage
+ * nothing; prices; clearing frees. */
+static void subscribe_rewrites(void)
+{
+	static struct wa_host h;
+	int64_t fuel;
+
+	fueled(&h, &fuel, START);
+	put_bytes(100, "users/a/#", 9);
+	CHECK_INT(wa_host_subscribe_set_topic(&h, mem, 100, 9), -1);
+	CHECK_STR(h.trap, "subscribe_set_topic: called outside on_subscribe");
+	CHECK_INT(wa_host_subscribe_set_qos(&h, 1), -1);
+	CHECK_STR(h.trap, "subscribe_set_qos: called outside on_subscribe");
+	wa_host_subscribe_clear(&h, 1);
+	CHECK_INT(h.sub_rewrite.qos, -1);
+	fuel = START;
+	CHECK_INT(wa_host_subscribe_set_topic(&h, mem, 100, 9), 0);
+	CHECK_INT(START - fuel, WA_FUEL_HOST_CALL + per32(9, WA_FUEL_SCAN_32));
+	CHECK(h.sub_rewrite.topic && strcmp(h.sub_rewrite.topic, "users/a/#") == 0 && h.sub_rewrite.topiclen == 9);
+	CHECK_INT(wa_host_subscribe_set_qos(&h, 2), 0);
+	CHECK_INT(h.sub_rewrite.qos, 2);
+	CHECK_INT(wa_host_subscribe_set_qos(&h, 3), -1);
+	CHECK_STR(h.trap, "subscribe_set_qos: qos 3 is not 0, 1 or 2");
+	CHECK_INT(wa_host_subscribe_set_qos(&h, -1), -1);
+	CHECK_INT(h.sub_rewrite.qos, 2); /* the earlier value stays */
+	/* Not a filter: '#' not last, '+' sharing a level, NUL, empty, bad UTF-8, out of bounds. */
+	put_bytes(200, "a/#/b", 5);
+	put_bytes(210, "a+/b", 4);
+	put_bytes(220, "a\0b", 3);
+	put_bytes(230, "a\xff", 2);
+	CHECK_INT(wa_host_subscribe_set_topic(&h, mem, 200, 5), -1);
+	CHECK_STR(h.trap,
+	          "subscribe_set_topic: not a subscription filter (UTF-8, + and # alone in their level, # last, no "
+	          "NUL, 1 to 65535 bytes)");
+	CHECK_INT(wa_host_subscribe_set_topic(&h, mem, 210, 4), -1);
+	CHECK_INT(wa_host_subscribe_set_topic(&h, mem, 220, 3), -1);
+	CHECK_INT(wa_host_subscribe_set_topic(&h, mem, 230, 2), -1);
+	CHECK_INT(wa_host_subscribe_set_topic(&h, mem, 100, 0), -1);
+	CHECK_INT(wa_host_subscribe_set_topic(&h, mem, 4090, 10), -1);
+	CHECK_STR(h.trap, "subscribe_set_topic: pointer out of bounds");
+	CHECK(strcmp(h.sub_rewrite.topic, "users/a/#") == 0);
+	/* No fuel: nothing staged. */
+	wa_host_subscribe_clear(&h, 1);
+	fuel = 5;
+	CHECK_INT(wa_host_subscribe_set_topic(&h, mem, 100, 9), -1);
+	CHECK_STR(h.trap, "fuel exhausted");
+	CHECK(h.sub_rewrite.topic == NULL && h.sub_rewrite.active);
+	wa_host_subscribe_clear(&h, 0);
+	CHECK(!h.sub_rewrite.active && h.sub_rewrite.qos == -1);
+}
+
 /* set_reason (docs/ABI.md, "Reasons"): kept as given up to WA_MAX_REASON_BYTES, cut on a
  * character boundary; not UTF-8: refused (-1) and cleared; a bad pointer traps; priced on what is
  * kept, so a huge length costs no more than the cap. */
@@ -1374,6 +1426,7 @@ int main(void)
 	actions();
 	action_rate();
 	message_rewrites();
+	subscribe_rewrites();
 	reasons();
 	unlink(path);
 	return check_done();

@@ -4,7 +4,7 @@
 // packaged `wasm-auth call`.
 import { readFileSync } from 'node:fs';
 import {
-  hostSettings, loadPolicy, PolicyLoadError, type ClientInfo, type HostSettings, type MessageOutcome, type Policy,
+  hostSettings, loadPolicy, PolicyLoadError, type ClientInfo, type HostSettings, type MessageOutcome, type Policy, type SubscribeOutcome,
 } from './policy.js';
 import { WA_MAX_OPTIONS } from './limits.js';
 import { ModuleError, readModuleFile } from './gate.js';
@@ -22,7 +22,8 @@ export function callUsage(cmd: string): string {
   acl_check CLIENTID USERNAME TOPIC ACCESS [PAYLOAD [QOS [RETAIN]]]
   psk_key_get IDENTITY HINT
   on_tick | on_disconnect CLIENTID USERNAME | session_check CLIENTID USERNAME | actions
-  on_message CLIENTID USERNAME TOPIC PAYLOAD [QOS [RETAIN]]
+  on_message | on_message_out CLIENTID USERNAME TOPIC PAYLOAD [QOS [RETAIN]]
+  on_subscribe CLIENTID USERNAME FILTER [QOS]
   ext_auth_start | ext_auth_continue CLIENTID METHOD DATA
 ACCESS: none|read|write|subscribe|unsubscribe or its number (0, 1, 2, 4, 8).
 Any string argument may be ${NULL_TOKEN} for an absent value (no username, no password, ...).
@@ -41,7 +42,8 @@ Prints allow, deny or defer (and the policy's reason, when it gave one, as "reas
 stderr); psk_key_get prints the key (hex) or none; on_tick, on_disconnect and
 actions print the deferred actions queued so far, then forget them: kick_client:ID, kick_user:NAME,
 publish:TOPIC:QOS:RETAIN:PAYLOAD (bytes outside ! to ~ as .), separated by spaces, or none.
-on_message prints drop, or deliver followed by what it rewrote: topic:T payload:P retain:R.
+on_message and on_message_out print drop, or deliver followed by what it rewrote: topic:T payload:P
+retain:R. on_subscribe prints deny, or allow followed by what it rewrote: topic:F qos:Q.
 ext_auth_* print allow, deny, defer or continue, then the AUTH data out if any (bytes outside ! to ~ as .).
 Exit status 0, or 2 for usage and load errors.
 `;
@@ -70,6 +72,15 @@ export function messageLine(r: MessageOutcome): string {
   if (r.topic !== undefined) line += ` topic:${r.topic}`;
   if (r.payload !== undefined) line += ` payload:${printable(r.payload)}`;
   if (r.retain !== undefined) line += ` retain:${r.retain ? 1 : 0}`;
+  return line;
+}
+
+/** on_subscribe's outcome as wa-call prints it: deny, or allow and each staged change. */
+export function subscribeLine(r: SubscribeOutcome): string {
+  if (r === 'deny') return 'deny';
+  let line = 'allow';
+  if (r.topic !== undefined) line += ` topic:${r.topic}`;
+  if (r.qos !== undefined) line += ` qos:${r.qos}`;
   return line;
 }
 
@@ -130,14 +141,25 @@ function run(policy: Policy, client: ClientInfo, hook: string, args: string[]): 
       if (has.session_check === undefined) notExported();
       return policy.sessionCheck(value(args[0]) ?? '', value(args[1]));
     }
-    case 'on_message': {
-      if (args.length < 4 || args.length > 6) throw new UsageError('on_message takes CLIENTID USERNAME TOPIC PAYLOAD [QOS [RETAIN]]');
+    case 'on_message':
+    case 'on_message_out': {
+      if (args.length < 4 || args.length > 6) throw new UsageError(`${hook} takes CLIENTID USERNAME TOPIC PAYLOAD [QOS [RETAIN]]`);
       const qos = args.length > 4 ? parseInt10(args[4], 0, 2, 'QOS') : 0;
       const retain = args.length > 5 ? parseInt10(args[5], 0, 1, 'RETAIN') === 1 : false;
-      if (has.on_message === undefined) notExported();
-      return messageLine(policy.message({
+      if (has[hook] === undefined) notExported();
+      const req = {
         clientid: value(args[0]) ?? '', username: value(args[1]), topic: value(args[2]) ?? '', payload: value(args[3]) ?? '',
         qos, retain, client: { ...client, id: client.id ?? value(args[0]) },
+      };
+      return messageLine(hook === 'on_message' ? policy.message(req) : policy.messageOut(req));
+    }
+    case 'on_subscribe': {
+      if (args.length < 3 || args.length > 4) throw new UsageError('on_subscribe takes CLIENTID USERNAME FILTER [QOS]');
+      const qos = args.length > 3 ? parseInt10(args[3], 0, 2, 'QOS') : 0;
+      if (has.on_subscribe === undefined) notExported();
+      return subscribeLine(policy.subscribe({
+        clientid: value(args[0]) ?? '', username: value(args[1]), topic: value(args[2]) ?? '', qos,
+        client: { ...client, id: client.id ?? value(args[0]) },
       }));
     }
     case 'ext_auth_start':
@@ -158,7 +180,7 @@ function run(policy: Policy, client: ClientInfo, hook: string, args: string[]): 
       return actionsLine(policy);
     }
     default:
-      throw new UsageError(`unknown hook ${hook} (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, session_check, on_message, ext_auth_start, ext_auth_continue, actions)`);
+      throw new UsageError(`unknown hook ${hook} (unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, session_check, on_message, ext_auth_start, ext_auth_continue, on_message_out, on_subscribe, actions)`);
   }
 }
 

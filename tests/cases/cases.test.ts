@@ -8,7 +8,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadPolicy, PolicyLoadError } from '../../sdk/host/index.js';
 import { BUILD, ROOT, WA_CALL_BIN, requireFile } from '../harness/paths.js';
-import { messageLine } from '../../sdk/host/call.js';
+import { messageLine, subscribeLine } from '../../sdk/host/call.js';
 
 type Piece = string | { repeat: string; times: number };
 type Arg = string | number | null | { hex: string } | { repeat: string; times: number } | { concat: Piece[] };
@@ -19,7 +19,7 @@ function built(a: { repeat: string; times: number } | { concat: Piece[] }): stri
   return a.concat.map((p) => (typeof p === 'string' ? p : p.repeat.repeat(p.times))).join('');
 }
 type Expect = string | { refused: string };
-type Hook = 'unpwd_check' | 'acl_check' | 'psk_key_get' | 'on_message';
+type Hook = 'unpwd_check' | 'acl_check' | 'psk_key_get' | 'on_message' | 'on_message_out' | 'on_subscribe';
 
 interface ClientSpec {
   id?: string;
@@ -147,12 +147,21 @@ function runHost(policyPath: string, opts: [string, string][], c: Case): Outcome
         return { printed: r.decision === 'allow' ? r.key : r.decision === 'defer' ? 'defer' : 'none' };
       }
       case 'on_message':
+      case 'on_message_out': {
+        const req = {
+          clientid: text(a[0]) ?? '', username: text(a[1]), topic: text(a[2]) ?? '', payload: bytes(a[3]) ?? '',
+          client: client ? { ...client, id: client.id ?? text(a[0]) } : undefined,
+          ...(a.length > 4 ? { qos: Number(a[4]) } : {}),
+          ...(a.length > 5 ? { retain: Number(a[5]) === 1 } : {}),
+        };
+        return { printed: messageLine(c.hook === 'on_message' ? policy.message(req) : policy.messageOut(req)) };
+      }
+      case 'on_subscribe':
         return {
-          printed: messageLine(policy.message({
-            clientid: text(a[0]) ?? '', username: text(a[1]), topic: text(a[2]) ?? '', payload: bytes(a[3]) ?? '',
+          printed: subscribeLine(policy.subscribe({
+            clientid: text(a[0]) ?? '', username: text(a[1]), topic: text(a[2]) ?? '',
             client: client ? { ...client, id: client.id ?? text(a[0]) } : undefined,
-            ...(a.length > 4 ? { qos: Number(a[4]) } : {}),
-            ...(a.length > 5 ? { retain: Number(a[5]) === 1 } : {}),
+            ...(a.length > 3 ? { qos: Number(a[3]) } : {}),
           })),
         };
     }

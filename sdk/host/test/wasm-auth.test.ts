@@ -88,7 +88,7 @@ const bad: [string, string[], RegExp][] = [
   ['replay: unknown option', ['replay', 'x.jsonl', good, '--opts', 'a=b'], /^wasm-auth replay: unknown option --opts$/],
   ['replay: bad --show', ['replay', 'x.jsonl', good, '--show', 'all'], /^wasm-auth replay: bad --show: all$/],
   ['call: no hook', ['call', good], /^wasm-auth call: no HOOK given$/],
-  ['call: unknown hook', ['call', good, 'acl', 'x'], /^wasm-auth call: unknown hook acl \(unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, session_check, on_message, ext_auth_start, ext_auth_continue, actions\)$/],
+  ['call: unknown hook', ['call', good, 'acl', 'x'], /^wasm-auth call: unknown hook acl \(unpwd_check, acl_check, psk_key_get, on_tick, on_disconnect, session_check, on_message, ext_auth_start, ext_auth_continue, on_message_out, on_subscribe, actions\)$/],
   ['call: bad option', ['call', good, '--client', 'x', 'acl_check', 'c', 'u', 't', 'read'], /^wasm-auth call: unknown option --client$/],
   ['call: bad --opt', ['call', good, '--opt', 'fuel', 'acl_check', 'c', 'u', 't', 'read'], /^wasm-auth call: --opt takes KEY=VALUE, not fuel$/],
   ['call: bad host setting', ['call', good, '--opt', 'wasm_fuel=lots', 'acl_check', 'c', 'u', 't', 'read'], /^wasm-auth: cannot load policy: /],

@@ -2,7 +2,7 @@
 export * from "../../../sdk/assembly/abi";
 export * from "./lib/psk";
 export { check as acl_check } from "./lib/acl";
-import { AuthDecision, Grants, Str, Options } from "../../../sdk/assembly";
+import { AuthDecision, Decision, Grants, Str, Options } from "../../../sdk/assembly";
 
 type Name = Str | null;
 type Answer = bool;
@@ -22,3 +22,5 @@ export function on_message(clientid: Str, username: Name, topic: Str, payload: S
 export function wasm_auth_acl_grants(clientid: Str, username: Name): Grants | null { return username === null ? null : new Grants(); }
 export function ext_auth_start(clientid: Str, method: Str, data: Str): AuthDecision { return AuthDecision.Continue; }
 export function ext_auth_continue(clientid: Str, method: Str, data: Str): i32 { return 1; }
+export function on_message_out(clientid: Str, username: Name, topic: Str, payload: Str, qos: i32, retain: i32): Answer { return retain >= 0; }
+export function on_subscribe(clientid: Str, username: Name, topic: Str, qos: i32): Decision { return Decision.Defer; }
