@@ -24,6 +24,13 @@
 #include "../runtime/text.h"
 #include "../runtime/watchdog.h"
 
+#if WA_MOSQ_21
+/* Only 2.1 brokers export these (the login thread's): weak, so that the 2.1 build still loads in
+ * an older broker, which refuses wasm_login_thread at startup instead. */
+#pragma weak mosquitto_complete_basic_auth
+#pragma weak mosquitto_client
+#endif
+
 struct plugin {
 	mosquitto_plugin_id_t *id;
 	struct wa_auth *auth;
@@ -710,6 +717,7 @@ static const struct {
 #if WA_MOSQ_21
 static int on_basic_auth_delayed(int event, void *event_data, void *userdata);
 #endif
+
 /* Hooks whose events only mosquitto 2.1 has. */
 #define HOOKS_21 ((1u << WA_HOOK_ON_MESSAGE_OUT) | (1u << WA_HOOK_ON_SUBSCRIBE))
 
@@ -1204,7 +1212,11 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 	if (wa_auth_config(pl->auth)->login_thread) {
 		char err[256];
 #if WA_MOSQ_21
-		pl->login = wa_login_new(kv, n, err, sizeof err);
+		if (!mosquitto_complete_basic_auth || !mosquitto_client)
+			snprintf(err, sizeof err,
+			         "it needs a mosquitto 2.1 broker (delayed basic auth); this one is older");
+		else
+			pl->login = wa_login_new(kv, n, err, sizeof err);
 #else
 		snprintf(err, sizeof err,
 		         "it needs the plugin built against mosquitto 2.1's headers (delayed basic auth); this build "

@@ -3,15 +3,17 @@
 // waits for the answer (MOSQ_ERR_AUTH_DELAYED): a client already connected keeps being served
 // during a slow login, right and wrong passwords get their CONNACK, a login that never ends gets
 // the failure decision at its deadline, a client that goes away mid-check leaves the broker
-// healthy (and its client id usable), and a SIGHUP reload rebuilds the thread's instance.
+// healthy (and its client id usable), a SIGHUP reload rebuilds the thread's instance, and the
+// same build in an older broker (2.0.11, without delayed basic auth) refuses the option.
 // The policy is tests/fixtures/slow-login.wat (users "slow...": about half a second of guest
 // time per check). The 2.0 build refuses the option at startup, naming it (the 2.0 pass); the
 // 2.1 cases are skipped there, saying why.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { type Broker, listener, pluginConf, runBrokerExpectingExit } from '../harness/broker.js';
+import { type Broker, freePort, listener, pluginConf, runBrokerExpectingExit } from '../harness/broker.js';
 import { Prober } from '../harness/bystander.js';
 import { connect, endAll, refusedCode, tryConnect, uniqueId, VERSIONS } from '../harness/mqtt.js';
 import { fixture, PLUGIN_HEADERS, requireFile } from '../harness/paths.js';
@@ -156,6 +158,25 @@ describe('wasm_login_thread with the 2.1 build', { skip: PLUGIN_HEADERS === '2.1
     await endAll(again, other);
     assert.equal(answered, false, 'the client that went away got an answer');
     assert.equal(broker.running, true);
+  });
+
+  test('in an older broker (Debian\'s 2.0.11) the 2.1 build refuses the option at startup, in one line', async (t) => {
+    const old = '/usr/sbin/mosquitto';
+    if (!existsSync(old)) {
+      t.skip(`${old} is absent`);
+      return;
+    }
+    const conf = broker.ctx.file('older.conf');
+    writeFileSync(conf, `${listener(await freePort())}\n${pluginConf({ module: requireFile(SLOW_LOGIN, 'fixture slow-login'), opts: OPTS })}\n`);
+    const res = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      execFile(old, ['-c', conf], { timeout: 15_000 }, (e, stdout, stderr) => {
+        resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, out: `${stdout}${stderr}` });
+      });
+    });
+    assert.notEqual(res.code, 0, res.out);
+    const ours = res.out.split('\n').filter((l) => l.includes('wasm-auth:'));
+    assert.equal(ours.length, 1, res.out);
+    assert.match(ours[0], /option wasm_login_thread on: it needs a mosquitto 2\.1 broker/);
   });
 
   test('SIGHUP rebuilds the thread\'s instance too; logins go on', async () => {
