@@ -997,17 +997,23 @@ static int checked_here(int event, void *event_data, void *userdata)
 	                               : on_basic_auth(event, event_data, userdata);
 }
 
-/* A login goes to the login thread, and mosquitto waits for login_done. Checked here instead:
- * before the thread's instance serves, with WA_LOGIN_QUEUE logins pending, or when the client is
- * over its share of broker time (it then gets the failure decision here, logged, as it would
- * without the thread; the thread's own time is not the broker's and is not charged). */
+/* A login goes to the login thread, and mosquitto waits for login_done. Only a CONNECT's:
+ * mosquitto 2.1 also asks for an answer at once when it re-checks its connected clients after a
+ * reload (the client is then its id's connected client) and for its HTTP API (no MQTT
+ * protocol). Checked here too: before the thread's instance serves, with WA_LOGIN_QUEUE logins
+ * pending, or when the client is over its share of broker time (it then gets the failure
+ * decision here, logged, as it would without the thread; the thread's own time is not the
+ * broker's and is not charged). */
 static int on_basic_auth_delayed(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_basic_auth *ed = event_data;
 	struct plugin *pl = userdata;
 	const char *id = mosquitto_client_id(ed->client);
-	const void *who = payer(pl, ed->client, MOSQ_ACL_NONE);
+	const void *who;
 
+	if (!id || !mosquitto_client_protocol_version(ed->client) || mosquitto_client(id) == ed->client)
+		return checked_here(event, event_data, userdata);
+	who = payer(pl, ed->client, MOSQ_ACL_NONE);
 	wa_login_supersede(pl->login, id);
 	if (!wa_login_ready(pl->login) ||
 	    wa_breaker_admit(pl->breaker, wa_breaker_slot(pl->breaker, who)) != WA_BREAKER_PASS ||

@@ -179,7 +179,13 @@ describe('wasm_login_thread with the 2.1 build', { skip: PLUGIN_HEADERS === '2.1
     assert.match(ours[0], /option wasm_login_thread on: it needs a mosquitto 2\.1 broker/);
   });
 
-  test('SIGHUP rebuilds the thread\'s instance too; logins go on', async () => {
+  test('SIGHUP: both instances rebuilt; connected clients stay; sessions the thread let in are asked session_check', async () => {
+    // Let in by the login thread, then tracked for session_check: "rev..." is refused after the
+    // reload. mosquitto 2.1 also re-checks every connected client's password at the reload and
+    // wants the answer at once (a delayed one would disconnect them all): "slow-kept" stays.
+    const revoked = await connect({ port: broker.port, version: 5, username: 'rev-slow', password: 'right', timeoutMs: 30_000 });
+    const kept = await connect({ port: broker.port, version: 5, username: 'slow-kept', password: 'right', timeoutMs: 30_000 });
+    const closed = new Promise<void>((resolve) => revoked.mqtt.once('close', () => resolve()));
     const since = broker.mark();
     await broker.sighup();
     // One line from the main instance's rebuild, one from the login thread's.
@@ -187,6 +193,13 @@ describe('wasm_login_thread with the 2.1 build', { skip: PLUGIN_HEADERS === '2.1
     for (const until = Date.now() + 30_000; reloaded() < 2; await new Promise((r) => setTimeout(r, 50))) {
       assert.ok(Date.now() < until, `the reload was not logged twice within 30 s\n${broker.describe()}`);
     }
+    await broker.waitForLog(/session_check after the reload: \d+ sessions asked, 1 disconnected/, { since, timeoutMs: 30_000 });
+    await closed;
+    const topic = `kept/${uniqueId()}`;
+    await kept.subscribe(topic, 1);
+    await kept.publish(topic, 'still here', { qos: 1 });
+    await kept.waitForMessage((m) => m.topic === topic);
+    await endAll(revoked, kept);
     for (const user of ['slow', 'fast']) {
       const c = await connect({ port: broker.port, version: 4, username: user, password: 'right', timeoutMs: 30_000 });
       await c.end();
