@@ -140,6 +140,28 @@ describe('example payload-rules', () => {
   });
 });
 
+describe('example subscriber-views', () => {
+  const p = load(wasm(example('subscriber-views')), []);
+  const copy = (topic: string, payload: string, username: string | null) =>
+    p.messageOut({ clientid: 'c1', username, topic, payload, qos: 1 });
+  const sub = (topic: string, username: string | null) => p.subscribe({ clientid: 'c2', username, topic, qos: 1 });
+
+  test('one report, a payload per subscriber; staff/... for staff only', () => {
+    assert.deepEqual(copy('reports/r', '{"secret": "s"}', 'admin'), {});
+    const r = copy('reports/r', '{"secret": "s"}', 'bob');
+    assert.ok(r !== 'drop' && Buffer.from(r.payload!).toString() === '{"secret": "***"}');
+    assert.equal(copy('reports/r', 'x'.repeat(65537), 'bob'), 'drop', 'too large to redact: not sent unredacted');
+    assert.deepEqual(copy('staff/n', 'x', 'staff-carol'), {});
+    assert.equal(copy('staff/n', 'x', 'bob'), 'drop');
+  });
+
+  test('inbox is each user\'s own; without a username it is refused', () => {
+    assert.deepEqual(sub('inbox', 'alice'), { topic: 'users/alice/inbox' });
+    assert.equal(sub('inbox/#', null), 'deny');
+    assert.deepEqual(sub('news/#', null), {});
+  });
+});
+
 describe('example message-rewrite', () => {
   const p = load(wasm(example('message-rewrite')), []);
   const msg = (topic: string, payload: string, username: string | null = 'acme', retain = false) =>
