@@ -30,13 +30,16 @@
 #   make bench-reload  a bystander's slowest publish round trip (QoS 1, back to back) while a real
 #                      broker reloads the default policy on SIGHUP, 10,000 and 100,000 users, 3 runs
 #                      (~2 min); prints a markdown table (docs/BENCHMARKS.md "Reload under load").
+#   make bench-login   logins (argon2id hashes) with wasm_login_thread off and on, on a real
+#                      mosquitto 2.1 broker: login latency and a bystander's slowest round trip
+#                      (~1 min; docs/BENCHMARKS.md "Login thread")
 #   make bench-json    JSON in a policy: the SDK's reader, assemblyscript-json and json-as (~1 min)
 #   make bench-reload BENCH_RELOAD_ARGS="--base-build /path/to/previous/build"
 #                      adds "before" rows: the plugin and default.wasm of another build tree (same
 #                      layout: DIR/mosquitto_wasm_auth.so, DIR/policies/default.wasm). Without it
 #                      (the default) only this build is measured. Other flags (--users 10000,
 #                      --runs 5, --opt 100000:wasm_max_memory_pages=4096, ...): usage in bench/reload.ts
-.PHONY: bench bench-quick bench-tools bench-ir bench-gate-v8 bench-reload bench-workloads bench-scale
+.PHONY: bench bench-quick bench-tools bench-ir bench-gate-v8 bench-reload bench-workloads bench-scale bench-login
 
 DEFAULT_POLICY_WASM ?= $(BUILD)/policies/default.wasm
 BENCH_DIR      := $(BUILD)/bench
@@ -130,6 +133,12 @@ BENCH_RELOAD_ARGS ?=
 bench-reload: $(PLUGIN_SO) $(DEFAULT_POLICY_WASM) $(HOST_JS)
 	node $(BUILD)/js/bench/reload.js --build $(BUILD) --plugin $(PLUGIN_SO) \
 		--default-wasm $(DEFAULT_POLICY_WASM) $(BENCH_RELOAD_ARGS)
+
+# Logins with wasm_login_thread off and on, on a real mosquitto 2.1 broker with argon2id hashes
+# (docs/BENCHMARKS.md "Login thread"; ~1 min). BENCH_LOGIN_ARGS="--logins 40".
+bench-login: $(PLUGIN_SO_21) $(MOSQ21_STAMP) $(DEFAULT_POLICY_WASM) $(HOST_JS)
+	MOSQUITTO_BIN=$(abspath $(MOSQ21_BIN)) node $(BUILD)/js/bench/login-latency.js --plugin $(abspath $(PLUGIN_SO_21)) \
+		--default-wasm $(abspath $(DEFAULT_POLICY_WASM)) $(BENCH_LOGIN_ARGS)
 
 # JSON in a policy: the SDK's reader against assemblyscript-json and json-as (installed into a
 # temporary directory for the run; needs the npm registry); docs/BENCHMARKS.md "JSON data files".

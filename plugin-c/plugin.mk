@@ -87,7 +87,8 @@ ENGINE_CFLAGS := -include plugin-c/runtime/wasm3_config.h -isystem $(WASM3_SRC)
 # gate/ (the module gate, gate.mk), tools/ (wa-call and wasm-auth-check's main).
 RUNTIME_SRCS := $(addprefix runtime/,abi.c abi_marshal.c auth.c engine_wasm3.c grants.c hostfns.c jwt.c log.c module_file.c \
                 crypto.c options.c policy.c pwhash.c raw_thread.c stats.c text.c topic.c watchdog.c worker.c) broker/acl_cache.c broker/breaker.c \
-                broker/sessions.c broker/jsonl.c broker/record.c broker/metrics.c broker/topic_leak.c broker/audit.c broker/shadow.c
+                broker/sessions.c broker/jsonl.c broker/record.c broker/metrics.c broker/topic_leak.c broker/audit.c broker/shadow.c \
+                broker/login.c
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/obj/plugin-c/%.o)
 
 # GATE_OBJS (the gate's objects, compiled -fPIC) comes from plugin-c/gate/gate.mk, read after this
@@ -136,7 +137,8 @@ install: install-plugin
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 TEST_CFLAGS := -std=c11 -Wall -Wextra -Werror -O1 -g -MMD -MP $(SAN_FLAGS)
 C_TESTS := test_acl_cache test_extauth test_topic test_pwhash test_text test_marshal test_options test_hostfns test_runtime \
-           test_grants test_jwt test_sessions test_record test_metrics test_topic_leak test_audit test_shadow test_watchdog
+           test_grants test_jwt test_sessions test_record test_metrics test_topic_leak test_audit test_shadow test_watchdog \
+           test_login
 C_TEST_BINS := $(C_TESTS:%=$(BUILD)/tests-c/%)
 SAN_RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/obj-san/plugin-c/%.o)
 C_TEST_FIXTURES := $(patsubst plugin-c/tests/fixtures/%.ts,$(BUILD)/tests-c/fixtures/%.wasm,\

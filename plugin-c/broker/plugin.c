@@ -1,6 +1,8 @@
 /* The mosquitto glue (plugin API v5): options in, events to the policy runtime, decisions back
  * as mosquitto return codes. Everything else lives in the runtime (auth.h, policy.h). */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 
 #include "acl_cache.h"
 #include "audit.h"
+#include "login.h"
 #include "../runtime/auth.h"
 #include "breaker.h"
 #include "record.h"
@@ -22,6 +25,13 @@
 #include "../runtime/log.h"
 #include "../runtime/text.h"
 #include "../runtime/watchdog.h"
+
+#if WA_MOSQ_21
+/* Only 2.1 brokers export these (the login thread's): weak, so that the 2.1 build still loads in
+ * an older broker, which refuses wasm_login_thread at startup instead. */
+#pragma weak mosquitto_complete_basic_auth
+#pragma weak mosquitto_client
+#endif
 
 struct plugin {
 	mosquitto_plugin_id_t *id;
@@ -47,6 +57,7 @@ struct plugin {
 	int free_replaced_topic;   /* the broker leaks a topic on_message replaces (topic_leak.h) */
 	struct wa_audit *audit;    /* NULL when wasm_audit is off */
 	struct wa_shadow *shadow;  /* wasm_shadow_module, or NULL */
+	struct wa_login *login;    /* wasm_login_thread (2.1 builds), or NULL */
 	unsigned told_21;          /* 2.1-only hooks (HOOKS_21) the policy exports, already logged (2.0 build) */
 };
 
@@ -203,17 +214,42 @@ static void tell_shadow(struct plugin *pl, struct wa_policy *pol, uint64_t mark,
 	wa_shadow_live_reason(pl->shadow, r, n);
 }
 
+/* mosquitto's thread, where mosquitto_plugin_init runs. */
+static pthread_t main_thread;
+
+/* mosquitto 2.1's HTTP API asks for basic authentication (and then ACL checks) from
+ * libmicrohttpd's own thread, with a client on that thread's stack (http_api.c, check_access).
+ * Nothing in this plugin is made for a second caller, and mosquitto's API is not either: such a
+ * login is refused without touching anything, and the first one says so in the log (queued for
+ * the main thread). A refused login never reaches an ACL check. */
+static int off_main_thread(void)
+{
+	static atomic_flag told = ATOMIC_FLAG_INIT;
+
+	if (pthread_equal(pthread_self(), main_thread)) return 0;
+	if (!atomic_flag_test_and_set(&told)) {
+		wa_log_defer(1);
+		wa_log(WA_LOG_WARNING, "a login asked from outside mosquitto's main thread (its HTTP API) is refused: "
+		                       "the policy answers on the main thread only");
+	}
+	return 1;
+}
+
 static int on_basic_auth(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_basic_auth *ed = event_data;
 	struct plugin *pl = userdata;
-	struct wa_policy *pol = wa_auth_policy(pl->auth);
-	struct wa_bucket *k = admit(pl, payer(pl, ed->client, MOSQ_ACL_NONE));
-	uint64_t failures = wa_policy_failures(pol); /* moved: the live decision was a failure */
-	uint64_t mark = pl->shadow ? wa_policy_audit_mark(pol) : 0;
+	struct wa_policy *pol;
+	struct wa_bucket *k;
+	uint64_t failures, mark;
 	enum wa_decision d;
 
 	(void)event;
+	if (off_main_thread()) return MOSQ_ERR_AUTH;
+	pol = wa_auth_policy(pl->auth);
+	k = admit(pl, payer(pl, ed->client, MOSQ_ACL_NONE));
+	failures = wa_policy_failures(pol); /* moved: the live decision was a failure */
+	mark = pl->shadow ? wa_policy_audit_mark(pol) : 0;
 	if (!k) {
 		d = wa_policy_refuse(pol, WA_HOOK_UNPWD_CHECK, !ed->username);
 	} else {
@@ -352,14 +388,13 @@ static enum wa_decision rc_decision(int rc)
 	return rc == MOSQ_ERR_SUCCESS ? WA_ALLOW : rc == MOSQ_ERR_PLUGIN_DEFER ? WA_DEFER : WA_DENY;
 }
 
-static void audit(struct plugin *pl, uint64_t mark, int rc, struct wa_audit_record *r, int by_grants)
+/* r->decision set and wanted; o: where it came from. */
+static void audit_outcome(struct plugin *pl, const struct wa_policy_outcome *op, struct wa_audit_record *r,
+                          int by_grants)
 {
-	struct wa_policy_outcome o;
+	struct wa_policy_outcome o = *op;
 	char why[WA_AUDIT_FIELD_BYTES];
 
-	r->decision = rc_decision(rc);
-	if (!wa_audit_wanted(pl->audit, r->decision)) return;
-	wa_policy_audit_outcome(wa_auth_policy(pl->auth), mark, &o);
 	r->fuel = o.fuel_used;
 	r->source = "policy";
 	r->reason = o.reason;
@@ -377,12 +412,26 @@ static void audit(struct plugin *pl, uint64_t mark, int rc, struct wa_audit_reco
 	wa_audit_write(pl->audit, r);
 }
 
+static void audit(struct plugin *pl, uint64_t mark, int rc, struct wa_audit_record *r, int by_grants)
+{
+	struct wa_policy_outcome o;
+
+	r->decision = rc_decision(rc);
+	if (!wa_audit_wanted(pl->audit, r->decision)) return;
+	wa_policy_audit_outcome(wa_auth_policy(pl->auth), mark, &o);
+	audit_outcome(pl, &o, r, by_grants);
+}
+
 static int audited_basic_auth(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_basic_auth *ed = event_data;
 	struct plugin *pl = userdata;
-	uint64_t mark = wa_policy_audit_mark(wa_auth_policy(pl->auth));
-	int rc = basic_auth_cb(event, event_data, userdata);
+	uint64_t mark;
+	int rc;
+
+	if (off_main_thread()) return MOSQ_ERR_AUTH;
+	mark = wa_policy_audit_mark(wa_auth_policy(pl->auth));
+	rc = basic_auth_cb(event, event_data, userdata);
 
 	if (pl->record) record_connect(pl, ed, rc_decision(rc));
 	if (pl->audit) {
@@ -697,6 +746,10 @@ static const struct {
 };
 #define N_REQUEST_EVENTS (sizeof request_events / sizeof request_events[0])
 
+#if WA_MOSQ_21
+static int on_basic_auth_delayed(int event, void *event_data, void *userdata);
+#endif
+
 /* Hooks whose events only mosquitto 2.1 has. */
 #define HOOKS_21 ((1u << WA_HOOK_ON_MESSAGE_OUT) | (1u << WA_HOOK_ON_SUBSCRIBE))
 
@@ -732,6 +785,10 @@ static int sync_callbacks(struct plugin *pl, unsigned hooks)
 		                                : pl->shadow && request_events[i].shadowed ? request_events[i].shadowed
 		                                                                           : request_events[i].cb;
 		int rc;
+
+#if WA_MOSQ_21
+		if (pl->login && request_events[i].hook == WA_HOOK_UNPWD_CHECK) cb = on_basic_auth_delayed;
+#endif
 
 		if ((hooks & bit) && !(pl->registered & bit)) {
 			rc = mosquitto_callback_register(pl->id, request_events[i].event, cb, NULL, pl);
@@ -843,6 +900,7 @@ static int on_reload(int event, void *event_data, void *userdata)
 	wa_audit_reopen(pl->audit);     /* a rotated audit file is let go */
 	wa_auth_reload_start(pl->auth); /* built off this thread; on_tick puts it in service */
 	wa_shadow_reload(pl->shadow);
+	if (pl->login) wa_login_reload(pl->login); /* rebuilt by the login thread itself */
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -953,6 +1011,96 @@ static void publish_metric(const char *topic, const char *payload, void *ud)
 	if (rc != MOSQ_ERR_SUCCESS) wa_log(WA_LOG_WARNING, "publish to %s failed: %s", topic, mosquitto_strerror(rc));
 }
 
+/* ---- the login thread (login.h; mosquitto 2.1 builds) ----------------------------------------- */
+#if WA_MOSQ_21
+/* The login checked here and now, as without the login thread. */
+static int checked_here(int event, void *event_data, void *userdata)
+{
+	struct plugin *pl = userdata;
+
+	return pl->audit || pl->record ? audited_basic_auth(event, event_data, userdata)
+	                               : on_basic_auth(event, event_data, userdata);
+}
+
+/* A login goes to the login thread, and mosquitto waits for login_done. Only a CONNECT's:
+ * mosquitto 2.1 also asks for an answer at once when it re-checks its connected clients after a
+ * reload (the client is then its id's connected client); its HTTP API asks from another
+ * thread and is refused (off_main_thread). Checked here too: before the thread's instance serves, with WA_LOGIN_QUEUE logins
+ * pending, or when the client is over its share of broker time (it then gets the failure
+ * decision here, logged, as it would without the thread; the thread's own time is not the
+ * broker's and is not charged). */
+static int on_basic_auth_delayed(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_basic_auth *ed = event_data;
+	struct plugin *pl = userdata;
+	const char *id;
+	const void *who;
+
+	if (off_main_thread()) return MOSQ_ERR_AUTH;
+	id = mosquitto_client_id(ed->client);
+	if (!id || !mosquitto_client_protocol_version(ed->client) || mosquitto_client(id) == ed->client)
+		return checked_here(event, event_data, userdata);
+	who = payer(pl, ed->client, MOSQ_ACL_NONE);
+	wa_login_supersede(pl->login, id);
+	if (!wa_login_ready(pl->login) ||
+	    wa_breaker_admit(pl->breaker, wa_breaker_slot(pl->breaker, who)) != WA_BREAKER_PASS ||
+	    wa_login_submit(pl->login, ed->client, id, ed->username, ed->password, mosquitto_client_address(ed->client),
+	                    mosquitto_client_protocol_version(ed->client)) != 0) {
+		return checked_here(event, event_data, userdata);
+	}
+	return MOSQ_ERR_AUTH_DELAYED;
+}
+
+/* An answer from the login thread, on the main thread: the broker is told, then everything
+ * on_basic_auth and audited_basic_auth do around a decision, from the copies taken at
+ * submission (the client may be gone: its pointer is only compared). A delayed answer cannot
+ * pass the login on to another plugin: mosquitto refuses every result but success, so a
+ * deferral is a denial here, and is counted, audited and recorded as one. */
+static void login_done(const struct wa_login_done *dn, void *ud)
+{
+	struct plugin *pl = ud;
+	enum wa_decision d = dn->decision == WA_ALLOW ? WA_ALLOW : WA_DENY;
+	int rc = counted_rc(pl->stats.unpwd, d, MOSQ_ERR_AUTH);
+	int here;
+
+	if (dn->failed) wa_stats_failure(&pl->stats, WA_HOOK_UNPWD_CHECK, dn->fail_kind);
+	mosquitto_complete_basic_auth(dn->clientid, rc);
+	/* Let in: the client that waited for this answer is now the id's connected client. A client
+	 * gone meanwhile is not (a later login of its id superseded this answer). */
+	here = rc == MOSQ_ERR_SUCCESS && mosquitto_client(dn->clientid) == dn->client;
+	if (here && pl->sessions && wa_sessions_add(pl->sessions, dn->client, dn->clientid, dn->username) != 0) {
+		wa_log(WA_LOG_WARNING,
+		       "out of memory or over %u sessions: a session is not asked session_check after reloads",
+		       WA_MAX_SESSIONS);
+	}
+	if (pl->record) {
+		struct wa_record_entry e = { dn->clientid,
+			                     dn->username,
+			                     dn->address,
+			                     dn->protocol,
+			                     "connect",
+			                     NULL,
+			                     0,
+			                     0,
+			                     NULL,
+			                     0,
+			                     dn->password != NULL,
+			                     d };
+		wa_record_write(pl->record, &e);
+	}
+	if (pl->audit) {
+		struct wa_audit_record r = { dn->clientid, dn->username, "connect", NULL, d, NULL, NULL, 0, 0 };
+		if (wa_audit_wanted(pl->audit, d)) audit_outcome(pl, &dn->outcome, &r, 0);
+	}
+	if (pl->shadow) {
+		wa_shadow_live_reason(pl->shadow, dn->outcome.reason, dn->outcome.reason_len);
+		wa_shadow_unpwd_check(pl->shadow, here ? dn->client : NULL, dn->clientid, dn->username, dn->password, d,
+		                      dn->failed);
+	}
+	for (unsigned i = 0; i < dn->n_actions; i++) run_action(&dn->actions[i], pl);
+}
+#endif
+
 /* What the main thread does on its turn besides the queued actions, at most every
  * HOUSEKEEPING_MS: mosquitto 2.0 ticks on every pass of its loop, under load once or twice per
  * message, and none of this needs to be sooner. */
@@ -1010,6 +1158,7 @@ static int on_tick(int event, void *event_data, void *userdata)
 	/* The watchdog's clock: one load (its thread runs for the plugin's life: the breaker samples
 	 * on it), late by at most its idle tick. */
 	uint64_t now = wa_watchdog_now_ms();
+	uint32_t every;
 
 	(void)event;
 	/* First what the policy in service queued: housekeeping may replace it (and drop its queue). */
@@ -1020,7 +1169,15 @@ static int on_tick(int event, void *event_data, void *userdata)
 		pol = wa_auth_policy(pl->auth);
 		if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
 	}
-	ask_next_tick(event_data, wa_auth_config(pl->auth)->tick_ms);
+	every = wa_auth_config(pl->auth)->tick_ms;
+#if WA_MOSQ_21
+	if (pl->login && wa_login_pending(pl->login)) {
+		wa_login_collect(pl->login, login_done, pl);
+		/* Answers come at any time: the loop looks again within WA_LOGIN_TICK_MS. */
+		if (wa_login_pending(pl->login)) every = WA_LOGIN_TICK_MS;
+	}
+#endif
+	ask_next_tick(event_data, every);
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -1039,6 +1196,7 @@ static void plugin_free(struct plugin *pl)
 	sync_cache(pl, 0);
 	sync_disconnect(pl, 0);
 	sync_sessions(pl, 0);
+	wa_login_free(pl->login); /* joined: no thread outlives the library */
 	mosquitto_callback_unregister(pl->id, MOSQ_EVT_RELOAD, on_reload, NULL);
 	mosquitto_callback_unregister(pl->id, MOSQ_EVT_TICK, on_tick, NULL);
 	wa_shadow_free(pl->shadow);
@@ -1059,6 +1217,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 	int rc;
 
 	wa_log_set_sink(log_to_mosquitto);
+	main_thread = pthread_self();
 	if (n > WA_MAX_OPTIONS) {
 		wa_log(WA_LOG_ERR, "cannot load policy: %u options given, at most %u are supported", n, WA_MAX_OPTIONS);
 		return MOSQ_ERR_INVAL;
@@ -1099,6 +1258,26 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 	}
 	if (wa_auth_config(pl->auth)->audit != WA_AUDIT_OFF)
 		pl->audit = wa_audit_new(wa_auth_config(pl->auth)->audit, wa_auth_config(pl->auth)->audit_file);
+	if (wa_auth_config(pl->auth)->login_thread) {
+		char err[256];
+#if WA_MOSQ_21
+		if (!mosquitto_complete_basic_auth || !mosquitto_client)
+			snprintf(err, sizeof err,
+			         "it needs a mosquitto 2.1 broker (delayed basic auth); this one is older");
+		else
+			pl->login = wa_login_new(kv, n, err, sizeof err);
+#else
+		snprintf(err, sizeof err,
+		         "it needs the plugin built against mosquitto 2.1's headers (delayed basic auth); this build "
+		         "is for 2.0");
+#endif
+		if (!pl->login) {
+			wa_log(WA_LOG_ERR, "cannot load policy: option %s on: %s", WA_OPT_LOGIN_THREAD, err);
+			plugin_free(pl);
+			wa_watchdog_stop();
+			return MOSQ_ERR_INVAL;
+		}
+	}
 	pl->shadow = wa_shadow_new(kv, n, wa_auth_config(pl->auth), &client_ops);
 	if (pl->shadow) acl_check_cb = on_acl_check_shadowed; /* audited checks go through it */
 	pl->stats.has_shadow = pl->shadow != NULL;

@@ -63,7 +63,9 @@ void wa_log_flush(void)
 	struct queued take[WA_LOG_QUEUE_LINES];
 	unsigned n, dropped;
 
-	if (!pending) return;
+	/* Only the main thread writes to the sink: a worker that flushes (the login thread polling
+	 * its own builds, auth.c) leaves its lines queued. */
+	if (!pending || deferred) return;
 	pthread_mutex_lock(&queue_lock);
 	n = queued;
 	dropped = lost;

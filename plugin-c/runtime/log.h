@@ -20,8 +20,8 @@ void wa_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 
 /* Lines logged by a thread that called wa_log_defer(1) (a worker: mosquitto's API is for its main
  * thread only) are queued, up to WA_LOG_QUEUE_LINES, and reach the sink at the next
- * wa_log_flush(), which the main thread calls. Beyond the cap lines are counted, and the flush
- * says how many were lost. */
+ * wa_log_flush(), which the main thread calls (on a deferring thread it does nothing). Beyond the
+ * cap lines are counted, and the flush says how many were lost. */
 void wa_log_defer(int on);
 void wa_log_flush(void);
 

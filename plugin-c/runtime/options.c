@@ -108,7 +108,7 @@ static const char *const known_options[] = {
 	WA_OPT_RECORD_PAYLOADS,  WA_OPT_RECORD_MAX_BYTES,
 	WA_OPT_SYS_INTERVAL,     WA_OPT_AUDIT,
 	WA_OPT_AUDIT_FILE,       WA_OPT_SHADOW_MODULE,
-	WA_OPT_SHADOW_SHARE,
+	WA_OPT_SHADOW_SHARE,     WA_OPT_LOGIN_THREAD,
 };
 
 /* A misspelt host option would otherwise be handed to the policy as one of its own and the
@@ -238,7 +238,8 @@ int wa_config_parse(const struct wa_options *opts, struct wa_config *cfg, char *
 	}
 	if (parse_switch(opts, WA_OPT_ACL_CACHE, 1, &cfg->acl_cache, err, errlen) ||
 	    parse_switch(opts, WA_OPT_ACL_GRANTS, 1, &cfg->acl_grants, err, errlen) ||
-	    parse_switch(opts, WA_OPT_RECORD_PAYLOADS, 0, &cfg->record_payloads, err, errlen)) {
+	    parse_switch(opts, WA_OPT_RECORD_PAYLOADS, 0, &cfg->record_payloads, err, errlen) ||
+	    parse_switch(opts, WA_OPT_LOGIN_THREAD, 0, &cfg->login_thread, err, errlen)) {
 		return -1;
 	}
 	/* Upper bounds: a module the gate can still hold in memory, wasm's 4 GiB address space,

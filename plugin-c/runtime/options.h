@@ -61,6 +61,7 @@ struct wa_config {
 	 * NULL = none. Points into the options. */
 	const char *shadow_module;
 	uint32_t shadow_share; /* wasm_shadow_share: percent of broker time the shadow may take */
+	int login_thread;      /* wasm_login_thread: off (default) | on (mosquitto 2.1 builds, broker/login.h) */
 	/* Set by the embedder, not an option: starts the policy's own failure lines, so that the
 	 * shadow's are told from the live policy's. NULL = nothing. */
 	const char *log_prefix;
@@ -93,6 +94,7 @@ struct wa_config {
 #define WA_OPT_AUDIT_FILE       "wasm_audit_file"
 #define WA_OPT_SHADOW_MODULE    "wasm_shadow_module"
 #define WA_OPT_SHADOW_SHARE     "wasm_shadow_share"
+#define WA_OPT_LOGIN_THREAD     "wasm_login_thread"
 
 /* Copies n pairs (NULL keys or values count as empty). NULL on allocation failure or when n is
  * above WA_MAX_OPTIONS (err says which). */

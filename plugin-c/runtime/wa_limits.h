@@ -241,4 +241,14 @@
 #define WA_SHADOW_LOG_BURST       20u
 #define WA_SHADOW_LOG_FIELD_BYTES 128u
 
+/* Login thread (option wasm_login_thread, mosquitto 2.1 builds; plugin-c/broker/login.h): logins
+ * submitted and not yet completed on the main thread (beyond it a login is checked on the main
+ * thread, as without the option); how often the idle login thread looks at its instance's build
+ * (load, reload, re-creation); the tick asked of mosquitto while answers are awaited; a failure's
+ * reason kept for the audit. */
+#define WA_LOGIN_QUEUE         64u
+#define WA_LOGIN_POLL_MS       50u
+#define WA_LOGIN_TICK_MS       1u
+#define WA_LOGIN_FAILURE_BYTES 256u
+
 #endif

@@ -258,6 +258,23 @@ static void shadow(void)
 	CHECK_STR(err, "option wasm_shadow_share: \"0\" is not a whole number from 1 to 100");
 }
 
+/* wasm_login_thread (plugin-c/broker/login.h): off unless on. */
+static void login_thread(void)
+{
+	struct wa_config cfg;
+	char err[256];
+	const struct wa_kv plain[] = { { "wasm_module", "m" } };
+	const struct wa_kv on[] = { { "wasm_module", "m" }, { "wasm_login_thread", "on" } };
+	const struct wa_kv bad[] = { { "wasm_module", "m" }, { "wasm_login_thread", "1" } };
+
+	CHECK_INT(parse(plain, 1, &cfg, err, sizeof err), 0);
+	CHECK_INT(cfg.login_thread, 0);
+	CHECK_INT(parse(on, 2, &cfg, err, sizeof err), 0);
+	CHECK_INT(cfg.login_thread, 1);
+	CHECK_INT(parse(bad, 2, &cfg, err, sizeof err), -1);
+	CHECK_STR(err, "option wasm_login_thread: \"1\" is neither on nor off");
+}
+
 /* wasm_sys_interval: the $SYS metrics' period (broker/metrics.h). */
 static void sys_interval(void)
 {
@@ -285,5 +302,6 @@ int main(void)
 	events();
 	sys_interval();
 	shadow();
+	login_thread();
 	return check_done();
 }

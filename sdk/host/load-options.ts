@@ -12,6 +12,7 @@ export const HOST_OPTION_NAMES: readonly string[] = [
   'wasm_sys_interval',
   'wasm_audit', 'wasm_audit_file',
   'wasm_shadow_module', 'wasm_shadow_share',
+  'wasm_login_thread',
 ];
 
 // WA_NAME_DISTANCE_MAX_LEN (plugin-c/gate/gate.h): names longer than this are never "close".

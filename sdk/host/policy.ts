@@ -194,7 +194,9 @@ export function hostSettings(options: OptionList): HostSettings {
   // The Node host has no ACL decision cache and does not use grants itself (Policy.grants gives
   // them); the values are checked as the plugin checks them.
   // wasm_record* too: the plugin's recorder (README "Operating"); nothing here records.
-  for (const key of ['wasm_acl_cache', 'wasm_acl_grants', 'wasm_record_payloads']) {
+  // wasm_login_thread: the plugin's 2.1 builds check logins on a thread (README "Mosquitto 2.0
+  // and 2.1"); here every call is the caller's.
+  for (const key of ['wasm_acl_cache', 'wasm_acl_grants', 'wasm_record_payloads', 'wasm_login_thread']) {
     const v = get(key) ?? 'on';
     if (v !== 'on' && v !== 'off') throw new PolicyLoadError(`option ${key}: "${v}" is neither on nor off`);
   }

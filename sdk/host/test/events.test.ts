@@ -167,6 +167,13 @@ test('wasm_shadow_module and wasm_shadow_share are accepted and checked as optio
   assert.throws(() => hostSettings([['wasm_shadow_modul', 'x']]), (e: unknown) => e instanceof PolicyLoadError && /did you mean wasm_shadow_module\?/.test(e.message));
 });
 
+test('wasm_login_thread is accepted and checked as options.c checks it', () => {
+  assert.doesNotThrow(() => hostSettings([['wasm_login_thread', 'on']]));
+  assert.doesNotThrow(() => hostSettings([['wasm_login_thread', 'off']]));
+  assert.throws(() => hostSettings([['wasm_login_thread', 'yes']]), { message: 'option wasm_login_thread: "yes" is neither on nor off' });
+  assert.throws(() => hostSettings([['wasm_login_threads', 'on']]), (e: unknown) => e instanceof PolicyLoadError && /did you mean wasm_login_thread\?/.test(e.message));
+});
+
 test('wasm_tick_ms and wasm_publish_prefix are checked as options.c checks them', () => {
   assert.equal(hostSettings([]).tickMs, L.WA_DEFAULT_TICK_MS);
   assert.equal(hostSettings([['wasm_tick_ms', '0']]).tickMs, 0);

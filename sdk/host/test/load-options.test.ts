@@ -38,6 +38,7 @@ test('an unknown wasm_* option refuses the load, with the closest name', () => {
     wasm_record_max_bytes: '1048576', wasm_sys_interval: '10',
     wasm_audit: 'deny', wasm_audit_file: '/var/log/mosquitto/audit.jsonl',
     wasm_shadow_module: 'candidate.wasm', wasm_shadow_share: '10',
+    wasm_login_thread: 'off',
   };
   assert.deepEqual(Object.keys(values).sort(), [...HOST_OPTION_NAMES].sort());
   assert.equal(refusal({ options: Object.entries(values) }), 'loaded');
