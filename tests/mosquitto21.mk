@@ -29,9 +29,12 @@ MOSQ21_TARGETS := mosquitto mosquitto_passwd mosquitto_ctrl mosquitto_pub mosqui
 # CMake finds the library but leaves the define commented out), so that its mosquitto_passwd
 # writes `-H argon2id` hashes for tests/integration/argon2.test.ts; its default stays $7$.
 MOSQ21_ARGON2 := $(shell echo '\#include <argon2.h>' | $(CC) -E -x c - >/dev/null 2>&1 && echo -DCMAKE_C_FLAGS=-DWITH_ARGON2)
+# The HTTP API listener (libmicrohttpd-dev), as distributions build 2.1: its logins come from
+# libmicrohttpd's thread (tests/integration/http-api.test.ts).
+MOSQ21_HTTP_API := $(shell echo '\#include <microhttpd.h>' | $(CC) -E -x c - >/dev/null 2>&1 && echo -DWITH_HTTP_API=ON)
 MOSQ21_CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Release -DWITH_TESTS=OFF -DWITH_DOCS=OFF -DWITH_CTRL_SHELL=OFF \
                       -DWITH_WEBSOCKETS=OFF -DWITH_PLUGIN_PERSIST_SQLITE=OFF -DWITH_PLUGIN_EXAMPLES=OFF \
-                      -DWITH_PLUGIN_SPARKPLUG_AWARE=OFF $(MOSQ21_ARGON2)
+                      -DWITH_PLUGIN_SPARKPLUG_AWARE=OFF $(MOSQ21_ARGON2) $(MOSQ21_HTTP_API)
 
 # Why the 2.1 suite cannot run here (empty: it can). Only asked for by the targets below.
 mosq21_skip = $(shell \

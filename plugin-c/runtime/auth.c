@@ -355,6 +355,7 @@ static struct wa_auth *create(const struct wa_kv *opts, unsigned n, const struct
 {
 	struct wa_auth *a = calloc(1, sizeof *a);
 	struct build_job *job;
+	uint64_t started;
 
 	*stage = 1;
 	if (a) a->set = calloc(1, sizeof *a->set);
@@ -383,8 +384,16 @@ static struct wa_auth *create(const struct wa_kv *opts, unsigned n, const struct
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	started = now_ms();
 	build_run(&job->base);
 	wa_log_flush();
+	if (job->policy && now_ms() - started > load_deadline_ms(&a->set->cfg)) {
+		/* As a build on the worker is given up (and freed unused): too slow to load. */
+		snprintf(err, errlen, "loading did not finish within %u ms, twice %s (raise plugin_opt_%s)",
+		         load_deadline_ms(&a->set->cfg), WA_OPT_INIT_TIMEOUT_MS, WA_OPT_INIT_TIMEOUT_MS);
+		build_free(&job->base);
+		goto fail;
+	}
 	if (!job->policy) {
 		snprintf(err, errlen, "%s", job->err);
 		build_free(&job->base);
