@@ -908,31 +908,40 @@ static int rewrite_topic_ok(const uint8_t *t, uint32_t len)
 	       wa_topic_matches_sub((const char *)t, len, (const char *)t, len) == 1 && wa_utf8_valid(t, len);
 }
 
-int wa_host_message_set_topic(struct wa_host *h, struct wa_mem m, uint32_t topic, uint32_t topiclen)
+/* What message_set_topic and subscribe_set_topic share: outside their hook a trap; else priced
+ * by length, in bounds, accepted by ok (else a trap saying what), copied with a NUL into *dst
+ * (replacing what was staged). */
+static int stage_topic(struct wa_host *h, const char *fn, int active, const char *outside, struct wa_mem m,
+                       uint32_t topic, uint32_t topiclen, int (*ok)(const uint8_t *t, uint32_t len), const char *not_ok,
+                       char **dst, uint32_t *dstlen)
 {
-	static const char fn[] = "message_set_topic";
-	struct wa_message_rewrite *r = &h->rewrite;
 	const uint8_t *t;
 	char *copy;
 
 	if (charge(h, fn, WA_FUEL_HOST_CALL)) return -1;
-	if (!r->active) return trap(h, fn, "called outside on_message");
+	if (!active) return trap(h, fn, outside);
 	t = wa_mem_range(m, topic, topiclen);
 	if (!t) return trap(h, fn, "pointer out of bounds");
 	if (charge(h, fn, per32(topiclen, WA_FUEL_SCAN_32))) return -1;
-	if (!rewrite_topic_ok(t, topiclen)) {
-		return trap(h, fn,
-		            "not a topic to publish to (UTF-8, no + or #, no NUL, not starting with $, 1 to 65535 "
-		            "bytes)");
-	}
+	if (!ok(t, topiclen)) return trap(h, fn, not_ok);
 	copy = malloc((size_t)topiclen + 1u);
 	if (!copy) return trap(h, fn, "out of memory");
 	memcpy(copy, t, topiclen);
 	copy[topiclen] = '\0';
-	free(r->topic);
-	r->topic = copy;
-	r->topiclen = topiclen;
+	free(*dst);
+	*dst = copy;
+	*dstlen = topiclen;
 	return 0;
+}
+
+int wa_host_message_set_topic(struct wa_host *h, struct wa_mem m, uint32_t topic, uint32_t topiclen)
+{
+	struct wa_message_rewrite *r = &h->rewrite;
+
+	return stage_topic(
+	    h, "message_set_topic", r->active, "called outside on_message", m, topic, topiclen, rewrite_topic_ok,
+	    "not a topic to publish to (UTF-8, no + or #, no NUL, not starting with $, 1 to 65535 bytes)", &r->topic,
+	    &r->topiclen);
 }
 
 int wa_host_message_set_payload(struct wa_host *h, struct wa_mem m, uint32_t payload, uint32_t payloadlen)
@@ -993,31 +1002,21 @@ void wa_host_message_clear(struct wa_host *h, int active)
 /* ---- subscription rewrites (docs/ABI.md, "Per-subscriber and subscription hooks") ------------
  * Staged like message rewrites: host copies, handed to the broker only if on_subscribe allows. */
 
+/* A filter one may subscribe to. */
+static int rewrite_filter_ok(const uint8_t *t, uint32_t len)
+{
+	return len <= WA_MAX_FIELD_BYTES && wa_filter_valid(t, len) && wa_utf8_valid(t, len);
+}
+
 int wa_host_subscribe_set_topic(struct wa_host *h, struct wa_mem m, uint32_t topic, uint32_t topiclen)
 {
-	static const char fn[] = "subscribe_set_topic";
 	struct wa_subscribe_rewrite *r = &h->sub_rewrite;
-	const uint8_t *t;
-	char *copy;
 
-	if (charge(h, fn, WA_FUEL_HOST_CALL)) return -1;
-	if (!r->active) return trap(h, fn, "called outside on_subscribe");
-	t = wa_mem_range(m, topic, topiclen);
-	if (!t) return trap(h, fn, "pointer out of bounds");
-	if (charge(h, fn, per32(topiclen, WA_FUEL_SCAN_32))) return -1;
-	if (topiclen > WA_MAX_FIELD_BYTES || !wa_filter_valid(t, topiclen) || !wa_utf8_valid(t, topiclen)) {
-		return trap(h, fn,
-		            "not a subscription filter (UTF-8, + and # alone in their level, # last, no NUL, 1 to "
-		            "65535 bytes)");
-	}
-	copy = malloc((size_t)topiclen + 1u);
-	if (!copy) return trap(h, fn, "out of memory");
-	memcpy(copy, t, topiclen);
-	copy[topiclen] = '\0';
-	free(r->topic);
-	r->topic = copy;
-	r->topiclen = topiclen;
-	return 0;
+	return stage_topic(h, "subscribe_set_topic", r->active, "called outside on_subscribe", m, topic, topiclen,
+	                   rewrite_filter_ok,
+	                   "not a subscription filter (UTF-8, + and # alone in their level, # last, no NUL, 1 to 65535 "
+	                   "bytes)",
+	                   &r->topic, &r->topiclen);
 }
 
 int wa_host_subscribe_set_qos(struct wa_host *h, int32_t qos)

@@ -32,7 +32,7 @@ export {
   LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR,
 } from "./constants";
 export { Str, Bytes, STR_SLACK } from "./str";
-export { topicMatchesSub, topicMatchesSubStr, hostTopicMatchesSub, topicMatchesPattern, topicMatchesPatternStr } from "./topic";
+export { topicMatchesSub, topicMatchesSubStr, hostTopicMatchesSub, topicMatchesPattern, topicMatchesPatternStr, topicUnder, isTopicLevel } from "./topic";
 export { log, logAt } from "./log";
 export { client } from "./client";
 export { verifyPassword, verifyPasswordAt, PasswordHash } from "./password";
@@ -44,7 +44,7 @@ export { Grants, Fallback } from "./grants";
 export { ActionResult, kickClient, kickUser, publish } from "./actions";
 export { JwtError, JwtClaims, JwtResult, JwtVerifier, loadJwtKey, verifyJwt, JWT_MAX_BYTES, JWT_MAX_CLAIMS_BYTES } from "./jwt";
 export { RateLimiter } from "./ratelimit";
-export { setMessageTopic, setMessagePayload, setMessageRetain } from "./message";
+export { setMessageTopic, setMessagePayload, setMessageRetain, redactJsonStrings } from "./message";
 export { setSubscribeTopic, setSubscribeQos } from "./subscribe";
 export { allow, defer, deny, reasonsMaybeWanted, reasonsWanted, setReason, Reason, REASON_MAX_BYTES } from "./reason";
 export { AuthDecision, AUTH_DATA_MAX_BYTES, setAuthData, setAuthDataString } from "./extauth";

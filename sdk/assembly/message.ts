@@ -59,3 +59,58 @@ export function setMessagePayload<T>(payload: T): void {
 export function setMessageRetain(retain: bool): void {
   host_message_set_retain(retain ? 1 : 0);
 }
+
+// @ts-ignore: decorator
+@inline
+function isJsonSpace(c: u8): bool {
+  return c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d;
+}
+
+// End (exclusive) of the JSON string whose opening quote is at `i`, or -1 if it is unterminated.
+function jsonStringEnd(p: Str, i: i32): i32 {
+  for (let j = i + 1; j < p.length; j++) {
+    const c = p.byteAt(j);
+    if (c == 0x5c) j++;
+    else if (c == 0x22) return j + 1;
+  }
+  return -1;
+}
+
+/**
+ * `payload` with the string value of every `"key": "..."` member replaced by `"replacement"`,
+ * ready for setMessagePayload; null when there is no such member (or the first one's string is
+ * unterminated), so the payload can stay as it came. A shape check over the bytes, not a JSON
+ * parser: a `"key"` inside a string value is matched too, which errs on the side of redacting.
+ * Time grows with the payload's length times the key's: bound the length before calling.
+ */
+export function redactJsonStrings(payload: Str, key: string, replacement: string = "***"): Uint8Array | null {
+  const k = Uint8Array.wrap(String.UTF8.encode('"' + key + '"'));
+  const stars = Uint8Array.wrap(String.UTF8.encode('"' + replacement + '"'));
+  const p = payload;
+  const out = new Array<u8>();
+  let copied = 0;
+  let found = false;
+  for (let i = 0; i + k.length <= p.length; i++) {
+    let hit = true;
+    for (let x = 0; x < k.length && hit; x++) hit = p.byteAt(i + x) == k[x];
+    if (!hit) continue;
+    let j = i + k.length;
+    while (j < p.length && isJsonSpace(p.byteAt(j))) j++;
+    if (j >= p.length || p.byteAt(j) != 0x3a) continue;
+    j++;
+    while (j < p.length && isJsonSpace(p.byteAt(j))) j++;
+    if (j >= p.length || p.byteAt(j) != 0x22) continue;
+    const end = jsonStringEnd(p, j);
+    if (end < 0) break;
+    for (let c = copied; c < j; c++) out.push(p.byteAt(c));
+    for (let s = 0; s < stars.length; s++) out.push(stars[s]);
+    copied = end;
+    i = end - 1;
+    found = true;
+  }
+  if (!found) return null;
+  for (let c = copied; c < p.length; c++) out.push(p.byteAt(c));
+  const r = new Uint8Array(out.length);
+  for (let c = 0; c < out.length; c++) r[c] = out[c];
+  return r;
+}

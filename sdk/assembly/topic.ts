@@ -150,3 +150,21 @@ export function topicMatchesPattern(pattern: string, topic: Str, username: Str |
 export function topicMatchesPatternStr(pattern: Str, topic: Str, username: Str | null, clientid: Str | null): bool {
   return matchFilter<u8>(pattern.ptr, <i32>pattern.len, topic.ptr, <i32>topic.len, true, username, clientid);
 }
+
+/** True when `topic` is `level` or lies below it (`level` itself, or `level/...`). */
+export function topicUnder(topic: Str, level: string): bool {
+  return topic.equals(level) || (topic.startsWith(level) && topic.byteAt(level.length) == SLASH);
+}
+
+/**
+ * True when `s` can stand as one topic level of a topic or filter the policy builds (e.g. a
+ * username in `users/<name>/inbox`): not empty, and no `/`, `+`, `#` or NUL.
+ */
+export function isTopicLevel(s: Str): bool {
+  if (s.isEmpty()) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.byteAt(i);
+    if (c == SLASH || c == PLUS || c == HASH || c == 0) return false;
+  }
+  return true;
+}

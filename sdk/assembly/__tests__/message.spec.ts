@@ -1,5 +1,5 @@
 // setMessageTopic / setMessagePayload / setMessageRetain: each form stages exactly its bytes.
-import { setMessagePayload, setMessageRetain, setMessageTopic } from "../message";
+import { redactJsonStrings, setMessagePayload, setMessageRetain, setMessageTopic } from "../message";
 import { clearRewrite, rewrittenPayload, rewrittenRetain, rewrittenTopic, str } from "../testing";
 
 describe("message rewrites", () => {
@@ -47,5 +47,25 @@ describe("message rewrites", () => {
     expect(() => { setMessageTopic("$SYS/x"); }).toThrow();
     expect(() => { setMessageTopic(""); }).toThrow();
     expect(rewrittenTopic()).toBeNull();
+  });
+});
+
+function text(b: Uint8Array | null): string | null {
+  return b === null ? null : String.UTF8.decode(b.buffer);
+}
+
+describe("redactJsonStrings", () => {
+  it("replaces every string value of the key, spacing and escapes kept apart", () => {
+    expect(text(redactJsonStrings(str('{"user":"a","password":"p1","x":{"password" : "p\\"2"}}'), "password")))
+      .toBe('{"user":"a","password":"***","x":{"password" : "***"}}');
+    expect(text(redactJsonStrings(str('{"secret":"s"}'), "secret", "hidden"))).toBe('{"secret":"hidden"}');
+  });
+
+  it("leaves payloads without such a member alone (null)", () => {
+    expect(text(redactJsonStrings(str('{"password":42}'), "password"))).toBeNull();
+    expect(text(redactJsonStrings(str('{"passwords":"x"}'), "password"))).toBeNull();
+    expect(text(redactJsonStrings(str('not json'), "password"))).toBeNull();
+    expect(text(redactJsonStrings(str('{"password":"unterminated'), "password"))).toBeNull();
+    expect(text(redactJsonStrings(str(''), "password"))).toBeNull();
   });
 });

@@ -1,4 +1,4 @@
-import { topicMatchesSub, topicMatchesSubStr, hostTopicMatchesSub } from "../index";
+import { topicMatchesSub, topicMatchesSubStr, hostTopicMatchesSub, topicUnder, isTopicLevel } from "../index";
 import { str, allocations } from "../testing";
 
 // [filter, topic, expected]: "1" match, "0" no match, "q" mosquitto 2.0.11 answers "match" for
@@ -137,5 +137,26 @@ describe("topicMatchesSub", () => {
     const after = allocations();
     expect(n).toBe(3000);
     expect(after).toBe(before);
+  });
+});
+
+describe("topicUnder and isTopicLevel", () => {
+  it("takes a level itself and what lies below it, nothing else", () => {
+    expect(topicUnder(str("inbox"), "inbox")).toBe(true);
+    expect(topicUnder(str("inbox/a/b"), "inbox")).toBe(true);
+    expect(topicUnder(str("inboxes"), "inbox")).toBe(false);
+    expect(topicUnder(str("in"), "inbox")).toBe(false);
+    expect(topicUnder(str("x/inbox"), "inbox")).toBe(false);
+    expect(topicUnder(str("a/b/c"), "a/b")).toBe(true);
+  });
+
+  it("accepts a name as one level only without separators, wildcards or NUL", () => {
+    expect(isTopicLevel(str("alice"))).toBe(true);
+    expect(isTopicLevel(str("café"))).toBe(true);
+    expect(isTopicLevel(str(""))).toBe(false);
+    expect(isTopicLevel(str("a/b"))).toBe(false);
+    expect(isTopicLevel(str("+"))).toBe(false);
+    expect(isTopicLevel(str("a#"))).toBe(false);
+    expect(isTopicLevel(str("a\u0000b"))).toBe(false);
   });
 });
