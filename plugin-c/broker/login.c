@@ -1,4 +1,4 @@
-#define _POSIX_C_SOURCE 200809L /* strdup, nanosleep */
+#define _DEFAULT_SOURCE /* explicit_bzero, strdup, nanosleep */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -91,6 +91,8 @@ static void free_login(struct login *x)
 	free(x->actions);
 	free(x->clientid);
 	free(x->username);
+	/* The one secret the plugin copies: not left in freed memory. */
+	if (x->password) explicit_bzero(x->password, strlen(x->password));
 	free(x->password);
 	free(x->address);
 	free(x);
