@@ -214,6 +214,15 @@ static void tell_shadow(struct plugin *pl, struct wa_policy *pol, uint64_t mark,
 	wa_shadow_live_reason(pl->shadow, r, n);
 }
 
+/* A session a login let in, asked session_check after each reload while the policy exports it
+ * (sessions.h). */
+static void track_session(struct plugin *pl, const void *client, const char *clientid, const char *username)
+{
+	if (!pl->sessions || wa_sessions_add(pl->sessions, client, clientid, username) == 0) return;
+	wa_log(WA_LOG_WARNING, "out of memory or over %u sessions: a session is not asked session_check after reloads",
+	       WA_MAX_SESSIONS);
+}
+
 /* mosquitto's thread, where mosquitto_plugin_init runs. */
 static pthread_t main_thread;
 
@@ -257,12 +266,7 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 		d = wa_policy_unpwd_check(pol, ed->client, ed->username, ed->password);
 		wa_breaker_leave(pl->breaker);
 	}
-	if (d == WA_ALLOW && pl->sessions &&
-	    wa_sessions_add(pl->sessions, ed->client, mosquitto_client_id(ed->client), ed->username) != 0) {
-		wa_log(WA_LOG_WARNING,
-		       "out of memory or over %u sessions: a session is not asked session_check after reloads",
-		       WA_MAX_SESSIONS);
-	}
+	if (d == WA_ALLOW) track_session(pl, ed->client, mosquitto_client_id(ed->client), ed->username);
 	if (pl->shadow) {
 		tell_shadow(pl, pol, mark, 0);
 		wa_shadow_unpwd_check(pl->shadow, ed->client, mosquitto_client_id(ed->client), ed->username,
@@ -711,6 +715,8 @@ static int ext_auth(struct plugin *pl, int start, struct mosquitto_evt_extended_
 		memcpy(ed->data_out, out, outlen);
 		ed->data_out_len = (uint16_t)outlen;
 	}
+	if (d == WA_ALLOW)
+		track_session(pl, ed->client, mosquitto_client_id(ed->client), mosquitto_client_username(ed->client));
 	return d == WA_ALLOW ? MOSQ_ERR_SUCCESS : MOSQ_ERR_AUTH_CONTINUE;
 }
 
@@ -1068,11 +1074,7 @@ static void login_done(const struct wa_login_done *dn, void *ud)
 	/* Let in: the client that waited for this answer is now the id's connected client. A client
 	 * gone meanwhile is not (a later login of its id superseded this answer). */
 	here = rc == MOSQ_ERR_SUCCESS && mosquitto_client(dn->clientid) == dn->client;
-	if (here && pl->sessions && wa_sessions_add(pl->sessions, dn->client, dn->clientid, dn->username) != 0) {
-		wa_log(WA_LOG_WARNING,
-		       "out of memory or over %u sessions: a session is not asked session_check after reloads",
-		       WA_MAX_SESSIONS);
-	}
+	if (here) track_session(pl, dn->client, dn->clientid, dn->username);
 	if (pl->record) {
 		struct wa_record_entry e = { dn->clientid,
 			                     dn->username,

@@ -2,14 +2,16 @@
 // mosquitto_passwd; after a user is removed from the file and the broker reloads (SIGHUP), the
 // plugin asks session_check of every session the policy let in, and exactly that user's sessions
 // are disconnected. Everyone else goes on being served, and the removed user cannot log in again.
+// Sessions that MQTT 5 enhanced authentication let in are asked the same way.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import mqtt from 'mqtt';
 import type { Broker, ConfigContext } from '../harness/broker.js';
 import { type Client, connect, endAll, tryConnect, uniqueId } from '../harness/mqtt.js';
-import { DEFAULT_POLICY_WASM } from '../harness/paths.js';
+import { DEFAULT_POLICY_WASM, fixture, requireFile } from '../harness/paths.js';
 import { startPolicyBroker } from '../harness/policy-broker.js';
 
 const run = promisify(execFile);
@@ -27,6 +29,15 @@ const closed = (c: Client): Promise<void> =>
     if (!c.mqtt.connected) resolve();
     else c.mqtt.once('close', () => resolve());
   });
+
+/** p, or a failure naming what did not happen within 10 s (a regression fails, never hangs). */
+function within<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within 10 s`)), 10000);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 
 /** A round trip on the user's own topic: the session is served. */
 async function roundTrip(c: Client, user: string): Promise<void> {
@@ -69,7 +80,7 @@ describe('revocation: sessions of users removed from password_file are disconnec
       await writePasswords(passwd, ['alice', 'carol']);
       const since = await broker.sighup();
       await broker.waitForLog(/session_check after the reload: 4 sessions asked, 2 disconnected/, { since });
-      await bobGone;
+      await within(bobGone, "bob's sessions closed");
       for (const id of [bob1.mqtt.options.clientId, bob2.mqtt.options.clientId]) {
         assert.match(broker.log().slice(since), new RegExp(`disconnecting client ${id}: session_check refused its session after the reload`));
       }
@@ -100,6 +111,55 @@ describe('revocation: sessions of users removed from password_file are disconnec
       await roundTrip(alice, 'alice');
     } finally {
       await endAll(alice);
+    }
+  });
+});
+
+describe('revocation: sessions enhanced authentication let in are asked too', () => {
+  let broker: Broker;
+  let revoked = '';
+  before(async () => {
+    broker = await startPolicyBroker({
+      name: 'revocation-extauth',
+      module: requireFile(fixture('token-sessions'), 'fixture token-sessions'),
+      allowAnonymous: true, // unpwd_check defers: only ext_auth_start lets sessions in
+      files: { 'revoked.txt': '' },
+      opts: { revoked_file: (ctx: ConfigContext) => { revoked = ctx.file('revoked.txt'); return revoked; } },
+    });
+  });
+  after(() => broker?.stop());
+
+  /** An MQTT 5 client authenticated by ext_auth_start (method TOKEN). */
+  function tokenClient(clientId: string): Promise<mqtt.MqttClient> {
+    return new Promise((resolve, reject) => {
+      const c = mqtt.connect({
+        protocolVersion: 5, clientId, reconnectPeriod: 0, connectTimeout: 5000, host: '127.0.0.1', port: broker.port,
+        properties: { authenticationMethod: 'TOKEN', authenticationData: Buffer.from('let-me-in') },
+      });
+      c.once('connect', () => resolve(c));
+      c.once('error', reject);
+    });
+  }
+
+  test('a reload whose session_check refuses a token session disconnects it; the others stay', async () => {
+    const tokId = uniqueId('tok');
+    const tok = await tokenClient(tokId);
+    const other = await tokenClient(uniqueId('tok'));
+    const anon = await connect({ port: broker.port, version: 5, clientId: uniqueId('anon') });
+    try {
+      const gone = new Promise<void>((resolve) => tok.once('close', () => resolve()));
+      writeFileSync(revoked, `${tokId}\n`);
+      const since = await broker.sighup();
+      await within(gone, 'the revoked token session closed');
+      await broker.waitForLog(new RegExp(`disconnecting client ${tokId}: session_check refused its session`), { since });
+      // The two token sessions; the anonymous one was let in by allow_anonymous, not the policy.
+      await broker.waitForLog(/session_check after the reload: 2 sessions asked, 1 disconnected/, { since });
+      assert.equal(other.connected, true, 'the other token session stays');
+      await roundTrip(anon, 'anon');
+    } finally {
+      tok.end(true);
+      other.end(true);
+      await endAll(anon);
     }
   });
 });
