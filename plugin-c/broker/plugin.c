@@ -36,20 +36,22 @@
 struct plugin {
 	mosquitto_plugin_id_t *id;
 	struct wa_auth *auth;
-	unsigned registered;          /* bit (1u << enum wa_hook) per request callback currently registered */
-	struct wa_acl_cache *cache;   /* NULL when wasm_acl_cache is off */
-	uint64_t cache_epoch;         /* wa_policy_epoch the cached decisions came from */
-	int caching;                  /* the current policy's acl decisions are cached (needs DISCONNECT) */
-	int disconnect_registered;    /* MOSQ_EVT_DISCONNECT: while caching or the policy exports on_disconnect */
-	uint64_t last_tick_ms;        /* when on_tick was last called */
-	uint64_t housekept_ms;        /* when housekeeping last ran (on_tick in plugin.c) */
-	int granting;                 /* wasm_acl_grants on: a policy's grants are used when it exports them */
-	int grants_used;              /* the current policy's grants are in use (logged when that starts) */
-	struct wa_breaker *breaker;   /* the policy's share of broker time */
-	const void *payer;            /* the client of the last request other than a READ check */
-	time_t over_logged[3];        /* when each breaker verdict was last logged */
-	struct wa_sessions *sessions; /* while the policy exports session_check (sessions.h) */
-	int rechecking;               /* a pass of session_check after a reload is under way */
+	unsigned registered;           /* bit (1u << enum wa_hook) per request callback currently registered */
+	struct wa_acl_cache *cache;    /* NULL when wasm_acl_cache is off */
+	uint64_t cache_epoch;          /* wa_policy_epoch the cached decisions came from */
+	int caching;                   /* the current policy's acl decisions are cached (needs DISCONNECT) */
+	int disconnect_registered;     /* MOSQ_EVT_DISCONNECT: while caching or the policy exports on_disconnect */
+	uint64_t last_tick_ms;         /* when on_tick was last called */
+	uint64_t housekept_ms;         /* when housekeeping last ran (on_tick in plugin.c) */
+	struct wa_sessions *exchanged; /* sessions an AUTH exchange let in, while the policy has one */
+	int reload_pass;               /* from MOSQ_EVT_RELOAD to the next tick: see on_basic_auth */
+	int granting;                  /* wasm_acl_grants on: a policy's grants are used when it exports them */
+	int grants_used;               /* the current policy's grants are in use (logged when that starts) */
+	struct wa_breaker *breaker;    /* the policy's share of broker time */
+	const void *payer;             /* the client of the last request other than a READ check */
+	time_t over_logged[3];         /* when each breaker verdict was last logged */
+	struct wa_sessions *sessions;  /* while the policy exports session_check (sessions.h) */
+	int rechecking;                /* a pass of session_check after a reload is under way */
 	size_t pass_asked, pass_revoked;
 	struct wa_record *record;  /* NULL when wasm_record is not set */
 	struct wa_stats stats;     /* counted here and by the runtime (wa_auth_count_into) */
@@ -255,6 +257,12 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 
 	(void)event;
 	if (off_main_thread()) return MOSQ_ERR_AUTH;
+	/* At a reload mosquitto asks basic authentication again of every connected client, within
+	 * the same pass of its loop as MOSQ_EVT_RELOAD: a session an AUTH exchange let in was never
+	 * a password login, and keeps its place (session_check is how a policy re-checks it). */
+	if (pl->reload_pass && pl->exchanged &&
+	    wa_sessions_has(pl->exchanged, ed->client, mosquitto_client_id(ed->client), ed->username))
+		return MOSQ_ERR_SUCCESS;
 	pol = wa_auth_policy(pl->auth);
 	k = admit(pl, payer(pl, ed->client, MOSQ_ACL_NONE));
 	failures = wa_policy_failures(pol); /* moved: the live decision was a failure */
@@ -669,6 +677,7 @@ static int on_disconnect(int event, void *event_data, void *userdata)
 	(void)event;
 	if (pl->caching) wa_acl_cache_forget(pl->cache, ed->client);
 	if (pl->sessions) wa_sessions_remove(pl->sessions, ed->client);
+	if (pl->exchanged) wa_sessions_remove(pl->exchanged, ed->client);
 	wa_shadow_forget(pl->shadow, ed->client);
 	if (!(wa_policy_hooks(pol) & (1u << WA_HOOK_ON_DISCONNECT))) return MOSQ_ERR_SUCCESS;
 	clientid = mosquitto_client_id(ed->client);
@@ -715,8 +724,15 @@ static int ext_auth(struct plugin *pl, int start, struct mosquitto_evt_extended_
 		memcpy(ed->data_out, out, outlen);
 		ed->data_out_len = (uint16_t)outlen;
 	}
-	if (d == WA_ALLOW)
-		track_session(pl, ed->client, mosquitto_client_id(ed->client), mosquitto_client_username(ed->client));
+	if (d == WA_ALLOW) {
+		const char *id = mosquitto_client_id(ed->client), *username = mosquitto_client_username(ed->client);
+		track_session(pl, ed->client, id, username);
+		if (pl->exchanged && wa_sessions_add(pl->exchanged, ed->client, id, username) != 0)
+			wa_log(WA_LOG_WARNING,
+			       "out of memory or over %u sessions: a session an AUTH exchange let in is "
+			       "asked unpwd_check at the next reload",
+			       WA_MAX_SESSIONS);
+	}
 	return d == WA_ALLOW ? MOSQ_ERR_SUCCESS : MOSQ_ERR_AUTH_CONTINUE;
 }
 
@@ -848,6 +864,21 @@ static void sync_sessions(struct plugin *pl, int want)
 	}
 }
 
+/* The sessions an AUTH exchange let in are kept while the policy answers AUTH exchanges (see
+ * on_basic_auth). */
+static void sync_exchanged(struct plugin *pl, int want)
+{
+	if (want && !pl->exchanged) {
+		pl->exchanged = wa_sessions_new();
+		if (!pl->exchanged)
+			wa_log(WA_LOG_WARNING,
+			       "out of memory: sessions an AUTH exchange let in are asked unpwd_check at reloads");
+	} else if (!want && pl->exchanged) {
+		wa_sessions_free(pl->exchanged);
+		pl->exchanged = NULL;
+	}
+}
+
 /* The events the current policy hears besides requests: MOSQ_EVT_DISCONNECT while the cache or
  * the sessions table needs it or the policy exports on_disconnect (on_tick rides on
  * MOSQ_EVT_TICK, always registered). */
@@ -857,12 +888,14 @@ static void sync_events(struct plugin *pl, unsigned hooks)
 	int rc;
 
 	sync_sessions(pl, (hooks & (1u << WA_HOOK_SESSION_CHECK)) != 0);
-	rc = sync_disconnect(pl, pl->caching || want || pl->sessions || wa_shadow_caching(pl->shadow));
-	if (rc != MOSQ_ERR_SUCCESS && (want || pl->sessions)) {
+	sync_exchanged(pl, (hooks & (1u << WA_HOOK_EXT_AUTH_START)) != 0);
+	rc = sync_disconnect(pl, pl->caching || want || pl->sessions || pl->exchanged || wa_shadow_caching(pl->shadow));
+	if (rc != MOSQ_ERR_SUCCESS && (want || pl->sessions || pl->exchanged)) {
 		wa_log(WA_LOG_WARNING,
 		       "cannot register the disconnect callback, on_disconnect and session_check are not called: %s",
 		       mosquitto_strerror(rc));
 		sync_sessions(pl, 0); /* a departed client's session would stay in the table */
+		sync_exchanged(pl, 0);
 	}
 }
 
@@ -905,6 +938,7 @@ static int on_reload(int event, void *event_data, void *userdata)
 	wa_record_reopen(pl->record);   /* a rotated record file is let go */
 	wa_audit_reopen(pl->audit);     /* a rotated audit file is let go */
 	wa_auth_reload_start(pl->auth); /* built off this thread; on_tick puts it in service */
+	pl->reload_pass = 1;            /* mosquitto's re-check of every client follows */
 	wa_shadow_reload(pl->shadow);
 	if (pl->login) wa_login_reload(pl->login); /* rebuilt by the login thread itself */
 	return MOSQ_ERR_SUCCESS;
@@ -1163,6 +1197,7 @@ static int on_tick(int event, void *event_data, void *userdata)
 	uint32_t every;
 
 	(void)event;
+	pl->reload_pass = 0;
 	/* First what the policy in service queued: housekeeping may replace it (and drop its queue). */
 	if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
 	if (now - pl->housekept_ms >= HOUSEKEEPING_MS) {
@@ -1198,6 +1233,7 @@ static void plugin_free(struct plugin *pl)
 	sync_cache(pl, 0);
 	sync_disconnect(pl, 0);
 	sync_sessions(pl, 0);
+	sync_exchanged(pl, 0);
 	wa_login_free(pl->login); /* joined: no thread outlives the library */
 	mosquitto_callback_unregister(pl->id, MOSQ_EVT_RELOAD, on_reload, NULL);
 	mosquitto_callback_unregister(pl->id, MOSQ_EVT_TICK, on_tick, NULL);

@@ -165,6 +165,17 @@ fail:
 	return -1;
 }
 
+int wa_sessions_has(const struct wa_sessions *s, const void *client, const char *clientid, const char *username)
+{
+	size_t i = find(s, client);
+	const struct session *e;
+
+	if (!s->index[i] || !clientid) return 0;
+	e = &s->v[s->index[i] - 1];
+	if (strcmp(e->clientid, clientid) != 0) return 0;
+	return e->username && username ? strcmp(e->username, username) == 0 : e->username == username;
+}
+
 void wa_sessions_remove(struct wa_sessions *s, const void *client)
 {
 	size_t i = find(s, client);

@@ -24,6 +24,9 @@ void wa_sessions_free(struct wa_sessions *s);
  * WA_MAX_SESSIONS: that session is not tracked (it will not be asked after a reload). */
 int wa_sessions_add(struct wa_sessions *s, const void *client, const char *clientid, const char *username);
 
+/* 1 when client's session is recorded with this client id and username. */
+int wa_sessions_has(const struct wa_sessions *s, const void *client, const char *clientid, const char *username);
+
 /* Forgets a client's session, if any. */
 void wa_sessions_remove(struct wa_sessions *s, const void *client);
 

@@ -78,6 +78,12 @@ int main(void)
 	CHECK_INT(wa_sessions_add(table, &clients[5], "c5", "stay"), 0);
 	CHECK_INT(wa_sessions_count(table), N);
 	CHECK_INT(wa_sessions_add(table, &clients[5], "c5", NULL), 0);
+	/* Found only under the same client, id and username (none is a username of its own). */
+	CHECK(wa_sessions_has(table, &clients[5], "c5", NULL));
+	CHECK(!wa_sessions_has(table, &clients[5], "c5", "stay"));
+	CHECK(!wa_sessions_has(table, &clients[5], "c6", NULL));
+	CHECK(!wa_sessions_has(table, &clients[5], NULL, NULL));
+	CHECK(!wa_sessions_has(table, &clients[6], "c5", NULL));
 
 	/* Every session asked once; every third revoked and forgotten. */
 	CHECK_INT(run_pass(64), 334);
