@@ -162,4 +162,19 @@ describe('revocation: sessions enhanced authentication let in are asked too', ()
       await endAll(anon);
     }
   });
+
+  test('mosquitto\'s re-check at a reload does not ask the policy being replaced about sessions session_check covers', async () => {
+    const since0 = broker.mark();
+    const pat = await connect({ port: broker.port, version: 5, username: 'pat', password: 'pat-pw', clientId: uniqueId('pat') });
+    try {
+      await broker.waitForLog(/unpwd_check asked for pat/, { since: since0 });
+      const since = await broker.sighup();
+      await broker.waitForLog(/session_check after the reload: 1 sessions asked, 0 disconnected/, { since });
+      assert.deepEqual(broker.lines(since).filter((l) => /unpwd_check asked/.test(l)), [],
+        'unpwd_check is not asked again at the reload (session_check was)');
+      await roundTrip(pat, 'pat');
+    } finally {
+      await endAll(pat);
+    }
+  });
 });
