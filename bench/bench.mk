@@ -32,7 +32,8 @@
 #                      (~2 min); prints a markdown table (docs/BENCHMARKS.md "Reload under load").
 #   make bench-login   logins (argon2id hashes) with wasm_login_thread off and on, on a real
 #                      mosquitto 2.1 broker: login latency and a bystander's slowest round trip
-#                      (~1 min; docs/BENCHMARKS.md "Login thread")
+#                      and a reload with those sessions connected (~1 min; docs/BENCHMARKS.md
+#                      "Login thread")
 #   make bench-json    JSON in a policy: the SDK's reader, assemblyscript-json and json-as (~1 min)
 #   make bench-reload BENCH_RELOAD_ARGS="--base-build /path/to/previous/build"
 #                      adds "before" rows: the plugin and default.wasm of another build tree (same

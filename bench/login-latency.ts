@@ -4,7 +4,9 @@
 // m=47104: ~45 ms a check). For each setting, N logins one after another (CONNECT to CONNACK,
 // the right password), while a bystander connected before publishes QoS 1 messages to itself
 // back to back (and once without it); then N logins all at once. Prints a markdown table: login latency median and p90,
-// and the bystander's slowest round trip (the time the main thread was held).
+// and the bystander's slowest round trip (the time the main thread was held); then a second one:
+// a reload (SIGHUP) with the N sessions (and the bystander) connected, which mosquitto answers by
+// asking basic authentication again of every client.
 //   make bench-login                        (BENCH_LOGIN_ARGS="--logins 40")
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,8 +50,9 @@ async function login(port: number, pw: string): Promise<number> {
 }
 
 interface Row { setting: string; mode: string; median: number; p90: number; bystanderMax: number }
+interface ReloadRow { setting: string; sessions: number; passMs: number; bystanderMax: number }
 
-async function measure(lane: boolean, pw: string, hash: string): Promise<Row[]> {
+async function measure(lane: boolean, pw: string, hash: string, reloads: ReloadRow[]): Promise<Row[]> {
   const broker: Broker = await startBroker({
     name: `login-${lane ? 'on' : 'off'}`,
     files: { passwd: `user:${hash}\nbystander:${hash}\n` },
@@ -87,6 +90,20 @@ async function measure(lane: boolean, pw: string, hash: string): Promise<Row[]> 
         bystanderMax: during.length ? Math.max(...during) : NaN,
       });
     }
+    // A reload with LOGINS sessions connected: mosquitto asks basic authentication again of
+    // every client, against the policy being replaced.
+    const held = [];
+    for (let i = 0; i < LOGINS; i++) held.push(await connect({ port: broker.port, version: 4, username: 'user', password: pw, timeoutMs: 30_000 }));
+    const prober = new Prober(bystander, topic).start();
+    await prober.until(5);
+    const from = prober.rtts.length;
+    const t0 = performance.now();
+    const since = await broker.sighup();
+    await broker.waitForLog(/session_check after the reload/, { since, timeoutMs: 120_000 });
+    const passMs = performance.now() - t0;
+    const during = (await prober.stop()).rtts.slice(from);
+    reloads.push({ setting: lane ? 'on' : 'off', sessions: LOGINS + 1, passMs, bystanderMax: Math.max(...during) });
+    for (const c of held) await c.end();
     await bystander.end();
   } finally {
     await broker.stop();
@@ -97,11 +114,16 @@ async function measure(lane: boolean, pw: string, hash: string): Promise<Row[]> 
 async function main(): Promise<void> {
   if (!PLUGIN || !POLICY) throw new Error('usage: login-latency.js --plugin build/2.1/mosquitto_wasm_auth.so --default-wasm build/policies/default.wasm [--logins N]');
   const [pw, hash] = argon2();
-  const rows = [...(await measure(false, pw, hash)), ...(await measure(true, pw, hash))];
+  const reloads: ReloadRow[] = [];
+  const rows = [...(await measure(false, pw, hash, reloads)), ...(await measure(true, pw, hash, reloads))];
   const lines = [
     `| wasm_login_thread | ${LOGINS} argon2id logins | login median ms | login p90 ms | bystander slowest round trip ms |`,
     '|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.setting} | ${r.mode} | ${r.median.toFixed(1)} | ${r.p90.toFixed(1)} | ${Number.isNaN(r.bystanderMax) ? '-' : r.bystanderMax.toFixed(1)} |`),
+    '',
+    '| wasm_login_thread | argon2id sessions connected | SIGHUP to the end of the session_check pass ms | bystander slowest round trip ms |',
+    '|---|---:|---:|---:|',
+    ...reloads.map((r) => `| ${r.setting} | ${r.sessions} | ${r.passMs.toFixed(0)} | ${r.bystanderMax.toFixed(1)} |`),
   ];
   console.log(lines.join('\n'));
   const out = arg('out', '');
