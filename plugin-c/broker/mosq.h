@@ -20,4 +20,13 @@
 #define WA_TICK_NEXT_MS next_ns
 #endif
 
+/* mosquitto 2.1 tells a client whose session outlives its connection going offline with this
+ * event (same data as MOSQ_EVT_DISCONNECT), and never sends MOSQ_EVT_DISCONNECT for it; 2.0
+ * refuses to register the number. Named here for a 2.0 build loaded by a 2.1 broker too. */
+#ifdef MOSQ_EVT_CLIENT_OFFLINE
+#define WA_EVT_CLIENT_OFFLINE MOSQ_EVT_CLIENT_OFFLINE
+#else
+#define WA_EVT_CLIENT_OFFLINE 28
+#endif
+
 #endif

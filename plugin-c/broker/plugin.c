@@ -41,6 +41,7 @@ struct plugin {
 	uint64_t cache_epoch;          /* wa_policy_epoch the cached decisions came from */
 	int caching;                   /* the current policy's acl decisions are cached (needs DISCONNECT) */
 	int disconnect_registered;     /* MOSQ_EVT_DISCONNECT: while caching or the policy exports on_disconnect */
+	int offline_registered;        /* WA_EVT_CLIENT_OFFLINE with it, where the broker knows the event */
 	uint64_t last_tick_ms;         /* when on_tick was last called */
 	uint64_t housekept_ms;         /* when housekeeping last ran (on_tick in plugin.c) */
 	struct wa_sessions *exchanged; /* sessions an AUTH exchange let in, while the policy has one */
@@ -843,7 +844,9 @@ static int sync_callbacks(struct plugin *pl, unsigned hooks)
 	return MOSQ_ERR_SUCCESS;
 }
 
-/* MOSQ_EVT_DISCONNECT registered (want) or not. 0, or mosquitto's error. */
+/* MOSQ_EVT_DISCONNECT registered (want) or not, and with it WA_EVT_CLIENT_OFFLINE where the
+ * broker has it (mosq.h): a client gone offline is gone for everything here. 0, or mosquitto's
+ * error for MOSQ_EVT_DISCONNECT. */
 static int sync_disconnect(struct plugin *pl, int want)
 {
 	int rc;
@@ -852,9 +855,13 @@ static int sync_disconnect(struct plugin *pl, int want)
 		rc = mosquitto_callback_register(pl->id, MOSQ_EVT_DISCONNECT, on_disconnect, NULL, pl);
 		if (rc != MOSQ_ERR_SUCCESS) return rc;
 		pl->disconnect_registered = 1;
+		pl->offline_registered = mosquitto_callback_register(pl->id, WA_EVT_CLIENT_OFFLINE, on_disconnect, NULL,
+		                                                     pl) == MOSQ_ERR_SUCCESS;
 	} else if (!want && pl->disconnect_registered) {
 		mosquitto_callback_unregister(pl->id, MOSQ_EVT_DISCONNECT, on_disconnect, NULL);
-		pl->disconnect_registered = 0;
+		if (pl->offline_registered)
+			mosquitto_callback_unregister(pl->id, WA_EVT_CLIENT_OFFLINE, on_disconnect, NULL);
+		pl->disconnect_registered = pl->offline_registered = 0;
 	}
 	return MOSQ_ERR_SUCCESS;
 }

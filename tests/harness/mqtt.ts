@@ -41,6 +41,8 @@ export interface ConnectOptions {
   password?: string | Buffer;
   clientId?: string;
   psk?: PskOptions;
+  /** false: a session that outlives the connection (MQTT 3.1.1 clean session off). Default true. */
+  clean?: boolean;
   /** Bounded wait for CONNACK / close. */
   timeoutMs?: number;
 }
@@ -150,7 +152,7 @@ function clientOptions(o: ConnectOptions): IClientOptions {
   const opts: IClientOptions = {
     protocolVersion: o.version ?? 4,
     clientId: o.clientId ?? uniqueId('c'),
-    clean: true,
+    clean: o.clean ?? true,
     reconnectPeriod: 0,
     connectTimeout: o.timeoutMs ?? 5000,
     keepalive: 30,

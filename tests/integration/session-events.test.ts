@@ -88,6 +88,20 @@ describe('session-events: on_tick, on_disconnect, kick_client, publish', () => {
       await endAll(sub);
     }
   });
+
+  test('a client whose session outlives its connection is counted when it goes offline', async () => {
+    // mosquitto 2.1 tells plugins MOSQ_EVT_CLIENT_OFFLINE, not MOSQ_EVT_DISCONNECT, for such a client.
+    const sub = await connect({ port: broker.port, version: 5 });
+    try {
+      await sub.subscribe('wasm/heartbeat', 0);
+      const before = beat(await sub.waitForMessage((m) => m.topic === 'wasm/heartbeat'));
+      const c = await connect({ port: broker.port, version: 4, clean: false, clientId: uniqueId('kept') });
+      await c.end();
+      await sub.waitForMessage((m) => m.topic === 'wasm/heartbeat' && beat(m).disconnects >= before.disconnects + 1);
+    } finally {
+      await endAll(sub);
+    }
+  });
 });
 
 describe('session-events without wasm_publish_prefix', () => {
