@@ -15,33 +15,17 @@
 #include "../runtime/wa_limits.h"
 #include "../runtime/watchdog.h"
 #include "check.h"
+#include "log_capture.h"
 
 static const char *fixtures;
 static pthread_t main_thread;
-static char logged[64][1024];
-static unsigned nlogged, off_main;
+static unsigned off_main;
 
-static void capture(int level, const char *line)
+/* capture, counting lines written off the main thread (there must be none). */
+static void capture_on_main(int level, const char *line)
 {
-	(void)level;
 	if (!pthread_equal(pthread_self(), main_thread)) off_main++;
-	if (nlogged < 64) snprintf(logged[nlogged], sizeof logged[0], "%s", line);
-	nlogged++;
-}
-
-static unsigned lines_with(const char *needle)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < nlogged && i < 64; i++) n += strstr(logged[i], needle) != NULL;
-	return n;
-}
-
-static const char *fixture(const char *name)
-{
-	static char path[512];
-	snprintf(path, sizeof path, "%s/%s.wasm", fixtures, name);
-	return path;
+	capture(level, line);
 }
 
 /* fuel: wasm_fuel, so that a spin meets the deadline before the fuel runs out. */
@@ -278,7 +262,7 @@ int main(void)
 		return 1;
 	}
 	main_thread = pthread_self();
-	wa_log_set_sink(capture);
+	wa_log_set_sink(capture_on_main);
 	answers();
 	supersede_and_bound();
 	reload_and_free();

@@ -13,32 +13,9 @@
 #include "../runtime/wa_limits.h"
 #include "../runtime/watchdog.h"
 #include "check.h"
+#include "log_capture.h"
 
 static const char *fixtures;
-static char logged[64][1024];
-static unsigned nlogged;
-
-static void capture(int level, const char *line)
-{
-	(void)level;
-	if (nlogged < 64) snprintf(logged[nlogged], sizeof logged[0], "%s", line);
-	nlogged++;
-}
-
-static unsigned lines_with(const char *needle)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < nlogged && i < 64; i++) n += strstr(logged[i], needle) != NULL;
-	return n;
-}
-
-static const char *fixture(const char *name)
-{
-	static char path[512];
-	snprintf(path, sizeof path, "%s/%s.wasm", fixtures, name);
-	return path;
-}
 
 static const char *client_id(const void *client)
 {
