@@ -138,7 +138,7 @@ async function runOne(env: WorkloadEnv, w: Workload, cfg: BrokerConfig): Promise
   const brokerEnv = { ...(cfg.env ?? process.env) };
   if (env.glibcTunables !== "") brokerEnv.GLIBC_TUNABLES = env.glibcTunables;
   const broker = new Proc("valgrind", ["--tool=callgrind", "--instr-atstart=no", `--callgrind-out-file=${cg}`,
-    MOSQUITTO, "-c", conf], { env: brokerEnv });
+    ...(env.profiles ? ["--dump-instr=yes"] : []), MOSQUITTO, "-c", conf], { env: brokerEnv });
   const warm = Math.max(1, Math.round(w.warm * env.scale));
   const measured = 4 * warm;
   try {

@@ -13,6 +13,7 @@
 
 #include "acl_cache.h"
 #include "../runtime/grants.h"
+#include "../runtime/short_str.h"
 #include "../runtime/wa_limits.h"
 
 #if (WA_ACL_CACHE_ENTRIES & (WA_ACL_CACHE_ENTRIES - 1u)) || (WA_ACL_CACHE_BUCKETS & (WA_ACL_CACHE_BUCKETS - 1u))
@@ -43,6 +44,7 @@ struct client {
 	const void *key;
 	char *clientid;
 	char *username;   /* NULL: no username */
+	struct wa_short id_head, user_head; /* both, terminator included, when short (same_ident) */
 	size_t bytes;     /* this block and its strings */
 	uint32_t lookups; /* in the current window */
 	uint32_t misses;
@@ -154,10 +156,20 @@ static inline int entry_is(const struct entry *en, const struct key *k, const ch
 	return memcmp(&en->k, k, sizeof *k) == 0 && same_bytes(en->topic, topic, k->len);
 }
 
-static int same_str(const char *a, const char *b)
+/* Whether the broker's string s is ours (NULL is only NULL); head: ours, when short. */
+static inline int same_ident(const char *ours, const struct wa_short *head, const char *s)
 {
-	if (!a || !b) return a == b;
-	return strcmp(a, b) == 0;
+	int r;
+
+	if (!ours || !s) return ours == s;
+	r = wa_short_eq(s, head);
+	return r >= 0 ? r : strcmp(ours, s) == 0;
+}
+
+/* Whether cl was made for this identity. */
+static inline int same_client(const struct client *cl, const char *clientid, const char *username)
+{
+	return same_ident(cl->clientid, &cl->id_head, clientid) && same_ident(cl->username, &cl->user_head, username);
 }
 
 struct wa_acl_cache *wa_acl_cache_new(unsigned min_hit_percent)
@@ -255,7 +267,7 @@ enum wa_acl_lookup wa_acl_cache_get(struct wa_acl_cache *c, const void *client, 
 	}
 	h = topic_hash(topic, access, &len);
 	if (len >= WA_ACL_CACHE_TOPIC_BYTES || access < 0 || access > UINT8_MAX) return WA_ACL_BYPASS;
-	if (cl && !(same_str(cl->clientid, clientid) && same_str(cl->username, username))) cl = NULL;
+	if (cl && !same_client(cl, clientid, username)) cl = NULL;
 	if (cl && cl->e) {
 		k = key_of(h, access, len);
 		en = &cl->e[(h & (SETS - 1u)) * 2u];
@@ -349,6 +361,8 @@ static struct client *add(struct wa_acl_cache *c, const void *client, const char
 		free(cl);
 		return NULL;
 	}
+	if (clientid) wa_short_set(&cl->id_head, clientid, strlen(clientid) + 1u);
+	if (username) wa_short_set(&cl->user_head, username, strlen(username) + 1u);
 	link_client(c, cl);
 	c->bytes += cl->bytes;
 	c->clients++;
@@ -376,7 +390,7 @@ const struct wa_grants *wa_acl_cache_grants(struct wa_acl_cache *c, const void *
 {
 	struct client *cl = find(c, client);
 
-	if (!cl || !cl->grants || !same_str(cl->clientid, clientid) || !same_str(cl->username, username)) return NULL;
+	if (!cl || !cl->grants || !same_client(cl, clientid, username)) return NULL;
 	return cl->grants;
 }
 
@@ -386,7 +400,7 @@ const struct wa_grants *wa_acl_cache_set_grants(struct wa_acl_cache *c, const vo
 	struct client *cl = find(c, client);
 	size_t size = wa_grants_bytes(g);
 
-	if (cl && (!same_str(cl->clientid, clientid) || !same_str(cl->username, username))) {
+	if (cl && !same_client(cl, clientid, username)) {
 		wa_acl_cache_forget(c, client);
 		cl = NULL;
 	}
@@ -425,7 +439,7 @@ void wa_acl_cache_put(struct wa_acl_cache *c, const void *client, const char *cl
 	}
 	if (!cl) {
 		cl = find(c, client);
-		if (cl && (!same_str(cl->clientid, clientid) || !same_str(cl->username, username))) {
+		if (cl && !same_client(cl, clientid, username)) {
 			/* Decided for another identity (mosquitto_set_username, a reused pointer): start over. */
 			wa_acl_cache_forget(c, client);
 			cl = NULL;

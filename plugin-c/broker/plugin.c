@@ -44,10 +44,12 @@ struct plugin {
 	int offline_registered;        /* WA_EVT_CLIENT_OFFLINE with it, where the broker knows the event */
 	uint64_t last_tick_ms;         /* when on_tick was last called */
 	uint64_t housekept_ms;         /* when housekeeping last ran (on_tick in plugin.c) */
+	uint32_t tick_every_ms;        /* what on_tick asks of the broker (tick_work sets it) */
 	struct wa_sessions *exchanged; /* sessions an AUTH exchange let in, while the policy has one */
 	int reload_pass;               /* from MOSQ_EVT_RELOAD to the next tick: see on_basic_auth */
 	int granting;                  /* wasm_acl_grants on: a policy's grants are used when it exports them */
 	int grants_used;               /* the current policy's grants are in use (logged when that starts) */
+	uint64_t granted_epoch;        /* while grants decide: the epoch they are for (on_acl_check), else 0 */
 	struct wa_breaker *breaker;    /* the policy's share of broker time */
 	const void *payer;             /* the client of the last request other than a READ check */
 	time_t over_logged[3];         /* when each breaker verdict was last logged */
@@ -348,6 +350,7 @@ static enum wa_decision cached_acl_check(struct plugin *pl, struct wa_policy *po
 	if (wa_policy_epoch(pol) != pl->cache_epoch) {
 		wa_acl_cache_clear(pl->cache);
 		pl->cache_epoch = wa_policy_epoch(pol);
+		pl->granted_epoch = pl->granting && wa_policy_acl_grants(pol) ? pl->cache_epoch : 0;
 	}
 	if (!clientid) return checked_acl(pl, pol, ed, clientid, username);
 	if (pl->granting && wa_policy_acl_grants(pol)) {
@@ -374,23 +377,38 @@ static enum wa_decision cached_acl_check(struct plugin *pl, struct wa_policy *po
 	return d;
 }
 
-/* Not flatten (on_acl_check_shadowed is): inlining everything here spills more registers on the
- * grants path than the calls it saves (make bench-ir default_grants: 262 flattened, 244 not). */
+/* Every check that grants do not decide (on_acl_check): out of line, so that the grants path
+ * keeps its few values in registers. */
+__attribute__((noinline)) static enum wa_decision asked_acl_check(struct plugin *pl,
+                                                                  const struct mosquitto_evt_acl_check *ed,
+                                                                  const char *clientid, const char *username)
+{
+	struct wa_policy *pol = wa_auth_policy(pl->auth);
+
+	if (pl->caching && wa_policy_acl_cacheable(pol)) return cached_acl_check(pl, pol, ed, clientid, username);
+	return checked_acl(pl, pol, ed, clientid, username);
+}
+
+/* The most common check first: a READ or WRITE the client's grants decide, while the policy in
+ * service is the one they came from (granted_epoch, set by cached_acl_check). */
 static int on_acl_check(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_acl_check *ed = event_data;
 	struct plugin *pl = userdata;
-	struct wa_policy *pol = wa_auth_policy(pl->auth);
-	enum wa_decision d;
+	const char *clientid = mosquitto_client_id(ed->client);
+	const char *username = mosquitto_client_username(ed->client);
+	const struct wa_grants *g;
+	int d;
 
 	(void)event;
-	if (pl->caching && wa_policy_acl_cacheable(pol))
-		d = cached_acl_check(pl, pol, ed, mosquitto_client_id(ed->client),
-		                     mosquitto_client_username(ed->client));
-	else
-		d = checked_acl(pl, pol, ed, mosquitto_client_id(ed->client), mosquitto_client_username(ed->client));
-	/* The row after the check (computed before, it was one more value kept across the call). */
-	return counted_rc(pl->stats.acl[wa_stats_access_slot(ed->access)], d, MOSQ_ERR_ACL_DENIED);
+	if (pl->granted_epoch == wa_policy_epoch(wa_auth_policy(pl->auth)) &&
+	    (g = wa_acl_cache_grants(pl->cache, ed->client, clientid, username)) &&
+	    (d = wa_grants_decide(g, ed->topic, ed->access)) != WA_GRANTS_ASK) {
+		pl->stats.grants_hits++;
+	} else {
+		d = asked_acl_check(pl, ed, clientid, username);
+	}
+	return counted_rc(pl->stats.acl[wa_stats_access_slot(ed->access)], (enum wa_decision)d, MOSQ_ERR_ACL_DENIED);
 }
 
 /* ---- audit (audit.h) --------------------------------------------------------------------------
@@ -924,6 +942,8 @@ static void sync_cache(struct plugin *pl, int want)
 
 	want = want && pl->cache && (pl->registered & (1u << WA_HOOK_ACL_CHECK));
 	if (pl->cache) wa_acl_cache_clear(pl->cache);
+	pl->granted_epoch = 0; /* cached_acl_check sets it again */
+	pl->cache_epoch = 0;
 	if (want && !pl->caching) {
 		rc = sync_disconnect(pl, 1);
 		if (rc != MOSQ_ERR_SUCCESS) {
@@ -1204,17 +1224,12 @@ static void housekeeping(struct plugin *pl, uint64_t now)
 	wa_audit_flush(pl->audit);
 }
 
-static int on_tick(int event, void *event_data, void *userdata)
+/* on_tick's work when any is due: out of line, so that a tick with nothing to do (mosquitto 2.0
+ * ticks on every pass of its main loop: once per message under load) saves no registers. */
+__attribute__((noinline)) static void tick_work(struct plugin *pl, uint64_t now)
 {
-	struct plugin *pl = userdata;
 	struct wa_policy *pol = wa_auth_policy(pl->auth);
-	/* The watchdog's clock: one load (its thread runs for the plugin's life: the breaker samples
-	 * on it), late by at most its idle tick. */
-	uint64_t now = wa_watchdog_now_ms();
-	uint32_t every;
 
-	(void)event;
-	pl->reload_pass = 0;
 	/* First what the policy in service queued: housekeeping may replace it (and drop its queue). */
 	if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
 	if (now - pl->housekept_ms >= HOUSEKEEPING_MS) {
@@ -1223,15 +1238,32 @@ static int on_tick(int event, void *event_data, void *userdata)
 		pol = wa_auth_policy(pl->auth);
 		if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
 	}
-	every = wa_auth_config(pl->auth)->tick_ms;
+	pl->tick_every_ms = wa_auth_config(pl->auth)->tick_ms;
 #if WA_MOSQ_21
 	if (pl->login && wa_login_pending(pl->login)) {
 		wa_login_collect(pl->login, login_done, pl);
 		/* Answers come at any time: the loop looks again within WA_LOGIN_TICK_MS. */
-		if (wa_login_pending(pl->login)) every = WA_LOGIN_TICK_MS;
+		if (wa_login_pending(pl->login)) pl->tick_every_ms = WA_LOGIN_TICK_MS;
 	}
 #endif
-	ask_next_tick(event_data, every);
+}
+
+static int on_tick(int event, void *event_data, void *userdata)
+{
+	struct plugin *pl = userdata;
+	/* The watchdog's clock: one load (its thread runs for the plugin's life: the breaker samples
+	 * on it), late by at most its idle tick. */
+	uint64_t now = wa_watchdog_now_ms();
+
+	(void)event;
+	pl->reload_pass = 0;
+	if (now - pl->housekept_ms >= HOUSEKEEPING_MS || wa_policy_actions_pending(wa_auth_policy(pl->auth))
+#if WA_MOSQ_21
+	    || pl->login
+#endif
+	)
+		tick_work(pl, now);
+	ask_next_tick(event_data, pl->tick_every_ms);
 	return MOSQ_ERR_SUCCESS;
 }
 

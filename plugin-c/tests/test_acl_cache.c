@@ -1,11 +1,14 @@
 /* The ACL decision cache: hits, misses, slot collisions, the topic cap, identity changes,
  * invalidation and the memory cap. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS (page_edge.h) */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../broker/acl_cache.h"
 #include "../runtime/wa_limits.h"
 #include "check.h"
+#include "page_edge.h"
 
 static int a, b; /* two distinct client pointers */
 
@@ -152,6 +155,50 @@ static void test_identity(void)
 	wa_acl_cache_free(c);
 }
 
+/* The identity compare loads sixteen bytes of the broker's strings at once (short_str.h): ids
+ * and usernames of every length up to 20, each also ending at the end of a readable page (a load
+ * past it would fault), found for the same bytes and never for one byte different or shorter. */
+static void test_identity_lengths(void)
+{
+	struct wa_acl_cache *c = wa_acl_cache_new(0);
+	char *pages = page_edge_new();
+	char id[24], other[24];
+	enum wa_decision d;
+
+	if (!CHECK(c && pages)) goto out;
+	for (size_t n = 0; n <= 20; n++) {
+		for (size_t i = 0; i < n; i++) id[i] = (char)('a' + (n + i) % 26u);
+		id[n] = '\0';
+		wa_acl_cache_forget(c, &a);
+		put(c, &a, id, id, "t", 1, WA_ALLOW);
+		memcpy(other, id, n + 1u);
+		CHECK(get(c, &a, other, other, "t", 1, &d));
+		CHECK(get(c, &a, page_edge_put(pages, id), id, "t", 1, &d));
+		CHECK(get(c, &a, id, page_edge_put(pages, id), "t", 1, &d));
+		for (size_t i = 0; i <= n; i++) {
+			memcpy(other, id, n + 1u);
+			other[i] = i == n ? 'x' : '_'; /* one byte different, or one longer */
+			other[n + 1u] = '\0';
+			if (!CHECK(!get(c, &a, other, id, "t", 1, &d)) || !CHECK(!get(c, &a, id, other, "t", 1, &d)) ||
+			    !CHECK(!get(c, &a, page_edge_put(pages, other), id, "t", 1, &d)) ||
+			    !CHECK(!get(c, &a, id, page_edge_put(pages, other), "t", 1, &d))) {
+				fprintf(stderr, "  id %s matched %s\n", id, other);
+			}
+		}
+		if (n) {
+			memcpy(other, id, n);
+			other[n - 1u] = '\0'; /* one shorter */
+			CHECK(!get(c, &a, other, id, "t", 1, &d));
+			CHECK(!get(c, &a, id, other, "t", 1, &d));
+			CHECK(!get(c, &a, page_edge_put(pages, other), id, "t", 1, &d));
+			CHECK(!get(c, &a, id, page_edge_put(pages, other), "t", 1, &d));
+		}
+	}
+out:
+	page_edge_free(pages);
+	wa_acl_cache_free(c);
+}
+
 /* Many clients: memory stays under the cap, whole clients are evicted, no wrong decision. */
 static void test_memory_cap(void)
 {
@@ -275,6 +322,7 @@ int main(void)
 	test_long_topic();
 	test_invalidate();
 	test_identity();
+	test_identity_lengths();
 	test_memory_cap();
 	return check_done();
 }

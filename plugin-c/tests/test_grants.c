@@ -3,15 +3,18 @@
  * (usernames and client ids holding '/', '+' and '#', anonymous clients, '$' topics, %u and %c
  * anywhere in a level). WA_DEFAULT_POLICY names the default policy's .wasm. */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS (page_edge.h) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "page_edge.h"
 #include "../runtime/auth.h"
 #include "../runtime/grants.h"
 #include "../runtime/log.h"
+#include "../runtime/topic.h"
 
 /* ---- the reader --------------------------------------------------------------------------- */
 static uint8_t mem[4096];
@@ -80,16 +83,21 @@ static void test_reader(void)
 	CHECK_INT(wa_grants_decide(g, "z/#", 8), WA_ALLOW);        /* byte 3 */
 	CHECK_INT(wa_grants_decide(g, "$SYS/x", 1), WA_DENY);      /* '#' does not match '$' topics */
 	{
-		/* A topic long enough that matching could cost more than WA_GRANTS_MAX_WORK: acl_check. */
+		/* A topic long enough that the general matcher could cost more than WA_GRANTS_MAX_WORK:
+		 * acl_check, unless a short filter decides first (one compare whatever the length). */
 		size_t n = WA_GRANTS_MAX_WORK / 3u;
 		char *t = malloc(n + 1);
 		if (CHECK(t != NULL)) {
-			memset(t, 'a', n);
+			memset(t, 'b', n);
 			t[1] = '/';
 			t[n] = '\0';
 			CHECK_INT(wa_grants_decide(g, t, 1), WA_GRANTS_ASK);
 			t[WA_GRANTS_MAX_WORK / 3u - 32u] = '\0';
-			CHECK_INT(wa_grants_decide(g, t, 1), WA_ALLOW);
+			CHECK_INT(wa_grants_decide(g, t, 1), WA_DENY); /* fallback byte 0: b/+/c matched nothing */
+			t[0] = 'a';
+			t[n - 1] = 'a';
+			t[WA_GRANTS_MAX_WORK / 3u - 32u] = 'b';
+			CHECK_INT(wa_grants_decide(g, t, 1), WA_ALLOW); /* a/# */
 		}
 		free(t);
 	}
@@ -157,6 +165,46 @@ static const char *const ids[] = { "c1", "c2", "c/3", "c+4", "c#5" };
 #define NLEVELS (sizeof levels / sizeof levels[0])
 #define NUSERS  (sizeof users / sizeof users[0])
 #define NIDS    (sizeof ids / sizeof ids[0])
+
+/* Short filters are compared sixteen bytes at a time without the topic's length (short_str.h):
+ * every topic length around the filters' own, each topic ending at the end of a readable page
+ * (a load past the page would fault) and in an ordinary buffer, against the general matcher. */
+static void test_short_filters(void)
+{
+	static const char *filters[] = { "ab", "users/bench/x", "users/bench/#", "a/#", "exactly16bytes/x", "users/bench12345/#" };
+	char *pages = page_edge_new();
+	char topic[40], err[256];
+
+	if (!CHECK(pages != NULL)) return;
+	for (unsigned f = 0; f < sizeof filters / sizeof *filters; f++) {
+		size_t flen = strlen(filters[f]);
+		struct wa_grants *g;
+
+		descriptor(1, 0x00000000); /* fallback: deny */
+		memcpy(mem + 1024, filters[f], flen);
+		entry(0, 0, (uint32_t)flen, 3, 0, 0);
+		g = read_mem(err);
+		if (!CHECK(g != NULL)) continue;
+		for (size_t k = 0; k < 2u * (sizeof topic - 1u); k++) {
+			size_t n = k / 2u;
+			int want;
+
+			/* the filter's bytes ('y' for '#', then '/' and 'y'), cut or extended to n; every
+			 * other one with its last byte changed */
+			for (size_t i = 0; i < n; i++) topic[i] = i < flen && filters[f][i] != '#' ? filters[f][i] : i == flen ? '/' : 'y';
+			if (n && (k & 1u)) topic[n - 1u] = 'z';
+			topic[n] = '\0';
+			want = wa_topic_matches_sub(filters[f], flen, topic, n) == 1 ? WA_ALLOW : WA_DENY;
+			if (!CHECK_INT(wa_grants_decide(g, topic, 1), want) ||
+			    !CHECK_INT(wa_grants_decide(g, page_edge_put(pages, topic), 1), want)) {
+				fprintf(stderr, "  filter %s topic %s\n", filters[f], topic);
+				break;
+			}
+		}
+		wa_grants_free(g);
+	}
+	page_edge_free(pages);
+}
 
 /* A valid filter: 1-4 levels of words, '+', %u/%c (patterns), '#' last. */
 static void gen_filter(char *out, size_t cap, int pattern)
@@ -344,6 +392,7 @@ int main(void)
 	char dir[] = "/tmp/wa-grants-XXXXXX";
 
 	test_reader();
+	test_short_filters();
 	wa_log_set_sink(quiet);
 	if (!wasm)
 		printf("WA_DEFAULT_POLICY not set: skipping the default policy's grants\n");
