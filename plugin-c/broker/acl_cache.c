@@ -44,7 +44,8 @@ struct client {
 	const void *key;
 	char *clientid;
 	char *username;   /* NULL: no username */
-	struct wa_short id_head, user_head; /* both, terminator included, when short (same_ident) */
+	struct wa_short id_head, user_head; /* both, terminator included, when short (same_client) */
+	unsigned short_ident;               /* 0, or 1 + whether it has a username: both heads hold all */
 	size_t bytes;     /* this block and its strings */
 	uint32_t lookups; /* in the current window */
 	uint32_t misses;
@@ -166,9 +167,14 @@ static inline int same_ident(const char *ours, const struct wa_short *head, cons
 	return r >= 0 ? r : strcmp(ours, s) == 0;
 }
 
-/* Whether cl was made for this identity. */
+/* Whether cl was made for this identity: both strings in one compare when short (a missing
+ * username has an empty mask, so the client id's bytes stand in for it). */
 static inline int same_client(const struct client *cl, const char *clientid, const char *username)
 {
+	const char *u = username ? username : clientid;
+
+	if (cl->short_ident == 1u + (username != NULL) && clientid && wa_short_loadable(clientid) && wa_short_loadable(u))
+		return (wa_short_diff(clientid, &cl->id_head) | wa_short_diff(u, &cl->user_head)) == 0;
 	return same_ident(cl->clientid, &cl->id_head, clientid) && same_ident(cl->username, &cl->user_head, username);
 }
 
@@ -363,6 +369,7 @@ static struct client *add(struct wa_acl_cache *c, const void *client, const char
 	}
 	if (clientid) wa_short_set(&cl->id_head, clientid, strlen(clientid) + 1u);
 	if (username) wa_short_set(&cl->user_head, username, strlen(username) + 1u);
+	if (cl->id_head.m[0] && (!username || cl->user_head.m[0])) cl->short_ident = 1u + (username != NULL);
 	link_client(c, cl);
 	c->bytes += cl->bytes;
 	c->clients++;

@@ -44,7 +44,7 @@ struct plugin {
 	int offline_registered;        /* WA_EVT_CLIENT_OFFLINE with it, where the broker knows the event */
 	uint64_t last_tick_ms;         /* when on_tick was last called */
 	uint64_t housekept_ms;         /* when housekeeping last ran (on_tick in plugin.c) */
-	uint32_t tick_every_ms;        /* what on_tick asks of the broker (tick_work sets it) */
+	long next_tick;                /* what on_tick asks of the broker (ask_next_tick; tick_work sets it) */
 	struct wa_sessions *exchanged; /* sessions an AUTH exchange let in, while the policy has one */
 	int reload_pass;               /* from MOSQ_EVT_RELOAD to the next tick: see on_basic_auth */
 	int granting;                  /* wasm_acl_grants on: a policy's grants are used when it exports them */
@@ -390,8 +390,9 @@ __attribute__((noinline)) static enum wa_decision asked_acl_check(struct plugin 
 }
 
 /* The most common check first: a READ or WRITE the client's grants decide, while the policy in
- * service is the one they came from (granted_epoch, set by cached_acl_check). */
-static int on_acl_check(int event, void *event_data, void *userdata)
+ * service is the one they came from (granted_epoch, set by cached_acl_check). Flattened: what is
+ * not on that path is out of line (asked_acl_check, the grants' general matcher). */
+__attribute__((flatten)) static int on_acl_check(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_acl_check *ed = event_data;
 	struct plugin *pl = userdata;
@@ -1067,13 +1068,19 @@ static void run_action(const struct wa_action *a, void *ud)
 #define TICK_ASK_MS     100u
 #define HOUSEKEEPING_MS 10u
 
-static void ask_next_tick(void *event_data, uint32_t tick_ms)
+/* What ask_next_tick writes for a tick every tick_ms (0: TICK_ASK_MS). */
+static long next_tick_value(uint32_t tick_ms)
+{
+	return 2000L + (long)(tick_ms && tick_ms < TICK_ASK_MS ? tick_ms : TICK_ASK_MS);
+}
+
+static void ask_next_tick(void *event_data, long value)
 {
 	struct mosquitto_evt_tick *ev = event_data;
 
 	if (!ev) return;
 	ev->next_s = -2;
-	ev->WA_TICK_NEXT_MS = 2000L + (long)(tick_ms && tick_ms < TICK_ASK_MS ? tick_ms : TICK_ASK_MS);
+	ev->WA_TICK_NEXT_MS = value;
 }
 
 /* Like mosquitto's own $SYS messages: QoS 0, retained, from no client (so no WRITE check: each
@@ -1225,10 +1232,11 @@ static void housekeeping(struct plugin *pl, uint64_t now)
 }
 
 /* on_tick's work when any is due: out of line, so that a tick with nothing to do (mosquitto 2.0
- * ticks on every pass of its main loop: once per message under load) saves no registers. */
-__attribute__((noinline)) static void tick_work(struct plugin *pl, uint64_t now)
+ * ticks on every pass of its main loop: once per message under load) calls nothing. */
+__attribute__((noinline)) static int tick_work(struct plugin *pl, void *event_data, uint64_t now)
 {
 	struct wa_policy *pol = wa_auth_policy(pl->auth);
+	uint32_t every;
 
 	/* First what the policy in service queued: housekeeping may replace it (and drop its queue). */
 	if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
@@ -1238,14 +1246,17 @@ __attribute__((noinline)) static void tick_work(struct plugin *pl, uint64_t now)
 		pol = wa_auth_policy(pl->auth);
 		if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
 	}
-	pl->tick_every_ms = wa_auth_config(pl->auth)->tick_ms;
+	every = wa_auth_config(pl->auth)->tick_ms;
 #if WA_MOSQ_21
 	if (pl->login && wa_login_pending(pl->login)) {
 		wa_login_collect(pl->login, login_done, pl);
 		/* Answers come at any time: the loop looks again within WA_LOGIN_TICK_MS. */
-		if (wa_login_pending(pl->login)) pl->tick_every_ms = WA_LOGIN_TICK_MS;
+		if (wa_login_pending(pl->login)) every = WA_LOGIN_TICK_MS;
 	}
 #endif
+	pl->next_tick = next_tick_value(every);
+	ask_next_tick(event_data, pl->next_tick);
+	return MOSQ_ERR_SUCCESS;
 }
 
 static int on_tick(int event, void *event_data, void *userdata)
@@ -1262,8 +1273,8 @@ static int on_tick(int event, void *event_data, void *userdata)
 	    || pl->login
 #endif
 	)
-		tick_work(pl, now);
-	ask_next_tick(event_data, pl->tick_every_ms);
+		return tick_work(pl, event_data, now);
+	ask_next_tick(event_data, pl->next_tick);
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -1319,6 +1330,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 		return MOSQ_ERR_NOMEM;
 	}
 	pl->id = identifier;
+	pl->next_tick = next_tick_value(0);
 	pl->free_replaced_topic = wa_broker_leaks_replaced_topic();
 	pl->auth = wa_auth_new(kv, n, &client_ops);
 	if (!pl->auth) {

@@ -41,16 +41,24 @@ static inline void wa_short_set(struct wa_short *k, const char *s, size_t n)
 	memcpy(k->m, m, sizeof m);
 }
 
+/* Whether sixteen bytes from s stay inside s's page. */
+static inline int wa_short_loadable(const char *s)
+{
+	return ((uintptr_t)s & (WA_SHORT_PAGE - 1u)) <= WA_SHORT_PAGE - WA_SHORT_BYTES;
+}
+
+/* Zero when s holds k's bytes where k's mask says; s is wa_short_loadable. */
+__attribute__((no_sanitize_address)) static inline uint64_t wa_short_diff(const char *s, const struct wa_short *k)
+{
+	return ((*(const wa_short_word *)s ^ k->w[0]) & k->m[0]) | ((*(const wa_short_word *)(s + 8) ^ k->w[1]) & k->m[1]);
+}
+
 /* 1: theirs holds k's bytes where k's mask says; 0: it does not; -1: not compared (k is empty,
  * or sixteen bytes from s would cross a page). */
-__attribute__((no_sanitize_address)) static inline int wa_short_eq(const char *s, const struct wa_short *k)
+static inline int wa_short_eq(const char *s, const struct wa_short *k)
 {
-	uint64_t a, b;
-
-	if (!k->m[0] || ((uintptr_t)s & (WA_SHORT_PAGE - 1u)) > WA_SHORT_PAGE - WA_SHORT_BYTES) return -1;
-	a = *(const wa_short_word *)s;
-	b = *(const wa_short_word *)(s + 8);
-	return (((a ^ k->w[0]) & k->m[0]) | ((b ^ k->w[1]) & k->m[1])) == 0;
+	if (!k->m[0] || !wa_short_loadable(s)) return -1;
+	return wa_short_diff(s, k) == 0;
 }
 
 #endif
