@@ -22,11 +22,16 @@ enum shape {
 	SHAPE_GENERIC, /* anything else: wa_topic_matches_sub */
 };
 
+/* A filter of either common shape that fits WA_SHORT_BYTES is matched by short_match: SHAPE_EXACT
+ * "a/b" holds "a/b\0"; SHAPE_PREFIX "L/#" holds "L/" and, in l_mask, the mask of L alone (the
+ * topic L itself matches too). */
 struct grant {
-	struct wa_short head; /* SHAPE_EXACT: the filter and its terminator; SHAPE_PREFIX: L (short_match) */
-	uint32_t off, len;    /* the filter, in text */
+	struct wa_short head; /* empty when the filter is not short */
+	uint64_t l_mask[2];
+	uint32_t off, len; /* the filter, in text */
 	uint8_t access;    /* MOSQ_ACL_READ | MOSQ_ACL_WRITE bits */
 	uint8_t deny;
+	uint8_t decision; /* WA_DENY or WA_ALLOW, from deny */
 	uint8_t shape;
 	uint16_t tier;
 };
@@ -34,6 +39,7 @@ struct grant {
 struct wa_grants {
 	uint32_t count;
 	uint8_t fallback[4]; /* READ, WRITE, SUBSCRIBE, UNSUBSCRIBE */
+	int all_short;       /* every filter is matched by short_match */
 	size_t max_topic;    /* longer topics are asked of acl_check (WA_GRANTS_MAX_WORK) */
 	size_t bytes;
 	const char *text;
@@ -106,6 +112,22 @@ static enum shape shape_of(const char *f, uint32_t n)
 	return SHAPE_GENERIC;
 }
 
+/* short_match's view of e, whose filter is f (its shape set). */
+static void set_head(struct grant *e, const char *f)
+{
+	struct wa_short l;
+
+	if (e->shape == SHAPE_EXACT) {
+		wa_short_set(&e->head, f, e->len + 1u);
+	} else if (e->shape == SHAPE_PREFIX) {
+		wa_short_set(&e->head, f, e->len - 1u);
+		wa_short_set(&l, f, e->len - 2u);
+		memcpy(e->l_mask, l.m, sizeof e->l_mask);
+	} else {
+		wa_short_set(&e->head, f, SIZE_MAX);
+	}
+}
+
 struct wa_grants *wa_grants_read(struct wa_mem m, uint32_t ptr, char *err, size_t errlen)
 {
 	const uint8_t *entries = NULL;
@@ -126,6 +148,7 @@ struct wa_grants *wa_grants_read(struct wa_mem m, uint32_t ptr, char *err, size_
 	g->max_topic = n ? WA_GRANTS_MAX_WORK / n - 16u : SIZE_MAX;
 	memset(g->fallback, WA_GRANTS_ASK, sizeof g->fallback);
 	if (ptr) memcpy(g->fallback, wa_mem_range(m, ptr + 4u, 4), 4);
+	g->all_short = 1;
 	out = (char *)&g->g[n];
 	g->text = out;
 	/* Two passes per tier: its deny entries, then its grants. */
@@ -147,9 +170,9 @@ struct wa_grants *wa_grants_read(struct wa_mem m, uint32_t ptr, char *err, size_
 				d->deny = e[9];
 				d->tier = tier_of(e);
 				d->shape = (uint8_t)shape_of(out, len);
-				if (d->shape == SHAPE_EXACT) wa_short_set(&d->head, out, len + 1u);
-				else if (d->shape == SHAPE_PREFIX) wa_short_set(&d->head, out, len - 2u);
-				else wa_short_set(&d->head, out, SIZE_MAX);
+				d->decision = d->deny ? WA_DENY : WA_ALLOW;
+				set_head(d, out);
+				g->all_short &= d->head.m[0] != 0;
 				out += len + 1u;
 				at++;
 			}
@@ -225,28 +248,38 @@ static inline int matches(const struct wa_grants *g, const struct grant *e, cons
 	}
 }
 
-/* matches() for short exact and prefix filters, without the topic's length: 1, 0, or -1 when
- * it needs the length. */
-static inline int short_match(const struct grant *e, const char *topic)
+/* matches() for a short filter, without the topic's length; topic is wa_short_loadable. */
+__attribute__((no_sanitize_address)) static inline int short_match(const struct grant *e, const char *topic)
 {
-	int r = wa_short_eq(topic, &e->head);
+	uint64_t x0 = *(const wa_short_word *)topic ^ e->head.w[0], x1 = *(const wa_short_word *)(topic + 8) ^ e->head.w[1];
 
-	/* A prefix matched: the topic holds its bytes (none is NUL), so topic[L] is inside it. */
-	if (r == 1 && e->shape == SHAPE_PREFIX) return topic[e->len - 2u] == '/' || topic[e->len - 2u] == '\0';
-	return r;
+	if (((x0 & e->head.m[0]) | (x1 & e->head.m[1])) == 0) return 1;
+	/* L/# matches L: L's bytes (none is NUL), then the topic's end. */
+	return e->shape == SHAPE_PREFIX && ((x0 & e->l_mask[0]) | (x1 & e->l_mask[1])) == 0 &&
+	       topic[e->len - 2u] == '\0';
 }
 
-/* wa_grants_decide from entry i on, once a filter needs the topic's length: out of line, so that
- * the common path keeps to a few registers. */
-__attribute__((noinline)) static int decide_measured(const struct wa_grants *g, uint32_t i, const char *topic,
-                                                     int access)
+/* wa_grants_decide from entry i on: short filters by short_match while the topic can be loaded
+ * that way, the others (and all of them when it cannot) by the general matcher once the topic is
+ * measured. Out of line: the common case keeps to a few registers. */
+__attribute__((noinline)) static int decide_from(const struct wa_grants *g, uint32_t i, const char *topic,
+                                                 int access)
 {
-	size_t tlen = strlen(topic);
+	int loadable = wa_short_loadable(topic);
+	size_t tlen = SIZE_MAX; /* measured when a filter first needs it */
 
-	if (tlen > g->max_topic) return WA_GRANTS_ASK;
 	for (; i < g->count; i++) {
 		const struct grant *e = &g->g[i];
-		if ((e->access & access) && matches(g, e, topic, tlen)) return e->deny ? WA_DENY : WA_ALLOW;
+		int m;
+
+		if (!(e->access & access)) continue;
+		if (loadable && e->head.m[0]) {
+			m = short_match(e, topic);
+		} else {
+			if (tlen == SIZE_MAX && (tlen = strlen(topic)) > g->max_topic) return WA_GRANTS_ASK;
+			m = matches(g, e, topic, tlen);
+		}
+		if (m) return e->decision;
 	}
 	return fallback(g, access);
 }
@@ -254,16 +287,12 @@ __attribute__((noinline)) static int decide_measured(const struct wa_grants *g, 
 int wa_grants_decide(const struct wa_grants *g, const char *topic, int access)
 {
 	if (access != 1 && access != 2) return fallback(g, access);
+	if (!g->all_short || !wa_short_loadable(topic)) return decide_from(g, 0, topic, access);
 	/* Deny entries come first in each tier: the first entry that matches decides. The work
 	 * bound (max_topic) is for the general matcher: a short filter costs one compare. */
 	for (uint32_t i = 0; i < g->count; i++) {
 		const struct grant *e = &g->g[i];
-		int m;
-
-		if (!(e->access & access)) continue;
-		m = short_match(e, topic);
-		if (m < 0) return decide_measured(g, i, topic, access);
-		if (m) return e->deny ? WA_DENY : WA_ALLOW;
+		if ((e->access & access) && short_match(e, topic)) return e->decision;
 	}
 	return fallback(g, access);
 }
