@@ -63,12 +63,16 @@ static void add_histogram(struct list *l, const char *name, const uint64_t *h, u
 unsigned wa_metrics_collect(const struct wa_stats *s, struct wa_metric *out, unsigned cap)
 {
 	struct list l = { out, 0, cap };
-	uint64_t total = 0, samples = 0;
+	uint64_t total = 0, samples = 0, granted = s->grants_hits;
 
 	add_hook(&l, "basic_auth", s->unpwd, s->hook_failures[WA_HOOK_UNPWD_CHECK]);
 	for (unsigned a = 0; a < 4; a++) {
-		for (unsigned d = 0; d < 3; d++)
-			add(&l, s->acl[accesses[a].slot][d], 0, "checks/acl/%s/%s", accesses[a].name, decisions[d]);
+		for (unsigned d = 0; d < 3; d++) {
+			uint64_t by_grants = s->acl_granted[accesses[a].slot][d];
+			granted += by_grants;
+			add(&l, s->acl[accesses[a].slot][d] + by_grants, 0, "checks/acl/%s/%s", accesses[a].name,
+			    decisions[d]);
+		}
 	}
 	add(&l, s->hook_failures[WA_HOOK_ACL_CHECK], 0, "checks/acl/%s%s", "failure", "");
 	add_hook(&l, "psk", s->psk, s->hook_failures[WA_HOOK_PSK_KEY_GET]);
@@ -84,7 +88,7 @@ unsigned wa_metrics_collect(const struct wa_stats *s, struct wa_metric *out, uns
 	add(&l, s->cache_hits, 0, "cache/%s%s", "hits", "");
 	add(&l, s->cache_misses, 0, "cache/%s%s", "misses", "");
 	add(&l, s->cache_bypass, 0, "cache/%s%s", "bypass", "");
-	add(&l, s->grants_hits, 0, "grants/%s%s", "hits", "");
+	add(&l, granted, 0, "grants/%s%s", "hits", "");
 	add(&l, s->grants_built, 0, "grants/%s%s", "built", "");
 	add(&l, s->reloads_ok, 0, "reloads/%s%s", "ok", "");
 	add(&l, s->reloads_failed, 0, "reloads/%s%s", "failed", "");

@@ -404,11 +404,10 @@ __attribute__((flatten)) static int on_acl_check(int event, void *event_data, vo
 	(void)event;
 	if (pl->granted_epoch == wa_policy_epoch(wa_auth_policy(pl->auth)) &&
 	    (g = wa_acl_cache_grants(pl->cache, ed->client, clientid, username)) &&
-	    (d = wa_grants_decide(g, ed->topic, ed->access)) != WA_GRANTS_ASK) {
-		pl->stats.grants_hits++;
-	} else {
-		d = asked_acl_check(pl, ed, clientid, username);
-	}
+	    (d = wa_grants_decide(g, ed->topic, ed->access)) != WA_GRANTS_ASK)
+		return counted_rc(pl->stats.acl_granted[wa_stats_access_slot(ed->access)], (enum wa_decision)d,
+		                  MOSQ_ERR_ACL_DENIED);
+	d = asked_acl_check(pl, ed, clientid, username);
 	return counted_rc(pl->stats.acl[wa_stats_access_slot(ed->access)], (enum wa_decision)d, MOSQ_ERR_ACL_DENIED);
 }
 
@@ -977,6 +976,7 @@ static int on_reload(int event, void *event_data, void *userdata)
 	wa_audit_reopen(pl->audit);     /* a rotated audit file is let go */
 	wa_auth_reload_start(pl->auth); /* built off this thread; on_tick puts it in service */
 	pl->reload_pass = 1;            /* mosquitto's re-check of every client follows */
+	pl->housekept_ms = 0;           /* the next tick ends the pass (tick_work) */
 	wa_shadow_reload(pl->shadow);
 	if (pl->login) wa_login_reload(pl->login); /* rebuilt by the login thread itself */
 	return MOSQ_ERR_SUCCESS;
@@ -1238,6 +1238,7 @@ __attribute__((noinline)) static int tick_work(struct plugin *pl, void *event_da
 	struct wa_policy *pol = wa_auth_policy(pl->auth);
 	uint32_t every;
 
+	pl->reload_pass = 0;
 	/* First what the policy in service queued: housekeeping may replace it (and drop its queue). */
 	if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
 	if (now - pl->housekept_ms >= HOUSEKEEPING_MS) {
@@ -1267,14 +1268,15 @@ static int on_tick(int event, void *event_data, void *userdata)
 	uint64_t now = wa_watchdog_now_ms();
 
 	(void)event;
-	pl->reload_pass = 0;
 	if (now - pl->housekept_ms >= HOUSEKEEPING_MS || wa_policy_actions_pending(wa_auth_policy(pl->auth))
 #if WA_MOSQ_21
 	    || pl->login
 #endif
 	)
 		return tick_work(pl, event_data, now);
-	ask_next_tick(event_data, pl->next_tick);
+	/* ask_next_tick without its test: mosquitto always passes its event */
+	((struct mosquitto_evt_tick *)event_data)->next_s = -2;
+	((struct mosquitto_evt_tick *)event_data)->WA_TICK_NEXT_MS = pl->next_tick;
 	return MOSQ_ERR_SUCCESS;
 }
 

@@ -286,7 +286,7 @@ __attribute__((noinline)) static int decide_from(const struct wa_grants *g, uint
 
 int wa_grants_decide(const struct wa_grants *g, const char *topic, int access)
 {
-	if (access != 1 && access != 2) return fallback(g, access);
+	/* Entries give READ and WRITE only: any other access matches none and gets its fallback. */
 	if (!g->all_short || !wa_short_loadable(topic)) return decide_from(g, 0, topic, access);
 	/* Deny entries come first in each tier: the first entry that matches decides. The work
 	 * bound (max_topic) is for the general matcher: a short filter costs one compare. */

@@ -40,6 +40,8 @@ struct wa_stats {
 	/* Decisions the broker got (failure decisions included), by hook; acl_check by access. */
 	uint64_t unpwd[3];                      /* [enum wa_decision] */
 	uint64_t acl[WA_STATS_ACCESS_SLOTS][3]; /* [wa_stats_access_slot][enum wa_decision] */
+	uint64_t acl_granted[WA_STATS_ACCESS_SLOTS][3]; /* more of them: those grants made on the plugin's
+	                                                  * first path (published as acl's and grants' hits) */
 	uint64_t psk[3];
 	uint64_t events[2]; /* on_disconnect, on_tick calls */
 	/* Failure decisions (and failed events), by hook and by kind. */
