@@ -43,11 +43,11 @@ struct client {
 	struct client *next; /* same bucket */
 	const void *key;
 	char *clientid;
-	char *username;   /* NULL: no username */
+	char *username;                     /* NULL: no username */
 	struct wa_short id_head, user_head; /* both, terminator included, when short (same_client) */
 	unsigned short_ident;               /* 0, or 1 + whether it has a username: both heads hold all */
-	size_t bytes;     /* this block and its strings */
-	uint32_t lookups; /* in the current window */
+	size_t bytes;                       /* this block and its strings */
+	uint32_t lookups;                   /* in the current window */
 	uint32_t misses;
 	uint32_t bypass;          /* checks left that skip the cache */
 	uint32_t bypass_next;     /* length of the next bypass */
@@ -173,7 +173,8 @@ static inline int same_client(const struct client *cl, const char *clientid, con
 {
 	const char *u = username ? username : clientid;
 
-	if (cl->short_ident == 1u + (username != NULL) && clientid && wa_short_loadable(clientid) && wa_short_loadable(u))
+	if (cl->short_ident == 1u + (username != NULL) && clientid && wa_short_loadable(clientid) &&
+	    wa_short_loadable(u))
 		return (wa_short_diff(clientid, &cl->id_head) | wa_short_diff(u, &cl->user_head)) == 0;
 	return same_ident(cl->clientid, &cl->id_head, clientid) && same_ident(cl->username, &cl->user_head, username);
 }

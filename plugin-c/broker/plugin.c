@@ -379,9 +379,8 @@ static enum wa_decision cached_acl_check(struct plugin *pl, struct wa_policy *po
 
 /* Every check that grants do not decide (on_acl_check): out of line, so that the grants path
  * keeps its few values in registers. */
-__attribute__((noinline)) static enum wa_decision asked_acl_check(struct plugin *pl,
-                                                                  const struct mosquitto_evt_acl_check *ed,
-                                                                  const char *clientid, const char *username)
+__attribute__((noinline)) static enum wa_decision
+asked_acl_check(struct plugin *pl, const struct mosquitto_evt_acl_check *ed, const char *clientid, const char *username)
 {
 	struct wa_policy *pol = wa_auth_policy(pl->auth);
 

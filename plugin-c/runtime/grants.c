@@ -251,7 +251,8 @@ static inline int matches(const struct wa_grants *g, const struct grant *e, cons
 /* matches() for a short filter, without the topic's length; topic is wa_short_loadable. */
 __attribute__((no_sanitize_address)) static inline int short_match(const struct grant *e, const char *topic)
 {
-	uint64_t x0 = *(const wa_short_word *)topic ^ e->head.w[0], x1 = *(const wa_short_word *)(topic + 8) ^ e->head.w[1];
+	uint64_t x0 = *(const wa_short_word *)topic ^ e->head.w[0],
+	         x1 = *(const wa_short_word *)(topic + 8) ^ e->head.w[1];
 
 	if (((x0 & e->head.m[0]) | (x1 & e->head.m[1])) == 0) return 1;
 	/* L/# matches L: L's bytes (none is NUL), then the topic's end. */
@@ -262,8 +263,7 @@ __attribute__((no_sanitize_address)) static inline int short_match(const struct 
 /* wa_grants_decide from entry i on: short filters by short_match while the topic can be loaded
  * that way, the others (and all of them when it cannot) by the general matcher once the topic is
  * measured. Out of line: the common case keeps to a few registers. */
-__attribute__((noinline)) static int decide_from(const struct wa_grants *g, uint32_t i, const char *topic,
-                                                 int access)
+__attribute__((noinline)) static int decide_from(const struct wa_grants *g, uint32_t i, const char *topic, int access)
 {
 	int loadable = wa_short_loadable(topic);
 	size_t tlen = SIZE_MAX; /* measured when a filter first needs it */

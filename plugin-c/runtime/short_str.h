@@ -50,7 +50,8 @@ static inline int wa_short_loadable(const char *s)
 /* Zero when s holds k's bytes where k's mask says; s is wa_short_loadable. */
 __attribute__((no_sanitize_address)) static inline uint64_t wa_short_diff(const char *s, const struct wa_short *k)
 {
-	return ((*(const wa_short_word *)s ^ k->w[0]) & k->m[0]) | ((*(const wa_short_word *)(s + 8) ^ k->w[1]) & k->m[1]);
+	return ((*(const wa_short_word *)s ^ k->w[0]) & k->m[0]) |
+	       ((*(const wa_short_word *)(s + 8) ^ k->w[1]) & k->m[1]);
 }
 
 /* 1: theirs holds k's bytes where k's mask says; 0: it does not; -1: not compared (k is empty,

@@ -38,8 +38,8 @@ enum wa_fail_kind {
 
 struct wa_stats {
 	/* Decisions the broker got (failure decisions included), by hook; acl_check by access. */
-	uint64_t unpwd[3];                      /* [enum wa_decision] */
-	uint64_t acl[WA_STATS_ACCESS_SLOTS][3]; /* [wa_stats_access_slot][enum wa_decision] */
+	uint64_t unpwd[3];                              /* [enum wa_decision] */
+	uint64_t acl[WA_STATS_ACCESS_SLOTS][3];         /* [wa_stats_access_slot][enum wa_decision] */
 	uint64_t acl_granted[WA_STATS_ACCESS_SLOTS][3]; /* more of them: those grants made on the plugin's
 	                                                  * first path (published as acl's and grants' hits) */
 	uint64_t psk[3];

@@ -212,9 +212,10 @@
  * WA_ACL_CACHE_MAX_BYTES with the client's cached decisions. */
 #define WA_GRANTS_MAX_ENTRIES 4096u
 #define WA_GRANTS_MAX_BYTES   (256u * 1024u) /* filter bytes */
-/* Matching is native and unmetered: a check whose entries x (topic bytes + 16) exceed this
- * (about 0.1 ms of matching here) is asked of acl_check, which the fuel, the deadline and the
- * breaker bound. The default policy's grants are a few entries: far below it. */
+/* Matching is native and unmetered: a check that needs the general matcher (a filter that is
+ * not short, grants.c) and whose entries x (topic bytes + 16) exceed this (about 0.1 ms of
+ * matching here) is asked of acl_check, which the fuel, the deadline and the breaker bound. A
+ * short filter costs one compare. The default policy's grants are a few entries: far below it. */
 #define WA_GRANTS_MAX_WORK (256u * 1024u)
 
 /* Decision reasons and the audit log (docs/ABI.md "Reasons", README "Operating"). set_reason

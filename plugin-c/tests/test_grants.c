@@ -171,7 +171,8 @@ static const char *const ids[] = { "c1", "c2", "c/3", "c+4", "c#5" };
  * (a load past the page would fault) and in an ordinary buffer, against the general matcher. */
 static void test_short_filters(void)
 {
-	static const char *filters[] = { "ab", "users/bench/x", "users/bench/#", "a/#", "exactly16bytes/x", "users/bench12345/#" };
+	static const char *filters[] = { "ab",  "users/bench/x",    "users/bench/#",
+		                         "a/#", "exactly16bytes/x", "users/bench12345/#" };
 	char *pages = page_edge_new();
 	char topic[40], err[256];
 
@@ -191,7 +192,8 @@ static void test_short_filters(void)
 
 			/* the filter's bytes ('y' for '#', then '/' and 'y'), cut or extended to n; every
 			 * other one with its last byte changed */
-			for (size_t i = 0; i < n; i++) topic[i] = i < flen && filters[f][i] != '#' ? filters[f][i] : i == flen ? '/' : 'y';
+			for (size_t i = 0; i < n; i++)
+				topic[i] = i < flen && filters[f][i] != '#' ? filters[f][i] : i == flen ? '/' : 'y';
 			if (n && (k & 1u)) topic[n - 1u] = 'z';
 			topic[n] = '\0';
 			want = wa_topic_matches_sub(filters[f], flen, topic, n) == 1 ? WA_ALLOW : WA_DENY;
