@@ -377,37 +377,52 @@ static enum wa_decision cached_acl_check(struct plugin *pl, struct wa_policy *po
 	return d;
 }
 
-/* Every check that grants do not decide (on_acl_check): out of line, so that the grants path
- * keeps its few values in registers. */
-__attribute__((noinline)) static enum wa_decision
-asked_acl_check(struct plugin *pl, const struct mosquitto_evt_acl_check *ed, const char *clientid, const char *username)
-{
-	struct wa_policy *pol = wa_auth_policy(pl->auth);
-
-	if (pl->caching && wa_policy_acl_cacheable(pol)) return cached_acl_check(pl, pol, ed, clientid, username);
-	return checked_acl(pl, pol, ed, clientid, username);
-}
-
-/* The most common check first: a READ or WRITE the client's grants decide, while the policy in
- * service is the one they came from (granted_epoch, set by cached_acl_check). Flattened: what is
- * not on that path is out of line (asked_acl_check, the grants' general matcher). */
-__attribute__((flatten)) static int on_acl_check(int event, void *event_data, void *userdata)
+/* Every check that grants do not decide (on_acl_check): out of line and whole, so that neither
+ * path pays for the other's registers (not flattened: inlining everything here spills more than
+ * the calls it saves). */
+__attribute__((noinline)) static int asked_acl_check(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_acl_check *ed = event_data;
 	struct plugin *pl = userdata;
-	const char *clientid = mosquitto_client_id(ed->client);
-	const char *username = mosquitto_client_username(ed->client);
+	struct wa_policy *pol = wa_auth_policy(pl->auth);
+	enum wa_decision d;
+
+	(void)event;
+	if (pl->caching && wa_policy_acl_cacheable(pol))
+		d = cached_acl_check(pl, pol, ed, mosquitto_client_id(ed->client),
+		                     mosquitto_client_username(ed->client));
+	else
+		d = checked_acl(pl, pol, ed, mosquitto_client_id(ed->client), mosquitto_client_username(ed->client));
+	return counted_rc(pl->stats.acl[wa_stats_access_slot(ed->access)], d, MOSQ_ERR_ACL_DENIED);
+}
+
+/* A READ or WRITE check the client's grants decide, while the policy in service is the one they
+ * came from; every other one is asked_acl_check's (a tail call). Flattened: what is not on that
+ * path is out of line (asked_acl_check, the grants' general matcher). */
+__attribute__((noinline, flatten)) static int granted_acl_check(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_acl_check *ed = event_data;
+	struct plugin *pl = userdata;
 	const struct wa_grants *g;
 	int d;
 
-	(void)event;
 	if (pl->granted_epoch == wa_policy_epoch(wa_auth_policy(pl->auth)) &&
-	    (g = wa_acl_cache_grants(pl->cache, ed->client, clientid, username)) &&
+	    (g = wa_acl_cache_grants(pl->cache, ed->client, mosquitto_client_id(ed->client),
+	                             mosquitto_client_username(ed->client))) &&
 	    (d = wa_grants_decide(g, ed->topic, ed->access)) != WA_GRANTS_ASK)
 		return counted_rc(pl->stats.acl_granted[wa_stats_access_slot(ed->access)], (enum wa_decision)d,
 		                  MOSQ_ERR_ACL_DENIED);
-	d = asked_acl_check(pl, ed, clientid, username);
-	return counted_rc(pl->stats.acl[wa_stats_access_slot(ed->access)], (enum wa_decision)d, MOSQ_ERR_ACL_DENIED);
+	return asked_acl_check(event, event_data, userdata);
+}
+
+/* Grants first while a policy's grants are in use (granted_epoch, set by cached_acl_check). Two
+ * tail calls and no frame: neither path saves registers for the other. */
+static int on_acl_check(int event, void *event_data, void *userdata)
+{
+	const struct plugin *pl = userdata;
+
+	if (pl->granted_epoch) return granted_acl_check(event, event_data, userdata);
+	return asked_acl_check(event, event_data, userdata);
 }
 
 /* ---- audit (audit.h) --------------------------------------------------------------------------
