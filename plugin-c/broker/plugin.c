@@ -1088,11 +1088,11 @@ static long next_tick_value(uint32_t tick_ms)
 	return 2000L + (long)(tick_ms && tick_ms < TICK_ASK_MS ? tick_ms : TICK_ASK_MS);
 }
 
+/* mosquitto always passes its event. */
 static void ask_next_tick(void *event_data, long value)
 {
 	struct mosquitto_evt_tick *ev = event_data;
 
-	if (!ev) return;
 	ev->next_s = -2;
 	ev->WA_TICK_NEXT_MS = value;
 }
@@ -1288,9 +1288,7 @@ static int on_tick(int event, void *event_data, void *userdata)
 #endif
 	)
 		return tick_work(pl, event_data, now);
-	/* ask_next_tick without its test: mosquitto always passes its event */
-	((struct mosquitto_evt_tick *)event_data)->next_s = -2;
-	((struct mosquitto_evt_tick *)event_data)->WA_TICK_NEXT_MS = pl->next_tick;
+	ask_next_tick(event_data, pl->next_tick);
 	return MOSQ_ERR_SUCCESS;
 }
 

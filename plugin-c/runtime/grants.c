@@ -30,10 +30,8 @@ struct grant {
 	uint64_t l_mask[2];
 	uint32_t off, len; /* the filter, in text */
 	uint8_t access;    /* MOSQ_ACL_READ | MOSQ_ACL_WRITE bits */
-	uint8_t deny;
-	uint8_t decision; /* WA_DENY or WA_ALLOW, from deny */
+	uint8_t decision;  /* WA_DENY for a deny entry, else WA_ALLOW */
 	uint8_t shape;
-	uint16_t tier;
 };
 
 struct wa_grants {
@@ -167,10 +165,8 @@ struct wa_grants *wa_grants_read(struct wa_mem m, uint32_t ptr, char *err, size_
 				d->off = (uint32_t)(out - g->text);
 				d->len = len;
 				d->access = e[8];
-				d->deny = e[9];
-				d->tier = tier_of(e);
 				d->shape = (uint8_t)shape_of(out, len);
-				d->decision = d->deny ? WA_DENY : WA_ALLOW;
+				d->decision = e[9] ? WA_DENY : WA_ALLOW;
 				set_head(d, out);
 				g->all_short &= d->head.m[0] != 0;
 				out += len + 1u;
