@@ -36,25 +36,26 @@
 struct plugin {
 	mosquitto_plugin_id_t *id;
 	struct wa_auth *auth;
-	unsigned registered;           /* bit (1u << enum wa_hook) per request callback currently registered */
-	struct wa_acl_cache *cache;    /* NULL when wasm_acl_cache is off */
-	uint64_t cache_epoch;          /* wa_policy_epoch the cached decisions came from */
-	int caching;                   /* the current policy's acl decisions are cached (needs DISCONNECT) */
-	int disconnect_registered;     /* MOSQ_EVT_DISCONNECT: while caching or the policy exports on_disconnect */
-	int offline_registered;        /* WA_EVT_CLIENT_OFFLINE with it, where the broker knows the event */
-	uint64_t last_tick_ms;         /* when on_tick was last called */
-	uint64_t housekept_ms;         /* when housekeeping last ran (on_tick in plugin.c) */
-	long next_tick;                /* what on_tick asks of the broker (ask_next_tick; tick_work sets it) */
-	struct wa_sessions *exchanged; /* sessions an AUTH exchange let in, while the policy has one */
-	int reload_pass;               /* from MOSQ_EVT_RELOAD to the next tick: see on_basic_auth */
-	int granting;                  /* wasm_acl_grants on: a policy's grants are used when it exports them */
-	int grants_used;               /* the current policy's grants are in use (logged when that starts) */
-	uint64_t granted_epoch;        /* while grants decide: the epoch they are for (on_acl_check), else 0 */
-	struct wa_breaker *breaker;    /* the policy's share of broker time */
-	const void *payer;             /* the client of the last request other than a READ check */
-	time_t over_logged[3];         /* when each breaker verdict was last logged */
-	struct wa_sessions *sessions;  /* while the policy exports session_check (sessions.h) */
-	int rechecking;                /* a pass of session_check after a reload is under way */
+	unsigned registered;               /* bit (1u << enum wa_hook) per request callback currently registered */
+	MOSQ_FUNC_generic_callback acl_cb; /* the MOSQ_EVT_ACL_CHECK one among them (acl_callback) */
+	struct wa_acl_cache *cache;        /* NULL when wasm_acl_cache is off */
+	uint64_t cache_epoch;              /* wa_policy_epoch the cached decisions came from */
+	int caching;                       /* the current policy's acl decisions are cached (needs DISCONNECT) */
+	int disconnect_registered;         /* MOSQ_EVT_DISCONNECT: while caching or the policy exports on_disconnect */
+	int offline_registered;            /* WA_EVT_CLIENT_OFFLINE with it, where the broker knows the event */
+	uint64_t last_tick_ms;             /* when on_tick was last called */
+	uint64_t housekept_ms;             /* when housekeeping last ran (on_tick in plugin.c) */
+	long next_tick;                    /* what on_tick asks of the broker (ask_next_tick; tick_work sets it) */
+	struct wa_sessions *exchanged;     /* sessions an AUTH exchange let in, while the policy has one */
+	int reload_pass;                   /* from MOSQ_EVT_RELOAD to the next tick: see on_basic_auth */
+	int granting;                      /* wasm_acl_grants on: a policy's grants are used when it exports them */
+	int grants_used;                   /* the current policy's grants are in use (logged when that starts) */
+	uint64_t granted_epoch;            /* while grants decide: the epoch they are for (granted_acl_check), else 0 */
+	struct wa_breaker *breaker;        /* the policy's share of broker time */
+	const void *payer;                 /* the client of the last request other than a READ check */
+	time_t over_logged[3];             /* when each breaker verdict was last logged */
+	struct wa_sessions *sessions;      /* while the policy exports session_check (sessions.h) */
+	int rechecking;                    /* a pass of session_check after a reload is under way */
 	size_t pass_asked, pass_revoked;
 	struct wa_record *record;  /* NULL when wasm_record is not set */
 	struct wa_stats stats;     /* counted here and by the runtime (wa_auth_count_into) */
@@ -296,7 +297,7 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 	return counted_rc(pl->stats.unpwd, d, MOSQ_ERR_AUTH);
 }
 
-/* An acl_check through the breaker; out of line and whole (see on_acl_check). */
+/* An acl_check through the breaker; out of line and whole (see asked_acl_check). */
 __attribute__((noinline, flatten)) static enum wa_decision checked_acl(struct plugin *pl, struct wa_policy *pol,
                                                                        const struct mosquitto_evt_acl_check *ed,
                                                                        const char *clientid, const char *username)
@@ -377,9 +378,9 @@ static enum wa_decision cached_acl_check(struct plugin *pl, struct wa_policy *po
 	return d;
 }
 
-/* Every check that grants do not decide (on_acl_check): out of line and whole, so that neither
- * path pays for the other's registers (not flattened: inlining everything here spills more than
- * the calls it saves). */
+/* The acl callback while grants are not in use, and every check they do not decide: out of line
+ * and whole, so that neither path pays for the other's registers (not flattened: inlining
+ * everything here spills more than the calls it saves). */
 __attribute__((noinline)) static int asked_acl_check(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_acl_check *ed = event_data;
@@ -396,9 +397,10 @@ __attribute__((noinline)) static int asked_acl_check(int event, void *event_data
 	return counted_rc(pl->stats.acl[wa_stats_access_slot(ed->access)], d, MOSQ_ERR_ACL_DENIED);
 }
 
-/* A READ or WRITE check the client's grants decide, while the policy in service is the one they
- * came from; every other one is asked_acl_check's (a tail call). Flattened: what is not on that
- * path is out of line (asked_acl_check, the grants' general matcher). */
+/* The acl callback while grants are in use (acl_callback): a READ or WRITE check the client's
+ * grants decide, while the policy in service is the one they came from (granted_epoch, set by
+ * cached_acl_check); every other one is asked_acl_check's (a tail call). Flattened: what is not
+ * on that path is out of line (asked_acl_check, the grants' general matcher). */
 __attribute__((noinline, flatten)) static int granted_acl_check(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_acl_check *ed = event_data;
@@ -415,19 +417,9 @@ __attribute__((noinline, flatten)) static int granted_acl_check(int event, void 
 	return asked_acl_check(event, event_data, userdata);
 }
 
-/* Grants first while a policy's grants are in use (granted_epoch, set by cached_acl_check). Two
- * tail calls and no frame: neither path saves registers for the other. */
-static int on_acl_check(int event, void *event_data, void *userdata)
-{
-	const struct plugin *pl = userdata;
-
-	if (pl->granted_epoch) return granted_acl_check(event, event_data, userdata);
-	return asked_acl_check(event, event_data, userdata);
-}
-
 /* ---- audit (audit.h) --------------------------------------------------------------------------
  * With wasm_audit or wasm_record on, these callbacks are registered instead of on_basic_auth and
- * on_acl_check (which stay exactly as they are: with both off a request pays nothing), call
+ * the acl callback (which stay exactly as they are: with both off a request pays nothing), call
  * them, write the request to the record file (record.h), and record
  * where the decision came from (wa_policy_audit_outcome): a failure names its cause, a decision
  * made without guest code names what made it (the client's grants, or the decision cache), and a
@@ -436,7 +428,7 @@ static int on_acl_check(int event, void *event_data, void *userdata)
  * the optimiser then inlines less into them (measured: 35 more instructions per check decided
  * by grants). */
 static MOSQ_FUNC_generic_callback volatile basic_auth_cb = on_basic_auth;
-static MOSQ_FUNC_generic_callback volatile acl_check_cb = on_acl_check;
+static MOSQ_FUNC_generic_callback volatile acl_check_cb = asked_acl_check; /* sync_acl_callback */
 
 static enum wa_decision rc_decision(int rc)
 {
@@ -799,7 +791,7 @@ static const struct {
 	MOSQ_FUNC_generic_callback shadowed; /* instead of cb while a shadow is configured, or NULL */
 } request_events[] = {
 	{ WA_HOOK_UNPWD_CHECK, MOSQ_EVT_BASIC_AUTH, on_basic_auth, audited_basic_auth, NULL },
-	{ WA_HOOK_ACL_CHECK, MOSQ_EVT_ACL_CHECK, on_acl_check, audited_acl_check, on_acl_check_shadowed },
+	{ WA_HOOK_ACL_CHECK, MOSQ_EVT_ACL_CHECK, asked_acl_check, audited_acl_check, on_acl_check_shadowed },
 	{ WA_HOOK_PSK_KEY_GET, MOSQ_EVT_PSK_KEY, on_psk_key, NULL, NULL },
 	{ WA_HOOK_ON_MESSAGE, MOSQ_EVT_MESSAGE, on_message, NULL, NULL },
 	{ WA_HOOK_EXT_AUTH_START, MOSQ_EVT_EXT_AUTH_START, on_ext_auth_start, NULL, NULL },
@@ -832,6 +824,31 @@ static void tell_21(struct plugin *pl, unsigned hooks, const char *why)
 	       missing & (1u << WA_HOOK_ON_SUBSCRIBE) ? "on_subscribe" : "", why);
 }
 
+/* The acl callback for the plugin's state: audited or shadowed when configured, else the grants'
+ * path while they are in use, so that no check tests which path is its own. Each of them decides
+ * correctly in every state (granted_acl_check hands over whatever its grants do not decide); the
+ * choice is only what a check costs. */
+static MOSQ_FUNC_generic_callback acl_callback(const struct plugin *pl)
+{
+	if (pl->audit || pl->record) return audited_acl_check;
+	if (pl->shadow) return on_acl_check_shadowed;
+	return pl->grants_used ? granted_acl_check : asked_acl_check;
+}
+
+/* The registered acl callback (and the one the audited callback calls) swapped for the one
+ * acl_callback names, after a change of grants_used. The new one is registered before the old
+ * one goes; if mosquitto cannot register it, the old one stays, as correct and a little slower. */
+static void sync_acl_callback(struct plugin *pl)
+{
+	MOSQ_FUNC_generic_callback cb = acl_callback(pl);
+
+	if (!pl->shadow) acl_check_cb = pl->grants_used ? granted_acl_check : asked_acl_check;
+	if (!(pl->registered & (1u << WA_HOOK_ACL_CHECK)) || cb == pl->acl_cb) return;
+	if (mosquitto_callback_register(pl->id, MOSQ_EVT_ACL_CHECK, cb, NULL, pl) != MOSQ_ERR_SUCCESS) return;
+	mosquitto_callback_unregister(pl->id, MOSQ_EVT_ACL_CHECK, pl->acl_cb, NULL);
+	pl->acl_cb = cb;
+}
+
 /* Registers exactly the request callbacks whose hooks the current policy exports (a reload may
  * change the set). Returns 0, or the first mosquitto error. */
 static int sync_callbacks(struct plugin *pl, unsigned hooks)
@@ -854,6 +871,7 @@ static int sync_callbacks(struct plugin *pl, unsigned hooks)
 #if WA_MOSQ_21
 		if (pl->login && request_events[i].hook == WA_HOOK_UNPWD_CHECK) cb = on_basic_auth_delayed;
 #endif
+		if (request_events[i].hook == WA_HOOK_ACL_CHECK) cb = acl_callback(pl);
 
 		if ((hooks & bit) && !(pl->registered & bit)) {
 			rc = mosquitto_callback_register(pl->id, request_events[i].event, cb, NULL, pl);
@@ -867,7 +885,9 @@ static int sync_callbacks(struct plugin *pl, unsigned hooks)
 				return rc;
 			}
 			pl->registered |= bit;
+			if (request_events[i].hook == WA_HOOK_ACL_CHECK) pl->acl_cb = cb;
 		} else if (!(hooks & bit) && (pl->registered & bit)) {
+			if (request_events[i].hook == WA_HOOK_ACL_CHECK) cb = pl->acl_cb;
 			mosquitto_callback_unregister(pl->id, request_events[i].event, cb, NULL);
 			pl->registered &= ~bit;
 		}
@@ -978,6 +998,7 @@ static void sync_cache(struct plugin *pl, int want)
 		       "the policy provides grants: READ and WRITE checks are matched against each client's");
 	}
 	pl->grants_used = want;
+	sync_acl_callback(pl);
 }
 
 static int on_reload(int event, void *event_data, void *userdata)

@@ -1,7 +1,8 @@
 /* Grants: reading the guest's descriptor (bounds, caps, tier order, filter syntax) and deciding
- * a check from them. The copy is one allocation: the entries, then the filters' bytes. Within a
- * tier the copy puts deny entries first, so the first matching entry decides; and each filter is
- * classified, so the common shapes (`a/b`, `a/b/#`) are compared without the general matcher. */
+ * a check from them. The copy is one allocation: a list of entries per access (READ, WRITE: an
+ * entry giving both is in both), then the filters' bytes. Within a tier the lists put deny
+ * entries first, so the first matching entry decides; and each filter is classified, so the
+ * common shapes (`a/b`, `a/b/#`) are compared without the general matcher. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,19 +30,24 @@ struct grant {
 	struct wa_short head; /* empty when the filter is not short */
 	uint64_t l_mask[2];
 	uint32_t off, len; /* the filter, in text */
-	uint8_t access;    /* MOSQ_ACL_READ | MOSQ_ACL_WRITE bits */
 	uint8_t decision;  /* WA_DENY for a deny entry, else WA_ALLOW */
 	uint8_t shape;
 };
 
+/* The entries giving one access, in decision order. */
+struct grant_list {
+	const struct grant *g, *end;
+	uint8_t fallback;   /* when none matches */
+	uint8_t short_only; /* not empty, and every filter is matched by short_match */
+};
+
 struct wa_grants {
-	uint32_t count;
-	uint8_t fallback[4]; /* READ, WRITE, SUBSCRIBE, UNSUBSCRIBE */
-	int all_short;       /* every filter is matched by short_match */
-	size_t max_topic;    /* longer topics are asked of acl_check (WA_GRANTS_MAX_WORK) */
+	struct grant_list list[4]; /* by access & 3: [MOSQ_ACL_READ], [MOSQ_ACL_WRITE]; [0] and [3] empty */
+	uint8_t fallback[4];       /* READ, WRITE, SUBSCRIBE, UNSUBSCRIBE */
+	size_t max_topic;          /* longer topics are asked of acl_check (WA_GRANTS_MAX_WORK) */
 	size_t bytes;
 	const char *text;
-	struct grant g[];
+	struct grant g[]; /* list[0]'s, then list[1]'s */
 };
 
 static uint32_t get_u32(const uint8_t *p)
@@ -126,55 +132,83 @@ static void set_head(struct grant *e, const char *f)
 	}
 }
 
-struct wa_grants *wa_grants_read(struct wa_mem m, uint32_t ptr, char *err, size_t errlen)
+/* The entries' indices in decision order (tier by tier, its deny entries before its grants). */
+static void order_entries(const uint8_t *entries, uint32_t n, uint32_t *order)
 {
-	const uint8_t *entries = NULL;
-	uint32_t n = 0, text = 0;
-	size_t text_bytes = 0, size;
-	struct wa_grants *g;
-	char *out;
+	uint32_t at = 0;
 
-	if (ptr && check(m, ptr, &n, &entries, &text, &text_bytes, err, errlen) != 0) return NULL;
-	size = sizeof *g + n * sizeof(struct grant) + text_bytes;
-	g = malloc(size);
-	if (!g) {
-		fail(err, errlen, "out of memory");
-		return NULL;
-	}
-	g->count = n;
-	g->bytes = size;
-	g->max_topic = n ? WA_GRANTS_MAX_WORK / n - 16u : SIZE_MAX;
-	memset(g->fallback, WA_GRANTS_ASK, sizeof g->fallback);
-	if (ptr) memcpy(g->fallback, wa_mem_range(m, ptr + 4u, 4), 4);
-	g->all_short = 1;
-	out = (char *)&g->g[n];
-	g->text = out;
-	/* Two passes per tier: its deny entries, then its grants. */
-	for (uint32_t start = 0, at = 0; start < n;) {
+	for (uint32_t start = 0; start < n;) {
 		uint32_t end = start;
 		while (end < n && tier_of(entries + end * ENTRY_BYTES) == tier_of(entries + start * ENTRY_BYTES)) end++;
-		for (int pass = 1; pass >= 0; pass--) {
+		for (int deny = 1; deny >= 0; deny--) {
 			for (uint32_t i = start; i < end; i++) {
-				const uint8_t *e = entries + i * ENTRY_BYTES;
-				struct grant *d = &g->g[at];
-				uint32_t len = get_u32(e + 4);
-				if (e[9] != pass) continue;
-				/* Checked above: inside memory at the same size (nothing ran in between). */
-				memcpy(out, m.base + text + get_u32(e), len);
-				out[len] = '\0';
-				d->off = (uint32_t)(out - g->text);
-				d->len = len;
-				d->access = e[8];
-				d->shape = (uint8_t)shape_of(out, len);
-				d->decision = e[9] ? WA_DENY : WA_ALLOW;
-				set_head(d, out);
-				g->all_short &= d->head.m[0] != 0;
-				out += len + 1u;
-				at++;
+				if (entries[i * ENTRY_BYTES + 9] == deny) order[at++] = i;
 			}
 		}
 		start = end;
 	}
+}
+
+struct wa_grants *wa_grants_read(struct wa_mem m, uint32_t ptr, char *err, size_t errlen)
+{
+	const uint8_t *entries = NULL;
+	uint32_t n = 0, text = 0, per_access[2] = { 0, 0 }, *order, *offs;
+	size_t text_bytes = 0, size;
+	struct wa_grants *g;
+	struct grant *d;
+	char *out;
+
+	if (ptr && check(m, ptr, &n, &entries, &text, &text_bytes, err, errlen) != 0) return NULL;
+	for (uint32_t i = 0; i < n; i++) {
+		for (int a = 0; a < 2; a++) per_access[a] += (entries[i * ENTRY_BYTES + 8] >> a) & 1u;
+	}
+	size = sizeof *g + (per_access[0] + per_access[1]) * sizeof(struct grant) + text_bytes;
+	g = malloc(size);
+	order = malloc((n ? n : 1u) * 2u * sizeof *order);
+	if (!g || !order) {
+		free(g);
+		free(order);
+		fail(err, errlen, "out of memory");
+		return NULL;
+	}
+	offs = order + n; /* each entry's filter in text, by index */
+	g->bytes = size;
+	g->max_topic = n ? WA_GRANTS_MAX_WORK / n - 16u : SIZE_MAX;
+	memset(g->fallback, WA_GRANTS_ASK, sizeof g->fallback);
+	if (ptr) memcpy(g->fallback, wa_mem_range(m, ptr + 4u, 4), 4);
+	d = g->g;
+	out = (char *)&g->g[per_access[0] + per_access[1]];
+	g->text = out;
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *e = entries + i * ENTRY_BYTES;
+		uint32_t len = get_u32(e + 4);
+		/* Checked above: inside memory at the same size (nothing ran in between). */
+		memcpy(out, m.base + text + get_u32(e), len);
+		out[len] = '\0';
+		offs[i] = (uint32_t)(out - g->text);
+		out += len + 1u;
+	}
+	order_entries(entries, n, order);
+	memset(g->list, 0, sizeof g->list);
+	for (int a = 0; a < 2; a++) {
+		struct grant_list *l = &g->list[1 << a];
+		l->g = d;
+		l->fallback = g->fallback[a];
+		l->short_only = per_access[a] > 0;
+		for (uint32_t k = 0; k < n; k++) {
+			const uint8_t *e = entries + order[k] * ENTRY_BYTES;
+			if (!((e[8] >> a) & 1u)) continue;
+			d->off = offs[order[k]];
+			d->len = get_u32(e + 4);
+			d->shape = (uint8_t)shape_of(g->text + d->off, d->len);
+			d->decision = e[9] ? WA_DENY : WA_ALLOW;
+			set_head(d, g->text + d->off);
+			l->short_only &= d->head.m[0] != 0;
+			d++;
+		}
+		l->end = d;
+	}
+	free(order);
 	return g;
 }
 
@@ -256,19 +290,20 @@ __attribute__((no_sanitize_address)) static inline int short_match(const struct 
 	       topic[e->len - 2u] == '\0';
 }
 
-/* wa_grants_decide from entry i on: short filters by short_match while the topic can be loaded
- * that way, the others (and all of them when it cannot) by the general matcher once the topic is
- * measured. Out of line: the common case keeps to a few registers. */
-__attribute__((noinline)) static int decide_from(const struct wa_grants *g, uint32_t i, const char *topic, int access)
+/* wa_grants_decide over l from entry i on: short filters by short_match while the topic can be
+ * loaded that way, the others (and all of them when it cannot) by the general matcher once the
+ * topic is measured. Out of line: the common case keeps to a few registers. */
+__attribute__((noinline)) static int decide_from(const struct wa_grants *g, const struct grant_list *l,
+                                                 const char *topic, int access)
 {
 	int loadable = wa_short_loadable(topic);
 	size_t tlen = SIZE_MAX; /* measured when a filter first needs it */
 
-	for (; i < g->count; i++) {
-		const struct grant *e = &g->g[i];
+	/* Entries give READ and WRITE only: any other access gets its fallback. */
+	if (access != 1 && access != 2) return fallback(g, access); /* MOSQ_ACL_READ, MOSQ_ACL_WRITE */
+	for (const struct grant *e = l->g; e < l->end; e++) {
 		int m;
 
-		if (!(e->access & access)) continue;
 		if (loadable && e->head.m[0]) {
 			m = short_match(e, topic);
 		} else {
@@ -277,18 +312,19 @@ __attribute__((noinline)) static int decide_from(const struct wa_grants *g, uint
 		}
 		if (m) return e->decision;
 	}
-	return fallback(g, access);
+	return l->fallback;
 }
 
 int wa_grants_decide(const struct wa_grants *g, const char *topic, int access)
 {
-	/* Entries give READ and WRITE only: any other access matches none and gets its fallback. */
-	if (!g->all_short || !wa_short_loadable(topic)) return decide_from(g, 0, topic, access);
+	const struct grant_list *l = &g->list[access & 3];
+	const struct grant *e = l->g;
+
+	if (!l->short_only || !wa_short_loadable(topic)) return decide_from(g, l, topic, access);
 	/* Deny entries come first in each tier: the first entry that matches decides. The work
 	 * bound (max_topic) is for the general matcher: a short filter costs one compare. */
-	for (uint32_t i = 0; i < g->count; i++) {
-		const struct grant *e = &g->g[i];
-		if ((e->access & access) && short_match(e, topic)) return e->decision;
-	}
-	return fallback(g, access);
+	do {
+		if (short_match(e, topic)) return e->decision;
+	} while (++e < l->end);
+	return l->fallback;
 }
