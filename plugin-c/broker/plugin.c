@@ -45,6 +45,7 @@ struct plugin {
 	int offline_registered;            /* WA_EVT_CLIENT_OFFLINE with it, where the broker knows the event */
 	uint64_t last_tick_ms;             /* when on_tick was last called */
 	uint64_t housekept_ms;             /* when housekeeping last ran (on_tick in plugin.c) */
+	uint64_t tick_due_ms;              /* when on_tick next has work; 0: now (a reload, a queued action) */
 	long next_tick;                    /* what on_tick asks of the broker (ask_next_tick; tick_work sets it) */
 	struct wa_sessions *exchanged;     /* sessions an AUTH exchange let in, while the policy has one */
 	int reload_pass;                   /* from MOSQ_EVT_RELOAD to the next tick: see on_basic_auth */
@@ -1012,6 +1013,7 @@ static int on_reload(int event, void *event_data, void *userdata)
 	wa_auth_reload_start(pl->auth); /* built off this thread; on_tick puts it in service */
 	pl->reload_pass = 1;            /* mosquitto's re-check of every client follows */
 	pl->housekept_ms = 0;           /* the next tick ends the pass (tick_work) */
+	pl->tick_due_ms = 0;
 	wa_shadow_reload(pl->shadow);
 	if (pl->login) wa_login_reload(pl->login); /* rebuilt by the login thread itself */
 	return MOSQ_ERR_SUCCESS;
@@ -1273,11 +1275,16 @@ __attribute__((noinline)) static int tick_work(struct plugin *pl, void *event_da
 	struct wa_policy *pol = wa_auth_policy(pl->auth);
 	uint32_t every;
 
+	int house = now - pl->housekept_ms >= HOUSEKEEPING_MS;
+
 	pl->reload_pass = 0;
+	if (house) pl->housekept_ms = now;
+	/* Due again at the next housekeeping, sooner when an action is queued from here on (carrying
+	 * one out may call the policy again: a kicked client's on_disconnect). */
+	pl->tick_due_ms = pl->housekept_ms + HOUSEKEEPING_MS;
 	/* First what the policy in service queued: housekeeping may replace it (and drop its queue). */
 	if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
-	if (now - pl->housekept_ms >= HOUSEKEEPING_MS) {
-		pl->housekept_ms = now;
+	if (house) {
 		housekeeping(pl, now);
 		pol = wa_auth_policy(pl->auth);
 		if (wa_policy_actions_pending(pol)) wa_policy_take_actions(pol, run_action, pl);
@@ -1303,7 +1310,7 @@ static int on_tick(int event, void *event_data, void *userdata)
 	uint64_t now = wa_watchdog_now_ms();
 
 	(void)event;
-	if (now - pl->housekept_ms >= HOUSEKEEPING_MS || wa_policy_actions_pending(wa_auth_policy(pl->auth))
+	if (now >= pl->tick_due_ms
 #if WA_MOSQ_21
 	    || pl->login
 #endif
@@ -1374,6 +1381,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 		return MOSQ_ERR_UNKNOWN;
 	}
 	wa_auth_count_into(pl->auth, &pl->stats);
+	wa_auth_wake_on_action(pl->auth, &pl->tick_due_ms);
 	wa_metrics_init(&pl->metrics, wa_auth_config(pl->auth)->sys_interval_s, wa_auth_config(pl->auth)->module_path);
 	{
 		const struct wa_config *cfg = wa_auth_config(pl->auth);

@@ -54,6 +54,7 @@ struct wa_auth {
 	uint64_t rebuild_at_ms; /* no re-creation before this (after a failed one) */
 	uint32_t backoff_ms;
 	struct wa_stats *stats; /* wa_auth_count_into, or NULL */
+	uint64_t *wake;         /* wa_auth_wake_on_action, or NULL */
 };
 
 /* A whole load (compilation and every lifecycle hook) must finish within twice the per-hook
@@ -174,6 +175,7 @@ static void swap_in(struct wa_auth *a, struct build_job *job)
 	a->policy = job->policy;
 	job->policy = NULL;
 	wa_policy_count_into(a->policy, a->stats);
+	wa_policy_wake_on_action(a->policy, a->wake);
 	free(a->bytes);
 	a->bytes = job->bytes;
 	a->len = job->len;
@@ -340,6 +342,12 @@ void wa_auth_count_into(struct wa_auth *a, struct wa_stats *s)
 {
 	a->stats = s;
 	wa_policy_count_into(a->policy, s);
+}
+
+void wa_auth_wake_on_action(struct wa_auth *a, uint64_t *due)
+{
+	a->wake = due;
+	wa_policy_wake_on_action(a->policy, due);
 }
 
 int wa_auth_reload(struct wa_auth *a)

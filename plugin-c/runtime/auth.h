@@ -61,4 +61,8 @@ int wa_auth_reload(struct wa_auth *a);
  * policy in service (and every later one) counts (wa_policy_count_into). */
 void wa_auth_count_into(struct wa_auth *a, struct wa_stats *s);
 
+/* *due is set to 0 whenever the policy in service (and every later one) queues a deferred
+ * action (wa_policy_wake_on_action). */
+void wa_auth_wake_on_action(struct wa_auth *a, uint64_t *due);
+
 #endif

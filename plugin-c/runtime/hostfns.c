@@ -819,6 +819,7 @@ static int enqueue(struct wa_host *h, enum wa_action_kind kind, const uint8_t *t
 	a->retain = retain;
 	q->count++;
 	q->bytes += size;
+	if (q->wake) *q->wake = 0;
 	*ret = WA_ACTION_QUEUED;
 	return 0;
 }

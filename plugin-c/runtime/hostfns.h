@@ -74,6 +74,7 @@ struct wa_actions {
 	struct wa_action items[WA_ACTION_QUEUE_ENTRIES];
 	unsigned count;
 	size_t bytes;
+	uint64_t *wake; /* set to 0 when an action is queued (wa_policy_wake_on_action), or NULL */
 	struct wa_rate_limit kicks, publishes;
 	/* per kind (enum wa_action_kind) and reason (-result) */
 	uint64_t warned_ms[3][WA_ACTION_REASONS]; /* when such a refusal was last logged */

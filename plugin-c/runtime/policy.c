@@ -1072,3 +1072,8 @@ void wa_policy_take_actions(struct wa_policy *p, void (*run)(const struct wa_act
 {
 	wa_host_actions_take(&p->host, run, ud);
 }
+
+void wa_policy_wake_on_action(struct wa_policy *p, uint64_t *due)
+{
+	p->host.actions.wake = due;
+}

@@ -145,6 +145,10 @@ int wa_policy_ext_auth(struct wa_policy *p, const void *client, int start, const
 unsigned wa_policy_actions_pending(const struct wa_policy *p);
 void wa_policy_take_actions(struct wa_policy *p, void (*run)(const struct wa_action *a, void *ud), void *ud);
 
+/* From now on each action the guest queues sets *due to 0 (NULL: nothing), so that an embedder
+ * polling for them tests one word of its own. Main thread only: for the policy in service. */
+void wa_policy_wake_on_action(struct wa_policy *p, uint64_t *due);
+
 /* From now on the policy counts its failures, fuel and latency into s (stats.h), or nothing
  * (NULL, the default). Main thread only, like the requests. */
 void wa_policy_count_into(struct wa_policy *p, struct wa_stats *s);
