@@ -674,6 +674,7 @@ static void events(void)
 	struct wa_auth *a = load_opts(fixture("events"), prefix);
 	struct wa_policy *p;
 	struct client c = { "c9" };
+	uint64_t due = 42;
 
 	if (!CHECK(a != NULL)) return;
 	p = wa_auth_policy(a);
@@ -681,9 +682,19 @@ static void events(void)
 	CHECK(wa_policy_hooks(p) & (1u << WA_HOOK_ON_DISCONNECT));
 	/* plugin_init ran on the worker thread: its publish waited, queued, for the main thread. */
 	CHECK_INT(wa_policy_actions_pending(p), 1);
+	wa_auth_wake_on_action(a, &due);
+	/* Each queued action wakes the embedder; a hook that queues nothing does not. */
+	CHECK_INT(wa_policy_acl_check(p, &c, "c9", NULL, "quiet", 2, NULL, 0, 0, 0), WA_ALLOW);
+	CHECK_INT((int)due, 42);
 	wa_policy_tick(p);
+	CHECK_INT((int)due, 0);
+	due = 42;
 	wa_policy_disconnect(p, &c, "c9", NULL);
+	CHECK_INT((int)due, 0);
+	due = 42;
 	CHECK_INT(wa_policy_acl_check(p, &c, "c9", NULL, "kick", 2, NULL, 0, 0, 0), WA_ALLOW);
+	CHECK_INT((int)due, 0);
+	wa_auth_wake_on_action(a, NULL);
 	ntaken = 0;
 	wa_policy_take_actions(p, take, NULL);
 	CHECK_INT(ntaken, 4);
