@@ -220,6 +220,31 @@ void wa_acl_cache_free(struct wa_acl_cache *c)
 	free(c);
 }
 
+int wa_acl_cache_gate(struct wa_acl_cache_gate *g, uint64_t now_ms, uint64_t hits, uint64_t asked,
+                      unsigned min_hit_percent)
+{
+	uint64_t h = hits - g->hits, n = asked - g->asked;
+
+	if (g->off_until_ms) {
+		if (now_ms < g->off_until_ms) return 0;
+		g->off_until_ms = 0; /* consulted again: the next verdict judges from here */
+		g->hits = hits;
+		g->asked = asked;
+		return 1;
+	}
+	if (n < WA_ACL_CACHE_JUDGE_LOOKUPS) return 1;
+	if (!g->off_ms) g->off_ms = WA_ACL_CACHE_OFF_MIN_MS;
+	g->hits = hits;
+	g->asked = asked;
+	if (h * 100u >= n * min_hit_percent) {
+		g->off_ms = WA_ACL_CACHE_OFF_MIN_MS;
+		return 1;
+	}
+	g->off_until_ms = now_ms + g->off_ms;
+	if (g->off_ms < WA_ACL_CACHE_OFF_MAX_MS) g->off_ms *= 2u;
+	return 0;
+}
+
 static struct client *find(struct wa_acl_cache *c, const void *client)
 {
 	for (struct client *cl = c->bucket[bucket_of(client)]; cl; cl = cl->next) {

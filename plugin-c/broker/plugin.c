@@ -41,6 +41,9 @@ struct plugin {
 	struct wa_acl_cache *cache;        /* NULL when wasm_acl_cache is off */
 	uint64_t cache_epoch;              /* wa_policy_epoch the cached decisions came from */
 	int caching;                       /* the current policy's acl decisions are cached (needs DISCONNECT) */
+	int cache_live;                    /* caching, and the cache not set aside for now (judge_cache) */
+	struct wa_acl_cache_gate gate;     /* judge_cache's */
+	uint64_t set_aside_at;             /* acl checks counted at the last judge_cache */
 	int disconnect_registered;         /* MOSQ_EVT_DISCONNECT: while caching or the policy exports on_disconnect */
 	int offline_registered;            /* WA_EVT_CLIENT_OFFLINE with it, where the broker knows the event */
 	uint64_t last_tick_ms;             /* when on_tick was last called */
@@ -390,7 +393,7 @@ __attribute__((noinline)) static int asked_acl_check(int event, void *event_data
 	enum wa_decision d;
 
 	(void)event;
-	if (pl->caching && wa_policy_acl_cacheable(pol))
+	if (pl->cache_live && wa_policy_acl_cacheable(pol))
 		d = cached_acl_check(pl, pol, ed, mosquitto_client_id(ed->client),
 		                     mosquitto_client_username(ed->client));
 	else
@@ -533,7 +536,7 @@ __attribute__((flatten)) static int on_acl_check_shadowed(int event, void *event
 	enum wa_decision d;
 
 	(void)event;
-	if (pl->caching && wa_policy_acl_cacheable(pol))
+	if (pl->cache_live && wa_policy_acl_cacheable(pol))
 		d = cached_acl_check(pl, pol, ed, clientid, username);
 	else
 		d = checked_acl(pl, pol, ed, clientid, username);
@@ -969,6 +972,30 @@ static void sync_events(struct plugin *pl, unsigned hooks)
 	}
 }
 
+/* Lookups of the decision cache so far: hits, misses and a client's own bypasses. */
+static uint64_t cache_lookups(const struct wa_stats *s)
+{
+	return s->cache_hits + s->cache_misses + s->cache_bypass;
+}
+
+/* acl checks decided so far other than by grants. */
+static uint64_t acl_checks(const struct wa_stats *s)
+{
+	uint64_t n = 0;
+
+	for (unsigned a = 0; a < WA_STATS_ACCESS_SLOTS; a++) n += s->acl[a][0] + s->acl[a][1] + s->acl[a][2];
+	return n;
+}
+
+/* The checks since the last call, as bypasses while the cache is set aside (judge_cache). */
+static void count_set_aside(struct plugin *pl)
+{
+	uint64_t checks = acl_checks(&pl->stats);
+
+	if (pl->caching && !pl->cache_live) pl->stats.cache_bypass += checks - pl->set_aside_at;
+	pl->set_aside_at = checks;
+}
+
 /* Turns the decision cache on for a policy that declares its acl decisions cacheable (and off
  * otherwise), registering MOSQ_EVT_DISCONNECT only while it is on. Any previous decisions go. */
 static void sync_cache(struct plugin *pl, int want)
@@ -976,6 +1003,7 @@ static void sync_cache(struct plugin *pl, int want)
 	int rc;
 
 	want = want && pl->cache && (pl->registered & (1u << WA_HOOK_ACL_CHECK));
+	count_set_aside(pl);
 	if (pl->cache) wa_acl_cache_clear(pl->cache);
 	pl->granted_epoch = 0; /* cached_acl_check sets it again */
 	pl->cache_epoch = 0;
@@ -999,7 +1027,22 @@ static void sync_cache(struct plugin *pl, int want)
 		       "the policy provides grants: READ and WRITE checks are matched against each client's");
 	}
 	pl->grants_used = want;
+	pl->cache_live = pl->caching;
+	memset(&pl->gate, 0, sizeof pl->gate);
+	pl->gate.hits = pl->stats.cache_hits;
+	pl->gate.asked = cache_lookups(&pl->stats);
 	sync_acl_callback(pl);
+}
+
+/* Sets the decision cache aside for every client while it does not pay (wa_acl_cache_gate): the
+ * checks then skip it at no cost, as with wasm_acl_cache off. Not while grants are in use (the
+ * cache path builds them). The checks made meanwhile are counted as bypasses, here. */
+static void judge_cache(struct plugin *pl, uint64_t now)
+{
+	count_set_aside(pl);
+	if (!pl->caching || pl->grants_used) return;
+	pl->cache_live = wa_acl_cache_gate(&pl->gate, now, pl->stats.cache_hits, cache_lookups(&pl->stats),
+	                                   WA_ACL_CACHE_MIN_HIT_PERCENT);
 }
 
 static int on_reload(int event, void *event_data, void *userdata)
@@ -1238,6 +1281,7 @@ static void housekeeping(struct plugin *pl, uint64_t now)
 		}
 	}
 	if (pl->rechecking) recheck_sessions(pl);
+	judge_cache(pl, now);
 	if (wa_shadow_poll(pl->shadow)) sync_events(pl, wa_policy_hooks(wa_auth_policy(pl->auth)));
 	pol = wa_auth_policy(pl->auth);
 	if (every && (wa_policy_hooks(pol) & (1u << WA_HOOK_ON_TICK)) && now - pl->last_tick_ms >= every) {

@@ -208,6 +208,13 @@
 #define WA_ACL_CACHE_MIN_HIT_PERCENT 25u
 #define WA_ACL_CACHE_BYPASS_MIN      1024u
 #define WA_ACL_CACHE_BYPASS_MAX      65536u
+/* The same for every client at once, so that a cache that does not pay costs nothing: when the
+ * lookups since the last verdict (at least WA_ACL_CACHE_JUDGE_LOOKUPS, a client's own bypasses
+ * included) hit less than WA_ACL_CACHE_MIN_HIT_PERCENT of the time, no check consults the cache
+ * for OFF_MIN_MS, doubling up to OFF_MAX_MS while that stays so (struct wa_acl_cache_gate). */
+#define WA_ACL_CACHE_JUDGE_LOOKUPS 128u
+#define WA_ACL_CACHE_OFF_MIN_MS    10000u
+#define WA_ACL_CACHE_OFF_MAX_MS    160000u
 /* Grants (docs/ABI.md "Grants"), per client; the host's copy counts towards
  * WA_ACL_CACHE_MAX_BYTES with the client's cached decisions. */
 #define WA_GRANTS_MAX_ENTRIES 4096u

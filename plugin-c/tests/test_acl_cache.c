@@ -312,10 +312,55 @@ static void test_bypass(void)
 	wa_acl_cache_free(c);
 }
 
+/* The whole cache set aside while its lookups hit too rarely: for OFF_MIN_MS, doubling up to
+ * OFF_MAX_MS while that stays so, back to OFF_MIN_MS after a verdict that it pays. */
+static void test_gate(void)
+{
+	struct wa_acl_cache_gate g = { 0 };
+	const uint64_t n = WA_ACL_CACHE_JUDGE_LOOKUPS;
+	uint64_t hits = 0, asked = 0, now = 1000, off = WA_ACL_CACHE_OFF_MIN_MS;
+
+	/* Too few lookups for a verdict, however they went. */
+	asked += n - 1u;
+	CHECK_INT(wa_acl_cache_gate(&g, now, hits, asked, 25), 1);
+	/* Exactly the threshold rate pays; one hit fewer does not. */
+	hits += n / 4u;
+	asked += 1u;
+	CHECK_INT(wa_acl_cache_gate(&g, now, hits, asked, 25), 1);
+	hits += n / 4u - 1u;
+	asked += n;
+	CHECK_INT(wa_acl_cache_gate(&g, now, hits, asked, 25), 0);
+	/* Set aside for OFF_MIN_MS, then consulted again and judged on what comes after. */
+	for (int round = 0; round < 8; round++) {
+		CHECK_INT(wa_acl_cache_gate(&g, now + off - 1u, hits, asked, 25), 0);
+		now += off;
+		CHECK_INT(wa_acl_cache_gate(&g, now, hits, asked, 25), 1);
+		asked += n; /* no hits: set aside again, for twice as long (up to OFF_MAX_MS) */
+		CHECK_INT(wa_acl_cache_gate(&g, now, hits, asked, 25), 0);
+		off = off * 2u > WA_ACL_CACHE_OFF_MAX_MS ? WA_ACL_CACHE_OFF_MAX_MS : off * 2u;
+	}
+	CHECK_INT((int)g.off_ms, (int)WA_ACL_CACHE_OFF_MAX_MS);
+	now += off;
+	CHECK_INT(wa_acl_cache_gate(&g, now, hits, asked, 25), 1);
+	/* A verdict that it pays resets the length. */
+	hits += n;
+	asked += n;
+	CHECK_INT(wa_acl_cache_gate(&g, now, hits, asked, 25), 1);
+	CHECK_INT((int)g.off_ms, (int)WA_ACL_CACHE_OFF_MIN_MS);
+	asked += n;
+	CHECK_INT(wa_acl_cache_gate(&g, now, hits, asked, 25), 0);
+	CHECK_INT(wa_acl_cache_gate(&g, now + WA_ACL_CACHE_OFF_MIN_MS - 1u, hits, asked, 25), 0);
+	CHECK_INT(wa_acl_cache_gate(&g, now + WA_ACL_CACHE_OFF_MIN_MS, hits, asked, 25), 1);
+	/* min_hit_percent 0: never set aside. */
+	memset(&g, 0, sizeof g);
+	CHECK_INT(wa_acl_cache_gate(&g, now, 0, 10u * n, 0), 1);
+}
+
 int main(void)
 {
 	test_lookup_then_store();
 	test_bypass();
+	test_gate();
 	test_topic_lengths();
 	test_hit_miss();
 	test_collision();

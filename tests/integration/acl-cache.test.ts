@@ -8,7 +8,7 @@ import { copyFileSync, renameSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { Broker } from '../harness/broker.js';
-import { connect, endAll, uniqueId } from '../harness/mqtt.js';
+import { type Client, connect, endAll, uniqueId } from '../harness/mqtt.js';
 import { DEFAULT_POLICY_WASM, example, requireFile } from '../harness/paths.js';
 import { startPolicyBroker } from '../harness/policy-broker.js';
 
@@ -110,6 +110,74 @@ describe('acl decision cache', () => {
       }
     } finally {
       await endAll(c);
+    }
+  });
+});
+
+// The cache as a whole (docs/ABI.md, "Decision cache"): when its lookups hit too rarely to pay
+// for themselves, every client's checks skip it for a while, a client connecting meanwhile
+// included, at no cost beyond what no cache costs. Seen through the $SYS counters.
+describe('acl decision cache set aside while it does not pay', () => {
+  const PREFIX = '$SYS/broker/wasm-auth/';
+  let broker: Broker;
+
+  before(async () => {
+    const def = requireFile(DEFAULT_POLICY_WASM, 'default policy');
+    broker = await startPolicyBroker({
+      name: 'acl-cache-gate',
+      setup: async (ctx) => {
+        copyFileSync(def, ctx.file('policy.wasm'));
+        await run('mosquitto_passwd', ['-c', '-b', ctx.file('passwd'), 'alice', 'alice-secret']);
+        await run('mosquitto_passwd', ['-b', ctx.file('passwd'), 'mon', 'mon-secret']);
+        writeFileSync(ctx.file('acl'), 'user alice\ntopic write a/#\n\nuser mon\ntopic read $SYS/#\n');
+      },
+      module: (ctx) => ctx.file('policy.wasm'),
+      opts: {
+        password_file: (ctx) => ctx.file('passwd'),
+        acl_file: (ctx) => ctx.file('acl'),
+        wasm_acl_grants: 'off',
+        wasm_sys_interval: 1,
+      },
+    });
+  });
+  after(async () => {
+    await broker?.stop();
+  });
+
+  test('a client cycling through many topics sets the cache aside: a new client skips it too, every decision right', async () => {
+    const mon = await connect({ port: broker.port, version: 5, username: 'mon', password: 'mon-secret' });
+    const alice = await connect({ port: broker.port, version: 5, username: 'alice', password: 'alice-secret' });
+    let carol: Client | undefined;
+    try {
+      assert.deepEqual(await mon.subscribe(`${PREFIX}#`), [0]);
+      const metrics = () => {
+        const m = new Map<string, number>();
+        for (const msg of mon.received) if (msg.topic.startsWith(PREFIX)) m.set(msg.topic.slice(PREFIX.length), Number(msg.payload.toString()));
+        return m;
+      };
+      /** The counters of a whole publication made after one showed `allowed` allowed WRITE checks. */
+      const settled = async (allowed: number) => {
+        await mon.waitForMessage(() => (metrics().get('checks/acl/write/allow') ?? 0) >= allowed, 15000);
+        const from = mon.received.length;
+        await mon.waitForMessage((m) => m.topic === `${PREFIX}cache/bypass` && mon.received.indexOf(m) >= from, 15000);
+        return metrics();
+      };
+      // 300 checks over 150 topics: no lookup hits, so the cache is set aside.
+      for (let i = 0; i < 300; i++) {
+        const [topic, want] = i % 2 ? [`b/t${i % 150}`, DENIED] : [`a/t${i % 150}`, 0];
+        assert.equal(await alice.publish(topic, 'x', { qos: 1 }), want, `${topic} (publish ${i})`);
+      }
+      const a = await settled(150);
+      // Another client's first checks, on topics nobody asked before: none looks the cache up.
+      carol = await connect({ port: broker.port, version: 5, clientId: uniqueId('carol'), username: 'alice', password: 'alice-secret' });
+      for (let i = 0; i < 50; i++) assert.equal(await carol.publish(`a/new${i}`, 'x', { qos: 1 }), 0);
+      assert.equal(await carol.publish('b/new', 'x', { qos: 1 }), DENIED);
+      const b = await settled(200);
+      assert.equal(b.get('cache/misses'), a.get('cache/misses'), 'no lookup while the cache is set aside');
+      assert.equal(b.get('cache/hits'), a.get('cache/hits'));
+      assert.ok((b.get('cache/bypass') ?? 0) - (a.get('cache/bypass') ?? 0) >= 51, 'the checks it skipped are counted as bypasses');
+    } finally {
+      await endAll(mon, alice, carol);
     }
   });
 });
