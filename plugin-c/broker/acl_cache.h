@@ -58,18 +58,19 @@ void wa_acl_cache_forget(struct wa_acl_cache *c, const void *client);
 /* Drops everything (the policy was reloaded or re-created). */
 void wa_acl_cache_clear(struct wa_acl_cache *c);
 
-/* The cache as a whole: set aside for every client while its lookups hit too rarely to pay for
- * themselves (wa_limits.h, WA_ACL_CACHE_JUDGE_LOOKUPS), so that the checks skip it at no cost.
- * All-zero: consulted, nothing judged yet. */
+/* The cache as a whole: set aside for every client while clients mostly bypass it (wa_limits.h,
+ * WA_ACL_CACHE_JUDGE_LOOKUPS), so that the checks skip it at no cost. All-zero: consulted,
+ * nothing judged yet. */
 struct wa_acl_cache_gate {
 	uint64_t off_until_ms; /* 0: consulted */
 	uint32_t off_ms;       /* how long the next setting aside lasts (0: WA_ACL_CACHE_OFF_MIN_MS) */
 	uint64_t hits, asked;  /* the totals at the last verdict */
 };
 
-/* Given the running totals of hits and of lookups (hits, misses and a client's own bypasses) at
- * time now_ms, whether checks consult the cache from now on. Called regularly (each call may
- * end a setting aside); a verdict needs WA_ACL_CACHE_JUDGE_LOOKUPS lookups since the last. */
+/* Given the running totals of hits and of hits and bypasses together (asked) at time now_ms,
+ * whether checks consult the cache from now on: not when fewer than min_hit_percent of the
+ * asked hit. Called regularly (each call may end a setting aside); a verdict needs
+ * WA_ACL_CACHE_JUDGE_LOOKUPS asked since the last. */
 int wa_acl_cache_gate(struct wa_acl_cache_gate *g, uint64_t now_ms, uint64_t hits, uint64_t asked,
                       unsigned min_hit_percent);
 

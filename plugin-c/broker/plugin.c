@@ -972,10 +972,10 @@ static void sync_events(struct plugin *pl, unsigned hooks)
 	}
 }
 
-/* Lookups of the decision cache so far: hits, misses and a client's own bypasses. */
+/* Checks the decision cache answered or a client's bypass skipped it, so far (judge_cache). */
 static uint64_t cache_lookups(const struct wa_stats *s)
 {
-	return s->cache_hits + s->cache_misses + s->cache_bypass;
+	return s->cache_hits + s->cache_bypass;
 }
 
 /* acl checks decided so far other than by grants. */
@@ -1034,15 +1034,15 @@ static void sync_cache(struct plugin *pl, int want)
 	sync_acl_callback(pl);
 }
 
-/* Sets the decision cache aside for every client while it does not pay (wa_acl_cache_gate): the
- * checks then skip it at no cost, as with wasm_acl_cache off. Not while grants are in use (the
+/* Sets the decision cache aside for every client while clients mostly bypass it
+ * (wa_acl_cache_gate): the checks then skip it at no cost, as with wasm_acl_cache off. Not while grants are in use (the
  * cache path builds them). The checks made meanwhile are counted as bypasses, here. */
 static void judge_cache(struct plugin *pl, uint64_t now)
 {
 	count_set_aside(pl);
 	if (!pl->caching || pl->grants_used) return;
 	pl->cache_live = wa_acl_cache_gate(&pl->gate, now, pl->stats.cache_hits, cache_lookups(&pl->stats),
-	                                   WA_ACL_CACHE_MIN_HIT_PERCENT);
+	                                   WA_ACL_CACHE_GATE_HIT_PERCENT);
 }
 
 static int on_reload(int event, void *event_data, void *userdata)

@@ -208,13 +208,17 @@
 #define WA_ACL_CACHE_MIN_HIT_PERCENT 25u
 #define WA_ACL_CACHE_BYPASS_MIN      1024u
 #define WA_ACL_CACHE_BYPASS_MAX      65536u
-/* The same for every client at once, so that a cache that does not pay costs nothing: when the
- * lookups since the last verdict (at least WA_ACL_CACHE_JUDGE_LOOKUPS, a client's own bypasses
- * included) hit less than WA_ACL_CACHE_MIN_HIT_PERCENT of the time, no check consults the cache
- * for OFF_MIN_MS, doubling up to OFF_MAX_MS while that stays so (struct wa_acl_cache_gate). */
-#define WA_ACL_CACHE_JUDGE_LOOKUPS 128u
-#define WA_ACL_CACHE_OFF_MIN_MS    10000u
-#define WA_ACL_CACHE_OFF_MAX_MS    160000u
+/* And for every client at once, so that bypassing costs nothing: when the checks since the last
+ * verdict that hit or bypassed (at least WA_ACL_CACHE_JUDGE_LOOKUPS) hit less than
+ * WA_ACL_CACHE_GATE_HIT_PERCENT of the time, no check consults the cache for OFF_MIN_MS, doubling
+ * up to OFF_MAX_MS while that stays so (struct wa_acl_cache_gate). A bypass costs about 40 Ir, a
+ * hit saves 200 (a trivial policy) to 1,000 and more: below a few percent of hits, the bypasses
+ * cost more than the hits save. Misses are not counted: a cache warming up misses, and a client
+ * whose misses go on starts bypassing. */
+#define WA_ACL_CACHE_JUDGE_LOOKUPS    128u
+#define WA_ACL_CACHE_GATE_HIT_PERCENT 3u
+#define WA_ACL_CACHE_OFF_MIN_MS       10000u
+#define WA_ACL_CACHE_OFF_MAX_MS       160000u
 /* Grants (docs/ABI.md "Grants"), per client; the host's copy counts towards
  * WA_ACL_CACHE_MAX_BYTES with the client's cached decisions. */
 #define WA_GRANTS_MAX_ENTRIES 4096u
