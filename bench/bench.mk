@@ -64,10 +64,10 @@ BENCH_SCALE_ARGS ?=
 # The harness defines the broker's functions itself (-rdynamic exports them to the plugin);
 # libmosquitto supplies the topic helpers the broker also exports, so it must stay linked even
 # though the harness calls none of them.
-$(BENCH_INPROC): bench/inproc.c bench/broker_stub.c bench/broker_stub.h
+$(BENCH_INPROC): bench/inproc.c bench/broker_stub.c bench/broker_stub.h bench/zipf.h
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -rdynamic -o $@ bench/inproc.c bench/broker_stub.c \
-		-Wl,--no-as-needed -lmosquitto -Wl,--as-needed -lcrypto -ldl
+		-Wl,--no-as-needed -lmosquitto -Wl,--as-needed -lcrypto -ldl -lm
 
 $(BENCH_NATIVE): bench/native_plugin.c
 	@mkdir -p $(@D)
@@ -77,7 +77,7 @@ $(BENCH_LOAD): bench/load.c
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< -lmosquitto -lpthread
 
-$(BENCH_WORKLOAD): bench/workload.c
+$(BENCH_WORKLOAD): bench/workload.c bench/zipf.h
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< -lmosquitto -lm
 

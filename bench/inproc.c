@@ -9,6 +9,9 @@
  *   {"label":..,"metric":"acl_check_W2",...}      --topics N: that pair over N topics round-robin
  *                                                 (users/bench/t0 .. tN-1), as a client that
  *                                                 publishes to many topics
+ *   {"label":..,"metric":"acl_check_W3" | "acl_check_W4",...}  --workload W3|W4: the checks of
+ *                                                 that broker workload (docs/BENCHMARKS.md,
+ *                                                 "Workloads"), in the broker's order
  *   {"label":..,"metric":"acl_case","user":..,"topic":..,"access":..,...}  each request alone (--per-case)
  *   {"label":..,"metric":"unpwd_check","median_ns":..,"p99_ns":..,"hash_median_ns":..,"ratio":..}
  *   {"label":..,"metric":"init","median_us":..,"min_us":..}    plugin_init = load+validate+instantiate
@@ -36,6 +39,7 @@
 #include <openssl/evp.h>
 
 #include "broker_stub.h"
+#include "zipf.h"
 
 #include <mosquitto_plugin.h>
 #include <mosquitto.h>
@@ -108,6 +112,7 @@ struct opts {
 	int per_case;           /* also time each request of the mix alone */
 	int load_pair;          /* --callgrind measures load L's pair instead of the mix */
 	int topics;             /* --topics N: also (with --callgrind: only) the pair over N topics */
+	const char *workload;   /* --workload W3|W4: also (with --callgrind: only) that workload's checks */
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -162,7 +167,7 @@ static void usage(void)
 	fprintf(stderr,
 	        "usage: inproc [-l LABEL] [-o KEY=VALUE]... [--acl-calls N] [--auth-calls N]\n"
 	        "              [--init-repeat N] [--reload N] [--reload-changed N] [--callgrind] [--no-verify]\n"
-	        "              [--acl-file-subscribe] [--per-case] [--load-pair] [--topics N]\n"
+	        "              [--acl-file-subscribe] [--per-case] [--load-pair] [--topics N] [--workload W3|W4]\n"
 	        "              PLUGIN.so\n");
 	exit(2);
 }
@@ -222,6 +227,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			o->load_pair = 1;
 		else if (!strcmp(argv[i], "--topics"))
 			o->topics = (int)num_arg(argc, argv, &i);
+		else if (!strcmp(argv[i], "--workload") && i + 1 < argc)
+			o->workload = argv[++i];
 		else if (argv[i][0] == '-')
 			usage();
 		else
@@ -293,40 +300,108 @@ static double plugin_init(struct plugin *p, struct opts *o, double *wall_us)
 	return (double)(c1 - c0) / 1000.0;
 }
 
+static void die_oom(void)
+{
+	fprintf(stderr, "inproc: out of memory\n");
+	exit(1);
+}
+
+static void *alloc_or_die(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+	if (p == NULL) die_oom();
+	return p;
+}
+
+static void set_event(struct mosquitto_evt_acl_check *e, struct stub_client *c, const char *topic, int access)
+{
+	memset(e, 0, sizeof *e);
+	e->client = stub_as_client(c);
+	e->topic = topic;
+	e->access = access;
+	e->payload = "hello";
+	e->payloadlen = 5;
+}
+
 /* Load L's pair over n topics: WRITE then READ of each of users/bench/t0 .. t(n-1). */
 static struct mosquitto_evt_acl_check *many_topic_events(int n)
 {
-	struct mosquitto_evt_acl_check *ev = calloc((size_t)n * 2u, sizeof *ev);
-	char *names = calloc((size_t)n, 32);
-	if (ev == NULL || names == NULL) {
-		fprintf(stderr, "inproc: out of memory\n");
-		exit(1);
-	}
+	struct mosquitto_evt_acl_check *ev = alloc_or_die((size_t)n * 2u, sizeof *ev);
+	char *names = alloc_or_die((size_t)n, 32);
 	for (int i = 0; i < n; i++) {
 		char *t = names + (size_t)i * 32u;
 		snprintf(t, 32, "users/bench/t%d", i);
-		for (int k = 0; k < 2; k++) {
-			struct mosquitto_evt_acl_check *e = &ev[2 * i + k];
-			e->client = stub_as_client(&inproc_clients[0]);
-			e->topic = t;
-			e->access = k == 0 ? MOSQ_ACL_WRITE : MOSQ_ACL_READ;
-			e->payload = "hello";
-			e->payloadlen = 5;
-		}
+		set_event(&ev[2 * i], &inproc_clients[0], t, MOSQ_ACL_WRITE);
+		set_event(&ev[2 * i + 1], &inproc_clients[0], t, MOSQ_ACL_READ);
 	}
 	return ev;
 }
 
+/* n clients of the user username_fmt formats (with its index, or none), ids "c-" + username +
+ * "-" + index. */
+static struct stub_client *workload_clients(int n, const char *username_fmt)
+{
+	struct stub_client *c = alloc_or_die((size_t)n, sizeof *c);
+	for (int i = 0; i < n; i++) {
+		char u[32], id[48];
+		snprintf(u, sizeof u, username_fmt, i);
+		snprintf(id, sizeof id, "c-%s-%d", u, i);
+		c[i] = (struct stub_client){ strdup(id), strdup(u), "127.0.0.1", 5 };
+		if (!c[i].id || !c[i].username) die_oom();
+	}
+	return c;
+}
+
+/* W3: user0000..user0999 publish in turn, each message to one of its 20 topics chosen Zipf(1.1),
+ * read back by the publisher's own subscription (WRITE, READ); 20 messages per client. W4: bench
+ * publishes round-robin to users/bench/t0..t9, read by 50 subscriber connections of bench (WRITE,
+ * 50 READ). *n gets the number of checks. */
+static struct mosquitto_evt_acl_check *workload_events(const char *name, size_t *n)
+{
+	struct mosquitto_evt_acl_check *ev;
+	char topic[64];
+
+	if (!strcmp(name, "W3")) {
+		enum { CLIENTS = 1000, TOPICS = 20, MESSAGES = CLIENTS * 20 };
+		struct stub_client *c = workload_clients(CLIENTS, "user%04d");
+		char **topics = alloc_or_die(CLIENTS * TOPICS, sizeof *topics);
+		struct zipf z;
+		if (zipf_init(&z, TOPICS, 1.1) != 0) die_oom();
+		for (int i = 0; i < CLIENTS * TOPICS; i++) {
+			snprintf(topic, sizeof topic, "users/%s/t%d", c[i / TOPICS].username, i % TOPICS);
+			if ((topics[i] = strdup(topic)) == NULL) die_oom();
+		}
+		ev = alloc_or_die(MESSAGES * 2, sizeof *ev);
+		for (int m = 0; m < MESSAGES; m++) {
+			const char *t = topics[(m % CLIENTS) * TOPICS + (int)zipf_pick(&z)];
+			set_event(&ev[2 * m], &c[m % CLIENTS], t, MOSQ_ACL_WRITE);
+			set_event(&ev[2 * m + 1], &c[m % CLIENTS], t, MOSQ_ACL_READ);
+		}
+		*n = MESSAGES * 2;
+		return ev;
+	}
+	if (!strcmp(name, "W4")) {
+		enum { READERS = 50, TOPICS = 10 };
+		struct stub_client *pub = workload_clients(READERS + 1, "bench"), *subs = pub + 1;
+		ev = alloc_or_die(TOPICS * (READERS + 1), sizeof *ev);
+		*n = 0;
+		for (int m = 0; m < TOPICS; m++) {
+			snprintf(topic, sizeof topic, "users/bench/t%d", m);
+			char *t = strdup(topic);
+			if (t == NULL) die_oom();
+			set_event(&ev[(*n)++], pub, t, MOSQ_ACL_WRITE);
+			for (int r = 0; r < READERS; r++) set_event(&ev[(*n)++], &subs[r], t, MOSQ_ACL_READ);
+		}
+		return ev;
+	}
+	fprintf(stderr, "inproc: --workload %s: W3 or W4\n", name);
+	exit(2);
+}
+
 static void fill_acl_events(const struct acl_case *cases, size_t n, struct mosquitto_evt_acl_check *ev)
 {
-	for (size_t i = 0; i < n; i++) {
-		memset(&ev[i], 0, sizeof ev[i]);
-		ev[i].client = stub_as_client(&inproc_clients[cases[i].client]);
-		ev[i].topic = cases[i].topic;
-		ev[i].access = cases[i].access;
-		ev[i].payload = "hello";
-		ev[i].payloadlen = 5;
-	}
+	for (size_t i = 0; i < n; i++)
+		set_event(&ev[i], &inproc_clients[cases[i].client], cases[i].topic, cases[i].access);
 }
 
 /* Checks every case once; returns the number of wrong decisions. With acl_file_subscribe, a
@@ -561,7 +636,7 @@ static int bench_reload(struct opts *o, int n, int changed)
 }
 
 /* Before measuring, as a broker would: calls (lazy compilation, the cache's first entries, a
- * client's grants) with ticks between them, each after the 10 ms that make the plugin's
+ * client's grants; at least the whole set once) with ticks between them, each after the 10 ms that make the plugin's
  * housekeeping due (its verdict on the decision cache, wa_acl_cache_gate, among it). */
 static void warm(MOSQ_FUNC_generic_callback acl, void *ud, struct mosquitto_evt_acl_check *ev, size_t nev)
 {
@@ -571,7 +646,7 @@ static void warm(MOSQ_FUNC_generic_callback acl, void *ud, struct mosquitto_evt_
 	for (int round = 0; round < 4; round++) {
 		struct mosquitto_evt_tick te = { 0 };
 		struct timespec ms = { 0, 20000000 };
-		acl_loop(acl, ud, ev, nev, 500);
+		acl_loop(acl, ud, ev, nev, nev > 2000 ? (long)nev / 4 : 500); /* a large set: once through */
 		nanosleep(&ms, NULL);
 		if (tick) tick(MOSQ_EVT_TICK, &te, tick_ud);
 	}
@@ -658,9 +733,14 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		struct mosquitto_evt_acl_check *many = o.topics > 0 ? many_topic_events(o.topics) : NULL;
+		size_t nwl = 0;
+		struct mosquitto_evt_acl_check *wl = o.workload ? workload_events(o.workload, &nwl) : NULL;
 		if (o.callgrind) {
-			struct mosquitto_evt_acl_check *set = many ? many : o.load_pair ? load : mix;
-			size_t nset = many ? (size_t)o.topics * 2u : o.load_pair ? NCASES(load) : NCASES(mix);
+			struct mosquitto_evt_acl_check *set = wl ? wl : many ? many : o.load_pair ? load : mix;
+			size_t nset = wl            ? nwl
+			              : many        ? (size_t)o.topics * 2u
+			              : o.load_pair ? NCASES(load)
+			                            : NCASES(mix);
 			warm(acl, ud, set, nset);
 			inproc_measured(acl, ud, set, nset, o.acl_calls);
 			printf("{\"label\":\"%s\",\"metric\":\"callgrind\",\"calls\":%ld}\n", o.label, o.acl_calls);
@@ -670,6 +750,12 @@ int main(int argc, char **argv)
 			if (many)
 				time_acl(acl, ud, many, (size_t)o.topics * 2u, o.acl_calls / 2, o.label,
 				         "acl_check_W2");
+			if (wl) {
+				char metric[32];
+				snprintf(metric, sizeof metric, "acl_check_%s", o.workload);
+				warm(acl, ud, wl, nwl);
+				time_acl(acl, ud, wl, nwl, o.acl_calls / 2, o.label, metric);
+			}
 			for (size_t i = 0; o.per_case && i < NCASES(mix); i++) {
 				char metric[256];
 				snprintf(metric, sizeof metric,

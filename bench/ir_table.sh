@@ -43,11 +43,19 @@ ir allow_all --no-verify -o wasm_module="$b/bench/allow-all.wasm"
 {
 	ir default_mix $default -o wasm_acl_cache=off
 	ir default_L $default -o wasm_acl_cache=off --load-pair
+	ir default_L_cache_on $default -o wasm_acl_cache=on -o wasm_acl_grants=off --load-pair
+	ir default_L_grants $default -o wasm_acl_cache=on --load-pair
 	ir default_cache_hit $default -o wasm_acl_cache=on -o wasm_acl_grants=off
 	ir default_grants $default -o wasm_acl_cache=on
 	ir default_W2_cache_off $default -o wasm_acl_cache=off --topics 100
 	ir default_W2_cache_on $default -o wasm_acl_cache=on -o wasm_acl_grants=off --topics 100
 	ir default_W2_grants $default -o wasm_acl_cache=on --topics 100
+	ir default_W3_cache_off $default -o wasm_acl_cache=off --workload W3
+	ir default_W3_cache_on $default -o wasm_acl_cache=on -o wasm_acl_grants=off --workload W3
+	ir default_W3_grants $default -o wasm_acl_cache=on --workload W3
+	ir default_W4_cache_off $default -o wasm_acl_cache=off --workload W4
+	ir default_W4_cache_on $default -o wasm_acl_cache=on -o wasm_acl_grants=off --workload W4
+	ir default_W4_grants $default -o wasm_acl_cache=on --workload W4
 	ir static_users_mix $users
 	ir static_users_L $users --load-pair
 	ir static_users_W2_grants $users -o wasm_acl_cache=on --topics 100

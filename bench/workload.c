@@ -26,7 +26,6 @@
  * Usage: workload [-p N] [-t T] [-z S] [-s K] [-w WINDOW] PORT PASSWORDS_FILE */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
-#include <math.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,6 +35,8 @@
 #include <unistd.h>
 
 #include <mosquitto.h>
+
+#include "zipf.h"
 
 #define WL_PAYLOAD    "0123456789abcdef"
 #define WL_STALL_S    60 /* give up when nothing arrives for this long (valgrind is slow) */
@@ -120,32 +121,12 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* xorshift64*: a fixed seed gives every run (and every configuration) the same topic sequence. */
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-
-static double rng_unit(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (double)((rng_state * 0x2545f4914f6cdd1du) >> 11) / 9007199254740992.0;
-}
-
-static double *zipf_cdf; /* NULL: round-robin */
+static struct zipf zipf; /* cdf NULL: round-robin */
 
 static unsigned pick_topic(struct wl_user *u, unsigned ntopics)
 {
-	if (zipf_cdf == NULL) return u->next++ % ntopics;
-	double x = rng_unit();
-	unsigned lo = 0, hi = ntopics - 1;
-	while (lo < hi) {
-		unsigned mid = (lo + hi) / 2;
-		if (zipf_cdf[mid] < x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	if (zipf.cdf == NULL) return u->next++ % ntopics;
+	return zipf_pick(&zipf);
 }
 
 static void load_passwords(const char *file, int pubs)
@@ -231,19 +212,19 @@ int main(int argc, char **argv)
 {
 	int pubs = 0, ntopics = 1, subs = 1;
 	long window = 500;
-	double zipf = 0;
+	double s_zipf = 0;
 	int opt;
 	while ((opt = getopt(argc, argv, "p:t:z:s:w:")) != -1) {
 		switch (opt) {
 			case 'p': pubs = atoi(optarg); break;
 			case 't': ntopics = atoi(optarg); break;
-			case 'z': zipf = atof(optarg); break;
+			case 'z': s_zipf = atof(optarg); break;
 			case 's': subs = atoi(optarg); break;
 			case 'w': window = atol(optarg); break;
 			default: goto usage;
 		}
 	}
-	if (argc - optind != 2 || pubs < 0 || ntopics < 1 || subs < 0 || window < 1 || zipf < 0) goto usage;
+	if (argc - optind != 2 || pubs < 0 || ntopics < 1 || subs < 0 || window < 1 || s_zipf < 0) goto usage;
 	int port = atoi(argv[optind]);
 	if (port <= 0) goto usage;
 
@@ -264,14 +245,7 @@ int main(int argc, char **argv)
 			if (users[u].topics[k] == NULL) die("out of memory");
 		}
 	}
-	if (zipf > 0) {
-		zipf_cdf = malloc((size_t)ntopics * sizeof *zipf_cdf);
-		if (zipf_cdf == NULL) die("out of memory");
-		double sum = 0;
-		for (int k = 0; k < ntopics; k++) zipf_cdf[k] = (sum += pow(k + 1, -zipf));
-		for (int k = 0; k < ntopics; k++) zipf_cdf[k] /= sum;
-		zipf_cdf[ntopics - 1] = 1.0;
-	}
+	if (s_zipf > 0 && zipf_init(&zipf, (unsigned)ntopics, s_zipf) != 0) die("out of memory");
 	/* Subscribers first: every publisher then finds its readers already subscribed. */
 	nclients = nusers * (subs + 1);
 	clients = calloc((size_t)nclients, sizeof *clients);
