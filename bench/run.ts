@@ -379,9 +379,9 @@ async function benchInprocCallgrind(labels: string[]): Promise<Record<string, Js
  * inclusive Ir of the functions that exist in the current plugin build. */
 async function initCallgrind(name: string, opts: string[]): Promise<Json> {
   const out = join(RUN_DIR, `cg-init-${name}.out`);
-  // The load runs on the plugin's worker thread (plugin-c/runtime/worker.h), in auth.c's build_run.
+  // Startup builds the policy on the calling thread, inside plugin_init (a second toggle on a
+  // function nested in it would switch collection off there).
   await run("valgrind", ["--tool=callgrind", "--collect-atstart=no", "--toggle-collect=mosquitto_plugin_init",
-    "--toggle-collect=build_run*",
     `--callgrind-out-file=${out}`, INPROC, "-l", name, "--acl-calls", "0", "--auth-calls", "0",
     ...VALGRIND_WASM_OPTS.flatMap((o) => ["-o", o]), ...opts]);
   const incl = await run("callgrind_annotate", ["--inclusive=yes", "--threshold=99.99", "--auto=no", out]);
