@@ -43,7 +43,8 @@ struct plugin {
 	int caching;                       /* the current policy's acl decisions are cached (needs DISCONNECT) */
 	int cache_live;                    /* caching, and the cache not set aside for now (judge_cache) */
 	struct wa_acl_cache_gate gate;     /* judge_cache's */
-	uint64_t set_aside_at;             /* acl checks counted at the last judge_cache */
+	uint64_t set_aside_at;             /* acl checks counted at the last count_set_aside */
+	uint64_t set_aside_total;          /* of stats.cache_bypass, the checks made while set aside */
 	int disconnect_registered;         /* MOSQ_EVT_DISCONNECT: while caching or the policy exports on_disconnect */
 	int offline_registered;            /* WA_EVT_CLIENT_OFFLINE with it, where the broker knows the event */
 	uint64_t last_tick_ms;             /* when on_tick was last called */
@@ -972,10 +973,10 @@ static void sync_events(struct plugin *pl, unsigned hooks)
 	}
 }
 
-/* Checks the decision cache answered or a client's bypass skipped it, so far (judge_cache). */
-static uint64_t cache_lookups(const struct wa_stats *s)
+/* Checks the decision cache answered or a client's own bypass skipped, so far (judge_cache). */
+static uint64_t cache_lookups(const struct plugin *pl)
 {
-	return s->cache_hits + s->cache_bypass;
+	return pl->stats.cache_hits + pl->stats.cache_bypass - pl->set_aside_total;
 }
 
 /* acl checks decided so far other than by grants. */
@@ -987,13 +988,16 @@ static uint64_t acl_checks(const struct wa_stats *s)
 	return n;
 }
 
-/* The checks since the last call, as bypasses while the cache is set aside (judge_cache). */
+/* The checks since the last call counted as bypasses when the cache was set aside meanwhile
+ * (judge_cache): called when that ends or starts, and before the metrics are published. */
 static void count_set_aside(struct plugin *pl)
 {
-	uint64_t checks = acl_checks(&pl->stats);
+	uint64_t checks = acl_checks(&pl->stats), n = checks - pl->set_aside_at;
 
-	if (pl->caching && !pl->cache_live) pl->stats.cache_bypass += checks - pl->set_aside_at;
 	pl->set_aside_at = checks;
+	if (!pl->caching || pl->cache_live) return;
+	pl->stats.cache_bypass += n;
+	pl->set_aside_total += n;
 }
 
 /* Turns the decision cache on for a policy that declares its acl decisions cacheable (and off
@@ -1030,7 +1034,7 @@ static void sync_cache(struct plugin *pl, int want)
 	pl->cache_live = pl->caching;
 	memset(&pl->gate, 0, sizeof pl->gate);
 	pl->gate.hits = pl->stats.cache_hits;
-	pl->gate.asked = cache_lookups(&pl->stats);
+	pl->gate.asked = cache_lookups(pl);
 	sync_acl_callback(pl);
 }
 
@@ -1039,10 +1043,14 @@ static void sync_cache(struct plugin *pl, int want)
  * cache path builds them). The checks made meanwhile are counted as bypasses, here. */
 static void judge_cache(struct plugin *pl, uint64_t now)
 {
-	count_set_aside(pl);
+	int live;
+
 	if (!pl->caching || pl->grants_used) return;
-	pl->cache_live = wa_acl_cache_gate(&pl->gate, now, pl->stats.cache_hits, cache_lookups(&pl->stats),
-	                                   WA_ACL_CACHE_GATE_HIT_PERCENT);
+	live =
+	    wa_acl_cache_gate(&pl->gate, now, pl->stats.cache_hits, cache_lookups(pl), WA_ACL_CACHE_GATE_HIT_PERCENT);
+	if (live == pl->cache_live) return;
+	count_set_aside(pl); /* up to now, in the state that ends */
+	pl->cache_live = live;
 }
 
 static int on_reload(int event, void *event_data, void *userdata)
@@ -1307,6 +1315,7 @@ static void housekeeping(struct plugin *pl, uint64_t now)
 			pl->stats.shadow_skipped = ss.skipped;
 			pl->stats.shadow_unavailable = ss.unavailable;
 		}
+		if (now >= pl->metrics.next_ms) count_set_aside(pl);
 		wa_metrics_tick(&pl->metrics, &pl->stats, now, publish_metric, pl);
 	}
 	wa_audit_flush(pl->audit);
