@@ -47,7 +47,7 @@ struct wa_grants {
 	size_t max_topic;          /* longer topics are asked of acl_check (WA_GRANTS_MAX_WORK) */
 	size_t bytes;
 	const char *text;
-	struct grant g[]; /* list[0]'s, then list[1]'s */
+	struct grant g[]; /* READ's list, then WRITE's */
 };
 
 static uint32_t get_u32(const uint8_t *p)
@@ -290,7 +290,7 @@ __attribute__((no_sanitize_address)) static inline int short_match(const struct 
 	       topic[e->len - 2u] == '\0';
 }
 
-/* wa_grants_decide over l from entry i on: short filters by short_match while the topic can be
+/* wa_grants_decide over access's list l: short filters by short_match while the topic can be
  * loaded that way, the others (and all of them when it cannot) by the general matcher once the
  * topic is measured. Out of line: the common case keeps to a few registers. */
 __attribute__((noinline)) static int decide_from(const struct wa_grants *g, const struct grant_list *l,
