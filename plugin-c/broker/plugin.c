@@ -419,7 +419,8 @@ __attribute__((noinline, flatten)) static int granted_acl_check(int event, void 
 	    (d = wa_grants_decide(g, ed->topic, ed->access)) != WA_GRANTS_ASK)
 		return counted_rc(pl->stats.acl_granted[wa_stats_access_slot(ed->access)], (enum wa_decision)d,
 		                  MOSQ_ERR_ACL_DENIED);
-	return asked_acl_check(event, event_data, userdata);
+	(void)event; /* always MOSQ_EVT_ACL_CHECK: not kept across the calls above */
+	return asked_acl_check(MOSQ_EVT_ACL_CHECK, event_data, userdata);
 }
 
 /* ---- audit (audit.h) --------------------------------------------------------------------------
