@@ -1052,6 +1052,7 @@ static void judge_cache(struct plugin *pl, uint64_t now)
 	if (live == pl->cache_live) return;
 	count_set_aside(pl); /* up to now, in the state that ends */
 	pl->cache_live = live;
+	if (!live) wa_acl_cache_clear(pl->cache); /* its memory back while nothing reads it */
 }
 
 static int on_reload(int event, void *event_data, void *userdata)
