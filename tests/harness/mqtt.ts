@@ -254,6 +254,19 @@ function bytesOf(p: string | Buffer): Buffer {
   return typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
 }
 
+/** Publishes a marker from `pub` (QoS 1) and waits until `sub` has it: every delivery to `sub`
+ * of an earlier publish by `pub` has arrived by then. */
+export async function settle(pub: Client, sub: Client, topic = 'marker'): Promise<void> {
+  const tag = uniqueId('marker');
+  await pub.publish(topic, tag, { qos: 1 });
+  await sub.waitForMessage((m) => m.topic === topic && m.payload.toString() === tag);
+}
+
+/** The messages `sub` received on `topic`, in order. */
+export function got(sub: Client, topic: string): Message[] {
+  return sub.received.filter((m) => m.topic === topic);
+}
+
 /** Ends every client given, ignoring undefined. */
 export async function endAll(...clients: Array<Client | undefined>): Promise<void> {
   await Promise.all(clients.filter((c): c is Client => c !== undefined).map((c) => c.end()));

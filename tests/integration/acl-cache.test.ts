@@ -24,23 +24,32 @@ function install(broker: Broker, name: string, from: string | Uint8Array): void 
   renameSync(tmp, broker.ctx.file(name));
 }
 
+/** A broker running a copy of the default policy (policy.wasm) on a password_file of `users`
+ * (name, password) and an acl_file `acl`, with `extra` plugin options. */
+function startDefaultPolicyBroker(name: string, users: Array<[string, string]>, acl: string,
+  extra: Record<string, string | number> = {}): Promise<Broker> {
+  const def = requireFile(DEFAULT_POLICY_WASM, 'default policy');
+  return startPolicyBroker({
+    name,
+    setup: async (ctx) => {
+      copyFileSync(def, ctx.file('policy.wasm'));
+      for (const [i, [user, password]] of users.entries()) {
+        await run('mosquitto_passwd', [...(i === 0 ? ['-c'] : []), '-b', ctx.file('passwd'), user, password]);
+      }
+      writeFileSync(ctx.file('acl'), acl);
+    },
+    module: (ctx) => ctx.file('policy.wasm'),
+    opts: { password_file: (ctx) => ctx.file('passwd'), acl_file: (ctx) => ctx.file('acl'), ...extra },
+  });
+}
+
 describe('acl decision cache', () => {
   let broker: Broker;
 
   before(async () => {
-    const def = requireFile(DEFAULT_POLICY_WASM, 'default policy');
     requireFile(example('static-users'), 'example static-users');
-    broker = await startPolicyBroker({
-      name: 'acl-cache',
-      setup: async (ctx) => {
-        copyFileSync(def, ctx.file('policy.wasm'));
-        await run('mosquitto_passwd', ['-c', '-b', ctx.file('passwd'), 'alice', 'alice-secret']);
-        await run('mosquitto_passwd', ['-b', ctx.file('passwd'), 'bob', 'bob-secret']);
-        writeFileSync(ctx.file('acl'), 'user alice\ntopic write a/#\n');
-      },
-      module: (ctx) => ctx.file('policy.wasm'),
-      opts: { password_file: (ctx) => ctx.file('passwd'), acl_file: (ctx) => ctx.file('acl') },
-    });
+    broker = await startDefaultPolicyBroker('acl-cache', [['alice', 'alice-secret'], ['bob', 'bob-secret']],
+      'user alice\ntopic write a/#\n');
   });
   after(async () => {
     await broker?.stop();
@@ -122,23 +131,8 @@ describe('acl decision cache set aside while it does not pay', () => {
   let broker: Broker;
 
   before(async () => {
-    const def = requireFile(DEFAULT_POLICY_WASM, 'default policy');
-    broker = await startPolicyBroker({
-      name: 'acl-cache-gate',
-      setup: async (ctx) => {
-        copyFileSync(def, ctx.file('policy.wasm'));
-        await run('mosquitto_passwd', ['-c', '-b', ctx.file('passwd'), 'alice', 'alice-secret']);
-        await run('mosquitto_passwd', ['-b', ctx.file('passwd'), 'mon', 'mon-secret']);
-        writeFileSync(ctx.file('acl'), 'user alice\ntopic write a/#\n\nuser mon\ntopic read $SYS/#\n');
-      },
-      module: (ctx) => ctx.file('policy.wasm'),
-      opts: {
-        password_file: (ctx) => ctx.file('passwd'),
-        acl_file: (ctx) => ctx.file('acl'),
-        wasm_acl_grants: 'off',
-        wasm_sys_interval: 1,
-      },
-    });
+    broker = await startDefaultPolicyBroker('acl-cache-gate', [['alice', 'alice-secret'], ['mon', 'mon-secret']],
+      'user alice\ntopic write a/#\n\nuser mon\ntopic read $SYS/#\n', { wasm_acl_grants: 'off', wasm_sys_interval: 1 });
   });
   after(async () => {
     await broker?.stop();

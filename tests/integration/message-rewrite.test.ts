@@ -4,22 +4,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Broker } from '../harness/broker.js';
-import { connect, endAll, uniqueId, VERSIONS, type Client, type Message } from '../harness/mqtt.js';
+import { connect, endAll, got, settle, uniqueId, VERSIONS } from '../harness/mqtt.js';
 import { example, fixture } from '../harness/paths.js';
 import { startPolicyBroker } from '../harness/policy-broker.js';
 
 const FAILED = /on_message failed, message dropped: /g;
-
-/** Publishes a marker from `pub` and waits until `sub` has it: every earlier delivery is in. */
-async function settle(pub: Client, sub: Client, topic = 'marker'): Promise<void> {
-  const tag = uniqueId('marker');
-  await pub.publish(topic, tag, { qos: 1 });
-  await sub.waitForMessage((m) => m.topic === topic && m.payload.toString() === tag);
-}
-
-function got(sub: Client, topic: string): Message[] {
-  return sub.received.filter((m) => m.topic === topic);
-}
 
 describe('examples/message-rewrite', () => {
   let broker: Broker;

@@ -8,24 +8,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Broker } from '../harness/broker.js';
-import { connect, endAll, uniqueId, VERSIONS, type Client, type Message } from '../harness/mqtt.js';
+import { connect, endAll, got, settle, VERSIONS, type Client } from '../harness/mqtt.js';
 import { brokerAtLeast, example, fixture, PLUGIN_HEADERS } from '../harness/paths.js';
 import { startPolicyBroker } from '../harness/policy-broker.js';
 
 const HOOKS_21 = PLUGIN_HEADERS === '2.1' && brokerAtLeast(2, 1);
 const NEEDS_21 = HOOKS_21 ? false : 'needs the plugin built against 2.1 headers in mosquitto 2.1 (make test-integration-2.1)';
 const FAILED = /(on_message_out|on_subscribe) failed, (message dropped|subscription denied): /g;
-
-/** Publishes a marker from `pub` and waits until `sub` has it: every earlier delivery to it is in. */
-async function settle(pub: Client, sub: Client, topic = 'marker'): Promise<void> {
-  const tag = uniqueId('marker');
-  await pub.publish(topic, tag, { qos: 1 });
-  await sub.waitForMessage((m) => m.topic === topic && m.payload.toString() === tag);
-}
-
-function got(sub: Client, topic: string): Message[] {
-  return sub.received.filter((m) => m.topic === topic);
-}
 
 /** Resolves when the broker closes the client's connection (bounded). */
 function closed(c: Client, timeoutMs = 5000): Promise<void> {
